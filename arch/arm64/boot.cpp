@@ -1,0 +1,78 @@
+// arm64 direct-boot path: from start.S (EL2, MMU off, x0 = DTB) to keel_main with the
+// EL2 page tables on and a BootInfo filled from the device tree.
+#include <arch/console.hpp>
+
+extern "C" {
+#include <libfdt.h>
+}
+
+#include "dtb_platform.hpp"
+#include "hypervisor/boot_info.hpp"
+#include "hypervisor/panic.hpp"
+#include "hypervisor/print.hpp"
+#include "mmu.hpp"
+
+extern "C" char __image_start[], __text_end[], __rodata_end[], __image_end[];
+extern "C" [[noreturn]] void keel_main(keel::BootInfo* info);
+
+namespace keel::arm64 {
+namespace {
+
+BootInfo g_boot_info;
+
+// The image is linked at a fixed address; adrp-based code would run elsewhere but
+// absolute pointers in data would not. Compare the linked and the running address.
+u64 running_base() {
+    u64 pc_rel;
+    asm("adr %0, _head" : "=r"(pc_rel));
+    return pc_rel;
+}
+
+void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
+    Status s = el2_map(addr, size, kind);
+    if (s != Status::Ok) panic("EL2 map of %s at %#llx failed: %s", what,
+                               static_cast<unsigned long long>(addr), status_name(s));
+}
+
+} // namespace
+
+extern "C" [[noreturn]] void arm64_boot_main(u64 dtb) {
+    const u64 base = reinterpret_cast<u64>(__image_start);
+    if (running_base() != base)
+        panic("loaded at %#llx but linked at %#llx", static_cast<unsigned long long>(running_base()),
+              static_cast<unsigned long long>(base));
+    const void* fdt = reinterpret_cast<const void*>(dtb);
+    if (dtb == 0 || fdt_check_header(fdt) != 0) panic("no valid device tree in x0 (%#llx)",
+                                                      static_cast<unsigned long long>(dtb));
+
+    // Own page tables: text RX, rodata R+XN, data/bss RW+XN (WXN on), the DTB
+    // read-only, and the console UART as device memory. Nothing else.
+    map_or_panic(base, reinterpret_cast<u64>(__text_end) - base, MapKind::Text, "text");
+    map_or_panic(reinterpret_cast<u64>(__text_end),
+                 reinterpret_cast<u64>(__rodata_end) - reinterpret_cast<u64>(__text_end),
+                 MapKind::ReadOnly, "rodata");
+    map_or_panic(reinterpret_cast<u64>(__rodata_end),
+                 reinterpret_cast<u64>(__image_end) - reinterpret_cast<u64>(__rodata_end),
+                 MapKind::ReadWrite, "data");
+    map_or_panic(dtb, fdt_totalsize(fdt), MapKind::ReadOnly, "device tree");
+    u64 uart = dtb_find_uart(fdt);
+    if (uart == 0) panic("device tree names no PL011 UART");
+    map_or_panic(uart, 4096, MapKind::Device, "uart");
+    el2_enable_mmu();
+    arch::console_set_base(uart);
+    kprint("arm64: EL2 MMU on (text RX, rodata R, data RW+XN, WXN)\n");
+
+    BootInfo& bi = g_boot_info;
+    bi.magic = BootInfo::kMagic;
+    bi.version = BootInfo::kVersion;
+    bi.size = sizeof(BootInfo);
+    bi.arch = BootArch::Arm64;
+    bi.source = BootSource::DirectArm64Image;
+    bi.image_base = base;
+    bi.image_size = reinterpret_cast<u64>(__image_end) - base;
+    bi.dtb = dtb;
+    dtb_fill_boot_info(fdt, bi);
+    keel_main(&bi);
+}
+
+} // namespace keel::arm64

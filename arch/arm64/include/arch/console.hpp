@@ -1,0 +1,9 @@
+// arm64 console: the PL011 UART the device tree names (QEMU virt: 0x09000000).
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel::arch {
+void console_write(const char* s, usize n);
+void console_set_base(u64 base);
+} // namespace keel::arch

@@ -1,0 +1,16 @@
+// arm64 CPU control used by the core.
+#pragma once
+
+#include "hypervisor/platform.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel::arch {
+
+inline constexpr const char* kArchName = "arm64";
+
+[[noreturn]] void halt();
+// Powers the machine off (PSCI SYSTEM_OFF through the conduit the DTB names).
+// `code` is reported on the console; PSCI has no exit status.
+[[noreturn]] void power_off(u32 code);
+
+} // namespace keel::arch

@@ -1,0 +1,31 @@
+// PL011 UART output (ARM PrimeCell UART TRM DDI 0183: DR at 0x00, FR at 0x18,
+// FR.TXFF bit 5). The firmware/QEMU has configured the line; we only transmit.
+#include <arch/console.hpp>
+
+namespace keel::arch {
+namespace {
+constexpr u64 kDefaultBase = 0x09000000; // QEMU virt, used until the DTB is read
+constexpr u32 kDr = 0x00;
+constexpr u32 kFr = 0x18;
+constexpr u32 kFrTxff = 1u << 5;
+u64 g_base = kDefaultBase;
+
+void putc(char c) {
+    auto* fr = reinterpret_cast<volatile u32*>(g_base + kFr);
+    auto* dr = reinterpret_cast<volatile u32*>(g_base + kDr);
+    while (*fr & kFrTxff) {
+    }
+    *dr = static_cast<u8>(c);
+}
+} // namespace
+
+void console_set_base(u64 base) { g_base = base; }
+
+void console_write(const char* s, usize n) {
+    for (usize i = 0; i < n; ++i) {
+        if (s[i] == '\n') putc('\r');
+        putc(s[i]);
+    }
+}
+
+} // namespace keel::arch

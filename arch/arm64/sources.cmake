@@ -1,0 +1,11 @@
+# arm64 image sources (the core's arch half for aarch64).
+set(_a ${CMAKE_SOURCE_DIR}/arch/arm64)
+set(KEEL_ARCH_SOURCES
+  ${_a}/start.S ${_a}/vectors.S
+  ${_a}/boot.cpp ${_a}/mmu.cpp ${_a}/pl011.cpp ${_a}/exception.cpp ${_a}/cpu.cpp
+  ${_a}/psci.cpp ${_a}/platform.cpp ${_a}/features.cpp ${_a}/dtb_platform.cpp
+)
+set(KEEL_ARCH_LIBS)
+set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
+# Files that are pure logic and also run in the host unit tests.
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/dtb_platform.cpp)

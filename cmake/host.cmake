@@ -1,0 +1,39 @@
+# Host side: tools, unit tests (ASan+UBSan), and the two freestanding images built as
+# sub-builds of this same tree with the cross toolchains.
+include(${CMAKE_SOURCE_DIR}/cmake/sources.cmake)
+include(ExternalProject)
+
+option(KEEL_SANITIZE "build host tests with ASan+UBSan" ON)
+set(KEEL_HOST_SAN_FLAGS "")
+if(KEEL_SANITIZE)
+  set(KEEL_HOST_SAN_FLAGS -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer)
+endif()
+
+# The arch-independent core with the fake arch, for host tests (../shared/STYLE.md §2).
+add_library(keel_core_host STATIC ${KEEL_CORE_SOURCES} ${KEEL_CRYPTO_SOURCES})
+target_include_directories(keel_core_host PUBLIC ${CMAKE_SOURCE_DIR}/arch/fake/include ${CMAKE_SOURCE_DIR})
+target_compile_options(keel_core_host PRIVATE ${KEEL_WARNINGS})
+target_compile_options(keel_core_host PUBLIC ${KEEL_HOST_SAN_FLAGS})
+target_link_options(keel_core_host PUBLIC ${KEEL_HOST_SAN_FLAGS})
+target_compile_definitions(keel_core_host PUBLIC KEEL_HOST=1 KEEL_VERSION_STRING="${PROJECT_VERSION}")
+target_link_libraries(keel_core_host PUBLIC tp_mbedcrypto tp_fdt)
+target_sources(keel_core_host PRIVATE ${CMAKE_SOURCE_DIR}/arch/fake/fake_arch.cpp)
+
+foreach(arch arm64 x86_64)
+  ExternalProject_Add(image-${arch}
+    SOURCE_DIR ${CMAKE_SOURCE_DIR}
+    BINARY_DIR ${CMAKE_BINARY_DIR}/${arch}
+    CMAKE_GENERATOR Ninja
+    CMAKE_ARGS -DKEEL_TARGET_ARCH=${arch}
+               -DCMAKE_TOOLCHAIN_FILE=${CMAKE_SOURCE_DIR}/cmake/toolchain-${arch}.cmake
+               -DKEEL_DEPS_DIR=${KEEL_DEPS_DIR}
+    BUILD_ALWAYS ON
+    INSTALL_COMMAND ""
+    USES_TERMINAL_BUILD ON)
+  set(KEEL_IMAGE_${arch} ${CMAKE_BINARY_DIR}/${arch}/keel-${arch}.bin)
+  set(KEEL_ELF_${arch} ${CMAKE_BINARY_DIR}/${arch}/keel-${arch}.elf)
+endforeach()
+
+enable_testing()
+include(${CMAKE_SOURCE_DIR}/tools/tools.cmake)
+include(${CMAKE_SOURCE_DIR}/tests/tests.cmake)

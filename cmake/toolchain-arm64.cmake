@@ -1,0 +1,12 @@
+# Freestanding aarch64 toolchain for the Keel image (clang/lld 14). See docs/building.md.
+set(CMAKE_SYSTEM_NAME Generic)
+set(CMAKE_SYSTEM_PROCESSOR aarch64)
+set(CMAKE_C_COMPILER clang)
+set(CMAKE_CXX_COMPILER clang++)
+set(CMAKE_ASM_COMPILER clang)
+set(CMAKE_C_COMPILER_TARGET aarch64-none-elf)
+set(CMAKE_CXX_COMPILER_TARGET aarch64-none-elf)
+set(CMAKE_ASM_COMPILER_TARGET aarch64-none-elf)
+set(CMAKE_TRY_COMPILE_TARGET_TYPE STATIC_LIBRARY)
+set(KEEL_ARCH_FLAGS "-mgeneral-regs-only -mstrict-align")
+include(${CMAKE_CURRENT_LIST_DIR}/freestanding.cmake)

@@ -1,0 +1,64 @@
+// HMAC/HKDF glue over mbedTLS's md layer.
+#include "crypto/hmac.hpp"
+
+#include "crypto/arena.hpp"
+
+#include <mbedtls/hkdf.h>
+#include <mbedtls/md.h>
+#include <mbedtls/platform_util.h>
+
+extern "C" { // mbedTLS 3.6's constant_time.h lacks the C++ linkage guard the others have
+#include <mbedtls/constant_time.h>
+}
+
+namespace keel::crypto {
+
+namespace {
+
+Status from_mbedtls(int rc) {
+    switch (rc) {
+    case 0:
+        return Status::Ok;
+    case MBEDTLS_ERR_MD_ALLOC_FAILED:
+        return Status::NoMemory;
+    default:
+        return Status::InvalidArgument;
+    }
+}
+
+const unsigned char* bytes(const void* p) { return static_cast<const unsigned char*>(p); }
+
+// mbedTLS rejects null with a non-zero length; a null with length 0 is passed on as is.
+bool valid(const void* p, usize len) { return p != nullptr || len == 0; }
+
+} // namespace
+
+Status hmac_sha256(const void* key, usize key_len, const void* msg, usize msg_len,
+                   u8 (&out)[kHmacSha256Size]) {
+    if (!valid(key, key_len) || !valid(msg, msg_len)) return Status::InvalidArgument;
+    KEEL_TRY(init());
+    const mbedtls_md_info_t* md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    return from_mbedtls(mbedtls_md_hmac(md, bytes(key), key_len, bytes(msg), msg_len, out));
+}
+
+Status hmac_sha256_verify(const void* key, usize key_len, const void* msg, usize msg_len,
+                          const u8 (&tag)[kHmacSha256Size]) {
+    u8 mac[kHmacSha256Size];
+    KEEL_TRY(hmac_sha256(key, key_len, msg, msg_len, mac));
+    bool same = mbedtls_ct_memcmp(mac, tag, sizeof(mac)) == 0;
+    mbedtls_platform_zeroize(mac, sizeof(mac));
+    return same ? Status::Ok : Status::AuthFailed;
+}
+
+Status hkdf_sha256(const void* salt, usize salt_len, const void* ikm, usize ikm_len,
+                   const void* info, usize info_len, u8* okm, usize okm_len) {
+    if (!valid(salt, salt_len) || !valid(ikm, ikm_len) || !valid(info, info_len) ||
+        okm == nullptr || okm_len == 0 || okm_len > kHkdfSha256MaxOutput)
+        return Status::InvalidArgument;
+    KEEL_TRY(init());
+    const mbedtls_md_info_t* md = mbedtls_md_info_from_type(MBEDTLS_MD_SHA256);
+    return from_mbedtls(mbedtls_hkdf(md, bytes(salt), salt_len, bytes(ikm), ikm_len, bytes(info),
+                                     info_len, okm, okm_len));
+}
+
+} // namespace keel::crypto

@@ -1,0 +1,25 @@
+// HMAC-SHA256 (RFC 2104) and HKDF-SHA256 (RFC 5869), for the mailbox's message
+// authentication and key derivation. Both borrow a few hundred bytes from the crypto
+// arena while they run, so both can report NoMemory.
+#pragma once
+
+#include "hypervisor/status.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel::crypto {
+
+constexpr usize kHmacSha256Size = 32;
+constexpr usize kHkdfSha256MaxOutput = 255 * 32; // RFC 5869 §2.3
+
+[[nodiscard]] Status hmac_sha256(const void* key, usize key_len, const void* msg, usize msg_len,
+                                 u8 (&out)[kHmacSha256Size]);
+
+// Recomputes the tag and compares it in constant time: Ok or AuthFailed.
+[[nodiscard]] Status hmac_sha256_verify(const void* key, usize key_len, const void* msg,
+                                        usize msg_len, const u8 (&tag)[kHmacSha256Size]);
+
+// Extract-then-expand into okm[0..okm_len). salt may be null (RFC 5869 §2.2: zeros).
+[[nodiscard]] Status hkdf_sha256(const void* salt, usize salt_len, const void* ikm, usize ikm_len,
+                                 const void* info, usize info_len, u8* okm, usize okm_len);
+
+} // namespace keel::crypto

@@ -1,0 +1,64 @@
+// The boot-info record every entry path hands to the core: the arm64 Linux-Image
+// direct boot, the x86 Multiboot1/2 direct boot, and the UEFI boot stage.
+// Layout and field meanings: docs/boot-info.md. Fixed width, versioned, ABI.
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel {
+
+enum class BootArch : u32 { Arm64 = 1, X86_64 = 2 };
+
+enum class BootSource : u32 {
+    DirectArm64Image = 1, // QEMU -kernel, arm64 Linux Image protocol
+    Multiboot1 = 2,       // QEMU -kernel on x86
+    Multiboot2 = 3,       // GRUB multiboot2
+    Uefi = 4,             // boot/ stage after signature check and measurement
+};
+
+enum class MemType : u32 { Usable = 1, Reserved = 2, AcpiReclaim = 3, Hypervisor = 4 };
+
+struct MemRange {
+    u64 base;
+    u64 size;
+    MemType type;
+    u32 reserved;
+};
+static_assert(sizeof(MemRange) == 24, "docs/boot-info.md: MemRange is 24 bytes");
+
+struct BootInfo {
+    static constexpr u32 kMagic = 0x3149424b; // "KBI1"
+    static constexpr u32 kVersion = 1;
+    static constexpr u32 kMaxMem = 64;
+    static constexpr u32 kCmdlineMax = 256;
+
+    u32 magic;
+    u32 version;
+    u32 size;       // sizeof(BootInfo) as the producer built it
+    BootArch arch;
+    BootSource source;
+    u32 mem_count;
+    u64 image_base; // physical range of the running hypervisor image
+    u64 image_size;
+    u64 dtb;        // arm64: physical address of the flattened device tree, else 0
+    u64 rsdp;       // x86: physical address of the ACPI RSDP, else 0
+    u64 event_log;  // measurements from the boot stage (TCG-style), 0 on direct boot
+    u64 event_log_size;
+    u8 image_digest[48]; // SHA-384 of keel.img as verified by the boot stage; zero on direct boot
+    u32 flags;           // kFlag*
+    u32 reserved0;
+    MemRange mem[kMaxMem];
+    char cmdline[kCmdlineMax];
+
+    static constexpr u32 kFlagVerified = 1u << 0; // signature checked by the boot stage
+    static constexpr u32 kFlagMeasured = 1u << 1; // digest valid, event log present
+    static constexpr u32 kFlagTpm = 1u << 2;      // PCRs extended through a TPM
+
+    [[nodiscard]] bool valid() const {
+        return magic == kMagic && version == kVersion && size == sizeof(BootInfo) &&
+               mem_count <= kMaxMem;
+    }
+};
+static_assert(sizeof(BootInfo) == 128 + 64 * 24 + 256, "docs/boot-info.md: BootInfo size");
+
+} // namespace keel

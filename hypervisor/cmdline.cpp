@@ -1,0 +1,55 @@
+#include "hypervisor/cmdline.hpp"
+
+namespace keel {
+namespace {
+bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
+} // namespace
+
+// Returns a pointer just past "key" inside the text (at '=' or the word's end), or null.
+const char* Cmdline::find(const char* key, usize* value_len) const {
+    usize klen = 0;
+    while (key[klen]) ++klen;
+    const char* p = text_;
+    while (*p) {
+        while (is_space(*p)) ++p;
+        const char* word = p;
+        while (*p && !is_space(*p)) ++p;
+        usize wlen = static_cast<usize>(p - word);
+        if (wlen >= klen) {
+            bool match = true;
+            for (usize i = 0; i < klen; ++i)
+                if (word[i] != key[i]) match = false;
+            if (match && (wlen == klen || word[klen] == '=')) {
+                *value_len = wlen == klen ? 0 : wlen - klen - 1;
+                return word + klen;
+            }
+        }
+    }
+    return nullptr;
+}
+
+bool Cmdline::has(const char* key) const {
+    usize len;
+    return find(key, &len) != nullptr;
+}
+
+bool Cmdline::value(const char* key, char* out, usize out_size) const {
+    usize len;
+    const char* at = find(key, &len);
+    if (!at || *at != '=' || len + 1 > out_size) return false;
+    for (usize i = 0; i < len; ++i) out[i] = at[1 + i];
+    out[len] = '\0';
+    return true;
+}
+
+bool Cmdline::value_is(const char* key, const char* expected) const {
+    usize len;
+    const char* at = find(key, &len);
+    if (!at || *at != '=') return false;
+    usize i = 0;
+    for (; i < len; ++i)
+        if (expected[i] != at[1 + i]) return false;
+    return expected[i] == '\0';
+}
+
+} // namespace keel

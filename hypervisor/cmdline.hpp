@@ -1,0 +1,23 @@
+// Hypervisor command line ("key=value key2 ..."), from the DTB /chosen/bootargs,
+// the Multiboot command line, or the boot stage. Read-only views, no allocation.
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel {
+
+class Cmdline {
+public:
+    explicit Cmdline(const char* text) : text_(text ? text : "") {}
+    // True if the word `key` or `key=...` is present.
+    [[nodiscard]] bool has(const char* key) const;
+    // Copies the value of `key=value` into out (NUL-terminated); false if absent or too long.
+    bool value(const char* key, char* out, usize out_size) const;
+    [[nodiscard]] bool value_is(const char* key, const char* expected) const;
+
+private:
+    const char* find(const char* key, usize* value_len) const;
+    const char* text_;
+};
+
+} // namespace keel

@@ -1,0 +1,81 @@
+#include "hypervisor/platform.hpp"
+
+#include "hypervisor/print.hpp"
+
+namespace keel {
+
+bool Platform::add_mem(u64 base, u64 size, MemType type) {
+    if (mem_count >= kMaxMem || size == 0 || base + size < base) return false;
+    mem[mem_count++] = MemRange{base, size, type, 0};
+    return true;
+}
+
+bool Platform::add_cpu(u64 hw_id, bool enabled) {
+    if (cpu_count >= kMaxCpus) return false;
+    for (u32 i = 0; i < cpu_count; ++i)
+        if (cpus[i].hw_id == hw_id) return false; // duplicate id: firmware bug, keep the first
+    cpus[cpu_count++] = CpuDesc{hw_id, enabled};
+    return true;
+}
+
+u64 Platform::usable_bytes() const {
+    u64 total = 0;
+    for (u32 i = 0; i < mem_count; ++i)
+        if (mem[i].type == MemType::Usable) total += mem[i].size;
+    return total;
+}
+
+const char* mem_type_name(MemType t) {
+    switch (t) {
+    case MemType::Usable: return "usable";
+    case MemType::Reserved: return "reserved";
+    case MemType::AcpiReclaim: return "acpi";
+    case MemType::Hypervisor: return "hypervisor";
+    }
+    return "?";
+}
+
+const char* irq_kind_name(IrqControllerKind k) {
+    switch (k) {
+    case IrqControllerKind::None: return "none";
+    case IrqControllerKind::GicV2: return "GICv2";
+    case IrqControllerKind::GicV3: return "GICv3";
+    case IrqControllerKind::Apic: return "APIC";
+    }
+    return "?";
+}
+
+const char* psci_name(PsciConduit c) {
+    switch (c) {
+    case PsciConduit::None: return "none";
+    case PsciConduit::Smc: return "smc";
+    case PsciConduit::Hvc: return "hvc";
+    }
+    return "?";
+}
+
+void print_platform(const Platform& p) {
+    using ull = unsigned long long;
+    for (u32 i = 0; i < p.mem_count; ++i) {
+        const MemRange& m = p.mem[i];
+        bool small = m.size < MiB;
+        kprint("platform: memory %#llx-%#llx %s (%llu %s)\n", static_cast<ull>(m.base),
+               static_cast<ull>(m.base + m.size - 1), mem_type_name(m.type),
+               static_cast<ull>(small ? m.size / KiB : m.size / MiB), small ? "KiB" : "MiB");
+    }
+    kprint("platform: %u cpus\n", p.cpu_count);
+    for (u32 i = 0; i < p.cpu_count; ++i)
+        kprint("platform: cpu %u hwid %#llx%s\n", i, static_cast<ull>(p.cpus[i].hw_id),
+               p.cpus[i].enabled ? "" : " (disabled)");
+    kprint("platform: irq controller %s dist %#llx redist %#llx\n", irq_kind_name(p.irq_kind),
+           static_cast<ull>(p.irq_dist_base), static_cast<ull>(p.irq_redist_base));
+    kprint("platform: uart %#llx\n", static_cast<ull>(p.uart_base));
+    if (p.ecam_base != 0)
+        kprint("platform: pcie ecam %#llx size %#llx buses %u-%u\n", static_cast<ull>(p.ecam_base),
+               static_cast<ull>(p.ecam_size), p.pci_bus_start, p.pci_bus_end);
+    else
+        kprint("platform: pcie ecam none\n");
+    kprint("platform: psci %s\n", psci_name(p.psci));
+}
+
+} // namespace keel

@@ -1,0 +1,12 @@
+# Arch-independent core: builds into both images and the host unit tests.
+set(KEEL_CORE_SOURCES
+  ${CMAKE_SOURCE_DIR}/hypervisor/status.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/print.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/cmdline.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/platform.cpp
+)
+# Entry into the core from the arch's boot path; image only (host tests call pieces).
+set(KEEL_CORE_IMAGE_SOURCES
+  ${CMAKE_SOURCE_DIR}/hypervisor/main.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/panic.cpp
+)

@@ -1,0 +1,53 @@
+// Fixed-width integer names and distinct address types used across Keel.
+// Host physical, guest physical and hypervisor virtual addresses are different
+// types so one can never be passed where another is expected without a named
+// conversion (../shared/STYLE.md §7).
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+namespace keel {
+
+using u8 = uint8_t;
+using u16 = uint16_t;
+using u32 = uint32_t;
+using u64 = uint64_t;
+using i8 = int8_t;
+using i16 = int16_t;
+using i32 = int32_t;
+using i64 = int64_t;
+using usize = size_t;
+using uptr = uintptr_t;
+
+template <typename Tag>
+class Address {
+public:
+    constexpr Address() = default;
+    constexpr explicit Address(u64 value) : value_(value) {}
+    [[nodiscard]] constexpr u64 raw() const { return value_; }
+    constexpr Address operator+(u64 off) const { return Address(value_ + off); }
+    constexpr u64 operator-(Address other) const { return value_ - other.value_; }
+    constexpr auto operator<=>(const Address&) const = default;
+    [[nodiscard]] constexpr bool aligned(u64 align) const { return (value_ & (align - 1)) == 0; }
+
+private:
+    u64 value_ = 0;
+};
+
+struct HostPhysTag {};
+struct GuestPhysTag {};
+struct HypVirtTag {};
+
+using PhysAddr = Address<HostPhysTag>;   // host physical
+using GuestPhys = Address<GuestPhysTag>; // guest physical (IPA on arm64)
+using VirtAddr = Address<HypVirtTag>;    // hypervisor virtual
+
+constexpr u64 KiB = 1024;
+constexpr u64 MiB = 1024 * KiB;
+constexpr u64 GiB = 1024 * MiB;
+
+constexpr u64 align_up(u64 v, u64 a) { return (v + a - 1) & ~(a - 1); }
+constexpr u64 align_down(u64 v, u64 a) { return v & ~(a - 1); }
+
+} // namespace keel
