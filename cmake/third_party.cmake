@@ -18,7 +18,9 @@ function(keel_tp_common target)
   set_target_properties(${target} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
   target_compile_options(${target} PRIVATE -w)
   if(KEEL_TARGET_ARCH)
-    target_include_directories(${target} SYSTEM PRIVATE ${_tp_root}/hypervisor/libc/include)
+    # PUBLIC: the libraries' headers (and the force-included libfdt env header) include
+    # <string.h>/<stdlib.h>, which an image finds only here.
+    target_include_directories(${target} SYSTEM PUBLIC ${_tp_root}/hypervisor/libc/include)
   endif()
 endfunction()
 
@@ -60,10 +62,11 @@ if(NOT KEEL_TARGET_ARCH OR KEEL_TARGET_ARCH STREQUAL "x86_64")
   list(TRANSFORM _zydis_files APPEND .c)
   add_library(tp_zydis STATIC ${_zydis_files})
   keel_tp_common(tp_zydis)
-  target_include_directories(tp_zydis SYSTEM PUBLIC ${_zydis}/include ${KEEL_DEPS_DIR}/zycore/include)
+  target_include_directories(tp_zydis SYSTEM PUBLIC
+    ${_zydis}/include ${KEEL_DEPS_DIR}/zycore/include)
   target_include_directories(tp_zydis PRIVATE ${_zydis}/src)
-  target_compile_definitions(tp_zydis PUBLIC
-    ZYAN_NO_LIBC ZYDIS_STATIC_BUILD ZYCORE_STATIC_BUILD ZYDIS_DISABLE_FORMATTER ZYDIS_DISABLE_ENCODER)
+  target_compile_definitions(tp_zydis PUBLIC ZYAN_NO_LIBC ZYDIS_STATIC_BUILD ZYCORE_STATIC_BUILD
+    ZYDIS_DISABLE_FORMATTER ZYDIS_DISABLE_ENCODER)
   string(JOIN "," _r ${_zydis_files})
   list(APPEND KEEL_TP_REPORT "tp_zydis|zydis 4.1.1-1 + zycore-c 1.5.2-1 (headers)|${_r}")
 endif()

@@ -15,11 +15,11 @@
 namespace keel::crypto {
 
 struct ArenaStats {
-    usize capacity = 0;    // usable bytes (buffer minus the first header)
-    usize in_use = 0;      // bytes held by live blocks, headers included
-    usize peak = 0;        // highest in_use seen
-    usize failures = 0;    // calloc calls that returned null
-    usize bad_frees = 0;   // free() of a pointer the arena never handed out
+    usize capacity = 0;  // usable bytes (buffer minus the first header)
+    usize in_use = 0;    // bytes held by live blocks, headers included
+    usize peak = 0;      // highest in_use seen
+    usize failures = 0;  // calloc calls that returned null
+    usize bad_frees = 0; // free() of a pointer the arena never handed out
 };
 
 // First-fit allocator over a caller-owned buffer. Every block starts with a 16-byte

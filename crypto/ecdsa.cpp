@@ -56,11 +56,13 @@ Status verify(mbedtls_ecp_group_id curve, usize coord, const u8* pubkey, const u
 
     VerifyState st;
     int rc = mbedtls_ecp_group_load(&st.grp, curve);
-    if (rc != 0) return from_mbedtls(rc) == Status::NoMemory ? Status::NoMemory : Status::Unsupported;
+    if (rc != 0)
+        return from_mbedtls(rc) == Status::NoMemory ? Status::NoMemory : Status::Unsupported;
 
     rc = mbedtls_ecp_point_read_binary(&st.grp, &st.q, pubkey, 1 + 2 * coord);
     if (rc == 0) rc = mbedtls_ecp_check_pubkey(&st.grp, &st.q); // on the curve, not infinity
-    if (rc != 0) return from_mbedtls(rc) == Status::NoMemory ? Status::NoMemory : Status::InvalidArgument;
+    if (rc != 0)
+        return from_mbedtls(rc) == Status::NoMemory ? Status::NoMemory : Status::InvalidArgument;
 
     rc = mbedtls_mpi_read_binary(&st.r, sig, coord);
     if (rc == 0) rc = mbedtls_mpi_read_binary(&st.s, sig + coord, coord);

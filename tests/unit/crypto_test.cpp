@@ -27,20 +27,21 @@ std::string hex(const u8* p, usize n) {
 
 std::vector<u8> unhex(const std::string& s) {
     std::vector<u8> v;
-    for (usize i = 0; i + 1 < s.size(); i += 2) v.push_back(static_cast<u8>(std::stoi(s.substr(i, 2), nullptr, 16)));
+    for (usize i = 0; i + 1 < s.size(); i += 2)
+        v.push_back(static_cast<u8>(std::stoi(s.substr(i, 2), nullptr, 16)));
     return v;
 }
 
 // RFC 6979 A.2.6: P-384 key and the SHA-384 signature of "sample" (same as selftest.cpp,
 // spelled independently here so a typo in one place cannot hide in both).
-const std::string kP384Ux =
-    "EC3A4E415B4E19A4568618029F427FA5DA9A8BC4AE92E02E06AAE5286B300C64DEF8F0EA9055866064A254515480BC13";
-const std::string kP384Uy =
-    "8015D9B72D7D57244EA8EF9AC0C621896708A59367F9DFB9F54CA84B3F1C9DB1288B231C3AE0D4FE7344FD2533264720";
-const std::string kP384R =
-    "94EDBB92A5ECB8AAD4736E56C691916B3F88140666CE9FA73D64C4EA95AD133C81A648152E44ACF96E36DD1E80FABE46";
-const std::string kP384S =
-    "99EF4AEB15F178CEA1FE40DB2603138F130E740A19624526203B6351D0A3A94FA329C145786E679E7B82C71A38628AC8";
+const std::string kP384Ux = "EC3A4E415B4E19A4568618029F427FA5DA9A8BC4AE92E02E06AAE5286B300C64DEF8F0"
+                            "EA9055866064A254515480BC13";
+const std::string kP384Uy = "8015D9B72D7D57244EA8EF9AC0C621896708A59367F9DFB9F54CA84B3F1C9DB1288B23"
+                            "1C3AE0D4FE7344FD2533264720";
+const std::string kP384R = "94EDBB92A5ECB8AAD4736E56C691916B3F88140666CE9FA73D64C4EA95AD133C81A6481"
+                           "52E44ACF96E36DD1E80FABE46";
+const std::string kP384S = "99EF4AEB15F178CEA1FE40DB2603138F130E740A19624526203B6351D0A3A94FA329C14"
+                           "5786E679E7B82C71A38628AC8";
 
 struct P384Vector {
     std::vector<u8> key = unhex("04" + kP384Ux + kP384Uy);
@@ -52,14 +53,16 @@ struct P384Vector {
 TEST(CryptoSha, KnownAnswers) {
     u8 d256[kSha256Size];
     sha256("abc", 3, d256);
-    EXPECT_EQ(hex(d256, sizeof(d256)), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+    EXPECT_EQ(hex(d256, sizeof(d256)),
+              "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     u8 d384[kSha384Size];
     sha384("abc", 3, d384);
     EXPECT_EQ(hex(d384, sizeof(d384)),
               "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed"
               "8086072ba1e7cc2358baeca134c825a7");
     sha256("", 0, d256); // FIPS 180-4 empty message
-    EXPECT_EQ(hex(d256, sizeof(d256)), "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
+    EXPECT_EQ(hex(d256, sizeof(d256)),
+              "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855");
 }
 
 TEST(CryptoSha, StreamingEqualsOneShot) {
@@ -68,7 +71,8 @@ TEST(CryptoSha, StreamingEqualsOneShot) {
     u8 one256[kSha256Size], one384[kSha384Size];
     sha256(data.data(), data.size(), one256);
     sha384(data.data(), data.size(), one384);
-    for (usize chunk : {usize{1}, usize{63}, usize{64}, usize{127}, usize{128}, usize{4096}, usize{99999}}) {
+    for (usize chunk :
+         {usize{1}, usize{63}, usize{64}, usize{127}, usize{128}, usize{4096}, usize{99999}}) {
         Sha256 h256;
         Sha384 h384;
         for (usize off = 0; off < data.size(); off += chunk) {
@@ -95,10 +99,12 @@ TEST(CryptoSha, StreamingEqualsOneShot) {
 TEST(CryptoHmac, Rfc4231Case2AndVerify) {
     u8 mac[kHmacSha256Size];
     ASSERT_EQ(Status::Ok, hmac_sha256("Jefe", 4, "what do ya want for nothing?", 28, mac));
-    EXPECT_EQ(hex(mac, sizeof(mac)), "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    EXPECT_EQ(hex(mac, sizeof(mac)),
+              "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
     EXPECT_EQ(Status::Ok, hmac_sha256_verify("Jefe", 4, "what do ya want for nothing?", 28, mac));
     mac[31] ^= 1;
-    EXPECT_EQ(Status::AuthFailed, hmac_sha256_verify("Jefe", 4, "what do ya want for nothing?", 28, mac));
+    EXPECT_EQ(Status::AuthFailed,
+              hmac_sha256_verify("Jefe", 4, "what do ya want for nothing?", 28, mac));
     EXPECT_EQ(Status::InvalidArgument, hmac_sha256(nullptr, 4, "x", 1, mac));
 }
 
@@ -108,44 +114,53 @@ TEST(CryptoHmac, Rfc5869Case1) {
     u8 okm[42];
     ASSERT_EQ(Status::Ok, hkdf_sha256(salt.data(), salt.size(), ikm.data(), ikm.size(), info.data(),
                                       info.size(), okm, sizeof(okm)));
-    EXPECT_EQ(hex(okm, sizeof(okm)),
-              "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
-    EXPECT_EQ(Status::InvalidArgument, hkdf_sha256(nullptr, 0, ikm.data(), ikm.size(), nullptr, 0, okm,
-                                                   kHkdfSha256MaxOutput + 1));
+    EXPECT_EQ(
+        hex(okm, sizeof(okm)),
+        "3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865");
+    EXPECT_EQ(Status::InvalidArgument, hkdf_sha256(nullptr, 0, ikm.data(), ikm.size(), nullptr, 0,
+                                                   okm, kHkdfSha256MaxOutput + 1));
 }
 
 TEST(CryptoEcdsa, Rfc6979P384VerifiesAndRejectsTampering) {
     P384Vector v;
     ASSERT_EQ(v.key.size(), kP384PublicKeySize);
     ASSERT_EQ(v.sig.size(), kP384SignatureSize);
-    EXPECT_EQ(Status::Ok, ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), v.sig.data()));
+    EXPECT_EQ(Status::Ok,
+              ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), v.sig.data()));
 
     for (usize bit : {usize{0}, usize{7}, usize{383}, usize{384}, usize{767}}) { // r and s
         auto sig = v.sig;
         sig[bit / 8] ^= static_cast<u8>(1u << (bit % 8));
-        EXPECT_EQ(Status::BadSignature, ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), sig.data()))
+        EXPECT_EQ(Status::BadSignature,
+                  ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), sig.data()))
             << "bit " << bit;
     }
     u8 other[kSha384Size];
     std::memcpy(other, v.digest, sizeof(other));
     other[5] ^= 0x10;
-    EXPECT_EQ(Status::BadSignature, ecdsa_p384_verify(v.key.data(), other, sizeof(other), v.sig.data()));
+    EXPECT_EQ(Status::BadSignature,
+              ecdsa_p384_verify(v.key.data(), other, sizeof(other), v.sig.data()));
 
     std::vector<u8> zero(kP384SignatureSize, 0); // r = s = 0 is out of range
-    EXPECT_EQ(Status::BadSignature, ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), zero.data()));
+    EXPECT_EQ(Status::BadSignature,
+              ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), zero.data()));
 }
 
 TEST(CryptoEcdsa, RejectsBadKeyEncoding) {
     P384Vector v;
     auto key = v.key;
     key[0] = 0x02; // compressed form is not accepted
-    EXPECT_EQ(Status::InvalidArgument, ecdsa_p384_verify(key.data(), v.digest, sizeof(v.digest), v.sig.data()));
+    EXPECT_EQ(Status::InvalidArgument,
+              ecdsa_p384_verify(key.data(), v.digest, sizeof(v.digest), v.sig.data()));
     key = v.key;
     key[96] ^= 1; // no longer on the curve
-    EXPECT_EQ(Status::InvalidArgument, ecdsa_p384_verify(key.data(), v.digest, sizeof(v.digest), v.sig.data()));
-    EXPECT_EQ(Status::InvalidArgument, ecdsa_p384_verify(nullptr, v.digest, sizeof(v.digest), v.sig.data()));
+    EXPECT_EQ(Status::InvalidArgument,
+              ecdsa_p384_verify(key.data(), v.digest, sizeof(v.digest), v.sig.data()));
+    EXPECT_EQ(Status::InvalidArgument,
+              ecdsa_p384_verify(nullptr, v.digest, sizeof(v.digest), v.sig.data()));
     EXPECT_EQ(Status::InvalidArgument, ecdsa_p384_verify(v.key.data(), v.digest, 0, v.sig.data()));
-    EXPECT_EQ(Status::InvalidArgument, ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), nullptr));
+    EXPECT_EQ(Status::InvalidArgument,
+              ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), nullptr));
 }
 
 TEST(CryptoEcdsa, Rfc6979P256) {
@@ -193,10 +208,10 @@ TEST(CryptoArena, FirstFitSplitsMergesAndRejectsForeignPointers) {
     EXPECT_EQ(p2, p);
     EXPECT_EQ(static_cast<u8*>(p2)[50], 0);
     int on_stack = 0;
-    a.free(&on_stack);                  // foreign: counted, ignored
-    a.free(static_cast<u8*>(q) + 16);   // interior pointer: counted, ignored
+    a.free(&on_stack);                // foreign: counted, ignored
+    a.free(static_cast<u8*>(q) + 16); // interior pointer: counted, ignored
     a.free(p2);
-    a.free(p2);                         // double free: counted, ignored
+    a.free(p2); // double free: counted, ignored
     EXPECT_EQ(a.stats().bad_frees, 3u);
     a.free(q);
     EXPECT_EQ(a.stats().in_use, 0u);
@@ -213,7 +228,8 @@ TEST(CryptoArena, ExhaustionIsNoMemoryNotACrash) {
     usize failures = a.stats().failures;
 
     P384Vector v;
-    EXPECT_EQ(Status::NoMemory, ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), v.sig.data()));
+    EXPECT_EQ(Status::NoMemory,
+              ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), v.sig.data()));
     u8 mac[kHmacSha256Size];
     EXPECT_EQ(Status::NoMemory, hmac_sha256("k", 1, "m", 1, mac));
     EXPECT_GT(a.stats().failures, failures);
@@ -221,7 +237,8 @@ TEST(CryptoArena, ExhaustionIsNoMemoryNotACrash) {
 
     for (void* p : held) a.free(p);
     EXPECT_EQ(a.stats().in_use, 0u);
-    EXPECT_EQ(Status::Ok, ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), v.sig.data()));
+    EXPECT_EQ(Status::Ok,
+              ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), v.sig.data()));
     EXPECT_EQ(Status::Ok, crypto_self_test());
 }
 
