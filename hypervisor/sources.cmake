@@ -4,6 +4,7 @@ set(KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/print.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/cmdline.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/platform.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mm/frame_pool.cpp
 )
 # Entry into the core from the arch's boot path; image only (host tests call pieces).
 set(KEEL_CORE_IMAGE_SOURCES

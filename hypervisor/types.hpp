@@ -28,7 +28,13 @@ public:
     [[nodiscard]] constexpr u64 raw() const { return value_; }
     constexpr Address operator+(u64 off) const { return Address(value_ + off); }
     constexpr u64 operator-(Address other) const { return value_ - other.value_; }
-    constexpr auto operator<=>(const Address&) const = default;
+    // Explicit comparisons: <compare> is not available to freestanding code.
+    constexpr bool operator==(const Address& o) const { return value_ == o.value_; }
+    constexpr bool operator!=(const Address& o) const { return value_ != o.value_; }
+    constexpr bool operator<(const Address& o) const { return value_ < o.value_; }
+    constexpr bool operator<=(const Address& o) const { return value_ <= o.value_; }
+    constexpr bool operator>(const Address& o) const { return value_ > o.value_; }
+    constexpr bool operator>=(const Address& o) const { return value_ >= o.value_; }
     [[nodiscard]] constexpr bool aligned(u64 align) const { return (value_ & (align - 1)) == 0; }
 
 private:

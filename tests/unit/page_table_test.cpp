@@ -1,0 +1,181 @@
+// The generic page-table engine against a reference model (a plain map from page to
+// translation), for every format: stage-2, EPT, NPT.
+#include <gtest/gtest.h>
+
+#include <cstdlib>
+#include <cstring>
+#include <map>
+#include <random>
+#include <set>
+
+#include "arch/arm64/stage2_format.hpp"
+#include "arch/x86_64/ept_format.hpp"
+#include "hypervisor/mm/page_table.hpp"
+
+using namespace keel;
+using namespace keel::mm;
+
+namespace {
+
+// Host table memory: aligned pages whose "physical address" is their host address.
+class HostTables final : public TableMemory {
+public:
+    ~HostTables() {
+        for (void* p : live_) std::free(p);
+    }
+    u64* alloc_table(PhysAddr* phys) override {
+        if (limit_ && live_.size() >= limit_) return nullptr;
+        void* p = std::aligned_alloc(4096, 4096);
+        std::memset(p, 0, 4096);
+        live_.insert(p);
+        *phys = PhysAddr(reinterpret_cast<u64>(p));
+        return static_cast<u64*>(p);
+    }
+    void free_table(PhysAddr phys) override {
+        void* p = reinterpret_cast<void*>(phys.raw());
+        ASSERT_EQ(live_.erase(p), 1u) << "freeing a table that is not live";
+        std::free(p);
+    }
+    u64* table_ptr(PhysAddr phys) override {
+        void* p = reinterpret_cast<void*>(phys.raw());
+        EXPECT_TRUE(live_.count(p)) << "walk into a freed table";
+        return static_cast<u64*>(p);
+    }
+    usize tables_in_use() const override { return live_.size(); }
+    usize limit_ = 0;
+
+private:
+    std::set<void*> live_;
+};
+
+struct Ref {
+    u64 pa;
+    Attrs attrs;
+};
+
+template <typename F>
+class PageTableTest : public ::testing::Test {
+protected:
+    HostTables mem;
+    PageTable<F> pt{mem};
+    std::map<u64, Ref> ref; // page-aligned IA -> expected
+
+    void SetUp() override { ASSERT_EQ(pt.init(), Status::Ok); }
+    void TearDown() override {
+        pt.destroy();
+        EXPECT_EQ(mem.tables_in_use(), 0u);
+    }
+    static Attrs norm(Attrs a) { return F::leaf_attrs(F::make_leaf(PhysAddr(0), a, 3)); }
+    void ref_map(u64 ia, u64 pa, u64 size, Attrs a) {
+        for (u64 o = 0; o < size; o += kPageSize) ref[ia + o] = Ref{pa + o, norm(a)};
+    }
+    void ref_unmap(u64 ia, u64 size) {
+        for (u64 o = 0; o < size; o += kPageSize) ref.erase(ia + o);
+    }
+    void check(u64 lo, u64 hi) {
+        for (u64 a = lo; a < hi; a += kPageSize) {
+            auto t = pt.translate(GuestPhys(a + 0x123));
+            auto it = ref.find(a);
+            if (it == ref.end()) {
+                ASSERT_FALSE(t.ok()) << std::hex << "unexpected mapping at " << a;
+            } else {
+                ASSERT_TRUE(t.ok()) << std::hex << "missing mapping at " << a;
+                EXPECT_EQ(t.value().pa.raw(), it->second.pa + 0x123) << std::hex << a;
+                EXPECT_EQ(t.value().attrs, it->second.attrs) << std::hex << a;
+            }
+        }
+    }
+};
+
+using Formats = ::testing::Types<arm64::Stage2Format, x86::EptFormat, x86::NptFormat>;
+TYPED_TEST_SUITE(PageTableTest, Formats);
+
+TYPED_TEST(PageTableTest, MapsWithLargestBlocks) {
+    constexpr u64 kIa = 0x40000000, kPa = 0x80000000;
+    ASSERT_EQ(this->pt.map(GuestPhys(kIa), PhysAddr(kPa), GiB + 2 * MiB + 8 * KiB, Attrs{}), Status::Ok);
+    EXPECT_EQ(this->pt.translate(GuestPhys(kIa)).value().level, 1);
+    EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB)).value().level, 2);
+    EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB + 2 * MiB)).value().level, 3);
+    EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB + 2 * MiB + 4096)).value().pa.raw(),
+              kPa + GiB + 2 * MiB + 4096);
+    EXPECT_FALSE(this->pt.translate(GuestPhys(kIa + GiB + 2 * MiB + 8 * KiB)).ok());
+    // Misaligned physical address forces smaller leaves.
+    ASSERT_EQ(this->pt.map(GuestPhys(0x200000), PhysAddr(0x1000), 2 * MiB, Attrs{}), Status::Ok);
+    EXPECT_EQ(this->pt.translate(GuestPhys(0x200000)).value().level, 3);
+}
+
+TYPED_TEST(PageTableTest, RefusesOverlapAndBadArguments) {
+    ASSERT_EQ(this->pt.map(GuestPhys(0x200000), PhysAddr(0x400000), 2 * MiB, Attrs{}), Status::Ok);
+    EXPECT_EQ(this->pt.map(GuestPhys(0x3ff000), PhysAddr(0x0), 8 * KiB, Attrs{}), Status::AlreadyExists);
+    // The failed map changed nothing (0x400000 stays unmapped).
+    EXPECT_FALSE(this->pt.translate(GuestPhys(0x400000)).ok());
+    EXPECT_EQ(this->pt.map(GuestPhys(0x1001), PhysAddr(0), 4096, Attrs{}), Status::InvalidArgument);
+    EXPECT_EQ(this->pt.map(GuestPhys(0x1000), PhysAddr(0x10), 4096, Attrs{}), Status::InvalidArgument);
+    EXPECT_EQ(this->pt.map(GuestPhys(0x1000), PhysAddr(0), 0, Attrs{}), Status::InvalidArgument);
+    EXPECT_EQ(this->pt.map(GuestPhys(1ull << TypeParam::kInputBits), PhysAddr(0), 4096, Attrs{}),
+              Status::OutOfRange);
+    EXPECT_EQ(this->pt.map(GuestPhys(~0ull & ~0xfffull), PhysAddr(0), 8192, Attrs{}), Status::OutOfRange);
+}
+
+TYPED_TEST(PageTableTest, UnmapSplitsBlocksAndKeepsTheRest) {
+    Attrs ro{true, false, false, false};
+    ASSERT_EQ(this->pt.map(GuestPhys(0x40000000), PhysAddr(0x80000000), GiB, ro), Status::Ok);
+    this->ref_map(0x40000000, 0x80000000, GiB, ro);
+    this->pt.clear_flush();
+    ASSERT_EQ(this->pt.unmap(GuestPhys(0x40000000 + 3 * MiB), 12 * KiB), Status::Ok);
+    EXPECT_TRUE(this->pt.needs_flush());
+    this->ref_unmap(0x40000000 + 3 * MiB, 12 * KiB);
+    this->check(0x40000000 + 2 * MiB, 0x40000000 + 6 * MiB);
+    EXPECT_EQ(this->pt.translate(GuestPhys(0x40000000 + 3 * MiB + 12 * KiB)).value().level, 3);
+    EXPECT_EQ(this->pt.translate(GuestPhys(0x40000000 + 5 * MiB)).value().level, 2);
+    // Unmapping everything frees every table but the root.
+    ASSERT_EQ(this->pt.unmap(GuestPhys(0x40000000), GiB), Status::Ok);
+    EXPECT_EQ(this->mem.tables_in_use(), 1u);
+}
+
+TYPED_TEST(PageTableTest, AttributesRoundTrip) {
+    Attrs dev{true, true, false, true};
+    Attrs rx{true, false, true, false};
+    ASSERT_EQ(this->pt.map(GuestPhys(0x9000000), PhysAddr(0x9000000), 4096, dev), Status::Ok);
+    ASSERT_EQ(this->pt.map(GuestPhys(0x40000000), PhysAddr(0x40000000), 2 * MiB, rx), Status::Ok);
+    EXPECT_EQ(this->pt.translate(GuestPhys(0x9000000)).value().attrs, this->norm(dev));
+    EXPECT_EQ(this->pt.translate(GuestPhys(0x40100000)).value().attrs, this->norm(rx));
+}
+
+TYPED_TEST(PageTableTest, TableExhaustionFailsCleanly) {
+    this->mem.limit_ = 3; // root + two tables: not enough for a 4 KiB leaf on 4 levels
+    Status s = this->pt.map(GuestPhys(0x1000), PhysAddr(0x1000), 4096, Attrs{});
+    if (TypeParam::kTopLevel == 0) {
+        EXPECT_EQ(s, Status::NoMemory);
+        EXPECT_FALSE(this->pt.translate(GuestPhys(0x1000)).ok());
+    } else {
+        EXPECT_EQ(s, Status::Ok);
+    }
+    this->mem.limit_ = 0;
+}
+
+TYPED_TEST(PageTableTest, RandomOperationsMatchTheReference) {
+    std::mt19937_64 rng(1234);
+    constexpr u64 kSpan = 64 * MiB; // IA window [0, 64 MiB)
+    for (int step = 0; step < 400; ++step) {
+        u64 pages = 1 + rng() % 1100;
+        u64 ia = (rng() % (kSpan / kPageSize - pages)) * kPageSize;
+        if (rng() % 4 == 0) ia = align_down(ia, 2 * MiB);
+        u64 size = pages * kPageSize;
+        if (rng() % 3 == 0) {
+            ASSERT_EQ(this->pt.unmap(GuestPhys(ia), size), Status::Ok);
+            this->ref_unmap(ia, size);
+        } else {
+            u64 pa = align_down(rng() % (1ull << 36), 2 * MiB) + (ia & (2 * MiB - 1));
+            Attrs a{true, (rng() & 1) != 0, (rng() & 2) != 0, (rng() & 4) != 0};
+            bool overlaps = false;
+            for (u64 o = 0; o < size && !overlaps; o += kPageSize) overlaps = this->ref.count(ia + o);
+            Status s = this->pt.map(GuestPhys(ia), PhysAddr(pa), size, a);
+            ASSERT_EQ(s, overlaps ? Status::AlreadyExists : Status::Ok);
+            if (!overlaps) this->ref_map(ia, pa, size, a);
+        }
+    }
+    this->check(0, kSpan);
+}
+
+} // namespace
