@@ -13,13 +13,10 @@ namespace {
 
 Status from_mbedtls(int rc) {
     switch (rc) {
-    case 0:
-        return Status::Ok;
+    case 0: return Status::Ok;
     case MBEDTLS_ERR_ECP_ALLOC_FAILED:
-    case MBEDTLS_ERR_MPI_ALLOC_FAILED:
-        return Status::NoMemory;
-    default:
-        return Status::BadSignature;
+    case MBEDTLS_ERR_MPI_ALLOC_FAILED: return Status::NoMemory;
+    default: return Status::BadSignature;
     }
 }
 

@@ -17,12 +17,9 @@ namespace {
 
 Status from_mbedtls(int rc) {
     switch (rc) {
-    case 0:
-        return Status::Ok;
-    case MBEDTLS_ERR_MD_ALLOC_FAILED:
-        return Status::NoMemory;
-    default:
-        return Status::InvalidArgument;
+    case 0: return Status::Ok;
+    case MBEDTLS_ERR_MD_ALLOC_FAILED: return Status::NoMemory;
+    default: return Status::InvalidArgument;
     }
 }
 

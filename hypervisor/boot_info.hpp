@@ -34,15 +34,15 @@ struct BootInfo {
 
     u32 magic;
     u32 version;
-    u32 size;       // sizeof(BootInfo) as the producer built it
+    u32 size; // sizeof(BootInfo) as the producer built it
     BootArch arch;
     BootSource source;
     u32 mem_count;
     u64 image_base; // physical range of the running hypervisor image
     u64 image_size;
-    u64 dtb;        // arm64: physical address of the flattened device tree, else 0
-    u64 rsdp;       // x86: physical address of the ACPI RSDP, else 0
-    u64 event_log;  // measurements from the boot stage (TCG-style), 0 on direct boot
+    u64 dtb;       // arm64: physical address of the flattened device tree, else 0
+    u64 rsdp;      // x86: physical address of the ACPI RSDP, else 0
+    u64 event_log; // measurements from the boot stage (TCG-style), 0 on direct boot
     u64 event_log_size;
     u8 image_digest[48]; // SHA-384 of keel.img as verified by the boot stage; zero on direct boot
     u32 flags;           // kFlag*

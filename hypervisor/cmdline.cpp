@@ -8,12 +8,15 @@ bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n'; }
 // Returns a pointer just past "key" inside the text (at '=' or the word's end), or null.
 const char* Cmdline::find(const char* key, usize* value_len) const {
     usize klen = 0;
-    while (key[klen]) ++klen;
+    while (key[klen])
+        ++klen;
     const char* p = text_;
     while (*p) {
-        while (is_space(*p)) ++p;
+        while (is_space(*p))
+            ++p;
         const char* word = p;
-        while (*p && !is_space(*p)) ++p;
+        while (*p && !is_space(*p))
+            ++p;
         usize wlen = static_cast<usize>(p - word);
         if (wlen >= klen) {
             bool match = true;
@@ -37,7 +40,8 @@ bool Cmdline::value(const char* key, char* out, usize out_size) const {
     usize len;
     const char* at = find(key, &len);
     if (!at || *at != '=' || len + 1 > out_size) return false;
-    for (usize i = 0; i < len; ++i) out[i] = at[1 + i];
+    for (usize i = 0; i < len; ++i)
+        out[i] = at[1 + i];
     out[len] = '\0';
     return true;
 }

@@ -26,13 +26,17 @@ void put_number(Sink& out, u64 value, unsigned base, bool upper, bool negative, 
     } while (value != 0);
     int total = n + (negative ? 1 : 0);
     if (!left && !zero_pad)
-        for (int i = total; i < width; ++i) out.put(' ');
+        for (int i = total; i < width; ++i)
+            out.put(' ');
     if (negative) out.put('-');
     if (!left && zero_pad)
-        for (int i = total; i < width; ++i) out.put('0');
-    while (n > 0) out.put(digits[--n]);
+        for (int i = total; i < width; ++i)
+            out.put('0');
+    while (n > 0)
+        out.put(digits[--n]);
     if (left)
-        for (int i = total; i < width; ++i) out.put(' ');
+        for (int i = total; i < width; ++i)
+            out.put(' ');
 }
 
 } // namespace
@@ -47,16 +51,22 @@ usize vformat(char* buf, usize size, const char* fmt, va_list ap) {
         ++p;
         bool zero_pad = false, left = false, alt = false;
         for (;; ++p) {
-            if (*p == '0') zero_pad = true;
-            else if (*p == '-') left = true;
-            else if (*p == '#') alt = true;
-            else break;
+            if (*p == '0')
+                zero_pad = true;
+            else if (*p == '-')
+                left = true;
+            else if (*p == '#')
+                alt = true;
+            else
+                break;
         }
         int width = 0;
-        while (*p >= '0' && *p <= '9') width = width * 10 + (*p++ - '0');
+        while (*p >= '0' && *p <= '9')
+            width = width * 10 + (*p++ - '0');
         int longs = 0;
         bool size_t_arg = false;
-        while (*p == 'l') ++longs, ++p;
+        while (*p == 'l')
+            ++longs, ++p;
         if (*p == 'z') size_t_arg = true, ++p;
         auto fetch_unsigned = [&]() -> u64 {
             if (size_t_arg) return va_arg(ap, usize);
@@ -68,10 +78,14 @@ usize vformat(char* buf, usize size, const char* fmt, va_list ap) {
         case 'd':
         case 'i': {
             i64 v;
-            if (size_t_arg) v = static_cast<i64>(va_arg(ap, usize));
-            else if (longs >= 2) v = va_arg(ap, long long);
-            else if (longs == 1) v = va_arg(ap, long);
-            else v = va_arg(ap, int);
+            if (size_t_arg)
+                v = static_cast<i64>(va_arg(ap, usize));
+            else if (longs >= 2)
+                v = va_arg(ap, long long);
+            else if (longs == 1)
+                v = va_arg(ap, long);
+            else
+                v = va_arg(ap, int);
             u64 mag = v < 0 ? 0 - static_cast<u64>(v) : static_cast<u64>(v);
             put_number(out, mag, 10, false, v < 0, width, zero_pad, left);
             break;
@@ -97,12 +111,16 @@ usize vformat(char* buf, usize size, const char* fmt, va_list ap) {
             const char* s = va_arg(ap, const char*);
             if (!s) s = "(null)";
             usize n = 0;
-            while (s[n]) ++n;
+            while (s[n])
+                ++n;
             if (!left)
-                for (usize i = n; i < static_cast<usize>(width); ++i) out.put(' ');
-            for (usize i = 0; i < n; ++i) out.put(s[i]);
+                for (usize i = n; i < static_cast<usize>(width); ++i)
+                    out.put(' ');
+            for (usize i = 0; i < n; ++i)
+                out.put(s[i]);
             if (left)
-                for (usize i = n; i < static_cast<usize>(width); ++i) out.put(' ');
+                for (usize i = n; i < static_cast<usize>(width); ++i)
+                    out.put(' ');
             break;
         }
         case '%': out.put('%'); break;

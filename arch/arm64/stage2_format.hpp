@@ -13,19 +13,23 @@ struct Stage2Format {
 
     static constexpr u64 kValid = 1ull << 0;
     static constexpr u64 kTableOrPage = 1ull << 1;
-    static constexpr u64 kMemAttrNormalWb = 0xfull << 2;  // MemAttr[5:2] = 0b1111
-    static constexpr u64 kMemAttrDevice = 0x1ull << 2;    // Device-nGnRE
-    static constexpr u64 kS2apRead = 1ull << 6;           // S2AP[0]
-    static constexpr u64 kS2apWrite = 1ull << 7;          // S2AP[1]
+    static constexpr u64 kMemAttrNormalWb = 0xfull << 2; // MemAttr[5:2] = 0b1111
+    static constexpr u64 kMemAttrDevice = 0x1ull << 2;   // Device-nGnRE
+    static constexpr u64 kS2apRead = 1ull << 6;          // S2AP[0]
+    static constexpr u64 kS2apWrite = 1ull << 7;         // S2AP[1]
     static constexpr u64 kShInner = 3ull << 8;
     static constexpr u64 kAccessFlag = 1ull << 10;
-    static constexpr u64 kXn = 2ull << 53;                // XN[1:0] = 0b10: no execution at EL1/EL0
+    static constexpr u64 kXn = 2ull << 53; // XN[1:0] = 0b10: no execution at EL1/EL0
     static constexpr u64 kAddrMask = 0x0000fffffffff000ull;
 
     static constexpr bool block_allowed(int level) { return level == 1 || level == 2; }
     static constexpr bool is_present(u64 e) { return (e & kValid) != 0; }
-    static constexpr bool is_leaf(u64 e, int level) { return level == 3 || (e & kTableOrPage) == 0; }
-    static constexpr u64 make_table(PhysAddr next) { return (next.raw() & kAddrMask) | kValid | kTableOrPage; }
+    static constexpr bool is_leaf(u64 e, int level) {
+        return level == 3 || (e & kTableOrPage) == 0;
+    }
+    static constexpr u64 make_table(PhysAddr next) {
+        return (next.raw() & kAddrMask) | kValid | kTableOrPage;
+    }
     static constexpr PhysAddr table_output(u64 e) { return PhysAddr(e & kAddrMask); }
     static constexpr u64 make_leaf(PhysAddr pa, mm::Attrs a, int level) {
         u64 e = (pa.raw() & kAddrMask) | kValid | kAccessFlag;

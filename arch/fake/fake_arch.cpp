@@ -13,7 +13,8 @@ usize g_len = 0;
 } // namespace
 
 void console_write(const char* s, usize n) {
-    for (usize i = 0; i < n && g_len + 1 < sizeof g_text; ++i) g_text[g_len++] = s[i];
+    for (usize i = 0; i < n && g_len + 1 < sizeof g_text; ++i)
+        g_text[g_len++] = s[i];
     g_text[g_len] = '\0';
 }
 

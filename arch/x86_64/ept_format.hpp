@@ -15,14 +15,18 @@ struct EptFormat {
     static constexpr u64 kExec = 1ull << 2;
     static constexpr u64 kMemTypeWb = 6ull << 3; // bits 5:3, leaves only
     static constexpr u64 kMemTypeUc = 0ull << 3;
-    static constexpr u64 kLarge = 1ull << 7;     // PDPTE/PDE maps a 1 GiB/2 MiB page
+    static constexpr u64 kLarge = 1ull << 7; // PDPTE/PDE maps a 1 GiB/2 MiB page
     static constexpr u64 kAddrMask = 0x000ffffffffff000ull;
 
     static constexpr bool block_allowed(int level) { return level == 1 || level == 2; }
     // An EPT entry is present if any of R/W/X is set (SDM 29.3.2).
     static constexpr bool is_present(u64 e) { return (e & (kRead | kWrite | kExec)) != 0; }
-    static constexpr bool is_leaf(u64 e, int level) { return level == 3 || (level > 0 && (e & kLarge)); }
-    static constexpr u64 make_table(PhysAddr next) { return (next.raw() & kAddrMask) | kRead | kWrite | kExec; }
+    static constexpr bool is_leaf(u64 e, int level) {
+        return level == 3 || (level > 0 && (e & kLarge));
+    }
+    static constexpr u64 make_table(PhysAddr next) {
+        return (next.raw() & kAddrMask) | kRead | kWrite | kExec;
+    }
     static constexpr PhysAddr table_output(u64 e) { return PhysAddr(e & kAddrMask); }
     static constexpr u64 make_leaf(PhysAddr pa, mm::Attrs a, int level) {
         u64 e = (pa.raw() & kAddrMask) | (a.device ? kMemTypeUc : kMemTypeWb);
@@ -34,7 +38,8 @@ struct EptFormat {
     }
     static constexpr PhysAddr leaf_output(u64 e) { return PhysAddr(e & kAddrMask); }
     static constexpr mm::Attrs leaf_attrs(u64 e) {
-        return mm::Attrs{(e & kRead) != 0, (e & kWrite) != 0, (e & kExec) != 0, (e & (7ull << 3)) == kMemTypeUc};
+        return mm::Attrs{(e & kRead) != 0, (e & kWrite) != 0, (e & kExec) != 0,
+                         (e & (7ull << 3)) == kMemTypeUc};
     }
 };
 
@@ -57,8 +62,12 @@ struct NptFormat {
 
     static constexpr bool block_allowed(int level) { return level == 1 || level == 2; }
     static constexpr bool is_present(u64 e) { return (e & kPresent) != 0; }
-    static constexpr bool is_leaf(u64 e, int level) { return level == 3 || (level > 0 && (e & kLarge)); }
-    static constexpr u64 make_table(PhysAddr next) { return (next.raw() & kAddrMask) | kPresent | kWrite | kUser; }
+    static constexpr bool is_leaf(u64 e, int level) {
+        return level == 3 || (level > 0 && (e & kLarge));
+    }
+    static constexpr u64 make_table(PhysAddr next) {
+        return (next.raw() & kAddrMask) | kPresent | kWrite | kUser;
+    }
     static constexpr PhysAddr table_output(u64 e) { return PhysAddr(e & kAddrMask); }
     // NPT cannot express write-only or execute-only: `read` false maps nothing useful,
     // so callers never ask for it (leaf_attrs reports read = present).

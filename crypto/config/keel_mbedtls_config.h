@@ -12,7 +12,7 @@
 
 /* --- platform: no libc beyond memcpy & co., no time, no entropy ------------ */
 #define MBEDTLS_PLATFORM_C
-#define MBEDTLS_PLATFORM_MEMORY          /* calloc/free set at run time by crypto::init() */
+#define MBEDTLS_PLATFORM_MEMORY /* calloc/free set at run time by crypto::init() */
 #define MBEDTLS_PLATFORM_NO_STD_FUNCTIONS
 #define MBEDTLS_NO_PLATFORM_ENTROPY
 /* bn_mul.h inline assembly uses general registers only. */
@@ -24,7 +24,7 @@
  * MBEDTLS_PADLOCK_C, MBEDTLS_SHA256/512_USE_A64_CRYPTO_*, MBEDTLS_PSA_CRYPTO_C. */
 
 /* --- hashes and MACs ------------------------------------------------------- */
-#define MBEDTLS_MD_C                     /* generic hash + HMAC */
+#define MBEDTLS_MD_C /* generic hash + HMAC */
 #define MBEDTLS_SHA256_C
 #define MBEDTLS_SHA384_C
 #define MBEDTLS_SHA512_C
@@ -35,7 +35,7 @@
 #define MBEDTLS_ECP_C
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #define MBEDTLS_ECP_DP_SECP384R1_ENABLED
-#define MBEDTLS_ECP_NIST_OPTIM           /* fast reduction for the NIST primes */
+#define MBEDTLS_ECP_NIST_OPTIM /* fast reduction for the NIST primes */
 #define MBEDTLS_ECDSA_C
 #define MBEDTLS_ASN1_PARSE_C
 #define MBEDTLS_ASN1_WRITE_C
@@ -43,13 +43,13 @@
 #define MBEDTLS_ECP_WINDOW_SIZE 2
 #define MBEDTLS_ECP_FIXED_POINT_OPTIM 0
 #define MBEDTLS_MPI_WINDOW_SIZE 2
-#define MBEDTLS_MPI_MAX_SIZE 64          /* bytes; the largest enabled curve, P-384, needs 48 */
+#define MBEDTLS_MPI_MAX_SIZE 64 /* bytes; the largest enabled curve, P-384, needs 48 */
 
 /* --- symmetric (sealed state) ---------------------------------------------- */
 #define MBEDTLS_AES_C
-#define MBEDTLS_AES_ROM_TABLES           /* tables in .rodata, no run-time generation */
+#define MBEDTLS_AES_ROM_TABLES /* tables in .rodata, no run-time generation */
 #define MBEDTLS_AES_FEWER_TABLES
 #define MBEDTLS_CIPHER_MODE_XTS
-#define MBEDTLS_GCM_C                    /* through block_cipher.c, without cipher.c */
+#define MBEDTLS_GCM_C /* through block_cipher.c, without cipher.c */
 
 #endif /* KEEL_MBEDTLS_CONFIG_H */

@@ -9,7 +9,8 @@ extern "C" {
 void* memcpy(void* dst, const void* src, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
     const auto* s = static_cast<const unsigned char*>(src);
-    while (n--) *d++ = *s++;
+    while (n--)
+        *d++ = *s++;
     return dst;
 }
 
@@ -18,18 +19,21 @@ void* memmove(void* dst, const void* src, size_t n) {
     const auto* s = static_cast<const unsigned char*>(src);
     if (d == s || n == 0) return dst;
     if (d < s) {
-        while (n--) *d++ = *s++;
+        while (n--)
+            *d++ = *s++;
     } else {
         d += n;
         s += n;
-        while (n--) *--d = *--s;
+        while (n--)
+            *--d = *--s;
     }
     return dst;
 }
 
 void* memset(void* dst, int c, size_t n) {
     auto* d = static_cast<unsigned char*>(dst);
-    while (n--) *d++ = static_cast<unsigned char>(c);
+    while (n--)
+        *d++ = static_cast<unsigned char>(c);
     return dst;
 }
 
@@ -50,18 +54,21 @@ void* memchr(const void* p, int c, size_t n) {
 
 size_t strlen(const char* s) {
     size_t n = 0;
-    while (s[n]) ++n;
+    while (s[n])
+        ++n;
     return n;
 }
 
 size_t strnlen(const char* s, size_t max) {
     size_t n = 0;
-    while (n < max && s[n]) ++n;
+    while (n < max && s[n])
+        ++n;
     return n;
 }
 
 int strcmp(const char* a, const char* b) {
-    while (*a && *a == *b) ++a, ++b;
+    while (*a && *a == *b)
+        ++a, ++b;
     return static_cast<unsigned char>(*a) - static_cast<unsigned char>(*b);
 }
 

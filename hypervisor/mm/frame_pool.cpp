@@ -16,7 +16,8 @@ Status FramePool::add_region(PhysAddr base, u64 size) {
     if (blocks > kMaxBlocks - total_blocks_) blocks = kMaxBlocks - total_blocks_;
     if (blocks == 0) return Status::NoMemory;
     regions_[region_count_++] = Region{start, total_blocks_, static_cast<u32>(blocks)};
-    for (u32 i = 0; i < blocks; ++i) owners_[total_blocks_ + i] = kOwnerFree;
+    for (u32 i = 0; i < blocks; ++i)
+        owners_[total_blocks_ + i] = kOwnerFree;
     total_blocks_ += static_cast<u32>(blocks);
     free_blocks_ += static_cast<u32>(blocks);
     return Status::Ok;
@@ -60,7 +61,8 @@ Result<PhysAddr> FramePool::alloc(u64 size, OwnerId owner) {
             run = owners_[reg.first + b] == kOwnerFree ? run + 1 : 0;
             if (run == need) {
                 u32 first = b + 1 - need;
-                for (u32 k = first; k <= b; ++k) owners_[reg.first + k] = owner;
+                for (u32 k = first; k <= b; ++k)
+                    owners_[reg.first + k] = owner;
                 free_blocks_ -= need;
                 PhysAddr pa(addr_of(r, first));
                 scrubber_.zero(pa, static_cast<u64>(need) * kBlock);
@@ -81,7 +83,8 @@ Status FramePool::free(PhysAddr base, u64 size, OwnerId owner) {
         if (owners_[i] != owner) return Status::BadState;
     }
     scrubber_.zero(base, blocks * kBlock);
-    for (u64 k = 0; k < blocks; ++k) owners_[index_of(base.raw() + k * kBlock)] = kOwnerFree;
+    for (u64 k = 0; k < blocks; ++k)
+        owners_[index_of(base.raw() + k * kBlock)] = kOwnerFree;
     free_blocks_ += static_cast<u32>(blocks);
     return Status::Ok;
 }

@@ -54,8 +54,8 @@ public:
 
 private:
     struct Region {
-        u64 base;       // 2 MiB aligned
-        u32 first;      // index of its first block in owners_
+        u64 base;  // 2 MiB aligned
+        u32 first; // index of its first block in owners_
         u32 blocks;
     };
     // Block index of an address, or -1 if outside every region.

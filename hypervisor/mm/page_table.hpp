@@ -149,7 +149,8 @@ public:
 private:
     Status check_range(u64 ia, u64 size) const {
         if (root_ == nullptr) return Status::BadState;
-        if (size == 0 || (ia % kPageSize) != 0 || (size % kPageSize) != 0) return Status::InvalidArgument;
+        if (size == 0 || (ia % kPageSize) != 0 || (size % kPageSize) != 0)
+            return Status::InvalidArgument;
         if (ia + size < ia || ia + size > (1ull << Format::kInputBits)) return Status::OutOfRange;
         return Status::Ok;
     }

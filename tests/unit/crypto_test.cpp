@@ -67,7 +67,8 @@ TEST(CryptoSha, KnownAnswers) {
 
 TEST(CryptoSha, StreamingEqualsOneShot) {
     std::vector<u8> data(100000);
-    for (usize i = 0; i < data.size(); ++i) data[i] = static_cast<u8>(i * 131 + (i >> 8));
+    for (usize i = 0; i < data.size(); ++i)
+        data[i] = static_cast<u8>(i * 131 + (i >> 8));
     u8 one256[kSha256Size], one384[kSha384Size];
     sha256(data.data(), data.size(), one256);
     sha384(data.data(), data.size(), one384);
@@ -224,7 +225,8 @@ TEST(CryptoArena, ExhaustionIsNoMemoryNotACrash) {
     Arena& a = arena();
     // Fill the arena until it refuses, leaving mbedTLS nothing.
     std::vector<void*> held;
-    for (void* p; (p = a.calloc(1, 256)) != nullptr;) held.push_back(p);
+    for (void* p; (p = a.calloc(1, 256)) != nullptr;)
+        held.push_back(p);
     usize failures = a.stats().failures;
 
     P384Vector v;
@@ -235,7 +237,8 @@ TEST(CryptoArena, ExhaustionIsNoMemoryNotACrash) {
     EXPECT_GT(a.stats().failures, failures);
     EXPECT_NE(Status::Ok, crypto_self_test());
 
-    for (void* p : held) a.free(p);
+    for (void* p : held)
+        a.free(p);
     EXPECT_EQ(a.stats().in_use, 0u);
     EXPECT_EQ(Status::Ok,
               ecdsa_p384_verify(v.key.data(), v.digest, sizeof(v.digest), v.sig.data()));

@@ -47,7 +47,8 @@ TEST_F(FramePoolTest, NeverGivesABlockToTwoOwners) {
     ASSERT_TRUE(a.ok());
     ASSERT_TRUE(b.ok());
     // Disjoint, whichever came first (first fit puts b in the lone block below the image).
-    EXPECT_TRUE(b.value().raw() >= a.value().raw() + 4 * MiB || b.value().raw() + 2 * MiB <= a.value().raw());
+    EXPECT_TRUE(b.value().raw() >= a.value().raw() + 4 * MiB ||
+                b.value().raw() + 2 * MiB <= a.value().raw());
     // Freeing someone else's block, or a partly foreign range, changes nothing.
     EXPECT_EQ(pool.free(b.value(), 2 * MiB, 1), Status::BadState);
     EXPECT_EQ(pool.free(a.value(), 6 * MiB, 1), Status::BadState);

@@ -21,7 +21,8 @@ namespace {
 class HostTables final : public TableMemory {
 public:
     ~HostTables() {
-        for (void* p : live_) std::free(p);
+        for (void* p : live_)
+            std::free(p);
     }
     u64* alloc_table(PhysAddr* phys) override {
         if (limit_ && live_.size() >= limit_) return nullptr;
@@ -67,10 +68,12 @@ protected:
     }
     static Attrs norm(Attrs a) { return F::leaf_attrs(F::make_leaf(PhysAddr(0), a, 3)); }
     void ref_map(u64 ia, u64 pa, u64 size, Attrs a) {
-        for (u64 o = 0; o < size; o += kPageSize) ref[ia + o] = Ref{pa + o, norm(a)};
+        for (u64 o = 0; o < size; o += kPageSize)
+            ref[ia + o] = Ref{pa + o, norm(a)};
     }
     void ref_unmap(u64 ia, u64 size) {
-        for (u64 o = 0; o < size; o += kPageSize) ref.erase(ia + o);
+        for (u64 o = 0; o < size; o += kPageSize)
+            ref.erase(ia + o);
     }
     void check(u64 lo, u64 hi) {
         for (u64 a = lo; a < hi; a += kPageSize) {
@@ -92,7 +95,8 @@ TYPED_TEST_SUITE(PageTableTest, Formats);
 
 TYPED_TEST(PageTableTest, MapsWithLargestBlocks) {
     constexpr u64 kIa = 0x40000000, kPa = 0x80000000;
-    ASSERT_EQ(this->pt.map(GuestPhys(kIa), PhysAddr(kPa), GiB + 2 * MiB + 8 * KiB, Attrs{}), Status::Ok);
+    ASSERT_EQ(this->pt.map(GuestPhys(kIa), PhysAddr(kPa), GiB + 2 * MiB + 8 * KiB, Attrs{}),
+              Status::Ok);
     EXPECT_EQ(this->pt.translate(GuestPhys(kIa)).value().level, 1);
     EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB)).value().level, 2);
     EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB + 2 * MiB)).value().level, 3);
@@ -106,15 +110,18 @@ TYPED_TEST(PageTableTest, MapsWithLargestBlocks) {
 
 TYPED_TEST(PageTableTest, RefusesOverlapAndBadArguments) {
     ASSERT_EQ(this->pt.map(GuestPhys(0x200000), PhysAddr(0x400000), 2 * MiB, Attrs{}), Status::Ok);
-    EXPECT_EQ(this->pt.map(GuestPhys(0x3ff000), PhysAddr(0x0), 8 * KiB, Attrs{}), Status::AlreadyExists);
+    EXPECT_EQ(this->pt.map(GuestPhys(0x3ff000), PhysAddr(0x0), 8 * KiB, Attrs{}),
+              Status::AlreadyExists);
     // The failed map changed nothing (0x400000 stays unmapped).
     EXPECT_FALSE(this->pt.translate(GuestPhys(0x400000)).ok());
     EXPECT_EQ(this->pt.map(GuestPhys(0x1001), PhysAddr(0), 4096, Attrs{}), Status::InvalidArgument);
-    EXPECT_EQ(this->pt.map(GuestPhys(0x1000), PhysAddr(0x10), 4096, Attrs{}), Status::InvalidArgument);
+    EXPECT_EQ(this->pt.map(GuestPhys(0x1000), PhysAddr(0x10), 4096, Attrs{}),
+              Status::InvalidArgument);
     EXPECT_EQ(this->pt.map(GuestPhys(0x1000), PhysAddr(0), 0, Attrs{}), Status::InvalidArgument);
     EXPECT_EQ(this->pt.map(GuestPhys(1ull << TypeParam::kInputBits), PhysAddr(0), 4096, Attrs{}),
               Status::OutOfRange);
-    EXPECT_EQ(this->pt.map(GuestPhys(~0ull & ~0xfffull), PhysAddr(0), 8192, Attrs{}), Status::OutOfRange);
+    EXPECT_EQ(this->pt.map(GuestPhys(~0ull & ~0xfffull), PhysAddr(0), 8192, Attrs{}),
+              Status::OutOfRange);
 }
 
 TYPED_TEST(PageTableTest, UnmapSplitsBlocksAndKeepsTheRest) {
@@ -169,7 +176,8 @@ TYPED_TEST(PageTableTest, RandomOperationsMatchTheReference) {
             u64 pa = align_down(rng() % (1ull << 36), 2 * MiB) + (ia & (2 * MiB - 1));
             Attrs a{true, (rng() & 1) != 0, (rng() & 2) != 0, (rng() & 4) != 0};
             bool overlaps = false;
-            for (u64 o = 0; o < size && !overlaps; o += kPageSize) overlaps = this->ref.count(ia + o);
+            for (u64 o = 0; o < size && !overlaps; o += kPageSize)
+                overlaps = this->ref.count(ia + o);
             Status s = this->pt.map(GuestPhys(ia), PhysAddr(pa), size, a);
             ASSERT_EQ(s, overlaps ? Status::AlreadyExists : Status::Ok);
             if (!overlaps) this->ref_map(ia, pa, size, a);
