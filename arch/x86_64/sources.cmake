@@ -1,6 +1,51 @@
-# x86_64 image sources (placeholder until the x86 first-light work lands).
+# x86_64 image sources (the core's arch half for x86_64).
 set(_a ${CMAKE_SOURCE_DIR}/arch/x86_64)
-set(KEEL_ARCH_SOURCES)
+set(KEEL_ARCH_SOURCES
+  ${_a}/start.S ${_a}/vectors.S
+  ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
+  ${_a}/multiboot.cpp ${_a}/acpi.cpp ${_a}/platform.cpp ${_a}/cpu.cpp ${_a}/features.cpp
+  ${_a}/zydis_check.cpp
+)
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
-set(KEEL_ARCH_HOST_TESTABLE)
+# Files that are pure logic and also run in the host unit tests.
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/acpi.cpp)
+
+# GRUB rescue ISOs for Bochs (BIOS + cdrom): keel-x86_64.iso boots the image with
+# multiboot2; keel-x86_64-fault.iso does the same with keel.test=fault (GRUB's
+# menu entry is the only way to pass a command line there).
+function(keel_arch_post_build image)
+  find_program(KEEL_GRUB_MKRESCUE grub-mkrescue)
+  if(NOT KEEL_GRUB_MKRESCUE)
+    # The .bin still builds (QEMU needs nothing else); the Bochs tests will say the ISO is missing.
+    message(WARNING "grub-mkrescue not found (grub-pc-bin, xorriso, mtools): no Bochs ISOs")
+    return()
+  endif()
+  set(_isos)
+  foreach(_variant plain fault)
+    if(_variant STREQUAL "fault")
+      set(_suffix "-fault")
+      set(_args " keel.test=fault")
+    else()
+      set(_suffix "")
+      set(_args "")
+    endif()
+    set(_stage ${CMAKE_CURRENT_BINARY_DIR}/iso-stage${_suffix})
+    set(_cfg ${CMAKE_CURRENT_BINARY_DIR}/grub${_suffix}.cfg)
+    set(_iso ${CMAKE_CURRENT_BINARY_DIR}/${image}${_suffix}.iso)
+    file(WRITE ${_cfg}.in "set timeout=0\nset default=0\nmenuentry \"Keel\" {\n  multiboot2 /boot/keel.bin${_args}\n  boot\n}\n")
+    configure_file(${_cfg}.in ${_cfg} COPYONLY) # rewritten only when the text changes
+    add_custom_command(OUTPUT ${_iso}
+      COMMAND ${CMAKE_COMMAND} -E rm -rf ${_stage}
+      COMMAND ${CMAKE_COMMAND} -E make_directory ${_stage}/boot/grub
+      COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_BINARY_DIR}/${image}.bin ${_stage}/boot/keel.bin
+      COMMAND ${CMAKE_COMMAND} -E copy ${_cfg} ${_stage}/boot/grub/grub.cfg
+      COMMAND ${KEEL_GRUB_MKRESCUE} -d /usr/lib/grub/i386-pc --fonts= --locales= --themes=
+              -o ${_iso} ${_stage} > ${CMAKE_CURRENT_BINARY_DIR}/grub-mkrescue${_suffix}.log 2>&1
+      DEPENDS ${image}.elf ${_cfg}
+      COMMENT "GRUB ISO ${image}${_suffix}.iso"
+      VERBATIM)
+    list(APPEND _isos ${_iso})
+  endforeach()
+  add_custom_target(${image}-iso ALL DEPENDS ${_isos})
+endfunction()

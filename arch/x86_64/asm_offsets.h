@@ -1,0 +1,25 @@
+/* Constants shared by the x86_64 assembly and C++. Every frame offset is
+ * static_assert'ed against the C++ struct in exception.cpp; the selectors
+ * against the GDT built in descriptors.cpp. */
+#pragma once
+
+#define KEEL_X86_STACK_SIZE 16384  /* boot CPU stack */
+#define KEEL_X86_IST_SIZE 8192     /* #DF stack (IST1): a stack overflow still reports */
+
+/* GDT selectors, the same in the early (start.S) and the final (descriptors.cpp) GDT. */
+#define KEEL_X86_SEL_CODE64 0x08
+#define KEEL_X86_SEL_DATA 0x10
+#define KEEL_X86_SEL_TSS 0x18
+
+/* Exception frame built by vectors.S: 15 GPRs (r15 lowest), vector, error code,
+ * then what the CPU pushed (SDM Vol. 3A 6.14.2: RIP, CS, RFLAGS, RSP, SS). */
+#define FRAME_R15 0
+#define FRAME_RAX (14 * 8)
+#define FRAME_VECTOR (15 * 8)
+#define FRAME_ERROR (16 * 8)
+#define FRAME_RIP (17 * 8)
+#define FRAME_SS (21 * 8)
+#define FRAME_SIZE (22 * 8)
+
+#define KEEL_X86_EXCEPTION_VECTORS 32
+#define KEEL_X86_STUB_SIZE 16      /* each vector stub is padded to 16 bytes */

@@ -1,0 +1,18 @@
+// x86_64 CPU control used by the core.
+#pragma once
+
+#include "hypervisor/platform.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel::arch {
+
+inline constexpr const char* kArchName = "x86_64";
+
+// Interrupts off, hlt forever.
+[[noreturn]] void halt();
+// Ends the run: Bochs quits on "Shutdown" written to port 0x8900, QEMU's
+// isa-debug-exit (port 0xf4) exits with status (code << 1) | 1. On hardware
+// neither exists and the CPU halts.
+[[noreturn]] void power_off(u32 code);
+
+} // namespace keel::arch

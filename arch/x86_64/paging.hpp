@@ -1,0 +1,27 @@
+// The hypervisor's own page tables (4-level, 4 KiB pages, identity mapped). They map
+// the image with W^X permissions and, on demand, the firmware tables Keel reads; the
+// RAM outside the image stays unmapped (later work hands it to partitions).
+#pragma once
+
+#include "hypervisor/status.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel::x86 {
+
+enum class MapKind {
+    Text,      // read-only, executable
+    ReadOnly,  // read-only, no-execute (rodata, ACPI tables)
+    ReadWrite, // read-write, no-execute
+    Device,    // read-write, no-execute, uncached (PCD|PWT)
+};
+
+// Builds the tables for the running image (text RX, rodata R, data/bss RW, the stack
+// guard page left out) and switches CR3 to them with CR0.WP and EFER.NXE on.
+Status paging_init();
+// Identity-maps [pa, pa+size) rounded out to pages. Mapping a page again with the
+// same kind is a no-op; with a different kind it fails (AlreadyExists).
+Status map_phys(u64 pa, u64 size, MapKind kind);
+// True if `va` is mapped in the hypervisor's tables (after paging_init).
+[[nodiscard]] bool is_mapped(u64 va);
+
+} // namespace keel::x86

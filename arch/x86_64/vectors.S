@@ -1,0 +1,51 @@
+// Exception entry stubs for vectors 0-31 (SDM Vol. 3A 6.3.1, table 6-1). Each stub
+// makes the frame uniform (pushes 0 where the CPU pushes no error code), pushes its
+// vector number and joins exception_common, which saves every GPR and calls
+// x86_exception(frame). In the first-light image every exception is unexpected and
+// reported, so nothing returns (no iretq path yet).
+
+#include "asm_offsets.h"
+
+// Vectors for which the CPU pushes an error code: #DF 8, #TS 10, #NP 11, #SS 12,
+// #GP 13, #PF 14, #AC 17, #CP 21, #VC 29, #SX 30.
+#define HAS_ERROR(v) ((v) == 8 || (v) == 10 || (v) == 11 || (v) == 12 || (v) == 13 || \
+                      (v) == 14 || (v) == 17 || (v) == 21 || (v) == 29 || (v) == 30)
+
+    .text
+    .code64
+    .balign KEEL_X86_STUB_SIZE
+    .globl x86_exception_stubs
+x86_exception_stubs:
+    .set    vec, 0
+    .rept   KEEL_X86_EXCEPTION_VECTORS
+    .balign KEEL_X86_STUB_SIZE
+    .if     !HAS_ERROR(vec)
+    pushq   $0
+    .endif
+    pushq   $vec
+    jmp     exception_common
+    .set    vec, vec + 1
+    .endr
+
+exception_common:
+    push    %rax
+    push    %rbx
+    push    %rcx
+    push    %rdx
+    push    %rsi
+    push    %rdi
+    push    %rbp
+    push    %r8
+    push    %r9
+    push    %r10
+    push    %r11
+    push    %r12
+    push    %r13
+    push    %r14
+    push    %r15
+    mov     %rsp, %rdi              // ExceptionFrame*
+    and     $-16, %rsp              // SysV call alignment
+    call    x86_exception           // [[noreturn]]
+1:  cli
+    hlt
+    jmp     1b
