@@ -10,6 +10,9 @@
 #include "hypervisor/panic.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
+#include "hypervisor/vm/arch_vm.hpp"
+#include "hypervisor/vm/partitions.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
 
 namespace keel {
 namespace {
@@ -24,6 +27,18 @@ const char* source_name(BootSource s) {
     case BootSource::Uefi: return "uefi boot stage";
     }
     return "?";
+}
+
+// What the UEFI boot stage verified and measured (docs/boot-info.md); nothing on direct boot.
+void print_measurements(const BootInfo& info) {
+    if (info.flags & BootInfo::kFlagMeasured) {
+        kprint("boot: measured image sha384 ");
+        kprint_hex(info.image_digest, sizeof(info.image_digest));
+        kprint(", event log %#llx size %llu\n", static_cast<unsigned long long>(info.event_log),
+               static_cast<unsigned long long>(info.event_log_size));
+    }
+    if (info.flags & BootInfo::kFlagVerified)
+        kprint("boot: verified by boot stage, tpm %s\n", (info.flags & BootInfo::kFlagTpm) ? "yes" : "no");
 }
 
 void run_crypto_self_check() {
@@ -43,6 +58,7 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
     kprint("boot: source %s, image %#llx size %#llx, cmdline \"%s\"\n", source_name(info->source),
            static_cast<unsigned long long>(info->image_base),
            static_cast<unsigned long long>(info->image_size), info->cmdline);
+    print_measurements(*info);
 
     Status s = arch::discover_platform(*info, g_platform);
     if (s != Status::Ok) panic("platform discovery failed: %s", status_name(s));
@@ -58,7 +74,19 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
         arch::trigger_test_fault();
     }
 
+    // Partitioning: every core online, the pool built (its free size is the baseline).
+    const bool partitions = arch::partitions_supported();
+    u64 cores = 0;
+    if (partitions) {
+        cores = arch::smp_start(g_platform);
+        s = pool_init(*info, g_platform);
+        if (s != Status::Ok) panic("partition pool: %s", status_name(s));
+    }
+
     kprint("keel: first light complete\n");
+    // Until the mailbox exists, VMs come from keel.vm= words; with none, boot ends here.
+    if (partitions && vm_definition_count(info->cmdline) != 0)
+        run_vms(info->cmdline, cores, arch::boot_cpu_index());
     arch::power_off(0);
 }
 

@@ -6,6 +6,7 @@ extern "C" {
 #include <libfdt.h>
 }
 
+#include "boot_uefi.hpp"
 #include "dtb_platform.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/panic.hpp"
@@ -36,7 +37,10 @@ void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
 
 } // namespace
 
-extern "C" [[noreturn]] void arm64_boot_main(u64 dtb) {
+extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
+    // x0 is the DTB (direct boot) or the UEFI boot stage's BootInfo (boot_uefi.cpp).
+    const bool from_uefi = take_uefi_boot_info(x0, g_boot_info);
+    const u64 dtb = from_uefi ? g_boot_info.dtb : x0;
     const u64 base = reinterpret_cast<u64>(__image_start);
     if (running_base() != base)
         panic("loaded at %#llx but linked at %#llx", static_cast<unsigned long long>(running_base()),
@@ -58,6 +62,8 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 dtb) {
     u64 uart = dtb_find_uart(fdt);
     if (uart == 0) panic("device tree names no PL011 UART");
     map_or_panic(uart, 4096, MapKind::Device, "uart");
+    if (from_uefi && g_boot_info.event_log != 0 && g_boot_info.event_log_size != 0)
+        map_or_panic(g_boot_info.event_log, g_boot_info.event_log_size, MapKind::ReadOnly, "event log");
     el2_enable_mmu();
     arch::console_set_base(uart);
     kprint("arm64: EL2 MMU on (text RX, rodata R, data RW+XN, WXN)\n");
@@ -67,11 +73,13 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 dtb) {
     bi.version = BootInfo::kVersion;
     bi.size = sizeof(BootInfo);
     bi.arch = BootArch::Arm64;
-    bi.source = BootSource::DirectArm64Image;
     bi.image_base = base;
     bi.image_size = reinterpret_cast<u64>(__image_end) - base;
     bi.dtb = dtb;
-    dtb_fill_boot_info(fdt, bi);
+    if (!from_uefi) { // UEFI: memory map, digest and event log come from the boot stage
+        bi.source = BootSource::DirectArm64Image;
+        dtb_fill_boot_info(fdt, bi);
+    }
     keel_main(&bi);
 }
 

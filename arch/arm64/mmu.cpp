@@ -73,6 +73,44 @@ Status el2_map(u64 addr, u64 size, MapKind kind) {
     return Status::Ok;
 }
 
+namespace {
+u64* window_entry(u64 va) {
+    u64& l1 = g_pool[0][index_at(va, 1)];
+    if (!(l1 & kValid)) {
+        u64* next = alloc_table();
+        if (!next) return nullptr;
+        dsb_ish();
+        l1 = reinterpret_cast<u64>(next) | kValid | kTable;
+    }
+    return &reinterpret_cast<u64*>(l1 & kAddrMask)[index_at(va, 2)];
+}
+} // namespace
+
+Status el2_window_map(u64 va, u64 pa) {
+    constexpr u64 kBlock = 2ull << 20;
+    if ((va | pa) & (kBlock - 1)) return Status::InvalidArgument;
+    u64* e = window_entry(va);
+    if (!e) return Status::NoMemory;
+    if (*e & kValid) return Status::Busy;
+    // Level-2 block descriptor (bit 1 clear): normal WB, EL2 read-write, never executable.
+    *e = (pa & kAddrMask) | kAttrNormal | kShInner | kXn | kAccessFlag | kValid;
+    dsb_ish();
+    isb();
+    return Status::Ok;
+}
+
+void el2_window_unmap(u64 va) {
+    u64* e = window_entry(va);
+    if (!e) return;
+    *e = 0;
+    // Break: the entry is invalid everywhere before anyone may map the window again
+    // (D8.16.1 break-before-make; TLBI by VA, EL2, inner shareable).
+    dsb_ish();
+    asm volatile("tlbi vae2is, %0" ::"r"(va >> 12) : "memory");
+    dsb_ish();
+    isb();
+}
+
 void el2_enable_mmu() {
     // MAIR: index 0 Device-nGnRE, index 1 Normal write-back read/write-allocate.
     constexpr u64 mair = 0x04ull | (0xffull << 8);

@@ -2,6 +2,9 @@
 // FR.TXFF bit 5). The firmware/QEMU has configured the line; we only transmit.
 #include <arch/console.hpp>
 
+#include "hypervisor/spinlock.hpp"
+#include "sysreg.hpp"
+
 namespace keel::arch {
 namespace {
 constexpr u64 kDefaultBase = 0x09000000; // QEMU virt, used until the DTB is read
@@ -21,11 +24,19 @@ void putc(char c) {
 
 void console_set_base(u64 base) { g_base = base; }
 
+// One line per kprint call, whole: the lock keeps cores' lines from interleaving.
+// Exclusive loads need cacheable memory, so before the MMU is on (boot core alone) the
+// lock is skipped (SCTLR_EL2.M, D17.2.120).
+SpinLock g_console_lock;
+
 void console_write(const char* s, usize n) {
+    const bool locked = (KEEL_READ_SYSREG(sctlr_el2) & 1) != 0;
+    if (locked) g_console_lock.lock();
     for (usize i = 0; i < n; ++i) {
         if (s[i] == '\n') putc('\r');
         putc(s[i]);
     }
+    if (locked) g_console_lock.unlock();
 }
 
 } // namespace keel::arch

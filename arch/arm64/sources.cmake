@@ -4,8 +4,11 @@ set(KEEL_ARCH_SOURCES
   ${_a}/start.S ${_a}/vectors.S
   ${_a}/boot.cpp ${_a}/mmu.cpp ${_a}/pl011.cpp ${_a}/exception.cpp ${_a}/cpu.cpp
   ${_a}/psci.cpp ${_a}/platform.cpp ${_a}/features.cpp ${_a}/dtb_platform.cpp
+  ${_a}/boot_uefi.cpp
 )
 set(KEEL_ARCH_LIBS)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
 set(KEEL_ARCH_HOST_TESTABLE ${_a}/dtb_platform.cpp)
+# Partitioning and VMs: arch/arm64/vm_sources.cmake.
+include(${_a}/vm_sources.cmake)

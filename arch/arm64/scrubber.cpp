@@ -1,0 +1,74 @@
+// The arm64 partition-pool scrubber and guest loader: both reach pool memory only
+// through the EL2 window (mmu.hpp), one 2 MiB block at a time, and only while the
+// caller holds the pool lock (so one window serves every core).
+//
+// After writing, the block is cleaned and invalidated to the point of coherency: a
+// guest with its MMU off reads memory non-cacheably and must see the zeroes (and its
+// image), not older contents behind dirty hypervisor cache lines (D7.5.9).
+#include "hypervisor/vm/arch_vm.hpp"
+#include "mmu.hpp"
+#include "scrubber.hpp"
+#include "sysreg.hpp"
+
+#include <string.h>
+
+namespace keel::arm64 {
+namespace {
+
+// Last 1 GiB of the 39-bit EL2 VA space, where no RAM or device lives. Two windows:
+// the scrubber's (serialised by the pool lock, any core) and the loader's (boot core only).
+constexpr u64 kWindowVa = 0x7fc0000000ull;
+constexpr u64 kLoaderVa = kWindowVa + 2 * MiB;
+constexpr u64 kBlock = 2 * MiB;
+constexpr u64 kLine = 64;
+
+void clean_inval_poc(u64 va, u64 size) {
+    for (u64 a = va; a < va + size; a += kLine) asm volatile("dc civac, %0" ::"r"(a) : "memory");
+    dsb_ish();
+}
+
+// DC ZVA zeroes a whole block of DCZID_EL0.BS words per instruction (C6.2.80); fall
+// back to stores if it is prohibited (DZP).
+void zero_mapped(u64 va, u64 size) {
+    u64 dczid = KEEL_READ_SYSREG(dczid_el0);
+    if (!(dczid & (1u << 4))) {
+        u64 step = 4ull << (dczid & 0xf);
+        for (u64 a = va; a < va + size; a += step) asm volatile("dc zva, %0" ::"r"(a) : "memory");
+    } else {
+        for (u64 a = va; a < va + size; a += 8) *reinterpret_cast<volatile u64*>(a) = 0;
+    }
+}
+
+class WindowScrubber final : public mm::Scrubber {
+public:
+    void zero(PhysAddr base, u64 size) override {
+        for (u64 off = 0; off < size; off += kBlock) {
+            if (el2_window_map(kWindowVa, base.raw() + off) != Status::Ok) {
+                // No way to zero it: never hand it out in this state.
+                asm volatile("brk #0x5c");
+            }
+            zero_mapped(kWindowVa, kBlock);
+            clean_inval_poc(kWindowVa, kBlock);
+            el2_window_unmap(kWindowVa);
+        }
+    }
+};
+
+constinit WindowScrubber g_scrubber;
+
+} // namespace
+
+Status copy_to_pool_block(PhysAddr block, u64 offset, const void* src, u64 len) {
+    if (!block.aligned(kBlock) || offset + len > kBlock || offset + len < offset) return Status::OutOfRange;
+    KEEL_TRY(el2_window_map(kLoaderVa, block.raw()));
+    memcpy(reinterpret_cast<void*>(kLoaderVa + offset), src, len);
+    clean_inval_poc(align_down(kLoaderVa + offset, kLine), len + kLine);
+    el2_window_unmap(kLoaderVa);
+    return Status::Ok;
+}
+
+} // namespace keel::arm64
+
+namespace keel::arch {
+mm::Scrubber& pool_scrubber() { return arm64::g_scrubber; }
+} // namespace keel::arch

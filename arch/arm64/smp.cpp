@@ -1,0 +1,136 @@
+// Secondary core bring-up with PSCI CPU_ON, and each core's work loop.
+//
+//   boot core                         secondary core n
+//   fill PerCpu[n], clean to PoC
+//   CPU_ON(mpidr, secondary_entry, &PerCpu[n]) ──> secondary_entry (MMU off): vectors, stack
+//   wait for online                   arm64_secondary_main: shared EL2 tables, MMU on,
+//                                     EL2 guest config, "cpu n online", online = 1
+//   ... later: PerCpu[n].work = vcpu, SEV ──> run the vCPU until its VM ends, idle again
+#include <stddef.h>
+
+#include "el2_regs.hpp"
+#include "hypervisor/platform.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/arch_vm.hpp"
+#include "mmu.hpp"
+#include "percpu.hpp"
+#include "psci.hpp"
+#include "smp_offsets.h"
+#include "sysreg.hpp"
+#include "vcpu.hpp"
+
+extern "C" char secondary_entry[];
+extern "C" char el2_guest_vectors[];
+
+namespace keel::arm64 {
+
+static_assert(offsetof(PerCpu, stack_top) == PERCPU_STACK_TOP);
+
+namespace {
+
+constexpr u64 kStackSize = 16 * KiB;
+constexpr u64 kMpidrAffMask = 0xff00ffffffull; // Aff3, Aff2, Aff1, Aff0 (D17.2.101)
+constexpr u64 kCacheLine = 64;                 // minimum line; CTR_EL0 may say more
+
+alignas(16) u8 g_stacks[PerCpu::kMaxCpus][kStackSize];
+PerCpu g_cpus[PerCpu::kMaxCpus];
+u32 g_boot_cpu = 0;
+
+// The secondary reads its PerCpu with the MMU (and so the data cache) off: push it to
+// the point of coherency first (D7.5.9).
+void clean_to_poc(const void* p, u64 size) {
+    u64 a = align_down(reinterpret_cast<u64>(p), kCacheLine);
+    for (u64 end = reinterpret_cast<u64>(p) + size; a < end; a += kCacheLine)
+        asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+    dsb_sy();
+}
+
+[[noreturn]] void work_loop(PerCpu& me) {
+    for (;;) {
+        Vcpu* v = __atomic_load_n(&me.work, __ATOMIC_ACQUIRE);
+        if (v == nullptr) {
+            asm volatile("wfe");
+            continue;
+        }
+        vcpu_run_until_stopped(*v); // tears the VM down before returning
+        __atomic_store_n(&me.work, nullptr, __ATOMIC_RELEASE);
+    }
+}
+
+} // namespace
+
+PerCpu& cpu(u32 index) { return g_cpus[index]; }
+PerCpu& this_cpu() { return *reinterpret_cast<PerCpu*>(KEEL_READ_SYSREG(tpidr_el2)); }
+
+extern "C" [[noreturn]] void arm64_secondary_main(PerCpu* me) {
+    el2_enable_mmu(); // the boot core's tables: one EL2 address space for all cores
+    KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(me));
+    el2_setup_for_guests();
+    kprint("cpu %llu online (mpidr %#llx)\n", static_cast<unsigned long long>(me->index),
+           static_cast<unsigned long long>(me->mpidr));
+    __atomic_store_n(&me->online, 1u, __ATOMIC_RELEASE);
+    asm volatile("sev");
+    work_loop(*me);
+}
+
+void hand_vcpu(u32 core, Vcpu& v) {
+    __atomic_store_n(&g_cpus[core].work, &v, __ATOMIC_RELEASE);
+    dsb_ish();
+    asm volatile("sev");
+}
+
+} // namespace keel::arm64
+
+namespace keel::arch {
+
+bool partitions_supported() { return true; }
+u32 boot_cpu_index() { return arm64::g_boot_cpu; }
+void wait_for_event() { asm volatile("wfe"); }
+void send_event() {
+    arm64::dsb_ish();
+    asm volatile("sev");
+}
+
+u64 smp_start(const Platform& platform) {
+    using namespace arm64;
+    using ull = unsigned long long;
+    u64 self = KEEL_READ_SYSREG(mpidr_el1) & kMpidrAffMask;
+    u32 n = platform.cpu_count < PerCpu::kMaxCpus ? platform.cpu_count : PerCpu::kMaxCpus;
+    if (platform.cpu_count > n) kprint("smp: using the first %u of %u cpus\n", n, platform.cpu_count);
+    for (u32 i = 0; i < n; ++i)
+        if (platform.cpus[i].hw_id == self) g_boot_cpu = i;
+    PerCpu& boot = g_cpus[g_boot_cpu];
+    boot.index = g_boot_cpu;
+    boot.mpidr = self;
+    boot.online = 1;
+    KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&boot));
+    KEEL_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(el2_guest_vectors));
+    el2_setup_for_guests();
+    kprint("cpu %u online (mpidr %#llx), boot core: hypervisor and console only\n", g_boot_cpu,
+           static_cast<ull>(self));
+    u64 online = 1ull << g_boot_cpu;
+    for (u32 i = 0; i < n; ++i) {
+        if (i == g_boot_cpu || !platform.cpus[i].enabled) continue;
+        PerCpu& c = g_cpus[i];
+        c.stack_top = reinterpret_cast<u64>(g_stacks[i] + kStackSize);
+        c.index = i;
+        c.mpidr = platform.cpus[i].hw_id;
+        clean_to_poc(&c, sizeof c);
+        u64 r = psci_call(kPsciCpuOn64, c.mpidr, reinterpret_cast<u64>(secondary_entry),
+                          reinterpret_cast<u64>(&c));
+        if (r != 0) {
+            kprint("smp: cpu %u (mpidr %#llx): PSCI CPU_ON failed (%lld)\n", i, static_cast<ull>(c.mpidr),
+                   static_cast<long long>(r));
+            continue;
+        }
+        // One at a time: keeps the boot log in core order and bounds the wait.
+        u64 spins = 0;
+        while (__atomic_load_n(&c.online, __ATOMIC_ACQUIRE) == 0 && ++spins < (1ull << 28))
+            asm volatile("wfe");
+        if (c.online) online |= 1ull << i;
+        else kprint("smp: cpu %u did not come online\n", i);
+    }
+    return online;
+}
+
+} // namespace keel::arch

@@ -1,0 +1,16 @@
+/* Offsets shared by the secondary entry / world switch assembly and C++ (asserted in
+ * smp.cpp and vcpu.hpp). */
+#pragma once
+
+#define PERCPU_STACK_TOP 0
+
+/* VcpuContext (vcpu.hpp): x0..x30, pc, pstate, host_sp, esr, far, hpfar, exit_vector. */
+#define CTX_X0 0
+#define CTX_PC (31 * 8)
+#define CTX_PSTATE (32 * 8)
+#define CTX_HOST_SP (33 * 8)
+#define CTX_ESR (34 * 8)
+#define CTX_FAR (35 * 8)
+#define CTX_HPFAR (36 * 8)
+#define CTX_EXIT_VECTOR (37 * 8)
+#define CTX_SIZE (38 * 8)

@@ -1,0 +1,42 @@
+// arm64 per-VM state, by value in a fixed pool indexed by VM id: the stage-2 tables
+// (mm::PageTable over Stage2Format, table pages from a pool inside the image's .bss,
+// counted per VM) and the VM's vCPUs.
+#pragma once
+
+#include "hypervisor/mm/page_table.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "stage2_format.hpp"
+#include "vcpu.hpp"
+
+namespace keel::arm64 {
+
+// Hands out table pages from the shared .bss pool and counts this VM's share.
+class VmTableMemory final : public mm::TableMemory {
+public:
+    u64* alloc_table(PhysAddr* phys) override;
+    void free_table(PhysAddr phys) override;
+    u64* table_ptr(PhysAddr phys) override { return reinterpret_cast<u64*>(phys.raw()); }
+    [[nodiscard]] usize tables_in_use() const override { return in_use_; }
+
+private:
+    usize in_use_ = 0;
+};
+
+struct VmArch {
+    static constexpr u32 kMaxVcpus = 8;
+    VmTableMemory tables;
+    mm::PageTable<Stage2Format> stage2{tables};
+    Vcpu vcpus[kMaxVcpus];
+    char uart_line[120];
+    u32 uart_len;
+};
+
+VmArch& vm_arch(const Vm& vm);
+// Runs on the VM's core after its last exit: stage-2 gone, TLBs clean, memory freed.
+void vm_teardown(Vm& vm, VmEnd end);
+
+// Guest IPA map (QEMU-virt-like): RAM at Vm::kRamIpa, the emulated PL011 here.
+constexpr u64 kGuestUartIpa = 0x09000000;
+constexpr u64 kGuestUartSize = 0x1000;
+
+} // namespace keel::arm64

@@ -1,0 +1,13 @@
+# arm64 partitioning and VMs (issue 3): secondary cores, pool scrubber, stage-2, world
+# switch, exits. A separate list so other arm64 work can edit sources.cmake freely.
+list(APPEND KEEL_ARCH_SOURCES
+  ${_a}/secondary.S ${_a}/world_switch.S
+  ${_a}/smp.cpp ${_a}/el2_setup.cpp ${_a}/scrubber.cpp ${_a}/vm_arch.cpp ${_a}/vcpu_run.cpp
+)
+# The image build embeds the test guest (built by the same cross toolchain).
+if(KEEL_TARGET_ARCH STREQUAL "arm64")
+  include(${CMAKE_SOURCE_DIR}/tests/guest/arm64/guest.cmake)
+  function(keel_arch_post_build image)
+    keel_embed_test_guest(${image})
+  endfunction()
+endif()

@@ -1,0 +1,60 @@
+// arm64 half of the boot stage: EL2 check, DTB from the configuration table, cache
+// maintenance for what the hypervisor reads with its MMU off, and the hand-off.
+#include <string.h>
+
+#include "boot/stage.hpp"
+#include "hypervisor/print.hpp"
+
+extern "C" [[noreturn]] void keel_boot_handoff_arm64(keel::BootInfo* bi, keel::u64 entry);
+
+namespace keel {
+
+const image::Arch kStageArch = image::Arch::Arm64;
+const char* const kStageArchName = "arm64";
+
+void arch_check_cpu() {
+    u64 el;
+    asm volatile("mrs %0, CurrentEL" : "=r"(el));
+    el = (el >> 2) & 3;
+    if (el != 2)
+        refuse("firmware runs at EL%llu; Keel needs EL2 (QEMU: -M virt,virtualization=on)",
+               static_cast<unsigned long long>(el));
+}
+
+void arch_fill_platform(efi::SystemTable* st, BootInfo& bi) {
+    for (u64 i = 0; i < st->number_of_table_entries; ++i) {
+        const efi::ConfigurationTable& t = st->configuration_table[i];
+        if (efi::guid_eq(t.vendor_guid, efi::kDtbTableGuid))
+            bi.dtb = reinterpret_cast<u64>(t.vendor_table);
+    }
+    if (bi.dtb == 0) refuse("firmware published no device tree (QEMU: -M virt,...,acpi=off)");
+    const u8* f = reinterpret_cast<const u8*>(bi.dtb);
+    const u32 magic = (u32(f[0]) << 24) | (u32(f[1]) << 16) | (u32(f[2]) << 8) | f[3];
+    const u32 total = (u32(f[4]) << 24) | (u32(f[5]) << 16) | (u32(f[6]) << 8) | f[7];
+    if (magic != 0xd00dfeed || total < 40 || total > 2 * 1024 * 1024)
+        refuse("firmware device tree has a bad header");
+    // A private copy in loader data, which the memory map reports as reserved: the
+    // firmware's copy may sit in boot-services memory the hypervisor treats as free.
+    efi::PhysAddr copy = 0;
+    if (st->boot_services->allocate_pages(efi::AllocateType::AnyPages, efi::MemoryType::LoaderData,
+                                          (total + 4095) / 4096, &copy) != efi::kSuccess)
+        refuse("out of memory for the device tree");
+    memcpy(reinterpret_cast<void*>(copy), f, total);
+    bi.dtb = copy;
+    arch_clean_range(bi.dtb, total);
+}
+
+// DC CIVAC to the point of coherency (ARM ARM D7.5.9): the hypervisor starts with its
+// MMU and caches off and must see these bytes in memory, with no stale lines left.
+void arch_clean_range(u64 addr, u64 size) {
+    u64 ctr;
+    asm volatile("mrs %0, ctr_el0" : "=r"(ctr));
+    const u64 line = 4ull << ((ctr >> 16) & 0xf); // DminLine, in words
+    for (u64 a = addr & ~(line - 1); a < addr + size; a += line)
+        asm volatile("dc civac, %0" ::"r"(a) : "memory");
+    asm volatile("dsb sy" ::: "memory");
+}
+
+void arch_enter(u64 entry, BootInfo* bi) { keel_boot_handoff_arm64(bi, entry); }
+
+} // namespace keel

@@ -1,0 +1,57 @@
+// The UEFI boot stage's internal interface (boot/README.md): main flow in main.cpp,
+// measurements in measure.cpp, the per-arch hand-off in arch_<arch>.cpp + handoff_<arch>.S.
+#pragma once
+
+#include "boot/efi/efi.hpp"
+#include "boot/image/keel_image.hpp"
+#include "hypervisor/boot_info.hpp"
+
+namespace keel {
+
+void stage_console_init(efi::SystemTable* st);
+void stage_console_off();
+
+// Prints "keel-boot: REFUSED: <what>" and halts; never returns, never boots.
+[[noreturn]] void refuse(const char* fmt, ...) __attribute__((format(printf, 1, 2)));
+
+// Lower-case hex of data into out (2*len+1 bytes).
+void to_hex(const u8* data, usize len, char* out);
+
+// --- per arch ---------------------------------------------------------------------
+extern const image::Arch kStageArch;
+extern const char* const kStageArchName;
+// Refuses when the firmware left the CPU in a state Keel cannot start from (arm64: EL1).
+void arch_check_cpu();
+// DTB (arm64, required) or RSDP (x86_64) from the configuration tables.
+void arch_fill_platform(efi::SystemTable* st, BootInfo& bi);
+// Cache maintenance for a range the hypervisor will read with its MMU off (arm64).
+void arch_clean_range(u64 addr, u64 size);
+// After ExitBootServices: caches/MMU as the hypervisor expects, then jump.
+[[noreturn]] void arch_enter(u64 entry, BootInfo* bi);
+
+// --- measurements (measure.cpp) ---------------------------------------------------
+constexpr u32 kMeasurePcr = 8;
+constexpr u32 kEvImage = 0x0000000d;  // EV_IPL
+constexpr u32 kEvConfig = 0x0000000e; // EV_IPL_PARTITION_DATA: reused for the boot config
+
+struct EventLog {
+    u8* base = nullptr;
+    usize capacity = 0;
+    usize used = 0;
+};
+
+struct Tpm {
+    efi::Tcg2Protocol* tcg2 = nullptr;
+    u32 active_banks = 0;
+};
+
+// Locates EFI_TCG2_PROTOCOL; false (and a printed line) when there is no TPM.
+bool tpm_open(efi::BootServices* bs, Tpm& tpm);
+// Appends a TCG_PCR_EVENT2-style record (SHA-384 and SHA-256 of data) to the log and,
+// with a TPM, extends the PCR through HashLogExtendEvent. Refuses on failure.
+void measure(EventLog& log, Tpm* tpm, u32 type, const void* data, usize len, const char* desc,
+             u8 (&sha384_out)[crypto::kSha384Size]);
+// Reads kMeasurePcr back (TPM2_PCR_Read via SubmitCommand) and prints it.
+void tpm_print_pcr(Tpm& tpm);
+
+} // namespace keel

@@ -1,0 +1,29 @@
+// What the core's VM manager needs from the arch. arm64 implements it in arch/arm64/;
+// an arch without partitioning yet (x86_64 today) links the weak fallbacks in
+// hypervisor/vm/arch_vm_fallback.cpp, which report "unsupported", so the core builds
+// for it unchanged. (It moves to <arch/vm.hpp> once every arch provides one.)
+#pragma once
+
+#include "hypervisor/boot_info.hpp"
+#include "hypervisor/mm/frame_pool.hpp"
+#include "hypervisor/platform.hpp"
+#include "hypervisor/vm/vm.hpp"
+
+namespace keel::arch {
+
+// False on an arch that cannot partition yet: the core then skips CPUs, pool and VMs.
+bool partitions_supported();
+// Brings every enabled secondary CPU online; returns the mask of online cores.
+u64 smp_start(const Platform& platform);
+u32 boot_cpu_index();
+// Zeroes pool memory through a transient mapping (the pool is otherwise unmapped).
+mm::Scrubber& pool_scrubber();
+// Builds the VM's stage-2 tables and loads its guest; runs on the boot core.
+Status vm_create(Vm& vm);
+// Hands vCPU 0 to vm.first_cpu; returns at once. When the VM ends, that core tears the
+// arch state down and calls keel::vm_stopped().
+Status vm_start(Vm& vm);
+void wait_for_event();
+void send_event();
+
+} // namespace keel::arch

@@ -1,0 +1,61 @@
+#include "hypervisor/vm/partitions.hpp"
+
+#include "hypervisor/print.hpp"
+#include "hypervisor/spinlock.hpp"
+#include "hypervisor/vm/arch_vm.hpp"
+
+namespace keel {
+namespace {
+
+// arm64 booting.rst: the DTB must not exceed 2 MiB, so one block always covers it.
+constexpr u64 kDtbMax = 2 * MiB;
+
+SpinLock g_pool_lock;
+u64 g_baseline = 0;
+
+// Function-local: the image runs no global constructors (no init_array walk), and the
+// first call happens on the boot core before any other core can get here.
+mm::FramePool& pool() {
+    static mm::FramePool p(arch::pool_scrubber());
+    return p;
+}
+
+} // namespace
+
+Status pool_init(const BootInfo& info, const Platform& platform) {
+    LockGuard g(g_pool_lock);
+    mm::FramePool& p = pool();
+    for (u32 i = 0; i < platform.mem_count; ++i)
+        if (platform.mem[i].type == MemType::Usable)
+            KEEL_TRY(p.add_region(PhysAddr(platform.mem[i].base), platform.mem[i].size));
+    for (u32 i = 0; i < platform.mem_count; ++i)
+        if (platform.mem[i].type != MemType::Usable)
+            p.reserve(PhysAddr(platform.mem[i].base), platform.mem[i].size);
+    p.reserve(PhysAddr(info.image_base), info.image_size);
+    if (info.dtb != 0) p.reserve(PhysAddr(info.dtb), kDtbMax);
+    g_baseline = p.free_bytes();
+    kprint("pool: %llu MiB free (of %llu MiB partitionable, 2 MiB blocks)\n",
+           static_cast<unsigned long long>(g_baseline / MiB),
+           static_cast<unsigned long long>(p.total_bytes() / MiB));
+    return Status::Ok;
+}
+
+u64 pool_baseline() { return g_baseline; }
+
+u64 pool_free_bytes() {
+    LockGuard g(g_pool_lock);
+    return pool().free_bytes();
+}
+
+Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner) {
+    LockGuard g(g_pool_lock);
+    return pool().alloc(size, owner);
+}
+
+u64 pool_release(mm::OwnerId owner) {
+    LockGuard g(g_pool_lock);
+    (void)pool().free_all(owner);
+    return pool().free_bytes();
+}
+
+} // namespace keel

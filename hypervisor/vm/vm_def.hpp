@@ -1,0 +1,75 @@
+// VM definitions from the hypervisor command line, until the controller mailbox exists:
+//
+//   keel.vm=cpus:<list>,mem:<size>[,after:<vm id>][,guest:<mode>]
+//
+//   <list>  core indices (DTB /cpus order): "2", "2-3", "1+3", "1-2+5"
+//   <size>  bytes with K/M/G suffix, a non-zero multiple of 2 MiB (the pool's block)
+//   after   start only once VM <id> has been destroyed (it then reuses freed memory)
+//   guest   test-guest mode: basic (default), wild (faults with no vector table), bench
+//
+// VM ids are the 1-based positions of the keel.vm= words, rejected ones included, so an
+// `after:` reference never shifts. Syntax reference: docs/vm-definitions.md.
+// Pure logic: parsed here, checked against the machine by check_vm_def(); host-tested.
+#pragma once
+
+#include "hypervisor/status.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel {
+
+enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2 };
+
+struct VmDef {
+    static constexpr usize kTextMax = 80;
+    u64 cpu_mask = 0;  // bit n = core n
+    u64 mem_bytes = 0; // multiple of 2 MiB
+    u32 after = 0;     // 0: start at boot
+    GuestMode mode = GuestMode::Basic;
+    char text[kTextMax] = {}; // the definition as written, for messages
+};
+
+// Why a definition was refused; `vm_def_error_text` names it for the console.
+enum class VmDefError : u32 {
+    None = 0,
+    Malformed,     // unknown key, bad number, missing cpus or mem
+    BadMemSize,    // zero or not a multiple of 2 MiB
+    NoSuchCore,    // names a core the machine does not have (or has disabled)
+    ReservedCore,  // names the hypervisor's boot/console core
+    CoreTaken,     // a core another VM owns
+    NoMemory,      // more memory than the pool has free
+    BadAfter,      // after: names itself, a later VM, or a rejected one
+};
+const char* vm_def_error_text(VmDefError e);
+
+// Parses one definition (the text after "keel.vm=", `len` bytes).
+VmDefError parse_vm_def(const char* text, usize len, VmDef& out);
+
+// Calls `fn(index, text, len)` for each keel.vm= word of `cmdline`, in order; returns the count.
+template <typename Fn>
+u32 for_each_vm_word(const char* cmdline, Fn fn) {
+    static constexpr char kKey[] = "keel.vm=";
+    constexpr usize kKeyLen = sizeof kKey - 1;
+    u32 n = 0;
+    const char* p = cmdline ? cmdline : "";
+    while (*p) {
+        while (*p == ' ' || *p == '\t') ++p;
+        const char* word = p;
+        while (*p && *p != ' ' && *p != '\t') ++p;
+        usize len = static_cast<usize>(p - word);
+        bool match = len >= kKeyLen;
+        for (usize i = 0; match && i < kKeyLen; ++i) match = word[i] == kKey[i];
+        if (match) fn(n++, word + kKeyLen, len - kKeyLen);
+    }
+    return n;
+}
+
+// What the machine offers when a VM is admitted.
+struct AdmitContext {
+    u64 cores_present = 0; // enabled, online cores
+    u64 cores_reserved = 0; // the hypervisor's own
+    u64 cores_owned = 0;   // held by running VMs
+    u64 pool_free = 0;     // bytes
+};
+VmDefError check_vm_def(const VmDef& def, const AdmitContext& ctx);
+
+} // namespace keel

@@ -1,0 +1,36 @@
+# Signed, measured boot through UEFI from a read-only NVMe disk (boot/README.md):
+# a fresh QEMU per test via boot/uefi-test -> tools/keel-run --uefi. The disks are built
+# by the uefi-disks-<arch> targets (boot/make-disks) into <build>/uefi/<arch>/<case>/.
+set(_uefi_refusals
+  "header-bitflip|bad signature"
+  "segment-bitflip|segment hash mismatch (segment 0)"
+  "signature-bitflip|bad signature"
+  "other-key|unknown signing key"
+  "wrong-arch|image is for another architecture"
+  "rollback|security version below the floor (rollback) (image 0, floor"
+  "truncated|truncated image (file"
+  "missing|missing file: keel.img not found on the boot volume")
+
+# keel_uefi_test(NAME arch case [ARGS...])
+function(keel_uefi_test name arch case)
+  set(_dir ${CMAKE_BINARY_DIR}/uefi/${arch}/${case})
+  add_test(NAME ${name}
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/boot/uefi-test --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run
+            --keel-sign $<TARGET_FILE:keel-sign> --machine qemu-${arch} --disk ${_dir}/disk.img
+            --log ${CMAKE_BINARY_DIR}/logs/${name}.log --timeout 60 ${ARGN})
+  set_tests_properties(${name} PROPERTIES LABELS "qemu-${arch};uefi" TIMEOUT 90)
+endfunction()
+
+foreach(arch arm64 x86_64)
+  # x86_64 boots the hypervisor only once its 64-bit UEFI entry exists (boot/README.md).
+  if(arch STREQUAL "arm64" OR EXISTS ${CMAKE_SOURCE_DIR}/arch/x86_64/uefi_entry.S)
+    keel_uefi_test(uefi.${arch}.boot ${arch} good --image ${CMAKE_BINARY_DIR}/uefi/${arch}/good/keel.img)
+    keel_uefi_test(uefi.${arch}.boot_tpm ${arch} good --image ${CMAKE_BINARY_DIR}/uefi/${arch}/good/keel.img --tpm)
+  endif()
+  foreach(_r ${_uefi_refusals})
+    string(REPLACE "|" ";" _r "${_r}")
+    list(GET _r 0 _case)
+    list(GET _r 1 _msg)
+    keel_uefi_test(uefi.${arch}.refuse.${_case} ${arch} ${_case} --refusal "${_msg}")
+  endforeach()
+endforeach()

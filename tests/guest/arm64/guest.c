@@ -1,0 +1,157 @@
+// Keel's arm64 test guest (freestanding C, EL1, MMU off). It exercises what the
+// hypervisor must get right for any guest: emulated UART output, HVC and trapped SMC
+// calls, zeroed memory, an injected abort for an access outside its RAM, and PSCI
+// SYSTEM_OFF. Every line it prints is a marker the emulator tests look for.
+#include <stdint.h>
+
+#define UART_DR ((volatile uint32_t*)0x09000000)
+#define UART_FR ((volatile uint32_t*)0x09000018)
+#define FR_TXFF (1u << 5)
+
+#define PSCI_VERSION 0x84000000u
+#define PSCI_SYSTEM_OFF 0x84000008u
+#define KEEL_NULL_CALL 0xc6000000u
+
+enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2 };
+
+extern char guest_vectors[];
+static volatile int g_abort_expected;
+static volatile uint64_t g_abort_esr;
+
+static void putc_(char c) {
+    while (*UART_FR & FR_TXFF) {
+    }
+    *UART_DR = (uint32_t)(unsigned char)c;
+}
+static void puts_(const char* s) {
+    while (*s) putc_(*s++);
+}
+static void puthex(uint64_t v) {
+    puts_("0x");
+    int started = 0;
+    for (int i = 60; i >= 0; i -= 4) {
+        unsigned d = (unsigned)(v >> i) & 0xf;
+        if (d || started || i == 0) {
+            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
+            started = 1;
+        }
+    }
+}
+static void putdec(uint64_t v) {
+    char buf[21];
+    int n = 0;
+    do buf[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+    while (n) putc_(buf[--n]);
+}
+
+static uint64_t hvc(uint64_t fn) {
+    register uint64_t x0 __asm__("x0") = fn;
+    __asm__ volatile("hvc #0" : "+r"(x0) : : "x1", "x2", "x3", "memory");
+    return x0;
+}
+static uint64_t smc(uint64_t fn) {
+    register uint64_t x0 __asm__("x0") = fn;
+    __asm__ volatile("smc #0" : "+r"(x0) : : "x1", "x2", "x3", "memory");
+    return x0;
+}
+static uint64_t cntvct(void) {
+    uint64_t v;
+    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
+    return v;
+}
+
+void guest_sync_exception(void) {
+    uint64_t esr, elr;
+    __asm__ volatile("mrs %0, esr_el1; mrs %1, elr_el1" : "=r"(esr), "=r"(elr));
+    puts_("guest: abort caught, esr ");
+    puthex(esr);
+    puts_("\n");
+    if (!g_abort_expected) {
+        puts_("guest: unexpected exception, powering off\n");
+        hvc(PSCI_SYSTEM_OFF);
+    }
+    g_abort_esr = esr;
+    g_abort_expected = 0;
+    __asm__ volatile("msr elr_el1, %0" : : "r"(elr + 4)); // skip the faulting load
+}
+
+void guest_unexpected(void) {
+    puts_("guest: unexpected vector, powering off\n");
+    hvc(PSCI_SYSTEM_OFF);
+}
+
+// The area the scrubbing test looks at: from 1 MiB (past image and stack) for up to 4 MiB.
+static void ram_window(uint64_t base, uint64_t size, volatile uint64_t** p, uint64_t* words) {
+    uint64_t len = size > 5 * 1024 * 1024 ? 4 * 1024 * 1024 : size - 1024 * 1024;
+    *p = (volatile uint64_t*)(base + 1024 * 1024);
+    *words = len / 8;
+}
+
+static void bench(void) {
+    const uint64_t rounds = 10000;
+    uint64_t t0 = cntvct();
+    for (uint64_t i = 0; i < rounds; ++i) hvc(KEEL_NULL_CALL);
+    uint64_t t1 = cntvct();
+    puts_("guest: bench: ");
+    putdec(rounds);
+    puts_(" null hypercalls, ");
+    putdec(t1 - t0);
+    puts_(" ticks\n");
+}
+
+void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t mode) {
+    puts_("guest: hello from vm ");
+    putdec(vm_id);
+    puts_(", ");
+    putdec(ram_size >> 20);
+    puts_(" MiB at ");
+    puthex(ram_base);
+    puts_("\n");
+
+    if (mode == MODE_WILD) {
+        // No vector table: the abort the hypervisor injects sends the guest to VBAR 0,
+        // outside its memory. The hypervisor must stop this VM and nothing else.
+        puts_("guest: wild read outside RAM, no vectors\n");
+        (void)*(volatile uint64_t*)(ram_base + ram_size);
+        puts_("guest: ERROR still running after wild read\n");
+        hvc(PSCI_SYSTEM_OFF);
+    }
+
+    uint64_t v = hvc(PSCI_VERSION);
+    puts_("guest: psci version via hvc ");
+    putdec(v >> 16);
+    puts_(".");
+    putdec(v & 0xffff);
+    puts_("\n");
+    v = smc(PSCI_VERSION);
+    puts_("guest: psci version via smc ");
+    putdec(v >> 16);
+    puts_(".");
+    putdec(v & 0xffff);
+    puts_("\n");
+    puts_("guest: keel null call returned ");
+    puthex(hvc(KEEL_NULL_CALL));
+    puts_("\n");
+
+    volatile uint64_t* p;
+    uint64_t words;
+    ram_window(ram_base, ram_size, &p, &words);
+    uint64_t nonzero = 0;
+    for (uint64_t i = 0; i < words; ++i) nonzero += p[i] != 0;
+    puts_(nonzero ? "guest: ram check: NOT zero, words " : "guest: ram check: all zero, words ");
+    putdec(words);
+    puts_("\n");
+    for (uint64_t i = 0; i < words; ++i) p[i] = 0x5a5a5a5a00000000ull | i;
+    puts_("guest: pattern written\n");
+
+    __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(guest_vectors));
+    g_abort_expected = 1;
+    (void)*(volatile uint64_t*)(ram_base + ram_size); // first byte past its RAM
+    puts_(g_abort_expected ? "guest: ERROR no abort outside RAM\n"
+                           : "guest: survived read outside RAM\n");
+
+    if (mode == MODE_BENCH) bench();
+    puts_("guest: powering off\n");
+    hvc(PSCI_SYSTEM_OFF);
+    puts_("guest: ERROR still running after SYSTEM_OFF\n");
+}

@@ -1,0 +1,60 @@
+// Keel's arm64 test guest: entry at EL1, MMU off, at the start of its RAM.
+// x0 = VM id, x1 = RAM base, x2 = RAM size, x3 = mode (hypervisor/vm/vm_def.hpp GuestMode).
+
+    .section .text.start, "ax"
+    .globl _start
+_start:
+    adrp    x9, stack_top
+    add     x9, x9, :lo12:stack_top
+    mov     sp, x9
+    bl      guest_main
+1:  wfi
+    b       1b
+
+// Vector table (D1.10.2): only "current EL, SP_ELx, synchronous" is expected; it saves
+// the caller-saved registers, lets C decide, and returns past the faulting instruction.
+    .balign 0x800
+    .globl guest_vectors
+guest_vectors:
+    .rept 4
+    .balign 0x80
+    b       unexpected
+    .endr
+    .balign 0x80
+    sub     sp, sp, #160
+    stp     x0, x1, [sp, #0]
+    stp     x2, x3, [sp, #16]
+    stp     x4, x5, [sp, #32]
+    stp     x6, x7, [sp, #48]
+    stp     x8, x9, [sp, #64]
+    stp     x10, x11, [sp, #80]
+    stp     x12, x13, [sp, #96]
+    stp     x14, x15, [sp, #112]
+    stp     x16, x17, [sp, #128]
+    stp     x18, x30, [sp, #144]
+    bl      guest_sync_exception
+    ldp     x0, x1, [sp, #0]
+    ldp     x2, x3, [sp, #16]
+    ldp     x4, x5, [sp, #32]
+    ldp     x6, x7, [sp, #48]
+    ldp     x8, x9, [sp, #64]
+    ldp     x10, x11, [sp, #80]
+    ldp     x12, x13, [sp, #96]
+    ldp     x14, x15, [sp, #112]
+    ldp     x16, x17, [sp, #128]
+    ldp     x18, x30, [sp, #144]
+    add     sp, sp, #160
+    eret
+    .rept 11
+    .balign 0x80
+    b       unexpected
+    .endr
+
+unexpected:
+    bl      guest_unexpected
+2:  b       2b
+
+    .section .bss.stack, "aw", %nobits
+    .balign 16
+    .space  16384
+stack_top:

@@ -1,0 +1,74 @@
+#include <gtest/gtest.h>
+
+#include "arch/arm64/exit.hpp"
+
+using namespace keel;
+using namespace keel::arm64;
+
+TEST(Arm64Exit, ClassifiesByVectorAndEc) {
+    EXPECT_EQ(classify_exit(8, Esr{0x5a000000}), ExitReason::Hvc); // EC 0x16
+    EXPECT_EQ(classify_exit(8, Esr{0x5e000000}), ExitReason::Smc); // EC 0x17
+    EXPECT_EQ(classify_exit(8, Esr{0x62000000}), ExitReason::SysReg);
+    EXPECT_EQ(classify_exit(8, Esr{0x92000000}), ExitReason::DataAbort);
+    EXPECT_EQ(classify_exit(8, Esr{0x82000000}), ExitReason::InstructionAbort);
+    EXPECT_EQ(classify_exit(8, Esr{0x04000000}), ExitReason::Wfx);
+    EXPECT_EQ(classify_exit(8, Esr{0x00000000}), ExitReason::Unknown);
+    EXPECT_EQ(classify_exit(9, Esr{0x5a000000}), ExitReason::Irq);
+    EXPECT_EQ(classify_exit(10, Esr{0}), ExitReason::Fiq);
+    EXPECT_EQ(classify_exit(11, Esr{0}), ExitReason::SError);
+    EXPECT_EQ(classify_exit(4, Esr{0x5a000000}), ExitReason::Unknown); // not a guest vector
+}
+
+TEST(Arm64Exit, DecodesDataAbort) {
+    // str w3, [x1] to the UART: EC 0x24, IL, ISV, SAS=2 (word), SRT=3, WnR, DFSC 0x07
+    // (translation fault level 3).
+    const u64 esr = (0x24ull << 26) | (1ull << 25) | (1ull << 24) | (2ull << 22) | (3ull << 16) |
+                    (1ull << 6) | 0x07;
+    const u64 hpfar = (0x09000000ull >> 12) << 4;
+    DataAbort d = DataAbort::decode(Esr{esr}, 0x09000018, hpfar);
+    EXPECT_TRUE(d.isv);
+    EXPECT_EQ(d.size, 4);
+    EXPECT_FALSE(d.sign_extend);
+    EXPECT_EQ(d.srt, 3);
+    EXPECT_FALSE(d.sf64);
+    EXPECT_TRUE(d.write);
+    EXPECT_FALSE(d.s1ptw);
+    EXPECT_EQ(d.dfsc, 0x07);
+    EXPECT_EQ(d.ipa, GuestPhys(0x09000018));
+
+    // ldrsh x5 (SSE, SF, SAS=1), read, at a high IPA; FAR is a guest VA with another page.
+    const u64 esr2 = (0x24ull << 26) | (1ull << 25) | (1ull << 24) | (1ull << 22) | (1ull << 21) |
+                     (5ull << 16) | (1ull << 15) | 0x06;
+    DataAbort r = DataAbort::decode(Esr{esr2}, 0xffff000012345ffeull, (0x7f12345000ull >> 12) << 4);
+    EXPECT_EQ(r.size, 2);
+    EXPECT_TRUE(r.sign_extend);
+    EXPECT_TRUE(r.sf64);
+    EXPECT_FALSE(r.write);
+    EXPECT_EQ(r.srt, 5);
+    EXPECT_EQ(r.ipa, GuestPhys(0x7f12345ffeull));
+    EXPECT_EQ(r.far, 0xffff000012345ffeull);
+
+    DataAbort n = DataAbort::decode(Esr{(0x24ull << 26) | (1ull << 7)}, 0, 0);
+    EXPECT_FALSE(n.isv);
+    EXPECT_TRUE(n.s1ptw);
+}
+
+TEST(Arm64Exit, DecodesSysRegTrap) {
+    // mrs x7, mdscr_el1: op0 2, op1 0, CRn 0, CRm 2, op2 2, read.
+    const u64 iss = (2u << 20) | (2u << 17) | (0u << 14) | (0u << 10) | (7u << 5) | (2u << 1) | 1u;
+    SysRegAccess s = SysRegAccess::decode(Esr{(0x18ull << 26) | iss});
+    EXPECT_TRUE(s.read);
+    EXPECT_EQ(s.rt, 7);
+    EXPECT_EQ(s.op0, 2);
+    EXPECT_EQ(s.op2, 2);
+    EXPECT_EQ(s.crm, 2);
+}
+
+TEST(Arm64Exit, InjectedAbortSyndromeAndVector) {
+    EXPECT_EQ(injected_abort_esr(false, false), 0x96000010ull);
+    EXPECT_EQ(injected_abort_esr(false, true), 0x92000010ull);
+    EXPECT_EQ(injected_abort_esr(true, false), 0x86000010ull);
+    EXPECT_EQ(sync_vector_offset(0x3c5), 0x200u);
+    EXPECT_EQ(sync_vector_offset(0x3c4), 0x000u);
+    EXPECT_EQ(sync_vector_offset(0x0), 0x400u);
+}
