@@ -16,6 +16,7 @@ namespace {
 
 efi::SystemTable* g_st = nullptr;
 constexpr char16_t kImagePath[] = u"\\keel.img";
+constexpr char16_t kConfigPath[] = u"\\keel.cfg";
 constexpr char16_t kFloorVariable[] = u"KeelSecurityFloor";
 constexpr u64 kPage = 4096;
 
@@ -30,8 +31,8 @@ void* alloc_pages(u64 bytes, const char* what) {
     return reinterpret_cast<void*>(addr);
 }
 
-// Reads \keel.img into fresh pages. Missing file, read errors and oversize files refuse.
-u8* read_image(efi::Handle image_handle, u64& size) {
+// The root directory of the volume this application was loaded from.
+efi::FileProtocol* open_boot_volume(efi::Handle image_handle) {
     efi::BootServices* bs = g_st->boot_services;
     void* iface = nullptr;
     if (bs->handle_protocol(image_handle, &efi::kLoadedImageGuid, &iface) != efi::kSuccess)
@@ -42,8 +43,50 @@ u8* read_image(efi::Handle image_handle, u64& size) {
         refuse("boot device has no file system");
     auto* fs = static_cast<efi::SimpleFileSystem*>(iface);
     efi::FileProtocol* root = nullptr;
-    efi::FileProtocol* file = nullptr;
     if (fs->open_volume(fs, &root) != efi::kSuccess) refuse("cannot open the boot volume");
+    return root;
+}
+
+// Reads the optional \keel.cfg: the hypervisor's command line (e.g. keel.vm= VM
+// definitions), measured with the rest of the boot configuration. Absent means empty.
+// Printable ASCII only (line ends become spaces), at most BootInfo::kCmdlineMax - 1
+// bytes; anything else refuses, so what is measured is exactly what the hypervisor gets.
+void read_config(efi::Handle image_handle, char (&out)[BootInfo::kCmdlineMax]) {
+    out[0] = '\0';
+    efi::FileProtocol* root = open_boot_volume(image_handle);
+    efi::FileProtocol* file = nullptr;
+    efi::Status s = root->open(root, &file, kConfigPath, efi::kFileModeRead, 0);
+    if (s == efi::kNotFound) {
+        root->close(root);
+        return;
+    }
+    if (s != efi::kSuccess)
+        refuse("cannot open keel.cfg (status %#llx)", static_cast<unsigned long long>(s));
+    char buf[BootInfo::kCmdlineMax + 1];
+    u64 n = sizeof(buf);
+    if (file->read(file, &n, buf) != efi::kSuccess) refuse("read error on keel.cfg");
+    file->close(file);
+    root->close(root);
+    if (n >= BootInfo::kCmdlineMax)
+        refuse("bad boot configuration: keel.cfg is over %u bytes", BootInfo::kCmdlineMax - 1);
+    u64 len = 0;
+    for (u64 i = 0; i < n; ++i) {
+        char c = buf[i];
+        if (c == '\n' || c == '\r' || c == '\t') c = ' ';
+        if (c < 0x20 || c > 0x7e)
+            refuse("bad boot configuration: keel.cfg byte %llu is not printable ASCII",
+                   static_cast<unsigned long long>(i));
+        out[len++] = c;
+    }
+    while (len > 0 && out[len - 1] == ' ')
+        --len;
+    out[len] = '\0';
+}
+
+// Reads \keel.img into fresh pages. Missing file, read errors and oversize files refuse.
+u8* read_image(efi::Handle image_handle, u64& size) {
+    efi::FileProtocol* root = open_boot_volume(image_handle);
+    efi::FileProtocol* file = nullptr;
     efi::Status s = root->open(root, &file, kImagePath, efi::kFileModeRead, 0);
     if (s == efi::kNotFound) refuse("missing file: keel.img not found on the boot volume");
     if (s != efi::kSuccess)
@@ -240,10 +283,13 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     const bool have_tpm = tpm_open(st->boot_services, tpm);
     u8 image_digest[crypto::kSha384Size];
     measure(log, have_tpm ? &tpm : nullptr, kEvImage, file, file_size, "keel.img", image_digest);
-    char config[160];
+    char cmdline[BootInfo::kCmdlineMax];
+    read_config(image_handle, cmdline);
+    char config[160 + BootInfo::kCmdlineMax];
     u32 config_len = static_cast<u32>(
-        format(config, sizeof(config), "keel-boot-config: arch=%s floor=%u image_sv=%u key_id=%s",
-               kStageArchName, floor, h.security_version, key_hex));
+        format(config, sizeof(config),
+               "keel-boot-config: arch=%s floor=%u image_sv=%u key_id=%s cmdline=%s",
+               kStageArchName, floor, h.security_version, key_hex, cmdline));
     u8 config_digest[crypto::kSha384Size];
     measure(log, have_tpm ? &tpm : nullptr, kEvConfig, config, config_len, config, config_digest);
     tpm_print_pcr(tpm);
@@ -254,6 +300,7 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     bi->size = sizeof(BootInfo);
     bi->arch = static_cast<BootArch>(kStageArch);
     bi->source = BootSource::Uefi;
+    memcpy(bi->cmdline, cmdline, sizeof(cmdline));
     bi->image_base = lo;
     bi->image_size = hi - lo;
     bi->event_log = reinterpret_cast<u64>(log.base);

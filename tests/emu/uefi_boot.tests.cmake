@@ -34,3 +34,19 @@ foreach(arch arm64 x86_64)
     keel_uefi_test(uefi.${arch}.refuse.${_case} ${arch} ${_case} --refusal "${_msg}")
   endforeach()
 endforeach()
+
+# The README's demo: the measured keel.cfg on the disk reaches the hypervisor as its
+# command line, and the two VMs it defines run side by side and end cleanly.
+keel_emu_test(NAME uefi.arm64.demo_vms LABEL "qemu-arm64;uefi" TIMEOUT 60 ARGS
+  --machine qemu-arm64 --uefi ${CMAKE_BINARY_DIR}/uefi/demo-arm64/disk.img --smp 4 --mem 1G --wait-exit --exit-code 0
+  --fail "REFUSED" --fail "guest: ERROR" --fail "pool leaked"
+  --expect "keel-boot: measure: pcr 8"
+  --expect "boot: source uefi boot stage"
+  --expect "cmdline \"keel.vm=cpus:1,mem:64M keel.vm=cpus:2-3,mem:128M\""
+  --expect "boot: verified by boot stage"
+  --expect "vm 1: created: cpus 0x2, 64 MiB"
+  --expect "vm 2: created: cpus 0xc, 128 MiB"
+  --expect "vm 1: summary: guest power-off"
+  --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended"
+  --expect "keel: power off")
