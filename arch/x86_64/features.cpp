@@ -5,8 +5,10 @@
 #include <arch/cpu.hpp>
 #include <arch/features.hpp>
 
+#include "hypervisor/cmdline.hpp"
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
+#include "vmx/vmx.hpp"
 #include "x86.hpp"
 #include "zydis_check.hpp"
 
@@ -99,14 +101,27 @@ bool report_svm() {
     return npt && !disabled;
 }
 
+// keel.test=vmx / vmx-bad-control: VMXON, the test VM, then power off (issue 4,
+// first step; until the core's VM manager drives VT-x, the test hooks in here).
+void run_vmx_test(const Platform& platform) {
+    const Cmdline cmdline(x86::boot_info().cmdline);
+    const bool guest = cmdline.value_is("keel.test", "vmx");
+    if (!guest && !cmdline.value_is("keel.test", "vmx-bad-control")) return;
+    Status s = vmx::enable();
+    if (s == Status::Ok)
+        s = vmx::run_test_vm(platform, guest ? vmx::TestMode::Guest : vmx::TestMode::BadControl);
+    kprint("test: vmx %s\n", s == Status::Ok ? "done" : status_name(s));
+    power_off(s == Status::Ok ? 0 : 1);
+}
+
 } // namespace
 
 Status report_features(const Platform& platform) {
-    (void)platform;
     report_cpu();
     const bool vmx = report_vmx();
     const bool svm = report_svm();
     KEEL_TRY(x86::zydis_self_check());
+    if (vmx) run_vmx_test(platform);
     // Keel needs second-level translation: VMX with EPT or SVM with NPT.
     return (vmx || svm) ? Status::Ok : Status::Unsupported;
 }

@@ -1,19 +1,21 @@
 # x86_64 image sources (the core's arch half for x86_64).
 set(_a ${CMAKE_SOURCE_DIR}/arch/x86_64)
 set(KEEL_ARCH_SOURCES
-  ${_a}/start.S ${_a}/vectors.S
+  ${_a}/start.S ${_a}/vectors.S ${_a}/uefi_entry.S
   ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
   ${_a}/multiboot.cpp ${_a}/acpi.cpp ${_a}/platform.cpp ${_a}/cpu.cpp ${_a}/features.cpp
   ${_a}/zydis_check.cpp
+  ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/test_vm.cpp ${_a}/vmx/vm_exit.cpp
+  ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vmx_test_guest.S
 )
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
-set(KEEL_ARCH_HOST_TESTABLE ${_a}/acpi.cpp)
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/acpi.cpp ${_a}/vmx/decode.cpp)
 
 # GRUB rescue ISOs for Bochs (BIOS + cdrom): keel-x86_64.iso boots the image with
-# multiboot2; keel-x86_64-fault.iso does the same with keel.test=fault (GRUB's
-# menu entry is the only way to pass a command line there).
+# multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>
+# (GRUB's menu entry is the only way to pass a command line there).
 function(keel_arch_post_build image)
   find_program(KEEL_GRUB_MKRESCUE grub-mkrescue)
   if(NOT KEEL_GRUB_MKRESCUE)
@@ -22,10 +24,10 @@ function(keel_arch_post_build image)
     return()
   endif()
   set(_isos)
-  foreach(_variant plain fault)
-    if(_variant STREQUAL "fault")
-      set(_suffix "-fault")
-      set(_args " keel.test=fault")
+  foreach(_variant plain fault vmx vmx-bad-control)
+    if(NOT _variant STREQUAL "plain")
+      set(_suffix "-${_variant}")
+      set(_args " keel.test=${_variant}")
     else()
       set(_suffix "")
       set(_args "")

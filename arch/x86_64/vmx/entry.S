@@ -1,0 +1,102 @@
+/* The world switch (SDM Vol. 3C 27 "VM entries", 28.5 "Loading host state").
+ *
+ *   u32 vmx_run(GuestRegs* regs, u32 launched)
+ *     returns 0 after a VM exit (guest GPRs saved into *regs),
+ *             1 if VMLAUNCH/VMRESUME failed with VMfailInvalid (CF=1),
+ *             2 if it failed with VMfailValid (ZF=1; error number in the VMCS).
+ *
+ * HOST_RSP is written here, pointing at the saved `regs` pointer, and HOST_RIP is
+ * vmx_exit_entry, so a VM exit lands below with the C caller's frame intact and
+ * returns from vmx_run as if VMLAUNCH had been a call. RSP/RIP/RFLAGS of the guest
+ * live in the VMCS; only the 15 other GPRs are switched by software.
+ * Offsets: struct GuestRegs in vm_state.hpp (static_asserted there). */
+#define R_RAX 0
+#define R_RBX 8
+#define R_RCX 16
+#define R_RDX 24
+#define R_RSI 32
+#define R_RDI 40
+#define R_RBP 48
+#define R_R8 56
+#define R_R9 64
+#define R_R10 72
+#define R_R11 80
+#define R_R12 88
+#define R_R13 96
+#define R_R14 104
+#define R_R15 112
+#define VMCS_HOST_RSP 0x6c14
+
+    .text
+    .globl vmx_run
+    .type vmx_run, @function
+vmx_run:
+    push %rbp
+    push %rbx
+    push %r12
+    push %r13
+    push %r14
+    push %r15
+    push %rdi                      /* regs, found again by vmx_exit_entry at 0(%rsp) */
+    mov $VMCS_HOST_RSP, %eax
+    vmwrite %rsp, %rax
+    test %esi, %esi                /* flags survive the MOVs below */
+    mov R_RAX(%rdi), %rax
+    mov R_RBX(%rdi), %rbx
+    mov R_RCX(%rdi), %rcx
+    mov R_RDX(%rdi), %rdx
+    mov R_RSI(%rdi), %rsi
+    mov R_RBP(%rdi), %rbp
+    mov R_R8(%rdi), %r8
+    mov R_R9(%rdi), %r9
+    mov R_R10(%rdi), %r10
+    mov R_R11(%rdi), %r11
+    mov R_R12(%rdi), %r12
+    mov R_R13(%rdi), %r13
+    mov R_R14(%rdi), %r14
+    mov R_R15(%rdi), %r15
+    mov R_RDI(%rdi), %rdi
+    jnz 1f
+    vmlaunch
+    jmp 2f
+1:  vmresume
+2:  /* Only reached on failure: CF or ZF tells which. MOV keeps the flags. */
+    mov $2, %eax
+    jnc 3f
+    mov $1, %eax
+3:  add $8, %rsp
+    jmp .Lrestore_host
+
+    .globl vmx_exit_entry
+    .type vmx_exit_entry, @function
+vmx_exit_entry:
+    push %rdi                      /* guest RDI; the regs pointer is now at 8(%rsp) */
+    mov 8(%rsp), %rdi
+    mov %rax, R_RAX(%rdi)
+    mov %rbx, R_RBX(%rdi)
+    mov %rcx, R_RCX(%rdi)
+    mov %rdx, R_RDX(%rdi)
+    mov %rsi, R_RSI(%rdi)
+    mov %rbp, R_RBP(%rdi)
+    mov %r8, R_R8(%rdi)
+    mov %r9, R_R9(%rdi)
+    mov %r10, R_R10(%rdi)
+    mov %r11, R_R11(%rdi)
+    mov %r12, R_R12(%rdi)
+    mov %r13, R_R13(%rdi)
+    mov %r14, R_R14(%rdi)
+    mov %r15, R_R15(%rdi)
+    pop %rax
+    mov %rax, R_RDI(%rdi)
+    add $8, %rsp
+    xor %eax, %eax
+.Lrestore_host:
+    pop %r15
+    pop %r14
+    pop %r13
+    pop %r12
+    pop %rbx
+    pop %rbp
+    ret
+
+    .section .note.GNU-stack, "", @progbits
