@@ -50,3 +50,18 @@ keel_emu_test(NAME uefi.arm64.demo_vms LABEL "qemu-arm64;uefi" TIMEOUT 60 ARGS
   --expect "vm 2: summary: guest power-off"
   --expect "keel: all VMs ended"
   --expect "keel: power off")
+
+# A measured keel.cfg must be printable ASCII of at most 255 bytes, else the stage refuses.
+foreach(arch arm64 x86_64)
+  keel_uefi_test(uefi.${arch}.refuse.bad-config ${arch} bad-config
+    --refusal "bad boot configuration: keel.cfg byte 22 is not printable ASCII")
+  keel_uefi_test(uefi.${arch}.refuse.long-config ${arch} long-config
+    --refusal "bad boot configuration: keel.cfg is over 255 bytes")
+endforeach()
+
+# Anti-rollback across boots: one variable store, newer image raises the floor, the older
+# image is refused afterwards.
+add_test(NAME uefi.arm64.floor_raised
+  COMMAND python3 ${CMAKE_SOURCE_DIR}/boot/uefi-floor-test --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run
+          --machine qemu-arm64 --uefi-dir ${CMAKE_BINARY_DIR}/uefi/arm64 --log-dir ${CMAKE_BINARY_DIR}/logs)
+set_tests_properties(uefi.arm64.floor_raised PROPERTIES LABELS "qemu-arm64;uefi" TIMEOUT 200)
