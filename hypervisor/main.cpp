@@ -7,6 +7,7 @@
 #include "crypto/selftest.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/cmdline.hpp"
+#include "hypervisor/mailbox/mailbox_main.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
@@ -84,9 +85,13 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
     }
 
     kprint("keel: first light complete\n");
-    // Until the mailbox exists, VMs come from keel.vm= words; with none, boot ends here.
+    // Boot-time VMs come from keel.vm= words.
     if (partitions && vm_definition_count(info->cmdline) != 0)
         run_vms(info->cmdline, cores, arch::boot_cpu_index());
+    // --- controller mailbox (issue 5): with a mailbox device the boot core serves the
+    // controller forever (docs/mailbox.md); without one, boot ends here as before.
+    else if (partitions && mailbox_discover(*info, g_platform))
+        mailbox_run(cores, arch::boot_cpu_index());
     arch::power_off(0);
 }
 

@@ -15,3 +15,42 @@ set(KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_manager.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/vm/arch_vm_fallback.cpp
 )
+
+# --- controller mailbox (issue 5; docs/mailbox.md) -------------------------------------
+# Pure logic (layout, rings, decode, auth, audit chain, lifecycle, service) and the PCIe
+# discovery in drivers/pci/: host-tested, fuzzed, and built into both images.
+list(APPEND KEEL_CORE_SOURCES
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/shared.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/command.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/auth.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/audit.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/service.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/dispatch.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/pci/bar_place.cpp
+)
+# Image only: the lifecycle backend, the boot-core loop, the arch hooks' fallbacks and
+# the controller public key embedded in the image (mailbox/controller_key.S).
+list(APPEND KEEL_CORE_IMAGE_SOURCES
+  ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_control.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/mailbox_main.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/arch_mailbox_fallback.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/controller_key.S
+)
+if(KEEL_TARGET_ARCH STREQUAL "arm64")
+  list(APPEND KEEL_CORE_IMAGE_SOURCES ${CMAKE_SOURCE_DIR}/arch/arm64/mailbox_arm64.cpp)
+endif()
+# The controller key comes from the host build next to this sub-build (<build>/keys/,
+# written by `keelctl keygen` before the images build; tools/tools.cmake).
+if(KEEL_TARGET_ARCH)
+  get_filename_component(_keel_host_build ${CMAKE_BINARY_DIR} DIRECTORY)
+  set(KEEL_CONTROLLER_KEY "${_keel_host_build}/keys/controller.pub" CACHE FILEPATH
+      "controller public key (97-byte SEC1 point) embedded for the mailbox")
+  set(_ck ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/controller_key.S)
+  if(EXISTS ${KEEL_CONTROLLER_KEY})
+    set_source_files_properties(${_ck} PROPERTIES OBJECT_DEPENDS ${KEEL_CONTROLLER_KEY}
+      COMPILE_DEFINITIONS "KEEL_CONTROLLER_KEY_FILE=\"${KEEL_CONTROLLER_KEY}\"")
+  else()
+    message(STATUS "no controller key at ${KEEL_CONTROLLER_KEY}: the mailbox will authenticate nothing")
+  endif()
+endif()

@@ -11,3 +11,30 @@ target_link_libraries(keel_sign_host PUBLIC keel_core_host)
 add_executable(keel-sign ${CMAKE_SOURCE_DIR}/tools/keel-sign/keel_sign.cpp)
 target_compile_options(keel-sign PRIVATE ${KEEL_WARNINGS})
 target_link_libraries(keel-sign PRIVATE keel_image keel_sign_host keel_core_host)
+
+# --- keelctl: the controller CLI for the mailbox (issue 5; docs/mailbox.md) ------------
+# The controller key pair lives in <build>/keys/ (never committed): keelctl keygen makes
+# it before the images build, and the arm64 image embeds controller.pub
+# (hypervisor/sources.cmake, mailbox/controller_key.S).
+add_executable(keelctl
+  ${CMAKE_SOURCE_DIR}/tools/keelctl/main.cpp ${CMAKE_SOURCE_DIR}/tools/keelctl/client.cpp
+  ${CMAKE_SOURCE_DIR}/tools/keelctl/session.cpp ${CMAKE_SOURCE_DIR}/tools/keelctl/commands.cpp
+  ${CMAKE_SOURCE_DIR}/tools/keelctl/console_log.cpp ${CMAKE_SOURCE_DIR}/tools/keelctl/hostile.cpp)
+target_compile_options(keelctl PRIVATE ${KEEL_WARNINGS})
+target_compile_definitions(keelctl PRIVATE KEELCTL_DEFAULT_KEY="${CMAKE_BINARY_DIR}/keys/controller.pem")
+target_link_libraries(keelctl PRIVATE keel_sign_host keel_core_host)
+set(KEEL_CONTROLLER_KEY_DIR ${CMAKE_BINARY_DIR}/keys)
+add_custom_command(OUTPUT ${KEEL_CONTROLLER_KEY_DIR}/controller.pem ${KEEL_CONTROLLER_KEY_DIR}/controller.pub
+  COMMAND ${CMAKE_COMMAND} -E make_directory ${KEEL_CONTROLLER_KEY_DIR}
+  COMMAND keelctl keygen --keep-existing --private ${KEEL_CONTROLLER_KEY_DIR}/controller.pem
+          --public ${KEEL_CONTROLLER_KEY_DIR}/controller.pub
+  DEPENDS keelctl
+  COMMENT "Controller key pair in ${KEEL_CONTROLLER_KEY_DIR} (generated once, never committed)" VERBATIM)
+add_custom_target(keel-controller-key ALL DEPENDS ${KEEL_CONTROLLER_KEY_DIR}/controller.pub)
+foreach(_arch arm64 x86_64)
+  if(TARGET image-${_arch})
+    add_dependencies(image-${_arch} keel-controller-key)
+  endif()
+endforeach()
+# The mailbox fuzz target (libFuzzer + ASan/UBSan) and its short smoke run.
+include(${CMAKE_SOURCE_DIR}/tests/fuzz/mailbox_fuzz.cmake)

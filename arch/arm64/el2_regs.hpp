@@ -37,11 +37,12 @@ struct VtcrEl2 {
 };
 static_assert(VtcrEl2::make(2) == 0x80023559ull, "VTCR_EL2: T0SZ 25, SL0 1, WB, ISH, 4K, PS 40-bit");
 
-// CPTR_EL2 (D17.2.31, non-VHE). RES1 [13:12], [9], [7:0]; TZ [8] = 0 and TFP [10] = 0:
-// FP/SIMD/SVE stay with the guest. Each core runs one vCPU and the hypervisor is built
+// CPTR_EL2 (D17.2.31, non-VHE). RES1 [13], [9], [7:0]; TZ [8] = 0, TFP [10] = 0 and
+// TSM [12] = 0: FP/SIMD/SVE/SME stay with the guest (Linux probes SME on -cpu max and
+// must not trap). Each core runs one vCPU and the hypervisor is built
 // -mgeneral-regs-only, so the FP registers are never anyone else's: no trap, no switch.
 struct CptrEl2 {
-    static constexpr u64 kRes1 = (3ull << 12) | (1ull << 9) | 0xffull;
+    static constexpr u64 kRes1 = (1ull << 13) | (1ull << 9) | 0xffull;
     static constexpr u64 kGuest = kRes1;
 };
 

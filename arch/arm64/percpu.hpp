@@ -17,6 +17,7 @@ struct PerCpu {
     u32 online;      // set by the core itself, atomic
     u32 pad;
     Vcpu* work;      // vCPU handed over by the boot core, atomic; null when idle
+    u64 gicr;        // this core's GIC redistributor (RD_base), EL2-mapped
 };
 
 PerCpu& this_cpu();

@@ -19,6 +19,7 @@ namespace {
 // the scrubber's (serialised by the pool lock, any core) and the loader's (boot core only).
 constexpr u64 kWindowVa = 0x7fc0000000ull;
 constexpr u64 kLoaderVa = kWindowVa + 2 * MiB;
+constexpr u64 kSourceVa = kWindowVa + 4 * MiB; // guest sources, read only by the loader
 constexpr u64 kBlock = 2 * MiB;
 constexpr u64 kLine = 64;
 
@@ -64,6 +65,47 @@ Status copy_to_pool_block(PhysAddr block, u64 offset, const void* src, u64 len) 
     memcpy(reinterpret_cast<void*>(kLoaderVa + offset), src, len);
     clean_inval_poc(align_down(kLoaderVa + offset, kLine), len + kLine);
     el2_window_unmap(kLoaderVa);
+    return Status::Ok;
+}
+
+Status copy_to_pool(PhysAddr dst, const void* src, u64 len) {
+    const u8* s = static_cast<const u8*>(src);
+    while (len) {
+        const u64 off = dst.raw() % kBlock;
+        const u64 n = len < kBlock - off ? len : kBlock - off;
+        KEEL_TRY(copy_to_pool_block(PhysAddr(dst.raw() - off), off, s, n));
+        dst = PhysAddr(dst.raw() + n);
+        s += n;
+        len -= n;
+    }
+    return Status::Ok;
+}
+
+Status read_phys(PhysAddr src, void* out, u64 len) {
+    const u64 off = src.raw() % kBlock;
+    if (off + len > kBlock) return Status::OutOfRange;
+    KEEL_TRY(el2_window_map(kSourceVa, src.raw() - off));
+    memcpy(out, reinterpret_cast<const void*>(kSourceVa + off), len);
+    el2_window_unmap(kSourceVa);
+    return Status::Ok;
+}
+
+Status copy_phys_to_pool(PhysAddr dst, PhysAddr src, u64 len) {
+    // Chunks that stay inside one source block and one destination block. The source
+    // was written by the loader (QEMU: no caches to bypass) before Keel started.
+    while (len) {
+        const u64 soff = src.raw() % kBlock, doff = dst.raw() % kBlock;
+        u64 n = kBlock - (soff > doff ? soff : doff);
+        if (n > len) n = len;
+        KEEL_TRY(el2_window_map(kSourceVa, src.raw() - soff));
+        const Status st = copy_to_pool_block(PhysAddr(dst.raw() - doff), doff,
+                                             reinterpret_cast<const void*>(kSourceVa + soff), n);
+        el2_window_unmap(kSourceVa);
+        KEEL_TRY(st);
+        src = PhysAddr(src.raw() + n);
+        dst = PhysAddr(dst.raw() + n);
+        len -= n;
+    }
     return Status::Ok;
 }
 

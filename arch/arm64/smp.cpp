@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "el2_regs.hpp"
+#include "gic_phys.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/arch_vm.hpp"
@@ -52,8 +53,9 @@ void clean_to_poc(const void* p, u64 size) {
             asm volatile("wfe");
             continue;
         }
-        vcpu_run_until_stopped(*v); // tears the VM down before returning
-        __atomic_store_n(&me.work, nullptr, __ATOMIC_RELEASE);
+        // Clears me.work itself before the vCPU reads as off, so a CPU_ON that follows
+        // at once is not lost; tears the VM down if it was the VM's last vCPU.
+        vcpu_run_until_stopped(*v);
     }
 }
 
@@ -66,6 +68,7 @@ extern "C" [[noreturn]] void arm64_secondary_main(PerCpu* me) {
     el2_enable_mmu(); // the boot core's tables: one EL2 address space for all cores
     KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(me));
     el2_setup_for_guests();
+    gic_init_this_cpu();
     kprint("cpu %llu online (mpidr %#llx)\n", static_cast<unsigned long long>(me->index),
            static_cast<unsigned long long>(me->mpidr));
     __atomic_store_n(&me->online, 1u, __ATOMIC_RELEASE);
@@ -106,6 +109,8 @@ u64 smp_start(const Platform& platform) {
     KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&boot));
     KEEL_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(el2_guest_vectors));
     el2_setup_for_guests();
+    gic_init_boot(platform);
+    gic_init_this_cpu();
     kprint("cpu %u online (mpidr %#llx), boot core: hypervisor and console only\n", g_boot_cpu,
            static_cast<ull>(self));
     u64 online = 1ull << g_boot_cpu;

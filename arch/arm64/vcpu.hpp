@@ -12,6 +12,7 @@
 
 #include "hypervisor/types.hpp"
 #include "smp_offsets.h"
+#include "vgic.hpp"
 
 namespace keel {
 struct Vm;
@@ -50,8 +51,10 @@ struct Vcpu {
     VcpuContext ctx;
     El1Context el1;
     Vm* vm;
-    u32 index; // vCPU number inside the VM
+    u32 index; // vCPU number inside the VM (its virtual MPIDR Aff0)
     u32 core;  // physical core it is pinned to
+    u32 on;    // atomic: PSCI state, 1 from CPU_ON (or VM start) until it stops
+    VgicCpu gic;
 };
 
 // Runs on the vCPU's own core: loads its state, enters the guest, handles exits until
@@ -59,6 +62,8 @@ struct Vcpu {
 void vcpu_run_until_stopped(Vcpu& v);
 // Hands a vCPU to a core's work loop (smp.cpp).
 void hand_vcpu(u32 core, Vcpu& v);
+// Puts a vCPU into its reset state: EL1h, DAIF masked, MMU off, x0 = `arg`, at `entry`.
+void vcpu_reset(Vcpu& v, u64 entry, u64 arg);
 
 } // namespace keel::arm64
 

@@ -8,23 +8,15 @@
 #include "sysreg.hpp"
 #include "vcpu.hpp"
 #include "vm_arch.hpp"
+#include "vpsci.hpp"
+#include "percpu.hpp"
 
 namespace keel::arm64 {
 namespace {
 
 using ull = unsigned long long;
 
-// SMCCC function ids (Arm DEN 0028; PSCI: DEN 0022 5.1).
-constexpr u64 kPsciVersionFn = 0x84000000;
-constexpr u64 kPsciCpuOff = 0x84000002;
-constexpr u64 kPsciSystemOffFn = 0x84000008;
-constexpr u64 kPsciSystemReset = 0x84000009;
-constexpr u64 kPsciFeatures = 0x8400000a;
-constexpr u64 kKeelNullCall = 0xc6000000; // SMC64 fast call, vendor-specific hypervisor service 0
-constexpr u64 kPsci11 = 0x10001;
-constexpr u64 kNotSupported = static_cast<u64>(-1);
-
-enum class Next { Resume, Stop };
+using keel::arm64::Next;
 
 #define KEEL_EL1_REGS(X)                                                                           \
     X(sctlr_el1) X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1)         \
@@ -64,70 +56,52 @@ void inject_abort(Vcpu& v, bool instruction) {
     ++v.vm->stats.aborts_injected;
 }
 
-// Minimal PL011 transmit side (DDI 0183): DR writes become console lines, FR reads
-// say "transmit FIFO empty, receive FIFO empty", everything else reads 0.
-void uart_access(Vcpu& v, const DataAbort& da) {
-    constexpr u64 kDr = 0x00, kFr = 0x18;
-    constexpr u64 kFrRxfe = 1u << 4, kFrTxfe = 1u << 7;
-    VmArch& a = vm_arch(*v.vm);
-    const u64 off = da.ipa.raw() - kGuestUartIpa;
+// Emulated MMIO (the UART, the GIC), for a stage-2 data abort with a valid syndrome.
+bool mmio(Vcpu& v, const DataAbort& da) {
+    const u64 ipa = da.ipa.raw();
+    u64 value = da.write ? reg(v.ctx, da.srt) : 0;
+    if (da.write && da.size < 8) value &= (1ull << (8 * da.size)) - 1;
+    if (ipa >= kGuestUartIpa && ipa < kGuestUartIpa + kGuestUartSize) vuart_mmio(v, ipa - kGuestUartIpa, da.write, &value);
+    else if (!vgic_mmio(v, ipa, da.write, da.size, &value)) return false;
     if (!da.write) {
-        set_reg(v.ctx, da.srt, off == kFr ? (kFrRxfe | kFrTxfe) : 0);
-        return;
+        if (da.size < 8) {
+            value &= (1ull << (8 * da.size)) - 1;
+            if (da.sign_extend && (value >> (8 * da.size - 1)) & 1) value |= ~((1ull << (8 * da.size)) - 1);
+        }
+        if (!da.sf64) value &= 0xffffffffull;
+        set_reg(v.ctx, da.srt, value);
     }
-    if (off != kDr) return;
-    char ch = static_cast<char>(reg(v.ctx, da.srt) & 0xff);
-    if (ch != '\n' && ch != '\r') a.uart_line[a.uart_len++] = ch;
-    if (ch == '\n' || a.uart_len == sizeof a.uart_line - 1) {
-        a.uart_line[a.uart_len] = '\0';
-        kprint("[vm %u] %s\n", v.vm->id, a.uart_line);
-        a.uart_len = 0;
-        ++v.vm->stats.console_lines;
-    }
+    return true;
 }
 
 Next data_abort(Vcpu& v) {
     const DataAbort da = DataAbort::decode(Esr{v.ctx.esr}, v.ctx.far, v.ctx.hpfar);
     const u64 ipa = da.ipa.raw();
     const Vm& vm = *v.vm;
-    if (ipa >= kGuestUartIpa && ipa < kGuestUartIpa + kGuestUartSize) {
-        if (!da.isv) {
-            kprint("vm %u: uart access without syndrome at pc %#llx, stopping\n", vm.id,
-                   static_cast<ull>(v.ctx.pc));
-            return Next::Stop;
-        }
-        uart_access(v, da);
-        v.ctx.pc += 4;
-        return Next::Resume;
-    }
     if (ipa >= vm.ram_ipa().raw() && ipa < vm.ram_ipa().raw() + vm.mem_size) {
         kprint("vm %u: unexpected stage-2 fault in its RAM (ipa %#llx, dfsc %#x), stopping\n", vm.id,
                static_cast<ull>(ipa), da.dfsc);
         return Next::Stop;
     }
+    // Without a syndrome (ISV = 0: a load/store pair, writeback, ...) nothing can be
+    // emulated; an address nobody owns is refused. Either way the guest gets the abort.
+    if (da.isv && mmio(v, da)) {
+        v.ctx.pc += 4;
+        return Next::Resume;
+    }
     inject_abort(v, false);
     return Next::Resume;
 }
 
-// PSCI and Keel calls, over HVC or (trapped) SMC alike.
-Next smccc(Vcpu& v, VmEnd* end) {
-    VcpuContext& c = v.ctx;
-    ++v.vm->stats.hypercalls;
-    switch (c.x[0]) {
-    case kKeelNullCall: c.x[0] = 0; return Next::Resume;
-    case kPsciVersionFn: c.x[0] = kPsci11; return Next::Resume;
-    case kPsciFeatures: {
-        u64 fn = c.x[1];
-        bool known = fn == kPsciVersionFn || fn == kPsciSystemOffFn || fn == kPsciSystemReset ||
-                     fn == kPsciCpuOff || fn == kPsciFeatures;
-        c.x[0] = known ? 0 : kNotSupported;
-        return Next::Resume;
-    }
-    case kPsciSystemOffFn: *end = VmEnd::GuestPowerOff; return Next::Stop;
-    case kPsciSystemReset: *end = VmEnd::GuestReset; return Next::Stop;
-    case kPsciCpuOff: *end = VmEnd::GuestPowerOff; return Next::Stop; // its only vCPU
-    default: c.x[0] = kNotSupported; return Next::Resume;
-    }
+// Trapped system registers: ICC_SGI1R_EL1 (HCR_EL2.IMO traps SGI generation, IHI 0069
+// 12.2.22) and the debug registers (MDCR_EL2: read as zero, writes ignored).
+Next sysreg(Vcpu& v) {
+    const SysRegAccess s = SysRegAccess::decode(Esr{v.ctx.esr});
+    const bool sgi1r = s.op0 == 3 && s.op1 == 0 && s.crn == 12 && s.crm == 11 && s.op2 == 5;
+    if (sgi1r && !s.read) vgic_sgi(v, reg(v.ctx, s.rt));
+    else if (s.read) set_reg(v.ctx, s.rt, 0);
+    v.ctx.pc += 4;
+    return Next::Resume;
 }
 
 Next handle_exit(Vcpu& v, VmEnd* end) {
@@ -135,15 +109,9 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
     const Esr esr{c.esr};
     *end = VmEnd::Fault;
     switch (classify_exit(c.exit_vector, esr)) {
-    case ExitReason::Hvc: return smccc(v, end); // ELR already past the HVC
-    case ExitReason::Smc: c.pc += 4; return smccc(v, end); // ELR is the SMC itself
-    case ExitReason::SysReg: {
-        // Only the trapped debug registers land here (MDCR_EL2): read as zero, ignore writes.
-        const SysRegAccess s = SysRegAccess::decode(esr);
-        if (s.read) set_reg(c, s.rt, 0);
-        c.pc += 4;
-        return Next::Resume;
-    }
+    case ExitReason::Hvc: return guest_smccc(v, end); // ELR already past the HVC
+    case ExitReason::Smc: c.pc += 4; return guest_smccc(v, end); // ELR is the SMC itself
+    case ExitReason::SysReg: return sysreg(v);
     case ExitReason::DataAbort: return data_abort(v);
     case ExitReason::InstructionAbort:
         // Executing outside its RAM (or a vector table that is not there): injecting
@@ -153,7 +121,7 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
         return Next::Stop;
     case ExitReason::Wfx: c.pc += 4; return Next::Resume;
     case ExitReason::Irq:
-    case ExitReason::Fiq: return Next::Resume; // nothing routed yet; the guest continues
+    case ExitReason::Fiq: vgic_irq_exit(v); return Next::Resume;
     case ExitReason::SError:
     case ExitReason::Unknown: break;
     }
@@ -173,15 +141,30 @@ void vcpu_run_until_stopped(Vcpu& v) {
     // A fresh VMID on this core: nothing cached may predate these tables.
     asm volatile("tlbi vmalls12e1; dsb nsh; ic iallu; dsb nsh; isb" ::: "memory");
     el1_load(v.el1);
+    vgic_vcpu_start();
     kprint("vm %u: vcpu %u running on cpu %u\n", vm.id, v.index, v.core);
-    VmEnd end = VmEnd::Fault;
-    for (;;) {
+    VmEnd end = VmEnd::None;
+    Next next = Next::Stop;
+    while (!__atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE)) {
+        vgic_flush(v);
         (void)arm64_vcpu_run(&v.ctx);
         ++vm.stats.exits;
-        if (handle_exit(v, &end) == Next::Stop) break;
+        next = handle_exit(v, &end);
+        if (next != Next::Resume) break;
     }
+    if (next == Next::Stop && end != VmEnd::None) vm_request_stop(vm, end);
     el1_save(v.el1);
-    vm_teardown(vm, end);
+    vgic_vcpu_stop();
+    // The core is free for this VM's next CPU_ON before the vCPU reads as off.
+    __atomic_store_n(&this_cpu().work, nullptr, __ATOMIC_RELEASE);
+    __atomic_store_n(&v.on, 0u, __ATOMIC_RELEASE);
+    if (__atomic_sub_fetch(&a.running, 1u, __ATOMIC_ACQ_REL) == 0) {
+        // Last one out: the VM's end is the stop request's, or a CPU_OFF of its last vCPU.
+        vm_teardown(vm, __atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE) ? a.end : VmEnd::GuestPowerOff);
+        return;
+    }
+    KEEL_WRITE_SYSREG(vttbr_el2, 0); // the last vCPU's TLBI VMALLS12E1IS covers this core too
+    isb();
 }
 
 } // namespace keel::arm64

@@ -7,6 +7,8 @@
 #include "hypervisor/vm/vm.hpp"
 #include "stage2_format.hpp"
 #include "vcpu.hpp"
+#include "vgic.hpp"
+#include "vuart.hpp"
 
 namespace keel::arm64 {
 
@@ -27,13 +29,20 @@ struct VmArch {
     VmTableMemory tables;
     mm::PageTable<Stage2Format> stage2{tables};
     Vcpu vcpus[kMaxVcpus];
-    char uart_line[120];
-    u32 uart_len;
+    u32 nvcpus;   // one per core in the definition, ascending core order
+    u32 running;  // atomic: vCPUs inside vcpu_run_until_stopped; the last one out tears down
+    u32 stopping; // atomic: a VM-wide stop (SYSTEM_OFF/RESET, fault) was requested
+    VmEnd end;    // why, set by the first vCPU that stops the VM
+    VgicDist dist;
+    VUart uart;
 };
 
 VmArch& vm_arch(const Vm& vm);
-// Runs on the VM's core after its last exit: stage-2 gone, TLBs clean, memory freed.
+// Runs on the VM's last running core after its last exit: stage-2 gone, TLBs clean,
+// memory freed.
 void vm_teardown(Vm& vm, VmEnd end);
+// Asks every vCPU of the VM to stop (VM-wide end); the first reason given wins.
+void vm_request_stop(Vm& vm, VmEnd end);
 
 // Guest IPA map (QEMU-virt-like): RAM at Vm::kRamIpa, the emulated PL011 here.
 constexpr u64 kGuestUartIpa = 0x09000000;

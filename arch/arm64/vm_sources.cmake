@@ -3,6 +3,8 @@
 list(APPEND KEEL_ARCH_SOURCES
   ${_a}/secondary.S ${_a}/world_switch.S
   ${_a}/smp.cpp ${_a}/el2_setup.cpp ${_a}/scrubber.cpp ${_a}/vm_arch.cpp ${_a}/vcpu_run.cpp
+  ${_a}/gic_phys.cpp ${_a}/vgic.cpp ${_a}/vgic_mmio.cpp ${_a}/vuart.cpp ${_a}/vpsci.cpp
+  ${_a}/linux_loader.cpp ${_a}/guest_dtb.cpp
 )
 # The image build embeds the test guest (built by the same cross toolchain).
 if(KEEL_TARGET_ARCH STREQUAL "arm64")

@@ -71,16 +71,21 @@ constexpr unsigned kGdtEntries = 5; // null, code, data, TSS (two slots)
 static_assert(KEEL_X86_SEL_CODE64 == 1 * 8 && KEEL_X86_SEL_DATA == 2 * 8 &&
               KEEL_X86_SEL_TSS == 3 * 8);
 
-alignas(16) u64 g_gdt[kGdtEntries];
-alignas(16) Tss g_tss;
-alignas(16) IdtGate g_idt[KEEL_X86_EXCEPTION_VECTORS];
+struct alignas(64) CpuTables {
+    alignas(16) u64 gdt[kGdtEntries];
+    alignas(16) Tss tss;
+    alignas(16) IdtGate idt[KEEL_X86_EXCEPTION_VECTORS];
+};
+CpuTables g_cpu[kMaxCpus];
+// #DF stacks of the CPUs other than the first slot (which uses start.S's df_stack).
+alignas(16) u8 g_df_stacks[kMaxCpus][KEEL_X86_IST_SIZE];
 
 // A 16-byte system descriptor for the TSS (SDM Vol. 3A 8.2.3, figure 8-4).
-void set_tss_descriptor(u64 base, u32 limit) {
-    g_gdt[3] = (limit & 0xffffull) | ((base & 0xffffffull) << 16) | kDescTypeTssAvailable |
+void set_tss_descriptor(u64* gdt, u64 base, u32 limit) {
+    gdt[3] = (limit & 0xffffull) | ((base & 0xffffffull) << 16) | kDescTypeTssAvailable |
                kDescPresent | ((static_cast<u64>(limit) >> 16 & 0xf) << 48) |
                ((base >> 24 & 0xff) << 56);
-    g_gdt[4] = base >> 32;
+    gdt[4] = base >> 32;
 }
 
 IdtGate make_gate(u64 handler, unsigned ist) {
@@ -94,15 +99,21 @@ IdtGate make_gate(u64 handler, unsigned ist) {
 
 } // namespace
 
-void descriptors_init() {
-    g_gdt[0] = 0;
-    g_gdt[1] = kCode64;
-    g_gdt[2] = kData;
-    g_tss.ist[kDfIst - 1] = reinterpret_cast<u64>(df_stack_top);
-    g_tss.iomap_base = sizeof(Tss); // no I/O permission bitmap
-    set_tss_descriptor(reinterpret_cast<u64>(&g_tss), sizeof(Tss) - 1);
+void descriptors_init(u32 slot) {
+    if (slot >= kMaxCpus) slot = 0;
+    u64* gdt = g_cpu[slot].gdt;
+    Tss& tss = g_cpu[slot].tss;
+    IdtGate* idt = g_cpu[slot].idt;
+    gdt[0] = 0;
+    gdt[1] = kCode64;
+    gdt[2] = kData;
+    tss.ist[kDfIst - 1] = slot == 0 ? reinterpret_cast<u64>(df_stack_top)
+                                      : reinterpret_cast<u64>(g_df_stacks[slot] + KEEL_X86_IST_SIZE);
+    tss.iomap_base = sizeof(Tss); // no I/O permission bitmap
+    // A TSS descriptor must be "available" for LTR (which marks it busy, 8.2.2).
+    set_tss_descriptor(gdt, reinterpret_cast<u64>(&tss), sizeof(Tss) - 1);
 
-    DescriptorPointer gdtr{sizeof(g_gdt) - 1, reinterpret_cast<u64>(g_gdt)};
+    DescriptorPointer gdtr{sizeof(u64) * kGdtEntries - 1, reinterpret_cast<u64>(gdt)};
     // Reload CS with a far return, then the data segments and the task register.
     asm volatile("lgdt %0\n\t"
                  "pushq %1\n\t"
@@ -121,8 +132,8 @@ void descriptors_init() {
 
     const u64 stubs = reinterpret_cast<u64>(x86_exception_stubs);
     for (unsigned v = 0; v < KEEL_X86_EXCEPTION_VECTORS; ++v)
-        g_idt[v] = make_gate(stubs + v * KEEL_X86_STUB_SIZE, v == kDoubleFault ? kDfIst : 0);
-    DescriptorPointer idtr{sizeof(g_idt) - 1, reinterpret_cast<u64>(g_idt)};
+        idt[v] = make_gate(stubs + v * KEEL_X86_STUB_SIZE, v == kDoubleFault ? kDfIst : 0);
+    DescriptorPointer idtr{sizeof(IdtGate) * KEEL_X86_EXCEPTION_VECTORS - 1, reinterpret_cast<u64>(idt)};
     asm volatile("lidt %0" ::"m"(idtr) : "memory");
 }
 

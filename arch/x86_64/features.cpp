@@ -6,6 +6,8 @@
 #include <arch/features.hpp>
 
 #include "hypervisor/cmdline.hpp"
+#include "hypervisor/vm/arch_vm.hpp"
+#include "percpu.hpp"
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
 #include "vmx/vmx.hpp"
@@ -61,7 +63,7 @@ void report_cpu() {
     kprint("cpu: %s \"%s\" signature %#x\n", vendor, trimmed, sig);
 }
 
-// Returns true when VMX with EPT is usable.
+// Returns true when VMX with EPT, VPID and unrestricted guest is usable.
 bool report_vmx() {
     if (!(x86::cpuid(1).ecx & kCpuid1EcxVmx)) {
         kprint("virt: VMX no\n");
@@ -82,7 +84,8 @@ bool report_vmx() {
     kprint("virt: IA32_FEATURE_CONTROL %#llx (locked %s, VMX outside SMX %s)\n",
            static_cast<ull>(feature_control), yes(feature_control & kFeatureControlLock),
            yes(feature_control & kFeatureControlVmxOutsideSmx));
-    return ept;
+    // Partitions need EPT, VPID (no TLB flush per switch) and unrestricted guest.
+    return ept && vpid && (ctls2 & kProcbased2UnrestrictedGuest);
 }
 
 // Returns true when SVM with nested paging is usable.
@@ -121,7 +124,10 @@ Status report_features(const Platform& platform) {
     const bool vmx = report_vmx();
     const bool svm = report_svm();
     KEEL_TRY(x86::zydis_self_check());
+    x86::set_vmx_usable(vmx);
     if (vmx) run_vmx_test(platform);
+    // keel.test=smp: bring the APs up even where partitions are off (QEMU TCG has SVM only).
+    if (Cmdline(x86::boot_info().cmdline).value_is("keel.test", "smp")) (void)arch::smp_start(platform);
     // Keel needs second-level translation: VMX with EPT or SVM with NPT.
     return (vmx || svm) ? Status::Ok : Status::Unsupported;
 }

@@ -2,6 +2,7 @@
 // leaf entries; intermediate entries are present+writable so the leaf decides.
 #include "paging.hpp"
 
+#include "hypervisor/spinlock.hpp"
 #include "x86.hpp"
 
 extern "C" char __image_start[], __text_end[], __rodata_end[], __image_end[];
@@ -22,16 +23,27 @@ constexpr u64 kAddrMask = 0x000ffffffffff000ull;
 
 constexpr u64 kPage = 4096;
 constexpr unsigned kEntries = 512;
-constexpr unsigned kPoolPages = 32;
+constexpr unsigned kPoolPages = 48;
 constexpr u64 kVaLimit = 1ull << 47; // lower canonical half; identity map, so also the PA limit
 
 alignas(kPage) u64 g_pool[kPoolPages][kEntries];
-unsigned g_used = 1; // g_pool[0] is the PML4
+bool g_pool_used[kPoolPages] = {true}; // g_pool[0] is the PML4
 bool g_live = false; // CR3 points at g_pool[0]
+SpinLock g_lock;     // map/unmap from any CPU (one address space for all)
 
 u64* alloc_table() {
-    if (g_used >= kPoolPages) return nullptr;
-    return g_pool[g_used++]; // .bss: already zero
+    for (unsigned i = 1; i < kPoolPages; ++i) {
+        if (g_pool_used[i]) continue;
+        g_pool_used[i] = true;
+        return g_pool[i]; // zero: .bss, or emptied before it was freed
+    }
+    return nullptr;
+}
+
+bool all_zero(const u64* t) {
+    for (unsigned i = 0; i < kEntries; ++i)
+        if (t[i] != 0) return false;
+    return true;
 }
 
 u64 leaf_bits(MapKind kind) {
@@ -80,6 +92,27 @@ Status map_range(u64 start, u64 end, MapKind kind) {
     return Status::Ok;
 }
 
+// Clears the leaf for `va` and frees the tables on its path that became empty. INVLPG
+// drops the page's TLB entry and every paging-structure-cache entry of this CPU
+// (SDM Vol. 3A 4.10.4.1), so a freed table is never walked again from a cache.
+void unmap_page(u64 va) {
+    u64* path[4];
+    u64* table = g_pool[0];
+    for (int level = 3; level >= 0; --level) {
+        path[level] = &table[index_at(va, level)];
+        if (!(*path[level] & kPresent)) return;
+        if (level > 0) table = reinterpret_cast<u64*>(*path[level] & kAddrMask);
+    }
+    *path[0] = 0;
+    for (int level = 1; level <= 2; ++level) {
+        u64* child = reinterpret_cast<u64*>(*path[level] & kAddrMask);
+        if (!all_zero(child)) break;
+        *path[level] = 0;
+        g_pool_used[(reinterpret_cast<u64>(child) - reinterpret_cast<u64>(g_pool)) / kPage] = false;
+    }
+    if (g_live) invlpg(va);
+}
+
 u64 addr(const char* sym) { return reinterpret_cast<u64>(sym); }
 
 } // namespace
@@ -89,11 +122,24 @@ Status map_phys(u64 pa, u64 size, MapKind kind) {
     u64 start = align_down(pa, kPage);
     u64 end = align_up(pa + size, kPage);
     if (end > kVaLimit || end <= start) return Status::OutOfRange;
+    LockGuard g(g_lock);
     return map_range(start, end, kind);
+}
+
+Status unmap_phys(u64 pa, u64 size) {
+    if (size == 0 || pa + size < pa) return Status::InvalidArgument;
+    const u64 start = align_down(pa, kPage), end = align_up(pa + size, kPage);
+    if (end > kVaLimit) return Status::OutOfRange;
+    const u64 image_start = addr(__image_start), image_end = align_up(addr(__image_end), kPage);
+    if (start < image_end && end > image_start) return Status::InvalidArgument; // never the image
+    LockGuard g(g_lock);
+    for (u64 a = start; a < end; a += kPage) unmap_page(a);
+    return Status::Ok;
 }
 
 bool is_mapped(u64 va) {
     if (va >= kVaLimit) return false;
+    LockGuard g(g_lock);
     const u64* leaf = walk(va, false);
     return leaf && (*leaf & kPresent);
 }

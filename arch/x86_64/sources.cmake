@@ -4,19 +4,23 @@ set(KEEL_ARCH_SOURCES
   ${_a}/start.S ${_a}/vectors.S ${_a}/uefi_entry.S
   ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
   ${_a}/multiboot.cpp ${_a}/acpi.cpp ${_a}/platform.cpp ${_a}/cpu.cpp ${_a}/features.cpp
-  ${_a}/zydis_check.cpp
+  ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
   ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/test_vm.cpp ${_a}/vmx/vm_exit.cpp
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vmx_test_guest.S
+  ${_a}/vmx/vm_arch.cpp ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
+  ${_a}/vmx/mmio.cpp ${_a}/vmx/mmio_decode.cpp ${_a}/vmx/guest_mem.cpp
 )
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
-set(KEEL_ARCH_HOST_TESTABLE ${_a}/acpi.cpp ${_a}/vmx/decode.cpp)
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/acpi.cpp ${_a}/vmx/decode.cpp ${_a}/vmx/mmio_decode.cpp)
 
 # GRUB rescue ISOs for Bochs (BIOS + cdrom): keel-x86_64.iso boots the image with
 # multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>
 # (GRUB's menu entry is the only way to pass a command line there).
 function(keel_arch_post_build image)
+  include(${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vm/guest.cmake)
+  keel_embed_x86_guest(${image})
   find_program(KEEL_GRUB_MKRESCUE grub-mkrescue)
   if(NOT KEEL_GRUB_MKRESCUE)
     # The .bin still builds (QEMU needs nothing else); the Bochs tests will say the ISO is missing.
@@ -24,8 +28,14 @@ function(keel_arch_post_build image)
     return()
   endif()
   set(_isos)
-  foreach(_variant plain fault vmx vmx-bad-control)
-    if(NOT _variant STREQUAL "plain")
+  # keel.vm= variants (VMs on core 1; Bochs needs count=2, see tests/emu/x86_64_vms.tests.cmake).
+  set(_args_vms " keel.vm=cpus:1,mem:4M keel.vm=cpus:1,mem:4M,after:1,guest:wild")
+  set(_args_vm-bench " keel.vm=cpus:1,mem:4M,guest:bench")
+  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench)
+    if(DEFINED _args_${_variant})
+      set(_suffix "-${_variant}")
+      set(_args "${_args_${_variant}}")
+    elseif(NOT _variant STREQUAL "plain")
       set(_suffix "-${_variant}")
       set(_args " keel.test=${_variant}")
     else()

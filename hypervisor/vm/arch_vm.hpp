@@ -23,6 +23,11 @@ Status vm_create(Vm& vm);
 // Hands vCPU 0 to vm.first_cpu; returns at once. When the VM ends, that core tears the
 // arch state down and calls keel::vm_stopped().
 Status vm_start(Vm& vm);
+// Reserves the host memory a definition's guest sources occupy (Linux Image, initrd
+// left in RAM by the loader) from the pool, before any VM gets memory.
+Status vm_reserve_sources(const VmDef& def);
+// Queues console input for a running VM's UART; returns the bytes taken.
+usize vm_console_input(Vm& vm, const char* data, usize len);
 void wait_for_event();
 void send_event();
 

@@ -20,4 +20,6 @@ NoScrubber g_no_scrubber;
 [[gnu::weak]] void wait_for_event() {}
 [[gnu::weak]] void send_event() {}
 
+[[gnu::weak]] Status vm_reserve_sources(const VmDef&) { return Status::Unsupported; }
+[[gnu::weak]] usize vm_console_input(Vm&, const char*, usize) { return 0; }
 } // namespace keel::arch

@@ -42,6 +42,25 @@ Status pool_init(const BootInfo& info, const Platform& platform) {
 
 u64 pool_baseline() { return g_baseline; }
 
+Status pool_reserve_source(PhysAddr base, u64 size) {
+    LockGuard g(g_pool_lock);
+    mm::FramePool& p = pool();
+    const u64 start = align_down(base.raw(), mm::FramePool::kBlock);
+    for (u64 a = start; a < base.raw() + size; a += mm::FramePool::kBlock) {
+        const mm::OwnerId o = p.owner_of(PhysAddr(a));
+        if (o != mm::kOwnerFree && o != mm::kOwnerHypervisor) return Status::Busy;
+    }
+    const u64 before = p.free_bytes();
+    p.reserve(base, size);
+    g_baseline -= before - p.free_bytes();
+    if (before != p.free_bytes())
+        kprint("pool: reserved %#llx-%#llx for guest sources, baseline now %llu MiB\n",
+               static_cast<unsigned long long>(start),
+               static_cast<unsigned long long>(align_up(base.raw() + size, mm::FramePool::kBlock)),
+               static_cast<unsigned long long>(g_baseline / MiB));
+    return Status::Ok;
+}
+
 u64 pool_free_bytes() {
     LockGuard g(g_pool_lock);
     return pool().free_bytes();

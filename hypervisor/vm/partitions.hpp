@@ -15,6 +15,9 @@ Status pool_init(const BootInfo& info, const Platform& platform);
 [[nodiscard]] u64 pool_baseline();
 [[nodiscard]] u64 pool_free_bytes();
 Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner);
+// Takes [base, base+size) out of the pool for good (guest sources the loader left in
+// RAM); only at boot, before any VM owns memory. The baseline drops by what it took.
+Status pool_reserve_source(PhysAddr base, u64 size);
 // Scrubs and frees every block of `owner`; returns the pool's free bytes afterwards.
 u64 pool_release(mm::OwnerId owner);
 

@@ -64,6 +64,35 @@ bool parse_cpus(const char* s, usize len, u64* mask) {
     return m != 0;
 }
 
+bool parse_hex(const char* s, usize len, u64* out) {
+    if (len < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || len > 18) return false;
+    u64 v = 0;
+    for (usize i = 2; i < len; ++i) {
+        char c = s[i];
+        u64 d = c >= '0' && c <= '9' ? u64(c - '0') : c >= 'a' && c <= 'f' ? u64(c - 'a' + 10)
+              : c >= 'A' && c <= 'F' ? u64(c - 'A' + 10) : 16;
+        if (d == 16) return false;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return true;
+}
+
+// Copies text, turning '+' into `plus`; false if it does not fit (with `tail` appended).
+bool copy_text(const char* s, usize len, char* out, usize cap, char plus, const char* tail) {
+    usize n = 0;
+    for (usize i = 0; i < len; ++i) {
+        if (n + 1 >= cap) return false;
+        out[n++] = s[i] == '+' ? plus : s[i];
+    }
+    for (; *tail; ++tail) {
+        if (n + 1 >= cap) return false;
+        out[n++] = *tail;
+    }
+    out[n] = '\0';
+    return true;
+}
+
 bool is(const char* s, usize len, const char* word) {
     usize i = 0;
     for (; word[i]; ++i)
@@ -83,6 +112,8 @@ const char* vm_def_error_text(VmDefError e) {
     case VmDefError::CoreTaken: return "names a core another VM owns";
     case VmDefError::NoMemory: return "asks for more memory than the pool has free";
     case VmDefError::BadAfter: return "after: must name an earlier, accepted VM";
+    case VmDefError::BadSource:
+        return "kernel/initrd must be 2 MiB aligned host addresses; initrd/args/input need a kernel; text too long";
     }
     return "?";
 }
@@ -115,6 +146,19 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
             else if (is(item + k, ilen - k, "wild")) out.mode = GuestMode::Wild;
             else if (is(item + k, ilen - k, "bench")) out.mode = GuestMode::Bench;
             else return VmDefError::Malformed;
+        } else if (starts_with(item, ilen, "kernel:", &k)) {
+            if (!parse_hex(item + k, ilen - k, &out.kernel_pa) || out.kernel_pa == 0) return VmDefError::Malformed;
+        } else if (starts_with(item, ilen, "initrd:", &k)) {
+            usize plus = k;
+            while (plus < ilen && item[plus] != '+') ++plus;
+            if (plus == ilen || !parse_hex(item + k, plus - k, &out.initrd_pa) ||
+                !parse_u64(item + plus + 1, ilen - plus - 1, &out.initrd_size) || out.initrd_size == 0)
+                return VmDefError::Malformed;
+        } else if (starts_with(item, ilen, "args:", &k)) {
+            if (!copy_text(item + k, ilen - k, out.args, sizeof out.args, ' ', "")) return VmDefError::BadSource;
+        } else if (starts_with(item, ilen, "input:", &k)) {
+            if (!copy_text(item + k, ilen - k, out.input, sizeof out.input, '\n', "\n"))
+                return VmDefError::BadSource;
         } else {
             return VmDefError::Malformed;
         }
@@ -123,6 +167,9 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
     }
     if (!have_cpus || !have_mem) return VmDefError::Malformed;
     if (out.mem_bytes == 0 || out.mem_bytes % kBlock != 0) return VmDefError::BadMemSize;
+    if (out.kernel_pa % kBlock != 0 || out.initrd_pa % kBlock != 0) return VmDefError::BadSource;
+    if ((out.initrd_pa != 0 || out.args[0] != '\0' || out.input[0] != '\0') && out.kernel_pa == 0)
+        return VmDefError::BadSource;
     return VmDefError::None;
 }
 

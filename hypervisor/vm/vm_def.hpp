@@ -1,11 +1,15 @@
 // VM definitions from the hypervisor command line, until the controller mailbox exists:
 //
 //   keel.vm=cpus:<list>,mem:<size>[,after:<vm id>][,guest:<mode>]
+//           [,kernel:<hex pa>[,initrd:<hex pa>+<bytes>][,args:<word>+<word>...][,input:<line>+<line>...]]
 //
 //   <list>  core indices (DTB /cpus order): "2", "2-3", "1+3", "1-2+5"
 //   <size>  bytes with K/M/G suffix, a non-zero multiple of 2 MiB (the pool's block)
 //   after   start only once VM <id> has been destroyed (it then reuses freed memory)
 //   guest   test-guest mode: basic (default), wild (faults with no vector table), bench
+//   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
+//   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
+//   input   console input fed once the guest opens its UART ('+' = newline; test hook)
 //
 // VM ids are the 1-based positions of the keel.vm= words, rejected ones included, so an
 // `after:` reference never shifts. Syntax reference: docs/vm-definitions.md.
@@ -26,6 +30,15 @@ struct VmDef {
     u32 after = 0;     // 0: start at boot
     GuestMode mode = GuestMode::Basic;
     char text[kTextMax] = {}; // the definition as written, for messages
+    // Linux guests: sources in host RAM (2 MiB aligned), reserved from the pool at boot.
+    static constexpr usize kArgsMax = 160;
+    static constexpr usize kInputMax = 48;
+    u64 kernel_pa = 0; // 0: run the in-tree test guest
+    u64 initrd_pa = 0;
+    u64 initrd_size = 0;
+    char args[kArgsMax] = {};   // '+' already turned into ' '
+    char input[kInputMax] = {}; // '+' already turned into '\n', one '\n' appended
+    [[nodiscard]] bool is_linux() const { return kernel_pa != 0; }
 };
 
 // Why a definition was refused; `vm_def_error_text` names it for the console.
@@ -38,6 +51,7 @@ enum class VmDefError : u32 {
     CoreTaken,     // a core another VM owns
     NoMemory,      // more memory than the pool has free
     BadAfter,      // after: names itself, a later VM, or a rejected one
+    BadSource,     // kernel/initrd not 2 MiB aligned, initrd without kernel, text too long
 };
 const char* vm_def_error_text(VmDefError e);
 

@@ -123,6 +123,16 @@ void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
         if (e != VmDefError::None) reject(vm, e);
     });
     g_vm_count = n < Vm::kMaxVms ? n : Vm::kMaxVms;
+    // Guest sources (Linux Image, initrd) leave the pool before anyone gets memory.
+    for (u32 i = 0; i < g_vm_count; ++i) {
+        Vm& vm = g_vms[i];
+        if (state_of(vm) != VmState::Defined) continue;
+        Status s = arch::vm_reserve_sources(vm.def);
+        if (s != Status::Ok) {
+            kprint("vm %u: rejected \"keel.vm=%s\": guest sources: %s\n", vm.id, vm.def.text, status_name(s));
+            set_state(vm, VmState::Rejected);
+        }
+    }
 
     // Boot-time VMs: create all, then start all, so they run side by side.
     bool ready[Vm::kMaxVms] = {};

@@ -8,6 +8,9 @@ const char* exit_reason_name(ExitReason r) {
     case ExitReason::ExceptionOrNmi: return "exception or NMI";
     case ExitReason::ExternalInterrupt: return "external interrupt";
     case ExitReason::TripleFault: return "triple fault";
+    case ExitReason::InitSignal: return "INIT signal";
+    case ExitReason::StartupIpi: return "start-up IPI";
+    case ExitReason::InterruptWindow: return "interrupt window";
     case ExitReason::Cpuid: return "CPUID";
     case ExitReason::Hlt: return "HLT";
     case ExitReason::Vmcall: return "VMCALL";
@@ -20,6 +23,8 @@ const char* exit_reason_name(ExitReason r) {
     case ExitReason::EntryFailMachineCheck: return "VM-entry failure due to machine-check event";
     case ExitReason::EptViolation: return "EPT violation";
     case ExitReason::EptMisconfig: return "EPT misconfiguration";
+    case ExitReason::PreemptionTimer: return "VMX-preemption timer expired";
+    case ExitReason::Xsetbv: return "XSETBV";
     }
     return "unhandled exit reason";
 }

@@ -31,6 +31,9 @@ enum class ExitReason : u16 {
     ExceptionOrNmi = 0,
     ExternalInterrupt = 1,
     TripleFault = 2,
+    InitSignal = 3,
+    StartupIpi = 4,
+    InterruptWindow = 7,
     Cpuid = 10,
     Hlt = 12,
     Vmcall = 18,
@@ -43,6 +46,8 @@ enum class ExitReason : u16 {
     EntryFailMachineCheck = 41,
     EptViolation = 48,
     EptMisconfig = 49,
+    PreemptionTimer = 52,
+    Xsetbv = 55,
 };
 
 // The exit-reason field (SDM Vol. 3C 25.9.1, table 25-17): bits 15:0 basic reason,
@@ -69,6 +74,61 @@ constexpr IoQualification decode_io_qualification(u64 q) {
     return IoQualification{static_cast<u8>((q & 7) + 1), ((q >> 3) & 1) != 0, ((q >> 4) & 1) != 0,
                            ((q >> 5) & 1) != 0, ((q >> 6) & 1) != 0,
                            static_cast<u16>((q >> 16) & 0xffff)};
+}
+
+// Exit qualification for control-register accesses (SDM Vol. 3C 28.2.1, table 28-3).
+enum class CrAccessType : u8 { MovToCr = 0, MovFromCr = 1, Clts = 2, Lmsw = 3 };
+struct CrQualification {
+    u8 cr;          // 0, 3, 4 or 8
+    CrAccessType type;
+    u8 gpr;         // MOV: general register, architectural number (0 RAX .. 4 RSP .. 15 R15)
+    u16 lmsw_source; // LMSW: the source data
+};
+constexpr CrQualification decode_cr_qualification(u64 q) {
+    return CrQualification{static_cast<u8>(q & 0xf), static_cast<CrAccessType>((q >> 4) & 3),
+                           static_cast<u8>((q >> 8) & 0xf), static_cast<u16>((q >> 16) & 0xffff)};
+}
+
+// Exit qualification for EPT violations (SDM Vol. 3C 28.2.1, table 28-7).
+struct EptViolation {
+    bool read, write, fetch;                 // the access that faulted
+    bool readable, writable, executable;     // what the EPT entry allowed
+    bool linear_valid;   // a guest linear address is in the VMCS
+    bool linear_access;  // the access was to the linear address (not a paging-structure walk)
+    bool nmi_unblocking; // bit 12: IRET unblocked NMIs before the fault
+};
+constexpr EptViolation decode_ept_violation(u64 q) {
+    return EptViolation{(q & 1) != 0,          (q & 2) != 0,          (q & 4) != 0,
+                        (q & 8) != 0,          (q & 16) != 0,         (q & 32) != 0,
+                        (q & 128) != 0,        (q & 128) != 0 && (q & 256) != 0,
+                        (q & 4096) != 0};
+}
+
+// VM-entry interruption-information field (SDM Vol. 3C 25.8.3, table 25-17): what an
+// injected event looks like; `encode` gives the 32-bit field.
+enum class EventType : u8 { ExternalInterrupt = 0, Nmi = 2, HardwareException = 3, SoftwareInterrupt = 4 };
+struct EntryEvent {
+    u8 vector;
+    EventType type;
+    bool has_error_code;
+    [[nodiscard]] constexpr u32 encode() const {
+        return vector | (static_cast<u32>(type) << 8) | (has_error_code ? 1u << 11 : 0u) | (1u << 31);
+    }
+};
+// Exceptions delivered with an error code in protected/long mode (SDM Vol. 3A 6.15).
+constexpr bool exception_has_error_code(u8 vector) {
+    return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21;
+}
+
+// XSETBV validation (SDM Vol. 2C XSETBV; Vol. 1 13.3): XCR0 only, bit 0 (x87) set, only
+// bits the host supports (CPUID.(EAX=0DH,ECX=0):EDX:EAX), AVX needs SSE, the AVX-512
+// bits (7:5) all or none and only with AVX, BNDREGS and BNDCSR (4:3) together.
+constexpr bool xsetbv_valid(u32 xcr, u64 value, u64 supported) {
+    if (xcr != 0 || !(value & 1) || (value & ~supported) != 0) return false;
+    if ((value & 4) && !(value & 2)) return false;
+    const u64 avx512 = value & 0xe0;
+    if (avx512 != 0 && (avx512 != 0xe0 || !(value & 4))) return false;
+    return ((value >> 3) & 1) == ((value >> 4) & 1);
 }
 
 // Exit qualification of a VM-entry failure (SDM Vol. 3C 27.8 "VM-entry failures

@@ -1,5 +1,6 @@
 // Entering VMX operation on the boot CPU (SDM Vol. 3C 24.7 "Enabling and entering VMX
 // operation", 24.8 "Restrictions on VMX operation").
+#include "../descriptors.hpp"
 #include "hypervisor/print.hpp"
 #include "msr.hpp"
 #include "vmcs.hpp"
@@ -10,10 +11,12 @@ namespace {
 
 using ull = unsigned long long;
 
-// The VMXON region (SDM Vol. 3C 25.11.5): 4 KiB aligned, revision id in bits 30:0 of
-// its first word. The image is identity mapped, so its address is its physical address.
-alignas(4096) u8 g_vmxon_region[4096];
-bool g_write_failed = false;
+// The VMXON regions (SDM Vol. 3C 25.11.5), one per CPU slot: 4 KiB aligned, revision
+// id in bits 30:0 of the first word. The image is identity mapped: address = physical.
+alignas(4096) u8 g_vmxon_region[x86::kMaxCpus][4096];
+bool g_write_failed = false; // only the boot CPU's test VM reads it
+constexpr u32 kCpuid1EcxXsave = 1u << 26;
+constexpr u64 kCr4Osxsave = 1ull << 18;
 
 } // namespace
 
@@ -26,7 +29,8 @@ void report_vmwrite_failure(u32 field, u64 value) {
 bool vmcs_write_failed() { return g_write_failed; }
 void vmcs_clear_failures() { g_write_failed = false; }
 
-Status enable() {
+Status enable(u32 slot, bool report) {
+    if (slot >= x86::kMaxCpus) return Status::OutOfRange;
     if (!(x86::cpuid(1).ecx & kCpuid1EcxVmx)) {
         kprint("vmx: CPUID.1:ECX.VMX[bit 5] is 0: no VT-x\n");
         return Status::Unsupported;
@@ -48,14 +52,16 @@ Status enable() {
     // CR0/CR4 must respect the fixed bits while in VMX operation (SDM Vol. 3C A.7, A.8):
     // a 1 in FIXED0 must be 1, a 0 in FIXED1 must be 0. CR4.VMXE is one of FIXED0's bits.
     const u64 cr0 = (x86::read_cr0() | x86::rdmsr(kMsrIa32VmxCr0Fixed0)) & x86::rdmsr(kMsrIa32VmxCr0Fixed1);
-    const u64 cr4 = (x86::read_cr4() | kCr4Vmxe | x86::rdmsr(kMsrIa32VmxCr4Fixed0)) &
+    // CR4.OSXSAVE too (when XSAVE exists), so a guest's validated XSETBV can be executed.
+    const u64 osxsave = (x86::cpuid(1).ecx & kCpuid1EcxXsave) ? kCr4Osxsave : 0;
+    const u64 cr4 = (x86::read_cr4() | kCr4Vmxe | osxsave | x86::rdmsr(kMsrIa32VmxCr4Fixed0)) &
                     x86::rdmsr(kMsrIa32VmxCr4Fixed1);
     x86::write_cr0(cr0);
     write_cr4(cr4);
 
     const u64 basic = x86::rdmsr(x86::kMsrVmxBasic);
-    *reinterpret_cast<u32*>(g_vmxon_region) = static_cast<u32>(basic & kBasicRevisionMask);
-    const u64 pa = reinterpret_cast<u64>(g_vmxon_region);
+    *reinterpret_cast<u32*>(g_vmxon_region[slot]) = static_cast<u32>(basic & kBasicRevisionMask);
+    const u64 pa = reinterpret_cast<u64>(g_vmxon_region[slot]);
     switch (vmxon_insn(pa)) {
     case VmxResult::Ok: break;
     case VmxResult::FailInvalid:
@@ -66,6 +72,7 @@ Status enable() {
         kprint("vmx: VMXON failed (ZF=1, VMfailValid): already in VMX operation\n");
         return Status::BadState;
     }
+    if (!report) return Status::Ok;
     kprint("vmx: VMXON ok (revision %#x, region %#llx, CR0 %#llx, CR4 %#llx)\n",
            static_cast<u32>(basic & kBasicRevisionMask), static_cast<ull>(pa), static_cast<ull>(cr0),
            static_cast<ull>(cr4));

@@ -18,7 +18,7 @@ enum class VmcsField16 : u32 {
 };
 
 enum class VmcsField64 : u32 {
-    IoBitmapA = 0x2000, IoBitmapB = 0x2002, EptPointer = 0x201a, // B.2.1
+    IoBitmapA = 0x2000, IoBitmapB = 0x2002, MsrBitmap = 0x2004, EptPointer = 0x201a, // B.2.1
     GuestPhysicalAddress = 0x2400,                                // B.2.2 (read-only)
     VmcsLinkPointer = 0x2800, GuestIa32Debugctl = 0x2802, GuestIa32Efer = 0x2806, // B.2.3
     HostIa32Efer = 0x2c02, // B.2.4
@@ -27,8 +27,10 @@ enum class VmcsField64 : u32 {
 enum class VmcsField32 : u32 {
     PinBasedControls = 0x4000, ProcBasedControls = 0x4002, ExceptionBitmap = 0x4004,
     ExitControls = 0x400c, EntryControls = 0x4012, EntryInterruptionInfo = 0x4016,
-    EntryExceptionErrorCode = 0x4018, ProcBasedControls2 = 0x401e, // B.3.1
-    VmInstructionError = 0x4400, ExitReason = 0x4402, ExitInstructionLength = 0x440c, // B.3.2
+    EntryExceptionErrorCode = 0x4018, EntryInstructionLength = 0x401a,
+    ProcBasedControls2 = 0x401e, // B.3.1
+    VmInstructionError = 0x4400, ExitReason = 0x4402, ExitInterruptionInfo = 0x4404,
+    IdtVectoringInfo = 0x4408, ExitInstructionLength = 0x440c, // B.3.2
     GuestEsLimit = 0x4800, GuestCsLimit = 0x4802, GuestSsLimit = 0x4804, GuestDsLimit = 0x4806,
     GuestFsLimit = 0x4808, GuestGsLimit = 0x480a, GuestLdtrLimit = 0x480c, GuestTrLimit = 0x480e,
     GuestGdtrLimit = 0x4810, GuestIdtrLimit = 0x4812,
@@ -36,14 +38,14 @@ enum class VmcsField32 : u32 {
     GuestDsAccessRights = 0x481a, GuestFsAccessRights = 0x481c, GuestGsAccessRights = 0x481e,
     GuestLdtrAccessRights = 0x4820, GuestTrAccessRights = 0x4822,
     GuestInterruptibilityState = 0x4824, GuestActivityState = 0x4826,
-    GuestSysenterCs = 0x482a, // B.3.3
+    GuestSysenterCs = 0x482a, PreemptionTimerValue = 0x482e, // B.3.3
     HostSysenterCs = 0x4c00,  // B.3.4
 };
 
 enum class VmcsFieldNatural : u32 {
     Cr0GuestHostMask = 0x6000, Cr4GuestHostMask = 0x6002, Cr0ReadShadow = 0x6004,
     Cr4ReadShadow = 0x6006,       // B.4.1
-    ExitQualification = 0x6400,   // B.4.2 (read-only)
+    ExitQualification = 0x6400, GuestLinearAddress = 0x640a, // B.4.2 (read-only)
     GuestCr0 = 0x6800, GuestCr3 = 0x6802, GuestCr4 = 0x6804,
     GuestEsBase = 0x6806, GuestCsBase = 0x6808, GuestSsBase = 0x680a, GuestDsBase = 0x680c,
     GuestFsBase = 0x680e, GuestGsBase = 0x6810, GuestLdtrBase = 0x6812, GuestTrBase = 0x6814,

@@ -8,11 +8,12 @@ namespace keel::vmx {
 // Control bits (SDM Vol. 3C 25.6-25.8, tables 25-5..25-7, 25-13, 25-15).
 inline constexpr u32 kPinExternalInterruptExiting = 1u << 0, kPinNmiExiting = 1u << 3;
 inline constexpr u32 kProcHltExiting = 1u << 7, kProcUseIoBitmaps = 1u << 25,
-                     kProcActivateSecondary = 1u << 31;
+                     kProcUseMsrBitmaps = 1u << 28, kProcActivateSecondary = 1u << 31;
 inline constexpr u32 kProc2EnableEpt = 1u << 1, kProc2EnableVpid = 1u << 5,
                      kProc2UnrestrictedGuest = 1u << 7;
-inline constexpr u32 kExitHostAddressSpaceSize = 1u << 9, kExitLoadIa32Efer = 1u << 21;
-inline constexpr u32 kEntryLoadIa32Efer = 1u << 15;
+inline constexpr u32 kExitHostAddressSpaceSize = 1u << 9, kExitSaveIa32Efer = 1u << 20,
+                     kExitLoadIa32Efer = 1u << 21;
+inline constexpr u32 kEntryIa32eModeGuest = 1u << 9, kEntryLoadIa32Efer = 1u << 15;
 
 struct Controls {
     u32 pin, proc, proc2, exit, entry;
@@ -22,5 +23,8 @@ struct Controls {
 [[nodiscard]] bool setup_controls(const Controls& c);
 void setup_host_state();
 void setup_guest_real_mode(u64 rip, u64 rsp);
+// 64-bit guest (SDM Vol. 3C 27.3.1: IA-32e mode guest checks): flat CS (L=1) and data
+// segments, paging with the given PML4, EFER.LME|LMA. The guest loads its own GDT/IDT.
+void setup_guest_long_mode(u64 rip, u64 rsp, u64 cr3);
 
 } // namespace keel::vmx

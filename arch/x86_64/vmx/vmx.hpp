@@ -19,8 +19,9 @@ enum class TestMode {
 };
 
 // Checks CPUID, IA32_FEATURE_CONTROL and the CR0/CR4 fixed bits, then VMXON
-// (SDM Vol. 3C 24.7, 24.8). Fails with a printed reason.
-Status enable();
+// (SDM Vol. 3C 24.7, 24.8) on this CPU, with the VMXON region of CPU slot `slot`.
+// Fails with a printed reason; prints success only when `report`.
+Status enable(u32 slot = 0, bool report = true);
 // Builds the VM (VMCS, EPT, guest RAM from `platform`'s usable memory) and runs it.
 Status run_test_vm(const Platform& platform, TestMode mode);
 

@@ -1,0 +1,132 @@
+// The device tree a Linux VM sees, written with libfdt's sequential writer. It
+// describes exactly the machine Keel emulates (vm-definitions.md "Guest-visible
+// machine"): RAM, vCPUs with PSCI (HVC), the virtual GICv3, the architected timer,
+// the PL011 and the command line / initramfs.
+extern "C" {
+#include <libfdt.h>
+}
+
+#include "gic_regs.hpp"
+#include "linux_loader.hpp"
+#include "vgic.hpp"
+#include "vm_arch.hpp"
+
+namespace keel::arm64 {
+namespace {
+
+constexpr u32 kGicPhandle = 1, kClkPhandle = 2;
+constexpr u32 kIrqSpi = 0, kIrqPpi = 1;
+constexpr u32 kIrqLevelHigh = 4;
+
+struct Writer {
+    void* fdt;
+    int err = 0;
+    void begin(const char* n) { if (!err) err = fdt_begin_node(fdt, n); }
+    void end() { if (!err) err = fdt_end_node(fdt); }
+    void u32p(const char* n, u32 v) { if (!err) err = fdt_property_u32(fdt, n, v); }
+    void str(const char* n, const char* v) { if (!err) err = fdt_property_string(fdt, n, v); }
+    void raw(const char* n, const void* v, int len) { if (!err) err = fdt_property(fdt, n, v, len); }
+    void empty(const char* n) { if (!err) err = fdt_property(fdt, n, nullptr, 0); }
+    template <usize N> void cells(const char* n, const u32 (&v)[N]) {
+        u32 be[N];
+        for (usize i = 0; i < N; ++i) be[i] = cpu_to_fdt32(v[i]);
+        raw(n, be, static_cast<int>(sizeof be));
+    }
+};
+
+u32 hi(u64 v) { return static_cast<u32>(v >> 32); }
+u32 lo(u64 v) { return static_cast<u32>(v); }
+
+} // namespace
+
+Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
+    Writer w{buf};
+    w.err = fdt_create(buf, static_cast<int>(size));
+    if (!w.err) w.err = fdt_finish_reservemap(buf);
+    w.begin("");
+    w.str("compatible", "linux,dummy-virt");
+    w.u32p("#address-cells", 2);
+    w.u32p("#size-cells", 2);
+    w.u32p("interrupt-parent", kGicPhandle);
+
+    w.begin("psci");
+    static const char kPsciCompat[] = "arm,psci-1.0\0arm,psci-0.2";
+    w.raw("compatible", kPsciCompat, sizeof kPsciCompat);
+    w.str("method", "hvc");
+    w.end();
+
+    w.begin("memory@40000000");
+    w.str("device_type", "memory");
+    w.cells("reg", {hi(in.ram_ipa), lo(in.ram_ipa), hi(in.ram_size), lo(in.ram_size)});
+    w.end();
+
+    w.begin("cpus");
+    w.u32p("#address-cells", 1);
+    w.u32p("#size-cells", 0);
+    for (u32 i = 0; i < in.nvcpus; ++i) {
+        char name[8] = {'c', 'p', 'u', '@', static_cast<char>('0' + i), 0};
+        w.begin(name);
+        w.str("device_type", "cpu");
+        w.str("compatible", "arm,armv8");
+        w.u32p("reg", i); // the vCPU's virtual MPIDR (VMPIDR_EL2 Aff0)
+        w.str("enable-method", "psci");
+        w.end();
+    }
+    w.end();
+
+    w.begin("intc@8000000");
+    w.str("compatible", "arm,gic-v3");
+    w.u32p("#interrupt-cells", 3);
+    w.empty("interrupt-controller");
+    w.u32p("#address-cells", 2);
+    w.u32p("#size-cells", 2);
+    w.empty("ranges");
+    const u64 gicr_size = in.nvcpus * gic::kGicrFrame;
+    w.cells("reg", {0, lo(kGuestGicdIpa), 0, lo(gic::kGicdSize), 0, lo(kGuestGicrIpa), 0, lo(gicr_size)});
+    // Maintenance interrupt: the guest has no virtualization of its own; described as on QEMU virt.
+    w.cells("interrupts", {kIrqPpi, gic::kPpiMaintenance - 16, kIrqLevelHigh});
+    w.u32p("phandle", kGicPhandle);
+    w.end();
+
+    w.begin("timer");
+    static const char kTimerCompat[] = "arm,armv8-timer\0arm,armv7-timer";
+    w.raw("compatible", kTimerCompat, sizeof kTimerCompat);
+    // Secure phys, non-secure phys, virtual, hypervisor: PPIs 13, 14, 11, 10 (INTIDs 29, 30, 27, 26).
+    w.cells("interrupts", {kIrqPpi, 13, kIrqLevelHigh, kIrqPpi, 14, kIrqLevelHigh, kIrqPpi, 11,
+                           kIrqLevelHigh, kIrqPpi, 10, kIrqLevelHigh});
+    w.empty("always-on");
+    w.end();
+
+    w.begin("apb-pclk");
+    w.str("compatible", "fixed-clock");
+    w.u32p("#clock-cells", 0);
+    w.u32p("clock-frequency", 24000000);
+    w.str("clock-output-names", "clk24mhz");
+    w.u32p("phandle", kClkPhandle);
+    w.end();
+
+    w.begin("pl011@9000000");
+    static const char kUartCompat[] = "arm,pl011\0arm,primecell";
+    w.raw("compatible", kUartCompat, sizeof kUartCompat);
+    w.cells("reg", {0, lo(kGuestUartIpa), 0, lo(kGuestUartSize)});
+    w.cells("interrupts", {kIrqSpi, kVuartSpi - 32, kIrqLevelHigh});
+    w.cells("clocks", {kClkPhandle, kClkPhandle});
+    static const char kClockNames[] = "uartclk\0apb_pclk";
+    w.raw("clock-names", kClockNames, sizeof kClockNames);
+    w.end();
+
+    w.begin("chosen");
+    w.str("bootargs", in.bootargs);
+    w.str("stdout-path", "/pl011@9000000");
+    if (in.initrd_end > in.initrd_start) {
+        w.cells("linux,initrd-start", {hi(in.initrd_start), lo(in.initrd_start)});
+        w.cells("linux,initrd-end", {hi(in.initrd_end), lo(in.initrd_end)});
+    }
+    w.end();
+
+    w.end();
+    if (!w.err) w.err = fdt_finish(buf);
+    return w.err ? Status::NoMemory : Status::Ok;
+}
+
+} // namespace keel::arm64

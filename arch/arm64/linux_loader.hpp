@@ -1,0 +1,44 @@
+// Loading an unmodified arm64 Linux Image into a VM (Documentation/arch/arm64/booting.rst):
+// Image at a 2 MiB aligned base + text_offset, initramfs and a per-VM device tree
+// behind it, entry with x0 = DTB IPA, x1-x3 = 0, MMU off, D-cache clean to PoC.
+#pragma once
+
+#include "hypervisor/status.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel {
+struct Vm;
+struct VmDef;
+}
+
+namespace keel::arm64 {
+
+// The arm64 Image header (booting.rst "Call the kernel image": 64 bytes at offset 0).
+struct ImageHeader {
+    u32 code0, code1;
+    u64 text_offset; // little-endian
+    u64 image_size;  // bytes the kernel occupies from the load address, bss included
+    u64 flags;
+    u64 res2, res3, res4;
+    u32 magic; // "ARM\x64"
+    u32 res5;
+};
+static_assert(sizeof(ImageHeader) == 64 && __builtin_offsetof(ImageHeader, magic) == 0x38);
+constexpr u32 kImageMagic = 0x644d5241;
+
+// Host-physical bytes the definition's sources occupy (kernel image_size, initrd), so
+// the pool can reserve them before it hands memory out. Reads the Image header.
+Status linux_source_extent(const VmDef& def, u64* kernel_bytes);
+// Copies kernel and initrd into the VM's RAM, writes its DTB; returns entry and DTB IPA.
+Status linux_load(Vm& vm, u32 nvcpus, u64* entry, u64* dtb_ipa);
+
+// Builds the VM's device tree into `buf` (guest_dtb.cpp).
+struct GuestDtbInfo {
+    u64 ram_ipa, ram_size;
+    u32 nvcpus;
+    u64 initrd_start, initrd_end; // 0, 0: none
+    const char* bootargs;
+};
+Status build_guest_dtb(const GuestDtbInfo& info, void* buf, u32 size);
+
+} // namespace keel::arm64

@@ -1,0 +1,195 @@
+// Virtual GICv3: list-register management, physical IRQ exits and guest SGIs (see
+// vgic.hpp for the flow). Register emulation is in vgic_mmio.cpp.
+#include "vgic.hpp"
+
+#include "gic_phys.hpp"
+#include "gic_regs.hpp"
+#include "percpu.hpp"
+#include "sysreg.hpp"
+#include "vm_arch.hpp"
+
+namespace keel::arm64 {
+namespace {
+
+using namespace gic;
+
+// ICH_LR<n>_EL2: op0 3, op1 4, CRn 12, CRm 12 (LR0-7) / 13 (LR8-15), op2 n & 7.
+#define KEEL_LR_CASES(X) X(0, 12, 0) X(1, 12, 1) X(2, 12, 2) X(3, 12, 3) X(4, 12, 4) X(5, 12, 5) \
+    X(6, 12, 6) X(7, 12, 7) X(8, 13, 0) X(9, 13, 1) X(10, 13, 2) X(11, 13, 3) X(12, 13, 4)         \
+    X(13, 13, 5) X(14, 13, 6) X(15, 13, 7)
+
+u64 read_lr(u32 i) {
+    switch (i) {
+#define KEEL_RD(n, crm, op2) case n: return KEEL_READ_SYSREG(S3_4_C12_C##crm##_##op2);
+        KEEL_LR_CASES(KEEL_RD)
+#undef KEEL_RD
+    }
+    return 0;
+}
+
+void write_lr(u32 i, u64 v) {
+    switch (i) {
+#define KEEL_WR(n, crm, op2) case n: KEEL_WRITE_SYSREG(S3_4_C12_C##crm##_##op2, v); break;
+        KEEL_LR_CASES(KEEL_WR)
+#undef KEEL_WR
+    }
+}
+
+u32 lr_count() { return static_cast<u32>(KEEL_READ_SYSREG(S3_4_C12_C11_1) & 0xf) + 1; } // ICH_VTR_EL2
+
+void kick(const Vcpu& t) {
+    if (__atomic_load_n(&t.on, __ATOMIC_ACQUIRE) && t.core != this_cpu().index) gic_kick(t.core);
+}
+
+// SPIs routed to vCPU `index` (GICD_IROUTER Aff0; IRM = "any" goes to vCPU 0).
+u32 spis_routed_to(const VgicDist& d, u32 index) {
+    u32 m = 0;
+    for (u32 i = 0; i < kVgicSpis; ++i) {
+        const u64 r = __atomic_load_n(&d.irouter[i], __ATOMIC_RELAXED);
+        const u32 target = (r & (1ull << 31)) ? 0 : static_cast<u32>(r & 0xff);
+        if (target == index) m |= 1u << i;
+    }
+    return m;
+}
+
+} // namespace
+
+void vgic_init(VgicDist& d) {
+    d = VgicDist{};
+    for (u8& p : d.priority) p = 0xa0;
+}
+
+void vgic_cpu_init(VgicCpu& c) {
+    c = VgicCpu{};
+    c.waker = kGicrWakerProcessorSleep | kGicrWakerChildrenAsleep;
+    for (u8& p : c.priority) p = 0xa0;
+}
+
+void vgic_flush(Vcpu& v) {
+    VgicCpu& g = v.gic;
+    VgicDist& d = vm_arch(*v.vm).dist;
+    const u32 n = lr_count();
+    u64 in_lr = 0;
+    u32 free = 0;
+    u64 lr[16];
+    for (u32 i = 0; i < n; ++i) {
+        lr[i] = read_lr(i);
+        if ((lr[i] & kLrStateMask) == 0) {
+            free |= 1u << i;
+            if (lr[i] != 0) write_lr(i, 0); // also clears its EOI maintenance (ICH_EISR)
+        } else if ((lr[i] & kLrVintidMask) < 64) {
+            in_lr |= 1ull << (lr[i] & kLrVintidMask);
+        }
+    }
+    const u32 spi_mask = (d.ctlr & kGicdCtlrEnableGrp1) ? spis_routed_to(d, v.index) : 0;
+    const u32 spi_level = __atomic_load_n(&d.level, __ATOMIC_ACQUIRE);
+    u64 want = (static_cast<u64>(__atomic_load_n(&g.pending, __ATOMIC_ACQUIRE)) &
+                __atomic_load_n(&g.enabled, __ATOMIC_ACQUIRE)) |
+               (static_cast<u64>((__atomic_load_n(&d.pending, __ATOMIC_ACQUIRE) | spi_level) &
+                                 __atomic_load_n(&d.enabled, __ATOMIC_ACQUIRE) & spi_mask)
+                << 32);
+    bool waiting = false;
+    while (want) {
+        const u32 id = static_cast<u32>(__builtin_ctzll(want));
+        want &= want - 1;
+        const bool level = id >= 32 && (spi_level & (1u << (id - 32)));
+        if (in_lr & (1ull << id)) {
+            // Already listed. Pending there: an edge merges. Active: ask for an exit when
+            // the guest deactivates it (LR.EOI; not for HW-linked ones), then list it again.
+            for (u32 i = 0; i < n; ++i) {
+                if ((lr[i] & kLrVintidMask) != id || (lr[i] & kLrHw)) continue;
+                if ((lr[i] & kLrStateMask) == kLrStatePending && !level) {
+                    if (id < 32) __atomic_fetch_and(&g.pending, ~(1u << id), __ATOMIC_ACQ_REL);
+                    else __atomic_fetch_and(&d.pending, ~(1u << (id - 32)), __ATOMIC_ACQ_REL);
+                } else if (!(lr[i] & kLrEoi)) {
+                    write_lr(i, lr[i] | kLrEoi);
+                }
+            }
+            continue;
+        }
+        if (free == 0) {
+            waiting = true;
+            break;
+        }
+        const u32 i = static_cast<u32>(__builtin_ctz(free));
+        free &= free - 1;
+        const u8 prio = id < 32 ? g.priority[id] : d.priority[id - 32];
+        u64 val = id | kLrStatePending | (static_cast<u64>(prio) << kLrPriorityShift);
+        const bool group1 = id < 32 ? (g.group >> id) & 1 : (d.group >> (id - 32)) & 1;
+        if (group1) val |= kLrGroup1;
+        if (id == kPpiVirtTimer) val |= kLrHw | (static_cast<u64>(kPpiVirtTimer) << kLrPintidShift);
+        else if (level) val |= kLrEoi; // resample the line when the guest is done with it
+        write_lr(i, val);
+        if (id < 32) __atomic_fetch_and(&g.pending, ~(1u << id), __ATOMIC_ACQ_REL);
+        else __atomic_fetch_and(&d.pending, ~(1u << (id - 32)), __ATOMIC_ACQ_REL);
+    }
+    KEEL_WRITE_SYSREG(S3_4_C12_C11_0, kIchHcrEn | (waiting ? kIchHcrUie : 0)); // ICH_HCR_EL2
+}
+
+void vgic_irq_exit(Vcpu& v) {
+    for (;;) {
+        const u32 id = static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // ICC_IAR1_EL1
+        if (id >= kIntidSpurious) break;
+        KEEL_WRITE_SYSREG(S3_0_C12_C12_1, id); // ICC_EOIR1_EL1: priority drop only
+        if (id == kPpiVirtTimer) {
+            // Stays active physically until the guest deactivates the HW-linked LR.
+            __atomic_fetch_or(&v.gic.pending, 1u << kPpiVirtTimer, __ATOMIC_ACQ_REL);
+        } else {
+            // Maintenance and kick SGIs only make us flush, which the entry path does.
+            KEEL_WRITE_SYSREG(S3_0_C12_C11_1, id); // ICC_DIR_EL1
+        }
+    }
+    isb();
+}
+
+void vgic_sgi(Vcpu& v, u64 r) {
+    VmArch& a = vm_arch(*v.vm);
+    const u32 intid = static_cast<u32>((r >> 24) & 0xf);
+    const bool all_but_self = (r >> 40) & 1;
+    // Virtual MPIDRs are 0..n-1 in Aff0: Aff1-3 and RS must be zero.
+    const bool aff_zero = ((r >> 16) & 0xff) == 0 && ((r >> 32) & 0xff) == 0 && ((r >> 44) & 0xf) == 0 &&
+                          ((r >> 48) & 0xff) == 0;
+    for (u32 i = 0; i < a.nvcpus; ++i) {
+        Vcpu& t = a.vcpus[i];
+        const bool hit = all_but_self ? &t != &v : aff_zero && ((r >> i) & 1);
+        if (!hit) continue;
+        __atomic_fetch_or(&t.gic.pending, 1u << intid, __ATOMIC_ACQ_REL);
+        kick(t);
+    }
+}
+
+void vgic_spi_level(Vm& vm, u32 intid, bool high) {
+    VmArch& a = vm_arch(vm);
+    const u32 bit = 1u << (intid - 32);
+    if (!high) {
+        __atomic_fetch_and(&a.dist.level, ~bit, __ATOMIC_ACQ_REL);
+        return;
+    }
+    const u32 old = __atomic_fetch_or(&a.dist.level, bit, __ATOMIC_ACQ_REL);
+    if (old & bit) return;
+    const u64 r = __atomic_load_n(&a.dist.irouter[intid - 32], __ATOMIC_RELAXED);
+    const u32 target = (r & (1ull << 31)) ? 0 : static_cast<u32>(r & 0xff);
+    if (target < a.nvcpus) kick(a.vcpus[target]);
+}
+
+void vgic_vcpu_start() {
+    for (u32 i = 0; i < lr_count(); ++i) write_lr(i, 0);
+    KEEL_WRITE_SYSREG(S3_4_C12_C8_0, 0);  // ICH_AP0R0_EL2
+    KEEL_WRITE_SYSREG(S3_4_C12_C9_0, 0);  // ICH_AP1R0_EL2
+    KEEL_WRITE_SYSREG(S3_4_C12_C11_7, 0); // ICH_VMCR_EL2: guest's PMR/BPR/enables from reset
+    KEEL_WRITE_SYSREG(S3_4_C12_C11_0, kIchHcrEn);
+    isb();
+}
+
+void vgic_vcpu_stop() {
+    KEEL_WRITE_SYSREG(cntv_ctl_el0, 0); // the guest's timer must not fire for the next owner
+    KEEL_WRITE_SYSREG(S3_4_C12_C11_0, 0);
+    for (u32 i = 0; i < lr_count(); ++i) write_lr(i, 0);
+    KEEL_WRITE_SYSREG(S3_4_C12_C8_0, 0);
+    KEEL_WRITE_SYSREG(S3_4_C12_C9_0, 0);
+    KEEL_WRITE_SYSREG(S3_4_C12_C11_7, 0);
+    isb();
+    gic_deactivate_ppi(kPpiVirtTimer);
+}
+
+} // namespace keel::arm64

@@ -1,0 +1,126 @@
+// PL011 emulation (DDI 0183 3.3 register summary). Interrupt model as QEMU's own PL011,
+// which Linux's driver is known to work with: TX raises TXRIS on every DR write (the
+// FIFO drains at once), RX raises RXRIS while data waits; ICR clears; the SPI is the
+// level (RIS & IMSC) != 0.
+#include "vuart.hpp"
+
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "vgic.hpp"
+#include "vm_arch.hpp"
+
+namespace keel::arm64 {
+namespace {
+
+constexpr u32 kDr = 0x00, kRsr = 0x04, kFr = 0x18, kIlpr = 0x20, kIbrd = 0x24, kFbrd = 0x28;
+constexpr u32 kLcrH = 0x2c, kCr = 0x30, kIfls = 0x34, kImsc = 0x38, kRis = 0x3c, kMis = 0x40;
+constexpr u32 kIcr = 0x44, kDmacr = 0x48, kPeriphId = 0xfe0;
+constexpr u32 kFrRxfe = 1u << 4, kFrRxff = 1u << 6, kFrTxfe = 1u << 7;
+constexpr u32 kIntRx = 1u << 4, kIntTx = 1u << 5;
+// PeriphID0-3 and CellID0-3 at 0xfe0..0xffc: PL011 r1p5, PrimeCell.
+constexpr u8 kIds[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
+
+void push_locked(VUart& u, const char* data, usize len, usize* taken) {
+    usize n = 0;
+    for (; n < len && u.rx_count < VUart::kRxSize; ++n) {
+        u.rx[(u.rx_head + u.rx_count) % VUart::kRxSize] = static_cast<u8>(data[n]);
+        ++u.rx_count;
+    }
+    if (u.rx_count) u.ris |= kIntRx;
+    *taken = n;
+}
+
+void tx(Vm& vm, VUart& u, char ch) {
+    if (ch != '\n' && ch != '\r') u.line[u.line_len++] = ch;
+    if (ch == '\n' || u.line_len == sizeof u.line - 1) {
+        u.line[u.line_len] = '\0';
+        kprint("[vm %u] %s\n", vm.id, u.line);
+        u.line_len = 0;
+        ++vm.stats.console_lines;
+    }
+}
+
+} // namespace
+
+void vuart_init(VUart& u, const char* input) {
+    u.cr = 0x300; // TXE | RXE, as after reset
+    u.lcr_h = u.ibrd = u.fbrd = u.ifls = u.imsc = u.ris = u.dmacr = u.ilpr = 0;
+    u.ifls = 0x12;
+    u.rx_head = u.rx_count = 0;
+    u.line_len = 0;
+    u.pending_input = (input && *input) ? input : nullptr;
+}
+
+void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
+    Vm& vm = *v.vm;
+    VUart& u = vm_arch(vm).uart;
+    bool level;
+    {
+        LockGuard g(u.lock);
+        const u32 val = static_cast<u32>(*value);
+        u64 r = 0;
+        switch (off) {
+        case kDr:
+            if (write) {
+                tx(vm, u, static_cast<char>(val & 0xff));
+                u.ris |= kIntTx;
+            } else if (u.rx_count) {
+                r = u.rx[u.rx_head];
+                u.rx_head = (u.rx_head + 1) % VUart::kRxSize;
+                if (--u.rx_count == 0) u.ris &= ~kIntRx;
+            }
+            break;
+        case kRsr: break; // no errors to report; writes clear them
+        case kFr:
+            r = kFrTxfe | (u.rx_count == 0 ? kFrRxfe : 0) | (u.rx_count == VUart::kRxSize ? kFrRxff : 0);
+            break;
+        case kIlpr: if (write) u.ilpr = val; else r = u.ilpr; break;
+        case kIbrd: if (write) u.ibrd = val & 0xffff; else r = u.ibrd; break;
+        case kFbrd: if (write) u.fbrd = val & 0x3f; else r = u.fbrd; break;
+        case kLcrH: if (write) u.lcr_h = val & 0xff; else r = u.lcr_h; break;
+        case kCr: if (write) u.cr = val & 0xffff; else r = u.cr; break;
+        case kIfls: if (write) u.ifls = val & 0x3f; else r = u.ifls; break;
+        case kImsc:
+            if (!write) {
+                r = u.imsc;
+                break;
+            }
+            u.imsc = val & 0x7ff;
+            // Test hook: the guest's tty is open once it wants RX interrupts.
+            if ((u.imsc & kIntRx) && u.pending_input) {
+                usize n = 0;
+                const char* in = u.pending_input;
+                usize len = 0;
+                while (in[len]) ++len;
+                push_locked(u, in, len, &n);
+                u.pending_input = nullptr;
+            }
+            break;
+        case kRis: r = u.ris; break;
+        case kMis: r = u.ris & u.imsc; break;
+        case kIcr: if (write) u.ris &= ~val; break;
+        case kDmacr: if (write) u.dmacr = val & 7; else r = u.dmacr; break;
+        default:
+            if (!write && off >= kPeriphId && off < kPeriphId + 32 && (off & 3) == 0) r = kIds[(off - kPeriphId) / 4];
+            break;
+        }
+        if (!write) *value = r;
+        level = (u.ris & u.imsc) != 0;
+    }
+    vgic_spi_level(vm, kVuartSpi, level);
+}
+
+usize vuart_push_rx(Vm& vm, const char* data, usize len) {
+    VUart& u = vm_arch(vm).uart;
+    usize n = 0;
+    bool level;
+    {
+        LockGuard g(u.lock);
+        push_locked(u, data, len, &n);
+        level = (u.ris & u.imsc) != 0;
+    }
+    vgic_spi_level(vm, kVuartSpi, level);
+    return n;
+}
+
+} // namespace keel::arm64

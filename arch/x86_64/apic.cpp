@@ -1,0 +1,73 @@
+// Local APIC access for INIT-SIPI-SIPI (SDM Vol. 3A 11.4 APIC base, 11.6.1 ICR,
+// 11.12.9 x2APIC ICR).
+#include "apic.hpp"
+
+#include "paging.hpp"
+#include "x86.hpp"
+
+namespace keel::x86 {
+namespace {
+
+constexpr u32 kMsrApicBase = 0x1b;
+constexpr u64 kApicBaseEnable = 1ull << 11, kApicBaseExtd = 1ull << 10; // 11.4.4, 11.12.1
+constexpr u64 kApicBaseAddrMask = 0xffffff000ull;
+constexpr u32 kCpuid1EcxX2apic = 1u << 21;
+// xAPIC register offsets (table 11-1) and x2APIC MSRs (table 11-6: 0x800 + offset/16).
+constexpr u32 kRegId = 0x20, kRegSvr = 0xf0, kRegIcrLow = 0x300, kRegIcrHigh = 0x310;
+constexpr u32 kMsrX2apicBase = 0x800;
+constexpr u32 kSvrEnable = 1u << 8, kSpuriousVector = 0xff;
+// ICR low (figure 11-12): delivery mode 10:8, level 14, delivery status 12.
+constexpr u32 kIcrInit = 5u << 8, kIcrStartup = 6u << 8, kIcrAssert = 1u << 14;
+constexpr u32 kIcrPending = 1u << 12;
+
+ApicMode g_mode = ApicMode::XApic;
+u64 g_xapic_base = 0;
+
+volatile u32* xreg(u32 off) { return reinterpret_cast<volatile u32*>(g_xapic_base + off); }
+u32 x2_msr(u32 off) { return kMsrX2apicBase + (off >> 4); }
+
+void write_icr(u32 dest, u32 low) {
+    if (g_mode == ApicMode::X2Apic) {
+        wrmsr(x2_msr(kRegIcrLow), (static_cast<u64>(dest) << 32) | low); // one 64-bit write
+        return;
+    }
+    *xreg(kRegIcrHigh) = dest << 24;
+    *xreg(kRegIcrLow) = low;
+    while (*xreg(kRegIcrLow) & kIcrPending)
+        asm volatile("pause");
+}
+
+} // namespace
+
+Result<ApicMode> apic_init_boot() {
+    u64 base = rdmsr(kMsrApicBase);
+    if (cpuid(1).ecx & kCpuid1EcxX2apic) {
+        // xAPIC -> x2APIC: set EXTD with EN already set (11.12.5 state transitions).
+        wrmsr(kMsrApicBase, base | kApicBaseEnable);
+        wrmsr(kMsrApicBase, base | kApicBaseEnable | kApicBaseExtd);
+        g_mode = ApicMode::X2Apic;
+        wrmsr(x2_msr(kRegSvr), kSvrEnable | kSpuriousVector);
+        return g_mode;
+    }
+    if (!(base & kApicBaseEnable)) wrmsr(kMsrApicBase, base | kApicBaseEnable);
+    g_xapic_base = base & kApicBaseAddrMask;
+    KEEL_TRY(map_phys(g_xapic_base, 4096, MapKind::Device));
+    g_mode = ApicMode::XApic;
+    *xreg(kRegSvr) = kSvrEnable | kSpuriousVector;
+    return g_mode;
+}
+
+u32 apic_id() {
+    if (g_mode == ApicMode::X2Apic) return static_cast<u32>(rdmsr(x2_msr(kRegId)));
+    return *xreg(kRegId) >> 24;
+}
+
+void apic_send_init(u32 dest) { write_icr(dest, kIcrInit | kIcrAssert); }
+void apic_send_startup(u32 dest, u8 vector) { write_icr(dest, kIcrStartup | kIcrAssert | vector); }
+
+void io_delay_us(u32 us) {
+    for (u32 i = 0; i < us; ++i)
+        outb(0x80, 0);
+}
+
+} // namespace keel::x86

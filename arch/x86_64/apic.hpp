@@ -1,0 +1,23 @@
+// The local APIC, only as far as CPU bring-up needs it: its id and the INIT and
+// STARTUP IPIs (SDM Vol. 3A 11.6.1 ICR, 11.12 x2APIC). x2APIC (MSRs) where CPUID says
+// it exists, xAPIC (MMIO at IA32_APIC_BASE, mapped uncached) otherwise.
+#pragma once
+
+#include "hypervisor/status.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel::x86 {
+
+enum class ApicMode { XApic, X2Apic };
+
+// Enables the boot CPU's local APIC (x2APIC mode where available) and returns the mode.
+Result<ApicMode> apic_init_boot();
+u32 apic_id();
+// INIT (assert), then STARTUP with `vector` (the 4 KiB page number of the entry code),
+// to the CPU with APIC id `dest`. Returns once the ICR accepted each IPI.
+void apic_send_init(u32 dest);
+void apic_send_startup(u32 dest, u8 vector);
+// About `us` microseconds (port 0x80 writes take ~1 us on PC hardware).
+void io_delay_us(u32 us);
+
+} // namespace keel::x86

@@ -1,0 +1,36 @@
+// Per-CPU state on x86_64: one slot per CPU Keel brings up, found through IA32_GS_BASE
+// (written once per CPU, also the VMCS host GS base, so it survives VM exits).
+//
+//   slot = descriptor/VMXON slot: the boot CPU is slot 0, every other CPU its own
+//          index (the CPU with index 0, if it is not the boot CPU, takes the boot
+//          CPU's index instead), so the boot CPU's early tables never move.
+#pragma once
+
+#include "descriptors.hpp"
+#include "hypervisor/types.hpp"
+
+namespace keel {
+struct Vm;
+}
+
+namespace keel::x86 {
+
+inline constexpr u32 kMsrIa32GsBase = 0xc0000101;
+
+struct PerCpu {
+    u32 index = 0;   // position in the MADT list (Platform::cpus)
+    u32 slot = 0;    // descriptors, VMXON region, stacks
+    u32 apic_id = 0;
+    u32 online = 0;  // atomic: set by the CPU itself once it runs C++
+    bool vmx_on = false;
+    Vm* work = nullptr; // atomic: the VM whose vCPU 0 this CPU runs (x86: one vCPU per VM)
+};
+
+PerCpu& cpu(u32 index);
+// This CPU's slot (valid once descriptors and GS base are set: boot CPU from the start).
+PerCpu& this_cpu();
+// Whether report_features found VMX with EPT, VPID and unrestricted guest.
+bool vmx_usable();
+void set_vmx_usable(bool usable);
+
+} // namespace keel::x86

@@ -1,0 +1,164 @@
+// Application-processor bring-up with INIT-SIPI-SIPI (SDM Vol. 3A 9.4.4.1 "typical BSP
+// initialization sequence", 11.6.1), each AP with its own GDT/TSS/IDT, #DF stack and
+// stack, and each core's work loop; the arch_vm.hpp SMP half for x86_64.
+//
+//   boot CPU                                  AP n
+//   trampoline -> 0x8000 (mapped, copied, unmapped)
+//   ap_boot_{cr3,stack,cpu} = ...
+//   INIT, 10 ms, SIPI(0x08), 200 us, SIPI ──> ap_boot.S -> x86_ap_main(n): descriptors,
+//   wait for online (bounded)                 GS base, VMXON (if VMX), "cpu n online"
+//   ... later: cpu(n).work = vm  ───────────> runs the VM's vCPU until it ends; idle again
+#include <string.h>
+
+#include "apic.hpp"
+#include "hypervisor/platform.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/arch_vm.hpp"
+#include "paging.hpp"
+#include "percpu.hpp"
+#include "vmx/vcpu.hpp"
+#include "vmx/vmx.hpp"
+#include "x86.hpp"
+
+extern "C" char ap_trampoline_start[], ap_trampoline_end[];
+extern "C" keel::u64 ap_boot_cr3, ap_boot_stack, ap_boot_cpu;
+
+namespace keel::x86 {
+namespace {
+
+using ull = unsigned long long;
+constexpr u64 kTrampoline = 0x8000; // below 1 MiB, page aligned: SIPI vector 0x08
+constexpr u64 kStackSize = 16 * KiB;
+
+alignas(16) u8 g_stacks[kMaxCpus][kStackSize];
+PerCpu g_cpus[kMaxCpus];
+u32 g_boot_cpu = 0;
+bool g_started = false;
+u64 g_online = 1;
+bool g_vmx_usable = false;
+u64 g_event_seq = 0; // atomic: send_event counts, wait_for_event watches
+
+u32 slot_for(u32 index) { return index == g_boot_cpu ? 0 : index == 0 ? g_boot_cpu : index; }
+
+void set_gs_base(PerCpu& c) { wrmsr(kMsrIa32GsBase, reinterpret_cast<u64>(&c)); }
+
+[[noreturn]] void work_loop(PerCpu& me) {
+    for (;;) {
+        Vm* vm = __atomic_load_n(&me.work, __ATOMIC_ACQUIRE);
+        if (vm == nullptr) {
+            asm volatile("pause");
+            continue;
+        }
+        vmx::vcpu_run_until_stopped(*vm); // tears the VM down before returning
+        __atomic_store_n(&me.work, nullptr, __ATOMIC_RELEASE);
+    }
+}
+
+Status copy_trampoline() {
+    const u64 size = static_cast<u64>(ap_trampoline_end - ap_trampoline_start);
+    KEEL_TRY(map_phys(kTrampoline, 4096, MapKind::ReadWrite));
+    memcpy(reinterpret_cast<void*>(kTrampoline), ap_trampoline_start, size);
+    return unmap_phys(kTrampoline, 4096); // the AP runs it with paging off
+}
+
+bool start_ap(u32 i, u32 apic) {
+    PerCpu& c = g_cpus[i];
+    c.index = i;
+    c.slot = slot_for(i);
+    c.apic_id = apic;
+    ap_boot_cr3 = read_cr3();
+    ap_boot_stack = reinterpret_cast<u64>(g_stacks[c.slot] + kStackSize);
+    ap_boot_cpu = i;
+    asm volatile("mfence" ::: "memory"); // the AP reads these with paging (and so caching) just set up
+    apic_send_init(apic);
+    io_delay_us(10000);
+    for (int n = 0; n < 2; ++n) { // the second STARTUP is ignored if the first worked (9.4.4.1)
+        apic_send_startup(apic, static_cast<u8>(kTrampoline >> 12));
+        io_delay_us(200);
+        if (__atomic_load_n(&c.online, __ATOMIC_ACQUIRE)) break;
+    }
+    for (u64 spins = 0; !__atomic_load_n(&c.online, __ATOMIC_ACQUIRE) && spins < (1ull << 26); ++spins)
+        asm volatile("pause");
+    return __atomic_load_n(&c.online, __ATOMIC_ACQUIRE) != 0;
+}
+
+} // namespace
+
+PerCpu& cpu(u32 index) { return g_cpus[index]; }
+PerCpu& this_cpu() { return *reinterpret_cast<PerCpu*>(rdmsr(kMsrIa32GsBase)); }
+bool vmx_usable() { return g_vmx_usable; }
+void set_vmx_usable(bool usable) { g_vmx_usable = usable; }
+
+extern "C" [[noreturn]] void x86_ap_main(u32 index) {
+    PerCpu& me = g_cpus[index];
+    descriptors_init(me.slot); // from here on exceptions are reported on this CPU too
+    set_gs_base(me);
+    bool vmx = false;
+    if (g_vmx_usable) vmx = me.vmx_on = vmx::enable(me.slot, false) == Status::Ok;
+    kprint("cpu %u online (apic id %u, %s)\n", index, me.apic_id,
+           g_vmx_usable ? (vmx ? "VMX on" : "VMXON FAILED") : "no VMX");
+    __atomic_store_n(&me.online, 1u, __ATOMIC_RELEASE);
+    work_loop(me);
+}
+
+void hand_vm(u32 core, Vm& vm) { __atomic_store_n(&g_cpus[core].work, &vm, __ATOMIC_RELEASE); }
+
+} // namespace keel::x86
+
+namespace keel::arch {
+
+bool partitions_supported() { return x86::g_vmx_usable; }
+u32 boot_cpu_index() { return x86::g_boot_cpu; }
+
+// An event register like arm64's WFE/SEV, for the single waiter (the boot core): a wait
+// returns once any event was sent since the previous wait returned.
+void wait_for_event() {
+    static u64 seen = 0;
+    u64 now;
+    while ((now = __atomic_load_n(&x86::g_event_seq, __ATOMIC_ACQUIRE)) == seen)
+        asm volatile("pause");
+    seen = now;
+}
+void send_event() { __atomic_add_fetch(&x86::g_event_seq, 1, __ATOMIC_RELEASE); }
+
+u64 smp_start(const Platform& platform) {
+    using namespace x86;
+    if (g_started) return g_online;
+    g_started = true;
+    Result<ApicMode> mode = apic_init_boot();
+    if (!mode.ok()) {
+        kprint("smp: local APIC unusable (%s): boot CPU only\n", status_name(mode.status()));
+        return g_online;
+    }
+    const u32 self = apic_id();
+    u32 n = platform.cpu_count < kMaxCpus ? platform.cpu_count : kMaxCpus;
+    if (platform.cpu_count > n) kprint("smp: using the first %u of %u cpus\n", n, platform.cpu_count);
+    for (u32 i = 0; i < n; ++i)
+        if (platform.cpus[i].hw_id == self) g_boot_cpu = i;
+    PerCpu& boot = g_cpus[g_boot_cpu];
+    boot.index = g_boot_cpu;
+    boot.slot = 0;
+    boot.apic_id = self;
+    boot.online = 1;
+    set_gs_base(boot);
+    g_online = 1ull << g_boot_cpu;
+    kprint("cpu %u online (apic id %u, %s), boot core: hypervisor and console only\n", g_boot_cpu, self,
+           mode.value() == ApicMode::X2Apic ? "x2APIC" : "xAPIC");
+    if (n > 1) {
+        Status s = copy_trampoline();
+        if (s != Status::Ok) {
+            kprint("smp: cannot place the AP trampoline at %#llx: %s\n", static_cast<ull>(kTrampoline), status_name(s));
+            return g_online;
+        }
+    }
+    for (u32 i = 0; i < n; ++i) {
+        if (i == g_boot_cpu || !platform.cpus[i].enabled) continue;
+        // One at a time: the boot variables are shared, and the log stays in core order.
+        if (start_ap(i, static_cast<u32>(platform.cpus[i].hw_id))) g_online |= 1ull << i;
+        else kprint("smp: cpu %u (apic id %llu) did not come online\n", i, static_cast<ull>(platform.cpus[i].hw_id));
+    }
+    kprint("smp: %u of %u cpus online\n", static_cast<u32>(__builtin_popcountll(g_online)), n);
+    return g_online;
+}
+
+} // namespace keel::arch

@@ -1,0 +1,27 @@
+// Exit handlers of partition VMs (exits.cpp, mmio.cpp), called by vcpu_run.cpp's loop
+// with the VM's VMCS current. Each decodes its exit once into a value type
+// (decode.hpp, mmio_decode.hpp) and says whether the VM goes on.
+#pragma once
+
+#include "decode.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "vcpu.hpp"
+
+namespace keel::vmx {
+
+enum class ExitAction : u8 { Resume, PowerOff, Fault };
+
+ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why);
+ExitAction handle_ept_violation(Vm& vm, Vcpu& v);
+
+// Helpers shared by the handlers.
+void advance_rip();
+void inject(EntryEvent e);
+void inject_gp();
+// Architectural GPR number (0 RAX .. 4 RSP .. 15 R15): GuestRegs or, for RSP, the VMCS.
+u64 read_gpr(const GuestRegs& r, u8 n);
+void write_gpr(GuestRegs& r, u8 n, u64 value);
+// Prints the guest state for a VM that is stopped because of `what`.
+void report_guest_state(const Vm& vm, const Vcpu& v, const char* what);
+
+} // namespace keel::vmx

@@ -1,0 +1,242 @@
+// The mailbox ABI: every structure the controller and the hypervisor share through
+// the BAR, laid out exactly as docs/mailbox.md specifies (section numbers cited on each
+// size assert). Fixed-width, little-endian, no pointers, no bitfields; a change to any
+// of these is an ABI version bump (kAbiVersion).
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel::mailbox {
+
+constexpr u64 kMagic = 0x31584f424c45454bull; // "KEELBOX1", §2
+constexpr u32 kAbiVersion = 1;
+constexpr u32 kFeatureEcdsaP384 = 1u << 0;    // commands signed with ECDSA P-384, §4
+constexpr u32 kFeatureChunkedLoad = 1u << 1;  // LOAD_IMAGE chunks through the bulk window, §6
+
+// §1 Region map: offsets from the start of the shared memory (BAR2).
+constexpr u32 kCmdSlots = 32;
+constexpr u32 kRespSlots = 32;
+constexpr u32 kLogSlots = 256;
+constexpr u32 kMaxVms = 8;
+constexpr u64 kHeaderOffset = 0x0;
+constexpr u64 kCmdRingOffset = 0x1000;
+constexpr u64 kRespRingOffset = 0x5000;
+constexpr u64 kLogRingOffset = 0x8000;
+constexpr u64 kMetricsOffset = 0x10000;
+constexpr u64 kConsoleOffset = 0x14000;
+constexpr u64 kConsoleOutBytes = 4096; // per VM, data only; indices live in the header
+constexpr u64 kBulkOffset = 0x40000;
+constexpr u64 kMinRegionSize = 4 * MiB; // the smallest BAR Keel accepts, §1
+
+// §2 Header. Controller-written fields and hypervisor-written fields sit in separate
+// 64-byte lines so neither side's writes tear the other's (and so the hypervisor can
+// write its half without reading the controller's).
+struct Header {
+    // Hypervisor-written at attach, then constant for the boot.
+    u64 magic;
+    u32 abi_version;
+    u32 features;
+    u8 nonce[16];       // fresh per boot, §4
+    u32 cmd_slots, cmd_slot_size;
+    u32 resp_slots, resp_slot_size;
+    u32 log_slots, log_record_size;
+    u32 max_vms, console_out_bytes;
+    u64 bulk_offset, bulk_size;
+    u64 region_size;
+    u8 hv_reserved0[40];
+    // Hypervisor-written producer / consumer indices (free-running u32, slot = i % n).
+    u32 cmd_cons;
+    u32 resp_prod;
+    u32 log_prod;
+    u32 state;          // 0 attaching, 1 ready
+    u32 unlogged;       // rejections that found the log full (never overwritten), §5
+    u32 console_out_prod[kMaxVms];
+    u8 hv_reserved1[12];
+    // Controller-written.
+    u32 cmd_prod;
+    u32 resp_cons;
+    u32 log_cons;
+    u32 doorbell;       // reserved: polled today
+    u8 ctl_reserved[48];
+};
+static_assert(sizeof(Header) == 256, "docs/mailbox.md §2");
+static_assert(__builtin_offsetof(Header, cmd_cons) == 128, "docs/mailbox.md §2");
+static_assert(__builtin_offsetof(Header, cmd_prod) == 192, "docs/mailbox.md §2");
+
+// §3 Opcodes. Values are ABI: append only.
+enum class Opcode : u16 {
+    Ping = 1,        // header check; answers the hypervisor's version and free resources
+    CreateVm = 2,    // reserve cores + memory, expect kernel/initrd of given size + hash
+    LoadImage = 3,   // copy one chunk of the bulk window into a Loading VM
+    Start = 4,
+    Stop = 5,
+    Destroy = 6,
+    List = 7,
+    Describe = 8,
+    Metrics = 9,
+    ConsoleWrite = 10,
+};
+constexpr u16 kOpcodeMax = 10;
+// Commands that change hypervisor state need log room for their record, §5.
+constexpr bool changes_state(Opcode op) {
+    return op == Opcode::CreateVm || op == Opcode::LoadImage || op == Opcode::Start ||
+           op == Opcode::Stop || op == Opcode::Destroy || op == Opcode::ConsoleWrite;
+}
+
+// §3 Command slot: 40-byte header, payload, ECDSA P-384 signature (raw r||s) over
+// SHA-384 of bytes [0, kSignedBytes).
+constexpr u32 kCmdPayloadMax = 376;
+struct CommandSlot {
+    u64 seq;        // strictly increasing per boot, starts above 0
+    u8 nonce[16];   // must equal Header.nonce
+    u16 opcode;
+    u16 flags;      // zero
+    u32 length;     // payload bytes used (the rest must be zero)
+    u32 vm_id;      // target VM (0 where none)
+    u32 reserved;   // zero
+    u8 payload[kCmdPayloadMax];
+    u8 signature[96];
+};
+static_assert(sizeof(CommandSlot) == 512, "docs/mailbox.md §3");
+constexpr usize kSignedBytes = __builtin_offsetof(CommandSlot, signature);
+
+// §3 Payloads.
+constexpr usize kNameMax = 16;
+constexpr usize kCmdlineMax = 256;
+struct CreateVmPayload {
+    char name[kNameMax];       // NUL-padded, [A-Za-z0-9_-], non-empty
+    u64 cpu_mask;              // bit n = core n
+    u64 mem_bytes;             // non-zero multiple of 2 MiB
+    u64 kernel_size;           // non-zero
+    u64 initrd_size;           // may be zero
+    u8 kernel_sha256[32];
+    u8 initrd_sha256[32];
+    char cmdline[kCmdlineMax]; // NUL-terminated inside the field
+};
+static_assert(sizeof(CreateVmPayload) == 368, "docs/mailbox.md §3.1");
+
+enum class ImageKind : u32 { Kernel = 0, Initrd = 1 };
+struct LoadImagePayload {
+    u32 kind;          // ImageKind
+    u32 reserved;
+    u64 image_offset;  // where this chunk goes inside the image: must equal bytes loaded so far
+    u64 bulk_offset;   // inside the bulk window
+    u64 length;        // non-zero
+};
+static_assert(sizeof(LoadImagePayload) == 32, "docs/mailbox.md §3.2");
+
+struct StopPayload {
+    u32 timeout_ms;    // graceful window before the stop is forced; 0 = force now
+    u32 reserved;
+};
+static_assert(sizeof(StopPayload) == 8, "docs/mailbox.md §3.3");
+
+constexpr usize kConsoleWriteMax = 256;
+struct ConsoleWritePayload {
+    u32 length;
+    u32 reserved;
+    u8 bytes[kConsoleWriteMax];
+};
+static_assert(sizeof(ConsoleWritePayload) == 264, "docs/mailbox.md §3.4");
+
+// §3.5 Response slot.
+constexpr u32 kRespPayloadMax = 240;
+struct ResponseSlot {
+    u64 seq;      // of the command answered (as copied; 0 when none could be read)
+    u16 opcode;
+    u16 reserved;
+    u32 status;   // keel::Status
+    u8 payload[kRespPayloadMax];
+};
+static_assert(sizeof(ResponseSlot) == 256, "docs/mailbox.md §3.5");
+
+enum class VmLifeState : u32 { Free = 0, Loading, Ready, Running, Stopping, Stopped };
+
+struct VmInfo {
+    u32 id;
+    u32 state;         // VmLifeState
+    char name[kNameMax];
+    u64 cpu_mask;
+    u64 mem_bytes;
+    u64 uptime_ms;
+};
+static_assert(sizeof(VmInfo) == 48, "docs/mailbox.md §3.5");
+struct PingReply {
+    u32 abi_version;
+    u32 vm_count;
+    u64 cores_free_mask;
+    u64 pool_free_bytes;
+    u64 pool_baseline_bytes;
+    u64 last_seq;
+};
+static_assert(sizeof(PingReply) == 40, "docs/mailbox.md §3.5");
+struct ListReply {
+    u32 count;
+    u32 reserved;
+    struct Entry {
+        u32 id;
+        u32 state;
+        char name[kNameMax];
+    } vms[kMaxVms];
+};
+static_assert(sizeof(ListReply) == 200, "docs/mailbox.md §3.5");
+struct VmMetrics {
+    u64 exits;
+    u64 hypercalls;
+    u64 aborts_injected;
+    u64 irqs_injected;
+    u64 console_lines;
+    u64 run_time_ms;
+};
+struct MetricsReply {
+    VmInfo info;
+    VmMetrics m;
+};
+static_assert(sizeof(MetricsReply) == 96, "docs/mailbox.md §3.5");
+static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kRespPayloadMax);
+
+// §5 Audit record, chained: prev_hash = SHA-256 of the previous record's 128 bytes
+// (for record 0: SHA-256 of the boot nonce).
+enum class AuditKind : u32 { Boot = 0, Command = 1, Rejected = 2, Gap = 3, VmEvent = 4 };
+struct AuditRecord {
+    u64 index;         // 0, 1, 2... per boot; a jump is a gap
+    u64 time_ms;       // since boot
+    u64 seq;           // command sequence (as copied), 0 if none
+    u32 kind;          // AuditKind
+    u32 opcode;
+    u32 status;        // keel::Status of the outcome
+    u32 vm_id;
+    u8 detail[40];     // NUL-padded text
+    u8 prev_hash[32];
+    u8 reserved[16];
+};
+static_assert(sizeof(AuditRecord) == 128, "docs/mailbox.md §5");
+
+// §7 Metrics area: host block then one block per VM slot, refreshed on every poll.
+struct HostMetrics {
+    u64 commands_ok;
+    u64 commands_rejected;
+    u64 cores_free_mask;
+    u64 pool_free_bytes;
+    u64 pool_baseline_bytes;
+    u64 polls;
+    // Timing of the mailbox itself (hypervisor clock, ns; 0 where the arch has no
+    // counter, docs/performance.md): the last command from pickup (slot read) to its
+    // response being published, and the signature verification inside it; the last VM
+    // started, from START pickup (ns) and from its CREATE_VM pickup (µs: includes the
+    // controller's own time between commands) to its first console output.
+    u32 last_cmd_ns;
+    u32 last_verify_ns;
+    u32 start_to_output_ns;
+    u32 create_to_output_us;
+};
+static_assert(sizeof(HostMetrics) == 64, "docs/mailbox.md §7");
+
+constexpr u64 console_out_offset(u32 slot) { return kConsoleOffset + slot * kConsoleOutBytes; }
+static_assert(kCmdRingOffset + kCmdSlots * sizeof(CommandSlot) <= kRespRingOffset);
+static_assert(kRespRingOffset + kRespSlots * sizeof(ResponseSlot) <= kLogRingOffset);
+static_assert(kLogRingOffset + kLogSlots * sizeof(AuditRecord) <= kMetricsOffset);
+static_assert(kMetricsOffset + sizeof(HostMetrics) + kMaxVms * sizeof(MetricsReply) <= kConsoleOffset);
+static_assert(console_out_offset(kMaxVms) <= kBulkOffset);
+
+} // namespace keel::mailbox

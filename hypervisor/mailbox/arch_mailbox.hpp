@@ -1,0 +1,29 @@
+// What the mailbox needs from the arch (arm64: arch/arm64/mailbox_arm64.cpp). Weak
+// fallbacks in arch_mailbox_fallback.cpp report "no mailbox" so other arches link.
+#pragma once
+
+#include "drivers/pci/bar_place.hpp"
+#include "hypervisor/boot_info.hpp"
+#include "hypervisor/vm/vm.hpp"
+
+namespace keel::arch {
+
+// Identity-maps device memory (ECAM, the BAR) for the hypervisor, read-write, never executable.
+Status mailbox_map_device(u64 addr, u64 size);
+// The host bridge's memory windows (DTB "ranges"); returns how many were written.
+u32 pci_windows(const BootInfo& info, pci::Window* out, u32 max);
+// Exclusive upper bound of what mailbox_map_device can map (arm64: the 39-bit VA).
+u64 mailbox_addr_limit();
+// 16 fresh bytes for the per-boot nonce (a hardware RNG where there is one).
+void mailbox_nonce(u8 (&out)[16]);
+u64 now_ms();
+// Copies bytes into the VM's RAM at `offset` (the VM is created, not running).
+Status vm_load_bytes(Vm& vm, u64 offset, const void* src, u64 len);
+// Tears down a VM that was created but never started (ends in keel::vm_stopped()).
+Status vm_discard(Vm& vm);
+// Asks a running guest to power off (power-button style), or ends it now.
+Status vm_stop(Vm& vm, bool forced);
+// Queues bytes for the guest's UART receive side.
+Status vm_console_input(Vm& vm, const u8* bytes, u32 len);
+
+} // namespace keel::arch

@@ -1,0 +1,48 @@
+// The audit log (docs/mailbox.md §5): fixed 128-byte records in a ring, each carrying
+// the SHA-256 of the record before it (record 0: of the boot nonce), so the controller
+// detects a missing, reordered or rewritten record. The chain head lives only in
+// hypervisor memory; Keel never reads a record back from shared memory.
+//
+// The writer never overwrites unread records: it reads the controller's consumer index,
+// and with no room it counts the record as "unlogged" (published in the header) and
+// writes a Gap record with that count as soon as room returns.
+#pragma once
+
+#include "crypto/sha2.hpp"
+#include "hypervisor/mailbox/abi.hpp"
+#include "hypervisor/mailbox/shared.hpp"
+
+namespace keel::mailbox {
+
+// Free log slots a state-changing command needs before it is accepted: its own record
+// plus room for the rejections that may follow before the controller pulls.
+constexpr u32 kLogReserve = 8;
+
+class AuditWriter {
+public:
+    void init(SharedRegion* region, const u8 (&nonce)[16]);
+    [[nodiscard]] u32 free_slots() const;
+    // Appends one record; false when the ring was full (counted as unlogged).
+    bool append(AuditKind kind, u64 time_ms, u64 seq, u32 opcode, Status status, u32 vm_id,
+                const char* detail);
+    [[nodiscard]] u64 next_index() const { return next_index_; }
+
+private:
+    bool write(AuditRecord& rec);
+
+    SharedRegion* region_ = nullptr;
+    u8 last_hash_[crypto::kSha256Size] = {};
+    u64 next_index_ = 0;
+    u32 prod_ = 0;
+    u32 unlogged_ = 0;
+    u32 unlogged_reported_ = 0;
+};
+
+// Verifies `n` records pulled in order. `prev` is the hash the first must carry and
+// `first_index` its index; on Ok, `prev` becomes the hash of the last record. Corrupt
+// names the first bad record in `bad` (a wrong prev_hash or an index jump).
+[[nodiscard]] Status audit_verify(const AuditRecord* recs, usize n, u8 (&prev)[crypto::kSha256Size],
+                                  u64 first_index, usize* bad);
+void audit_chain_start(const u8 (&nonce)[16], u8 (&out)[crypto::kSha256Size]);
+
+} // namespace keel::mailbox

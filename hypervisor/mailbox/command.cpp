@@ -1,0 +1,125 @@
+#include "hypervisor/mailbox/command.hpp"
+
+#include <string.h>
+
+namespace keel::mailbox {
+namespace {
+
+bool all_zero(const u8* p, usize n) {
+    u8 acc = 0;
+    for (usize i = 0; i < n; ++i) acc |= p[i];
+    return acc == 0;
+}
+
+// Opcodes that name a VM in vm_id; the others require it to be zero.
+bool needs_vm(Opcode op) {
+    return op != Opcode::Ping && op != Opcode::CreateVm && op != Opcode::List;
+}
+
+bool name_ok(const char (&name)[kNameMax]) {
+    usize n = 0;
+    while (n < kNameMax && name[n] != '\0') {
+        char c = name[n];
+        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                  c == '-' || c == '_';
+        if (!ok) return false;
+        ++n;
+    }
+    if (n == 0) return false;
+    // Canonical: NUL padding only, so two encodings of one name cannot differ.
+    return all_zero(reinterpret_cast<const u8*>(name) + n, kNameMax - n);
+}
+
+Status check_create(const CreateVmPayload& c) {
+    if (!name_ok(c.name)) return Status::InvalidArgument;
+    if (c.cpu_mask == 0 || c.mem_bytes == 0 || c.mem_bytes % (2 * MiB) != 0) return Status::InvalidArgument;
+    if (c.kernel_size == 0 || c.kernel_size > c.mem_bytes || c.initrd_size > c.mem_bytes) return Status::OutOfRange;
+    if (c.initrd_size == 0 && !all_zero(c.initrd_sha256, sizeof c.initrd_sha256)) return Status::InvalidArgument;
+    usize n = 0;
+    while (n < kCmdlineMax && c.cmdline[n] != '\0') {
+        if (c.cmdline[n] < 0x20 || c.cmdline[n] > 0x7e) return Status::InvalidArgument;
+        ++n;
+    }
+    if (n == kCmdlineMax) return Status::InvalidArgument; // no terminator inside the field
+    return all_zero(reinterpret_cast<const u8*>(c.cmdline) + n, kCmdlineMax - n) ? Status::Ok
+                                                                                   : Status::InvalidArgument;
+}
+
+Status check_load(const LoadImagePayload& l, const DecodeLimits& limits) {
+    if (l.kind > static_cast<u32>(ImageKind::Initrd) || l.reserved != 0) return Status::InvalidArgument;
+    if (l.length == 0) return Status::InvalidArgument;
+    // Written so that no sum can wrap: a hostile offset near 2^64 must still fail.
+    if (l.bulk_offset > limits.bulk_size || l.length > limits.bulk_size - l.bulk_offset) return Status::OutOfRange;
+    if ((l.bulk_offset | l.length | l.image_offset) & 3) return Status::InvalidArgument;
+    return Status::Ok;
+}
+
+// The exact payload size each opcode carries (ConsoleWrite: the fixed part).
+u32 payload_size(Opcode op) {
+    switch (op) {
+    case Opcode::CreateVm: return sizeof(CreateVmPayload);
+    case Opcode::LoadImage: return sizeof(LoadImagePayload);
+    case Opcode::Stop: return sizeof(StopPayload);
+    case Opcode::ConsoleWrite: return 8;
+    default: return 0;
+    }
+}
+
+} // namespace
+
+Status decode_command(const CommandSlot& slot, const DecodeLimits& limits, Command& out) {
+    if (slot.opcode == 0 || slot.opcode > kOpcodeMax) return Status::Unsupported;
+    const Opcode op = static_cast<Opcode>(slot.opcode);
+    if (slot.length > kCmdPayloadMax) return Status::OutOfRange;
+    if (slot.flags != 0 || slot.reserved != 0) return Status::InvalidArgument;
+    if (!all_zero(slot.payload + slot.length, kCmdPayloadMax - slot.length)) return Status::InvalidArgument;
+    if (slot.seq == 0) return Status::InvalidArgument;
+    if (needs_vm(op) ? (slot.vm_id == 0 || slot.vm_id > kMaxVms) : slot.vm_id != 0)
+        return slot.vm_id > kMaxVms ? Status::OutOfRange : Status::InvalidArgument;
+
+    out = Command{};
+    out.op = op;
+    out.seq = slot.seq;
+    out.vm_id = slot.vm_id;
+    const u32 fixed = payload_size(op);
+    if (op == Opcode::ConsoleWrite) {
+        if (slot.length < fixed) return Status::InvalidArgument;
+        if (slot.length > sizeof(ConsoleWritePayload)) return Status::OutOfRange;
+        memcpy(&out.console, slot.payload, slot.length);
+        if (out.console.reserved != 0 || out.console.length == 0) return Status::InvalidArgument;
+        if (out.console.length > kConsoleWriteMax) return Status::OutOfRange;
+        return out.console.length == slot.length - fixed ? Status::Ok : Status::InvalidArgument;
+    }
+    if (slot.length != fixed) return Status::InvalidArgument;
+    switch (op) {
+    case Opcode::CreateVm:
+        memcpy(&out.create, slot.payload, fixed);
+        return check_create(out.create);
+    case Opcode::LoadImage:
+        memcpy(&out.load, slot.payload, fixed);
+        return check_load(out.load, limits);
+    case Opcode::Stop:
+        memcpy(&out.stop, slot.payload, fixed);
+        return out.stop.reserved == 0 ? Status::Ok : Status::InvalidArgument;
+    default:
+        return Status::Ok;
+    }
+}
+
+const char* opcode_name(u16 op) {
+    switch (op) {
+    case 1: return "ping";
+    case 2: return "create";
+    case 3: return "load";
+    case 4: return "start";
+    case 5: return "stop";
+    case 6: return "destroy";
+    case 7: return "list";
+    case 8: return "describe";
+    case 9: return "metrics";
+    case 10: return "console-write";
+    }
+    return "unknown";
+}
+
+} // namespace keel::mailbox

@@ -1,0 +1,182 @@
+// The opcode switch: state machine first (lifecycle.hpp), then the backend, then the
+// record. A command that fails leaves the VM record as it was.
+#include <string.h>
+
+#include "hypervisor/mailbox/lifecycle.hpp"
+#include "hypervisor/mailbox/service.hpp"
+
+namespace keel::mailbox {
+
+void Service::fill_info(u32 id, VmInfo& out) {
+    const VmRecord& v = vms_[id - 1];
+    out.id = id;
+    out.state = static_cast<u32>(v.state);
+    memcpy(out.name, v.name, sizeof out.name);
+    out.cpu_mask = v.cpu_mask;
+    out.mem_bytes = v.mem_bytes;
+    if (v.state == VmLifeState::Running || v.state == VmLifeState::Stopping)
+        out.uptime_ms = backend_->now_ms() - v.started_ms;
+    else if (v.state == VmLifeState::Stopped)
+        out.uptime_ms = v.ended_ms - v.started_ms;
+}
+
+Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm_for_log) {
+    switch (c.op) {
+    case Opcode::Ping: {
+        PingReply p{};
+        HostState hs = backend_->host();
+        p.abi_version = kAbiVersion;
+        for (const VmRecord& v : vms_) p.vm_count += v.state != VmLifeState::Free;
+        p.cores_free_mask = hs.cores_free_mask;
+        p.pool_free_bytes = hs.pool_free_bytes;
+        p.pool_baseline_bytes = hs.pool_baseline_bytes;
+        p.last_seq = auth_.last_seq();
+        memcpy(reply, &p, sizeof p);
+        return Status::Ok;
+    }
+    case Opcode::CreateVm: return do_create(c, reply, vm_for_log);
+    case Opcode::LoadImage: return do_load(c);
+    case Opcode::Start: {
+        VmRecord& v = vms_[c.vm_id - 1];
+        Result<VmLifeState> next = vm_transition(v.state, VmEvent::Start);
+        if (!next.ok()) return next.status();
+        KEEL_TRY(backend_->start(c.vm_id, v.cmdline));
+        v.state = next.value();
+        v.started_ms = backend_->now_ms();
+        v.started_at = picked_up_;
+        v.output_seen = false;
+        return Status::Ok;
+    }
+    case Opcode::Stop: return do_stop(c);
+    case Opcode::Destroy: return do_destroy(c);
+    case Opcode::List: {
+        ListReply l{};
+        for (u32 id = 1; id <= kMaxVms; ++id) {
+            const VmRecord& v = vms_[id - 1];
+            if (v.state == VmLifeState::Free) continue;
+            ListReply::Entry& e = l.vms[l.count++];
+            e.id = id;
+            e.state = static_cast<u32>(v.state);
+            memcpy(e.name, v.name, sizeof e.name);
+        }
+        memcpy(reply, &l, sizeof l);
+        return Status::Ok;
+    }
+    case Opcode::Describe:
+    case Opcode::Metrics: {
+        if (vms_[c.vm_id - 1].state == VmLifeState::Free) return Status::NotFound;
+        MetricsReply m{};
+        fill_info(c.vm_id, m.info);
+        if (c.op == Opcode::Metrics) {
+            backend_->metrics(c.vm_id, m.m);
+            m.m.run_time_ms = m.info.uptime_ms;
+        }
+        memcpy(reply, &m, sizeof m);
+        return Status::Ok;
+    }
+    case Opcode::ConsoleWrite: {
+        const VmRecord& v = vms_[c.vm_id - 1];
+        if (v.state != VmLifeState::Running) return Status::BadState;
+        KEEL_TRY(console_.queue_in(c.vm_id, c.console.bytes, c.console.length));
+        // Feed at once: an arch without a receive path answers Unsupported here
+        // (the queue is dropped) instead of accepting bytes nothing will read.
+        const Status s = console_.feed_in(c.vm_id, console_sink, this);
+        return s == Status::Busy ? Status::Ok : s;
+    }
+    }
+    return Status::Unsupported;
+}
+
+Status Service::do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm_for_log) {
+    const CreateVmPayload& p = c.create;
+    u32 id = 0;
+    for (u32 i = 1; i <= kMaxVms; ++i) {
+        const VmRecord& v = vms_[i - 1];
+        if (v.state != VmLifeState::Free && memcmp(v.name, p.name, kNameMax) == 0) return Status::AlreadyExists;
+        if (id == 0 && v.state == VmLifeState::Free) id = i;
+    }
+    if (id == 0) return Status::NoMemory; // every VM slot in use
+    VmRecord& v = vms_[id - 1];
+    Result<VmLifeState> next = vm_transition(v.state, VmEvent::Create);
+    if (!next.ok()) return next.status();
+    KEEL_TRY(backend_->reserve(id, p.cpu_mask, p.mem_bytes));
+    memcpy(v.name, p.name, kNameMax);
+    v.cpu_mask = p.cpu_mask;
+    v.mem_bytes = p.mem_bytes;
+    v.size[0] = p.kernel_size, v.size[1] = p.initrd_size;
+    v.loaded[0] = v.loaded[1] = 0;
+    memcpy(v.expect[0], p.kernel_sha256, 32);
+    memcpy(v.expect[1], p.initrd_sha256, 32);
+    v.hash[0].init();
+    v.hash[1].init();
+    memcpy(v.cmdline, p.cmdline, kCmdlineMax);
+    v.started_ms = v.ended_ms = 0;
+    v.created_at = picked_up_;
+    v.output_seen = false;
+    v.state = next.value();
+    *vm_for_log = id;
+    VmInfo info{};
+    fill_info(id, info);
+    memcpy(reply, &info, sizeof info);
+    return Status::Ok;
+}
+
+Status Service::do_load(const Command& c) {
+    VmRecord& v = vms_[c.vm_id - 1];
+    const LoadImagePayload& l = c.load;
+    const u32 k = l.kind;
+    KEEL_TRY(vm_transition(v.state, VmEvent::LoadChunk).status());
+    // Chunks arrive in order, and never past the size CREATE_VM announced.
+    if (l.image_offset != v.loaded[k] || l.length > v.size[k] - v.loaded[k]) return Status::OutOfRange;
+    SharedRegion bulk = region_; // the window is part of the same region; bounds were checked by decode
+    KEEL_TRY(backend_->load(c.vm_id, static_cast<ImageKind>(k), l.image_offset, bulk, kBulkOffset + l.bulk_offset,
+                            l.length, v.hash[k]));
+    v.loaded[k] += l.length;
+    if (v.loaded[0] != v.size[0] || v.loaded[1] != v.size[1]) return Status::Ok;
+    // Everything announced has arrived: the hashes of what was copied decide.
+    u8 got[2][32];
+    v.hash[0].final(got[0]);
+    v.hash[1].final(got[1]);
+    bool match = memcmp(got[0], v.expect[0], 32) == 0;
+    if (v.size[1] != 0) match = match && memcmp(got[1], v.expect[1], 32) == 0;
+    if (!match) {
+        // The VM keeps its resources in Loading; the controller DESTROYs it (or re-creates).
+        v.loaded[0] = v.loaded[1] = 0;
+        v.hash[0].init();
+        v.hash[1].init();
+        return Status::HashMismatch;
+    }
+    v.state = vm_transition(v.state, VmEvent::LoadComplete).value_or(v.state);
+    return Status::Ok;
+}
+
+Status Service::do_stop(const Command& c) {
+    VmRecord& v = vms_[c.vm_id - 1];
+    Result<VmLifeState> next = vm_transition(v.state, VmEvent::Stop);
+    if (!next.ok()) return next.status();
+    const bool forced = c.stop.timeout_ms == 0;
+    KEEL_TRY(backend_->stop(c.vm_id, forced));
+    v.state = next.value();
+    v.stop_deadline_ms = forced ? ~0ull : backend_->now_ms() + c.stop.timeout_ms;
+    return Status::Ok;
+}
+
+Status Service::do_destroy(const Command& c) {
+    VmRecord& v = vms_[c.vm_id - 1];
+    Result<VmLifeState> next = vm_transition(v.state, VmEvent::Destroy);
+    if (!next.ok()) return next.status();
+    KEEL_TRY(backend_->release(c.vm_id));
+    // Back to a free slot; nothing of the old VM (name, hashes, command line) survives.
+    v.state = VmLifeState::Free;
+    memset(v.name, 0, sizeof v.name);
+    memset(v.cmdline, 0, sizeof v.cmdline);
+    memset(v.expect, 0, sizeof v.expect);
+    v.cpu_mask = v.mem_bytes = 0;
+    v.size[0] = v.size[1] = v.loaded[0] = v.loaded[1] = 0;
+    v.started_ms = v.ended_ms = v.stop_deadline_ms = 0;
+    v.hash[0].init();
+    v.hash[1].init();
+    return Status::Ok;
+}
+
+} // namespace keel::mailbox

@@ -1,0 +1,115 @@
+#include "hypervisor/mailbox/mailbox_main.hpp"
+
+#include "drivers/pci/bar_place.hpp"
+#include "hypervisor/mailbox/arch_mailbox.hpp"
+#include "hypervisor/mailbox/service.hpp"
+#include "hypervisor/panic.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/vm_control.hpp"
+
+extern "C" const keel::u8 keel_controller_key[keel::crypto::kP384PublicKeySize];
+
+namespace keel {
+namespace {
+
+using ull = unsigned long long;
+constexpr u16 kVendor = 0x1af4; // Red Hat / virtio: ivshmem
+constexpr u16 kDevice = 0x1110;
+constexpr u32 kShmBar = 2;      // ivshmem: BAR0 registers, BAR2 shared memory
+
+u64 g_region_base = 0;
+u64 g_region_size = 0;
+
+mailbox::Service& service() {
+    // Function-local: constructed on first use on the boot core (the image walks no
+    // init_array); never destroyed (the loop never ends), so no atexit registration.
+    [[clang::no_destroy]] static mailbox::Service s;
+    return s;
+}
+VmControl g_control;
+bool g_attached = false;
+
+} // namespace
+
+bool mailbox_discover(const BootInfo& info, const Platform& p) {
+    if (p.ecam_base == 0 || p.ecam_size < MiB) return false;
+    // Only the root bus: the platforms Keel supports put the mailbox on bus 0 and the
+    // hypervisor maps 1 MiB of ECAM, not the whole bus range.
+    if (arch::mailbox_map_device(p.ecam_base, MiB) != Status::Ok) return false;
+    pci::EcamAccess ecam(p.ecam_base, p.pci_bus_start, 1);
+    Result<pci::Bdf> dev = pci::find_device(ecam, p.pci_bus_start, p.pci_bus_start, kVendor, kDevice);
+    if (!dev.ok()) return false;
+    pci::Bar bars[6];
+    Status s = pci::size_bars(ecam, dev.value(), bars);
+    if (s != Status::Ok) {
+        kprint("mailbox: device %02x:%02x.%x: BARs unusable: %s\n", dev.value().bus, dev.value().dev, dev.value().fn,
+               status_name(s));
+        return false;
+    }
+    const pci::Bar& shm = bars[kShmBar];
+    if (!shm.present || shm.size < mailbox::kMinRegionSize) {
+        kprint("mailbox: refused: shared-memory BAR is %llu KiB, at least %llu KiB needed\n",
+               static_cast<ull>(shm.size / KiB), static_cast<ull>(mailbox::kMinRegionSize / KiB));
+        return false;
+    }
+    // Nothing the machine already uses may be overlapped: RAM, the ECAM window, the UART,
+    // the interrupt controller.
+    MemRange busy[Platform::kMaxMem + 4];
+    u32 nbusy = 0;
+    for (u32 i = 0; i < p.mem_count; ++i) busy[nbusy++] = p.mem[i];
+    auto add = [&](u64 base, u64 size) {
+        busy[nbusy] = p.mem[0];
+        busy[nbusy].base = base, busy[nbusy].size = size;
+        ++nbusy;
+    };
+    add(p.ecam_base, p.ecam_size);
+    if (p.uart_base) add(align_down(p.uart_base, 4096), 4096);
+    if (p.irq_dist_base) add(p.irq_dist_base, 64 * KiB);
+    if (p.irq_redist_base) add(p.irq_redist_base, p.irq_redist_size);
+    pci::Window windows[4];
+    pci::PlaceConstraints c;
+    c.windows = windows;
+    c.window_count = arch::pci_windows(info, windows, 4);
+    c.busy = busy;
+    c.busy_count = nbusy;
+    c.addr_limit = arch::mailbox_addr_limit();
+    s = pci::place_bars(bars, c);
+    if (s != Status::Ok) {
+        kprint("mailbox: refused: no room for the BARs in the bridge windows: %s\n", status_name(s));
+        return false;
+    }
+    pci::program_bars(ecam, dev.value(), bars);
+    s = arch::mailbox_map_device(shm.addr, shm.size);
+    if (s != Status::Ok) {
+        kprint("mailbox: refused: cannot map BAR2 at %#llx: %s\n", static_cast<ull>(shm.addr), status_name(s));
+        return false;
+    }
+    g_region_base = shm.addr;
+    g_region_size = shm.size;
+    kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx\n", dev.value().bus, dev.value().dev,
+           dev.value().fn, static_cast<ull>(shm.size / MiB), static_cast<ull>(shm.addr));
+    return true;
+}
+
+void mailbox_console_out(u32 vm_id, const char* bytes, usize len) {
+    if (g_attached) service().console_out(vm_id, bytes, len);
+}
+
+void mailbox_run(u64 cores_online, u32 boot_cpu) {
+    g_control.init(cores_online, boot_cpu);
+    u8 nonce[16];
+    arch::mailbox_nonce(nonce);
+    u8 key[crypto::kP384PublicKeySize];
+    for (usize i = 0; i < sizeof key; ++i) key[i] = keel_controller_key[i];
+    mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
+    Status s = service().attach(region, g_control, key, nonce);
+    if (s != Status::Ok) panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
+    g_attached = true;
+    kprint("mailbox: nonce ");
+    kprint_hex(nonce, sizeof nonce);
+    kprint(", controller key %s\n", key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
+    kprint("mailbox: ready, waiting for the controller\n");
+    for (;;) (void)service().poll();
+}
+
+} // namespace keel

@@ -1,0 +1,197 @@
+#include "hypervisor/mailbox/service.hpp"
+
+#include <string.h>
+
+#include "hypervisor/mailbox/lifecycle.hpp"
+#include "hypervisor/mailbox/ring.hpp"
+
+namespace keel::mailbox {
+namespace {
+
+constexpr u64 field(u64 off) { return kHeaderOffset + off; }
+constexpr u64 kCmdProd = field(__builtin_offsetof(Header, cmd_prod));
+constexpr u64 kCmdCons = field(__builtin_offsetof(Header, cmd_cons));
+constexpr u64 kRespProd = field(__builtin_offsetof(Header, resp_prod));
+constexpr u64 kRespCons = field(__builtin_offsetof(Header, resp_cons));
+constexpr u64 kState = field(__builtin_offsetof(Header, state));
+
+} // namespace
+
+Status Service::attach(SharedRegion region, VmBackend& backend,
+                       const u8 (&pubkey)[crypto::kP384PublicKeySize], const u8 (&nonce)[16]) {
+    if (region.size() < kMinRegionSize) return Status::OutOfRange;
+    region_ = region;
+    backend_ = &backend;
+    // Everything Keel owns starts zeroed; the controller's half is left as it is.
+    static constexpr u8 kZero[256] = {};
+    for (u64 off = kCmdRingOffset; off < kBulkOffset; off += sizeof kZero)
+        if (off >= kRespRingOffset) KEEL_TRY(region_.copy_out(off, kZero, sizeof kZero));
+    Header h{};
+    h.magic = kMagic;
+    h.abi_version = kAbiVersion;
+    h.features = kFeatureEcdsaP384 | kFeatureChunkedLoad;
+    memcpy(h.nonce, nonce, sizeof h.nonce);
+    h.cmd_slots = kCmdSlots, h.cmd_slot_size = sizeof(CommandSlot);
+    h.resp_slots = kRespSlots, h.resp_slot_size = sizeof(ResponseSlot);
+    h.log_slots = kLogSlots, h.log_record_size = sizeof(AuditRecord);
+    h.max_vms = kMaxVms, h.console_out_bytes = kConsoleOutBytes;
+    h.bulk_offset = kBulkOffset;
+    h.bulk_size = region.size() - kBulkOffset;
+    h.region_size = region.size();
+    // The hypervisor half only (bytes [0, cmd_prod)); cmd_cons starts where the
+    // controller's producer is, so stale commands from an earlier boot are skipped.
+    cmd_cons_ = region_.read32(kCmdProd);
+    h.cmd_cons = cmd_cons_;
+    resp_prod_ = region_.read32(kRespCons);
+    h.resp_prod = resp_prod_;
+    KEEL_TRY(region_.copy_out(0, &h, __builtin_offsetof(Header, cmd_prod)));
+    bulk_ = SharedRegion(nullptr, 0);
+    auth_.init(pubkey, nonce);
+    audit_.init(&region_, nonce);
+    region_.write32(field(__builtin_offsetof(Header, log_cons)), 0); // a fresh chain: nothing read yet
+    audit_.append(AuditKind::Boot, backend_->now_ms(), 0, 0, auth_.has_key() ? Status::Ok : Status::AuthFailed, 0,
+                  auth_.has_key() ? "boot: controller key present" : "boot: NO controller key");
+    barrier_release();
+    region_.write32(kState, 1);
+    return Status::Ok;
+}
+
+u32 Service::poll() {
+    ++polls_;
+    vm_events();
+    u32 done = 0;
+    while (done < kMaxPerPoll) {
+        barrier_acquire();
+        const u32 prod = region_.read32(kCmdProd); // read once; everything below uses this copy
+        Result<u32> pending = ring_pending(prod, cmd_cons_, kCmdSlots);
+        if (!pending.ok()) {
+            if (prod != last_bad_prod_) { // record each distinct bad index once, not every poll
+                last_bad_prod_ = prod;
+                reject(0, 0, Status::OutOfRange, "command producer index out of range");
+            }
+            break;
+        }
+        if (pending.value() == 0) break;
+        // Never overwrite an unread response: wait for the controller to pull.
+        if (ring_free(resp_prod_, region_.read32(kRespCons), kRespSlots) == 0) break;
+        barrier_acquire(); // the slot's bytes are read after the index that published them
+        const Ticks picked_up = ticks_now();
+        CommandSlot slot;
+        const u64 off = kCmdRingOffset + ring_slot(cmd_cons_, kCmdSlots) * sizeof(CommandSlot);
+        if (region_.copy_in(off, &slot, sizeof slot) != Status::Ok) break;
+        handle(slot, picked_up);
+        ++cmd_cons_;
+        region_.write32(kCmdCons, cmd_cons_);
+        ++done;
+    }
+    console_events();
+    publish_metrics();
+    return done;
+}
+
+void Service::handle(const CommandSlot& slot, const Ticks& picked_up) {
+    DecodeLimits limits;
+    limits.bulk_size = region_.size() - kBulkOffset;
+    Command c;
+    Status s = decode_command(slot, limits, c);
+    if (s != Status::Ok) return reject(slot.seq, slot.opcode, s, "malformed");
+    const u32 room = audit_.free_slots();
+    if (room == 0 || (changes_state(c.op) && room < kLogReserve))
+        return reject(slot.seq, slot.opcode, Status::LogFull, "log full");
+    const Ticks v0 = ticks_now();
+    s = auth_.check(slot);
+    last_verify_ns_ = ticks_ns(v0, ticks_now());
+    if (s != Status::Ok) return reject(slot.seq, slot.opcode, s, "not authenticated");
+    u8 reply[kRespPayloadMax] = {};
+    u32 vm_for_log = c.vm_id;
+    if (c.op == Opcode::CreateVm || c.op == Opcode::Start) picked_up_ = picked_up;
+    s = dispatch(c, reply, &vm_for_log);
+    audit_.append(AuditKind::Command, backend_->now_ms(), c.seq, slot.opcode, s, vm_for_log, opcode_name(slot.opcode));
+    ++ok_;
+    respond(c.seq, slot.opcode, s, reply);
+    last_cmd_ns_ = ticks_ns(picked_up, ticks_now()); // includes publishing the response
+}
+
+void Service::reject(u64 seq, u16 op, Status s, const char* why) {
+    ++rejected_;
+    audit_.append(AuditKind::Rejected, backend_->now_ms(), seq, op, s, 0, why);
+    const u8 none[kRespPayloadMax] = {};
+    respond(seq, op, s, none);
+}
+
+void Service::respond(u64 seq, u16 op, Status s, const u8* payload) {
+    if (ring_free(resp_prod_, region_.read32(kRespCons), kRespSlots) == 0) return;
+    ResponseSlot r{};
+    r.seq = seq;
+    r.opcode = op;
+    r.status = static_cast<u32>(s);
+    memcpy(r.payload, payload, sizeof r.payload);
+    const u64 off = kRespRingOffset + ring_slot(resp_prod_, kRespSlots) * sizeof(ResponseSlot);
+    if (region_.copy_out(off, &r, sizeof r) != Status::Ok) return;
+    barrier_release(); // the slot before the index that publishes it
+    ++resp_prod_;
+    region_.write32(kRespProd, resp_prod_);
+}
+
+Status Service::console_sink(void* self, u32 id, u8 byte) {
+    return static_cast<Service*>(self)->backend_->console_input(id, byte);
+}
+
+void Service::console_events() {
+    console_.flush(region_);
+    for (u32 id = 1; id <= kMaxVms; ++id) {
+        VmRecord& v = vms_[id - 1];
+        if (v.state != VmLifeState::Running) {
+            console_.clear_in(id); // input for a guest that is gone goes nowhere
+            continue;
+        }
+        if (console_.queued_in(id) != 0) (void)console_.feed_in(id, console_sink, this);
+        if (v.output_seen) continue;
+        // First output: a byte through console_out, or a line the UART counted (the
+        // latter works before the TX path feeds the mailbox).
+        VmMetrics m{};
+        backend_->metrics(id, m);
+        if (console_.out_count(id) == 0 && m.console_lines == 0) continue;
+        const Ticks now = ticks_now();
+        v.output_seen = true;
+        start_to_output_ns_ = ticks_ns(v.started_at, now);
+        create_to_output_us_ = ticks_ns(v.created_at, now) == 0xffffffffu
+                                   ? static_cast<u32>((now.count - v.created_at.count) * 1000000 / (now.hz ? now.hz : 1))
+                                   : ticks_ns(v.created_at, now) / 1000;
+    }
+}
+
+void Service::vm_events() {
+    const u64 now = backend_->now_ms();
+    for (u32 id = 1; id <= kMaxVms; ++id) {
+        VmRecord& v = vms_[id - 1];
+        if (v.state != VmLifeState::Running && v.state != VmLifeState::Stopping) continue;
+        if (backend_->ended(id)) {
+            v.state = vm_transition(v.state, VmEvent::GuestEnded).value_or(v.state);
+            v.ended_ms = now;
+            audit_.append(AuditKind::VmEvent, now, 0, 0, Status::Ok, id, "guest ended");
+        } else if (v.state == VmLifeState::Stopping && now >= v.stop_deadline_ms) {
+            Status s = backend_->stop(id, true);
+            v.stop_deadline_ms = ~0ull; // one forced stop; the end arrives as an event
+            audit_.append(AuditKind::VmEvent, now, 0, 0, s, id, "stop timeout: forced");
+        }
+    }
+}
+
+void Service::publish_metrics() {
+    HostMetrics h{};
+    HostState hs = backend_->host();
+    h.commands_ok = ok_;
+    h.commands_rejected = rejected_;
+    h.cores_free_mask = hs.cores_free_mask;
+    h.pool_free_bytes = hs.pool_free_bytes;
+    h.pool_baseline_bytes = hs.pool_baseline_bytes;
+    h.polls = polls_;
+    h.last_cmd_ns = last_cmd_ns_;
+    h.last_verify_ns = last_verify_ns_;
+    h.start_to_output_ns = start_to_output_ns_;
+    h.create_to_output_us = create_to_output_us_;
+    (void)region_.copy_out(kMetricsOffset, &h, sizeof h);
+}
+
+} // namespace keel::mailbox

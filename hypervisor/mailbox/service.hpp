@@ -1,0 +1,92 @@
+// The mailbox service: attaches to the shared region, then on every poll consumes
+// commands, checks them (decode -> log room -> authenticate), acts through a VmBackend,
+// answers in the response ring and records everything in the audit log. It writes only
+// its own fields (docs/mailbox.md §3.6): header hypervisor half, responses, log,
+// metrics, console-out. Single-threaded: only the boot core calls it.
+#pragma once
+
+#include "crypto/ecdsa.hpp"
+#include "crypto/sha2.hpp"
+#include "hypervisor/mailbox/audit.hpp"
+#include "hypervisor/mailbox/auth.hpp"
+#include "hypervisor/mailbox/backend.hpp"
+#include "hypervisor/mailbox/command.hpp"
+#include "hypervisor/mailbox/console.hpp"
+#include "hypervisor/mailbox/ticks.hpp"
+#include "hypervisor/mailbox/shared.hpp"
+
+namespace keel::mailbox {
+
+struct VmRecord {
+    VmLifeState state = VmLifeState::Free;
+    char name[kNameMax] = {};
+    u64 cpu_mask = 0;
+    u64 mem_bytes = 0;
+    u64 size[2] = {};          // expected kernel / initrd bytes
+    u64 loaded[2] = {};        // bytes loaded so far
+    u8 expect[2][32] = {};     // expected SHA-256
+    crypto::Sha256 hash[2];
+    char cmdline[kCmdlineMax] = {};
+    u64 started_ms = 0;
+    u64 ended_ms = 0;
+    u64 stop_deadline_ms = 0;
+    Ticks created_at = {};     // CREATE_VM pickup, for the first-output figure
+    Ticks started_at = {};     // START pickup
+    bool output_seen = false;
+};
+
+class Service {
+public:
+    static constexpr u32 kMaxPerPoll = 4; // bounds one poll's work: a flood cannot starve VM events
+
+    // Formats the header (geometry, nonce), writes the Boot audit record, marks ready.
+    Status attach(SharedRegion region, VmBackend& backend, const u8 (&pubkey)[crypto::kP384PublicKeySize],
+                  const u8 (&nonce)[16]);
+    // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
+    // Returns the number of commands consumed.
+    u32 poll();
+    // Guest serial output for the VM's console-out ring (console.hpp: any core, never
+    // blocks, lossy when the controller lags).
+    void console_out(u32 id, const char* bytes, usize len) { console_.out(id, bytes, len); }
+    [[nodiscard]] const ConsoleRings& consoles() const { return console_; }
+
+    [[nodiscard]] const VmRecord& vm(u32 id) const { return vms_[id - 1]; }
+    [[nodiscard]] const AuditWriter& audit() const { return audit_; }
+    [[nodiscard]] u64 last_seq() const { return auth_.last_seq(); }
+
+private:
+    void handle(const CommandSlot& slot, const Ticks& picked_up);
+    Status dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm_for_log);
+    Status do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm_for_log);
+    Status do_load(const Command& c);
+    Status do_stop(const Command& c);
+    Status do_destroy(const Command& c);
+    void fill_info(u32 id, VmInfo& out);
+    void respond(u64 seq, u16 op, Status s, const u8* payload);
+    void reject(u64 seq, u16 op, Status s, const char* why);
+    void vm_events();
+    void console_events();
+    static Status console_sink(void* self, u32 id, u8 byte);
+    void publish_metrics();
+
+    SharedRegion region_;
+    SharedRegion bulk_;
+    VmBackend* backend_ = nullptr;
+    Authenticator auth_;
+    AuditWriter audit_;
+    VmRecord vms_[kMaxVms];
+    u32 cmd_cons_ = 0;
+    u32 resp_prod_ = 0;
+    u32 last_bad_prod_ = 0;
+    u64 ok_ = 0;
+    u64 rejected_ = 0;
+    u64 polls_ = 0;
+    Ticks picked_up_ = {}; // pickup time of the command being dispatched
+    ConsoleRings console_;
+    u32 last_cmd_ns_ = 0;
+    u32 last_verify_ns_ = 0;
+    u32 start_to_output_ns_ = 0;
+    u32 create_to_output_us_ = 0;
+};
+
+} // namespace keel::mailbox

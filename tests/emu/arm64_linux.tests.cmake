@@ -1,0 +1,75 @@
+# Unmodified Debian arm64 Linux guests under Keel (issue 3). The kernel and initramfs
+# come from tools/fetch-guests.sh (${KEEL_CACHE}/guests); QEMU's loader device puts them
+# in host RAM at 0x60000000 / 0x64000000 and the keel.vm= definitions name those ranges.
+# Missing guest files make every test here FAIL with a message, never skip.
+if(DEFINED ENV{KEEL_CACHE})
+  set(_keel_guests "$ENV{KEEL_CACHE}/guests")
+elseif(DEFINED ENV{XDG_CACHE_HOME})
+  set(_keel_guests "$ENV{XDG_CACHE_HOME}/keel/guests")
+else()
+  set(_keel_guests "$ENV{HOME}/.cache/keel/guests")
+endif()
+set(_lk ${_keel_guests}/Image-arm64)
+set(_lr ${_keel_guests}/initramfs-arm64.cpio.gz)
+set(_linux_tests arm64.linux_two_vms arm64.linux_poweroff_frees arm64.linux_console_echo)
+
+if(NOT EXISTS ${_lk} OR NOT EXISTS ${_lr})
+  foreach(_t ${_linux_tests})
+    add_test(NAME ${_t} COMMAND sh -c "echo 'FAIL: guest Linux missing in ${_keel_guests}: run tools/fetch-guests.sh (or tools/setup.sh)'; exit 1")
+    set_tests_properties(${_t} PROPERTIES LABELS qemu-arm64)
+  endforeach()
+  return()
+endif()
+# Re-configure when fetch-guests.sh rebuilds the initramfs (its size is in the definitions).
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_lr})
+file(SIZE ${_lr} _lr_size)
+set(_src "kernel:0x60000000,initrd:0x64000000+${_lr_size}")
+set(_load -- -device loader,file=${_lk},addr=0x60000000,force-raw=on
+             -device loader,file=${_lr},addr=0x64000000,force-raw=on)
+set(_img ${KEEL_IMAGE_arm64})
+set(_lfail --fail "Kernel panic" --fail "pool leaked" --fail "unhandled exit" --fail "rcu_sched detected stalls")
+
+# Two Linux VMs side by side on -smp 4 (1 core + 2 cores): both reach init, and each
+# sees exactly the cores and RAM it was given (nproc, /proc/iomem, MemTotal).
+keel_emu_test(NAME arm64.linux_two_vms LABEL qemu-arm64 TIMEOUT 90 ARGS
+  --machine qemu-arm64 --image ${_img} --smp 4 --mem 2G --wait-exit --exit-code 0 ${_lfail}
+  --append "keel.vm=cpus:1,mem:256M,${_src},args:quiet keel.vm=cpus:2-3,mem:384M,${_src},args:quiet"
+  --expect "vm 1: created: cpus 0x2, 256 MiB"
+  --expect "vm 2: created: cpus 0xc, 384 MiB"
+  --expect "vm 2: vcpu 1 running on cpu 3"
+  --expect "keel: all VMs ended, pool 2008 MiB, baseline 2008 MiB"
+  --expect "keel: power off"
+  ${_load})
+# keel-run matches markers in order; the per-VM markers are checked on the log below.
+set_tests_properties(arm64.linux_two_vms PROPERTIES FIXTURES_SETUP linux_two_vms_log)
+add_test(NAME arm64.linux_two_vms_guest_view COMMAND sh -c "
+  f=${CMAKE_BINARY_DIR}/logs/arm64.linux_two_vms.log
+  for m in '[vm 1] KEEL-GUEST: init up' '[vm 1] KEEL-GUEST: nproc 1' '[vm 1] KEEL-GUEST: ram 40000000-4fffffff : System RAM' \
+           '[vm 2] KEEL-GUEST: init up' '[vm 2] KEEL-GUEST: nproc 2' '[vm 2] KEEL-GUEST: ram 40000000-57ffffff : System RAM' \
+           '[vm 1] KEEL-GUEST: MemTotal:' '[vm 2] KEEL-GUEST: MemTotal:' 'vm 1: summary: guest power-off' 'vm 2: summary: guest power-off'; do
+    grep -aqF \"\$m\" \$f || { echo \"missing: \$m\"; exit 1; }; done; grep -a KEEL-GUEST \$f")
+set_tests_properties(arm64.linux_two_vms_guest_view PROPERTIES LABELS qemu-arm64 FIXTURES_REQUIRED linux_two_vms_log)
+
+# A guest's power-off returns its core and memory: VM 3 waits for VM 1 and boots on the
+# same core from the same blocks while VM 2 keeps running; the pool ends at baseline.
+keel_emu_test(NAME arm64.linux_poweroff_frees LABEL qemu-arm64 TIMEOUT 90 ARGS
+  --machine qemu-arm64 --image ${_img} --smp 4 --mem 2G --wait-exit --exit-code 0 ${_lfail}
+  --append "keel.vm=cpus:1,mem:256M,${_src},args:quiet keel.vm=cpus:2-3,mem:384M,${_src},args:quiet keel.vm=cpus:1,mem:256M,after:1,${_src},args:quiet"
+  --expect "vm 1: created: cpus 0x2, 256 MiB at pa 0x48200000"
+  --expect "vm 1: destroyed (guest power-off)"
+  --expect "vm 3: created: cpus 0x2, 256 MiB at pa 0x48200000"
+  --expect "[vm 3] KEEL-GUEST: nproc 1"
+  --expect "keel: all VMs ended, pool 2008 MiB, baseline 2008 MiB"
+  ${_load})
+
+# Console input reaches the guest through the emulated PL011's RX interrupt path
+# (definition input: fed when the guest's tty opens) and comes back echoed.
+keel_emu_test(NAME arm64.linux_console_echo LABEL qemu-arm64 TIMEOUT 90 ARGS
+  --machine qemu-arm64 --image ${_img} --smp 2 --mem 1G --wait-exit --exit-code 0 ${_lfail}
+  --append "keel.vm=cpus:1,mem:192M,${_src},args:quiet+keel.guest=echo,input:hello+bye"
+  --expect "[vm 1] KEEL-GUEST: echo ready"
+  --expect "[vm 1] echo: hello"
+  --expect "[vm 1] echo: bye"
+  --expect "vm 1: destroyed (guest power-off)"
+  --expect "keel: all VMs ended"
+  ${_load})

@@ -1,0 +1,80 @@
+// CPUID filtering, the MSR allow-list and CR4/XSETBV validation, seen from the guest.
+#include "guest.h"
+
+void check_cpuid(void) {
+    uint32_t r[4];
+    cpuid_(0, 0, r);
+    char vendor[13];
+    __builtin_memcpy(vendor, &r[1], 4);
+    __builtin_memcpy(vendor + 4, &r[3], 4);
+    __builtin_memcpy(vendor + 8, &r[2], 4);
+    vendor[12] = 0;
+    puts_("cpuid: vendor ");
+    puts_(vendor);
+    putc_('\n');
+    cpuid_(1, 0, r);
+    check(!(r[2] & (1u << 5)), "cpuid: leaf 1 VMX bit clear");
+    check((r[2] >> 31) & 1, "cpuid: leaf 1 hypervisor bit set");
+    check(((r[1] >> 16) & 0xff) == 1, "cpuid: leaf 1 one logical processor (the VM's core)");
+    cpuid_(0x40000000, 0, r);
+    check(r[1] == 0x6c65654b && r[2] == 0x6c65654b && r[3] == 0x6c65654b,
+          "cpuid: leaf 0x40000000 signature KeelKeelKeel");
+    cpuid_(0xb, 1, r);
+    check(r[1] == 1 && ((r[2] >> 8) & 0xff) == 2, "cpuid: leaf 0xb core level lists 1 processor");
+    cpuid_(0x80000001, 0, r);
+    check(!(r[2] & (1u << 2)), "cpuid: leaf 0x80000001 SVM bit clear");
+}
+
+static uint64_t rdmsr_(uint32_t msr) {
+    uint32_t lo = 0, hi = 0;
+    __asm__ volatile("rdmsr" : "+a"(lo), "+d"(hi) : "c"(msr) : "memory");
+    return ((uint64_t)hi << 32) | lo;
+}
+static void wrmsr_(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+void check_msrs(void) {
+    check(rdmsr_(0x277) == 0x0007040600070406ull, "msr: rdmsr IA32_PAT = power-on default");
+    wrmsr_(0x277, 0x0007010600070406ull);
+    check(rdmsr_(0x277) == 0x0007010600070406ull, "msr: wrmsr IA32_PAT reads back");
+    uint32_t n = gp_before(2);
+    wrmsr_(0x277, 0x0002000000000000ull); // type 2 is reserved
+    check(g_gp_count == n + 1, "msr: wrmsr IA32_PAT with a reserved type -> #GP");
+    n = gp_before(2);
+    (void)rdmsr_(0x480);
+    check(g_gp_count == n + 1, "msr: rdmsr IA32_VMX_BASIC (not allowed) -> #GP caught by the guest IDT");
+    n = gp_before(2);
+    wrmsr_(0x1b, 0);
+    check(g_gp_count == n + 1, "msr: wrmsr IA32_APIC_BASE (not allowed) -> #GP");
+    uint64_t a = rdmsr_(0x10), b = rdmsr_(0x10);
+    check(b > a, "msr: rdmsr IA32_TSC passes through the bitmap");
+    wrmsr_(0xc0000100, 0x12345000);
+    check(rdmsr_(0xc0000100) == 0x12345000, "msr: IA32_FS_BASE passes through the bitmap");
+}
+
+void check_control_registers(void) {
+    uint64_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    check(!(cr4 & (1u << 13)), "cr: CR4.VMXE reads 0");
+    uint32_t n = gp_before(3);
+    uint64_t vmxe = cr4 | (1u << 13);
+    __asm__ volatile(".byte 0x0f, 0x22, 0xe0" ::"a"(vmxe) : "memory"); // mov cr4, rax (3 bytes)
+    check(g_gp_count == n + 1, "cr: setting CR4.VMXE -> #GP");
+    uint32_t r[4];
+    cpuid_(1, 0, r);
+    if (!(r[2] & (1u << 26))) {
+        puts_("xsetbv: no XSAVE on this CPU, skipped\n");
+        return;
+    }
+    cr4 |= 1u << 18; // OSXSAVE
+    __asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+    n = gp_before(3);
+    __asm__ volatile("xsetbv" ::"c"(0), "a"(2), "d"(0) : "memory"); // x87 bit clear: invalid
+    check(g_gp_count == n + 1, "xsetbv: XCR0 without x87 -> #GP");
+    n = gp_before(3);
+    __asm__ volatile("xsetbv" ::"c"(0), "a"(3), "d"(0) : "memory"); // x87 | SSE
+    uint32_t lo, hi;
+    __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    check(g_gp_count == n && lo == 3, "xsetbv: XCR0 = x87|SSE accepted");
+}

@@ -1,0 +1,111 @@
+// Keel's x86_64 test guest (freestanding C, 64-bit, identity paging). It checks, from
+// inside the VM, what the hypervisor must get right: filtered CPUID, the MSR allow-list
+// (#GP caught by its own IDT), the COM1 console, MMIO emulation of every supported
+// instruction form against the echoing scratch device, CR4/XSETBV validation, a timer
+// interrupt waking HLT, zeroed memory, and (mode "wild") an access beyond its RAM.
+// Every line it prints is a marker the Bochs tests look for; failures print "FAIL".
+#include <stdint.h>
+
+#include "guest.h"
+
+enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2 };
+
+volatile uint64_t g_fault_skip; // bytes the #GP handler skips
+volatile uint32_t g_gp_count;
+volatile uint32_t g_ticks;
+unsigned g_failures;
+
+struct IdtGate {
+    uint64_t low, high;
+};
+static struct IdtGate g_idt[256] __attribute__((aligned(16)));
+extern char gp_stub[], timer_stub[], unexpected_stub[];
+
+static void set_gate(unsigned v, void* handler) {
+    uint64_t h = (uint64_t)handler;
+    g_idt[v].low = (h & 0xffff) | (0x08ull << 16) | (0xeull << 40) | (1ull << 47) | ((h >> 16 & 0xffff) << 48);
+    g_idt[v].high = h >> 32;
+}
+
+static void idt_init(void) {
+    for (unsigned v = 0; v < 32; ++v) set_gate(v, unexpected_stub);
+    set_gate(13, gp_stub);
+    set_gate(0x20, timer_stub);
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } idtr = {sizeof g_idt - 1, (uint64_t)g_idt};
+    __asm__ volatile("lidt %0" ::"m"(idtr));
+}
+
+void guest_unexpected(uint64_t* frame) {
+    puts_("FAIL: unexpected exception, frame RIP ");
+    puthex(frame[0]);
+    putc_('\n');
+    vmcall(HC_POWER_OFF, 0);
+}
+
+void check(int ok, const char* what) {
+    if (!ok) ++g_failures;
+    puts_(ok ? "" : "FAIL: ");
+    puts_(what);
+    puts_(ok ? " ok\n" : "\n");
+}
+
+// Expects a #GP from `insn` (run by the caller) that the handler skips (len bytes).
+uint32_t gp_before(unsigned len) {
+    g_fault_skip = len;
+    return g_gp_count;
+}
+
+static void check_memory(uint64_t base, uint64_t size) {
+    // The scrubbing check: a page in the middle of RAM must be zero when the VM starts,
+    // then gets a pattern (a VM that reuses this memory later must not see it).
+    volatile uint64_t* p = (volatile uint64_t*)(base + size / 2);
+    int zero = 1;
+    for (unsigned i = 0; i < 512; ++i) zero &= p[i] == 0;
+    check(zero, "memory: RAM is zeroed at start");
+    for (unsigned i = 0; i < 512; ++i) p[i] = 0xa5a5a5a5a5a5a5a5ull;
+}
+
+static void check_timer(void) {
+    uint32_t before = g_ticks;
+    vmcall(HC_TIMER, 200000); // one-shot, 200,000 TSC ticks from now
+    __asm__ volatile("sti; hlt; cli" ::: "memory");
+    check(g_ticks == before + 1, "timer: interrupt 0x20 woke the HLT");
+}
+
+static void wild(uint64_t base, uint64_t size) {
+    puts_("wild: reading the first byte beyond RAM\n");
+    volatile uint8_t* p = (volatile uint8_t*)(base + size);
+    (void)*p;
+    puts_("FAIL: the read beyond RAM returned\n");
+}
+
+void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
+    idt_init();
+    puts_("hello from a 64-bit guest under VT-x: vm ");
+    putdec(id);
+    puts_(", RAM ");
+    puthex(base);
+    puts_(" size ");
+    puthex(size);
+    putc_('\n');
+    check_memory(base, size);
+    if (mode == MODE_BENCH) {
+        run_bench();
+        return;
+    }
+    if (mode == MODE_WILD) {
+        wild(base, size);
+        return;
+    }
+    check_cpuid();
+    check_msrs();
+    check_control_registers();
+    check_mmio();
+    check_timer();
+    check(vmcall(HC_ECHO, 0x41) == 0x42, "vmcall: echo 0x41 -> 0x42");
+    if (g_failures == 0) puts_("all checks passed\n");
+    else puts_("FAIL: some checks failed\n");
+}

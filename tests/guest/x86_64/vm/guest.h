@@ -1,0 +1,61 @@
+// Shared by the test guest's files: console, hypercalls, checks.
+#pragma once
+
+#include <stdint.h>
+
+enum { HC_NULL = 0, HC_ECHO = 1, HC_TIMER = 2, HC_POWER_OFF = 3 };
+#define SCRATCH 0xfed00000ull
+
+static inline void outb_(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline uint8_t inb_(uint16_t port) {
+    uint8_t v;
+    __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
+    return v;
+}
+static inline void putc_(char c) {
+    while (!(inb_(0x3fd) & 0x20)) {
+    }
+    outb_(0x3f8, (uint8_t)c);
+}
+static inline void puts_(const char* s) {
+    while (*s) putc_(*s++);
+}
+static inline void puthex(uint64_t v) {
+    puts_("0x");
+    int started = 0;
+    for (int i = 60; i >= 0; i -= 4) {
+        unsigned d = (unsigned)(v >> i) & 0xf;
+        if (d || started || i == 0) {
+            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
+            started = 1;
+        }
+    }
+}
+static inline void putdec(uint64_t v) {
+    char buf[21];
+    int n = 0;
+    do buf[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
+    while (n) putc_(buf[--n]);
+}
+static inline uint64_t vmcall(uint64_t nr, uint64_t arg) {
+    uint64_t rax = nr;
+    __asm__ volatile("vmcall" : "+a"(rax) : "b"(arg) : "memory");
+    return rax;
+}
+static inline void cpuid_(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
+    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+}
+static inline uint64_t rdtsc_(void) {
+    uint32_t lo, hi;
+    __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi));
+    return ((uint64_t)hi << 32) | lo;
+}
+
+extern volatile uint32_t g_gp_count;
+void check(int ok, const char* what);
+uint32_t gp_before(unsigned len);
+void check_cpuid(void);
+void check_msrs(void);
+void check_control_registers(void);
+void check_mmio(void);
+void run_bench(void);

@@ -1,0 +1,40 @@
+// keelctl subcommands; each returns the process exit code (main.cpp lists them).
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "tools/keelctl/client.hpp"
+
+namespace keelctl {
+
+constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitNoMailbox = 3, kExitChainBroken = 4;
+
+struct Options {
+    std::string mbox = "/dev/shm/keel-mbox";
+    std::string key = KEELCTL_DEFAULT_KEY; // <build>/keys/controller.pem
+    bool json = false;
+};
+
+struct Session {
+    Options opt;
+    Client c;
+    int open(const Options& o);
+    // Sends and reports a failure in the caller's format; Ok or the hypervisor's status.
+    keel::Status call(Opcode op, u32 vm, const void* p, u32 len, ResponseSlot& r);
+    // VM by number or name; 0 when unknown.
+    u32 resolve(const std::string& vm);
+};
+
+using Args = std::vector<std::string>;
+int cmd_keygen(const Options& o, const Args& a);
+int cmd_info(Session& s, const Args& a);
+int cmd_list(Session& s, const Args& a);
+int cmd_describe(Session& s, const Args& a, bool metrics);
+int cmd_create(Session& s, const Args& a);
+int cmd_simple(Session& s, const std::string& cmd, const Args& a);
+int cmd_console(Session& s, const Args& a);
+int cmd_log(Session& s, const Args& a);
+int cmd_hostile(Session& s, const Args& a);
+
+} // namespace keelctl
