@@ -29,7 +29,7 @@ public:
     Status stop(u32, bool) override { return Status::Ok; }
     bool ended(u32) override { return false; }
     Status release(u32) override { return Status::Ok; }
-    Status console_input(u32, const u8*, u32) override { return Status::Ok; }
+    Status console_input(u32, u8) override { return Status::Ok; }
     void metrics(u32, VmMetrics&) override {}
     HostState host() override { return {}; }
     u64 now_ms() override { return 0; }
