@@ -26,6 +26,7 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/audit.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/service.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/dispatch.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/console.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/bar_place.cpp
 )

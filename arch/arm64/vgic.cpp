@@ -7,6 +7,7 @@
 #include "percpu.hpp"
 #include "sysreg.hpp"
 #include "vm_arch.hpp"
+#include "hypervisor/print.hpp"
 
 namespace keel::arm64 {
 namespace {
@@ -127,7 +128,8 @@ void vgic_flush(Vcpu& v) {
 }
 
 void vgic_irq_exit(Vcpu& v) {
-    for (;;) {
+    for (u32 spin = 0;; ++spin) {
+        if (spin == 1000) kprint("DIAG vgic: ack loop stuck, vcpu %u\n", v.index);
         const u32 id = static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // ICC_IAR1_EL1
         if (id >= kIntidSpurious) break;
         KEEL_WRITE_SYSREG(S3_0_C12_C12_1, id); // ICC_EOIR1_EL1: priority drop only

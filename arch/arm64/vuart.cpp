@@ -85,9 +85,14 @@ void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
                 r = u.imsc;
                 break;
             }
-            u.imsc = val & 0x7ff;
-            // Test hook: the guest's tty is open once it wants RX interrupts.
-            if ((u.imsc & kIntRx) && u.pending_input) {
+            // Test hook: Linux's pl011_startup sets RXIM, drains the RX FIFO, then sets
+            // RXIM again; input fed on that second write survives the drain.
+            {
+                const bool again = (u.imsc & kIntRx) && (val & kIntRx);
+                u.imsc = val & 0x7ff;
+                if (!again) break;
+            }
+            if (u.pending_input) {
                 usize n = 0;
                 const char* in = u.pending_input;
                 usize len = 0;

@@ -23,7 +23,7 @@ struct PerCpu {
     u32 apic_id = 0;
     u32 online = 0;  // atomic: set by the CPU itself once it runs C++
     bool vmx_on = false;
-    Vm* work = nullptr; // atomic: the VM whose vCPU 0 this CPU runs (x86: one vCPU per VM)
+    Vm* work = nullptr; // atomic: the VM one of whose vCPUs this CPU runs
 };
 
 PerCpu& cpu(u32 index);

@@ -7,7 +7,7 @@
 //   ap_boot_{cr3,stack,cpu} = ...
 //   INIT, 10 ms, SIPI(0x08), 200 us, SIPI ──> ap_boot.S -> x86_ap_main(n): descriptors,
 //   wait for online (bounded)                 GS base, VMXON (if VMX), "cpu n online"
-//   ... later: cpu(n).work = vm  ───────────> runs the VM's vCPU until it ends; idle again
+//   ... later: cpu(n).work = vm  ───────────> runs its vCPU of the VM until the VM ends; idle again
 #include <string.h>
 
 #include "apic.hpp"
@@ -49,8 +49,9 @@ void set_gs_base(PerCpu& c) { wrmsr(kMsrIa32GsBase, reinterpret_cast<u64>(&c)); 
             asm volatile("pause");
             continue;
         }
-        vmx::vcpu_run_until_stopped(*vm); // tears the VM down before returning
-        __atomic_store_n(&me.work, nullptr, __ATOMIC_RELEASE);
+        vmx::vcpu_run_until_stopped(*vm); // the VM's last core tears it down before returning
+        // Only if no next VM has been handed to this core meanwhile (vm_stopped ran).
+        __atomic_compare_exchange_n(&me.work, &vm, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     }
 }
 

@@ -8,7 +8,7 @@ set(KEEL_ARCH_SOURCES
   ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/test_vm.cpp ${_a}/vmx/vm_exit.cpp
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vmx_test_guest.S
   ${_a}/vmx/vm_arch.cpp ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
-  ${_a}/vmx/mmio.cpp ${_a}/vmx/mmio_decode.cpp ${_a}/vmx/guest_mem.cpp
+  ${_a}/vmx/mmio.cpp ${_a}/vmx/mmio_decode.cpp ${_a}/vmx/guest_mem.cpp ${_a}/vmx/vapic.cpp
 )
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
@@ -31,7 +31,9 @@ function(keel_arch_post_build image)
   # keel.vm= variants (VMs on core 1; Bochs needs count=2, see tests/emu/x86_64_vms.tests.cmake).
   set(_args_vms " keel.vm=cpus:1,mem:4M keel.vm=cpus:1,mem:4M,after:1,guest:wild")
   set(_args_vm-bench " keel.vm=cpus:1,mem:4M,guest:bench")
-  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench)
+  # Two vCPUs (cores 1-2, Bochs count=3), then a VM on core 2 alone once it is freed.
+  set(_args_vm-smp " keel.vm=cpus:1-2,mem:4M keel.vm=cpus:2,mem:4M,after:1,guest:wild")
+  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench vm-smp)
     if(DEFINED _args_${_variant})
       set(_suffix "-${_variant}")
       set(_args "${_args_${_variant}}")

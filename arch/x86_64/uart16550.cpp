@@ -2,6 +2,7 @@
 // polled; the console must work before anything else, so no interrupts.
 #include <arch/console.hpp>
 
+#include "hypervisor/spinlock.hpp"
 #include "x86.hpp"
 
 namespace keel::arch {
@@ -43,7 +44,12 @@ void console_init() {
     x86::outb(kCom1 + kMcr, kMcrDtrRts);
 }
 
+// One piece per kprint call, whole: the lock keeps cores' lines (a multi-vCPU VM's
+// cores print at once) from interleaving. Locked RMW works on x86 from the first line.
+SpinLock g_console_lock;
+
 void console_write(const char* s, usize n) {
+    LockGuard g(g_console_lock);
     for (usize i = 0; i < n; ++i) {
         if (s[i] == '\n') putc('\r');
         putc(s[i]);

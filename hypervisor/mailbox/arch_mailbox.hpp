@@ -23,7 +23,9 @@ Status vm_load_bytes(Vm& vm, u64 offset, const void* src, u64 len);
 Status vm_discard(Vm& vm);
 // Asks a running guest to power off (power-button style), or ends it now.
 Status vm_stop(Vm& vm, bool forced);
-// Queues bytes for the guest's UART receive side.
-Status vm_console_input(Vm& vm, const u8* bytes, u32 len);
+// One byte of controller input for the UART receive queue of mailbox VM `vm_id`
+// (1..kMaxVms; keel::controlled_vm() finds its Vm): Ok, Busy while the queue is full
+// (the mailbox retries next poll), Unsupported where there is no receive path yet.
+Status vm_console_input(u32 vm_id, u8 byte);
 
 } // namespace keel::arch

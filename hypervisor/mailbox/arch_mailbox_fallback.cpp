@@ -12,5 +12,5 @@ namespace keel::arch {
 [[gnu::weak]] Status vm_load_bytes(Vm&, u64, const void*, u64) { return Status::Unsupported; }
 [[gnu::weak]] Status vm_discard(Vm&) { return Status::Unsupported; }
 [[gnu::weak]] Status vm_stop(Vm&, bool) { return Status::Unsupported; }
-[[gnu::weak]] Status vm_console_input(Vm&, const u8*, u32) { return Status::Unsupported; }
+[[gnu::weak]] Status vm_console_input(u32, u8) { return Status::Unsupported; }
 } // namespace keel::arch

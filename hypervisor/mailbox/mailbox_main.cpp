@@ -27,6 +27,7 @@ mailbox::Service& service() {
     return s;
 }
 VmControl g_control;
+// Set once attach has finished on the boot core; read by guest cores' UART TX paths.
 bool g_attached = false;
 
 } // namespace
@@ -92,7 +93,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
 }
 
 void mailbox_console_out(u32 vm_id, const char* bytes, usize len) {
-    if (g_attached) service().console_out(vm_id, bytes, len);
+    if (__atomic_load_n(&g_attached, __ATOMIC_ACQUIRE)) service().console_out(vm_id, bytes, len);
 }
 
 void mailbox_run(u64 cores_online, u32 boot_cpu) {
@@ -104,7 +105,7 @@ void mailbox_run(u64 cores_online, u32 boot_cpu) {
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
     Status s = service().attach(region, g_control, key, nonce);
     if (s != Status::Ok) panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
-    g_attached = true;
+    __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
     kprint_hex(nonce, sizeof nonce);
     kprint(", controller key %s\n", key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");

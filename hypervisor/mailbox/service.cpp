@@ -155,9 +155,7 @@ void Service::console_events() {
         const Ticks now = ticks_now();
         v.output_seen = true;
         start_to_output_ns_ = ticks_ns(v.started_at, now);
-        create_to_output_us_ = ticks_ns(v.created_at, now) == 0xffffffffu
-                                   ? static_cast<u32>((now.count - v.created_at.count) * 1000000 / (now.hz ? now.hz : 1))
-                                   : ticks_ns(v.created_at, now) / 1000;
+        create_to_output_us_ = ticks_us(v.created_at, now);
     }
 }
 

@@ -114,11 +114,15 @@ Status VmControl::release(u32 id) {
     if (vm.state() != VmState::Destroyed) KEEL_TRY(arch::vm_discard(vm));
     cores_owned_ &= ~vm.def.cpu_mask;
     live_[id - 1] = false;
+    vm.id = 0; // controlled_vm() no longer finds it
     return Status::Ok;
 }
 
-Status VmControl::console_input(u32 id, const u8* bytes, u32 len) {
-    return arch::vm_console_input(g_vms[id - 1], bytes, len);
+Status VmControl::console_input(u32 id, u8 byte) { return arch::vm_console_input(id, byte); }
+
+Vm* controlled_vm(u32 id) {
+    if (id == 0 || id > mailbox::kMaxVms || g_vms[id - 1].id != id) return nullptr;
+    return &g_vms[id - 1];
 }
 
 void VmControl::metrics(u32 id, mailbox::VmMetrics& out) {

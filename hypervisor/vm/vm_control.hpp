@@ -4,6 +4,7 @@
 #pragma once
 
 #include "hypervisor/mailbox/backend.hpp"
+#include "hypervisor/vm/vm.hpp"
 
 namespace keel {
 
@@ -17,7 +18,7 @@ public:
     Status stop(u32 id, bool forced) override;
     bool ended(u32 id) override;
     Status release(u32 id) override;
-    Status console_input(u32 id, const u8* bytes, u32 len) override;
+    Status console_input(u32 id, u8 byte) override;
     void metrics(u32 id, mailbox::VmMetrics& out) override;
     mailbox::HostState host() override;
     u64 now_ms() override;
@@ -28,5 +29,9 @@ private:
     u64 cores_owned_ = 0;
     bool live_[mailbox::kMaxVms] = {}; // holds cores + memory (created, not yet released)
 };
+
+// The Vm behind mailbox VM `id` while it holds resources (created, not yet destroyed);
+// nullptr otherwise. For the arch's console-input hook (arch_mailbox.hpp).
+Vm* controlled_vm(u32 id);
 
 } // namespace keel

@@ -1,8 +1,9 @@
 # x86_64 partitions under VT-x (issue 4): keel.vm= VMs through the core VM manager,
-# Bochs corei7_skylake_x with 2 CPUs (core 0 is the hypervisor's, the VMs run on core 1,
-# one after the other with after:), and SMP bring-up under QEMU TCG.
+# Bochs corei7_skylake_x with 2 CPUs (3 for bochs.vm_smp; core 0 is the hypervisor's, the
+# VMs run on cores 1-2, one after the other with after:), and SMP bring-up under QEMU TCG.
 set(KEEL_ISO_VMS_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vms.iso)
 set(KEEL_ISO_VM_BENCH_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-bench.iso)
+set(KEEL_ISO_VM_SMP_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-smp.iso)
 
 # INIT-SIPI-SIPI from the MADT list (xAPIC under QEMU 7.2 TCG), own GDT/TSS/IDT per CPU.
 foreach(_n 2 4)
@@ -78,3 +79,34 @@ keel_emu_test(NAME bochs.vm_bench LABEL bochs-vmx TIMEOUT 120 SERIAL ARGS
   --expect "[vm 1] bench: vmcall null round trip"
   --expect "[vm 1] bench: cpuid leaf 0 round trip"
   --expect "keel: all VMs ended")
+
+# A VM with two vCPUs on cores 1-2 (Bochs count=3): the guest BSP checks the topology
+# CPUID and its x2APIC, starts vCPU 1 with INIT/SIPI through the x2APIC ICR (MSR 0x830);
+# vCPU 1 enters in real mode at the SIPI vector, goes to 64-bit mode itself, prints,
+# counts itself and halts (its vCPU stops); the BSP powers off. VM 2 then runs on core 2
+# alone (the core was freed) and sees zeroed memory. The pool must be back to baseline.
+keel_emu_test(NAME bochs.vm_smp LABEL bochs-vmx TIMEOUT 120 SERIAL ARGS
+  --machine bochs --image ${KEEL_ISO_VM_SMP_x86_64} --smp 3 --mem 128M --wait-exit
+  --fail "FAIL" --fail "VM-entry failure" --fail "failed:"
+  --expect "cpu 2 online (apic id 2, VMX on)"
+  --expect "smp: 3 of 3 cpus online"
+  --expect "vm 1: created: cpus 0x6, 4 MiB at pa"
+  --expect "vm 1: vcpu 0 on cpu 1: 64-bit entry at 0x40000000"
+  --expect "[vm 1] smp: cpuid leaf 1 lists the vCPU count, initial APIC id 0 ok"
+  --expect "[vm 1] smp: cpuid leaf 1 x2APIC bit set ok"
+  --expect "[vm 1] smp: cpuid leaf 0xb x2APIC id 0 ok"
+  --expect "[vm 1] smp: IA32_APIC_BASE enabled, x2APIC, BSP, x2APIC id 0 ok"
+  --expect "vm 1: vcpu 0: INIT to vcpu 1: waiting for SIPI"
+  --expect "vm 1: vcpu 0: SIPI to vcpu 1, vector 0x"
+  --expect "vm 1: vcpu 1 on cpu 2: real-mode entry at "
+  --expect "[vm 1] cpu 1 up"
+  --expect "[vm 1] smp: every AP started by INIT/SIPI counted itself ok"
+  --expect "[vm 1] smp: 2 cpus ran"
+  --expect "vm 1: guest power-off hypercall"
+  --expect "vm 1: destroyed (guest power-off), pool back to"
+  --expect "vm 2: vcpu 0 on cpu 2: 64-bit entry"
+  --expect "[vm 2] memory: RAM is zeroed at start ok"
+  --expect "vm 2: destroyed (fault)"
+  --expect "vm 1: summary: guest power-off"
+  --expect "keel: all VMs ended, pool 122 MiB, baseline 122 MiB"
+  --expect "keel: power off (status 0)")

@@ -1,12 +1,10 @@
-// console (the per-VM rings), log (pull + verify the audit chain) and the hostile-input
-// test cases.
+// console: the per-VM rings (docs/mailbox.md §6). `log` lives in log.cpp.
 #include <poll.h>
 #include <stdio.h>
 #include <string.h>
 #include <termios.h>
 #include <unistd.h>
 
-#include "hypervisor/mailbox/audit.hpp"
 #include "hypervisor/mailbox/command.hpp"
 #include "tools/keelctl/commands.hpp"
 
@@ -70,53 +68,6 @@ int cmd_console(Session& s, const Args& a) {
     }
     if (tty) tcsetattr(0, TCSANOW, &old);
     fprintf(stderr, "\nkeelctl: detached\n");
-    return kExitOk;
-}
-
-int cmd_log(Session& s, const Args& a) {
-    bool follow = false;
-    for (const auto& x : a) follow |= x == "--follow";
-    // The chain starts at the boot nonce; a state file would carry it across runs
-    // (records pulled by an earlier run are then verified against its saved head).
-    u8 prev[32];
-    const Header h = s.c.header();
-    audit_chain_start(h.nonce, prev);
-    u64 next = 0;
-    // Records an earlier run already pulled: continue from the last one still in the ring.
-    const u32 cons = *s.c.field(__builtin_offsetof(Header, log_cons));
-    if (cons != 0) {
-        AuditRecord last;
-        memcpy(&last, const_cast<const u8*>(s.c.base()) + kLogRingOffset + ((cons - 1) % kLogSlots) * sizeof last,
-               sizeof last);
-        crypto::sha256(&last, sizeof last, prev);
-        next = last.index + 1;
-    }
-    bool broken = false;
-    do {
-        std::vector<AuditRecord> recs = s.c.pull_log();
-        usize bad = 0;
-        if (!recs.empty() && audit_verify(recs.data(), recs.size(), prev, next, &bad) != Status::Ok) {
-            fprintf(stderr, "keelctl: AUDIT CHAIN BROKEN at record %llu\n", (unsigned long long)(next + bad));
-            broken = true;
-        }
-        for (const AuditRecord& r : recs) {
-            const char* kinds[] = {"boot", "command", "rejected", "gap", "vm-event"};
-            std::string detail(reinterpret_cast<const char*>(r.detail), strnlen(reinterpret_cast<const char*>(r.detail), sizeof r.detail));
-            if (s.opt.json)
-                printf("{\"index\":%llu,\"time_ms\":%llu,\"kind\":\"%s\",\"seq\":%llu,\"op\":\"%s\",\"status\":\"%s\",\"vm\":%u,\"detail\":\"%s\"}\n",
-                       (unsigned long long)r.index, (unsigned long long)r.time_ms, r.kind < 5 ? kinds[r.kind] : "?",
-                       (unsigned long long)r.seq, opcode_name(static_cast<u16>(r.opcode)),
-                       status_name(static_cast<Status>(r.status)), r.vm_id, detail.c_str());
-            else
-                printf("%6llu %10.3f %-8s %-13s vm %u seq %llu: %s (%s)\n", (unsigned long long)r.index, r.time_ms / 1000.0,
-                       r.kind < 5 ? kinds[r.kind] : "?", opcode_name(static_cast<u16>(r.opcode)), r.vm_id,
-                       (unsigned long long)r.seq, status_name(static_cast<Status>(r.status)), detail.c_str());
-        }
-        next += recs.size();
-        if (broken) return kExitChainBroken;
-        if (follow) usleep(200000);
-    } while (follow);
-    if (!s.opt.json) printf("audit chain verified: %llu records\n", (unsigned long long)next);
     return kExitOk;
 }
 

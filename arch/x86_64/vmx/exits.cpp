@@ -20,23 +20,24 @@ constexpr u64 kRflagsIf = 1ull << 9;
 
 // CPUID as the VM sees it (SDM Vol. 2A CPUID): no VMX/SMX (leaf 1 ECX 5, 6) or SVM
 // (0x80000001 ECX 2), the hypervisor bit (leaf 1 ECX 31), Keel's leaf 0x40000000, and a
-// topology of one package whose logical processors are the VM's own cores (leaf 1
-// EBX 23:16 and 31:24, leaf 4 EAX 31:26, leaf 0xB).
-x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 leaf, u32 sub) {
+// topology of one package whose logical processors are the VM's own vCPUs with
+// initial APIC ids 0..n-1 (leaf 1 EBX 23:16 and 31:24, leaf 4 EAX 31:26, leaf 0xB with
+// the x2APIC id in EDX), and x2APIC (leaf 1 ECX 21): the virtual APIC is an x2APIC.
+x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
     const u32 cores = static_cast<u32>(__builtin_popcountll(vm.def.cpu_mask));
     if (leaf >= 0x40000000 && leaf < 0x50000000)
         return leaf == 0x40000000 ? x86::CpuidRegs{0x40000000, kSigKeel, kSigKeel, kSigKeel} : x86::CpuidRegs{};
     x86::CpuidRegs v = x86::cpuid(leaf, sub);
     switch (leaf) {
     case 1:
-        v.ecx = (v.ecx & ~(kCpuid1EcxVmx | (1u << 6))) | kCpuid1EcxHypervisor;
-        v.ebx = (v.ebx & 0xffff) | (cores << 16); // initial APIC id 0 (vCPU 0)
+        v.ecx = (v.ecx & ~(kCpuid1EcxVmx | (1u << 6))) | kCpuid1EcxHypervisor | kCpuid1EcxX2apic;
+        v.ebx = (v.ebx & 0xffff) | (cores << 16) | (index << 24);
         break;
     case 4: v.eax = (v.eax & 0x03ffffffu) | ((cores - 1) << 26); break;
     case 0xb:
-        v = sub == 0 ? x86::CpuidRegs{0, 1, (1u << 8) | sub, 0}
-            : sub == 1 ? x86::CpuidRegs{static_cast<u32>(32 - __builtin_clz(cores)), cores, (2u << 8) | sub, 0}
-                       : x86::CpuidRegs{0, 0, sub, 0};
+        v = sub == 0 ? x86::CpuidRegs{0, 1, (1u << 8) | sub, index}
+            : sub == 1 ? x86::CpuidRegs{static_cast<u32>(32 - __builtin_clz(cores)), cores, (2u << 8) | sub, index}
+                       : x86::CpuidRegs{0, 0, sub, index};
         break;
     case 0x80000001: v.ecx &= ~(1u << 2); break;
     default: break;
@@ -44,8 +45,9 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 leaf, u32 sub) {
     return v;
 }
 
-void handle_cpuid(const Vm& vm, GuestRegs& r) {
-    const x86::CpuidRegs v = filtered_cpuid(vm, static_cast<u32>(r.rax), static_cast<u32>(r.rcx));
+void handle_cpuid(const Vm& vm, Vcpu& c) {
+    GuestRegs& r = c.regs;
+    const x86::CpuidRegs v = filtered_cpuid(vm, c.index, static_cast<u32>(r.rax), static_cast<u32>(r.rcx));
     r.rax = v.eax, r.rbx = v.ebx, r.rcx = v.ecx, r.rdx = v.edx;
     advance_rip();
 }
@@ -60,7 +62,8 @@ bool pat_valid(u64 v) {
 }
 
 // The MSR allow-list beyond the bitmap's pass-through: emulated IA32_PAT, IA32_EFER
-// (the VMCS copy; SCE/LME/NXE writable), IA32_MISC_ENABLE reads. Anything else: #GP.
+// (the VMCS copy; SCE/NXE writable, LME only while CR0.PG is 0: SDM Vol. 3A 10.8.5),
+// IA32_MISC_ENABLE reads, the x2APIC (vapic.cpp). Anything else: #GP.
 void handle_msr(Vm& vm, Vcpu& v, bool write) {
     GuestRegs& r = v.regs;
     const u32 msr = static_cast<u32>(r.rcx);
@@ -72,13 +75,14 @@ void handle_msr(Vm& vm, Vcpu& v, bool write) {
         else out = v.pat;
     } else if (msr == kMsrEfer) {
         const u64 efer = vmread(VmcsField64::GuestIa32Efer);
-        if (write) ok = (value & ~kEferWritable) == 0 && (value & (1ull << 8)) == (efer & (1ull << 8));
+        const bool paging = vmread(VmcsFieldNatural::GuestCr0) & (1ull << 31);
+        if (write) ok = (value & ~kEferWritable) == 0 && (!paging || (value & (1ull << 8)) == (efer & (1ull << 8)));
         if (write && ok) vmwrite(VmcsField64::GuestIa32Efer, (efer & ~kEferWritable) | value);
         out = efer;
     } else if (msr == kMsrMiscEnable && !write) {
         out = 1; // fast strings
     } else {
-        ok = false;
+        ok = vapic_msr(vm, v, msr, write, value, &out) == MsrResult::Done;
     }
     if (!ok) {
         kprint("vm %u: %s %#x refused -> injecting #GP\n", vm.id, write ? "wrmsr" : "rdmsr", msr);
@@ -107,7 +111,7 @@ ExitAction handle_io(Vm& vm, Vcpu& v) {
         } else {
             c.line[c.len] = '\0';
             kprint("[vm %u] %s\n", vm.id, c.line);
-            ++vm.stats.console_lines;
+            __atomic_fetch_add(&vm.stats.console_lines, 1u, __ATOMIC_RELAXED);
             c.len = 0;
         }
     } else if (q.in) {
@@ -161,12 +165,17 @@ void handle_xsetbv(Vm& vm, Vcpu& v) {
 
 // HLT: with the one-shot timer armed and interrupts enabled, wait (this core is the
 // VM's own) until the deadline and inject the timer vector after the HLT. Otherwise
-// nothing could ever wake the vCPU: the VM is over.
+// nothing could ever wake the vCPU (no IPIs but INIT/SIPI yet): it stops, and with it
+// the VM if it was the only vCPU.
 ExitAction handle_hlt(Vm& vm, Vcpu& v) {
     const bool interrupts = vmread(VmcsFieldNatural::GuestRflags) & kRflagsIf;
     if (!v.timer_armed || !interrupts) {
-        kprint("vm %u: HLT with %s: nothing can wake it, stopping the VM\n", vm.id,
-               interrupts ? "no timer armed" : "interrupts disabled");
+        const char* why = interrupts ? "no timer armed" : "interrupts disabled";
+        if (vm_slot(vm).vcpus > 1) {
+            kprint("vm %u: vcpu %u: HLT with %s: nothing can wake it, vcpu stopped\n", vm.id, v.index, why);
+            return ExitAction::VcpuOff;
+        }
+        kprint("vm %u: HLT with %s: nothing can wake it, stopping the VM\n", vm.id, why);
         return ExitAction::PowerOff;
     }
     while (static_cast<i64>(__builtin_ia32_rdtsc() - v.timer_deadline) < 0) asm volatile("pause");
@@ -179,7 +188,7 @@ ExitAction handle_hlt(Vm& vm, Vcpu& v) {
 
 ExitAction handle_vmcall(Vm& vm, Vcpu& v) {
     GuestRegs& r = v.regs;
-    ++vm.stats.hypercalls;
+    __atomic_fetch_add(&vm.stats.hypercalls, 1u, __ATOMIC_RELAXED);
     switch (static_cast<Hypercall>(r.rax & 0xffffffff)) {
     case Hypercall::Null: r.rax = 0; break;
     case Hypercall::Echo: r.rax = r.rbx + 1; break;
@@ -201,7 +210,7 @@ ExitAction handle_vmcall(Vm& vm, Vcpu& v) {
 
 ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why) {
     switch (why.basic) {
-    case ExitReason::Cpuid: handle_cpuid(vm, v.regs); return ExitAction::Resume;
+    case ExitReason::Cpuid: handle_cpuid(vm, v); return ExitAction::Resume;
     case ExitReason::Rdmsr: handle_msr(vm, v, false); return ExitAction::Resume;
     case ExitReason::Wrmsr: handle_msr(vm, v, true); return ExitAction::Resume;
     case ExitReason::IoInstruction: return handle_io(vm, v);
@@ -211,6 +220,7 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why) {
     case ExitReason::Vmcall: return handle_vmcall(vm, v);
     case ExitReason::EptViolation: return handle_ept_violation(vm, v);
     case ExitReason::ExceptionOrNmi: return ExitAction::Resume; // a host NMI: nothing to do yet
+    case ExitReason::PreemptionTimer: return ExitAction::Resume; // the run loop checks for a VM stop
     case ExitReason::ExternalInterrupt:
         // This core's host runs with interrupts off and owns no device: nothing to
         // acknowledge. Give up if one stays asserted (it would livelock the core).

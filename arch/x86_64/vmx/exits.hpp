@@ -9,10 +9,16 @@
 
 namespace keel::vmx {
 
-enum class ExitAction : u8 { Resume, PowerOff, Fault };
+// PowerOff and Fault end the whole VM; VcpuOff stops only this vCPU (the VM ends when
+// its last started vCPU has stopped).
+enum class ExitAction : u8 { Resume, PowerOff, Fault, VcpuOff };
+enum class MsrResult : u8 { NotMine, Done, Refused };
 
 ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why);
 ExitAction handle_ept_violation(Vm& vm, Vcpu& v);
+// The virtual local APIC's MSRs (x2APIC mode, vapic.cpp): IA32_APIC_BASE reads, ID,
+// version, EOI, and ICR writes that deliver INIT and SIPI to the VM's other vCPUs.
+MsrResult vapic_msr(Vm& vm, Vcpu& v, u32 msr, bool write, u64 value, u64* out);
 
 // Helpers shared by the handlers.
 void advance_rip();

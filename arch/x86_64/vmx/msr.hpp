@@ -30,6 +30,7 @@ inline constexpr u64 kFeatureControlLock = 1ull << 0;
 inline constexpr u64 kFeatureControlVmxOutsideSmx = 1ull << 2;
 inline constexpr u32 kCpuid1EcxVmx = 1u << 5;
 inline constexpr u32 kCpuid1EcxHypervisor = 1u << 31;
+inline constexpr u32 kCpuid1EcxX2apic = 1u << 21;
 inline constexpr u64 kBasicRevisionMask = 0x7fffffff;    // IA32_VMX_BASIC 30:0 (A.1)
 inline constexpr u64 kBasicTrueControls = 1ull << 55;    // TRUE capability MSRs exist
 inline constexpr u64 kCr0Pe = 1ull << 0, kCr0Ne = 1ull << 5, kCr0Pg = 1ull << 31;

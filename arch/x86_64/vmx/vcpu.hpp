@@ -1,7 +1,9 @@
 // A partition VM's VT-x state, by value in a fixed slot per VM id (image memory,
-// identity mapped): its EPT, and its one vCPU's VMCS, GPRs and emulated devices.
+// identity mapped): its EPT, emulated devices, and per vCPU a VMCS, GPRs and state.
 // Lifecycle (arch_vm.hpp): vm_create on the boot core builds EPT and loads the guest;
-// vm_start hands the VM to its core, which runs vcpu_run_until_stopped().
+// vm_start hands the VM to each of its cores (vCPU n on the n-th lowest core of
+// `cpus:`), which run vcpu_run_until_stopped(): vCPU 0 at once, the others once the
+// guest's INIT/SIPI (vapic.cpp) starts them. The last core out tears the VM down.
 #pragma once
 
 #include "../ept_format.hpp"
@@ -19,6 +21,15 @@ namespace keel::vmx {
 inline constexpr u64 kScratchBase = 0xfed00000, kScratchSize = 4096;
 inline constexpr u8 kTimerVector = 0x20;
 enum class Hypercall : u32 { Null = 0, Echo = 1, TimerOneShot = 2, PowerOff = 3 };
+inline constexpr u32 kMaxVcpus = 4;
+// A multi-vCPU VM's GPA [0, 2 MiB) aliases the first 2 MiB of its RAM, so that a SIPI
+// vector (a page below 1 MiB) reaches the guest's AP start code, as low memory does on a PC.
+inline constexpr u64 kLowAliasSize = 2 * 1024 * 1024;
+
+// A vCPU's life (SDM Vol. 3A 9.4 MP initialization, as the guest's APs see it):
+//   Reset --INIT--> WaitSipi --SIPI (sender counts it live)--> Starting --its core--> Running
+//   Running --HLT nothing can wake / VM stop--> Stopped.   vCPU 0 starts Running.
+enum class VcpuRun : u32 { Reset = 0, WaitSipi, Starting, Running, Stopped };
 
 // EPT table pages for all VMs come from a fixed pool inside the image (vm_arch.cpp).
 class EptTableMemory final : public mm::TableMemory {
@@ -39,27 +50,37 @@ struct GuestConsole {
 
 struct Vcpu {
     GuestRegs regs;
+    u32 index;          // vCPU number = its initial (x2)APIC id
+    u32 run;            // atomic VcpuRun: other vCPUs' cores send it INIT/SIPI
+    u8 sipi_vector;     // valid from Starting on
+    u64 icr;            // the last x2APIC ICR value written (reads return it)
     u64 pat;            // the guest's IA32_PAT (emulated; the hardware PAT stays the host's)
     u64 xcr0;           // last validated XSETBV value
     u64 timer_deadline; // TSC; valid while timer_armed
     bool timer_armed;
     u32 external_interrupts;
     GuestConsole console;
-    u8 scratch[kScratchSize]; // the scratch device's registers
 };
 
 struct VmSlot {
-    alignas(4096) u8 vmcs[4096];
+    alignas(4096) u8 vmcs[kMaxVcpus][4096];
+    u8 scratch[kScratchSize]; // the scratch device's registers (one device per VM)
     EptTableMemory tables;
     mm::PageTable<x86::EptFormat> ept{tables};
     u64 eptp = 0;
     u64 guest_cr3 = 0; // the guest page tables vm_create wrote
-    Vcpu vcpu;
+    u32 vcpus = 0;        // one per core of `cpus:`
+    u32 live = 0;         // atomic: vCPUs started (SIPI counted) and not yet stopped
+    u32 cores_active = 0; // atomic: cores still inside vcpu_run_until_stopped
+    u32 stop = 0;         // atomic: the VM is ending (power-off, fault, last vCPU stopped)
+    u32 faulted = 0;      // atomic: some vCPU stopped with a fault
+    Vcpu vcpu[kMaxVcpus];
 };
 
 VmSlot& vm_slot(const Vm& vm);
-// Runs the VM's vCPU on this core until the VM ends, then tears its arch state down
-// and calls keel::vm_stopped() (this core's VMX operation stays on).
+// Runs this core's vCPU of the VM (waiting for its SIPI first unless it is vCPU 0)
+// until the VM ends; the last of the VM's cores tears the arch state down and calls
+// keel::vm_stopped() (every core's VMX operation stays on).
 void vcpu_run_until_stopped(Vm& vm);
 
 } // namespace keel::vmx

@@ -1,11 +1,11 @@
-// One partition VM's vCPU on its own core: VMCS setup, the run loop, teardown
+// A partition VM's vCPUs, one per core of `cpus:`: VMCS setup, the run loop, teardown
 // (SDM Vol. 3C 25 "VMCS", 27 "VM entries", 28 "VM exits").
 //
-//   VMCLEAR, VMPTRLD -> controls -> bitmaps, EPTP, VPID -> host state -> 64-bit guest
-//   state -> INVEPT/INVVPID -> loop { VMLAUNCH/VMRESUME -> handle_exit } -> VMCLEAR,
-//   INVEPT/INVVPID, XCR0 back, EPT destroyed -> keel::vm_stopped (scrubs the memory)
-#include <string.h>
-
+//   [vCPU n > 0: wait for the guest's SIPI (vapic.cpp)] -> VMCLEAR, VMPTRLD -> controls
+//   -> bitmaps, EPTP, VPID -> host state -> 64-bit (vCPU 0) or real-mode guest state ->
+//   INVEPT/INVVPID -> loop { VMLAUNCH/VMRESUME -> handle_exit } -> VMCLEAR, INVEPT/INVVPID,
+//   XCR0 back -> the last core out: EPT destroyed -> keel::vm_stopped (scrubs the memory)
+#include "../percpu.hpp"
 #include "exits.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -17,6 +17,9 @@ namespace keel::vmx {
 namespace {
 
 using ull = unsigned long long;
+// The preemption timer counts down at the TSC rate >> IA32_VMX_MISC[4:0] (26.5.1): a
+// few exits per million TSC ticks at most, per vCPU of a multi-vCPU VM.
+constexpr u32 kPreemptionTicks = 0x40000;
 
 // I/O bitmaps (25.6.4): every port exits. MSR bitmap (25.6.9): every MSR exits except
 // the pass-through allow-list: reads of IA32_TSC, reads/writes of IA32_FS_BASE and
@@ -40,41 +43,58 @@ struct Bitmaps {
 };
 constinit Bitmaps g_bitmaps;
 
-bool setup_vmcs(Vm& vm, VmSlot& s) {
-    *reinterpret_cast<u32*>(s.vmcs) = static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
-    const u64 pa = reinterpret_cast<u64>(s.vmcs);
+// VPID per vCPU (28.1: 0 is the host's): vCPU 0 keeps the VM id, vCPU n adds n * kMaxVms.
+u16 vpid_of(const Vm& vm, const Vcpu& v) { return static_cast<u16>(vm.id + Vm::kMaxVms * v.index); }
+
+// vCPU 0 enters in 64-bit mode at the start of RAM; a vCPU started by SIPI enters in
+// real mode at vector:0000 (SDM Vol. 3A 9.4.4.1; 27.3.1.1 allows it with "unrestricted
+// guest", which also lets the guest turn PE/PG on itself). Multi-vCPU VMs also arm the
+// VMX-preemption timer (25.6.1, 26.5.1) so that a vCPU sees another's power-off soon.
+bool setup_vmcs(Vm& vm, VmSlot& s, Vcpu& v) {
+    u8* vmcs = s.vmcs[v.index];
+    *reinterpret_cast<u32*>(vmcs) = static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
+    const u64 pa = reinterpret_cast<u64>(vmcs);
     if (vmclear_insn(pa) != VmxResult::Ok || vmptrld_insn(pa) != VmxResult::Ok) {
         kprint("vm %u: VMCLEAR/VMPTRLD of %#llx failed\n", vm.id, static_cast<ull>(pa));
         return false;
     }
     vmcs_clear_failures();
-    const Controls c{kPinExternalInterruptExiting | kPinNmiExiting,
+    const bool bsp = v.index == 0, smp = s.vcpus > 1;
+    const Controls c{kPinExternalInterruptExiting | kPinNmiExiting | (smp ? kPinPreemptionTimer : 0),
                      kProcHltExiting | kProcUseIoBitmaps | kProcUseMsrBitmaps | kProcActivateSecondary,
                      kProc2EnableEpt | kProc2EnableVpid | kProc2UnrestrictedGuest,
                      kExitHostAddressSpaceSize | kExitSaveIa32Efer | kExitLoadIa32Efer,
-                     kEntryIa32eModeGuest | kEntryLoadIa32Efer};
+                     (bsp ? kEntryIa32eModeGuest : 0) | kEntryLoadIa32Efer};
     if (!setup_controls(c)) return false;
     vmwrite(VmcsField64::IoBitmapA, reinterpret_cast<u64>(g_bitmaps.io[0]));
     vmwrite(VmcsField64::IoBitmapB, reinterpret_cast<u64>(g_bitmaps.io[1]));
     vmwrite(VmcsField64::MsrBitmap, reinterpret_cast<u64>(g_bitmaps.msr));
     vmwrite(VmcsField32::ExceptionBitmap, 0); // the guest handles its own exceptions
     vmwrite(VmcsField64::EptPointer, s.eptp);
-    vmwrite(VmcsField16::Vpid, vm.id); // VPID 0 is the host's (28.1)
+    vmwrite(VmcsField16::Vpid, vpid_of(vm, v));
+    if (smp) vmwrite(VmcsField32::PreemptionTimerValue, kPreemptionTicks);
     setup_host_state();
-    const u64 top = vm.ram_ipa().raw() + vm.mem_size;
-    setup_guest_long_mode(vm.ram_ipa().raw(), top - 4 * 4096, s.guest_cr3);
+    GuestRegs& r = v.regs;
+    if (bsp) {
+        const u64 top = vm.ram_ipa().raw() + vm.mem_size;
+        setup_guest_long_mode(vm.ram_ipa().raw(), top - 4 * 4096, s.guest_cr3);
+        // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode.
+        r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size, r.rcx = static_cast<u64>(vm.def.mode);
+    } else {
+        setup_guest_real_mode(0, 0);
+        vmwrite(VmcsField16::GuestCsSelector, static_cast<u16>(v.sipi_vector << 8));
+        vmwrite(VmcsFieldNatural::GuestCsBase, static_cast<u64>(v.sipi_vector) << 12);
+        r.rdx = x86::cpuid(1, 0).eax; // EDX after INIT: the processor signature (9.1.4)
+    }
     if (vmcs_write_failed()) return false;
-    // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode.
-    GuestRegs& r = s.vcpu.regs;
-    r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size, r.rcx = static_cast<u64>(vm.def.mode);
-    s.vcpu.pat = 0x0007040600070406ull; // power-on default (SDM Vol. 3A 13.12.4)
-    s.vcpu.xcr0 = 1;
+    v.pat = 0x0007040600070406ull; // power-on default (SDM Vol. 3A 13.12.4)
+    v.xcr0 = 1;
     // Nothing may be cached for this EPTP/VPID from an earlier VM (28.3.3.4).
     return invept(kInvSingleContext, s.eptp) == VmxResult::Ok &&
-           invvpid(kInvSingleContext, vm.id) == VmxResult::Ok;
+           invvpid(kInvSingleContext, vpid_of(vm, v)) == VmxResult::Ok;
 }
 
-ExitAction run_loop(Vm& vm, Vcpu& v) {
+ExitAction run_loop(Vm& vm, VmSlot& s, Vcpu& v) {
     for (u32 launched = 0;; launched = 1) {
         const auto rr = static_cast<RunResult>(vmx_run(&v.regs, launched));
         if (rr != RunResult::Exited) {
@@ -84,7 +104,7 @@ ExitAction run_loop(Vm& vm, Vcpu& v) {
                    rr == RunResult::FailValid ? "VMfailValid" : "VMfailInvalid", e, instruction_error_name(e));
             return ExitAction::Fault;
         }
-        ++vm.stats.exits;
+        __atomic_fetch_add(&vm.stats.exits, 1u, __ATOMIC_RELAXED);
         const ExitReasonField why = decode_exit_reason(vmread(VmcsField32::ExitReason));
         if (why.entry_failure) {
             const u64 q = vmread(VmcsFieldNatural::ExitQualification);
@@ -95,27 +115,63 @@ ExitAction run_loop(Vm& vm, Vcpu& v) {
         }
         const ExitAction a = handle_exit(vm, v, why);
         if (a != ExitAction::Resume) return a;
+        if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE)) return ExitAction::VcpuOff; // another vCPU ended it
     }
 }
 
-void teardown(Vm& vm, VmSlot& s) {
-    (void)vmclear_insn(reinterpret_cast<u64>(s.vmcs)); // no longer active on this core (25.11.3)
+// An AP's core waits here for its SIPI (or for the VM to end without one).
+bool wait_for_sipi(const VmSlot& s, Vcpu& v) {
+    for (;;) {
+        if (__atomic_load_n(&v.run, __ATOMIC_ACQUIRE) == static_cast<u32>(VcpuRun::Starting)) return true;
+        if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE)) return false;
+        asm volatile("pause");
+    }
+}
+
+// Records how a started vCPU ended: a power-off or fault ends the VM; so does the
+// last started vCPU stopping.
+void vcpu_ended(VmSlot& s, Vcpu& v, ExitAction a) {
+    __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Stopped), __ATOMIC_RELEASE);
+    if (a == ExitAction::Fault) __atomic_store_n(&s.faulted, 1u, __ATOMIC_RELEASE);
+    const bool last = __atomic_sub_fetch(&s.live, 1u, __ATOMIC_ACQ_REL) == 0;
+    if (a != ExitAction::VcpuOff || last) __atomic_store_n(&s.stop, 1u, __ATOMIC_RELEASE);
+}
+
+// This core's part of the teardown: its VMCS is no longer active here (25.11.3), and
+// its TLBs hold nothing of this VPID/EPTP. XCR0 back to x87-only, as at boot.
+void core_teardown(const Vm& vm, VmSlot& s, const Vcpu& v) {
+    (void)vmclear_insn(reinterpret_cast<u64>(s.vmcs[v.index]));
     (void)invept(kInvSingleContext, s.eptp);
-    (void)invvpid(kInvSingleContext, vm.id);
-    if (s.vcpu.xcr0 != 1) asm volatile("xsetbv" ::"c"(0u), "a"(1u), "d"(0u)); // x87 only, as at boot
-    (void)s.ept.unmap(vm.ram_ipa(), vm.mem_size);
-    s.ept.destroy();
+    (void)invvpid(kInvSingleContext, vpid_of(vm, v));
+    if (v.xcr0 > 1) asm volatile("xsetbv" ::"c"(0u), "a"(1u), "d"(0u));
 }
 
 } // namespace
 
 void vcpu_run_until_stopped(Vm& vm) {
     VmSlot& s = vm_slot(vm);
-    kprint("vm %u: vcpu 0 on cpu %u: 64-bit entry at %#llx, EPTP %#llx, VPID %u\n", vm.id, vm.first_cpu,
-           static_cast<ull>(vm.ram_ipa().raw()), static_cast<ull>(s.eptp), vm.id);
-    const ExitAction a = setup_vmcs(vm, s) ? run_loop(vm, s.vcpu) : ExitAction::Fault;
-    teardown(vm, s);
-    vm_stopped(vm, a == ExitAction::PowerOff ? VmEnd::GuestPowerOff : VmEnd::Fault);
+    const u32 core = x86::this_cpu().index;
+    Vcpu& v = s.vcpu[__builtin_popcountll(vm.def.cpu_mask & ((1ull << core) - 1))];
+    if (v.index == 0) {
+        kprint("vm %u: vcpu 0 on cpu %u: 64-bit entry at %#llx, EPTP %#llx, VPID %u\n", vm.id, core,
+               static_cast<ull>(vm.ram_ipa().raw()), static_cast<ull>(s.eptp), vpid_of(vm, v));
+    }
+    if (v.index == 0 || wait_for_sipi(s, v)) {
+        if (v.index != 0) {
+            kprint("vm %u: vcpu %u on cpu %u: real-mode entry at %04x:0000, VPID %u\n", vm.id, v.index, core,
+                   v.sipi_vector << 8, vpid_of(vm, v));
+            __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Running), __ATOMIC_RELEASE);
+        }
+        const ExitAction a = setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
+        vcpu_ended(s, v, a);
+        core_teardown(vm, s, v);
+    }
+    if (__atomic_sub_fetch(&s.cores_active, 1u, __ATOMIC_ACQ_REL) != 0) return;
+    // The last core out: no vCPU runs any more, the EPT and the memory can go.
+    (void)s.ept.unmap(vm.ram_ipa(), vm.mem_size);
+    if (s.vcpus > 1) (void)s.ept.unmap(GuestPhys(0), kLowAliasSize);
+    s.ept.destroy();
+    vm_stopped(vm, __atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE) ? VmEnd::Fault : VmEnd::GuestPowerOff);
 }
 
 } // namespace keel::vmx

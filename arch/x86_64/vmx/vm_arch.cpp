@@ -2,9 +2,10 @@
 // vm_create/vm_start. Guest RAM is only ever touched through transient mappings.
 //
 //   vm_create (boot core): EPT maps GPA Vm::kRamIpa -> the VM's pool memory (2 MiB pages,
-//     WB, RWX; nothing else, so every other GPA exits); the test guest is copied to
+//     WB, RWX; with several vCPUs also GPA [0, 2 MiB) -> its first 2 MiB, for SIPI
+//     vectors; nothing else, so every other GPA exits); the test guest is copied to
 //     the start of RAM and 4 guest page-table pages to its top (64-bit entry).
-//   vm_start: hands the VM to its first core (smp.cpp's work loop).
+//   vm_start: hands the VM to each of its cores (smp.cpp's work loop), one vCPU each.
 #include <string.h>
 
 #include "../paging.hpp"
@@ -110,9 +111,15 @@ Status vm_create(Vm& vm) {
     using namespace vmx;
     VmSlot& slot = vm_slot(vm);
     const u64 guest_size = static_cast<u64>(keel_x86_guest_end - keel_x86_guest_start);
+    const u32 vcpus = static_cast<u32>(__builtin_popcountll(vm.def.cpu_mask));
     if (guest_size + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
+    if (vcpus > kMaxVcpus) {
+        kprint("vm %u: %u cores, at most %u vCPUs per VM on x86\n", vm.id, vcpus, kMaxVcpus);
+        return Status::Unsupported;
+    }
     KEEL_TRY(slot.ept.init());
     Status s = slot.ept.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
+    if (s == Status::Ok && vcpus > 1) s = slot.ept.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});
     if (s == Status::Ok) s = guest_write(vm, vm.ram_ipa().raw(), keel_x86_guest_start, guest_size);
     if (s == Status::Ok) s = write_guest_page_tables(vm, &slot.guest_cr3);
     if (s != Status::Ok) {
@@ -122,7 +129,13 @@ Status vm_create(Vm& vm) {
     // EPTP (SDM Vol. 3C 25.6.11): WB (6), page-walk length - 1 = 3, A/D flags off.
     slot.eptp = slot.ept.root().raw() | (3u << 3) | 6u;
     vm.stage2_tables = static_cast<u32>(slot.tables.tables_in_use());
-    memset(&slot.vcpu, 0, sizeof slot.vcpu);
+    memset(slot.vcpu, 0, sizeof slot.vcpu);
+    memset(slot.scratch, 0, sizeof slot.scratch);
+    for (u32 i = 0; i < kMaxVcpus; ++i) slot.vcpu[i].index = i;
+    slot.vcpu[0].run = static_cast<u32>(VcpuRun::Running);
+    slot.vcpus = slot.cores_active = vcpus;
+    slot.live = 1;
+    slot.stop = slot.faulted = 0;
     return Status::Ok;
 }
 
@@ -131,9 +144,13 @@ Status vm_reserve_sources(const VmDef& def) { return def.is_linux() ? Status::Un
 // No console input on x86 yet (the emulated 16550 has no receive side).
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 
+// Every core of the VM gets it: vCPU 0 runs at once, the others wait for their SIPI.
 Status vm_start(Vm& vm) {
-    if (vm.first_cpu >= x86::kMaxCpus || !x86::cpu(vm.first_cpu).vmx_on) return Status::BadState;
-    x86::hand_vm(vm.first_cpu, vm);
+    for (u32 c = 0; c < x86::kMaxCpus; ++c)
+        if ((vm.def.cpu_mask >> c & 1) && !x86::cpu(c).vmx_on) return Status::BadState;
+    if (vm.def.cpu_mask >> x86::kMaxCpus) return Status::BadState;
+    for (u32 c = 0; c < x86::kMaxCpus; ++c)
+        if (vm.def.cpu_mask >> c & 1) x86::hand_vm(c, vm);
     return Status::Ok;
 }
 

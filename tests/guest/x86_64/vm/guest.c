@@ -2,7 +2,8 @@
 // inside the VM, what the hypervisor must get right: filtered CPUID, the MSR allow-list
 // (#GP caught by its own IDT), the COM1 console, MMIO emulation of every supported
 // instruction form against the echoing scratch device, CR4/XSETBV validation, a timer
-// interrupt waking HLT, zeroed memory, and (mode "wild") an access beyond its RAM.
+// interrupt waking HLT, zeroed memory, (mode "wild") an access beyond its RAM, and with
+// several vCPUs the topology and starting the APs with INIT/SIPI (smp.c) instead.
 // Every line it prints is a marker the Bochs tests look for; failures print "FAIL".
 #include <stdint.h>
 
@@ -31,6 +32,10 @@ static void idt_init(void) {
     for (unsigned v = 0; v < 32; ++v) set_gate(v, unexpected_stub);
     set_gate(13, gp_stub);
     set_gate(0x20, timer_stub);
+    idt_load();
+}
+
+void idt_load(void) { // also every AP's, once in 64-bit mode
     struct __attribute__((packed)) {
         uint16_t limit;
         uint64_t base;
@@ -92,6 +97,12 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     puthex(size);
     putc_('\n');
     check_memory(base, size);
+    uint32_t r[4];
+    cpuid_(0xb, 1, r); // the VM's vCPU count (core level of the topology leaf)
+    if (mode == MODE_BASIC && (r[1] & 0xffff) > 1) {
+        run_smp(r[1] & 0xffff, base);
+        return;
+    }
     if (mode == MODE_BENCH) {
         run_bench();
         return;

@@ -2,7 +2,7 @@
 # image embeds with .incbin (arch/x86_64/vmx/guest_blob.S). Included by the x86_64
 # image build only (arch/x86_64/sources.cmake).
 set(_g ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vm)
-add_executable(keel-x86-guest.elf ${_g}/start.S ${_g}/guest.c ${_g}/checks.c ${_g}/mmio.c ${_g}/bench.c)
+add_executable(keel-x86-guest.elf ${_g}/start.S ${_g}/guest.c ${_g}/checks.c ${_g}/mmio.c ${_g}/bench.c ${_g}/smp.c)
 target_compile_options(keel-x86-guest.elf PRIVATE $<$<COMPILE_LANGUAGE:C>:-Wall -Wextra -Werror -std=c11>)
 target_link_options(keel-x86-guest.elf PRIVATE -T ${_g}/guest.ld)
 set_target_properties(keel-x86-guest.elf PROPERTIES LINK_DEPENDS ${_g}/guest.ld)

@@ -59,3 +59,5 @@ void check_msrs(void);
 void check_control_registers(void);
 void check_mmio(void);
 void run_bench(void);
+void run_smp(unsigned cpus, uint64_t base);
+void idt_load(void);

@@ -38,12 +38,65 @@ unexpected_stub:
     mov     %rsp, %rdi
     call    guest_unexpected        /* does not return */
 
+/* AP start (SIPI vector = this page's offset in RAM >> 12; Keel aliases GPA 0-2 MiB to
+ * the start of RAM): real mode at vector:0000 -> protected mode (flat, paging off) ->
+ * a 32-bit jump up to this code's linked address -> PAE, the BSP's CR3 (g_ap_cr3),
+ * EFER.LME, paging -> 64-bit -> ap_main() on g_ap_stack (SDM Vol. 3A 10.8.5). */
+    .section .text.ap, "ax"
+    .balign 4096
+    .globl ap_trampoline
+    .code16
+ap_trampoline:
+    cli
+    mov     %cs, %ax
+    mov     %ax, %ds
+    lgdtl   ap_gdt_ptr - ap_trampoline
+    mov     %cr0, %eax
+    or      $1, %eax                /* PE */
+    mov     %eax, %cr0
+    ljmpl   $0x18, $ap_pm32
+    .balign 8
+ap_gdt_ptr:
+    .short  gdt_end - gdt - 1
+    .long   gdt
+    .code32
+ap_pm32:
+    mov     $0x10, %eax
+    mov     %eax, %ds
+    mov     %eax, %es
+    mov     %eax, %ss
+    mov     %cr4, %eax
+    or      $0x20, %eax             /* PAE */
+    mov     %eax, %cr4
+    mov     g_ap_cr3, %eax
+    mov     %eax, %cr3
+    mov     $0xc0000080, %ecx       /* IA32_EFER.LME (Keel allows it while paging is off) */
+    rdmsr
+    or      $0x100, %eax
+    wrmsr
+    mov     %cr0, %eax
+    or      $0x80000000, %eax       /* PG: IA-32e mode active */
+    mov     %eax, %cr0
+    ljmp    $0x08, $ap_lm64
+    .code64
+ap_lm64:
+    mov     $0x10, %eax
+    mov     %eax, %ds
+    mov     %eax, %es
+    mov     %eax, %ss
+    mov     g_ap_stack(%rip), %rsp
+    call    ap_main                 /* does not return */
+3:  cli
+    hlt
+    jmp     3b
+
     .section .rodata
     .balign 16
 gdt:
     .quad   0
     .quad   0x00af9b000000ffff      /* 0x08: 64-bit code */
     .quad   0x00cf93000000ffff      /* 0x10: data */
+    .quad   0x00cf9b000000ffff      /* 0x18: 32-bit code (AP start) */
 gdt_end:
 gdt_ptr:
     .short  gdt_end - gdt - 1

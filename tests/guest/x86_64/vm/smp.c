@@ -1,0 +1,62 @@
+// The multi-vCPU test (a VM with several cores): the topology CPUID and the x2APIC
+// report, then the BSP starts each AP the x86 way (SDM Vol. 3A 9.4.4.1: INIT, STARTUP
+// with the trampoline's page as vector, through the x2APIC ICR, MSR 0x830). Each AP
+// prints "cpu N up", counts itself in a shared counter and halts with interrupts off
+// (its vCPU stops); the BSP waits for the count and returns (power-off).
+#include <stdint.h>
+
+#include "guest.h"
+
+volatile uint64_t g_ap_stack, g_ap_cr3; // read by start.S's AP path
+static volatile uint32_t g_ap_count;
+static uint8_t g_ap_stacks[4][8192] __attribute__((aligned(16)));
+extern char ap_trampoline[];
+
+static uint64_t rdmsr64(uint32_t msr) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+static void wrmsr64(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
+void ap_main(void) {
+    idt_load();
+    uint32_t r[4];
+    cpuid_(1, 0, r);
+    puts_("cpu ");
+    putdec(r[1] >> 24); // initial APIC id = vCPU index
+    puts_(rdmsr64(0x802) == r[1] >> 24 ? " up\n" : " up, FAIL: x2APIC id differs\n");
+    __atomic_fetch_add(&g_ap_count, 1, __ATOMIC_SEQ_CST);
+    __asm__ volatile("cli; hlt" ::: "memory"); // nothing can wake it: this vCPU stops
+}
+
+void run_smp(unsigned cpus, uint64_t base) {
+    uint32_t r[4];
+    cpuid_(1, 0, r);
+    check(((r[1] >> 16) & 0xff) == cpus && (r[1] >> 24) == 0,
+          "smp: cpuid leaf 1 lists the vCPU count, initial APIC id 0");
+    check((r[2] & (1u << 21)) != 0, "smp: cpuid leaf 1 x2APIC bit set");
+    cpuid_(0xb, 0, r);
+    check(r[3] == 0, "smp: cpuid leaf 0xb x2APIC id 0");
+    const uint64_t apic_base = rdmsr64(0x1b);
+    check((apic_base & 0xd00) == 0xd00 && rdmsr64(0x802) == 0,
+          "smp: IA32_APIC_BASE enabled, x2APIC, BSP, x2APIC id 0");
+    const uint64_t vector = ((uint64_t)ap_trampoline - base) >> 12;
+    uint64_t cr3;
+    __asm__ volatile("mov %%cr3, %0" : "=r"(cr3));
+    for (unsigned i = 1; i < cpus && i < 4; ++i) {
+        g_ap_stack = (uint64_t)(g_ap_stacks[i] + sizeof g_ap_stacks[i]);
+        g_ap_cr3 = cr3;
+        wrmsr64(0x830, ((uint64_t)i << 32) | 0x4500);          // INIT, level assert
+        wrmsr64(0x830, ((uint64_t)i << 32) | 0x4600 | vector); // STARTUP
+        wrmsr64(0x830, ((uint64_t)i << 32) | 0x4600 | vector); // the second one is ignored
+        for (uint64_t spin = 0; g_ap_count < i && spin < (1ull << 28); ++spin) __asm__ volatile("pause");
+        if (g_ap_count < i) break;
+    }
+    check(g_ap_count == cpus - 1, "smp: every AP started by INIT/SIPI counted itself");
+    puts_("smp: ");
+    putdec(g_ap_count + 1);
+    puts_(" cpus ran\n");
+}

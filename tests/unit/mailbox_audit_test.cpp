@@ -1,0 +1,178 @@
+// The audit log (hypervisor/mailbox/audit.cpp, docs/mailbox.md §5): hash linkage,
+// detection of rewritten / missing / reordered records, and log-full behaviour
+// (state-changing commands refused while read-only ones answer, unread records never
+// overwritten, a Gap record with the count once room returns).
+#include "hypervisor/mailbox/audit.hpp"
+
+#include "tests/unit/mailbox_test_util.hpp"
+
+namespace keel::mailbox {
+namespace {
+
+using test::Box;
+
+// Posts `n` malformed commands: each costs one Rejected record and no signature work.
+void junk(Box& b, u32 n) {
+    for (u32 i = 0; i < n; ++i) {
+        CommandSlot s = b.make(Opcode::Ping, 0);
+        s.flags = 1;
+        EXPECT_EQ(b.send(s), Status::InvalidArgument);
+    }
+}
+
+std::vector<AuditRecord> pull(Box& b) {
+    std::vector<AuditRecord> out;
+    for (u32 i = b.hdr().log_cons; i != b.hdr().log_prod; ++i) out.push_back(b.log(i));
+    b.hdr().log_cons = b.hdr().log_prod;
+    return out;
+}
+
+TEST(MailboxAudit, ChainStartsAtTheNonceAndLinksEveryRecord) {
+    Box b;
+    b.attach();
+    ASSERT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
+    junk(b, 3);
+    std::vector<AuditRecord> r = pull(b);
+    ASSERT_EQ(r.size(), 5u);
+    u8 h[32];
+    audit_chain_start(b.hdr().nonce, h);
+    EXPECT_EQ(memcmp(r[0].prev_hash, h, 32), 0);
+    for (usize i = 1; i < r.size(); ++i) {
+        crypto::sha256(&r[i - 1], sizeof r[i - 1], h);
+        EXPECT_EQ(memcmp(r[i].prev_hash, h, 32), 0) << i;
+        EXPECT_EQ(r[i].index, i);
+    }
+    EXPECT_EQ(r[1].kind, static_cast<u32>(AuditKind::Command));
+    EXPECT_EQ(r[1].seq, 101u);
+    EXPECT_EQ(r[2].kind, static_cast<u32>(AuditKind::Rejected));
+    u8 prev[32];
+    audit_chain_start(b.hdr().nonce, prev);
+    usize bad = 99;
+    EXPECT_EQ(audit_verify(r.data(), r.size(), prev, 0, &bad), Status::Ok);
+    crypto::sha256(&r.back(), sizeof r.back(), h);
+    EXPECT_EQ(memcmp(prev, h, 32), 0) << "prev becomes the head for the next pull";
+}
+
+struct MailboxChain : ::testing::Test {
+    Box b;
+    std::vector<AuditRecord> r;
+    u8 start[32];
+    void SetUp() override {
+        b.attach();
+        junk(b, 6);
+        r = pull(b);
+        audit_chain_start(b.hdr().nonce, start);
+    }
+    Status verify(const std::vector<AuditRecord>& v, usize* bad) {
+        u8 prev[32];
+        memcpy(prev, start, 32);
+        return audit_verify(v.data(), v.size(), prev, 0, bad);
+    }
+};
+
+TEST_F(MailboxChain, RewrittenRecordIsDetectedAtItsSuccessor) {
+    std::vector<AuditRecord> v = r;
+    v[3].status = 0; // an attacker turns a rejection into success
+    usize bad = 0;
+    EXPECT_EQ(verify(v, &bad), Status::Corrupt);
+    EXPECT_EQ(bad, 4u);
+}
+
+TEST_F(MailboxChain, RewriteThatFixesTheNextPrevHashBreaksTheOneAfter) {
+    std::vector<AuditRecord> v = r;
+    v[3].status = 0;
+    crypto::sha256(&v[3], sizeof v[3], v[4].prev_hash);
+    usize bad = 0;
+    EXPECT_EQ(verify(v, &bad), Status::Corrupt);
+    EXPECT_EQ(bad, 5u);
+}
+
+TEST_F(MailboxChain, MissingRecordIsDetected) {
+    std::vector<AuditRecord> v = r;
+    v.erase(v.begin() + 2);
+    usize bad = 0;
+    EXPECT_EQ(verify(v, &bad), Status::Corrupt);
+    EXPECT_EQ(bad, 2u);
+}
+
+TEST_F(MailboxChain, MissingRecordWithRenumberedIndicesIsStillDetected) {
+    std::vector<AuditRecord> v = r;
+    v.erase(v.begin() + 2);
+    for (usize i = 0; i < v.size(); ++i) v[i].index = i;
+    usize bad = 0;
+    EXPECT_EQ(verify(v, &bad), Status::Corrupt);
+    EXPECT_EQ(bad, 2u);
+}
+
+TEST_F(MailboxChain, ReorderedRecordsAreDetected) {
+    std::vector<AuditRecord> v = r;
+    std::swap(v[4], v[5]);
+    usize bad = 0;
+    EXPECT_EQ(verify(v, &bad), Status::Corrupt);
+    EXPECT_EQ(bad, 4u);
+}
+
+TEST_F(MailboxChain, ForgedFirstRecordIsDetected) {
+    std::vector<AuditRecord> v = r;
+    v[0].prev_hash[0] ^= 1;
+    usize bad = 9;
+    EXPECT_EQ(verify(v, &bad), Status::Corrupt);
+    EXPECT_EQ(bad, 0u);
+}
+
+TEST(MailboxAudit, LogFullRefusesStateChangesButAnswersReads) {
+    Box b;
+    b.attach();
+    // 1 boot record; fill until exactly kLogReserve - 1 slots are free.
+    junk(b, kLogSlots - 1 - (kLogReserve - 1));
+    ASSERT_EQ(b.svc->audit().free_slots(), kLogReserve - 1);
+    const u32 reserves = b.be.reserves;
+    u8 kernel[64] = {};
+    CreateVmPayload p = test::create_payload("vm", sizeof kernel, kernel);
+    EXPECT_EQ(b.call(Opcode::CreateVm, 0, &p, sizeof p), Status::LogFull);
+    EXPECT_EQ(b.be.reserves, reserves) << "refused before acting";
+    EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok) << "read-only commands still answer";
+    EXPECT_EQ(b.call(Opcode::List, 0), Status::Ok);
+    // Fill the rest: from here on every answer is LogFull and nothing is recorded.
+    while (b.svc->audit().free_slots() != 0) {
+        CommandSlot s = b.make(Opcode::Ping, 0);
+        s.flags = 1;
+        (void)b.send(s);
+    }
+    std::vector<u8> before(b.bytes() + kLogRingOffset, b.bytes() + kLogRingOffset + kLogSlots * sizeof(AuditRecord));
+    const u32 prod = b.hdr().log_prod;
+    EXPECT_EQ(b.call(Opcode::Ping, 0), Status::LogFull);
+    CommandSlot s = b.make(Opcode::Ping, 0);
+    s.flags = 1;
+    EXPECT_EQ(b.send(s), Status::InvalidArgument) << "still answered; its record goes unlogged";
+    EXPECT_EQ(b.hdr().log_prod, prod);
+    EXPECT_EQ(memcmp(before.data(), b.bytes() + kLogRingOffset, before.size()), 0) << "unread records untouched";
+    EXPECT_EQ(b.hdr().unlogged, 2u);
+
+    // The controller pulls everything: a Gap record with the count comes first, chained.
+    std::vector<AuditRecord> all = pull(b);
+    ASSERT_EQ(all.size(), kLogSlots);
+    u8 prev[32];
+    audit_chain_start(b.hdr().nonce, prev);
+    usize bad = 0;
+    ASSERT_EQ(audit_verify(all.data(), all.size(), prev, 0, &bad), Status::Ok) << bad;
+    EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
+    std::vector<AuditRecord> more = pull(b);
+    ASSERT_EQ(more.size(), 2u);
+    EXPECT_EQ(more[0].kind, static_cast<u32>(AuditKind::Gap));
+    EXPECT_EQ(more[0].vm_id, 2u) << "the gap record carries the number of unlogged outcomes";
+    EXPECT_EQ(more[1].kind, static_cast<u32>(AuditKind::Command));
+    EXPECT_EQ(audit_verify(more.data(), more.size(), prev, kLogSlots, &bad), Status::Ok);
+}
+
+TEST(MailboxAudit, HostileLogConsumerCountsAsFull) {
+    Box b;
+    b.attach();
+    b.hdr().log_cons = 0xdead0000u; // ahead of / far from log_prod
+    EXPECT_EQ(b.svc->audit().free_slots(), 0u);
+    EXPECT_EQ(b.call(Opcode::Ping, 0), Status::LogFull);
+    EXPECT_EQ(b.hdr().log_prod, 1u) << "only the boot record";
+}
+
+} // namespace
+} // namespace keel::mailbox
