@@ -5,6 +5,7 @@ set(KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/cmdline.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/platform.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mm/frame_pool.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mm/table_pool.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_def.cpp
 )
 # Entry into the core from the arch's boot path; image only (host tests call pieces).

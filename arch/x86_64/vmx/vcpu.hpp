@@ -8,6 +8,7 @@
 
 #include "../ept_format.hpp"
 #include "hypervisor/mm/page_table.hpp"
+#include "hypervisor/mm/table_pool.hpp"
 #include "vm_state.hpp"
 
 namespace keel {
@@ -31,17 +32,8 @@ inline constexpr u64 kLowAliasSize = 2 * 1024 * 1024;
 //   Running --HLT nothing can wake / VM stop--> Stopped.   vCPU 0 starts Running.
 enum class VcpuRun : u32 { Reset = 0, WaitSipi, Starting, Running, Stopped };
 
-// EPT table pages for all VMs come from a fixed pool inside the image (vm_arch.cpp).
-class EptTableMemory final : public mm::TableMemory {
-public:
-    u64* alloc_table(PhysAddr* phys) override;
-    void free_table(PhysAddr phys) override;
-    u64* table_ptr(PhysAddr phys) override { return reinterpret_cast<u64*>(phys.raw()); }
-    [[nodiscard]] usize tables_in_use() const override { return in_use_; }
-
-private:
-    usize in_use_ = 0;
-};
+// EPT table pages for all VMs come from one fixed pool inside the image (vm_arch.cpp).
+using EptTableMemory = mm::PoolTables;
 
 struct GuestConsole {
     char line[120];

@@ -25,10 +25,9 @@ void hand_vm(u32 core, Vm& vm); // smp.cpp
 namespace keel::vmx {
 namespace {
 
-constexpr u32 kTablePages = 32; // a VM with 2 MiB-aligned RAM below 512 GiB needs 3
-alignas(4096) u64 g_tables[kTablePages][512];
-bool g_table_used[kTablePages];
-SpinLock g_tables_lock;
+// A VM with 2 MiB-aligned RAM below 512 GiB needs 3 EPT tables; 32 serve every VM.
+mm::TableStorage<32> g_table_pages;
+constinit mm::TablePool g_tables{g_table_pages};
 
 // Zeroes pool memory through a transient mapping, 2 MiB at a time.
 class TransientScrubber final : public mm::Scrubber {
@@ -71,28 +70,6 @@ Status write_guest_page_tables(const Vm& vm, u64* cr3) {
 
 } // namespace
 
-u64* EptTableMemory::alloc_table(PhysAddr* phys) {
-    LockGuard g(g_tables_lock);
-    for (u32 i = 0; i < kTablePages; ++i) {
-        if (g_table_used[i]) continue;
-        g_table_used[i] = true;
-        memset(g_tables[i], 0, sizeof g_tables[i]);
-        ++in_use_;
-        *phys = PhysAddr(reinterpret_cast<u64>(g_tables[i])); // identity-mapped image
-        return g_tables[i];
-    }
-    return nullptr;
-}
-
-void EptTableMemory::free_table(PhysAddr phys) {
-    LockGuard g(g_tables_lock);
-    const u64 i = (phys.raw() - reinterpret_cast<u64>(g_tables)) / sizeof g_tables[0];
-    if (i < kTablePages && g_table_used[i]) {
-        g_table_used[i] = false;
-        --in_use_;
-    }
-}
-
 VmSlot& vm_slot(const Vm& vm) {
     static VmSlot slots[Vm::kMaxVms]; // function-local: no init_array walk in the image
     return slots[vm.id - 1];
@@ -117,6 +94,7 @@ Status vm_create(Vm& vm) {
         kprint("vm %u: %u cores, at most %u vCPUs per VM on x86\n", vm.id, vcpus, kMaxVcpus);
         return Status::Unsupported;
     }
+    slot.tables.attach(g_tables);
     KEEL_TRY(slot.ept.init());
     Status s = slot.ept.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
     if (s == Status::Ok && vcpus > 1) s = slot.ept.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});

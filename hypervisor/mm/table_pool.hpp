@@ -1,0 +1,59 @@
+// Second-level table pages (stage-2, EPT) for every VM come from one fixed pool inside
+// the hypervisor image, never from the partition pool: the image is identity mapped on
+// both arches, so a page's address is its physical address and the hypervisor can walk
+// the tables without mapping anything. No heap: the pool is sized at build time.
+//
+//   TableStorage<N>  the pages (plain zero-initialised storage: it lands in .bss)
+//   TablePool        hands the pages out under a lock (declare it `constinit`: the
+//                    images run no global constructors)
+//   PoolTables       one tree's TableMemory view of a pool; counts its own pages, so
+//                    the VM can report its table memory exactly
+#pragma once
+
+#include "hypervisor/mm/page_table.hpp"
+#include "hypervisor/spinlock.hpp"
+
+namespace keel::mm {
+
+template <u32 N>
+struct TableStorage {
+    alignas(kPageSize) u64 pages[N][kEntriesPerTable];
+    bool used[N];
+};
+
+class TablePool {
+public:
+    template <u32 N>
+    constexpr explicit TablePool(TableStorage<N>& storage)
+        : pages_(storage.pages), used_(storage.used), count_(N) {}
+    TablePool(const TablePool&) = delete;
+    TablePool& operator=(const TablePool&) = delete;
+
+    // A zeroed page, or nullptr when the pool is exhausted.
+    u64* alloc(PhysAddr* phys);
+    // False (and nothing changes) if `phys` is not a page of this pool in use.
+    bool free(PhysAddr phys);
+    [[nodiscard]] u32 capacity() const { return count_; }
+
+private:
+    u64 (*pages_)[kEntriesPerTable];
+    bool* used_;
+    u32 count_;
+    SpinLock lock_;
+};
+
+class PoolTables final : public TableMemory {
+public:
+    constexpr PoolTables() = default;
+    void attach(TablePool& pool) { pool_ = &pool; }
+    u64* alloc_table(PhysAddr* phys) override;
+    void free_table(PhysAddr phys) override;
+    u64* table_ptr(PhysAddr phys) override { return reinterpret_cast<u64*>(phys.raw()); }
+    [[nodiscard]] usize tables_in_use() const override { return in_use_; }
+
+private:
+    TablePool* pool_ = nullptr;
+    usize in_use_ = 0;
+};
+
+} // namespace keel::mm

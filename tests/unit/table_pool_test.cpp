@@ -1,0 +1,56 @@
+#include <gtest/gtest.h>
+
+#include "hypervisor/mm/table_pool.hpp"
+
+using namespace keel;
+using namespace keel::mm;
+
+namespace {
+TableStorage<4> g_pages; // as the images declare theirs
+constinit TablePool g_pool{g_pages};
+} // namespace
+
+TEST(TablePool, HandsOutZeroedPagesAndCountsPerTree) {
+    PoolTables a, b;
+    a.attach(g_pool);
+    b.attach(g_pool);
+    PhysAddr p1, p2, p3;
+    u64* t1 = a.alloc_table(&p1);
+    ASSERT_NE(t1, nullptr);
+    EXPECT_EQ(reinterpret_cast<u64>(t1), p1.raw()); // identity: address == "physical"
+    EXPECT_TRUE(p1.aligned(kPageSize));
+    t1[7] = 0xdead;
+    ASSERT_NE(a.alloc_table(&p2), nullptr);
+    ASSERT_NE(b.alloc_table(&p3), nullptr);
+    EXPECT_EQ(a.tables_in_use(), 2u);
+    EXPECT_EQ(b.tables_in_use(), 1u);
+    a.free_table(p1);
+    EXPECT_EQ(a.tables_in_use(), 1u);
+    PhysAddr again;
+    u64* t = b.alloc_table(&again); // reuses the freed page, zeroed
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(again, p1);
+    EXPECT_EQ(t[7], 0u);
+    a.free_table(p2);
+    b.free_table(p3);
+    b.free_table(again);
+    EXPECT_EQ(a.tables_in_use(), 0u);
+    EXPECT_EQ(b.tables_in_use(), 0u);
+}
+
+TEST(TablePool, ExhaustionAndForeignFreesChangeNothing) {
+    PoolTables t;
+    PhysAddr got[5];
+    EXPECT_EQ(t.alloc_table(&got[0]), nullptr); // not attached yet
+    t.attach(g_pool);
+    for (int i = 0; i < 4; ++i) ASSERT_NE(t.alloc_table(&got[i]), nullptr);
+    EXPECT_EQ(t.alloc_table(&got[4]), nullptr);
+    EXPECT_EQ(t.tables_in_use(), 4u);
+    t.free_table(PhysAddr(got[0].raw() + 8)); // not a page boundary
+    t.free_table(PhysAddr(0x1000));           // not from the pool
+    EXPECT_EQ(t.tables_in_use(), 4u);
+    EXPECT_FALSE(g_pool.free(PhysAddr(0x1000)));
+    for (int i = 0; i < 4; ++i) t.free_table(got[i]);
+    t.free_table(got[0]); // double free: ignored
+    EXPECT_EQ(t.tables_in_use(), 0u);
+}
