@@ -1,5 +1,6 @@
 // arm64 direct-boot path: from start.S (EL2, MMU off, x0 = DTB) to keel_main with the
 // EL2 page tables on and a BootInfo filled from the device tree.
+#include "bench_marks.hpp"
 #include <arch/console.hpp>
 
 extern "C" {
@@ -38,6 +39,7 @@ void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
 } // namespace
 
 extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
+    boot_mark(BootMark::BootMain);
     // x0 is the DTB (direct boot) or the UEFI boot stage's BootInfo (boot_uefi.cpp).
     const bool from_uefi = take_uefi_boot_info(x0, g_boot_info);
     const u64 dtb = from_uefi ? g_boot_info.dtb : x0;
@@ -65,6 +67,7 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     if (from_uefi && g_boot_info.event_log != 0 && g_boot_info.event_log_size != 0)
         map_or_panic(g_boot_info.event_log, g_boot_info.event_log_size, MapKind::ReadOnly, "event log");
     el2_enable_mmu();
+    boot_mark(BootMark::MmuOn);
     arch::console_set_base(uart);
     kprint("arm64: EL2 MMU on (text RX, rodata R, data RW+XN, WXN)\n");
 

@@ -1,5 +1,6 @@
 // Reads the boot CPU's ID registers (ARM ARM D17.2) and reports what the
 // virtualization paths will rely on.
+#include "bench_marks.hpp"
 #include <arch/cpu.hpp>
 #include <arch/features.hpp>
 
@@ -10,6 +11,7 @@
 namespace keel::arch {
 
 Status report_features(const Platform& platform) {
+    arm64::boot_mark(arm64::BootMark::FeaturesStart);
     u64 midr = KEEL_READ_SYSREG(midr_el1);
     u64 pfr0 = KEEL_READ_SYSREG(id_aa64pfr0_el1);
     u64 mmfr0 = KEEL_READ_SYSREG(id_aa64mmfr0_el1);

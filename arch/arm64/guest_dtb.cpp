@@ -7,9 +7,9 @@ extern "C" {
 }
 
 #include "gic_regs.hpp"
+#include "guest_map.hpp"
 #include "linux_loader.hpp"
 #include "vgic.hpp"
-#include "vm_arch.hpp"
 
 namespace keel::arm64 {
 namespace {

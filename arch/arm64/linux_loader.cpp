@@ -15,14 +15,12 @@
 namespace keel::arm64 {
 namespace {
 
-constexpr u64 kBlock = 2 * MiB;
-constexpr u32 kDtbMax = 64 * KiB;
+constexpr u32 kDtbMax = kLinuxDtbMax;
 alignas(8) u8 g_dtb[kDtbMax]; // boot core only (vm_create)
 
 Status read_header(u64 pa, ImageHeader* h) {
     KEEL_TRY(read_phys(PhysAddr(pa), h, sizeof *h));
-    if (h->magic != kImageMagic || h->image_size == 0) return Status::Corrupt;
-    return Status::Ok;
+    return check_image_header(*h);
 }
 
 } // namespace
@@ -39,14 +37,14 @@ Status linux_load(Vm& vm, u32 nvcpus, u64* entry, u64* dtb_ipa) {
     ImageHeader h;
     Status s = read_header(d.kernel_pa, &h);
     if (s != Status::Ok) {
-        kprint("vm %u: no arm64 Image (magic \"ARM\\x64\") at %#llx\n", vm.id,
-               static_cast<unsigned long long>(d.kernel_pa));
+        kprint("vm %u: no bootable arm64 Image (magic \"ARM\\x64\", image_size, little-endian) at %#llx\n",
+               vm.id, static_cast<unsigned long long>(d.kernel_pa));
         return s;
     }
-    const u64 kernel_end = align_up(h.text_offset + h.image_size, kBlock);
-    const u64 initrd_off = kernel_end;
-    const u64 dtb_off = align_up(initrd_off + d.initrd_size, kBlock);
-    if (dtb_off + kDtbMax > vm.mem_size) return Status::OutOfRange;
+    LinuxLayout lay{};
+    KEEL_TRY(linux_layout(h, d.initrd_size, vm.mem_size, &lay));
+    const u64 initrd_off = lay.initrd_off;
+    const u64 dtb_off = lay.dtb_off;
     KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + h.text_offset), PhysAddr(d.kernel_pa), h.image_size));
     if (d.initrd_size)
         KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + initrd_off), PhysAddr(d.initrd_pa), d.initrd_size));

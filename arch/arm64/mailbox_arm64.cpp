@@ -1,11 +1,15 @@
 // arm64 side of the controller mailbox (hypervisor/mailbox/arch_mailbox.hpp): device
 // mappings at EL2, the PCIe bridge windows from the DTB, the per-boot nonce from RNDR,
-// the generic timer as the clock, and loading bytes into a created VM's RAM.
+// the generic timer as the clock, loading bytes into a created VM's RAM and booting
+// them (a Linux Image gets a device tree), controller STOP and console input.
 // Registered in hypervisor/sources.cmake's mailbox block, not arch/arm64/sources.cmake.
 #include <libfdt.h>
 
 #include "crypto/sha2.hpp"
 #include "hypervisor/mailbox/arch_mailbox.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/vm_control.hpp"
+#include "linux_loader.hpp"
 #include "mmu.hpp"
 #include "scrubber.hpp"
 #include "sysreg.hpp"
@@ -92,6 +96,60 @@ Status vm_discard(Vm& vm) {
     // Never started: no core runs it, so the boot core tears it down like a VM that ended.
     arm64::vm_teardown(vm, VmEnd::None);
     return Status::Ok;
+}
+
+// The controller's images sit where VmControl put them: the Image at RAM offset 0 (its
+// load address when text_offset is 0, as for every kernel since 5.8), the initrd at
+// `initrd_offset`. The device tree goes to the next 2 MiB boundary after the initrd.
+Status vm_prepare_boot(Vm& vm, u64 kernel_bytes, u64 initrd_offset, u64 initrd_bytes, const char* cmdline) {
+    arm64::ImageHeader h{};
+    if (kernel_bytes < sizeof h) return Status::Ok; // not an Image: the test guest's registers stay
+    KEEL_TRY(arm64::read_phys(vm.mem_base, &h, sizeof h));
+    if (h.magic != arm64::kImageMagic) return Status::Ok;
+    KEEL_TRY(arm64::check_image_header(h));
+    // Moving the Image to a non-zero text_offset would need a second copy; the kernel's
+    // bss (image_size) must not reach the initrd.
+    const u64 dtb_off = align_up(initrd_offset + initrd_bytes, 2 * MiB);
+    if (h.text_offset != 0 || h.image_size > initrd_offset || kernel_bytes > h.image_size ||
+        dtb_off + arm64::kLinuxDtbMax > vm.mem_size) {
+        kprint("vm %u: Image does not fit: text_offset %#llx, image_size %llu KiB, initrd at +%llu MiB\n", vm.id,
+               static_cast<unsigned long long>(h.text_offset), static_cast<unsigned long long>(h.image_size / KiB),
+               static_cast<unsigned long long>(initrd_offset / MiB));
+        return Status::OutOfRange;
+    }
+    alignas(8) static u8 dtb[arm64::kLinuxDtbMax]; // boot core only; no stack for 64 KiB
+    arm64::VmArch& a = arm64::vm_arch(vm);
+    const u64 ram = vm.ram_ipa().raw();
+    const arm64::GuestDtbInfo info{ram, vm.mem_size, a.nvcpus, initrd_bytes ? ram + initrd_offset : 0,
+                                   initrd_bytes ? ram + initrd_offset + initrd_bytes : 0, cmdline};
+    KEEL_TRY(arm64::build_guest_dtb(info, dtb, sizeof dtb));
+    KEEL_TRY(arm64::copy_to_pool(PhysAddr(vm.mem_base.raw() + dtb_off), dtb, sizeof dtb));
+    arm64::vcpu_reset(a.vcpus[0], ram, ram + dtb_off); // x0 = DTB, x1-x3 = 0 (booting.rst)
+    kprint("vm %u: linux Image %llu KiB, initrd %llu KiB, dtb at ipa %#llx, args \"%s\"\n", vm.id,
+           static_cast<unsigned long long>(h.image_size / KiB), static_cast<unsigned long long>(initrd_bytes / KiB),
+           static_cast<unsigned long long>(ram + dtb_off), cmdline);
+    return Status::Ok;
+}
+
+// STOP (docs/vm-lifecycle.md): Keel emulates no power button, so the polite phase
+// delivers nothing: the guest may still power itself off before the deadline. The
+// forced stop sets the VM's stop request and kicks its cores out of the guest (the
+// vGIC's kick SGI); each vCPU sees the request at its next exit and leaves, and the
+// last one out tears the VM down like SYSTEM_OFF (memory scrubbed and returned).
+Status vm_stop(Vm& vm, bool forced) {
+    if (!forced || vm.state() == VmState::Destroyed) return Status::Ok;
+    kprint("vm %u: forced stop by the controller\n", vm.id);
+    // VmEnd has no "stopped by the controller"; the audit log and the line above say
+    // who ended it, the end reads as a power-off the hypervisor performed.
+    arm64::vm_request_stop(vm, VmEnd::GuestPowerOff);
+    return Status::Ok;
+}
+
+Status vm_console_input(u32 vm_id, u8 byte) {
+    Vm* vm = controlled_vm(vm_id);
+    if (vm == nullptr || vm->state() != VmState::Running) return Status::BadState;
+    const char c = static_cast<char>(byte);
+    return arm64::vuart_push_rx(*vm, &c, 1) == 1 ? Status::Ok : Status::Busy;
 }
 
 } // namespace keel::arch

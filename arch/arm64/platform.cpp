@@ -1,5 +1,6 @@
 #include <arch/platform.hpp>
 
+#include "bench_marks.hpp"
 #include "dtb_platform.hpp"
 #include "psci.hpp"
 
@@ -11,6 +12,7 @@ Status discover_platform(const BootInfo& info, Platform& out) {
     if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor)) return Status::OutOfRange;
     if (out.psci == PsciConduit::None) return Status::Unsupported; // no way to start CPUs or power off
     arm64::psci_set_conduit(out.psci);
+    arm64::boot_mark(arm64::BootMark::PlatformDone);
     return Status::Ok;
 }
 

@@ -34,13 +34,16 @@ primary_entry:
     isb
 
     // Zero .bss (the boot stack lives there too), then take the boot CPU's stack.
+    // 16 bytes per store (linker.ld aligns both ends to 16), three instructions per
+    // round: ~0.9 MiB of .bss costs ~170k instructions instead of ~460k. DC ZVA would
+    // be cheaper still, but the MMU is off (Device memory: DC ZVA faults).
     adr_l   x1, __bss_start
     adr_l   x2, __bss_end
-1:  cmp     x1, x2
-    b.hs    2f
-    str     xzr, [x1], #8
-    b       1b
-2:  adr_l   x1, boot_stack_top
+    b       2f
+1:  stp     xzr, xzr, [x1], #16
+2:  cmp     x1, x2
+    b.lo    1b
+    adr_l   x1, boot_stack_top
     mov     sp, x1
 
     mov     x0, x19

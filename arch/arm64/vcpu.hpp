@@ -55,6 +55,7 @@ struct Vcpu {
     u32 core;  // physical core it is pinned to
     u32 on;    // atomic: PSCI state, 1 from CPU_ON (or VM start) until it stops
     VgicCpu gic;
+    u64 first_entry_tick; // CNTPCT_EL0 just before the first ERET (boot benchmark)
 };
 
 // Runs on the vCPU's own core: loads its state, enters the guest, handles exits until

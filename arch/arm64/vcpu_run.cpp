@@ -53,7 +53,7 @@ void inject_abort(Vcpu& v, bool instruction) {
     KEEL_WRITE_SYSREG(spsr_el1, c.pstate);
     c.pc = KEEL_READ_SYSREG(vbar_el1) + sync_vector_offset(c.pstate);
     c.pstate = kGuestEntryPstate;
-    ++v.vm->stats.aborts_injected;
+    stat_inc(v.vm->stats.aborts_injected);
 }
 
 // Emulated MMIO (the UART, the GIC), for a stage-2 data abort with a valid syndrome.
@@ -141,14 +141,15 @@ void vcpu_run_until_stopped(Vcpu& v) {
     // A fresh VMID on this core: nothing cached may predate these tables.
     asm volatile("tlbi vmalls12e1; dsb nsh; ic iallu; dsb nsh; isb" ::: "memory");
     el1_load(v.el1);
-    vgic_vcpu_start();
+    vgic_vcpu_start(v);
     kprint("vm %u: vcpu %u running on cpu %u\n", vm.id, v.index, v.core);
     VmEnd end = VmEnd::None;
     Next next = Next::Stop;
+    v.first_entry_tick = KEEL_READ_SYSREG(cntpct_el0);
     while (!__atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE)) {
         vgic_flush(v);
         (void)arm64_vcpu_run(&v.ctx);
-        ++vm.stats.exits;
+        stat_inc(vm.stats.exits);
         next = handle_exit(v, &end);
         if (next != Next::Resume) break;
     }

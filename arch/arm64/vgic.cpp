@@ -6,8 +6,8 @@
 #include "gic_regs.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
+#include "vgic_lr.hpp"
 #include "vm_arch.hpp"
-#include "hypervisor/print.hpp"
 
 namespace keel::arm64 {
 namespace {
@@ -42,15 +42,23 @@ void kick(const Vcpu& t) {
     if (__atomic_load_n(&t.on, __ATOMIC_ACQUIRE) && t.core != this_cpu().index) gic_kick(t.core);
 }
 
-// SPIs routed to vCPU `index` (GICD_IROUTER Aff0; IRM = "any" goes to vCPU 0).
-u32 spis_routed_to(const VgicDist& d, u32 index) {
+// Of the SPIs in `cand`, those routed to vCPU `index` (GICD_IROUTER Aff0; IRM = "any"
+// goes to vCPU 0). Only the candidates are looked at: usually none or one.
+u32 spis_routed_to(const VgicDist& d, u32 index, u32 cand) {
     u32 m = 0;
-    for (u32 i = 0; i < kVgicSpis; ++i) {
+    for (; cand; cand &= cand - 1) {
+        const u32 i = static_cast<u32>(__builtin_ctz(cand));
         const u64 r = __atomic_load_n(&d.irouter[i], __ATOMIC_RELAXED);
         const u32 target = (r & (1ull << 31)) ? 0 : static_cast<u32>(r & 0xff);
         if (target == index) m |= 1u << i;
     }
     return m;
+}
+
+void write_hcr(VgicCpu& g, u64 hcr) {
+    if (g.hcr == hcr) return;
+    g.hcr = hcr;
+    KEEL_WRITE_SYSREG(S3_4_C12_C11_0, hcr); // ICH_HCR_EL2
 }
 
 } // namespace
@@ -69,77 +77,54 @@ void vgic_cpu_init(VgicCpu& c) {
 void vgic_flush(Vcpu& v) {
     VgicCpu& g = v.gic;
     VgicDist& d = vm_arch(*v.vm).dist;
-    const u32 n = lr_count();
-    u64 in_lr = 0;
-    u32 free = 0;
-    u64 lr[16];
-    for (u32 i = 0; i < n; ++i) {
-        lr[i] = read_lr(i);
-        if ((lr[i] & kLrStateMask) == 0) {
-            free |= 1u << i;
-            if (lr[i] != 0) write_lr(i, 0); // also clears its EOI maintenance (ICH_EISR)
-        } else if ((lr[i] & kLrVintidMask) < 64) {
-            in_lr |= 1ull << (lr[i] & kLrVintidMask);
-        }
-    }
-    const u32 spi_mask = (d.ctlr & kGicdCtlrEnableGrp1) ? spis_routed_to(d, v.index) : 0;
+    const u32 ppi = __atomic_load_n(&g.pending, __ATOMIC_ACQUIRE) & __atomic_load_n(&g.enabled, __ATOMIC_ACQUIRE);
     const u32 spi_level = __atomic_load_n(&d.level, __ATOMIC_ACQUIRE);
-    u64 want = (static_cast<u64>(__atomic_load_n(&g.pending, __ATOMIC_ACQUIRE)) &
-                __atomic_load_n(&g.enabled, __ATOMIC_ACQUIRE)) |
-               (static_cast<u64>((__atomic_load_n(&d.pending, __ATOMIC_ACQUIRE) | spi_level) &
-                                 __atomic_load_n(&d.enabled, __ATOMIC_ACQUIRE) & spi_mask)
-                << 32);
-    bool waiting = false;
-    while (want) {
-        const u32 id = static_cast<u32>(__builtin_ctzll(want));
-        want &= want - 1;
-        const bool level = id >= 32 && (spi_level & (1u << (id - 32)));
-        if (in_lr & (1ull << id)) {
-            // Already listed. Pending there: an edge merges. Active: ask for an exit when
-            // the guest deactivates it (LR.EOI; not for HW-linked ones), then list it again.
-            for (u32 i = 0; i < n; ++i) {
-                if ((lr[i] & kLrVintidMask) != id || (lr[i] & kLrHw)) continue;
-                if ((lr[i] & kLrStateMask) == kLrStatePending && !level) {
-                    if (id < 32) __atomic_fetch_and(&g.pending, ~(1u << id), __ATOMIC_ACQ_REL);
-                    else __atomic_fetch_and(&d.pending, ~(1u << (id - 32)), __ATOMIC_ACQ_REL);
-                } else if (!(lr[i] & kLrEoi)) {
-                    write_lr(i, lr[i] | kLrEoi);
-                }
-            }
-            continue;
-        }
-        if (free == 0) {
-            waiting = true;
-            break;
-        }
-        const u32 i = static_cast<u32>(__builtin_ctz(free));
-        free &= free - 1;
-        const u8 prio = id < 32 ? g.priority[id] : d.priority[id - 32];
-        u64 val = id | kLrStatePending | (static_cast<u64>(prio) << kLrPriorityShift);
-        const bool group1 = id < 32 ? (g.group >> id) & 1 : (d.group >> (id - 32)) & 1;
-        if (group1) val |= kLrGroup1;
-        if (id == kPpiVirtTimer) val |= kLrHw | (static_cast<u64>(kPpiVirtTimer) << kLrPintidShift);
-        else if (level) val |= kLrEoi; // resample the line when the guest is done with it
-        write_lr(i, val);
-        if (id < 32) __atomic_fetch_and(&g.pending, ~(1u << id), __ATOMIC_ACQ_REL);
-        else __atomic_fetch_and(&d.pending, ~(1u << (id - 32)), __ATOMIC_ACQ_REL);
+    u32 spi = (__atomic_load_n(&d.pending, __ATOMIC_ACQUIRE) | spi_level) & __atomic_load_n(&d.enabled, __ATOMIC_ACQUIRE);
+    if (spi) spi = (__atomic_load_n(&d.ctlr, __ATOMIC_ACQUIRE) & kGicdCtlrEnableGrp1) ? spis_routed_to(d, v.index, spi) : 0;
+    const u64 want = ppi | (static_cast<u64>(spi) << 32);
+    if (want == 0) { // the common exit: nothing to deliver, LRs as the guest left them
+        write_hcr(g, kIchHcrEn);
+        return;
     }
-    KEEL_WRITE_SYSREG(S3_4_C12_C11_0, kIchHcrEn | (waiting ? kIchHcrUie : 0)); // ICH_HCR_EL2
+    LrPlan p;
+    p.n = lr_count();
+    for (u32 i = 0; i < p.n; ++i) p.lr[i] = read_lr(i);
+    const u64 group1 = static_cast<u64>(g.group) | (static_cast<u64>(d.group) << 32);
+    lr_plan(p, want, static_cast<u64>(spi_level) << 32, group1, g.priority, d.priority);
+    for (u32 i = 0; i < p.n; ++i)
+        if (p.dirty & (1u << i)) write_lr(i, p.lr[i]);
+    // Clear what the LRs now hold. An edge another core set since our load is for an
+    // INTID listed Pending (or Active+Pending) just now, so it merges (GIC 4.2).
+    if (const u32 c = static_cast<u32>(p.consumed)) __atomic_fetch_and(&g.pending, ~c, __ATOMIC_ACQ_REL);
+    if (const u32 c = static_cast<u32>(p.consumed >> 32)) __atomic_fetch_and(&d.pending, ~c, __ATOMIC_ACQ_REL);
+    write_hcr(g, kIchHcrEn | (p.waiting ? kIchHcrUie : 0));
 }
 
 void vgic_irq_exit(Vcpu& v) {
-    for (u32 spin = 0;; ++spin) {
-        if (spin == 1000) kprint("DIAG vgic: ack loop stuck, vcpu %u\n", v.index);
+    // Bounded: anything still pending after this takes the core out of the guest again
+    // right after the ERET, so EL2 can never spin here.
+    for (u32 n = 0; n < 8; ++n) {
         const u32 id = static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // ICC_IAR1_EL1
         if (id >= kIntidSpurious) break;
         KEEL_WRITE_SYSREG(S3_0_C12_C12_1, id); // ICC_EOIR1_EL1: priority drop only
         if (id == kPpiVirtTimer) {
             // Stays active physically until the guest deactivates the HW-linked LR.
             __atomic_fetch_or(&v.gic.pending, 1u << kPpiVirtTimer, __ATOMIC_ACQ_REL);
-        } else {
-            // Maintenance and kick SGIs only make us flush, which the entry path does.
-            KEEL_WRITE_SYSREG(S3_0_C12_C11_1, id); // ICC_DIR_EL1
+            continue;
         }
+        if (id == kPpiMaintenance) {
+            // The maintenance interrupt is a level (IHI 0069 12.5.10 ICH_MISR_EL2): while
+            // its cause holds (UIE with <= 1 valid LR, an EOI'd LR in ICH_EISR_EL2) it
+            // re-pends the moment it is deactivated. Retire the causes first; the flush
+            // before the next entry re-arms UIE if it still needs it.
+            write_hcr(v.gic, kIchHcrEn);
+            const u64 eisr = KEEL_READ_SYSREG(S3_4_C12_C11_3); // ICH_EISR_EL2
+            for (u32 i = 0; i < lr_count(); ++i)
+                if (eisr & (1ull << i)) write_lr(i, 0);
+            isb();
+        }
+        // Kick SGIs only make us flush, which the entry path does.
+        KEEL_WRITE_SYSREG(S3_0_C12_C11_1, id); // ICC_DIR_EL1
     }
     isb();
 }
@@ -174,13 +159,14 @@ void vgic_spi_level(Vm& vm, u32 intid, bool high) {
     if (target < a.nvcpus) kick(a.vcpus[target]);
 }
 
-void vgic_vcpu_start() {
+void vgic_vcpu_start(Vcpu& v) {
     for (u32 i = 0; i < lr_count(); ++i) write_lr(i, 0);
     KEEL_WRITE_SYSREG(S3_4_C12_C8_0, 0);  // ICH_AP0R0_EL2
     KEEL_WRITE_SYSREG(S3_4_C12_C9_0, 0);  // ICH_AP1R0_EL2
     KEEL_WRITE_SYSREG(S3_4_C12_C11_7, 0); // ICH_VMCR_EL2: guest's PMR/BPR/enables from reset
     KEEL_WRITE_SYSREG(S3_4_C12_C11_0, kIchHcrEn);
     isb();
+    v.gic.hcr = kIchHcrEn;
 }
 
 void vgic_vcpu_stop() {

@@ -4,9 +4,12 @@
 // fed through the list registers. One vCPU per core, so the list registers, ICH_VMCR
 // and ICH_AP*R stay live in hardware for the vCPU's whole life.
 //
-//   device / other vCPU --set pending bit (atomic) + kick SGI--> target core exits
-//   target core, before every entry: vgic_flush(): pending & enabled -> free LRs,
-//   the rest waits (ICH_HCR_EL2.UIE asks for a maintenance IRQ when LRs drain)
+//   device / other vCPU --set pending bit (atomic), DSB, kick SGI--> target core exits
+//     (at EL2 with IRQs masked the SGI stays pending: it exits right after the ERET)
+//   target core, before every entry: vgic_flush(): pending & enabled -> LRs as
+//     vgic_lr.hpp plans; the rest waits (ICH_HCR_EL2.UIE: maintenance IRQ as LRs drain)
+//   maintenance PPI 25 is a level (IHI 0069 12.5.10 ICH_MISR_EL2): vgic_irq_exit()
+//     retires its cause before deactivating it, or EL2 would acknowledge it forever
 //
 // The guest's virtual timer (PPI 27) is HW-linked: the physical PPI stays active
 // (EOImode = 1, priority dropped only) until the guest deactivates the virtual one.
@@ -36,6 +39,7 @@ struct VgicCpu {
     u32 icfgr1;
     u32 waker;
     u8 priority[32];
+    u64 hcr; // ICH_HCR_EL2 as last written; the owning core only
 };
 
 // Per VM: the distributor and its SPIs.
@@ -60,7 +64,7 @@ void vgic_flush(Vcpu& v);
 // On this vCPU's core: a physical IRQ exit. Acknowledges everything pending.
 void vgic_irq_exit(Vcpu& v);
 // On this vCPU's core: the virtual interface on (first entry) / clean (vCPU stops).
-void vgic_vcpu_start();
+void vgic_vcpu_start(Vcpu& v);
 void vgic_vcpu_stop();
 
 } // namespace keel::arm64

@@ -22,10 +22,8 @@ namespace {
 
 // Stage-2 table pages for all VMs, inside the image (never the partition pool). A VM
 // with block-aligned RAM needs 2 pages (level-1 root + one level-2 table).
-constexpr u32 kTablePages = 64;
-alignas(4096) u64 g_tables[kTablePages][512];
-bool g_table_used[kTablePages];
-SpinLock g_tables_lock;
+mm::TableStorage<64> g_table_pages;
+constinit mm::TablePool g_tables{g_table_pages};
 
 VmArch& slot(u32 id) {
     // Function-local: runs its constructors on first use, on the boot core (no
@@ -35,28 +33,6 @@ VmArch& slot(u32 id) {
 }
 
 } // namespace
-
-u64* VmTableMemory::alloc_table(PhysAddr* phys) {
-    LockGuard g(g_tables_lock);
-    for (u32 i = 0; i < kTablePages; ++i) {
-        if (g_table_used[i]) continue;
-        g_table_used[i] = true;
-        memset(g_tables[i], 0, sizeof g_tables[i]);
-        ++in_use_;
-        *phys = PhysAddr(reinterpret_cast<u64>(g_tables[i])); // identity-mapped image
-        return g_tables[i];
-    }
-    return nullptr;
-}
-
-void VmTableMemory::free_table(PhysAddr phys) {
-    LockGuard g(g_tables_lock);
-    u64 i = (phys.raw() - reinterpret_cast<u64>(g_tables)) / sizeof g_tables[0];
-    if (i < kTablePages && g_table_used[i]) {
-        g_table_used[i] = false;
-        --in_use_;
-    }
-}
 
 VmArch& vm_arch(const Vm& vm) { return slot(vm.id); }
 
@@ -105,6 +81,7 @@ namespace keel::arch {
 Status vm_create(Vm& vm) {
     using namespace arm64;
     VmArch& a = slot(vm.id);
+    a.tables.attach(g_tables);
     KEEL_TRY(a.stage2.init());
     // Normal memory, RWX for the guest; nothing else is mapped, so every other IPA
     // (UART, GIC) faults to EL2 and is emulated or refused.
@@ -144,6 +121,14 @@ Status vm_create(Vm& vm) {
         return s;
     }
     vm.stage2_tables = static_cast<u32>(a.tables.tables_in_use());
+    // The hypervisor's own memory for this VM (docs/performance.md): its slots in the
+    // static Vm and VmArch arrays plus the stage-2 table pages it took from the pool.
+    using ull = unsigned long long;
+    kprint("vm %u: hypervisor memory: %llu B state (Vm %llu + VmArch %llu) + %u stage-2 tables "
+           "(%u KiB) = %llu B\n",
+           vm.id, static_cast<ull>(sizeof(Vm) + sizeof(VmArch)), static_cast<ull>(sizeof(Vm)),
+           static_cast<ull>(sizeof(VmArch)), vm.stage2_tables, vm.stage2_tables * 4,
+           static_cast<ull>(sizeof(Vm) + sizeof(VmArch) + vm.stage2_tables * 4096ull));
     return Status::Ok;
 }
 

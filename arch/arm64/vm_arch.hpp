@@ -5,24 +5,17 @@
 
 #include "hypervisor/mm/page_table.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "guest_map.hpp"
 #include "stage2_format.hpp"
+#include "hypervisor/mm/table_pool.hpp"
 #include "vcpu.hpp"
 #include "vgic.hpp"
 #include "vuart.hpp"
 
 namespace keel::arm64 {
 
-// Hands out table pages from the shared .bss pool and counts this VM's share.
-class VmTableMemory final : public mm::TableMemory {
-public:
-    u64* alloc_table(PhysAddr* phys) override;
-    void free_table(PhysAddr phys) override;
-    u64* table_ptr(PhysAddr phys) override { return reinterpret_cast<u64*>(phys.raw()); }
-    [[nodiscard]] usize tables_in_use() const override { return in_use_; }
-
-private:
-    usize in_use_ = 0;
-};
+// Stage-2 table pages for every VM come from one fixed pool in the image (vm_arch.cpp).
+using VmTableMemory = mm::PoolTables;
 
 struct VmArch {
     static constexpr u32 kMaxVcpus = 8;
@@ -44,8 +37,5 @@ void vm_teardown(Vm& vm, VmEnd end);
 // Asks every vCPU of the VM to stop (VM-wide end); the first reason given wins.
 void vm_request_stop(Vm& vm, VmEnd end);
 
-// Guest IPA map (QEMU-virt-like): RAM at Vm::kRamIpa, the emulated PL011 here.
-constexpr u64 kGuestUartIpa = 0x09000000;
-constexpr u64 kGuestUartSize = 0x1000;
 
 } // namespace keel::arm64

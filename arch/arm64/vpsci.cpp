@@ -55,7 +55,7 @@ u64 cpu_on(Vcpu& v, u64 mpidr, u64 entry, u64 context) {
 
 Next guest_smccc(Vcpu& v, VmEnd* end) {
     VcpuContext& c = v.ctx;
-    ++v.vm->stats.hypercalls;
+    stat_inc(v.vm->stats.hypercalls);
     switch (c.x[0]) {
     case kKeelNullCall: c.x[0] = 0; return Next::Resume;
     case kVersion: c.x[0] = kPsci11; return Next::Resume;

@@ -1,9 +1,10 @@
 // PL011 emulation (DDI 0183 3.3 register summary). Interrupt model as QEMU's own PL011,
 // which Linux's driver is known to work with: TX raises TXRIS on every DR write (the
-// FIFO drains at once), RX raises RXRIS while data waits; ICR clears; the SPI is the
-// level (RIS & IMSC) != 0.
+// FIFO drains at once), RX raises RXRIS while visible input waits (an ICR write cannot
+// clear it then); ICR clears the rest; the SPI is the level (RIS & IMSC) != 0.
 #include "vuart.hpp"
 
+#include "hypervisor/mailbox/mailbox_main.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "vgic.hpp"
@@ -17,26 +18,48 @@ constexpr u32 kLcrH = 0x2c, kCr = 0x30, kIfls = 0x34, kImsc = 0x38, kRis = 0x3c,
 constexpr u32 kIcr = 0x44, kDmacr = 0x48, kPeriphId = 0xfe0;
 constexpr u32 kFrRxfe = 1u << 4, kFrRxff = 1u << 6, kFrTxfe = 1u << 7;
 constexpr u32 kIntRx = 1u << 4, kIntTx = 1u << 5;
+constexpr u32 kCrUarten = 1u << 0, kCrRxe = 1u << 9;
 // PeriphID0-3 and CellID0-3 at 0xfe0..0xffc: PL011 r1p5, PrimeCell.
 constexpr u8 kIds[8] = {0x11, 0x10, 0x14, 0x00, 0x0d, 0xf0, 0x05, 0xb1};
 
-void push_locked(VUart& u, const char* data, usize len, usize* taken) {
+// Input is visible only while the guest's driver has RX open: from the write to IMSC
+// that sets RXIM while RXIM is already set (Linux's pl011_enable_interrupts, after
+// pl011_hwinit enabled it once and after the drain loop, which so finds the FIFO
+// empty) until a CR write clears RXE or UARTEN (pl011_shutdown). Masking RXIM alone
+// (RX throttling) does not close it.
+bool rx_visible(const VUart& u) { return u.rx_open && (u.cr & kCrRxe) && (u.cr & kCrUarten); }
+
+// RXRIS follows the queue (trigger level one byte): raised while visible input waits.
+void rx_update(VUart& u) {
+    if (rx_visible(u) && u.rx_count) u.ris |= kIntRx;
+    else u.ris &= ~kIntRx;
+}
+
+usize push_locked(VUart& u, const char* data, usize len) {
     usize n = 0;
     for (; n < len && u.rx_count < VUart::kRxSize; ++n) {
         u.rx[(u.rx_head + u.rx_count) % VUart::kRxSize] = static_cast<u8>(data[n]);
         ++u.rx_count;
     }
-    if (u.rx_count) u.ris |= kIntRx;
-    *taken = n;
+    return n;
+}
+
+// Moves the definition's input (vm_def.cpp made its '+' newlines) into the queue as
+// space allows.
+void refill(VUart& u) {
+    while (u.pending_input && *u.pending_input && u.rx_count < VUart::kRxSize)
+        push_locked(u, u.pending_input++, 1);
+    if (u.pending_input && !*u.pending_input) u.pending_input = nullptr;
 }
 
 void tx(Vm& vm, VUart& u, char ch) {
+    keel::mailbox_console_out(vm.id, &ch, 1); // controller console ring (docs/mailbox.md §6)
     if (ch != '\n' && ch != '\r') u.line[u.line_len++] = ch;
     if (ch == '\n' || u.line_len == sizeof u.line - 1) {
         u.line[u.line_len] = '\0';
         kprint("[vm %u] %s\n", vm.id, u.line);
         u.line_len = 0;
-        ++vm.stats.console_lines;
+        stat_inc(vm.stats.console_lines);
     }
 }
 
@@ -46,9 +69,10 @@ void vuart_init(VUart& u, const char* input) {
     u.cr = 0x300; // TXE | RXE, as after reset
     u.lcr_h = u.ibrd = u.fbrd = u.ifls = u.imsc = u.ris = u.dmacr = u.ilpr = 0;
     u.ifls = 0x12;
-    u.rx_head = u.rx_count = 0;
+    u.rx_head = u.rx_count = u.rx_open = 0;
     u.line_len = 0;
     u.pending_input = (input && *input) ? input : nullptr;
+    refill(u);
 }
 
 void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
@@ -64,42 +88,38 @@ void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
             if (write) {
                 tx(vm, u, static_cast<char>(val & 0xff));
                 u.ris |= kIntTx;
-            } else if (u.rx_count) {
+            } else if (rx_visible(u) && u.rx_count) {
                 r = u.rx[u.rx_head];
                 u.rx_head = (u.rx_head + 1) % VUart::kRxSize;
-                if (--u.rx_count == 0) u.ris &= ~kIntRx;
+                --u.rx_count;
+                refill(u);
             }
             break;
         case kRsr: break; // no errors to report; writes clear them
         case kFr:
-            r = kFrTxfe | (u.rx_count == 0 ? kFrRxfe : 0) | (u.rx_count == VUart::kRxSize ? kFrRxff : 0);
+            if (!rx_visible(u)) r = kFrTxfe | kFrRxfe;
+            else r = kFrTxfe | (u.rx_count == 0 ? kFrRxfe : 0) | (u.rx_count == VUart::kRxSize ? kFrRxff : 0);
             break;
         case kIlpr: if (write) u.ilpr = val; else r = u.ilpr; break;
         case kIbrd: if (write) u.ibrd = val & 0xffff; else r = u.ibrd; break;
         case kFbrd: if (write) u.fbrd = val & 0x3f; else r = u.fbrd; break;
         case kLcrH: if (write) u.lcr_h = val & 0xff; else r = u.lcr_h; break;
-        case kCr: if (write) u.cr = val & 0xffff; else r = u.cr; break;
+        case kCr:
+            if (!write) {
+                r = u.cr;
+                break;
+            }
+            u.cr = val & 0xffff;
+            if (!(u.cr & kCrRxe) || !(u.cr & kCrUarten)) u.rx_open = 0;
+            break;
         case kIfls: if (write) u.ifls = val & 0x3f; else r = u.ifls; break;
         case kImsc:
             if (!write) {
                 r = u.imsc;
                 break;
             }
-            // Test hook: Linux's pl011_startup sets RXIM, drains the RX FIFO, then sets
-            // RXIM again; input fed on that second write survives the drain.
-            {
-                const bool again = (u.imsc & kIntRx) && (val & kIntRx);
-                u.imsc = val & 0x7ff;
-                if (!again) break;
-            }
-            if (u.pending_input) {
-                usize n = 0;
-                const char* in = u.pending_input;
-                usize len = 0;
-                while (in[len]) ++len;
-                push_locked(u, in, len, &n);
-                u.pending_input = nullptr;
-            }
+            if ((u.imsc & kIntRx) && (val & kIntRx)) u.rx_open = 1;
+            u.imsc = val & 0x7ff;
             break;
         case kRis: r = u.ris; break;
         case kMis: r = u.ris & u.imsc; break;
@@ -109,6 +129,7 @@ void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
             if (!write && off >= kPeriphId && off < kPeriphId + 32 && (off & 3) == 0) r = kIds[(off - kPeriphId) / 4];
             break;
         }
+        rx_update(u);
         if (!write) *value = r;
         level = (u.ris & u.imsc) != 0;
     }
@@ -121,7 +142,8 @@ usize vuart_push_rx(Vm& vm, const char* data, usize len) {
     bool level;
     {
         LockGuard g(u.lock);
-        push_locked(u, data, len, &n);
+        n = push_locked(u, data, len);
+        rx_update(u);
         level = (u.ris & u.imsc) != 0;
     }
     vgic_spi_level(vm, kVuartSpi, level);

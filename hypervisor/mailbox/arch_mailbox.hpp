@@ -21,7 +21,13 @@ u64 now_ms();
 Status vm_load_bytes(Vm& vm, u64 offset, const void* src, u64 len);
 // Tears down a VM that was created but never started (ends in keel::vm_stopped()).
 Status vm_discard(Vm& vm);
-// Asks a running guest to power off (power-button style), or ends it now.
+// Sets the created VM up to run what the controller loaded (kernel at RAM offset 0,
+// `kernel_bytes` long; initrd at `initrd_offset`, `initrd_bytes` long), booted with
+// `cmdline`. arm64: an arm64 Linux Image gets a device tree and the Linux boot registers;
+// anything else keeps vm_create's test-guest registers. Called once, right before vm_start.
+Status vm_prepare_boot(Vm& vm, u64 kernel_bytes, u64 initrd_offset, u64 initrd_bytes, const char* cmdline);
+// Asks a running guest to power off (power-button style), or ends it now; the end
+// arrives later through keel::vm_stopped() (docs/vm-lifecycle.md "STOP").
 Status vm_stop(Vm& vm, bool forced);
 // One byte of controller input for the UART receive queue of mailbox VM `vm_id`
 // (1..kMaxVms; keel::controlled_vm() finds its Vm): Ok, Busy while the queue is full

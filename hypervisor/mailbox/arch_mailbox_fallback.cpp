@@ -11,6 +11,7 @@ namespace keel::arch {
 [[gnu::weak]] u64 now_ms() { return 0; }
 [[gnu::weak]] Status vm_load_bytes(Vm&, u64, const void*, u64) { return Status::Unsupported; }
 [[gnu::weak]] Status vm_discard(Vm&) { return Status::Unsupported; }
+[[gnu::weak]] Status vm_prepare_boot(Vm&, u64, u64, u64, const char*) { return Status::Ok; }
 [[gnu::weak]] Status vm_stop(Vm&, bool) { return Status::Unsupported; }
 [[gnu::weak]] Status vm_console_input(u32, u8) { return Status::Unsupported; }
 } // namespace keel::arch

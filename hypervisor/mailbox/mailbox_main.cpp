@@ -16,6 +16,10 @@ using ull = unsigned long long;
 constexpr u16 kVendor = 0x1af4; // Red Hat / virtio: ivshmem
 constexpr u16 kDevice = 0x1110;
 constexpr u32 kShmBar = 2;      // ivshmem: BAR0 registers, BAR2 shared memory
+// At most this much of BAR2 is used: EL2 maps it with 4 KiB pages from a small fixed
+// table pool (arm64: one table per 2 MiB), and a larger map would starve the window
+// the loader and scrubber need. 16 MiB already takes a whole Linux initrd per chunk.
+constexpr u64 kMaxRegion = 16 * MiB;
 
 u64 g_region_base = 0;
 u64 g_region_size = 0;
@@ -80,15 +84,17 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
         return false;
     }
     pci::program_bars(ecam, dev.value(), bars);
-    s = arch::mailbox_map_device(shm.addr, shm.size);
+    const u64 used = shm.size < kMaxRegion ? shm.size : kMaxRegion;
+    s = arch::mailbox_map_device(shm.addr, used);
     if (s != Status::Ok) {
         kprint("mailbox: refused: cannot map BAR2 at %#llx: %s\n", static_cast<ull>(shm.addr), status_name(s));
         return false;
     }
     g_region_base = shm.addr;
-    g_region_size = shm.size;
-    kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx\n", dev.value().bus, dev.value().dev,
-           dev.value().fn, static_cast<ull>(shm.size / MiB), static_cast<ull>(shm.addr));
+    g_region_size = used;
+    kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n", dev.value().bus,
+           dev.value().dev, dev.value().fn, static_cast<ull>(shm.size / MiB), static_cast<ull>(shm.addr),
+           static_cast<ull>(used / MiB));
     return true;
 }
 

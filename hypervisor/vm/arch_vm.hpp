@@ -30,5 +30,10 @@ Status vm_reserve_sources(const VmDef& def);
 usize vm_console_input(Vm& vm, const char* data, usize len);
 void wait_for_event();
 void send_event();
+// Benchmark mode (`keel.bench` on the command line): whether the boot core may run a
+// vCPU itself, so one-CPU machines can be measured with no idle core's polling in the
+// count; and, on the boot core, running the vCPU handed to it (returns when it stops).
+bool boot_core_runs_vcpus();
+void run_local_work();
 
 } // namespace keel::arch

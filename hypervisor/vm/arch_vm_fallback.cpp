@@ -19,6 +19,8 @@ NoScrubber g_no_scrubber;
 [[gnu::weak]] Status vm_start(Vm&) { return Status::Unsupported; }
 [[gnu::weak]] void wait_for_event() {}
 [[gnu::weak]] void send_event() {}
+[[gnu::weak]] bool boot_core_runs_vcpus() { return false; }
+[[gnu::weak]] void run_local_work() {}
 
 [[gnu::weak]] Status vm_reserve_sources(const VmDef&) { return Status::Unsupported; }
 [[gnu::weak]] usize vm_console_input(Vm&, const char*, usize) { return 0; }

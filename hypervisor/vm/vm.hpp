@@ -14,12 +14,17 @@ namespace keel {
 enum class VmState : u32 { Defined = 0, Running, Destroyed, Rejected };
 enum class VmEnd : u32 { None = 0, GuestPowerOff, GuestReset, Fault };
 
+// Counters any of the VM's cores may bump at once: update them with stat_inc().
 struct VmStats {
     u32 exits = 0;
     u32 console_lines = 0;
     u32 aborts_injected = 0;
     u32 hypercalls = 0;
 };
+
+// Relaxed atomic increment: a statistic orders nothing, but must not lose counts when
+// two vCPUs of the VM exit at once.
+inline void stat_inc(u32& counter) { __atomic_fetch_add(&counter, 1u, __ATOMIC_RELAXED); }
 
 struct Vm {
     static constexpr u32 kMaxVms = 8;

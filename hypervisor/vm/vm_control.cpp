@@ -13,7 +13,9 @@ namespace {
 static_assert(mailbox::kMaxVms <= Vm::kMaxVms, "mailbox VM ids are arch slots and VMIDs");
 Vm g_vms[mailbox::kMaxVms];
 // Bulk bytes pass through here: copied once out of shared memory, hashed, then stored.
-alignas(16) u8 g_staging[4096];
+// Big enough that the per-copy cost of storing (a window map, a cache clean, a
+// broadcast TLBI) is small beside the bytes: a 32 MiB Linux Image is 128 copies.
+alignas(16) u8 g_staging[256 * KiB];
 
 Status admit_error(VmDefError e) {
     switch (e) {
@@ -70,6 +72,7 @@ Status VmControl::reserve(u32 id, u64 cpu_mask, u64 mem_bytes) {
     }
     cores_owned_ |= cpu_mask;
     live_[id - 1] = true;
+    loaded_[id - 1][0] = loaded_[id - 1][1] = 0;
     kprint("vm %u: created by controller: cpus %#llx, %llu MiB\n", id, static_cast<unsigned long long>(cpu_mask),
            static_cast<unsigned long long>(mem_bytes / MiB));
     return Status::Ok;
@@ -83,11 +86,15 @@ Status VmControl::load(u32 id, mailbox::ImageKind kind, u64 image_offset, const 
     if (image_offset > room || length > room - image_offset) return Status::OutOfRange;
     for (u64 done = 0; done < length;) {
         const u64 n = length - done < sizeof g_staging ? length - done : sizeof g_staging;
-        KEEL_TRY(bulk.copy_in(bulk_offset + done, g_staging, n));
+        // Shared memory is read in whole words: a tail that is not one reads up to 3
+        // bytes more of the window (its end is word-aligned), which are then ignored.
+        KEEL_TRY(bulk.copy_in(bulk_offset + done, g_staging, align_up(n, 4)));
         hash.update(g_staging, n);
         KEEL_TRY(arch::vm_load_bytes(vm, base + image_offset + done, g_staging, n));
         done += n;
     }
+    u64& extent = loaded_[id - 1][kind == mailbox::ImageKind::Kernel ? 0 : 1];
+    if (image_offset + length > extent) extent = image_offset + length;
     return Status::Ok;
 }
 
@@ -96,6 +103,8 @@ Status VmControl::start(u32 id, const char* cmdline) {
     usize n = strlen(cmdline);
     if (n >= sizeof vm.def.text) n = sizeof vm.def.text - 1;
     memcpy(vm.def.text, cmdline, n); // kept for messages; the Linux loader passes the full line
+    KEEL_TRY(arch::vm_prepare_boot(vm, loaded_[id - 1][0], image_base(vm, mailbox::ImageKind::Initrd),
+                                   loaded_[id - 1][1], cmdline));
     vm.set_state(VmState::Running);
     Status s = arch::vm_start(vm);
     if (s != Status::Ok) vm.set_state(VmState::Defined);

@@ -28,6 +28,7 @@ private:
     u32 boot_cpu_ = 0;
     u64 cores_owned_ = 0;
     bool live_[mailbox::kMaxVms] = {}; // holds cores + memory (created, not yet released)
+    u64 loaded_[mailbox::kMaxVms][2] = {}; // bytes loaded per image kind (kernel, initrd)
 };
 
 // The Vm behind mailbox VM `id` while it holds resources (created, not yet destroyed);

@@ -17,6 +17,19 @@ SpinLock g_cores_lock; // guards g_cores_owned
 u64 g_cores_owned = 0;
 u64 g_cores_online = 0;
 u32 g_boot_cpu = 0;
+bool g_bench = false; // keel.bench: the boot core may host a VM (docs/performance.md)
+
+// Whether `word` appears as a whole space-separated word of the command line.
+bool has_word(const char* s, const char* word) {
+    while (*s) {
+        while (*s == ' ') ++s;
+        usize i = 0;
+        while (word[i] && s[i] == word[i]) ++i;
+        if (!word[i] && (s[i] == ' ' || s[i] == '\0')) return true;
+        while (*s && *s != ' ') ++s;
+    }
+    return false;
+}
 
 VmState state_of(const Vm& vm) { return vm.state(); }
 void set_state(Vm& vm, VmState s) { vm.set_state(s); }
@@ -43,7 +56,7 @@ void start(Vm& vm) {
 bool admit(Vm& vm) {
     AdmitContext ctx;
     ctx.cores_present = g_cores_online;
-    ctx.cores_reserved = 1ull << g_boot_cpu;
+    ctx.cores_reserved = g_bench ? 0 : 1ull << g_boot_cpu;
     ctx.pool_free = pool_free_bytes();
     {
         LockGuard g(g_cores_lock);
@@ -109,6 +122,8 @@ u32 vm_definition_count(const char* cmdline) {
 void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
     g_cores_online = cores_online;
     g_boot_cpu = boot_cpu;
+    g_bench = has_word(cmdline, "keel.bench") && arch::boot_core_runs_vcpus();
+    if (g_bench) kprint("keel: bench mode: VMs may use the boot core %u\n", boot_cpu);
     u32 n = for_each_vm_word(cmdline, [](u32 i, const char* text, usize len) {
         if (i >= Vm::kMaxVms) {
             kprint("vm %u: rejected: at most %u VMs\n", i + 1, Vm::kMaxVms);
@@ -151,6 +166,7 @@ void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
             else if (pred == VmState::Rejected) reject(vm, VmDefError::BadAfter);
         }
         if (all_done()) break;
+        if (g_bench) arch::run_local_work();
         arch::wait_for_event();
     }
 

@@ -4,6 +4,7 @@
 keelctl scenario, checks the serial log, and always kills the emulator it started.
 
   mailbox_e2e.py --image keel-arm64.bin --keelctl keelctl --guest guest.bin SCENARIO
+  mailbox_e2e.py ... --linux Image --initrd initramfs.cpio.gz linux
 Exit status: 0 pass, 1 fail.
 """
 import argparse, os, signal, struct, subprocess, sys, tempfile, time
@@ -17,17 +18,23 @@ def main():
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--icount", action="store_true", help="-icount shift=0,align=off,sleep=off (bench)")
     p.add_argument("--rounds", type=int, default=10)
-    p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench"])
+    p.add_argument("--linux", help="arm64 Linux Image (scenario linux)")
+    p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
+    p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux"])
     a = p.parse_args()
+    # ctest's timeout sends SIGTERM: exit through the finally below, which kills QEMU.
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
     name = f"keel-mbox-{os.getpid()}"
     shm = f"/dev/shm/{name}"
+    # Linux: a 16 MiB window (the most Keel uses) takes a 32 MiB Image in 3 chunks.
+    shm_mib = 16 if a.scenario == "linux" else 4
     with open(shm, "wb") as f:
-        f.truncate(4 * 1024 * 1024)
+        f.truncate(shm_mib * 1024 * 1024)
     log = tempfile.NamedTemporaryFile(prefix="keel-mbox-", suffix=".log", delete=False).name
     cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max,pauth=off",
-           "-smp", "4", "-m", "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
+           "-smp", "4", "-m", "2G" if a.scenario == "linux" else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
            "-serial", "file:" + log, "-kernel", a.image,
-           "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size=4M",
+           "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size={shm_mib}M",
            "-device", "ivshmem-plain,memdev=mbox"]
     if a.icount:
         # One virtual ns per guest instruction: the hypervisor's ns figures are instructions.
@@ -62,10 +69,66 @@ def main():
         ok = False
         return False
 
+    def ring(slot):
+        """Console-out ring of VM slot (1-based) straight from shared memory: (prod, bytes)."""
+        with open(shm, "rb") as f:
+            f.seek(148 + 4 * (slot - 1))
+            prod = struct.unpack("<I", f.read(4))[0]
+            f.seek(0x14000 + (slot - 1) * 4096)
+            buf = f.read(4096)
+        n = min(prod, 4096)
+        return prod, bytes(buf[(prod - n + i) % 4096] for i in range(n)).decode(errors="replace")
+
+    def wait_ring(slot, since, marker, t=60):
+        nonlocal ok
+        end = time.monotonic() + t
+        while time.monotonic() < end:
+            prod, text = ring(slot)
+            if marker in text[max(0, len(text) - (prod - since)):]:
+                print(f"  vm {slot} console: '{marker}' after {time.monotonic() - start:.1f} s")
+                return True
+            time.sleep(0.2)
+        print(f"FAIL: vm {slot} console marker '{marker}' not seen; ring tail:\n{ring(slot)[1][-600:]}")
+        ok = False
+        return False
+
+    def wait_state(name, state, t=30):
+        end = time.monotonic() + t
+        while time.monotonic() < end:
+            if f"{name}\t{state}" in run("list"):
+                return True
+            time.sleep(0.5)
+        return False
+
     try:
         if not wait_serial("mailbox: ready"):
             return 1
-        if a.scenario == "lifecycle":
+        if a.scenario == "linux":
+            lx = ["--kernel", a.linux, "--initrd", a.initrd]
+            base = run("--json", "info")
+            marks = {i: ring(i)[0] for i in (1, 2)}
+            run("create", "echo", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+            run("create", "plain", "--cpus", "2", "--mem", "256M", *lx, "--cmdline", "quiet")
+            run("start", "echo"); run("start", "plain")
+            wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 90)
+            wait_ring(2, marks[2], "KEEL-GUEST: init up", 90)
+            run("console", "echo", "--write", "hello keel")
+            wait_ring(1, marks[1], "echo: hello keel", 30)
+            ok &= wait_state("plain", "stopped")  # it powers itself off
+            run("stop", "echo", "--timeout", "1000")  # no power button: forced after 1 s
+            ok &= wait_state("echo", "stopped")
+            run("destroy", "echo"); run("destroy", "plain")
+            ok &= run("--json", "info") == base  # cores and pool back to the baseline
+            mark = ring(1)[0]
+            run("create", "again", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet")
+            run("start", "again")
+            wait_ring(1, mark, "KEEL-GUEST: init up", 90)
+            ok &= wait_state("again", "stopped")
+            run("destroy", "again")
+            ok &= run("--json", "info") == base
+            ok &= "audit chain verified" in run("log")
+            ok &= "forced stop by the controller" in serial()
+        elif a.scenario == "lifecycle":
             base = run("--json", "info")
             run("create", "web", "--cpus", "1", "--mem", "64M", "--kernel", a.guest, "--cmdline", "keel.guest=echo")
             run("create", "db", "--cpus", "2-3", "--mem", "128M", "--kernel", a.guest)

@@ -1,6 +1,7 @@
 // Lifecycle and query subcommands.
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto/sha2.hpp"
 #include "hypervisor/mailbox/lifecycle.hpp"
@@ -97,7 +98,8 @@ Status upload(Session& s, u32 vm, ImageKind kind, const std::vector<u8>& data) {
         Status st = s.call(Opcode::LoadImage, vm, &l, sizeof l, r);
         if (st != Status::Ok) return st;
         done += n;
-        if (!s.opt.json)
+        // Progress redraws in place on a terminal; logs get only the final line.
+        if (!s.opt.json && (isatty(2) || done == data.size()))
             fprintf(stderr, "\r%s: %llu / %llu KiB (%3.0f%%)", kind == ImageKind::Kernel ? "kernel" : "initrd",
                     (unsigned long long)(done / KiB), (unsigned long long)(data.size() / KiB),
                     100.0 * done / data.size());

@@ -1,9 +1,13 @@
 // console: the per-VM rings (docs/mailbox.md §6). `log` lives in log.cpp.
 #include <poll.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <string>
 
 #include "hypervisor/mailbox/command.hpp"
 #include "tools/keelctl/commands.hpp"
@@ -13,14 +17,43 @@ namespace {
 
 constexpr char kDetach = 0x1d; // Ctrl-]
 
-// Prints console-out bytes from `pos` up to the hypervisor's producer index.
-u32 drain_console(Session& s, u32 id, u32 pos) {
+// Prints console-out bytes from `pos` up to the hypervisor's producer index (also
+// appended to `seen` when given).
+u32 drain_console(Session& s, u32 id, u32 pos, std::string* seen = nullptr) {
     const u32 prod = *s.c.field(__builtin_offsetof(Header, console_out_prod) + 4 * (id - 1));
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (prod - pos > kConsoleOutBytes) pos = prod - kConsoleOutBytes; // lost to overwrite
-    for (; pos != prod; ++pos) putchar(s.c.base()[console_out_offset(id - 1) + pos % kConsoleOutBytes]);
+    for (; pos != prod; ++pos) {
+        const char ch = static_cast<char>(s.c.base()[console_out_offset(id - 1) + pos % kConsoleOutBytes]);
+        if (ch != '\r') putchar(ch); // the guest's CRLF: plain newlines read better in logs
+        if (seen) *seen += ch;
+    }
     fflush(stdout);
     return pos;
+}
+
+double now_s() {
+    timespec t{};
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return static_cast<double>(t.tv_sec) + t.tv_nsec / 1e9;
+}
+
+// Non-interactive (scripts, CI, `tools/keel demo`): output from the oldest byte the ring
+// still holds, as it arrives, for at most `secs`; with `until`, stops once that text
+// has appeared and fails (exit 1) if it never does.
+int follow(Session& s, u32 id, double secs, const std::string& until) {
+    std::string seen;
+    const double end = now_s() + secs;
+    const u32 prod = *s.c.field(__builtin_offsetof(Header, console_out_prod) + 4 * (id - 1));
+    u32 pos = prod > kConsoleOutBytes ? prod - static_cast<u32>(kConsoleOutBytes) : 0;
+    do {
+        pos = drain_console(s, id, pos, &seen);
+        if (!until.empty() && seen.find(until) != std::string::npos) return kExitOk;
+        usleep(100000);
+    } while (now_s() < end);
+    if (until.empty()) return kExitOk;
+    fprintf(stderr, "keelctl: vm %u: \"%s\" not seen within %.0f s\n", id, until.c_str(), secs);
+    return kExitRefused;
 }
 
 Status console_write(Session& s, u32 id, const char* p, size_t n) {
@@ -43,6 +76,10 @@ int cmd_console(Session& s, const Args& a) {
             return console_write(s, id, t.data(), t.size()) == Status::Ok ? kExitOk : kExitRefused;
         }
     if (a.size() > 1 && a[1] == "--read") return drain_console(s, id, 0), kExitOk;
+    if (a.size() > 2 && a[1] == "--follow") {
+        const std::string until = a.size() > 4 && a[3] == "--until" ? a[4] : "";
+        return follow(s, id, strtod(a[2].c_str(), nullptr), until);
+    }
     // Interactive: raw terminal, guest output as it comes, keys in batches; Ctrl-] detaches.
     termios old{};
     const bool tty = tcgetattr(0, &old) == 0;

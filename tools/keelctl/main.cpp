@@ -22,7 +22,7 @@ int usage() {
             "  info | list | describe VM | metrics [VM]\n"
             "  create NAME --cpus LIST --mem SIZE --kernel FILE [--initrd FILE] [--cmdline TEXT]\n"
             "  start VM | stop VM [--timeout MS | --force] | destroy VM\n"
-            "  console VM [--read] [--write TEXT]   (interactive: detach with Ctrl-])\n"
+            "  console VM [--read | --write TEXT | --follow SECS [--until TEXT]]   (interactive: detach with Ctrl-])\n"
             "  log [--follow] [--state FILE]\n"
             "  hostile CASE   (test inputs: bad-sig replay wrong-nonce garbage bad-index past-window flood)\n");
     return kExitUsage;

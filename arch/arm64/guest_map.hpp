@@ -1,0 +1,13 @@
+// The guest-physical (IPA) map every arm64 VM sees, QEMU-virt-like so stock kernels
+// need no board support: RAM at Vm::kRamIpa (0x40000000), the GICv3 frames (vgic.hpp),
+// the emulated PL011 here. Pure constants: shared with the host unit tests.
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel::arm64 {
+
+constexpr u64 kGuestUartIpa = 0x09000000;
+constexpr u64 kGuestUartSize = 0x1000;
+
+} // namespace keel::arm64
