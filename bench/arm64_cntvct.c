@@ -19,8 +19,11 @@ void _start(void) {
     int n = 24;
     char d[24];
     int k = 0;
-    do d[k++] = (char)('0' + v % 10); while ((v /= 10) != 0);
-    while (k) buf[n++] = d[--k];
+    do
+        d[k++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (k)
+        buf[n++] = d[--k];
     buf[n++] = '\n';
     sys3(64, 1, (long)buf, n); // write(1, ...)
     sys3(93, 0, 0, 0);         // exit(0)

@@ -39,7 +39,8 @@ void print_measurements(const BootInfo& info) {
                static_cast<unsigned long long>(info.event_log_size));
     }
     if (info.flags & BootInfo::kFlagVerified)
-        kprint("boot: verified by boot stage, tpm %s\n", (info.flags & BootInfo::kFlagTpm) ? "yes" : "no");
+        kprint("boot: verified by boot stage, tpm %s\n",
+               (info.flags & BootInfo::kFlagTpm) ? "yes" : "no");
 }
 
 void run_crypto_self_check() {

@@ -1,3 +1,4 @@
+// clang-format off: also included by assembly sources.
 /* Constants and helper macros shared by the arm64 assembly and C++ (exception frame
  * layout is static_assert'ed in exception.cpp). */
 #pragma once

@@ -32,8 +32,9 @@ u64 running_base() {
 
 void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
     Status s = el2_map(addr, size, kind);
-    if (s != Status::Ok) panic("EL2 map of %s at %#llx failed: %s", what,
-                               static_cast<unsigned long long>(addr), status_name(s));
+    if (s != Status::Ok)
+        panic("EL2 map of %s at %#llx failed: %s", what, static_cast<unsigned long long>(addr),
+              status_name(s));
 }
 
 } // namespace
@@ -45,11 +46,12 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     const u64 dtb = from_uefi ? g_boot_info.dtb : x0;
     const u64 base = reinterpret_cast<u64>(__image_start);
     if (running_base() != base)
-        panic("loaded at %#llx but linked at %#llx", static_cast<unsigned long long>(running_base()),
+        panic("loaded at %#llx but linked at %#llx",
+              static_cast<unsigned long long>(running_base()),
               static_cast<unsigned long long>(base));
     const void* fdt = reinterpret_cast<const void*>(dtb);
-    if (dtb == 0 || fdt_check_header(fdt) != 0) panic("no valid device tree in x0 (%#llx)",
-                                                      static_cast<unsigned long long>(dtb));
+    if (dtb == 0 || fdt_check_header(fdt) != 0)
+        panic("no valid device tree in x0 (%#llx)", static_cast<unsigned long long>(dtb));
 
     // Own page tables: text RX, rodata R+XN, data/bss RW+XN (WXN on), the DTB
     // read-only, and the console UART as device memory. Nothing else.
@@ -65,7 +67,8 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     if (uart == 0) panic("device tree names no PL011 UART");
     map_or_panic(uart, 4096, MapKind::Device, "uart");
     if (from_uefi && g_boot_info.event_log != 0 && g_boot_info.event_log_size != 0)
-        map_or_panic(g_boot_info.event_log, g_boot_info.event_log_size, MapKind::ReadOnly, "event log");
+        map_or_panic(g_boot_info.event_log, g_boot_info.event_log_size, MapKind::ReadOnly,
+                     "event log");
     el2_enable_mmu();
     boot_mark(BootMark::MmuOn);
     arch::console_set_base(uart);

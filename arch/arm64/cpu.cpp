@@ -7,7 +7,8 @@ namespace keel::arch {
 
 void halt() {
     asm volatile("msr daifset, #0xf");
-    for (;;) asm volatile("wfe");
+    for (;;)
+        asm volatile("wfe");
 }
 
 void power_off(u32 code) {

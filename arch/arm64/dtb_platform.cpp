@@ -9,7 +9,8 @@ namespace {
 
 u64 read_cells(const fdt32_t* cells, int count) {
     u64 v = 0;
-    for (int i = 0; i < count; ++i) v = (v << 32) | fdt32_to_cpu(cells[i]);
+    for (int i = 0; i < count; ++i)
+        v = (v << 32) | fdt32_to_cpu(cells[i]);
     return v;
 }
 
@@ -105,7 +106,8 @@ Status dtb_read_platform(const void* fdt, Platform& out) {
     out.uart_base = dtb_find_uart(fdt);
 
     int pci = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic");
-    if (pci >= 0 && node_enabled(fdt, pci) && read_reg(fdt, pci, 0, &out.ecam_base, &out.ecam_size)) {
+    if (pci >= 0 && node_enabled(fdt, pci) &&
+        read_reg(fdt, pci, 0, &out.ecam_base, &out.ecam_size)) {
         int len = 0;
         const auto* range = static_cast<const fdt32_t*>(fdt_getprop(fdt, pci, "bus-range", &len));
         if (range && len == 8) {
@@ -121,8 +123,10 @@ Status dtb_read_platform(const void* fdt, Platform& out) {
     for (const char* compat : psci_compat) {
         int psci = fdt_node_offset_by_compatible(fdt, -1, compat);
         if (psci < 0) continue;
-        if (prop_is(fdt, psci, "method", "smc")) out.psci = PsciConduit::Smc;
-        else if (prop_is(fdt, psci, "method", "hvc")) out.psci = PsciConduit::Hvc;
+        if (prop_is(fdt, psci, "method", "smc"))
+            out.psci = PsciConduit::Smc;
+        else if (prop_is(fdt, psci, "method", "hvc"))
+            out.psci = PsciConduit::Hvc;
         break;
     }
     return Status::Ok;
@@ -131,7 +135,8 @@ Status dtb_read_platform(const void* fdt, Platform& out) {
 Status dtb_fill_boot_info(const void* fdt, BootInfo& info) {
     Platform scratch;
     Status s = read_memory(fdt, scratch);
-    for (u32 i = 0; i < scratch.mem_count; ++i) info.mem[i] = scratch.mem[i];
+    for (u32 i = 0; i < scratch.mem_count; ++i)
+        info.mem[i] = scratch.mem[i];
     info.mem_count = scratch.mem_count;
     info.cmdline[0] = '\0';
     int chosen = fdt_path_offset(fdt, "/chosen");

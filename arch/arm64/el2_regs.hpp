@@ -8,15 +8,15 @@ namespace keel::arm64 {
 
 // HCR_EL2 (D17.2.48).
 struct HcrEl2 {
-    static constexpr u64 kVm = 1ull << 0;    // stage-2 translation on
-    static constexpr u64 kSwio = 1ull << 1;  // set/way invalidate becomes clean+invalidate
-    static constexpr u64 kFmo = 1ull << 3;   // physical FIQ to EL2
-    static constexpr u64 kImo = 1ull << 4;   // physical IRQ to EL2
-    static constexpr u64 kAmo = 1ull << 5;   // SError to EL2
-    static constexpr u64 kTwi = 1ull << 13;  // trap WFI
-    static constexpr u64 kTwe = 1ull << 14;  // trap WFE
-    static constexpr u64 kTsc = 1ull << 19;  // trap SMC: the guest never reaches firmware
-    static constexpr u64 kRw = 1ull << 31;   // EL1 is AArch64
+    static constexpr u64 kVm = 1ull << 0;   // stage-2 translation on
+    static constexpr u64 kSwio = 1ull << 1; // set/way invalidate becomes clean+invalidate
+    static constexpr u64 kFmo = 1ull << 3;  // physical FIQ to EL2
+    static constexpr u64 kImo = 1ull << 4;  // physical IRQ to EL2
+    static constexpr u64 kAmo = 1ull << 5;  // SError to EL2
+    static constexpr u64 kTwi = 1ull << 13; // trap WFI
+    static constexpr u64 kTwe = 1ull << 14; // trap WFE
+    static constexpr u64 kTsc = 1ull << 19; // trap SMC: the guest never reaches firmware
+    static constexpr u64 kRw = 1ull << 31;  // EL1 is AArch64
     // WFI/WFE are not trapped: a core belongs to exactly one vCPU, so letting it idle in
     // hardware costs nobody anything and saves an exit per idle period.
     static constexpr u64 kGuest = kVm | kSwio | kFmo | kImo | kAmo | kTsc | kRw;
@@ -24,7 +24,7 @@ struct HcrEl2 {
 
 // VTCR_EL2 (D17.2.171): 39-bit IPA, walk from level 1, 4 KiB granule, WB-WA walks.
 struct VtcrEl2 {
-    static constexpr u64 kT0sz = 64 - 39;       // [5:0]
+    static constexpr u64 kT0sz = 64 - 39;        // [5:0]
     static constexpr u64 kSl0Level1 = 1ull << 6; // [7:6] = 1: start at level 1 (4 KiB granule)
     static constexpr u64 kIrgn0Wb = 1ull << 8;
     static constexpr u64 kOrgn0Wb = 1ull << 10;
@@ -32,10 +32,12 @@ struct VtcrEl2 {
     static constexpr u64 kTg0_4k = 0ull << 14;
     static constexpr unsigned kPsShift = 16; // [18:16] output size, PARange encoding
     static constexpr u64 kRes1 = 1ull << 31;
-    static constexpr u64 kBase = kT0sz | kSl0Level1 | kIrgn0Wb | kOrgn0Wb | kSh0Inner | kTg0_4k | kRes1;
+    static constexpr u64 kBase =
+        kT0sz | kSl0Level1 | kIrgn0Wb | kOrgn0Wb | kSh0Inner | kTg0_4k | kRes1;
     static constexpr u64 make(u64 parange) { return kBase | (parange << kPsShift); }
 };
-static_assert(VtcrEl2::make(2) == 0x80023559ull, "VTCR_EL2: T0SZ 25, SL0 1, WB, ISH, 4K, PS 40-bit");
+static_assert(VtcrEl2::make(2) == 0x80023559ull,
+              "VTCR_EL2: T0SZ 25, SL0 1, WB, ISH, 4K, PS 40-bit");
 
 // CPTR_EL2 (D17.2.31, non-VHE). RES1 [13], [9], [7:0]; TZ [8] = 0, TFP [10] = 0 and
 // TSM [12] = 0: FP/SIMD/SVE/SME stay with the guest (Linux probes SME on -cpu max and
@@ -54,7 +56,9 @@ struct MdcrEl2 {
     static constexpr u64 kTdosa = 1ull << 10;
     static constexpr u64 kTda = 1ull << 9;
     static constexpr u64 kTdra = 1ull << 11;
-    static constexpr u64 make(u64 pmu_counters) { return kTda | kTdosa | kTdra | (pmu_counters & 0x1f); }
+    static constexpr u64 make(u64 pmu_counters) {
+        return kTda | kTdosa | kTdra | (pmu_counters & 0x1f);
+    }
 };
 
 // CNTHCTL_EL2 (D17.2.24, non-VHE): EL1 may read the physical counter and use the

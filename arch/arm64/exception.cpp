@@ -29,10 +29,10 @@ namespace {
 
 const char* vector_name(u64 index) {
     static const char* const names[16] = {
-        "sync (EL2, SP_EL0)",  "irq (EL2, SP_EL0)",  "fiq (EL2, SP_EL0)",  "serror (EL2, SP_EL0)",
-        "sync (EL2, SP_EL2)",  "irq (EL2, SP_EL2)",  "fiq (EL2, SP_EL2)",  "serror (EL2, SP_EL2)",
-        "sync (lower, A64)",   "irq (lower, A64)",   "fiq (lower, A64)",   "serror (lower, A64)",
-        "sync (lower, A32)",   "irq (lower, A32)",   "fiq (lower, A32)",   "serror (lower, A32)",
+        "sync (EL2, SP_EL0)", "irq (EL2, SP_EL0)", "fiq (EL2, SP_EL0)", "serror (EL2, SP_EL0)",
+        "sync (EL2, SP_EL2)", "irq (EL2, SP_EL2)", "fiq (EL2, SP_EL2)", "serror (EL2, SP_EL2)",
+        "sync (lower, A64)",  "irq (lower, A64)",  "fiq (lower, A64)",  "serror (lower, A64)",
+        "sync (lower, A32)",  "irq (lower, A32)",  "fiq (lower, A32)",  "serror (lower, A32)",
     };
     return index < 16 ? names[index] : "?";
 }

@@ -26,10 +26,11 @@ Status report_features(const Platform& platform) {
     u64 psci_version = arm64::psci_call(arm64::kPsciVersion);
     kprint("arm64: MIDR %#llx, running at EL%llu\n", static_cast<unsigned long long>(midr),
            static_cast<unsigned long long>(el));
-    kprint("virt: EL2 %s, stage-2 PA %u bits, VMID %u bits, GICv3 sysregs %s, PSCI %llu.%llu via %s\n",
-           el2_a64 ? "yes" : "no", pa_bits, vmid_bits, gic_sysregs ? "yes" : "no",
-           static_cast<unsigned long long>(psci_version >> 16),
-           static_cast<unsigned long long>(psci_version & 0xffff), psci_name(platform.psci));
+    kprint(
+        "virt: EL2 %s, stage-2 PA %u bits, VMID %u bits, GICv3 sysregs %s, PSCI %llu.%llu via %s\n",
+        el2_a64 ? "yes" : "no", pa_bits, vmid_bits, gic_sysregs ? "yes" : "no",
+        static_cast<unsigned long long>(psci_version >> 16),
+        static_cast<unsigned long long>(psci_version & 0xffff), psci_name(platform.psci));
     return (el == 2 && el2_a64) ? Status::Ok : Status::Unsupported;
 }
 

@@ -44,7 +44,8 @@ void gic_init_boot(const Platform& p) {
     while (reg32(g_gicd + gic::kGicdCtlr) & gic::kGicdCtlrRwp) {
     }
     // Affinity routing on, both groups on. SPIs stay disabled: none is the hypervisor's.
-    reg32(g_gicd + gic::kGicdCtlr) = gic::kGicdCtlrAre | gic::kGicdCtlrEnableGrp1 | gic::kGicdCtlrEnableGrp0;
+    reg32(g_gicd + gic::kGicdCtlr) =
+        gic::kGicdCtlrAre | gic::kGicdCtlrEnableGrp1 | gic::kGicdCtlrEnableGrp0;
     while (reg32(g_gicd + gic::kGicdCtlr) & gic::kGicdCtlrRwp) {
     }
 }
@@ -57,16 +58,18 @@ void gic_init_this_cpu() {
     while (reg32(rd + gic::kGicrWaker) & gic::kGicrWakerChildrenAsleep) {
     }
     const u64 sgi = rd + gic::kGicrSgiBase;
-    const u32 mine = (1u << gic::kPpiVirtTimer) | (1u << gic::kPpiMaintenance) | (1u << gic::kSgiKick);
+    const u32 mine =
+        (1u << gic::kPpiVirtTimer) | (1u << gic::kPpiMaintenance) | (1u << gic::kSgiKick);
     reg32(sgi + gic::kGicdIcenabler) = ~0u;
     reg32(sgi + gic::kGicdIgroupr) = ~0u;
-    for (u32 i = 0; i < 8; ++i) reg32(sgi + gic::kGicdIpriorityr + 4 * i) = 0x80808080;
+    for (u32 i = 0; i < 8; ++i)
+        reg32(sgi + gic::kGicdIpriorityr + 4 * i) = 0x80808080;
     reg32(sgi + gic::kGicdIsenabler) = mine;
     KEEL_WRITE_SYSREG(S3_4_C12_C9_5, gic::kIccSreEl2); // ICC_SRE_EL2
     isb();
-    KEEL_WRITE_SYSREG(S3_0_C4_C6_0, 0xff);             // ICC_PMR_EL1: let everything in
+    KEEL_WRITE_SYSREG(S3_0_C4_C6_0, 0xff);                   // ICC_PMR_EL1: let everything in
     KEEL_WRITE_SYSREG(S3_0_C12_C12_4, gic::kIccCtlrEoiMode); // ICC_CTLR_EL1
-    KEEL_WRITE_SYSREG(S3_0_C12_C12_7, 1);              // ICC_IGRPEN1_EL1
+    KEEL_WRITE_SYSREG(S3_0_C12_C12_7, 1);                    // ICC_IGRPEN1_EL1
     isb();
 }
 

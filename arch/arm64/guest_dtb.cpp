@@ -21,15 +21,29 @@ constexpr u32 kIrqLevelHigh = 4;
 struct Writer {
     void* fdt;
     int err = 0;
-    void begin(const char* n) { if (!err) err = fdt_begin_node(fdt, n); }
-    void end() { if (!err) err = fdt_end_node(fdt); }
-    void u32p(const char* n, u32 v) { if (!err) err = fdt_property_u32(fdt, n, v); }
-    void str(const char* n, const char* v) { if (!err) err = fdt_property_string(fdt, n, v); }
-    void raw(const char* n, const void* v, int len) { if (!err) err = fdt_property(fdt, n, v, len); }
-    void empty(const char* n) { if (!err) err = fdt_property(fdt, n, nullptr, 0); }
-    template <usize N> void cells(const char* n, const u32 (&v)[N]) {
+    void begin(const char* n) {
+        if (!err) err = fdt_begin_node(fdt, n);
+    }
+    void end() {
+        if (!err) err = fdt_end_node(fdt);
+    }
+    void u32p(const char* n, u32 v) {
+        if (!err) err = fdt_property_u32(fdt, n, v);
+    }
+    void str(const char* n, const char* v) {
+        if (!err) err = fdt_property_string(fdt, n, v);
+    }
+    void raw(const char* n, const void* v, int len) {
+        if (!err) err = fdt_property(fdt, n, v, len);
+    }
+    void empty(const char* n) {
+        if (!err) err = fdt_property(fdt, n, nullptr, 0);
+    }
+    template <usize N>
+    void cells(const char* n, const u32 (&v)[N]) {
         u32 be[N];
-        for (usize i = 0; i < N; ++i) be[i] = cpu_to_fdt32(v[i]);
+        for (usize i = 0; i < N; ++i)
+            be[i] = cpu_to_fdt32(v[i]);
         raw(n, be, static_cast<int>(sizeof be));
     }
 };
@@ -82,7 +96,8 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     w.u32p("#size-cells", 2);
     w.empty("ranges");
     const u64 gicr_size = in.nvcpus * gic::kGicrFrame;
-    w.cells("reg", {0, lo(kGuestGicdIpa), 0, lo(gic::kGicdSize), 0, lo(kGuestGicrIpa), 0, lo(gicr_size)});
+    w.cells("reg",
+            {0, lo(kGuestGicdIpa), 0, lo(gic::kGicdSize), 0, lo(kGuestGicrIpa), 0, lo(gicr_size)});
     // Maintenance interrupt: the guest has no virtualization of its own; described as on QEMU virt.
     w.cells("interrupts", {kIrqPpi, gic::kPpiMaintenance - 16, kIrqLevelHigh});
     w.u32p("phandle", kGicPhandle);
@@ -91,7 +106,8 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     w.begin("timer");
     static const char kTimerCompat[] = "arm,armv8-timer\0arm,armv7-timer";
     w.raw("compatible", kTimerCompat, sizeof kTimerCompat);
-    // Secure phys, non-secure phys, virtual, hypervisor: PPIs 13, 14, 11, 10 (INTIDs 29, 30, 27, 26).
+    // Secure phys, non-secure phys, virtual, hypervisor: PPIs 13, 14, 11, 10 (INTIDs 29, 30, 27,
+    // 26).
     w.cells("interrupts", {kIrqPpi, 13, kIrqLevelHigh, kIrqPpi, 14, kIrqLevelHigh, kIrqPpi, 11,
                            kIrqLevelHigh, kIrqPpi, 10, kIrqLevelHigh});
     w.empty("always-on");

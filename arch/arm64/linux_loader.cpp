@@ -37,7 +37,8 @@ Status linux_load(Vm& vm, u32 nvcpus, u64* entry, u64* dtb_ipa) {
     ImageHeader h;
     Status s = read_header(d.kernel_pa, &h);
     if (s != Status::Ok) {
-        kprint("vm %u: no bootable arm64 Image (magic \"ARM\\x64\", image_size, little-endian) at %#llx\n",
+        kprint("vm %u: no bootable arm64 Image (magic \"ARM\\x64\", image_size, little-endian) at "
+               "%#llx\n",
                vm.id, static_cast<unsigned long long>(d.kernel_pa));
         return s;
     }
@@ -45,19 +46,27 @@ Status linux_load(Vm& vm, u32 nvcpus, u64* entry, u64* dtb_ipa) {
     KEEL_TRY(linux_layout(h, d.initrd_size, vm.mem_size, &lay));
     const u64 initrd_off = lay.initrd_off;
     const u64 dtb_off = lay.dtb_off;
-    KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + h.text_offset), PhysAddr(d.kernel_pa), h.image_size));
+    KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + h.text_offset), PhysAddr(d.kernel_pa),
+                               h.image_size));
     if (d.initrd_size)
-        KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + initrd_off), PhysAddr(d.initrd_pa), d.initrd_size));
+        KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + initrd_off), PhysAddr(d.initrd_pa),
+                                   d.initrd_size));
     const u64 ram = vm.ram_ipa().raw();
-    GuestDtbInfo info{ram, vm.mem_size, nvcpus, d.initrd_size ? ram + initrd_off : 0,
-                      d.initrd_size ? ram + initrd_off + d.initrd_size : 0, d.args};
+    GuestDtbInfo info{ram,
+                      vm.mem_size,
+                      nvcpus,
+                      d.initrd_size ? ram + initrd_off : 0,
+                      d.initrd_size ? ram + initrd_off + d.initrd_size : 0,
+                      d.args};
     KEEL_TRY(build_guest_dtb(info, g_dtb, kDtbMax));
     KEEL_TRY(copy_to_pool(PhysAddr(vm.mem_base.raw() + dtb_off), g_dtb, kDtbMax));
     *entry = ram + h.text_offset;
     *dtb_ipa = ram + dtb_off;
-    kprint("vm %u: linux Image %llu KiB (text_offset %#llx), initrd %llu KiB, dtb at ipa %#llx, args \"%s\"\n",
+    kprint("vm %u: linux Image %llu KiB (text_offset %#llx), initrd %llu KiB, dtb at ipa %#llx, "
+           "args \"%s\"\n",
            vm.id, static_cast<unsigned long long>(h.image_size / KiB),
-           static_cast<unsigned long long>(h.text_offset), static_cast<unsigned long long>(d.initrd_size / KiB),
+           static_cast<unsigned long long>(h.text_offset),
+           static_cast<unsigned long long>(d.initrd_size / KiB),
            static_cast<unsigned long long>(*dtb_ipa), d.args);
     return Status::Ok;
 }

@@ -9,7 +9,7 @@
 namespace keel {
 struct Vm;
 struct VmDef;
-}
+} // namespace keel
 
 namespace keel::arm64 {
 
@@ -43,7 +43,8 @@ struct LinuxLayout {
     u64 kernel_off, initrd_off, dtb_off;
 };
 constexpr u64 kLinuxDtbMax = 64 * KiB;
-constexpr Status linux_layout(const ImageHeader& h, u64 initrd_size, u64 ram_size, LinuxLayout* out) {
+constexpr Status linux_layout(const ImageHeader& h, u64 initrd_size, u64 ram_size,
+                              LinuxLayout* out) {
     const Status s = check_image_header(h);
     if (s != Status::Ok) return s;
     const u64 block = 2 * MiB;

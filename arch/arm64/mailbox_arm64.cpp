@@ -69,7 +69,8 @@ void mailbox_nonce(u8 (&out)[16]) {
     u64 mix[3] = {words[0], words[1], KEEL_READ_SYSREG(cntpct_el0)};
     u8 h[crypto::kSha256Size];
     crypto::sha256(mix, sizeof mix, h);
-    for (usize i = 0; i < sizeof out; ++i) out[i] = h[i];
+    for (usize i = 0; i < sizeof out; ++i)
+        out[i] = h[i];
 }
 
 u64 now_ms() {
@@ -101,7 +102,8 @@ Status vm_discard(Vm& vm) {
 // The controller's images sit where VmControl put them: the Image at RAM offset 0 (its
 // load address when text_offset is 0, as for every kernel since 5.8), the initrd at
 // `initrd_offset`. The device tree goes to the next 2 MiB boundary after the initrd.
-Status vm_prepare_boot(Vm& vm, u64 kernel_bytes, u64 initrd_offset, u64 initrd_bytes, const char* cmdline) {
+Status vm_prepare_boot(Vm& vm, u64 kernel_bytes, u64 initrd_offset, u64 initrd_bytes,
+                       const char* cmdline) {
     arm64::ImageHeader h{};
     if (kernel_bytes < sizeof h) return Status::Ok; // not an Image: the test guest's registers stay
     KEEL_TRY(arm64::read_phys(vm.mem_base, &h, sizeof h));
@@ -112,21 +114,28 @@ Status vm_prepare_boot(Vm& vm, u64 kernel_bytes, u64 initrd_offset, u64 initrd_b
     const u64 dtb_off = align_up(initrd_offset + initrd_bytes, 2 * MiB);
     if (h.text_offset != 0 || h.image_size > initrd_offset || kernel_bytes > h.image_size ||
         dtb_off + arm64::kLinuxDtbMax > vm.mem_size) {
-        kprint("vm %u: Image does not fit: text_offset %#llx, image_size %llu KiB, initrd at +%llu MiB\n", vm.id,
-               static_cast<unsigned long long>(h.text_offset), static_cast<unsigned long long>(h.image_size / KiB),
+        kprint("vm %u: Image does not fit: text_offset %#llx, image_size %llu KiB, initrd at +%llu "
+               "MiB\n",
+               vm.id, static_cast<unsigned long long>(h.text_offset),
+               static_cast<unsigned long long>(h.image_size / KiB),
                static_cast<unsigned long long>(initrd_offset / MiB));
         return Status::OutOfRange;
     }
     alignas(8) static u8 dtb[arm64::kLinuxDtbMax]; // boot core only; no stack for 64 KiB
     arm64::VmArch& a = arm64::vm_arch(vm);
     const u64 ram = vm.ram_ipa().raw();
-    const arm64::GuestDtbInfo info{ram, vm.mem_size, a.nvcpus, initrd_bytes ? ram + initrd_offset : 0,
-                                   initrd_bytes ? ram + initrd_offset + initrd_bytes : 0, cmdline};
+    const arm64::GuestDtbInfo info{ram,
+                                   vm.mem_size,
+                                   a.nvcpus,
+                                   initrd_bytes ? ram + initrd_offset : 0,
+                                   initrd_bytes ? ram + initrd_offset + initrd_bytes : 0,
+                                   cmdline};
     KEEL_TRY(arm64::build_guest_dtb(info, dtb, sizeof dtb));
     KEEL_TRY(arm64::copy_to_pool(PhysAddr(vm.mem_base.raw() + dtb_off), dtb, sizeof dtb));
     arm64::vcpu_reset(a.vcpus[0], ram, ram + dtb_off); // x0 = DTB, x1-x3 = 0 (booting.rst)
     kprint("vm %u: linux Image %llu KiB, initrd %llu KiB, dtb at ipa %#llx, args \"%s\"\n", vm.id,
-           static_cast<unsigned long long>(h.image_size / KiB), static_cast<unsigned long long>(initrd_bytes / KiB),
+           static_cast<unsigned long long>(h.image_size / KiB),
+           static_cast<unsigned long long>(initrd_bytes / KiB),
            static_cast<unsigned long long>(ram + dtb_off), cmdline);
     return Status::Ok;
 }
@@ -141,7 +150,7 @@ Status vm_stop(Vm& vm, bool forced) {
     kprint("vm %u: forced stop by the controller\n", vm.id);
     // VmEnd has no "stopped by the controller"; the audit log and the line above say
     // who ended it, the end reads as a power-off the hypervisor performed.
-    arm64::vm_request_stop(vm, VmEnd::GuestPowerOff);
+    arm64::vm_request_stop(vm, VmEnd::ControllerStop);
     return Status::Ok;
 }
 

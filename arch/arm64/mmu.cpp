@@ -7,7 +7,7 @@ namespace {
 
 // VMSAv8-64 stage-1 descriptor bits (ARM ARM D8.3).
 constexpr u64 kValid = 1ull << 0;
-constexpr u64 kTable = 1ull << 1; // table (levels 0-2) or page (level 3)
+constexpr u64 kTable = 1ull << 1;      // table (levels 0-2) or page (level 3)
 constexpr u64 kAttrDevice = 0ull << 2; // MAIR index 0
 constexpr u64 kAttrNormal = 1ull << 2; // MAIR index 1
 constexpr u64 kApReadOnly = 1ull << 7; // AP[2]: EL2 read-only
@@ -66,7 +66,8 @@ Status el2_map(u64 addr, u64 size, MapKind kind) {
     u64 start = align_down(addr, kPage);
     u64 end = align_up(addr + size, kPage);
     if (end <= start || end > (1ull << kVaBits)) return Status::OutOfRange;
-    for (u64 a = start; a < end; a += kPage) KEEL_TRY(map_page(a, leaf_bits(kind)));
+    for (u64 a = start; a < end; a += kPage)
+        KEEL_TRY(map_page(a, leaf_bits(kind)));
     // The tables are written before the MMU is on or, later, for new entries only
     // (invalid -> valid needs no break-before-make); make them visible to the walker.
     dsb_ish();
@@ -131,7 +132,8 @@ void el2_enable_mmu() {
     // I (instruction cache), WXN (writable implies execute-never).
     constexpr u64 kRes1 = (1ull << 4) | (1ull << 5) | (1ull << 11) | (1ull << 16) | (1ull << 18) |
                           (1ull << 22) | (1ull << 23) | (1ull << 28) | (1ull << 29);
-    constexpr u64 sctlr = kRes1 | (1ull << 0) | (1ull << 2) | (1ull << 3) | (1ull << 12) | (1ull << 19);
+    constexpr u64 sctlr =
+        kRes1 | (1ull << 0) | (1ull << 2) | (1ull << 3) | (1ull << 12) | (1ull << 19);
     KEEL_WRITE_SYSREG(sctlr_el2, sctlr);
     isb();
 }

@@ -11,13 +11,13 @@ struct Vcpu;
 
 struct PerCpu {
     static constexpr u32 kMaxCpus = 8;
-    u64 stack_top;   // PERCPU_STACK_TOP: first thing secondary_entry loads
-    u64 index;       // position in Platform::cpus (DTB /cpus order)
+    u64 stack_top; // PERCPU_STACK_TOP: first thing secondary_entry loads
+    u64 index;     // position in Platform::cpus (DTB /cpus order)
     u64 mpidr;
-    u32 online;      // set by the core itself, atomic
+    u32 online; // set by the core itself, atomic
     u32 pad;
-    Vcpu* work;      // vCPU handed over by the boot core, atomic; null when idle
-    u64 gicr;        // this core's GIC redistributor (RD_base), EL2-mapped
+    Vcpu* work; // vCPU handed over by the boot core, atomic; null when idle
+    u64 gicr;   // this core's GIC redistributor (RD_base), EL2-mapped
 };
 
 PerCpu& this_cpu();

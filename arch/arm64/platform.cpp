@@ -9,8 +9,10 @@ namespace keel::arch {
 Status discover_platform(const BootInfo& info, Platform& out) {
     if (info.dtb == 0) return Status::NotFound;
     KEEL_TRY(arm64::dtb_read_platform(reinterpret_cast<const void*>(info.dtb), out));
-    if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor)) return Status::OutOfRange;
-    if (out.psci == PsciConduit::None) return Status::Unsupported; // no way to start CPUs or power off
+    if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor))
+        return Status::OutOfRange;
+    if (out.psci == PsciConduit::None)
+        return Status::Unsupported; // no way to start CPUs or power off
     arm64::psci_set_conduit(out.psci);
     arm64::boot_mark(arm64::BootMark::PlatformDone);
     return Status::Ok;

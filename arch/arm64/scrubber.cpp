@@ -5,9 +5,9 @@
 // After writing, the block is cleaned and invalidated to the point of coherency: a
 // guest with its MMU off reads memory non-cacheably and must see the zeroes (and its
 // image), not older contents behind dirty hypervisor cache lines (D7.5.9).
+#include "scrubber.hpp"
 #include "hypervisor/vm/arch_vm.hpp"
 #include "mmu.hpp"
-#include "scrubber.hpp"
 #include "sysreg.hpp"
 
 #include <string.h>
@@ -24,7 +24,8 @@ constexpr u64 kBlock = 2 * MiB;
 constexpr u64 kLine = 64;
 
 void clean_inval_poc(u64 va, u64 size) {
-    for (u64 a = va; a < va + size; a += kLine) asm volatile("dc civac, %0" ::"r"(a) : "memory");
+    for (u64 a = va; a < va + size; a += kLine)
+        asm volatile("dc civac, %0" ::"r"(a) : "memory");
     dsb_ish();
 }
 
@@ -34,9 +35,11 @@ void zero_mapped(u64 va, u64 size) {
     u64 dczid = KEEL_READ_SYSREG(dczid_el0);
     if (!(dczid & (1u << 4))) {
         u64 step = 4ull << (dczid & 0xf);
-        for (u64 a = va; a < va + size; a += step) asm volatile("dc zva, %0" ::"r"(a) : "memory");
+        for (u64 a = va; a < va + size; a += step)
+            asm volatile("dc zva, %0" ::"r"(a) : "memory");
     } else {
-        for (u64 a = va; a < va + size; a += 8) *reinterpret_cast<volatile u64*>(a) = 0;
+        for (u64 a = va; a < va + size; a += 8)
+            *reinterpret_cast<volatile u64*>(a) = 0;
     }
 }
 
@@ -60,7 +63,8 @@ constinit WindowScrubber g_scrubber;
 } // namespace
 
 Status copy_to_pool_block(PhysAddr block, u64 offset, const void* src, u64 len) {
-    if (!block.aligned(kBlock) || offset + len > kBlock || offset + len < offset) return Status::OutOfRange;
+    if (!block.aligned(kBlock) || offset + len > kBlock || offset + len < offset)
+        return Status::OutOfRange;
     KEEL_TRY(el2_window_map(kLoaderVa, block.raw()));
     memcpy(reinterpret_cast<void*>(kLoaderVa + offset), src, len);
     clean_inval_poc(align_down(kLoaderVa + offset, kLine), len + kLine);

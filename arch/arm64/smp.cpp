@@ -102,7 +102,8 @@ void run_local_work() {
     if (!reported) {
         reported = true;
         using ull = unsigned long long;
-        kprint("keel: bench: boot marks (cntpct): boot_main %llu, mmu on %llu, platform discovered %llu, "
+        kprint("keel: bench: boot marks (cntpct): boot_main %llu, mmu on %llu, platform discovered "
+               "%llu, "
                "crypto self-check done %llu\n",
                static_cast<ull>(g_boot_marks[0]), static_cast<ull>(g_boot_marks[1]),
                static_cast<ull>(g_boot_marks[2]), static_cast<ull>(g_boot_marks[3]));
@@ -124,7 +125,8 @@ u64 smp_start(const Platform& platform) {
     using ull = unsigned long long;
     u64 self = KEEL_READ_SYSREG(mpidr_el1) & kMpidrAffMask;
     u32 n = platform.cpu_count < PerCpu::kMaxCpus ? platform.cpu_count : PerCpu::kMaxCpus;
-    if (platform.cpu_count > n) kprint("smp: using the first %u of %u cpus\n", n, platform.cpu_count);
+    if (platform.cpu_count > n)
+        kprint("smp: using the first %u of %u cpus\n", n, platform.cpu_count);
     for (u32 i = 0; i < n; ++i)
         if (platform.cpus[i].hw_id == self) g_boot_cpu = i;
     PerCpu& boot = g_cpus[g_boot_cpu];
@@ -149,16 +151,18 @@ u64 smp_start(const Platform& platform) {
         u64 r = psci_call(kPsciCpuOn64, c.mpidr, reinterpret_cast<u64>(secondary_entry),
                           reinterpret_cast<u64>(&c));
         if (r != 0) {
-            kprint("smp: cpu %u (mpidr %#llx): PSCI CPU_ON failed (%lld)\n", i, static_cast<ull>(c.mpidr),
-                   static_cast<long long>(r));
+            kprint("smp: cpu %u (mpidr %#llx): PSCI CPU_ON failed (%lld)\n", i,
+                   static_cast<ull>(c.mpidr), static_cast<long long>(r));
             continue;
         }
         // One at a time: keeps the boot log in core order and bounds the wait.
         u64 spins = 0;
         while (__atomic_load_n(&c.online, __ATOMIC_ACQUIRE) == 0 && ++spins < (1ull << 28))
             asm volatile("wfe");
-        if (c.online) online |= 1ull << i;
-        else kprint("smp: cpu %u did not come online\n", i);
+        if (c.online)
+            online |= 1ull << i;
+        else
+            kprint("smp: cpu %u did not come online\n", i);
     }
     return online;
 }

@@ -1,3 +1,4 @@
+// clang-format off: also included by assembly sources.
 /* Offsets shared by the secondary entry / world switch assembly and C++ (asserted in
  * smp.cpp and vcpu.hpp). */
 #pragma once

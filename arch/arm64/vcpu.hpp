@@ -22,10 +22,10 @@ namespace keel::arm64 {
 
 struct VcpuContext {
     u64 x[31];
-    u64 pc;          // ELR_EL2 at exit / entry
-    u64 pstate;      // SPSR_EL2
-    u64 host_sp;     // the core's EL2 stack while the guest runs
-    u64 esr;         // exit syndrome
+    u64 pc;      // ELR_EL2 at exit / entry
+    u64 pstate;  // SPSR_EL2
+    u64 host_sp; // the core's EL2 stack while the guest runs
+    u64 esr;     // exit syndrome
     u64 far;
     u64 hpfar;
     u64 exit_vector; // index of the EL2 vector taken (8..11 for a guest)

@@ -5,11 +5,11 @@
 #include "exit.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "percpu.hpp"
 #include "sysreg.hpp"
 #include "vcpu.hpp"
 #include "vm_arch.hpp"
 #include "vpsci.hpp"
-#include "percpu.hpp"
 
 namespace keel::arm64 {
 namespace {
@@ -19,10 +19,11 @@ using ull = unsigned long long;
 using keel::arm64::Next;
 
 #define KEEL_EL1_REGS(X)                                                                           \
-    X(sctlr_el1) X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1)         \
-    X(esr_el1) X(far_el1) X(elr_el1) X(spsr_el1) X(sp_el0) X(sp_el1) X(tpidr_el0) X(tpidrro_el0)   \
-    X(tpidr_el1) X(contextidr_el1) X(cpacr_el1) X(par_el1) X(cntkctl_el1) X(cntv_ctl_el0)          \
-    X(cntv_cval_el0)
+    X(sctlr_el1)                                                                                   \
+    X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1) X(esr_el1)           \
+        X(far_el1) X(elr_el1) X(spsr_el1) X(sp_el0) X(sp_el1) X(tpidr_el0) X(tpidrro_el0)          \
+            X(tpidr_el1) X(contextidr_el1) X(cpacr_el1) X(par_el1) X(cntkctl_el1) X(cntv_ctl_el0)  \
+                X(cntv_cval_el0)
 
 void el1_load(const El1Context& c) {
 #define KEEL_LOAD(r) KEEL_WRITE_SYSREG(r, c.r);
@@ -61,12 +62,15 @@ bool mmio(Vcpu& v, const DataAbort& da) {
     const u64 ipa = da.ipa.raw();
     u64 value = da.write ? reg(v.ctx, da.srt) : 0;
     if (da.write && da.size < 8) value &= (1ull << (8 * da.size)) - 1;
-    if (ipa >= kGuestUartIpa && ipa < kGuestUartIpa + kGuestUartSize) vuart_mmio(v, ipa - kGuestUartIpa, da.write, &value);
-    else if (!vgic_mmio(v, ipa, da.write, da.size, &value)) return false;
+    if (ipa >= kGuestUartIpa && ipa < kGuestUartIpa + kGuestUartSize)
+        vuart_mmio(v, ipa - kGuestUartIpa, da.write, &value);
+    else if (!vgic_mmio(v, ipa, da.write, da.size, &value))
+        return false;
     if (!da.write) {
         if (da.size < 8) {
             value &= (1ull << (8 * da.size)) - 1;
-            if (da.sign_extend && (value >> (8 * da.size - 1)) & 1) value |= ~((1ull << (8 * da.size)) - 1);
+            if (da.sign_extend && (value >> (8 * da.size - 1)) & 1)
+                value |= ~((1ull << (8 * da.size)) - 1);
         }
         if (!da.sf64) value &= 0xffffffffull;
         set_reg(v.ctx, da.srt, value);
@@ -79,8 +83,8 @@ Next data_abort(Vcpu& v) {
     const u64 ipa = da.ipa.raw();
     const Vm& vm = *v.vm;
     if (ipa >= vm.ram_ipa().raw() && ipa < vm.ram_ipa().raw() + vm.mem_size) {
-        kprint("vm %u: unexpected stage-2 fault in its RAM (ipa %#llx, dfsc %#x), stopping\n", vm.id,
-               static_cast<ull>(ipa), da.dfsc);
+        kprint("vm %u: unexpected stage-2 fault in its RAM (ipa %#llx, dfsc %#x), stopping\n",
+               vm.id, static_cast<ull>(ipa), da.dfsc);
         return Next::Stop;
     }
     // Without a syndrome (ISV = 0: a load/store pair, writeback, ...) nothing can be
@@ -98,8 +102,10 @@ Next data_abort(Vcpu& v) {
 Next sysreg(Vcpu& v) {
     const SysRegAccess s = SysRegAccess::decode(Esr{v.ctx.esr});
     const bool sgi1r = s.op0 == 3 && s.op1 == 0 && s.crn == 12 && s.crm == 11 && s.op2 == 5;
-    if (sgi1r && !s.read) vgic_sgi(v, reg(v.ctx, s.rt));
-    else if (s.read) set_reg(v.ctx, s.rt, 0);
+    if (sgi1r && !s.read)
+        vgic_sgi(v, reg(v.ctx, s.rt));
+    else if (s.read)
+        set_reg(v.ctx, s.rt, 0);
     v.ctx.pc += 4;
     return Next::Resume;
 }
@@ -109,7 +115,7 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
     const Esr esr{c.esr};
     *end = VmEnd::Fault;
     switch (classify_exit(c.exit_vector, esr)) {
-    case ExitReason::Hvc: return guest_smccc(v, end); // ELR already past the HVC
+    case ExitReason::Hvc: return guest_smccc(v, end);            // ELR already past the HVC
     case ExitReason::Smc: c.pc += 4; return guest_smccc(v, end); // ELR is the SMC itself
     case ExitReason::SysReg: return sysreg(v);
     case ExitReason::DataAbort: return data_abort(v);
@@ -161,7 +167,8 @@ void vcpu_run_until_stopped(Vcpu& v) {
     __atomic_store_n(&v.on, 0u, __ATOMIC_RELEASE);
     if (__atomic_sub_fetch(&a.running, 1u, __ATOMIC_ACQ_REL) == 0) {
         // Last one out: the VM's end is the stop request's, or a CPU_OFF of its last vCPU.
-        vm_teardown(vm, __atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE) ? a.end : VmEnd::GuestPowerOff);
+        vm_teardown(vm,
+                    __atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE) ? a.end : VmEnd::GuestPowerOff);
         return;
     }
     KEEL_WRITE_SYSREG(vttbr_el2, 0); // the last vCPU's TLBI VMALLS12E1IS covers this core too

@@ -15,13 +15,16 @@ namespace {
 using namespace gic;
 
 // ICH_LR<n>_EL2: op0 3, op1 4, CRn 12, CRm 12 (LR0-7) / 13 (LR8-15), op2 n & 7.
-#define KEEL_LR_CASES(X) X(0, 12, 0) X(1, 12, 1) X(2, 12, 2) X(3, 12, 3) X(4, 12, 4) X(5, 12, 5) \
-    X(6, 12, 6) X(7, 12, 7) X(8, 13, 0) X(9, 13, 1) X(10, 13, 2) X(11, 13, 3) X(12, 13, 4)         \
-    X(13, 13, 5) X(14, 13, 6) X(15, 13, 7)
+#define KEEL_LR_CASES(X)                                                                           \
+    X(0, 12, 0)                                                                                    \
+    X(1, 12, 1) X(2, 12, 2) X(3, 12, 3) X(4, 12, 4) X(5, 12, 5) X(6, 12, 6) X(7, 12, 7)            \
+        X(8, 13, 0) X(9, 13, 1) X(10, 13, 2) X(11, 13, 3) X(12, 13, 4) X(13, 13, 5) X(14, 13, 6)   \
+            X(15, 13, 7)
 
 u64 read_lr(u32 i) {
     switch (i) {
-#define KEEL_RD(n, crm, op2) case n: return KEEL_READ_SYSREG(S3_4_C12_C##crm##_##op2);
+#define KEEL_RD(n, crm, op2)                                                                       \
+    case n: return KEEL_READ_SYSREG(S3_4_C12_C##crm##_##op2);
         KEEL_LR_CASES(KEEL_RD)
 #undef KEEL_RD
     }
@@ -30,13 +33,16 @@ u64 read_lr(u32 i) {
 
 void write_lr(u32 i, u64 v) {
     switch (i) {
-#define KEEL_WR(n, crm, op2) case n: KEEL_WRITE_SYSREG(S3_4_C12_C##crm##_##op2, v); break;
+#define KEEL_WR(n, crm, op2)                                                                       \
+    case n: KEEL_WRITE_SYSREG(S3_4_C12_C##crm##_##op2, v); break;
         KEEL_LR_CASES(KEEL_WR)
 #undef KEEL_WR
     }
 }
 
-u32 lr_count() { return static_cast<u32>(KEEL_READ_SYSREG(S3_4_C12_C11_1) & 0xf) + 1; } // ICH_VTR_EL2
+u32 lr_count() {
+    return static_cast<u32>(KEEL_READ_SYSREG(S3_4_C12_C11_1) & 0xf) + 1;
+} // ICH_VTR_EL2
 
 void kick(const Vcpu& t) {
     if (__atomic_load_n(&t.on, __ATOMIC_ACQUIRE) && t.core != this_cpu().index) gic_kick(t.core);
@@ -65,22 +71,29 @@ void write_hcr(VgicCpu& g, u64 hcr) {
 
 void vgic_init(VgicDist& d) {
     d = VgicDist{};
-    for (u8& p : d.priority) p = 0xa0;
+    for (u8& p : d.priority)
+        p = 0xa0;
 }
 
 void vgic_cpu_init(VgicCpu& c) {
     c = VgicCpu{};
     c.waker = kGicrWakerProcessorSleep | kGicrWakerChildrenAsleep;
-    for (u8& p : c.priority) p = 0xa0;
+    for (u8& p : c.priority)
+        p = 0xa0;
 }
 
 void vgic_flush(Vcpu& v) {
     VgicCpu& g = v.gic;
     VgicDist& d = vm_arch(*v.vm).dist;
-    const u32 ppi = __atomic_load_n(&g.pending, __ATOMIC_ACQUIRE) & __atomic_load_n(&g.enabled, __ATOMIC_ACQUIRE);
+    const u32 ppi = __atomic_load_n(&g.pending, __ATOMIC_ACQUIRE) &
+                    __atomic_load_n(&g.enabled, __ATOMIC_ACQUIRE);
     const u32 spi_level = __atomic_load_n(&d.level, __ATOMIC_ACQUIRE);
-    u32 spi = (__atomic_load_n(&d.pending, __ATOMIC_ACQUIRE) | spi_level) & __atomic_load_n(&d.enabled, __ATOMIC_ACQUIRE);
-    if (spi) spi = (__atomic_load_n(&d.ctlr, __ATOMIC_ACQUIRE) & kGicdCtlrEnableGrp1) ? spis_routed_to(d, v.index, spi) : 0;
+    u32 spi = (__atomic_load_n(&d.pending, __ATOMIC_ACQUIRE) | spi_level) &
+              __atomic_load_n(&d.enabled, __ATOMIC_ACQUIRE);
+    if (spi)
+        spi = (__atomic_load_n(&d.ctlr, __ATOMIC_ACQUIRE) & kGicdCtlrEnableGrp1)
+                  ? spis_routed_to(d, v.index, spi)
+                  : 0;
     const u64 want = ppi | (static_cast<u64>(spi) << 32);
     if (want == 0) { // the common exit: nothing to deliver, LRs as the guest left them
         write_hcr(g, kIchHcrEn);
@@ -88,15 +101,18 @@ void vgic_flush(Vcpu& v) {
     }
     LrPlan p;
     p.n = lr_count();
-    for (u32 i = 0; i < p.n; ++i) p.lr[i] = read_lr(i);
+    for (u32 i = 0; i < p.n; ++i)
+        p.lr[i] = read_lr(i);
     const u64 group1 = static_cast<u64>(g.group) | (static_cast<u64>(d.group) << 32);
     lr_plan(p, want, static_cast<u64>(spi_level) << 32, group1, g.priority, d.priority);
     for (u32 i = 0; i < p.n; ++i)
         if (p.dirty & (1u << i)) write_lr(i, p.lr[i]);
     // Clear what the LRs now hold. An edge another core set since our load is for an
     // INTID listed Pending (or Active+Pending) just now, so it merges (GIC 4.2).
-    if (const u32 c = static_cast<u32>(p.consumed)) __atomic_fetch_and(&g.pending, ~c, __ATOMIC_ACQ_REL);
-    if (const u32 c = static_cast<u32>(p.consumed >> 32)) __atomic_fetch_and(&d.pending, ~c, __ATOMIC_ACQ_REL);
+    if (const u32 c = static_cast<u32>(p.consumed))
+        __atomic_fetch_and(&g.pending, ~c, __ATOMIC_ACQ_REL);
+    if (const u32 c = static_cast<u32>(p.consumed >> 32))
+        __atomic_fetch_and(&d.pending, ~c, __ATOMIC_ACQ_REL);
     write_hcr(g, kIchHcrEn | (p.waiting ? kIchHcrUie : 0));
 }
 
@@ -104,7 +120,8 @@ void vgic_irq_exit(Vcpu& v) {
     // Bounded: anything still pending after this takes the core out of the guest again
     // right after the ERET, so EL2 can never spin here.
     for (u32 n = 0; n < 8; ++n) {
-        const u32 id = static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // ICC_IAR1_EL1
+        const u32 id =
+            static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // ICC_IAR1_EL1
         if (id >= kIntidSpurious) break;
         KEEL_WRITE_SYSREG(S3_0_C12_C12_1, id); // ICC_EOIR1_EL1: priority drop only
         if (id == kPpiVirtTimer) {
@@ -134,8 +151,8 @@ void vgic_sgi(Vcpu& v, u64 r) {
     const u32 intid = static_cast<u32>((r >> 24) & 0xf);
     const bool all_but_self = (r >> 40) & 1;
     // Virtual MPIDRs are 0..n-1 in Aff0: Aff1-3 and RS must be zero.
-    const bool aff_zero = ((r >> 16) & 0xff) == 0 && ((r >> 32) & 0xff) == 0 && ((r >> 44) & 0xf) == 0 &&
-                          ((r >> 48) & 0xff) == 0;
+    const bool aff_zero = ((r >> 16) & 0xff) == 0 && ((r >> 32) & 0xff) == 0 &&
+                          ((r >> 44) & 0xf) == 0 && ((r >> 48) & 0xff) == 0;
     for (u32 i = 0; i < a.nvcpus; ++i) {
         Vcpu& t = a.vcpus[i];
         const bool hit = all_but_self ? &t != &v : aff_zero && ((r >> i) & 1);
@@ -160,7 +177,8 @@ void vgic_spi_level(Vm& vm, u32 intid, bool high) {
 }
 
 void vgic_vcpu_start(Vcpu& v) {
-    for (u32 i = 0; i < lr_count(); ++i) write_lr(i, 0);
+    for (u32 i = 0; i < lr_count(); ++i)
+        write_lr(i, 0);
     KEEL_WRITE_SYSREG(S3_4_C12_C8_0, 0);  // ICH_AP0R0_EL2
     KEEL_WRITE_SYSREG(S3_4_C12_C9_0, 0);  // ICH_AP1R0_EL2
     KEEL_WRITE_SYSREG(S3_4_C12_C11_7, 0); // ICH_VMCR_EL2: guest's PMR/BPR/enables from reset
@@ -172,7 +190,8 @@ void vgic_vcpu_start(Vcpu& v) {
 void vgic_vcpu_stop() {
     KEEL_WRITE_SYSREG(cntv_ctl_el0, 0); // the guest's timer must not fire for the next owner
     KEEL_WRITE_SYSREG(S3_4_C12_C11_0, 0);
-    for (u32 i = 0; i < lr_count(); ++i) write_lr(i, 0);
+    for (u32 i = 0; i < lr_count(); ++i)
+        write_lr(i, 0);
     KEEL_WRITE_SYSREG(S3_4_C12_C8_0, 0);
     KEEL_WRITE_SYSREG(S3_4_C12_C9_0, 0);
     KEEL_WRITE_SYSREG(S3_4_C12_C11_7, 0);

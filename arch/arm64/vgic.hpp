@@ -25,8 +25,8 @@ namespace keel::arm64 {
 
 struct Vcpu;
 
-constexpr u32 kVgicSpis = 32;       // INTIDs 32..63 (GICD_TYPER.ITLinesNumber = 1)
-constexpr u32 kVuartSpi = 32 + 1;   // PL011 on SPI 1, as on QEMU virt
+constexpr u32 kVgicSpis = 32;     // INTIDs 32..63 (GICD_TYPER.ITLinesNumber = 1)
+constexpr u32 kVuartSpi = 32 + 1; // PL011 on SPI 1, as on QEMU virt
 constexpr u64 kGuestGicdIpa = 0x08000000;
 constexpr u64 kGuestGicrIpa = 0x080a0000;
 

@@ -25,10 +25,10 @@ constexpr u32 kVgicIntids = 64;
 constexpr u32 kMaxLrs = 16;
 
 struct LrPlan {
-    u32 n = 0;          // list registers implemented (ICH_VTR_EL2.ListRegs + 1)
-    u64 lr[kMaxLrs]{};  // in: as read; out: as they must be
-    u32 dirty = 0;      // out: LRs to write back
-    u64 consumed = 0;   // out: INTIDs now represented in an LR (clear their pending bit)
+    u32 n = 0;            // list registers implemented (ICH_VTR_EL2.ListRegs + 1)
+    u64 lr[kMaxLrs]{};    // in: as read; out: as they must be
+    u32 dirty = 0;        // out: LRs to write back
+    u64 consumed = 0;     // out: INTIDs now represented in an LR (clear their pending bit)
     bool waiting = false; // out: some wanted INTID found no LR (set ICH_HCR_EL2.UIE)
 };
 
@@ -60,7 +60,8 @@ constexpr void lr_plan(LrPlan& p, u64 want, u64 level, u64 group1, const u8* pri
         if (in_lr & bit) {
             for (u32 i = 0; i < p.n; ++i) {
                 const u64 lr = p.lr[i];
-                if ((lr & kLrVintidMask) != id || (lr & kLrStateMask) == 0 || (lr & kLrHw)) continue;
+                if ((lr & kLrVintidMask) != id || (lr & kLrStateMask) == 0 || (lr & kLrHw))
+                    continue;
                 if (lvl) {
                     if (!(lr & kLrEoi)) {
                         p.lr[i] = lr | kLrEoi;
@@ -85,8 +86,10 @@ constexpr void lr_plan(LrPlan& p, u64 want, u64 level, u64 group1, const u8* pri
         const u8 prio = id < 32 ? prio_sgi_ppi[id] : prio_spi[id - 32];
         u64 val = id | kLrStatePending | (static_cast<u64>(prio) << kLrPriorityShift);
         if (group1 & bit) val |= kLrGroup1;
-        if (id == kPpiVirtTimer) val |= kLrHw | (static_cast<u64>(kPpiVirtTimer) << kLrPintidShift);
-        else if (lvl) val |= kLrEoi;
+        if (id == kPpiVirtTimer)
+            val |= kLrHw | (static_cast<u64>(kPpiVirtTimer) << kLrPintidShift);
+        else if (lvl)
+            val |= kLrEoi;
         p.lr[i] = val;
         p.dirty |= 1u << i;
         p.consumed |= bit;

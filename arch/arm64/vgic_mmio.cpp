@@ -11,7 +11,7 @@ namespace {
 
 using namespace gic;
 
-constexpr u32 kIidr = 0x0300043b;  // implementer Arm, as QEMU's GIC reports
+constexpr u32 kIidr = 0x0300043b;      // implementer Arm, as QEMU's GIC reports
 constexpr u32 kTyperIdBits = 9u << 19; // 10 INTID bits
 constexpr u32 kTyperItLines = 1;       // (1 + 1) * 32 = 64 INTIDs
 
@@ -21,9 +21,12 @@ enum class Op { Set, Clear, Store };
 u64 bits(u32* word, bool write, u64 val, Op op) {
     if (!write) return __atomic_load_n(word, __ATOMIC_ACQUIRE);
     const u32 v = static_cast<u32>(val);
-    if (op == Op::Set) __atomic_fetch_or(word, v, __ATOMIC_ACQ_REL);
-    else if (op == Op::Clear) __atomic_fetch_and(word, ~v, __ATOMIC_ACQ_REL);
-    else __atomic_store_n(word, v, __ATOMIC_RELEASE);
+    if (op == Op::Set)
+        __atomic_fetch_or(word, v, __ATOMIC_ACQ_REL);
+    else if (op == Op::Clear)
+        __atomic_fetch_and(word, ~v, __ATOMIC_ACQ_REL);
+    else
+        __atomic_store_n(word, v, __ATOMIC_RELEASE);
     return 0;
 }
 
@@ -31,8 +34,10 @@ u64 bits(u32* word, bool write, u64 val, Op op) {
 u64 prio(u8* p, u32 off, bool write, u8 size, u64 val) {
     u64 r = 0;
     for (u32 b = 0; b < size && off + b < 32; ++b) {
-        if (write) p[off + b] = static_cast<u8>(val >> (8 * b));
-        else r |= static_cast<u64>(p[off + b]) << (8 * b);
+        if (write)
+            p[off + b] = static_cast<u8>(val >> (8 * b));
+        else
+            r |= static_cast<u64>(p[off + b]) << (8 * b);
     }
     return r;
 }
@@ -61,15 +66,29 @@ void dist(Vcpu& v, u32 off, bool write, u8 size, u64* value) {
     const u64 in = *value;
     *value = 0;
     if (off == kGicdCtlr) {
-        if (write) __atomic_store_n(&d.ctlr, static_cast<u32>(val) & (kGicdCtlrEnableGrp0 | kGicdCtlrEnableGrp1), __ATOMIC_RELEASE);
-        else *value = d.ctlr | kGicdCtlrAre | kGicdCtlrDs;
+        if (write)
+            __atomic_store_n(&d.ctlr,
+                             static_cast<u32>(val) & (kGicdCtlrEnableGrp0 | kGicdCtlrEnableGrp1),
+                             __ATOMIC_RELEASE);
+        else
+            *value = d.ctlr | kGicdCtlrAre | kGicdCtlrDs;
         return;
     }
-    if (off == kGicdTyper) { *value = kTyperIdBits | ((a.nvcpus - 1) << 5) | kTyperItLines; return; }
-    if (off == kGicdIidr) { *value = kIidr; return; }
-    if (off == kPidr2) { *value = kPidr2ArchV3; return; }
+    if (off == kGicdTyper) {
+        *value = kTyperIdBits | ((a.nvcpus - 1) << 5) | kTyperItLines;
+        return;
+    }
+    if (off == kGicdIidr) {
+        *value = kIidr;
+        return;
+    }
+    if (off == kPidr2) {
+        *value = kPidr2ArchV3;
+        return;
+    }
     if (off >= kGicdIpriorityr && off < kGicdIpriorityr + 64) {
-        if (off >= kGicdIpriorityr + 32) *value = prio(d.priority, off - kGicdIpriorityr - 32, write, size, val);
+        if (off >= kGicdIpriorityr + 32)
+            *value = prio(d.priority, off - kGicdIpriorityr - 32, write, size, val);
         return;
     }
     if (off >= kGicdIrouter + 8 * 32 && off < kGicdIrouter + 8 * 64) {
@@ -80,16 +99,21 @@ void dist(Vcpu& v, u32 off, bool write, u8 size, u64* value) {
             *value = size == 8 ? r : high ? r >> 32 : r & 0xffffffff;
             return;
         }
-        if (size == 8) r = val;
-        else if (high) r = (r & 0xffffffffull) | (val << 32);
-        else r = (r & ~0xffffffffull) | (val & 0xffffffffull);
+        if (size == 8)
+            r = val;
+        else if (high)
+            r = (r & 0xffffffffull) | (val << 32);
+        else
+            r = (r & ~0xffffffffull) | (val & 0xffffffffull);
         __atomic_store_n(&d.irouter[i], r, __ATOMIC_RELEASE);
         return;
     }
     if (off == kGicdIcfgr + 8 || off == kGicdIcfgr + 12) {
         u32& w = d.icfgr[(off - kGicdIcfgr - 8) / 4];
-        if (write) w = static_cast<u32>(val);
-        else *value = w;
+        if (write)
+            w = static_cast<u32>(val);
+        else
+            *value = w;
         return;
     }
     // Bitmap registers: word 1 (INTIDs 32-63) is ours; word 0 is the redistributors'
@@ -118,7 +142,8 @@ void redist(Vcpu& v, Vcpu& t, u32 off, bool write, u8 size, u64* value) {
         case kGicrWaker:
             if (write) {
                 const u32 sleep = static_cast<u32>(val) & kGicrWakerProcessorSleep;
-                __atomic_store_n(&g.waker, sleep | (sleep ? kGicrWakerChildrenAsleep : 0), __ATOMIC_RELEASE);
+                __atomic_store_n(&g.waker, sleep | (sleep ? kGicrWakerChildrenAsleep : 0),
+                                 __ATOMIC_RELEASE);
             } else {
                 *value = __atomic_load_n(&g.waker, __ATOMIC_ACQUIRE);
             }
@@ -132,10 +157,15 @@ void redist(Vcpu& v, Vcpu& t, u32 off, bool write, u8 size, u64* value) {
         *value = prio(g.priority, off - kGicdIpriorityr, write, size, val);
         return;
     }
-    if (off == kGicdIcfgr) { *value = 0xaaaaaaaa; return; } // SGIs: edge, read-only
+    if (off == kGicdIcfgr) {
+        *value = 0xaaaaaaaa;
+        return;
+    } // SGIs: edge, read-only
     if (off == kGicdIcfgr + 4) {
-        if (write) g.icfgr1 = static_cast<u32>(val);
-        else *value = g.icfgr1;
+        if (write)
+            g.icfgr1 = static_cast<u32>(val);
+        else
+            *value = g.icfgr1;
         return;
     }
     u64 v2 = val;
@@ -152,7 +182,8 @@ bool vgic_mmio(Vcpu& v, u64 ipa, bool write, u8 size, u64* value) {
     }
     if (ipa >= kGuestGicrIpa && ipa < kGuestGicrIpa + a.nvcpus * kGicrFrame) {
         const u64 off = ipa - kGuestGicrIpa;
-        redist(v, a.vcpus[off / kGicrFrame], static_cast<u32>(off % kGicrFrame), write, size, value);
+        redist(v, a.vcpus[off / kGicrFrame], static_cast<u32>(off % kGicrFrame), write, size,
+               value);
         return true;
     }
     return false;

@@ -4,12 +4,12 @@
 #include <string.h>
 
 #include "el2_regs.hpp"
+#include "gic_phys.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/arch_vm.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
-#include "gic_phys.hpp"
 #include "linux_loader.hpp"
 #include "percpu.hpp"
 #include "scrubber.hpp"
@@ -54,13 +54,15 @@ void vm_teardown(Vm& vm, VmEnd end) {
 void vm_request_stop(Vm& vm, VmEnd end) {
     VmArch& a = vm_arch(vm);
     u32 expected = 0;
-    if (!__atomic_compare_exchange_n(&a.stopping, &expected, 1u, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+    if (!__atomic_compare_exchange_n(&a.stopping, &expected, 1u, false, __ATOMIC_ACQ_REL,
+                                     __ATOMIC_ACQUIRE))
         return;
     a.end = end;
     __atomic_thread_fence(__ATOMIC_RELEASE);
     for (u32 i = 0; i < a.nvcpus; ++i) {
         const Vcpu& t = a.vcpus[i];
-        if (__atomic_load_n(&t.on, __ATOMIC_ACQUIRE) && t.core != this_cpu().index) gic_kick(t.core);
+        if (__atomic_load_n(&t.on, __ATOMIC_ACQUIRE) && t.core != this_cpu().index)
+            gic_kick(t.core);
     }
 }
 
@@ -108,8 +110,9 @@ Status vm_create(Vm& vm) {
         vcpu_reset(v, entry, dtb); // x0 = DTB, x1-x3 = 0 (booting.rst)
     } else if (s == Status::Ok) {
         const u64 guest_size = static_cast<u64>(keel_test_guest_end - keel_test_guest_start);
-        s = guest_size > 1 * MiB ? Status::OutOfRange
-                                 : copy_to_pool_block(vm.mem_base, 0, keel_test_guest_start, guest_size);
+        s = guest_size > 1 * MiB
+                ? Status::OutOfRange
+                : copy_to_pool_block(vm.mem_base, 0, keel_test_guest_start, guest_size);
         // Test-guest boot registers: x0 VM id, x1 RAM base, x2 RAM size, x3 mode.
         vcpu_reset(v, vm.ram_ipa().raw(), vm.id);
         v.ctx.x[1] = vm.ram_ipa().raw();
@@ -135,7 +138,8 @@ Status vm_create(Vm& vm) {
 Status vm_start(Vm& vm) {
     using namespace arm64;
     VmArch& a = vm_arch(vm);
-    if (vm.first_cpu >= PerCpu::kMaxCpus || a.vcpus[0].core != vm.first_cpu) return Status::OutOfRange;
+    if (vm.first_cpu >= PerCpu::kMaxCpus || a.vcpus[0].core != vm.first_cpu)
+        return Status::OutOfRange;
     __atomic_store_n(&a.running, 1u, __ATOMIC_RELEASE);
     __atomic_store_n(&a.vcpus[0].on, 1u, __ATOMIC_RELEASE);
     hand_vcpu(vm.first_cpu, a.vcpus[0]);
@@ -151,6 +155,8 @@ Status vm_reserve_sources(const VmDef& def) {
     return Status::Ok;
 }
 
-usize vm_console_input(Vm& vm, const char* data, usize len) { return arm64::vuart_push_rx(vm, data, len); }
+usize vm_console_input(Vm& vm, const char* data, usize len) {
+    return arm64::vuart_push_rx(vm, data, len);
+}
 
 } // namespace keel::arch

@@ -3,11 +3,11 @@
 // counted per VM) and the VM's vCPUs.
 #pragma once
 
-#include "hypervisor/mm/page_table.hpp"
-#include "hypervisor/vm/vm.hpp"
 #include "guest_map.hpp"
-#include "stage2_format.hpp"
+#include "hypervisor/mm/page_table.hpp"
 #include "hypervisor/mm/table_pool.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "stage2_format.hpp"
 #include "vcpu.hpp"
 #include "vgic.hpp"
 #include "vuart.hpp"
@@ -36,6 +36,5 @@ VmArch& vm_arch(const Vm& vm);
 void vm_teardown(Vm& vm, VmEnd end);
 // Asks every vCPU of the VM to stop (VM-wide end); the first reason given wins.
 void vm_request_stop(Vm& vm, VmEnd end);
-
 
 } // namespace keel::arm64

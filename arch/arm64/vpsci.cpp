@@ -62,8 +62,9 @@ Next guest_smccc(Vcpu& v, VmEnd* end) {
     case kFeatures: {
         const u64 fn = c.x[1];
         const bool known = fn == kVersion || fn == kCpuOff || fn == kCpuOn32 || fn == kCpuOn64 ||
-                           fn == kAffinityInfo32 || fn == kAffinityInfo64 || fn == kMigrateInfoType ||
-                           fn == kSystemOff || fn == kSystemReset || fn == kFeatures;
+                           fn == kAffinityInfo32 || fn == kAffinityInfo64 ||
+                           fn == kMigrateInfoType || fn == kSystemOff || fn == kSystemReset ||
+                           fn == kFeatures;
         c.x[0] = known ? kSuccess : kNotSupported;
         return Next::Resume;
     }
@@ -72,8 +73,9 @@ Next guest_smccc(Vcpu& v, VmEnd* end) {
     case kAffinityInfo32:
     case kAffinityInfo64: {
         Vcpu* t = target(v, c.x[1]);
-        c.x[0] = (t == nullptr || c.x[2] != 0) ? kInvalidParameters
-                 : __atomic_load_n(&t->on, __ATOMIC_ACQUIRE) ? kAffOn : kAffOff;
+        c.x[0] = (t == nullptr || c.x[2] != 0)               ? kInvalidParameters
+                 : __atomic_load_n(&t->on, __ATOMIC_ACQUIRE) ? kAffOn
+                                                             : kAffOff;
         return Next::Resume;
     }
     case kMigrateInfoType: c.x[0] = kTosNotPresent; return Next::Resume;

@@ -31,8 +31,10 @@ bool rx_visible(const VUart& u) { return u.rx_open && (u.cr & kCrRxe) && (u.cr &
 
 // RXRIS follows the queue (trigger level one byte): raised while visible input waits.
 void rx_update(VUart& u) {
-    if (rx_visible(u) && u.rx_count) u.ris |= kIntRx;
-    else u.ris &= ~kIntRx;
+    if (rx_visible(u) && u.rx_count)
+        u.ris |= kIntRx;
+    else
+        u.ris &= ~kIntRx;
 }
 
 usize push_locked(VUart& u, const char* data, usize len) {
@@ -97,13 +99,36 @@ void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
             break;
         case kRsr: break; // no errors to report; writes clear them
         case kFr:
-            if (!rx_visible(u)) r = kFrTxfe | kFrRxfe;
-            else r = kFrTxfe | (u.rx_count == 0 ? kFrRxfe : 0) | (u.rx_count == VUart::kRxSize ? kFrRxff : 0);
+            if (!rx_visible(u))
+                r = kFrTxfe | kFrRxfe;
+            else
+                r = kFrTxfe | (u.rx_count == 0 ? kFrRxfe : 0) |
+                    (u.rx_count == VUart::kRxSize ? kFrRxff : 0);
             break;
-        case kIlpr: if (write) u.ilpr = val; else r = u.ilpr; break;
-        case kIbrd: if (write) u.ibrd = val & 0xffff; else r = u.ibrd; break;
-        case kFbrd: if (write) u.fbrd = val & 0x3f; else r = u.fbrd; break;
-        case kLcrH: if (write) u.lcr_h = val & 0xff; else r = u.lcr_h; break;
+        case kIlpr:
+            if (write)
+                u.ilpr = val;
+            else
+                r = u.ilpr;
+            break;
+        case kIbrd:
+            if (write)
+                u.ibrd = val & 0xffff;
+            else
+                r = u.ibrd;
+            break;
+        case kFbrd:
+            if (write)
+                u.fbrd = val & 0x3f;
+            else
+                r = u.fbrd;
+            break;
+        case kLcrH:
+            if (write)
+                u.lcr_h = val & 0xff;
+            else
+                r = u.lcr_h;
+            break;
         case kCr:
             if (!write) {
                 r = u.cr;
@@ -112,7 +137,12 @@ void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
             u.cr = val & 0xffff;
             if (!(u.cr & kCrRxe) || !(u.cr & kCrUarten)) u.rx_open = 0;
             break;
-        case kIfls: if (write) u.ifls = val & 0x3f; else r = u.ifls; break;
+        case kIfls:
+            if (write)
+                u.ifls = val & 0x3f;
+            else
+                r = u.ifls;
+            break;
         case kImsc:
             if (!write) {
                 r = u.imsc;
@@ -123,10 +153,18 @@ void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
             break;
         case kRis: r = u.ris; break;
         case kMis: r = u.ris & u.imsc; break;
-        case kIcr: if (write) u.ris &= ~val; break;
-        case kDmacr: if (write) u.dmacr = val & 7; else r = u.dmacr; break;
+        case kIcr:
+            if (write) u.ris &= ~val;
+            break;
+        case kDmacr:
+            if (write)
+                u.dmacr = val & 7;
+            else
+                r = u.dmacr;
+            break;
         default:
-            if (!write && off >= kPeriphId && off < kPeriphId + 32 && (off & 3) == 0) r = kIds[(off - kPeriphId) / 4];
+            if (!write && off >= kPeriphId && off < kPeriphId + 32 && (off & 3) == 0)
+                r = kIds[(off - kPeriphId) / 4];
             break;
         }
         rx_update(u);

@@ -1,3 +1,4 @@
+// clang-format off: also included by assembly sources.
 /* Constants shared by the x86_64 assembly and C++. Every frame offset is
  * static_assert'ed against the C++ struct in exception.cpp; the selectors
  * against the GDT built in descriptors.cpp. */

@@ -83,8 +83,8 @@ alignas(16) u8 g_df_stacks[kMaxCpus][KEEL_X86_IST_SIZE];
 // A 16-byte system descriptor for the TSS (SDM Vol. 3A 8.2.3, figure 8-4).
 void set_tss_descriptor(u64* gdt, u64 base, u32 limit) {
     gdt[3] = (limit & 0xffffull) | ((base & 0xffffffull) << 16) | kDescTypeTssAvailable |
-               kDescPresent | ((static_cast<u64>(limit) >> 16 & 0xf) << 48) |
-               ((base >> 24 & 0xff) << 56);
+             kDescPresent | ((static_cast<u64>(limit) >> 16 & 0xf) << 48) |
+             ((base >> 24 & 0xff) << 56);
     gdt[4] = base >> 32;
 }
 
@@ -108,7 +108,7 @@ void descriptors_init(u32 slot) {
     gdt[1] = kCode64;
     gdt[2] = kData;
     tss.ist[kDfIst - 1] = slot == 0 ? reinterpret_cast<u64>(df_stack_top)
-                                      : reinterpret_cast<u64>(g_df_stacks[slot] + KEEL_X86_IST_SIZE);
+                                    : reinterpret_cast<u64>(g_df_stacks[slot] + KEEL_X86_IST_SIZE);
     tss.iomap_base = sizeof(Tss); // no I/O permission bitmap
     // A TSS descriptor must be "available" for LTR (which marks it busy, 8.2.2).
     set_tss_descriptor(gdt, reinterpret_cast<u64>(&tss), sizeof(Tss) - 1);
@@ -133,7 +133,8 @@ void descriptors_init(u32 slot) {
     const u64 stubs = reinterpret_cast<u64>(x86_exception_stubs);
     for (unsigned v = 0; v < KEEL_X86_EXCEPTION_VECTORS; ++v)
         idt[v] = make_gate(stubs + v * KEEL_X86_STUB_SIZE, v == kDoubleFault ? kDfIst : 0);
-    DescriptorPointer idtr{sizeof(IdtGate) * KEEL_X86_EXCEPTION_VECTORS - 1, reinterpret_cast<u64>(idt)};
+    DescriptorPointer idtr{sizeof(IdtGate) * KEEL_X86_EXCEPTION_VECTORS - 1,
+                           reinterpret_cast<u64>(idt)};
     asm volatile("lidt %0" ::"m"(idtr) : "memory");
 }
 

@@ -6,10 +6,10 @@
 #include <arch/features.hpp>
 
 #include "hypervisor/cmdline.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
-#include "percpu.hpp"
 #include "hypervisor/print.hpp"
+#include "hypervisor/vm/arch_vm.hpp"
 #include "paging.hpp"
+#include "percpu.hpp"
 #include "vmx/vmx.hpp"
 #include "x86.hpp"
 #include "zydis_check.hpp"
@@ -127,7 +127,8 @@ Status report_features(const Platform& platform) {
     x86::set_vmx_usable(vmx);
     if (vmx) run_vmx_test(platform);
     // keel.test=smp: bring the APs up even where partitions are off (QEMU TCG has SVM only).
-    if (Cmdline(x86::boot_info().cmdline).value_is("keel.test", "smp")) (void)arch::smp_start(platform);
+    if (Cmdline(x86::boot_info().cmdline).value_is("keel.test", "smp"))
+        (void)arch::smp_start(platform);
     // Keel needs second-level translation: VMX with EPT or SVM with NPT.
     return (vmx || svm) ? Status::Ok : Status::Unsupported;
 }

@@ -28,8 +28,8 @@ constexpr u64 kVaLimit = 1ull << 47; // lower canonical half; identity map, so a
 
 alignas(kPage) u64 g_pool[kPoolPages][kEntries];
 bool g_pool_used[kPoolPages] = {true}; // g_pool[0] is the PML4
-bool g_live = false; // CR3 points at g_pool[0]
-SpinLock g_lock;     // map/unmap from any CPU (one address space for all)
+bool g_live = false;                   // CR3 points at g_pool[0]
+SpinLock g_lock;                       // map/unmap from any CPU (one address space for all)
 
 u64* alloc_table() {
     for (unsigned i = 1; i < kPoolPages; ++i) {
@@ -133,7 +133,8 @@ Status unmap_phys(u64 pa, u64 size) {
     const u64 image_start = addr(__image_start), image_end = align_up(addr(__image_end), kPage);
     if (start < image_end && end > image_start) return Status::InvalidArgument; // never the image
     LockGuard g(g_lock);
-    for (u64 a = start; a < end; a += kPage) unmap_page(a);
+    for (u64 a = start; a < end; a += kPage)
+        unmap_page(a);
     return Status::Ok;
 }
 

@@ -18,8 +18,8 @@ enum class MapKind {
 // Builds the tables for the running image (text RX, rodata R, data/bss RW, the stack
 // guard page left out) and switches CR3 to them with CR0.WP and EFER.NXE on.
 Status paging_init();
-// Identity-maps [pa, pa+size) rounded out to pages. Safe on any CPU (one lock). Mapping a page again with the
-// same kind is a no-op; with a different kind it fails (AlreadyExists).
+// Identity-maps [pa, pa+size) rounded out to pages. Safe on any CPU (one lock). Mapping a page
+// again with the same kind is a no-op; with a different kind it fails (AlreadyExists).
 Status map_phys(u64 pa, u64 size, MapKind kind);
 // Removes the identity mapping of [pa, pa+size) (rounded out to pages) and INVLPGs each
 // page on this CPU; page-table pages that become empty go back to the table pool.

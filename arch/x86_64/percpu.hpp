@@ -18,10 +18,10 @@ namespace keel::x86 {
 inline constexpr u32 kMsrIa32GsBase = 0xc0000101;
 
 struct PerCpu {
-    u32 index = 0;   // position in the MADT list (Platform::cpus)
-    u32 slot = 0;    // descriptors, VMXON region, stacks
+    u32 index = 0; // position in the MADT list (Platform::cpus)
+    u32 slot = 0;  // descriptors, VMXON region, stacks
     u32 apic_id = 0;
-    u32 online = 0;  // atomic: set by the CPU itself once it runs C++
+    u32 online = 0; // atomic: set by the CPU itself once it runs C++
     bool vmx_on = false;
     Vm* work = nullptr; // atomic: the VM one of whose vCPUs this CPU runs
 };

@@ -51,7 +51,8 @@ void set_gs_base(PerCpu& c) { wrmsr(kMsrIa32GsBase, reinterpret_cast<u64>(&c)); 
         }
         vmx::vcpu_run_until_stopped(*vm); // the VM's last core tears it down before returning
         // Only if no next VM has been handed to this core meanwhile (vm_stopped ran).
-        __atomic_compare_exchange_n(&me.work, &vm, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+        __atomic_compare_exchange_n(&me.work, &vm, nullptr, false, __ATOMIC_ACQ_REL,
+                                    __ATOMIC_ACQUIRE);
     }
 }
 
@@ -70,7 +71,8 @@ bool start_ap(u32 i, u32 apic) {
     ap_boot_cr3 = read_cr3();
     ap_boot_stack = reinterpret_cast<u64>(g_stacks[c.slot] + kStackSize);
     ap_boot_cpu = i;
-    asm volatile("mfence" ::: "memory"); // the AP reads these with paging (and so caching) just set up
+    asm volatile("mfence" ::
+                     : "memory"); // the AP reads these with paging (and so caching) just set up
     apic_send_init(apic);
     io_delay_us(10000);
     for (int n = 0; n < 2; ++n) { // the second STARTUP is ignored if the first worked (9.4.4.1)
@@ -78,7 +80,8 @@ bool start_ap(u32 i, u32 apic) {
         io_delay_us(200);
         if (__atomic_load_n(&c.online, __ATOMIC_ACQUIRE)) break;
     }
-    for (u64 spins = 0; !__atomic_load_n(&c.online, __ATOMIC_ACQUIRE) && spins < (1ull << 26); ++spins)
+    for (u64 spins = 0; !__atomic_load_n(&c.online, __ATOMIC_ACQUIRE) && spins < (1ull << 26);
+         ++spins)
         asm volatile("pause");
     return __atomic_load_n(&c.online, __ATOMIC_ACQUIRE) != 0;
 }
@@ -133,7 +136,8 @@ u64 smp_start(const Platform& platform) {
     }
     const u32 self = apic_id();
     u32 n = platform.cpu_count < kMaxCpus ? platform.cpu_count : kMaxCpus;
-    if (platform.cpu_count > n) kprint("smp: using the first %u of %u cpus\n", n, platform.cpu_count);
+    if (platform.cpu_count > n)
+        kprint("smp: using the first %u of %u cpus\n", n, platform.cpu_count);
     for (u32 i = 0; i < n; ++i)
         if (platform.cpus[i].hw_id == self) g_boot_cpu = i;
     PerCpu& boot = g_cpus[g_boot_cpu];
@@ -143,20 +147,24 @@ u64 smp_start(const Platform& platform) {
     boot.online = 1;
     set_gs_base(boot);
     g_online = 1ull << g_boot_cpu;
-    kprint("cpu %u online (apic id %u, %s), boot core: hypervisor and console only\n", g_boot_cpu, self,
-           mode.value() == ApicMode::X2Apic ? "x2APIC" : "xAPIC");
+    kprint("cpu %u online (apic id %u, %s), boot core: hypervisor and console only\n", g_boot_cpu,
+           self, mode.value() == ApicMode::X2Apic ? "x2APIC" : "xAPIC");
     if (n > 1) {
         Status s = copy_trampoline();
         if (s != Status::Ok) {
-            kprint("smp: cannot place the AP trampoline at %#llx: %s\n", static_cast<ull>(kTrampoline), status_name(s));
+            kprint("smp: cannot place the AP trampoline at %#llx: %s\n",
+                   static_cast<ull>(kTrampoline), status_name(s));
             return g_online;
         }
     }
     for (u32 i = 0; i < n; ++i) {
         if (i == g_boot_cpu || !platform.cpus[i].enabled) continue;
         // One at a time: the boot variables are shared, and the log stays in core order.
-        if (start_ap(i, static_cast<u32>(platform.cpus[i].hw_id))) g_online |= 1ull << i;
-        else kprint("smp: cpu %u (apic id %llu) did not come online\n", i, static_cast<ull>(platform.cpus[i].hw_id));
+        if (start_ap(i, static_cast<u32>(platform.cpus[i].hw_id)))
+            g_online |= 1ull << i;
+        else
+            kprint("smp: cpu %u (apic id %llu) did not come online\n", i,
+                   static_cast<ull>(platform.cpus[i].hw_id));
     }
     kprint("smp: %u of %u cpus online\n", static_cast<u32>(__builtin_popcountll(g_online)), n);
     return g_online;

@@ -14,9 +14,11 @@ bool fit(const Bar (&bars)[6], const Bar& b, const Window& w, const PlaceConstra
     while (at >= w.base && at < end && b.size <= end - at) {
         u64 bump = 0;
         for (u32 i = 0; i < c.busy_count && !bump; ++i)
-            if (ranges_overlap(at, b.size, c.busy[i].base, c.busy[i].size)) bump = c.busy[i].base + c.busy[i].size;
+            if (ranges_overlap(at, b.size, c.busy[i].base, c.busy[i].size))
+                bump = c.busy[i].base + c.busy[i].size;
         for (const Bar& o : bars)
-            if (!bump && &o != &b && o.present && o.addr != 0 && ranges_overlap(at, b.size, o.addr, o.size))
+            if (!bump && &o != &b && o.present && o.addr != 0 &&
+                ranges_overlap(at, b.size, o.addr, o.size))
                 bump = o.addr + o.size;
         if (!bump) {
             *out = at;
@@ -35,11 +37,13 @@ bool ranges_overlap(u64 a, u64 alen, u64 b, u64 blen) {
 }
 
 Status place_bars(Bar (&bars)[6], const PlaceConstraints& c) {
-    for (Bar& b : bars) b.addr = 0;
+    for (Bar& b : bars)
+        b.addr = 0;
     for (;;) {
         Bar* next = nullptr;
         for (Bar& b : bars)
-            if (b.present && !b.io && b.addr == 0 && (next == nullptr || b.size > next->size)) next = &b;
+            if (b.present && !b.io && b.addr == 0 && (next == nullptr || b.size > next->size))
+                next = &b;
         if (next == nullptr) return Status::Ok;
         bool placed = false;
         for (u32 w = 0; w < c.window_count && !placed; ++w) {

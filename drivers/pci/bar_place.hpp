@@ -20,7 +20,7 @@ struct PlaceConstraints {
     u32 window_count = 0;
     const MemRange* busy = nullptr; // ranges nothing may overlap
     u32 busy_count = 0;
-    u64 addr_limit = 0;             // exclusive: the hypervisor's mappable address space
+    u64 addr_limit = 0; // exclusive: the hypervisor's mappable address space
 };
 
 // Assigns bars[].addr; NoMemory when some BAR does not fit anywhere.

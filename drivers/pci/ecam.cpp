@@ -3,7 +3,8 @@
 namespace keel::pci {
 
 volatile u32* EcamAccess::at(Bdf f, u32 offset) const {
-    if (f.bus < first_ || f.bus - first_ >= count_ || f.dev > 31 || f.fn > 7 || offset > 0xffc || (offset & 3))
+    if (f.bus < first_ || f.bus - first_ >= count_ || f.dev > 31 || f.fn > 7 || offset > 0xffc ||
+        (offset & 3))
         return nullptr;
     const u64 off = (static_cast<u64>(f.bus - first_) << 20) | (static_cast<u64>(f.dev) << 15) |
                     (static_cast<u64>(f.fn) << 12) | offset;
@@ -40,7 +41,8 @@ Result<Bdf> find_device(ConfigAccess& cfg, u32 first_bus, u32 last_bus, u16 vend
 }
 
 Status size_bars(ConfigAccess& cfg, Bdf f, Bar (&bars)[6]) {
-    if (((cfg.read32(f, kCfgHeader) >> 16) & 0x7f) != 0) return Status::Unsupported; // bridges: not here
+    if (((cfg.read32(f, kCfgHeader) >> 16) & 0x7f) != 0)
+        return Status::Unsupported; // bridges: not here
     const u32 cmd = cfg.read32(f, kCfgCommand) & 0xffff;
     cfg.write32(f, kCfgCommand, cmd & ~(kCmdMemory | kCmdBusMaster | 1u));
     for (u32 i = 0; i < 6; ++i) {

@@ -26,7 +26,8 @@ protected:
 // the mapped buses read as all ones (no device) and writes are dropped.
 class EcamAccess final : public ConfigAccess {
 public:
-    EcamAccess(u64 base, u32 first_bus, u32 bus_count) : base_(base), first_(first_bus), count_(bus_count) {}
+    EcamAccess(u64 base, u32 first_bus, u32 bus_count)
+        : base_(base), first_(first_bus), count_(bus_count) {}
     u32 read32(Bdf f, u32 offset) override;
     void write32(Bdf f, u32 offset, u32 value) override;
 
@@ -37,24 +38,25 @@ private:
 };
 
 // Config-space offsets (type 0 header, PCI Local Bus 3.0 §6.1).
-constexpr u32 kCfgId = 0x00;       // vendor [15:0], device [31:16]
-constexpr u32 kCfgCommand = 0x04;  // command [15:0]
-constexpr u32 kCfgHeader = 0x0c;   // header type [23:16]
+constexpr u32 kCfgId = 0x00;      // vendor [15:0], device [31:16]
+constexpr u32 kCfgCommand = 0x04; // command [15:0]
+constexpr u32 kCfgHeader = 0x0c;  // header type [23:16]
 constexpr u32 kCfgBar0 = 0x10;
 constexpr u32 kCmdMemory = 1u << 1;
 constexpr u32 kCmdBusMaster = 1u << 2;
 
 // Finds the first function with this vendor/device id on buses [first, last].
-[[nodiscard]] Result<Bdf> find_device(ConfigAccess& cfg, u32 first_bus, u32 last_bus, u16 vendor, u16 device);
+[[nodiscard]] Result<Bdf> find_device(ConfigAccess& cfg, u32 first_bus, u32 last_bus, u16 vendor,
+                                      u16 device);
 
 struct Bar {
-    u32 index = 0;       // BAR register number (0..5); a 64-bit BAR uses index and index+1
+    u32 index = 0; // BAR register number (0..5); a 64-bit BAR uses index and index+1
     bool present = false;
     bool is64 = false;
     bool prefetchable = false;
     bool io = false;
-    u64 size = 0;        // power of two
-    u64 addr = 0;        // assigned by place_bars
+    u64 size = 0; // power of two
+    u64 addr = 0; // assigned by place_bars
 };
 
 // Sizes every BAR of a type-0 function with memory decoding off (so the all-ones probe

@@ -10,8 +10,8 @@ namespace keel::mailbox {
 
 constexpr u64 kMagic = 0x31584f424c45454bull; // "KEELBOX1", §2
 constexpr u32 kAbiVersion = 1;
-constexpr u32 kFeatureEcdsaP384 = 1u << 0;    // commands signed with ECDSA P-384, §4
-constexpr u32 kFeatureChunkedLoad = 1u << 1;  // LOAD_IMAGE chunks through the bulk window, §6
+constexpr u32 kFeatureEcdsaP384 = 1u << 0;   // commands signed with ECDSA P-384, §4
+constexpr u32 kFeatureChunkedLoad = 1u << 1; // LOAD_IMAGE chunks through the bulk window, §6
 
 // §1 Region map: offsets from the start of the shared memory (BAR2).
 constexpr u32 kCmdSlots = 32;
@@ -36,7 +36,7 @@ struct Header {
     u64 magic;
     u32 abi_version;
     u32 features;
-    u8 nonce[16];       // fresh per boot, §4
+    u8 nonce[16]; // fresh per boot, §4
     u32 cmd_slots, cmd_slot_size;
     u32 resp_slots, resp_slot_size;
     u32 log_slots, log_record_size;
@@ -48,15 +48,15 @@ struct Header {
     u32 cmd_cons;
     u32 resp_prod;
     u32 log_prod;
-    u32 state;          // 0 attaching, 1 ready
-    u32 unlogged;       // rejections that found the log full (never overwritten), §5
+    u32 state;    // 0 attaching, 1 ready
+    u32 unlogged; // rejections that found the log full (never overwritten), §5
     u32 console_out_prod[kMaxVms];
     u8 hv_reserved1[12];
     // Controller-written.
     u32 cmd_prod;
     u32 resp_cons;
     u32 log_cons;
-    u32 doorbell;       // reserved: polled today
+    u32 doorbell; // reserved: polled today
     u8 ctl_reserved[48];
 };
 static_assert(sizeof(Header) == 256, "docs/mailbox.md §2");
@@ -65,9 +65,9 @@ static_assert(__builtin_offsetof(Header, cmd_prod) == 192, "docs/mailbox.md §2"
 
 // §3 Opcodes. Values are ABI: append only.
 enum class Opcode : u16 {
-    Ping = 1,        // header check; answers the hypervisor's version and free resources
-    CreateVm = 2,    // reserve cores + memory, expect kernel/initrd of given size + hash
-    LoadImage = 3,   // copy one chunk of the bulk window into a Loading VM
+    Ping = 1,      // header check; answers the hypervisor's version and free resources
+    CreateVm = 2,  // reserve cores + memory, expect kernel/initrd of given size + hash
+    LoadImage = 3, // copy one chunk of the bulk window into a Loading VM
     Start = 4,
     Stop = 5,
     Destroy = 6,
@@ -87,13 +87,13 @@ constexpr bool changes_state(Opcode op) {
 // SHA-384 of bytes [0, kSignedBytes).
 constexpr u32 kCmdPayloadMax = 376;
 struct CommandSlot {
-    u64 seq;        // strictly increasing per boot, starts above 0
-    u8 nonce[16];   // must equal Header.nonce
+    u64 seq;      // strictly increasing per boot, starts above 0
+    u8 nonce[16]; // must equal Header.nonce
     u16 opcode;
-    u16 flags;      // zero
-    u32 length;     // payload bytes used (the rest must be zero)
-    u32 vm_id;      // target VM (0 where none)
-    u32 reserved;   // zero
+    u16 flags;    // zero
+    u32 length;   // payload bytes used (the rest must be zero)
+    u32 vm_id;    // target VM (0 where none)
+    u32 reserved; // zero
     u8 payload[kCmdPayloadMax];
     u8 signature[96];
 };
@@ -104,11 +104,11 @@ constexpr usize kSignedBytes = __builtin_offsetof(CommandSlot, signature);
 constexpr usize kNameMax = 16;
 constexpr usize kCmdlineMax = 256;
 struct CreateVmPayload {
-    char name[kNameMax];       // NUL-padded, [A-Za-z0-9_-], non-empty
-    u64 cpu_mask;              // bit n = core n
-    u64 mem_bytes;             // non-zero multiple of 2 MiB
-    u64 kernel_size;           // non-zero
-    u64 initrd_size;           // may be zero
+    char name[kNameMax]; // NUL-padded, [A-Za-z0-9_-], non-empty
+    u64 cpu_mask;        // bit n = core n
+    u64 mem_bytes;       // non-zero multiple of 2 MiB
+    u64 kernel_size;     // non-zero
+    u64 initrd_size;     // may be zero
     u8 kernel_sha256[32];
     u8 initrd_sha256[32];
     char cmdline[kCmdlineMax]; // NUL-terminated inside the field
@@ -117,16 +117,16 @@ static_assert(sizeof(CreateVmPayload) == 368, "docs/mailbox.md §3.1");
 
 enum class ImageKind : u32 { Kernel = 0, Initrd = 1 };
 struct LoadImagePayload {
-    u32 kind;          // ImageKind
+    u32 kind; // ImageKind
     u32 reserved;
-    u64 image_offset;  // where this chunk goes inside the image: must equal bytes loaded so far
-    u64 bulk_offset;   // inside the bulk window
-    u64 length;        // non-zero
+    u64 image_offset; // where this chunk goes inside the image: must equal bytes loaded so far
+    u64 bulk_offset;  // inside the bulk window
+    u64 length;       // non-zero
 };
 static_assert(sizeof(LoadImagePayload) == 32, "docs/mailbox.md §3.2");
 
 struct StopPayload {
-    u32 timeout_ms;    // graceful window before the stop is forced; 0 = force now
+    u32 timeout_ms; // graceful window before the stop is forced; 0 = force now
     u32 reserved;
 };
 static_assert(sizeof(StopPayload) == 8, "docs/mailbox.md §3.3");
@@ -142,10 +142,10 @@ static_assert(sizeof(ConsoleWritePayload) == 264, "docs/mailbox.md §3.4");
 // §3.5 Response slot.
 constexpr u32 kRespPayloadMax = 240;
 struct ResponseSlot {
-    u64 seq;      // of the command answered (as copied; 0 when none could be read)
+    u64 seq; // of the command answered (as copied; 0 when none could be read)
     u16 opcode;
     u16 reserved;
-    u32 status;   // keel::Status
+    u32 status; // keel::Status
     u8 payload[kRespPayloadMax];
 };
 static_assert(sizeof(ResponseSlot) == 256, "docs/mailbox.md §3.5");
@@ -154,7 +154,7 @@ enum class VmLifeState : u32 { Free = 0, Loading, Ready, Running, Stopping, Stop
 
 struct VmInfo {
     u32 id;
-    u32 state;         // VmLifeState
+    u32 state; // VmLifeState
     char name[kNameMax];
     u64 cpu_mask;
     u64 mem_bytes;
@@ -199,14 +199,14 @@ static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kR
 // (for record 0: SHA-256 of the boot nonce).
 enum class AuditKind : u32 { Boot = 0, Command = 1, Rejected = 2, Gap = 3, VmEvent = 4 };
 struct AuditRecord {
-    u64 index;         // 0, 1, 2... per boot; a jump is a gap
-    u64 time_ms;       // since boot
-    u64 seq;           // command sequence (as copied), 0 if none
-    u32 kind;          // AuditKind
+    u64 index;   // 0, 1, 2... per boot; a jump is a gap
+    u64 time_ms; // since boot
+    u64 seq;     // command sequence (as copied), 0 if none
+    u32 kind;    // AuditKind
     u32 opcode;
-    u32 status;        // keel::Status of the outcome
+    u32 status; // keel::Status of the outcome
     u32 vm_id;
-    u8 detail[40];     // NUL-padded text
+    u8 detail[40]; // NUL-padded text
     u8 prev_hash[32];
     u8 reserved[16];
 };
@@ -236,7 +236,8 @@ constexpr u64 console_out_offset(u32 slot) { return kConsoleOffset + slot * kCon
 static_assert(kCmdRingOffset + kCmdSlots * sizeof(CommandSlot) <= kRespRingOffset);
 static_assert(kRespRingOffset + kRespSlots * sizeof(ResponseSlot) <= kLogRingOffset);
 static_assert(kLogRingOffset + kLogSlots * sizeof(AuditRecord) <= kMetricsOffset);
-static_assert(kMetricsOffset + sizeof(HostMetrics) + kMaxVms * sizeof(MetricsReply) <= kConsoleOffset);
+static_assert(kMetricsOffset + sizeof(HostMetrics) + kMaxVms * sizeof(MetricsReply) <=
+              kConsoleOffset);
 static_assert(console_out_offset(kMaxVms) <= kBulkOffset);
 
 } // namespace keel::mailbox

@@ -25,7 +25,8 @@ Status vm_discard(Vm& vm);
 // `kernel_bytes` long; initrd at `initrd_offset`, `initrd_bytes` long), booted with
 // `cmdline`. arm64: an arm64 Linux Image gets a device tree and the Linux boot registers;
 // anything else keeps vm_create's test-guest registers. Called once, right before vm_start.
-Status vm_prepare_boot(Vm& vm, u64 kernel_bytes, u64 initrd_offset, u64 initrd_bytes, const char* cmdline);
+Status vm_prepare_boot(Vm& vm, u64 kernel_bytes, u64 initrd_offset, u64 initrd_bytes,
+                       const char* cmdline);
 // Asks a running guest to power off (power-button style), or ends it now; the end
 // arrives later through keel::vm_stopped() (docs/vm-lifecycle.md "STOP").
 Status vm_stop(Vm& vm, bool forced);

@@ -6,7 +6,8 @@ namespace keel::arch {
 [[gnu::weak]] u32 pci_windows(const BootInfo&, pci::Window*, u32) { return 0; }
 [[gnu::weak]] u64 mailbox_addr_limit() { return 0; }
 [[gnu::weak]] void mailbox_nonce(u8 (&out)[16]) {
-    for (u8& b : out) b = 0;
+    for (u8& b : out)
+        b = 0;
 }
 [[gnu::weak]] u64 now_ms() { return 0; }
 [[gnu::weak]] Status vm_load_bytes(Vm&, u64, const void*, u64) { return Status::Unsupported; }

@@ -76,8 +76,8 @@ bool AuditWriter::append(AuditKind kind, u64 time_ms, u64 seq, u32 opcode, Statu
     return write(rec);
 }
 
-Status audit_verify(const AuditRecord* recs, usize n, u8 (&prev)[crypto::kSha256Size], u64 first_index,
-                    usize* bad) {
+Status audit_verify(const AuditRecord* recs, usize n, u8 (&prev)[crypto::kSha256Size],
+                    u64 first_index, usize* bad) {
     for (usize i = 0; i < n; ++i) {
         if (recs[i].index != first_index + i || memcmp(recs[i].prev_hash, prev, sizeof prev) != 0) {
             if (bad != nullptr) *bad = i;

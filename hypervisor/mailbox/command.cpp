@@ -7,7 +7,8 @@ namespace {
 
 bool all_zero(const u8* p, usize n) {
     u8 acc = 0;
-    for (usize i = 0; i < n; ++i) acc |= p[i];
+    for (usize i = 0; i < n; ++i)
+        acc |= p[i];
     return acc == 0;
 }
 
@@ -32,24 +33,30 @@ bool name_ok(const char (&name)[kNameMax]) {
 
 Status check_create(const CreateVmPayload& c) {
     if (!name_ok(c.name)) return Status::InvalidArgument;
-    if (c.cpu_mask == 0 || c.mem_bytes == 0 || c.mem_bytes % (2 * MiB) != 0) return Status::InvalidArgument;
-    if (c.kernel_size == 0 || c.kernel_size > c.mem_bytes || c.initrd_size > c.mem_bytes) return Status::OutOfRange;
-    if (c.initrd_size == 0 && !all_zero(c.initrd_sha256, sizeof c.initrd_sha256)) return Status::InvalidArgument;
+    if (c.cpu_mask == 0 || c.mem_bytes == 0 || c.mem_bytes % (2 * MiB) != 0)
+        return Status::InvalidArgument;
+    if (c.kernel_size == 0 || c.kernel_size > c.mem_bytes || c.initrd_size > c.mem_bytes)
+        return Status::OutOfRange;
+    if (c.initrd_size == 0 && !all_zero(c.initrd_sha256, sizeof c.initrd_sha256))
+        return Status::InvalidArgument;
     usize n = 0;
     while (n < kCmdlineMax && c.cmdline[n] != '\0') {
         if (c.cmdline[n] < 0x20 || c.cmdline[n] > 0x7e) return Status::InvalidArgument;
         ++n;
     }
     if (n == kCmdlineMax) return Status::InvalidArgument; // no terminator inside the field
-    return all_zero(reinterpret_cast<const u8*>(c.cmdline) + n, kCmdlineMax - n) ? Status::Ok
-                                                                                   : Status::InvalidArgument;
+    return all_zero(reinterpret_cast<const u8*>(c.cmdline) + n, kCmdlineMax - n)
+               ? Status::Ok
+               : Status::InvalidArgument;
 }
 
 Status check_load(const LoadImagePayload& l, const DecodeLimits& limits) {
-    if (l.kind > static_cast<u32>(ImageKind::Initrd) || l.reserved != 0) return Status::InvalidArgument;
+    if (l.kind > static_cast<u32>(ImageKind::Initrd) || l.reserved != 0)
+        return Status::InvalidArgument;
     if (l.length == 0) return Status::InvalidArgument;
     // Written so that no sum can wrap: a hostile offset near 2^64 must still fail.
-    if (l.bulk_offset > limits.bulk_size || l.length > limits.bulk_size - l.bulk_offset) return Status::OutOfRange;
+    if (l.bulk_offset > limits.bulk_size || l.length > limits.bulk_size - l.bulk_offset)
+        return Status::OutOfRange;
     // Shared memory is read in words, so chunks start word-aligned; a length that is
     // not a multiple of 4 makes the next chunk's image_offset unaligned, so only an
     // image's last chunk can end mid-word (images of any size load).
@@ -75,7 +82,8 @@ Status decode_command(const CommandSlot& slot, const DecodeLimits& limits, Comma
     const Opcode op = static_cast<Opcode>(slot.opcode);
     if (slot.length > kCmdPayloadMax) return Status::OutOfRange;
     if (slot.flags != 0 || slot.reserved != 0) return Status::InvalidArgument;
-    if (!all_zero(slot.payload + slot.length, kCmdPayloadMax - slot.length)) return Status::InvalidArgument;
+    if (!all_zero(slot.payload + slot.length, kCmdPayloadMax - slot.length))
+        return Status::InvalidArgument;
     if (slot.seq == 0) return Status::InvalidArgument;
     if (needs_vm(op) ? (slot.vm_id == 0 || slot.vm_id > kMaxVms) : slot.vm_id != 0)
         return slot.vm_id > kMaxVms ? Status::OutOfRange : Status::InvalidArgument;
@@ -104,8 +112,7 @@ Status decode_command(const CommandSlot& slot, const DecodeLimits& limits, Comma
     case Opcode::Stop:
         memcpy(&out.stop, slot.payload, fixed);
         return out.stop.reserved == 0 ? Status::Ok : Status::InvalidArgument;
-    default:
-        return Status::Ok;
+    default: return Status::Ok;
     }
 }
 

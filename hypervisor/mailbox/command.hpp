@@ -32,7 +32,8 @@ struct DecodeLimits {
 //   Unsupported      unknown opcode
 //   OutOfRange       length past the payload, a VM id past kMaxVms, a bulk range past the window
 //   InvalidArgument  anything else malformed (non-zero reserved bytes, bad names, sizes)
-[[nodiscard]] Status decode_command(const CommandSlot& slot, const DecodeLimits& limits, Command& out);
+[[nodiscard]] Status decode_command(const CommandSlot& slot, const DecodeLimits& limits,
+                                    Command& out);
 
 const char* opcode_name(u16 op);
 

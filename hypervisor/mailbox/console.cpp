@@ -29,7 +29,8 @@ void ConsoleRings::flush(SharedRegion& region) {
         for (u32 w = from & ~3u; w != ((prod + 3) & ~3u); w += 4) {
             const u32 at = w % kConsoleOutBytes;
             u8 word[4];
-            for (u32 k = 0; k < 4; ++k) word[k] = __atomic_load_n(&o.buf[at + k], __ATOMIC_RELAXED);
+            for (u32 k = 0; k < 4; ++k)
+                word[k] = __atomic_load_n(&o.buf[at + k], __ATOMIC_RELAXED);
             (void)region.copy_out(console_out_offset(i) + at, word, 4);
         }
         barrier_release(); // ring bytes before the index that publishes them (§3.6)
@@ -42,7 +43,8 @@ Status ConsoleRings::queue_in(u32 vm_id, const u8* bytes, u32 len) {
     if (vm_id == 0 || vm_id > kMaxVms) return Status::OutOfRange;
     In& q = in_[vm_id - 1];
     if (len > kConsoleInBytes - q.count) return Status::Busy; // all or nothing
-    for (u32 i = 0; i < len; ++i) q.buf[(q.head + q.count + i) % kConsoleInBytes] = bytes[i];
+    for (u32 i = 0; i < len; ++i)
+        q.buf[(q.head + q.count + i) % kConsoleInBytes] = bytes[i];
     q.count += len;
     return Status::Ok;
 }

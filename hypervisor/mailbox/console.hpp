@@ -44,7 +44,9 @@ public:
     void clear_in(u32 vm_id);
     [[nodiscard]] u32 queued_in(u32 vm_id) const { return in_[vm_id - 1].count; }
     // Output bytes seen for the VM so far (any core; for "first output" timing).
-    [[nodiscard]] u32 out_count(u32 vm_id) const { return __atomic_load_n(&out_[vm_id - 1].prod, __ATOMIC_ACQUIRE); }
+    [[nodiscard]] u32 out_count(u32 vm_id) const {
+        return __atomic_load_n(&out_[vm_id - 1].prod, __ATOMIC_ACQUIRE);
+    }
 
 private:
     struct Out {

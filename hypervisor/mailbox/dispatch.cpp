@@ -26,7 +26,8 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         PingReply p{};
         HostState hs = backend_->host();
         p.abi_version = kAbiVersion;
-        for (const VmRecord& v : vms_) p.vm_count += v.state != VmLifeState::Free;
+        for (const VmRecord& v : vms_)
+            p.vm_count += v.state != VmLifeState::Free;
         p.cores_free_mask = hs.cores_free_mask;
         p.pool_free_bytes = hs.pool_free_bytes;
         p.pool_baseline_bytes = hs.pool_baseline_bytes;
@@ -92,7 +93,8 @@ Status Service::do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* v
     u32 id = 0;
     for (u32 i = 1; i <= kMaxVms; ++i) {
         const VmRecord& v = vms_[i - 1];
-        if (v.state != VmLifeState::Free && memcmp(v.name, p.name, kNameMax) == 0) return Status::AlreadyExists;
+        if (v.state != VmLifeState::Free && memcmp(v.name, p.name, kNameMax) == 0)
+            return Status::AlreadyExists;
         if (id == 0 && v.state == VmLifeState::Free) id = i;
     }
     if (id == 0) return Status::NoMemory; // every VM slot in use
@@ -127,10 +129,12 @@ Status Service::do_load(const Command& c) {
     const u32 k = l.kind;
     KEEL_TRY(vm_transition(v.state, VmEvent::LoadChunk).status());
     // Chunks arrive in order, and never past the size CREATE_VM announced.
-    if (l.image_offset != v.loaded[k] || l.length > v.size[k] - v.loaded[k]) return Status::OutOfRange;
-    SharedRegion bulk = region_; // the window is part of the same region; bounds were checked by decode
-    KEEL_TRY(backend_->load(c.vm_id, static_cast<ImageKind>(k), l.image_offset, bulk, kBulkOffset + l.bulk_offset,
-                            l.length, v.hash[k]));
+    if (l.image_offset != v.loaded[k] || l.length > v.size[k] - v.loaded[k])
+        return Status::OutOfRange;
+    SharedRegion bulk =
+        region_; // the window is part of the same region; bounds were checked by decode
+    KEEL_TRY(backend_->load(c.vm_id, static_cast<ImageKind>(k), l.image_offset, bulk,
+                            kBulkOffset + l.bulk_offset, l.length, v.hash[k]));
     v.loaded[k] += l.length;
     if (v.loaded[0] != v.size[0] || v.loaded[1] != v.size[1]) return Status::Ok;
     // Everything announced has arrived: the hashes of what was copied decide.

@@ -19,12 +19,24 @@ enum class VmEvent : u32 { Create, LoadChunk, LoadComplete, Start, Stop, GuestEn
 [[nodiscard]] constexpr Result<VmLifeState> vm_transition(VmLifeState s, VmEvent e) {
     using S = VmLifeState;
     switch (e) {
-    case VmEvent::Create: if (s == S::Free) return S::Loading; break;
-    case VmEvent::LoadChunk: if (s == S::Loading) return S::Loading; break;
-    case VmEvent::LoadComplete: if (s == S::Loading) return S::Ready; break;
-    case VmEvent::Start: if (s == S::Ready) return S::Running; break;
-    case VmEvent::Stop: if (s == S::Running) return S::Stopping; break;
-    case VmEvent::GuestEnded: if (s == S::Running || s == S::Stopping) return S::Stopped; break;
+    case VmEvent::Create:
+        if (s == S::Free) return S::Loading;
+        break;
+    case VmEvent::LoadChunk:
+        if (s == S::Loading) return S::Loading;
+        break;
+    case VmEvent::LoadComplete:
+        if (s == S::Loading) return S::Ready;
+        break;
+    case VmEvent::Start:
+        if (s == S::Ready) return S::Running;
+        break;
+    case VmEvent::Stop:
+        if (s == S::Running) return S::Stopping;
+        break;
+    case VmEvent::GuestEnded:
+        if (s == S::Running || s == S::Stopping) return S::Stopped;
+        break;
     case VmEvent::Destroy:
         if (s == S::Loading || s == S::Ready || s == S::Stopped) return S::Free;
         break;

@@ -15,7 +15,7 @@ namespace {
 using ull = unsigned long long;
 constexpr u16 kVendor = 0x1af4; // Red Hat / virtio: ivshmem
 constexpr u16 kDevice = 0x1110;
-constexpr u32 kShmBar = 2;      // ivshmem: BAR0 registers, BAR2 shared memory
+constexpr u32 kShmBar = 2; // ivshmem: BAR0 registers, BAR2 shared memory
 // At most this much of BAR2 is used: EL2 maps it with 4 KiB pages from a small fixed
 // table pool (arm64: one table per 2 MiB), and a larger map would starve the window
 // the loader and scrubber need. 16 MiB already takes a whole Linux initrd per chunk.
@@ -42,13 +42,14 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     // hypervisor maps 1 MiB of ECAM, not the whole bus range.
     if (arch::mailbox_map_device(p.ecam_base, MiB) != Status::Ok) return false;
     pci::EcamAccess ecam(p.ecam_base, p.pci_bus_start, 1);
-    Result<pci::Bdf> dev = pci::find_device(ecam, p.pci_bus_start, p.pci_bus_start, kVendor, kDevice);
+    Result<pci::Bdf> dev =
+        pci::find_device(ecam, p.pci_bus_start, p.pci_bus_start, kVendor, kDevice);
     if (!dev.ok()) return false;
     pci::Bar bars[6];
     Status s = pci::size_bars(ecam, dev.value(), bars);
     if (s != Status::Ok) {
-        kprint("mailbox: device %02x:%02x.%x: BARs unusable: %s\n", dev.value().bus, dev.value().dev, dev.value().fn,
-               status_name(s));
+        kprint("mailbox: device %02x:%02x.%x: BARs unusable: %s\n", dev.value().bus,
+               dev.value().dev, dev.value().fn, status_name(s));
         return false;
     }
     const pci::Bar& shm = bars[kShmBar];
@@ -61,7 +62,8 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     // the interrupt controller.
     MemRange busy[Platform::kMaxMem + 4];
     u32 nbusy = 0;
-    for (u32 i = 0; i < p.mem_count; ++i) busy[nbusy++] = p.mem[i];
+    for (u32 i = 0; i < p.mem_count; ++i)
+        busy[nbusy++] = p.mem[i];
     auto add = [&](u64 base, u64 size) {
         busy[nbusy] = p.mem[0];
         busy[nbusy].base = base, busy[nbusy].size = size;
@@ -80,21 +82,23 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     c.addr_limit = arch::mailbox_addr_limit();
     s = pci::place_bars(bars, c);
     if (s != Status::Ok) {
-        kprint("mailbox: refused: no room for the BARs in the bridge windows: %s\n", status_name(s));
+        kprint("mailbox: refused: no room for the BARs in the bridge windows: %s\n",
+               status_name(s));
         return false;
     }
     pci::program_bars(ecam, dev.value(), bars);
     const u64 used = shm.size < kMaxRegion ? shm.size : kMaxRegion;
     s = arch::mailbox_map_device(shm.addr, used);
     if (s != Status::Ok) {
-        kprint("mailbox: refused: cannot map BAR2 at %#llx: %s\n", static_cast<ull>(shm.addr), status_name(s));
+        kprint("mailbox: refused: cannot map BAR2 at %#llx: %s\n", static_cast<ull>(shm.addr),
+               status_name(s));
         return false;
     }
     g_region_base = shm.addr;
     g_region_size = used;
-    kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n", dev.value().bus,
-           dev.value().dev, dev.value().fn, static_cast<ull>(shm.size / MiB), static_cast<ull>(shm.addr),
-           static_cast<ull>(used / MiB));
+    kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n",
+           dev.value().bus, dev.value().dev, dev.value().fn, static_cast<ull>(shm.size / MiB),
+           static_cast<ull>(shm.addr), static_cast<ull>(used / MiB));
     return true;
 }
 
@@ -107,16 +111,20 @@ void mailbox_run(u64 cores_online, u32 boot_cpu) {
     u8 nonce[16];
     arch::mailbox_nonce(nonce);
     u8 key[crypto::kP384PublicKeySize];
-    for (usize i = 0; i < sizeof key; ++i) key[i] = keel_controller_key[i];
+    for (usize i = 0; i < sizeof key; ++i)
+        key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
     Status s = service().attach(region, g_control, key, nonce);
-    if (s != Status::Ok) panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
+    if (s != Status::Ok)
+        panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
     kprint_hex(nonce, sizeof nonce);
-    kprint(", controller key %s\n", key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
+    kprint(", controller key %s\n",
+           key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
     kprint("mailbox: ready, waiting for the controller\n");
-    for (;;) (void)service().poll();
+    for (;;)
+        (void)service().poll();
 }
 
 } // namespace keel

@@ -48,8 +48,10 @@ Status Service::attach(SharedRegion region, VmBackend& backend,
     bulk_ = SharedRegion(nullptr, 0);
     auth_.init(pubkey, nonce);
     audit_.init(&region_, nonce);
-    region_.write32(field(__builtin_offsetof(Header, log_cons)), 0); // a fresh chain: nothing read yet
-    audit_.append(AuditKind::Boot, backend_->now_ms(), 0, 0, auth_.has_key() ? Status::Ok : Status::AuthFailed, 0,
+    region_.write32(field(__builtin_offsetof(Header, log_cons)),
+                    0); // a fresh chain: nothing read yet
+    audit_.append(AuditKind::Boot, backend_->now_ms(), 0, 0,
+                  auth_.has_key() ? Status::Ok : Status::AuthFailed, 0,
                   auth_.has_key() ? "boot: controller key present" : "boot: NO controller key");
     barrier_release();
     region_.write32(kState, 1);
@@ -106,7 +108,8 @@ void Service::handle(const CommandSlot& slot, const Ticks& picked_up) {
     u32 vm_for_log = c.vm_id;
     if (c.op == Opcode::CreateVm || c.op == Opcode::Start) picked_up_ = picked_up;
     s = dispatch(c, reply, &vm_for_log);
-    audit_.append(AuditKind::Command, backend_->now_ms(), c.seq, slot.opcode, s, vm_for_log, opcode_name(slot.opcode));
+    audit_.append(AuditKind::Command, backend_->now_ms(), c.seq, slot.opcode, s, vm_for_log,
+                  opcode_name(slot.opcode));
     ++ok_;
     respond(c.seq, slot.opcode, s, reply);
     last_cmd_ns_ = ticks_ns(picked_up, ticks_now()); // includes publishing the response

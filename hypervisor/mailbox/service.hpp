@@ -12,8 +12,8 @@
 #include "hypervisor/mailbox/backend.hpp"
 #include "hypervisor/mailbox/command.hpp"
 #include "hypervisor/mailbox/console.hpp"
-#include "hypervisor/mailbox/ticks.hpp"
 #include "hypervisor/mailbox/shared.hpp"
+#include "hypervisor/mailbox/ticks.hpp"
 
 namespace keel::mailbox {
 
@@ -22,16 +22,16 @@ struct VmRecord {
     char name[kNameMax] = {};
     u64 cpu_mask = 0;
     u64 mem_bytes = 0;
-    u64 size[2] = {};          // expected kernel / initrd bytes
-    u64 loaded[2] = {};        // bytes loaded so far
-    u8 expect[2][32] = {};     // expected SHA-256
+    u64 size[2] = {};      // expected kernel / initrd bytes
+    u64 loaded[2] = {};    // bytes loaded so far
+    u8 expect[2][32] = {}; // expected SHA-256
     crypto::Sha256 hash[2];
     char cmdline[kCmdlineMax] = {};
     u64 started_ms = 0;
     u64 ended_ms = 0;
     u64 stop_deadline_ms = 0;
-    Ticks created_at = {};     // CREATE_VM pickup, for the first-output figure
-    Ticks started_at = {};     // START pickup
+    Ticks created_at = {}; // CREATE_VM pickup, for the first-output figure
+    Ticks started_at = {}; // START pickup
     bool output_seen = false;
 };
 
@@ -40,8 +40,8 @@ public:
     static constexpr u32 kMaxPerPoll = 4; // bounds one poll's work: a flood cannot starve VM events
 
     // Formats the header (geometry, nonce), writes the Boot audit record, marks ready.
-    Status attach(SharedRegion region, VmBackend& backend, const u8 (&pubkey)[crypto::kP384PublicKeySize],
-                  const u8 (&nonce)[16]);
+    Status attach(SharedRegion region, VmBackend& backend,
+                  const u8 (&pubkey)[crypto::kP384PublicKeySize], const u8 (&nonce)[16]);
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
     // Returns the number of commands consumed.
     u32 poll();

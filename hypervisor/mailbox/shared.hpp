@@ -14,7 +14,8 @@ namespace keel::mailbox {
 class SharedRegion {
 public:
     constexpr SharedRegion() = default;
-    SharedRegion(volatile void* base, u64 size) : base_(static_cast<volatile u8*>(base)), size_(size) {}
+    SharedRegion(volatile void* base, u64 size)
+        : base_(static_cast<volatile u8*>(base)), size_(size) {}
 
     [[nodiscard]] u64 size() const { return size_; }
     [[nodiscard]] bool contains(u64 offset, u64 len) const {
@@ -23,8 +24,8 @@ public:
     // Both require 4-byte aligned offsets and lengths (every mailbox field is).
     [[nodiscard]] Status copy_in(u64 offset, void* dst, u64 len) const;
     [[nodiscard]] Status copy_out(u64 offset, const void* src, u64 len);
-    [[nodiscard]] u32 read32(u64 offset) const;   // 0 when out of bounds
-    void write32(u64 offset, u32 value);          // ignored when out of bounds
+    [[nodiscard]] u32 read32(u64 offset) const; // 0 when out of bounds
+    void write32(u64 offset, u32 value);        // ignored when out of bounds
 
 private:
     volatile u8* base_ = nullptr;

@@ -37,7 +37,9 @@ inline u32 ticks_between(const Ticks& a, const Ticks& b, u64 per_second) {
     const u64 t = secs * per_second + (d % a.hz) * per_second / a.hz;
     return t > 0xffffffffu ? 0xffffffffu : static_cast<u32>(t);
 }
-inline u32 ticks_ns(const Ticks& a, const Ticks& b) { return ticks_between(a, b, 1000000000u); } // <= 4.29 s
+inline u32 ticks_ns(const Ticks& a, const Ticks& b) {
+    return ticks_between(a, b, 1000000000u);
+} // <= 4.29 s
 inline u32 ticks_us(const Ticks& a, const Ticks& b) { return ticks_between(a, b, 1000000u); }
 
 } // namespace keel::mailbox

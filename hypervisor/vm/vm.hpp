@@ -6,13 +6,13 @@
 //      \--check fails--> Rejected
 #pragma once
 
-#include "hypervisor/vm/vm_def.hpp"
 #include "hypervisor/types.hpp"
+#include "hypervisor/vm/vm_def.hpp"
 
 namespace keel {
 
 enum class VmState : u32 { Defined = 0, Running, Destroyed, Rejected };
-enum class VmEnd : u32 { None = 0, GuestPowerOff, GuestReset, Fault };
+enum class VmEnd : u32 { None = 0, GuestPowerOff, GuestReset, Fault, ControllerStop };
 
 // Counters any of the VM's cores may bump at once: update them with stat_inc().
 struct VmStats {
@@ -32,10 +32,10 @@ struct Vm {
 
     u16 id = 0; // 1-based; also the pool owner id and the VMID
     VmDef def;
-    u32 first_cpu = 0;       // vCPU 0 runs here
-    PhysAddr mem_base{};     // host-physical, contiguous, from the partition pool
+    u32 first_cpu = 0;   // vCPU 0 runs here
+    PhysAddr mem_base{}; // host-physical, contiguous, from the partition pool
     u64 mem_size = 0;
-    u32 stage2_tables = 0;   // 4 KiB table pages this VM's stage-2 uses
+    u32 stage2_tables = 0;                           // 4 KiB table pages this VM's stage-2 uses
     u32 state_ = static_cast<u32>(VmState::Defined); // atomic: the VM's core reports the end
     VmEnd end = VmEnd::None;
     VmStats stats;

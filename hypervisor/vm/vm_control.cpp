@@ -30,7 +30,8 @@ Status admit_error(VmDefError e) {
 
 u32 lowest_bit(u64 m) {
     u32 i = 0;
-    while (!(m & 1)) m >>= 1, ++i;
+    while (!(m & 1))
+        m >>= 1, ++i;
     return i;
 }
 
@@ -73,13 +74,15 @@ Status VmControl::reserve(u32 id, u64 cpu_mask, u64 mem_bytes) {
     cores_owned_ |= cpu_mask;
     live_[id - 1] = true;
     loaded_[id - 1][0] = loaded_[id - 1][1] = 0;
-    kprint("vm %u: created by controller: cpus %#llx, %llu MiB\n", id, static_cast<unsigned long long>(cpu_mask),
+    kprint("vm %u: created by controller: cpus %#llx, %llu MiB\n", id,
+           static_cast<unsigned long long>(cpu_mask),
            static_cast<unsigned long long>(mem_bytes / MiB));
     return Status::Ok;
 }
 
-Status VmControl::load(u32 id, mailbox::ImageKind kind, u64 image_offset, const mailbox::SharedRegion& bulk,
-                       u64 bulk_offset, u64 length, crypto::Sha256& hash) {
+Status VmControl::load(u32 id, mailbox::ImageKind kind, u64 image_offset,
+                       const mailbox::SharedRegion& bulk, u64 bulk_offset, u64 length,
+                       crypto::Sha256& hash) {
     Vm& vm = g_vms[id - 1];
     const u64 base = image_base(vm, kind);
     const u64 room = kind == mailbox::ImageKind::Kernel ? vm.mem_size / 2 : vm.mem_size - base;
@@ -103,8 +106,9 @@ Status VmControl::start(u32 id, const char* cmdline) {
     usize n = strlen(cmdline);
     if (n >= sizeof vm.def.text) n = sizeof vm.def.text - 1;
     memcpy(vm.def.text, cmdline, n); // kept for messages; the Linux loader passes the full line
-    KEEL_TRY(arch::vm_prepare_boot(vm, loaded_[id - 1][0], image_base(vm, mailbox::ImageKind::Initrd),
-                                   loaded_[id - 1][1], cmdline));
+    KEEL_TRY(arch::vm_prepare_boot(vm, loaded_[id - 1][0],
+                                   image_base(vm, mailbox::ImageKind::Initrd), loaded_[id - 1][1],
+                                   cmdline));
     vm.set_state(VmState::Running);
     Status s = arch::vm_start(vm);
     if (s != Status::Ok) vm.set_state(VmState::Defined);

@@ -12,8 +12,9 @@ class VmControl final : public mailbox::VmBackend {
 public:
     void init(u64 cores_online, u32 boot_cpu);
     Status reserve(u32 id, u64 cpu_mask, u64 mem_bytes) override;
-    Status load(u32 id, mailbox::ImageKind kind, u64 image_offset, const mailbox::SharedRegion& bulk,
-                u64 bulk_offset, u64 length, crypto::Sha256& hash) override;
+    Status load(u32 id, mailbox::ImageKind kind, u64 image_offset,
+                const mailbox::SharedRegion& bulk, u64 bulk_offset, u64 length,
+                crypto::Sha256& hash) override;
     Status start(u32 id, const char* cmdline) override;
     Status stop(u32 id, bool forced) override;
     bool ended(u32 id) override;
@@ -27,7 +28,7 @@ private:
     u64 cores_online_ = 0;
     u32 boot_cpu_ = 0;
     u64 cores_owned_ = 0;
-    bool live_[mailbox::kMaxVms] = {}; // holds cores + memory (created, not yet released)
+    bool live_[mailbox::kMaxVms] = {};     // holds cores + memory (created, not yet released)
     u64 loaded_[mailbox::kMaxVms][2] = {}; // bytes loaded per image kind (kernel, initrd)
 };
 

@@ -30,9 +30,12 @@ bool parse_size(const char* s, usize len, u64* out) {
     if (len == 0) return false;
     u64 mul = 1;
     char last = s[len - 1];
-    if (last == 'K' || last == 'k') mul = KiB;
-    else if (last == 'M' || last == 'm') mul = MiB;
-    else if (last == 'G' || last == 'g') mul = GiB;
+    if (last == 'K' || last == 'k')
+        mul = KiB;
+    else if (last == 'M' || last == 'm')
+        mul = MiB;
+    else if (last == 'G' || last == 'g')
+        mul = GiB;
     if (mul != 1) --len;
     u64 v;
     if (!parse_u64(s, len, &v)) return false;
@@ -46,9 +49,11 @@ bool parse_cpus(const char* s, usize len, u64* mask) {
     usize i = 0;
     while (i <= len) {
         usize j = i;
-        while (j < len && s[j] != '+') ++j;
+        while (j < len && s[j] != '+')
+            ++j;
         usize dash = i;
-        while (dash < j && s[dash] != '-') ++dash;
+        while (dash < j && s[dash] != '-')
+            ++dash;
         u64 lo, hi;
         if (!parse_u64(s + i, dash - i, &lo)) return false;
         if (dash < j) {
@@ -57,7 +62,8 @@ bool parse_cpus(const char* s, usize len, u64* mask) {
             hi = lo;
         }
         if (hi < lo || hi > 63) return false;
-        for (u64 c = lo; c <= hi; ++c) m |= 1ull << c;
+        for (u64 c = lo; c <= hi; ++c)
+            m |= 1ull << c;
         i = j + 1;
     }
     *mask = m;
@@ -69,8 +75,10 @@ bool parse_hex(const char* s, usize len, u64* out) {
     u64 v = 0;
     for (usize i = 2; i < len; ++i) {
         char c = s[i];
-        u64 d = c >= '0' && c <= '9' ? u64(c - '0') : c >= 'a' && c <= 'f' ? u64(c - 'a' + 10)
-              : c >= 'A' && c <= 'F' ? u64(c - 'A' + 10) : 16;
+        u64 d = c >= '0' && c <= '9'   ? u64(c - '0')
+                : c >= 'a' && c <= 'f' ? u64(c - 'a' + 10)
+                : c >= 'A' && c <= 'F' ? u64(c - 'A' + 10)
+                                       : 16;
         if (d == 16) return false;
         v = v << 4 | d;
     }
@@ -105,7 +113,8 @@ bool is(const char* s, usize len, const char* word) {
 const char* vm_def_error_text(VmDefError e) {
     switch (e) {
     case VmDefError::None: return "ok";
-    case VmDefError::Malformed: return "malformed (want cpus:<list>,mem:<size>[,after:<id>][,guest:<mode>])";
+    case VmDefError::Malformed:
+        return "malformed (want cpus:<list>,mem:<size>[,after:<id>][,guest:<mode>])";
     case VmDefError::BadMemSize: return "memory must be a non-zero multiple of 2 MiB";
     case VmDefError::NoSuchCore: return "names a core that does not exist or is not online";
     case VmDefError::ReservedCore: return "names the hypervisor's own core";
@@ -113,7 +122,8 @@ const char* vm_def_error_text(VmDefError e) {
     case VmDefError::NoMemory: return "asks for more memory than the pool has free";
     case VmDefError::BadAfter: return "after: must name an earlier, accepted VM";
     case VmDefError::BadSource:
-        return "kernel/initrd must be 2 MiB aligned host addresses; initrd/args/input need a kernel; text too long";
+        return "kernel/initrd must be 2 MiB aligned host addresses; initrd/args/input need a "
+               "kernel; text too long";
     }
     return "?";
 }
@@ -121,41 +131,54 @@ const char* vm_def_error_text(VmDefError e) {
 VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
     out = VmDef{};
     usize n = len < VmDef::kTextMax - 1 ? len : VmDef::kTextMax - 1;
-    for (usize i = 0; i < n; ++i) out.text[i] = text[i];
+    for (usize i = 0; i < n; ++i)
+        out.text[i] = text[i];
     out.text[n] = '\0';
     bool have_cpus = false, have_mem = false;
     usize i = 0;
     while (i < len) {
         usize j = i;
-        while (j < len && text[j] != ',') ++j;
+        while (j < len && text[j] != ',')
+            ++j;
         const char* item = text + i;
         usize ilen = j - i;
         usize k;
         if (starts_with(item, ilen, "cpus:", &k)) {
-            if (have_cpus || !parse_cpus(item + k, ilen - k, &out.cpu_mask)) return VmDefError::Malformed;
+            if (have_cpus || !parse_cpus(item + k, ilen - k, &out.cpu_mask))
+                return VmDefError::Malformed;
             have_cpus = true;
         } else if (starts_with(item, ilen, "mem:", &k)) {
-            if (have_mem || !parse_size(item + k, ilen - k, &out.mem_bytes)) return VmDefError::Malformed;
+            if (have_mem || !parse_size(item + k, ilen - k, &out.mem_bytes))
+                return VmDefError::Malformed;
             have_mem = true;
         } else if (starts_with(item, ilen, "after:", &k)) {
             u64 v;
-            if (!parse_u64(item + k, ilen - k, &v) || v == 0 || v > 0xffff) return VmDefError::Malformed;
+            if (!parse_u64(item + k, ilen - k, &v) || v == 0 || v > 0xffff)
+                return VmDefError::Malformed;
             out.after = static_cast<u32>(v);
         } else if (starts_with(item, ilen, "guest:", &k)) {
-            if (is(item + k, ilen - k, "basic")) out.mode = GuestMode::Basic;
-            else if (is(item + k, ilen - k, "wild")) out.mode = GuestMode::Wild;
-            else if (is(item + k, ilen - k, "bench")) out.mode = GuestMode::Bench;
-            else return VmDefError::Malformed;
+            if (is(item + k, ilen - k, "basic"))
+                out.mode = GuestMode::Basic;
+            else if (is(item + k, ilen - k, "wild"))
+                out.mode = GuestMode::Wild;
+            else if (is(item + k, ilen - k, "bench"))
+                out.mode = GuestMode::Bench;
+            else
+                return VmDefError::Malformed;
         } else if (starts_with(item, ilen, "kernel:", &k)) {
-            if (!parse_hex(item + k, ilen - k, &out.kernel_pa) || out.kernel_pa == 0) return VmDefError::Malformed;
+            if (!parse_hex(item + k, ilen - k, &out.kernel_pa) || out.kernel_pa == 0)
+                return VmDefError::Malformed;
         } else if (starts_with(item, ilen, "initrd:", &k)) {
             usize plus = k;
-            while (plus < ilen && item[plus] != '+') ++plus;
+            while (plus < ilen && item[plus] != '+')
+                ++plus;
             if (plus == ilen || !parse_hex(item + k, plus - k, &out.initrd_pa) ||
-                !parse_u64(item + plus + 1, ilen - plus - 1, &out.initrd_size) || out.initrd_size == 0)
+                !parse_u64(item + plus + 1, ilen - plus - 1, &out.initrd_size) ||
+                out.initrd_size == 0)
                 return VmDefError::Malformed;
         } else if (starts_with(item, ilen, "args:", &k)) {
-            if (!copy_text(item + k, ilen - k, out.args, sizeof out.args, ' ', "")) return VmDefError::BadSource;
+            if (!copy_text(item + k, ilen - k, out.args, sizeof out.args, ' ', ""))
+                return VmDefError::BadSource;
         } else if (starts_with(item, ilen, "input:", &k)) {
             if (!copy_text(item + k, ilen - k, out.input, sizeof out.input, '\n', "\n"))
                 return VmDefError::BadSource;

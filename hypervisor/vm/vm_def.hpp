@@ -1,7 +1,8 @@
 // VM definitions from the hypervisor command line, until the controller mailbox exists:
 //
 //   keel.vm=cpus:<list>,mem:<size>[,after:<vm id>][,guest:<mode>]
-//           [,kernel:<hex pa>[,initrd:<hex pa>+<bytes>][,args:<word>+<word>...][,input:<line>+<line>...]]
+//           [,kernel:<hex pa>[,initrd:<hex
+//           pa>+<bytes>][,args:<word>+<word>...][,input:<line>+<line>...]]
 //
 //   <list>  core indices (DTB /cpus order): "2", "2-3", "1+3", "1-2+5"
 //   <size>  bytes with K/M/G suffix, a non-zero multiple of 2 MiB (the pool's block)
@@ -44,14 +45,14 @@ struct VmDef {
 // Why a definition was refused; `vm_def_error_text` names it for the console.
 enum class VmDefError : u32 {
     None = 0,
-    Malformed,     // unknown key, bad number, missing cpus or mem
-    BadMemSize,    // zero or not a multiple of 2 MiB
-    NoSuchCore,    // names a core the machine does not have (or has disabled)
-    ReservedCore,  // names the hypervisor's boot/console core
-    CoreTaken,     // a core another VM owns
-    NoMemory,      // more memory than the pool has free
-    BadAfter,      // after: names itself, a later VM, or a rejected one
-    BadSource,     // kernel/initrd not 2 MiB aligned, initrd without kernel, text too long
+    Malformed,    // unknown key, bad number, missing cpus or mem
+    BadMemSize,   // zero or not a multiple of 2 MiB
+    NoSuchCore,   // names a core the machine does not have (or has disabled)
+    ReservedCore, // names the hypervisor's boot/console core
+    CoreTaken,    // a core another VM owns
+    NoMemory,     // more memory than the pool has free
+    BadAfter,     // after: names itself, a later VM, or a rejected one
+    BadSource,    // kernel/initrd not 2 MiB aligned, initrd without kernel, text too long
 };
 const char* vm_def_error_text(VmDefError e);
 
@@ -66,12 +67,15 @@ u32 for_each_vm_word(const char* cmdline, Fn fn) {
     u32 n = 0;
     const char* p = cmdline ? cmdline : "";
     while (*p) {
-        while (*p == ' ' || *p == '\t') ++p;
+        while (*p == ' ' || *p == '\t')
+            ++p;
         const char* word = p;
-        while (*p && *p != ' ' && *p != '\t') ++p;
+        while (*p && *p != ' ' && *p != '\t')
+            ++p;
         usize len = static_cast<usize>(p - word);
         bool match = len >= kKeyLen;
-        for (usize i = 0; match && i < kKeyLen; ++i) match = word[i] == kKey[i];
+        for (usize i = 0; match && i < kKeyLen; ++i)
+            match = word[i] == kKey[i];
         if (match) fn(n++, word + kKeyLen, len - kKeyLen);
     }
     return n;
@@ -79,10 +83,10 @@ u32 for_each_vm_word(const char* cmdline, Fn fn) {
 
 // What the machine offers when a VM is admitted.
 struct AdmitContext {
-    u64 cores_present = 0; // enabled, online cores
+    u64 cores_present = 0;  // enabled, online cores
     u64 cores_reserved = 0; // the hypervisor's own
-    u64 cores_owned = 0;   // held by running VMs
-    u64 pool_free = 0;     // bytes
+    u64 cores_owned = 0;    // held by running VMs
+    u64 pool_free = 0;      // bytes
 };
 VmDefError check_vm_def(const VmDef& def, const AdmitContext& ctx);
 

@@ -22,11 +22,14 @@ bool g_bench = false; // keel.bench: the boot core may host a VM (docs/performan
 // Whether `word` appears as a whole space-separated word of the command line.
 bool has_word(const char* s, const char* word) {
     while (*s) {
-        while (*s == ' ') ++s;
+        while (*s == ' ')
+            ++s;
         usize i = 0;
-        while (word[i] && s[i] == word[i]) ++i;
+        while (word[i] && s[i] == word[i])
+            ++i;
         if (!word[i] && (s[i] == ' ' || s[i] == '\0')) return true;
-        while (*s && *s != ' ') ++s;
+        while (*s && *s != ' ')
+            ++s;
     }
     return false;
 }
@@ -41,14 +44,16 @@ void reject(Vm& vm, VmDefError e) {
 
 u32 lowest_bit(u64 m) {
     u32 i = 0;
-    while (!(m & 1)) m >>= 1, ++i;
+    while (!(m & 1))
+        m >>= 1, ++i;
     return i;
 }
 
 void start(Vm& vm) {
     vm.set_state(VmState::Running);
     Status s = arch::vm_start(vm);
-    if (s != Status::Ok) panic("vm %u: start on cpu %u failed: %s", vm.id, vm.first_cpu, status_name(s));
+    if (s != Status::Ok)
+        panic("vm %u: start on cpu %u failed: %s", vm.id, vm.first_cpu, status_name(s));
 }
 
 // Checks and creates a VM (memory zeroed, stage-2 built, guest loaded); true if it is
@@ -111,6 +116,7 @@ const char* vm_end_name(VmEnd e) {
     case VmEnd::GuestPowerOff: return "guest power-off";
     case VmEnd::GuestReset: return "guest reset";
     case VmEnd::Fault: return "fault";
+    case VmEnd::ControllerStop: return "stopped by the controller";
     }
     return "?";
 }
@@ -144,7 +150,8 @@ void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
         if (state_of(vm) != VmState::Defined) continue;
         Status s = arch::vm_reserve_sources(vm.def);
         if (s != Status::Ok) {
-            kprint("vm %u: rejected \"keel.vm=%s\": guest sources: %s\n", vm.id, vm.def.text, status_name(s));
+            kprint("vm %u: rejected \"keel.vm=%s\": guest sources: %s\n", vm.id, vm.def.text,
+                   status_name(s));
             set_state(vm, VmState::Rejected);
         }
     }
@@ -152,7 +159,8 @@ void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
     // Boot-time VMs: create all, then start all, so they run side by side.
     bool ready[Vm::kMaxVms] = {};
     for (u32 i = 0; i < g_vm_count; ++i)
-        if (state_of(g_vms[i]) == VmState::Defined && g_vms[i].def.after == 0) ready[i] = admit(g_vms[i]);
+        if (state_of(g_vms[i]) == VmState::Defined && g_vms[i].def.after == 0)
+            ready[i] = admit(g_vms[i]);
     for (u32 i = 0; i < g_vm_count; ++i)
         if (ready[i]) start(g_vms[i]);
     for (;;) {
@@ -162,8 +170,8 @@ void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
             VmState pred = state_of(g_vms[vm.def.after - 1]);
             if (pred == VmState::Destroyed) {
                 if (admit(vm)) start(vm);
-            }
-            else if (pred == VmState::Rejected) reject(vm, VmDefError::BadAfter);
+            } else if (pred == VmState::Rejected)
+                reject(vm, VmDefError::BadAfter);
         }
         if (all_done()) break;
         if (g_bench) arch::run_local_work();
@@ -173,14 +181,16 @@ void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
     for (u32 i = 0; i < g_vm_count; ++i) {
         const Vm& vm = g_vms[i];
         if (state_of(vm) != VmState::Destroyed) continue;
-        kprint("vm %u: summary: %s, %u exits, %u console lines, %u hypercalls, %u aborts injected\n",
-               vm.id, vm_end_name(vm.end), vm.stats.exits, vm.stats.console_lines,
-               vm.stats.hypercalls, vm.stats.aborts_injected);
+        kprint(
+            "vm %u: summary: %s, %u exits, %u console lines, %u hypercalls, %u aborts injected\n",
+            vm.id, vm_end_name(vm.end), vm.stats.exits, vm.stats.console_lines, vm.stats.hypercalls,
+            vm.stats.aborts_injected);
     }
     u64 free = pool_free_bytes();
     kprint("keel: all VMs ended, pool %llu MiB, baseline %llu MiB\n", static_cast<ull>(free / MiB),
            static_cast<ull>(pool_baseline() / MiB));
-    if (free != pool_baseline()) panic("pool leaked %llu bytes", static_cast<ull>(pool_baseline() - free));
+    if (free != pool_baseline())
+        panic("pool leaked %llu bytes", static_cast<ull>(pool_baseline() - free));
 }
 
 void vm_stopped(Vm& vm, VmEnd end) {

@@ -16,7 +16,8 @@ namespace {
 class NullBackend final : public VmBackend {
 public:
     Status reserve(u32, u64, u64) override { return Status::Ok; }
-    Status load(u32, ImageKind, u64, const SharedRegion& bulk, u64 off, u64 len, crypto::Sha256& h) override {
+    Status load(u32, ImageKind, u64, const SharedRegion& bulk, u64 off, u64 len,
+                crypto::Sha256& h) override {
         u8 buf[256];
         for (u64 d = 0; d < len; d += sizeof buf) {
             u64 n = len - d < sizeof buf ? len - d : sizeof buf;
@@ -53,10 +54,12 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, size_t size) {
     memset(g_region, 0, kBulkOffset);
     const u8 key[crypto::kP384PublicKeySize] = {}; // no key: the service must still survive
     const u8 nonce[16] = {1};
-    if (service.attach(SharedRegion(g_region, sizeof g_region), backend, key, nonce) != Status::Ok) return 0;
+    if (service.attach(SharedRegion(g_region, sizeof g_region), backend, key, nonce) != Status::Ok)
+        return 0;
     const size_t ring = kCmdSlots * sizeof(CommandSlot);
     memcpy(g_region + kCmdRingOffset, data, size < ring ? size : ring);
     if (size >= 12) memcpy(g_region + __builtin_offsetof(Header, cmd_prod), data + size - 12, 12);
-    for (int i = 0; i < 3; ++i) (void)service.poll();
+    for (int i = 0; i < 3; ++i)
+        (void)service.poll();
     return 0;
 }

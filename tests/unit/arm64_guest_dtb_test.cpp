@@ -51,11 +51,13 @@ TEST(Arm64GuestDtb, IsValidAndDescribesRamAndCpus) {
     ASSERT_EQ(d.build(2), Status::Ok);
     ASSERT_EQ(fdt_check_header(d.buf), 0);
     EXPECT_EQ(d.str("/memory@40000000", "device_type"), "memory");
-    EXPECT_EQ(pair(d.cell("/memory@40000000", "reg", 0), d.cell("/memory@40000000", "reg", 1)), 0x40000000u);
-    EXPECT_EQ(pair(d.cell("/memory@40000000", "reg", 2), d.cell("/memory@40000000", "reg", 3)), 384 * MiB);
+    EXPECT_EQ(pair(d.cell("/memory@40000000", "reg", 0), d.cell("/memory@40000000", "reg", 1)),
+              0x40000000u);
+    EXPECT_EQ(pair(d.cell("/memory@40000000", "reg", 2), d.cell("/memory@40000000", "reg", 3)),
+              384 * MiB);
     EXPECT_GE(d.node("/cpus/cpu@0"), 0);
     EXPECT_GE(d.node("/cpus/cpu@1"), 0);
-    EXPECT_LT(d.node("/cpus/cpu@2"), 0); // exactly the VM's vCPUs
+    EXPECT_LT(d.node("/cpus/cpu@2"), 0);            // exactly the VM's vCPUs
     EXPECT_EQ(d.cell("/cpus/cpu@1", "reg", 0), 1u); // virtual MPIDR Aff0 (VMPIDR_EL2)
     EXPECT_EQ(d.str("/cpus/cpu@1", "enable-method"), "psci");
     EXPECT_EQ(d.str("/psci", "method"), "hvc");
@@ -88,8 +90,12 @@ TEST(Arm64GuestDtb, ChosenCarriesArgsConsoleAndInitrd) {
     ASSERT_EQ(d.build(1, 0x42200000, 0x422f0c00, "quiet keel.guest=echo"), Status::Ok);
     EXPECT_EQ(d.str("/chosen", "bootargs"), "quiet keel.guest=echo");
     EXPECT_EQ(d.str("/chosen", "stdout-path"), "/pl011@9000000");
-    EXPECT_EQ(pair(d.cell("/chosen", "linux,initrd-start", 0), d.cell("/chosen", "linux,initrd-start", 1)), 0x42200000u);
-    EXPECT_EQ(pair(d.cell("/chosen", "linux,initrd-end", 0), d.cell("/chosen", "linux,initrd-end", 1)), 0x422f0c00u);
+    EXPECT_EQ(pair(d.cell("/chosen", "linux,initrd-start", 0),
+                   d.cell("/chosen", "linux,initrd-start", 1)),
+              0x42200000u);
+    EXPECT_EQ(
+        pair(d.cell("/chosen", "linux,initrd-end", 0), d.cell("/chosen", "linux,initrd-end", 1)),
+        0x422f0c00u);
     Dtb none;
     ASSERT_EQ(none.build(1), Status::Ok);
     int len = 0;

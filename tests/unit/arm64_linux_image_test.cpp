@@ -58,7 +58,8 @@ TEST(Arm64LinuxImage, LayoutPlacesInitrdAndDtbOnTwoMiBBoundaries) {
 
 TEST(Arm64LinuxImage, LayoutRefusesWhatDoesNotFit) {
     LinuxLayout l{};
-    EXPECT_EQ(linux_layout(debian_like(), 0, 34 * MiB, &l), Status::OutOfRange); // no room for the DTB
+    EXPECT_EQ(linux_layout(debian_like(), 0, 34 * MiB, &l),
+              Status::OutOfRange); // no room for the DTB
     EXPECT_EQ(linux_layout(debian_like(), 0, 36 * MiB, &l), Status::Ok);
     EXPECT_EQ(linux_layout(debian_like(), 64 * MiB, 64 * MiB, &l), Status::OutOfRange);
     EXPECT_EQ(linux_layout(debian_like(), ~0ull, 64 * MiB, &l), Status::OutOfRange);

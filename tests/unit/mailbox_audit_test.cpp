@@ -22,7 +22,8 @@ void junk(Box& b, u32 n) {
 
 std::vector<AuditRecord> pull(Box& b) {
     std::vector<AuditRecord> out;
-    for (u32 i = b.hdr().log_cons; i != b.hdr().log_prod; ++i) out.push_back(b.log(i));
+    for (u32 i = b.hdr().log_cons; i != b.hdr().log_prod; ++i)
+        out.push_back(b.log(i));
     b.hdr().log_cons = b.hdr().log_prod;
     return out;
 }
@@ -98,7 +99,8 @@ TEST_F(MailboxChain, MissingRecordIsDetected) {
 TEST_F(MailboxChain, MissingRecordWithRenumberedIndicesIsStillDetected) {
     std::vector<AuditRecord> v = r;
     v.erase(v.begin() + 2);
-    for (usize i = 0; i < v.size(); ++i) v[i].index = i;
+    for (usize i = 0; i < v.size(); ++i)
+        v[i].index = i;
     usize bad = 0;
     EXPECT_EQ(verify(v, &bad), Status::Corrupt);
     EXPECT_EQ(bad, 2u);
@@ -139,14 +141,16 @@ TEST(MailboxAudit, LogFullRefusesStateChangesButAnswersReads) {
         s.flags = 1;
         (void)b.send(s);
     }
-    std::vector<u8> before(b.bytes() + kLogRingOffset, b.bytes() + kLogRingOffset + kLogSlots * sizeof(AuditRecord));
+    std::vector<u8> before(b.bytes() + kLogRingOffset,
+                           b.bytes() + kLogRingOffset + kLogSlots * sizeof(AuditRecord));
     const u32 prod = b.hdr().log_prod;
     EXPECT_EQ(b.call(Opcode::Ping, 0), Status::LogFull);
     CommandSlot s = b.make(Opcode::Ping, 0);
     s.flags = 1;
     EXPECT_EQ(b.send(s), Status::InvalidArgument) << "still answered; its record goes unlogged";
     EXPECT_EQ(b.hdr().log_prod, prod);
-    EXPECT_EQ(memcmp(before.data(), b.bytes() + kLogRingOffset, before.size()), 0) << "unread records untouched";
+    EXPECT_EQ(memcmp(before.data(), b.bytes() + kLogRingOffset, before.size()), 0)
+        << "unread records untouched";
     EXPECT_EQ(b.hdr().unlogged, 2u);
 
     // The controller pulls everything: a Gap record with the count comes first, chained.

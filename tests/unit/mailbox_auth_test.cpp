@@ -59,7 +59,7 @@ TEST_F(MailboxAuthF, AnyFlippedSignedBitIsABadSignature) {
     for (usize off : offs) {
         CommandSlot s = signed_slot(10);
         reinterpret_cast<u8*>(&s)[off] ^= 0x40;
-        if (off < 8) s.seq = 10 + 0x40; // keep seq above last_seq so the signature decides
+        if (off < 8) s.seq = 10 + 0x40;     // keep seq above last_seq so the signature decides
         if (off >= 8 && off < 24) continue; // nonce bytes: AuthFailed, covered above
         EXPECT_EQ(auth.check(s), Status::BadSignature) << "byte " << off;
     }
@@ -67,7 +67,8 @@ TEST_F(MailboxAuthF, AnyFlippedSignedBitIsABadSignature) {
     s.signature[0] ^= 1;
     EXPECT_EQ(auth.check(s), Status::BadSignature);
     EXPECT_EQ(auth.last_seq(), 0u) << "a failed check consumes no sequence number";
-    EXPECT_EQ(auth.check(signed_slot(10)), Status::Ok) << "so the genuine command still goes through";
+    EXPECT_EQ(auth.check(signed_slot(10)), Status::Ok)
+        << "so the genuine command still goes through";
 }
 
 TEST_F(MailboxAuthF, ForeignKeyIsABadSignature) {

@@ -12,7 +12,8 @@ namespace {
 
 std::string ring_text(test::Box& b, u32 id, u32 from, u32 to) {
     std::string s;
-    for (u32 i = from; i != to; ++i) s += static_cast<char>(b.bytes()[console_out_offset(id - 1) + i % kConsoleOutBytes]);
+    for (u32 i = from; i != to; ++i)
+        s += static_cast<char>(b.bytes()[console_out_offset(id - 1) + i % kConsoleOutBytes]);
     return s;
 }
 
@@ -35,12 +36,14 @@ TEST(MailboxConsole, OutDropsOldestWhenTheControllerLags) {
     test::Box b;
     b.attach();
     std::string all;
-    for (u32 i = 0; i < kConsoleOutBytes + 1000; ++i) all += static_cast<char>('a' + i % 26);
+    for (u32 i = 0; i < kConsoleOutBytes + 1000; ++i)
+        all += static_cast<char>('a' + i % 26);
     b.svc->console_out(1, all.data(), all.size());
     b.svc->poll();
     const u32 prod = b.hdr().console_out_prod[0];
     EXPECT_EQ(prod, all.size()) << "the index counts every byte, so the reader sees the loss";
-    EXPECT_EQ(ring_text(b, 1, prod - kConsoleOutBytes, prod), all.substr(all.size() - kConsoleOutBytes));
+    EXPECT_EQ(ring_text(b, 1, prod - kConsoleOutBytes, prod),
+              all.substr(all.size() - kConsoleOutBytes));
 }
 
 TEST(MailboxConsole, OutIgnoresBadIds) {
@@ -94,7 +97,8 @@ TEST_F(MailboxConsoleIn, QueueIsBoundedAndWritesAreAllOrNothing) {
     b.be.console_room = 0;
     char chunk[kConsoleWriteMax];
     memset(chunk, 'q', sizeof chunk);
-    for (u32 i = 0; i < kConsoleInBytes / kConsoleWriteMax; ++i) EXPECT_EQ(write(chunk, sizeof chunk), Status::Ok);
+    for (u32 i = 0; i < kConsoleInBytes / kConsoleWriteMax; ++i)
+        EXPECT_EQ(write(chunk, sizeof chunk), Status::Ok);
     EXPECT_EQ(write("z", 1), Status::Busy) << "full: refused whole, the controller retries";
     EXPECT_EQ(b.svc->consoles().queued_in(1), kConsoleInBytes);
     b.be.console_room = ~0u;

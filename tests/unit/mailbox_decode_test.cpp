@@ -200,7 +200,8 @@ TEST(MailboxDecode, RandomGarbageNeverCrashesAndRarelyPasses) {
     for (int i = 0; i < 20000; ++i) {
         CommandSlot s;
         auto* p = reinterpret_cast<u64*>(&s);
-        for (usize w = 0; w < sizeof s / 8; ++w) p[w] = rng();
+        for (usize w = 0; w < sizeof s / 8; ++w)
+            p[w] = rng();
         if (i & 1) s.opcode = static_cast<u16>(1 + rng() % kOpcodeMax); // get past the opcode check
         ok += decode(s) == Status::Ok;
     }

@@ -18,11 +18,11 @@ TEST(MailboxLifecycle, EveryTransitionMatchesTheTable) {
         S to;
     };
     const Allowed allowed[] = {
-        {S::Free, E::Create, S::Loading},       {S::Loading, E::LoadChunk, S::Loading},
-        {S::Loading, E::LoadComplete, S::Ready}, {S::Ready, E::Start, S::Running},
-        {S::Running, E::Stop, S::Stopping},     {S::Running, E::GuestEnded, S::Stopped},
+        {S::Free, E::Create, S::Loading},         {S::Loading, E::LoadChunk, S::Loading},
+        {S::Loading, E::LoadComplete, S::Ready},  {S::Ready, E::Start, S::Running},
+        {S::Running, E::Stop, S::Stopping},       {S::Running, E::GuestEnded, S::Stopped},
         {S::Stopping, E::GuestEnded, S::Stopped}, {S::Loading, E::Destroy, S::Free},
-        {S::Ready, E::Destroy, S::Free},        {S::Stopped, E::Destroy, S::Free},
+        {S::Ready, E::Destroy, S::Free},          {S::Stopped, E::Destroy, S::Free},
     };
     u32 ok = 0;
     for (u32 s = 0; s <= static_cast<u32>(S::Stopped); ++s) {
@@ -48,7 +48,8 @@ struct MailboxLife : ::testing::Test {
     test::Box b;
     u8 kernel[256];
     void SetUp() override {
-        for (u32 i = 0; i < sizeof kernel; ++i) kernel[i] = static_cast<u8>(i * 7);
+        for (u32 i = 0; i < sizeof kernel; ++i)
+            kernel[i] = static_cast<u8>(i * 7);
         memcpy(b.bytes() + kBulkOffset, kernel, sizeof kernel);
         b.attach();
     }

@@ -16,18 +16,18 @@ TEST(MailboxRing, PendingCountsAcrossTheU32Wrap) {
 }
 
 TEST(MailboxRing, PendingRefusesImpossibleProducer) {
-    EXPECT_EQ(ring_pending(33, 0, 32).status(), Status::OutOfRange);        // more than a ring
-    EXPECT_EQ(ring_pending(0, 1, 32).status(), Status::OutOfRange);         // behind the consumer
+    EXPECT_EQ(ring_pending(33, 0, 32).status(), Status::OutOfRange); // more than a ring
+    EXPECT_EQ(ring_pending(0, 1, 32).status(), Status::OutOfRange);  // behind the consumer
     EXPECT_EQ(ring_pending(0xffffffffu, 0, 32).status(), Status::OutOfRange);
 }
 
 TEST(MailboxRing, FreeTreatsHostileConsumerAsFull) {
     EXPECT_EQ(ring_free(0, 0, 32), 32u);
-    EXPECT_EQ(ring_free(32, 0, 32), 0u);                 // full: nothing unread is overwritten
+    EXPECT_EQ(ring_free(32, 0, 32), 0u); // full: nothing unread is overwritten
     EXPECT_EQ(ring_free(40, 10, 32), 2u);
-    EXPECT_EQ(ring_free(1, 0xffffffffu, 32), 30u);       // across the wrap
-    EXPECT_EQ(ring_free(10, 11, 32), 0u);                // consumer ahead of producer
-    EXPECT_EQ(ring_free(100, 0, 32), 0u);                // consumer more than a ring behind
+    EXPECT_EQ(ring_free(1, 0xffffffffu, 32), 30u); // across the wrap
+    EXPECT_EQ(ring_free(10, 11, 32), 0u);          // consumer ahead of producer
+    EXPECT_EQ(ring_free(100, 0, 32), 0u);          // consumer more than a ring behind
 }
 
 TEST(MailboxRing, SlotIsIndexModSlots) {
@@ -68,10 +68,12 @@ TEST(MailboxRing, ServiceNeverOverwritesUnreadResponses) {
         }
     };
     post_signed(kCmdSlots); // a full command ring (the most the controller may queue)
-    for (int i = 0; i < 20; ++i) b.svc->poll();
+    for (int i = 0; i < 20; ++i)
+        b.svc->poll();
     EXPECT_EQ(b.hdr().resp_prod, kRespSlots);
     post_signed(3);
-    for (int i = 0; i < 5; ++i) b.svc->poll();
+    for (int i = 0; i < 5; ++i)
+        b.svc->poll();
     EXPECT_EQ(b.hdr().resp_prod, kRespSlots);
     EXPECT_EQ(b.hdr().cmd_cons, kCmdSlots) << "commands beyond response room stay queued";
     EXPECT_EQ(b.resp(0).seq, 101u) << "the oldest response is intact";
@@ -95,7 +97,8 @@ TEST(MailboxRing, HostileResponseConsumerStallsInsteadOfOverwriting) {
 TEST(MailboxRing, PollIsBoundedPerRound) {
     Box b;
     b.attach();
-    for (u32 i = 0; i < 10; ++i) b.post(b.make(Opcode::Ping, 0)); // unsigned junk: cheap rejects
+    for (u32 i = 0; i < 10; ++i)
+        b.post(b.make(Opcode::Ping, 0)); // unsigned junk: cheap rejects
     EXPECT_EQ(b.svc->poll(), Service::kMaxPerPoll);
 }
 
@@ -114,7 +117,8 @@ TEST(MailboxRing, AttachRefusesARegionSmallerThanTheLayout) {
     std::unique_ptr<u64[]> mem(new u64[kMinRegionSize / 8]());
     std::unique_ptr<Service> svc(new Service());
     u8 key[crypto::kP384PublicKeySize] = {}, nonce[16] = {};
-    EXPECT_EQ(svc->attach(SharedRegion(mem.get(), kMinRegionSize - 4096), be, key, nonce), Status::OutOfRange);
+    EXPECT_EQ(svc->attach(SharedRegion(mem.get(), kMinRegionSize - 4096), be, key, nonce),
+              Status::OutOfRange);
     EXPECT_EQ(reinterpret_cast<Header*>(mem.get())->magic, 0u) << "nothing written";
     EXPECT_EQ(svc->attach(SharedRegion(mem.get(), kMinRegionSize), be, key, nonce), Status::Ok);
     EXPECT_EQ(reinterpret_cast<Header*>(mem.get())->magic, kMagic);
@@ -126,7 +130,8 @@ TEST(MailboxShared, AccessesAreBoundedAndAligned) {
     u8 out[8];
     EXPECT_EQ(r.copy_in(60, out, 8), Status::OutOfRange);
     EXPECT_EQ(r.copy_in(~0ull - 3, out, 8), Status::OutOfRange) << "offset + len wraps";
-    EXPECT_EQ(r.copy_in(2, out, 4), Status::InvalidArgument) << "unaligned: would fault on Device memory";
+    EXPECT_EQ(r.copy_in(2, out, 4), Status::InvalidArgument)
+        << "unaligned: would fault on Device memory";
     EXPECT_EQ(r.copy_out(56, out, 8), Status::Ok);
     EXPECT_EQ(r.read32(64), 0u);
     r.write32(64, 5); // dropped, not written past the end

@@ -48,7 +48,8 @@ struct TestKey {
         if (rc == 0) rc = mbedtls_ecp_gen_keypair(&grp, &md, &q, test_rng, &rng);
         if (rc == 0) rc = mbedtls_mpi_write_binary(&md, d, sizeof d);
         if (rc == 0)
-            rc = mbedtls_ecp_point_write_binary(&grp, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, pub, sizeof pub);
+            rc = mbedtls_ecp_point_write_binary(&grp, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, pub,
+                                                sizeof pub);
         mbedtls_ecp_point_free(&q);
         mbedtls_mpi_free(&md);
         mbedtls_ecp_group_free(&grp);
@@ -68,7 +69,8 @@ struct TestKey {
         mbedtls_mpi_init(&s);
         int rc = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP384R1);
         if (rc == 0) rc = mbedtls_mpi_read_binary(&md, d, sizeof d);
-        if (rc == 0) rc = mbedtls_ecdsa_sign(&grp, &r, &s, &md, digest, sizeof digest, test_rng, &rng);
+        if (rc == 0)
+            rc = mbedtls_ecdsa_sign(&grp, &r, &s, &md, digest, sizeof digest, test_rng, &rng);
         if (rc == 0) rc = mbedtls_mpi_write_binary(&r, slot.signature, 48);
         if (rc == 0) rc = mbedtls_mpi_write_binary(&s, slot.signature + 48, 48);
         mbedtls_mpi_free(&s);
@@ -91,7 +93,8 @@ public:
     std::vector<u8> console_in[kMaxVms + 1];
 
     Status reserve(u32, u64, u64) override { return ++reserves, reserve_result; }
-    Status load(u32 id, ImageKind, u64, const SharedRegion& bulk, u64 off, u64 len, crypto::Sha256& h) override {
+    Status load(u32 id, ImageKind, u64, const SharedRegion& bulk, u64 off, u64 len,
+                crypto::Sha256& h) override {
         std::vector<u8> buf(len);
         KEEL_TRY(bulk.copy_in(off, buf.data(), len));
         h.update(buf.data(), len);
@@ -131,9 +134,11 @@ struct Box {
     Header& hdr() { return *reinterpret_cast<Header*>(bytes()); }
     void attach(bool with_key = true) {
         u8 nonce[16];
-        for (u32 i = 0; i < 16; ++i) nonce[i] = static_cast<u8>(0xa0 + i);
+        for (u32 i = 0; i < 16; ++i)
+            nonce[i] = static_cast<u8>(0xa0 + i);
         u8 none[crypto::kP384PublicKeySize] = {};
-        ASSERT_EQ(svc->attach(SharedRegion(bytes(), kRegion), be, with_key ? key.pub : none, nonce), Status::Ok);
+        ASSERT_EQ(svc->attach(SharedRegion(bytes(), kRegion), be, with_key ? key.pub : none, nonce),
+                  Status::Ok);
     }
     CommandSlot make(Opcode op, u32 vm, const void* payload = nullptr, u32 len = 0) {
         CommandSlot s{};
@@ -150,10 +155,12 @@ struct Box {
         ++hdr().cmd_prod;
     }
     ResponseSlot& resp(u32 i) {
-        return *reinterpret_cast<ResponseSlot*>(bytes() + kRespRingOffset + (i % kRespSlots) * sizeof(ResponseSlot));
+        return *reinterpret_cast<ResponseSlot*>(bytes() + kRespRingOffset +
+                                                (i % kRespSlots) * sizeof(ResponseSlot));
     }
     // Signs, posts, polls once, returns the response's status and pulls it.
-    Status call(Opcode op, u32 vm, const void* payload = nullptr, u32 len = 0, ResponseSlot* out = nullptr) {
+    Status call(Opcode op, u32 vm, const void* payload = nullptr, u32 len = 0,
+                ResponseSlot* out = nullptr) {
         CommandSlot s = make(op, vm, payload, len);
         key.sign(s);
         return send(s, out);
@@ -168,7 +175,8 @@ struct Box {
         return static_cast<Status>(r.status);
     }
     const AuditRecord& log(u32 i) {
-        return *reinterpret_cast<const AuditRecord*>(bytes() + kLogRingOffset + (i % kLogSlots) * sizeof(AuditRecord));
+        return *reinterpret_cast<const AuditRecord*>(bytes() + kLogRingOffset +
+                                                     (i % kLogSlots) * sizeof(AuditRecord));
     }
 };
 

@@ -16,10 +16,10 @@ namespace {
 class FakeConfig final : public ConfigAccess {
 public:
     u32 cmd = 0x0007;
-    u32 header = 0;      // header type byte at [23:16]
+    u32 header = 0; // header type byte at [23:16]
     u32 bar[6] = {};
-    u64 size[6] = {};    // 0: not implemented
-    u32 flags[6] = {};   // low 4 bits: type, prefetch
+    u64 size[6] = {};  // 0: not implemented
+    u32 flags[6] = {}; // low 4 bits: type, prefetch
     u32 probes_with_decode_on = 0;
     Bdf at{0, 3, 0};
 
@@ -148,7 +148,8 @@ TEST(PciPlace, BusyRangesAreNeverOverlapped) {
     c.windows = &w, c.window_count = 1, c.busy = busy, c.busy_count = 2;
     ASSERT_EQ(place_bars(bars, c), Status::Ok);
     EXPECT_EQ(bars[0].addr, 0x40c00000u);
-    for (const MemRange& m : busy) EXPECT_FALSE(ranges_overlap(bars[0].addr, bars[0].size, m.base, m.size));
+    for (const MemRange& m : busy)
+        EXPECT_FALSE(ranges_overlap(bars[0].addr, bars[0].size, m.base, m.size));
 }
 
 TEST(PciPlace, BarsDoNotOverlapEachOther) {
@@ -159,7 +160,8 @@ TEST(PciPlace, BarsDoNotOverlapEachOther) {
     ASSERT_EQ(place_bars(bars, c), Status::Ok);
     for (u32 i = 0; i < 4; ++i)
         for (u32 j = i + 1; j < 4; ++j)
-            EXPECT_FALSE(ranges_overlap(bars[i].addr, 1 * MiB, bars[j].addr, 1 * MiB)) << i << "," << j;
+            EXPECT_FALSE(ranges_overlap(bars[i].addr, 1 * MiB, bars[j].addr, 1 * MiB))
+                << i << "," << j;
 }
 
 TEST(PciPlace, NoRoomIsNoMemory) {

@@ -43,14 +43,16 @@ TEST(TablePool, ExhaustionAndForeignFreesChangeNothing) {
     PhysAddr got[5];
     EXPECT_EQ(t.alloc_table(&got[0]), nullptr); // not attached yet
     t.attach(g_pool);
-    for (int i = 0; i < 4; ++i) ASSERT_NE(t.alloc_table(&got[i]), nullptr);
+    for (int i = 0; i < 4; ++i)
+        ASSERT_NE(t.alloc_table(&got[i]), nullptr);
     EXPECT_EQ(t.alloc_table(&got[4]), nullptr);
     EXPECT_EQ(t.tables_in_use(), 4u);
     t.free_table(PhysAddr(got[0].raw() + 8)); // not a page boundary
     t.free_table(PhysAddr(0x1000));           // not from the pool
     EXPECT_EQ(t.tables_in_use(), 4u);
     EXPECT_FALSE(g_pool.free(PhysAddr(0x1000)));
-    for (int i = 0; i < 4; ++i) t.free_table(got[i]);
+    for (int i = 0; i < 4; ++i)
+        t.free_table(got[i]);
     t.free_table(got[0]); // double free: ignored
     EXPECT_EQ(t.tables_in_use(), 0u);
 }

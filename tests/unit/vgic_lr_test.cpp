@@ -12,7 +12,8 @@ namespace {
 struct Prio {
     u8 p[kVgicIntids];
     Prio() {
-        for (u32 i = 0; i < kVgicIntids; ++i) p[i] = 0xa0;
+        for (u32 i = 0; i < kVgicIntids; ++i)
+            p[i] = 0xa0;
     }
 };
 

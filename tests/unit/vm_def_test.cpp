@@ -35,10 +35,11 @@ TEST(VmDef, ParsesCpusMemAfterAndMode) {
 
 TEST(VmDef, RejectsMalformed) {
     VmDef d;
-    for (const char* bad : {"", "cpus:1", "mem:64M", "cpus:,mem:64M", "cpus:3-1,mem:64M",
-                            "cpus:64,mem:64M", "cpus:1,mem:64X", "cpus:1,mem:64M,", "cpus:1,,mem:64M",
-                            "cpus:1,mem:64M,color:red", "cpus:1,cpus:2,mem:64M", "cpus:a,mem:2M",
-                            "cpus:1,mem:64M,after:0", "cpus:1,mem:64M,guest:linux", "cpus:1+,mem:2M"})
+    for (const char* bad :
+         {"", "cpus:1", "mem:64M", "cpus:,mem:64M", "cpus:3-1,mem:64M", "cpus:64,mem:64M",
+          "cpus:1,mem:64X", "cpus:1,mem:64M,", "cpus:1,,mem:64M", "cpus:1,mem:64M,color:red",
+          "cpus:1,cpus:2,mem:64M", "cpus:a,mem:2M", "cpus:1,mem:64M,after:0",
+          "cpus:1,mem:64M,guest:linux", "cpus:1+,mem:2M"})
         EXPECT_EQ(parse(bad, d), VmDefError::Malformed) << bad;
     EXPECT_EQ(parse("cpus:1,mem:3M", d), VmDefError::BadMemSize);
     EXPECT_EQ(parse("cpus:1,mem:0", d), VmDefError::BadMemSize);

@@ -30,7 +30,7 @@ TEST(MmioDecode, MovStoresAndLoads) {
     EXPECT_EQ(m.width, 4);
     EXPECT_EQ(m.reg, 1);
     EXPECT_EQ(mmio_load_result(m, ~0ull, 0x89abcdef), 0x89abcdefull); // zero-extends
-    m = decode({0x66, 0x44, 0x8b, 0x07}); // mov r8w, [rdi]
+    m = decode({0x66, 0x44, 0x8b, 0x07});                             // mov r8w, [rdi]
     EXPECT_EQ(m.reg, 8);
     EXPECT_EQ(m.width, 2);
     EXPECT_EQ(mmio_load_result(m, ~0ull, 0xbeef), 0xffffffffffffbeefull);
@@ -90,8 +90,8 @@ TEST(MmioDecode, Stos) {
 }
 
 TEST(MmioDecode, RefusesWhatItCannotEmulate) {
-    const u8 add[] = {0x01, 0x07};        // add [rdi], eax: read-modify-write
-    const u8 movs[] = {0xa5};             // movsd
+    const u8 add[] = {0x01, 0x07};          // add [rdi], eax: read-modify-write
+    const u8 movs[] = {0xa5};               // movsd
     const u8 movaps[] = {0x0f, 0x28, 0x07}; // vector load
     EXPECT_EQ(decode_mmio(add, sizeof add, CpuMode::Long64).status(), Status::Unsupported);
     EXPECT_EQ(decode_mmio(movs, sizeof movs, CpuMode::Long64).status(), Status::Unsupported);
@@ -140,10 +140,10 @@ TEST(VmxQualifications, EntryEventsAndXsetbv) {
     const u64 supported = 0xe7; // x87 SSE AVX + AVX-512
     EXPECT_TRUE(xsetbv_valid(0, 3, supported));
     EXPECT_TRUE(xsetbv_valid(0, 7, supported));
-    EXPECT_FALSE(xsetbv_valid(0, 2, supported));  // no x87
-    EXPECT_FALSE(xsetbv_valid(0, 5, supported));  // AVX without SSE
-    EXPECT_FALSE(xsetbv_valid(1, 3, supported));  // XCR1
-    EXPECT_FALSE(xsetbv_valid(0, 0x23, supported)); // part of AVX-512
+    EXPECT_FALSE(xsetbv_valid(0, 2, supported));      // no x87
+    EXPECT_FALSE(xsetbv_valid(0, 5, supported));      // AVX without SSE
+    EXPECT_FALSE(xsetbv_valid(1, 3, supported));      // XCR1
+    EXPECT_FALSE(xsetbv_valid(0, 0x23, supported));   // part of AVX-512
     EXPECT_FALSE(xsetbv_valid(0, 0x8003, supported)); // unsupported bit
     EXPECT_TRUE(xsetbv_valid(0, 0xe7, supported));
 }

@@ -76,7 +76,8 @@ void Client::sign(CommandSlot& s) {
     u8 digest[48];
     crypto::sha384(&s, kSignedBytes, digest);
     std::string err;
-    if (have_key_) (void)sign::sign_digest(key_, digest, *reinterpret_cast<u8(*)[96]>(s.signature), err);
+    if (have_key_)
+        (void)sign::sign_digest(key_, digest, *reinterpret_cast<u8(*)[96]>(s.signature), err);
 }
 
 bool Client::post_raw(const CommandSlot& slot, ResponseSlot& resp, double timeout_s) {
@@ -84,7 +85,8 @@ bool Client::post_raw(const CommandSlot& slot, ResponseSlot& resp, double timeou
     volatile u32* rprod = field(__builtin_offsetof(Header, resp_prod));
     volatile u32* rcons = field(__builtin_offsetof(Header, resp_cons));
     const u32 p = *prod;
-    memcpy(const_cast<u8*>(base_) + kCmdRingOffset + (p % kCmdSlots) * sizeof slot, &slot, sizeof slot);
+    memcpy(const_cast<u8*>(base_) + kCmdRingOffset + (p % kCmdSlots) * sizeof slot, &slot,
+           sizeof slot);
     __atomic_thread_fence(__ATOMIC_RELEASE); // the slot before the index that publishes it
     *prod = p + 1;
     double end = now_s() + timeout_s;
@@ -92,7 +94,8 @@ bool Client::post_raw(const CommandSlot& slot, ResponseSlot& resp, double timeou
         u32 rc = *rcons;
         __atomic_thread_fence(__ATOMIC_ACQUIRE);
         while (*rprod != rc) {
-            memcpy(&resp, const_cast<const u8*>(base_) + kRespRingOffset + (rc % kRespSlots) * sizeof resp,
+            memcpy(&resp,
+                   const_cast<const u8*>(base_) + kRespRingOffset + (rc % kRespSlots) * sizeof resp,
                    sizeof resp);
             ++rc;
             __atomic_thread_fence(__ATOMIC_RELEASE);
@@ -104,8 +107,8 @@ bool Client::post_raw(const CommandSlot& slot, ResponseSlot& resp, double timeou
     return false;
 }
 
-bool Client::call(Opcode op, u32 vm_id, const void* payload, u32 len, ResponseSlot& resp, double timeout_s,
-                  void (*tamper)(CommandSlot&)) {
+bool Client::call(Opcode op, u32 vm_id, const void* payload, u32 len, ResponseSlot& resp,
+                  double timeout_s, void (*tamper)(CommandSlot&)) {
     CommandSlot s = make(op, vm_id, payload, len);
     sign(s);
     if (tamper) tamper(s);
@@ -130,7 +133,8 @@ std::vector<AuditRecord> Client::pull_log() {
     if (p - c > kLogSlots) return out;
     for (; c != p; ++c) {
         AuditRecord r;
-        memcpy(&r, const_cast<const u8*>(base_) + kLogRingOffset + (c % kLogSlots) * sizeof r, sizeof r);
+        memcpy(&r, const_cast<const u8*>(base_) + kLogRingOffset + (c % kLogSlots) * sizeof r,
+               sizeof r);
         out.push_back(r);
     }
     __atomic_thread_fence(__ATOMIC_RELEASE);

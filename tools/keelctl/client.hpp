@@ -24,8 +24,8 @@ public:
 
     // Builds, signs and posts one command; waits for its response. False on timeout.
     // `tamper` lets the hostile-input tests corrupt the slot after signing.
-    bool call(Opcode op, u32 vm_id, const void* payload, u32 len, ResponseSlot& resp, double timeout_s = 30,
-              void (*tamper)(CommandSlot&) = nullptr);
+    bool call(Opcode op, u32 vm_id, const void* payload, u32 len, ResponseSlot& resp,
+              double timeout_s = 30, void (*tamper)(CommandSlot&) = nullptr);
     // Posts raw slot bytes as they are (hostile tests) and waits for one response.
     bool post_raw(const CommandSlot& slot, ResponseSlot& resp, double timeout_s = 30);
     void sign(CommandSlot& slot);

@@ -14,9 +14,12 @@ bool parse_size(const std::string& s, u64& out) {
     char* end = nullptr;
     unsigned long long v = strtoull(s.c_str(), &end, 0);
     u64 m = 1;
-    if (*end == 'K' || *end == 'k') m = KiB, ++end;
-    else if (*end == 'M' || *end == 'm') m = MiB, ++end;
-    else if (*end == 'G' || *end == 'g') m = GiB, ++end;
+    if (*end == 'K' || *end == 'k')
+        m = KiB, ++end;
+    else if (*end == 'M' || *end == 'm')
+        m = MiB, ++end;
+    else if (*end == 'G' || *end == 'g')
+        m = GiB, ++end;
     out = v * m;
     return *end == '\0' && !s.empty();
 }
@@ -34,7 +37,8 @@ bool parse_cpus(const std::string& s, u64& mask) {
             i = static_cast<size_t>(end - s.c_str());
         }
         if (a > b || b > 63) return false;
-        for (unsigned long c = a; c <= b; ++c) mask |= 1ull << c;
+        for (unsigned long c = a; c <= b; ++c)
+            mask |= 1ull << c;
         if (i < s.size() && s[i] != ',' && s[i] != '+') return false;
         if (i < s.size()) ++i;
     }
@@ -56,11 +60,13 @@ void print_info(const Session& s, const VmInfo& v, const VmMetrics* m) {
     const char* st = vm_life_state_name(static_cast<VmLifeState>(v.state));
     std::string name(v.name, strnlen(v.name, kNameMax));
     if (s.opt.json) {
-        printf("{\"id\":%u,\"name\":\"%s\",\"state\":\"%s\",\"cpus\":\"%#llx\",\"mem_mib\":%llu,\"uptime_ms\":%llu", v.id,
-               name.c_str(), st, (unsigned long long)v.cpu_mask, (unsigned long long)(v.mem_bytes / MiB),
-               (unsigned long long)v.uptime_ms);
+        printf("{\"id\":%u,\"name\":\"%s\",\"state\":\"%s\",\"cpus\":\"%#llx\",\"mem_mib\":%llu,"
+               "\"uptime_ms\":%llu",
+               v.id, name.c_str(), st, (unsigned long long)v.cpu_mask,
+               (unsigned long long)(v.mem_bytes / MiB), (unsigned long long)v.uptime_ms);
         if (m)
-            printf(",\"exits\":%llu,\"hypercalls\":%llu,\"aborts_injected\":%llu,\"irqs_injected\":%llu,"
+            printf(",\"exits\":%llu,\"hypercalls\":%llu,\"aborts_injected\":%llu,\"irqs_injected\":"
+                   "%llu,"
                    "\"console_lines\":%llu,\"run_time_ms\":%llu",
                    (unsigned long long)m->exits, (unsigned long long)m->hypercalls,
                    (unsigned long long)m->aborts_injected, (unsigned long long)m->irqs_injected,
@@ -69,12 +75,15 @@ void print_info(const Session& s, const VmInfo& v, const VmMetrics* m) {
         return;
     }
     printf("vm %u %s: %s, cpus %#llx, %llu MiB, uptime %.3f s\n", v.id, name.c_str(), st,
-           (unsigned long long)v.cpu_mask, (unsigned long long)(v.mem_bytes / MiB), v.uptime_ms / 1000.0);
+           (unsigned long long)v.cpu_mask, (unsigned long long)(v.mem_bytes / MiB),
+           v.uptime_ms / 1000.0);
     if (m)
-        printf("  exits %llu, hypercalls %llu, aborts injected %llu, irqs injected %llu, console lines %llu, "
+        printf("  exits %llu, hypercalls %llu, aborts injected %llu, irqs injected %llu, console "
+               "lines %llu, "
                "run time %.3f s\n",
-               (unsigned long long)m->exits, (unsigned long long)m->hypercalls, (unsigned long long)m->aborts_injected,
-               (unsigned long long)m->irqs_injected, (unsigned long long)m->console_lines, m->run_time_ms / 1000.0);
+               (unsigned long long)m->exits, (unsigned long long)m->hypercalls,
+               (unsigned long long)m->aborts_injected, (unsigned long long)m->irqs_injected,
+               (unsigned long long)m->console_lines, m->run_time_ms / 1000.0);
 }
 
 bool read_file(const std::string& path, std::vector<u8>& out) { return sign::read_file(path, out); }
@@ -100,7 +109,8 @@ Status upload(Session& s, u32 vm, ImageKind kind, const std::vector<u8>& data) {
         done += n;
         // Progress redraws in place on a terminal; logs get only the final line.
         if (!s.opt.json && (isatty(2) || done == data.size()))
-            fprintf(stderr, "\r%s: %llu / %llu KiB (%3.0f%%)", kind == ImageKind::Kernel ? "kernel" : "initrd",
+            fprintf(stderr, "\r%s: %llu / %llu KiB (%3.0f%%)",
+                    kind == ImageKind::Kernel ? "kernel" : "initrd",
                     (unsigned long long)(done / KiB), (unsigned long long)(data.size() / KiB),
                     100.0 * done / data.size());
     }
@@ -117,15 +127,19 @@ int cmd_info(Session& s, const Args&) {
     memcpy(&p, r.payload, sizeof p);
     const Header h = s.c.header();
     if (s.opt.json)
-        printf("{\"abi\":%u,\"vms\":%u,\"cores_free\":\"%#llx\",\"pool_free_mib\":%llu,\"pool_baseline_mib\":%llu,"
+        printf("{\"abi\":%u,\"vms\":%u,\"cores_free\":\"%#llx\",\"pool_free_mib\":%llu,\"pool_"
+               "baseline_mib\":%llu,"
                "\"bulk_kib\":%llu}\n",
                p.abi_version, p.vm_count, (unsigned long long)p.cores_free_mask,
-               (unsigned long long)(p.pool_free_bytes / MiB), (unsigned long long)(p.pool_baseline_bytes / MiB),
+               (unsigned long long)(p.pool_free_bytes / MiB),
+               (unsigned long long)(p.pool_baseline_bytes / MiB),
                (unsigned long long)(h.bulk_size / KiB));
     else
-        printf("keel mailbox abi %u: %u VMs, cores free %#llx, pool %llu MiB free of %llu MiB, bulk window %llu KiB\n",
+        printf("keel mailbox abi %u: %u VMs, cores free %#llx, pool %llu MiB free of %llu MiB, "
+               "bulk window %llu KiB\n",
                p.abi_version, p.vm_count, (unsigned long long)p.cores_free_mask,
-               (unsigned long long)(p.pool_free_bytes / MiB), (unsigned long long)(p.pool_baseline_bytes / MiB),
+               (unsigned long long)(p.pool_free_bytes / MiB),
+               (unsigned long long)(p.pool_baseline_bytes / MiB),
                (unsigned long long)(h.bulk_size / KiB));
     return kExitOk;
 }
@@ -139,8 +153,11 @@ int cmd_list(Session& s, const Args&) {
     for (u32 i = 0; i < l.count && i < kMaxVms; ++i) {
         std::string name(l.vms[i].name, strnlen(l.vms[i].name, kNameMax));
         const char* st = vm_life_state_name(static_cast<VmLifeState>(l.vms[i].state));
-        if (s.opt.json) printf("%s{\"id\":%u,\"name\":\"%s\",\"state\":\"%s\"}", i ? "," : "", l.vms[i].id, name.c_str(), st);
-        else printf("%u\t%s\t%s\n", l.vms[i].id, name.c_str(), st);
+        if (s.opt.json)
+            printf("%s{\"id\":%u,\"name\":\"%s\",\"state\":\"%s\"}", i ? "," : "", l.vms[i].id,
+                   name.c_str(), st);
+        else
+            printf("%u\t%s\t%s\n", l.vms[i].id, name.c_str(), st);
     }
     if (s.opt.json) printf("]\n");
     return kExitOk;
@@ -151,7 +168,8 @@ int cmd_describe(Session& s, const Args& a, bool metrics) {
     u32 id = s.resolve(a[0]);
     if (id == 0) return fprintf(stderr, "keelctl: no VM %s\n", a[0].c_str()), kExitRefused;
     ResponseSlot r;
-    if (s.call(metrics ? Opcode::Metrics : Opcode::Describe, id, nullptr, 0, r) != Status::Ok) return kExitRefused;
+    if (s.call(metrics ? Opcode::Metrics : Opcode::Describe, id, nullptr, 0, r) != Status::Ok)
+        return kExitRefused;
     MetricsReply m;
     memcpy(&m, r.payload, sizeof m);
     print_info(s, m.info, metrics ? &m.m : nullptr);
@@ -171,21 +189,26 @@ int cmd_create(Session& s, const Args& a) {
     if (!flag(a, "--initrd").empty() && !read_file(flag(a, "--initrd"), initrd))
         return fprintf(stderr, "keelctl: cannot read --initrd\n"), kExitUsage;
     std::string cmdline = flag(a, "--cmdline");
-    if (cmdline.size() >= kCmdlineMax) return fprintf(stderr, "keelctl: command line too long\n"), kExitUsage;
+    if (cmdline.size() >= kCmdlineMax)
+        return fprintf(stderr, "keelctl: command line too long\n"), kExitUsage;
     memcpy(p.cmdline, cmdline.data(), cmdline.size());
     p.kernel_size = kernel.size();
     p.initrd_size = initrd.size();
     crypto::sha256(kernel.data(), kernel.size(), p.kernel_sha256);
     if (!initrd.empty()) crypto::sha256(initrd.data(), initrd.size(), p.initrd_sha256);
-    if (has(a, "--wrong-hash")) p.kernel_sha256[0] ^= 1; // hostile-input test: the hash must not match
+    if (has(a, "--wrong-hash"))
+        p.kernel_sha256[0] ^= 1; // hostile-input test: the hash must not match
     ResponseSlot r;
     if (s.call(Opcode::CreateVm, 0, &p, sizeof p, r) != Status::Ok) return kExitRefused;
     VmInfo v;
     memcpy(&v, r.payload, sizeof v);
     if (upload(s, v.id, ImageKind::Kernel, kernel) != Status::Ok) return kExitRefused;
-    if (!initrd.empty() && upload(s, v.id, ImageKind::Initrd, initrd) != Status::Ok) return kExitRefused;
-    if (s.opt.json) printf("{\"id\":%u}\n", v.id);
-    else printf("created vm %u (%s)\n", v.id, a[0].c_str());
+    if (!initrd.empty() && upload(s, v.id, ImageKind::Initrd, initrd) != Status::Ok)
+        return kExitRefused;
+    if (s.opt.json)
+        printf("{\"id\":%u}\n", v.id);
+    else
+        printf("created vm %u (%s)\n", v.id, a[0].c_str());
     return kExitOk;
 }
 
@@ -197,14 +220,19 @@ int cmd_simple(Session& s, const std::string& cmd, const Args& a) {
     Status st;
     if (cmd == "stop") {
         StopPayload p{};
-        p.timeout_ms = has(a, "--force") ? 0 : static_cast<u32>(strtoul(flag(a, "--timeout", "5000").c_str(), nullptr, 0));
+        p.timeout_ms =
+            has(a, "--force")
+                ? 0
+                : static_cast<u32>(strtoul(flag(a, "--timeout", "5000").c_str(), nullptr, 0));
         st = s.call(Opcode::Stop, id, &p, sizeof p, r);
     } else {
         st = s.call(cmd == "start" ? Opcode::Start : Opcode::Destroy, id, nullptr, 0, r);
     }
     if (st != Status::Ok) return kExitRefused;
-    if (!s.opt.json) printf("%s vm %u: ok\n", cmd.c_str(), id);
-    else printf("{\"id\":%u,\"status\":\"ok\"}\n", id);
+    if (!s.opt.json)
+        printf("%s vm %u: ok\n", cmd.c_str(), id);
+    else
+        printf("{\"id\":%u,\"status\":\"ok\"}\n", id);
     return kExitOk;
 }
 

@@ -8,7 +8,8 @@
 
 namespace keelctl {
 
-constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitNoMailbox = 3, kExitChainBroken = 4;
+constexpr int kExitOk = 0, kExitRefused = 1, kExitUsage = 2, kExitNoMailbox = 3,
+              kExitChainBroken = 4;
 
 struct Options {
     std::string mbox = "/dev/shm/keel-mbox";

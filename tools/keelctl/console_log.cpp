@@ -24,7 +24,8 @@ u32 drain_console(Session& s, u32 id, u32 pos, std::string* seen = nullptr) {
     __atomic_thread_fence(__ATOMIC_ACQUIRE);
     if (prod - pos > kConsoleOutBytes) pos = prod - kConsoleOutBytes; // lost to overwrite
     for (; pos != prod; ++pos) {
-        const char ch = static_cast<char>(s.c.base()[console_out_offset(id - 1) + pos % kConsoleOutBytes]);
+        const char ch =
+            static_cast<char>(s.c.base()[console_out_offset(id - 1) + pos % kConsoleOutBytes]);
         if (ch != '\r') putchar(ch); // the guest's CRLF: plain newlines read better in logs
         if (seen) *seen += ch;
     }

@@ -31,8 +31,9 @@ int cmd_hostile(Session& s, const Args& a) {
     ResponseSlot r{};
     bool ok = true;
     if (c == "bad-sig") {
-        ok = s.c.call(Opcode::Ping, 0, nullptr, 0, r, 60, [](CommandSlot& x) { x.signature[5] ^= 0x40; }) &&
-             expect("bad signature", r, Status::BadSignature);
+        ok = s.c.call(Opcode::Ping, 0, nullptr, 0, r, 60, [](CommandSlot& x) {
+            x.signature[5] ^= 0x40;
+        }) && expect("bad signature", r, Status::BadSignature);
     } else if (c == "replay") {
         CommandSlot x = s.c.make(Opcode::Ping, 0, nullptr, 0);
         s.c.sign(x);
@@ -50,7 +51,8 @@ int cmd_hostile(Session& s, const Args& a) {
         ok = ok && s.c.post_raw(x, r) && expect("wrong nonce", r, Status::AuthFailed);
     } else if (c == "garbage") {
         CommandSlot x;
-        for (size_t i = 0; i < sizeof x; ++i) reinterpret_cast<u8*>(&x)[i] = static_cast<u8>(i * 37 + 11);
+        for (size_t i = 0; i < sizeof x; ++i)
+            reinterpret_cast<u8*>(&x)[i] = static_cast<u8>(i * 37 + 11);
         x.seq = 1234567;
         ok = s.c.post_raw(x, r) && expect("garbage slot", r, Status::Unsupported);
         CommandSlot y = s.c.make(Opcode::List, 0, nullptr, 0);
@@ -63,7 +65,8 @@ int cmd_hostile(Session& s, const Args& a) {
         *prod = saved + 1000; // claims 1000 commands in a 32-slot ring
         usleep(300000);
         const u32 cons = *s.c.field(__builtin_offsetof(Header, cmd_cons));
-        printf("hostile bad producer index: consumer %s\n", cons == saved ? "did not move" : "MOVED");
+        printf("hostile bad producer index: consumer %s\n",
+               cons == saved ? "did not move" : "MOVED");
         ok = cons == saved;
         *prod = saved;
     } else if (c == "past-window") {
@@ -71,13 +74,15 @@ int cmd_hostile(Session& s, const Args& a) {
         l.kind = 0;
         l.bulk_offset = s.c.header().bulk_size - 4096;
         l.length = 8192;
-        ok = s.c.call(Opcode::LoadImage, 1, &l, sizeof l, r, 60) && expect("bulk range past the window", r, Status::OutOfRange);
+        ok = s.c.call(Opcode::LoadImage, 1, &l, sizeof l, r, 60) &&
+             expect("bulk range past the window", r, Status::OutOfRange);
     } else if (c == "flood") {
         // 200 unsigned commands in a row, far more than the ring holds at once.
         int answered = 0;
         for (int i = 0; i < 200; ++i) {
             CommandSlot x = s.c.make(Opcode::Ping, 0, nullptr, 0); // no signature
-            if (s.c.post_raw(x, r, 60) && r.status == static_cast<u32>(Status::BadSignature)) ++answered;
+            if (s.c.post_raw(x, r, 60) && r.status == static_cast<u32>(Status::BadSignature))
+                ++answered;
         }
         printf("hostile flood: %d/200 rejected as bad signature\n", answered);
         ok = answered == 200;

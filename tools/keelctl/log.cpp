@@ -17,21 +17,26 @@ namespace {
 
 void print(const Session& s, const AuditRecord& r) {
     const char* kinds[] = {"boot", "command", "rejected", "gap", "vm-event"};
-    const std::string detail(reinterpret_cast<const char*>(r.detail), strnlen(reinterpret_cast<const char*>(r.detail), sizeof r.detail));
+    const std::string detail(reinterpret_cast<const char*>(r.detail),
+                             strnlen(reinterpret_cast<const char*>(r.detail), sizeof r.detail));
     const char* kind = r.kind < 5 ? kinds[r.kind] : "?";
     const char* st = status_name(static_cast<Status>(r.status));
     if (s.opt.json)
-        printf("{\"index\":%llu,\"time_ms\":%llu,\"kind\":\"%s\",\"seq\":%llu,\"op\":\"%s\",\"status\":\"%s\",\"vm\":%u,\"detail\":\"%s\"}\n",
-               (unsigned long long)r.index, (unsigned long long)r.time_ms, kind, (unsigned long long)r.seq,
-               opcode_name(static_cast<u16>(r.opcode)), st, r.vm_id, detail.c_str());
+        printf("{\"index\":%llu,\"time_ms\":%llu,\"kind\":\"%s\",\"seq\":%llu,\"op\":\"%s\","
+               "\"status\":\"%s\",\"vm\":%u,\"detail\":\"%s\"}\n",
+               (unsigned long long)r.index, (unsigned long long)r.time_ms, kind,
+               (unsigned long long)r.seq, opcode_name(static_cast<u16>(r.opcode)), st, r.vm_id,
+               detail.c_str());
     else
-        printf("%6llu %10.3f %-8s %-13s vm %u seq %llu: %s (%s)\n", (unsigned long long)r.index, r.time_ms / 1000.0, kind,
-               opcode_name(static_cast<u16>(r.opcode)), r.vm_id, (unsigned long long)r.seq, st, detail.c_str());
+        printf("%6llu %10.3f %-8s %-13s vm %u seq %llu: %s (%s)\n", (unsigned long long)r.index,
+               r.time_ms / 1000.0, kind, opcode_name(static_cast<u16>(r.opcode)), r.vm_id,
+               (unsigned long long)r.seq, st, detail.c_str());
 }
 
 AuditRecord ring_record(const Session& s, u32 i) {
     AuditRecord r;
-    memcpy(&r, const_cast<const u8*>(s.c.base()) + kLogRingOffset + (i % kLogSlots) * sizeof r, sizeof r);
+    memcpy(&r, const_cast<const u8*>(s.c.base()) + kLogRingOffset + (i % kLogSlots) * sizeof r,
+           sizeof r);
     return r;
 }
 
@@ -47,7 +52,8 @@ bool resume(Session& s, const LogState* saved, LogState& st) {
         st = *saved;
         // The ring is per boot and counts from 0, so log_cons names the next record.
         if (cons != st.next_index) {
-            fprintf(stderr, "keelctl: AUDIT CHAIN BROKEN: records %llu..%u were pulled by another reader\n",
+            fprintf(stderr,
+                    "keelctl: AUDIT CHAIN BROKEN: records %llu..%u were pulled by another reader\n",
                     (unsigned long long)st.next_index, cons);
             return false;
         }
@@ -57,7 +63,10 @@ bool resume(Session& s, const LogState* saved, LogState& st) {
             u8 h2[32];
             crypto::sha256(&last, sizeof last, h2);
             if (memcmp(h2, st.head, 32) != 0) {
-                fprintf(stderr, "keelctl: AUDIT CHAIN BROKEN: record %u was rewritten after it was verified\n", cons - 1);
+                fprintf(
+                    stderr,
+                    "keelctl: AUDIT CHAIN BROKEN: record %u was rewritten after it was verified\n",
+                    cons - 1);
                 return false;
             }
         }
@@ -69,7 +78,8 @@ bool resume(Session& s, const LogState* saved, LogState& st) {
         AuditRecord last = ring_record(s, cons - 1);
         crypto::sha256(&last, sizeof last, st.head);
         st.next_index = last.index + 1;
-        fprintf(stderr, "keelctl: no state for this boot: records before %llu were not verified here\n",
+        fprintf(stderr,
+                "keelctl: no state for this boot: records before %llu were not verified here\n",
                 (unsigned long long)st.next_index);
     }
     return true;
@@ -81,9 +91,12 @@ int cmd_log(Session& s, const Args& a) {
     bool follow = false;
     std::string path = default_log_state_path(s.opt.mbox);
     for (size_t i = 0; i < a.size(); ++i) {
-        if (a[i] == "--follow") follow = true;
-        else if (a[i] == "--state" && i + 1 < a.size()) path = a[++i];
-        else return kExitUsage;
+        if (a[i] == "--follow")
+            follow = true;
+        else if (a[i] == "--state" && i + 1 < a.size())
+            path = a[++i];
+        else
+            return kExitUsage;
     }
     LogState saved, st;
     const bool have = load_log_state(path, saved);
@@ -92,22 +105,26 @@ int cmd_log(Session& s, const Args& a) {
     for (;;) {
         const std::vector<AuditRecord> recs = s.c.pull_log();
         usize bad = 0;
-        if (!recs.empty() && audit_verify(recs.data(), recs.size(), st.head, st.next_index, &bad) != Status::Ok) {
-            fprintf(stderr, "keelctl: AUDIT CHAIN BROKEN at record %llu\n", (unsigned long long)(st.next_index + bad));
+        if (!recs.empty() &&
+            audit_verify(recs.data(), recs.size(), st.head, st.next_index, &bad) != Status::Ok) {
+            fprintf(stderr, "keelctl: AUDIT CHAIN BROKEN at record %llu\n",
+                    (unsigned long long)(st.next_index + bad));
             return kExitChainBroken; // the state keeps the last good head: a rerun fails too
         }
-        for (const AuditRecord& r : recs) print(s, r);
+        for (const AuditRecord& r : recs)
+            print(s, r);
         st.next_index += recs.size();
         verified += recs.size();
         if (!recs.empty() && !save_log_state(path, st))
-            fprintf(stderr, "keelctl: cannot write %s: the next run cannot continue the chain\n", path.c_str());
+            fprintf(stderr, "keelctl: cannot write %s: the next run cannot continue the chain\n",
+                    path.c_str());
         fflush(stdout);
         if (!follow) break;
         usleep(200000);
     }
     if (!s.opt.json)
-        printf("audit chain verified: %llu new records, %llu in all\n", (unsigned long long)verified,
-               (unsigned long long)st.next_index);
+        printf("audit chain verified: %llu new records, %llu in all\n",
+               (unsigned long long)verified, (unsigned long long)st.next_index);
     return kExitOk;
 }
 

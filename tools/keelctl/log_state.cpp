@@ -11,7 +11,8 @@ namespace {
 std::string hex(const keel::u8* p, size_t n) {
     std::string s;
     char b[3];
-    for (size_t i = 0; i < n; ++i) snprintf(b, sizeof b, "%02x", p[i]), s += b;
+    for (size_t i = 0; i < n; ++i)
+        snprintf(b, sizeof b, "%02x", p[i]), s += b;
     return s;
 }
 
@@ -35,9 +36,12 @@ std::string default_log_state_path(const std::string& mbox) {
     const size_t slash = mbox.rfind('/');
     const std::string base = slash == std::string::npos ? mbox : mbox.substr(slash + 1);
     std::string dir;
-    if (const char* x = getenv("XDG_CACHE_HOME"); x && *x) dir = std::string(x) + "/keel";
-    else if (const char* h = getenv("HOME"); h && *h) dir = std::string(h) + "/.cache/keel";
-    else return mbox + ".audit-state";
+    if (const char* x = getenv("XDG_CACHE_HOME"); x && *x)
+        dir = std::string(x) + "/keel";
+    else if (const char* h = getenv("HOME"); h && *h)
+        dir = std::string(h) + "/.cache/keel";
+    else
+        return mbox + ".audit-state";
     mkdirs(dir);
     return dir + "/audit-" + base + ".state";
 }
@@ -47,10 +51,12 @@ bool load_log_state(const std::string& path, LogState& out) {
     if (!f) return false;
     char line[160];
     bool ok = fgets(line, sizeof line, f) && strcmp(line, "keel-audit-state 1\n") == 0;
-    ok = ok && fgets(line, sizeof line, f) && strncmp(line, "nonce ", 6) == 0 && unhex(line + 6, out.nonce, 16);
+    ok = ok && fgets(line, sizeof line, f) && strncmp(line, "nonce ", 6) == 0 &&
+         unhex(line + 6, out.nonce, 16);
     unsigned long long idx = 0;
     ok = ok && fgets(line, sizeof line, f) && sscanf(line, "next %llu", &idx) == 1;
-    ok = ok && fgets(line, sizeof line, f) && strncmp(line, "head ", 5) == 0 && unhex(line + 5, out.head, 32);
+    ok = ok && fgets(line, sizeof line, f) && strncmp(line, "head ", 5) == 0 &&
+         unhex(line + 5, out.head, 32);
     fclose(f);
     out.next_index = idx;
     return ok;

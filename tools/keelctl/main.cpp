@@ -22,9 +22,11 @@ int usage() {
             "  info | list | describe VM | metrics [VM]\n"
             "  create NAME --cpus LIST --mem SIZE --kernel FILE [--initrd FILE] [--cmdline TEXT]\n"
             "  start VM | stop VM [--timeout MS | --force] | destroy VM\n"
-            "  console VM [--read | --write TEXT | --follow SECS [--until TEXT]]   (interactive: detach with Ctrl-])\n"
+            "  console VM [--read | --write TEXT | --follow SECS [--until TEXT]]   (interactive: "
+            "detach with Ctrl-])\n"
             "  log [--follow] [--state FILE]\n"
-            "  hostile CASE   (test inputs: bad-sig replay wrong-nonce garbage bad-index past-window flood)\n");
+            "  hostile CASE   (test inputs: bad-sig replay wrong-nonce garbage bad-index "
+            "past-window flood)\n");
     return kExitUsage;
 }
 } // namespace
@@ -36,11 +38,16 @@ int main(int argc, char** argv) {
     std::vector<std::string> args;
     for (int i = 1; i < argc; ++i) {
         std::string a = argv[i];
-        if (a == "--mbox" && i + 1 < argc) o.mbox = argv[++i];
-        else if (a == "--key" && i + 1 < argc) o.key = argv[++i];
-        else if (a == "--json") o.json = true;
-        else if (a == "-h" || a == "--help") return usage();
-        else args.push_back(a);
+        if (a == "--mbox" && i + 1 < argc)
+            o.mbox = argv[++i];
+        else if (a == "--key" && i + 1 < argc)
+            o.key = argv[++i];
+        else if (a == "--json")
+            o.json = true;
+        else if (a == "-h" || a == "--help")
+            return usage();
+        else
+            args.push_back(a);
     }
     if (args.empty()) return usage();
     const std::string cmd = args[0];

@@ -72,7 +72,8 @@ const char* instruction_error_name(u32 error) {
         "(reserved)",
         "invalid operand to INVEPT/INVVPID",
     };
-    return error < sizeof(kNames) / sizeof(kNames[0]) ? kNames[error] : "unknown VM-instruction error";
+    return error < sizeof(kNames) / sizeof(kNames[0]) ? kNames[error]
+                                                      : "unknown VM-instruction error";
 }
 
 } // namespace keel::vmx

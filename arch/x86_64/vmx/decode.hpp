@@ -63,25 +63,25 @@ const char* exit_reason_name(ExitReason r);
 
 // Exit qualification for I/O instructions (SDM Vol. 3C 28.2.1, table 28-5).
 struct IoQualification {
-    u8 size;  // 1, 2 or 4 bytes
-    bool in;  // direction: 1 = IN
+    u8 size; // 1, 2 or 4 bytes
+    bool in; // direction: 1 = IN
     bool string;
     bool rep;
     bool immediate; // port given as an immediate operand
     u16 port;
 };
 constexpr IoQualification decode_io_qualification(u64 q) {
-    return IoQualification{static_cast<u8>((q & 7) + 1), ((q >> 3) & 1) != 0, ((q >> 4) & 1) != 0,
-                           ((q >> 5) & 1) != 0, ((q >> 6) & 1) != 0,
-                           static_cast<u16>((q >> 16) & 0xffff)};
+    return IoQualification{static_cast<u8>((q & 7) + 1), ((q >> 3) & 1) != 0,
+                           ((q >> 4) & 1) != 0,          ((q >> 5) & 1) != 0,
+                           ((q >> 6) & 1) != 0,          static_cast<u16>((q >> 16) & 0xffff)};
 }
 
 // Exit qualification for control-register accesses (SDM Vol. 3C 28.2.1, table 28-3).
 enum class CrAccessType : u8 { MovToCr = 0, MovFromCr = 1, Clts = 2, Lmsw = 3 };
 struct CrQualification {
-    u8 cr;          // 0, 3, 4 or 8
+    u8 cr; // 0, 3, 4 or 8
     CrAccessType type;
-    u8 gpr;         // MOV: general register, architectural number (0 RAX .. 4 RSP .. 15 R15)
+    u8 gpr;          // MOV: general register, architectural number (0 RAX .. 4 RSP .. 15 R15)
     u16 lmsw_source; // LMSW: the source data
 };
 constexpr CrQualification decode_cr_qualification(u64 q) {
@@ -91,28 +91,34 @@ constexpr CrQualification decode_cr_qualification(u64 q) {
 
 // Exit qualification for EPT violations (SDM Vol. 3C 28.2.1, table 28-7).
 struct EptViolation {
-    bool read, write, fetch;                 // the access that faulted
-    bool readable, writable, executable;     // what the EPT entry allowed
-    bool linear_valid;   // a guest linear address is in the VMCS
+    bool read, write, fetch;             // the access that faulted
+    bool readable, writable, executable; // what the EPT entry allowed
+    bool linear_valid;                   // a guest linear address is in the VMCS
     bool linear_access;  // the access was to the linear address (not a paging-structure walk)
     bool nmi_unblocking; // bit 12: IRET unblocked NMIs before the fault
 };
 constexpr EptViolation decode_ept_violation(u64 q) {
-    return EptViolation{(q & 1) != 0,          (q & 2) != 0,          (q & 4) != 0,
-                        (q & 8) != 0,          (q & 16) != 0,         (q & 32) != 0,
-                        (q & 128) != 0,        (q & 128) != 0 && (q & 256) != 0,
-                        (q & 4096) != 0};
+    return EptViolation{
+        (q & 1) != 0,   (q & 2) != 0,  (q & 4) != 0,   (q & 8) != 0,
+        (q & 16) != 0,  (q & 32) != 0, (q & 128) != 0, (q & 128) != 0 && (q & 256) != 0,
+        (q & 4096) != 0};
 }
 
 // VM-entry interruption-information field (SDM Vol. 3C 25.8.3, table 25-17): what an
 // injected event looks like; `encode` gives the 32-bit field.
-enum class EventType : u8 { ExternalInterrupt = 0, Nmi = 2, HardwareException = 3, SoftwareInterrupt = 4 };
+enum class EventType : u8 {
+    ExternalInterrupt = 0,
+    Nmi = 2,
+    HardwareException = 3,
+    SoftwareInterrupt = 4
+};
 struct EntryEvent {
     u8 vector;
     EventType type;
     bool has_error_code;
     [[nodiscard]] constexpr u32 encode() const {
-        return vector | (static_cast<u32>(type) << 8) | (has_error_code ? 1u << 11 : 0u) | (1u << 31);
+        return vector | (static_cast<u32>(type) << 8) | (has_error_code ? 1u << 11 : 0u) |
+               (1u << 31);
     }
 };
 // Exceptions delivered with an error code in protected/long mode (SDM Vol. 3A 6.15).

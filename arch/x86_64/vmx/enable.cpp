@@ -21,7 +21,8 @@ constexpr u64 kCr4Osxsave = 1ull << 18;
 } // namespace
 
 void report_vmwrite_failure(u32 field, u64 value) {
-    const u32 error = static_cast<u32>(vmread_raw(static_cast<u32>(VmcsField32::VmInstructionError)));
+    const u32 error =
+        static_cast<u32>(vmread_raw(static_cast<u32>(VmcsField32::VmInstructionError)));
     kprint("vmx: VMWRITE of field %#x = %#llx failed: VM-instruction error %u (%s)\n", field,
            static_cast<ull>(value), error, instruction_error_name(error));
     g_write_failed = true;
@@ -51,7 +52,8 @@ Status enable(u32 slot, bool report) {
 
     // CR0/CR4 must respect the fixed bits while in VMX operation (SDM Vol. 3C A.7, A.8):
     // a 1 in FIXED0 must be 1, a 0 in FIXED1 must be 0. CR4.VMXE is one of FIXED0's bits.
-    const u64 cr0 = (x86::read_cr0() | x86::rdmsr(kMsrIa32VmxCr0Fixed0)) & x86::rdmsr(kMsrIa32VmxCr0Fixed1);
+    const u64 cr0 =
+        (x86::read_cr0() | x86::rdmsr(kMsrIa32VmxCr0Fixed0)) & x86::rdmsr(kMsrIa32VmxCr0Fixed1);
     // CR4.OSXSAVE too (when XSAVE exists), so a guest's validated XSETBV can be executed.
     const u64 osxsave = (x86::cpuid(1).ecx & kCpuid1EcxXsave) ? kCr4Osxsave : 0;
     const u64 cr4 = (x86::read_cr4() | kCr4Vmxe | osxsave | x86::rdmsr(kMsrIa32VmxCr4Fixed0)) &
@@ -74,8 +76,8 @@ Status enable(u32 slot, bool report) {
     }
     if (!report) return Status::Ok;
     kprint("vmx: VMXON ok (revision %#x, region %#llx, CR0 %#llx, CR4 %#llx)\n",
-           static_cast<u32>(basic & kBasicRevisionMask), static_cast<ull>(pa), static_cast<ull>(cr0),
-           static_cast<ull>(cr4));
+           static_cast<u32>(basic & kBasicRevisionMask), static_cast<ull>(pa),
+           static_cast<ull>(cr0), static_cast<ull>(cr4));
     return Status::Ok;
 }
 

@@ -26,7 +26,8 @@ constexpr u64 kRflagsIf = 1ull << 9;
 x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
     const u32 cores = static_cast<u32>(__builtin_popcountll(vm.def.cpu_mask));
     if (leaf >= 0x40000000 && leaf < 0x50000000)
-        return leaf == 0x40000000 ? x86::CpuidRegs{0x40000000, kSigKeel, kSigKeel, kSigKeel} : x86::CpuidRegs{};
+        return leaf == 0x40000000 ? x86::CpuidRegs{0x40000000, kSigKeel, kSigKeel, kSigKeel}
+                                  : x86::CpuidRegs{};
     x86::CpuidRegs v = x86::cpuid(leaf, sub);
     switch (leaf) {
     case 1:
@@ -35,8 +36,9 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
         break;
     case 4: v.eax = (v.eax & 0x03ffffffu) | ((cores - 1) << 26); break;
     case 0xb:
-        v = sub == 0 ? x86::CpuidRegs{0, 1, (1u << 8) | sub, index}
-            : sub == 1 ? x86::CpuidRegs{static_cast<u32>(32 - __builtin_clz(cores)), cores, (2u << 8) | sub, index}
+        v = sub == 0   ? x86::CpuidRegs{0, 1, (1u << 8) | sub, index}
+            : sub == 1 ? x86::CpuidRegs{static_cast<u32>(32 - __builtin_clz(cores)), cores,
+                                        (2u << 8) | sub, index}
                        : x86::CpuidRegs{0, 0, sub, index};
         break;
     case 0x80000001: v.ecx &= ~(1u << 2); break;
@@ -47,7 +49,8 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
 
 void handle_cpuid(const Vm& vm, Vcpu& c) {
     GuestRegs& r = c.regs;
-    const x86::CpuidRegs v = filtered_cpuid(vm, c.index, static_cast<u32>(r.rax), static_cast<u32>(r.rcx));
+    const x86::CpuidRegs v =
+        filtered_cpuid(vm, c.index, static_cast<u32>(r.rax), static_cast<u32>(r.rcx));
     r.rax = v.eax, r.rbx = v.ebx, r.rcx = v.ecx, r.rdx = v.edx;
     advance_rip();
 }
@@ -71,12 +74,16 @@ void handle_msr(Vm& vm, Vcpu& v, bool write) {
     bool ok = true;
     u64 out = 0;
     if (msr == kMsrIa32Pat) {
-        if (write) ok = pat_valid(value) && (v.pat = value, true);
-        else out = v.pat;
+        if (write)
+            ok = pat_valid(value) && (v.pat = value, true);
+        else
+            out = v.pat;
     } else if (msr == kMsrEfer) {
         const u64 efer = vmread(VmcsField64::GuestIa32Efer);
         const bool paging = vmread(VmcsFieldNatural::GuestCr0) & (1ull << 31);
-        if (write) ok = (value & ~kEferWritable) == 0 && (!paging || (value & (1ull << 8)) == (efer & (1ull << 8)));
+        if (write)
+            ok = (value & ~kEferWritable) == 0 &&
+                 (!paging || (value & (1ull << 8)) == (efer & (1ull << 8)));
         if (write && ok) vmwrite(VmcsField64::GuestIa32Efer, (efer & ~kEferWritable) | value);
         out = efer;
     } else if (msr == kMsrMiscEnable && !write) {
@@ -154,11 +161,13 @@ void handle_xsetbv(Vm& vm, Vcpu& v) {
     const u64 value = (r.rdx << 32) | (r.rax & 0xffffffff);
     const x86::CpuidRegs d = x86::cpuid(0xd, 0);
     if (!xsetbv_valid(xcr, value, (static_cast<u64>(d.edx) << 32) | d.eax)) {
-        kprint("vm %u: xsetbv xcr%u = %#llx invalid -> injecting #GP\n", vm.id, xcr, static_cast<ull>(value));
+        kprint("vm %u: xsetbv xcr%u = %#llx invalid -> injecting #GP\n", vm.id, xcr,
+               static_cast<ull>(value));
         inject_gp();
         return;
     }
-    asm volatile("xsetbv" ::"c"(0u), "a"(static_cast<u32>(value)), "d"(static_cast<u32>(value >> 32)));
+    asm volatile("xsetbv" ::"c"(0u), "a"(static_cast<u32>(value)),
+                 "d"(static_cast<u32>(value >> 32)));
     v.xcr0 = value;
     advance_rip();
 }
@@ -172,13 +181,15 @@ ExitAction handle_hlt(Vm& vm, Vcpu& v) {
     if (!v.timer_armed || !interrupts) {
         const char* why = interrupts ? "no timer armed" : "interrupts disabled";
         if (vm_slot(vm).vcpus > 1) {
-            kprint("vm %u: vcpu %u: HLT with %s: nothing can wake it, vcpu stopped\n", vm.id, v.index, why);
+            kprint("vm %u: vcpu %u: HLT with %s: nothing can wake it, vcpu stopped\n", vm.id,
+                   v.index, why);
             return ExitAction::VcpuOff;
         }
         kprint("vm %u: HLT with %s: nothing can wake it, stopping the VM\n", vm.id, why);
         return ExitAction::PowerOff;
     }
-    while (static_cast<i64>(__builtin_ia32_rdtsc() - v.timer_deadline) < 0) asm volatile("pause");
+    while (static_cast<i64>(__builtin_ia32_rdtsc() - v.timer_deadline) < 0)
+        asm volatile("pause");
     v.timer_armed = false;
     advance_rip();
     vmwrite(VmcsField32::GuestInterruptibilityState, 0); // HLT right after STI: no shadow now
@@ -220,20 +231,24 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why) {
     case ExitReason::Vmcall: return handle_vmcall(vm, v);
     case ExitReason::EptViolation: return handle_ept_violation(vm, v);
     case ExitReason::ExceptionOrNmi: return ExitAction::Resume; // a host NMI: nothing to do yet
-    case ExitReason::PreemptionTimer: return ExitAction::Resume; // the run loop checks for a VM stop
+    case ExitReason::PreemptionTimer:
+        return ExitAction::Resume; // the run loop checks for a VM stop
     case ExitReason::ExternalInterrupt:
         // This core's host runs with interrupts off and owns no device: nothing to
         // acknowledge. Give up if one stays asserted (it would livelock the core).
         if (++v.external_interrupts < 100000) return ExitAction::Resume;
         report_guest_state(vm, v, "an external interrupt stays pending");
         return ExitAction::Fault;
-    case ExitReason::TripleFault: report_guest_state(vm, v, "triple fault (shutdown)"); return ExitAction::Fault;
+    case ExitReason::TripleFault:
+        report_guest_state(vm, v, "triple fault (shutdown)");
+        return ExitAction::Fault;
     case ExitReason::EptMisconfig:
         report_guest_state(vm, v, "EPT misconfiguration (a hypervisor bug)");
         return ExitAction::Fault;
     default: break;
     }
-    kprint("vm %u: exit reason %u (%s) not handled\n", vm.id, static_cast<u32>(why.basic), exit_reason_name(why.basic));
+    kprint("vm %u: exit reason %u (%s) not handled\n", vm.id, static_cast<u32>(why.basic),
+           exit_reason_name(why.basic));
     report_guest_state(vm, v, "unhandled exit");
     return ExitAction::Fault;
 }

@@ -56,13 +56,17 @@ ExitAction handle_ept_violation(Vm& vm, Vcpu& v) {
     const EptViolation ev = decode_ept_violation(vmread(VmcsFieldNatural::ExitQualification));
     if (gpa < kScratchBase || gpa >= kScratchBase + kScratchSize || ev.fetch) {
         kprint("vm %u: EPT violation: %s at guest-physical %#llx (outside RAM and MMIO)\n", vm.id,
-               ev.fetch ? "instruction fetch" : ev.write ? "write" : "read", static_cast<ull>(gpa));
+               ev.fetch   ? "instruction fetch"
+               : ev.write ? "write"
+                          : "read",
+               static_cast<ull>(gpa));
         report_guest_state(vm, v, "access outside its memory");
         return ExitAction::Fault;
     }
     u8 bytes[15] = {};
     Result<usize> n = fetch(vm, bytes);
-    Result<MmioInsn> d = n.ok() ? decode_mmio(bytes, n.value(), guest_mode()) : Result<MmioInsn>(n.status());
+    Result<MmioInsn> d =
+        n.ok() ? decode_mmio(bytes, n.value(), guest_mode()) : Result<MmioInsn>(n.status());
     const u64 off = gpa - kScratchBase;
     if (!d.ok() || off + d.value().width > kScratchSize) {
         report_guest_state(vm, v, "MMIO instruction not emulated");

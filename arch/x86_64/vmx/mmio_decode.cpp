@@ -22,7 +22,8 @@ bool gpr_of(const ZydisDecodedOperand& op, ZydisMachineMode mode, MmioInsn& out)
         c != ZYDIS_REGCLASS_GPR64)
         return false;
     const ZydisRegister full = ZydisRegisterGetLargestEnclosing(mode, op.reg.value);
-    const int n = full - (mode == ZYDIS_MACHINE_MODE_LONG_64 ? ZYDIS_REGISTER_RAX : ZYDIS_REGISTER_EAX);
+    const int n =
+        full - (mode == ZYDIS_MACHINE_MODE_LONG_64 ? ZYDIS_REGISTER_RAX : ZYDIS_REGISTER_EAX);
     if (n < 0 || n > 15) return false;
     out.reg = static_cast<u8>(n);
     out.high8 = is_high8(op.reg.value);
@@ -48,7 +49,9 @@ Result<MmioInsn> decode_mmio(const u8* bytes, usize len, CpuMode cpu_mode) {
     MmioInsn m;
     m.length = insn.length;
     switch (insn.mnemonic) {
-    case ZYDIS_MNEMONIC_STOSB: case ZYDIS_MNEMONIC_STOSW: case ZYDIS_MNEMONIC_STOSD:
+    case ZYDIS_MNEMONIC_STOSB:
+    case ZYDIS_MNEMONIC_STOSW:
+    case ZYDIS_MNEMONIC_STOSD:
     case ZYDIS_MNEMONIC_STOSQ:
         m.op = MmioOp::Store;
         m.string = true;
@@ -56,11 +59,11 @@ Result<MmioInsn> decode_mmio(const u8* bytes, usize len, CpuMode cpu_mode) {
         m.width = static_cast<u8>(insn.operand_width / 8);
         m.reg = 0; // AL/AX/EAX/RAX
         return m;
-    case ZYDIS_MNEMONIC_MOV: case ZYDIS_MNEMONIC_MOVZX: case ZYDIS_MNEMONIC_MOVSX:
-    case ZYDIS_MNEMONIC_MOVSXD:
-        break;
-    default:
-        return Status::Unsupported;
+    case ZYDIS_MNEMONIC_MOV:
+    case ZYDIS_MNEMONIC_MOVZX:
+    case ZYDIS_MNEMONIC_MOVSX:
+    case ZYDIS_MNEMONIC_MOVSXD: break;
+    default: return Status::Unsupported;
     }
     if (insn.operand_count_visible != 2) return Status::Unsupported;
     const ZydisDecodedOperand& dst = ops[0];

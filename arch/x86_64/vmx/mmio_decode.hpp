@@ -21,15 +21,15 @@ inline constexpr u8 kNoRegister = 0xff;
 
 struct MmioInsn {
     MmioOp op = MmioOp::Load;
-    u8 width = 0;        // bytes accessed at the MMIO address: 1, 2, 4 or 8
-    u8 length = 0;       // instruction length (advance RIP by this)
+    u8 width = 0;         // bytes accessed at the MMIO address: 1, 2, 4 or 8
+    u8 length = 0;        // instruction length (advance RIP by this)
     u8 reg = kNoRegister; // Load: destination; Store: source (architectural number 0-15)
     bool high8 = false;   // AH, CH, DH or BH (bits 15:8 of reg 0-3)
     u8 reg_width = 0;     // Load: bytes of the destination register written
     MmioExtend extend = MmioExtend::None;
-    u64 imm = 0;          // Store with reg == kNoRegister: the immediate (sign-extended to width)
-    bool string = false;  // STOS: source AL/AX/EAX/RAX, then RDI += width (DF=0) or -= (DF=1)
-    bool rep = false;     // REP STOS: one element per exit, RCX counts down
+    u64 imm = 0;         // Store with reg == kNoRegister: the immediate (sign-extended to width)
+    bool string = false; // STOS: source AL/AX/EAX/RAX, then RDI += width (DF=0) or -= (DF=1)
+    bool rep = false;    // REP STOS: one element per exit, RCX counts down
 };
 
 Result<MmioInsn> decode_mmio(const u8* bytes, usize len, CpuMode mode);

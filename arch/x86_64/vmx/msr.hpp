@@ -23,7 +23,8 @@ inline constexpr u32 kMsrIa32VmxTrueProcbasedCtls = 0x48e;
 inline constexpr u32 kMsrIa32VmxTrueExitCtls = 0x48f;
 inline constexpr u32 kMsrIa32VmxTrueEntryCtls = 0x490;
 inline constexpr u32 kMsrIa32Pat = 0x277;
-inline constexpr u32 kMsrIa32SysenterCs = 0x174, kMsrIa32SysenterEsp = 0x175, kMsrIa32SysenterEip = 0x176;
+inline constexpr u32 kMsrIa32SysenterCs = 0x174, kMsrIa32SysenterEsp = 0x175,
+                     kMsrIa32SysenterEip = 0x176;
 inline constexpr u32 kMsrIa32FsBase = 0xc0000100, kMsrIa32GsBase = 0xc0000101;
 
 inline constexpr u64 kFeatureControlLock = 1ull << 0;
@@ -31,8 +32,8 @@ inline constexpr u64 kFeatureControlVmxOutsideSmx = 1ull << 2;
 inline constexpr u32 kCpuid1EcxVmx = 1u << 5;
 inline constexpr u32 kCpuid1EcxHypervisor = 1u << 31;
 inline constexpr u32 kCpuid1EcxX2apic = 1u << 21;
-inline constexpr u64 kBasicRevisionMask = 0x7fffffff;    // IA32_VMX_BASIC 30:0 (A.1)
-inline constexpr u64 kBasicTrueControls = 1ull << 55;    // TRUE capability MSRs exist
+inline constexpr u64 kBasicRevisionMask = 0x7fffffff; // IA32_VMX_BASIC 30:0 (A.1)
+inline constexpr u64 kBasicTrueControls = 1ull << 55; // TRUE capability MSRs exist
 inline constexpr u64 kCr0Pe = 1ull << 0, kCr0Ne = 1ull << 5, kCr0Pg = 1ull << 31;
 inline constexpr u64 kCr4Vmxe = 1ull << 13;
 
@@ -44,11 +45,14 @@ enum class VmxResult { Ok, FailInvalid, FailValid };
 inline VmxResult vmx_flags(u8 cf, u8 zf) {
     return cf ? VmxResult::FailInvalid : zf ? VmxResult::FailValid : VmxResult::Ok;
 }
-#define KEEL_VMX_PTR_INSN(name)                                                                \
-    inline VmxResult name##_insn(u64 pa) {                                                     \
-        u8 cf, zf;                                                                             \
-        asm volatile(#name " %2; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(pa) : "cc", "memory"); \
-        return vmx_flags(cf, zf);                                                              \
+#define KEEL_VMX_PTR_INSN(name)                                                                    \
+    inline VmxResult name##_insn(u64 pa) {                                                         \
+        u8 cf, zf;                                                                                 \
+        asm volatile(#name " %2; setc %0; setz %1"                                                 \
+                     : "=r"(cf), "=r"(zf)                                                          \
+                     : "m"(pa)                                                                     \
+                     : "cc", "memory");                                                            \
+        return vmx_flags(cf, zf);                                                                  \
     }
 KEEL_VMX_PTR_INSN(vmxon)
 KEEL_VMX_PTR_INSN(vmclear)
@@ -63,13 +67,19 @@ inline constexpr u64 kInvSingleContext = 1;
 inline VmxResult invept(u64 type, u64 eptp) {
     InvDescriptor d{eptp, 0};
     u8 cf, zf;
-    asm volatile("invept %2, %3; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(d), "r"(type) : "cc", "memory");
+    asm volatile("invept %2, %3; setc %0; setz %1"
+                 : "=r"(cf), "=r"(zf)
+                 : "m"(d), "r"(type)
+                 : "cc", "memory");
     return vmx_flags(cf, zf);
 }
 inline VmxResult invvpid(u64 type, u16 vpid) {
     InvDescriptor d{vpid, 0};
     u8 cf, zf;
-    asm volatile("invvpid %2, %3; setc %0; setz %1" : "=r"(cf), "=r"(zf) : "m"(d), "r"(type) : "cc", "memory");
+    asm volatile("invvpid %2, %3; setc %0; setz %1"
+                 : "=r"(cf), "=r"(zf)
+                 : "m"(d), "r"(type)
+                 : "cc", "memory");
     return vmx_flags(cf, zf);
 }
 

@@ -7,9 +7,9 @@
 
 #include "../ept_format.hpp"
 #include "../paging.hpp"
-#include "hypervisor/panic.hpp"
 #include "hypervisor/mm/frame_pool.hpp"
 #include "hypervisor/mm/page_table.hpp"
+#include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
 #include "msr.hpp"
 #include "vm_exit.hpp"
@@ -117,11 +117,14 @@ Status run_test_vm(const Platform& platform, TestMode mode) {
     memcpy(reinterpret_cast<void*>(ram_pa + kGuestEntry), keel_guest_start, guest_size);
     const u64 eptp = build_ept(ram.value());
     if (eptp == 0) return Status::NoMemory;
-    kprint("vmx: guest RAM %#llx-%#llx (2 MiB from the frame pool), EPTP %#llx, %zu EPT tables, guest %zu bytes at %#llx\n",
-           static_cast<ull>(ram_pa), static_cast<ull>(ram_pa + kGuestRam - 1), static_cast<ull>(eptp),
-           vm_memory().tables.tables_in_use(), guest_size, static_cast<ull>(kGuestEntry));
+    kprint("vmx: guest RAM %#llx-%#llx (2 MiB from the frame pool), EPTP %#llx, %zu EPT tables, "
+           "guest %zu bytes at %#llx\n",
+           static_cast<ull>(ram_pa), static_cast<ull>(ram_pa + kGuestRam - 1),
+           static_cast<ull>(eptp), vm_memory().tables.tables_in_use(), guest_size,
+           static_cast<ull>(kGuestEntry));
 
-    *reinterpret_cast<u32*>(g_vmcs) = static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
+    *reinterpret_cast<u32*>(g_vmcs) =
+        static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
     const u64 vmcs_pa = reinterpret_cast<u64>(g_vmcs);
     if (vmclear_insn(vmcs_pa) != VmxResult::Ok || vmptrld_insn(vmcs_pa) != VmxResult::Ok) {
         kprint("vmx: VMCLEAR/VMPTRLD of %#llx failed\n", static_cast<ull>(vmcs_pa));
@@ -151,7 +154,8 @@ Status run_test_vm(const Platform& platform, TestMode mode) {
     setup_guest_real_mode(kGuestEntry, 0x8000);
     if (vmcs_write_failed()) return Status::HardwareFault;
     // Nothing may be cached for this EPTP/VPID from before (28.3.3.4).
-    if (invept(kInvSingleContext, eptp) != VmxResult::Ok || invvpid(kInvSingleContext, kVpid) != VmxResult::Ok) {
+    if (invept(kInvSingleContext, eptp) != VmxResult::Ok ||
+        invvpid(kInvSingleContext, kVpid) != VmxResult::Ok) {
         kprint("vmx: INVEPT/INVVPID failed\n");
         return Status::HardwareFault;
     }
@@ -177,7 +181,8 @@ Status run_test_vm(const Platform& platform, TestMode mode) {
             const u64 q = vmread(VmcsFieldNatural::ExitQualification);
             kprint("vmx: VM-entry failure%s: exit reason %u (%s), qualification %llu (%s)\n",
                    r.entry_failure ? " (bit 31 set)" : "", static_cast<u32>(r.basic),
-                   exit_reason_name(r.basic), static_cast<ull>(q), entry_failure_qualification_name(q));
+                   exit_reason_name(r.basic), static_cast<ull>(q),
+                   entry_failure_qualification_name(q));
         } else {
             kprint("vmx: BUG: VMLAUNCH with invalid guest state did not fail as a VM exit\n");
         }

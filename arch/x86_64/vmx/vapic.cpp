@@ -30,9 +30,10 @@ constexpr u32 kModeInit = 5, kModeStartup = 6;
 void deliver(Vm& vm, VmSlot& s, const Vcpu& from, Vcpu& to, u32 mode, u8 vector) {
     if (mode == kModeInit) {
         u32 expected = static_cast<u32>(VcpuRun::Reset);
-        if (__atomic_compare_exchange_n(&to.run, &expected, static_cast<u32>(VcpuRun::WaitSipi), false,
-                                        __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
-            kprint("vm %u: vcpu %u: INIT to vcpu %u: waiting for SIPI\n", vm.id, from.index, to.index);
+        if (__atomic_compare_exchange_n(&to.run, &expected, static_cast<u32>(VcpuRun::WaitSipi),
+                                        false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE))
+            kprint("vm %u: vcpu %u: INIT to vcpu %u: waiting for SIPI\n", vm.id, from.index,
+                   to.index);
         else if (expected != static_cast<u32>(VcpuRun::WaitSipi))
             kprint("vm %u: vcpu %u: INIT to vcpu %u, which has run: not emulated, ignored\n", vm.id,
                    from.index, to.index);
@@ -48,21 +49,26 @@ void deliver(Vm& vm, VmSlot& s, const Vcpu& from, Vcpu& to, u32 mode, u8 vector)
 
 void send_ipi(Vm& vm, const Vcpu& from, u64 icr) {
     VmSlot& s = vm_slot(vm);
-    const u32 mode = (icr >> 8) & 7, shorthand = (icr >> 18) & 3, dest = static_cast<u32>(icr >> 32);
+    const u32 mode = (icr >> 8) & 7, shorthand = (icr >> 18) & 3,
+              dest = static_cast<u32>(icr >> 32);
     const bool level_assert = icr & (1u << 14);
     if (mode != kModeInit && mode != kModeStartup) {
-        kprint("vm %u: vcpu %u: IPI delivery mode %u (ICR %#llx) not emulated, dropped\n", vm.id, from.index,
-               mode, static_cast<unsigned long long>(icr));
+        kprint("vm %u: vcpu %u: IPI delivery mode %u (ICR %#llx) not emulated, dropped\n", vm.id,
+               from.index, mode, static_cast<unsigned long long>(icr));
         return;
     }
     if (mode == kModeInit && !level_assert) return; // INIT level de-assert: no effect (11.6.1)
     if (icr & (1u << 11)) { // logical destination mode: Keel's guests use physical ids
-        kprint("vm %u: vcpu %u: logical-destination IPI not emulated, dropped\n", vm.id, from.index);
+        kprint("vm %u: vcpu %u: logical-destination IPI not emulated, dropped\n", vm.id,
+               from.index);
         return;
     }
     for (u32 i = 0; i < s.vcpus; ++i) {
         const bool self = i == from.index;
-        const bool hit = shorthand == 0 ? i == dest : shorthand == 1 ? self : shorthand == 2 ? true : !self;
+        const bool hit = shorthand == 0   ? i == dest
+                         : shorthand == 1 ? self
+                         : shorthand == 2 ? true
+                                          : !self;
         if (hit && !self) deliver(vm, s, from, s.vcpu[i], mode, static_cast<u8>(icr & 0xff));
     }
 }
@@ -73,7 +79,8 @@ MsrResult vapic_msr(Vm& vm, Vcpu& v, u32 msr, bool write, u64 value, u64* out) {
     switch (msr) {
     case kMsrApicBase:
         if (write) return MsrResult::Refused;
-        *out = kApicBaseDefault | kApicBaseEnable | kApicBaseExtd | (v.index == 0 ? kApicBaseBsp : 0);
+        *out =
+            kApicBaseDefault | kApicBaseEnable | kApicBaseExtd | (v.index == 0 ? kApicBaseBsp : 0);
         return MsrResult::Done;
     case kMsrX2apicId:
         if (write) return MsrResult::Refused;

@@ -60,7 +60,7 @@ struct VmSlot {
     EptTableMemory tables;
     mm::PageTable<x86::EptFormat> ept{tables};
     u64 eptp = 0;
-    u64 guest_cr3 = 0; // the guest page tables vm_create wrote
+    u64 guest_cr3 = 0;    // the guest page tables vm_create wrote
     u32 vcpus = 0;        // one per core of `cpus:`
     u32 live = 0;         // atomic: vCPUs started (SIPI counted) and not yet stopped
     u32 cores_active = 0; // atomic: cores still inside vcpu_run_until_stopped

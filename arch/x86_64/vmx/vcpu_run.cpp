@@ -12,7 +12,6 @@
 #include "msr.hpp"
 #include "vmcs_setup.hpp"
 
-
 namespace keel::vmx {
 namespace {
 
@@ -34,8 +33,10 @@ struct Bitmaps {
     }
     constexpr Bitmaps() : io{}, msr{} {
         for (auto& page : io)
-            for (u8& b : page) b = 0xff;
-        for (u8& b : msr) b = 0xff;
+            for (u8& b : page)
+                b = 0xff;
+        for (u8& b : msr)
+            b = 0xff;
         pass(0x10, false);
         constexpr u32 kFsBase = 0xc0000100, kGsBase = 0xc0000101;
         pass(kFsBase, false), pass(kFsBase, true), pass(kGsBase, false), pass(kGsBase, true);
@@ -52,7 +53,8 @@ u16 vpid_of(const Vm& vm, const Vcpu& v) { return static_cast<u16>(vm.id + Vm::k
 // VMX-preemption timer (25.6.1, 26.5.1) so that a vCPU sees another's power-off soon.
 bool setup_vmcs(Vm& vm, VmSlot& s, Vcpu& v) {
     u8* vmcs = s.vmcs[v.index];
-    *reinterpret_cast<u32*>(vmcs) = static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
+    *reinterpret_cast<u32*>(vmcs) =
+        static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
     const u64 pa = reinterpret_cast<u64>(vmcs);
     if (vmclear_insn(pa) != VmxResult::Ok || vmptrld_insn(pa) != VmxResult::Ok) {
         kprint("vm %u: VMCLEAR/VMPTRLD of %#llx failed\n", vm.id, static_cast<ull>(pa));
@@ -60,11 +62,12 @@ bool setup_vmcs(Vm& vm, VmSlot& s, Vcpu& v) {
     }
     vmcs_clear_failures();
     const bool bsp = v.index == 0, smp = s.vcpus > 1;
-    const Controls c{kPinExternalInterruptExiting | kPinNmiExiting | (smp ? kPinPreemptionTimer : 0),
-                     kProcHltExiting | kProcUseIoBitmaps | kProcUseMsrBitmaps | kProcActivateSecondary,
-                     kProc2EnableEpt | kProc2EnableVpid | kProc2UnrestrictedGuest,
-                     kExitHostAddressSpaceSize | kExitSaveIa32Efer | kExitLoadIa32Efer,
-                     (bsp ? kEntryIa32eModeGuest : 0) | kEntryLoadIa32Efer};
+    const Controls c{
+        kPinExternalInterruptExiting | kPinNmiExiting | (smp ? kPinPreemptionTimer : 0),
+        kProcHltExiting | kProcUseIoBitmaps | kProcUseMsrBitmaps | kProcActivateSecondary,
+        kProc2EnableEpt | kProc2EnableVpid | kProc2UnrestrictedGuest,
+        kExitHostAddressSpaceSize | kExitSaveIa32Efer | kExitLoadIa32Efer,
+        (bsp ? kEntryIa32eModeGuest : 0) | kEntryLoadIa32Efer};
     if (!setup_controls(c)) return false;
     vmwrite(VmcsField64::IoBitmapA, reinterpret_cast<u64>(g_bitmaps.io[0]));
     vmwrite(VmcsField64::IoBitmapB, reinterpret_cast<u64>(g_bitmaps.io[1]));
@@ -79,7 +82,8 @@ bool setup_vmcs(Vm& vm, VmSlot& s, Vcpu& v) {
         const u64 top = vm.ram_ipa().raw() + vm.mem_size;
         setup_guest_long_mode(vm.ram_ipa().raw(), top - 4 * 4096, s.guest_cr3);
         // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode.
-        r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size, r.rcx = static_cast<u64>(vm.def.mode);
+        r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size,
+        r.rcx = static_cast<u64>(vm.def.mode);
     } else {
         setup_guest_real_mode(0, 0);
         vmwrite(VmcsField16::GuestCsSelector, static_cast<u16>(v.sipi_vector << 8));
@@ -101,7 +105,8 @@ ExitAction run_loop(Vm& vm, VmSlot& s, Vcpu& v) {
             const u32 e = rr == RunResult::FailValid ? vmread(VmcsField32::VmInstructionError) : 0;
             kprint("vm %u: %s failed: %s, VM-instruction error %u (%s)\n", vm.id,
                    launched ? "VMRESUME" : "VMLAUNCH",
-                   rr == RunResult::FailValid ? "VMfailValid" : "VMfailInvalid", e, instruction_error_name(e));
+                   rr == RunResult::FailValid ? "VMfailValid" : "VMfailInvalid", e,
+                   instruction_error_name(e));
             return ExitAction::Fault;
         }
         __atomic_fetch_add(&vm.stats.exits, 1u, __ATOMIC_RELAXED);
@@ -115,14 +120,16 @@ ExitAction run_loop(Vm& vm, VmSlot& s, Vcpu& v) {
         }
         const ExitAction a = handle_exit(vm, v, why);
         if (a != ExitAction::Resume) return a;
-        if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE)) return ExitAction::VcpuOff; // another vCPU ended it
+        if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE))
+            return ExitAction::VcpuOff; // another vCPU ended it
     }
 }
 
 // An AP's core waits here for its SIPI (or for the VM to end without one).
 bool wait_for_sipi(const VmSlot& s, Vcpu& v) {
     for (;;) {
-        if (__atomic_load_n(&v.run, __ATOMIC_ACQUIRE) == static_cast<u32>(VcpuRun::Starting)) return true;
+        if (__atomic_load_n(&v.run, __ATOMIC_ACQUIRE) == static_cast<u32>(VcpuRun::Starting))
+            return true;
         if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE)) return false;
         asm volatile("pause");
     }
@@ -158,8 +165,8 @@ void vcpu_run_until_stopped(Vm& vm) {
     }
     if (v.index == 0 || wait_for_sipi(s, v)) {
         if (v.index != 0) {
-            kprint("vm %u: vcpu %u on cpu %u: real-mode entry at %04x:0000, VPID %u\n", vm.id, v.index, core,
-                   v.sipi_vector << 8, vpid_of(vm, v));
+            kprint("vm %u: vcpu %u on cpu %u: real-mode entry at %04x:0000, VPID %u\n", vm.id,
+                   v.index, core, v.sipi_vector << 8, vpid_of(vm, v));
             __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Running), __ATOMIC_RELEASE);
         }
         const ExitAction a = setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
@@ -171,7 +178,8 @@ void vcpu_run_until_stopped(Vm& vm) {
     (void)s.ept.unmap(vm.ram_ipa(), vm.mem_size);
     if (s.vcpus > 1) (void)s.ept.unmap(GuestPhys(0), kLowAliasSize);
     s.ept.destroy();
-    vm_stopped(vm, __atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE) ? VmEnd::Fault : VmEnd::GuestPowerOff);
+    vm_stopped(vm,
+               __atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE) ? VmEnd::Fault : VmEnd::GuestPowerOff);
 }
 
 } // namespace keel::vmx

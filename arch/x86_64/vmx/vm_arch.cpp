@@ -36,8 +36,10 @@ public:
         for (u64 off = 0; off < size; off += 2 * MiB) {
             const u64 pa = base.raw() + off, n = size - off < 2 * MiB ? size - off : 2 * MiB;
             if (x86::map_phys(pa, n, x86::MapKind::ReadWrite) != Status::Ok) {
-                kprint("KEEL PANIC: pool scrub: cannot map %#llx\n", static_cast<unsigned long long>(pa));
-                for (;;) asm volatile("cli; hlt");
+                kprint("KEEL PANIC: pool scrub: cannot map %#llx\n",
+                       static_cast<unsigned long long>(pa));
+                for (;;)
+                    asm volatile("cli; hlt");
             }
             memset(reinterpret_cast<void*>(pa), 0, n);
             (void)x86::unmap_phys(pa, n);
@@ -60,9 +62,11 @@ Status write_guest_page_tables(const Vm& vm, u64* cr3) {
     page[1] = pd1 | kP | kRw;
     page[3] = pd3 | kP | kRw;
     KEEL_TRY(guest_write(vm, pdpt, page, sizeof page));
-    for (u64 i = 0; i < 512; ++i) page[i] = ((1ull << 30) + i * 2 * MiB) | kP | kRw | kPs;
+    for (u64 i = 0; i < 512; ++i)
+        page[i] = ((1ull << 30) + i * 2 * MiB) | kP | kRw | kPs;
     KEEL_TRY(guest_write(vm, pd1, page, sizeof page));
-    for (u64 i = 0; i < 512; ++i) page[i] = ((3ull << 30) + i * 2 * MiB) | kP | kRw | kPs | kPcd | kPwt;
+    for (u64 i = 0; i < 512; ++i)
+        page[i] = ((3ull << 30) + i * 2 * MiB) | kP | kRw | kPs | kPcd | kPwt;
     KEEL_TRY(guest_write(vm, pd3, page, sizeof page));
     *cr3 = pml4;
     return Status::Ok;
@@ -97,7 +101,8 @@ Status vm_create(Vm& vm) {
     slot.tables.attach(g_tables);
     KEEL_TRY(slot.ept.init());
     Status s = slot.ept.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
-    if (s == Status::Ok && vcpus > 1) s = slot.ept.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});
+    if (s == Status::Ok && vcpus > 1)
+        s = slot.ept.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});
     if (s == Status::Ok) s = guest_write(vm, vm.ram_ipa().raw(), keel_x86_guest_start, guest_size);
     if (s == Status::Ok) s = write_guest_page_tables(vm, &slot.guest_cr3);
     if (s != Status::Ok) {
@@ -109,7 +114,8 @@ Status vm_create(Vm& vm) {
     vm.stage2_tables = static_cast<u32>(slot.tables.tables_in_use());
     memset(slot.vcpu, 0, sizeof slot.vcpu);
     memset(slot.scratch, 0, sizeof slot.scratch);
-    for (u32 i = 0; i < kMaxVcpus; ++i) slot.vcpu[i].index = i;
+    for (u32 i = 0; i < kMaxVcpus; ++i)
+        slot.vcpu[i].index = i;
     slot.vcpu[0].run = static_cast<u32>(VcpuRun::Running);
     slot.vcpus = slot.cores_active = vcpus;
     slot.live = 1;
@@ -118,7 +124,9 @@ Status vm_create(Vm& vm) {
 }
 
 // x86 VMs run the in-tree test guest only: a definition naming a Linux kernel is refused.
-Status vm_reserve_sources(const VmDef& def) { return def.is_linux() ? Status::Unsupported : Status::Ok; }
+Status vm_reserve_sources(const VmDef& def) {
+    return def.is_linux() ? Status::Unsupported : Status::Ok;
+}
 // No console input on x86 yet (the emulated 16550 has no receive side).
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 

@@ -59,9 +59,11 @@ void handle_cpuid(GuestRegs& r, u32 vm_id) {
     if (leaf == 1) {
         // No nested VMX for guests; tell them they run on a hypervisor.
         v.ecx = (v.ecx & ~kCpuid1EcxVmx) | kCpuid1EcxHypervisor;
-        kprint("vm %u: cpuid 0x1 -> ecx %#x (VMX bit 5 cleared, hypervisor bit 31 set)\n", vm_id, v.ecx);
+        kprint("vm %u: cpuid 0x1 -> ecx %#x (VMX bit 5 cleared, hypervisor bit 31 set)\n", vm_id,
+               v.ecx);
     } else if (leaf == 0x40000000) {
-        kprint("vm %u: cpuid 0x40000000 -> max leaf %#x, signature \"KeelKeelKeel\"\n", vm_id, v.eax);
+        kprint("vm %u: cpuid 0x40000000 -> max leaf %#x, signature \"KeelKeelKeel\"\n", vm_id,
+               v.eax);
     }
     r.rax = v.eax, r.rbx = v.ebx, r.rcx = v.ecx, r.rdx = v.edx;
     advance_rip();
@@ -114,15 +116,28 @@ Status run_guest(GuestRegs& regs, u32 vm_id) {
             const u32 e = rr == RunResult::FailValid ? vmread(VmcsField32::VmInstructionError) : 0;
             kprint("vm %u: %s failed: %s, VM-instruction error %u (%s)\n", vm_id,
                    launched ? "VMRESUME" : "VMLAUNCH",
-                   rr == RunResult::FailValid ? "VMfailValid" : "VMfailInvalid", e, instruction_error_name(e));
+                   rr == RunResult::FailValid ? "VMfailValid" : "VMfailInvalid", e,
+                   instruction_error_name(e));
             return Status::HardwareFault;
         }
         const ExitReasonField why = decode_exit_reason(vmread(VmcsField32::ExitReason));
         switch (why.basic) {
-        case ExitReason::Cpuid: ++n.cpuid; handle_cpuid(regs, vm_id); break;
-        case ExitReason::IoInstruction: ++n.io; handle_io(regs, vm_id, con); break;
-        case ExitReason::Vmcall: ++n.vmcall; handle_vmcall(regs, vm_id); break;
-        case ExitReason::Rdmsr: ++n.rdmsr; n.gp_injected += handle_rdmsr(regs, vm_id); break;
+        case ExitReason::Cpuid:
+            ++n.cpuid;
+            handle_cpuid(regs, vm_id);
+            break;
+        case ExitReason::IoInstruction:
+            ++n.io;
+            handle_io(regs, vm_id, con);
+            break;
+        case ExitReason::Vmcall:
+            ++n.vmcall;
+            handle_vmcall(regs, vm_id);
+            break;
+        case ExitReason::Rdmsr:
+            ++n.rdmsr;
+            n.gp_injected += handle_rdmsr(regs, vm_id);
+            break;
         case ExitReason::ExternalInterrupt:
             // The host runs with interrupts off and owns no device yet: resume, but give
             // up if one stays asserted (it would livelock the CPU).
@@ -130,11 +145,13 @@ Status run_guest(GuestRegs& regs, u32 vm_id) {
             kprint("vm %u: external interrupt stays pending\n", vm_id);
             return Status::HardwareFault;
         case ExitReason::Hlt:
-            kprint("vm %u: halted, exits: cpuid %u, io %u, vmcall %u, rdmsr %u (#GP injected %u), external interrupt %u\n",
+            kprint("vm %u: halted, exits: cpuid %u, io %u, vmcall %u, rdmsr %u (#GP injected %u), "
+                   "external interrupt %u\n",
                    vm_id, n.cpuid, n.io, n.vmcall, n.rdmsr, n.gp_injected, n.external);
             return Status::Ok;
         default:
-            kprint("vm %u: exit reason %u (%s)%s, qualification %#llx, guest RIP %#llx: stopping the VM\n",
+            kprint("vm %u: exit reason %u (%s)%s, qualification %#llx, guest RIP %#llx: stopping "
+                   "the VM\n",
                    vm_id, static_cast<u32>(why.basic), exit_reason_name(why.basic),
                    why.entry_failure ? " [VM-entry failure]" : "",
                    static_cast<ull>(vmread(VmcsFieldNatural::ExitQualification)),

@@ -32,11 +32,31 @@ struct DescriptorTableRegister {
     u64 base;
 } __attribute__((packed));
 
-u16 read_selector_cs() { u16 v; asm volatile("mov %%cs, %0" : "=r"(v)); return v; }
-u16 read_selector_ss() { u16 v; asm volatile("mov %%ss, %0" : "=r"(v)); return v; }
-u16 read_selector_ds() { u16 v; asm volatile("mov %%ds, %0" : "=r"(v)); return v; }
-u16 read_selector_es() { u16 v; asm volatile("mov %%es, %0" : "=r"(v)); return v; }
-u16 read_selector_tr() { u16 v; asm volatile("str %0" : "=r"(v)); return v; }
+u16 read_selector_cs() {
+    u16 v;
+    asm volatile("mov %%cs, %0" : "=r"(v));
+    return v;
+}
+u16 read_selector_ss() {
+    u16 v;
+    asm volatile("mov %%ss, %0" : "=r"(v));
+    return v;
+}
+u16 read_selector_ds() {
+    u16 v;
+    asm volatile("mov %%ds, %0" : "=r"(v));
+    return v;
+}
+u16 read_selector_es() {
+    u16 v;
+    asm volatile("mov %%es, %0" : "=r"(v));
+    return v;
+}
+u16 read_selector_tr() {
+    u16 v;
+    asm volatile("str %0" : "=r"(v));
+    return v;
+}
 
 // Base of a 16-byte long-mode TSS descriptor (SDM Vol. 3A 8.2.3, figure 8-4).
 u64 tss_base(u64 gdt, u16 selector) {
@@ -52,8 +72,9 @@ bool setup_controls(const Controls& c) {
     ok = ok && set_control(VmcsField32::ProcBasedControls, "primary processor-based VM-execution",
                            kMsrIa32VmxTrueProcbasedCtls, kMsrIa32VmxProcbasedCtls, c.proc);
     // The secondary controls have no TRUE MSR (A.3.3).
-    ok = ok && set_control(VmcsField32::ProcBasedControls2, "secondary processor-based VM-execution",
-                           0, kMsrIa32VmxProcbasedCtls2, c.proc2);
+    ok =
+        ok && set_control(VmcsField32::ProcBasedControls2, "secondary processor-based VM-execution",
+                          0, kMsrIa32VmxProcbasedCtls2, c.proc2);
     ok = ok && set_control(VmcsField32::ExitControls, "VM-exit", kMsrIa32VmxTrueExitCtls,
                            kMsrIa32VmxExitCtls, c.exit);
     ok = ok && set_control(VmcsField32::EntryControls, "VM-entry", kMsrIa32VmxTrueEntryCtls,
@@ -126,7 +147,9 @@ void setup_guest_real_mode(u64 rip, u64 rsp) {
     vmwrite(VmcsField32::GuestIdtrLimit, 0x3ff); // the real-mode IVT
 
     // CR0: FIXED0 minus PE/PG (relaxed by unrestricted guest), i.e. NE (and ET).
-    const u64 cr0 = (x86::rdmsr(kMsrIa32VmxCr0Fixed0) & ~(kCr0Pe | kCr0Pg) & x86::rdmsr(kMsrIa32VmxCr0Fixed1)) | (1u << 4);
+    const u64 cr0 =
+        (x86::rdmsr(kMsrIa32VmxCr0Fixed0) & ~(kCr0Pe | kCr0Pg) & x86::rdmsr(kMsrIa32VmxCr0Fixed1)) |
+        (1u << 4);
     const u64 cr4 = x86::rdmsr(kMsrIa32VmxCr4Fixed0) & x86::rdmsr(kMsrIa32VmxCr4Fixed1);
     vmwrite(VmcsFieldNatural::GuestCr0, cr0);
     vmwrite(VmcsFieldNatural::GuestCr3, 0);

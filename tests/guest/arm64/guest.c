@@ -24,7 +24,8 @@ static void putc_(char c) {
     *UART_DR = (uint32_t)(unsigned char)c;
 }
 static void puts_(const char* s) {
-    while (*s) putc_(*s++);
+    while (*s)
+        putc_(*s++);
 }
 static void puthex(uint64_t v) {
     puts_("0x");
@@ -40,8 +41,11 @@ static void puthex(uint64_t v) {
 static void putdec(uint64_t v) {
     char buf[21];
     int n = 0;
-    do buf[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
-    while (n) putc_(buf[--n]);
+    do
+        buf[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        putc_(buf[--n]);
 }
 
 static uint64_t hvc(uint64_t fn) {
@@ -89,9 +93,11 @@ static void ram_window(uint64_t base, uint64_t size, volatile uint64_t** p, uint
 
 // Ten thousand rounds of the same four-instruction loop, once with HVC and once with a
 // NOP in its place: the difference is the hypervisor's exit-handle-enter path alone.
-#define BENCH_LOOP(insn)                                                                  \
-    __asm__ volatile("1: movz x0, #0xc600, lsl #16\n" insn "\n subs %0, %0, #1\n b.ne 1b" \
-                     : "+r"(n) : : "x0", "x1", "x2", "x3", "memory")
+#define BENCH_LOOP(insn)                                                                           \
+    __asm__ volatile("1: movz x0, #0xc600, lsl #16\n" insn "\n subs %0, %0, #1\n b.ne 1b"          \
+                     : "+r"(n)                                                                     \
+                     :                                                                             \
+                     : "x0", "x1", "x2", "x3", "memory")
 
 static void bench(uint64_t first_tick) {
     const uint64_t rounds = 10000;
@@ -113,7 +119,8 @@ static void bench(uint64_t first_tick) {
     puts_("\n");
 }
 
-void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t mode, uint64_t first_tick) {
+void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t mode,
+                uint64_t first_tick) {
     puts_("guest: hello from vm ");
     putdec(vm_id);
     puts_(", ");
@@ -151,11 +158,13 @@ void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t m
     uint64_t words;
     ram_window(ram_base, ram_size, &p, &words);
     uint64_t nonzero = 0;
-    for (uint64_t i = 0; i < words; ++i) nonzero += p[i] != 0;
+    for (uint64_t i = 0; i < words; ++i)
+        nonzero += p[i] != 0;
     puts_(nonzero ? "guest: ram check: NOT zero, words " : "guest: ram check: all zero, words ");
     putdec(words);
     puts_("\n");
-    for (uint64_t i = 0; i < words; ++i) p[i] = 0x5a5a5a5a00000000ull | i;
+    for (uint64_t i = 0; i < words; ++i)
+        p[i] = 0x5a5a5a5a00000000ull | i;
     puts_("guest: pattern written\n");
 
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(guest_vectors));

@@ -16,16 +16,19 @@ static void report(const char* what, uint64_t ticks) {
 
 void run_bench(void) {
     uint64_t t0 = rdtsc_();
-    for (uint64_t i = N * 10; i; --i) __asm__ volatile("" ::: "memory"); // inc + jne at -O2
+    for (uint64_t i = N * 10; i; --i)
+        __asm__ volatile("" ::: "memory"); // inc + jne at -O2
     uint64_t t1 = rdtsc_();
     report("calibration loop (10,000 x 2 instructions, per 10)", t1 - t0);
     uint32_t r[4];
     t0 = rdtsc_();
-    for (int i = 0; i < N; ++i) vmcall(HC_NULL, 0);
+    for (int i = 0; i < N; ++i)
+        vmcall(HC_NULL, 0);
     t1 = rdtsc_();
     report("vmcall null round trip", t1 - t0);
     t0 = rdtsc_();
-    for (int i = 0; i < N; ++i) cpuid_(0, 0, r);
+    for (int i = 0; i < N; ++i)
+        cpuid_(0, 0, r);
     t1 = rdtsc_();
     report("cpuid leaf 0 round trip", t1 - t0);
 }

@@ -43,7 +43,8 @@ void check_msrs(void) {
     check(g_gp_count == n + 1, "msr: wrmsr IA32_PAT with a reserved type -> #GP");
     n = gp_before(2);
     (void)rdmsr_(0x480);
-    check(g_gp_count == n + 1, "msr: rdmsr IA32_VMX_BASIC (not allowed) -> #GP caught by the guest IDT");
+    check(g_gp_count == n + 1,
+          "msr: rdmsr IA32_VMX_BASIC (not allowed) -> #GP caught by the guest IDT");
     n = gp_before(2);
     wrmsr_(0x1b, 0);
     check(g_gp_count == n + 1, "msr: wrmsr IA32_APIC_BASE (not allowed) -> #GP");

@@ -24,12 +24,14 @@ extern char gp_stub[], timer_stub[], unexpected_stub[];
 
 static void set_gate(unsigned v, void* handler) {
     uint64_t h = (uint64_t)handler;
-    g_idt[v].low = (h & 0xffff) | (0x08ull << 16) | (0xeull << 40) | (1ull << 47) | ((h >> 16 & 0xffff) << 48);
+    g_idt[v].low =
+        (h & 0xffff) | (0x08ull << 16) | (0xeull << 40) | (1ull << 47) | ((h >> 16 & 0xffff) << 48);
     g_idt[v].high = h >> 32;
 }
 
 static void idt_init(void) {
-    for (unsigned v = 0; v < 32; ++v) set_gate(v, unexpected_stub);
+    for (unsigned v = 0; v < 32; ++v)
+        set_gate(v, unexpected_stub);
     set_gate(13, gp_stub);
     set_gate(0x20, timer_stub);
     idt_load();
@@ -68,9 +70,11 @@ static void check_memory(uint64_t base, uint64_t size) {
     // then gets a pattern (a VM that reuses this memory later must not see it).
     volatile uint64_t* p = (volatile uint64_t*)(base + size / 2);
     int zero = 1;
-    for (unsigned i = 0; i < 512; ++i) zero &= p[i] == 0;
+    for (unsigned i = 0; i < 512; ++i)
+        zero &= p[i] == 0;
     check(zero, "memory: RAM is zeroed at start");
-    for (unsigned i = 0; i < 512; ++i) p[i] = 0xa5a5a5a5a5a5a5a5ull;
+    for (unsigned i = 0; i < 512; ++i)
+        p[i] = 0xa5a5a5a5a5a5a5a5ull;
 }
 
 static void check_timer(void) {
@@ -117,6 +121,8 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     check_mmio();
     check_timer();
     check(vmcall(HC_ECHO, 0x41) == 0x42, "vmcall: echo 0x41 -> 0x42");
-    if (g_failures == 0) puts_("all checks passed\n");
-    else puts_("FAIL: some checks failed\n");
+    if (g_failures == 0)
+        puts_("all checks passed\n");
+    else
+        puts_("FAIL: some checks failed\n");
 }

@@ -6,7 +6,9 @@
 enum { HC_NULL = 0, HC_ECHO = 1, HC_TIMER = 2, HC_POWER_OFF = 3 };
 #define SCRATCH 0xfed00000ull
 
-static inline void outb_(uint16_t port, uint8_t v) { __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port)); }
+static inline void outb_(uint16_t port, uint8_t v) {
+    __asm__ volatile("outb %0, %1" ::"a"(v), "Nd"(port));
+}
 static inline uint8_t inb_(uint16_t port) {
     uint8_t v;
     __asm__ volatile("inb %1, %0" : "=a"(v) : "Nd"(port));
@@ -18,7 +20,8 @@ static inline void putc_(char c) {
     outb_(0x3f8, (uint8_t)c);
 }
 static inline void puts_(const char* s) {
-    while (*s) putc_(*s++);
+    while (*s)
+        putc_(*s++);
 }
 static inline void puthex(uint64_t v) {
     puts_("0x");
@@ -34,8 +37,11 @@ static inline void puthex(uint64_t v) {
 static inline void putdec(uint64_t v) {
     char buf[21];
     int n = 0;
-    do buf[n++] = (char)('0' + v % 10); while ((v /= 10) != 0);
-    while (n) putc_(buf[--n]);
+    do
+        buf[n++] = (char)('0' + v % 10);
+    while ((v /= 10) != 0);
+    while (n)
+        putc_(buf[--n]);
 }
 static inline uint64_t vmcall(uint64_t nr, uint64_t arg) {
     uint64_t rax = nr;
@@ -43,7 +49,9 @@ static inline uint64_t vmcall(uint64_t nr, uint64_t arg) {
     return rax;
 }
 static inline void cpuid_(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
-    __asm__ volatile("cpuid" : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3]) : "a"(leaf), "c"(sub));
+    __asm__ volatile("cpuid"
+                     : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
+                     : "a"(leaf), "c"(sub));
 }
 static inline uint64_t rdtsc_(void) {
     uint32_t lo, hi;

@@ -52,7 +52,8 @@ void run_smp(unsigned cpus, uint64_t base) {
         wrmsr64(0x830, ((uint64_t)i << 32) | 0x4500);          // INIT, level assert
         wrmsr64(0x830, ((uint64_t)i << 32) | 0x4600 | vector); // STARTUP
         wrmsr64(0x830, ((uint64_t)i << 32) | 0x4600 | vector); // the second one is ignored
-        for (uint64_t spin = 0; g_ap_count < i && spin < (1ull << 28); ++spin) __asm__ volatile("pause");
+        for (uint64_t spin = 0; g_ap_count < i && spin < (1ull << 28); ++spin)
+            __asm__ volatile("pause");
         if (g_ap_count < i) break;
     }
     check(g_ap_count == cpus - 1, "smp: every AP started by INIT/SIPI counted itself");
