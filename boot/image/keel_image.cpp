@@ -3,15 +3,10 @@
 
 #include <string.h>
 
+#include "hypervisor/bytes.hpp"
+
 namespace keel::image {
 namespace {
-
-bool all_zero(const u8* p, usize n) {
-    u8 acc = 0;
-    for (usize i = 0; i < n; ++i)
-        acc |= p[i];
-    return acc == 0;
-}
 
 // a + b without wrapping; false on overflow.
 bool add_ok(u64 a, u64 b, u64& sum) {

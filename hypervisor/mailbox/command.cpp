@@ -2,15 +2,10 @@
 
 #include <string.h>
 
+#include "hypervisor/bytes.hpp"
+
 namespace keel::mailbox {
 namespace {
-
-bool all_zero(const u8* p, usize n) {
-    u8 acc = 0;
-    for (usize i = 0; i < n; ++i)
-        acc |= p[i];
-    return acc == 0;
-}
 
 // Opcodes that name a VM in vm_id; the others require it to be zero.
 bool needs_vm(Opcode op) {
