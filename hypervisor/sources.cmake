@@ -14,7 +14,6 @@ set(KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/panic.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/vm/partitions.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_manager.cpp
-  ${CMAKE_SOURCE_DIR}/hypervisor/vm/arch_vm_fallback.cpp
 )
 
 # --- controller mailbox (issue 5; docs/mailbox.md) -------------------------------------

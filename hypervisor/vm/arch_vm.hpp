@@ -1,7 +1,6 @@
-// What the core's VM manager needs from the arch. arm64 implements it in arch/arm64/;
-// an arch without partitioning yet (x86_64 today) links the weak fallbacks in
-// hypervisor/vm/arch_vm_fallback.cpp, which report "unsupported", so the core builds
-// for it unchanged. (It moves to <arch/vm.hpp> once every arch provides one.)
+// What the core's VM manager needs from the arch. Both arches implement every function:
+// arm64 in arch/arm64/ (vm_arch.cpp, smp.cpp, ...), x86_64 in arch/x86_64/ (smp.cpp,
+// vmx/vm_arch.cpp; partitions_supported() is false there unless VMX is usable).
 #pragma once
 
 #include "hypervisor/boot_info.hpp"

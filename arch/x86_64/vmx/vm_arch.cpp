@@ -130,6 +130,10 @@ Status vm_reserve_sources(const VmDef& def) {
 // No console input on x86 yet (the emulated 16550 has no receive side).
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 
+// No bench mode on x86 yet: the boot core never runs a vCPU (Bochs measures with 2 CPUs).
+bool boot_core_runs_vcpus() { return false; }
+void run_local_work() {}
+
 // Every core of the VM gets it: vCPU 0 runs at once, the others wait for their SIPI.
 Status vm_start(Vm& vm) {
     for (u32 c = 0; c < x86::kMaxCpus; ++c)
