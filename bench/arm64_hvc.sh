@@ -6,9 +6,9 @@
 # in any count. The test guest (guest:bench) reads CNTVCT at its first instruction and
 # times 10,000 rounds of a 4-instruction loop with HVC KEEL_NULL_CALL, then the same
 # loop with a NOP in its place: the difference is the EL2 path alone.
-#   bench/arm64_hvc.sh build/arm64/keel-arm64.bin
+#   bench/arm64_hvc.sh build/arm64/keel-arm64-test.bin
 set -eu
-img=${1:-build/arm64/keel-arm64.bin}
+img=${1:-build/arm64/keel-arm64-test.bin}
 log=$(mktemp)
 log2=$(mktemp)
 trap 'rm -f "$log" "$log2"' EXIT

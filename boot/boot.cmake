@@ -124,17 +124,22 @@ foreach(arch arm64 x86_64)
   set(KEEL_UEFI_DIR_${arch} ${_out})
 endforeach()
 
-# --- the README's demo disk ---------------------------------------------------------------
-# The signed arm64 image plus a keel.cfg: the hypervisor command line, read and measured by
-# the boot stage (boot/README.md "Boot configuration"). It defines two test-guest VMs.
+# --- the keel.cfg demo disk ------------------------------------------------------------------
+# A signed arm64 test image (the product plus the in-tree test guest, cmake/image.cmake)
+# and a keel.cfg: the hypervisor command line, read and measured by the boot stage
+# (boot/README.md "Boot configuration"). It defines two test-guest VMs. The README's main
+# command uses the product keel.img and the mailbox instead (tools/keel demo).
 set(KEEL_DEMO_CMDLINE "keel.vm=cpus:1,mem:64M keel.vm=cpus:2-3,mem:128M" CACHE STRING
     "hypervisor command line written to keel.cfg on the demo disk")
 set(KEEL_DEMO_DISK ${CMAKE_BINARY_DIR}/uefi/demo-arm64/disk.img)
 add_custom_target(uefi-demo-disk ALL
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/uefi/demo-arm64
   COMMAND ${CMAKE_COMMAND} -E echo "${KEEL_DEMO_CMDLINE}" > ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.cfg
+  COMMAND $<TARGET_FILE:keel-sign> sign --elf ${KEEL_TEST_ELF_arm64} --arch arm64 --key ${KEEL_SIGN_KEY}
+          --security-version 1 --hv-version ${PROJECT_VERSION}
+          --out ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.img > /dev/null
   COMMAND python3 ${CMAKE_SOURCE_DIR}/tools/mkdisk --arch arm64 --efi ${KEEL_BOOT_EFI_arm64}
-          --file ${CMAKE_BINARY_DIR}/uefi/arm64/good/keel.img
+          --file ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.img
           --file ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.cfg --out ${KEEL_DEMO_DISK}
-  COMMENT "demo disk: signed keel.img + keel.cfg (two VMs)")
+  COMMENT "demo disk: signed test image + keel.cfg (two VMs)")
 add_dependencies(uefi-demo-disk uefi-disks-arm64)

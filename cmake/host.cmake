@@ -17,7 +17,8 @@ target_compile_options(keel_core_host PUBLIC ${KEEL_HOST_SAN_FLAGS})
 target_link_options(keel_core_host PUBLIC ${KEEL_HOST_SAN_FLAGS})
 target_compile_definitions(keel_core_host PUBLIC KEEL_HOST=1 KEEL_VERSION_STRING="${PROJECT_VERSION}")
 target_link_libraries(keel_core_host PUBLIC tp_mbedcrypto tp_fdt)
-target_sources(keel_core_host PRIVATE ${CMAKE_SOURCE_DIR}/arch/fake/fake_arch.cpp)
+target_sources(keel_core_host PRIVATE ${CMAKE_SOURCE_DIR}/arch/fake/fake_arch.cpp
+               ${CMAKE_SOURCE_DIR}/arch/fake/fake_vm.cpp)
 
 foreach(arch arm64 x86_64)
   ExternalProject_Add(image-${arch}
@@ -30,7 +31,11 @@ foreach(arch arm64 x86_64)
     BUILD_ALWAYS ON
     INSTALL_COMMAND ""
     USES_TERMINAL_BUILD ON)
-  set(KEEL_IMAGE_${arch} ${CMAKE_BINARY_DIR}/${arch}/keel-${arch}.bin)
+  # Emulator tests boot the test image (the product plus the in-tree test guests); the
+  # mailbox tests, keel.img and the demo use the product image (cmake/image.cmake).
+  set(KEEL_IMAGE_${arch} ${CMAKE_BINARY_DIR}/${arch}/keel-${arch}-test.bin)
+  set(KEEL_TEST_ELF_${arch} ${CMAKE_BINARY_DIR}/${arch}/keel-${arch}-test.elf)
+  set(KEEL_PRODUCT_IMAGE_${arch} ${CMAKE_BINARY_DIR}/${arch}/keel-${arch}.bin)
   set(KEEL_ELF_${arch} ${CMAKE_BINARY_DIR}/${arch}/keel-${arch}.elf)
 endforeach()
 

@@ -1,32 +1,51 @@
-# Freestanding hypervisor image for KEEL_TARGET_ARCH (arm64 | x86_64).
+# Freestanding hypervisor images for KEEL_TARGET_ARCH (arm64 | x86_64), linked twice from
+# the same objects:
+#   keel-<arch>       the product (signed into keel.img): no test guest inside
+#   keel-<arch>-test  the same plus the in-tree test guests (KEEL_TEST_IMAGE_SOURCES), for
+#                     `keel.vm=` definitions that name no kernel and the x86 keel.test=vmx runs
 include(${CMAKE_SOURCE_DIR}/cmake/sources.cmake)
 set(ARCH_DIR ${CMAKE_SOURCE_DIR}/arch/${KEEL_TARGET_ARCH})
+set(KEEL_PRODUCT_ONLY_SOURCES ${CMAKE_SOURCE_DIR}/hypervisor/vm/builtin_guest_none.cpp)
+set(KEEL_TEST_IMAGE_SOURCES ${CMAKE_SOURCE_DIR}/tests/guest/builtin_guest.cpp)
 include(${ARCH_DIR}/sources.cmake)   # KEEL_ARCH_SOURCES, KEEL_ARCH_LIBS, KEEL_ARCH_LINKER_SCRIPT
 
 add_library(keel_libc STATIC ${CMAKE_SOURCE_DIR}/hypervisor/libc/string.cpp)
 target_compile_options(keel_libc PRIVATE ${KEEL_WARNINGS})
 
-set(image keel-${KEEL_TARGET_ARCH})
-add_executable(${image}.elf ${KEEL_CORE_SOURCES} ${KEEL_CORE_IMAGE_SOURCES} ${KEEL_CRYPTO_SOURCES} ${KEEL_ARCH_SOURCES})
-target_include_directories(${image}.elf PRIVATE ${ARCH_DIR}/include ${CMAKE_SOURCE_DIR})
-target_include_directories(${image}.elf SYSTEM PRIVATE ${CMAKE_SOURCE_DIR}/hypervisor/libc/include)
-target_compile_options(${image}.elf PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${KEEL_WARNINGS}>)
-target_compile_definitions(${image}.elf PRIVATE KEEL_VERSION_STRING="${PROJECT_VERSION}")
-target_link_libraries(${image}.elf PRIVATE ${KEEL_ARCH_LIBS} tp_mbedcrypto tp_fdt keel_libc)
-target_link_options(${image}.elf PRIVATE -T ${KEEL_ARCH_LINKER_SCRIPT} -Wl,-Map=${image}.map)
-set_target_properties(${image}.elf PROPERTIES LINK_DEPENDS ${KEEL_ARCH_LINKER_SCRIPT})
+function(keel_image_settings target)
+  target_include_directories(${target} PRIVATE ${ARCH_DIR}/include ${CMAKE_SOURCE_DIR})
+  target_include_directories(${target} SYSTEM PRIVATE ${CMAKE_SOURCE_DIR}/hypervisor/libc/include)
+  target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${KEEL_WARNINGS}>)
+  target_compile_definitions(${target} PRIVATE KEEL_VERSION_STRING="${PROJECT_VERSION}")
+  target_link_libraries(${target} PRIVATE ${KEEL_ARCH_LIBS} tp_mbedcrypto tp_fdt keel_libc)
+endfunction()
+
+add_library(keel_image_objects OBJECT ${KEEL_CORE_SOURCES} ${KEEL_CORE_IMAGE_SOURCES}
+            ${KEEL_CRYPTO_SOURCES} ${KEEL_ARCH_SOURCES})
+keel_image_settings(keel_image_objects)
 
 # Flat binary (arm64: Linux Image header at offset 0; x86_64: Multiboot headers in the
 # first 8 KiB), then the size/code-line report (tools/image-report).
 string(REPLACE ";" "@" _tp_report "${KEEL_TP_REPORT}")
-add_custom_command(TARGET ${image}.elf POST_BUILD
-  COMMAND llvm-objcopy -O binary $<TARGET_FILE:${image}.elf> ${image}.bin
-  COMMAND python3 ${CMAKE_SOURCE_DIR}/tools/image-report ${KEEL_TARGET_ARCH}
-          $<TARGET_FILE:${image}.elf> ${CMAKE_CURRENT_BINARY_DIR}/${image}.bin ${CMAKE_SOURCE_DIR}
-          "${_tp_report}"
-  VERBATIM)
+function(keel_link_image image)
+  add_executable(${image}.elf $<TARGET_OBJECTS:keel_image_objects> ${ARGN})
+  keel_image_settings(${image}.elf)
+  target_link_options(${image}.elf PRIVATE -T ${KEEL_ARCH_LINKER_SCRIPT} -Wl,-Map=${image}.map)
+  set_target_properties(${image}.elf PROPERTIES LINK_DEPENDS ${KEEL_ARCH_LINKER_SCRIPT})
+  add_custom_command(TARGET ${image}.elf POST_BUILD
+    COMMAND llvm-objcopy -O binary $<TARGET_FILE:${image}.elf> ${image}.bin
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/tools/image-report ${KEEL_TARGET_ARCH}
+            $<TARGET_FILE:${image}.elf> ${CMAKE_CURRENT_BINARY_DIR}/${image}.bin ${CMAKE_SOURCE_DIR}
+            "${_tp_report}"
+    VERBATIM)
+endfunction()
 
-# An arch may add more artefacts (x86_64: the GRUB ISO for Bochs).
+set(image keel-${KEEL_TARGET_ARCH})
+keel_link_image(${image} ${KEEL_PRODUCT_ONLY_SOURCES})
+keel_link_image(${image}-test ${KEEL_TEST_IMAGE_SOURCES})
+
+# An arch adds its test guests to the test image, and may add more artefacts (x86_64:
+# the GRUB ISOs for Bochs, built from the test image).
 if(COMMAND keel_arch_post_build)
   keel_arch_post_build(${image})
 endif()

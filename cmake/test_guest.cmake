@@ -1,5 +1,5 @@
 # An in-tree freestanding test guest, built with the image's cross toolchain and
-# embedded into the hypervisor image with .incbin (the blob's .S includes the .bin
+# embedded into the test image (keel-<arch>-test, never keel.img) with .incbin (the blob's .S includes the .bin
 # by name from this build folder). Used by tests/guest/arm64 and tests/guest/x86_64/vm.
 #
 #   keel_test_guest(NAME n DIR dir SOURCES s... LINKER_SCRIPT ld)   defines n.elf, n.bin, target n
@@ -18,9 +18,9 @@ endfunction()
 
 function(keel_embed_test_guest_blob)
   cmake_parse_arguments(E "" "IMAGE;GUEST;BLOB" "" ${ARGN})
-  target_sources(${E_IMAGE}.elf PRIVATE ${E_BLOB})
+  target_sources(${E_IMAGE}-test.elf PRIVATE ${E_BLOB})
   set_source_files_properties(${E_BLOB} PROPERTIES
     OBJECT_DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/${E_GUEST}.bin
     COMPILE_OPTIONS "-Wa,-I${CMAKE_CURRENT_BINARY_DIR}")
-  add_dependencies(${E_IMAGE}.elf ${E_GUEST})
+  add_dependencies(${E_IMAGE}-test.elf ${E_GUEST})
 endfunction()

@@ -3,6 +3,7 @@
 #include <arch/cpu.hpp>
 #include <arch/features.hpp>
 #include <arch/platform.hpp>
+#include <arch/smp.hpp>
 
 #include "crypto/selftest.hpp"
 #include "hypervisor/boot_info.hpp"
@@ -11,9 +12,8 @@
 #include "hypervisor/panic.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
+#include "hypervisor/vm/boot_vms.hpp"
 #include "hypervisor/vm/partitions.hpp"
-#include "hypervisor/vm/vm_manager.hpp"
 
 namespace keel {
 namespace {
@@ -88,7 +88,7 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
     kprint("keel: first light complete\n");
     // Boot-time VMs come from keel.vm= words.
     if (partitions && vm_definition_count(info->cmdline) != 0)
-        run_vms(info->cmdline, cores, arch::boot_cpu_index());
+        run_boot_vms(info->cmdline, cores, arch::boot_cpu_index());
     // --- controller mailbox (issue 5): with a mailbox device the boot core serves the
     // controller forever (docs/mailbox.md); without one, boot ends here as before.
     else if (partitions && mailbox_discover(*info, g_platform))

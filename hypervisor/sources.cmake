@@ -6,14 +6,16 @@ set(KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/platform.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mm/frame_pool.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mm/table_pool.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/panic.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_def.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/vm/partitions.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_manager.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/vm/boot_vms.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_control.cpp
 )
 # Entry into the core from the arch's boot path; image only (host tests call pieces).
 set(KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/main.cpp
-  ${CMAKE_SOURCE_DIR}/hypervisor/panic.cpp
-  ${CMAKE_SOURCE_DIR}/hypervisor/vm/partitions.cpp
-  ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_manager.cpp
 )
 
 # --- controller mailbox (issue 5; docs/mailbox.md) -------------------------------------
@@ -30,17 +32,12 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/bar_place.cpp
 )
-# Image only: the lifecycle backend, the boot-core loop, the arch hooks' fallbacks and
-# the controller public key embedded in the image (mailbox/controller_key.S).
+# Image only: the boot-core loop and the controller public key embedded in the image
+# (mailbox/controller_key.S).
 list(APPEND KEEL_CORE_IMAGE_SOURCES
-  ${CMAKE_SOURCE_DIR}/hypervisor/vm/vm_control.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/mailbox_main.cpp
-  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/arch_mailbox_fallback.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/controller_key.S
 )
-if(KEEL_TARGET_ARCH STREQUAL "arm64")
-  list(APPEND KEEL_CORE_IMAGE_SOURCES ${CMAKE_SOURCE_DIR}/arch/arm64/mailbox_arm64.cpp)
-endif()
 # The controller key comes from the host build next to this sub-build (<build>/keys/,
 # written by `keelctl keygen` before the images build; tools/tools.cmake).
 if(KEEL_TARGET_ARCH)

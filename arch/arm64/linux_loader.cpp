@@ -1,74 +1,99 @@
-// arm64 Linux loading (booting.rst). Guest RAM layout, from the VM's RAM base:
+// arm64 boot state for the VM manager (arch/vm_interface.hpp: detect_kernel,
+// kernel_extent, vm_prepare). Guest RAM layout, from the VM's RAM base, as the client
+// loaded it (GuestImage):
 //
-//   +0                      Image (text_offset + image_size, 2 MiB aligned base)
-//   next 2 MiB boundary     initramfs (if any)
-//   next 2 MiB boundary     device tree (< 64 KiB)
+//   +0                      Image (text_offset 0, as for every kernel since 5.8)
+//   +initrd_offset          initramfs (if any), beyond the Image's image_size
+//   next 2 MiB boundary     device tree (exactly its totalsize; the rest reads zero)
 //
-// The sources stay where the loader put them, reserved from the pool (never handed to
-// a VM, never mapped except transiently by copy_phys_to_pool here).
-#include "linux_loader.hpp"
+// The Image header comes from the bytes the manager captured while loading
+// (Vm::kernel_head), never from guest RAM.
+#include <arch/vm.hpp>
+#include <libfdt.h>
+#include <string.h>
 
 #include "hypervisor/print.hpp"
-#include "hypervisor/vm/vm.hpp"
+#include "linux_loader.hpp"
 #include "scrubber.hpp"
+#include "vm_arch.hpp"
 
 namespace keel::arm64 {
 namespace {
 
-constexpr u32 kDtbMax = kLinuxDtbMax;
-alignas(8) u8 g_dtb[kDtbMax]; // boot core only (vm_create)
+using ull = unsigned long long;
+alignas(8) u8 g_dtb[kLinuxDtbMax]; // boot core only (under the manager's lock)
 
-Status read_header(u64 pa, ImageHeader* h) {
-    KEEL_TRY(read_phys(PhysAddr(pa), h, sizeof *h));
-    return check_image_header(*h);
+ImageHeader header_of(const u8* head) {
+    ImageHeader h;
+    memcpy(&h, head, sizeof h);
+    return h;
+}
+
+Status prepare_linux(Vm& vm, Vcpu& v0) {
+    const GuestImage& img = vm.image;
+    const ImageHeader h = header_of(vm.kernel_head);
+    KEEL_TRY(check_image_header(h));
+    const u64 kernel_end = img.initrd_bytes ? img.initrd_offset : vm.mem_size;
+    const u64 dtb_off =
+        align_up(img.initrd_bytes ? img.initrd_offset + img.initrd_bytes : h.image_size, 2 * MiB);
+    if (h.text_offset != 0 || h.image_size > kernel_end || img.kernel_bytes > h.image_size ||
+        dtb_off + kLinuxDtbMax > vm.mem_size) {
+        kprint("vm %u: Image does not fit: text_offset %#llx, image_size %llu KiB, initrd at +%llu "
+               "MiB, RAM %llu MiB\n",
+               vm.id, static_cast<ull>(h.text_offset), static_cast<ull>(h.image_size / KiB),
+               static_cast<ull>(img.initrd_offset / MiB), static_cast<ull>(vm.mem_size / MiB));
+        return Status::OutOfRange;
+    }
+    const u64 ram = vm.ram_ipa().raw();
+    const GuestDtbInfo info{ram,
+                            vm.mem_size,
+                            vm.arch.nvcpus,
+                            img.initrd_bytes ? ram + img.initrd_offset : 0,
+                            img.initrd_bytes ? ram + img.initrd_offset + img.initrd_bytes : 0,
+                            img.cmdline};
+    KEEL_TRY(build_guest_dtb(info, g_dtb, sizeof g_dtb));
+    KEEL_TRY(arch::vm_write(vm, dtb_off, g_dtb, fdt_totalsize(g_dtb)));
+    vcpu_reset(v0, ram, ram + dtb_off); // x0 = DTB, x1-x3 = 0 (booting.rst)
+    kprint("vm %u: linux Image %llu KiB, initrd %llu KiB, dtb at ipa %#llx, args \"%s\"\n", vm.id,
+           static_cast<ull>(h.image_size / KiB), static_cast<ull>(img.initrd_bytes / KiB),
+           static_cast<ull>(ram + dtb_off), img.cmdline);
+    return Status::Ok;
 }
 
 } // namespace
-
-Status linux_source_extent(const VmDef& def, u64* kernel_bytes) {
-    ImageHeader h;
-    KEEL_TRY(read_header(def.kernel_pa, &h));
-    *kernel_bytes = h.image_size;
-    return Status::Ok;
-}
-
-Status linux_load(Vm& vm, u32 nvcpus, u64* entry, u64* dtb_ipa) {
-    const VmDef& d = vm.def;
-    ImageHeader h;
-    Status s = read_header(d.kernel_pa, &h);
-    if (s != Status::Ok) {
-        kprint("vm %u: no bootable arm64 Image (magic \"ARM\\x64\", image_size, little-endian) at "
-               "%#llx\n",
-               vm.id, static_cast<unsigned long long>(d.kernel_pa));
-        return s;
-    }
-    LinuxLayout lay{};
-    KEEL_TRY(linux_layout(h, d.initrd_size, vm.mem_size, &lay));
-    const u64 initrd_off = lay.initrd_off;
-    const u64 dtb_off = lay.dtb_off;
-    KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + h.text_offset), PhysAddr(d.kernel_pa),
-                               h.image_size));
-    if (d.initrd_size)
-        KEEL_TRY(copy_phys_to_pool(PhysAddr(vm.mem_base.raw() + initrd_off), PhysAddr(d.initrd_pa),
-                                   d.initrd_size));
-    const u64 ram = vm.ram_ipa().raw();
-    GuestDtbInfo info{ram,
-                      vm.mem_size,
-                      nvcpus,
-                      d.initrd_size ? ram + initrd_off : 0,
-                      d.initrd_size ? ram + initrd_off + d.initrd_size : 0,
-                      d.args};
-    KEEL_TRY(build_guest_dtb(info, g_dtb, kDtbMax));
-    KEEL_TRY(copy_to_pool(PhysAddr(vm.mem_base.raw() + dtb_off), g_dtb, kDtbMax));
-    *entry = ram + h.text_offset;
-    *dtb_ipa = ram + dtb_off;
-    kprint("vm %u: linux Image %llu KiB (text_offset %#llx), initrd %llu KiB, dtb at ipa %#llx, "
-           "args \"%s\"\n",
-           vm.id, static_cast<unsigned long long>(h.image_size / KiB),
-           static_cast<unsigned long long>(h.text_offset),
-           static_cast<unsigned long long>(d.initrd_size / KiB),
-           static_cast<unsigned long long>(*dtb_ipa), d.args);
-    return Status::Ok;
-}
-
 } // namespace keel::arm64
+
+namespace keel::arch {
+
+Result<GuestKind> detect_kernel(const u8* head, usize len) {
+    if (len < sizeof(arm64::ImageHeader)) return GuestKind::Raw;
+    const arm64::ImageHeader h = arm64::header_of(head);
+    if (h.magic != arm64::kImageMagic) return GuestKind::Raw;
+    KEEL_TRY(arm64::check_image_header(h));
+    return GuestKind::Linux;
+}
+
+Result<u64> kernel_extent(const u8* head, usize len) {
+    if (len < sizeof(arm64::ImageHeader)) return Status::Truncated;
+    const arm64::ImageHeader h = arm64::header_of(head);
+    KEEL_TRY(arm64::check_image_header(h));
+    if (h.text_offset != 0) return Status::Unsupported;
+    return h.image_size;
+}
+
+Status vm_prepare(Vm& vm) {
+    using namespace arm64;
+    VmContext& a = vm.arch;
+    vuart_init(a.uart, vm.initial_input);
+    Vcpu& v0 = a.vcpus[0];
+    if (vm.image.kind == GuestKind::Linux) return prepare_linux(vm, v0);
+    // Raw-guest boot registers: x0 VM id, x1 RAM base, x2 RAM size, x3 mode.
+    const u64 ram = vm.ram_ipa().raw();
+    vcpu_reset(v0, ram, vm.id);
+    v0.ctx.x[1] = ram;
+    v0.ctx.x[2] = vm.mem_size;
+    v0.ctx.x[3] = vm.image.raw_mode;
+    return Status::Ok;
+}
+
+} // namespace keel::arch

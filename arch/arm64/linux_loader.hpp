@@ -6,11 +6,6 @@
 #include "hypervisor/status.hpp"
 #include "hypervisor/types.hpp"
 
-namespace keel {
-struct Vm;
-struct VmDef;
-} // namespace keel
-
 namespace keel::arm64 {
 
 // The arm64 Image header (booting.rst "Call the kernel image": 64 bytes at offset 0).
@@ -55,12 +50,6 @@ constexpr Status linux_layout(const ImageHeader& h, u64 initrd_size, u64 ram_siz
     *out = LinuxLayout{h.text_offset, kernel_end, dtb_off};
     return Status::Ok;
 }
-
-// Host-physical bytes the definition's sources occupy (kernel image_size, initrd), so
-// the pool can reserve them before it hands memory out. Reads the Image header.
-Status linux_source_extent(const VmDef& def, u64* kernel_bytes);
-// Copies kernel and initrd into the VM's RAM, writes its DTB; returns entry and DTB IPA.
-Status linux_load(Vm& vm, u32 nvcpus, u64* entry, u64* dtb_ipa);
 
 // Builds the VM's device tree into `buf` (guest_dtb.cpp).
 struct GuestDtbInfo {

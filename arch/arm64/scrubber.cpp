@@ -6,9 +6,9 @@
 // guest with its MMU off reads memory non-cacheably and must see the zeroes (and its
 // image), not older contents behind dirty hypervisor cache lines (D7.5.9).
 #include "scrubber.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
 #include "mmu.hpp"
 #include "sysreg.hpp"
+#include <arch/vm.hpp>
 
 #include <string.h>
 

@@ -13,7 +13,6 @@
 #include "gic_phys.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
@@ -21,6 +20,7 @@
 #include "smp_offsets.h"
 #include "sysreg.hpp"
 #include "vcpu.hpp"
+#include <arch/smp.hpp>
 
 extern "C" char secondary_entry[];
 extern "C" char el2_guest_vectors[];

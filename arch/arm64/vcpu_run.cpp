@@ -20,10 +20,10 @@ using keel::arm64::Next;
 
 #define KEEL_EL1_REGS(X)                                                                           \
     X(sctlr_el1)                                                                                   \
-    X(ttbr0_el1) X(ttbr1_el1) X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1) X(esr_el1)           \
-        X(far_el1) X(elr_el1) X(spsr_el1) X(sp_el0) X(sp_el1) X(tpidr_el0) X(tpidrro_el0)          \
-            X(tpidr_el1) X(contextidr_el1) X(cpacr_el1) X(par_el1) X(cntkctl_el1) X(cntv_ctl_el0)  \
-                X(cntv_cval_el0)
+    X(ttbr0_el1)                                                                                   \
+    X(ttbr1_el1) X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1) X(esr_el1) X(far_el1) X(elr_el1)  \
+        X(spsr_el1) X(sp_el0) X(sp_el1) X(tpidr_el0) X(tpidrro_el0) X(tpidr_el1) X(contextidr_el1) \
+            X(cpacr_el1) X(par_el1) X(cntkctl_el1) X(cntv_ctl_el0) X(cntv_cval_el0)
 
 void el1_load(const El1Context& c) {
 #define KEEL_LOAD(r) KEEL_WRITE_SYSREG(r, c.r);
@@ -140,7 +140,7 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
 
 void vcpu_run_until_stopped(Vcpu& v) {
     Vm& vm = *v.vm;
-    VmArch& a = vm_arch(vm);
+    VmContext& a = vm.arch;
     KEEL_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | v.index); // RES1 bit 31, Aff0 = vCPU index
     KEEL_WRITE_SYSREG(vttbr_el2, vttbr(a.stage2.root().raw(), vm.id));
     isb();
@@ -165,14 +165,15 @@ void vcpu_run_until_stopped(Vcpu& v) {
     // The core is free for this VM's next CPU_ON before the vCPU reads as off.
     __atomic_store_n(&this_cpu().work, nullptr, __ATOMIC_RELEASE);
     __atomic_store_n(&v.on, 0u, __ATOMIC_RELEASE);
+    // Stage-2 entries of this VMID stay cached until the manager's teardown broadcasts
+    // TLBI VMALLS12E1IS (vm_arch.cpp); the core holds no reference to the tables any more.
+    KEEL_WRITE_SYSREG(vttbr_el2, 0);
+    isb();
     if (__atomic_sub_fetch(&a.running, 1u, __ATOMIC_ACQ_REL) == 0) {
         // Last one out: the VM's end is the stop request's, or a CPU_OFF of its last vCPU.
-        vm_teardown(vm,
-                    __atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE) ? a.end : VmEnd::GuestPowerOff);
-        return;
+        vm_last_vcpu_left(
+            vm, __atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE) ? a.end : VmEnd::GuestPowerOff);
     }
-    KEEL_WRITE_SYSREG(vttbr_el2, 0); // the last vCPU's TLBI VMALLS12E1IS covers this core too
-    isb();
 }
 
 } // namespace keel::arm64

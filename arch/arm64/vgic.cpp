@@ -17,9 +17,9 @@ using namespace gic;
 // ICH_LR<n>_EL2: op0 3, op1 4, CRn 12, CRm 12 (LR0-7) / 13 (LR8-15), op2 n & 7.
 #define KEEL_LR_CASES(X)                                                                           \
     X(0, 12, 0)                                                                                    \
-    X(1, 12, 1) X(2, 12, 2) X(3, 12, 3) X(4, 12, 4) X(5, 12, 5) X(6, 12, 6) X(7, 12, 7)            \
-        X(8, 13, 0) X(9, 13, 1) X(10, 13, 2) X(11, 13, 3) X(12, 13, 4) X(13, 13, 5) X(14, 13, 6)   \
-            X(15, 13, 7)
+    X(1, 12, 1)                                                                                    \
+    X(2, 12, 2) X(3, 12, 3) X(4, 12, 4) X(5, 12, 5) X(6, 12, 6) X(7, 12, 7) X(8, 13, 0)            \
+        X(9, 13, 1) X(10, 13, 2) X(11, 13, 3) X(12, 13, 4) X(13, 13, 5) X(14, 13, 6) X(15, 13, 7)
 
 u64 read_lr(u32 i) {
     switch (i) {
@@ -84,7 +84,7 @@ void vgic_cpu_init(VgicCpu& c) {
 
 void vgic_flush(Vcpu& v) {
     VgicCpu& g = v.gic;
-    VgicDist& d = vm_arch(*v.vm).dist;
+    VgicDist& d = v.vm->arch.dist;
     const u32 ppi = __atomic_load_n(&g.pending, __ATOMIC_ACQUIRE) &
                     __atomic_load_n(&g.enabled, __ATOMIC_ACQUIRE);
     const u32 spi_level = __atomic_load_n(&d.level, __ATOMIC_ACQUIRE);
@@ -147,7 +147,7 @@ void vgic_irq_exit(Vcpu& v) {
 }
 
 void vgic_sgi(Vcpu& v, u64 r) {
-    VmArch& a = vm_arch(*v.vm);
+    VmContext& a = v.vm->arch;
     const u32 intid = static_cast<u32>((r >> 24) & 0xf);
     const bool all_but_self = (r >> 40) & 1;
     // Virtual MPIDRs are 0..n-1 in Aff0: Aff1-3 and RS must be zero.
@@ -163,7 +163,7 @@ void vgic_sgi(Vcpu& v, u64 r) {
 }
 
 void vgic_spi_level(Vm& vm, u32 intid, bool high) {
-    VmArch& a = vm_arch(vm);
+    VmContext& a = vm.arch;
     const u32 bit = 1u << (intid - 32);
     if (!high) {
         __atomic_fetch_and(&a.dist.level, ~bit, __ATOMIC_ACQ_REL);

@@ -60,7 +60,7 @@ bool common(u32* enabled, u32* pending, u32* group, u32 off, bool write, u64* va
 }
 
 void dist(Vcpu& v, u32 off, bool write, u8 size, u64* value) {
-    VmArch& a = vm_arch(*v.vm);
+    VmContext& a = v.vm->arch;
     VgicDist& d = a.dist;
     const u64 val = *value;
     const u64 in = *value;
@@ -125,7 +125,7 @@ void dist(Vcpu& v, u32 off, bool write, u8 size, u64* value) {
 }
 
 void redist(Vcpu& v, Vcpu& t, u32 off, bool write, u8 size, u64* value) {
-    VmArch& a = vm_arch(*v.vm);
+    VmContext& a = v.vm->arch;
     VgicCpu& g = t.gic;
     const u64 val = *value;
     *value = 0;
@@ -175,7 +175,7 @@ void redist(Vcpu& v, Vcpu& t, u32 off, bool write, u8 size, u64* value) {
 } // namespace
 
 bool vgic_mmio(Vcpu& v, u64 ipa, bool write, u8 size, u64* value) {
-    VmArch& a = vm_arch(*v.vm);
+    VmContext& a = v.vm->arch;
     if (ipa >= kGuestGicdIpa && ipa < kGuestGicdIpa + kGicdSize) {
         dist(v, static_cast<u32>(ipa - kGuestGicdIpa), write, size, value);
         return true;

@@ -1,21 +1,16 @@
-// Stage-2 tables and guest loading for arm64 VMs; vm_create/vm_start for the core.
-#include "vm_arch.hpp"
-
-#include <string.h>
+// arm64 VMs for the VM manager (arch/vm_interface.hpp): stage-2 tables, vCPUs, loading
+// into guest RAM, boot state (Linux Image or raw guest), start, stop and teardown.
+#include <arch/smp.hpp>
+#include <arch/vm.hpp>
 
 #include "el2_regs.hpp"
 #include "gic_phys.hpp"
 #include "hypervisor/print.hpp"
-#include "hypervisor/spinlock.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
-#include "hypervisor/vm/partitions.hpp"
-#include "hypervisor/vm/vm_manager.hpp"
 #include "linux_loader.hpp"
 #include "percpu.hpp"
 #include "scrubber.hpp"
 #include "sysreg.hpp"
-
-extern "C" const char keel_test_guest_start[], keel_test_guest_end[];
+#include "vm_arch.hpp"
 
 namespace keel::arm64 {
 namespace {
@@ -25,34 +20,28 @@ namespace {
 mm::TableStorage<64> g_table_pages;
 constinit mm::TablePool g_tables{g_table_pages};
 
-VmArch& slot(u32 id) {
-    // Function-local: runs its constructors on first use, on the boot core (no
-    // init_array walk in the image).
-    static VmArch slots[Vm::kMaxVms];
-    return slots[id - 1];
-}
-
-} // namespace
-
-VmArch& vm_arch(const Vm& vm) { return slot(vm.id); }
-
-void vm_teardown(Vm& vm, VmEnd end) {
-    VmArch& a = vm_arch(vm);
-    (void)a.stage2.unmap(vm.ram_ipa(), vm.mem_size);
-    // VTTBR_EL2 still holds this VMID: drop its stage-1+2 entries on every core
-    // (TLBI VMALLS12E1IS, D8.14) before the tables and the memory are reused.
+// Drops every stage-1+2 TLB entry of the VM's VMID on every core (TLBI VMALLS12E1IS
+// acts on the VMID in this core's VTTBR_EL2, D8.14), with no tables behind it.
+void flush_vmid(u16 vmid) {
+    KEEL_WRITE_SYSREG(vttbr_el2, vttbr(0, vmid));
+    isb();
     dsb_ish();
     asm volatile("tlbi vmalls12e1is" ::: "memory");
     dsb_ish();
     isb();
     KEEL_WRITE_SYSREG(vttbr_el2, 0);
     isb();
-    a.stage2.destroy();
-    vm_stopped(vm, end);
+}
+
+} // namespace
+
+void vm_last_vcpu_left(Vm& vm, VmEnd end) {
+    vm.report_end(end);
+    arch::send_event();
 }
 
 void vm_request_stop(Vm& vm, VmEnd end) {
-    VmArch& a = vm_arch(vm);
+    VmContext& a = vm.arch;
     u32 expected = 0;
     if (!__atomic_compare_exchange_n(&a.stopping, &expected, 1u, false, __ATOMIC_ACQ_REL,
                                      __ATOMIC_ACQUIRE))
@@ -82,62 +71,60 @@ namespace keel::arch {
 
 Status vm_create(Vm& vm) {
     using namespace arm64;
-    VmArch& a = slot(vm.id);
+    VmContext& a = vm.arch;
+    if (vm.cpu_mask == 0 || vm.cpu_mask >> PerCpu::kMaxCpus ||
+        __builtin_popcountll(vm.cpu_mask) > static_cast<int>(VmContext::kMaxVcpus))
+        return Status::OutOfRange;
     a.tables.attach(g_tables);
     KEEL_TRY(a.stage2.init());
     // Normal memory, RWX for the guest; nothing else is mapped, so every other IPA
     // (UART, GIC) faults to EL2 and is emulated or refused.
-    Status s = a.stage2.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
+    const Status s = a.stage2.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
+    if (s != Status::Ok) {
+        a.stage2.destroy();
+        return s;
+    }
     a.nvcpus = 0;
-    for (u32 c = 0; c < PerCpu::kMaxCpus && a.nvcpus < VmArch::kMaxVcpus; ++c) {
-        if (!(vm.def.cpu_mask & (1ull << c))) continue;
+    for (u32 c = 0; c < PerCpu::kMaxCpus; ++c) {
+        if (!(vm.cpu_mask & (1ull << c))) continue;
         Vcpu& v = a.vcpus[a.nvcpus];
         v = Vcpu{};
         v.vm = &vm;
         v.index = a.nvcpus++;
         v.core = c;
     }
-    if (a.nvcpus == 0 || vm.def.cpu_mask >> PerCpu::kMaxCpus) s = Status::OutOfRange;
     a.running = 0;
     a.stopping = 0;
     a.end = VmEnd::None;
     vgic_init(a.dist);
-    vuart_init(a.uart, vm.def.input);
-    Vcpu& v = a.vcpus[0];
-    if (s == Status::Ok && vm.def.is_linux()) {
-        u64 entry = 0, dtb = 0;
-        s = linux_load(vm, a.nvcpus, &entry, &dtb);
-        vcpu_reset(v, entry, dtb); // x0 = DTB, x1-x3 = 0 (booting.rst)
-    } else if (s == Status::Ok) {
-        const u64 guest_size = static_cast<u64>(keel_test_guest_end - keel_test_guest_start);
-        s = guest_size > 1 * MiB
-                ? Status::OutOfRange
-                : copy_to_pool_block(vm.mem_base, 0, keel_test_guest_start, guest_size);
-        // Test-guest boot registers: x0 VM id, x1 RAM base, x2 RAM size, x3 mode.
-        vcpu_reset(v, vm.ram_ipa().raw(), vm.id);
-        v.ctx.x[1] = vm.ram_ipa().raw();
-        v.ctx.x[2] = vm.mem_size;
-        v.ctx.x[3] = static_cast<u64>(vm.def.mode);
-    }
-    if (s != Status::Ok) {
-        a.stage2.destroy();
-        return s;
-    }
+    vuart_init(a.uart, nullptr);
     vm.stage2_tables = static_cast<u32>(a.tables.tables_in_use());
-    // The hypervisor's own memory for this VM (docs/performance.md): its slots in the
-    // static Vm and VmArch arrays plus the stage-2 table pages it took from the pool.
+    // The hypervisor's own memory for this VM (docs/performance.md): its Vm slot (the
+    // arch context embedded) plus the stage-2 table pages it took from the pool.
     using ull = unsigned long long;
-    kprint("vm %u: hypervisor memory: %llu B state (Vm %llu + VmArch %llu) + %u stage-2 tables "
-           "(%u KiB) = %llu B\n",
-           vm.id, static_cast<ull>(sizeof(Vm) + sizeof(VmArch)), static_cast<ull>(sizeof(Vm)),
-           static_cast<ull>(sizeof(VmArch)), vm.stage2_tables, vm.stage2_tables * 4,
-           static_cast<ull>(sizeof(Vm) + sizeof(VmArch) + vm.stage2_tables * 4096ull));
+    kprint("vm %u: hypervisor memory: %llu B state (Vm %llu, of it VmContext %llu) + %u stage-2 "
+           "tables (%u KiB) = %llu B\n",
+           vm.id, static_cast<ull>(sizeof(Vm)), static_cast<ull>(sizeof(Vm)),
+           static_cast<ull>(sizeof(VmContext)), vm.stage2_tables, vm.stage2_tables * 4,
+           static_cast<ull>(sizeof(Vm) + vm.stage2_tables * 4096ull));
     return Status::Ok;
 }
 
+Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
+    if (offset > vm.mem_size || len > vm.mem_size - offset) return Status::OutOfRange;
+    return arm64::copy_to_pool(vm.mem_base + offset, src, len);
+}
+
+Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
+    if (offset > vm.mem_size || len > vm.mem_size - offset) return Status::OutOfRange;
+    return arm64::copy_phys_to_pool(vm.mem_base + offset, src, len);
+}
+
+Status read_host(PhysAddr src, void* out, u64 len) { return arm64::read_phys(src, out, len); }
+
 Status vm_start(Vm& vm) {
     using namespace arm64;
-    VmArch& a = vm_arch(vm);
+    VmContext& a = vm.arch;
     if (vm.first_cpu >= PerCpu::kMaxCpus || a.vcpus[0].core != vm.first_cpu)
         return Status::OutOfRange;
     __atomic_store_n(&a.running, 1u, __ATOMIC_RELEASE);
@@ -146,13 +133,15 @@ Status vm_start(Vm& vm) {
     return Status::Ok;
 }
 
-Status vm_reserve_sources(const VmDef& def) {
-    if (!def.is_linux()) return Status::Ok;
-    u64 kernel_bytes = 0;
-    KEEL_TRY(arm64::linux_source_extent(def, &kernel_bytes));
-    KEEL_TRY(pool_reserve_source(PhysAddr(def.kernel_pa), kernel_bytes));
-    if (def.initrd_size) KEEL_TRY(pool_reserve_source(PhysAddr(def.initrd_pa), def.initrd_size));
-    return Status::Ok;
+void vm_request_stop(Vm& vm, VmEnd why) { arm64::vm_request_stop(vm, why); }
+
+void vm_destroy(Vm& vm) {
+    arm64::VmContext& a = vm.arch;
+    (void)a.stage2.unmap(vm.ram_ipa(), vm.mem_size);
+    // No core runs the VM (each cleared its VTTBR_EL2 on the way out), but their TLBs
+    // may still hold its translations: drop them everywhere before the memory moves on.
+    arm64::flush_vmid(vm.id);
+    a.stage2.destroy();
 }
 
 usize vm_console_input(Vm& vm, const char* data, usize len) {

@@ -4,11 +4,11 @@ list(APPEND KEEL_ARCH_SOURCES
   ${_a}/secondary.S ${_a}/world_switch.S
   ${_a}/smp.cpp ${_a}/el2_setup.cpp ${_a}/scrubber.cpp ${_a}/vm_arch.cpp ${_a}/vcpu_run.cpp
   ${_a}/gic_phys.cpp ${_a}/vgic.cpp ${_a}/vgic_mmio.cpp ${_a}/vuart.cpp ${_a}/vpsci.cpp
-  ${_a}/linux_loader.cpp ${_a}/guest_dtb.cpp
+  ${_a}/linux_loader.cpp ${_a}/guest_dtb.cpp ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp
 )
 # Pure logic the host unit tests also build (libfdt is linked there too).
 list(APPEND KEEL_ARCH_HOST_TESTABLE ${_a}/guest_dtb.cpp)
-# The image build embeds the test guest (built by the same cross toolchain).
+# The test image embeds the test guest (built by the same cross toolchain).
 if(KEEL_TARGET_ARCH STREQUAL "arm64")
   include(${CMAKE_SOURCE_DIR}/tests/guest/arm64/guest.cmake)
   function(keel_arch_post_build image)

@@ -32,13 +32,13 @@ constexpr u64 kMpidrAff = 0xff00ffffffull;
 
 // The vCPU a guest MPIDR names, or null.
 Vcpu* target(Vcpu& v, u64 mpidr) {
-    VmArch& a = vm_arch(*v.vm);
+    VmContext& a = v.vm->arch;
     mpidr &= kMpidrAff;
     return mpidr < a.nvcpus ? &a.vcpus[mpidr] : nullptr;
 }
 
 u64 cpu_on(Vcpu& v, u64 mpidr, u64 entry, u64 context) {
-    VmArch& a = vm_arch(*v.vm);
+    VmContext& a = v.vm->arch;
     Vcpu* t = target(v, mpidr);
     if (t == nullptr) return kInvalidParameters;
     if (__atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE)) return kDenied;

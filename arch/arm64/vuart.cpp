@@ -4,7 +4,6 @@
 // clear it then); ICR clears the rest; the SPI is the level (RIS & IMSC) != 0.
 #include "vuart.hpp"
 
-#include "hypervisor/mailbox/mailbox_main.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "vgic.hpp"
@@ -55,7 +54,7 @@ void refill(VUart& u) {
 }
 
 void tx(Vm& vm, VUart& u, char ch) {
-    keel::mailbox_console_out(vm.id, &ch, 1); // controller console ring (docs/mailbox.md §6)
+    vm.console_out(&ch, 1); // e.g. the controller console ring (docs/mailbox.md §6)
     if (ch != '\n' && ch != '\r') u.line[u.line_len++] = ch;
     if (ch == '\n' || u.line_len == sizeof u.line - 1) {
         u.line[u.line_len] = '\0';
@@ -79,7 +78,7 @@ void vuart_init(VUart& u, const char* input) {
 
 void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
     Vm& vm = *v.vm;
-    VUart& u = vm_arch(vm).uart;
+    VUart& u = vm.arch.uart;
     bool level;
     {
         LockGuard g(u.lock);
@@ -175,7 +174,7 @@ void vuart_mmio(Vcpu& v, u64 off, bool write, u64* value) {
 }
 
 usize vuart_push_rx(Vm& vm, const char* data, usize len) {
-    VUart& u = vm_arch(vm).uart;
+    VUart& u = vm.arch.uart;
     usize n = 0;
     bool level;
     {

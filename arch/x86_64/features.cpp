@@ -7,12 +7,13 @@
 
 #include "hypervisor/cmdline.hpp"
 #include "hypervisor/print.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
 #include "paging.hpp"
 #include "percpu.hpp"
 #include "vmx/vmx.hpp"
 #include "x86.hpp"
 #include "zydis_check.hpp"
+#include <arch/smp.hpp>
+#include <arch/vm.hpp>
 
 namespace keel::arch {
 namespace {

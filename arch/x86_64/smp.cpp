@@ -1,6 +1,6 @@
 // Application-processor bring-up with INIT-SIPI-SIPI (SDM Vol. 3A 9.4.4.1 "typical BSP
 // initialization sequence", 11.6.1), each AP with its own GDT/TSS/IDT, #DF stack and
-// stack, and each core's work loop; the arch_vm.hpp SMP half for x86_64.
+// stack, and each core's work loop; arch/smp_interface.hpp for x86_64.
 //
 //   boot CPU                                  AP n
 //   trampoline -> 0x8000 (mapped, copied, unmapped)
@@ -13,12 +13,13 @@
 #include "apic.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
 #include "paging.hpp"
 #include "percpu.hpp"
 #include "vmx/vcpu.hpp"
 #include "vmx/vmx.hpp"
 #include "x86.hpp"
+#include <arch/smp.hpp>
+#include <arch/vm.hpp>
 
 extern "C" char ap_trampoline_start[], ap_trampoline_end[];
 extern "C" keel::u64 ap_boot_cr3, ap_boot_stack, ap_boot_cpu;

@@ -5,17 +5,22 @@ set(KEEL_ARCH_SOURCES
   ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
   ${_a}/multiboot.cpp ${_a}/acpi.cpp ${_a}/platform.cpp ${_a}/cpu.cpp ${_a}/features.cpp
   ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
-  ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/test_vm.cpp ${_a}/vmx/vm_exit.cpp
-  ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vmx_test_guest.S
+  ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/vm_exit.cpp
+  ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S
   ${_a}/vmx/vm_arch.cpp ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
   ${_a}/vmx/mmio.cpp ${_a}/vmx/mmio_decode.cpp ${_a}/vmx/guest_mem.cpp ${_a}/vmx/vapic.cpp
+  ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp
 )
+# The real-mode VT-x self-test (keel.test=vmx, vmx-bad-control) runs an in-tree guest:
+# test image only; the product answers that it has none (vmx/test_vm_none.cpp).
+list(APPEND KEEL_TEST_IMAGE_SOURCES ${_a}/vmx/test_vm.cpp ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vmx_test_guest.S)
+list(APPEND KEEL_PRODUCT_ONLY_SOURCES ${_a}/vmx/test_vm_none.cpp)
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
 set(KEEL_ARCH_HOST_TESTABLE ${_a}/acpi.cpp ${_a}/vmx/decode.cpp ${_a}/vmx/mmio_decode.cpp)
 
-# GRUB rescue ISOs for Bochs (BIOS + cdrom): keel-x86_64.iso boots the image with
+# GRUB rescue ISOs for Bochs (BIOS + cdrom), from the test image: keel-x86_64.iso boots it with
 # multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>
 # (GRUB's menu entry is the only way to pass a command line there).
 function(keel_arch_post_build image)
@@ -52,11 +57,11 @@ function(keel_arch_post_build image)
     add_custom_command(OUTPUT ${_iso}
       COMMAND ${CMAKE_COMMAND} -E rm -rf ${_stage}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${_stage}/boot/grub
-      COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_BINARY_DIR}/${image}.bin ${_stage}/boot/keel.bin
+      COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_BINARY_DIR}/${image}-test.bin ${_stage}/boot/keel.bin
       COMMAND ${CMAKE_COMMAND} -E copy ${_cfg} ${_stage}/boot/grub/grub.cfg
       COMMAND ${KEEL_GRUB_MKRESCUE} -d /usr/lib/grub/i386-pc --fonts= --locales= --themes=
               -o ${_iso} ${_stage} > ${CMAKE_CURRENT_BINARY_DIR}/grub-mkrescue${_suffix}.log 2>&1
-      DEPENDS ${image}.elf ${_cfg}
+      DEPENDS ${image}-test.elf ${_cfg}
       COMMENT "GRUB ISO ${image}${_suffix}.iso"
       VERBATIM)
     list(APPEND _isos ${_iso})

@@ -5,6 +5,7 @@
 #pragma once
 
 #include "hypervisor/types.hpp"
+#include "hypervisor/vm/lifecycle.hpp"
 
 namespace keel::mailbox {
 
@@ -150,7 +151,9 @@ struct ResponseSlot {
 };
 static_assert(sizeof(ResponseSlot) == 256, "docs/mailbox.md §3.5");
 
-enum class VmLifeState : u32 { Free = 0, Loading, Ready, Running, Stopping, Stopped };
+// The VM manager's states, numbered as the ABI fixes them (hypervisor/vm/lifecycle.hpp).
+using VmLifeState = keel::VmState;
+static_assert(static_cast<u32>(VmLifeState::Stopped) == 5, "docs/mailbox.md §3.5");
 
 struct VmInfo {
     u32 id;

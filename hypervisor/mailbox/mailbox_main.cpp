@@ -1,7 +1,9 @@
 #include "hypervisor/mailbox/mailbox_main.hpp"
 
+#include <arch/entropy.hpp>
+#include <arch/mailbox.hpp>
+
 #include "drivers/pci/bar_place.hpp"
-#include "hypervisor/mailbox/arch_mailbox.hpp"
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
@@ -30,9 +32,17 @@ mailbox::Service& service() {
     [[clang::no_destroy]] static mailbox::Service s;
     return s;
 }
-VmControl g_control;
-// Set once attach has finished on the boot core; read by guest cores' UART TX paths.
+// Guest console output into the VM's console-out ring, once attach has finished on the
+// boot core (guest cores read g_attached on their UART TX paths).
 bool g_attached = false;
+class RingSink final : public ConsoleSink {
+public:
+    void out(u32 vm_id, const char* bytes, usize len) override {
+        if (__atomic_load_n(&g_attached, __ATOMIC_ACQUIRE))
+            service().console_out(vm_id, bytes, len);
+    }
+};
+RingSink g_sink;
 
 } // namespace
 
@@ -102,19 +112,18 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     return true;
 }
 
-void mailbox_console_out(u32 vm_id, const char* bytes, usize len) {
-    if (__atomic_load_n(&g_attached, __ATOMIC_ACQUIRE)) service().console_out(vm_id, bytes, len);
-}
-
 void mailbox_run(u64 cores_online, u32 boot_cpu) {
-    g_control.init(cores_online, boot_cpu);
+    VmManager& m = vm_manager();
+    m.init(HostCores{cores_online, 1ull << boot_cpu});
+    m.set_console(&g_sink);
+    static VmControl control(m);
     u8 nonce[16];
-    arch::mailbox_nonce(nonce);
+    arch::boot_nonce(nonce);
     u8 key[crypto::kP384PublicKeySize];
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
-    Status s = service().attach(region, g_control, key, nonce);
+    Status s = service().attach(region, control, key, nonce);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
@@ -123,8 +132,10 @@ void mailbox_run(u64 cores_online, u32 boot_cpu) {
     kprint(", controller key %s\n",
            key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
     kprint("mailbox: ready, waiting for the controller\n");
-    for (;;)
+    for (;;) {
+        (void)m.poll(); // VM ends first: the service then sees them as ended
         (void)service().poll();
+    }
 }
 
 } // namespace keel

@@ -10,8 +10,8 @@ namespace keel {
 
 // True when a usable mailbox was found and mapped (it then says "mailbox: ready").
 bool mailbox_discover(const BootInfo& info, const Platform& platform);
+// Serves the controller through the VM manager (vm_control.hpp); guest console output
+// reaches the mailbox's console rings through the manager's console sink.
 [[noreturn]] void mailbox_run(u64 cores_online, u32 boot_cpu);
-// Guest serial output for the VM's console-out ring; a no-op without a mailbox.
-void mailbox_console_out(u32 vm_id, const char* bytes, usize len);
 
 } // namespace keel

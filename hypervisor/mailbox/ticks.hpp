@@ -1,9 +1,10 @@
 // A fine-grained clock for the mailbox's own timing figures (docs/performance.md,
-// mailbox section): the arm64 generic counter (CNTPCT_EL0, ARM DDI 0487 D12.1) read
-// straight from the core, so the figures need no arch hook. Under QEMU
-// `-icount shift=0` one virtual nanosecond is one guest instruction, so ns here are
-// instruction counts. Elsewhere (x86_64 image, host tests) it reads 0: no figures.
+// mailbox section), read through <arch/ticks.hpp> (arm64: the generic counter; under
+// QEMU `-icount shift=0` one virtual nanosecond is one guest instruction, so ns here are
+// instruction counts). Where the arch has no such counter it reads 0: no figures.
 #pragma once
+
+#include <arch/ticks.hpp>
 
 #include "hypervisor/types.hpp"
 
@@ -15,14 +16,8 @@ struct Ticks {
 };
 
 inline Ticks ticks_now() {
-#if defined(__aarch64__)
-    u64 c, f;
-    // ISB: the counter read is not hoisted above the work it is timing.
-    asm volatile("isb\n mrs %0, cntpct_el0\n mrs %1, cntfrq_el0" : "=r"(c), "=r"(f)::"memory");
-    return {c, f};
-#else
-    return {0, 0};
-#endif
+    const arch::TickCount t = arch::ticks();
+    return {t.count, t.hz};
 }
 
 // Time between two readings in units of 1/per_second s, saturated to u32; 0 when

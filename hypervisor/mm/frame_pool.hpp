@@ -32,6 +32,12 @@ public:
 
     explicit FramePool(Scrubber& scrubber) : scrubber_(scrubber) {}
 
+    // Forgets every region and owner (the pool is built again from the boot memory map).
+    void clear() {
+        region_count_ = total_blocks_ = free_blocks_ = 0;
+        for (OwnerId& o : owners_)
+            o = kOwnerFree;
+    }
     // Adds usable RAM (trimmed inward to 2 MiB blocks). Regions must not overlap.
     Status add_region(PhysAddr base, u64 size);
     // Takes blocks overlapping [base, base+size) out of the pool for the hypervisor

@@ -2,7 +2,7 @@
 
 #include "hypervisor/print.hpp"
 #include "hypervisor/spinlock.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
+#include <arch/vm.hpp>
 
 namespace keel {
 namespace {
@@ -25,6 +25,7 @@ mm::FramePool& pool() {
 Status pool_init(const BootInfo& info, const Platform& platform) {
     LockGuard g(g_pool_lock);
     mm::FramePool& p = pool();
+    p.clear();
     for (u32 i = 0; i < platform.mem_count; ++i)
         if (platform.mem[i].type == MemType::Usable)
             KEEL_TRY(p.add_region(PhysAddr(platform.mem[i].base), platform.mem[i].size));

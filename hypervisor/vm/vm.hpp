@@ -1,52 +1,60 @@
-// A VM as the core sees it: who it is, which cores and which memory it owns, and where
-// it is in its life. Arch state (stage-2 tables, vCPU registers) lives in the arch's
-// per-VM slot of the same id (arm64: arch/arm64/vm_arch.hpp), by value, in a fixed pool.
+// A VM: who it is, which cores and which memory it owns, where it is in its life, what
+// it boots, and its arch state (second-stage tables, vCPUs, emulated devices) embedded
+// by value (<arch/vm.hpp>). Every Vm lives in the VM manager's fixed table
+// (vm_manager.hpp); only the manager changes `state`, cores or memory.
 //
-//   Defined --admit--> Running --guest SYSTEM_OFF / fault--> Destroyed
-//      \--check fails--> Rejected
+// What other cores may touch, and how: the VM's own cores bump `stats` (stat_inc), write
+// console output through `console`, and report the VM's end once (report_end); the
+// manager reaps that end on its own core (VmManager::poll).
 #pragma once
 
-#include "hypervisor/types.hpp"
-#include "hypervisor/vm/vm_def.hpp"
+#include <arch/vm.hpp>
+
+#include "hypervisor/vm/lifecycle.hpp"
+#include "hypervisor/vm/vm_types.hpp"
 
 namespace keel {
 
-enum class VmState : u32 { Defined = 0, Running, Destroyed, Rejected };
-enum class VmEnd : u32 { None = 0, GuestPowerOff, GuestReset, Fault, ControllerStop };
-
-// Counters any of the VM's cores may bump at once: update them with stat_inc().
-struct VmStats {
-    u32 exits = 0;
-    u32 console_lines = 0;
-    u32 aborts_injected = 0;
-    u32 hypercalls = 0;
-};
-
-// Relaxed atomic increment: a statistic orders nothing, but must not lose counts when
-// two vCPUs of the VM exit at once.
-inline void stat_inc(u32& counter) { __atomic_fetch_add(&counter, 1u, __ATOMIC_RELAXED); }
-
 struct Vm {
     static constexpr u32 kMaxVms = 8;
-    static constexpr u64 kRamIpa = 0x40000000; // guest RAM starts where QEMU virt's does
+    static constexpr usize kLabelMax = 80;
 
     u16 id = 0; // 1-based; also the pool owner id and the VMID
-    VmDef def;
+    u64 cpu_mask = 0;
     u32 first_cpu = 0;   // vCPU 0 runs here
     PhysAddr mem_base{}; // host-physical, contiguous, from the partition pool
     u64 mem_size = 0;
-    u32 stage2_tables = 0;                           // 4 KiB table pages this VM's stage-2 uses
-    u32 state_ = static_cast<u32>(VmState::Defined); // atomic: the VM's core reports the end
-    VmEnd end = VmEnd::None;
+    u32 stage2_tables = 0; // 4 KiB table pages this VM's second stage uses
+    VmState state = VmState::Free;
+    VmEnd end = VmEnd::None; // valid once the manager has reaped the end
     VmStats stats;
+    GuestImage image;
+    // The kernel's first bytes, captured by the manager as they were loaded: the arch
+    // reads the boot header from here, never back out of guest RAM.
+    u8 kernel_head[GuestImage::kHeadBytes] = {};
+    char label[kLabelMax] = {};          // how messages name the VM's definition
+    const char* initial_input = nullptr; // console input fed once the guest opens its UART
+    ConsoleSink* console = nullptr;      // besides the hypervisor console; may be null
+    arch::VmContext arch;
 
-    [[nodiscard]] GuestPhys ram_ipa() const { return GuestPhys(kRamIpa); }
-    [[nodiscard]] VmState state() const {
-        return static_cast<VmState>(__atomic_load_n(&state_, __ATOMIC_ACQUIRE));
+    [[nodiscard]] GuestPhys ram_ipa() const { return arch::kGuestRamBase; }
+
+    // Called once by the arch, on the core that saw the VM's last vCPU leave: nothing of
+    // the VM runs any more. The manager then reaps it (second stage, memory, cores).
+    void report_end(VmEnd why) {
+        end_pending_ = why;
+        __atomic_store_n(&ended_, 1u, __ATOMIC_RELEASE);
     }
-    void set_state(VmState s) { __atomic_store_n(&state_, static_cast<u32>(s), __ATOMIC_RELEASE); }
-};
+    [[nodiscard]] bool end_reported() const { return __atomic_load_n(&ended_, __ATOMIC_ACQUIRE); }
+    [[nodiscard]] VmEnd reported_end() const { return end_pending_; }
+    void console_out(const char* bytes, usize len) {
+        if (console != nullptr) console->out(id, bytes, len);
+    }
 
-const char* vm_end_name(VmEnd e);
+private:
+    friend class VmManager;
+    u32 ended_ = 0; // atomic
+    VmEnd end_pending_ = VmEnd::None;
+};
 
 } // namespace keel

@@ -1,16 +1,18 @@
-// The VM lifecycle API the controller mailbox drives (docs/vm-lifecycle.md): the image's
-// mailbox::VmBackend. Reserves cores and pool memory, loads images through the arch,
-// starts, stops and releases VMs. Runs on the boot core only.
+// The controller mailbox's client of the VM manager (docs/vm-lifecycle.md): the image's
+// mailbox::VmBackend, a thin adapter. Images arrive through the bulk window, are copied
+// once into a staging buffer, hashed there, and stored into the VM through the manager;
+// the kernel's kind comes from the header bytes captured as they were loaded.
+// Runs on the boot core only.
 #pragma once
 
 #include "hypervisor/mailbox/backend.hpp"
-#include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
 
 namespace keel {
 
 class VmControl final : public mailbox::VmBackend {
 public:
-    void init(u64 cores_online, u32 boot_cpu);
+    explicit VmControl(VmManager& m) : m_(m) {}
     Status reserve(u32 id, u64 cpu_mask, u64 mem_bytes) override;
     Status load(u32 id, mailbox::ImageKind kind, u64 image_offset,
                 const mailbox::SharedRegion& bulk, u64 bulk_offset, u64 length,
@@ -25,15 +27,8 @@ public:
     u64 now_ms() override;
 
 private:
-    u64 cores_online_ = 0;
-    u32 boot_cpu_ = 0;
-    u64 cores_owned_ = 0;
-    bool live_[mailbox::kMaxVms] = {};     // holds cores + memory (created, not yet released)
-    u64 loaded_[mailbox::kMaxVms][2] = {}; // bytes loaded per image kind (kernel, initrd)
+    VmManager& m_;
+    u64 loaded_[Vm::kMaxVms][2] = {}; // bytes loaded per image kind (kernel, initrd)
 };
-
-// The Vm behind mailbox VM `id` while it holds resources (created, not yet destroyed);
-// nullptr otherwise. For the arch's console-input hook (arch_mailbox.hpp).
-Vm* controlled_vm(u32 id);
 
 } // namespace keel

@@ -124,8 +124,25 @@ const char* vm_def_error_text(VmDefError e) {
     case VmDefError::BadSource:
         return "kernel/initrd must be 2 MiB aligned host addresses; initrd/args/input need a "
                "kernel; text too long";
+    case VmDefError::NoContiguousMemory:
+        return "the pool has that much free, but not in one contiguous run";
+    case VmDefError::NoTestGuest:
+        return "names no kernel, and this image has no built-in test guest (use the test image)";
     }
     return "?";
+}
+
+Status vm_def_error_status(VmDefError e) {
+    switch (e) {
+    case VmDefError::None: return Status::Ok;
+    case VmDefError::ReservedCore:
+    case VmDefError::CoreTaken: return Status::Busy;
+    case VmDefError::NoSuchCore: return Status::NotFound;
+    case VmDefError::NoMemory:
+    case VmDefError::NoContiguousMemory: return Status::NoMemory;
+    case VmDefError::NoTestGuest: return Status::Unsupported;
+    default: return Status::InvalidArgument;
+    }
 }
 
 VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {

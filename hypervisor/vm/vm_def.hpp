@@ -45,16 +45,21 @@ struct VmDef {
 // Why a definition was refused; `vm_def_error_text` names it for the console.
 enum class VmDefError : u32 {
     None = 0,
-    Malformed,    // unknown key, bad number, missing cpus or mem
-    BadMemSize,   // zero or not a multiple of 2 MiB
-    NoSuchCore,   // names a core the machine does not have (or has disabled)
-    ReservedCore, // names the hypervisor's boot/console core
-    CoreTaken,    // a core another VM owns
-    NoMemory,     // more memory than the pool has free
-    BadAfter,     // after: names itself, a later VM, or a rejected one
-    BadSource,    // kernel/initrd not 2 MiB aligned, initrd without kernel, text too long
+    Malformed,          // unknown key, bad number, missing cpus or mem
+    BadMemSize,         // zero or not a multiple of 2 MiB
+    NoSuchCore,         // names a core the machine does not have (or has disabled)
+    ReservedCore,       // names the hypervisor's boot/console core
+    CoreTaken,          // a core another VM owns
+    NoMemory,           // more memory than the pool has free
+    BadAfter,           // after: names itself, a later VM, or a rejected one
+    BadSource,          // kernel/initrd not 2 MiB aligned, initrd without kernel, text too long
+    NoContiguousMemory, // enough free in total, but no run of that size
+    NoTestGuest,        // no kernel named, and the image carries no test guest
 };
+// VmDefError is the reason a definition or an admission was refused, for messages; the
+// Status it maps to is what the VM manager's calls return (docs/architecture.md "Errors").
 const char* vm_def_error_text(VmDefError e);
+[[nodiscard]] Status vm_def_error_status(VmDefError e);
 
 // Parses one definition (the text after "keel.vm=", `len` bytes).
 VmDefError parse_vm_def(const char* text, usize len, VmDef& out);

@@ -1,9 +1,8 @@
 #include "hypervisor/vm/vm_manager.hpp"
 
-#include "hypervisor/panic.hpp"
+#include <string.h>
+
 #include "hypervisor/print.hpp"
-#include "hypervisor/spinlock.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
 #include "hypervisor/vm/partitions.hpp"
 
 namespace keel {
@@ -11,101 +10,13 @@ namespace {
 
 using ull = unsigned long long;
 
-Vm g_vms[Vm::kMaxVms];
-u32 g_vm_count = 0;
-SpinLock g_cores_lock; // guards g_cores_owned
-u64 g_cores_owned = 0;
-u64 g_cores_online = 0;
-u32 g_boot_cpu = 0;
-bool g_bench = false; // keel.bench: the boot core may host a VM (docs/performance.md)
+u32 lowest_bit(u64 m) { return static_cast<u32>(__builtin_ctzll(m)); }
 
-// Whether `word` appears as a whole space-separated word of the command line.
-bool has_word(const char* s, const char* word) {
-    while (*s) {
-        while (*s == ' ')
-            ++s;
-        usize i = 0;
-        while (word[i] && s[i] == word[i])
-            ++i;
-        if (!word[i] && (s[i] == ' ' || s[i] == '\0')) return true;
-        while (*s && *s != ' ')
-            ++s;
-    }
-    return false;
-}
-
-VmState state_of(const Vm& vm) { return vm.state(); }
-void set_state(Vm& vm, VmState s) { vm.set_state(s); }
-
-void reject(Vm& vm, VmDefError e) {
-    kprint("vm %u: rejected \"keel.vm=%s\": %s\n", vm.id, vm.def.text, vm_def_error_text(e));
-    set_state(vm, VmState::Rejected);
-}
-
-u32 lowest_bit(u64 m) {
-    u32 i = 0;
-    while (!(m & 1))
-        m >>= 1, ++i;
-    return i;
-}
-
-void start(Vm& vm) {
-    vm.set_state(VmState::Running);
-    Status s = arch::vm_start(vm);
-    if (s != Status::Ok)
-        panic("vm %u: start on cpu %u failed: %s", vm.id, vm.first_cpu, status_name(s));
-}
-
-// Checks and creates a VM (memory zeroed, stage-2 built, guest loaded); true if it is
-// ready to start.
-bool admit(Vm& vm) {
-    AdmitContext ctx;
-    ctx.cores_present = g_cores_online;
-    ctx.cores_reserved = g_bench ? 0 : 1ull << g_boot_cpu;
-    ctx.pool_free = pool_free_bytes();
-    {
-        LockGuard g(g_cores_lock);
-        ctx.cores_owned = g_cores_owned;
-        VmDefError e = check_vm_def(vm.def, ctx);
-        if (e != VmDefError::None) {
-            reject(vm, e);
-            return false;
-        }
-        g_cores_owned |= vm.def.cpu_mask;
-    }
-    auto mem = pool_alloc(vm.def.mem_bytes, vm.id);
-    if (!mem.ok()) {
-        LockGuard g(g_cores_lock);
-        g_cores_owned &= ~vm.def.cpu_mask;
-        reject(vm, VmDefError::NoMemory); // enough free, but not contiguous
-        return false;
-    }
-    vm.mem_base = mem.value();
-    vm.mem_size = vm.def.mem_bytes;
-    vm.first_cpu = lowest_bit(vm.def.cpu_mask);
-    Status s = arch::vm_create(vm);
-    if (s != Status::Ok) {
-        kprint("vm %u: create failed: %s\n", vm.id, status_name(s));
-        (void)pool_release(vm.id);
-        LockGuard g(g_cores_lock);
-        g_cores_owned &= ~vm.def.cpu_mask;
-        set_state(vm, VmState::Rejected);
-        return false;
-    }
-    kprint("vm %u: created: cpus %#llx, %llu MiB at pa %#llx (ipa %#llx), stage-2 %u tables "
-           "(%u KiB)\n",
-           vm.id, static_cast<ull>(vm.def.cpu_mask), static_cast<ull>(vm.mem_size / MiB),
-           static_cast<ull>(vm.mem_base.raw()), static_cast<ull>(vm.ram_ipa().raw()),
-           vm.stage2_tables, vm.stage2_tables * 4);
-    return true;
-}
-
-bool all_done() {
-    for (u32 i = 0; i < g_vm_count; ++i) {
-        VmState s = state_of(g_vms[i]);
-        if (s != VmState::Destroyed && s != VmState::Rejected) return false;
-    }
-    return true;
+void copy_text(char* dst, usize cap, const char* src) {
+    usize n = 0;
+    for (; src != nullptr && src[n] != '\0' && n + 1 < cap; ++n)
+        dst[n] = src[n];
+    dst[n] = '\0';
 }
 
 } // namespace
@@ -121,89 +32,231 @@ const char* vm_end_name(VmEnd e) {
     return "?";
 }
 
-u32 vm_definition_count(const char* cmdline) {
-    return for_each_vm_word(cmdline, [](u32, const char*, usize) {});
+VmManager& vm_manager() {
+    static VmManager m;
+    return m;
 }
 
-void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
-    g_cores_online = cores_online;
-    g_boot_cpu = boot_cpu;
-    g_bench = has_word(cmdline, "keel.bench") && arch::boot_core_runs_vcpus();
-    if (g_bench) kprint("keel: bench mode: VMs may use the boot core %u\n", boot_cpu);
-    u32 n = for_each_vm_word(cmdline, [](u32 i, const char* text, usize len) {
-        if (i >= Vm::kMaxVms) {
-            kprint("vm %u: rejected: at most %u VMs\n", i + 1, Vm::kMaxVms);
-            return;
-        }
-        Vm& vm = g_vms[i];
-        vm.id = static_cast<u16>(i + 1);
-        VmDefError e = parse_vm_def(text, len, vm.def);
-        if (e == VmDefError::None && vm.def.after != 0 &&
-            (vm.def.after >= vm.id || state_of(g_vms[vm.def.after - 1]) == VmState::Rejected))
-            e = VmDefError::BadAfter;
-        if (e != VmDefError::None) reject(vm, e);
-    });
-    g_vm_count = n < Vm::kMaxVms ? n : Vm::kMaxVms;
-    // Guest sources (Linux Image, initrd) leave the pool before anyone gets memory.
-    for (u32 i = 0; i < g_vm_count; ++i) {
-        Vm& vm = g_vms[i];
-        if (state_of(vm) != VmState::Defined) continue;
-        Status s = arch::vm_reserve_sources(vm.def);
-        if (s != Status::Ok) {
-            kprint("vm %u: rejected \"keel.vm=%s\": guest sources: %s\n", vm.id, vm.def.text,
-                   status_name(s));
-            set_state(vm, VmState::Rejected);
-        }
-    }
-
-    // Boot-time VMs: create all, then start all, so they run side by side.
-    bool ready[Vm::kMaxVms] = {};
-    for (u32 i = 0; i < g_vm_count; ++i)
-        if (state_of(g_vms[i]) == VmState::Defined && g_vms[i].def.after == 0)
-            ready[i] = admit(g_vms[i]);
-    for (u32 i = 0; i < g_vm_count; ++i)
-        if (ready[i]) start(g_vms[i]);
-    for (;;) {
-        for (u32 i = 0; i < g_vm_count; ++i) {
-            Vm& vm = g_vms[i];
-            if (state_of(vm) != VmState::Defined) continue;
-            VmState pred = state_of(g_vms[vm.def.after - 1]);
-            if (pred == VmState::Destroyed) {
-                if (admit(vm)) start(vm);
-            } else if (pred == VmState::Rejected)
-                reject(vm, VmDefError::BadAfter);
-        }
-        if (all_done()) break;
-        if (g_bench) arch::run_local_work();
-        arch::wait_for_event();
-    }
-
-    for (u32 i = 0; i < g_vm_count; ++i) {
-        const Vm& vm = g_vms[i];
-        if (state_of(vm) != VmState::Destroyed) continue;
-        kprint(
-            "vm %u: summary: %s, %u exits, %u console lines, %u hypercalls, %u aborts injected\n",
-            vm.id, vm_end_name(vm.end), vm.stats.exits, vm.stats.console_lines, vm.stats.hypercalls,
-            vm.stats.aborts_injected);
-    }
-    u64 free = pool_free_bytes();
-    kprint("keel: all VMs ended, pool %llu MiB, baseline %llu MiB\n", static_cast<ull>(free / MiB),
-           static_cast<ull>(pool_baseline() / MiB));
-    if (free != pool_baseline())
-        panic("pool leaked %llu bytes", static_cast<ull>(pool_baseline() - free));
+void VmManager::init(HostCores cores) {
+    LockGuard g(lock_);
+    cores_ = cores;
 }
 
-void vm_stopped(Vm& vm, VmEnd end) {
-    vm.end = end;
-    u64 free = pool_release(vm.id);
-    {
-        LockGuard g(g_cores_lock);
-        g_cores_owned &= ~vm.def.cpu_mask;
+Vm* VmManager::slot(u32 id) { return id == 0 || id > Vm::kMaxVms ? nullptr : &vms_[id - 1]; }
+
+Status VmManager::apply(const Held&, Vm& vm, VmEvent e) {
+    Result<VmState> next = vm_transition(vm.state, e);
+    if (!next.ok()) return next.status();
+    vm.state = next.value();
+    return Status::Ok;
+}
+
+Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
+    LockGuard g(lock_);
+    const Held h;
+    Vm* vm = slot(id);
+    if (vm == nullptr) return Status::OutOfRange;
+    KEEL_TRY(vm_transition(vm->state, VmEvent::Create).status());
+    VmDef def;
+    def.cpu_mask = cpu_mask;
+    def.mem_bytes = mem_bytes;
+    AdmitContext ctx;
+    ctx.cores_present = cores_.online;
+    ctx.cores_reserved = cores_.reserved;
+    ctx.cores_owned = cores_owned_;
+    ctx.pool_free = pool_free_bytes();
+    VmDefError e = cpu_mask == 0 ? VmDefError::Malformed : check_vm_def(def, ctx);
+    if (e == VmDefError::None && (mem_bytes == 0 || mem_bytes % (2 * MiB) != 0))
+        e = VmDefError::BadMemSize;
+    if (why != nullptr) *why = e;
+    if (e != VmDefError::None) return vm_def_error_status(e);
+    Result<PhysAddr> mem = pool_alloc(mem_bytes, static_cast<mm::OwnerId>(id));
+    if (!mem.ok()) {
+        if (why != nullptr) *why = VmDefError::NoContiguousMemory;
+        return Status::NoMemory;
     }
-    kprint("vm %u: destroyed (%s), pool back to %llu MiB\n", vm.id, vm_end_name(end),
-           static_cast<ull>(free / MiB));
-    set_state(vm, VmState::Destroyed);
-    arch::send_event();
+    vm->id = static_cast<u16>(id);
+    vm->cpu_mask = cpu_mask;
+    vm->first_cpu = lowest_bit(cpu_mask);
+    vm->mem_base = mem.value();
+    vm->mem_size = mem_bytes;
+    vm->stats = VmStats{};
+    vm->end = VmEnd::None;
+    vm->image = GuestImage{};
+    memset(vm->kernel_head, 0, sizeof vm->kernel_head);
+    vm->console = console_;
+    vm->ended_ = 0;
+    vm->end_pending_ = VmEnd::None;
+    const Status s = arch::vm_create(*vm);
+    if (s != Status::Ok) {
+        (void)pool_release(static_cast<mm::OwnerId>(id));
+        vm->id = 0;
+        return s;
+    }
+    cores_owned_ |= cpu_mask;
+    return apply(h, *vm, VmEvent::Create);
+}
+
+Status VmManager::capture_head(Vm& vm, u64 offset, const void* bytes, u64 len) {
+    if (offset >= GuestImage::kHeadBytes) return Status::Ok;
+    const u64 n = len < GuestImage::kHeadBytes - offset ? len : GuestImage::kHeadBytes - offset;
+    memcpy(vm.kernel_head + offset, bytes, n);
+    return Status::Ok;
+}
+
+Status VmManager::load(u32 id, u64 offset, const void* bytes, u64 len) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm == nullptr) return Status::OutOfRange;
+    KEEL_TRY(vm_transition(vm->state, VmEvent::LoadChunk).status());
+    if (offset > vm->mem_size || len > vm->mem_size - offset) return Status::OutOfRange;
+    KEEL_TRY(arch::vm_write(*vm, offset, bytes, len));
+    return capture_head(*vm, offset, bytes, len);
+}
+
+Status VmManager::load_host(u32 id, u64 offset, PhysAddr src, u64 len) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm == nullptr) return Status::OutOfRange;
+    KEEL_TRY(vm_transition(vm->state, VmEvent::LoadChunk).status());
+    if (offset > vm->mem_size || len > vm->mem_size - offset) return Status::OutOfRange;
+    KEEL_TRY(arch::vm_copy_host(*vm, offset, src, len));
+    if (offset < GuestImage::kHeadBytes) {
+        u8 head[GuestImage::kHeadBytes];
+        const u64 n = len < sizeof head - offset ? len : sizeof head - offset;
+        KEEL_TRY(arch::read_host(src, head, n));
+        KEEL_TRY(capture_head(*vm, offset, head, n));
+    }
+    return Status::Ok;
+}
+
+Status VmManager::seal(u32 id) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm == nullptr) return Status::OutOfRange;
+    return apply(Held{}, *vm, VmEvent::LoadComplete);
+}
+
+Status VmManager::start(u32 id, const GuestImage& image) {
+    LockGuard g(lock_);
+    const Held h;
+    Vm* vm = slot(id);
+    if (vm == nullptr) return Status::OutOfRange;
+    KEEL_TRY(vm_transition(vm->state, VmEvent::Start).status());
+    if (image.initrd_bytes != 0 && (image.initrd_offset > vm->mem_size ||
+                                    image.initrd_bytes > vm->mem_size - image.initrd_offset))
+        return Status::OutOfRange;
+    vm->image = image;
+    vm->image.cmdline[sizeof vm->image.cmdline - 1] = '\0';
+    KEEL_TRY(arch::vm_prepare(*vm));
+    KEEL_TRY(arch::vm_start(*vm));
+    return apply(h, *vm, VmEvent::Start);
+}
+
+Status VmManager::stop(u32 id, bool forced) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm == nullptr) return Status::OutOfRange;
+    // A second, forced STOP of a VM already stopping is how a client ends the wait.
+    if (!(forced && vm->state == VmState::Stopping)) KEEL_TRY(apply(Held{}, *vm, VmEvent::Stop));
+    // Keel emulates no power button yet: the polite phase delivers nothing, the guest
+    // may still power itself off (docs/vm-lifecycle.md "STOP").
+    if (forced && !vm->end_reported()) {
+        kprint("vm %u: forced stop by the controller\n", vm->id);
+        arch::vm_request_stop(*vm, VmEnd::ControllerStop);
+    }
+    return Status::Ok;
+}
+
+// Second stage gone, memory scrubbed back into the pool, cores free.
+void VmManager::release(const Held&, Vm& vm) {
+    arch::vm_destroy(vm);
+    (void)pool_release(static_cast<mm::OwnerId>(vm.id));
+    cores_owned_ &= ~vm.cpu_mask;
+}
+
+void VmManager::end_vm(const Held& h, Vm& vm) {
+    vm.end = vm.reported_end();
+    release(h, vm);
+    kprint("vm %u: destroyed (%s), pool back to %llu MiB\n", vm.id, vm_end_name(vm.end),
+           static_cast<ull>(pool_free_bytes() / MiB));
+    (void)apply(h, vm, VmEvent::GuestEnded);
+}
+
+u32 VmManager::poll() {
+    u32 n = 0;
+    for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+        const Vm* ended = nullptr;
+        {
+            LockGuard g(lock_);
+            Vm& vm = vms_[id - 1];
+            const bool live = vm.state == VmState::Running || vm.state == VmState::Stopping;
+            if (!live || !vm.end_reported()) continue;
+            end_vm(Held{}, vm);
+            ended = &vm;
+            ++n;
+        }
+        if (observer_ != nullptr) observer_->vm_ended(*ended); // outside the lock: it may call back
+    }
+    return n;
+}
+
+Status VmManager::destroy(u32 id) {
+    LockGuard g(lock_);
+    const Held h;
+    Vm* vm = slot(id);
+    if (vm == nullptr) return Status::OutOfRange;
+    const VmState before = vm->state;
+    KEEL_TRY(apply(h, *vm, VmEvent::Destroy));
+    if (before != VmState::Stopped) release(h, *vm); // never ran: nothing was reaped
+    // Nothing of the old VM survives in the slot.
+    vm->id = 0;
+    vm->cpu_mask = 0;
+    vm->mem_base = PhysAddr{};
+    vm->mem_size = 0;
+    vm->stage2_tables = 0;
+    vm->image = GuestImage{};
+    memset(vm->kernel_head, 0, sizeof vm->kernel_head);
+    memset(vm->label, 0, sizeof vm->label);
+    vm->initial_input = nullptr;
+    vm->console = nullptr;
+    return Status::Ok;
+}
+
+usize VmManager::console_input(u32 id, const char* bytes, usize len) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm == nullptr || vm->state != VmState::Running || vm->end_reported()) return 0;
+    return arch::vm_console_input(*vm, bytes, len);
+}
+
+void VmManager::set_label(u32 id, const char* text) {
+    LockGuard g(lock_);
+    if (Vm* vm = slot(id)) copy_text(vm->label, sizeof vm->label, text);
+}
+
+void VmManager::set_initial_input(u32 id, const char* text) {
+    LockGuard g(lock_);
+    if (Vm* vm = slot(id)) vm->initial_input = text;
+}
+
+VmState VmManager::state(u32 id) const {
+    LockGuard g(lock_);
+    return id == 0 || id > Vm::kMaxVms ? VmState::Free : vms_[id - 1].state;
+}
+
+const Vm* VmManager::find(u32 id) const {
+    LockGuard g(lock_);
+    if (id == 0 || id > Vm::kMaxVms || vms_[id - 1].state == VmState::Free) return nullptr;
+    return &vms_[id - 1];
+}
+
+u32 VmManager::live_count() const {
+    LockGuard g(lock_);
+    u32 n = 0;
+    for (const Vm& vm : vms_)
+        n += vm.state != VmState::Free;
+    return n;
 }
 
 } // namespace keel

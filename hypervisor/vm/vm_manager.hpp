@@ -1,18 +1,96 @@
-// VM lifecycle on the boot core, until the mailbox exists: VMs come from keel.vm= words
-// (vm_def.hpp), are admitted (cores and memory checked, memory zeroed from the pool),
-// started on their own cores, and the boot core then waits until every VM has ended,
-// starting `after:` VMs as their predecessors go. Returns once all are gone and the
-// pool is back to its baseline (panics otherwise).
+// The one owner of every VM (docs/architecture.md "VM layer"). Both clients, the
+// boot-time `keel.vm=` definitions (boot_vms.hpp) and the controller mailbox
+// (vm_control.hpp), go through the same calls; each call checks the one state machine
+// (lifecycle.hpp) before it changes anything, and a call that fails changes nothing.
+//
+//   create  admission (cores present, not reserved, not owned; memory), pool memory
+//           (zeroed), second stage built by the arch           Free -> Loading
+//   load    bytes into the VM's RAM (from hypervisor memory or host-physical sources)
+//   seal    the images are complete                             Loading -> Ready
+//   start   the typed boot description; vCPU 0 runs              Ready -> Running
+//   stop    polite (nothing to deliver yet) or forced            Running -> Stopping
+//   poll    reaps VMs whose last vCPU left: the one place a VM ends (second stage gone,
+//           memory scrubbed and back in the pool, cores free)   -> Stopped
+//   destroy scrubs what is left                                  Loading|Ready|Stopped -> Free
+//
+// Lock order, outermost first (written once, here): VmManager::lock_ -> pool lock
+// (partitions.cpp) -> table-pool lock (mm/table_pool.hpp) -> console lock (print.cpp).
+// Every mutation runs under lock_, taken by the public calls; the private helpers take a
+// `Held` token that only a held lock can produce, so the discipline is in the types.
+// VM cores never take lock_: they only report (Vm::report_end, stats, console).
 #pragma once
 
+#include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_def.hpp"
 
 namespace keel {
 
-// Number of keel.vm= words on the command line.
-u32 vm_definition_count(const char* cmdline);
-void run_vms(const char* cmdline, u64 cores_online, u32 boot_cpu);
-// Called by the arch on the VM's core once its arch state is torn down.
-void vm_stopped(Vm& vm, VmEnd end);
+// Told about every VM end once it has been reaped (the mailbox's audit log).
+class VmObserver {
+public:
+    virtual void vm_ended(const Vm& vm) = 0;
+
+protected:
+    ~VmObserver() = default;
+};
+
+struct HostCores {
+    u64 online = 0;   // enabled, online cores
+    u64 reserved = 0; // the hypervisor's own (never given to a VM)
+};
+
+class VmManager {
+public:
+    void init(HostCores cores);
+    void set_console(ConsoleSink* sink) { console_ = sink; }
+    void set_observer(VmObserver* o) { observer_ = o; }
+
+    // Free -> Loading. On a refusal `why` (if given) says which admission rule failed.
+    [[nodiscard]] Status create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why = nullptr);
+    [[nodiscard]] Status load(u32 id, u64 offset, const void* bytes, u64 len);
+    [[nodiscard]] Status load_host(u32 id, u64 offset, PhysAddr src, u64 len);
+    [[nodiscard]] Status seal(u32 id);
+    [[nodiscard]] Status start(u32 id, const GuestImage& image);
+    [[nodiscard]] Status stop(u32 id, bool forced);
+    [[nodiscard]] Status destroy(u32 id);
+    // Reaps every VM whose end was reported; returns how many ended now.
+    u32 poll();
+
+    // Queues console input for a running VM; returns the bytes taken.
+    usize console_input(u32 id, const char* bytes, usize len);
+    // Names the VM's definition in messages (keel.vm= text); kept until destroy.
+    void set_label(u32 id, const char* text);
+    void set_initial_input(u32 id, const char* text);
+
+    [[nodiscard]] VmState state(u32 id) const;
+    [[nodiscard]] const Vm* find(u32 id) const; // nullptr unless created (not Free)
+    [[nodiscard]] u64 cores_owned() const { return cores_owned_; }
+    [[nodiscard]] u64 cores_free() const {
+        return cores_.online & ~cores_.reserved & ~cores_owned_;
+    }
+    [[nodiscard]] u32 live_count() const;
+
+private:
+    class Held {
+        friend class VmManager;
+        Held() = default;
+    };
+    [[nodiscard]] Vm* slot(u32 id);
+    [[nodiscard]] Status apply(const Held&, Vm& vm, VmEvent e);
+    void end_vm(const Held&, Vm& vm);
+    void release(const Held&, Vm& vm);
+    [[nodiscard]] static Status capture_head(Vm& vm, u64 offset, const void* bytes, u64 len);
+
+    mutable SpinLock lock_;
+    HostCores cores_;
+    u64 cores_owned_ = 0;
+    ConsoleSink* console_ = nullptr;
+    VmObserver* observer_ = nullptr;
+    Vm vms_[Vm::kMaxVms];
+};
+
+// The image's one manager (function-local: the image walks no init_array).
+VmManager& vm_manager();
 
 } // namespace keel

@@ -1,7 +1,8 @@
 # Controller mailbox end to end (docs/mailbox.md): a fresh QEMU per test with an ivshmem
-# mailbox, driven by keelctl through tests/emu/mailbox_e2e.py. The VM payload is the
-# in-tree test guest uploaded through the bulk window (Linux guests: arm64.mailbox_linux).
-set(_mbox_args --image ${KEEL_IMAGE_arm64} --keelctl $<TARGET_FILE:keelctl>
+# mailbox, driven by keelctl through tests/emu/mailbox_e2e.py, booting the product image
+# (no test guest inside). The VM payload is the in-tree test guest uploaded through the
+# bulk window as a raw guest (Linux guests: arm64.mailbox_linux).
+set(_mbox_args --image ${KEEL_PRODUCT_IMAGE_arm64} --keelctl $<TARGET_FILE:keelctl>
     --guest ${CMAKE_BINARY_DIR}/arm64/keel-test-guest.bin)
 foreach(_scenario lifecycle hostile logstate)
   add_test(NAME arm64.mailbox_${_scenario}

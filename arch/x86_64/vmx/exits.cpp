@@ -24,7 +24,7 @@ constexpr u64 kRflagsIf = 1ull << 9;
 // initial APIC ids 0..n-1 (leaf 1 EBX 23:16 and 31:24, leaf 4 EAX 31:26, leaf 0xB with
 // the x2APIC id in EDX), and x2APIC (leaf 1 ECX 21): the virtual APIC is an x2APIC.
 x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
-    const u32 cores = static_cast<u32>(__builtin_popcountll(vm.def.cpu_mask));
+    const u32 cores = static_cast<u32>(__builtin_popcountll(vm.cpu_mask));
     if (leaf >= 0x40000000 && leaf < 0x50000000)
         return leaf == 0x40000000 ? x86::CpuidRegs{0x40000000, kSigKeel, kSigKeel, kSigKeel}
                                   : x86::CpuidRegs{};
@@ -180,7 +180,7 @@ ExitAction handle_hlt(Vm& vm, Vcpu& v) {
     const bool interrupts = vmread(VmcsFieldNatural::GuestRflags) & kRflagsIf;
     if (!v.timer_armed || !interrupts) {
         const char* why = interrupts ? "no timer armed" : "interrupts disabled";
-        if (vm_slot(vm).vcpus > 1) {
+        if (vm.arch.vcpus > 1) {
             kprint("vm %u: vcpu %u: HLT with %s: nothing can wake it, vcpu stopped\n", vm.id,
                    v.index, why);
             return ExitAction::VcpuOff;

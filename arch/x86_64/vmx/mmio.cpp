@@ -76,11 +76,11 @@ ExitAction handle_ept_violation(Vm& vm, Vcpu& v) {
     GuestRegs& r = v.regs;
     if (m.op == MmioOp::Load) {
         u64 value = 0;
-        memcpy(&value, vm_slot(vm).scratch + off, m.width);
+        memcpy(&value, vm.arch.scratch + off, m.width);
         write_gpr(r, m.reg, mmio_load_result(m, read_gpr(r, m.reg), value));
     } else {
         const u64 value = mmio_store_value(m, read_gpr(r, m.reg == kNoRegister ? 0 : m.reg));
-        memcpy(vm_slot(vm).scratch + off, &value, m.width);
+        memcpy(vm.arch.scratch + off, &value, m.width);
     }
     if (m.string) { // STOS: one element per exit; REP repeats the instruction (RIP stays)
         const bool down = vmread(VmcsFieldNatural::GuestRflags) & kRflagsDf;

@@ -27,7 +27,7 @@ constexpr u64 kApicBaseDefault = 0xfee00000, kApicBaseBsp = 1ull << 8, kApicBase
               kApicBaseEnable = 1ull << 11;
 constexpr u32 kModeInit = 5, kModeStartup = 6;
 
-void deliver(Vm& vm, VmSlot& s, const Vcpu& from, Vcpu& to, u32 mode, u8 vector) {
+void deliver(Vm& vm, VmContext& s, const Vcpu& from, Vcpu& to, u32 mode, u8 vector) {
     if (mode == kModeInit) {
         u32 expected = static_cast<u32>(VcpuRun::Reset);
         if (__atomic_compare_exchange_n(&to.run, &expected, static_cast<u32>(VcpuRun::WaitSipi),
@@ -48,7 +48,7 @@ void deliver(Vm& vm, VmSlot& s, const Vcpu& from, Vcpu& to, u32 mode, u8 vector)
 }
 
 void send_ipi(Vm& vm, const Vcpu& from, u64 icr) {
-    VmSlot& s = vm_slot(vm);
+    VmContext& s = vm.arch;
     const u32 mode = (icr >> 8) & 7, shorthand = (icr >> 18) & 3,
               dest = static_cast<u32>(icr >> 32);
     const bool level_assert = icr & (1u << 14);

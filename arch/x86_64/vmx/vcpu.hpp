@@ -1,6 +1,7 @@
 // A partition VM's VT-x state, by value in a fixed slot per VM id (image memory,
 // identity mapped): its EPT, emulated devices, and per vCPU a VMCS, GPRs and state.
-// Lifecycle (arch_vm.hpp): vm_create on the boot core builds EPT and loads the guest;
+// Embedded by value in every keel::Vm (<arch/vm.hpp>). Lifecycle (arch/vm_interface.hpp):
+// vm_create on the boot core builds EPT, vm_prepare writes the raw guest's page tables;
 // vm_start hands the VM to each of its cores (vCPU n on the n-th lowest core of
 // `cpus:`), which run vcpu_run_until_stopped(): vCPU 0 at once, the others once the
 // guest's INIT/SIPI (vapic.cpp) starts them. The last core out tears the VM down.
@@ -54,7 +55,7 @@ struct Vcpu {
     GuestConsole console;
 };
 
-struct VmSlot {
+struct VmContext {
     alignas(4096) u8 vmcs[kMaxVcpus][4096];
     u8 scratch[kScratchSize]; // the scratch device's registers (one device per VM)
     EptTableMemory tables;
@@ -66,13 +67,13 @@ struct VmSlot {
     u32 cores_active = 0; // atomic: cores still inside vcpu_run_until_stopped
     u32 stop = 0;         // atomic: the VM is ending (power-off, fault, last vCPU stopped)
     u32 faulted = 0;      // atomic: some vCPU stopped with a fault
+    u32 forced = 0;       // atomic: the controller forced the stop
     Vcpu vcpu[kMaxVcpus];
 };
 
-VmSlot& vm_slot(const Vm& vm);
 // Runs this core's vCPU of the VM (waiting for its SIPI first unless it is vCPU 0)
-// until the VM ends; the last of the VM's cores tears the arch state down and calls
-// keel::vm_stopped() (every core's VMX operation stays on).
+// until the VM ends; the last of the VM's cores reports the end (Vm::report_end), and the
+// VM manager tears the EPT down (every core's VMX operation stays on).
 void vcpu_run_until_stopped(Vm& vm);
 
 } // namespace keel::vmx

@@ -4,11 +4,14 @@
 //   [vCPU n > 0: wait for the guest's SIPI (vapic.cpp)] -> VMCLEAR, VMPTRLD -> controls
 //   -> bitmaps, EPTP, VPID -> host state -> 64-bit (vCPU 0) or real-mode guest state ->
 //   INVEPT/INVVPID -> loop { VMLAUNCH/VMRESUME -> handle_exit } -> VMCLEAR, INVEPT/INVVPID,
-//   XCR0 back -> the last core out: EPT destroyed -> keel::vm_stopped (scrubs the memory)
+//   XCR0 back -> the last core out reports the end (the VM manager then destroys the EPT
+//   and scrubs the memory)
 #include "../percpu.hpp"
 #include "exits.hpp"
 #include "hypervisor/print.hpp"
-#include "hypervisor/vm/vm_manager.hpp"
+#include <arch/smp.hpp>
+
+#include "hypervisor/vm/vm.hpp"
 #include "msr.hpp"
 #include "vmcs_setup.hpp"
 
@@ -51,7 +54,7 @@ u16 vpid_of(const Vm& vm, const Vcpu& v) { return static_cast<u16>(vm.id + Vm::k
 // real mode at vector:0000 (SDM Vol. 3A 9.4.4.1; 27.3.1.1 allows it with "unrestricted
 // guest", which also lets the guest turn PE/PG on itself). Multi-vCPU VMs also arm the
 // VMX-preemption timer (25.6.1, 26.5.1) so that a vCPU sees another's power-off soon.
-bool setup_vmcs(Vm& vm, VmSlot& s, Vcpu& v) {
+bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
     u8* vmcs = s.vmcs[v.index];
     *reinterpret_cast<u32*>(vmcs) =
         static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
@@ -83,7 +86,7 @@ bool setup_vmcs(Vm& vm, VmSlot& s, Vcpu& v) {
         setup_guest_long_mode(vm.ram_ipa().raw(), top - 4 * 4096, s.guest_cr3);
         // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode.
         r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size,
-        r.rcx = static_cast<u64>(vm.def.mode);
+        r.rcx = static_cast<u64>(vm.image.raw_mode);
     } else {
         setup_guest_real_mode(0, 0);
         vmwrite(VmcsField16::GuestCsSelector, static_cast<u16>(v.sipi_vector << 8));
@@ -98,7 +101,7 @@ bool setup_vmcs(Vm& vm, VmSlot& s, Vcpu& v) {
            invvpid(kInvSingleContext, vpid_of(vm, v)) == VmxResult::Ok;
 }
 
-ExitAction run_loop(Vm& vm, VmSlot& s, Vcpu& v) {
+ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     for (u32 launched = 0;; launched = 1) {
         const auto rr = static_cast<RunResult>(vmx_run(&v.regs, launched));
         if (rr != RunResult::Exited) {
@@ -126,7 +129,7 @@ ExitAction run_loop(Vm& vm, VmSlot& s, Vcpu& v) {
 }
 
 // An AP's core waits here for its SIPI (or for the VM to end without one).
-bool wait_for_sipi(const VmSlot& s, Vcpu& v) {
+bool wait_for_sipi(const VmContext& s, Vcpu& v) {
     for (;;) {
         if (__atomic_load_n(&v.run, __ATOMIC_ACQUIRE) == static_cast<u32>(VcpuRun::Starting))
             return true;
@@ -137,7 +140,7 @@ bool wait_for_sipi(const VmSlot& s, Vcpu& v) {
 
 // Records how a started vCPU ended: a power-off or fault ends the VM; so does the
 // last started vCPU stopping.
-void vcpu_ended(VmSlot& s, Vcpu& v, ExitAction a) {
+void vcpu_ended(VmContext& s, Vcpu& v, ExitAction a) {
     __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Stopped), __ATOMIC_RELEASE);
     if (a == ExitAction::Fault) __atomic_store_n(&s.faulted, 1u, __ATOMIC_RELEASE);
     const bool last = __atomic_sub_fetch(&s.live, 1u, __ATOMIC_ACQ_REL) == 0;
@@ -146,7 +149,7 @@ void vcpu_ended(VmSlot& s, Vcpu& v, ExitAction a) {
 
 // This core's part of the teardown: its VMCS is no longer active here (25.11.3), and
 // its TLBs hold nothing of this VPID/EPTP. XCR0 back to x87-only, as at boot.
-void core_teardown(const Vm& vm, VmSlot& s, const Vcpu& v) {
+void core_teardown(const Vm& vm, VmContext& s, const Vcpu& v) {
     (void)vmclear_insn(reinterpret_cast<u64>(s.vmcs[v.index]));
     (void)invept(kInvSingleContext, s.eptp);
     (void)invvpid(kInvSingleContext, vpid_of(vm, v));
@@ -156,9 +159,9 @@ void core_teardown(const Vm& vm, VmSlot& s, const Vcpu& v) {
 } // namespace
 
 void vcpu_run_until_stopped(Vm& vm) {
-    VmSlot& s = vm_slot(vm);
+    VmContext& s = vm.arch;
     const u32 core = x86::this_cpu().index;
-    Vcpu& v = s.vcpu[__builtin_popcountll(vm.def.cpu_mask & ((1ull << core) - 1))];
+    Vcpu& v = s.vcpu[__builtin_popcountll(vm.cpu_mask & ((1ull << core) - 1))];
     if (v.index == 0) {
         kprint("vm %u: vcpu 0 on cpu %u: 64-bit entry at %#llx, EPTP %#llx, VPID %u\n", vm.id, core,
                static_cast<ull>(vm.ram_ipa().raw()), static_cast<ull>(s.eptp), vpid_of(vm, v));
@@ -174,12 +177,12 @@ void vcpu_run_until_stopped(Vm& vm) {
         core_teardown(vm, s, v);
     }
     if (__atomic_sub_fetch(&s.cores_active, 1u, __ATOMIC_ACQ_REL) != 0) return;
-    // The last core out: no vCPU runs any more, the EPT and the memory can go.
-    (void)s.ept.unmap(vm.ram_ipa(), vm.mem_size);
-    if (s.vcpus > 1) (void)s.ept.unmap(GuestPhys(0), kLowAliasSize);
-    s.ept.destroy();
-    vm_stopped(vm,
-               __atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE) ? VmEnd::Fault : VmEnd::GuestPowerOff);
+    // The last core out: no vCPU runs any more (each core invalidated its own EPT and VPID
+    // entries); the manager destroys the EPT and frees the memory.
+    vm.report_end(__atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE)  ? VmEnd::Fault
+                  : __atomic_load_n(&s.forced, __ATOMIC_ACQUIRE) ? VmEnd::ControllerStop
+                                                                 : VmEnd::GuestPowerOff);
+    arch::send_event();
 }
 
 } // namespace keel::vmx

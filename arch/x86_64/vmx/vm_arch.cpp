@@ -1,10 +1,12 @@
-// arch_vm.hpp's VM half for x86_64: the partition pool scrubber, EPT table pages, and
-// vm_create/vm_start. Guest RAM is only ever touched through transient mappings.
+// x86_64 VMs for the VM manager (arch/vm_interface.hpp): the partition pool scrubber, EPT
+// table pages, loading, the raw-guest boot state, start, stop and teardown. Guest RAM is
+// only ever touched through transient mappings.
 //
-//   vm_create (boot core): EPT maps GPA Vm::kRamIpa -> the VM's pool memory (2 MiB pages,
-//     WB, RWX; with several vCPUs also GPA [0, 2 MiB) -> its first 2 MiB, for SIPI
-//     vectors; nothing else, so every other GPA exits); the test guest is copied to
-//     the start of RAM and 4 guest page-table pages to its top (64-bit entry).
+//   vm_create: EPT maps GPA kGuestRamBase -> the VM's pool memory (2 MiB pages, WB, RWX;
+//     with several vCPUs also GPA [0, 2 MiB) -> its first 2 MiB, for SIPI vectors;
+//     nothing else, so every other GPA exits).
+//   vm_prepare: a raw guest (loaded at the start of RAM) gets 4 guest page-table pages at
+//     the top of its RAM (64-bit entry); Linux on x86 is not built yet (Unsupported).
 //   vm_start: hands the VM to each of its cores (smp.cpp's work loop), one vCPU each.
 #include <string.h>
 
@@ -13,10 +15,8 @@
 #include "guest_mem.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/spinlock.hpp"
-#include "hypervisor/vm/arch_vm.hpp"
+#include "hypervisor/vm/vm.hpp"
 #include "vcpu.hpp"
-
-extern "C" const char keel_x86_guest_start[], keel_x86_guest_end[];
 
 namespace keel::x86 {
 void hand_vm(u32 core, Vm& vm); // smp.cpp
@@ -74,11 +74,6 @@ Status write_guest_page_tables(const Vm& vm, u64* cr3) {
 
 } // namespace
 
-VmSlot& vm_slot(const Vm& vm) {
-    static VmSlot slots[Vm::kMaxVms]; // function-local: no init_array walk in the image
-    return slots[vm.id - 1];
-}
-
 } // namespace keel::vmx
 
 namespace keel::arch {
@@ -90,21 +85,18 @@ mm::Scrubber& pool_scrubber() {
 
 Status vm_create(Vm& vm) {
     using namespace vmx;
-    VmSlot& slot = vm_slot(vm);
-    const u64 guest_size = static_cast<u64>(keel_x86_guest_end - keel_x86_guest_start);
-    const u32 vcpus = static_cast<u32>(__builtin_popcountll(vm.def.cpu_mask));
-    if (guest_size + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
+    VmContext& slot = vm.arch;
+    const u32 vcpus = static_cast<u32>(__builtin_popcountll(vm.cpu_mask));
     if (vcpus > kMaxVcpus) {
         kprint("vm %u: %u cores, at most %u vCPUs per VM on x86\n", vm.id, vcpus, kMaxVcpus);
         return Status::Unsupported;
     }
+    if (vm.cpu_mask >> x86::kMaxCpus) return Status::OutOfRange;
     slot.tables.attach(g_tables);
     KEEL_TRY(slot.ept.init());
     Status s = slot.ept.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
     if (s == Status::Ok && vcpus > 1)
         s = slot.ept.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});
-    if (s == Status::Ok) s = guest_write(vm, vm.ram_ipa().raw(), keel_x86_guest_start, guest_size);
-    if (s == Status::Ok) s = write_guest_page_tables(vm, &slot.guest_cr3);
     if (s != Status::Ok) {
         slot.ept.destroy();
         return s;
@@ -119,14 +111,57 @@ Status vm_create(Vm& vm) {
     slot.vcpu[0].run = static_cast<u32>(VcpuRun::Running);
     slot.vcpus = slot.cores_active = vcpus;
     slot.live = 1;
-    slot.stop = slot.faulted = 0;
+    slot.stop = slot.faulted = slot.forced = 0;
     return Status::Ok;
 }
 
-// x86 VMs run the in-tree test guest only: a definition naming a Linux kernel is refused.
-Status vm_reserve_sources(const VmDef& def) {
-    return def.is_linux() ? Status::Unsupported : Status::Ok;
+Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
+    if (offset > vm.mem_size || len > vm.mem_size - offset) return Status::OutOfRange;
+    return vmx::guest_write(vm, vm.ram_ipa().raw() + offset, src, len);
 }
+
+Status read_host(PhysAddr src, void* out, u64 len) {
+    KEEL_TRY(x86::map_phys(src.raw(), len, x86::MapKind::ReadOnly));
+    memcpy(out, reinterpret_cast<const void*>(src.raw()), len);
+    return x86::unmap_phys(src.raw(), len);
+}
+
+Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
+    static u8 bounce[4096]; // boot core only (under the manager's lock)
+    for (u64 done = 0; done < len;) {
+        const u64 n = len - done < sizeof bounce ? len - done : sizeof bounce;
+        KEEL_TRY(read_host(src + done, bounce, n));
+        KEEL_TRY(vm_write(vm, offset + done, bounce, n));
+        done += n;
+    }
+    return Status::Ok;
+}
+
+// No x86 kernel format is booted yet (the bzImage loader is the x86 platform's work):
+// every kernel runs as a raw guest, and a Linux definition is refused.
+Result<GuestKind> detect_kernel(const u8*, usize) { return GuestKind::Raw; }
+Result<u64> kernel_extent(const u8*, usize) { return Status::Unsupported; }
+
+Status vm_prepare(Vm& vm) {
+    if (vm.image.kind != GuestKind::Raw) return Status::Unsupported;
+    // The raw guest's image sits at the start of RAM; its page tables take the top 4 pages.
+    if (vm.image.kernel_bytes + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
+    return vmx::write_guest_page_tables(vm, &vm.arch.guest_cr3);
+}
+
+void vm_request_stop(Vm& vm, VmEnd) {
+    // Each vCPU sees the flag at its next exit (HLT wake-up, preemption timer, any trap).
+    __atomic_store_n(&vm.arch.forced, 1u, __ATOMIC_RELEASE);
+    __atomic_store_n(&vm.arch.stop, 1u, __ATOMIC_RELEASE);
+}
+
+void vm_destroy(Vm& vm) {
+    vmx::VmContext& s = vm.arch;
+    (void)s.ept.unmap(vm.ram_ipa(), vm.mem_size);
+    if (s.vcpus > 1) (void)s.ept.unmap(GuestPhys(0), vmx::kLowAliasSize);
+    s.ept.destroy();
+}
+
 // No console input on x86 yet (the emulated 16550 has no receive side).
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 
@@ -137,10 +172,9 @@ void run_local_work() {}
 // Every core of the VM gets it: vCPU 0 runs at once, the others wait for their SIPI.
 Status vm_start(Vm& vm) {
     for (u32 c = 0; c < x86::kMaxCpus; ++c)
-        if ((vm.def.cpu_mask >> c & 1) && !x86::cpu(c).vmx_on) return Status::BadState;
-    if (vm.def.cpu_mask >> x86::kMaxCpus) return Status::BadState;
+        if ((vm.cpu_mask >> c & 1) && !x86::cpu(c).vmx_on) return Status::BadState;
     for (u32 c = 0; c < x86::kMaxCpus; ++c)
-        if (vm.def.cpu_mask >> c & 1) x86::hand_vm(c, vm);
+        if (vm.cpu_mask >> c & 1) x86::hand_vm(c, vm);
     return Status::Ok;
 }
 

@@ -1,6 +1,7 @@
-# The arm64 test guest (tests/guest/arm64/): a tiny EL1 binary the hypervisor image
-# embeds with .incbin (arch/arm64/guest_blob.S) and runs in every keel.vm= VM that
-# names no kernel. Included by the arm64 image build only.
+# The arm64 test guest (tests/guest/arm64/): a tiny EL1 binary the test image embeds
+# with .incbin (guest_blob.S) and runs in every keel.vm= VM that names no kernel; the
+# mailbox tests upload keel-test-guest.bin as a raw guest. Included by the arm64 image
+# build only.
 include(${CMAKE_SOURCE_DIR}/cmake/test_guest.cmake)
 set(_g ${CMAKE_SOURCE_DIR}/tests/guest/arm64)
 keel_test_guest(NAME keel-test-guest SOURCES ${_g}/start.S ${_g}/guest.c LINKER_SCRIPT ${_g}/guest.ld)
@@ -8,5 +9,5 @@ keel_test_guest(NAME keel-test-guest SOURCES ${_g}/start.S ${_g}/guest.c LINKER_
 # Called from image.cmake's post-build hook: embeds the guest into the image.
 function(keel_embed_test_guest image)
   keel_embed_test_guest_blob(IMAGE ${image} GUEST keel-test-guest
-                             BLOB ${CMAKE_SOURCE_DIR}/arch/arm64/guest_blob.S)
+                             BLOB ${_g}/guest_blob.S)
 endfunction()

@@ -1,6 +1,6 @@
 # The x86_64 test guest for keel.vm= VMs (tests/guest/x86_64/vm/): a 64-bit binary the
-# image embeds with .incbin (arch/x86_64/vmx/guest_blob.S). Included by the x86_64
-# image build only (arch/x86_64/sources.cmake).
+# test image embeds with .incbin (guest_blob.S). Included by the x86_64 image build only
+# (arch/x86_64/sources.cmake).
 include(${CMAKE_SOURCE_DIR}/cmake/test_guest.cmake)
 set(_g ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vm)
 keel_test_guest(NAME keel-x86-guest
@@ -9,5 +9,5 @@ keel_test_guest(NAME keel-x86-guest
 
 function(keel_embed_x86_guest image)
   keel_embed_test_guest_blob(IMAGE ${image} GUEST keel-x86-guest
-                             BLOB ${CMAKE_SOURCE_DIR}/arch/x86_64/vmx/guest_blob.S)
+                             BLOB ${_g}/guest_blob.S)
 endfunction()

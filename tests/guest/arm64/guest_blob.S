@@ -1,5 +1,5 @@
-// The in-tree test guest (tests/guest/arm64/), embedded until guest images come
-// through the mailbox. vm_arch.cpp copies it to the start of each VM's RAM.
+// The in-tree test guest (tests/guest/arm64/), embedded into the test image only
+// (keel-<arch>-test); tests/guest/builtin_guest.cpp hands it to keel.vm= VMs.
     .section .rodata.test_guest, "a"
     .balign 16
     .globl keel_test_guest_start

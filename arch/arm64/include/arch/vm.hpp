@@ -1,0 +1,16 @@
+// arm64 VMs (arch/vm_interface.hpp): stage-2 partitions on QEMU virt's guest platform.
+#pragma once
+
+#include "arch/arm64/vm_context.hpp"
+
+namespace keel::arch {
+
+using VmContext = arm64::VmContext;
+// Guest RAM starts where QEMU virt's does; the guest DTB (guest_dtb.cpp) says so.
+inline constexpr GuestPhys kGuestRamBase{0x40000000};
+// The emulated PL011 has a receive side.
+inline constexpr bool kConsoleInput = true;
+
+} // namespace keel::arch
+
+#include "arch/vm_interface.hpp"

@@ -1,0 +1,208 @@
+// The fake arch's VM, cores and clock (arch/vm_interface.hpp, arch/smp_interface.hpp),
+// so the VM manager and both of its clients run in host tests.
+#include "fake_vm.hpp"
+
+#include "hypervisor/vm/builtin_guest.hpp"
+
+#include <arch/smp.hpp>
+#include <arch/ticks.hpp>
+#include <arch/vm.hpp>
+
+#include <cstring>
+#include <vector>
+
+namespace keel::fake {
+namespace {
+
+std::vector<Vm*> g_running;
+std::function<void()> g_wait;
+u64 g_scrubbed = 0;
+Status g_fail_create = Status::Ok;
+u64 g_now = 0;
+u8 g_default_guest[4096];
+GuestBlob g_guest{};
+u64 g_host_base = 0, g_host_size = 0;
+const u8* g_host_bytes = nullptr;
+
+class CountingScrubber final : public mm::Scrubber {
+public:
+    void zero(PhysAddr, u64 size) override { g_scrubbed += size; }
+};
+
+void end_all_running() {
+    std::vector<Vm*> all = g_running;
+    for (Vm* vm : all)
+        guest_end(*vm, VmEnd::GuestPowerOff);
+}
+
+} // namespace
+
+void guest_end(Vm& vm, VmEnd why) {
+    if (!vm.arch.running) return;
+    vm.arch.running = false;
+    std::erase(g_running, &vm);
+    vm.report_end(why);
+}
+
+void on_wait(std::function<void()> fn) { g_wait = std::move(fn); }
+
+void for_each_running(const std::function<void(Vm&)>& fn) {
+    std::vector<Vm*> all = g_running;
+    for (Vm* vm : all)
+        fn(*vm);
+}
+
+u64 scrubbed_bytes() { return g_scrubbed; }
+void fail_next_create(Status s) { g_fail_create = s; }
+void set_now_ms(u64 ms) { g_now = ms; }
+void set_host_memory(u64 base, const u8* bytes, u64 size) {
+    g_host_base = base, g_host_bytes = bytes, g_host_size = size;
+}
+void set_builtin_guest(const u8* data, u64 size) { g_guest = GuestBlob{data, size}; }
+
+void reset() {
+    g_running.clear();
+    g_wait = end_all_running;
+    g_scrubbed = 0;
+    g_fail_create = Status::Ok;
+    g_now = 0;
+    std::memset(g_default_guest, 0x5a, sizeof g_default_guest);
+    g_guest = GuestBlob{g_default_guest, sizeof g_default_guest};
+    g_host_bytes = nullptr;
+    g_host_base = g_host_size = 0;
+}
+
+} // namespace keel::fake
+
+namespace keel {
+// The fake machine's built-in test guest (hypervisor/vm/builtin_guest.hpp).
+GuestBlob builtin_test_guest() { return fake::g_guest; }
+} // namespace keel
+
+namespace keel::arch {
+
+using fake::g_fail_create;
+
+mm::Scrubber& pool_scrubber() {
+    static fake::CountingScrubber s;
+    return s;
+}
+
+Status vm_create(Vm& vm) {
+    if (g_fail_create != Status::Ok) {
+        const Status s = g_fail_create;
+        g_fail_create = Status::Ok;
+        return s;
+    }
+    VmContext& c = vm.arch;
+    c = VmContext{};
+    c.created = true;
+    c.stage2_live = true;
+    c.stage2_base = vm.mem_base.raw();
+    c.stage2_size = vm.mem_size;
+    c.vcpus = static_cast<u32>(__builtin_popcountll(vm.cpu_mask));
+    vm.stage2_tables = 2;
+    return Status::Ok;
+}
+
+Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
+    if (!vm.arch.stage2_live || offset > vm.mem_size || len > vm.mem_size - offset)
+        return Status::OutOfRange;
+    if (offset < sizeof vm.arch.ram_head) {
+        const u64 n = std::min<u64>(len, sizeof vm.arch.ram_head - offset);
+        std::memcpy(vm.arch.ram_head + offset, src, n);
+    }
+    vm.arch.bytes_loaded += len;
+    return Status::Ok;
+}
+
+// Host "physical" memory in tests (fake::set_host_memory).
+Status read_host(PhysAddr src, void* out, u64 len) {
+    auto* p = static_cast<u8*>(out);
+    for (u64 i = 0; i < len; ++i) {
+        const u64 a = src.raw() + i;
+        const bool set = fake::g_host_bytes && a >= fake::g_host_base &&
+                         a - fake::g_host_base < fake::g_host_size;
+        p[i] = set ? fake::g_host_bytes[a - fake::g_host_base] : static_cast<u8>(a);
+    }
+    return Status::Ok;
+}
+
+Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
+    u8 buf[256];
+    for (u64 done = 0; done < len;) {
+        const u64 n = std::min<u64>(len - done, sizeof buf);
+        KEEL_TRY(read_host(src + done, buf, n));
+        KEEL_TRY(vm_write(vm, offset + done, buf, n));
+        done += n;
+    }
+    return Status::Ok;
+}
+
+// The fake's kernel format: "FAKELNX!" then the extent as a little-endian u64.
+Result<GuestKind> detect_kernel(const u8* head, usize len) {
+    if (len < 16 || std::memcmp(head, "FAKELNX!", 8) != 0) return GuestKind::Raw;
+    return GuestKind::Linux;
+}
+
+Result<u64> kernel_extent(const u8* head, usize len) {
+    if (len < 16 || std::memcmp(head, "FAKELNX!", 8) != 0) return Status::Corrupt;
+    u64 e;
+    std::memcpy(&e, head + 8, 8);
+    return e;
+}
+
+Status vm_prepare(Vm& vm) {
+    VmContext& c = vm.arch;
+    if (vm.image.kind == GuestKind::Linux) {
+        Result<u64> e = kernel_extent(vm.kernel_head, sizeof vm.kernel_head);
+        if (!e.ok()) return e.status();
+        if (e.value() > vm.mem_size) return Status::OutOfRange;
+        c.boot_regs[0] = kGuestRamBase.raw() + vm.mem_size - 2 * MiB; // "DTB"
+        c.boot_regs[1] = c.boot_regs[2] = c.boot_regs[3] = 0;
+    } else {
+        c.boot_regs[0] = vm.id;
+        c.boot_regs[1] = kGuestRamBase.raw();
+        c.boot_regs[2] = vm.mem_size;
+        c.boot_regs[3] = vm.image.raw_mode;
+    }
+    c.prepared = true;
+    return Status::Ok;
+}
+
+Status vm_start(Vm& vm) {
+    if (!vm.arch.prepared || vm.arch.running) return Status::BadState;
+    ++vm.arch.starts;
+    vm.arch.running = true;
+    fake::g_running.push_back(&vm);
+    return Status::Ok;
+}
+
+void vm_request_stop(Vm& vm, VmEnd why) {
+    ++vm.arch.stop_requests;
+    fake::guest_end(vm, why); // the fake's vCPUs leave at once
+}
+
+void vm_destroy(Vm& vm) {
+    // The manager destroys only VMs with no vCPU running.
+    if (vm.arch.running) std::abort();
+    vm.arch.stage2_live = false;
+}
+
+usize vm_console_input(Vm& vm, const char*, usize len) {
+    vm.arch.console_in += len;
+    return len;
+}
+
+bool partitions_supported() { return true; }
+u64 smp_start(const Platform&) { return 0; }
+u32 boot_cpu_index() { return 0; }
+void wait_for_event() {
+    if (fake::g_wait) fake::g_wait();
+}
+void send_event() {}
+bool boot_core_runs_vcpus() { return false; }
+void run_local_work() {}
+u64 now_ms() { return fake::g_now; }
+
+} // namespace keel::arch

@@ -1,0 +1,32 @@
+// The fake arch's VMs, for host tests: nothing runs; the context records what the VM
+// manager asked for (second-stage maps, bytes loaded, boot state, starts, stops), and a
+// test plays the guest (fake_vm.hpp: power off, fault, reset).
+#pragma once
+
+#include "hypervisor/types.hpp"
+#include "hypervisor/vm/vm_types.hpp"
+
+namespace keel::arch {
+
+struct FakeVmContext {
+    bool created = false;
+    bool stage2_live = false; // mapped RAM (kGuestRamBase -> mem_base) until vm_destroy
+    u64 stage2_base = 0, stage2_size = 0;
+    u32 vcpus = 0;
+    u64 bytes_loaded = 0;
+    u8 ram_head[256] = {}; // the first bytes of guest RAM, as loaded
+    bool prepared = false;
+    u64 boot_regs[4] = {}; // vCPU 0's first four argument registers after vm_prepare
+    u32 starts = 0;
+    u32 stop_requests = 0;
+    bool running = false; // started, end not yet reported
+    u64 console_in = 0;   // bytes queued for the guest
+};
+
+using VmContext = FakeVmContext;
+inline constexpr GuestPhys kGuestRamBase{0x40000000};
+inline constexpr bool kConsoleInput = true;
+
+} // namespace keel::arch
+
+#include "arch/vm_interface.hpp"

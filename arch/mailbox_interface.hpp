@@ -1,0 +1,17 @@
+// The mailbox transport every arch provides (reached through <arch/mailbox.hpp>):
+// device mappings for the hypervisor and where the PCIe host bridge's windows are.
+#pragma once
+
+#include "drivers/pci/bar_place.hpp"
+#include "hypervisor/boot_info.hpp"
+
+namespace keel::arch {
+
+// Identity-maps device memory (ECAM, the BAR) for the hypervisor, read-write, never executable.
+[[nodiscard]] Status mailbox_map_device(u64 addr, u64 size);
+// The host bridge's memory windows; returns how many were written.
+u32 pci_windows(const BootInfo& info, pci::Window* out, u32 max);
+// Exclusive upper bound of what mailbox_map_device can map.
+[[nodiscard]] u64 mailbox_addr_limit();
+
+} // namespace keel::arch

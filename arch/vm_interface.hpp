@@ -1,0 +1,50 @@
+// The VM interface every arch implements (arm64, x86_64, and fake for host tests),
+// reached only through <arch/vm.hpp>, which first defines the arch's VmContext (the
+// state embedded by value in each keel::Vm) and its guest-platform constants. The VM
+// manager (hypervisor/vm/vm_manager.hpp) is the only caller; each call runs on the boot
+// core under the manager's lock, except where it says otherwise.
+#pragma once
+
+#include "hypervisor/mm/frame_pool.hpp"
+#include "hypervisor/status.hpp"
+#include "hypervisor/vm/vm_types.hpp"
+
+namespace keel {
+struct Vm;
+}
+
+namespace keel::arch {
+
+// Zeroes pool memory through a transient mapping (the pool is otherwise unmapped).
+mm::Scrubber& pool_scrubber();
+
+// Builds the VM's second stage over vm.mem_base/mem_size at kGuestRamBase and its vCPUs
+// (one per core of vm.cpu_mask); no guest state yet. On failure nothing remains.
+[[nodiscard]] Status vm_create(Vm& vm);
+// Copies bytes into the VM's RAM at `offset` (bounds checked by the manager).
+[[nodiscard]] Status vm_write(Vm& vm, u64 offset, const void* src, u64 len);
+// Copies host-physical memory outside the hypervisor's mappings (a guest source the
+// firmware's loader left in RAM) into the VM's RAM at `offset`.
+[[nodiscard]] Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len);
+// Reads host-physical memory outside the hypervisor's mappings.
+[[nodiscard]] Status read_host(PhysAddr src, void* out, u64 len);
+// What a kernel whose first bytes are `head` is: Raw when it has no header this arch
+// boots, Linux when it has a valid one; an error when the header is there but unusable.
+[[nodiscard]] Result<GuestKind> detect_kernel(const u8* head, usize len);
+// Bytes a Linux kernel occupies from its load address (its header's own figure).
+[[nodiscard]] Result<u64> kernel_extent(const u8* head, usize len);
+// Sets vCPU 0's boot state from vm.image and vm.kernel_head (the Linux boot protocol,
+// or the raw-guest registers) and the VM's devices (console input: vm.initial_input).
+[[nodiscard]] Status vm_prepare(Vm& vm);
+// Hands vCPU 0 to vm.first_cpu and returns. When the last vCPU leaves, its core calls
+// vm.report_end() and wakes the boot core (send_event).
+[[nodiscard]] Status vm_start(Vm& vm);
+// Asks every vCPU to leave at its next exit; the end arrives through report_end.
+void vm_request_stop(Vm& vm, VmEnd why);
+// No vCPU of the VM runs (it ended, or never started): frees its second stage and
+// drops every TLB entry that could still translate into its memory.
+void vm_destroy(Vm& vm);
+// Queues console input for a running VM's UART; returns the bytes taken.
+usize vm_console_input(Vm& vm, const char* data, usize len);
+
+} // namespace keel::arch

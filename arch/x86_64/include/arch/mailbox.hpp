@@ -1,0 +1,4 @@
+// x86_64 mailbox transport (mailbox_transport.cpp).
+#pragma once
+
+#include "arch/mailbox_interface.hpp"

@@ -1,0 +1,16 @@
+// x86_64 VMs (arch/vm_interface.hpp): VT-x/EPT partitions (vmx/).
+#pragma once
+
+#include "arch/x86_64/vmx/vcpu.hpp"
+
+namespace keel::arch {
+
+using VmContext = vmx::VmContext;
+// Guest RAM at 1 GiB, as on arm64 (docs/x86-vmx.md); below it only the SIPI alias.
+inline constexpr GuestPhys kGuestRamBase{0x40000000};
+// The emulated 16550 has no receive side yet.
+inline constexpr bool kConsoleInput = false;
+
+} // namespace keel::arch
+
+#include "arch/vm_interface.hpp"

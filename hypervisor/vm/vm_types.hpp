@@ -1,0 +1,52 @@
+// Value types shared by the VM manager, its clients and the arch's VM code: how a VM
+// ended, its counters, what it boots, and where its console output goes. No arch here.
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel {
+
+enum class VmEnd : u32 { None = 0, GuestPowerOff, GuestReset, Fault, ControllerStop };
+const char* vm_end_name(VmEnd e);
+
+// Counters any of the VM's cores may bump at once: update them with stat_inc().
+struct VmStats {
+    u32 exits = 0;
+    u32 console_lines = 0;
+    u32 aborts_injected = 0;
+    u32 hypercalls = 0;
+};
+
+// Relaxed atomic increment: a statistic orders nothing, but must not lose counts when
+// two vCPUs of the VM exit at once.
+inline void stat_inc(u32& counter) { __atomic_fetch_add(&counter, 1u, __ATOMIC_RELAXED); }
+
+// What a VM boots, fixed by its client before START and never read back out of guest
+// memory. The kernel part is loaded at RAM offset 0; the initrd at `initrd_offset`.
+//   Raw:   entry at the start of RAM with the raw-guest boot registers (docs/vm-lifecycle.md:
+//          arm64 x0..x3 / x86 rdi, rsi, rdx, rcx = VM id, RAM base, RAM size, `raw_mode`).
+//   Linux: the arch's Linux boot protocol (arm64 Image + generated DTB).
+enum class GuestKind : u32 { Raw = 0, Linux = 1 };
+
+struct GuestImage {
+    static constexpr usize kHeadBytes = 64;
+    static constexpr usize kCmdlineMax = 256;
+    GuestKind kind = GuestKind::Raw;
+    u64 kernel_bytes = 0;
+    u64 initrd_offset = 0;
+    u64 initrd_bytes = 0;
+    u32 raw_mode = 0;
+    char cmdline[kCmdlineMax] = {};
+};
+
+// Where guest console output goes besides the hypervisor console (the mailbox's console
+// rings). Called on the VM's own cores; must not block.
+class ConsoleSink {
+public:
+    virtual void out(u32 vm_id, const char* bytes, usize len) = 0;
+
+protected:
+    ~ConsoleSink() = default;
+};
+
+} // namespace keel

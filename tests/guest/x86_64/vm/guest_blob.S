@@ -1,0 +1,11 @@
+// The in-tree test guest (tests/guest/x86_64/vm/), embedded into the test image only
+// (keel-<arch>-test); tests/guest/builtin_guest.cpp hands it to keel.vm= VMs.
+    .section .rodata.x86_guest, "a"
+    .balign 16
+    .globl keel_test_guest_start
+    .globl keel_test_guest_end
+keel_test_guest_start:
+    .incbin "keel-x86-guest.bin"
+keel_test_guest_end:
+
+    .section .note.GNU-stack, "", @progbits
