@@ -61,6 +61,7 @@ protected:
     PageTable<F> pt{mem};
     std::map<u64, Ref> ref; // page-aligned IA -> expected
 
+    static typename PageTable<F>::Input in(u64 a) { return typename PageTable<F>::Input(a); }
     void SetUp() override { ASSERT_EQ(pt.init(), Status::Ok); }
     void TearDown() override {
         pt.destroy();
@@ -77,7 +78,7 @@ protected:
     }
     void check(u64 lo, u64 hi) {
         for (u64 a = lo; a < hi; a += kPageSize) {
-            auto t = pt.translate(GuestPhys(a + 0x123));
+            auto t = pt.translate(in(a + 0x123));
             auto it = ref.find(a);
             if (it == ref.end()) {
                 ASSERT_FALSE(t.ok()) << std::hex << "unexpected mapping at " << a;
@@ -95,66 +96,67 @@ TYPED_TEST_SUITE(PageTableTest, Formats);
 
 TYPED_TEST(PageTableTest, MapsWithLargestBlocks) {
     constexpr u64 kIa = 0x40000000, kPa = 0x80000000;
-    ASSERT_EQ(this->pt.map(GuestPhys(kIa), PhysAddr(kPa), GiB + 2 * MiB + 8 * KiB, Attrs{}),
+    ASSERT_EQ(this->pt.map(this->in(kIa), PhysAddr(kPa), GiB + 2 * MiB + 8 * KiB, Attrs{}),
               Status::Ok);
-    EXPECT_EQ(this->pt.translate(GuestPhys(kIa)).value().level, 1);
-    EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB)).value().level, 2);
-    EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB + 2 * MiB)).value().level, 3);
-    EXPECT_EQ(this->pt.translate(GuestPhys(kIa + GiB + 2 * MiB + 4096)).value().pa.raw(),
+    EXPECT_EQ(this->pt.translate(this->in(kIa)).value().level, 1);
+    EXPECT_EQ(this->pt.translate(this->in(kIa + GiB)).value().level, 2);
+    EXPECT_EQ(this->pt.translate(this->in(kIa + GiB + 2 * MiB)).value().level, 3);
+    EXPECT_EQ(this->pt.translate(this->in(kIa + GiB + 2 * MiB + 4096)).value().pa.raw(),
               kPa + GiB + 2 * MiB + 4096);
-    EXPECT_FALSE(this->pt.translate(GuestPhys(kIa + GiB + 2 * MiB + 8 * KiB)).ok());
+    EXPECT_FALSE(this->pt.translate(this->in(kIa + GiB + 2 * MiB + 8 * KiB)).ok());
     // Misaligned physical address forces smaller leaves.
-    ASSERT_EQ(this->pt.map(GuestPhys(0x200000), PhysAddr(0x1000), 2 * MiB, Attrs{}), Status::Ok);
-    EXPECT_EQ(this->pt.translate(GuestPhys(0x200000)).value().level, 3);
+    ASSERT_EQ(this->pt.map(this->in(0x200000), PhysAddr(0x1000), 2 * MiB, Attrs{}), Status::Ok);
+    EXPECT_EQ(this->pt.translate(this->in(0x200000)).value().level, 3);
 }
 
 TYPED_TEST(PageTableTest, RefusesOverlapAndBadArguments) {
-    ASSERT_EQ(this->pt.map(GuestPhys(0x200000), PhysAddr(0x400000), 2 * MiB, Attrs{}), Status::Ok);
-    EXPECT_EQ(this->pt.map(GuestPhys(0x3ff000), PhysAddr(0x0), 8 * KiB, Attrs{}),
+    ASSERT_EQ(this->pt.map(this->in(0x200000), PhysAddr(0x400000), 2 * MiB, Attrs{}), Status::Ok);
+    EXPECT_EQ(this->pt.map(this->in(0x3ff000), PhysAddr(0x0), 8 * KiB, Attrs{}),
               Status::AlreadyExists);
     // The failed map changed nothing (0x400000 stays unmapped).
-    EXPECT_FALSE(this->pt.translate(GuestPhys(0x400000)).ok());
-    EXPECT_EQ(this->pt.map(GuestPhys(0x1001), PhysAddr(0), 4096, Attrs{}), Status::InvalidArgument);
-    EXPECT_EQ(this->pt.map(GuestPhys(0x1000), PhysAddr(0x10), 4096, Attrs{}),
+    EXPECT_FALSE(this->pt.translate(this->in(0x400000)).ok());
+    EXPECT_EQ(this->pt.map(this->in(0x1001), PhysAddr(0), 4096, Attrs{}), Status::InvalidArgument);
+    EXPECT_EQ(this->pt.map(this->in(0x1000), PhysAddr(0x10), 4096, Attrs{}),
               Status::InvalidArgument);
-    EXPECT_EQ(this->pt.map(GuestPhys(0x1000), PhysAddr(0), 0, Attrs{}), Status::InvalidArgument);
-    EXPECT_EQ(this->pt.map(GuestPhys(1ull << TypeParam::kInputBits), PhysAddr(0), 4096, Attrs{}),
+    EXPECT_EQ(this->pt.map(this->in(0x1000), PhysAddr(0), 0, Attrs{}), Status::InvalidArgument);
+    EXPECT_EQ(this->pt.map(this->in(1ull << TypeParam::kInputBits), PhysAddr(0), 4096, Attrs{}),
               Status::OutOfRange);
-    EXPECT_EQ(this->pt.map(GuestPhys(~0ull & ~0xfffull), PhysAddr(0), 8192, Attrs{}),
+    EXPECT_EQ(this->pt.map(this->in(~0ull & ~0xfffull), PhysAddr(0), 8192, Attrs{}),
               Status::OutOfRange);
 }
 
 TYPED_TEST(PageTableTest, UnmapSplitsBlocksAndKeepsTheRest) {
     Attrs ro{true, false, false, false};
-    ASSERT_EQ(this->pt.map(GuestPhys(0x40000000), PhysAddr(0x80000000), GiB, ro), Status::Ok);
+    ASSERT_EQ(this->pt.map(this->in(0x40000000), PhysAddr(0x80000000), GiB, ro), Status::Ok);
     this->ref_map(0x40000000, 0x80000000, GiB, ro);
     this->pt.clear_flush();
-    ASSERT_EQ(this->pt.unmap(GuestPhys(0x40000000 + 3 * MiB), 12 * KiB), Status::Ok);
+    ASSERT_EQ(this->pt.unmap(this->in(0x40000000 + 3 * MiB), 12 * KiB), Status::Ok);
     EXPECT_TRUE(this->pt.needs_flush());
     this->ref_unmap(0x40000000 + 3 * MiB, 12 * KiB);
     this->check(0x40000000 + 2 * MiB, 0x40000000 + 6 * MiB);
-    EXPECT_EQ(this->pt.translate(GuestPhys(0x40000000 + 3 * MiB + 12 * KiB)).value().level, 3);
-    EXPECT_EQ(this->pt.translate(GuestPhys(0x40000000 + 5 * MiB)).value().level, 2);
+    EXPECT_EQ(this->pt.translate(this->in(0x40000000 + 3 * MiB + 12 * KiB)).value().level, 3);
+    EXPECT_EQ(this->pt.translate(this->in(0x40000000 + 5 * MiB)).value().level, 2);
     // Unmapping everything frees every table but the root.
-    ASSERT_EQ(this->pt.unmap(GuestPhys(0x40000000), GiB), Status::Ok);
+    ASSERT_EQ(this->pt.unmap(this->in(0x40000000), GiB), Status::Ok);
     EXPECT_EQ(this->mem.tables_in_use(), 1u);
 }
 
 TYPED_TEST(PageTableTest, AttributesRoundTrip) {
     Attrs dev{true, true, false, true};
     Attrs rx{true, false, true, false};
-    ASSERT_EQ(this->pt.map(GuestPhys(0x9000000), PhysAddr(0x9000000), 4096, dev), Status::Ok);
-    ASSERT_EQ(this->pt.map(GuestPhys(0x40000000), PhysAddr(0x40000000), 2 * MiB, rx), Status::Ok);
-    EXPECT_EQ(this->pt.translate(GuestPhys(0x9000000)).value().attrs, this->norm(dev));
-    EXPECT_EQ(this->pt.translate(GuestPhys(0x40100000)).value().attrs, this->norm(rx));
+    ASSERT_EQ(this->pt.map(this->in(0x9000000), PhysAddr(0x9000000), 4096, dev), Status::Ok);
+    ASSERT_EQ(this->pt.map(this->in(0x40000000), PhysAddr(0x40000000), 2 * MiB, rx), Status::Ok);
+    EXPECT_EQ(this->pt.translate(this->in(0x9000000)).value().attrs, this->norm(dev));
+    EXPECT_EQ(this->pt.translate(this->in(0x40100000)).value().attrs, this->norm(rx));
 }
 
 TYPED_TEST(PageTableTest, TableExhaustionFailsCleanly) {
     this->mem.limit_ = 3; // root + two tables: not enough for a 4 KiB leaf on 4 levels
-    Status s = this->pt.map(GuestPhys(0x1000), PhysAddr(0x1000), 4096, Attrs{});
+    Status s = this->pt.map(this->in(0x1000), PhysAddr(0x1000), 4096, Attrs{});
     if (TypeParam::kTopLevel == 0) {
         EXPECT_EQ(s, Status::NoMemory);
-        EXPECT_FALSE(this->pt.translate(GuestPhys(0x1000)).ok());
+        EXPECT_FALSE(this->pt.translate(this->in(0x1000)).ok());
+        EXPECT_EQ(this->mem.tables_in_use(), 1u); // the tables made for it are freed
     } else {
         EXPECT_EQ(s, Status::Ok);
     }
@@ -170,7 +172,7 @@ TYPED_TEST(PageTableTest, RandomOperationsMatchTheReference) {
         if (rng() % 4 == 0) ia = align_down(ia, 2 * MiB);
         u64 size = pages * kPageSize;
         if (rng() % 3 == 0) {
-            ASSERT_EQ(this->pt.unmap(GuestPhys(ia), size), Status::Ok);
+            ASSERT_EQ(this->pt.unmap(this->in(ia), size), Status::Ok);
             this->ref_unmap(ia, size);
         } else {
             u64 pa = align_down(rng() % (1ull << 36), 2 * MiB) + (ia & (2 * MiB - 1));
@@ -178,12 +180,66 @@ TYPED_TEST(PageTableTest, RandomOperationsMatchTheReference) {
             bool overlaps = false;
             for (u64 o = 0; o < size && !overlaps; o += kPageSize)
                 overlaps = this->ref.count(ia + o);
-            Status s = this->pt.map(GuestPhys(ia), PhysAddr(pa), size, a);
+            Status s = this->pt.map(this->in(ia), PhysAddr(pa), size, a);
             ASSERT_EQ(s, overlaps ? Status::AlreadyExists : Status::Ok);
             if (!overlaps) this->ref_map(ia, pa, size, a);
         }
     }
     this->check(0, kSpan);
+}
+
+TYPED_TEST(PageTableTest, PagesOnlyAndKeepSame) {
+    const Attrs rw = host_attrs(HostMap::ReadWrite), ro = host_attrs(HostMap::ReadOnly);
+    ASSERT_EQ(this->pt.map(this->in(2 * MiB), PhysAddr(2 * MiB), 2 * MiB, rw, Leaves::PagesOnly),
+              Status::Ok);
+    this->ref_map(2 * MiB, 2 * MiB, 2 * MiB, rw);
+    EXPECT_EQ(this->pt.translate(this->in(2 * MiB)).value().level, 3);
+    // Without KeepSame even the same mapping again is refused.
+    EXPECT_EQ(this->pt.map(this->in(2 * MiB), PhysAddr(2 * MiB), 4096, rw), Status::AlreadyExists);
+    // With it, the pages already there stay and the rest of the range is mapped, in 2 MiB
+    // blocks where they fit (never over the table that holds the kept pages).
+    ASSERT_EQ(
+        this->pt.map(this->in(0), PhysAddr(0), 8 * MiB, rw, Leaves::Largest, Overlap::KeepSame),
+        Status::Ok);
+    this->ref_map(0, 0, 8 * MiB, rw);
+    EXPECT_EQ(this->pt.translate(this->in(0)).value().level, 2);
+    EXPECT_EQ(this->pt.translate(this->in(3 * MiB)).value().level, 3);
+    EXPECT_EQ(this->pt.translate(this->in(6 * MiB)).value().level, 2);
+    // Mapped otherwise than asked (attributes, output): refused, nothing changes.
+    EXPECT_EQ(this->pt.map(this->in(8 * MiB - 4096), PhysAddr(8 * MiB - 4096), 8192, ro,
+                           Leaves::PagesOnly, Overlap::KeepSame),
+              Status::AlreadyExists);
+    EXPECT_EQ(this->pt.map(this->in(8 * MiB), PhysAddr(0x1000000), 8192, rw, Leaves::PagesOnly,
+                           Overlap::KeepSame),
+              Status::Ok);
+    this->ref_map(8 * MiB, 0x1000000, 8192, rw);
+    EXPECT_EQ(this->pt.map(this->in(8 * MiB), PhysAddr(8 * MiB), 4096, rw, Leaves::PagesOnly,
+                           Overlap::KeepSame),
+              Status::AlreadyExists);
+    this->check(0, 10 * MiB);
+}
+
+TYPED_TEST(PageTableTest, KeptTablesServeTheNextMap) {
+    // A 2 MiB window at a fixed input address, mapped and unmapped again and again (the
+    // arm64 EL2 window): the tables stay, so no map after the first allocates.
+    constexpr u64 kWindow = 0x7fc0000000; // last GiB of a 39-bit space
+    const Attrs rw = host_attrs(HostMap::ReadWrite);
+    for (u64 pa = 0x80000000; pa < 0x80000000 + 8 * MiB; pa += 2 * MiB) {
+        ASSERT_EQ(this->pt.map(this->in(kWindow), PhysAddr(pa), 2 * MiB, rw), Status::Ok);
+        const usize tables = this->mem.tables_in_use();
+        EXPECT_EQ(this->pt.translate(this->in(kWindow + 0x1234)).value().pa.raw(), pa + 0x1234);
+        EXPECT_EQ(this->pt.translate(this->in(kWindow)).value().level, 2);
+        EXPECT_EQ(this->pt.map(this->in(kWindow), PhysAddr(pa), 2 * MiB, rw),
+                  Status::AlreadyExists);
+        this->pt.clear_flush();
+        ASSERT_EQ(this->pt.unmap(this->in(kWindow), 2 * MiB, EmptyTables::Keep), Status::Ok);
+        EXPECT_TRUE(this->pt.needs_flush());
+        EXPECT_FALSE(this->pt.translate(this->in(kWindow)).ok());
+        EXPECT_EQ(this->mem.tables_in_use(), tables);
+    }
+    // A block larger than the kept table's entries goes below it instead of failing.
+    ASSERT_EQ(this->pt.map(this->in(kWindow), PhysAddr(0x80000000), GiB, rw), Status::Ok);
+    EXPECT_EQ(this->pt.translate(this->in(kWindow)).value().level, 2);
 }
 
 } // namespace
