@@ -304,9 +304,10 @@ private:
     bool prune(u64* table, int level, u64 base, u64 lo, u64 hi) {
         bool empty = true;
         for (unsigned i = 0; i < kEntriesPerTable; ++i) {
+            const u64 start = base + i * level_size(level);
+            if (!empty && start >= hi) break; // nothing further can change the answer
             u64& e = table[i];
             if (!Format::is_present(e)) continue;
-            const u64 start = base + i * level_size(level);
             if (level < 3 && !Format::is_leaf(e, level) && start < hi &&
                 start + level_size(level) > lo) {
                 PhysAddr child = Format::table_output(e);
