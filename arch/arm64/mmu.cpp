@@ -32,12 +32,10 @@ private:
 constinit El2Tables g_tables;
 constinit mm::PageTable<El2Format> g_el2{g_tables};
 
-Status ready() { return g_el2.ready() ? Status::Ok : g_el2.init(); }
-
 } // namespace
 
 Status el2_map(u64 addr, u64 size, MapKind kind) {
-    KEEL_TRY(ready());
+    if (!g_el2.ready()) KEEL_TRY(g_el2.init()); // the first call (boot) makes the root
     KEEL_TRY(mm::map_host(g_el2, addr, size, kind));
     // The tables are written before the MMU is on or, later, for new entries only
     // (invalid -> valid needs no break-before-make); make them visible to the walker.
