@@ -1,109 +1,61 @@
+// EL2 stage-1 tables on the page-table engine (El2Format). Table pages come from a
+// fixed pool in .bss, handed out in order and never given back: el2_map first runs with
+// the MMU off, where no lock may be taken (spinlock.hpp), so mm::TablePool cannot serve;
+// and the tables stay for good (the window keeps its level-2 table when unmapped).
 #include "mmu.hpp"
 
+#include "el2_format.hpp"
 #include "sysreg.hpp"
 
 namespace keel::arm64 {
 namespace {
 
-// VMSAv8-64 stage-1 descriptor bits (ARM ARM D8.3).
-constexpr u64 kValid = 1ull << 0;
-constexpr u64 kTable = 1ull << 1;      // table (levels 0-2) or page (level 3)
-constexpr u64 kAttrDevice = 0ull << 2; // MAIR index 0
-constexpr u64 kAttrNormal = 1ull << 2; // MAIR index 1
-constexpr u64 kApReadOnly = 1ull << 7; // AP[2]: EL2 read-only
-constexpr u64 kShInner = 3ull << 8;
-constexpr u64 kAccessFlag = 1ull << 10;
-constexpr u64 kXn = 1ull << 54;
-constexpr u64 kAddrMask = 0x0000fffffffff000ull;
-
-constexpr u64 kPage = 4096;
-constexpr unsigned kEntries = 512;
 constexpr unsigned kPoolPages = 48;
-constexpr unsigned kVaBits = 39; // T0SZ = 25: walk starts at level 1
+alignas(mm::kPageSize) u64 g_pool[kPoolPages][mm::kEntriesPerTable];
 
-alignas(kPage) u64 g_pool[kPoolPages][kEntries];
-unsigned g_used = 1; // g_pool[0] is the level-1 root
-
-u64* alloc_table() {
-    if (g_used >= kPoolPages) return nullptr;
-    return g_pool[g_used++]; // .bss: already zero
-}
-
-u64 leaf_bits(MapKind kind) {
-    switch (kind) {
-    case MapKind::Text: return kAttrNormal | kShInner | kApReadOnly;
-    case MapKind::ReadOnly: return kAttrNormal | kShInner | kApReadOnly | kXn;
-    case MapKind::ReadWrite: return kAttrNormal | kShInner | kXn;
-    case MapKind::Device: return kAttrDevice | kXn;
+class El2Tables final : public mm::TableMemory {
+public:
+    u64* alloc_table(PhysAddr* phys) override {
+        if (used_ == kPoolPages) return nullptr;
+        *phys = PhysAddr(reinterpret_cast<u64>(g_pool[used_]));
+        return g_pool[used_++]; // .bss: already zero
     }
-    return kXn;
-}
+    // Only a failed el2_map frees (the boot panics then): the page is not reused.
+    void free_table(PhysAddr) override {}
+    u64* table_ptr(PhysAddr phys) override { return reinterpret_cast<u64*>(phys.raw()); }
+    [[nodiscard]] usize tables_in_use() const override { return used_; }
 
-unsigned index_at(u64 va, int level) { return (va >> (12 + 9 * (3 - level))) & (kEntries - 1); }
+private:
+    unsigned used_ = 0;
+};
 
-Status map_page(u64 addr, u64 bits) {
-    u64* table = g_pool[0];
-    for (int level = 1; level < 3; ++level) {
-        u64& entry = table[index_at(addr, level)];
-        if (!(entry & kValid)) {
-            u64* next = alloc_table();
-            if (!next) return Status::NoMemory;
-            entry = reinterpret_cast<u64>(next) | kValid | kTable;
-        }
-        table = reinterpret_cast<u64*>(entry & kAddrMask);
-    }
-    u64 desc = (addr & kAddrMask) | bits | kValid | kTable | kAccessFlag;
-    u64& leaf = table[index_at(addr, 3)];
-    if ((leaf & kValid) && leaf != desc) return Status::AlreadyExists;
-    leaf = desc;
-    return Status::Ok;
-}
+constinit El2Tables g_tables;
+constinit mm::PageTable<El2Format> g_el2{g_tables};
 
 } // namespace
 
 Status el2_map(u64 addr, u64 size, MapKind kind) {
-    if (size == 0) return Status::InvalidArgument;
-    u64 start = align_down(addr, kPage);
-    u64 end = align_up(addr + size, kPage);
-    if (end <= start || end > (1ull << kVaBits)) return Status::OutOfRange;
-    for (u64 a = start; a < end; a += kPage)
-        KEEL_TRY(map_page(a, leaf_bits(kind)));
+    if (!g_el2.ready()) KEEL_TRY(g_el2.init()); // the first call (boot) makes the root
+    KEEL_TRY(mm::map_host(g_el2, addr, size, kind));
     // The tables are written before the MMU is on or, later, for new entries only
     // (invalid -> valid needs no break-before-make); make them visible to the walker.
     dsb_ish();
     return Status::Ok;
 }
 
-namespace {
-u64* window_entry(u64 va) {
-    u64& l1 = g_pool[0][index_at(va, 1)];
-    if (!(l1 & kValid)) {
-        u64* next = alloc_table();
-        if (!next) return nullptr;
-        dsb_ish();
-        l1 = reinterpret_cast<u64>(next) | kValid | kTable;
-    }
-    return &reinterpret_cast<u64*>(l1 & kAddrMask)[index_at(va, 2)];
-}
-} // namespace
-
 Status el2_window_map(u64 va, u64 pa) {
-    constexpr u64 kBlock = 2ull << 20;
+    constexpr u64 kBlock = 2 * MiB;
     if ((va | pa) & (kBlock - 1)) return Status::InvalidArgument;
-    u64* e = window_entry(va);
-    if (!e) return Status::NoMemory;
-    if (*e & kValid) return Status::Busy;
-    // Level-2 block descriptor (bit 1 clear): normal WB, EL2 read-write, never executable.
-    *e = (pa & kAddrMask) | kAttrNormal | kShInner | kXn | kAccessFlag | kValid;
+    // One level-2 block: normal WB, EL2 read-write, never executable.
+    Status s = g_el2.map(VirtAddr(va), PhysAddr(pa), kBlock, mm::host_attrs(MapKind::ReadWrite));
+    if (s != Status::Ok) return s == Status::AlreadyExists ? Status::Busy : s;
     dsb_ish();
     isb();
     return Status::Ok;
 }
 
 void el2_window_unmap(u64 va) {
-    u64* e = window_entry(va);
-    if (!e) return;
-    *e = 0;
+    if (g_el2.unmap(VirtAddr(va), 2 * MiB, mm::EmptyTables::Keep) != Status::Ok) return;
     // Break: the entry is invalid everywhere before anyone may map the window again
     // (D8.16.1 break-before-make; TLBI by VA, EL2, inner shareable).
     dsb_ish();
@@ -113,17 +65,15 @@ void el2_window_unmap(u64 va) {
 }
 
 void el2_enable_mmu() {
-    // MAIR: index 0 Device-nGnRE, index 1 Normal write-back read/write-allocate.
-    constexpr u64 mair = 0x04ull | (0xffull << 8);
     u64 parange = KEEL_READ_SYSREG(id_aa64mmfr0_el1) & 0xf;
     if (parange > 2) parange = 2; // 40-bit output is enough for QEMU virt's high ECAM
     // TCR_EL2 (non-VHE): T0SZ, inner/outer WB-WA walks, inner shareable, 4 KiB
     // granule, PS, and the RES1 bits 23 and 31.
-    u64 tcr = (64 - kVaBits) | (1ull << 8) | (1ull << 10) | (3ull << 12) | (0ull << 14) |
-              (parange << 16) | (1ull << 23) | (1ull << 31);
-    KEEL_WRITE_SYSREG(mair_el2, mair);
+    u64 tcr = (64 - El2Format::kInputBits) | (1ull << 8) | (1ull << 10) | (3ull << 12) |
+              (0ull << 14) | (parange << 16) | (1ull << 23) | (1ull << 31);
+    KEEL_WRITE_SYSREG(mair_el2, El2Format::kMair);
     KEEL_WRITE_SYSREG(tcr_el2, tcr);
-    KEEL_WRITE_SYSREG(ttbr0_el2, reinterpret_cast<u64>(g_pool[0]));
+    KEEL_WRITE_SYSREG(ttbr0_el2, g_el2.root().raw());
     dsb_ish();
     asm volatile("tlbi alle2" ::: "memory");
     dsb_ish();

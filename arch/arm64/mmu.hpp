@@ -1,19 +1,15 @@
 // The hypervisor's own EL2 stage-1 translation (identity mapped, 4 KiB granule,
-// 39-bit VA, three levels). It maps only the image, the device-tree blob and the
-// device registers Keel uses; never the partition pool (ARCHITECTURE.md).
+// 39-bit VA, three levels; mm::PageTable<El2Format>). It maps only the image, the
+// device-tree blob and the device registers Keel uses; never the partition pool
+// (ARCHITECTURE.md).
 #pragma once
 
-#include "hypervisor/status.hpp"
-#include "hypervisor/types.hpp"
+#include "hypervisor/mm/page_table.hpp"
 
 namespace keel::arm64 {
 
-enum class MapKind {
-    Text,      // read-only, executable
-    ReadOnly,  // read-only, execute-never
-    ReadWrite, // read-write, execute-never
-    Device,    // Device-nGnRE, read-write, execute-never
-};
+// Text, ReadOnly, ReadWrite (normal write-back, inner shareable), Device (Device-nGnRE).
+using MapKind = mm::HostMap;
 
 // Identity-maps [addr, addr+size) (rounded out to pages). Fails on overlap with a
 // different mapping or when the table pool is exhausted.

@@ -1,19 +1,15 @@
-// The hypervisor's own page tables (4-level, 4 KiB pages, identity mapped). They map
-// the image with W^X permissions and, on demand, the firmware tables Keel reads; the
-// RAM outside the image stays unmapped (later work hands it to partitions).
+// The hypervisor's own page tables (4-level, 4 KiB pages, identity mapped;
+// mm::PageTable<PagingFormat>). They map the image with W^X permissions and, on demand,
+// the firmware tables Keel reads; the RAM outside the image stays unmapped (later work
+// hands it to partitions).
 #pragma once
 
-#include "hypervisor/status.hpp"
-#include "hypervisor/types.hpp"
+#include "hypervisor/mm/page_table.hpp"
 
 namespace keel::x86 {
 
-enum class MapKind {
-    Text,      // read-only, executable
-    ReadOnly,  // read-only, no-execute (rodata, ACPI tables)
-    ReadWrite, // read-write, no-execute
-    Device,    // read-write, no-execute, uncached (PCD|PWT)
-};
+// Text, ReadOnly (rodata, ACPI tables), ReadWrite, Device (uncached: PCD|PWT).
+using MapKind = mm::HostMap;
 
 // Builds the tables for the running image (text RX, rodata R, data/bss RW, the stack
 // guard page left out) and switches CR3 to them with CR0.WP and EFER.NXE on.

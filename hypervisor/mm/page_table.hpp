@@ -1,13 +1,16 @@
 // One page-table engine for every translation format Keel builds: ARM stage-2,
-// Intel EPT, AMD NPT (and host tables later). The engine walks, maps, splits blocks
-// and unmaps; a small Format policy class says how one descriptor is encoded.
+// Intel EPT, AMD NPT, and the hypervisor's own tables (arm64 EL2 stage-1, x86 4-level
+// paging). The engine walks, maps, splits blocks and unmaps; a small Format policy
+// class says how one descriptor is encoded. Levels are numbered top-down for every
+// format (x86's PML4 is level 0, its page table level 3):
 //
 //   level:   0        1        2        3          (4 KiB granule, 9 bits per level)
 //   covers:  512 GiB  1 GiB    2 MiB    4 KiB
 //
 // A Format provides:
+//   Input                      (optional) input address type: GuestPhys unless named
 //   kTopLevel                  first level walked (0 for 4-level, 1 for 3-level)
-//   kInputBits                 size of the input (guest-physical) address space
+//   kInputBits                 size of the input address space
 //   block_allowed(level)       may a leaf sit at this level (1 GiB / 2 MiB blocks)?
 //   is_present(e)              descriptor valid
 //   is_leaf(e, level)          page or block (as opposed to a next-level table)
@@ -39,6 +42,25 @@ struct Attrs {
     constexpr bool operator==(const Attrs&) const = default;
 };
 
+// What map() does: leaves as large as alignment allows, or 4 KiB pages only; and with a
+// page of the range already mapped, refuse, or keep it if it is mapped exactly as asked.
+enum class Leaves : u8 { Largest, PagesOnly };
+enum class Overlap : u8 { Refuse, KeepSame };
+// What unmap() does with tables it leaves empty.
+enum class EmptyTables : u8 { Free, Keep };
+
+// The kinds of mapping in the hypervisor's own tables (each arch's MapKind).
+enum class HostMap : u8 {
+    Text,      // read-only, executable
+    ReadOnly,  // read-only, never executable
+    ReadWrite, // read-write, never executable
+    Device,    // device registers: read-write, never executable, uncached
+};
+constexpr Attrs host_attrs(HostMap kind) {
+    return Attrs{true, kind == HostMap::ReadWrite || kind == HostMap::Device, kind == HostMap::Text,
+                 kind == HostMap::Device};
+}
+
 // Supplies zeroed 4 KiB table pages and converts their physical addresses to pointers.
 class TableMemory {
 public:
@@ -64,10 +86,18 @@ constexpr unsigned level_index(u64 addr, int level) {
     return static_cast<unsigned>((addr >> (12 + 9 * (3 - level))) & (kEntriesPerTable - 1));
 }
 
+// The input address type: the format's Input, or GuestPhys if it names none.
+template <typename Format>
+auto input_of(int) -> typename Format::Input;
+template <typename Format>
+GuestPhys input_of(long);
+
 template <typename Format>
 class PageTable {
 public:
-    explicit PageTable(TableMemory& mem) : mem_(mem) {}
+    using Input = decltype(input_of<Format>(0));
+
+    constexpr explicit PageTable(TableMemory& mem) : mem_(mem) {}
     PageTable(const PageTable&) = delete;
     PageTable& operator=(const PageTable&) = delete;
 
@@ -81,29 +111,35 @@ public:
     // Frees every table; the tree must not be in use by hardware any more.
     void destroy() {
         if (root_ == nullptr) return;
-        free_subtree(root_, Format::kTopLevel);
+        (void)unmap(Input(0), 1ull << Format::kInputBits); // frees every table below the root
         mem_.free_table(root_phys_);
         root_ = nullptr;
     }
 
     [[nodiscard]] PhysAddr root() const { return root_phys_; }
+    [[nodiscard]] bool ready() const { return root_ != nullptr; }
 
-    // Maps [ia, ia+size) to [pa, pa+size). Uses the largest blocks alignment allows.
-    // Fails with AlreadyExists if any page in the range is already mapped (nothing is
-    // changed then: the range is checked before the first write).
-    Status map(GuestPhys ia, PhysAddr pa, u64 size, Attrs attrs) {
+    // Maps [ia, ia+size) to [pa, pa+size). Fails with AlreadyExists if a page in the
+    // range is already mapped (with KeepSame: mapped otherwise than asked; such pages are
+    // left as they are). The range is checked before the first write; a map that then
+    // runs out of tables undoes what it wrote (KeepSame: keeps it, all of it as asked).
+    Status map(Input ia, PhysAddr pa, u64 size, Attrs attrs, Leaves leaves = Leaves::Largest,
+               Overlap overlap = Overlap::Refuse) {
         KEEL_TRY(check_range(ia.raw(), size));
         if (!pa.aligned(kPageSize)) return Status::InvalidArgument;
-        if (any_mapped(ia.raw(), size)) return Status::AlreadyExists;
-        u64 done = 0;
-        while (done < size) {
-            u64 a = ia.raw() + done;
-            u64 p = pa.raw() + done;
-            int level = pick_level(a, p, size - done);
-            Status s = install_leaf(a, p, attrs, level);
-            if (s != Status::Ok) {
-                // Roll back what this call mapped so a failed map changes nothing.
-                if (done != 0) (void)unmap(ia, done);
+        const bool keep = overlap == Overlap::KeepSame;
+        if (conflicts(ia.raw(), pa.raw(), size, keep ? &attrs : nullptr))
+            return Status::AlreadyExists;
+        for (u64 done = 0; done < size;) {
+            const u64 a = ia.raw() + done, p = pa.raw() + done;
+            if (keep && translate(Input(a)).ok()) {
+                done = next_entry(a) - ia.raw(); // mapped as asked (conflicts() checked it)
+                continue;
+            }
+            const int level = leaves == Leaves::PagesOnly ? 3 : pick_level(a, p, size - done);
+            if (Status s = install_leaf(a, p, attrs, level); s != Status::Ok) {
+                if (!keep && done != 0) (void)unmap(ia, done);
+                prune(root_, Format::kTopLevel, 0, a, a + kPageSize); // tables made for `a`
                 return s;
             }
             done += level_size(level);
@@ -112,8 +148,8 @@ public:
     }
 
     // Unmaps [ia, ia+size); blocks only partly covered are split first. Unmapped
-    // holes inside the range are fine. Empty tables are freed.
-    Status unmap(GuestPhys ia, u64 size) {
+    // holes inside the range are fine. Tables left empty are freed unless kept.
+    Status unmap(Input ia, u64 size, EmptyTables empty = EmptyTables::Free) {
         KEEL_TRY(check_range(ia.raw(), size));
         u64 a = ia.raw();
         const u64 end = a + size;
@@ -122,25 +158,19 @@ public:
             KEEL_TRY(unmap_one(a, end, &step));
             a += step;
         }
-        prune(root_, Format::kTopLevel);
+        if (empty == EmptyTables::Free) prune(root_, Format::kTopLevel, 0, ia.raw(), end);
         return Status::Ok;
     }
 
     // Looks up one input address.
-    [[nodiscard]] Result<Translation> translate(GuestPhys ia) const {
+    [[nodiscard]] Result<Translation> translate(Input ia) const {
         if (root_ == nullptr || ia.raw() >= (1ull << Format::kInputBits)) return Status::OutOfRange;
-        const u64* table = root_;
-        for (int level = Format::kTopLevel; level <= 3; ++level) {
-            u64 e = table[level_index(ia.raw(), level)];
-            if (!Format::is_present(e)) return Status::NotFound;
-            if (Format::is_leaf(e, level)) {
-                u64 offset = ia.raw() & (level_size(level) - 1);
-                return Translation{PhysAddr(Format::leaf_output(e).raw() + offset),
-                                   Format::leaf_attrs(e), level};
-            }
-            table = mem_.table_ptr(Format::table_output(e));
-        }
-        return Status::Corrupt;
+        int level = 0;
+        const u64 e = entry_for(ia.raw(), &level);
+        if (!Format::is_present(e)) return Status::NotFound;
+        const u64 offset = ia.raw() & (level_size(level) - 1);
+        return Translation{PhysAddr(Format::leaf_output(e).raw() + offset), Format::leaf_attrs(e),
+                           level};
     }
 
     [[nodiscard]] bool needs_flush() const { return flush_; }
@@ -155,34 +185,49 @@ private:
         return Status::Ok;
     }
 
+    // The largest leaf that fits at `ia`: aligned, inside the range, and in a free entry
+    // (not over a table that is already there, even an empty one).
     int pick_level(u64 ia, u64 pa, u64 remaining) const {
+        const u64* table = root_;
         for (int level = Format::kTopLevel; level < 3; ++level) {
-            u64 sz = level_size(level);
-            if (Format::block_allowed(level) && (ia % sz) == 0 && (pa % sz) == 0 && remaining >= sz)
+            const u64 e = table ? table[level_index(ia, level)] : 0, sz = level_size(level);
+            if (!Format::is_present(e) && Format::block_allowed(level) && (ia % sz) == 0 &&
+                (pa % sz) == 0 && remaining >= sz)
                 return level;
+            table = Format::is_present(e) ? mem_.table_ptr(Format::table_output(e)) : nullptr;
         }
         return 3;
     }
 
-    bool any_mapped(u64 ia, u64 size) const {
-        for (u64 a = ia; a < ia + size;) {
-            auto t = translate(GuestPhys(a));
-            if (t.ok()) return true;
-            a = skip_hole(a);
+    // True if a page of [ia, ia+size) is mapped; with `same`, only if it is mapped
+    // otherwise than to [pa, pa+size) with those attributes.
+    bool conflicts(u64 ia, u64 pa, u64 size, const Attrs* same) const {
+        const Attrs want =
+            same ? Format::leaf_attrs(Format::make_leaf(PhysAddr(0), *same, 3)) : Attrs{};
+        for (u64 a = ia; a < ia + size; a = next_entry(a)) {
+            auto t = translate(Input(a));
+            if (t.ok() &&
+                (!same || t.value().pa.raw() != pa + (a - ia) || !(t.value().attrs == want)))
+                return true;
         }
         return false;
     }
 
-    // Next address after the unmapped hole that contains `a` (at least one page on).
-    u64 skip_hole(u64 a) const {
+    // The entry that decides `ia`: the leaf that maps it or the free entry above it.
+    u64 entry_for(u64 ia, int* level) const {
         const u64* table = root_;
-        for (int level = Format::kTopLevel; level <= 3; ++level) {
-            u64 e = table[level_index(a, level)];
-            if (!Format::is_present(e)) return align_down(a, level_size(level)) + level_size(level);
-            if (Format::is_leaf(e, level)) break;
+        for (*level = Format::kTopLevel;; ++*level) {
+            const u64 e = table[level_index(ia, *level)];
+            if (*level == 3 || !Format::is_present(e) || Format::is_leaf(e, *level)) return e;
             table = mem_.table_ptr(Format::table_output(e));
         }
-        return a + kPageSize;
+    }
+
+    // The first address after the leaf or the hole that covers `a`.
+    u64 next_entry(u64 a) const {
+        int level = 0;
+        (void)entry_for(a, &level);
+        return align_down(a, level_size(level)) + level_size(level);
     }
 
     // Walks to the table at `level` that holds the entry for `ia`, creating tables.
@@ -254,15 +299,19 @@ private:
         return Status::Ok;
     }
 
-    // Frees tables that became empty; returns true if `table` is now empty.
-    bool prune(u64* table, int level) {
+    // Frees the tables under [lo, hi) that are empty; returns true if `table` (covering
+    // from `base`) is now empty.
+    bool prune(u64* table, int level, u64 base, u64 lo, u64 hi) {
         bool empty = true;
         for (unsigned i = 0; i < kEntriesPerTable; ++i) {
+            const u64 start = base + i * level_size(level);
+            if (!empty && start >= hi) break; // nothing further can change the answer
             u64& e = table[i];
             if (!Format::is_present(e)) continue;
-            if (level < 3 && !Format::is_leaf(e, level)) {
+            if (level < 3 && !Format::is_leaf(e, level) && start < hi &&
+                start + level_size(level) > lo) {
                 PhysAddr child = Format::table_output(e);
-                if (prune(mem_.table_ptr(child), level + 1)) {
+                if (prune(mem_.table_ptr(child), level + 1, start, lo, hi)) {
                     e = 0;
                     mem_.free_table(child);
                     continue;
@@ -273,22 +322,21 @@ private:
         return empty;
     }
 
-    void free_subtree(u64* table, int level) {
-        for (unsigned i = 0; i < kEntriesPerTable; ++i) {
-            u64 e = table[i];
-            if (level < 3 && Format::is_present(e) && !Format::is_leaf(e, level)) {
-                PhysAddr child = Format::table_output(e);
-                free_subtree(mem_.table_ptr(child), level + 1);
-                mem_.free_table(child);
-            }
-            table[i] = 0;
-        }
-    }
-
     TableMemory& mem_;
     u64* root_ = nullptr;
     PhysAddr root_phys_{};
     bool flush_ = false;
 };
+
+// The hypervisor's own tables (arm64 el2_map, x86 map_phys): identity-maps [addr,
+// addr+size) rounded out to pages, 4 KiB pages only, keeping pages already mapped so.
+template <typename Format>
+Status map_host(PageTable<Format>& table, u64 addr, u64 size, HostMap kind) {
+    if (size == 0 || addr + size < addr) return Status::InvalidArgument;
+    const u64 start = align_down(addr, kPageSize);
+    return table.map(typename PageTable<Format>::Input(start), PhysAddr(start),
+                     align_up(addr + size, kPageSize) - start, host_attrs(kind), Leaves::PagesOnly,
+                     Overlap::KeepSame);
+}
 
 } // namespace keel::mm
