@@ -1,7 +1,7 @@
 // Fixed-width integer names and distinct address types used across Keel.
-// Host physical, guest physical and hypervisor virtual addresses are different
-// types so one can never be passed where another is expected without a named
-// conversion (../shared/STYLE.md §7).
+// Host physical, guest physical, I/O virtual (what a device's DMA names, translated by
+// the IOMMU) and hypervisor virtual addresses are different types so one can never be
+// passed where another is expected without a named conversion (../shared/STYLE.md §7).
 #pragma once
 
 #include <stddef.h>
@@ -44,10 +44,12 @@ private:
 struct HostPhysTag {};
 struct GuestPhysTag {};
 struct HypVirtTag {};
+struct IoVirtTag {};
 
 using PhysAddr = Address<HostPhysTag>;   // host physical
 using GuestPhys = Address<GuestPhysTag>; // guest physical (IPA on arm64)
 using VirtAddr = Address<HypVirtTag>;    // hypervisor virtual
+using IoVirt = Address<IoVirtTag>;       // I/O virtual (device DMA, before the IOMMU)
 
 constexpr u64 KiB = 1024;
 constexpr u64 MiB = 1024 * KiB;
