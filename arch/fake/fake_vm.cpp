@@ -23,6 +23,7 @@ u8 g_default_guest[4096];
 GuestBlob g_guest{};
 u64 g_host_base = 0, g_host_size = 0;
 const u8* g_host_bytes = nullptr;
+u64 g_host_reads = 0;
 
 class CountingScrubber final : public mm::Scrubber {
 public:
@@ -58,6 +59,7 @@ void set_now_ms(u64 ms) { g_now = ms; }
 void set_host_memory(u64 base, const u8* bytes, u64 size) {
     g_host_base = base, g_host_bytes = bytes, g_host_size = size;
 }
+u64 host_reads() { return g_host_reads; }
 void set_builtin_guest(const u8* data, u64 size) { g_guest = GuestBlob{data, size}; }
 
 void reset() {
@@ -70,6 +72,7 @@ void reset() {
     g_guest = GuestBlob{g_default_guest, sizeof g_default_guest};
     g_host_bytes = nullptr;
     g_host_base = g_host_size = 0;
+    g_host_reads = 0;
 }
 
 } // namespace keel::fake
@@ -118,6 +121,7 @@ Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
 
 // Host "physical" memory in tests (fake::set_host_memory).
 Status read_host(PhysAddr src, void* out, u64 len) {
+    ++fake::g_host_reads;
     auto* p = static_cast<u8*>(out);
     for (u64 i = 0; i < len; ++i) {
         const u64 a = src.raw() + i;

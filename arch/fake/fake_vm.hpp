@@ -22,6 +22,8 @@ void set_now_ms(u64 ms);
 // Host-physical bytes read_host()/vm_copy_host() see at [base, base+size) (a guest source
 // a firmware loader left in RAM); elsewhere a byte reads as its address's low 8 bits.
 void set_host_memory(u64 base, const u8* bytes, u64 size);
+// How many read_host() calls reached host memory since the last reset.
+u64 host_reads();
 // What builtin_test_guest() returns (the default: a 4 KiB blob of 0x5a bytes).
 void set_builtin_guest(const u8* data, u64 size);
 // Back to a fresh machine: no running VMs, default wait hook, counters zero.

@@ -49,6 +49,32 @@ void FramePool::reserve(PhysAddr base, u64 size) {
     }
 }
 
+Status FramePool::check_claim(PhysAddr base, u64 size) const {
+    if (size == 0) return Status::InvalidArgument;
+    if (base.raw() + size < base.raw()) return Status::OutOfRange;
+    const u64 start = align_down(base.raw(), kBlock);
+    const u64 end = align_up(base.raw() + size, kBlock);
+    if (end < start) return Status::OutOfRange; // rounding wrapped past the top
+    for (u64 a = start; a < end; a += kBlock) {
+        const i64 i = index_of(a);
+        if (i < 0 || owners_[i] == kOwnerHypervisor) return Status::OutOfRange;
+        if (owners_[i] != kOwnerFree) return Status::Busy;
+    }
+    return Status::Ok;
+}
+
+Status FramePool::claim(PhysAddr base, u64 size, OwnerId owner) {
+    if (owner == kOwnerFree || owner == kOwnerHypervisor) return Status::InvalidArgument;
+    KEEL_TRY(check_claim(base, size));
+    const u64 start = align_down(base.raw(), kBlock);
+    const u64 end = align_up(base.raw() + size, kBlock);
+    for (u64 a = start; a < end; a += kBlock) {
+        owners_[index_of(a)] = owner;
+        --free_blocks_;
+    }
+    return Status::Ok;
+}
+
 Result<PhysAddr> FramePool::alloc(u64 size, OwnerId owner) {
     if (size == 0 || owner == kOwnerFree) return Status::InvalidArgument;
     u64 need64 = align_up(size, kBlock) / kBlock;

@@ -44,6 +44,13 @@ public:
     // (its image, tables, firmware reservations). Blocks already owned stay owned.
     void reserve(PhysAddr base, u64 size);
 
+    // Gives `owner` the blocks overlapping [base, base+size) as they are (not zeroed: they
+    // hold data someone left there, a guest source). Every block must be free pool RAM:
+    // OutOfRange when one is outside the pool or the hypervisor's (image, firmware, boot
+    // data), Busy when another owner has it; nothing changes then.
+    Status claim(PhysAddr base, u64 size, OwnerId owner);
+    // The check claim() makes, without taking anything.
+    [[nodiscard]] Status check_claim(PhysAddr base, u64 size) const;
     // Allocates `size` bytes (rounded up to blocks), physically contiguous, zeroed,
     // for `owner`. First fit, lowest address first.
     Result<PhysAddr> alloc(u64 size, OwnerId owner);

@@ -22,9 +22,49 @@ struct BootDef {
     bool rejected = false;
     bool created = false;
     u64 kernel_extent = 0; // bytes of the Linux Image from its load address
+    bool holds_kernel = false, holds_initrd = false;
 };
 BootDef g_defs[Vm::kMaxVms];
 u32 g_count = 0;
+
+// Guest sources held out of the pool; definitions naming the same range share it.
+struct Source {
+    u64 base = 0, size = 0;
+    u32 users = 0;
+};
+Source g_sources[2 * Vm::kMaxVms];
+
+Source* find_source(u64 base) {
+    for (Source& s : g_sources)
+        if (s.users != 0 && s.base == base) return &s;
+    return nullptr;
+}
+
+Status hold_source(u64 base, u64 size) {
+    if (Source* s = find_source(base)) {
+        if (s->size != size) return Status::Busy; // the same RAM read as two different things
+        ++s->users;
+        return Status::Ok;
+    }
+    for (Source& s : g_sources) {
+        if (s.users != 0) continue;
+        KEEL_TRY(pool_claim_source(PhysAddr(base), size));
+        s = Source{base, size, 1};
+        return Status::Ok;
+    }
+    return Status::NoMemory;
+}
+
+void drop_source(u64 base) {
+    Source* s = find_source(base);
+    if (s != nullptr && --s->users == 0) pool_release_source(PhysAddr(s->base), s->size);
+}
+
+void drop_sources(BootDef& b) {
+    if (b.holds_kernel) drop_source(b.def.kernel_pa);
+    if (b.holds_initrd) drop_source(b.def.initrd_pa);
+    b.holds_kernel = b.holds_initrd = false;
+}
 
 // Whether `word` appears as a whole space-separated word of the command line.
 bool has_word(const char* s, const char* word) {
@@ -41,25 +81,56 @@ bool has_word(const char* s, const char* word) {
     return false;
 }
 
+// A definition that will not run: its sources go back to the pool (if nobody else uses them).
+void give_up(u32 id) {
+    g_defs[id - 1].rejected = true;
+    drop_sources(g_defs[id - 1]);
+}
+
 void reject(u32 id, VmDefError e) {
     kprint("vm %u: rejected \"keel.vm=%s\": %s\n", id, g_defs[id - 1].def.text,
            vm_def_error_text(e));
-    g_defs[id - 1].rejected = true;
+    give_up(id);
+}
+
+const char* source_error(Status s) {
+    switch (s) {
+    case Status::OutOfRange:
+        return "not free RAM the pool manages (outside RAM, or the hypervisor's image, firmware "
+               "or boot data), or larger than the VM's memory";
+    case Status::Busy: return "overlaps a range another source or definition holds";
+    default: return status_name(s);
+    }
 }
 
 // Takes a Linux definition's sources (Image, initrd) out of the pool before any VM gets
-// memory; the Image's own header says how far it reaches.
-Status reserve_sources(BootDef& b) {
-    if (!b.def.is_linux()) return Status::Ok;
+// memory. Every range is checked against the pool (so against the boot memory map) before
+// a byte of it is read; the Image's own header then says how far it reaches, bounded by
+// the VM's memory.
+Status hold_sources(BootDef& b) {
+    const VmDef& d = b.def;
     u8 head[GuestImage::kHeadBytes];
-    KEEL_TRY(arch::read_host(PhysAddr(b.def.kernel_pa), head, sizeof head));
+    if (find_source(d.kernel_pa) == nullptr)
+        KEEL_TRY(pool_check_source(PhysAddr(d.kernel_pa), sizeof head));
+    KEEL_TRY(arch::read_host(PhysAddr(d.kernel_pa), head, sizeof head));
     Result<u64> extent = arch::kernel_extent(head, sizeof head);
     if (!extent.ok()) return extent.status();
+    if (extent.value() > d.mem_bytes || d.initrd_size > d.mem_bytes) return Status::OutOfRange;
     b.kernel_extent = extent.value();
-    KEEL_TRY(pool_reserve_source(PhysAddr(b.def.kernel_pa), b.kernel_extent));
-    if (b.def.initrd_size)
-        KEEL_TRY(pool_reserve_source(PhysAddr(b.def.initrd_pa), b.def.initrd_size));
+    KEEL_TRY(hold_source(d.kernel_pa, b.kernel_extent));
+    b.holds_kernel = true;
+    if (d.initrd_size) {
+        KEEL_TRY(hold_source(d.initrd_pa, d.initrd_size));
+        b.holds_initrd = true;
+    }
     return Status::Ok;
+}
+
+Status reserve_sources(BootDef& b) {
+    if (!b.def.is_linux()) return Status::Ok;
+    const Status s = hold_sources(b);
+    if (s != Status::Ok) drop_sources(b);
+    return s;
 }
 
 // Linux: the Image at RAM offset 0, the initrd at the next 2 MiB boundary after it.
@@ -94,7 +165,7 @@ bool admit(u32 id) {
             reject(id, why);
         else {
             kprint("vm %u: create failed: %s\n", id, status_name(s));
-            b.rejected = true;
+            give_up(id);
         }
         return false;
     }
@@ -105,7 +176,7 @@ bool admit(u32 id) {
         kprint("vm %u: load failed: %s\n", id, status_name(s));
         (void)m.destroy(id);
         b.created = false;
-        b.rejected = true;
+        give_up(id);
         return false;
     }
     const Vm& vm = *m.find(id);
@@ -136,7 +207,7 @@ void start(u32 id) {
         kprint("vm %u: start on cpu %u failed: %s\n", id, m.find(id)->first_cpu, status_name(s));
         (void)m.destroy(id);
         g_defs[id - 1].created = false;
-        g_defs[id - 1].rejected = true;
+        give_up(id);
     }
 }
 
@@ -159,6 +230,10 @@ void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
     if (bench) kprint("keel: bench mode: VMs may use the boot core %u\n", boot_cpu);
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, bench ? 0 : 1ull << boot_cpu});
+    for (BootDef& b : g_defs)
+        b = BootDef{};
+    for (Source& s : g_sources)
+        s = Source{};
     const u32 n = for_each_vm_word(cmdline, [](u32 i, const char* text, usize len) {
         if (i >= Vm::kMaxVms) {
             kprint("vm %u: rejected: at most %u VMs\n", i + 1, Vm::kMaxVms);
@@ -180,7 +255,7 @@ void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
         const Status s = reserve_sources(b);
         if (s != Status::Ok) {
             kprint("vm %u: rejected \"keel.vm=%s\": guest sources: %s\n", id, b.def.text,
-                   status_name(s));
+                   source_error(s));
             b.rejected = true;
         }
     }

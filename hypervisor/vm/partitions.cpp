@@ -10,6 +10,9 @@ namespace {
 // arm64 booting.rst: the DTB must not exceed 2 MiB, so one block always covers it.
 constexpr u64 kDtbMax = 2 * MiB;
 
+// Guest-source blocks have an owner id of their own, outside the VM-id range.
+constexpr mm::OwnerId kOwnerSources = 0x4000;
+
 SpinLock g_pool_lock;
 u64 g_baseline = 0;
 
@@ -43,23 +46,36 @@ Status pool_init(const BootInfo& info, const Platform& platform) {
 
 u64 pool_baseline() { return g_baseline; }
 
-Status pool_reserve_source(PhysAddr base, u64 size) {
+Status pool_claim_source(PhysAddr base, u64 size) {
     LockGuard g(g_pool_lock);
     mm::FramePool& p = pool();
-    const u64 start = align_down(base.raw(), mm::FramePool::kBlock);
-    for (u64 a = start; a < base.raw() + size; a += mm::FramePool::kBlock) {
-        const mm::OwnerId o = p.owner_of(PhysAddr(a));
-        if (o != mm::kOwnerFree && o != mm::kOwnerHypervisor) return Status::Busy;
-    }
     const u64 before = p.free_bytes();
-    p.reserve(base, size);
+    KEEL_TRY(p.claim(base, size, kOwnerSources));
     g_baseline -= before - p.free_bytes();
-    if (before != p.free_bytes())
-        kprint("pool: reserved %#llx-%#llx for guest sources, baseline now %llu MiB\n",
-               static_cast<unsigned long long>(start),
-               static_cast<unsigned long long>(align_up(base.raw() + size, mm::FramePool::kBlock)),
-               static_cast<unsigned long long>(g_baseline / MiB));
+    kprint("pool: reserved %#llx-%#llx for guest sources, baseline now %llu MiB\n",
+           static_cast<unsigned long long>(align_down(base.raw(), mm::FramePool::kBlock)),
+           static_cast<unsigned long long>(align_up(base.raw() + size, mm::FramePool::kBlock)),
+           static_cast<unsigned long long>(g_baseline / MiB));
     return Status::Ok;
+}
+
+Status pool_check_source(PhysAddr base, u64 size) {
+    LockGuard g(g_pool_lock);
+    return pool().check_claim(base, size);
+}
+
+void pool_release_source(PhysAddr base, u64 size) {
+    LockGuard g(g_pool_lock);
+    mm::FramePool& p = pool();
+    const PhysAddr start(align_down(base.raw(), mm::FramePool::kBlock));
+    const u64 before = p.free_bytes();
+    (void)p.free(start, align_up(base.raw() + size, mm::FramePool::kBlock) - start.raw(),
+                 kOwnerSources);
+    g_baseline += p.free_bytes() - before;
+    kprint("pool: released guest sources %#llx-%#llx, baseline back to %llu MiB\n",
+           static_cast<unsigned long long>(start.raw()),
+           static_cast<unsigned long long>(align_up(base.raw() + size, mm::FramePool::kBlock)),
+           static_cast<unsigned long long>(g_baseline / MiB));
 }
 
 u64 pool_free_bytes() {

@@ -15,9 +15,15 @@ Status pool_init(const BootInfo& info, const Platform& platform);
 [[nodiscard]] u64 pool_baseline();
 [[nodiscard]] u64 pool_free_bytes();
 Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner);
-// Takes [base, base+size) out of the pool for good (guest sources the loader left in
-// RAM); only at boot, before any VM owns memory. The baseline drops by what it took.
-Status pool_reserve_source(PhysAddr base, u64 size);
+// Guest sources (a kernel or initrd a firmware loader left in RAM) held for boot-time
+// VMs, before any VM owns memory: [base, base+size) must be free pool RAM (not outside
+// RAM, not the hypervisor's image, firmware or boot data, not already held), else
+// OutOfRange / Busy and nothing changes. The baseline drops by what it took;
+// pool_release_source() gives the same range back (scrubbed) when no definition uses it.
+[[nodiscard]] Status pool_claim_source(PhysAddr base, u64 size);
+// The check pool_claim_source() makes, without taking anything (before reading a header).
+[[nodiscard]] Status pool_check_source(PhysAddr base, u64 size);
+void pool_release_source(PhysAddr base, u64 size);
 // Scrubs and frees every block of `owner`; returns the pool's free bytes afterwards.
 u64 pool_release(mm::OwnerId owner);
 

@@ -68,3 +68,17 @@ keel_emu_test(NAME arm64.vms_bad_definitions LABEL qemu-arm64 TIMEOUT 30 ARGS
   --expect "vm 2: summary: guest power-off"
   --expect "keel: all VMs ended, pool 1020 MiB, baseline 1020 MiB"
   --expect "keel: power off")
+
+# Guest sources are checked against the pool (the boot memory map) before they are read
+# (issue 10 items 3 and 5): a kernel where no RAM is (the old tree took an EL2 data abort
+# reading it) and a kernel that is the hypervisor's own image (an arm64 Image header, which
+# the old tree booted as a guest) are refused by name; the valid VM runs, the pool is whole.
+keel_emu_test(NAME arm64.vms_bad_sources LABEL qemu-arm64 TIMEOUT 30 ARGS
+  --machine qemu-arm64 --image ${_img} --smp 4 --mem 1G --wait-exit --exit-code 0 ${_guest_fail}
+  --append "keel.vm=cpus:1,mem:64M,kernel:0x200000000 keel.vm=cpus:2,mem:64M,kernel:0x40200000 keel.vm=cpus:3,mem:64M"
+  --expect "vm 1: rejected \"keel.vm=cpus:1,mem:64M,kernel:0x200000000\": guest sources: not free RAM the pool manages"
+  --expect "vm 2: rejected \"keel.vm=cpus:2,mem:64M,kernel:0x40200000\": guest sources: not free RAM the pool manages"
+  --expect "vm 3: created: cpus 0x8, 64 MiB"
+  --expect "vm 3: summary: guest power-off"
+  --expect "keel: all VMs ended, pool 1020 MiB, baseline 1020 MiB"
+  --expect "keel: power off")
