@@ -1,9 +1,10 @@
 # The UEFI boot stage (boot/README.md), the keel.img format library, the signing keys
 # and the test disks. Included at the end of cmake/host.cmake (host world only).
 #
-#   keel_image           boot/image/ validator for host tools and tests
+#   keel_image           boot/image/ validator for host tools and tests (always)
 #   boot-efi-arm64/x86_64  BOOTAA64.EFI / BOOTX64.EFI (clang *-unknown-windows + lld-link)
 #   uefi-disks-<arch>    signed keel.img + GPT/ESP disks (good and refusal variants)
+# All but keel_image (and the signing keys) only with KEEL_BUILD_IMAGES (cmake/host.cmake).
 
 set(KEEL_BOOT_SECURITY_FLOOR 1 CACHE STRING "security-version floor built into the boot stage")
 set(KEEL_SIGNING_KEY "" CACHE FILEPATH
@@ -16,6 +17,11 @@ add_library(keel_image STATIC ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp)
 target_compile_options(keel_image PRIVATE ${KEEL_WARNINGS})
 target_link_libraries(keel_image PUBLIC keel_core_host)
 target_link_libraries(keel_unit_tests PRIVATE keel_image keel_sign_host)
+
+# Everything below builds the EFI applications and the signed test disks (clang only).
+if(NOT KEEL_BUILD_IMAGES)
+  return()
+endif()
 
 # --- keys (never in the source tree) --------------------------------------------------
 set(KEEL_KEY_DIR ${CMAKE_BINARY_DIR}/keys)

@@ -22,7 +22,10 @@ if(TARGET tp_zydis)
 endif()
 gtest_discover_tests(keel_unit_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 
-include(${CMAKE_SOURCE_DIR}/tests/emu/emu.cmake)
+# The emulator tests boot the images (KEEL_BUILD_IMAGES, cmake/host.cmake).
+if(KEEL_BUILD_IMAGES)
+  include(${CMAKE_SOURCE_DIR}/tests/emu/emu.cmake)
+endif()
 
 # Device trees for the DTB parser tests, compiled with dtc (device-tree-compiler).
 file(GLOB _dts CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/data/*.dts)

@@ -1,13 +1,17 @@
 #!/usr/bin/env python3
 """Mailbox end-to-end driver: boots Keel under QEMU arm64 with an ivshmem mailbox
-(/dev/shm file created here, removed afterwards), waits for "mailbox: ready", runs a
-keelctl scenario, checks the serial log, and always kills the emulator it started.
+(/dev/shm file created here), waits for "mailbox: ready", runs a keelctl scenario and checks
+the serial log. On every exit path (pass, fail, Ctrl-C, SIGTERM) it kills the emulator and
+removes the /dev/shm file and its work folder (serial log, audit state): tools/keel_scratch.py.
 
   mailbox_e2e.py --image keel-arm64.bin --keelctl keelctl --guest guest.bin SCENARIO
   mailbox_e2e.py ... --linux Image --initrd initramfs.cpio.gz linux
 Exit status: 0 pass, 1 fail.
 """
-import argparse, os, signal, struct, subprocess, sys, tempfile, time
+import argparse, os, signal, struct, subprocess, sys, time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
+from keel_scratch import Interrupted, Scratch  # noqa: E402
 
 
 def main():
@@ -22,15 +26,24 @@ def main():
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux"])
     a = p.parse_args()
-    # ctest's timeout sends SIGTERM: exit through the finally below, which kills QEMU.
-    signal.signal(signal.SIGTERM, lambda *_: sys.exit(1))
-    name = f"keel-mbox-{os.getpid()}"
-    shm = f"/dev/shm/{name}"
+    try:
+        with Scratch("keel-mbox-") as s:
+            # ctest's TIMEOUT kills with SIGKILL, which no clean-up survives: end first.
+            signal.alarm(int(a.timeout) + 60)
+            return drive(a, s)
+    except Interrupted as e:
+        why = "no verdict within --timeout + 60 s" if e.signum == signal.SIGALRM else f"interrupted by {e}"
+        print(f"mailbox_e2e: FAIL: {why}; emulator stopped")
+        return 1
+
+
+def drive(a, s):
+    """Boots Keel with the mailbox in the scratch s, runs a.scenario; returns the exit status."""
     # Linux: a 16 MiB window (the most Keel uses) takes a 32 MiB Image in 3 chunks.
     shm_mib = 16 if a.scenario == "linux" else 4
-    with open(shm, "wb") as f:
-        f.truncate(shm_mib * 1024 * 1024)
-    log = tempfile.NamedTemporaryFile(prefix="keel-mbox-", suffix=".log", delete=False).name
+    shm = s.shm_file("keel-mbox", shm_mib * 1024 * 1024)
+    log = os.path.join(s.workdir, "serial.log")
+    open(log, "w").close()
     cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max,pauth=off",
            "-smp", "4", "-m", "2G" if a.scenario == "linux" else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
            "-serial", "file:" + log, "-kernel", a.image,
@@ -39,8 +52,7 @@ def main():
     if a.icount:
         # One virtual ns per guest instruction: the hypervisor's ns figures are instructions.
         cmd += ["-icount", "shift=0,align=off,sleep=off"]
-    qemu = subprocess.Popen(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.STDOUT, start_new_session=True)
+    s.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     env = dict(os.environ, KEELCTL_MBOX=shm)
     start = time.monotonic()
     ok = True
@@ -154,8 +166,7 @@ def main():
             out = run("log")
             ok &= "audit chain verified" in out and "rejected" in out
         elif a.scenario == "logstate":
-            st = tempfile.NamedTemporaryFile(prefix="keel-audit-", suffix=".state", delete=False).name
-            os.unlink(st)
+            st = os.path.join(s.workdir, "audit.state")
             ok &= "audit chain verified" in run("log", "--state", st)
             run("info")  # one more record (the PING)
             ok &= "1 new records" in run("log", "--state", st)
@@ -170,7 +181,6 @@ def main():
                 f.seek(off)
                 f.write(bytes([b[0] ^ 1]))
             run("log", "--state", st, expect_rc=4)
-            os.unlink(st)
         else:
             def metrics():
                 time.sleep(0.3)  # the figures are published at the end of the poll that answered
@@ -205,15 +215,9 @@ def main():
             print("FAIL: timeout")
             ok = False
     finally:
-        try:
-            os.killpg(qemu.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        qemu.wait()
-        os.unlink(shm)
+        s.stop()
         if not ok:
             print("---- serial log tail ----\n" + "".join(serial().splitlines(True)[-30:]))
-        os.unlink(log)
     print("mailbox_e2e: " + ("PASS" if ok else "FAIL"))
     return 0 if ok else 1
 

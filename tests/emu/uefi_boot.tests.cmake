@@ -64,4 +64,4 @@ endforeach()
 add_test(NAME uefi.arm64.floor_raised
   COMMAND python3 ${CMAKE_SOURCE_DIR}/boot/uefi-floor-test --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run
           --machine qemu-arm64 --uefi-dir ${CMAKE_BINARY_DIR}/uefi/arm64 --log-dir ${CMAKE_BINARY_DIR}/logs)
-set_tests_properties(uefi.arm64.floor_raised PROPERTIES LABELS "qemu-arm64;uefi" TIMEOUT 200)
+set_tests_properties(uefi.arm64.floor_raised PROPERTIES LABELS "qemu-arm64;uefi" TIMEOUT 240)

@@ -3,6 +3,7 @@
 // buffer, so a read past what the reader mapped is caught by ASan.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
 #include <map>
 #include <random>
@@ -47,11 +48,11 @@ void fix_checksum(Bytes& b, usize at, usize n) {
 
 // A system description table: 36-byte header (ACPI 6.5 5.2.6) + body.
 Bytes sdt(const char* sig, const Bytes& body) {
-    Bytes t(36, 0);
+    Bytes t(36 + body.size(), 0);
     std::memcpy(t.data(), sig, 4);
     t[8] = 1; // revision
     std::memcpy(t.data() + 10, "KEELTS", 6);
-    t.insert(t.end(), body.begin(), body.end());
+    std::copy(body.begin(), body.end(), t.begin() + 36);
     put32(t, 4, static_cast<u32>(t.size()));
     fix_checksum(t, 9, t.size());
     return t;

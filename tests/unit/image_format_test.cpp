@@ -171,7 +171,9 @@ TEST(ImageFormat, EveryHeaderBitFlipIsRefused) {
         bad[off] ^= static_cast<u8>(1u << (rng() % 8));
         Refusal r = check(bad);
         EXPECT_NE(r, Refusal::None) << "offset " << off;
-        if (off >= kHeaderSize) EXPECT_EQ(r, Refusal::BadSignature) << "offset " << off;
+        if (off >= kHeaderSize) {
+            EXPECT_EQ(r, Refusal::BadSignature) << "offset " << off;
+        }
     }
 }
 

@@ -9,6 +9,7 @@
 #include <mbedtls/ecdsa.h>
 #include <mbedtls/ecp.h>
 
+#include <algorithm>
 #include <cstring>
 #include <memory>
 #include <vector>
@@ -182,7 +183,7 @@ struct Box {
 
 inline CreateVmPayload create_payload(const char* name, u64 kernel_size, const u8* kernel) {
     CreateVmPayload p{};
-    strncpy(p.name, name, sizeof p.name);
+    memcpy(p.name, name, std::min(strlen(name), sizeof p.name)); // NUL-padded, not terminated
     p.cpu_mask = 2;
     p.mem_bytes = 64 * MiB;
     p.kernel_size = kernel_size;

@@ -1,6 +1,7 @@
 #include <arch/console.hpp>
 #include <gtest/gtest.h>
 
+#include <cstdarg>
 #include <string>
 
 #include "hypervisor/print.hpp"
@@ -15,6 +16,17 @@ using namespace keel;
         return std::string(buf_);                                                                  \
     }())
 
+// Formats a compiler rejects (an invalid conversion, a null %s) reach the printer through
+// vformat, which has no format attribute: its own handling of them is what is tested.
+static std::string unchecked(const char* f, ...) {
+    char buf[128];
+    va_list ap;
+    va_start(ap, f);
+    vformat(buf, sizeof buf, f, ap);
+    va_end(ap);
+    return buf;
+}
+
 TEST(Print, Integers) {
     EXPECT_EQ(fmt("%d %i %u", -42, 7, 42u), "-42 7 42");
     EXPECT_EQ(fmt("%x %X %#x", 0xbeefu, 0xbeefu, 0x10u), "beef BEEF 0x10");
@@ -27,14 +39,10 @@ TEST(Print, Integers) {
 
 TEST(Print, StringsAndOddFormats) {
     EXPECT_EQ(fmt("[%s] [%5s] [%-5s] [%c]", "ab", "ab", "ab", 'z'), "[ab] [   ab] [ab   ] [z]");
-    EXPECT_EQ(fmt("%s", static_cast<const char*>(nullptr)), "(null)");
+    EXPECT_EQ(unchecked("%s", static_cast<const char*>(nullptr)), "(null)");
     EXPECT_EQ(fmt("100%%"), "100%");
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wformat"
-#pragma clang diagnostic ignored "-Wformat-invalid-specifier"
-    EXPECT_EQ(fmt("%q"), "%q");
-    EXPECT_EQ(fmt("end%"), "end");
-#pragma clang diagnostic pop
+    EXPECT_EQ(unchecked("%q"), "%q");
+    EXPECT_EQ(unchecked("end%"), "end");
     EXPECT_EQ(fmt("%p", reinterpret_cast<void*>(0x1234)), "0x0000000000001234");
 }
 
