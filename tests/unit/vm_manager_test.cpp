@@ -52,7 +52,9 @@ protected:
                 (void)m.stop(id, true);
                 (void)m.poll();
             }
-            if (m.state(id) != VmState::Free) ASSERT_EQ(m.destroy(id), Status::Ok);
+            if (m.state(id) != VmState::Free) {
+                ASSERT_EQ(m.destroy(id), Status::Ok);
+            }
         }
         EXPECT_EQ(pool_free_bytes(), baseline) << "memory leaked";
         EXPECT_EQ(m.cores_owned(), 0u);
