@@ -23,6 +23,7 @@ endif()
 gtest_discover_tests(keel_unit_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
 
 include(${CMAKE_SOURCE_DIR}/tests/emu/emu.cmake)
+include(${CMAKE_SOURCE_DIR}/tests/compile_fail/compile_fail.cmake)
 
 # Device trees for the DTB parser tests, compiled with dtc (device-tree-compiler).
 file(GLOB _dts CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/data/*.dts)
