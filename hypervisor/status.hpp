@@ -1,12 +1,14 @@
 // Errors as values. Status doubles as the mailbox's error-code space, so its
 // numeric values are ABI: never renumber, only append (docs/mailbox.md).
+// [[nodiscard]] on the type: every function returning a Status must have it looked at;
+// where ignoring it is deliberate, the call says so with (void) and a reason.
 #pragma once
 
 #include "hypervisor/types.hpp"
 
 namespace keel {
 
-enum class Status : u32 {
+enum class [[nodiscard]] Status : u32{
     Ok = 0,
     InvalidArgument = 1,
     OutOfRange = 2,

@@ -26,6 +26,7 @@ gtest_discover_tests(keel_unit_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60
 if(KEEL_BUILD_IMAGES)
   include(${CMAKE_SOURCE_DIR}/tests/emu/emu.cmake)
 endif()
+include(${CMAKE_SOURCE_DIR}/tests/compile_fail/compile_fail.cmake)
 
 # Device trees for the DTB parser tests, compiled with dtc (device-tree-compiler).
 file(GLOB _dts CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/data/*.dts)

@@ -18,15 +18,15 @@ using Bytes = std::vector<u8>;
 namespace {
 
 void put16(Bytes& b, usize off, u16 v) {
-    for (int i = 0; i < 2; ++i)
+    for (usize i = 0; i < 2; ++i)
         b[off + i] = static_cast<u8>(v >> (8 * i));
 }
 void put32(Bytes& b, usize off, u32 v) {
-    for (int i = 0; i < 4; ++i)
+    for (usize i = 0; i < 4; ++i)
         b[off + i] = static_cast<u8>(v >> (8 * i));
 }
 void put64(Bytes& b, usize off, u64 v) {
-    for (int i = 0; i < 8; ++i)
+    for (usize i = 0; i < 8; ++i)
         b[off + i] = static_cast<u8>(v >> (8 * i));
 }
 void append32(Bytes& b, u32 v) {

@@ -14,14 +14,14 @@ namespace {
 double now_s() {
     timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
-    return ts.tv_sec + ts.tv_nsec / 1e9;
+    return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
 }
 // Sequence numbers: wall-clock microseconds, so separate keelctl runs keep increasing
 // without shared state (docs/mailbox.md §4).
 u64 next_seq(u64 last) {
     timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
-    u64 us = static_cast<u64>(ts.tv_sec) * 1000000 + ts.tv_nsec / 1000;
+    u64 us = static_cast<u64>(ts.tv_sec) * 1000000 + static_cast<u64>(ts.tv_nsec) / 1000;
     return us > last ? us : last + 1;
 }
 } // namespace

@@ -76,14 +76,14 @@ void print_info(const Session& s, const VmInfo& v, const VmMetrics* m) {
     }
     printf("vm %u %s: %s, cpus %#llx, %llu MiB, uptime %.3f s\n", v.id, name.c_str(), st,
            (unsigned long long)v.cpu_mask, (unsigned long long)(v.mem_bytes / MiB),
-           v.uptime_ms / 1000.0);
+           static_cast<double>(v.uptime_ms) / 1000.0);
     if (m)
         printf("  exits %llu, hypercalls %llu, aborts injected %llu, irqs injected %llu, console "
                "lines %llu, "
                "run time %.3f s\n",
                (unsigned long long)m->exits, (unsigned long long)m->hypercalls,
                (unsigned long long)m->aborts_injected, (unsigned long long)m->irqs_injected,
-               (unsigned long long)m->console_lines, m->run_time_ms / 1000.0);
+               (unsigned long long)m->console_lines, static_cast<double>(m->run_time_ms) / 1000.0);
 }
 
 bool read_file(const std::string& path, std::vector<u8>& out) { return sign::read_file(path, out); }
@@ -112,7 +112,7 @@ Status upload(Session& s, u32 vm, ImageKind kind, const std::vector<u8>& data) {
             fprintf(stderr, "\r%s: %llu / %llu KiB (%3.0f%%)",
                     kind == ImageKind::Kernel ? "kernel" : "initrd",
                     (unsigned long long)(done / KiB), (unsigned long long)(data.size() / KiB),
-                    100.0 * done / data.size());
+                    100.0 * static_cast<double>(done) / static_cast<double>(data.size()));
     }
     if (!s.opt.json) fprintf(stderr, "\n");
     return Status::Ok;

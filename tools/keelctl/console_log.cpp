@@ -36,7 +36,7 @@ u32 drain_console(Session& s, u32 id, u32 pos, std::string* seen = nullptr) {
 double now_s() {
     timespec t{};
     clock_gettime(CLOCK_MONOTONIC, &t);
-    return static_cast<double>(t.tv_sec) + t.tv_nsec / 1e9;
+    return static_cast<double>(t.tv_sec) + static_cast<double>(t.tv_nsec) / 1e9;
 }
 
 // Non-interactive (scripts, CI, `tools/keel demo`): output from the oldest byte the ring

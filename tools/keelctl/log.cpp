@@ -29,8 +29,9 @@ void print(const Session& s, const AuditRecord& r) {
                detail.c_str());
     else
         printf("%6llu %10.3f %-8s %-13s vm %u seq %llu: %s (%s)\n", (unsigned long long)r.index,
-               r.time_ms / 1000.0, kind, opcode_name(static_cast<u16>(r.opcode)), r.vm_id,
-               (unsigned long long)r.seq, st, detail.c_str());
+               static_cast<double>(r.time_ms) / 1000.0, kind,
+               opcode_name(static_cast<u16>(r.opcode)), r.vm_id, (unsigned long long)r.seq, st,
+               detail.c_str());
 }
 
 AuditRecord ring_record(const Session& s, u32 i) {

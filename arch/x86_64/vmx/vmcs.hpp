@@ -1,6 +1,8 @@
 // VMCS fields, split by width so a wrong-width access does not compile (the field
 // encoding's bits 14:13 give the width: SDM Vol. 3C 25.11.2, appendix B). Encodings
-// are from appendix B; names follow the SDM's field names.
+// are from appendix B; names follow the SDM's field names. The value is typed too:
+// with -Wconversion (KEEL_WARNINGS) a wider or signed value into a narrower field, or a
+// read into a narrower variable, needs an explicit cast (tests/compile_fail/).
 #pragma once
 
 #include "hypervisor/types.hpp"
