@@ -31,7 +31,8 @@ struct Writer {
         if (!err) err = fdt_property_u32(fdt, n, v);
     }
     void str(const char* n, const char* v) {
-        if (!err) err = fdt_property_string(fdt, n, v);
+        // fdt_property_string() passes strlen()+1 as an int inside a macro: spelled out.
+        if (!err) err = fdt_property(fdt, n, v, static_cast<int>(strlen(v) + 1));
     }
     void raw(const char* n, const void* v, int len) {
         if (!err) err = fdt_property(fdt, n, v, len);

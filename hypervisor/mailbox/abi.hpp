@@ -25,7 +25,7 @@ constexpr u64 kRespRingOffset = 0x5000;
 constexpr u64 kLogRingOffset = 0x8000;
 constexpr u64 kMetricsOffset = 0x10000;
 constexpr u64 kConsoleOffset = 0x14000;
-constexpr u64 kConsoleOutBytes = 4096; // per VM, data only; indices live in the header
+constexpr u32 kConsoleOutBytes = 4096; // per VM, data only; indices live in the header
 constexpr u64 kBulkOffset = 0x40000;
 constexpr u64 kMinRegionSize = 4 * MiB; // the smallest BAR Keel accepts, §1
 
