@@ -21,6 +21,7 @@ namespace keel::arm64 {
 namespace {
 
 BootInfo g_boot_info;
+DtbScan g_scan;
 
 // The image is linked at a fixed address; adrp-based code would run elsewhere but
 // absolute pointers in data would not. Compare the linked and the running address.
@@ -39,6 +40,8 @@ void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
 
 } // namespace
 
+const DtbScan& boot_dtb_scan() { return g_scan; }
+
 extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     boot_mark(BootMark::BootMain);
     // x0 is the DTB (direct boot) or the UEFI boot stage's BootInfo (boot_uefi.cpp).
@@ -52,6 +55,11 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     const void* fdt = reinterpret_cast<const void*>(dtb);
     if (dtb == 0 || fdt_check_header(fdt) != 0)
         panic("no valid device tree in x0 (%#llx)", static_cast<unsigned long long>(dtb));
+    // The one walk over the device tree (dtb_platform.hpp); direct boot takes the
+    // command line from /chosen, UEFI brought its own.
+    g_scan.fdt = fdt;
+    g_scan.status = dtb_read_platform(
+        fdt, g_scan.platform, from_uefi ? nullptr : g_boot_info.cmdline, BootInfo::kCmdlineMax);
 
     // Own page tables: text RX, rodata R+XN, data/bss RW+XN (WXN on), the DTB
     // read-only, and the console UART as device memory. Nothing else.
@@ -63,7 +71,7 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
                  reinterpret_cast<u64>(__image_end) - reinterpret_cast<u64>(__rodata_end),
                  MapKind::ReadWrite, "data");
     map_or_panic(dtb, fdt_totalsize(fdt), MapKind::ReadOnly, "device tree");
-    u64 uart = dtb_find_uart(fdt);
+    const u64 uart = g_scan.platform.uart_base;
     if (uart == 0) panic("device tree names no PL011 UART");
     map_or_panic(uart, 4096, MapKind::Device, "uart");
     if (from_uefi && g_boot_info.event_log != 0 && g_boot_info.event_log_size != 0)
@@ -84,9 +92,11 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     bi.dtb = dtb;
     if (!from_uefi) { // UEFI: memory map, digest and event log come from the boot stage
         bi.source = BootSource::DirectArm64Image;
-        // Deliberately unchecked: bootargs are copied whatever the memory nodes say, and
-        // discover_platform re-reads the same nodes and panics on the same error.
-        (void)dtb_fill_boot_info(fdt, bi);
+        // The scan's memory, whatever its status: discover_platform reports the status.
+        const Platform& p = g_scan.platform;
+        for (u32 i = 0; i < p.mem_count && i < BootInfo::kMaxMem; ++i)
+            bi.mem[i] = p.mem[i];
+        bi.mem_count = p.mem_count;
     }
     keel_main(&bi);
 }

@@ -1,3 +1,8 @@
+// One pass over the device tree's structure block (Devicetree Specification v0.4, 5.4):
+// every node's properties are collected as the walk meets them, and the node is judged
+// when it ends, with its parent's #address-cells/#size-cells at hand. No path lookups,
+// no parent searches, no repeated compatible scans: the cost is one visit per tag
+// (docs/performance.md "Boot").
 #include "dtb_platform.hpp"
 
 extern "C" {
@@ -7,152 +12,233 @@ extern "C" {
 namespace keel::arm64 {
 namespace {
 
-u64 read_cells(const fdt32_t* cells, int count) {
+constexpr int kMaxDepth = 16;
+
+// A string property's value equals `want` (NUL included in the property).
+bool str_is(const char* p, int len, const char* want) {
+    if (p == nullptr || len <= 0) return false;
+    int i = 0;
+    for (; i < len && want[i] != '\0'; ++i)
+        if (p[i] != want[i]) return false;
+    return i < len && p[i] == '\0' && want[i] == '\0';
+}
+
+// A "compatible" string list contains `want`.
+bool compat_has(const char* p, int len, const char* want) {
+    for (int at = 0; p != nullptr && at < len;) {
+        int end = at;
+        while (end < len && p[end] != '\0')
+            ++end;
+        if (str_is(p + at, end - at + (end < len ? 1 : 0), want)) return true;
+        at = end + 1;
+    }
+    return false;
+}
+
+u64 read_cells(const fdt32_t* cells, u32 count) {
     u64 v = 0;
-    for (int i = 0; i < count; ++i)
+    for (u32 i = 0; i < count; ++i)
         v = (v << 32) | fdt32_to_cpu(cells[i]);
     return v;
 }
 
-// The index-th (address, size) pair of a node's "reg", using its parent's
-// #address-cells/#size-cells. Returns false if absent or malformed.
-bool read_reg(const void* fdt, int node, int index, u64* addr, u64* size) {
-    int parent = fdt_parent_offset(fdt, node);
-    if (parent < 0) return false;
-    int ac = fdt_address_cells(fdt, parent);
-    int sc = fdt_size_cells(fdt, parent);
-    if (ac < 1 || ac > 2 || sc < 0 || sc > 2) return false;
+struct Prop {
+    const char* data = nullptr;
     int len = 0;
-    const auto* reg = static_cast<const fdt32_t*>(fdt_getprop(fdt, node, "reg", &len));
-    int stride = (ac + sc) * 4;
-    if (!reg || len < stride * (index + 1)) return false;
-    const fdt32_t* entry = reg + index * (ac + sc);
-    *addr = read_cells(entry, ac);
-    *size = sc ? read_cells(entry + ac, sc) : 0;
+    [[nodiscard]] const fdt32_t* cells() const { return reinterpret_cast<const fdt32_t*>(data); }
+};
+
+struct Node {
+    const char* name = nullptr;
+    int name_len = 0;
+    u32 child_ac = 2, child_sc = 1; // #address-cells/#size-cells for its children (spec 2.3.5)
+    Prop compatible, device_type, reg, status, bus_range, method, bootargs;
+
+    [[nodiscard]] bool enabled() const {
+        return status.data == nullptr || str_is(status.data, status.len, "okay") ||
+               str_is(status.data, status.len, "ok");
+    }
+    [[nodiscard]] bool named(const char* want) const {
+        int i = 0;
+        for (; i < name_len && want[i] != '\0'; ++i)
+            if (name[i] != want[i]) return false;
+        return i == name_len && want[i] == '\0';
+    }
+    [[nodiscard]] bool compatible_with(const char* c) const {
+        return compat_has(compatible.data, compatible.len, c);
+    }
+};
+
+// The index-th (address, size) pair of `n`'s reg under its parent's cell counts.
+bool reg_pair(const Node& n, const Node& parent, int index, u64* addr, u64* size) {
+    const u32 ac = parent.child_ac, sc = parent.child_sc;
+    if (ac < 1 || ac > 2 || sc > 2 || n.reg.data == nullptr) return false;
+    const int stride = static_cast<int>((ac + sc) * 4);
+    if (n.reg.len < stride * (index + 1)) return false;
+    const fdt32_t* e = n.reg.cells() + index * static_cast<int>(ac + sc);
+    *addr = read_cells(e, ac);
+    *size = sc ? read_cells(e + ac, sc) : 0;
     return true;
 }
 
-bool node_enabled(const void* fdt, int node) {
-    int len = 0;
-    const char* status = static_cast<const char*>(fdt_getprop(fdt, node, "status", &len));
-    if (!status || len <= 0) return true;
-    return (len >= 5 && status[0] == 'o' && status[1] == 'k' && status[2] == 'a' &&
-            status[3] == 'y' && status[4] == '\0') ||
-           (len >= 3 && status[0] == 'o' && status[1] == 'k' && status[2] == '\0');
-}
+// What one walk collects; resolved into a Platform at the end.
+struct Scan {
+    Platform& out;
+    char* bootargs;
+    usize bootargs_cap;
+    bool mem_bad = false, cpu_bad = false, gic_bad = false, pci_bad = false;
+    int gic_kind = 0; // 3, 2, or 0
+    bool uart_done = false, pci_done = false;
+    int psci_rank = 99; // 0 = arm,psci-1.0 (preferred), 1 = 0.2, 2 = arm,psci
+    PsciConduit psci = PsciConduit::None;
+    bool cpus_seen = false;
 
-bool prop_is(const void* fdt, int node, const char* name, const char* value) {
-    int len = 0;
-    const char* p = static_cast<const char*>(fdt_getprop(fdt, node, name, &len));
-    if (!p || len <= 0) return false;
-    int i = 0;
-    for (; i < len && value[i]; ++i)
-        if (p[i] != value[i]) return false;
-    return i < len && p[i] == '\0' && value[i] == '\0';
-}
-
-Status read_memory(const void* fdt, Platform& out) {
-    for (int node = fdt_next_node(fdt, -1, nullptr); node >= 0;
-         node = fdt_next_node(fdt, node, nullptr)) {
-        if (!prop_is(fdt, node, "device_type", "memory") || !node_enabled(fdt, node)) continue;
-        u64 base, size;
-        for (int i = 0; read_reg(fdt, node, i, &base, &size); ++i)
-            if (size != 0 && !out.add_mem(base, size, MemType::Usable)) return Status::OutOfRange;
+    void node_end(const Node& n, const Node& parent, int depth) {
+        u64 a = 0, s = 0;
+        if (str_is(n.device_type.data, n.device_type.len, "memory") && n.enabled()) {
+            for (int i = 0; reg_pair(n, parent, i, &a, &s); ++i)
+                if (s != 0 && !out.add_mem(a, s, MemType::Usable)) mem_bad = true;
+        }
+        if (depth == 2 && parent.named("cpus") &&
+            str_is(n.device_type.data, n.device_type.len, "cpu")) {
+            if (!reg_pair(n, parent, 0, &a, &s) || !out.add_cpu(a & 0xff00ffffffull, n.enabled()))
+                cpu_bad = true;
+        }
+        if (depth == 1 && n.named("cpus")) cpus_seen = true;
+        if (depth == 1 && n.named("chosen") && bootargs != nullptr && n.bootargs.data != nullptr) {
+            usize i = 0;
+            for (; i + 1 < bootargs_cap && i < static_cast<usize>(n.bootargs.len) &&
+                   n.bootargs.data[i] != '\0';
+                 ++i)
+                bootargs[i] = n.bootargs.data[i];
+            bootargs[i] = '\0';
+        }
+        if (n.compatible.data == nullptr) return;
+        if (gic_kind != 3 && n.compatible_with("arm,gic-v3")) {
+            gic_kind = 3;
+            out.irq_kind = IrqControllerKind::GicV3;
+            gic_bad = !reg_pair(n, parent, 0, &out.irq_dist_base, &s) ||
+                      !reg_pair(n, parent, 1, &out.irq_redist_base, &out.irq_redist_size);
+        } else if (gic_kind == 0 && n.compatible_with("arm,cortex-a15-gic")) {
+            gic_kind = 2;
+            out.irq_kind = IrqControllerKind::GicV2;
+            gic_bad = !reg_pair(n, parent, 0, &out.irq_dist_base, &s);
+        }
+        if (!uart_done && n.enabled() && n.compatible_with("arm,pl011")) {
+            uart_done = true;
+            if (!reg_pair(n, parent, 0, &out.uart_base, &s)) out.uart_base = 0;
+        }
+        if (!pci_done && n.compatible_with("pci-host-ecam-generic")) {
+            pci_done = true; // the first one, as every lookup did
+            if (n.enabled() && reg_pair(n, parent, 0, &out.ecam_base, &out.ecam_size)) {
+                if (n.bus_range.data != nullptr && n.bus_range.len == 8) {
+                    out.pci_bus_start = fdt32_to_cpu(n.bus_range.cells()[0]);
+                    out.pci_bus_end = fdt32_to_cpu(n.bus_range.cells()[1]);
+                } else {
+                    out.pci_bus_end = static_cast<u32>((out.ecam_size >> 20) - 1); // 1 MiB a bus
+                }
+                pci_bad = out.pci_bus_end < out.pci_bus_start;
+            }
+        }
+        const char* psci_compat[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
+        for (int r = 0; r < psci_rank && r < 3; ++r) {
+            if (!n.compatible_with(psci_compat[r])) continue;
+            psci_rank = r;
+            psci = str_is(n.method.data, n.method.len, "smc")   ? PsciConduit::Smc
+                   : str_is(n.method.data, n.method.len, "hvc") ? PsciConduit::Hvc
+                                                                : PsciConduit::None;
+            break;
+        }
     }
-    return out.mem_count ? Status::Ok : Status::NotFound;
+};
+
+void take_prop(const void* fdt, int offset, Node& n) {
+    int len = 0;
+    const struct fdt_property* p = fdt_get_property_by_offset(fdt, offset, &len);
+    if (p == nullptr) return;
+    const char* name = fdt_string(fdt, static_cast<int>(fdt32_to_cpu(p->nameoff)));
+    if (name == nullptr) return;
+    const Prop v{p->data, len};
+    auto is = [&](const char* want) {
+        int i = 0;
+        while (want[i] != '\0' && name[i] == want[i])
+            ++i;
+        return want[i] == '\0' && name[i] == '\0';
+    };
+    switch (name[0]) {
+    case '#':
+        if (len == 4 && is("#address-cells")) n.child_ac = fdt32_to_cpu(v.cells()[0]);
+        if (len == 4 && is("#size-cells")) n.child_sc = fdt32_to_cpu(v.cells()[0]);
+        break;
+    case 'b':
+        if (is("bus-range")) n.bus_range = v;
+        if (is("bootargs")) n.bootargs = v;
+        break;
+    case 'c':
+        if (is("compatible")) n.compatible = v;
+        break;
+    case 'd':
+        if (is("device_type")) n.device_type = v;
+        break;
+    case 'm':
+        if (is("method")) n.method = v;
+        break;
+    case 'r':
+        if (is("reg")) n.reg = v;
+        break;
+    case 's':
+        if (is("status")) n.status = v;
+        break;
+    default: break;
+    }
 }
 
-Status read_cpus(const void* fdt, Platform& out) {
-    int cpus = fdt_path_offset(fdt, "/cpus");
-    if (cpus < 0) return Status::NotFound;
-    int node;
-    fdt_for_each_subnode(node, fdt, cpus) {
-        if (!prop_is(fdt, node, "device_type", "cpu")) continue;
-        u64 mpidr, unused;
-        if (!read_reg(fdt, node, 0, &mpidr, &unused)) return Status::Corrupt;
-        if (!out.add_cpu(mpidr & 0xff00ffffffull, node_enabled(fdt, node))) return Status::Corrupt;
+// Walks the whole tree once into `scan`.
+Status walk(const void* fdt, Scan& scan) {
+    if (fdt_check_header(fdt) != 0) return Status::Corrupt;
+    Node stack[kMaxDepth];
+    int depth = -1;
+    int offset = 0;
+    for (;;) {
+        int next = 0;
+        const u32 tag = fdt_next_tag(fdt, offset, &next);
+        switch (tag) {
+        case FDT_BEGIN_NODE:
+            if (++depth >= kMaxDepth) return Status::Corrupt;
+            stack[depth] = Node{};
+            stack[depth].name = fdt_get_name(fdt, offset, &stack[depth].name_len);
+            break;
+        case FDT_PROP:
+            if (depth < 0) return Status::Corrupt;
+            take_prop(fdt, offset, stack[depth]);
+            break;
+        case FDT_END_NODE:
+            if (depth < 0) return Status::Corrupt;
+            if (depth > 0) scan.node_end(stack[depth], stack[depth - 1], depth);
+            --depth;
+            break;
+        case FDT_NOP: break;
+        case FDT_END: return depth == -1 ? Status::Ok : Status::Corrupt;
+        default: return Status::Corrupt; // fdt_next_tag saw a truncated or bad tag
+        }
+        if (next <= offset) return Status::Corrupt;
+        offset = next;
     }
-    return out.cpu_count ? Status::Ok : Status::NotFound;
 }
 
 } // namespace
 
-u64 dtb_find_uart(const void* fdt) {
-    int node = fdt_node_offset_by_compatible(fdt, -1, "arm,pl011");
-    while (node >= 0 && !node_enabled(fdt, node))
-        node = fdt_node_offset_by_compatible(fdt, node, "arm,pl011");
-    u64 base, size;
-    if (node < 0 || !read_reg(fdt, node, 0, &base, &size)) return 0;
-    return base;
-}
-
-Status dtb_read_platform(const void* fdt, Platform& out) {
-    if (fdt_check_header(fdt) != 0) return Status::Corrupt;
-    KEEL_TRY(read_memory(fdt, out));
-    KEEL_TRY(read_cpus(fdt, out));
-
-    int gic = fdt_node_offset_by_compatible(fdt, -1, "arm,gic-v3");
-    u64 size;
-    if (gic >= 0) {
-        out.irq_kind = IrqControllerKind::GicV3;
-        if (!read_reg(fdt, gic, 0, &out.irq_dist_base, &size) ||
-            !read_reg(fdt, gic, 1, &out.irq_redist_base, &out.irq_redist_size))
-            return Status::Corrupt;
-    } else if ((gic = fdt_node_offset_by_compatible(fdt, -1, "arm,cortex-a15-gic")) >= 0) {
-        out.irq_kind = IrqControllerKind::GicV2;
-        if (!read_reg(fdt, gic, 0, &out.irq_dist_base, &size)) return Status::Corrupt;
-    }
-
-    out.uart_base = dtb_find_uart(fdt);
-
-    int pci = fdt_node_offset_by_compatible(fdt, -1, "pci-host-ecam-generic");
-    if (pci >= 0 && node_enabled(fdt, pci) &&
-        read_reg(fdt, pci, 0, &out.ecam_base, &out.ecam_size)) {
-        int len = 0;
-        const auto* range = static_cast<const fdt32_t*>(fdt_getprop(fdt, pci, "bus-range", &len));
-        if (range && len == 8) {
-            out.pci_bus_start = fdt32_to_cpu(range[0]);
-            out.pci_bus_end = fdt32_to_cpu(range[1]);
-        } else {
-            out.pci_bus_end = static_cast<u32>((out.ecam_size >> 20) - 1); // 1 MiB of ECAM per bus
-        }
-        if (out.pci_bus_end < out.pci_bus_start) return Status::Corrupt;
-    }
-
-    const char* psci_compat[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
-    for (const char* compat : psci_compat) {
-        int psci = fdt_node_offset_by_compatible(fdt, -1, compat);
-        if (psci < 0) continue;
-        if (prop_is(fdt, psci, "method", "smc"))
-            out.psci = PsciConduit::Smc;
-        else if (prop_is(fdt, psci, "method", "hvc"))
-            out.psci = PsciConduit::Hvc;
-        break;
-    }
+Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs, usize bootargs_cap) {
+    if (bootargs != nullptr && bootargs_cap != 0) bootargs[0] = '\0';
+    Scan scan{out, bootargs, bootargs_cap};
+    KEEL_TRY(walk(fdt, scan));
+    if (scan.mem_bad) return Status::OutOfRange;
+    if (out.mem_count == 0) return Status::NotFound;
+    if (scan.cpu_bad) return Status::Corrupt;
+    if (!scan.cpus_seen || out.cpu_count == 0) return Status::NotFound;
+    if (scan.gic_bad || scan.pci_bad) return Status::Corrupt;
+    out.psci = scan.psci;
     return Status::Ok;
-}
-
-Status dtb_fill_boot_info(const void* fdt, BootInfo& info) {
-    Platform scratch;
-    Status s = read_memory(fdt, scratch);
-    for (u32 i = 0; i < scratch.mem_count; ++i)
-        info.mem[i] = scratch.mem[i];
-    info.mem_count = scratch.mem_count;
-    info.cmdline[0] = '\0';
-    int chosen = fdt_path_offset(fdt, "/chosen");
-    if (chosen >= 0) {
-        int len = 0;
-        const char* args = static_cast<const char*>(fdt_getprop(fdt, chosen, "bootargs", &len));
-        if (args && len > 0) {
-            usize n = 0;
-            while (n + 1 < BootInfo::kCmdlineMax && n < static_cast<usize>(len) && args[n]) {
-                info.cmdline[n] = args[n];
-                ++n;
-            }
-            info.cmdline[n] = '\0';
-        }
-    }
-    return s;
 }
 
 } // namespace keel::arm64

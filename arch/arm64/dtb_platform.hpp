@@ -9,10 +9,18 @@
 
 namespace keel::arm64 {
 
-Status dtb_read_platform(const void* fdt, Platform& out);
-// Copies memory ranges and bootargs into the boot info (truncating bootargs safely).
-Status dtb_fill_boot_info(const void* fdt, BootInfo& info);
-// Base of the first "arm,pl011" node, 0 if none.
-u64 dtb_find_uart(const void* fdt);
+// One walk over the whole tree: everything below, and /chosen/bootargs into `bootargs`
+// (truncated safely) when it is given.
+Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs = nullptr,
+                         usize bootargs_cap = 0);
+// The boot path walks the tree once, before the MMU is on (boot.cpp), and every later
+// reader takes that result (platform.cpp): the console UART, the boot info's memory and
+// command line, the platform. The UART is the first enabled "arm,pl011".
+struct DtbScan {
+    const void* fdt = nullptr;
+    Status status = Status::NotFound;
+    Platform platform;
+};
+const DtbScan& boot_dtb_scan();
 
 } // namespace keel::arm64

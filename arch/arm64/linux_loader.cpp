@@ -8,6 +8,7 @@
 //
 // The Image header comes from the bytes the manager captured while loading
 // (Vm::kernel_head), never from guest RAM.
+#include <arch/sections.hpp>
 #include <arch/vm.hpp>
 #include <libfdt.h>
 #include <string.h>
@@ -21,7 +22,7 @@ namespace keel::arm64 {
 namespace {
 
 using ull = unsigned long long;
-alignas(8) u8 g_dtb[kLinuxDtbMax]; // boot core only (under the manager's lock)
+KEEL_NOINIT alignas(8) u8 g_dtb[kLinuxDtbMax]; // boot core only (manager lock held)
 
 ImageHeader header_of(const u8* head) {
     ImageHeader h;

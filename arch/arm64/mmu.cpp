@@ -4,6 +4,9 @@
 // and the tables stay for good (the window keeps its level-2 table when unmapped).
 #include "mmu.hpp"
 
+#include <arch/sections.hpp>
+#include <string.h>
+
 #include "el2_format.hpp"
 #include "sysreg.hpp"
 
@@ -11,14 +14,15 @@ namespace keel::arm64 {
 namespace {
 
 constexpr unsigned kPoolPages = 48;
-alignas(mm::kPageSize) u64 g_pool[kPoolPages][mm::kEntriesPerTable];
+KEEL_NOINIT alignas(mm::kPageSize) u64 g_pool[kPoolPages][mm::kEntriesPerTable];
 
 class El2Tables final : public mm::TableMemory {
 public:
     u64* alloc_table(PhysAddr* phys) override {
         if (used_ == kPoolPages) return nullptr;
         *phys = PhysAddr(reinterpret_cast<u64>(g_pool[used_]));
-        return g_pool[used_++]; // .bss: already zero
+        memset(g_pool[used_], 0, sizeof g_pool[used_]); // .noinit: never zeroed at boot
+        return g_pool[used_++];
     }
     // Only a failed el2_map frees (the boot panics then): the page is not reused.
     void free_table(PhysAddr) override {}
@@ -36,7 +40,9 @@ constinit mm::PageTable<El2Format> g_el2{g_tables};
 
 Status el2_map(u64 addr, u64 size, MapKind kind) {
     if (!g_el2.ready()) KEEL_TRY(g_el2.init()); // the first call (boot) makes the root
-    KEEL_TRY(mm::map_host(g_el2, addr, size, kind));
+    // Blocks where alignment allows: nothing in the EL2 tables is ever unmapped except
+    // the window, which lives at its own VA with its own table.
+    KEEL_TRY(mm::map_host(g_el2, addr, size, kind, mm::Leaves::Largest));
     // The tables are written before the MMU is on or, later, for new entries only
     // (invalid -> valid needs no break-before-make); make them visible to the walker.
     dsb_ish();

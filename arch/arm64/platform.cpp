@@ -8,7 +8,13 @@ namespace keel::arch {
 
 Status discover_platform(const BootInfo& info, Platform& out) {
     if (info.dtb == 0) return Status::NotFound;
-    KEEL_TRY(arm64::dtb_read_platform(reinterpret_cast<const void*>(info.dtb), out));
+    const arm64::DtbScan& scan = arm64::boot_dtb_scan();
+    if (scan.fdt == reinterpret_cast<const void*>(info.dtb)) { // the boot path's walk
+        KEEL_TRY(scan.status);
+        out = scan.platform;
+    } else {
+        KEEL_TRY(arm64::dtb_read_platform(reinterpret_cast<const void*>(info.dtb), out));
+    }
     if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor))
         return Status::OutOfRange;
     if (out.psci == PsciConduit::None)

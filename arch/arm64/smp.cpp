@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "bench_marks.hpp"
+#include <arch/sections.hpp>
 #include "el2_regs.hpp"
 #include "gic_phys.hpp"
 #include "hypervisor/platform.hpp"
@@ -35,7 +36,7 @@ constexpr u64 kStackSize = 16 * KiB;
 constexpr u64 kMpidrAffMask = 0xff00ffffffull; // Aff3, Aff2, Aff1, Aff0 (D17.2.101)
 constexpr u64 kCacheLine = 64;                 // minimum line; CTR_EL0 may say more
 
-alignas(16) u8 g_stacks[PerCpu::kMaxCpus][kStackSize];
+KEEL_NOINIT alignas(16) u8 g_stacks[PerCpu::kMaxCpus][kStackSize];
 PerCpu g_cpus[PerCpu::kMaxCpus];
 u32 g_boot_cpu = 0;
 

@@ -5,7 +5,8 @@
 
 #define PERCPU_STACK_TOP 0
 
-/* VcpuContext (vcpu.hpp): x0..x30, pc, pstate, host_sp, esr, far, hpfar, exit_vector. */
+/* VcpuContext (vcpu.hpp): x0..x30, pc, pstate, host_sp, esr, far, hpfar, exit_vector,
+ * stats (the VM's VmStats, for the hypercall fast path). */
 #define CTX_X0 0
 #define CTX_PC (31 * 8)
 #define CTX_PSTATE (32 * 8)
@@ -14,4 +15,7 @@
 #define CTX_FAR (35 * 8)
 #define CTX_HPFAR (36 * 8)
 #define CTX_EXIT_VECTOR (37 * 8)
-#define CTX_SIZE (38 * 8)
+#define CTX_STATS (38 * 8)
+#define CTX_SIZE (39 * 8)
+/* VmStats (hypervisor/vm/vm_types.hpp): exits, console_lines, aborts_injected, hypercalls. */
+#define VMSTATS_HYPERCALLS 12

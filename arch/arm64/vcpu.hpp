@@ -11,6 +11,7 @@
 #include <stddef.h>
 
 #include "hypervisor/types.hpp"
+#include "hypervisor/vm/vm_types.hpp"
 #include "smp_offsets.h"
 #include "vgic.hpp"
 
@@ -29,6 +30,7 @@ struct VcpuContext {
     u64 far;
     u64 hpfar;
     u64 exit_vector; // index of the EL2 vector taken (8..11 for a guest)
+    VmStats* stats;  // the VM's counters: the hypercall fast path (world_switch.S) counts here
 };
 static_assert(offsetof(VcpuContext, pc) == CTX_PC);
 static_assert(offsetof(VcpuContext, pstate) == CTX_PSTATE);
@@ -37,7 +39,9 @@ static_assert(offsetof(VcpuContext, esr) == CTX_ESR);
 static_assert(offsetof(VcpuContext, far) == CTX_FAR);
 static_assert(offsetof(VcpuContext, hpfar) == CTX_HPFAR);
 static_assert(offsetof(VcpuContext, exit_vector) == CTX_EXIT_VECTOR);
+static_assert(offsetof(VcpuContext, stats) == CTX_STATS);
 static_assert(sizeof(VcpuContext) == CTX_SIZE);
+static_assert(offsetof(VmStats, hypercalls) == VMSTATS_HYPERCALLS);
 
 // EL1 (and EL0-visible) system registers a guest owns (D17.2).
 struct El1Context {

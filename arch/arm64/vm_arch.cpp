@@ -1,5 +1,6 @@
 // arm64 VMs for the VM manager (arch/vm_interface.hpp): stage-2 tables, vCPUs, loading
 // into guest RAM, boot state (Linux Image or raw guest), start, stop and teardown.
+#include <arch/sections.hpp>
 #include <arch/smp.hpp>
 #include <arch/vm.hpp>
 
@@ -17,7 +18,7 @@ namespace {
 
 // Stage-2 table pages for all VMs, inside the image (never the partition pool). A VM
 // with block-aligned RAM needs 2 pages (level-1 root + one level-2 table).
-mm::TableStorage<64> g_table_pages;
+KEEL_NOINIT mm::TableStorage<64> g_table_pages; // TablePool zeroes each page it hands out
 constinit mm::TablePool g_tables{g_table_pages};
 
 // Drops every stage-1+2 TLB entry of the VM's VMID on every core (TLBI VMALLS12E1IS
@@ -57,6 +58,7 @@ void vm_request_stop(Vm& vm, VmEnd end) {
 
 void vcpu_reset(Vcpu& v, u64 entry, u64 arg) {
     v.ctx = VcpuContext{};
+    v.ctx.stats = &v.vm->stats;
     v.el1 = El1Context{};
     v.ctx.x[0] = arg;
     v.ctx.pc = entry;

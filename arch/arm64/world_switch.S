@@ -85,9 +85,50 @@ guest_exit:
     ldp     x29, x30, [sp], #112
     ret
 
+// The hypercall fast path, before any exit decoding (docs/performance.md): an HVC (EC
+// 0x16, ESR_EL2 D17.2.37) with x0 = PSCI_VERSION (0x84000000, DEN 0022) or Keel's null
+// call (0xc6000000) is answered here, from the guest's exception straight back to it:
+// x0 gets the result, the VM's hypercall counter is bumped (LDXR/STXR: no LSE assumed), and
+// nothing else is touched (x1-x3 are restored, ELR_EL2 already points past the HVC). No lock,
+// no vGIC flush: anything pending for this vCPU was signalled by a physical SGI, masked at
+// EL2, which exits the guest again right after the ERET. Everything else takes guest_exit.
+// On entry: the guest's x0, x1 on the EL2 stack, x0 still the guest's.
+guest_sync:
+    mrs     x1, esr_el2
+    lsr     x1, x1, #26
+    cmp     x1, #0x16
+    b.ne    2f
+    movz    x1, #0x8400, lsl #16
+    cmp     x0, x1
+    b.eq    1f
+    movz    x1, #0xc600, lsl #16
+    cmp     x0, x1
+    b.ne    2f
+    mov     x0, #0                  // null call: success
+    b       3f
+1:  movz    x0, #0x1, lsl #16       // PSCI 1.1
+    movk    x0, #0x1
+3:  stp     x2, x3, [sp, #-16]!
+    mrs     x1, tpidr_el2           // the VcpuContext while the guest runs
+    ldr     x1, [x1, #CTX_STATS]
+    add     x1, x1, #VMSTATS_HYPERCALLS
+4:  ldxr    w2, [x1]
+    add     w2, w2, #1
+    stxr    w3, w2, [x1]
+    cbnz    w3, 4b
+    ldp     x2, x3, [sp], #16
+    ldr     x1, [sp, #8]
+    add     sp, sp, #16
+    eret
+    dsb     nsh                     // no speculation past the ERET
+    isb
+2:  mov     x1, #8
+    b       guest_exit
+
 // EL2 vector table used once cores run guests (D1.10.2). Exceptions taken at EL2
 // itself (entries 0-7) go to the reporting vectors in vectors.S; exceptions from the
-// guest (8-15) leave the guest through guest_exit.
+// guest (8-15) leave the guest through guest_exit; synchronous ones (8) try the
+// hypercall fast path first.
 .macro to_report index
     .balign 0x80
     b       el2_vectors + 0x80 * \index
@@ -111,7 +152,9 @@ el2_guest_vectors:
     to_report 5
     to_report 6
     to_report 7
-    from_guest 8
+    .balign 0x80
+    stp     x0, x1, [sp, #-16]!     // 8: lower EL, AArch64, synchronous
+    b       guest_sync
     from_guest 9
     from_guest 10
     from_guest 11

@@ -225,7 +225,7 @@ u32 vm_definition_count(const char* cmdline) {
     return for_each_vm_word(cmdline, [](u32, const char*, usize) {});
 }
 
-void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
+void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu, void (*when_idle)()) {
     const bool bench = has_word(cmdline, "keel.bench") && arch::boot_core_runs_vcpus();
     if (bench) kprint("keel: bench mode: VMs may use the boot core %u\n", boot_cpu);
     VmManager& m = vm_manager();
@@ -278,9 +278,14 @@ void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu) {
                 start(id);
         }
         if (all_done()) break;
-        if (bench) arch::run_local_work();
+        if (bench) arch::run_local_work(); // returns once the vCPU it ran has stopped
+        if (when_idle != nullptr) {
+            when_idle();
+            when_idle = nullptr;
+        }
         arch::wait_for_event();
     }
+    if (when_idle != nullptr) when_idle();
 
     for (u32 id = 1; id <= g_count; ++id) {
         const Vm* vm = m.find(id);

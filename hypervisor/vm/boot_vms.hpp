@@ -12,6 +12,10 @@ namespace keel {
 
 // Number of keel.vm= words on the command line.
 u32 vm_definition_count(const char* cmdline);
-void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu);
+// `when_idle` (may be null) runs once on the boot core as soon as it has nothing to do:
+// after the first VMs started, or, in bench mode where the boot core runs a vCPU itself,
+// after that vCPU stopped. Work that must not delay the first guest goes there.
+void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu,
+                  void (*when_idle)() = nullptr);
 
 } // namespace keel

@@ -1,5 +1,6 @@
 #include "hypervisor/vm/vm_control.hpp"
 
+#include <arch/sections.hpp>
 #include <arch/ticks.hpp>
 #include <string.h>
 
@@ -13,7 +14,7 @@ static_assert(mailbox::kMaxVms <= Vm::kMaxVms, "mailbox VM ids are the manager's
 // Bulk bytes pass through here: copied once out of shared memory, hashed, then stored.
 // Big enough that the per-copy cost of storing (a window map, a cache clean, a
 // broadcast TLBI) is small beside the bytes: a 32 MiB Linux Image is 128 copies.
-alignas(16) u8 g_staging[256 * KiB];
+KEEL_NOINIT alignas(16) u8 g_staging[256 * KiB];
 
 // Where each image lands in the VM's RAM: the kernel at the start, the initrd in the
 // upper half (a kernel's image_size must stay below it: checked at START).

@@ -12,11 +12,11 @@ keel_emu_test(NAME arm64.first_light LABEL qemu-arm64 TIMEOUT 60 ARGS
   --expect "platform: uart 0x9000000"
   --expect "platform: pcie ecam 0x4010000000"
   --expect "platform: psci smc"
+  --expect "virt: EL2 yes"
+  --expect "keel: first light complete"
   --expect "crypto: sha384"
   --expect "crypto: ecdsa-p384"
   --expect "crypto: self-check passed"
-  --expect "virt: EL2 yes"
-  --expect "keel: first light complete"
   --expect "keel: power off")
 
 # A deliberate EL2 data abort must be reported with its syndrome and halt.

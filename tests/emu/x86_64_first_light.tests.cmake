@@ -19,12 +19,12 @@ keel_emu_test(NAME x86_64.first_light LABEL qemu-x86_64 TIMEOUT 60 ARGS
   --expect "platform: irq controller APIC dist 0xfec00000 redist 0xfee00000"
   --expect "platform: uart 0x3f8"
   --expect "platform: pcie ecam none"
-  --expect "crypto: self-check passed"
   --expect "virt: VMX no"
   --expect "virt: SVM yes, NPT yes, ASIDs 16"
   --expect "zydis: mov [rax+0x8], rbx decoded (4 bytes)"
   --expect "zydis: mov ecx, [rip+0x10] decoded (6 bytes)"
   --expect "keel: first light complete"
+  --expect "crypto: self-check passed"
   --expect "keel: power off (status 0)")
 
 # QEMU q35: the MCFG table gives the PCIe ECAM window (QEMU 7.2: 0xb0000000, 256 buses).
@@ -35,9 +35,9 @@ keel_emu_test(NAME x86_64.q35_first_light LABEL qemu-x86_64 TIMEOUT 60 ARGS
   --expect "platform: 2 cpus"
   --expect "platform: irq controller APIC"
   --expect "platform: pcie ecam 0xb0000000 size 0x10000000 buses 0-255"
-  --expect "crypto: self-check passed"
   --expect "virt: SVM yes, NPT yes"
-  --expect "keel: first light complete")
+  --expect "keel: first light complete"
+  --expect "crypto: self-check passed")
 
 # A deliberate read of unmapped 1 GiB must be reported as #PF with CR2 and halt.
 keel_emu_test(NAME x86_64.exception_report LABEL qemu-x86_64 TIMEOUT 60 ARGS
@@ -59,11 +59,11 @@ keel_emu_test(NAME bochs.first_light LABEL bochs-vmx TIMEOUT 120 SERIAL ARGS
   --expect "platform: memory 0x100000-0x7feffff usable (126 MiB)"
   --expect "platform: 1 cpus"
   --expect "platform: irq controller APIC dist 0xfec00000 redist 0xfee00000"
-  --expect "crypto: self-check passed"
   --expect "virt: VMX yes, VMX_BASIC 0x00d810000000002b, EPT yes, VPID yes, unrestricted guest yes"
   --expect "virt: SVM no"
   --expect "zydis: mov [rax+0x8], rbx decoded (4 bytes)"
   --expect "keel: first light complete"
+  --expect "crypto: self-check passed"
   --expect "keel: power off (status 0)")
 
 # Same fault test through GRUB: keel-x86_64-fault.iso's menu entry passes keel.test=fault.

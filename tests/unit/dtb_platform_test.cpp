@@ -2,6 +2,8 @@
 // tests/data/*.dts at build time.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include <fstream>
 #include <iterator>
 #include <string>
@@ -40,15 +42,63 @@ TEST(DtbPlatform, ReadsEverythingKeelNeeds) {
     EXPECT_EQ(p.ecam_base, 0x4010000000u);
     EXPECT_EQ(p.pci_bus_end, 0xffu);
     EXPECT_EQ(p.psci, PsciConduit::Hvc);
-    EXPECT_EQ(arm64::dtb_find_uart(blob.data()), 0x9000000u);
 }
 
-TEST(DtbPlatform, FillsBootInfoMemoryAndBootargs) {
+TEST(DtbPlatform, ReadsBootargsInTheSameWalkAndTruncatesThem) {
     auto blob = load("virt-2mem.dtb");
-    BootInfo bi{};
-    ASSERT_EQ(arm64::dtb_fill_boot_info(blob.data(), bi), Status::Ok);
-    EXPECT_EQ(bi.mem_count, 3u);
-    EXPECT_STREQ(bi.cmdline, "keel.test=fault console=pl011");
+    Platform p;
+    char args[BootInfo::kCmdlineMax];
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), p, args, sizeof args), Status::Ok);
+    EXPECT_EQ(p.mem_count, 3u);
+    EXPECT_STREQ(args, "keel.test=fault console=pl011");
+    Platform q;
+    char small[6];
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), q, small, sizeof small), Status::Ok);
+    EXPECT_STREQ(small, "keel.");
+}
+
+// The board every arm64 emulator test boots on, as QEMU generates it; the facts are the
+// ones arm64.first_light expects on the console.
+TEST(DtbPlatform, ReadsQemuVirt) {
+    auto blob = load("qemu-virt-gicv3.dtb");
+    Platform p;
+    char args[BootInfo::kCmdlineMax];
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), p, args, sizeof args), Status::Ok);
+    ASSERT_EQ(p.mem_count, 1u);
+    EXPECT_EQ(p.mem[0].base, 0x40000000u);
+    EXPECT_EQ(p.mem[0].size, 1ull << 30);
+    ASSERT_EQ(p.cpu_count, 4u);
+    EXPECT_EQ(p.cpus[3].hw_id, 3u);
+    EXPECT_EQ(p.irq_kind, IrqControllerKind::GicV3);
+    EXPECT_EQ(p.irq_dist_base, 0x8000000u);
+    EXPECT_EQ(p.irq_redist_base, 0x80a0000u);
+    EXPECT_EQ(p.irq_redist_size, 0xf60000u);
+    EXPECT_EQ(p.uart_base, 0x9000000u);
+    EXPECT_EQ(p.ecam_base, 0x4010000000u);
+    EXPECT_EQ(p.ecam_size, 0x10000000u);
+    EXPECT_EQ(p.pci_bus_start, 0u);
+    EXPECT_EQ(p.pci_bus_end, 0xffu);
+    EXPECT_EQ(p.psci, PsciConduit::Smc);
+    EXPECT_STREQ(args, "keel.vm=cpus:1,mem:64M");
+}
+
+// A firmware tree is input: every truncation of the structure block that cuts into a
+// node is refused, never read past. (Cutting only the final FDT_END token leaves every
+// node closed; libfdt reads the end of the block as FDT_END, and the tree is whole.)
+TEST(DtbPlatform, RefusesEveryTruncatedStructureBlock) {
+    auto blob = load("qemu-virt-gicv3.dtb");
+    const u32 struct_off = __builtin_bswap32(*reinterpret_cast<const u32*>(blob.data() + 8));
+    const u32 struct_size = __builtin_bswap32(*reinterpret_cast<const u32*>(blob.data() + 36));
+    for (u32 cut = 0; cut + 4 < struct_size; cut += 4) {
+        std::vector<char> t = blob;
+        // Claim a shorter structure block: the walk must stop at its end.
+        const u32 be = __builtin_bswap32(cut);
+        std::memcpy(t.data() + 36, &be, 4);
+        Platform p;
+        const Status s = arm64::dtb_read_platform(t.data(), p);
+        EXPECT_NE(s, Status::Ok) << "cut at " << cut << " of " << struct_size;
+    }
+    EXPECT_EQ(struct_off % 4, 0u);
 }
 
 TEST(DtbPlatform, RejectsMachinesItCannotRun) {
