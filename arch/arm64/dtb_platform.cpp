@@ -1,8 +1,8 @@
 // One pass over the device tree's structure block (Devicetree Specification v0.4, 5.4):
 // every node's properties are collected as the walk meets them, and the node is judged
 // when it ends, with its parent's #address-cells/#size-cells at hand. No path lookups,
-// no parent searches, no repeated compatible scans: the cost is one visit per tag
-// (docs/performance.md "Boot").
+// no parent searches, no repeated compatible scans, and no per-tag library calls (libfdt
+// only checks the header): the cost is one visit per token (docs/performance.md "Boot").
 #include "dtb_platform.hpp"
 
 extern "C" {
@@ -152,66 +152,102 @@ struct Scan {
     }
 };
 
-void take_prop(const void* fdt, int offset, Node& n) {
-    int len = 0;
-    const struct fdt_property* p = fdt_get_property_by_offset(fdt, offset, &len);
-    if (p == nullptr) return;
-    const char* name = fdt_string(fdt, static_cast<int>(fdt32_to_cpu(p->nameoff)));
-    if (name == nullptr) return;
-    const Prop v{p->data, len};
-    auto is = [&](const char* want) {
-        int i = 0;
-        while (want[i] != '\0' && name[i] == want[i])
-            ++i;
-        return want[i] == '\0' && name[i] == '\0';
-    };
-    switch (name[0]) {
+// The structure and strings blocks, bounds-checked: every read below stays inside them.
+struct Blocks {
+    const u8* st;
+    u32 st_size;
+    const char* strs;
+    u32 strs_size;
+
+    [[nodiscard]] u32 word(u32 pos) const { // pos + 4 <= st_size, 4-aligned
+        return fdt32_to_cpu(*reinterpret_cast<const fdt32_t*>(st + pos));
+    }
+    // Whether the string at `off` in the strings block is `want` (NUL-terminated there).
+    [[nodiscard]] bool name_is(u32 off, const char* want) const {
+        u32 i = 0;
+        for (; want[i] != '\0'; ++i)
+            if (off + i >= strs_size || strs[off + i] != want[i]) return false;
+        return off + i < strs_size && strs[off + i] == '\0';
+    }
+};
+
+constexpr u32 align4(u32 v) { return (v + 3u) & ~3u; }
+
+void take_prop(const Blocks& b, u32 nameoff, Prop v, Node& n) {
+    if (nameoff >= b.strs_size) return;
+    switch (b.strs[nameoff]) {
     case '#':
-        if (len == 4 && is("#address-cells")) n.child_ac = fdt32_to_cpu(v.cells()[0]);
-        if (len == 4 && is("#size-cells")) n.child_sc = fdt32_to_cpu(v.cells()[0]);
+        if (v.len == 4 && b.name_is(nameoff, "#address-cells"))
+            n.child_ac = fdt32_to_cpu(v.cells()[0]);
+        if (v.len == 4 && b.name_is(nameoff, "#size-cells"))
+            n.child_sc = fdt32_to_cpu(v.cells()[0]);
         break;
     case 'b':
-        if (is("bus-range")) n.bus_range = v;
-        if (is("bootargs")) n.bootargs = v;
+        if (b.name_is(nameoff, "bus-range")) n.bus_range = v;
+        if (b.name_is(nameoff, "bootargs")) n.bootargs = v;
         break;
     case 'c':
-        if (is("compatible")) n.compatible = v;
+        if (b.name_is(nameoff, "compatible")) n.compatible = v;
         break;
     case 'd':
-        if (is("device_type")) n.device_type = v;
+        if (b.name_is(nameoff, "device_type")) n.device_type = v;
         break;
     case 'm':
-        if (is("method")) n.method = v;
+        if (b.name_is(nameoff, "method")) n.method = v;
         break;
     case 'r':
-        if (is("reg")) n.reg = v;
+        if (b.name_is(nameoff, "reg")) n.reg = v;
         break;
     case 's':
-        if (is("status")) n.status = v;
+        if (b.name_is(nameoff, "status")) n.status = v;
         break;
     default: break;
     }
 }
 
-// Walks the whole tree once into `scan`.
+// Walks the whole structure block once into `scan`, token by token (spec 5.4.1), with
+// every offset and length checked against its block: the header's own fields were
+// checked by fdt_check_header (offsets and sizes inside totalsize).
 Status walk(const void* fdt, Scan& scan) {
     if (fdt_check_header(fdt) != 0) return Status::Corrupt;
+    const auto* base = static_cast<const u8*>(fdt);
+    const u32 st_off = fdt_off_dt_struct(fdt);
+    Blocks b{base + st_off,
+             fdt_version(fdt) >= 17 ? fdt_size_dt_struct(fdt) : fdt_totalsize(fdt) - st_off,
+             reinterpret_cast<const char*>(base) + fdt_off_dt_strings(fdt),
+             fdt_size_dt_strings(fdt)};
+    if (st_off % 4 != 0) return Status::Corrupt;
     Node stack[kMaxDepth];
     int depth = -1;
-    int offset = 0;
+    u32 pos = 0;
     for (;;) {
-        int next = 0;
-        const u32 tag = fdt_next_tag(fdt, offset, &next);
+        if (b.st_size < 4 || pos > b.st_size - 4) return Status::Corrupt; // no FDT_END
+        const u32 tag = b.word(pos);
+        pos += 4;
         switch (tag) {
-        case FDT_BEGIN_NODE:
+        case FDT_BEGIN_NODE: {
             if (++depth >= kMaxDepth) return Status::Corrupt;
+            u32 end = pos;
+            while (end < b.st_size && b.st[end] != '\0')
+                ++end;
+            if (end >= b.st_size) return Status::Corrupt;
             stack[depth] = Node{};
-            stack[depth].name = fdt_get_name(fdt, offset, &stack[depth].name_len);
+            stack[depth].name = reinterpret_cast<const char*>(b.st + pos);
+            stack[depth].name_len = static_cast<int>(end - pos);
+            pos = align4(end + 1);
             break;
-        case FDT_PROP:
-            if (depth < 0) return Status::Corrupt;
-            take_prop(fdt, offset, stack[depth]);
+        }
+        case FDT_PROP: {
+            if (depth < 0 || pos > b.st_size - 8) return Status::Corrupt;
+            const u32 len = b.word(pos), nameoff = b.word(pos + 4);
+            pos += 8;
+            if (len > b.st_size - pos || len > 0x7fffffffu) return Status::Corrupt;
+            take_prop(b, nameoff,
+                      Prop{reinterpret_cast<const char*>(b.st + pos), static_cast<int>(len)},
+                      stack[depth]);
+            pos = align4(pos + len);
             break;
+        }
         case FDT_END_NODE:
             if (depth < 0) return Status::Corrupt;
             if (depth > 0) scan.node_end(stack[depth], stack[depth - 1], depth);
@@ -219,10 +255,8 @@ Status walk(const void* fdt, Scan& scan) {
             break;
         case FDT_NOP: break;
         case FDT_END: return depth == -1 ? Status::Ok : Status::Corrupt;
-        default: return Status::Corrupt; // fdt_next_tag saw a truncated or bad tag
+        default: return Status::Corrupt;
         }
-        if (next <= offset) return Status::Corrupt;
-        offset = next;
     }
 }
 

@@ -34,9 +34,9 @@ public:
 
     // Forgets every region and owner (the pool is built again from the boot memory map).
     void clear() {
+        for (u32 i = 0; i < total_blocks_; ++i) // only what regions used: owners_ starts zero
+            owners_[i] = kOwnerFree;
         region_count_ = total_blocks_ = free_blocks_ = 0;
-        for (OwnerId& o : owners_)
-            o = kOwnerFree;
     }
     // Adds usable RAM (trimmed inward to 2 MiB blocks). Regions must not overlap.
     Status add_region(PhysAddr base, u64 size);

@@ -82,14 +82,13 @@ TEST(DtbPlatform, ReadsQemuVirt) {
     EXPECT_STREQ(args, "keel.vm=cpus:1,mem:64M");
 }
 
-// A firmware tree is input: every truncation of the structure block that cuts into a
-// node is refused, never read past. (Cutting only the final FDT_END token leaves every
-// node closed; libfdt reads the end of the block as FDT_END, and the tree is whole.)
+// A firmware tree is input: every truncation of the structure block is refused, never
+// read past (ASan watches: the walk may only read the claimed block).
 TEST(DtbPlatform, RefusesEveryTruncatedStructureBlock) {
     auto blob = load("qemu-virt-gicv3.dtb");
     const u32 struct_off = __builtin_bswap32(*reinterpret_cast<const u32*>(blob.data() + 8));
     const u32 struct_size = __builtin_bswap32(*reinterpret_cast<const u32*>(blob.data() + 36));
-    for (u32 cut = 0; cut + 4 < struct_size; cut += 4) {
+    for (u32 cut = 0; cut < struct_size; cut += 4) {
         std::vector<char> t = blob;
         // Claim a shorter structure block: the walk must stop at its end.
         const u32 be = __builtin_bswap32(cut);
@@ -99,6 +98,24 @@ TEST(DtbPlatform, RefusesEveryTruncatedStructureBlock) {
         EXPECT_NE(s, Status::Ok) << "cut at " << cut << " of " << struct_size;
     }
     EXPECT_EQ(struct_off % 4, 0u);
+}
+
+// Random damage anywhere in the tree: the walk answers (Ok or an error) and never reads
+// outside the blob (ASan), whatever the lengths and offsets now say.
+TEST(DtbPlatform, SurvivesRandomDamage) {
+    auto blob = load("qemu-virt-gicv3.dtb");
+    u32 seed = 12345;
+    auto next = [&seed] { return seed = seed * 1103515245u + 12345u; };
+    for (int round = 0; round < 2000; ++round) {
+        std::vector<char> t = blob;
+        for (int flips = 1 + static_cast<int>(next() % 4); flips > 0; --flips)
+            t[next() % t.size()] ^= static_cast<char>(1u << (next() % 8));
+        Platform p;
+        char args[BootInfo::kCmdlineMax];
+        (void)arm64::dtb_read_platform(t.data(), p, args, sizeof args);
+        EXPECT_LE(p.mem_count, Platform::kMaxMem);
+        EXPECT_LE(p.cpu_count, Platform::kMaxCpus);
+    }
 }
 
 TEST(DtbPlatform, RejectsMachinesItCannotRun) {
