@@ -28,12 +28,15 @@ public:
     // feeding exactly the bytes it stored into `hash` (copy first, hash the copy).
     virtual Status load(u32 id, ImageKind kind, u64 image_offset, const SharedRegion& bulk,
                         u64 bulk_offset, u64 length, crypto::Sha256& hash) = 0;
-    // Builds the VM (stage-2, boot registers, command line) and runs it.
+    // Sets the VM's boot state (kernel kind from its header, command line) and runs it.
     virtual Status start(u32 id, const char* cmdline) = 0;
     // Asks the guest to power off; `forced` ends it now.
     virtual Status stop(u32 id, bool forced) = 0;
-    // True once the guest has ended (power-off, fault or forced stop).
-    virtual bool ended(u32 id) = 0;
+    // Where VM `id` is in the one state machine (hypervisor/vm/lifecycle.hpp): the backend
+    // (the VM manager) owns the state; the service keeps none of its own.
+    virtual VmLifeState state(u32 id) = 0;
+    // Every image arrived and matched its hash: Loading -> Ready.
+    virtual Status seal(u32 id) = 0;
     // Scrubs the VM's memory and returns its cores (nothing left once it returns Ok).
     virtual Status release(u32 id) = 0;
     // One byte for the guest's UART receive side: Ok, Busy (its FIFO is full: the

@@ -1,5 +1,6 @@
-// The opcode switch: state machine first (lifecycle.hpp), then the backend, then the
-// record. A command that fails leaves the VM record as it was.
+// The opcode switch: the state machine first (lifecycle.hpp, on the VM manager's state),
+// then the backend (which applies the transition), then the record. A command that
+// fails leaves the VM and its record as they were.
 #include <string.h>
 
 #include "hypervisor/mailbox/lifecycle.hpp"
@@ -9,14 +10,15 @@ namespace keel::mailbox {
 
 void Service::fill_info(u32 id, VmInfo& out) {
     const VmRecord& v = vms_[id - 1];
+    const VmLifeState st = state(id);
     out.id = id;
-    out.state = static_cast<u32>(v.state);
+    out.state = static_cast<u32>(st);
     memcpy(out.name, v.name, sizeof out.name);
     out.cpu_mask = v.cpu_mask;
     out.mem_bytes = v.mem_bytes;
-    if (v.state == VmLifeState::Running || v.state == VmLifeState::Stopping)
+    if (st == VmLifeState::Running || st == VmLifeState::Stopping)
         out.uptime_ms = backend_->now_ms() - v.started_ms;
-    else if (v.state == VmLifeState::Stopped)
+    else if (st == VmLifeState::Stopped)
         out.uptime_ms = v.ended_ms - v.started_ms;
 }
 
@@ -26,8 +28,8 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         PingReply p{};
         HostState hs = backend_->host();
         p.abi_version = kAbiVersion;
-        for (const VmRecord& v : vms_)
-            p.vm_count += v.state != VmLifeState::Free;
+        for (u32 id = 1; id <= kMaxVms; ++id)
+            p.vm_count += state(id) != VmLifeState::Free;
         p.cores_free_mask = hs.cores_free_mask;
         p.pool_free_bytes = hs.pool_free_bytes;
         p.pool_baseline_bytes = hs.pool_baseline_bytes;
@@ -39,10 +41,8 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
     case Opcode::LoadImage: return do_load(c);
     case Opcode::Start: {
         VmRecord& v = vms_[c.vm_id - 1];
-        Result<VmLifeState> next = vm_transition(v.state, VmEvent::Start);
-        if (!next.ok()) return next.status();
+        KEEL_TRY(vm_transition(state(c.vm_id), VmEvent::Start).status());
         KEEL_TRY(backend_->start(c.vm_id, v.cmdline));
-        v.state = next.value();
         v.started_ms = backend_->now_ms();
         v.started_at = picked_up_;
         v.output_seen = false;
@@ -54,10 +54,11 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         ListReply l{};
         for (u32 id = 1; id <= kMaxVms; ++id) {
             const VmRecord& v = vms_[id - 1];
-            if (v.state == VmLifeState::Free) continue;
+            const VmLifeState st = state(id);
+            if (st == VmLifeState::Free) continue;
             ListReply::Entry& e = l.vms[l.count++];
             e.id = id;
-            e.state = static_cast<u32>(v.state);
+            e.state = static_cast<u32>(st);
             memcpy(e.name, v.name, sizeof e.name);
         }
         memcpy(reply, &l, sizeof l);
@@ -65,7 +66,7 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
     }
     case Opcode::Describe:
     case Opcode::Metrics: {
-        if (vms_[c.vm_id - 1].state == VmLifeState::Free) return Status::NotFound;
+        if (state(c.vm_id) == VmLifeState::Free) return Status::NotFound;
         MetricsReply m{};
         fill_info(c.vm_id, m.info);
         if (c.op == Opcode::Metrics) {
@@ -76,8 +77,7 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         return Status::Ok;
     }
     case Opcode::ConsoleWrite: {
-        const VmRecord& v = vms_[c.vm_id - 1];
-        if (v.state != VmLifeState::Running) return Status::BadState;
+        if (state(c.vm_id) != VmLifeState::Running) return Status::BadState;
         KEEL_TRY(console_.queue_in(c.vm_id, c.console.bytes, c.console.length));
         // Feed at once: an arch without a receive path answers Unsupported here
         // (the queue is dropped) instead of accepting bytes nothing will read.
@@ -93,14 +93,13 @@ Status Service::do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* v
     u32 id = 0;
     for (u32 i = 1; i <= kMaxVms; ++i) {
         const VmRecord& v = vms_[i - 1];
-        if (v.state != VmLifeState::Free && memcmp(v.name, p.name, kNameMax) == 0)
-            return Status::AlreadyExists;
-        if (id == 0 && v.state == VmLifeState::Free) id = i;
+        const bool free = state(i) == VmLifeState::Free;
+        if (!free && memcmp(v.name, p.name, kNameMax) == 0) return Status::AlreadyExists;
+        if (id == 0 && free) id = i;
     }
     if (id == 0) return Status::NoMemory; // every VM slot in use
     VmRecord& v = vms_[id - 1];
-    Result<VmLifeState> next = vm_transition(v.state, VmEvent::Create);
-    if (!next.ok()) return next.status();
+    KEEL_TRY(vm_transition(state(id), VmEvent::Create).status());
     KEEL_TRY(backend_->reserve(id, p.cpu_mask, p.mem_bytes));
     memcpy(v.name, p.name, kNameMax);
     v.cpu_mask = p.cpu_mask;
@@ -115,7 +114,7 @@ Status Service::do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* v
     v.started_ms = v.ended_ms = 0;
     v.created_at = picked_up_;
     v.output_seen = false;
-    v.state = next.value();
+    v.end_logged = false;
     *vm_for_log = id;
     VmInfo info{};
     fill_info(id, info);
@@ -127,7 +126,7 @@ Status Service::do_load(const Command& c) {
     VmRecord& v = vms_[c.vm_id - 1];
     const LoadImagePayload& l = c.load;
     const u32 k = l.kind;
-    KEEL_TRY(vm_transition(v.state, VmEvent::LoadChunk).status());
+    KEEL_TRY(vm_transition(state(c.vm_id), VmEvent::LoadChunk).status());
     // Chunks arrive in order, and never past the size CREATE_VM announced.
     if (l.image_offset != v.loaded[k] || l.length > v.size[k] - v.loaded[k])
         return Status::OutOfRange;
@@ -150,28 +149,24 @@ Status Service::do_load(const Command& c) {
         v.hash[1].init();
         return Status::HashMismatch;
     }
-    v.state = vm_transition(v.state, VmEvent::LoadComplete).value_or(v.state);
-    return Status::Ok;
+    return backend_->seal(c.vm_id);
 }
 
 Status Service::do_stop(const Command& c) {
     VmRecord& v = vms_[c.vm_id - 1];
-    Result<VmLifeState> next = vm_transition(v.state, VmEvent::Stop);
-    if (!next.ok()) return next.status();
+    KEEL_TRY(vm_transition(state(c.vm_id), VmEvent::Stop).status());
     const bool forced = c.stop.timeout_ms == 0;
     KEEL_TRY(backend_->stop(c.vm_id, forced));
-    v.state = next.value();
     v.stop_deadline_ms = forced ? ~0ull : backend_->now_ms() + c.stop.timeout_ms;
     return Status::Ok;
 }
 
 Status Service::do_destroy(const Command& c) {
     VmRecord& v = vms_[c.vm_id - 1];
-    Result<VmLifeState> next = vm_transition(v.state, VmEvent::Destroy);
-    if (!next.ok()) return next.status();
+    KEEL_TRY(vm_transition(state(c.vm_id), VmEvent::Destroy).status());
     KEEL_TRY(backend_->release(c.vm_id));
     // Back to a free slot; nothing of the old VM (name, hashes, command line) survives.
-    v.state = VmLifeState::Free;
+    v.end_logged = false;
     memset(v.name, 0, sizeof v.name);
     memset(v.cmdline, 0, sizeof v.cmdline);
     memset(v.expect, 0, sizeof v.expect);

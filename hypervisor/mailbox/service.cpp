@@ -144,7 +144,7 @@ void Service::console_events() {
     console_.flush(region_);
     for (u32 id = 1; id <= kMaxVms; ++id) {
         VmRecord& v = vms_[id - 1];
-        if (v.state != VmLifeState::Running) {
+        if (state(id) != VmLifeState::Running) {
             console_.clear_in(id); // input for a guest that is gone goes nowhere
             continue;
         }
@@ -166,12 +166,12 @@ void Service::vm_events() {
     const u64 now = backend_->now_ms();
     for (u32 id = 1; id <= kMaxVms; ++id) {
         VmRecord& v = vms_[id - 1];
-        if (v.state != VmLifeState::Running && v.state != VmLifeState::Stopping) continue;
-        if (backend_->ended(id)) {
-            v.state = vm_transition(v.state, VmEvent::GuestEnded).value_or(v.state);
+        const VmLifeState st = state(id);
+        if (st == VmLifeState::Stopped && !v.end_logged) {
+            v.end_logged = true;
             v.ended_ms = now;
             audit_.append(AuditKind::VmEvent, now, 0, 0, Status::Ok, id, "guest ended");
-        } else if (v.state == VmLifeState::Stopping && now >= v.stop_deadline_ms) {
+        } else if (st == VmLifeState::Stopping && now >= v.stop_deadline_ms) {
             Status s = backend_->stop(id, true);
             v.stop_deadline_ms = ~0ull; // one forced stop; the end arrives as an event
             audit_.append(AuditKind::VmEvent, now, 0, 0, s, id, "stop timeout: forced");

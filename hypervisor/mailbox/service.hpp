@@ -17,8 +17,9 @@
 
 namespace keel::mailbox {
 
+// What the controller attached to a VM (name, announced sizes and hashes, command line,
+// timings). Its state is the VM manager's (VmBackend::state), not kept here.
 struct VmRecord {
-    VmLifeState state = VmLifeState::Free;
     char name[kNameMax] = {};
     u64 cpu_mask = 0;
     u64 mem_bytes = 0;
@@ -33,6 +34,7 @@ struct VmRecord {
     Ticks created_at = {}; // CREATE_VM pickup, for the first-output figure
     Ticks started_at = {}; // START pickup
     bool output_seen = false;
+    bool end_logged = false; // the audit log has its "guest ended" record
 };
 
 class Service {
@@ -51,6 +53,7 @@ public:
     [[nodiscard]] const ConsoleRings& consoles() const { return console_; }
 
     [[nodiscard]] const VmRecord& vm(u32 id) const { return vms_[id - 1]; }
+    [[nodiscard]] VmLifeState state(u32 id) const { return backend_->state(id); }
     [[nodiscard]] const AuditWriter& audit() const { return audit_; }
     [[nodiscard]] u64 last_seq() const { return auth_.last_seq(); }
 

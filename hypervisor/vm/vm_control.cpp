@@ -72,13 +72,14 @@ Status VmControl::start(u32 id, const char* cmdline) {
     if (n >= sizeof img.cmdline) n = sizeof img.cmdline - 1;
     memcpy(img.cmdline, cmdline, n);
     m_.set_label(id, cmdline);
-    if (m_.state(id) == VmState::Loading) KEEL_TRY(m_.seal(id));
     return m_.start(id, img);
 }
 
 Status VmControl::stop(u32 id, bool forced) { return m_.stop(id, forced); }
 
-bool VmControl::ended(u32 id) { return m_.state(id) == VmState::Stopped; }
+mailbox::VmLifeState VmControl::state(u32 id) { return m_.state(id); }
+
+Status VmControl::seal(u32 id) { return m_.seal(id); }
 
 Status VmControl::release(u32 id) {
     if (m_.state(id) == VmState::Free) return Status::Ok;

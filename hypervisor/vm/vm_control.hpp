@@ -19,7 +19,8 @@ public:
                 crypto::Sha256& hash) override;
     Status start(u32 id, const char* cmdline) override;
     Status stop(u32 id, bool forced) override;
-    bool ended(u32 id) override;
+    mailbox::VmLifeState state(u32 id) override;
+    Status seal(u32 id) override;
     Status release(u32 id) override;
     Status console_input(u32 id, u8 byte) override;
     void metrics(u32 id, mailbox::VmMetrics& out) override;

@@ -5,6 +5,7 @@
 // docs/mailbox.md §9.
 #include <string.h>
 
+#include "../unit/fake_vm_states.hpp"
 #include "hypervisor/mailbox/command.hpp"
 #include "hypervisor/mailbox/service.hpp"
 
@@ -15,7 +16,7 @@ namespace {
 
 class NullBackend final : public VmBackend {
 public:
-    Status reserve(u32, u64, u64) override { return Status::Ok; }
+    Status reserve(u32 id, u64, u64) override { return states.apply(id, VmEvent::Create); }
     Status load(u32, ImageKind, u64, const SharedRegion& bulk, u64 off, u64 len,
                 crypto::Sha256& h) override {
         u8 buf[256];
@@ -26,10 +27,15 @@ public:
         }
         return Status::Ok;
     }
-    Status start(u32, const char*) override { return Status::Ok; }
-    Status stop(u32, bool) override { return Status::Ok; }
-    bool ended(u32) override { return false; }
-    Status release(u32) override { return Status::Ok; }
+    Status start(u32 id, const char*) override { return states.apply(id, VmEvent::Start); }
+    Status stop(u32 id, bool) override { return states.stop(id); }
+    Status seal(u32 id) override { return states.apply(id, VmEvent::LoadComplete); }
+    VmLifeState state(u32 id) override { return states.st[id]; }
+    Status release(u32 id) override {
+        states.free(id);
+        return Status::Ok;
+    }
+    FakeVmStates states;
     Status console_input(u32, u8) override { return Status::Ok; }
     void metrics(u32, VmMetrics&) override {}
     HostState host() override { return {}; }

@@ -53,7 +53,7 @@ struct MailboxLife : ::testing::Test {
         memcpy(b.bytes() + kBulkOffset, kernel, sizeof kernel);
         b.attach();
     }
-    S state(u32 id = 1) { return b.svc->vm(id).state; }
+    S state(u32 id = 1) { return b.svc->state(id); }
     Status create(const char* name = "vm") {
         CreateVmPayload p = test::create_payload(name, sizeof kernel, kernel);
         return b.call(Opcode::CreateVm, 0, &p, sizeof p);

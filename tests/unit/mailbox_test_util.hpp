@@ -16,6 +16,7 @@
 
 #include "crypto/arena.hpp"
 #include "crypto/sha2.hpp"
+#include "fake_vm_states.hpp"
 #include "hypervisor/mailbox/service.hpp"
 
 namespace keel::mailbox::test {
@@ -93,7 +94,12 @@ public:
     std::vector<u8> loaded[kMaxVms + 1];
     std::vector<u8> console_in[kMaxVms + 1];
 
-    Status reserve(u32, u64, u64) override { return ++reserves, reserve_result; }
+    FakeVmStates vm_states;
+
+    Status reserve(u32 id, u64, u64) override {
+        ++reserves;
+        return reserve_result != Status::Ok ? reserve_result : vm_states.apply(id, VmEvent::Create);
+    }
     Status load(u32 id, ImageKind, u64, const SharedRegion& bulk, u64 off, u64 len,
                 crypto::Sha256& h) override {
         std::vector<u8> buf(len);
@@ -102,10 +108,25 @@ public:
         loaded[id].insert(loaded[id].end(), buf.begin(), buf.end());
         return Status::Ok;
     }
-    Status start(u32, const char*) override { return ++starts, start_result; }
-    Status stop(u32, bool forced) override { return ++stops, forced_stops += forced, stop_result; }
-    bool ended(u32 id) override { return ended_flag[id]; }
-    Status release(u32 id) override { return ++releases, loaded[id].clear(), Status::Ok; }
+    Status start(u32 id, const char*) override {
+        ++starts;
+        return start_result != Status::Ok ? start_result : vm_states.apply(id, VmEvent::Start);
+    }
+    Status stop(u32 id, bool forced) override {
+        ++stops, forced_stops += forced;
+        return stop_result != Status::Ok ? stop_result : vm_states.stop(id);
+    }
+    Status seal(u32 id) override { return vm_states.apply(id, VmEvent::LoadComplete); }
+    // A test ends the guest by setting ended_flag; the state follows as the manager's would.
+    VmLifeState state(u32 id) override {
+        if (ended_flag[id]) (void)vm_states.apply(id, VmEvent::GuestEnded);
+        return vm_states.st[id];
+    }
+    Status release(u32 id) override {
+        ++releases, loaded[id].clear(), ended_flag[id] = false;
+        vm_states.free(id);
+        return Status::Ok;
+    }
     u32 console_room = ~0u; // bytes the fake UART FIFO takes before it reports Busy
     Status console_input(u32 id, u8 b) override {
         if (console_result != Status::Ok) return console_result;

@@ -304,16 +304,19 @@ TEST_F(VmManagerTest, MailboxClientDrivesTheSameManager) {
     EXPECT_EQ(m.find(4)->arch.ram_head[0], 0x11);
     EXPECT_EQ(c.load(4, mailbox::ImageKind::Kernel, 16 * MiB, bulk, 0, 4096, h), Status::OutOfRange)
         << "the kernel half ends at mem/2";
+    EXPECT_EQ(c.start(4, "console=ttyAMA0"), Status::BadState) << "not sealed yet";
+    ASSERT_EQ(c.seal(4), Status::Ok);
+    EXPECT_EQ(c.state(4), VmState::Ready);
     ASSERT_EQ(c.start(4, "console=ttyAMA0"), Status::Ok);
     EXPECT_EQ(m.state(4), VmState::Running);
     EXPECT_EQ(m.find(4)->image.kind, GuestKind::Raw);
     EXPECT_EQ(m.find(4)->arch.boot_regs[3], 0u);
     EXPECT_EQ(c.console_input(4, 'x'), Status::Ok);
-    EXPECT_FALSE(c.ended(4));
+    EXPECT_EQ(c.state(4), VmState::Running);
     EXPECT_EQ(c.host().cores_free_mask, 0x6u);
     EXPECT_EQ(c.stop(4, true), Status::Ok);
     (void)m.poll();
-    EXPECT_TRUE(c.ended(4));
+    EXPECT_EQ(c.state(4), VmState::Stopped);
     EXPECT_EQ(c.console_input(4, 'x'), Status::BadState);
     EXPECT_EQ(c.release(4), Status::Ok);
     EXPECT_EQ(m.state(4), VmState::Free);
@@ -471,7 +474,7 @@ TEST_F(VmManagerTest, TenThousandRandomSequencesFromBothClients) {
             s = mailbox_client ? c.load(id, mailbox::ImageKind::Kernel, 0, bulk, 0, 4096, h)
                                : m.load_host(id, 0, PhysAddr(0x70000000), 4096);
             break;
-        case 2: s = m.seal(id); break;
+        case 2: s = mailbox_client ? c.seal(id) : m.seal(id); break;
         case 3:
             if (mailbox_client)
                 s = c.start(id, "x");
