@@ -51,7 +51,8 @@ void set_gs_base(PerCpu& c) { wrmsr(kMsrIa32GsBase, reinterpret_cast<u64>(&c)); 
             continue;
         }
         vmx::vcpu_run_until_stopped(*vm); // the VM's last core tears it down before returning
-        // Only if no next VM has been handed to this core meanwhile (vm_stopped ran).
+        // Only if no next VM has been handed to this core meanwhile (the manager reaped
+        // this one and started an `after:` VM here).
         __atomic_compare_exchange_n(&me.work, &vm, nullptr, false, __ATOMIC_ACQ_REL,
                                     __ATOMIC_ACQUIRE);
     }
