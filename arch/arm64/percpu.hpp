@@ -14,8 +14,9 @@ struct PerCpu {
     u64 stack_top; // PERCPU_STACK_TOP: first thing secondary_entry loads
     u64 index;     // position in Platform::cpus (DTB /cpus order)
     u64 mpidr;
-    u32 online; // set by the core itself, atomic
-    u32 pad;
+    u32 online;  // set by the core itself, atomic
+    u16 last_vm; // the VM whose vCPU this core ran last (core_reset.cpp); 0: none yet
+    u16 pad;
     Vcpu* work; // vCPU handed over by the boot core, atomic; null when idle
     u64 gicr;   // this core's GIC redistributor (RD_base), EL2-mapped
 };

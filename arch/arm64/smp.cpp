@@ -9,7 +9,7 @@
 #include <stddef.h>
 
 #include "bench_marks.hpp"
-#include <arch/sections.hpp>
+#include "core_reset.hpp"
 #include "el2_regs.hpp"
 #include "gic_phys.hpp"
 #include "hypervisor/platform.hpp"
@@ -21,6 +21,7 @@
 #include "smp_offsets.h"
 #include "sysreg.hpp"
 #include "vcpu.hpp"
+#include <arch/sections.hpp>
 #include <arch/smp.hpp>
 
 extern "C" char secondary_entry[];
@@ -137,6 +138,7 @@ u64 smp_start(const Platform& platform) {
     KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&boot));
     KEEL_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(el2_guest_vectors));
     el2_setup_for_guests();
+    core_reset_probe();
     gic_init_boot(platform);
     gic_init_this_cpu();
     kprint("cpu %u online (mpidr %#llx), boot core: hypervisor and console only\n", g_boot_cpu,

@@ -49,6 +49,7 @@ struct El1Context {
     u64 esr_el1, far_el1, elr_el1, spsr_el1, sp_el0, sp_el1;
     u64 tpidr_el0, tpidrro_el0, tpidr_el1, contextidr_el1, cpacr_el1, par_el1;
     u64 cntkctl_el1, cntv_ctl_el0, cntv_cval_el0;
+    u64 cntp_ctl_el0, cntp_cval_el0, afsr0_el1, afsr1_el1;
 };
 
 struct Vcpu {

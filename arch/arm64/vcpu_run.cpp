@@ -1,6 +1,7 @@
 // The vCPU loop on its own core: enter the guest, decode the exit (exit.hpp), handle
 // it, re-enter, until the VM ends. Handlers touch only this VM's state; whatever the
 // guest does, the worst outcome is that this VM stops (isolation).
+#include "core_reset.hpp"
 #include "el2_regs.hpp"
 #include "exit.hpp"
 #include "hypervisor/print.hpp"
@@ -21,9 +22,11 @@ using keel::arm64::Next;
 #define KEEL_EL1_REGS(X)                                                                           \
     X(sctlr_el1)                                                                                   \
     X(ttbr0_el1)                                                                                   \
-    X(ttbr1_el1) X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1) X(esr_el1) X(far_el1) X(elr_el1)  \
-        X(spsr_el1) X(sp_el0) X(sp_el1) X(tpidr_el0) X(tpidrro_el0) X(tpidr_el1) X(contextidr_el1) \
-            X(cpacr_el1) X(par_el1) X(cntkctl_el1) X(cntv_ctl_el0) X(cntv_cval_el0)
+    X(ttbr1_el1)                                                                                   \
+    X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1) X(esr_el1) X(far_el1) X(elr_el1) X(spsr_el1)   \
+        X(sp_el0) X(sp_el1) X(tpidr_el0) X(tpidrro_el0) X(tpidr_el1) X(contextidr_el1)             \
+            X(cpacr_el1) X(par_el1) X(cntkctl_el1) X(cntv_ctl_el0) X(cntv_cval_el0)                \
+                X(cntp_ctl_el0) X(cntp_cval_el0) X(afsr0_el1) X(afsr1_el1)
 
 void el1_load(const El1Context& c) {
 #define KEEL_LOAD(r) KEEL_WRITE_SYSREG(r, c.r);
@@ -146,6 +149,7 @@ void vcpu_run_until_stopped(Vcpu& v) {
     isb();
     // A fresh VMID on this core: nothing cached may predate these tables.
     asm volatile("tlbi vmalls12e1; dsb nsh; ic iallu; dsb nsh; isb" ::: "memory");
+    core_reset_for_vcpu(vm.id); // nothing of the core's previous VM stays readable
     el1_load(v.el1);
     vgic_vcpu_start(v);
     kprint("vm %u: vcpu %u running on cpu %u\n", vm.id, v.index, v.core);

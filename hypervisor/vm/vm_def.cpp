@@ -180,6 +180,10 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
                 out.mode = GuestMode::Wild;
             else if (is(item + k, ilen - k, "bench"))
                 out.mode = GuestMode::Bench;
+            else if (is(item + k, ilen - k, "regfill"))
+                out.mode = GuestMode::RegFill;
+            else if (is(item + k, ilen - k, "regcheck"))
+                out.mode = GuestMode::RegCheck;
             else
                 return VmDefError::Malformed;
         } else if (starts_with(item, ilen, "kernel:", &k)) {

@@ -7,7 +7,8 @@
 //   <list>  core indices (DTB /cpus order): "2", "2-3", "1+3", "1-2+5"
 //   <size>  bytes with K/M/G suffix, a non-zero multiple of 2 MiB (the pool's block)
 //   after   start only once VM <id> has been destroyed (it then reuses freed memory)
-//   guest   test-guest mode: basic (default), wild (faults with no vector table), bench
+//   guest   test-guest mode: basic (default), wild (faults with no vector table), bench,
+//           regfill / regcheck (fill every readable register; check all are at reset)
 //   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
 //   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
 //   input   console input fed once the guest opens its UART ('+' = newline; test hook)
@@ -22,7 +23,7 @@
 
 namespace keel {
 
-enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2 };
+enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2, RegFill = 3, RegCheck = 4 };
 
 struct VmDef {
     static constexpr usize kTextMax = 80;

@@ -82,3 +82,17 @@ keel_emu_test(NAME arm64.vms_bad_sources LABEL qemu-arm64 TIMEOUT 30 ARGS
   --expect "vm 3: summary: guest power-off"
   --expect "keel: all VMs ended, pool 1020 MiB, baseline 1020 MiB"
   --expect "keel: power off")
+
+# No state crosses VMs (issue 10 item 1): VM 1 fills V0-V31, FPCR/FPSR, the EL1 physical
+# timer, the PMU cycle counter, AFSR0/1 and the thread registers with distinctive values
+# and powers off; VM 2 on the same core reads them all and names any that is not at its
+# reset value. (The old tree left V0-V31 and the PMU as VM 1 had them.)
+keel_emu_test(NAME arm64.vms_register_reset LABEL qemu-arm64 TIMEOUT 30 ARGS
+  --machine qemu-arm64 --image ${_img} --smp 2 --mem 1G --wait-exit --exit-code 0 ${_guest_fail}
+  --fail "regs: NOT reset"
+  --append "keel.vm=cpus:1,mem:4M,guest:regfill keel.vm=cpus:1,mem:4M,after:1,guest:regcheck"
+  --expect "[vm 1] guest: regs: filled"
+  --expect "vm 1: destroyed (guest power-off)"
+  --expect "vm 2: vcpu 0 running on cpu 1"
+  --expect "[vm 2] guest: regs: all at reset values"
+  --expect "keel: power off")

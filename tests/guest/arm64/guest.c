@@ -12,7 +12,10 @@
 #define PSCI_SYSTEM_OFF 0x84000008u
 #define KEEL_NULL_CALL 0xc6000000u
 
-enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2 };
+enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2, MODE_REGFILL = 3, MODE_REGCHECK = 4 };
+
+void regs_fill(uint64_t pattern);
+void regs_read(uint64_t out[76]);
 
 extern char guest_vectors[];
 static volatile int g_abort_expected;
@@ -119,6 +122,49 @@ static void bench(uint64_t first_tick) {
     puts_("\n");
 }
 
+// Issue 10 item 1: a VM fills every register class it can read (regs.S) and powers
+// off; the next VM on that core must find each at its reset value. The reset values
+// Keel promises (docs/vm-lifecycle.md "Reset state"): zero everywhere, except in
+// PMCR_EL0 (N, IDCODE, IMP and LC are the CPU's; E, D, X and DP must read zero) and
+// CNTP_CTL_EL0 (ISTATUS is read-only; ENABLE and IMASK must read zero).
+static void regs_check(void) {
+    static uint64_t r[76];
+    regs_read(r);
+    static const char* const names[12] = {"fpcr",         "fpsr",          "cntp_ctl_el0",
+                                           "cntp_cval_el0", "pmcr_el0",      "pmccntr_el0",
+                                           "pmcntenset_el0", "pmuserenr_el0", "afsr0_el1",
+                                           "afsr1_el1",     "tpidr_el0",     "tpidrro_el0"};
+    int bad = 0;
+    for (int i = 0; i < 64; ++i) {
+        if (r[i] == 0) continue;
+        puts_("guest: regs: NOT reset: v");
+        putdec((uint64_t)(i / 2));
+        puts_(i % 2 ? " high = " : " low = ");
+        puthex(r[i]);
+        puts_("\n");
+        ++bad;
+    }
+    for (int i = 64; i < 76; ++i) {
+        uint64_t v = r[i];
+        if (i == 68) v &= 0x39ull;  // PMCR_EL0: E, D, X, DP
+        if (i == 66) v &= 3ull;     // CNTP_CTL_EL0: ENABLE, IMASK (ISTATUS is read-only)
+        if (v == 0) continue;
+        puts_("guest: regs: NOT reset: ");
+        puts_(names[i - 64]);
+        puts_(" = ");
+        puthex(r[i]);
+        puts_("\n");
+        ++bad;
+    }
+    if (!bad) puts_("guest: regs: all at reset values\n");
+}
+
+static void fp_on(void) {
+    uint64_t cpacr;
+    __asm__ volatile("mrs %0, cpacr_el1" : "=r"(cpacr));
+    __asm__ volatile("msr cpacr_el1, %0; isb" : : "r"(cpacr | (3ull << 20))); // FPEN
+}
+
 void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t mode,
                 uint64_t first_tick) {
     puts_("guest: hello from vm ");
@@ -128,6 +174,17 @@ void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t m
     puts_(" MiB at ");
     puthex(ram_base);
     puts_("\n");
+
+    if (mode == MODE_REGFILL || mode == MODE_REGCHECK) {
+        fp_on();
+        if (mode == MODE_REGFILL) {
+            regs_fill(0x1122334455667788ull);
+            puts_("guest: regs: filled\n");
+        } else {
+            regs_check();
+        }
+        hvc(PSCI_SYSTEM_OFF);
+    }
 
     if (mode == MODE_WILD) {
         // No vector table: the abort the hypervisor injects sends the guest to VBAR 0,

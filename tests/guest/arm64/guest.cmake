@@ -4,7 +4,8 @@
 # build only.
 include(${CMAKE_SOURCE_DIR}/cmake/test_guest.cmake)
 set(_g ${CMAKE_SOURCE_DIR}/tests/guest/arm64)
-keel_test_guest(NAME keel-test-guest SOURCES ${_g}/start.S ${_g}/guest.c LINKER_SCRIPT ${_g}/guest.ld)
+keel_test_guest(NAME keel-test-guest SOURCES ${_g}/start.S ${_g}/guest.c ${_g}/regs.S
+                LINKER_SCRIPT ${_g}/guest.ld)
 
 # Called from image.cmake's post-build hook: embeds the guest into the image.
 function(keel_embed_test_guest image)
