@@ -285,7 +285,7 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     measure(log, have_tpm ? &tpm : nullptr, kEvImage, file, file_size, "keel.img", image_digest);
     char cmdline[BootInfo::kCmdlineMax];
     read_config(image_handle, cmdline);
-    char config[160 + BootInfo::kCmdlineMax];
+    char config[kMaxEventDescription];
     u32 config_len = static_cast<u32>(
         format(config, sizeof(config),
                "keel-boot-config: arch=%s floor=%u image_sv=%u key_id=%s cmdline=%s",

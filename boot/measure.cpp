@@ -89,8 +89,11 @@ void measure(EventLog& log, Tpm* tpm, u32 type, const void* data, usize len, con
 
     if (tpm == nullptr || tpm->tcg2 == nullptr) return;
     // The firmware hashes the same bytes in every active bank and logs the event.
-    alignas(8) u8 evbuf[sizeof(efi::Tcg2Event) + 128];
-    if (desc_len > 128) refuse("event description too long");
+    // Big enough for the longest description the stage makes: the configuration event,
+    // a fixed prefix plus a keel.cfg of up to 255 bytes (main.cpp; issue 10 item 8, where
+    // a 128-byte buffer refused every keel.cfg over ~30 bytes when a TPM was present).
+    alignas(8) u8 evbuf[sizeof(efi::Tcg2Event) + kMaxEventDescription];
+    if (desc_len > kMaxEventDescription) refuse("event description too long");
     auto* ev = reinterpret_cast<efi::Tcg2Event*>(evbuf);
     ev->size = static_cast<u32>(sizeof(u32) + sizeof(efi::Tcg2EventHeader) + desc_len);
     ev->header.header_size = sizeof(efi::Tcg2EventHeader);

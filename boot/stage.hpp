@@ -47,6 +47,9 @@ struct Tpm {
 
 // Locates EFI_TCG2_PROTOCOL; false (and a printed line) when there is no TPM.
 bool tpm_open(efi::BootServices* bs, Tpm& tpm);
+// The longest event description measure() takes: the configuration event's fixed prefix
+// (160 bytes at most) and a keel.cfg of up to 255 bytes (main.cpp).
+constexpr usize kMaxEventDescription = 160 + BootInfo::kCmdlineMax;
 // Appends a TCG_PCR_EVENT2-style record (SHA-384 and SHA-256 of data) to the log and,
 // with a TPM, extends the PCR through HashLogExtendEvent. Refuses on failure.
 void measure(EventLog& log, Tpm* tpm, u32 type, const void* data, usize len, const char* desc,
