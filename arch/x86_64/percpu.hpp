@@ -23,6 +23,7 @@ struct PerCpu {
     u32 apic_id = 0;
     u32 online = 0; // atomic: set by the CPU itself once it runs C++
     bool vmx_on = false;
+    u16 last_vm = 0;    // the VM whose vCPU this CPU ran last (vmx/core_reset.cpp)
     Vm* work = nullptr; // atomic: the VM one of whose vCPUs this CPU runs
 };
 

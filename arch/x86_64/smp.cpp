@@ -15,6 +15,7 @@
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
 #include "percpu.hpp"
+#include "vmx/core_reset.hpp"
 #include "vmx/vcpu.hpp"
 #include "vmx/vmx.hpp"
 #include "x86.hpp"
@@ -131,6 +132,7 @@ u64 smp_start(const Platform& platform) {
     using namespace x86;
     if (g_started) return g_online;
     g_started = true;
+    if (g_vmx_usable) vmx::core_reset_probe();
     Result<ApicMode> mode = apic_init_boot();
     if (!mode.ok()) {
         kprint("smp: local APIC unusable (%s): boot CPU only\n", status_name(mode.status()));

@@ -9,7 +9,7 @@ set(KEEL_ARCH_SOURCES
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S
   ${_a}/vmx/vm_arch.cpp ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
   ${_a}/vmx/mmio.cpp ${_a}/vmx/mmio_decode.cpp ${_a}/vmx/guest_mem.cpp ${_a}/vmx/vapic.cpp
-  ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp
+  ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/vmx/core_reset.cpp ${_a}/vmx/fp_reset.S
 )
 # The real-mode VT-x self-test (keel.test=vmx, vmx-bad-control) runs an in-tree guest:
 # test image only; the product answers that it has none (vmx/test_vm_none.cpp).
@@ -38,7 +38,9 @@ function(keel_arch_post_build image)
   set(_args_vm-bench " keel.vm=cpus:1,mem:4M,guest:bench")
   # Two vCPUs (cores 1-2, Bochs count=3), then a VM on core 2 alone once it is freed.
   set(_args_vm-smp " keel.vm=cpus:1-2,mem:4M keel.vm=cpus:2,mem:4M,after:1,guest:wild")
-  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench vm-smp)
+  # Register state must not cross VMs: fill on core 1, the next VM there checks.
+  set(_args_vm-regs " keel.vm=cpus:1,mem:4M,guest:regfill keel.vm=cpus:1,mem:4M,after:1,guest:regcheck")
+  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench vm-smp vm-regs)
     if(DEFINED _args_${_variant})
       set(_suffix "-${_variant}")
       set(_args "${_args_${_variant}}")

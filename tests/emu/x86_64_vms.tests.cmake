@@ -4,6 +4,7 @@
 set(KEEL_ISO_VMS_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vms.iso)
 set(KEEL_ISO_VM_BENCH_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-bench.iso)
 set(KEEL_ISO_VM_SMP_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-smp.iso)
+set(KEEL_ISO_VM_REGS_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-regs.iso)
 
 # INIT-SIPI-SIPI from the MADT list (xAPIC under QEMU 7.2 TCG), own GDT/TSS/IDT per CPU.
 foreach(_n 2 4)
@@ -110,3 +111,15 @@ keel_emu_test(NAME bochs.vm_smp LABEL bochs-vmx TIMEOUT 120 SERIAL ARGS
   --expect "vm 1: summary: guest power-off"
   --expect "keel: all VMs ended, pool 122 MiB, baseline 122 MiB"
   --expect "keel: power off (status 0)")
+
+# No state crosses VMs (issue 10 item 1): VM 1 fills XMM0-15, MXCSR, the x87 stack and
+# control word and DR0-DR3 and powers off; VM 2 on the same core reads them all and names
+# any not at its reset value. (The old tree reset only XCR0.)
+keel_emu_test(NAME bochs.vm_register_reset LABEL bochs-vmx TIMEOUT 120 SERIAL ARGS
+  --machine bochs --image ${KEEL_ISO_VM_REGS_x86_64} --smp 2 --mem 128M --wait-exit
+  --fail "FAIL" --fail "VM-entry failure" --fail "failed:" --fail "regs: NOT reset"
+  --expect "vcpu reset: XRSTOR to init"
+  --expect "[vm 1] regs: filled"
+  --expect "vm 1: destroyed (guest power-off)"
+  --expect "[vm 2] regs: all at reset values"
+  --expect "keel: all VMs ended")

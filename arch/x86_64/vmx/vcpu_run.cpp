@@ -7,6 +7,7 @@
 //   XCR0 back -> the last core out reports the end (the VM manager then destroys the EPT
 //   and scrubs the memory)
 #include "../percpu.hpp"
+#include "core_reset.hpp"
 #include "exits.hpp"
 #include "hypervisor/print.hpp"
 #include <arch/smp.hpp>
@@ -172,6 +173,7 @@ void vcpu_run_until_stopped(Vm& vm) {
                    v.index, core, v.sipi_vector << 8, vpid_of(vm, v));
             __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Running), __ATOMIC_RELEASE);
         }
+        core_reset_for_vcpu(vm.id); // nothing of the core's previous VM stays readable
         const ExitAction a = setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
         vcpu_ended(s, v, a);
         core_teardown(vm, s, v);

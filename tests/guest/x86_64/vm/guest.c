@@ -9,7 +9,46 @@
 
 #include "guest.h"
 
-enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2 };
+enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2, MODE_REGFILL = 3, MODE_REGCHECK = 4 };
+
+void regs_fill(uint64_t pattern);
+void regs_read(uint64_t out[40]);
+
+// Issue 10 item 1 (regs.S): the reset values Keel promises a vCPU's first entry
+// (docs/vm-lifecycle.md "Reset state"): XMM zero, MXCSR 0x1f80, x87 FCW 0x037f with an
+// empty stack (FSW 0, FTW 0), DR0-DR3 zero.
+static void regs_check(void) {
+    static uint64_t r[40];
+    regs_read(r);
+    static const char* const names[8] = {"mxcsr", "fcw", "fsw", "ftw", "dr0", "dr1", "dr2", "dr3"};
+    static const uint64_t want[8] = {0x1f80, 0x037f, 0, 0, 0, 0, 0, 0};
+    int bad = 0;
+    for (int i = 0; i < 32; ++i) {
+        if (r[i] == 0) continue;
+        puts_("regs: NOT reset: xmm");
+        putdec((uint64_t)(i / 2));
+        puts_(i % 2 ? " high = " : " low = ");
+        puthex(r[i]);
+        putc_('\n');
+        ++bad;
+    }
+    for (int i = 0; i < 8; ++i) {
+        if (r[32 + i] == want[i]) continue;
+        puts_("regs: NOT reset: ");
+        puts_(names[i]);
+        puts_(" = ");
+        puthex(r[32 + i]);
+        putc_('\n');
+        ++bad;
+    }
+    if (!bad) puts_("regs: all at reset values\n");
+}
+
+static void sse_on(void) {
+    uint64_t cr4;
+    __asm__ volatile("mov %%cr4, %0" : "=r"(cr4));
+    __asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1u << 9) | (1u << 10))); // OSFXSR, OSXMMEXCPT
+}
 
 volatile uint64_t g_fault_skip; // bytes the #GP handler skips
 volatile uint32_t g_gp_count;
@@ -100,6 +139,16 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     puts_(" size ");
     puthex(size);
     putc_('\n');
+    if (mode == MODE_REGFILL || mode == MODE_REGCHECK) {
+        sse_on();
+        if (mode == MODE_REGFILL) {
+            regs_fill(0x1122334455667788ull);
+            puts_("regs: filled\n");
+        } else {
+            regs_check();
+        }
+        return;
+    }
     check_memory(base, size);
     uint32_t r[4];
     cpuid_(0xb, 1, r); // the VM's vCPU count (core level of the topology leaf)
