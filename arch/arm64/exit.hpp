@@ -111,10 +111,12 @@ struct SysRegAccess {
 // The synchronous external abort Keel injects for an access outside the VM's memory:
 // ESR_EL1 as the guest will read it (EC data/instruction abort, IL, DFSC 0b010000).
 constexpr u32 kFscSyncExternal = 0x10;
-constexpr u64 injected_abort_esr(bool instruction, bool from_el0) {
+// `write`: the access was a store (ISS WnR, bit 6; data aborts only, D17.2.40).
+constexpr u64 injected_abort_esr(bool instruction, bool from_el0, bool write = false) {
     u64 e = instruction ? (from_el0 ? ec::kInstAbortLower : ec::kInstAbortSame)
                         : (from_el0 ? ec::kDataAbortLower : ec::kDataAbortSame);
-    return (e << 26) | (1ull << 25) | kFscSyncExternal;
+    const u64 wnr = !instruction && write ? 1ull << 6 : 0;
+    return (e << 26) | (1ull << 25) | wnr | kFscSyncExternal;
 }
 static_assert(injected_abort_esr(false, false) == 0x96000010ull, "SEA on a data access at EL1");
 

@@ -48,10 +48,10 @@ void set_reg(VcpuContext& c, u8 r, u64 v) {
 
 // Synchronous external abort into the guest, as if its own memory system had
 // reported it (D1.10 exception entry, performed by hand on the guest's EL1 state).
-void inject_abort(Vcpu& v, bool instruction) {
+void inject_abort(Vcpu& v, bool instruction, bool write = false) {
     VcpuContext& c = v.ctx;
     const bool from_el0 = (c.pstate & 0xf) == 0;
-    KEEL_WRITE_SYSREG(esr_el1, injected_abort_esr(instruction, from_el0));
+    KEEL_WRITE_SYSREG(esr_el1, injected_abort_esr(instruction, from_el0, write));
     KEEL_WRITE_SYSREG(far_el1, c.far);
     KEEL_WRITE_SYSREG(elr_el1, c.pc);
     KEEL_WRITE_SYSREG(spsr_el1, c.pstate);
@@ -96,7 +96,7 @@ Next data_abort(Vcpu& v) {
         v.ctx.pc += 4;
         return Next::Resume;
     }
-    inject_abort(v, false);
+    inject_abort(v, false, da.write);
     return Next::Resume;
 }
 

@@ -68,6 +68,11 @@ TEST(Arm64Exit, InjectedAbortSyndromeAndVector) {
     EXPECT_EQ(injected_abort_esr(false, false), 0x96000010ull);
     EXPECT_EQ(injected_abort_esr(false, true), 0x92000010ull);
     EXPECT_EQ(injected_abort_esr(true, false), 0x86000010ull);
+    // Issue 10 item 18: a store's abort says so (WnR); bare QEMU reports 0x96000050 for a
+    // store to an unbacked address at EL1. An instruction abort has no WnR.
+    EXPECT_EQ(injected_abort_esr(false, false, true), 0x96000050ull);
+    EXPECT_EQ(injected_abort_esr(false, true, true), 0x92000050ull);
+    EXPECT_EQ(injected_abort_esr(true, false, true), 0x86000010ull);
     EXPECT_EQ(sync_vector_offset(0x3c5), 0x200u);
     EXPECT_EQ(sync_vector_offset(0x3c4), 0x000u);
     EXPECT_EQ(sync_vector_offset(0x0), 0x400u);
