@@ -188,8 +188,12 @@ ExitAction handle_hlt(Vm& vm, Vcpu& v) {
         kprint("vm %u: HLT with %s: nothing can wake it, stopping the VM\n", vm.id, why);
         return ExitAction::PowerOff;
     }
-    while (static_cast<i64>(__builtin_ia32_rdtsc() - v.timer_deadline) < 0)
+    // Waiting for a deadline the guest chose: a VM-wide stop (another vCPU's power-off or
+    // fault, the controller) ends the wait at once (issue 10 item 12).
+    while (static_cast<i64>(__builtin_ia32_rdtsc() - v.timer_deadline) < 0) {
+        if (__atomic_load_n(&vm.arch.stop, __ATOMIC_ACQUIRE)) return ExitAction::VcpuOff;
         asm volatile("pause");
+    }
     v.timer_armed = false;
     advance_rip();
     vmwrite(VmcsField32::GuestInterruptibilityState, 0); // HLT right after STI: no shadow now

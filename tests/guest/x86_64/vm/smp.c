@@ -1,8 +1,10 @@
 // The multi-vCPU test (a VM with several cores): the topology CPUID and the x2APIC
 // report, then the BSP starts each AP the x86 way (SDM Vol. 3A 9.4.4.1: INIT, STARTUP
 // with the trampoline's page as vector, through the x2APIC ICR, MSR 0x830). Each AP
-// prints "cpu N up", counts itself in a shared counter and halts with interrupts off
-// (its vCPU stops); the BSP waits for the count and returns (power-off).
+// prints "cpu N up", counts itself in a shared counter and sleeps in HLT until a timer
+// deadline centuries away; the BSP waits for the count and returns (power-off), which
+// must end the VM with the AP still asleep (issue 10 item 12: the old tree busy-waited
+// for the deadline and never let the VM end).
 #include <stdint.h>
 
 #include "guest.h"
@@ -29,7 +31,9 @@ void ap_main(void) {
     putdec(r[1] >> 24); // initial APIC id = vCPU index
     puts_(rdmsr64(0x802) == r[1] >> 24 ? " up\n" : " up, FAIL: x2APIC id differs\n");
     __atomic_fetch_add(&g_ap_count, 1, __ATOMIC_SEQ_CST);
-    __asm__ volatile("cli; hlt" ::: "memory"); // nothing can wake it: this vCPU stops
+    vmcall(HC_TIMER, 1ull << 62); // one-shot, ~ a century of TSC ticks from now
+    for (;;)
+        __asm__ volatile("sti; hlt" ::: "memory");
 }
 
 void run_smp(unsigned cpus, uint64_t base) {
