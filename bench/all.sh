@@ -19,7 +19,7 @@ if [ "${1:-}" = "--print" ]; then
     shift
 fi
 build=${1:-build}
-doc=$here/../docs/performance.md
+doc=$(cd "$here/../docs" && pwd)/performance.md
 grep -q '^<!-- bench:begin -->$' "$doc" && grep -q '^<!-- bench:end -->$' "$doc" ||
     bench_fail "$doc has no <!-- bench:begin --> / <!-- bench:end --> lines"
 
@@ -55,14 +55,13 @@ for k in arm64.boot.first_guest_insn arm64.boot.crypto arm64.boot.without_crypto
     linux.keel_entry linux.bare_keeldtb linux.bare_qemudtb linux.keel_reset mailbox.ping; do
     [ -n "$(res "$k")" ] || missing="$missing $k"
 done
-need() { res "$1"; }
 # n 1234567 -> 1,234,567 (decimals kept)
 n() { echo "$1" | sed ':a; s/^\([0-9]*\)\([0-9]\{3\}\)/\1,\2/; ta; s/^,//'; }
 # range "med min max" -> "med (min - max)"
 range() {
     set -- $1
     [ $# -eq 3 ] || { echo "${1:-}"; return; }
-    if [ "$2" = "$3" ]; then echo "$(n "$1") (all runs)"; else echo "$(n "$1") ($(n "$2") - $(n "$3"))"; fi
+    if [ "$2" = "$3" ]; then echo "$(n "$1") (every run)"; else echo "$(n "$1") ($(n "$2") - $(n "$3"))"; fi
 }
 # goal VALUE LIMIT TEXT: TEXT, and whether VALUE <= LIMIT.
 goal() {
@@ -70,33 +69,6 @@ goal() {
 }
 first() { set -- $1; echo "${1:-}"; }
 
-boot=$(need arm64.boot.first_guest_insn)
-crypto=$(need arm64.boot.crypto)
-nocrypto=$(need arm64.boot.without_crypto)
-bm=$(need arm64.boot.boot_main)
-mmu=$(need arm64.boot.mmu_on)
-plat=$(need arm64.boot.platform)
-psci=$(need arm64.psci_version.el2)
-psci_loop=$(need arm64.psci_version.loop)
-null=$(need arm64.null_call.el2)
-null_loop=$(need arm64.null_call.loop)
-mem=$(need arm64.vm_memory_512M)
-vmcall=$(need x86.vmcall.hypervisor)
-vmcall_rt=$(need x86.vmcall.round_trip)
-cpuid=$(need x86.cpuid.hypervisor)
-cpuid_rt=$(need x86.cpuid.round_trip)
-runs=$(need linux.runs)
-ratio=$(need linux.ratio_entry_keeldtb)
-ratio_q=$(need linux.ratio_entry_qemudtb)
-ratio_r=$(need linux.ratio_reset_keeldtb)
-keel_e=$(need linux.keel_entry)
-bare_k=$(need linux.bare_keeldtb)
-bare_q=$(need linux.bare_qemudtb)
-keel_r=$(need linux.keel_reset)
-ping=$(need mailbox.ping)
-verify=$(res mailbox.verify)
-rest=$(res mailbox.rest)
-start=$(res mailbox.start_to_output)
 note=$(sed -n 's/^note: //p' "$bench_tmp/mailbox.out" | head -n 1)
 
 table=$bench_tmp/table.md
@@ -105,30 +77,32 @@ table=$bench_tmp/table.md
     echo
     echo "| figure | measured | goal |"
     echo "|---|---|---|"
-    echo "| arm64 boot: reset -> first guest instruction (4 MiB test VM) | $(n "$boot") | $(goal "$boot" 340000 "<= 340 k") |"
-    echo "| &nbsp; of which the crypto self-check (platform discovered -> self-check done) | $(n "$crypto") | |"
-    echo "| &nbsp; boot without the crypto self-check | $(n "$nocrypto") | |"
-    echo "| &nbsp; reset -> arm64_boot_main / EL2 MMU on / platform discovered | $(n "$bm") / $(n "$mmu") / $(n "$plat") | |"
-    echo "| arm64 PSCI_VERSION (HVC 0x84000000) round trip, EL2 path alone | $psci | $(goal "$psci" 150 "<= 150 (stretch 100)") |"
-    echo "| &nbsp; whole guest loop iteration (4 guest instructions + EL2 path) | $psci_loop | |"
-    echo "| arm64 Keel null call (HVC 0xC6000000), EL2 path alone | $null (loop iteration $null_loop) | |"
-    echo "| x86 VMCALL null round trip, hypervisor side (Bochs; whole round trip) | $vmcall ($vmcall_rt) | $(goal "$vmcall" 100 "<= 100") |"
-    echo "| x86 CPUID leaf 0 round trip, hypervisor side (Bochs; whole round trip) | $cpuid ($cpuid_rt) | $(goal "$cpuid" 130 "<= 130") |"
-    echo "| Linux guest entry -> /init, Keel / bare QEMU given Keel's DTB, median (range), $runs runs | $(range "$ratio") | $(goal "$(first "$ratio")" 1.05 "<= 1.05") |"
-    echo "| &nbsp; Keel: guest entry -> /init | $(range "$keel_e") | |"
-    echo "| &nbsp; bare QEMU, Keel's DTB: reset -> /init | $(range "$bare_k") | |"
-    echo "| &nbsp; same ratio against bare QEMU with QEMU's own DTB ($(range "$bare_q")) | $(range "$ratio_q") | |"
-    echo "| &nbsp; counting from reset (Keel's own boot included: $(range "$keel_r")) | $(range "$ratio_r") | |"
-    echo "| hypervisor memory per VM, 512 MiB guest (bytes) | $(n "$mem") | $(goal "$mem" 65536 "<= 64 KiB") |"
-    echo "| mailbox command round trip (signed PING, pickup -> response published), median (range) of 10 | $(range "$ping") | $(goal "$(first "$ping")" 100000 "<= 100 k (a later issue)") |"
-    echo "| &nbsp; of which ECDSA P-384 verify | $(range "$verify") | |"
-    echo "| &nbsp; rest: copy, decode, checks, dispatch, audit record, response | $(range "$rest") | |"
-    if [ -n "$start" ]; then
-        echo "| mailbox VM START -> first guest console output (virtual ns = instructions) | $(n "$start") | |"
+    echo "| arm64 boot: reset -> first guest instruction (4 MiB test VM) | $(n "$(res arm64.boot.first_guest_insn)") | $(goal "$(res arm64.boot.first_guest_insn)" 340000 "<= 340 k") |"
+    echo "| &nbsp; of which the crypto self-check (platform discovered -> self-check done) | $(n "$(res arm64.boot.crypto)") | |"
+    echo "| &nbsp; boot without the crypto self-check | $(n "$(res arm64.boot.without_crypto)") | |"
+    echo "| &nbsp; reset -> arm64_boot_main / EL2 MMU on / platform discovered | $(n "$(res arm64.boot.boot_main)") / $(n "$(res arm64.boot.mmu_on)") / $(n "$(res arm64.boot.platform)") | |"
+    echo "| arm64 PSCI_VERSION (HVC 0x84000000) round trip, EL2 path alone | $(res arm64.psci_version.el2) | $(goal "$(res arm64.psci_version.el2)" 150 "<= 150 (stretch 100)") |"
+    echo "| &nbsp; whole guest loop iteration (4 guest instructions + EL2 path) | $(res arm64.psci_version.loop) | |"
+    echo "| arm64 Keel null call (HVC 0xC6000000), EL2 path alone | $(res arm64.null_call.el2) (loop iteration $(res arm64.null_call.loop)) | |"
+    echo "| x86 VMCALL null round trip, hypervisor side (Bochs; whole round trip) | $(res x86.vmcall.hypervisor) ($(res x86.vmcall.round_trip)) | $(goal "$(res x86.vmcall.hypervisor)" 100 "<= 100") |"
+    echo "| x86 CPUID leaf 0 round trip, hypervisor side (Bochs; whole round trip) | $(res x86.cpuid.hypervisor) ($(res x86.cpuid.round_trip)) | $(goal "$(res x86.cpuid.hypervisor)" 130 "<= 130") |"
+    echo "| Linux guest entry -> /init, Keel / bare QEMU given Keel's DTB, median (range), $(res linux.runs) runs | $(range "$(res linux.ratio_entry_keeldtb)") | $(goal "$(first "$(res linux.ratio_entry_keeldtb)")" 1.05 "<= 1.05") |"
+    echo "| &nbsp; Keel: guest entry -> /init | $(range "$(res linux.keel_entry)") | |"
+    echo "| &nbsp; bare QEMU, Keel's DTB: reset -> /init | $(range "$(res linux.bare_keeldtb)") | |"
+    echo "| &nbsp; ratio against bare QEMU with QEMU's own DTB | $(range "$(res linux.ratio_entry_qemudtb)") | |"
+    echo "| &nbsp; bare QEMU, QEMU's own DTB: reset -> /init | $(range "$(res linux.bare_qemudtb)") | |"
+    echo "| &nbsp; ratio counting from reset (Keel's own boot included) | $(range "$(res linux.ratio_reset_keeldtb)") | |"
+    echo "| &nbsp; Keel: reset -> /init | $(range "$(res linux.keel_reset)") | |"
+    echo "| hypervisor memory per VM, 512 MiB guest (bytes) | $(n "$(res arm64.vm_memory_512M)") | $(goal "$(res arm64.vm_memory_512M)" 65536 "<= 64 KiB") |"
+    echo "| mailbox command round trip (signed PING, pickup -> response published), median (range) of 10 | $(range "$(res mailbox.ping)") | $(goal "$(first "$(res mailbox.ping)")" 100000 "<= 100 k (a later issue)") |"
+    echo "| &nbsp; of which ECDSA P-384 verify | $(range "$(res mailbox.verify)") | |"
+    echo "| &nbsp; rest: copy, decode, checks, dispatch, audit record, response | $(range "$(res mailbox.rest)") | |"
+    if [ -n "$(res mailbox.start_to_output)" ]; then
+        echo "| mailbox VM START -> first guest console output (virtual ns = instructions) | $(n "$(res mailbox.start_to_output)") | |"
     else
         echo "| mailbox VM START -> first guest console output | not measured (note below) | |"
     fi
-    if [ -n "$note" ] && [ -z "$start" ]; then
+    if [ -n "$note" ] && [ -z "$(res mailbox.start_to_output)" ]; then
         echo
         echo "Note (bench/mailbox_bench.sh): $note"
     fi

@@ -84,39 +84,36 @@ while [ "$i" -le "$runs" ]; do
     i=$((i + 1))
 done
 
-# stats LIST: "min max median"
-stats() { echo "$1" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{v[NR]=$1} END {print v[1], v[NR], v[int((NR+1)/2)]}'; }
-ratio() { echo "scale=4; $1 / $2" | bc | sed 's/^\./0./'; }
-read -r bk_min bk_max bk_med <<EOS
-$(stats "$bare_keeldtb")
-EOS
-read -r bq_min bq_max bq_med <<EOS
-$(stats "$bare_qemudtb")
-EOS
-read -r ke_min ke_max ke_med <<EOS
-$(stats "$keel_entry")
-EOS
-read -r kr_min kr_max kr_med <<EOS
-$(stats "$keel_reset")
-EOS
+# stats LIST: "median min max" of a list of counts.
+stats() { echo "$1" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)], v[1], v[NR]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+# ratios KEEL_LIST BARE_LIST: "median ratio, least, most" (the extremes the runs allow:
+# Keel's least over bare's most, and the reverse).
+ratios() {
+    s="$(stats "$1") $(stats "$2")"
+    set -- $s # keel med min max, bare med min max
+    echo "$(ratio "$1" "$4") $(ratio "$2" "$6") $(ratio "$3" "$5")"
+}
+line() {
+    label=$1
+    s=$2
+    set -- $s
+    printf '%-52s %12s %12s %12s\n' "$label" "$1" "$2" "$3"
+}
 echo "$runs runs each; instructions (CNTVCT ticks x 16)"
-printf '%-52s %12s %12s %12s\n' "figure" "median" "min" "max"
-printf '%-52s %12s %12s %12s\n' "bare QEMU, Keel's DTB: reset -> /init" "$bk_med" "$bk_min" "$bk_max"
-printf '%-52s %12s %12s %12s\n' "bare QEMU, QEMU's own DTB: reset -> /init" "$bq_med" "$bq_min" "$bq_max"
-printf '%-52s %12s %12s %12s\n' "Keel: guest entry -> /init" "$ke_med" "$ke_min" "$ke_max"
-printf '%-52s %12s %12s %12s\n' "Keel: reset -> /init" "$kr_med" "$kr_min" "$kr_max"
-# Ratio range: the extremes the runs allow (Keel's min over bare's max, and the reverse).
-printf '%-52s %12s %12s %12s\n' "ratio, guest entry -> /init, Keel / bare (Keel's DTB)" \
-    "$(ratio "$ke_med" "$bk_med")" "$(ratio "$ke_min" "$bk_max")" "$(ratio "$ke_max" "$bk_min")"
-printf '%-52s %12s %12s %12s\n' "ratio, same, Keel / bare (QEMU's own DTB)" \
-    "$(ratio "$ke_med" "$bq_med")" "$(ratio "$ke_min" "$bq_max")" "$(ratio "$ke_max" "$bq_min")"
-printf '%-52s %12s %12s %12s\n' "ratio, reset -> /init, Keel / bare (Keel's DTB)" \
-    "$(ratio "$kr_med" "$bk_med")" "$(ratio "$kr_min" "$bk_max")" "$(ratio "$kr_max" "$bk_min")"
+line "figure" "median min max"
+line "bare QEMU, Keel's DTB: reset -> /init" "$(stats "$bare_keeldtb")"
+line "bare QEMU, QEMU's own DTB: reset -> /init" "$(stats "$bare_qemudtb")"
+line "Keel: guest entry -> /init" "$(stats "$keel_entry")"
+line "Keel: reset -> /init" "$(stats "$keel_reset")"
+line "ratio, guest entry -> /init, Keel / bare (Keel's DTB)" "$(ratios "$keel_entry" "$bare_keeldtb")"
+line "ratio, same, Keel / bare (QEMU's own DTB)" "$(ratios "$keel_entry" "$bare_qemudtb")"
+line "ratio, reset -> /init, Keel / bare (Keel's DTB)" "$(ratios "$keel_reset" "$bare_keeldtb")"
 bench_result linux.runs "$runs"
-bench_result linux.bare_keeldtb "$bk_med $bk_min $bk_max"
-bench_result linux.bare_qemudtb "$bq_med $bq_min $bq_max"
-bench_result linux.keel_entry "$ke_med $ke_min $ke_max"
-bench_result linux.keel_reset "$kr_med $kr_min $kr_max"
-bench_result linux.ratio_entry_keeldtb "$(ratio "$ke_med" "$bk_med") $(ratio "$ke_min" "$bk_max") $(ratio "$ke_max" "$bk_min")"
-bench_result linux.ratio_entry_qemudtb "$(ratio "$ke_med" "$bq_med") $(ratio "$ke_min" "$bq_max") $(ratio "$ke_max" "$bq_min")"
-bench_result linux.ratio_reset_keeldtb "$(ratio "$kr_med" "$bk_med") $(ratio "$kr_min" "$bk_max") $(ratio "$kr_max" "$bk_min")"
+bench_result linux.bare_keeldtb "$(stats "$bare_keeldtb")"
+bench_result linux.bare_qemudtb "$(stats "$bare_qemudtb")"
+bench_result linux.keel_entry "$(stats "$keel_entry")"
+bench_result linux.keel_reset "$(stats "$keel_reset")"
+bench_result linux.ratio_entry_keeldtb "$(ratios "$keel_entry" "$bare_keeldtb")"
+bench_result linux.ratio_entry_qemudtb "$(ratios "$keel_entry" "$bare_qemudtb")"
+bench_result linux.ratio_reset_keeldtb "$(ratios "$keel_reset" "$bare_keeldtb")"

@@ -7,6 +7,7 @@
 // SIZE takes K/M/G suffixes; numbers are decimal or 0x hex. Keel's defaults: RAM at
 // 0x40000000, 1 vCPU, no initrd, empty command line.
 // Exit status: 0 written, 1 failed, 2 usage.
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -23,22 +24,25 @@ using namespace keel;
 
 namespace {
 
+// A decimal or 0x number with an optional K, M or G (binary) suffix.
 bool parse_u64(const std::string& s, u64& out) {
-    if (s.empty()) return false;
+    struct Suffix {
+        char c;
+        u64 mul;
+    };
+    static constexpr Suffix kSuffixes[] = {{'\0', 1}, {'K', KiB}, {'M', MiB}, {'G', GiB}};
     errno = 0;
     char* end = nullptr;
-    unsigned long long v = strtoull(s.c_str(), &end, 0);
-    if (errno != 0 || end == s.c_str()) return false;
-    u64 mul = 1;
-    if (*end == 'K' || *end == 'k')
-        mul = KiB, ++end;
-    else if (*end == 'M' || *end == 'm')
-        mul = MiB, ++end;
-    else if (*end == 'G' || *end == 'g')
-        mul = GiB, ++end;
-    if (*end != 0 || v > ~0ull / mul) return false;
-    out = v * mul;
-    return true;
+    const unsigned long long v = strtoull(s.c_str(), &end, 0);
+    if (s.empty() || errno != 0 || end == s.c_str()) return false;
+    const char c = static_cast<char>(toupper(static_cast<unsigned char>(*end)));
+    for (const Suffix& x : kSuffixes) {
+        if (c != x.c || (c != '\0' && end[1] != '\0')) continue;
+        if (v > ~0ull / x.mul) return false;
+        out = v * x.mul;
+        return true;
+    }
+    return false;
 }
 
 int usage() {
