@@ -42,3 +42,11 @@ endforeach()
 if(CMAKE_CXX_COMPILER_ID MATCHES "Clang")
   include(${CMAKE_SOURCE_DIR}/tests/fuzz/mailbox_fuzz.cmake)
 endif()
+
+# guest-dtb: the device tree Keel gives an arm64 Linux VM, written to a file by the
+# hypervisor's own build_guest_dtb (arch/arm64/guest_dtb.cpp, host-testable), so the Linux
+# boot benchmark can hand bare QEMU the same machine description (bench/arm64_linux_boot.sh).
+add_executable(guest-dtb ${CMAKE_SOURCE_DIR}/tools/guest-dtb/main.cpp
+                         ${CMAKE_SOURCE_DIR}/arch/arm64/guest_dtb.cpp)
+target_compile_options(guest-dtb PRIVATE ${KEEL_WARNINGS})
+target_link_libraries(guest-dtb PRIVATE keel_core_host)

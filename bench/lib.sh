@@ -1,0 +1,50 @@
+# Shared by the bench scripts (sourced, POSIX sh): a private temp folder that goes away on
+# every exit (normal end, a failed step under set -e, Ctrl-C, SIGTERM, SIGHUP), the child
+# in flight stopped with it, and the checks that turn a missing result line into a clear
+# failure. Each script prints its table for people and, last, `bench-result KEY VALUE`
+# lines for bench/all.sh.
+bench_tmp=$(mktemp -d "${TMPDIR:-/tmp}/keel-bench.XXXXXX")
+bench_child=
+bench_cleanup() {
+    if [ -n "$bench_child" ]; then
+        kill "$bench_child" 2>/dev/null || true
+        wait "$bench_child" 2>/dev/null || true
+    fi
+    rm -rf "$bench_tmp"
+}
+trap bench_cleanup EXIT
+trap 'exit 129' HUP
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+# bench_run CMD...: runs CMD in the background and waits for it, so a signal to the script
+# ends the run at once (a foreground child would finish first). Returns CMD's status.
+bench_run() {
+    "$@" &
+    bench_child=$!
+    bench_rc=0
+    wait "$bench_child" || bench_rc=$?
+    bench_child=
+    return "$bench_rc"
+}
+
+# bench_fail MESSAGE: the reason on stderr, exit 1.
+bench_fail() {
+    echo "bench: FAIL: $*" >&2
+    exit 1
+}
+
+# bench_need VALUE WHAT LOG: fails, naming WHAT and showing LOG's tail, when VALUE is empty.
+bench_need() {
+    if [ -z "$1" ]; then
+        echo "---- last lines of $3 ----" >&2
+        tail -n 15 "$3" >&2 2>/dev/null || true
+        echo "----" >&2
+        bench_fail "no $2 (the log's last lines above)"
+    fi
+}
+
+# bench_num PATTERN FILE: the first decimal number right after PATTERN in FILE.
+bench_num() { sed -n "s/.*$1 \([0-9][0-9]*\).*/\1/p" "$2" | head -n 1; }
+
+bench_result() { echo "bench-result $1 $2"; }
