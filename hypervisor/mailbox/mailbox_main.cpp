@@ -135,6 +135,7 @@ void mailbox_run(u64 cores_online, u32 boot_cpu) {
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended
         (void)service().poll();
+        arch::cpu_relax(); // a polling loop: let an emulator's other cores run
     }
 }
 

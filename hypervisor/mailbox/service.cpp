@@ -144,12 +144,15 @@ void Service::console_events() {
     console_.flush(region_);
     for (u32 id = 1; id <= kMaxVms; ++id) {
         VmRecord& v = vms_[id - 1];
-        if (state(id) != VmLifeState::Running) {
+        const VmLifeState st = state(id);
+        if (st != VmLifeState::Running)
             console_.clear_in(id); // input for a guest that is gone goes nowhere
-            continue;
-        }
-        if (console_.queued_in(id) != 0) (void)console_.feed_in(id, console_sink, this);
-        if (v.output_seen) continue;
+        else if (console_.queued_in(id) != 0)
+            (void)console_.feed_in(id, console_sink, this);
+        // A guest that printed and ended between two polls still printed first.
+        const bool started =
+            st == VmLifeState::Running || st == VmLifeState::Stopping || st == VmLifeState::Stopped;
+        if (!started || v.output_seen) continue;
         // First output: a byte through console_out, or a line the UART counted (the
         // latter works before the TX path feeds the mailbox).
         VmMetrics m{};

@@ -8,6 +8,10 @@ namespace keel::arch {
 
 inline constexpr const char* kArchName = "arm64";
 
+// One round of a polling or spinning loop: YIELD hints that the core waits, and lets an
+// emulator running every core on one thread (QEMU -icount) run the others.
+inline void cpu_relax() { asm volatile("yield" ::: "memory"); }
+
 [[noreturn]] void halt();
 // Powers the machine off (PSCI SYSTEM_OFF through the conduit the DTB names).
 // `code` is reported on the console; PSCI has no exit status.

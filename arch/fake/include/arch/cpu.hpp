@@ -6,6 +6,7 @@
 
 namespace keel::arch {
 inline constexpr const char* kArchName = "fake";
+inline void cpu_relax() {}
 [[noreturn]] void halt();
 [[noreturn]] void power_off(u32 code);
 } // namespace keel::arch

@@ -8,6 +8,9 @@ namespace keel::arch {
 
 inline constexpr const char* kArchName = "x86_64";
 
+// One round of a polling or spinning loop (PAUSE: a spin-wait hint).
+inline void cpu_relax() { asm volatile("pause" ::: "memory"); }
+
 // Interrupts off, hlt forever.
 [[noreturn]] void halt();
 // Ends the run: Bochs quits on "Shutdown" written to port 0x8900, QEMU's
