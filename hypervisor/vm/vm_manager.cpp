@@ -104,22 +104,28 @@ Status VmManager::capture_head(Vm& vm, u64 offset, const void* bytes, u64 len) {
     return Status::Ok;
 }
 
-Status VmManager::load(u32 id, u64 offset, const void* bytes, u64 len) {
-    LockGuard g(lock_);
+Result<Vm*> VmManager::loadable(const Held&, u32 id, u64 offset, u64 len) {
     Vm* vm = slot(id);
     if (vm == nullptr) return Status::OutOfRange;
     KEEL_TRY(vm_transition(vm->state, VmEvent::LoadChunk).status());
     if (offset > vm->mem_size || len > vm->mem_size - offset) return Status::OutOfRange;
+    return vm;
+}
+
+Status VmManager::load(u32 id, u64 offset, const void* bytes, u64 len) {
+    LockGuard g(lock_);
+    Result<Vm*> r = loadable(Held{}, id, offset, len);
+    if (!r.ok()) return r.status();
+    Vm* vm = r.value();
     KEEL_TRY(arch::vm_write(*vm, offset, bytes, len));
     return capture_head(*vm, offset, bytes, len);
 }
 
 Status VmManager::load_host(u32 id, u64 offset, PhysAddr src, u64 len) {
     LockGuard g(lock_);
-    Vm* vm = slot(id);
-    if (vm == nullptr) return Status::OutOfRange;
-    KEEL_TRY(vm_transition(vm->state, VmEvent::LoadChunk).status());
-    if (offset > vm->mem_size || len > vm->mem_size - offset) return Status::OutOfRange;
+    Result<Vm*> r = loadable(Held{}, id, offset, len);
+    if (!r.ok()) return r.status();
+    Vm* vm = r.value();
     KEEL_TRY(arch::vm_copy_host(*vm, offset, src, len));
     if (offset < GuestImage::kHeadBytes) {
         u8 head[GuestImage::kHeadBytes];

@@ -78,6 +78,8 @@ private:
     };
     [[nodiscard]] Vm* slot(u32 id);
     [[nodiscard]] Status apply(const Held&, Vm& vm, VmEvent e);
+    // The VM `id` if it may take `len` bytes at `offset` now (Loading, inside its RAM).
+    [[nodiscard]] Result<Vm*> loadable(const Held&, u32 id, u64 offset, u64 len);
     void end_vm(const Held&, Vm& vm);
     void release(const Held&, Vm& vm);
     [[nodiscard]] static Status capture_head(Vm& vm, u64 offset, const void* bytes, u64 len);

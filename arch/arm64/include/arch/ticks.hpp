@@ -1,14 +1,9 @@
 // arm64 clock: the generic counter (CNTPCT_EL0 at CNTFRQ_EL0, ARM DDI 0487 D12.1).
 #pragma once
 
-#include "hypervisor/types.hpp"
+#include "arch/ticks_interface.hpp"
 
 namespace keel::arch {
-
-struct TickCount {
-    u64 count;
-    u64 hz;
-};
 
 inline TickCount ticks() {
     u64 c, f;

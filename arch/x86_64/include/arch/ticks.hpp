@@ -2,14 +2,9 @@
 // 0 and the mailbox's timing figures read 0 (hypervisor/mailbox/ticks.hpp).
 #pragma once
 
-#include "hypervisor/types.hpp"
+#include "arch/ticks_interface.hpp"
 
 namespace keel::arch {
-
-struct TickCount {
-    u64 count;
-    u64 hz;
-};
 
 inline TickCount ticks() {
     u32 lo, hi;
