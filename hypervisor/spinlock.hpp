@@ -5,8 +5,6 @@
 // Locks need coherent (cacheable) memory: take them only once the MMU is on.
 #pragma once
 
-#include <arch/cpu.hpp>
-
 #include "hypervisor/types.hpp"
 
 namespace keel {
@@ -16,8 +14,8 @@ public:
     constexpr SpinLock() = default;
     void lock() {
         while (__atomic_exchange_n(&held_, 1u, __ATOMIC_ACQUIRE) != 0)
-            while (__atomic_load_n(&held_, __ATOMIC_RELAXED) != 0)
-                arch::cpu_relax();
+            while (__atomic_load_n(&held_, __ATOMIC_RELAXED) != 0) {
+            }
     }
     void unlock() { __atomic_store_n(&held_, 0u, __ATOMIC_RELEASE); }
 

@@ -1,5 +1,6 @@
 #include "hypervisor/mailbox/mailbox_main.hpp"
 
+#include <arch/cpu.hpp>
 #include <arch/entropy.hpp>
 #include <arch/mailbox.hpp>
 
@@ -112,7 +113,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     return true;
 }
 
-void mailbox_run(u64 cores_online, u32 boot_cpu) {
+void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls) {
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);
@@ -135,7 +136,10 @@ void mailbox_run(u64 cores_online, u32 boot_cpu) {
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended
         (void)service().poll();
-        arch::cpu_relax(); // a polling loop: let an emulator's other cores run
+        // Bench mode only: QEMU -icount runs every core on one thread in turn, and a core
+        // that never yields keeps every slice. Not otherwise: under multi-threaded TCG a
+        // hint even every 256th poll slowed the guests on the other cores threefold.
+        if (yield_between_polls) arch::cpu_relax();
     }
 }
 

@@ -12,6 +12,8 @@ namespace keel {
 bool mailbox_discover(const BootInfo& info, const Platform& platform);
 // Serves the controller through the VM manager (vm_control.hpp); guest console output
 // reaches the mailbox's console rings through the manager's console sink.
-[[noreturn]] void mailbox_run(u64 cores_online, u32 boot_cpu);
+// `yield_between_polls` (bench mode, `keel.bench`): the boot core yields after each poll, so
+// an emulator that runs every core on one thread (QEMU -icount) runs the others.
+[[noreturn]] void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls);
 
 } // namespace keel

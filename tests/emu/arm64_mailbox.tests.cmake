@@ -24,10 +24,10 @@ else()
 endif()
 if(EXISTS ${_mbox_guests}/Image-arm64 AND EXISTS ${_mbox_guests}/initramfs-arm64.cpio.gz)
   add_test(NAME arm64.mailbox_linux
-    COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} --timeout 180
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} --timeout 300
             --linux ${_mbox_guests}/Image-arm64 --initrd ${_mbox_guests}/initramfs-arm64.cpio.gz linux)
 else()
   add_test(NAME arm64.mailbox_linux COMMAND sh -c
     "echo 'FAIL: guest Linux missing in ${_mbox_guests}: run tools/fetch-guests.sh (or tools/setup.sh)'; exit 1")
 endif()
-set_tests_properties(arm64.mailbox_linux PROPERTIES LABELS qemu-arm64 TIMEOUT 300 RUN_SERIAL TRUE)
+set_tests_properties(arm64.mailbox_linux PROPERTIES LABELS qemu-arm64 TIMEOUT 420 RUN_SERIAL TRUE)

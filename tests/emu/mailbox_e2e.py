@@ -51,7 +51,9 @@ def drive(a, s):
            "-device", "ivshmem-plain,memdev=mbox"]
     if a.icount:
         # One virtual ns per guest instruction: the hypervisor's ns figures are instructions.
-        cmd += ["-icount", "shift=0,align=off,sleep=off"]
+        # keel.bench: the boot core yields between polls, or -icount's one-thread round
+        # robin gives the guest's core no time (hypervisor/mailbox/mailbox_main.hpp).
+        cmd += ["-icount", "shift=0,align=off,sleep=off", "-append", "keel.bench"]
     s.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     env = dict(os.environ, KEELCTL_MBOX=shm)
     start = time.monotonic()
@@ -134,7 +136,10 @@ def drive(a, s):
             mark = ring(1)[0]
             run("create", "again", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet")
             run("start", "again")
-            wait_ring(1, mark, "KEEL-GUEST: init up", 90)
+            # A Linux VM reloaded where one just ran boots ~5x slower under TCG than the
+            # first (~70 s idle, ~100 s beside other tests on 2 cores; the same on the tree
+            # before the boot changes): give it room (note in docs/performance.md).
+            wait_ring(1, mark, "KEEL-GUEST: init up", 180)
             ok &= wait_state("again", "stopped")
             run("destroy", "again")
             ok &= run("--json", "info") == base
