@@ -19,14 +19,36 @@ using ull = unsigned long long;
 
 using keel::arm64::Next;
 
+// One register a line: the formatter does not settle on this macro.
+// clang-format off
 #define KEEL_EL1_REGS(X)                                                                           \
     X(sctlr_el1)                                                                                   \
     X(ttbr0_el1)                                                                                   \
     X(ttbr1_el1)                                                                                   \
-    X(tcr_el1) X(mair_el1) X(amair_el1) X(vbar_el1) X(esr_el1) X(far_el1) X(elr_el1) X(spsr_el1)   \
-        X(sp_el0) X(sp_el1) X(tpidr_el0) X(tpidrro_el0) X(tpidr_el1) X(contextidr_el1)             \
-            X(cpacr_el1) X(par_el1) X(cntkctl_el1) X(cntv_ctl_el0) X(cntv_cval_el0)                \
-                X(cntp_ctl_el0) X(cntp_cval_el0) X(afsr0_el1) X(afsr1_el1)
+    X(tcr_el1)                                                                                     \
+    X(mair_el1)                                                                                    \
+    X(amair_el1)                                                                                   \
+    X(vbar_el1)                                                                                    \
+    X(esr_el1)                                                                                     \
+    X(far_el1)                                                                                     \
+    X(elr_el1)                                                                                     \
+    X(spsr_el1)                                                                                    \
+    X(sp_el0)                                                                                      \
+    X(sp_el1)                                                                                      \
+    X(tpidr_el0)                                                                                   \
+    X(tpidrro_el0)                                                                                 \
+    X(tpidr_el1)                                                                                   \
+    X(contextidr_el1)                                                                              \
+    X(cpacr_el1)                                                                                   \
+    X(par_el1)                                                                                     \
+    X(cntkctl_el1)                                                                                 \
+    X(cntv_ctl_el0)                                                                                \
+    X(cntv_cval_el0)                                                                               \
+    X(cntp_ctl_el0)                                                                                \
+    X(cntp_cval_el0)                                                                               \
+    X(afsr0_el1)                                                                                   \
+    X(afsr1_el1)
+// clang-format on
 
 void el1_load(const El1Context& c) {
 #define KEEL_LOAD(r) KEEL_WRITE_SYSREG(r, c.r);

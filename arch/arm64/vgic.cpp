@@ -15,11 +15,26 @@ namespace {
 using namespace gic;
 
 // ICH_LR<n>_EL2: op0 3, op1 4, CRn 12, CRm 12 (LR0-7) / 13 (LR8-15), op2 n & 7.
-#define KEEL_LR_CASES(X)                                                                           \
-    X(0, 12, 0)                                                                                    \
-    X(1, 12, 1)                                                                                    \
-    X(2, 12, 2) X(3, 12, 3) X(4, 12, 4) X(5, 12, 5) X(6, 12, 6) X(7, 12, 7) X(8, 13, 0)            \
-        X(9, 13, 1) X(10, 13, 2) X(11, 13, 3) X(12, 13, 4) X(13, 13, 5) X(14, 13, 6) X(15, 13, 7)
+// One case a line: the formatter does not settle on this macro.
+// clang-format off
+#define KEEL_LR_CASES(X) \
+    X(0, 12, 0) \
+    X(1, 12, 1) \
+    X(2, 12, 2) \
+    X(3, 12, 3) \
+    X(4, 12, 4) \
+    X(5, 12, 5) \
+    X(6, 12, 6) \
+    X(7, 12, 7) \
+    X(8, 13, 0) \
+    X(9, 13, 1) \
+    X(10, 13, 2) \
+    X(11, 13, 3) \
+    X(12, 13, 4) \
+    X(13, 13, 5) \
+    X(14, 13, 6) \
+    X(15, 13, 7)
+// clang-format on
 
 u64 read_lr(u32 i) {
     switch (i) {

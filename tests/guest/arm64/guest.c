@@ -145,10 +145,10 @@ static void bench(uint64_t first_tick) {
 static void regs_check(void) {
     static uint64_t r[76];
     regs_read(r);
-    static const char* const names[12] = {"fpcr",         "fpsr",          "cntp_ctl_el0",
-                                           "cntp_cval_el0", "pmcr_el0",      "pmccntr_el0",
-                                           "pmcntenset_el0", "pmuserenr_el0", "afsr0_el1",
-                                           "afsr1_el1",     "tpidr_el0",     "tpidrro_el0"};
+    static const char* const names[12] = {"fpcr",           "fpsr",          "cntp_ctl_el0",
+                                          "cntp_cval_el0",  "pmcr_el0",      "pmccntr_el0",
+                                          "pmcntenset_el0", "pmuserenr_el0", "afsr0_el1",
+                                          "afsr1_el1",      "tpidr_el0",     "tpidrro_el0"};
     int bad = 0;
     for (int i = 0; i < 64; ++i) {
         if (r[i] == 0) continue;
@@ -161,8 +161,8 @@ static void regs_check(void) {
     }
     for (int i = 64; i < 76; ++i) {
         uint64_t v = r[i];
-        if (i == 68) v &= 0x39ull;  // PMCR_EL0: E, D, X, DP
-        if (i == 66) v &= 3ull;     // CNTP_CTL_EL0: ENABLE, IMASK (ISTATUS is read-only)
+        if (i == 68) v &= 0x39ull; // PMCR_EL0: E, D, X, DP
+        if (i == 66) v &= 3ull;    // CNTP_CTL_EL0: ENABLE, IMASK (ISTATUS is read-only)
         if (v == 0) continue;
         puts_("guest: regs: NOT reset: ");
         puts_(names[i - 64]);
