@@ -3,7 +3,7 @@
 # by name from this build folder). Used by tests/guest/arm64 and tests/guest/x86_64/vm.
 #
 #   keel_test_guest(NAME n DIR dir SOURCES s... LINKER_SCRIPT ld)   defines n.elf, n.bin, target n
-#   keel_embed_test_guest_blob(IMAGE image GUEST n BLOB blob.S)      adds the blob to the image
+#   keel_embed_test_guest_blob(IMAGE image GUEST n)                  adds n.bin to the test image
 function(keel_test_guest)
   cmake_parse_arguments(G "" "NAME;LINKER_SCRIPT" "SOURCES" ${ARGN})
   add_executable(${G_NAME}.elf ${G_SOURCES})
@@ -17,10 +17,12 @@ function(keel_test_guest)
 endfunction()
 
 function(keel_embed_test_guest_blob)
-  cmake_parse_arguments(E "" "IMAGE;GUEST;BLOB" "" ${ARGN})
-  target_sources(${E_IMAGE}-test.elf PRIVATE ${E_BLOB})
-  set_source_files_properties(${E_BLOB} PROPERTIES
+  cmake_parse_arguments(E "" "IMAGE;GUEST" "" ${ARGN})
+  set(_blob ${CMAKE_SOURCE_DIR}/tests/guest/guest_blob.S)
+  target_sources(${E_IMAGE}-test.elf PRIVATE ${_blob})
+  set_source_files_properties(${_blob} PROPERTIES
     OBJECT_DEPENDS ${CMAKE_CURRENT_BINARY_DIR}/${E_GUEST}.bin
+    COMPILE_DEFINITIONS "KEEL_TEST_GUEST_BIN=\"${E_GUEST}.bin\""
     COMPILE_OPTIONS "-Wa,-I${CMAKE_CURRENT_BINARY_DIR}")
   add_dependencies(${E_IMAGE}-test.elf ${E_GUEST})
 endfunction()

@@ -4,6 +4,7 @@
 #include <arch/vm.hpp>
 #include <string.h>
 
+#include "hypervisor/cmdline.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/builtin_guest.hpp"
@@ -64,21 +65,6 @@ void drop_sources(BootDef& b) {
     if (b.holds_kernel) drop_source(b.def.kernel_pa);
     if (b.holds_initrd) drop_source(b.def.initrd_pa);
     b.holds_kernel = b.holds_initrd = false;
-}
-
-// Whether `word` appears as a whole space-separated word of the command line.
-bool has_word(const char* s, const char* word) {
-    while (*s) {
-        while (*s == ' ')
-            ++s;
-        usize i = 0;
-        while (word[i] && s[i] == word[i])
-            ++i;
-        if (!word[i] && (s[i] == ' ' || s[i] == '\0')) return true;
-        while (*s && *s != ' ')
-            ++s;
-    }
-    return false;
 }
 
 // A definition that will not run: its sources go back to the pool (if nobody else uses them).
@@ -226,7 +212,7 @@ u32 vm_definition_count(const char* cmdline) {
 }
 
 void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu, void (*when_idle)()) {
-    const bool bench = has_word(cmdline, "keel.bench") && arch::boot_core_runs_vcpus();
+    const bool bench = Cmdline(cmdline).has("keel.bench") && arch::boot_core_runs_vcpus();
     if (bench) kprint("keel: bench mode: VMs may use the boot core %u\n", boot_cpu);
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, bench ? 0 : 1ull << boot_cpu});

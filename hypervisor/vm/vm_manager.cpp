@@ -97,11 +97,10 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
     return apply(h, *vm, VmEvent::Create);
 }
 
-Status VmManager::capture_head(Vm& vm, u64 offset, const void* bytes, u64 len) {
-    if (offset >= GuestImage::kHeadBytes) return Status::Ok;
+void VmManager::capture_head(Vm& vm, u64 offset, const void* bytes, u64 len) {
+    if (offset >= GuestImage::kHeadBytes) return;
     const u64 n = len < GuestImage::kHeadBytes - offset ? len : GuestImage::kHeadBytes - offset;
     memcpy(vm.kernel_head + offset, bytes, n);
-    return Status::Ok;
 }
 
 Result<Vm*> VmManager::loadable(const Held&, u32 id, u64 offset, u64 len) {
@@ -118,7 +117,8 @@ Status VmManager::load(u32 id, u64 offset, const void* bytes, u64 len) {
     if (!r.ok()) return r.status();
     Vm* vm = r.value();
     KEEL_TRY(arch::vm_write(*vm, offset, bytes, len));
-    return capture_head(*vm, offset, bytes, len);
+    capture_head(*vm, offset, bytes, len);
+    return Status::Ok;
 }
 
 Status VmManager::load_host(u32 id, u64 offset, PhysAddr src, u64 len) {
@@ -131,7 +131,7 @@ Status VmManager::load_host(u32 id, u64 offset, PhysAddr src, u64 len) {
         u8 head[GuestImage::kHeadBytes];
         const u64 n = len < sizeof head - offset ? len : sizeof head - offset;
         KEEL_TRY(arch::read_host(src, head, n));
-        KEEL_TRY(capture_head(*vm, offset, head, n));
+        capture_head(*vm, offset, head, n);
     }
     return Status::Ok;
 }

@@ -82,7 +82,7 @@ private:
     [[nodiscard]] Result<Vm*> loadable(const Held&, u32 id, u64 offset, u64 len);
     void end_vm(const Held&, Vm& vm);
     void release(const Held&, Vm& vm);
-    [[nodiscard]] static Status capture_head(Vm& vm, u64 offset, const void* bytes, u64 len);
+    static void capture_head(Vm& vm, u64 offset, const void* bytes, u64 len);
 
     mutable SpinLock lock_;
     HostCores cores_;

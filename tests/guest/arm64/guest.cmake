@@ -1,5 +1,5 @@
 # The arm64 test guest (tests/guest/arm64/): a tiny EL1 binary the test image embeds
-# with .incbin (guest_blob.S) and runs in every keel.vm= VM that names no kernel; the
+# with .incbin (tests/guest/guest_blob.S) and runs in every keel.vm= VM that names no kernel; the
 # mailbox tests upload keel-test-guest.bin as a raw guest. Included by the arm64 image
 # build only.
 include(${CMAKE_SOURCE_DIR}/cmake/test_guest.cmake)
@@ -9,6 +9,5 @@ keel_test_guest(NAME keel-test-guest SOURCES ${_g}/start.S ${_g}/guest.c ${_g}/r
 
 # Called from image.cmake's post-build hook: embeds the guest into the image.
 function(keel_embed_test_guest image)
-  keel_embed_test_guest_blob(IMAGE ${image} GUEST keel-test-guest
-                             BLOB ${_g}/guest_blob.S)
+  keel_embed_test_guest_blob(IMAGE ${image} GUEST keel-test-guest)
 endfunction()
