@@ -57,6 +57,26 @@ void zero_mapped(u64 va, u64 size) {
     }
 }
 
+// Zeroes one mapped 2 MiB block and cleans it to the point of coherency. Where the DC
+// ZVA block is one cache line (QEMU's -cpu max, most cores), one pass does both, line by
+// line: DC ZVA, DC CIVAC on the same line (a maintenance op by VA is ordered after an
+// earlier store to the same line, no barrier between; D7.5.9), eight lines a round: about
+// 3.3 instructions a line against 5.3 for the two passes (issue 15: 344k -> ~215k for a
+// 4 MiB VM). Other geometries take the two passes.
+void zero_and_clean(u64 va, u64 size) {
+    const u64 dczid = KEEL_READ_SYSREG(dczid_el0);
+    if ((dczid & (1u << 4)) || (4ull << (dczid & 0xf)) != kLine) {
+        zero_mapped(va, size);
+        clean_inval_poc(va, size);
+        return;
+    }
+    static_assert(kLine == 64, "the loop below steps by 64");
+    for (u64 a = va; a < va + size;)
+        asm volatile(".rept 8\n dc zva, %0\n dc civac, %0\n add %0, %0, #64\n .endr"
+                     : "+r"(a)::"memory");
+    dsb_ish();
+}
+
 class WindowScrubber final : public mm::Scrubber {
 public:
     void zero(PhysAddr base, u64 size) override {
@@ -65,8 +85,7 @@ public:
                 // No way to zero it: never hand it out in this state.
                 asm volatile("brk #0x5c");
             }
-            zero_mapped(kWindowVa, kBlock);
-            clean_inval_poc(kWindowVa, kBlock);
+            zero_and_clean(kWindowVa, kBlock);
             el2_window_unmap(kWindowVa);
         }
     }

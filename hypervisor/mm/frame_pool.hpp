@@ -34,7 +34,7 @@ public:
 
     // Forgets every region and owner (the pool is built again from the boot memory map).
     void clear() {
-        for (u32 i = 0; i < total_blocks_; ++i) // only what regions used: owners_ starts zero
+        for (u32 i = 0; i < total_blocks_; ++i) // only what regions used
             owners_[i] = kOwnerFree;
         region_count_ = total_blocks_ = free_blocks_ = 0;
     }
@@ -80,7 +80,10 @@ private:
     u32 region_count_ = 0;
     u32 total_blocks_ = 0;
     u32 free_blocks_ = 0;
-    OwnerId owners_[kMaxBlocks]{};
+    // Only the first total_blocks_ are ever read, and add_region writes each before
+    // counting it: no initialiser, so constructing the pool (static storage, zero
+    // already) does not clear 32 KiB at boot (issue 15).
+    OwnerId owners_[kMaxBlocks];
 };
 
 } // namespace keel::mm
