@@ -18,6 +18,11 @@ namespace keel::arch {
 // Zeroes pool memory through a transient mapping (the pool is otherwise unmapped).
 mm::Scrubber& pool_scrubber();
 
+// Whether the arch zeroes a VM's RAM itself, each 2 MiB block before anything can read
+// it (on the guest's first touch or the loader's first write; arm64): then the manager
+// takes the memory unzeroed (mm::Zeroing::ByOwner). Otherwise the pool zeroes it all at
+// allocation. Either way the pool scrubs it when the VM gives it back.
+[[nodiscard]] bool vm_zeroes_ram_on_first_use();
 // Builds the VM's second stage over vm.mem_base/mem_size at kGuestRamBase and its vCPUs
 // (one per core of vm.cpu_mask); no guest state yet. On failure nothing remains.
 [[nodiscard]] Status vm_create(Vm& vm);

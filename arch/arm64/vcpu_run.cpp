@@ -103,15 +103,27 @@ bool mmio(Vcpu& v, const DataAbort& da) {
     return true;
 }
 
+// A stage-2 abort (data, instruction, or the guest's own table walk) inside the VM's
+// RAM: a translation fault is the first touch of a block not yet mapped, which is
+// zeroed and mapped now (ram_block_ready), and the access runs again. Anything else in
+// RAM cannot happen with RAM mapped RWX: the VM stops.
+bool in_ram(const Vm& vm, u64 ipa) {
+    return ipa >= vm.ram_ipa().raw() && ipa - vm.ram_ipa().raw() < vm.mem_size;
+}
+Next ram_fault(Vcpu& v, const DataAbort& da, const char* kind) {
+    Vm& vm = *v.vm;
+    const bool translation = (da.dfsc & 0x3c) == 0x04; // FSC 0b0001LL (D17.2.37)
+    const Status s = translation ? ram_block_ready(vm, da.ipa.raw()) : Status::BadState;
+    if (s == Status::Ok) return Next::Resume;
+    kprint("vm %u: %s stage-2 fault in its RAM (ipa %#llx, fsc %#x: %s), stopping\n", vm.id, kind,
+           static_cast<ull>(da.ipa.raw()), da.dfsc,
+           translation ? status_name(s) : "not a translation fault");
+    return Next::Stop;
+}
+
 Next data_abort(Vcpu& v) {
     const DataAbort da = DataAbort::decode(Esr{v.ctx.esr}, v.ctx.far, v.ctx.hpfar);
-    const u64 ipa = da.ipa.raw();
-    const Vm& vm = *v.vm;
-    if (ipa >= vm.ram_ipa().raw() && ipa < vm.ram_ipa().raw() + vm.mem_size) {
-        kprint("vm %u: unexpected stage-2 fault in its RAM (ipa %#llx, dfsc %#x), stopping\n",
-               vm.id, static_cast<ull>(ipa), da.dfsc);
-        return Next::Stop;
-    }
+    if (in_ram(*v.vm, da.ipa.raw())) return ram_fault(v, da, "data");
     // Without a syndrome (ISV = 0: a load/store pair, writeback, ...) nothing can be
     // emulated; an address nobody owns is refused. Either way the guest gets the abort.
     if (da.isv && mmio(v, da)) {
@@ -144,12 +156,16 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
     case ExitReason::Smc: c.pc += 4; return guest_smccc(v, end); // ELR is the SMC itself
     case ExitReason::SysReg: return sysreg(v);
     case ExitReason::DataAbort: return data_abort(v);
-    case ExitReason::InstructionAbort:
+    case ExitReason::InstructionAbort: {
+        // The ISS's FSC sits where a data abort's does (D17.2.37.5).
+        const DataAbort ia = DataAbort::decode(esr, c.far, c.hpfar);
+        if (in_ram(*v.vm, ia.ipa.raw())) return ram_fault(v, ia, "instruction");
         // Executing outside its RAM (or a vector table that is not there): injecting
         // would loop, so the VM stops.
         kprint("vm %u: instruction fetch outside its memory (ipa %#llx, pc %#llx), stopping\n",
                v.vm->id, static_cast<ull>((c.hpfar >> 4) << 12), static_cast<ull>(c.pc));
         return Next::Stop;
+    }
     case ExitReason::Wfx: c.pc += 4; return Next::Resume;
     case ExitReason::Irq:
     case ExitReason::Fiq: vgic_irq_exit(v); return Next::Resume;

@@ -91,6 +91,8 @@ mm::Scrubber& pool_scrubber() {
     return s;
 }
 
+bool vm_zeroes_ram_on_first_use() { return false; }
+
 Status vm_create(Vm& vm) {
     if (g_fail_create != Status::Ok) {
         const Status s = g_fail_create;

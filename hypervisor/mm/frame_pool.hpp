@@ -24,6 +24,12 @@ protected:
     ~Scrubber() = default;
 };
 
+// Who zeroes the blocks alloc() hands out: the pool, before it returns (Now), or the
+// owner, block by block before anything can read one (ByOwner: arm64 VMs zero a block
+// on its first stage-2 fault or loader write, so no boot-time cost grows with a VM's
+// size; arch::vm_zeroes_ram_on_first_use, docs/performance.md).
+enum class Zeroing : u8 { Now, ByOwner };
+
 class FramePool {
 public:
     static constexpr u64 kBlock = 2 * MiB;
@@ -51,9 +57,10 @@ public:
     Status claim(PhysAddr base, u64 size, OwnerId owner);
     // The check claim() makes, without taking anything.
     [[nodiscard]] Status check_claim(PhysAddr base, u64 size) const;
-    // Allocates `size` bytes (rounded up to blocks), physically contiguous, zeroed,
-    // for `owner`. First fit, lowest address first.
-    Result<PhysAddr> alloc(u64 size, OwnerId owner);
+    // Allocates `size` bytes (rounded up to blocks), physically contiguous, for `owner`,
+    // zeroed (or, with ByOwner, to be zeroed by the owner before any of it is read).
+    // First fit, lowest address first.
+    Result<PhysAddr> alloc(u64 size, OwnerId owner, Zeroing zeroing = Zeroing::Now);
     // Returns blocks to the pool after scrubbing them. Every block must belong to
     // `owner`; otherwise nothing changes and the call fails with BadState.
     Status free(PhysAddr base, u64 size, OwnerId owner);

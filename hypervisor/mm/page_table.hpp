@@ -158,6 +158,19 @@ public:
         return Status::Ok;
     }
 
+    // Creates the tables that hold the level-`level` entries for [ia, ia+size), mapping
+    // nothing, so that a later map() of level-`level` leaves there allocates no table
+    // (arm64 maps a VM's RAM block by block on first use, from any of its cores). On
+    // NoMemory the tables made so far stay (destroy() frees them).
+    Status make_tables(Input ia, u64 size, int level) {
+        KEEL_TRY(check_range(ia.raw(), size));
+        if (level <= Format::kTopLevel || level > 3) return Status::InvalidArgument;
+        const u64 reach = level_size(level) * kEntriesPerTable; // one table's span
+        for (u64 a = align_down(ia.raw(), reach); a < ia.raw() + size; a += reach)
+            KEEL_TRY(table_for(a, level).status());
+        return Status::Ok;
+    }
+
     // Unmaps [ia, ia+size); blocks only partly covered are split first. Unmapped
     // holes inside the range are fine. Tables left empty are freed unless kept.
     Status unmap(Input ia, u64 size, EmptyTables empty = EmptyTables::Free) {

@@ -86,9 +86,9 @@ u64 pool_free_bytes() {
     return pool().free_bytes();
 }
 
-Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner) {
+Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner, mm::Zeroing zeroing) {
     LockGuard g(g_pool_lock);
-    return pool().alloc(size, owner);
+    return pool().alloc(size, owner, zeroing);
 }
 
 u64 pool_release(mm::OwnerId owner) {

@@ -70,7 +70,9 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
         e = VmDefError::BadMemSize;
     if (why != nullptr) *why = e;
     if (e != VmDefError::None) return vm_def_error_status(e);
-    Result<PhysAddr> mem = pool_alloc(mem_bytes, static_cast<mm::OwnerId>(id));
+    Result<PhysAddr> mem =
+        pool_alloc(mem_bytes, static_cast<mm::OwnerId>(id),
+                   arch::vm_zeroes_ram_on_first_use() ? mm::Zeroing::ByOwner : mm::Zeroing::Now);
     if (!mem.ok()) {
         if (why != nullptr) *why = VmDefError::NoContiguousMemory;
         return Status::NoMemory;

@@ -14,7 +14,9 @@
 //   destroy scrubs what is left                                  Loading|Ready|Stopped -> Free
 //
 // Lock order, outermost first (written once, here): VmManager::lock_ -> pool lock
-// (partitions.cpp) -> table-pool lock (mm/table_pool.hpp) -> console lock (print.cpp).
+// (partitions.cpp) -> a VM's stage-2 lock (arm64 VmContext::stage2_lock) -> table-pool
+// lock (mm/table_pool.hpp) -> console lock (print.cpp); arm64's EL2 table lock (mmu.cpp)
+// is innermost.
 // Every mutation runs under lock_, taken by the public calls; the private helpers take a
 // `Held` token that only a held lock can produce, so the discipline is in the types.
 // VM cores never take lock_: they only report (Vm::report_end, stats, console).

@@ -83,6 +83,9 @@ mm::Scrubber& pool_scrubber() {
     return s;
 }
 
+// The pool zeroes a VM's RAM at allocation (the EPT maps it all at once).
+bool vm_zeroes_ram_on_first_use() { return false; }
+
 Status vm_create(Vm& vm) {
     using namespace vmx;
     VmContext& slot = vm.arch;
