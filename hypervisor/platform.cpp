@@ -14,7 +14,8 @@ bool Platform::add_cpu(u64 hw_id, bool enabled) {
     if (cpu_count >= kMaxCpus) return false;
     for (u32 i = 0; i < cpu_count; ++i)
         if (cpus[i].hw_id == hw_id) return false; // duplicate id: firmware bug, keep the first
-    cpus[cpu_count++] = CpuDesc{hw_id, enabled};
+    cpus[cpu_count] = CpuDesc{hw_id, enabled, 0, 0, cpu_count, 0, 0};
+    ++cpu_count;
     return true;
 }
 

@@ -124,6 +124,9 @@ struct Scan {
             out.irq_kind = IrqControllerKind::GicV2;
             gic_bad = !reg_pair(n, parent, 0, &out.irq_dist_base, &s);
         }
+        if (out.its_base == 0 && n.enabled() && n.compatible_with("arm,gic-v3-its") &&
+            !reg_pair(n, parent, 0, &out.its_base, &s))
+            out.its_base = 0;
         if (!uart_done && n.enabled() && n.compatible_with("arm,pl011")) {
             uart_done = true;
             if (!reg_pair(n, parent, 0, &out.uart_base, &s)) out.uart_base = 0;

@@ -2,7 +2,8 @@
 // tables are mapped read-only on demand (they lie outside the image).
 #include <arch/platform.hpp>
 
-#include "acpi.hpp"
+#include "hypervisor/acpi/platform_acpi.hpp"
+#include "hypervisor/print.hpp"
 #include "paging.hpp"
 
 namespace keel::arch {
@@ -37,7 +38,11 @@ Status discover_platform(const BootInfo& info, Platform& out) {
     out.psci = PsciConduit::None;
     if (info.rsdp == 0) return Status::NotFound; // no ACPI: no way to find the CPUs
     ImageRange image{info.image_base, info.image_size};
-    return x86::acpi_read_platform(info.rsdp, x86::PhysReader{map_acpi, &image}, out);
+    const char* where = nullptr;
+    const Status s = acpi::read_platform(info.rsdp, acpi::PhysReader{map_acpi, &image},
+                                         acpi::Flavor::X86, out, &where);
+    if (s != Status::Ok) kprint("platform: ACPI %s refused: %s\n", where, status_name(s));
+    return s;
 }
 
 } // namespace keel::arch
