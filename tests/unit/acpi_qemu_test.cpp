@@ -341,3 +341,31 @@ TEST(AcpiQemu, SratOverlappingMemoryIsRefused) {
     EXPECT_EQ(read(bad, acpi::Flavor::Arm64, p, &where), Status::Corrupt);
     EXPECT_STREQ(where, "SRAT");
 }
+
+// The same SMT/NUMA machine through its device tree (cpu-map, numa-node-id): the DTB
+// reader places every CPU and memory range exactly as the ACPI reader does.
+TEST(AcpiQemu, Arm64SmtNumaEqualsTheDeviceTreePath) {
+    Platform a;
+    ASSERT_EQ(read(tables("virt-arm64-smt-numa.bin"), acpi::Flavor::Arm64, a), Status::Ok);
+    Platform d;
+    const Bytes dtb = load(KEEL_BUILD_DIR "/test-dtbs/qemu-virt-smt-numa.dtb");
+    ASSERT_EQ(arm64::dtb_read_platform(dtb.data(), d), Status::Ok);
+    EXPECT_TRUE(d.topology_known);
+    ASSERT_EQ(a.cpu_count, d.cpu_count);
+    for (u32 i = 0; i < a.cpu_count; ++i) {
+        EXPECT_EQ(a.cpus[i].hw_id, d.cpus[i].hw_id) << i;
+        EXPECT_EQ(a.cpus[i].core, d.cpus[i].core) << i;
+        EXPECT_EQ(a.cpus[i].thread, d.cpus[i].thread) << i;
+        EXPECT_EQ(a.cpus[i].package, d.cpus[i].package) << i;
+        EXPECT_EQ(a.cpus[i].node, d.cpus[i].node) << i;
+    }
+    ASSERT_EQ(d.mem_node_count, 2u);
+    for (u32 i = 0; i < 2; ++i) {
+        bool same = false;
+        for (u32 j = 0; j < a.mem_node_count; ++j)
+            same |= a.mem_nodes[j].base == d.mem_nodes[i].base &&
+                    a.mem_nodes[j].size == d.mem_nodes[i].size &&
+                    a.mem_nodes[j].node == d.mem_nodes[i].node;
+        EXPECT_TRUE(same) << i;
+    }
+}
