@@ -19,6 +19,13 @@ bool Platform::add_cpu(u64 hw_id, bool enabled) {
     return true;
 }
 
+u32 topology_index(u32* keys, u32* count, u32 key) {
+    for (u32 i = 0; i < *count; ++i)
+        if (keys[i] == key) return i;
+    keys[*count] = key;
+    return (*count)++;
+}
+
 u64 Platform::usable_bytes() const {
     u64 total = 0;
     for (u32 i = 0; i < mem_count; ++i)

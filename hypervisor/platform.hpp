@@ -61,6 +61,11 @@ struct Platform {
     [[nodiscard]] u64 usable_bytes() const;
 };
 
+// Numbers topology keys (a PPTT node offset, an APIC id's core field) densely in order of
+// first appearance: the index of `key` in keys[0..*count), appended if new. keys must
+// have room for one more (at most Platform::kMaxCpus distinct keys).
+u32 topology_index(u32* keys, u32* count, u32 key);
+
 const char* mem_type_name(MemType t);
 const char* irq_kind_name(IrqControllerKind k);
 const char* psci_name(PsciConduit c);

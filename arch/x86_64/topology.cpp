@@ -24,14 +24,6 @@ Result<ApicIdLayout> read_leaf(CpuidFn cpuid, u32 leaf) {
     return l;
 }
 
-// Dense index of `key` among `keys` (appending it if new).
-u32 index_of(u32* keys, u32* count, u32 key) {
-    for (u32 i = 0; i < *count; ++i)
-        if (keys[i] == key) return i;
-    keys[*count] = key;
-    return (*count)++;
-}
-
 } // namespace
 
 Result<ApicIdLayout> read_apic_id_layout(CpuidFn cpuid) {
@@ -51,8 +43,8 @@ void apply_apic_id_layout(Platform& p, ApicIdLayout layout) {
         const u32 id = static_cast<u32>(p.cpus[i].hw_id);
         CpuDesc& c = p.cpus[i];
         c.thread = layout.smt_bits < 32 ? id & ((1u << layout.smt_bits) - 1) : id;
-        c.core = index_of(cores, &core_count, layout.smt_bits < 32 ? id >> layout.smt_bits : 0);
-        c.package = index_of(packages, &package_count,
+        c.core = topology_index(cores, &core_count, layout.smt_bits < 32 ? id >> layout.smt_bits : 0);
+        c.package = topology_index(packages, &package_count,
                              layout.package_shift < 32 ? id >> layout.package_shift : 0);
     }
     p.topology_known = true;

@@ -52,14 +52,6 @@ Result<u32> find_leaf(const u8* t, u32 len, u32 uid) {
     return found;
 }
 
-// Dense index of `key` in `keys` (appending it if new).
-u32 index_of(u32* keys, u32* count, u32 key) {
-    for (u32 i = 0; i < *count; ++i)
-        if (keys[i] == key) return i;
-    keys[*count] = key;
-    return (*count)++;
-}
-
 } // namespace
 
 Status read_pptt(const u8* t, u32 len, Platform& out) {
@@ -91,8 +83,8 @@ Status read_pptt(const u8* t, u32 len, Platform& out) {
             }
             at = up.parent;
         }
-        core_of[i] = index_of(cores, &core_count, core_off);
-        package_of[i] = index_of(packages, &package_count, pkg_off);
+        core_of[i] = topology_index(cores, &core_count, core_off);
+        package_of[i] = topology_index(packages, &package_count, pkg_off);
         thread_of[i] = 0;
         for (u32 j = 0; j < i; ++j)
             if (core_of[j] == core_of[i]) ++thread_of[i];
