@@ -117,8 +117,9 @@ const char* vm_def_error_text(VmDefError e) {
         return "malformed (want cpus:<list>,mem:<size>[,after:<id>][,guest:<mode>])";
     case VmDefError::BadMemSize: return "memory must be a non-zero multiple of 2 MiB";
     case VmDefError::NoSuchCore: return "names a core that does not exist or is not online";
-    case VmDefError::ReservedCore: return "names the hypervisor's own core";
-    case VmDefError::CoreTaken: return "names a core another VM owns";
+    case VmDefError::ReservedCore:
+        return "names the hypervisor's own core (or an SMT thread of it)";
+    case VmDefError::CoreTaken: return "names a core another VM owns (or an SMT thread of it)";
     case VmDefError::NoMemory: return "asks for more memory than the pool has free";
     case VmDefError::BadAfter: return "after: must name an earlier, accepted VM";
     case VmDefError::BadSource:
@@ -218,9 +219,10 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
 }
 
 VmDefError check_vm_def(const VmDef& def, const AdmitContext& ctx) {
-    if (def.cpu_mask & ctx.cores_reserved) return VmDefError::ReservedCore;
     if (def.cpu_mask & ~ctx.cores_present) return VmDefError::NoSuchCore;
-    if (def.cpu_mask & ctx.cores_owned) return VmDefError::CoreTaken;
+    const u64 whole = whole_cores(def.cpu_mask, ctx.siblings);
+    if (whole & ctx.cores_reserved) return VmDefError::ReservedCore;
+    if (whole & ctx.cores_owned) return VmDefError::CoreTaken;
     if (def.mem_bytes > ctx.pool_free) return VmDefError::NoMemory;
     return VmDefError::None;
 }

@@ -87,12 +87,25 @@ u32 for_each_vm_word(const char* cmdline, Fn fn) {
     return n;
 }
 
+// SMT: `siblings[i]` is the mask of CPUs sharing a physical core with CPU i (i
+// included), kMaxSiblingCpus entries; null, or an entry of 0, means CPU i is alone.
+// A VM owns whole physical cores: the cores of the CPUs it names, every thread of them,
+// so no other VM and not the hypervisor ever runs on a sibling of a VM's CPU.
+inline constexpr u32 kMaxSiblingCpus = 64;
+inline u64 whole_cores(u64 mask, const u64* siblings) {
+    u64 whole = mask;
+    for (u32 i = 0; siblings != nullptr && i < kMaxSiblingCpus; ++i)
+        if ((mask >> i) & 1) whole |= siblings[i];
+    return whole;
+}
+
 // What the machine offers when a VM is admitted.
 struct AdmitContext {
     u64 cores_present = 0;  // enabled, online cores
-    u64 cores_reserved = 0; // the hypervisor's own
-    u64 cores_owned = 0;    // held by running VMs
+    u64 cores_reserved = 0; // the hypervisor's own, with their SMT siblings
+    u64 cores_owned = 0;    // held by running VMs (whole cores)
     u64 pool_free = 0;      // bytes
+    const u64* siblings = nullptr;
 };
 VmDefError check_vm_def(const VmDef& def, const AdmitContext& ctx);
 

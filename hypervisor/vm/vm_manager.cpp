@@ -37,6 +37,16 @@ VmManager& vm_manager() {
     return m;
 }
 
+void VmManager::set_topology(const Platform& platform) {
+    static_assert(Platform::kMaxCpus <= kMaxSiblingCpus);
+    LockGuard g(lock_);
+    for (u32 i = 0; i < kMaxSiblingCpus; ++i)
+        siblings_[i] = 0;
+    for (u32 i = 0; i < platform.cpu_count; ++i)
+        for (u32 j = 0; j < platform.cpu_count; ++j)
+            if (platform.cpus[j].core == platform.cpus[i].core) siblings_[i] |= 1ull << j;
+}
+
 void VmManager::init(HostCores cores) {
     LockGuard g(lock_);
     cores_ = cores;
@@ -62,8 +72,9 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
     def.mem_bytes = mem_bytes;
     AdmitContext ctx;
     ctx.cores_present = cores_.online;
-    ctx.cores_reserved = cores_.reserved;
+    ctx.cores_reserved = whole_cores(cores_.reserved, siblings_);
     ctx.cores_owned = cores_owned_;
+    ctx.siblings = siblings_;
     ctx.pool_free = pool_free_bytes();
     VmDefError e = cpu_mask == 0 ? VmDefError::Malformed : check_vm_def(def, ctx);
     if (e == VmDefError::None && (mem_bytes == 0 || mem_bytes % (2 * MiB) != 0))
@@ -95,7 +106,7 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
         vm->id = 0;
         return s;
     }
-    cores_owned_ |= cpu_mask;
+    cores_owned_ |= whole_cores(cpu_mask, siblings_);
     return apply(h, *vm, VmEvent::Create);
 }
 
@@ -180,7 +191,7 @@ Status VmManager::stop(u32 id, bool forced) {
 void VmManager::release(const Held&, Vm& vm) {
     arch::vm_destroy(vm);
     (void)pool_release(static_cast<mm::OwnerId>(vm.id));
-    cores_owned_ &= ~vm.cpu_mask;
+    cores_owned_ &= ~whole_cores(vm.cpu_mask, siblings_);
 }
 
 void VmManager::end_vm(const Held& h, Vm& vm) {

@@ -22,6 +22,7 @@
 // VM cores never take lock_: they only report (Vm::report_end, stats, console).
 #pragma once
 
+#include "hypervisor/platform.hpp"
 #include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_def.hpp"
@@ -44,6 +45,9 @@ struct HostCores {
 
 class VmManager {
 public:
+    // SMT topology (Platform::cpus[].core): VMs and the hypervisor own whole physical
+    // cores (vm_def.hpp whole_cores). Set once at boot, before init(); kept by init().
+    void set_topology(const Platform& platform);
     void init(HostCores cores);
     void set_console(ConsoleSink* sink) { console_ = sink; }
     void set_observer(VmObserver* o) { observer_ = o; }
@@ -69,7 +73,7 @@ public:
     [[nodiscard]] const Vm* find(u32 id) const; // nullptr unless created (not Free)
     [[nodiscard]] u64 cores_owned() const { return cores_owned_; }
     [[nodiscard]] u64 cores_free() const {
-        return cores_.online & ~cores_.reserved & ~cores_owned_;
+        return cores_.online & ~whole_cores(cores_.reserved, siblings_) & ~cores_owned_;
     }
     [[nodiscard]] u32 live_count() const;
 
@@ -89,6 +93,7 @@ private:
     mutable SpinLock lock_;
     HostCores cores_;
     u64 cores_owned_ = 0;
+    u64 siblings_[kMaxSiblingCpus] = {};
     ConsoleSink* console_ = nullptr;
     VmObserver* observer_ = nullptr;
     Vm vms_[Vm::kMaxVms];

@@ -112,3 +112,23 @@ keel_emu_test(NAME arm64.vms_register_reset LABEL qemu-arm64 TIMEOUT 30 ARGS
   --expect "vm 2: vcpu 0 running on cpu 1"
   --expect "[vm 2] guest: regs: all at reset values"
   --expect "keel: power off")
+
+# SMT (issue 16): QEMU virt with two threads per core describes them in the device
+# tree's cpu-map. A VM owns whole physical cores: CPU 1 shares the hypervisor's core 0
+# and is refused; VM 2 names CPU 2 and owns its sibling CPU 3 (idle), so VM 3, which
+# names CPU 3, is refused; VM 4 waits for VM 2 and then gets CPU 3.
+keel_emu_test(NAME arm64.vms_smt_siblings LABEL qemu-arm64 TIMEOUT 60 ARGS
+  --machine qemu-arm64 --image ${_img} --smp 4,sockets=1,cores=2,threads=2 --mem 1G
+  --wait-exit --exit-code 0 ${_guest_fail}
+  --append "keel.vm=cpus:1,mem:64M keel.vm=cpus:2,mem:64M keel.vm=cpus:3,mem:64M keel.vm=cpus:3,mem:64M,after:2"
+  --expect "platform: 4 cpus: 1 packages, 2 cores, 1 NUMA nodes"
+  --expect "platform: cpu 1 hwid 0x1 package 0 core 0 thread 1"
+  --expect "platform: cpu 3 hwid 0x3 package 0 core 1 thread 1"
+  --expect "vm 1: rejected \"keel.vm=cpus:1,mem:64M\": names the hypervisor's own core (or an SMT thread of it)"
+  --expect "vm 2: created: cpus 0x4, 64 MiB"
+  --expect "vm 3: rejected \"keel.vm=cpus:3,mem:64M\": names a core another VM owns (or an SMT thread of it)"
+  --expect "vm 2: destroyed (guest power-off)"
+  --expect "vm 4: created: cpus 0x8, 64 MiB"
+  --expect "vm 2: summary: guest power-off"
+  --expect "vm 4: summary: guest power-off"
+  --expect "keel: all VMs ended, pool 1020 MiB, baseline 1020 MiB")

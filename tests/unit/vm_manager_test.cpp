@@ -124,6 +124,39 @@ TEST_F(VmManagerTest, ACoreHasOneOwnerAndAnIdOneVm) {
     EXPECT_EQ(m.cores_free(), 0u);
 }
 
+// SMT: CPUs 0+1 and 2+3 are the two threads of two physical cores (issue 16). The
+// hypervisor runs on CPU 0, so CPU 1 is never a VM's; a VM naming CPU 2 owns CPU 3 too
+// (idle), so no other VM runs beside it; destroying it frees both threads.
+TEST_F(VmManagerTest, SmtSiblingsAreNeverSplit) {
+    Platform p;
+    for (u64 id = 0; id < 4; ++id)
+        ASSERT_TRUE(p.add_cpu(id, true));
+    for (u32 i = 0; i < 4; ++i) {
+        p.cpus[i].core = i / 2;
+        p.cpus[i].thread = i % 2;
+    }
+    p.topology_known = true;
+    m.set_topology(p);
+    m.init(HostCores{kCores, 1});
+    EXPECT_EQ(m.cores_free(), 0xcu); // CPU 1 shares the hypervisor's core
+    VmDefError why = VmDefError::None;
+    EXPECT_EQ(m.create(1, 0x2, 64 * MiB, &why), Status::Busy);
+    EXPECT_EQ(why, VmDefError::ReservedCore);
+    ASSERT_EQ(m.create(2, 0x4, 64 * MiB), Status::Ok);
+    EXPECT_EQ(m.cores_owned(), 0xcu);
+    EXPECT_EQ(m.cores_free(), 0u);
+    EXPECT_EQ(m.create(3, 0x8, 64 * MiB, &why), Status::Busy);
+    EXPECT_EQ(why, VmDefError::CoreTaken);
+    ASSERT_EQ(m.destroy(2), Status::Ok);
+    EXPECT_EQ(m.cores_free(), 0xcu);
+    ASSERT_EQ(m.create(3, 0xc, 64 * MiB), Status::Ok); // both threads to one VM is fine
+    EXPECT_EQ(m.cores_owned(), 0xcu);
+    // Without topology every CPU is its own core again.
+    ASSERT_EQ(m.destroy(3), Status::Ok);
+    m.set_topology(Platform{});
+    EXPECT_EQ(m.cores_free(), 0xeu);
+}
+
 TEST_F(VmManagerTest, FragmentedPoolSaysSo) {
     // Fill the pool with 64 MiB VMs on alternating ids, free every other one: enough in
     // total, but no contiguous run for one large VM.
