@@ -77,6 +77,9 @@ TEST(Arm64GuestDtb, GicFramesScaleWithVcpusAndDevicesUseItsInterrupts) {
     // Virtual timer: PPI 11 = INTID 27, which vgic.cpp HW-links.
     EXPECT_EQ(d.cell("/timer", "interrupts", 6), 1u);
     EXPECT_EQ(d.cell("/timer", "interrupts", 7) + 16, gic::kPpiVirtTimer);
+    // EL1 physical timer (non-secure): PPI 14 = INTID 30, which vgic.cpp HW-links too.
+    EXPECT_EQ(d.cell("/timer", "interrupts", 3), 1u);
+    EXPECT_EQ(d.cell("/timer", "interrupts", 4) + 16, gic::kPpiPhysTimer);
     // PL011: SPI kVuartSpi, level-high; the address the vUART emulates.
     EXPECT_EQ(d.cell("/pl011@9000000", "interrupts", 0), 0u);
     EXPECT_EQ(d.cell("/pl011@9000000", "interrupts", 1) + 32, kVuartSpi);

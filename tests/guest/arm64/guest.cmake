@@ -5,6 +5,7 @@
 include(${CMAKE_SOURCE_DIR}/cmake/test_guest.cmake)
 set(_g ${CMAKE_SOURCE_DIR}/tests/guest/arm64)
 keel_test_guest(NAME keel-test-guest SOURCES ${_g}/start.S ${_g}/guest.c ${_g}/regs.S
+                        ${_g}/arch_checks.c ${_g}/debug_checks.c ${_g}/gic.c ${_g}/button.c
                 LINKER_SCRIPT ${_g}/guest.ld)
 
 # Called from image.cmake's post-build hook: embeds the guest into the image.
