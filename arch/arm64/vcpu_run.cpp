@@ -95,6 +95,8 @@ bool mmio(Vcpu& v, const DataAbort& da) {
     if (da.write && da.size < 8) value &= (1ull << (8 * da.size)) - 1;
     if (ipa >= kGuestUartIpa && ipa < kGuestUartIpa + kGuestUartSize)
         vuart_mmio(v, ipa - kGuestUartIpa, da.write, &value);
+    else if (ipa >= kGuestGpioIpa && ipa < kGuestGpioIpa + kGuestGpioSize)
+        vgpio_mmio(v, ipa - kGuestGpioIpa, da.write, &value);
     else if (!vgic_mmio(v, ipa, da.write, da.size, &value))
         return false;
     if (!da.write) {

@@ -4,7 +4,7 @@
 # bulk window as a raw guest (Linux guests: arm64.mailbox_linux).
 set(_mbox_args --image ${KEEL_PRODUCT_IMAGE_arm64} --keelctl $<TARGET_FILE:keelctl>
     --guest ${CMAKE_BINARY_DIR}/arm64/keel-test-guest.bin)
-foreach(_scenario lifecycle hostile logstate)
+foreach(_scenario lifecycle hostile logstate button)
   add_test(NAME arm64.mailbox_${_scenario}
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} ${_scenario})
   set_tests_properties(arm64.mailbox_${_scenario} PROPERTIES LABELS qemu-arm64 TIMEOUT 240 RUN_SERIAL TRUE)
