@@ -12,8 +12,10 @@ endforeach()
 
 # Linux through the mailbox: two 1-vCPU Linux VMs created by keelctl (Image + initramfs
 # through the bulk window, SHA-256 checked), both consoles read through the rings, a line
-# echoed back, a forced STOP, DESTROY back to the baseline, a new VM booting in the freed
-# slot, the audit chain verified. About 95 s under TCG on 2 host cores. Guests come from
+# echoed back, a polite STOP (the power button: the guest powers itself off), DESTROY
+# back to the baseline, a new VM booting in the freed slot, the audit chain verified.
+# arm64.mailbox_button: the button with the test guest, and the forced end after the
+# timeout of a guest that ignores it. About 95 s under TCG on 2 host cores. Guests come from
 # tools/fetch-guests.sh; missing ones FAIL with a message (never skip).
 if(DEFINED ENV{KEEL_CACHE})
   set(_mbox_guests "$ENV{KEEL_CACHE}/guests")
