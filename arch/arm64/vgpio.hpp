@@ -28,7 +28,8 @@ struct VGpio {
 void vgpio_init(VGpio& g);
 // A trapped 32-bit access at `off` into the controller's 4 KiB frame.
 void vgpio_mmio(Vcpu& v, u64 off, bool write, u64* value);
-// Presses the power button: line 3 goes high and stays high, as QEMU virt's button does.
+// Presses the power button: line 3 goes high and stays high (QEMU virt pulses it for 100 ms;
+// Keel has no timer, and a VM gets one polite STOP: gpio-keys sees the same press).
 void vgpio_power_button(Vm& vm);
 
 } // namespace keel::arm64
