@@ -26,6 +26,7 @@ QEMU = ["qemu-system-aarch64", "-cpu", "max,pauth=off", "-display", "none", "-mo
 def run_until_exit(s, cmd, log, timeout, press=None):
     """Runs cmd with the serial console in log; returns the log's text once QEMU exits.
     press: (marker, monitor socket): system_powerdown once the marker is in the log."""
+    open(log, "w").close()  # there before QEMU opens it: polled from the start
     proc = s.spawn(cmd + ["-serial", "file:" + log], stdin=subprocess.DEVNULL,
                    stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     end = time.monotonic() + timeout
