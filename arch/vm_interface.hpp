@@ -49,6 +49,9 @@ void vm_request_stop(Vm& vm, VmEnd why);
 // No vCPU of the VM runs (it ended, or never started): frees its second stage and
 // drops every TLB entry that could still translate into its memory.
 void vm_destroy(Vm& vm);
+// Presses the VM's power button (the polite phase of a controller STOP): the guest may
+// power itself off. Unsupported where the arch emulates none yet (x86_64: needs ACPI).
+[[nodiscard]] Status vm_power_button(Vm& vm);
 // Queues console input for a running VM's UART; returns the bytes taken.
 usize vm_console_input(Vm& vm, const char* data, usize len);
 

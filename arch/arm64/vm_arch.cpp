@@ -145,6 +145,7 @@ Status vm_create(Vm& vm) {
     a.end = VmEnd::None;
     vgic_init(a.dist);
     vuart_init(a.uart, nullptr);
+    vgpio_init(a.gpio);
     vm.stage2_tables = static_cast<u32>(a.tables.tables_in_use());
     // The hypervisor's own memory for this VM (docs/performance.md): its Vm slot (the
     // arch context embedded) plus the stage-2 table pages it took from the pool.
@@ -202,6 +203,11 @@ void vm_destroy(Vm& vm) {
     // may still hold its translations: drop them everywhere before the memory moves on.
     arm64::flush_vmid(vm.id);
     a.stage2.destroy();
+}
+
+Status vm_power_button(Vm& vm) {
+    arm64::vgpio_power_button(vm);
+    return Status::Ok;
 }
 
 usize vm_console_input(Vm& vm, const char* data, usize len) {

@@ -11,6 +11,7 @@
 #include "stage2_format.hpp"
 #include "vcpu.hpp"
 #include "vgic.hpp"
+#include "vgpio.hpp"
 #include "vuart.hpp"
 
 namespace keel::arm64 {
@@ -31,6 +32,7 @@ struct VmContext {
     VmEnd end;    // why, set by the first vCPU that stops the VM
     VgicDist dist;
     VUart uart;
+    VGpio gpio; // PL061 with the power button on line 3
 };
 
 } // namespace keel::arm64

@@ -195,6 +195,12 @@ void vm_destroy(Vm& vm) {
     vm.arch.stage2_live = false;
 }
 
+Status vm_power_button(Vm& vm) {
+    ++vm.arch.button_presses;
+    if (vm.arch.obeys_button) fake::guest_end(vm, VmEnd::GuestPowerOff);
+    return Status::Ok;
+}
+
 usize vm_console_input(Vm& vm, const char*, usize len) {
     vm.arch.console_in += len;
     return len;

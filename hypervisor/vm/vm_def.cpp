@@ -110,6 +110,17 @@ bool is(const char* s, usize len, const char* word) {
 
 } // namespace
 
+bool parse_guest_mode(const char* s, usize len, GuestMode* out) {
+    static constexpr const char* kNames[] = {"basic", "wild",   "bench", "regfill", "regcheck",
+                                             "fetch", "ptimer", "debug", "button",  "deaf"};
+    for (u32 i = 0; i < sizeof kNames / sizeof kNames[0]; ++i) {
+        if (!is(s, len, kNames[i])) continue;
+        *out = static_cast<GuestMode>(i);
+        return true;
+    }
+    return false;
+}
+
 const char* vm_def_error_text(VmDefError e) {
     switch (e) {
     case VmDefError::None: return "ok";
@@ -175,18 +186,7 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
                 return VmDefError::Malformed;
             out.after = static_cast<u32>(v);
         } else if (starts_with(item, ilen, "guest:", &k)) {
-            if (is(item + k, ilen - k, "basic"))
-                out.mode = GuestMode::Basic;
-            else if (is(item + k, ilen - k, "wild"))
-                out.mode = GuestMode::Wild;
-            else if (is(item + k, ilen - k, "bench"))
-                out.mode = GuestMode::Bench;
-            else if (is(item + k, ilen - k, "regfill"))
-                out.mode = GuestMode::RegFill;
-            else if (is(item + k, ilen - k, "regcheck"))
-                out.mode = GuestMode::RegCheck;
-            else
-                return VmDefError::Malformed;
+            if (!parse_guest_mode(item + k, ilen - k, &out.mode)) return VmDefError::Malformed;
         } else if (starts_with(item, ilen, "kernel:", &k)) {
             if (!parse_hex(item + k, ilen - k, &out.kernel_pa) || out.kernel_pa == 0)
                 return VmDefError::Malformed;

@@ -8,7 +8,8 @@
 //   <size>  bytes with K/M/G suffix, a non-zero multiple of 2 MiB (the pool's block)
 //   after   start only once VM <id> has been destroyed (it then reuses freed memory)
 //   guest   test-guest mode: basic (default), wild (faults with no vector table), bench,
-//           regfill / regcheck (fill every readable register; check all are at reset)
+//           regfill / regcheck (fill every readable register; check all are at reset),
+//           fetch, ptimer, debug, button, deaf (arm64 architecture checks, GuestMode)
 //   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
 //   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
 //   input   console input fed once the guest opens its UART ('+' = newline; test hook)
@@ -23,7 +24,19 @@
 
 namespace keel {
 
-enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2, RegFill = 3, RegCheck = 4 };
+// The test guest's modes (tests/guest/arm64/guest.h; x86 knows the first five).
+enum class GuestMode : u32 {
+    Basic = 0,
+    Wild = 1,
+    Bench = 2,
+    RegFill = 3,
+    RegCheck = 4,
+    Fetch = 5,  // branch outside its RAM, report the instruction abort
+    PTimer = 6, // EL1 physical timer: TVAL, PPI 30 through the vGIC, IMASK
+    Debug = 7,  // hardware breakpoint and watchpoint at its own vector
+    Button = 8, // wait for the power button (PL061 GPIO 3), then power off
+    Deaf = 9,   // ignore everything, the power button included
+};
 
 struct VmDef {
     static constexpr usize kTextMax = 80;
@@ -60,6 +73,8 @@ enum class VmDefError : u32 {
 // VmDefError is the reason a definition or an admission was refused, for messages; the
 // Status it maps to is what the VM manager's calls return (docs/architecture.md "Errors").
 const char* vm_def_error_text(VmDefError e);
+// A test-guest mode by name ("basic", ..., "deaf": GuestMode's order); false if unknown.
+bool parse_guest_mode(const char* s, usize len, GuestMode* out);
 [[nodiscard]] Status vm_def_error_status(VmDefError e);
 
 // Parses one definition (the text after "keel.vm=", `len` bytes).

@@ -178,8 +178,15 @@ Status VmManager::stop(u32 id, bool forced) {
     if (vm == nullptr) return Status::OutOfRange;
     // A second, forced STOP of a VM already stopping is how a client ends the wait.
     if (!(forced && vm->state == VmState::Stopping)) KEEL_TRY(apply(Held{}, *vm, VmEvent::Stop));
-    // Keel emulates no power button yet: the polite phase delivers nothing, the guest
-    // may still power itself off (docs/vm-lifecycle.md "STOP").
+    // Polite: the VM's power button is pressed and the guest may power itself off; the
+    // controller forces the stop once its timeout passes (docs/vm-lifecycle.md "STOP").
+    // Where the arch has no button (x86_64 until ACPI) the polite phase delivers nothing.
+    if (!forced && !vm->end_reported()) {
+        const Status b = arch::vm_power_button(*vm);
+        kprint("vm %u: %s\n", vm->id,
+               b == Status::Ok ? "power button pressed by the controller"
+                               : "no power button to press: waiting for the guest or the timeout");
+    }
     if (forced && !vm->end_reported()) {
         kprint("vm %u: forced stop by the controller\n", vm->id);
         arch::vm_request_stop(*vm, VmEnd::ControllerStop);

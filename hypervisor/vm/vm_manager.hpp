@@ -8,7 +8,7 @@
 //   load    bytes into the VM's RAM (from hypervisor memory or host-physical sources)
 //   seal    the images are complete                             Loading -> Ready
 //   start   the typed boot description; vCPU 0 runs              Ready -> Running
-//   stop    polite (nothing to deliver yet) or forced            Running -> Stopping
+//   stop    polite (the power button) or forced                  Running -> Stopping
 //   poll    reaps VMs whose last vCPU left: the one place a VM ends (second stage gone,
 //           memory scrubbed and back in the pool, cores free)   -> Stopped
 //   destroy scrubs what is left                                  Loading|Ready|Stopped -> Free

@@ -166,6 +166,9 @@ void vm_destroy(Vm& vm) {
 }
 
 // No console input on x86 yet (the emulated 16550 has no receive side).
+// No power button until the x86 guest platform has ACPI (its fixed-feature power button).
+Status vm_power_button(Vm&) { return Status::Unsupported; }
+
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 
 // No bench mode on x86 yet: the boot core never runs a vCPU (Bochs measures with 2 CPUs).
