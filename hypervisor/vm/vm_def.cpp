@@ -184,6 +184,8 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
                 out.mode = GuestMode::RegFill;
             else if (is(item + k, ilen - k, "regcheck"))
                 out.mode = GuestMode::RegCheck;
+            else if (is(item + k, ilen - k, "scan"))
+                out.mode = GuestMode::Scan;
             else
                 return VmDefError::Malformed;
         } else if (starts_with(item, ilen, "kernel:", &k)) {

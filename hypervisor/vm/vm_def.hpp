@@ -23,7 +23,7 @@
 
 namespace keel {
 
-enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2, RegFill = 3, RegCheck = 4 };
+enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2, RegFill = 3, RegCheck = 4, Scan = 5 };
 
 struct VmDef {
     static constexpr usize kTextMax = 80;
