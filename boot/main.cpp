@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "boot/memory_map.hpp"
 #include "boot/stage.hpp"
 #include "crypto/arena.hpp"
 #include "hypervisor/print.hpp"
@@ -164,37 +165,23 @@ void load_segment(const image::VerifiedHeader& vh, u32 i, const u8* file) {
            static_cast<unsigned long long>(seg.file_size));
 }
 
-MemType mem_type_of(u32 efi_type) {
-    switch (static_cast<efi::MemoryType>(efi_type)) {
-    case efi::MemoryType::Conventional:
-    case efi::MemoryType::BootServicesCode:
-    case efi::MemoryType::BootServicesData: return MemType::Usable;
-    case efi::MemoryType::AcpiReclaim: return MemType::AcpiReclaim;
-    default: return MemType::Reserved; // loader data (image, boot info, log), runtime, MMIO...
-    }
-}
-
-// Merges the UEFI map into bi.mem (adjacent ranges of one type become one). MMIO
-// ranges are left out: the hypervisor finds devices in the DTB/ACPI.
-void fill_memory(BootInfo& bi, const u8* map, u64 map_size, u64 desc_size) {
-    bi.mem_count = 0;
+// The firmware's memory map as it stands before the final one (which is taken right before
+// ExitBootServices, when nothing may print): every descriptor with its EFI type, for the
+// record and for the test that checks the pool against it (boot/uefi-test --check-pool).
+void print_memory_map(efi::BootServices* bs, u8* map, u64 map_cap) {
+    u64 map_size = map_cap, key = 0, desc_size = 0;
+    u32 desc_version = 0;
+    if (bs->get_memory_map(&map_size, reinterpret_cast<efi::MemoryDescriptor*>(map), &key,
+                           &desc_size, &desc_version) != efi::kSuccess ||
+        desc_size < sizeof(efi::MemoryDescriptor))
+        refuse("cannot read the memory map");
     for (u64 off = 0; off + sizeof(efi::MemoryDescriptor) <= map_size; off += desc_size) {
         efi::MemoryDescriptor d;
         memcpy(&d, map + off, sizeof(d));
-        auto t = static_cast<efi::MemoryType>(d.type);
-        if (t == efi::MemoryType::MemoryMappedIo || t == efi::MemoryType::MemoryMappedIoPortSpace)
-            continue;
-        MemType mt = mem_type_of(d.type);
-        u64 size = d.pages * kPage;
-        if (bi.mem_count > 0) {
-            MemRange& last = bi.mem[bi.mem_count - 1];
-            if (last.type == mt && last.base + last.size == d.physical_start) {
-                last.size += size;
-                continue;
-            }
-        }
-        if (bi.mem_count == BootInfo::kMaxMem) break; // the rest stays unknown to Keel
-        bi.mem[bi.mem_count++] = MemRange{d.physical_start, size, mt, 0};
+        kprint("keel-boot: memory map: %#llx-%#llx %s\n",
+               static_cast<unsigned long long>(d.physical_start),
+               static_cast<unsigned long long>(d.physical_start + d.pages * kPage - 1),
+               efi_memory_type_name(d.type));
     }
 }
 
@@ -321,6 +308,7 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     efi::BootServices* bs = st->boot_services;
     u64 map_cap = 16 * kPage;
     u8* map = static_cast<u8*>(alloc_pages(map_cap, "memory map"));
+    print_memory_map(bs, map, map_cap);
     for (int attempt = 0; attempt < 2; ++attempt) {
         u64 map_size = map_cap, key = 0, desc_size = 0;
         u32 desc_version = 0;

@@ -15,6 +15,10 @@ Status discover_platform(const BootInfo& info, Platform& out) {
     } else {
         KEEL_TRY(arm64::dtb_read_platform(reinterpret_cast<const void*>(info.dtb), out));
     }
+    // Booted through UEFI: RAM is what the firmware's memory map calls conventional memory,
+    // not the DTB's /memory nodes, which also cover runtime services, loader data and the
+    // event log (docs/boot-info.md). The DTB's reservations stay.
+    if (info.source == BootSource::Uefi) KEEL_TRY(out.take_boot_map(info));
     if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor))
         return Status::OutOfRange;
     if (out.psci == PsciConduit::None)

@@ -28,9 +28,7 @@ const u8* map_acpi(void* ctx, u64 pa, u64 size) {
 } // namespace
 
 Status discover_platform(const BootInfo& info, Platform& out) {
-    for (u32 i = 0; i < info.mem_count; ++i)
-        if (!out.add_mem(info.mem[i].base, info.mem[i].size, info.mem[i].type))
-            return Status::OutOfRange;
+    KEEL_TRY(out.take_boot_map(info));
     if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor))
         return Status::OutOfRange;
     out.uart_base = kCom1Port;
