@@ -186,6 +186,8 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
                 out.mode = GuestMode::RegCheck;
             else if (is(item + k, ilen - k, "scan"))
                 out.mode = GuestMode::Scan;
+            else if (is(item + k, ilen - k, "mmio"))
+                out.mode = GuestMode::Mmio;
             else
                 return VmDefError::Malformed;
         } else if (starts_with(item, ilen, "kernel:", &k)) {

@@ -23,7 +23,15 @@
 
 namespace keel {
 
-enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2, RegFill = 3, RegCheck = 4, Scan = 5 };
+enum class GuestMode : u32 {
+    Basic = 0,
+    Wild = 1,
+    Bench = 2,
+    RegFill = 3,
+    RegCheck = 4,
+    Scan = 5, // arm64 test guest: every word of RAM outside its image
+    Mmio = 6, // x86 test guest: every vCPU hammers the scratch MMIO page at once
+};
 
 struct VmDef {
     static constexpr usize kTextMax = 80;

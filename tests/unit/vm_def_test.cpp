@@ -34,6 +34,8 @@ TEST(VmDef, ParsesCpusMemAfterAndMode) {
 
     ASSERT_EQ(parse("cpus:1,mem:64M,guest:scan", d), VmDefError::None);
     EXPECT_EQ(d.mode, GuestMode::Scan);
+    ASSERT_EQ(parse("cpus:1-2,mem:4M,guest:mmio", d), VmDefError::None);
+    EXPECT_EQ(d.mode, GuestMode::Mmio);
 }
 
 TEST(VmDef, RejectsMalformed) {
