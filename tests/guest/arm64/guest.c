@@ -12,14 +12,7 @@
 #define PSCI_SYSTEM_OFF 0x84000008u
 #define KEEL_NULL_CALL 0xc6000000u
 
-enum {
-    MODE_BASIC = 0,
-    MODE_WILD = 1,
-    MODE_BENCH = 2,
-    MODE_REGFILL = 3,
-    MODE_REGCHECK = 4,
-    MODE_SCAN = 5
-};
+#include "../guest_modes.h"
 
 void regs_fill(uint64_t pattern);
 void regs_read(uint64_t out[76]);

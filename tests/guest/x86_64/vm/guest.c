@@ -10,15 +10,7 @@
 
 #include "guest.h"
 
-enum {
-    MODE_BASIC = 0,
-    MODE_WILD = 1,
-    MODE_BENCH = 2,
-    MODE_REGFILL = 3,
-    MODE_REGCHECK = 4,
-    MODE_SCAN = 5, // arm64 only: here as basic
-    MODE_MMIO = 6,
-};
+#include "../../guest_modes.h"
 
 void regs_fill(uint64_t pattern);
 void regs_read(uint64_t out[40]);

@@ -1,0 +1,14 @@
+// The test guests' modes: x3 (arm64) / RCX (x86_64) at entry, the values of the hypervisor's
+// GuestMode (hypervisor/vm/vm_def.hpp, `guest:` in docs/vm-definitions.md). A guest runs the
+// modes it does not implement as basic.
+#pragma once
+
+enum {
+    MODE_BASIC = 0,
+    MODE_WILD = 1,
+    MODE_BENCH = 2,
+    MODE_REGFILL = 3,
+    MODE_REGCHECK = 4,
+    MODE_SCAN = 5, // arm64: every word of RAM outside the image
+    MODE_MMIO = 6, // x86_64: every vCPU hammers the scratch MMIO page
+};
