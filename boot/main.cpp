@@ -121,26 +121,56 @@ u8* read_image(efi::Handle image_handle, u64& size) {
     return buf;
 }
 
-// The floor is the larger of the built-in one and the NV variable that earlier,
-// newer signed images raised (boot/README.md "Anti-rollback").
+// The floor is the larger of the built-in one and the NV+BS variable that earlier, newer
+// signed images raised (boot/README.md "Anti-rollback"). Only a variable with exactly those
+// attributes and 4 bytes is the stage's own: boot-services-only variables cannot be created
+// or changed once ExitBootServices has run, so an OS can only pre-create one with other
+// attributes (runtime access) before the stage's first write, to make every later raise
+// fail. Such a variable is not trusted, deleted and replaced; one that cannot be read or
+// deleted stops the boot (the floor could not be kept).
+constexpr u32 kFloorAttributes = efi::kVariableNonVolatile | efi::kVariableBootServiceAccess;
+
 u32 security_floor(u32& stored) {
     u32 value = 0, attrs = 0;
     u64 size = sizeof(value);
     stored = 0;
-    if (g_st->runtime_services->get_variable(kFloorVariable, &efi::kKeelVendorGuid, &attrs, &size,
-                                             &value) == efi::kSuccess &&
-        size == sizeof(value))
+    const efi::Status s = g_st->runtime_services->get_variable(
+        kFloorVariable, &efi::kKeelVendorGuid, &attrs, &size, &value);
+    if (s == efi::kSuccess && attrs == kFloorAttributes && size == sizeof(value)) {
         stored = value;
+    } else if (s == efi::kSuccess || s == efi::kBufferTooSmall) {
+        kprint("keel-boot: security floor variable has attributes %#x and %llu bytes (not NV+BS, "
+               "4 bytes): not trusted, deleting it\n",
+               attrs, static_cast<unsigned long long>(size));
+        const efi::Status d = g_st->runtime_services->set_variable(
+            kFloorVariable, &efi::kKeelVendorGuid, 0, 0, nullptr);
+        if (d != efi::kSuccess)
+            refuse("cannot delete the untrusted security floor variable (status %#llx)",
+                   static_cast<unsigned long long>(d));
+    } else if (s != efi::kNotFound) {
+        refuse("cannot read the security floor variable (status %#llx)",
+               static_cast<unsigned long long>(s));
+    }
     return stored > KEEL_BOOT_SECURITY_FLOOR ? stored : KEEL_BOOT_SECURITY_FLOOR;
 }
 
+// A newer security version is recorded before it boots, and read back: an image whose
+// version cannot be kept as the floor is refused, else a rollback after it would pass.
 void raise_floor(u32 stored, u32 image_sv) {
     if (image_sv <= stored || image_sv <= KEEL_BOOT_SECURITY_FLOOR) return;
-    efi::Status s = g_st->runtime_services->set_variable(
-        kFloorVariable, &efi::kKeelVendorGuid,
-        efi::kVariableNonVolatile | efi::kVariableBootServiceAccess, sizeof(image_sv), &image_sv);
-    kprint("keel-boot: security floor raised to %u%s\n", image_sv,
-           s == efi::kSuccess ? "" : " (not stored)");
+    const efi::Status s = g_st->runtime_services->set_variable(
+        kFloorVariable, &efi::kKeelVendorGuid, kFloorAttributes, sizeof(image_sv), &image_sv);
+    u32 back = 0, attrs = 0;
+    u64 size = sizeof(back);
+    const efi::Status r = s == efi::kSuccess
+                              ? g_st->runtime_services->get_variable(
+                                    kFloorVariable, &efi::kKeelVendorGuid, &attrs, &size, &back)
+                              : s;
+    if (r != efi::kSuccess || back != image_sv || attrs != kFloorAttributes || size != sizeof(back))
+        refuse("security version %u cannot be recorded as the floor (SetVariable status %#llx, "
+               "read back %#llx): not booting it",
+               image_sv, static_cast<unsigned long long>(s), static_cast<unsigned long long>(r));
+    kprint("keel-boot: security floor raised to %u\n", image_sv);
 }
 
 // Places segment i at its linked address: the pages must be free (AllocateAddress).
