@@ -184,9 +184,11 @@ TEST(BootMemoryMap, PoolIsConventionalMemoryMinusEveryReservation) {
     bi.dtb = kDtb;
     Platform p = dtb_platform();
     ASSERT_EQ(p.take_boot_map(bi), Status::Ok);
-    for (u32 i = 0; i < p.mem_count; ++i)
-        if (p.mem[i].type == MemType::Usable)
+    for (u32 i = 0; i < p.mem_count; ++i) {
+        if (p.mem[i].type == MemType::Usable) {
             EXPECT_EQ(p.mem[i].uefi_type, kConventional + 1) << "the /memory node is gone";
+        }
+    }
     ASSERT_EQ(pool_init(bi, p), Status::Ok);
     u64 expected_free = 0;
     for (u64 a = 0x3fe00000; a < 0x80200000; a += 2 * MiB) {
@@ -194,7 +196,9 @@ TEST(BootMemoryMap, PoolIsConventionalMemoryMinusEveryReservation) {
         expected_free += want ? 2 * MiB : 0;
         const Status got = pool_check_source(PhysAddr(a), 2 * MiB);
         EXPECT_EQ(got == Status::Ok, want) << std::hex << "block " << a;
-        if (!want) EXPECT_EQ(got, Status::OutOfRange) << std::hex << "block " << a;
+        if (!want) {
+            EXPECT_EQ(got, Status::OutOfRange) << std::hex << "block " << a;
+        }
     }
     EXPECT_EQ(pool_free_bytes(), expected_free);
     EXPECT_GT(expected_free, 800 * MiB); // the map leaves most of the GiB to the pool

@@ -171,7 +171,9 @@ Refusal flip_and_check(std::vector<u8>& img, usize bitpos) {
     const Refusal r = check(img);
     img[off] ^= mask;
     EXPECT_NE(r, Refusal::None) << "bit " << bitpos;
-    if (off >= kHeaderSize) EXPECT_EQ(r, Refusal::BadSignature) << "bit " << bitpos;
+    if (off >= kHeaderSize) {
+        EXPECT_EQ(r, Refusal::BadSignature) << "bit " << bitpos;
+    }
     return r;
 }
 
