@@ -130,7 +130,13 @@ u8* read_image(efi::Handle image_handle, u64& size) {
 // deleted stops the boot (the floor could not be kept).
 constexpr u32 kFloorAttributes = efi::kVariableNonVolatile | efi::kVariableBootServiceAccess;
 
-u32 security_floor(u32& stored) {
+// The TPM's copy of the floor (tpm_floor.cpp), when a TPM is attached and its index usable.
+struct TpmFloor {
+    bool used = false;
+    u32 value = 0;
+};
+
+u32 security_floor(u32& stored, Tpm* tpm, TpmFloor& tf) {
     u32 value = 0, attrs = 0;
     u64 size = sizeof(value);
     stored = 0;
@@ -151,13 +157,26 @@ u32 security_floor(u32& stored) {
         refuse("cannot read the security floor variable (status %#llx)",
                static_cast<unsigned long long>(s));
     }
-    return stored > KEEL_BOOT_SECURITY_FLOOR ? stored : KEEL_BOOT_SECURITY_FLOOR;
+    if (tpm != nullptr && (tf.used = tpm_floor_read(*tpm, tf.value)))
+        kprint("keel-boot: tpm: security floor %u in NV index %#x\n", tf.value, kTpmFloorIndex);
+    u32 floor = stored > KEEL_BOOT_SECURITY_FLOOR ? stored : KEEL_BOOT_SECURITY_FLOOR;
+    return tf.value > floor ? tf.value : floor;
 }
 
 // A newer security version is recorded before it boots, and read back: an image whose
 // version cannot be kept as the floor is refused, else a rollback after it would pass.
-void raise_floor(u32 stored, u32 image_sv) {
-    if (image_sv <= stored || image_sv <= KEEL_BOOT_SECURITY_FLOOR) return;
+void raise_floor(u32 stored, Tpm* tpm, const TpmFloor& tf, u32 image_sv) {
+    if (image_sv <= KEEL_BOOT_SECURITY_FLOOR) return;
+    if (tpm != nullptr && tf.used && image_sv > tf.value) {
+        u32 back = 0;
+        if (image_sv > kTpmFloorMax || !tpm_floor_raise(*tpm, image_sv) ||
+            !tpm_floor_read(*tpm, back) || back < image_sv)
+            refuse("security version %u cannot be recorded as the floor in the TPM (index holds "
+                   "%u, at most %u): not booting it",
+                   image_sv, back, kTpmFloorMax);
+        kprint("keel-boot: tpm: security floor raised to %u\n", image_sv);
+    }
+    if (image_sv <= stored) return;
     const efi::Status s = g_st->runtime_services->set_variable(
         kFloorVariable, &efi::kKeelVendorGuid, kFloorAttributes, sizeof(image_sv), &image_sv);
     u32 back = 0, attrs = 0;
@@ -253,8 +272,11 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     image::key_id_of(anchor.public_key, key_id);
     char key_hex[2 * image::kKeyIdSize + 1];
     to_hex(key_id, sizeof(key_id), key_hex);
+    Tpm tpm;
+    const bool have_tpm = tpm_open(st->boot_services, tpm);
     u32 stored_floor = 0;
-    const u32 floor = security_floor(stored_floor);
+    TpmFloor tpm_floor;
+    const u32 floor = security_floor(stored_floor, have_tpm ? &tpm : nullptr, tpm_floor);
     kprint("keel-boot: key id %s, security floor %u (built-in %u)\n", key_hex, floor,
            KEEL_BOOT_SECURITY_FLOOR);
 
@@ -296,8 +318,6 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     auto* bi = static_cast<BootInfo*>(alloc_pages(sizeof(BootInfo), "boot info"));
     memset(bi, 0, sizeof(*bi));
     EventLog log{static_cast<u8*>(alloc_pages(kPage, "event log")), kPage, 0};
-    Tpm tpm;
-    const bool have_tpm = tpm_open(st->boot_services, tpm);
     u8 image_digest[crypto::kSha384Size];
     measure(log, have_tpm ? &tpm : nullptr, kEvImage, file, file_size, "keel.img", image_digest);
     char cmdline[BootInfo::kCmdlineMax];
@@ -310,7 +330,9 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     u8 config_digest[crypto::kSha384Size];
     measure(log, have_tpm ? &tpm : nullptr, kEvConfig, config, config_len, config, config_digest);
     tpm_print_pcr(tpm);
-    raise_floor(stored_floor, h.security_version);
+    raise_floor(stored_floor, have_tpm ? &tpm : nullptr, tpm_floor, h.security_version);
+    if (tpm_floor.used && tpm_floor_lock(tpm))
+        kprint("keel-boot: tpm: floor index write-locked until the next boot\n");
 
     bi->magic = BootInfo::kMagic;
     bi->version = BootInfo::kVersion;

@@ -79,6 +79,11 @@ foreach(arch arm64 x86_64)
     COMMAND python3 ${CMAKE_SOURCE_DIR}/boot/uefi-floor-test --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run
             --machine qemu-${arch} --uefi-dir ${CMAKE_BINARY_DIR}/uefi/${arch} --log-dir ${CMAKE_BINARY_DIR}/logs)
   set_tests_properties(uefi.${arch}.floor_raised PROPERTIES LABELS "qemu-${arch};uefi" TIMEOUT 400)
+  # With a TPM the floor also lives in a TPM NV index: it survives a reset of the variable store.
+  add_test(NAME uefi.${arch}.floor_tpm
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/boot/uefi-floor-test --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run
+            --machine qemu-${arch} --uefi-dir ${CMAKE_BINARY_DIR}/uefi/${arch} --log-dir ${CMAKE_BINARY_DIR}/logs --tpm)
+  set_tests_properties(uefi.${arch}.floor_tpm PROPERTIES LABELS "qemu-${arch};uefi" TIMEOUT 400)
 endforeach()
 
 # A TPM and a keel.cfg together (issue 10 item 8: the configuration event's description,
