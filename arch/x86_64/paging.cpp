@@ -52,6 +52,9 @@ u64 addr(const char* sym) { return reinterpret_cast<u64>(sym); }
 
 // New entries only, and not-present entries are never cached (4.10.2.3): no INVLPG.
 Status map_phys(u64 pa, u64 size, MapKind kind) {
+    // The identity map never reaches into the per-CPU windows.
+    if (pa + size < pa || (pa < kWindowBase + 2 * MiB && pa + size > kWindowBase))
+        return Status::InvalidArgument;
     LockGuard g(g_lock);
     KEEL_TRY(ready());
     return mm::map_host(g_paging, pa, size, kind);
