@@ -17,6 +17,8 @@ add_library(keel_image STATIC ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp)
 target_compile_options(keel_image PRIVATE ${KEEL_WARNINGS})
 target_link_libraries(keel_image PUBLIC keel_core_host)
 target_link_libraries(keel_unit_tests PRIVATE keel_image keel_sign_host)
+# The stage's memory-map translation, host-tested beside the format library.
+target_sources(keel_unit_tests PRIVATE ${CMAKE_SOURCE_DIR}/boot/memory_map.cpp)
 
 # Everything below builds the EFI applications and the signed test disks (clang only).
 if(NOT KEEL_BUILD_IMAGES)
@@ -62,6 +64,7 @@ list(TRANSFORM _boot_mbed PREPEND ${_mbed}/library/)
 list(TRANSFORM _boot_mbed APPEND .c)
 set(_boot_own
   ${CMAKE_SOURCE_DIR}/boot/main.cpp ${CMAKE_SOURCE_DIR}/boot/console.cpp ${CMAKE_SOURCE_DIR}/boot/measure.cpp
+  ${CMAKE_SOURCE_DIR}/boot/memory_map.cpp ${CMAKE_SOURCE_DIR}/boot/tpm_floor.cpp
   ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp
   ${CMAKE_SOURCE_DIR}/crypto/arena.cpp ${CMAKE_SOURCE_DIR}/crypto/ecdsa.cpp ${CMAKE_SOURCE_DIR}/crypto/sha2.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/print.cpp ${CMAKE_SOURCE_DIR}/hypervisor/status.cpp

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <string.h>
 
+#include "boot/memory_map.hpp"
 #include "boot/stage.hpp"
 #include "crypto/arena.hpp"
 #include "hypervisor/print.hpp"
@@ -120,26 +121,75 @@ u8* read_image(efi::Handle image_handle, u64& size) {
     return buf;
 }
 
-// The floor is the larger of the built-in one and the NV variable that earlier,
-// newer signed images raised (boot/README.md "Anti-rollback").
-u32 security_floor(u32& stored) {
+// The floor is the larger of the built-in one and the NV+BS variable that earlier, newer
+// signed images raised (boot/README.md "Anti-rollback"). Only a variable with exactly those
+// attributes and 4 bytes is the stage's own: boot-services-only variables cannot be created
+// or changed once ExitBootServices has run, so an OS can only pre-create one with other
+// attributes (runtime access) before the stage's first write, to make every later raise
+// fail. Such a variable is not trusted, deleted and replaced; one that cannot be read or
+// deleted stops the boot (the floor could not be kept).
+constexpr u32 kFloorAttributes = efi::kVariableNonVolatile | efi::kVariableBootServiceAccess;
+
+// The TPM's copy of the floor (tpm_floor.cpp), when a TPM is attached and its index usable.
+struct TpmFloor {
+    bool used = false;
+    u32 value = 0;
+};
+
+u32 security_floor(u32& stored, Tpm* tpm, TpmFloor& tf) {
     u32 value = 0, attrs = 0;
     u64 size = sizeof(value);
     stored = 0;
-    if (g_st->runtime_services->get_variable(kFloorVariable, &efi::kKeelVendorGuid, &attrs, &size,
-                                             &value) == efi::kSuccess &&
-        size == sizeof(value))
+    const efi::Status s = g_st->runtime_services->get_variable(
+        kFloorVariable, &efi::kKeelVendorGuid, &attrs, &size, &value);
+    if (s == efi::kSuccess && attrs == kFloorAttributes && size == sizeof(value)) {
         stored = value;
-    return stored > KEEL_BOOT_SECURITY_FLOOR ? stored : KEEL_BOOT_SECURITY_FLOOR;
+    } else if (s == efi::kSuccess || s == efi::kBufferTooSmall) {
+        kprint("keel-boot: security floor variable has attributes %#x and %llu bytes (not NV+BS, "
+               "4 bytes): not trusted, deleting it\n",
+               attrs, static_cast<unsigned long long>(size));
+        const efi::Status d = g_st->runtime_services->set_variable(
+            kFloorVariable, &efi::kKeelVendorGuid, 0, 0, nullptr);
+        if (d != efi::kSuccess)
+            refuse("cannot delete the untrusted security floor variable (status %#llx)",
+                   static_cast<unsigned long long>(d));
+    } else if (s != efi::kNotFound) {
+        refuse("cannot read the security floor variable (status %#llx)",
+               static_cast<unsigned long long>(s));
+    }
+    if (tpm != nullptr && (tf.used = tpm_floor_read(*tpm, tf.value)))
+        kprint("keel-boot: tpm: security floor %u in NV index %#x\n", tf.value, kTpmFloorIndex);
+    u32 floor = stored > KEEL_BOOT_SECURITY_FLOOR ? stored : KEEL_BOOT_SECURITY_FLOOR;
+    return tf.value > floor ? tf.value : floor;
 }
 
-void raise_floor(u32 stored, u32 image_sv) {
-    if (image_sv <= stored || image_sv <= KEEL_BOOT_SECURITY_FLOOR) return;
-    efi::Status s = g_st->runtime_services->set_variable(
-        kFloorVariable, &efi::kKeelVendorGuid,
-        efi::kVariableNonVolatile | efi::kVariableBootServiceAccess, sizeof(image_sv), &image_sv);
-    kprint("keel-boot: security floor raised to %u%s\n", image_sv,
-           s == efi::kSuccess ? "" : " (not stored)");
+// A newer security version is recorded before it boots, and read back: an image whose
+// version cannot be kept as the floor is refused, else a rollback after it would pass.
+void raise_floor(u32 stored, Tpm* tpm, const TpmFloor& tf, u32 image_sv) {
+    if (image_sv <= KEEL_BOOT_SECURITY_FLOOR) return;
+    if (tpm != nullptr && tf.used && image_sv > tf.value) {
+        u32 back = 0;
+        if (image_sv > kTpmFloorMax || !tpm_floor_raise(*tpm, image_sv) ||
+            !tpm_floor_read(*tpm, back) || back < image_sv)
+            refuse("security version %u cannot be recorded as the floor in the TPM (index holds "
+                   "%u, at most %u): not booting it",
+                   image_sv, back, kTpmFloorMax);
+        kprint("keel-boot: tpm: security floor raised to %u\n", image_sv);
+    }
+    if (image_sv <= stored) return;
+    const efi::Status s = g_st->runtime_services->set_variable(
+        kFloorVariable, &efi::kKeelVendorGuid, kFloorAttributes, sizeof(image_sv), &image_sv);
+    u32 back = 0, attrs = 0;
+    u64 size = sizeof(back);
+    const efi::Status r = s == efi::kSuccess
+                              ? g_st->runtime_services->get_variable(
+                                    kFloorVariable, &efi::kKeelVendorGuid, &attrs, &size, &back)
+                              : s;
+    if (r != efi::kSuccess || back != image_sv || attrs != kFloorAttributes || size != sizeof(back))
+        refuse("security version %u cannot be recorded as the floor (SetVariable status %#llx, "
+               "read back %#llx): not booting it",
+               image_sv, static_cast<unsigned long long>(s), static_cast<unsigned long long>(r));
+    kprint("keel-boot: security floor raised to %u\n", image_sv);
 }
 
 // Places segment i at its linked address: the pages must be free (AllocateAddress).
@@ -164,37 +214,23 @@ void load_segment(const image::VerifiedHeader& vh, u32 i, const u8* file) {
            static_cast<unsigned long long>(seg.file_size));
 }
 
-MemType mem_type_of(u32 efi_type) {
-    switch (static_cast<efi::MemoryType>(efi_type)) {
-    case efi::MemoryType::Conventional:
-    case efi::MemoryType::BootServicesCode:
-    case efi::MemoryType::BootServicesData: return MemType::Usable;
-    case efi::MemoryType::AcpiReclaim: return MemType::AcpiReclaim;
-    default: return MemType::Reserved; // loader data (image, boot info, log), runtime, MMIO...
-    }
-}
-
-// Merges the UEFI map into bi.mem (adjacent ranges of one type become one). MMIO
-// ranges are left out: the hypervisor finds devices in the DTB/ACPI.
-void fill_memory(BootInfo& bi, const u8* map, u64 map_size, u64 desc_size) {
-    bi.mem_count = 0;
+// The firmware's memory map as it stands before the final one (which is taken right before
+// ExitBootServices, when nothing may print): every descriptor with its EFI type, for the
+// record and for the test that checks the pool against it (boot/uefi-test --check-pool).
+void print_memory_map(efi::BootServices* bs, u8* map, u64 map_cap) {
+    u64 map_size = map_cap, key = 0, desc_size = 0;
+    u32 desc_version = 0;
+    if (bs->get_memory_map(&map_size, reinterpret_cast<efi::MemoryDescriptor*>(map), &key,
+                           &desc_size, &desc_version) != efi::kSuccess ||
+        desc_size < sizeof(efi::MemoryDescriptor))
+        refuse("cannot read the memory map");
     for (u64 off = 0; off + sizeof(efi::MemoryDescriptor) <= map_size; off += desc_size) {
         efi::MemoryDescriptor d;
         memcpy(&d, map + off, sizeof(d));
-        auto t = static_cast<efi::MemoryType>(d.type);
-        if (t == efi::MemoryType::MemoryMappedIo || t == efi::MemoryType::MemoryMappedIoPortSpace)
-            continue;
-        MemType mt = mem_type_of(d.type);
-        u64 size = d.pages * kPage;
-        if (bi.mem_count > 0) {
-            MemRange& last = bi.mem[bi.mem_count - 1];
-            if (last.type == mt && last.base + last.size == d.physical_start) {
-                last.size += size;
-                continue;
-            }
-        }
-        if (bi.mem_count == BootInfo::kMaxMem) break; // the rest stays unknown to Keel
-        bi.mem[bi.mem_count++] = MemRange{d.physical_start, size, mt, 0};
+        kprint("keel-boot: memory map: %#llx-%#llx %s\n",
+               static_cast<unsigned long long>(d.physical_start),
+               static_cast<unsigned long long>(d.physical_start + d.pages * kPage - 1),
+               efi_memory_type_name(d.type));
     }
 }
 
@@ -236,8 +272,11 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     image::key_id_of(anchor.public_key, key_id);
     char key_hex[2 * image::kKeyIdSize + 1];
     to_hex(key_id, sizeof(key_id), key_hex);
+    Tpm tpm;
+    const bool have_tpm = tpm_open(st->boot_services, tpm);
     u32 stored_floor = 0;
-    const u32 floor = security_floor(stored_floor);
+    TpmFloor tpm_floor;
+    const u32 floor = security_floor(stored_floor, have_tpm ? &tpm : nullptr, tpm_floor);
     kprint("keel-boot: key id %s, security floor %u (built-in %u)\n", key_hex, floor,
            KEEL_BOOT_SECURITY_FLOOR);
 
@@ -279,8 +318,6 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     auto* bi = static_cast<BootInfo*>(alloc_pages(sizeof(BootInfo), "boot info"));
     memset(bi, 0, sizeof(*bi));
     EventLog log{static_cast<u8*>(alloc_pages(kPage, "event log")), kPage, 0};
-    Tpm tpm;
-    const bool have_tpm = tpm_open(st->boot_services, tpm);
     u8 image_digest[crypto::kSha384Size];
     measure(log, have_tpm ? &tpm : nullptr, kEvImage, file, file_size, "keel.img", image_digest);
     char cmdline[BootInfo::kCmdlineMax];
@@ -293,7 +330,9 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     u8 config_digest[crypto::kSha384Size];
     measure(log, have_tpm ? &tpm : nullptr, kEvConfig, config, config_len, config, config_digest);
     tpm_print_pcr(tpm);
-    raise_floor(stored_floor, h.security_version);
+    raise_floor(stored_floor, have_tpm ? &tpm : nullptr, tpm_floor, h.security_version);
+    if (tpm_floor.used && tpm_floor_lock(tpm))
+        kprint("keel-boot: tpm: floor index write-locked until the next boot\n");
 
     bi->magic = BootInfo::kMagic;
     bi->version = BootInfo::kVersion;
@@ -321,6 +360,7 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     efi::BootServices* bs = st->boot_services;
     u64 map_cap = 16 * kPage;
     u8* map = static_cast<u8*>(alloc_pages(map_cap, "memory map"));
+    print_memory_map(bs, map, map_cap);
     for (int attempt = 0; attempt < 2; ++attempt) {
         u64 map_size = map_cap, key = 0, desc_size = 0;
         u32 desc_version = 0;

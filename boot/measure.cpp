@@ -20,18 +20,6 @@ void put_le16(u8* p, u16 v) {
     p[0] = static_cast<u8>(v);
     p[1] = static_cast<u8>(v >> 8);
 }
-void put_be32(u8* p, u32 v) {
-    for (int i = 0; i < 4; ++i)
-        p[i] = static_cast<u8>(v >> (24 - 8 * i));
-}
-void put_be16(u8* p, u16 v) {
-    p[0] = static_cast<u8>(v >> 8);
-    p[1] = static_cast<u8>(v);
-}
-u32 get_be32(const u8* p) {
-    return (u32(p[0]) << 24) | (u32(p[1]) << 16) | (u32(p[2]) << 8) | p[3];
-}
-u16 get_be16(const u8* p) { return static_cast<u16>((p[0] << 8) | p[1]); }
 
 } // namespace
 

@@ -57,4 +57,33 @@ void measure(EventLog& log, Tpm* tpm, u32 type, const void* data, usize len, con
 // Reads kMeasurePcr back (TPM2_PCR_Read via SubmitCommand) and prints it.
 void tpm_print_pcr(Tpm& tpm);
 
+// TPM command and response fields are big-endian (TPM 2.0 Part 1, 18.2).
+inline void put_be32(u8* p, u32 v) {
+    for (int i = 0; i < 4; ++i)
+        p[i] = static_cast<u8>(v >> (24 - 8 * i));
+}
+inline void put_be16(u8* p, u16 v) {
+    p[0] = static_cast<u8>(v >> 8);
+    p[1] = static_cast<u8>(v);
+}
+inline u32 get_be32(const u8* p) {
+    return (u32(p[0]) << 24) | (u32(p[1]) << 16) | (u32(p[2]) << 8) | p[3];
+}
+inline u16 get_be16(const u8* p) { return static_cast<u16>((p[0] << 8) | p[1]); }
+
+// --- the security floor in the TPM (tpm_floor.cpp) ---------------------------------
+// An NV index of type TPM_NT_BITS (bits can only be set, never cleared, short of deleting
+// the index): floor f is kept as bit f-1, the floor is the highest set bit + 1, so it can
+// only rise, up to kTpmFloorMax. Defined on first use under the owner hierarchy.
+constexpr u32 kTpmFloorIndex = 0x01004b45; // owner NV range (TPM 2.0 Part 2, 13.4)
+constexpr u32 kTpmFloorMax = 64;
+// The floor the TPM holds (0 if the index was never written). False when the index cannot
+// be defined or read (it says why).
+bool tpm_floor_read(Tpm& tpm, u32& floor);
+// Sets bit floor-1; false when the TPM refused (the floor is then not kept there).
+bool tpm_floor_raise(Tpm& tpm, u32 floor);
+// Write-locks the index until the TPM's next startup (the next boot): nothing after the stage
+// can set bits (raise the floor to refuse every image) before the machine restarts.
+bool tpm_floor_lock(Tpm& tpm);
+
 } // namespace keel

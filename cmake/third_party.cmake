@@ -17,6 +17,11 @@ set(KEEL_TP_REPORT "")
 function(keel_tp_common target)
   set_target_properties(${target} PROPERTIES C_STANDARD 11 C_STANDARD_REQUIRED ON C_EXTENSIONS OFF)
   target_compile_options(${target} PRIVATE -w)
+  if(NOT KEEL_TARGET_ARCH)
+    # Optimized even in Debug host builds: the tests exercise Keel's code, not the library's,
+    # and -O0 bignum arithmetic made the image tests' exhaustive signature sweeps take minutes.
+    target_compile_options(${target} PRIVATE -O2)
+  endif()
   if(KEEL_TARGET_ARCH)
     # PUBLIC: the libraries' headers (and the force-included libfdt env header) include
     # <string.h>/<stdlib.h>, which an image finds only here.

@@ -22,9 +22,24 @@ struct MemRange {
     u64 base;
     u64 size;
     MemType type;
-    u32 reserved;
+    // Ranges from the UEFI memory map (boot stage): the EFI_MEMORY_TYPE plus one, or
+    // kUefiMixed where the stage merged neighbours of different EFI types into one range
+    // of the same MemType. 0 for ranges from anywhere else (DTB, Multiboot, the image).
+    u32 uefi_type;
+
+    static constexpr u32 kUefiMixed = 0xffffffffu;
+    static constexpr u32 kUefiConventional = 7 + 1; // EfiConventionalMemory (UEFI 2.10 7.2)
 };
 static_assert(sizeof(MemRange) == 24, "docs/boot-info.md: MemRange is 24 bytes");
+
+// Names of the EFI memory types (UEFI 2.10 Table 7.5, EFI_MEMORY_TYPE), for messages.
+constexpr const char* efi_memory_type_name(u32 efi_type) {
+    constexpr const char* kNames[] = {
+        "reserved",     "loader-code",  "loader-data",  "boot-services-code", "boot-services-data",
+        "runtime-code", "runtime-data", "conventional", "unusable",           "acpi-reclaim",
+        "acpi-nvs",     "mmio",         "mmio-port",    "pal-code",           "persistent"};
+    return efi_type < sizeof(kNames) / sizeof(kNames[0]) ? kNames[efi_type] : "other";
+}
 
 struct BootInfo {
     static constexpr u32 kMagic = 0x3149424b; // "KBI1"

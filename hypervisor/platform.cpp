@@ -10,6 +10,21 @@ bool Platform::add_mem(u64 base, u64 size, MemType type) {
     return true;
 }
 
+Status Platform::take_boot_map(const BootInfo& info) {
+    if (info.mem_count == 0 || info.mem_count > BootInfo::kMaxMem) return Status::NotFound;
+    u32 kept = 0;
+    for (u32 i = 0; i < mem_count; ++i)
+        if (mem[i].type != MemType::Usable) mem[kept++] = mem[i];
+    mem_count = kept;
+    for (u32 i = 0; i < info.mem_count; ++i) {
+        const MemRange& r = info.mem[i];
+        if (r.size == 0) continue;
+        if (!add_mem(r.base, r.size, r.type)) return Status::OutOfRange;
+        mem[mem_count - 1].uefi_type = r.uefi_type;
+    }
+    return Status::Ok;
+}
+
 bool Platform::add_cpu(u64 hw_id, bool enabled) {
     if (cpu_count >= kMaxCpus) return false;
     for (u32 i = 0; i < cpu_count; ++i)
@@ -67,9 +82,15 @@ void print_platform(const Platform& p) {
     for (u32 i = 0; i < p.mem_count; ++i) {
         const MemRange& m = p.mem[i];
         bool small = m.size < MiB;
-        kprint("platform: memory %#llx-%#llx %s (%llu %s)\n", static_cast<ull>(m.base),
+        const char* uefi = m.uefi_type == 0                      ? ""
+                           : m.uefi_type == MemRange::kUefiMixed ? ", uefi mixed"
+                                                                 : ", uefi ";
+        kprint("platform: memory %#llx-%#llx %s (%llu %s%s%s)\n", static_cast<ull>(m.base),
                static_cast<ull>(m.base + m.size - 1), mem_type_name(m.type),
-               static_cast<ull>(small ? m.size / KiB : m.size / MiB), small ? "KiB" : "MiB");
+               static_cast<ull>(small ? m.size / KiB : m.size / MiB), small ? "KiB" : "MiB", uefi,
+               m.uefi_type == 0 || m.uefi_type == MemRange::kUefiMixed
+                   ? ""
+                   : efi_memory_type_name(m.uefi_type - 1));
     }
     u32 packages = 0, cores = 0, nodes = 0;
     for (u32 i = 0; i < p.cpu_count; ++i) {

@@ -3,6 +3,7 @@
 #pragma once
 
 #include "hypervisor/boot_info.hpp"
+#include "hypervisor/status.hpp"
 #include "hypervisor/types.hpp"
 
 namespace keel {
@@ -32,7 +33,8 @@ struct MemNode {
 
 struct Platform {
     static constexpr u32 kMaxCpus = 64;
-    static constexpr u32 kMaxMem = BootInfo::kMaxMem;
+    // A full boot memory map plus the device tree's reservations.
+    static constexpr u32 kMaxMem = BootInfo::kMaxMem + 32;
 
     MemRange mem[kMaxMem];
     u32 mem_count = 0;
@@ -57,6 +59,11 @@ struct Platform {
     u32 mem_node_count = 0; // 0: one node (no SRAT / numa-node-id)
 
     bool add_mem(u64 base, u64 size, MemType type);
+    // Takes the boot memory map (the UEFI boot stage's, docs/boot-info.md) as the truth about
+    // RAM: every Usable range found so far (a device tree's /memory nodes) is dropped, the
+    // other ranges (its reservations) stay, and the map's ranges are added with their types.
+    // NotFound for an empty map, OutOfRange when the ranges do not fit.
+    Status take_boot_map(const BootInfo& info);
     bool add_cpu(u64 hw_id, bool enabled);
     [[nodiscard]] u64 usable_bytes() const;
 };

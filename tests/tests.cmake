@@ -20,7 +20,11 @@ target_link_libraries(keel_unit_tests PRIVATE keel_core_host GTest::gtest_main G
 if(TARGET tp_zydis)
   target_link_libraries(keel_unit_tests PRIVATE tp_zydis)
 endif()
-gtest_discover_tests(keel_unit_tests PROPERTIES LABELS unit DISCOVERY_TIMEOUT 60)
+# Suites named *Long (exhaustive sweeps, minutes under the sanitizers) get label "long".
+gtest_discover_tests(keel_unit_tests TEST_FILTER "-*Long.*" PROPERTIES LABELS unit
+                     DISCOVERY_TIMEOUT 60)
+gtest_discover_tests(keel_unit_tests TEST_FILTER "*Long.*" PROPERTIES LABELS long TIMEOUT 900
+                     DISCOVERY_TIMEOUT 60)
 
 # The emulator tests boot the images (KEEL_BUILD_IMAGES, cmake/host.cmake).
 if(KEEL_BUILD_IMAGES)

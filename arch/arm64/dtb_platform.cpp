@@ -158,6 +158,12 @@ struct Scan {
                 }
             }
         }
+        // Devicetree Specification 3.5: every /reserved-memory child with a reg is kept
+        // out of the pool (no-map or not, enabled or not: Keel hands nothing of it to guests).
+        if (depth == 2 && parent.named("reserved-memory")) {
+            for (int i = 0; reg_pair(n, parent, i, &a, &s); ++i)
+                if (s != 0 && !out.add_mem(a, s, MemType::Reserved)) mem_bad = true;
+        }
         if (depth == 2 && parent.named("cpus") &&
             str_is(n.device_type.data, n.device_type.len, "cpu")) {
             if (!reg_pair(n, parent, 0, &a, &s) || !out.add_cpu(a & 0xff00ffffffull, n.enabled()))
@@ -342,8 +348,16 @@ Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs, usize b
     if (bootargs != nullptr && bootargs_cap != 0) bootargs[0] = '\0';
     Scan scan{out, bootargs, bootargs_cap};
     KEEL_TRY(walk(fdt, scan));
+    // The memory reservation block (Devicetree Specification 5.3, /memreserve/): reserved.
+    const int rsv = fdt_num_mem_rsv(fdt);
+    if (rsv < 0) return Status::Corrupt;
+    for (int i = 0; i < rsv; ++i) {
+        u64 a = 0, s = 0;
+        if (fdt_get_mem_rsv(fdt, i, &a, &s) != 0) return Status::Corrupt;
+        if (s != 0 && !out.add_mem(a, s, MemType::Reserved)) scan.mem_bad = true;
+    }
     if (scan.mem_bad) return Status::OutOfRange;
-    if (out.mem_count == 0) return Status::NotFound;
+    if (out.usable_bytes() == 0) return Status::NotFound;
     if (scan.cpu_bad) return Status::Corrupt;
     if (!scan.cpus_seen || out.cpu_count == 0) return Status::NotFound;
     if (scan.gic_bad || scan.pci_bad) return Status::Corrupt;

@@ -11,14 +11,11 @@ Status discover_platform(const BootInfo& info, Platform& out) {
     const arm64::DtbScan& scan = arm64::boot_dtb_scan();
     if (info.dtb == 0 && info.rsdp != 0 && scan.rsdp == info.rsdp) {
         // ACPI boot: the tables describe everything but memory, which the UEFI memory map
-        // (in the boot info) does.
+        // (in the boot info) does: taken below, as on every UEFI boot.
         if (scan.status != Status::Ok)
             kprint("platform: ACPI %s refused: %s\n", scan.acpi_where, status_name(scan.status));
         KEEL_TRY(scan.status);
         out = scan.platform;
-        for (u32 i = 0; i < info.mem_count; ++i)
-            if (!out.add_mem(info.mem[i].base, info.mem[i].size, info.mem[i].type))
-                return Status::OutOfRange;
         kprint("platform: described by ACPI (no device tree)\n");
     } else if (info.dtb == 0) {
         return Status::NotFound;
@@ -28,6 +25,10 @@ Status discover_platform(const BootInfo& info, Platform& out) {
     } else {
         KEEL_TRY(arm64::dtb_read_platform(reinterpret_cast<const void*>(info.dtb), out));
     }
+    // Booted through UEFI: RAM is what the firmware's memory map calls conventional memory,
+    // not the DTB's /memory nodes, which also cover runtime services, loader data and the
+    // event log (docs/boot-info.md). The DTB's reservations stay.
+    if (info.source == BootSource::Uefi) KEEL_TRY(out.take_boot_map(info));
     if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor))
         return Status::OutOfRange;
     if (out.psci == PsciConduit::None)

@@ -9,6 +9,7 @@
 #include <arch/vm.hpp>
 
 #include <cstring>
+#include <set>
 #include <vector>
 
 namespace keel::fake {
@@ -25,9 +26,18 @@ u64 g_host_base = 0, g_host_size = 0;
 const u8* g_host_bytes = nullptr;
 u64 g_host_reads = 0;
 
+std::set<u64> g_dirty; // 4 KiB pages holding guest data
+
+void clean_pages(u64 base, u64 size) {
+    g_dirty.erase(g_dirty.lower_bound(base), g_dirty.lower_bound(base + size));
+}
+
 class CountingScrubber final : public mm::Scrubber {
 public:
-    void zero(PhysAddr, u64 size) override { g_scrubbed += size; }
+    void zero(PhysAddr base, u64 size) override {
+        g_scrubbed += size;
+        clean_pages(base.raw(), size);
+    }
 };
 
 void end_all_running() {
@@ -54,6 +64,14 @@ void for_each_running(const std::function<void(Vm&)>& fn) {
 }
 
 u64 scrubbed_bytes() { return g_scrubbed; }
+void guest_writes(u64 base, u64 size) {
+    for (u64 a = base & ~0xfffull; a < base + size; a += 4096)
+        g_dirty.insert(a);
+}
+u64 dirty_bytes(u64 base, u64 size) {
+    return 4096 * static_cast<u64>(std::distance(g_dirty.lower_bound(base & ~0xfffull),
+                                                 g_dirty.lower_bound(base + size)));
+}
 void fail_next_create(Status s) { g_fail_create = s; }
 void set_now_ms(u64 ms) { g_now = ms; }
 void set_host_memory(u64 base, const u8* bytes, u64 size) {
@@ -66,6 +84,7 @@ void reset() {
     g_running.clear();
     g_wait = end_all_running;
     g_scrubbed = 0;
+    g_dirty.clear();
     g_fail_create = Status::Ok;
     g_now = 0;
     std::memset(g_default_guest, 0x5a, sizeof g_default_guest);
@@ -117,6 +136,7 @@ Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
         const u64 n = std::min<u64>(len, sizeof vm.arch.ram_head - offset);
         std::memcpy(vm.arch.ram_head + offset, src, n);
     }
+    fake::guest_writes(vm.mem_base.raw() + offset, len);
     vm.arch.bytes_loaded += len;
     return Status::Ok;
 }

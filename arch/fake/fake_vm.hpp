@@ -17,6 +17,10 @@ void on_wait(std::function<void()> fn);
 void for_each_running(const std::function<void(Vm&)>& fn);
 // Bytes the scrubber zeroed since the last reset; how many vm_create calls failed on purpose.
 u64 scrubbed_bytes();
+// Guest data in host-physical memory, page by page: a guest (or vm_write) that wrote
+// [base, base+size) leaves those pages dirty until the pool's scrubber zeroes them.
+void guest_writes(u64 base, u64 size);
+[[nodiscard]] u64 dirty_bytes(u64 base, u64 size);
 void fail_next_create(Status s);
 void set_now_ms(u64 ms);
 // Host-physical bytes read_host()/vm_copy_host() see at [base, base+size) (a guest source

@@ -4,8 +4,10 @@
 // unmapping gives the tables it empties back to it.
 #include "paging.hpp"
 
+#include "descriptors.hpp"
 #include "hypervisor/mm/table_pool.hpp"
 #include "hypervisor/spinlock.hpp"
+#include "percpu.hpp"
 #include "x86.hpp"
 #include "x86_paging_format.hpp"
 
@@ -23,6 +25,19 @@ constinit mm::PoolTables g_tables;
 constinit mm::PageTable<PagingFormat> g_paging{g_tables};
 bool g_live = false; // CR3 points at g_paging's root
 SpinLock g_lock;     // map/unmap from any CPU (one address space for all)
+u64 g_unmap_gen = 0; // atomic: raised by every unmap of a shared identity mapping
+
+static_assert(kMaxCpus * kWindowPages <= 512, "all windows in one page table (one 2 MiB slot)");
+static_assert(kWindowBase % (2 * MiB) == 0 && kWindowBase + 2 * MiB <= (1ull << 47));
+
+struct Window {
+    u64 pages = 0; // mapped now (0: free)
+    u64 seen_gen = 0;
+};
+Window g_windows[kMaxCpus];
+
+// This CPU's slot; before smp_start has set GS base only the boot CPU runs (slot 0).
+u32 my_slot() { return rdmsr(kMsrIa32GsBase) == 0 ? 0 : this_cpu().slot; }
 
 // map_phys may come before paging_init: the root is made on first use.
 Status ready() {
@@ -37,6 +52,9 @@ u64 addr(const char* sym) { return reinterpret_cast<u64>(sym); }
 
 // New entries only, and not-present entries are never cached (4.10.2.3): no INVLPG.
 Status map_phys(u64 pa, u64 size, MapKind kind) {
+    // The identity map never reaches into the per-CPU windows.
+    if (pa + size < pa || (pa < kWindowBase + 2 * MiB && pa + size > kWindowBase))
+        return Status::InvalidArgument;
     LockGuard g(g_lock);
     KEEL_TRY(ready());
     return mm::map_host(g_paging, pa, size, kind);
@@ -54,7 +72,50 @@ Status unmap_phys(u64 pa, u64 size) {
     KEEL_TRY(g_paging.unmap(VirtAddr(start), end - start));
     for (u64 a = start; g_live && a < end; a += kPage)
         invlpg(a);
+    // Other CPUs catch up before their host code runs again (tlb_catch_up).
+    __atomic_add_fetch(&g_unmap_gen, 1, __ATOMIC_ACQ_REL);
     return Status::Ok;
+}
+
+Result<u8*> window_map(u64 pa, u64 size, MapKind kind) {
+    if (size == 0 || pa + size < pa) return Status::InvalidArgument;
+    const u64 start = align_down(pa, kPage), pages = (align_up(pa + size, kPage) - start) / kPage;
+    if (pages > kWindowPages) return Status::InvalidArgument;
+    const u32 slot = my_slot();
+    Window& w = g_windows[slot];
+    if (w.pages != 0) return Status::Busy; // only this CPU touches its window: no race
+    const u64 va = kWindowBase + slot * kWindowPages * kPage;
+    {
+        LockGuard g(g_lock);
+        KEEL_TRY(ready());
+        KEEL_TRY(g_paging.map(VirtAddr(va), PhysAddr(start), pages * kPage, mm::host_attrs(kind),
+                              mm::Leaves::PagesOnly));
+    }
+    w.pages = pages;
+    return reinterpret_cast<u8*>(va + (pa - start));
+}
+
+void window_unmap() {
+    const u32 slot = my_slot();
+    Window& w = g_windows[slot];
+    if (w.pages == 0) return;
+    const u64 va = kWindowBase + slot * kWindowPages * kPage;
+    {
+        LockGuard g(g_lock);
+        // Keep: the window's tables stay for the next map, and no CPU can ever walk a freed one.
+        (void)g_paging.unmap(VirtAddr(va), w.pages * kPage, mm::EmptyTables::Keep);
+    }
+    for (u64 i = 0; i < w.pages; ++i)
+        invlpg(va + i * kPage);
+    w.pages = 0;
+}
+
+void tlb_catch_up() {
+    Window& w = g_windows[my_slot()];
+    const u64 gen = __atomic_load_n(&g_unmap_gen, __ATOMIC_ACQUIRE);
+    if (w.seen_gen == gen || !g_live) return;
+    write_cr3(read_cr3()); // every non-global TLB and paging-structure-cache entry (4.10.4.1)
+    w.seen_gen = gen;
 }
 
 bool is_mapped(u64 va) {

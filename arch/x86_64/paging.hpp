@@ -25,4 +25,25 @@ Status unmap_phys(u64 pa, u64 size);
 // True if `va` is mapped in the hypervisor's tables (after paging_init).
 [[nodiscard]] bool is_mapped(u64 va);
 
+// Per-CPU windows (issue 10 item 11): transient access to memory no other CPU may see
+// changed under it (guest RAM during exit handling). Every CPU has its own range of
+// kWindowPages pages at kWindowBase + slot * kWindowPages * 4096, outside the identity map:
+// no other CPU ever uses those addresses, so mapping and unmapping there needs only this
+// CPU's INVLPG, and two CPUs touching the same guest page at once each have their own
+// mapping. The window's page-table pages are made once and kept.
+inline constexpr u64 kWindowBase = 0x7f8000000000ull; // the last PML4 slot of the lower half
+inline constexpr u64 kWindowPages = 64;
+// Maps [pa, pa+size) (within kWindowPages pages once rounded out) into this CPU's window
+// and returns the address of pa's byte there. One mapping per CPU at a time: Busy while
+// the window is in use, InvalidArgument when the range does not fit.
+Result<u8*> window_map(u64 pa, u64 size, MapKind kind);
+// Unmaps this CPU's window (INVLPG of each page, this CPU only).
+void window_unmap();
+
+// Shared identity mappings changed by unmap_phys: every other CPU must drop what its TLB and
+// paging-structure caches hold of them before its host code runs again. unmap_phys raises a
+// generation; each CPU calls tlb_catch_up() where host code resumes (every VM exit, the idle
+// and SIPI waits), which reloads CR3 (no mapping here is global) when it is behind.
+void tlb_catch_up();
+
 } // namespace keel::x86

@@ -36,9 +36,7 @@ x86::CpuidOut cpuid_leaf(u32 leaf, u32 subleaf) {
 } // namespace
 
 Status discover_platform(const BootInfo& info, Platform& out) {
-    for (u32 i = 0; i < info.mem_count; ++i)
-        if (!out.add_mem(info.mem[i].base, info.mem[i].size, info.mem[i].type))
-            return Status::OutOfRange;
+    KEEL_TRY(out.take_boot_map(info));
     if (!out.add_mem(info.image_base, info.image_size, MemType::Hypervisor))
         return Status::OutOfRange;
     out.uart_base = kCom1Port;

@@ -125,6 +125,7 @@ void wait_for_event() {
     while ((now = __atomic_load_n(&x86::g_event_seq, __ATOMIC_ACQUIRE)) == seen)
         asm volatile("pause");
     seen = now;
+    x86::tlb_catch_up(); // the boot core's host code resumes here (paging.hpp)
 }
 void send_event() { __atomic_add_fetch(&x86::g_event_seq, 1, __ATOMIC_RELEASE); }
 

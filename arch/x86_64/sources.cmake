@@ -38,9 +38,12 @@ function(keel_arch_post_build image)
   set(_args_vm-bench " keel.vm=cpus:1,mem:4M,guest:bench")
   # Two vCPUs (cores 1-2, Bochs count=3), then a VM on core 2 alone once it is freed.
   set(_args_vm-smp " keel.vm=cpus:1-2,mem:4M keel.vm=cpus:2,mem:4M,after:1,guest:wild")
+  # Two vCPUs hammering the scratch MMIO page at once (issue 10 item 11), then a VM on
+  # core 2 alone: the hypervisor must survive the first and still serve the second.
+  set(_args_vm-mmio " keel.vm=cpus:1-2,mem:4M,guest:mmio keel.vm=cpus:2,mem:4M,after:1")
   # Register state must not cross VMs: fill on core 1, the next VM there checks.
   set(_args_vm-regs " keel.vm=cpus:1,mem:4M,guest:regfill keel.vm=cpus:1,mem:4M,after:1,guest:regcheck")
-  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench vm-smp vm-regs)
+  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench vm-smp vm-regs vm-mmio)
     if(DEFINED _args_${_variant})
       set(_suffix "-${_variant}")
       set(_args "${_args_${_variant}}")

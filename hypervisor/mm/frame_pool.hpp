@@ -34,7 +34,7 @@ class FramePool {
 public:
     static constexpr u64 kBlock = 2 * MiB;
     static constexpr u32 kMaxBlocks = 16384; // 32 GiB of partitionable RAM
-    static constexpr u32 kMaxRegions = 16;
+    static constexpr u32 kMaxRegions = 64;   // a fragmented UEFI map has many usable ranges
 
     explicit FramePool(Scrubber& scrubber) : scrubber_(scrubber) {}
 
@@ -71,6 +71,24 @@ public:
     [[nodiscard]] u64 free_bytes() const { return static_cast<u64>(free_blocks_) * kBlock; }
     [[nodiscard]] u64 total_bytes() const { return static_cast<u64>(total_blocks_) * kBlock; }
     [[nodiscard]] u64 owned_bytes(OwnerId owner) const;
+    // Calls fn(base, size) for every maximal run of free blocks, region by region.
+    template <typename Fn>
+    void for_each_free_run(Fn&& fn) const {
+        for (u32 r = 0; r < region_count_; ++r) {
+            const Region& reg = regions_[r];
+            for (u32 b = 0; b < reg.blocks;) {
+                if (owners_[reg.first + b] != kOwnerFree) {
+                    ++b;
+                    continue;
+                }
+                u32 e = b;
+                while (e < reg.blocks && owners_[reg.first + e] == kOwnerFree)
+                    ++e;
+                fn(PhysAddr(addr_of(r, b)), static_cast<u64>(e - b) * kBlock);
+                b = e;
+            }
+        }
+    }
 
 private:
     struct Region {

@@ -32,15 +32,28 @@ Status pool_init(const BootInfo& info, const Platform& platform) {
     LockGuard g(g_pool_lock);
     mm::FramePool& p = pool();
     p.clear();
-    for (u32 i = 0; i < platform.mem_count; ++i)
-        if (platform.mem[i].type == MemType::Usable)
-            KEEL_TRY(p.add_region(PhysAddr(platform.mem[i].base), platform.mem[i].size));
+    for (u32 i = 0; i < platform.mem_count; ++i) {
+        const MemRange& m = platform.mem[i];
+        if (m.type != MemType::Usable) continue;
+        if (const Status s = p.add_region(PhysAddr(m.base), m.size); s != Status::Ok) {
+            kprint("pool: usable range %#llx-%#llx refused: %s\n",
+                   static_cast<unsigned long long>(m.base),
+                   static_cast<unsigned long long>(m.base + m.size - 1), status_name(s));
+            p.clear();
+            return s;
+        }
+    }
     for (u32 i = 0; i < platform.mem_count; ++i)
         if (platform.mem[i].type != MemType::Usable)
             p.reserve(PhysAddr(platform.mem[i].base), platform.mem[i].size);
     p.reserve(PhysAddr(info.image_base), info.image_size);
     if (info.dtb != 0) p.reserve(PhysAddr(info.dtb), kDtbMax);
     g_baseline = p.free_bytes();
+    p.for_each_free_run([](PhysAddr base, u64 size) {
+        kprint("pool: free %#llx-%#llx (%llu MiB)\n", static_cast<unsigned long long>(base.raw()),
+               static_cast<unsigned long long>(base.raw() + size - 1),
+               static_cast<unsigned long long>(size / MiB));
+    });
     kprint("pool: %llu MiB free (of %llu MiB partitionable, 2 MiB blocks)\n",
            static_cast<unsigned long long>(g_baseline / MiB),
            static_cast<unsigned long long>(p.total_bytes() / MiB));

@@ -24,7 +24,8 @@
 
 namespace keel {
 
-// The test guest's modes (tests/guest/arm64/guest.h; x86 knows the first five).
+// The test guests' modes (tests/guest/guest_modes.h; each guest runs the ones it does not
+// implement as basic).
 enum class GuestMode : u32 {
     Basic = 0,
     Wild = 1,
@@ -36,6 +37,8 @@ enum class GuestMode : u32 {
     Debug = 7,  // hardware breakpoint and watchpoint at its own vector
     Button = 8, // wait for the power button (PL061 GPIO 3), then power off
     Deaf = 9,   // ignore everything, the power button included
+    Scan = 10,  // arm64 test guest: every word of RAM outside its image
+    Mmio = 11,  // x86 test guest: every vCPU hammers the scratch MMIO page at once
 };
 
 struct VmDef {

@@ -5,6 +5,7 @@ set(KEEL_ISO_VMS_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vms.iso)
 set(KEEL_ISO_VM_BENCH_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-bench.iso)
 set(KEEL_ISO_VM_SMP_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-smp.iso)
 set(KEEL_ISO_VM_REGS_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-regs.iso)
+set(KEEL_ISO_VM_MMIO_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-mmio.iso)
 
 # INIT-SIPI-SIPI from the MADT list (xAPIC under QEMU 7.2 TCG), own GDT/TSS/IDT per CPU.
 foreach(_n 2 4)
@@ -123,3 +124,24 @@ keel_emu_test(NAME bochs.vm_register_reset LABEL bochs-vmx TIMEOUT 120 SERIAL AR
   --expect "vm 1: destroyed (guest power-off)"
   --expect "[vm 2] regs: all at reset values"
   --expect "keel: all VMs ended")
+
+# Two vCPUs emulating MMIO at once (issue 10 item 11): both hammer the scratch page, so the
+# hypervisor fetches and decodes on cores 1 and 2 at the same time, reading the same guest
+# code page and page tables. The old tree shared one identity mapping between the cores
+# (the first unmap pulled the page from under the second: a root-mode page fault, a halted
+# core, a VM never torn down); now each core reads guest memory through its own window. The
+# VM must complete, and the next VM must still be served on the same core.
+keel_emu_test(NAME bochs.vm_mmio_smp LABEL bochs-vmx TIMEOUT 240 SERIAL ARGS
+  --machine bochs --image ${KEEL_ISO_VM_MMIO_x86_64} --smp 3 --mem 128M --wait-exit
+  --fail "FAIL" --fail "VM-entry failure" --fail "failed:" --fail "KEEL EXCEPTION"
+  --fail "KEEL PANIC"
+  --expect "vm 1: vcpu 1 on cpu 2: real-mode entry at "
+  --expect "[vm 1] cpu 1 up"
+  --expect "[vm 1] mmio-smp: every AP finished hammering the scratch page ok"
+  --expect "[vm 1] mmio-smp: every read-back matched on every vCPU ok"
+  --expect "[vm 1] mmio-smp: 4000 MMIO accesses on each of 2 vCPUs"
+  --expect "vm 1: destroyed (guest power-off), pool back to"
+  --expect "vm 2: vcpu 0 on cpu 2: 64-bit entry"
+  --expect "[vm 2] all checks passed"
+  --expect "keel: all VMs ended, pool 122 MiB, baseline 122 MiB"
+  --expect "keel: power off (status 0)")

@@ -136,3 +136,26 @@ TEST(DtbPlatform, RejectsCorruptHeaders) {
     std::vector<char> zero(256, 0);
     EXPECT_EQ(arm64::dtb_read_platform(zero.data(), p), Status::Corrupt);
 }
+
+// /reserved-memory children with a reg (no-map, reusable, disabled alike) and /memreserve/
+// entries become Reserved ranges beside the memory node; a size-only child reserves nothing.
+TEST(DtbPlatform, ReadsReservedMemoryAndMemreserve) {
+    auto blob = load("virt-reserved.dtb");
+    Platform p;
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), p), Status::Ok);
+    struct Want {
+        u64 base, size;
+        MemType type;
+    } const want[] = {
+        {0x40000000, 0x40000000, MemType::Usable}, {0x50000000, 0x1000, MemType::Reserved},
+        {0x60000000, 0x800000, MemType::Reserved}, {0x70000000, 0x200000, MemType::Reserved},
+        {0x48000000, 0x10000, MemType::Reserved},  {0x4c000000, 0x400000, MemType::Reserved},
+    };
+    ASSERT_EQ(p.mem_count, sizeof want / sizeof want[0]);
+    for (u32 i = 0; i < p.mem_count; ++i) {
+        EXPECT_EQ(p.mem[i].base, want[i].base) << i;
+        EXPECT_EQ(p.mem[i].size, want[i].size) << i;
+        EXPECT_EQ(p.mem[i].type, want[i].type) << i;
+    }
+    EXPECT_EQ(p.usable_bytes(), GiB);
+}

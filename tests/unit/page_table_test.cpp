@@ -3,8 +3,6 @@
 // descriptor bits of the two host formats against the manuals' tables.
 #include <gtest/gtest.h>
 
-#include <cstdlib>
-#include <cstring>
 #include <map>
 #include <random>
 #include <set>
@@ -13,44 +11,14 @@
 #include "arch/arm64/stage2_format.hpp"
 #include "arch/x86_64/ept_format.hpp"
 #include "arch/x86_64/x86_paging_format.hpp"
+#include "host_tables.hpp"
 #include "hypervisor/mm/page_table.hpp"
 
 using namespace keel;
 using namespace keel::mm;
+using keel::test::HostTables;
 
 namespace {
-
-// Host table memory: aligned pages whose "physical address" is their host address.
-class HostTables final : public TableMemory {
-public:
-    ~HostTables() {
-        for (void* p : live_)
-            std::free(p);
-    }
-    u64* alloc_table(PhysAddr* phys) override {
-        if (limit_ && live_.size() >= limit_) return nullptr;
-        void* p = std::aligned_alloc(4096, 4096);
-        std::memset(p, 0, 4096);
-        live_.insert(p);
-        *phys = PhysAddr(reinterpret_cast<u64>(p));
-        return static_cast<u64*>(p);
-    }
-    void free_table(PhysAddr phys) override {
-        void* p = reinterpret_cast<void*>(phys.raw());
-        ASSERT_EQ(live_.erase(p), 1u) << "freeing a table that is not live";
-        std::free(p);
-    }
-    u64* table_ptr(PhysAddr phys) override {
-        void* p = reinterpret_cast<void*>(phys.raw());
-        EXPECT_TRUE(live_.count(p)) << "walk into a freed table";
-        return static_cast<u64*>(p);
-    }
-    usize tables_in_use() const override { return live_.size(); }
-    usize limit_ = 0;
-
-private:
-    std::set<void*> live_;
-};
 
 struct Ref {
     u64 pa;

@@ -32,6 +32,11 @@ TEST(VmDef, ParsesCpusMemAfterAndMode) {
     EXPECT_EQ(d.cpu_mask, 0x26u);
     EXPECT_EQ(d.mem_bytes, 4 * MiB);
     EXPECT_EQ(d.mode, GuestMode::Wild);
+
+    ASSERT_EQ(parse("cpus:1,mem:64M,guest:scan", d), VmDefError::None);
+    EXPECT_EQ(d.mode, GuestMode::Scan);
+    ASSERT_EQ(parse("cpus:1-2,mem:4M,guest:mmio", d), VmDefError::None);
+    EXPECT_EQ(d.mode, GuestMode::Mmio);
 }
 
 TEST(VmDef, ParsesEveryGuestMode) {

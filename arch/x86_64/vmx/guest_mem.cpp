@@ -27,9 +27,12 @@ Status with_pages(const Vm& vm, u64 gpa, usize n, Copy copy) {
         const usize chunk = static_cast<usize>(kPage - (pa & (kPage - 1))) < n - done
                                 ? static_cast<usize>(kPage - (pa & (kPage - 1)))
                                 : n - done;
-        KEEL_TRY(x86::map_phys(pa, chunk, x86::MapKind::ReadWrite));
-        copy(reinterpret_cast<u8*>(pa), done, chunk);
-        KEEL_TRY(x86::unmap_phys(pa, chunk));
+        // This CPU's own window (paging.hpp): another vCPU of the VM may be reading the same
+        // page right now through its own, so nothing here can pull a page from under it.
+        Result<u8*> p = x86::window_map(pa, chunk, x86::MapKind::ReadWrite);
+        if (!p.ok()) return p.status();
+        copy(p.value(), done, chunk);
+        x86::window_unmap();
         pa += chunk;
         done += chunk;
     }

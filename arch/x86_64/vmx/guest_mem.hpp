@@ -1,6 +1,7 @@
 // Access to a VM's RAM from the hypervisor. Guest RAM is never mapped in the
-// hypervisor's tables: each access maps the pages transiently (identity, RW, NX), copies,
-// and unmaps them again with INVLPG (paging.hpp).
+// hypervisor's tables: each access maps the pages transiently in this CPU's own window
+// (paging.hpp window_map: RW, NX, never shared with another CPU), copies, and unmaps them
+// again with INVLPG.
 #pragma once
 
 #include "hypervisor/status.hpp"

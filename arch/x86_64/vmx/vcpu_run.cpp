@@ -6,6 +6,7 @@
 //   INVEPT/INVVPID -> loop { VMLAUNCH/VMRESUME -> handle_exit } -> VMCLEAR, INVEPT/INVVPID,
 //   XCR0 back -> the last core out reports the end (the VM manager then destroys the EPT
 //   and scrubs the memory)
+#include "../paging.hpp"
 #include "../percpu.hpp"
 #include "core_reset.hpp"
 #include "exits.hpp"
@@ -123,6 +124,7 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
                    entry_failure_qualification_name(q));
             return ExitAction::Fault;
         }
+        x86::tlb_catch_up(); // before exit handling touches any host mapping (paging.hpp)
         const ExitAction a = handle_exit(vm, v, why);
         if (a != ExitAction::Resume) return a;
         if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE))
@@ -162,6 +164,7 @@ void core_teardown(const Vm& vm, VmContext& s, const Vcpu& v) {
 
 void vcpu_run_until_stopped(Vm& vm) {
     VmContext& s = vm.arch;
+    x86::tlb_catch_up();
     const u32 core = x86::this_cpu().index;
     Vcpu& v = s.vcpu[__builtin_popcountll(vm.cpu_mask & ((1ull << core) - 1))];
     if (v.index == 0) {

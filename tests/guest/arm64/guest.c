@@ -7,6 +7,7 @@
 void regs_fill(uint64_t pattern);
 void regs_read(uint64_t out[76]);
 
+extern char __image_end[]; // guest.ld: end of the loaded image, .bss and stack included
 static volatile int g_abort_expected;
 static volatile uint64_t g_abort_esr;
 int (*g_sync_hook)(uint64_t esr);
@@ -130,6 +131,35 @@ static void regs_check(void) {
     if (!bad) puts_("guest: regs: all at reset values\n");
 }
 
+// Issue 10 item 21: every word of the VM's RAM outside the guest's own image (code, data,
+// .bss, stack) must read zero when the VM starts, whatever an earlier VM left in those
+// blocks; then the guest fills all of it with a pattern for the next VM to look for.
+static void ram_scan(uint64_t ram_base, uint64_t ram_size) {
+    const uint64_t start = ((uint64_t)__image_end + 7) & ~7ull;
+    volatile uint64_t* p = (volatile uint64_t*)start;
+    const uint64_t words = (ram_base + ram_size - start) / 8;
+    uint64_t nonzero = 0, first = 0;
+    for (uint64_t i = 0; i < words; ++i) {
+        if (p[i] != 0 && nonzero++ == 0) first = start + 8 * i;
+    }
+    if (nonzero) {
+        puts_("guest: ram scan: NOT zero: ");
+        putdec(nonzero);
+        puts_(" words, the first at ");
+        puthex(first);
+    } else {
+        puts_("guest: ram scan: all zero outside the image");
+    }
+    puts_(" (");
+    putdec(words);
+    puts_(" words from ");
+    puthex(start);
+    puts_(" to the end of RAM)\n");
+    for (uint64_t i = 0; i < words; ++i)
+        p[i] = 0xa5a5a5a500000000ull | i;
+    puts_("guest: ram scan: pattern written to all of it\n");
+}
+
 static void fp_on(void) {
     uint64_t cpacr;
     __asm__ volatile("mrs %0, cpacr_el1" : "=r"(cpacr));
@@ -155,6 +185,11 @@ void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t m
         } else {
             regs_check();
         }
+        hvc(PSCI_SYSTEM_OFF);
+    }
+
+    if (mode == MODE_SCAN) {
+        ram_scan(ram_base, ram_size);
         hvc(PSCI_SYSTEM_OFF);
     }
 

@@ -19,18 +19,7 @@ static inline void putc_(char c) {
 #define PSCI_SYSTEM_OFF 0x84000008u
 #define KEEL_NULL_CALL 0xc6000000u
 
-enum {
-    MODE_BASIC = 0,
-    MODE_WILD = 1,
-    MODE_BENCH = 2,
-    MODE_REGFILL = 3,
-    MODE_REGCHECK = 4,
-    MODE_FETCH = 5,
-    MODE_PTIMER = 6,
-    MODE_DEBUG = 7,
-    MODE_BUTTON = 8,
-    MODE_DEAF = 9,
-};
+#include "../guest_modes.h"
 
 static inline uint64_t hvc(uint64_t fn) {
     register uint64_t x0 __asm__("x0") = fn;

@@ -3,13 +3,14 @@
 // (#GP caught by its own IDT), the COM1 console, MMIO emulation of every supported
 // instruction form against the echoing scratch device, CR4/XSETBV validation, a timer
 // interrupt waking HLT, zeroed memory, (mode "wild") an access beyond its RAM, and with
-// several vCPUs the topology and starting the APs with INIT/SIPI (smp.c) instead.
+// several vCPUs the topology and starting the APs with INIT/SIPI (smp.c) instead; (mode
+// "mmio") every vCPU hammering the scratch MMIO page at once (smp.c).
 // Every line it prints is a marker the Bochs tests look for; failures print "FAIL".
 #include <stdint.h>
 
 #include "guest.h"
 
-enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2, MODE_REGFILL = 3, MODE_REGCHECK = 4 };
+#include "../../guest_modes.h"
 
 void regs_fill(uint64_t pattern);
 void regs_read(uint64_t out[40]);
@@ -154,6 +155,10 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     cpuid_(0xb, 1, r); // the VM's vCPU count (core level of the topology leaf)
     if (mode == MODE_BASIC && (r[1] & 0xffff) > 1) {
         run_smp(r[1] & 0xffff, base);
+        return;
+    }
+    if (mode == MODE_MMIO) {
+        run_mmio_smp(r[1] & 0xffff, base);
         return;
     }
     if (mode == MODE_BENCH) {

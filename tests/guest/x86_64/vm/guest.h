@@ -45,4 +45,5 @@ void check_control_registers(void);
 void check_mmio(void);
 void run_bench(void);
 void run_smp(unsigned cpus, uint64_t base);
+void run_mmio_smp(unsigned cpus, uint64_t base);
 void idt_load(void);

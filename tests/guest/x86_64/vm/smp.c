@@ -11,6 +11,9 @@
 
 volatile uint64_t g_ap_stack, g_ap_cr3; // read by start.S's AP path
 static volatile uint32_t g_ap_count;
+static volatile uint32_t g_hammer;        // mode mmio: the APs hammer the scratch page too
+static volatile uint32_t g_hammer_done;   // APs finished hammering
+static volatile uint32_t g_hammer_errors; // read-backs that differed, all vCPUs
 static uint8_t g_ap_stacks[4][8192] __attribute__((aligned(16)));
 extern char ap_trampoline[];
 
@@ -23,6 +26,27 @@ static void wrmsr64(uint32_t msr, uint64_t v) {
     __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
 }
 
+// Issue 10 item 11: every vCPU stores to and loads from the one scratch MMIO page in a
+// tight loop, each at its own offsets, so the hypervisor emulates on several cores at once
+// (each emulation fetches this same code page and walks the same guest page tables).
+enum { kHammerRounds = 1000 };
+static void hammer_mmio(uint32_t cpu) {
+    volatile uint64_t* q = (volatile uint64_t*)(SCRATCH + 256 + 64 * cpu);
+    uint32_t errors = 0;
+    for (uint64_t i = 0; i < kHammerRounds; ++i) {
+        const uint64_t v = (i << 8) | cpu;
+        uint64_t a, b;
+        // Plain MOVs only (the forms the scratch device emulates), not a CMP with memory.
+        __asm__ volatile("movq %2, (%1); movq %3, 8(%1); movq (%1), %0"
+                         : "=&r"(a)
+                         : "r"(q), "r"(v), "r"(~v)
+                         : "memory");
+        __asm__ volatile("movq 8(%1), %0" : "=r"(b) : "r"(q) : "memory");
+        if (a != v || b != ~v) ++errors;
+    }
+    __atomic_fetch_add(&g_hammer_errors, errors, __ATOMIC_SEQ_CST);
+}
+
 void ap_main(void) {
     idt_load();
     uint32_t r[4];
@@ -31,9 +55,29 @@ void ap_main(void) {
     putdec(r[1] >> 24); // initial APIC id = vCPU index
     puts_(rdmsr64(0x802) == r[1] >> 24 ? " up\n" : " up, FAIL: x2APIC id differs\n");
     __atomic_fetch_add(&g_ap_count, 1, __ATOMIC_SEQ_CST);
+    if (g_hammer) {
+        hammer_mmio(r[1] >> 24);
+        __atomic_fetch_add(&g_hammer_done, 1, __ATOMIC_SEQ_CST);
+    }
     vmcall(HC_TIMER, 1ull << 62); // one-shot, ~ a century of TSC ticks from now
     for (;;)
         __asm__ volatile("sti; hlt" ::: "memory");
+}
+
+// Mode mmio: start the APs, hammer alongside them, wait for them, report.
+void run_mmio_smp(unsigned cpus, uint64_t base) {
+    g_hammer = 1;
+    run_smp(cpus, base);
+    hammer_mmio(0);
+    for (uint64_t spin = 0; g_hammer_done < g_ap_count && spin < (1ull << 34); ++spin)
+        __asm__ volatile("pause");
+    check(g_hammer_done == cpus - 1, "mmio-smp: every AP finished hammering the scratch page");
+    check(g_hammer_errors == 0, "mmio-smp: every read-back matched on every vCPU");
+    puts_("mmio-smp: ");
+    putdec(kHammerRounds * 4);
+    puts_(" MMIO accesses on each of ");
+    putdec(g_hammer_done + 1);
+    puts_(" vCPUs\n");
 }
 
 void run_smp(unsigned cpus, uint64_t base) {

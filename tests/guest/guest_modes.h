@@ -1,0 +1,19 @@
+// The test guests' modes: x3 (arm64) / RCX (x86_64) at entry, the values of the hypervisor's
+// GuestMode (hypervisor/vm/vm_def.hpp, `guest:` in docs/vm-definitions.md). A guest runs the
+// modes it does not implement as basic.
+#pragma once
+
+enum {
+    MODE_BASIC = 0,
+    MODE_WILD = 1,
+    MODE_BENCH = 2,
+    MODE_REGFILL = 3,
+    MODE_REGCHECK = 4,
+    MODE_FETCH = 5,  // arm64: branch outside its RAM, report the instruction abort
+    MODE_PTIMER = 6, // arm64: EL1 physical timer through the vGIC
+    MODE_DEBUG = 7,  // arm64: hardware breakpoint and watchpoint
+    MODE_BUTTON = 8, // arm64: wait for the power button, then power off
+    MODE_DEAF = 9,   // arm64: ignore everything, the power button included
+    MODE_SCAN = 10,  // arm64: every word of RAM outside the image
+    MODE_MMIO = 11,  // x86_64: every vCPU hammers the scratch MMIO page
+};
