@@ -75,24 +75,40 @@ Status FramePool::claim(PhysAddr base, u64 size, OwnerId owner) {
     return Status::Ok;
 }
 
-Result<PhysAddr> FramePool::alloc(u64 size, OwnerId owner, Zeroing zeroing) {
+Result<PhysAddr> FramePool::alloc(u64 size, OwnerId owner, Zeroing zeroing, const Span* prefer,
+                                  u32 prefer_count) {
     if (size == 0 || owner == kOwnerFree) return Status::InvalidArgument;
     u64 need64 = align_up(size, kBlock) / kBlock;
     if (need64 > free_blocks_) return Status::NoMemory;
     u32 need = static_cast<u32>(need64);
-    for (u32 r = 0; r < region_count_; ++r) {
-        const Region& reg = regions_[r];
-        u32 run = 0;
-        for (u32 b = 0; b < reg.blocks; ++b) {
-            run = owners_[reg.first + b] == kOwnerFree ? run + 1 : 0;
-            if (run == need) {
-                u32 first = b + 1 - need;
-                for (u32 k = first; k <= b; ++k)
-                    owners_[reg.first + k] = owner;
-                free_blocks_ -= need;
-                PhysAddr pa(addr_of(r, first));
-                if (zeroing == Zeroing::Now) scrubber_.zero(pa, static_cast<u64>(need) * kBlock);
-                return pa;
+    // Pass 0 counts only blocks inside a preferred span (a run never straddles two spans:
+    // it restarts where one ends); pass 1 takes any free block.
+    auto preferred = [&](u64 pa) {
+        for (u32 i = 0; i < prefer_count; ++i)
+            if (pa >= prefer[i].base && pa - prefer[i].base < prefer[i].size &&
+                prefer[i].size - (pa - prefer[i].base) >= kBlock)
+                return i + 1;
+        return 0u;
+    };
+    for (int pass = prefer_count != 0 ? 0 : 1; pass < 2; ++pass) {
+        for (u32 r = 0; r < region_count_; ++r) {
+            const Region& reg = regions_[r];
+            u32 run = 0, span = 0;
+            for (u32 b = 0; b < reg.blocks; ++b) {
+                const u32 in = pass == 0 ? preferred(addr_of(r, b)) : 1;
+                const bool usable = owners_[reg.first + b] == kOwnerFree && in != 0;
+                run = usable && (run == 0 || in == span) ? run + 1 : (usable ? 1 : 0);
+                span = in;
+                if (run == need) {
+                    u32 first = b + 1 - need;
+                    for (u32 k = first; k <= b; ++k)
+                        owners_[reg.first + k] = owner;
+                    free_blocks_ -= need;
+                    PhysAddr pa(addr_of(r, first));
+                    if (zeroing == Zeroing::Now)
+                        scrubber_.zero(pa, static_cast<u64>(need) * kBlock);
+                    return pa;
+                }
             }
         }
     }

@@ -30,6 +30,12 @@ protected:
 // size; arch::vm_zeroes_ram_on_first_use, docs/performance.md).
 enum class Zeroing : u8 { Now, ByOwner };
 
+// A physical range an allocation would rather come from (a NUMA node's memory).
+struct Span {
+    u64 base;
+    u64 size;
+};
+
 class FramePool {
 public:
     static constexpr u64 kBlock = 2 * MiB;
@@ -59,8 +65,10 @@ public:
     [[nodiscard]] Status check_claim(PhysAddr base, u64 size) const;
     // Allocates `size` bytes (rounded up to blocks), physically contiguous, for `owner`,
     // zeroed (or, with ByOwner, to be zeroed by the owner before any of it is read).
-    // First fit, lowest address first.
-    Result<PhysAddr> alloc(u64 size, OwnerId owner, Zeroing zeroing = Zeroing::Now);
+    // First fit, lowest address first; a run inside one of the `prefer` spans first, if
+    // given and one is free, else anywhere.
+    Result<PhysAddr> alloc(u64 size, OwnerId owner, Zeroing zeroing = Zeroing::Now,
+                           const Span* prefer = nullptr, u32 prefer_count = 0);
     // Returns blocks to the pool after scrubbing them. Every block must belong to
     // `owner`; otherwise nothing changes and the call fails with BadState.
     Status free(PhysAddr base, u64 size, OwnerId owner);

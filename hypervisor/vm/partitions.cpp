@@ -99,9 +99,10 @@ u64 pool_free_bytes() {
     return pool().free_bytes();
 }
 
-Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner, mm::Zeroing zeroing) {
+Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner, mm::Zeroing zeroing,
+                            const mm::Span* prefer, u32 prefer_count) {
     LockGuard g(g_pool_lock);
-    return pool().alloc(size, owner, zeroing);
+    return pool().alloc(size, owner, zeroing, prefer, prefer_count);
 }
 
 u64 pool_release(mm::OwnerId owner) {

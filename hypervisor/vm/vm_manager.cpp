@@ -45,6 +45,11 @@ void VmManager::set_topology(const Platform& platform) {
     for (u32 i = 0; i < platform.cpu_count; ++i)
         for (u32 j = 0; j < platform.cpu_count; ++j)
             if (platform.cpus[j].core == platform.cpus[i].core) siblings_[i] |= 1ull << j;
+    for (u32 i = 0; i < kMaxSiblingCpus; ++i)
+        cpu_node_[i] = i < platform.cpu_count ? platform.cpus[i].node : 0;
+    mem_node_count_ = platform.mem_node_count;
+    for (u32 i = 0; i < mem_node_count_; ++i)
+        mem_nodes_[i] = platform.mem_nodes[i];
 }
 
 void VmManager::init(HostCores cores) {
@@ -81,9 +86,17 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
         e = VmDefError::BadMemSize;
     if (why != nullptr) *why = e;
     if (e != VmDefError::None) return vm_def_error_status(e);
+    // NUMA: the node of the VM's first CPU, if the firmware described nodes.
+    mm::Span near[Platform::kMaxMem];
+    u32 near_count = 0;
+    const u32 node = cpu_node_[lowest_bit(cpu_mask)];
+    for (u32 i = 0; i < mem_node_count_; ++i)
+        if (mem_nodes_[i].node == node)
+            near[near_count++] = mm::Span{mem_nodes_[i].base, mem_nodes_[i].size};
     Result<PhysAddr> mem =
         pool_alloc(mem_bytes, static_cast<mm::OwnerId>(id),
-                   arch::vm_zeroes_ram_on_first_use() ? mm::Zeroing::ByOwner : mm::Zeroing::Now);
+                   arch::vm_zeroes_ram_on_first_use() ? mm::Zeroing::ByOwner : mm::Zeroing::Now,
+                   near, near_count);
     if (!mem.ok()) {
         if (why != nullptr) *why = VmDefError::NoContiguousMemory;
         return Status::NoMemory;
@@ -93,6 +106,14 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
     vm->first_cpu = lowest_bit(cpu_mask);
     vm->mem_base = mem.value();
     vm->mem_size = mem_bytes;
+    if (near_count != 0) {
+        bool local = false;
+        for (u32 i = 0; i < near_count; ++i)
+            local |= mem.value().raw() >= near[i].base &&
+                     mem.value().raw() - near[i].base < near[i].size;
+        kprint("vm %u: memory %s NUMA node %u, its cores' node\n", id, local ? "on" : "not on",
+               node);
+    }
     vm->stats = VmStats{};
     vm->end = VmEnd::None;
     vm->image = GuestImage{};

@@ -94,6 +94,11 @@ private:
     HostCores cores_;
     u64 cores_owned_ = 0;
     u64 siblings_[kMaxSiblingCpus] = {};
+    // NUMA (Platform::mem_nodes): a VM's memory comes from its lowest CPU's node when
+    // that node has a free run big enough.
+    u32 cpu_node_[kMaxSiblingCpus] = {};
+    MemNode mem_nodes_[Platform::kMaxMem] = {};
+    u32 mem_node_count_ = 0;
     ConsoleSink* console_ = nullptr;
     VmObserver* observer_ = nullptr;
     Vm vms_[Vm::kMaxVms];

@@ -205,3 +205,19 @@ add_test(NAME arm64.bare_reference_button
           --expect "guest: button: pl061 ids 0x61 0x10 0x4 0x0 0xd 0xf0 0x5 0xb1"
           --expect "guest: button: pressed: intid 39, gpiomis 0x8, line 3 0x8, after clear ris 0x0")
 set_tests_properties(arm64.bare_reference_button PROPERTIES LABELS qemu-arm64 TIMEOUT 120)
+
+# NUMA (issue 16): two nodes of 1 GiB (cpus 0-1 on node 0 at 0x40000000, cpus 2-3 on
+# node 1 at 0x80000000, from the device tree's numa-node-id). VM 1 on CPU 2 gets node-1
+# memory, VM 2 on CPU 1 node-0 memory, although first fit alone would put both low.
+keel_emu_test(NAME arm64.vms_numa LABEL qemu-arm64 TIMEOUT 60 ARGS
+  --machine qemu-arm64 --image ${_img} --smp 4 --mem 2G --wait-exit --exit-code 0 ${_guest_fail}
+  --append "keel.vm=cpus:2,mem:64M keel.vm=cpus:1,mem:64M"
+  --expect "platform: 4 cpus: 1 packages, 4 cores, 2 NUMA nodes"
+  --expect "platform: NUMA node 1 memory 0x80000000-0xbfffffff"
+  --expect "vm 1: memory on NUMA node 1, its cores' node"
+  --expect "vm 1: created: cpus 0x4, 64 MiB at pa 0x80"
+  --expect "vm 2: memory on NUMA node 0, its cores' node"
+  --expect "vm 2: created: cpus 0x2, 64 MiB at pa 0x4"
+  --expect "keel: all VMs ended"
+  -- -object memory-backend-ram,id=m0,size=1G -object memory-backend-ram,id=m1,size=1G
+     -numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1)

@@ -157,6 +157,28 @@ TEST_F(VmManagerTest, SmtSiblingsAreNeverSplit) {
     EXPECT_EQ(m.cores_free(), 0xeu);
 }
 
+// NUMA (issue 16): with two nodes of 512 MiB, a VM on a node-1 CPU gets node-1 memory,
+// one on a node-0 CPU node-0 memory; a VM too big for its node still gets memory.
+TEST_F(VmManagerTest, VmMemoryComesFromItsCoresNode) {
+    Platform p;
+    for (u64 id = 0; id < 4; ++id)
+        ASSERT_TRUE(p.add_cpu(id, true));
+    p.cpus[2].node = p.cpus[3].node = 1;
+    p.mem_nodes[0] = MemNode{kRamBase, kRam / 2, 0};
+    p.mem_nodes[1] = MemNode{kRamBase + kRam / 2, kRam / 2, 1};
+    p.mem_node_count = 2;
+    m.set_topology(p);
+    m.init(HostCores{kCores, 1});
+    ASSERT_EQ(m.create(1, 0x4, 400 * MiB), Status::Ok);
+    EXPECT_GE(m.find(1)->mem_base.raw(), kRamBase + kRam / 2);
+    ASSERT_EQ(m.create(2, 0x2, 64 * MiB), Status::Ok);
+    EXPECT_LT(m.find(2)->mem_base.raw(), kRamBase + kRam / 2);
+    // Node 1 has 112 MiB left: a 128 MiB VM on its other CPU comes from node 0.
+    ASSERT_EQ(m.create(3, 0x8, 128 * MiB), Status::Ok);
+    EXPECT_LT(m.find(3)->mem_base.raw(), kRamBase + kRam / 2);
+    m.set_topology(Platform{});
+}
+
 TEST_F(VmManagerTest, FragmentedPoolSaysSo) {
     // Fill the pool with 64 MiB VMs on alternating ids, free every other one: enough in
     // total, but no contiguous run for one large VM.
