@@ -22,6 +22,7 @@ set(KEEL_CORE_IMAGE_SOURCES
 # Pure logic (layout, rings, decode, auth, audit chain, lifecycle, service) and the PCIe
 # discovery in drivers/pci/: host-tested, fuzzed, and built into both images.
 list(APPEND KEEL_CORE_SOURCES
+  ${CMAKE_SOURCE_DIR}/hypervisor/entropy/seed.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/shared.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/command.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/auth.cpp

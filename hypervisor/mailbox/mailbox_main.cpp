@@ -3,8 +3,10 @@
 #include <arch/cpu.hpp>
 #include <arch/entropy.hpp>
 #include <arch/mailbox.hpp>
+#include <arch/ticks.hpp>
 
 #include "drivers/pci/bar_place.hpp"
+#include "hypervisor/entropy/seed.hpp"
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
@@ -26,6 +28,37 @@ constexpr u64 kMaxRegion = 16 * MiB;
 
 u64 g_region_base = 0;
 u64 g_region_size = 0;
+entropy::Seed g_seed; // this boot's seed (hypervisor/entropy/seed.hpp)
+
+// The seed every mailbox secret comes from, or false (and why on the console): with no
+// entropy source at all the mailbox does not attach, rather than publish a nonce an
+// attacker could predict (docs/mailbox.md §4.1).
+bool gather_entropy(const BootInfo& info) {
+    entropy::Inputs in;
+    in.cpu_count = arch::cpu_random(in.cpu, entropy::kCpuWords, &in.cpu_name);
+    entropy::take_boot_info(info, in);
+    in.ticks = arch::ticks().count;
+    const char* why = nullptr;
+    const Status s = entropy::derive_seed(in, g_seed, &why);
+    if (s != Status::Ok) {
+        kprint("mailbox: refused: no entropy source: %s\n", why != nullptr ? why : status_name(s));
+        return false;
+    }
+    const bool cpu = (g_seed.sources & entropy::kSourceCpu) != 0;
+    const bool stage = (g_seed.sources & entropy::kSourceBootStage) != 0;
+    kprint("mailbox: entropy from%s%s%s%s, boot counter %llu%s\n", cpu ? " " : "",
+           cpu ? in.cpu_name : "", stage ? " boot-stage " : "",
+           stage ? (info.entropy_source == static_cast<u32>(EntropySource::EfiRng)
+                        ? "EFI_RNG_PROTOCOL"
+                        : "rng-seed")
+                 : "",
+           static_cast<ull>(in.boot_counter),
+           (info.flags & BootInfo::kFlagBootCounter) != 0 ? "" : " (none persistent)");
+    if (in.cpu_name != nullptr && !cpu)
+        kprint("mailbox: %s failed its health test (%llu of %llu words): not used\n", in.cpu_name,
+               static_cast<ull>(in.cpu_count), static_cast<ull>(entropy::kCpuWords));
+    return true;
+}
 
 mailbox::Service& service() {
     // Function-local: constructed on first use on the boot core (the image walks no
@@ -105,6 +138,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
                status_name(s));
         return false;
     }
+    if (!gather_entropy(info)) return false;
     g_region_base = shm.addr;
     g_region_size = used;
     kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n",
@@ -119,7 +153,8 @@ void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls) {
     m.set_console(&g_sink);
     static VmControl control(m);
     u8 nonce[16];
-    arch::boot_nonce(nonce);
+    if (entropy::expand(g_seed, "keel mailbox nonce", 0, nonce, sizeof nonce) != Status::Ok)
+        panic("mailbox: nonce derivation failed");
     u8 key[crypto::kP384PublicKeySize];
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];

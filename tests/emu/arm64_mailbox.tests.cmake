@@ -31,3 +31,23 @@ else()
     "echo 'FAIL: guest Linux missing in ${_mbox_guests}: run tools/fetch-guests.sh (or tools/setup.sh)'; exit 1")
 endif()
 set_tests_properties(arm64.mailbox_linux PROPERTIES LABELS qemu-arm64 TIMEOUT 420 RUN_SERIAL TRUE)
+
+# Entropy for the mailbox nonce (docs/mailbox.md §4.1, tests/emu/entropy_e2e.py): no RNG at
+# all refuses; a CPU without FEAT_RNG takes the boot stage's rng-seed; RNDR alone suffices;
+# two -icount boots with identical inputs never repeat a nonce.
+add_test(NAME arm64.entropy_refuse COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+  --image ${KEEL_PRODUCT_IMAGE_arm64} refuse)
+add_test(NAME arm64.entropy_no_rndr_twice COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+  --image ${KEEL_PRODUCT_IMAGE_arm64} --cpu cortex-a57 twice)
+add_test(NAME arm64.entropy_rndr_only_twice COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+  --image ${KEEL_PRODUCT_IMAGE_arm64} --cpu max --no-dtb-seed twice)
+set_tests_properties(arm64.entropy_refuse arm64.entropy_no_rndr_twice arm64.entropy_rndr_only_twice
+  PROPERTIES LABELS qemu-arm64 TIMEOUT 300)
+# The UEFI path: EFI_RNG_PROTOCOL (AAVMF's VirtioRngDxe on a virtio-rng-pci device) as the
+# only source on a CPU without FEAT_RNG, and the refusal without it.
+foreach(_s uefi-rng uefi-refuse)
+  add_test(NAME arm64.entropy_${_s} COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+    --image ${KEEL_PRODUCT_IMAGE_arm64} --uefi ${CMAKE_BINARY_DIR}/uefi/arm64/good/disk.img
+    --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run ${_s})
+  set_tests_properties(arm64.entropy_${_s} PROPERTIES LABELS "qemu-arm64;uefi" TIMEOUT 300)
+endforeach()
