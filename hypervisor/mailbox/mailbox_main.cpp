@@ -147,26 +147,44 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     return true;
 }
 
-void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls) {
+mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline) {
+    mailbox::SessionLimits l;
+    auto number = [&](const char* key, u32& out) {
+        char v[16];
+        if (!cmdline.value(key, v, sizeof v)) return;
+        u64 n = 0;
+        usize i = 0;
+        for (; v[i] >= '0' && v[i] <= '9' && n < 0xffffffffu; ++i)
+            n = n * 10 + static_cast<u64>(v[i] - '0');
+        if (v[i] == '\0' && i > 0 && n > 0 && n <= 0xffffffffu) out = static_cast<u32>(n);
+    };
+    number("keel.session_commands", l.max_commands);
+    number("keel.session_ms", l.max_age_ms);
+    return l;
+}
+
+void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
+                 mailbox::SessionLimits limits) {
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);
     static VmControl control(m);
-    u8 nonce[16];
-    if (entropy::expand(g_seed, "keel mailbox nonce", 0, nonce, sizeof nonce) != Status::Ok)
-        panic("mailbox: nonce derivation failed");
     u8 key[crypto::kP384PublicKeySize];
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
-    Status s = service().attach(region, control, key, nonce);
+    Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
-    kprint_hex(nonce, sizeof nonce);
+    mailbox::Header h;
+    (void)region.copy_in(0, &h, sizeof h);
+    kprint_hex(h.nonce, sizeof h.nonce);
     kprint(", controller key %s\n",
            key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
+    kprint("mailbox: session offer 1 published (X25519); sessions last %u commands or %u ms\n",
+           limits.max_commands, limits.max_age_ms);
     kprint("mailbox: ready, waiting for the controller\n");
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended
