@@ -27,7 +27,7 @@ row() { grep -F "| $1 |" "$out" | head -n 1 | awk -F'|' '{gsub(/ /, "", $3); gsu
 ping=$(row "PING round trip: pickup -> response published")
 verify=$(row "of which session check (id, sequence, HMAC-SHA256)")
 rest=$(row "rest (decode, dispatch, audit SHA-256 + MAC, response MAC)")
-console=$(row "CONSOLE_WRITE round trip: pickup -> response published")
+console=$(row "CONSOLE_WRITE round trip (VM stopped: BadState)")
 handshake=$(row "handshake (HELLO): pickup -> response published")
 bench_need "$ping" "'PING round trip' row" "$out"
 bench_result mailbox.ping "$ping"

@@ -10,6 +10,7 @@
 // writes a Gap record with that count as soon as room returns.
 #pragma once
 
+#include "crypto/hmac.hpp"
 #include "crypto/sha2.hpp"
 #include "hypervisor/mailbox/abi.hpp"
 #include "hypervisor/mailbox/shared.hpp"
@@ -23,9 +24,9 @@ constexpr u32 kLogReserve = 8;
 class AuditWriter {
 public:
     void init(SharedRegion* region, const u8 (&nonce)[16]);
-    // The key later records are MACed with (32 bytes, owned by the caller, may change;
-    // null: records carry a zero MAC).
-    void set_mac_key(const u8* key) { mac_key_ = key; }
+    // The key later records are MACed with (owned by the caller, may change; null:
+    // records carry a zero MAC).
+    void set_mac_key(const crypto::HmacSha256Key* key) { mac_key_ = key; }
     [[nodiscard]] u32 free_slots() const;
     // Appends one record; false when the ring was full (counted as unlogged).
     bool append(AuditKind kind, u64 time_ms, u64 seq, u32 opcode, Status status, u32 vm_id,
@@ -36,7 +37,7 @@ private:
     bool write(AuditRecord& rec);
 
     SharedRegion* region_ = nullptr;
-    const u8* mac_key_ = nullptr;
+    const crypto::HmacSha256Key* mac_key_ = nullptr;
     u8 last_hash_[crypto::kSha256Size] = {};
     u64 next_index_ = 0;
     u32 prod_ = 0;

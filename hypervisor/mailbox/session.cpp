@@ -23,7 +23,7 @@ Status SessionManager::init(const u8 (&pubkey)[crypto::kP384PublicKeySize],
     active_id_ = 0;
     used_ = 0;
     last_seq_ = 0;
-    keys_ = SessionKeys{};
+    macs_.clear();
     offer_ = SessionArea{};
     offer_.boot_counter = seed.boot_counter;
     return make_offer(1);
@@ -73,7 +73,7 @@ Status SessionManager::hello(const CommandSlot& slot, const HelloPayload& p, u64
     memset(shared, 0, sizeof shared);
     if (s != Status::Ok) return s;
     // The offer is spent: its private key goes, the session takes over, a new offer waits.
-    keys_ = k;
+    macs_.set(k);
     memset(&k, 0, sizeof k);
     active_id_ = offer_.offer_id;
     established_ms_ = now_ms;
@@ -88,7 +88,7 @@ Status SessionManager::check(const CommandSlot& slot, u64 now_ms) {
     if (used_ >= limits_.max_commands || now_ms - established_ms_ >= limits_.max_age_ms)
         return Status::Expired;
     if (slot.seq <= last_seq_) return Status::Replayed;
-    KEEL_TRY(check_command(keys_.cmd, slot));
+    KEEL_TRY(check_command(macs_.cmd, slot));
     last_seq_ = slot.seq;
     ++used_;
     return Status::Ok;
@@ -96,7 +96,7 @@ Status SessionManager::check(const CommandSlot& slot, u64 now_ms) {
 
 void SessionManager::seal_response(ResponseSlot& r) const {
     r.session_id = active_id_;
-    if (active_id_ == 0 || mac_response(keys_.rsp, r) != Status::Ok) {
+    if (active_id_ == 0 || mac_response(macs_.rsp, r) != Status::Ok) {
         r.session_id = 0;
         memset(r.mac, 0, sizeof r.mac);
     }

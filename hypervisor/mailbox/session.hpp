@@ -44,7 +44,9 @@ public:
     // Whether `slot` got past check(): its answer is MACed (seal_response).
     void seal_response(ResponseSlot& r) const;
     // Audit records carry the log key's MAC from the first session on (audit.hpp).
-    [[nodiscard]] const u8* log_key() const { return active_id_ != 0 ? keys_.log : nullptr; }
+    [[nodiscard]] const crypto::HmacSha256Key* log_key() const {
+        return active_id_ != 0 ? &macs_.log : nullptr;
+    }
 
     [[nodiscard]] u64 last_seq() const { return last_seq_; }
     [[nodiscard]] u32 active_id() const { return active_id_; }
@@ -62,7 +64,7 @@ private:
     SessionArea offer_{}; // what publish() writes; keel_pub/offer_nonce of the offer
     u8 offer_priv_[crypto::kX25519Size] = {};
     u32 active_id_ = 0;
-    SessionKeys keys_{};
+    SessionMacKeys macs_; // the active session's keys, HMAC schedules done
     u64 established_ms_ = 0;
     u32 used_ = 0;
     u64 last_seq_ = 0;

@@ -18,13 +18,20 @@ bool same(const u8* a, const u8* b, usize n) {
     return acc == 0;
 }
 
-Status check(const u8 (&key)[32], const void* msg, usize len, const u8* tag, usize tag_len) {
+Status check(const crypto::HmacSha256Key& key, const void* msg, usize len, const u8* tag,
+             usize tag_len) {
     u8 mac[crypto::kHmacSha256Size];
-    KEEL_TRY(crypto::hmac_sha256(key, sizeof key, msg, len, mac));
+    KEEL_TRY(key.mac(msg, len, mac));
     const bool ok = same(mac, tag, tag_len);
     memset(mac, 0, sizeof mac);
     return ok ? Status::Ok : Status::AuthFailed;
 }
+
+// A key schedule for one call (the controller's side).
+struct OneKey {
+    crypto::HmacSha256Key k;
+    explicit OneKey(const u8 (&key)[32]) { k.set(key, sizeof key); }
+};
 
 } // namespace
 
@@ -56,26 +63,51 @@ Status session_keys(const u8 (&shared)[crypto::kX25519Size], const HelloTranscri
                                sizeof info, reinterpret_cast<u8*>(&out), sizeof out);
 }
 
-Status mac_command(const u8 (&key)[32], CommandSlot& s) {
-    return crypto::hmac_sha256(key, sizeof key, &s, kMacBytes, s.mac);
+void SessionMacKeys::set(const SessionKeys& k) {
+    cmd.set(k.cmd, sizeof k.cmd);
+    rsp.set(k.rsp, sizeof k.rsp);
+    log.set(k.log, sizeof k.log);
 }
-Status check_command(const u8 (&key)[32], const CommandSlot& s) {
+
+void SessionMacKeys::clear() {
+    cmd.clear();
+    rsp.clear();
+    log.clear();
+}
+
+Status mac_command(const crypto::HmacSha256Key& key, CommandSlot& s) {
+    return key.mac(&s, kMacBytes, s.mac);
+}
+Status check_command(const crypto::HmacSha256Key& key, const CommandSlot& s) {
     return check(key, &s, kMacBytes, s.mac, sizeof s.mac);
 }
-Status mac_response(const u8 (&key)[32], ResponseSlot& r) {
-    return crypto::hmac_sha256(key, sizeof key, &r, kRespMacBytes, r.mac);
+Status mac_response(const crypto::HmacSha256Key& key, ResponseSlot& r) {
+    return key.mac(&r, kRespMacBytes, r.mac);
 }
-Status check_response(const u8 (&key)[32], const ResponseSlot& r) {
+Status check_response(const crypto::HmacSha256Key& key, const ResponseSlot& r) {
     return check(key, &r, kRespMacBytes, r.mac, sizeof r.mac);
 }
-Status mac_record(const u8 (&key)[32], AuditRecord& r) {
+Status mac_record(const crypto::HmacSha256Key& key, AuditRecord& r) {
     u8 mac[crypto::kHmacSha256Size];
-    KEEL_TRY(crypto::hmac_sha256(key, sizeof key, &r, kRecordMacBytes, mac));
+    KEEL_TRY(key.mac(&r, kRecordMacBytes, mac));
     memcpy(r.mac, mac, sizeof r.mac);
     return Status::Ok;
 }
-Status check_record(const u8 (&key)[32], const AuditRecord& r) {
+Status check_record(const crypto::HmacSha256Key& key, const AuditRecord& r) {
     return check(key, &r, kRecordMacBytes, r.mac, sizeof r.mac);
+}
+
+Status mac_command(const u8 (&key)[32], CommandSlot& s) { return mac_command(OneKey(key).k, s); }
+Status check_command(const u8 (&key)[32], const CommandSlot& s) {
+    return check_command(OneKey(key).k, s);
+}
+Status mac_response(const u8 (&key)[32], ResponseSlot& r) { return mac_response(OneKey(key).k, r); }
+Status check_response(const u8 (&key)[32], const ResponseSlot& r) {
+    return check_response(OneKey(key).k, r);
+}
+Status mac_record(const u8 (&key)[32], AuditRecord& r) { return mac_record(OneKey(key).k, r); }
+Status check_record(const u8 (&key)[32], const AuditRecord& r) {
+    return check_record(OneKey(key).k, r);
 }
 
 } // namespace keel::mailbox

@@ -6,6 +6,7 @@
 // independently (tests/unit/mailbox_session_kat_test.cpp, tests/data/session_kat.py).
 #pragma once
 
+#include "crypto/hmac.hpp"
 #include "crypto/sha2.hpp"
 #include "crypto/x25519.hpp"
 #include "hypervisor/mailbox/abi.hpp"
@@ -32,8 +33,22 @@ void hello_digest(const HelloTranscript& t, u8 (&out)[crypto::kSha384Size]);
 [[nodiscard]] Status session_keys(const u8 (&shared)[crypto::kX25519Size], const HelloTranscript& t,
                                   SessionKeys& out);
 
+// The three keys with their HMAC key schedules done (what the hypervisor keeps per
+// session: each MAC then costs the message's compressions plus two).
+struct SessionMacKeys {
+    crypto::HmacSha256Key cmd, rsp, log;
+    void set(const SessionKeys& k);
+    void clear();
+};
+
 // MACs. mac_* fill the slot's own mac field; check_* recompute and compare in constant
-// time (Ok or AuthFailed).
+// time (Ok or AuthFailed). The raw-key forms do the key schedule each call (controller).
+[[nodiscard]] Status mac_command(const crypto::HmacSha256Key& key, CommandSlot& s);
+[[nodiscard]] Status check_command(const crypto::HmacSha256Key& key, const CommandSlot& s);
+[[nodiscard]] Status mac_response(const crypto::HmacSha256Key& key, ResponseSlot& r);
+[[nodiscard]] Status check_response(const crypto::HmacSha256Key& key, const ResponseSlot& r);
+[[nodiscard]] Status mac_record(const crypto::HmacSha256Key& key, AuditRecord& r);
+[[nodiscard]] Status check_record(const crypto::HmacSha256Key& key, const AuditRecord& r);
 [[nodiscard]] Status mac_command(const u8 (&key)[32], CommandSlot& s);
 [[nodiscard]] Status check_command(const u8 (&key)[32], const CommandSlot& s);
 [[nodiscard]] Status mac_response(const u8 (&key)[32], ResponseSlot& r);

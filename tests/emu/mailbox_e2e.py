@@ -357,9 +357,12 @@ def drive(a, s):
                     "takes every whole slice and core 1 gets none (QEMU 8.1 splits the slice: "
                     "'accel/tcg/tcg-accel-ops-rr: ensure fairness with icount'). A YIELD in that loop fixes it.")
             m = metrics()
+            # The in-tree test guest powers off at once, so these CONSOLE_WRITEs reach a VM that
+            # has stopped: authenticated, logged and MACed like any other, answered BadState
+            # by the state machine (a running guest's queueing adds one 256-byte copy).
             cw = []
             for _ in range(a.rounds):
-                run("console", "web", "--write", "x")
+                run("console", "web", "--write", "x", expect_rc=1)
                 cw.append(metrics()[0])
             cw.sort()
             if m[2] == 0 and not notes:
@@ -374,7 +377,7 @@ def drive(a, s):
             print(f"| of which session check (id, sequence, HMAC-SHA256) | {med(ver)} | {ver[0]} | {ver[-1]} |")
             rest = sorted(t - v for t, v in zip((r[0] for r in rows), (r[1] for r in rows)))
             print(f"| rest (decode, dispatch, audit SHA-256 + MAC, response MAC) | {med(rest)} | {rest[0]} | {rest[-1]} |")
-            print(f"| CONSOLE_WRITE round trip: pickup -> response published | {med(cw)} | {cw[0]} | {cw[-1]} |")
+            print(f"| CONSOLE_WRITE round trip (VM stopped: BadState) | {med(cw)} | {cw[0]} | {cw[-1]} |")
             print(f"| handshake (HELLO): pickup -> response published | {med(hs_tot)} | {hs_tot[0]} | {hs_tot[-1]} |")
             print(f"| of which P-384 verify, X25519, HKDF, next offer | {med(hs_auth)} | {hs_auth[0]} | {hs_auth[-1]} |")
             print(f"| keelctl wall time for 1,000 PINGs (s, host clock, 5 processes of 200) | "
