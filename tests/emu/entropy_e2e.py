@@ -12,7 +12,8 @@ publishes from outside (serial log, the header in shared memory).
   entropy_e2e.py --image keel.img --uefi disk.img --keel-run tools/keel-run uefi-rng
       the UEFI path on cortex-a57 with dtb-randomness=off and a virtio-rng-pci device: the
       boot stage takes 32 bytes from EFI_RNG_PROTOCOL (AAVMF's VirtioRngDxe) and the
-      persistent boot counter, the mailbox attaches on them; two boots, different nonces.
+      persistent boot counter, the mailbox attaches on them; two boots of one machine (one
+      variable store): counter 1 then 2, different nonces.
   entropy_e2e.py ... uefi-refuse
       the same without the virtio-rng device: no EFI_RNG_PROTOCOL, the mailbox refuses.
 Every emulator, /dev/shm file and work folder is removed on every exit (keel_scratch.py).
@@ -58,12 +59,15 @@ def boot(a, s, n, cpu, dtb_seed):
     return text, header
 
 
-def uefi_boot(a, s, n, rng, expect):
-    """One UEFI boot through keel-run (cortex-a57, no DTB randomness); returns the serial text."""
+def uefi_boot(a, s, n, rng, expect, vars_file=None):
+    """One UEFI boot through keel-run (cortex-a57, no DTB randomness); returns the serial text.
+    vars_file: a firmware variable store kept across boots (the boot counter lives there)."""
     shm = s.shm_file(f"keel-entu{n}", 4 * 1024 * 1024)
     log = os.path.join(s.workdir, f"uefi{n}.log")
     cmd = [a.keel_run, "--machine", "qemu-arm64", "--uefi", a.uefi, "--cpu", "cortex-a57",
            "--machine-opts", ",dtb-randomness=off", "--timeout", str(int(a.timeout)), "--log", log]
+    if vars_file:
+        cmd += ["--vars", vars_file]
     for m in expect:
         cmd += ["--expect", m]
     cmd += ["--"] + (["-device", "virtio-rng-pci"] if rng else []) + [
@@ -106,11 +110,13 @@ def main():
             signal.alarm(int(2 * a.timeout) + 60)
             if a.scenario == "uefi-rng":
                 nonces = []
+                vars_file = os.path.join(s.workdir, "vars.fd")  # one machine: its NV store persists
                 for n in range(2):
                     passed, text = uefi_boot(a, s, n, True, [
-                        "keel-boot: entropy: 32 bytes from EFI_RNG_PROTOCOL", "keel-boot: boot counter",
-                        "mailbox: entropy from boot-stage EFI_RNG_PROTOCOL", "mailbox: ready"])
-                    check(passed, f"boot {n + 1}: EFI_RNG_PROTOCOL entropy reached the mailbox")
+                        "keel-boot: entropy: 32 bytes from EFI_RNG_PROTOCOL", f"keel-boot: boot counter {n + 1}",
+                        "mailbox: entropy from boot-stage EFI_RNG_PROTOCOL", f"boot counter {n + 1}",
+                        "mailbox: ready"], vars_file)
+                    check(passed, f"boot {n + 1}: EFI_RNG_PROTOCOL entropy and boot counter {n + 1} reached the mailbox")
                     nonces.append(nonce_line(text))
                 check(None not in nonces and nonces[0] != nonces[1], f"nonces differ: {nonces}")
             elif a.scenario == "uefi-refuse":

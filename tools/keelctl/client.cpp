@@ -132,6 +132,9 @@ Status Client::handshake(std::string& err) {
         k.session = next.session;
         memcpy(k.key, next.keys.log, 32);
         state_.log_keys.push_back(k);
+        // The log keys of the last 64 sessions: older records of the boot have long been
+        // pulled (the ring holds 256), and the state file stays small.
+        if (state_.log_keys.size() > 64) state_.log_keys.erase(state_.log_keys.begin());
         return Status::Ok;
     }
     state_ = old;
