@@ -207,6 +207,7 @@ TEST(CryptoSelfTest, AllChecksPass) {
     }
     EXPECT_STREQ(results[1].name, "sha384");
     EXPECT_STREQ(results[5].name, "ecdsa-p384-tamper");
+    EXPECT_STREQ(results[6].name, "x25519");
     EXPECT_EQ(arena().stats().in_use, 0u) << "mbedTLS leaked arena blocks";
     EXPECT_LE(arena().stats().peak, arena().stats().capacity);
 }
