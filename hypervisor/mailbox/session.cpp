@@ -23,6 +23,7 @@ Status SessionManager::init(const u8 (&pubkey)[crypto::kP384PublicKeySize],
     active_id_ = 0;
     used_ = 0;
     last_seq_ = 0;
+    hello_open_ms_ = 0;
     macs_.clear();
     offer_ = SessionArea{};
     offer_.boot_counter = seed.boot_counter;
@@ -60,12 +61,16 @@ Status SessionManager::hello(const CommandSlot& slot, const HelloPayload& p, u64
     if (!has_key_) return Status::AuthFailed;
     if (p.offer_id != offer_.offer_id) return Status::Expired; // cheap: a stale or foreign offer
     if (slot.seq <= last_seq_) return Status::Replayed;
+    if (now_ms < hello_open_ms_) return Status::Busy;
     HelloTranscript t;
     hello_transcript(boot_nonce_, offer_, p.ctl_pub, t);
     u8 digest[crypto::kSha384Size];
     hello_digest(t, digest);
     Status s = crypto::ecdsa_p384_verify(pubkey_, digest, sizeof digest, p.signature);
-    if (s != Status::Ok) return s == Status::NoMemory ? Status::NoMemory : Status::BadSignature;
+    if (s != Status::Ok) {
+        hello_open_ms_ = now_ms + kHelloBackoffMs;
+        return s == Status::NoMemory ? Status::NoMemory : Status::BadSignature;
+    }
     u8 shared[crypto::kX25519Size];
     s = crypto::x25519_shared(offer_priv_, p.ctl_pub, shared, blinding, this);
     SessionKeys k{};

@@ -15,6 +15,11 @@
 
 namespace keel::mailbox {
 
+// After a HELLO fails its signature, the next HELLO verify waits this long (others answer
+// Busy at the cost of a compare): a flood of signed-looking junk costs at most ten P-384
+// verifies a second (docs/mailbox.md §4.4).
+constexpr u64 kHelloBackoffMs = 100;
+
 struct SessionLimits {
     u32 max_commands = 1u << 20;
     u32 max_age_ms = 24u * 3600u * 1000u;
@@ -34,8 +39,8 @@ public:
 
     // A decoded HELLO (slot already structurally checked). Ok: the offer became the
     // active session and a new offer was made. Expired (not the current offer),
-    // AuthFailed (no key), BadSignature, InvalidArgument (a low-order X25519 point),
-    // NoMemory.
+    // AuthFailed (no key), Busy (within kHelloBackoffMs of a failed verify), BadSignature,
+    // InvalidArgument (a low-order X25519 point), NoMemory.
     [[nodiscard]] Status hello(const CommandSlot& slot, const HelloPayload& p, u64 now_ms);
     // Any other command, cheapest first: Expired (no such session, or it ended by count
     // or age), Replayed (sequence at or below the floor), AuthFailed (the MAC). Ok
@@ -69,6 +74,7 @@ private:
     u32 used_ = 0;
     u64 last_seq_ = 0;
     u64 blind_counter_ = 0;
+    u64 hello_open_ms_ = 0; // no HELLO verify before this time (backoff after a failure)
 };
 
 } // namespace keel::mailbox

@@ -281,7 +281,7 @@ def drive(a, s):
             out = run("log")
             ok &= "audit chain verified" in out
         elif a.scenario == "hostile":
-            for case in ["bad-mac", "replay", "wrong-session", "garbage", "bad-index", "past-window"]:
+            for case in ["bad-mac", "replay", "wrong-session", "garbage", "bad-index", "past-window", "bad-hello"]:
                 run("hostile", case)
             out = run("log")
             ok &= "audit chain verified" in out and "rejected x" in out

@@ -73,9 +73,11 @@ TEST(MailboxSession, TamperedHellosEstablishNothing) {
     // Flips in the signed fields: offer id, the key, the signature (first and last bytes).
     const usize offs[] = {0, 3, 8, 39, 40, 135};
     for (usize off : offs) {
+        b.be.now += kHelloBackoffMs; // each one reaches the verify (no backoff answer)
         CommandSlot s = b.hello(priv, t);
         s.payload[off] ^= 0x10;
-        EXPECT_NE(b.send(s), Status::Ok) << "payload byte " << off;
+        EXPECT_EQ(b.send(s), off < 4 ? Status::Expired : Status::BadSignature)
+            << "payload byte " << off;
     }
     // A HELLO carrying a MAC or a session id is malformed before any verify.
     CommandSlot s = b.hello(priv, t);
@@ -97,6 +99,7 @@ TEST(MailboxSession, SwappedEphemeralKeysAreRefused) {
     p.ctl_pub[0] ^= 0x55;
     memcpy(s.payload, &p, sizeof p);
     EXPECT_EQ(b.send(s), Status::BadSignature);
+    b.be.now += kHelloBackoffMs;
     // Keel's key swapped: the controller was shown another key than Keel holds.
     const SessionArea a = b.offer();
     SessionArea fake = a;
@@ -108,6 +111,20 @@ TEST(MailboxSession, SwappedEphemeralKeysAreRefused) {
     b.sign_hello(fake, q, t);
     EXPECT_EQ(b.send(b.hello_slot(q)), Status::BadSignature);
     EXPECT_EQ(b.offer().active_id, 1u);
+}
+
+TEST(MailboxSession, AFailedHelloHoldsOffTheNextVerifyBriefly) {
+    Box b;
+    b.attach();
+    test::TestKey other{99};
+    u8 priv[32];
+    HelloTranscript t;
+    EXPECT_EQ(b.send(b.hello(priv, t, &other)), Status::BadSignature);
+    EXPECT_EQ(b.send(b.hello(priv, t, &other)), Status::Busy) << "no second verify at once";
+    EXPECT_EQ(b.send(b.hello(priv, t)), Status::Busy) << "the genuine one waits too";
+    b.be.now += kHelloBackoffMs;
+    EXPECT_EQ(b.handshake(), Status::Ok) << "and gets through after the backoff";
+    EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
 }
 
 TEST(MailboxSession, ForeignControllerKeyIsRefused) {

@@ -126,7 +126,16 @@ Status Client::handshake(std::string& err) {
     const SessionState old = state_;
     state_ = next; // the answer is MACed with the new response key
     ResponseSlot r;
-    const Reply rep = post_raw(slot, r);
+    Reply rep = post_raw(slot, r);
+    // Busy: a failed HELLO (someone else's junk) just closed the door for 100 ms (§4.4).
+    for (int i = 0;
+         i < 50 && rep == Reply::Unauthenticated && static_cast<Status>(r.status) == Status::Busy;
+         ++i) {
+        usleep(150000);
+        last_seq_ = next_seq(last_seq_);
+        slot.seq = last_seq_;
+        rep = post_raw(slot, r);
+    }
     if (rep == Reply::Authentic && r.status == 0) {
         SessionState::LogKey k{};
         k.session = next.session;

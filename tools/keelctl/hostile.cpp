@@ -118,6 +118,23 @@ int cmd_hostile(Session& s, const Args& a) {
         l.length = 8192;
         ok = expect("bulk range past the window",
                     s.c.call(Opcode::LoadImage, 1, &l, sizeof l, r, 60), r, Status::OutOfRange);
+    } else if (c == "bad-hello") {
+        // A HELLO for the current offer with a signature that does not verify: refused,
+        // and the genuine handshake right after still gets through (it meets the 100 ms
+        // backoff and retries, §4.4).
+        HelloPayload p{};
+        p.offer_id = s.c.offer().offer_id;
+        for (usize i = 0; i < sizeof p.ctl_pub; ++i)
+            p.ctl_pub[i] = static_cast<u8>(i * 7 + 1);
+        for (usize i = 0; i < sizeof p.signature; ++i)
+            p.signature[i] = static_cast<u8>(i * 13 + 5);
+        CommandSlot x = s.c.make(Opcode::Hello, 0, &p, sizeof p);
+        x.session_id = 0;
+        ok = expect("forged HELLO", s.c.post_raw(x, r), r, Status::BadSignature);
+        const bool renewed = s.renew() == 0;
+        printf("hostile bad-hello: the genuine handshake after it %s\n",
+               renewed ? "succeeded" : "FAILED");
+        ok = ok && renewed;
     } else if (c == "flood") {
         u32 sent = 0;
         ok = state_changes_during_flood(s, sent);

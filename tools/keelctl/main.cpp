@@ -28,7 +28,7 @@ int usage() {
             "  session        (a fresh handshake now; prints the session)\n"
             "  ping [--count N]  (N authenticated PINGs in this process; prints the wall time)\n"
             "  hostile CASE   (test inputs: bad-mac replay wrong-session garbage bad-index "
-            "past-window flood)\n");
+            "past-window bad-hello flood)\n");
     return kExitUsage;
 }
 } // namespace
