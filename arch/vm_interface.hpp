@@ -18,6 +18,11 @@ namespace keel::arch {
 // Zeroes pool memory through a transient mapping (the pool is otherwise unmapped).
 mm::Scrubber& pool_scrubber();
 
+// Whether the arch zeroes a VM's RAM itself, each 2 MiB block before anything can read
+// it (on the guest's first touch or the loader's first write; arm64): then the manager
+// takes the memory unzeroed (mm::Zeroing::ByOwner). Otherwise the pool zeroes it all at
+// allocation. Either way the pool scrubs it when the VM gives it back.
+[[nodiscard]] bool vm_zeroes_ram_on_first_use();
 // Builds the VM's second stage over vm.mem_base/mem_size at kGuestRamBase and its vCPUs
 // (one per core of vm.cpu_mask); no guest state yet. On failure nothing remains.
 [[nodiscard]] Status vm_create(Vm& vm);
@@ -44,6 +49,9 @@ void vm_request_stop(Vm& vm, VmEnd why);
 // No vCPU of the VM runs (it ended, or never started): frees its second stage and
 // drops every TLB entry that could still translate into its memory.
 void vm_destroy(Vm& vm);
+// Presses the VM's power button (the polite phase of a controller STOP): the guest may
+// power itself off. Unsupported where the arch emulates none yet (x86_64: needs ACPI).
+[[nodiscard]] Status vm_power_button(Vm& vm);
 // Queues console input for a running VM's UART; returns the bytes taken.
 usize vm_console_input(Vm& vm, const char* data, usize len);
 

@@ -42,7 +42,7 @@ mark() { # $1 the label in "keel: bench: boot marks (cntpct): boot_main A, mmu o
 mark_boot_main=$(mark boot_main)
 mark_mmu_on=$(mark "mmu on")
 mark_platform=$(mark "platform discovered")
-mark_crypto_done=$(mark "crypto self-check done")
+mark_features=$(mark "feature report")
 mem=$(sed -n 's/.*hypervisor memory: .* = \([0-9]*\) B$/\1/p' "$log2" | head -n 1)
 mem_text=$(sed -n 's/.*hypervisor memory: \(.*\)/\1/p' "$log2" | head -n 1)
 bench_need "$mem" "'vm 1: hypervisor memory: ... = N B' line (512 MiB VM)" "$log2"
@@ -51,7 +51,7 @@ set -- $null; null_loop=$1 null_nop=$2
 set -- $psci; psci_loop=$1 psci_nop=$2
 per() { echo "scale=1; $1 * 16 / $rounds" | bc; } # ticks over all rounds -> instructions per round
 boot=$((first * 16))
-crypto=$(((mark_crypto_done - mark_platform) * 16))
+printing=$(((mark_features - mark_platform) * 16))
 printf '%-62s %14s\n' "figure (instructions; CNTVCT ticks x 16)" "instructions"
 printf '%-62s %14s\n' "PSCI_VERSION (HVC 0x84000000) round trip, whole loop iteration" "$(per "$psci_loop")"
 printf '%-62s %14s\n' "  of which EL2 (exit, dispatch, handler, entry)" "$(per "$((psci_loop - psci_nop))")"
@@ -61,8 +61,7 @@ printf '%-62s %14s\n' "boot: reset -> first guest instruction (4 MiB VM)" "$boot
 printf '%-62s %14s\n' "  reset -> arm64_boot_main (.bss zeroed)" "$((mark_boot_main * 16))"
 printf '%-62s %14s\n' "  reset -> EL2 MMU on" "$((mark_mmu_on * 16))"
 printf '%-62s %14s\n' "  reset -> platform discovered" "$((mark_platform * 16))"
-printf '%-62s %14s\n' "  crypto self-check (platform discovered -> self-check done)" "$crypto"
-printf '%-62s %14s\n' "  boot without the crypto self-check" "$((boot - crypto))"
+printf '%-62s %14s\n' "  platform printed (platform discovered -> feature report)" "$printing"
 echo "per-VM hypervisor memory, 512 MiB VM: $mem_text"
 bench_result arm64.psci_version.loop "$(per "$psci_loop")"
 bench_result arm64.psci_version.el2 "$(per "$((psci_loop - psci_nop))")"
@@ -72,6 +71,5 @@ bench_result arm64.boot.first_guest_insn "$boot"
 bench_result arm64.boot.boot_main "$((mark_boot_main * 16))"
 bench_result arm64.boot.mmu_on "$((mark_mmu_on * 16))"
 bench_result arm64.boot.platform "$((mark_platform * 16))"
-bench_result arm64.boot.crypto "$crypto"
-bench_result arm64.boot.without_crypto "$((boot - crypto))"
+bench_result arm64.boot.platform_print "$printing"
 bench_result arm64.vm_memory_512M "$mem"

@@ -66,6 +66,7 @@ set(_boot_own
   ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp
   ${CMAKE_SOURCE_DIR}/crypto/arena.cpp ${CMAKE_SOURCE_DIR}/crypto/ecdsa.cpp ${CMAKE_SOURCE_DIR}/crypto/sha2.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/print.cpp ${CMAKE_SOURCE_DIR}/hypervisor/status.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/tables.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/libc/string.cpp)
 set(_efi_common -ffreestanding -fno-builtin -nostdlibinc -fno-stack-protector -mno-stack-arg-probe -DEFIX64
     -U_WIN32 -U_WIN64 -U__MINGW32__ -U__MINGW64__  # mbedTLS: a bare UEFI target, not Windows

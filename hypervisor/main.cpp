@@ -14,6 +14,7 @@
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/boot_vms.hpp"
 #include "hypervisor/vm/partitions.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
 
 namespace keel {
 namespace {
@@ -94,6 +95,7 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
         if (s != Status::Ok) panic("partition pool: %s", status_name(s));
     }
 
+    vm_manager().set_topology(g_platform);
     kprint("keel: first light complete\n");
     // Boot-time VMs come from keel.vm= words.
     if (partitions && vm_definition_count(info->cmdline) != 0) {

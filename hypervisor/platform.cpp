@@ -14,8 +14,16 @@ bool Platform::add_cpu(u64 hw_id, bool enabled) {
     if (cpu_count >= kMaxCpus) return false;
     for (u32 i = 0; i < cpu_count; ++i)
         if (cpus[i].hw_id == hw_id) return false; // duplicate id: firmware bug, keep the first
-    cpus[cpu_count++] = CpuDesc{hw_id, enabled};
+    cpus[cpu_count] = CpuDesc{hw_id, enabled, 0, 0, cpu_count, 0, 0};
+    ++cpu_count;
     return true;
+}
+
+u32 topology_index(u32* keys, u32* count, u32 key) {
+    for (u32 i = 0; i < *count; ++i)
+        if (keys[i] == key) return i;
+    keys[*count] = key;
+    return (*count)++;
 }
 
 u64 Platform::usable_bytes() const {
@@ -63,12 +71,26 @@ void print_platform(const Platform& p) {
                static_cast<ull>(m.base + m.size - 1), mem_type_name(m.type),
                static_cast<ull>(small ? m.size / KiB : m.size / MiB), small ? "KiB" : "MiB");
     }
-    kprint("platform: %u cpus\n", p.cpu_count);
+    u32 packages = 0, cores = 0, nodes = 0;
+    for (u32 i = 0; i < p.cpu_count; ++i) {
+        const CpuDesc& c = p.cpus[i];
+        packages = c.package + 1 > packages ? c.package + 1 : packages;
+        cores = c.core + 1 > cores ? c.core + 1 : cores;
+        nodes = c.node + 1 > nodes ? c.node + 1 : nodes;
+    }
+    kprint("platform: %u cpus: %u packages, %u cores, %u NUMA nodes%s\n", p.cpu_count, packages,
+           cores, nodes, p.topology_known ? "" : " (no topology from firmware: a core per cpu)");
     for (u32 i = 0; i < p.cpu_count; ++i)
-        kprint("platform: cpu %u hwid %#llx%s\n", i, static_cast<ull>(p.cpus[i].hw_id),
-               p.cpus[i].enabled ? "" : " (disabled)");
-    kprint("platform: irq controller %s dist %#llx redist %#llx\n", irq_kind_name(p.irq_kind),
-           static_cast<ull>(p.irq_dist_base), static_cast<ull>(p.irq_redist_base));
+        kprint("platform: cpu %u hwid %#llx package %u core %u thread %u node %u%s\n", i,
+               static_cast<ull>(p.cpus[i].hw_id), p.cpus[i].package, p.cpus[i].core,
+               p.cpus[i].thread, p.cpus[i].node, p.cpus[i].enabled ? "" : " (disabled)");
+    for (u32 i = 0; i < p.mem_node_count; ++i)
+        kprint("platform: NUMA node %u memory %#llx-%#llx\n", p.mem_nodes[i].node,
+               static_cast<ull>(p.mem_nodes[i].base),
+               static_cast<ull>(p.mem_nodes[i].base + p.mem_nodes[i].size - 1));
+    kprint("platform: irq controller %s dist %#llx redist %#llx its %#llx\n",
+           irq_kind_name(p.irq_kind), static_cast<ull>(p.irq_dist_base),
+           static_cast<ull>(p.irq_redist_base), static_cast<ull>(p.its_base));
     kprint("platform: uart %#llx\n", static_cast<ull>(p.uart_base));
     if (p.ecam_base != 0)
         kprint("platform: pcie ecam %#llx size %#llx buses %u-%u\n", static_cast<ull>(p.ecam_base),

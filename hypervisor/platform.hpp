@@ -10,9 +10,24 @@ namespace keel {
 enum class IrqControllerKind : u32 { None = 0, GicV2 = 2, GicV3 = 3, Apic = 10 };
 enum class PsciConduit : u32 { None = 0, Smc = 1, Hvc = 2 };
 
+// Where a CPU sits: SMT threads of one physical core share `core`. Without topology
+// information every CPU is its own core (core = its index) on package 0, node 0.
+// No default member initializers: Platform lives in .bss and must need no constructor.
 struct CpuDesc {
     u64 hw_id; // arm64: MPIDR affinity bits; x86: local APIC id
     bool enabled;
+    u32 acpi_uid; // ACPI processor UID (MADT), links PPTT and SRAT entries to the CPU
+    u32 package;  // physical package (socket)
+    u32 core;     // physical core, unique across packages
+    u32 thread;   // SMT thread within its core
+    u32 node;     // NUMA proximity domain
+};
+
+// A memory range's NUMA proximity domain (SRAT memory affinity, or numa-node-id).
+struct MemNode {
+    u64 base;
+    u64 size;
+    u32 node;
 };
 
 struct Platform {
@@ -28,6 +43,7 @@ struct Platform {
     u64 irq_dist_base = 0;   // GIC distributor, or I/O APIC
     u64 irq_redist_base = 0; // GICv3 redistributors, or local APIC
     u64 irq_redist_size = 0;
+    u64 its_base = 0; // GICv3 ITS (MSI translation), 0 if none
 
     u64 uart_base = 0; // MMIO base (arm64) or I/O port (x86)
     u64 ecam_base = 0;
@@ -36,10 +52,19 @@ struct Platform {
     u32 pci_bus_end = 0;
     PsciConduit psci = PsciConduit::None;
 
+    bool topology_known = false; // cpus[].package/core/thread come from the firmware
+    MemNode mem_nodes[kMaxMem];
+    u32 mem_node_count = 0; // 0: one node (no SRAT / numa-node-id)
+
     bool add_mem(u64 base, u64 size, MemType type);
     bool add_cpu(u64 hw_id, bool enabled);
     [[nodiscard]] u64 usable_bytes() const;
 };
+
+// Numbers topology keys (a PPTT node offset, an APIC id's core field) densely in order of
+// first appearance: the index of `key` in keys[0..*count), appended if new. keys must
+// have room for one more (at most Platform::kMaxCpus distinct keys).
+u32 topology_index(u32* keys, u32* count, u32 key);
 
 const char* mem_type_name(MemType t);
 const char* irq_kind_name(IrqControllerKind k);

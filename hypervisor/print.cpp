@@ -13,6 +13,18 @@ struct Sink {
         if (len + 1 < size) buf[len] = c;
         ++len;
     }
+    // The literal text from `p` up to the next '%' or the end; returns where it stopped.
+    // One loop with the room checked once (most of a boot line is literal text).
+    const char* put_literal(const char* p) {
+        // Locals: a char store may alias the members, which would be reloaded each time.
+        char* const at = buf + len;
+        const usize room = len + 1 < size ? size - 1 - len : 0;
+        usize n = 0;
+        for (char c = p[0]; c != '\0' && c != '%'; c = p[++n])
+            if (n < room) at[n] = c;
+        len += n;
+        return p + n;
+    }
 };
 
 void put_number(Sink& out, u64 value, unsigned base, bool upper, bool negative, int width,
@@ -45,7 +57,7 @@ usize vformat(char* buf, usize size, const char* fmt, va_list ap) {
     Sink out{buf, size};
     for (const char* p = fmt; *p; ++p) {
         if (*p != '%') {
-            out.put(*p);
+            p = out.put_literal(p) - 1;
             continue;
         }
         ++p;

@@ -4,6 +4,14 @@ set(KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/print.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/cmdline.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/platform.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/tables.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/madt.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/mcfg.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/fadt.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/spcr.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/pptt.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/srat.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/platform_acpi.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mm/frame_pool.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mm/table_pool.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/panic.cpp

@@ -1,7 +1,8 @@
 // A test-and-set spinlock on C++ atomics (LDAXR/STXR on arm64, XCHG on x86): portable,
 // so the core needs no arch header for it. Held only for short, bounded sections
 // (a console line, a pool operation). Lock order, outermost first (vm/vm_manager.hpp):
-//   VM manager lock -> pool lock -> table-pool lock -> console lock
+//   VM manager lock -> pool lock -> a VM's stage-2 lock (arm64) -> table-pool lock
+//   -> console lock; arm64's EL2 table lock (mmu.cpp) is innermost: nothing inside it
 // Locks need coherent (cacheable) memory: take them only once the MMU is on.
 #pragma once
 

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetches the guest Linux used by the arm64 Linux tests and benchmarks: Debian 12's
 # arm64 kernel (an uncompressed Image) and busybox-static, and packs an initramfs with
-# busybox and tests/guest/linux/init. Idempotent; output in ${KEEL_CACHE}/guests:
+# busybox, tests/guest/linux/init and the kernel's gpio_keys and evdev modules (the power
+# button: Debian builds them as modules). Idempotent; output in ${KEEL_CACHE}/guests:
 #   Image-arm64 (the kernel), initramfs-arm64.cpio.gz, kernel-version.txt
 # Uses a private apt configuration (its own lists, architecture arm64, empty dpkg
 # status), so the system's apt and dpkg state are left alone: no --add-architecture.
@@ -16,7 +17,8 @@ for t in apt-get dpkg-deb cpio gzip; do command -v $t >/dev/null || die "missing
 
 mkdir -p "$out"
 init_src=$root/tests/guest/linux/init
-stamp=$out/.keel-$(sha256sum "$init_src" | cut -c1-16)
+# Re-packed whenever the init or this script (the initramfs's contents) changes.
+stamp=$out/.keel-$(cat "$init_src" "$0" | sha256sum | cut -c1-16)
 if [[ -f $stamp && -f $out/Image-arm64 && -f $out/initramfs-arm64.cpio.gz ]]; then
   say "up to date: $(cat "$out/kernel-version.txt") in $out"; exit 0
 fi
@@ -57,11 +59,17 @@ kimg=$(ls "$work"/x/boot/vmlinuz-* 2>/dev/null | head -1)
 [[ $(dd if="$kimg" bs=1 skip=56 count=4 2>/dev/null | od -An -c | tr -d ' \n') == 'ARMd' ]] \
   || die "package $kpkg: vmlinuz is not an uncompressed arm64 Image"
 [[ -x $work/x/bin/busybox ]] || die "package busybox-static: no /bin/busybox"
+kver=$(basename "$kimg" | sed 's/^vmlinuz-//')
+mods=(drivers/input/keyboard/gpio_keys.ko drivers/input/evdev.ko)
+for m in "${mods[@]}"; do
+  [[ -f $work/x/lib/modules/$kver/kernel/$m ]] || die "package $kpkg: no module $m"
+done
 
 rd=$work/rd
-mkdir -p "$rd"/{bin,sbin,dev,proc,sys,etc}
+mkdir -p "$rd"/{bin,sbin,dev,proc,sys,etc,lib/modules}
 cp "$work/x/bin/busybox" "$rd/bin/busybox"
-for a in sh mount echo cat grep nproc poweroff sleep; do ln -s busybox "$rd/bin/$a"; done
+for a in sh mount echo cat grep nproc poweroff sleep insmod dd od sync; do ln -s busybox "$rd/bin/$a"; done
+for m in "${mods[@]}"; do cp "$work/x/lib/modules/$kver/kernel/$m" "$rd/lib/modules/"; done
 install -m 0755 "$init_src" "$rd/init"
 (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$out/initramfs-arm64.cpio.gz.tmp"
 cp "$kimg" "$out/Image-arm64.tmp"

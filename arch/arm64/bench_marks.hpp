@@ -11,8 +11,8 @@ namespace keel::arm64 {
 enum class BootMark : u32 {
     BootMain,      // arm64_boot_main entered (.bss zeroed, stack set)
     MmuOn,         // EL2 MMU on, console mapped
-    PlatformDone,  // discover_platform returned: next come print_platform, crypto self-check
-    FeaturesStart, // report_features entered: the crypto self-check is over
+    PlatformDone,  // discover_platform returned: next comes print_platform
+    FeaturesStart, // report_features entered (the crypto self-check runs once a VM has started)
     Count
 };
 

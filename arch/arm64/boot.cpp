@@ -1,5 +1,6 @@
-// arm64 direct-boot path: from start.S (EL2, MMU off, x0 = DTB) to keel_main with the
-// EL2 page tables on and a BootInfo filled from the device tree.
+// arm64 boot path: from start.S (EL2, MMU off, x0 = DTB on direct boot, or the UEFI boot
+// stage's BootInfo) to keel_main with the EL2 page tables on. The platform comes from
+// the device tree, or on a UEFI boot without one from ACPI (SBBR servers).
 #include "bench_marks.hpp"
 #include <arch/console.hpp>
 #include <string.h>
@@ -10,6 +11,7 @@ extern "C" {
 
 #include "boot_uefi.hpp"
 #include "dtb_platform.hpp"
+#include "hypervisor/acpi/platform_acpi.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
@@ -56,6 +58,30 @@ void take_rng_seed(const void* fdt, BootInfo& bi) {
     bi.flags |= BootInfo::kFlagEntropy;
 }
 
+// Before the MMU is on, physical addresses are read where they are; the boot stage
+// cleaned the ACPI tables to the point of coherency for exactly this.
+const u8* identity_map(void*, u64 pa, u64) { return reinterpret_cast<const u8*>(pa); }
+
+// The one read of the platform: the device tree (direct boot takes the command line
+// from /chosen, UEFI brought its own), or ACPI on a UEFI boot that has no device tree.
+void scan_platform(u64 x0, bool from_uefi) {
+    const u64 dtb = from_uefi ? g_boot_info.dtb : x0;
+    if (from_uefi && dtb == 0 && g_boot_info.rsdp != 0) {
+        g_scan.rsdp = g_boot_info.rsdp;
+        g_scan.status =
+            acpi::read_platform(g_scan.rsdp, acpi::PhysReader{identity_map, nullptr},
+                                acpi::Flavor::Arm64, g_scan.platform, &g_scan.acpi_where);
+        return;
+    }
+    const void* fdt = reinterpret_cast<const void*>(dtb);
+    if (dtb == 0 || fdt_check_header(fdt) != 0)
+        panic("no valid device tree in x0 (%#llx)", static_cast<unsigned long long>(dtb));
+    // The one walk over the device tree (dtb_platform.hpp).
+    g_scan.fdt = fdt;
+    g_scan.status = dtb_read_platform(
+        fdt, g_scan.platform, from_uefi ? nullptr : g_boot_info.cmdline, BootInfo::kCmdlineMax);
+}
+
 } // namespace
 
 const DtbScan& boot_dtb_scan() { return g_scan; }
@@ -64,20 +90,13 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     boot_mark(BootMark::BootMain);
     // x0 is the DTB (direct boot) or the UEFI boot stage's BootInfo (boot_uefi.cpp).
     const bool from_uefi = take_uefi_boot_info(x0, g_boot_info);
-    const u64 dtb = from_uefi ? g_boot_info.dtb : x0;
     const u64 base = reinterpret_cast<u64>(__image_start);
     if (running_base() != base)
         panic("loaded at %#llx but linked at %#llx",
               static_cast<unsigned long long>(running_base()),
               static_cast<unsigned long long>(base));
-    const void* fdt = reinterpret_cast<const void*>(dtb);
-    if (dtb == 0 || fdt_check_header(fdt) != 0)
-        panic("no valid device tree in x0 (%#llx)", static_cast<unsigned long long>(dtb));
-    // The one walk over the device tree (dtb_platform.hpp); direct boot takes the
-    // command line from /chosen, UEFI brought its own.
-    g_scan.fdt = fdt;
-    g_scan.status = dtb_read_platform(
-        fdt, g_scan.platform, from_uefi ? nullptr : g_boot_info.cmdline, BootInfo::kCmdlineMax);
+    scan_platform(x0, from_uefi);
+    const u64 dtb = reinterpret_cast<u64>(g_scan.fdt);
 
     // Own page tables: text RX, rodata R+XN, data/bss RW+XN (WXN on), the DTB
     // read-only, and the console UART as device memory. Nothing else.
@@ -88,9 +107,11 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     map_or_panic(reinterpret_cast<u64>(__rodata_end),
                  reinterpret_cast<u64>(__image_end) - reinterpret_cast<u64>(__rodata_end),
                  MapKind::ReadWrite, "data");
-    map_or_panic(dtb, fdt_totalsize(fdt), MapKind::ReadOnly, "device tree");
+    if (g_scan.fdt != nullptr)
+        map_or_panic(dtb, fdt_totalsize(g_scan.fdt), MapKind::ReadOnly, "device tree");
     const u64 uart = g_scan.platform.uart_base;
-    if (uart == 0) panic("device tree names no PL011 UART");
+    if (uart == 0) // no console to say more on
+        panic("%s names no PL011 UART", g_scan.fdt != nullptr ? "device tree" : "ACPI (SPCR)");
     map_or_panic(uart, 4096, MapKind::Device, "uart");
     if (from_uefi && g_boot_info.event_log != 0 && g_boot_info.event_log_size != 0)
         map_or_panic(g_boot_info.event_log, g_boot_info.event_log_size, MapKind::ReadOnly,
@@ -116,7 +137,7 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
             bi.mem[i] = p.mem[i];
         bi.mem_count = p.mem_count;
     }
-    take_rng_seed(fdt, bi);
+    if (g_scan.fdt != nullptr) take_rng_seed(g_scan.fdt, bi);
     keel_main(&bi);
 }
 

@@ -52,7 +52,7 @@ struct Node {
     const char* name = nullptr;
     int name_len = 0;
     u32 child_ac = 2, child_sc = 1; // #address-cells/#size-cells for its children (spec 2.3.5)
-    Prop compatible, device_type, reg, status, bus_range, method, bootargs;
+    Prop compatible, device_type, reg, status, bus_range, method, bootargs, phandle, cpu, numa;
 
     [[nodiscard]] bool enabled() const {
         return status.data == nullptr || str_is(status.data, status.len, "okay") ||
@@ -63,6 +63,15 @@ struct Node {
         for (; i < name_len && want[i] != '\0'; ++i)
             if (name[i] != want[i]) return false;
         return i == name_len && want[i] == '\0';
+    }
+    [[nodiscard]] bool name_starts(const char* want) const {
+        int i = 0;
+        for (; want[i] != '\0'; ++i)
+            if (i >= name_len || name[i] != want[i]) return false;
+        return true;
+    }
+    [[nodiscard]] u32 cell(const Prop& p) const {
+        return p.data != nullptr && p.len == 4 ? fdt32_to_cpu(p.cells()[0]) : 0;
     }
     [[nodiscard]] bool compatible_with(const char* c) const {
         return compat_has(compatible.data, compatible.len, c);
@@ -93,17 +102,72 @@ struct Scan {
     PsciConduit psci = PsciConduit::None;
     bool cpus_seen = false;
 
+    // /cpus/cpu-map (Devicetree topology binding: socketN > clusterN > coreN > threadN,
+    // levels optional): each leaf names a CPU node by phandle. Children end before their
+    // parent, so a leaf's core is the number of core nodes ended so far, and likewise
+    // its socket.
+    struct MapLeaf {
+        u32 phandle, core, socket;
+    };
+    MapLeaf leaves[Platform::kMaxCpus] = {};
+    u32 leaf_count = 0, cores_ended = 0, sockets_ended = 0;
+    bool map_seen = false, map_bad = false;
+    u32 cpu_phandle[Platform::kMaxCpus] = {};
+
+    void map_node_end(const Node& n) {
+        if (n.cpu.data != nullptr) {
+            if (leaf_count == Platform::kMaxCpus || n.cell(n.cpu) == 0) {
+                map_bad = true;
+                return;
+            }
+            leaves[leaf_count++] = MapLeaf{n.cell(n.cpu), cores_ended, sockets_ended};
+        }
+        if (n.name_starts("core")) ++cores_ended;
+        if (n.name_starts("socket")) ++sockets_ended;
+    }
+
+    // Every CPU placed by the map (if there is one): SMT threads share a core.
+    [[nodiscard]] bool resolve_topology() {
+        if (!map_seen) return true;
+        if (map_bad) return false;
+        for (u32 i = 0; i < out.cpu_count; ++i) {
+            const MapLeaf* leaf = nullptr;
+            for (u32 j = 0; j < leaf_count; ++j)
+                if (cpu_phandle[i] != 0 && leaves[j].phandle == cpu_phandle[i]) leaf = &leaves[j];
+            if (leaf == nullptr) return false; // a CPU the map does not place
+            out.cpus[i].core = leaf->core;
+            out.cpus[i].package = leaf->socket;
+            out.cpus[i].thread = 0;
+            for (u32 j = 0; j < i; ++j)
+                if (out.cpus[j].core == leaf->core) ++out.cpus[i].thread;
+        }
+        out.topology_known = true;
+        return true;
+    }
+
     void node_end(const Node& n, const Node& parent, int depth) {
         u64 a = 0, s = 0;
         if (str_is(n.device_type.data, n.device_type.len, "memory") && n.enabled()) {
-            for (int i = 0; reg_pair(n, parent, i, &a, &s); ++i)
+            for (int i = 0; reg_pair(n, parent, i, &a, &s); ++i) {
                 if (s != 0 && !out.add_mem(a, s, MemType::Usable)) mem_bad = true;
+                if (s != 0 && n.numa.data != nullptr && !mem_bad) { // NUMA binding
+                    if (out.mem_node_count == Platform::kMaxMem)
+                        mem_bad = true;
+                    else
+                        out.mem_nodes[out.mem_node_count++] = MemNode{a, s, n.cell(n.numa)};
+                }
+            }
         }
         if (depth == 2 && parent.named("cpus") &&
             str_is(n.device_type.data, n.device_type.len, "cpu")) {
             if (!reg_pair(n, parent, 0, &a, &s) || !out.add_cpu(a & 0xff00ffffffull, n.enabled()))
                 cpu_bad = true;
+            else {
+                cpu_phandle[out.cpu_count - 1] = n.cell(n.phandle);
+                out.cpus[out.cpu_count - 1].node = n.cell(n.numa);
+            }
         }
+        if (depth == 2 && parent.named("cpus") && n.named("cpu-map")) map_seen = true;
         if (depth == 1 && n.named("cpus")) cpus_seen = true;
         if (depth == 1 && n.named("chosen") && bootargs != nullptr && n.bootargs.data != nullptr) {
             usize i = 0;
@@ -124,6 +188,9 @@ struct Scan {
             out.irq_kind = IrqControllerKind::GicV2;
             gic_bad = !reg_pair(n, parent, 0, &out.irq_dist_base, &s);
         }
+        if (out.its_base == 0 && n.enabled() && n.compatible_with("arm,gic-v3-its") &&
+            !reg_pair(n, parent, 0, &out.its_base, &s))
+            out.its_base = 0;
         if (!uart_done && n.enabled() && n.compatible_with("arm,pl011")) {
             uart_done = true;
             if (!reg_pair(n, parent, 0, &out.uart_base, &s)) out.uart_base = 0;
@@ -188,12 +255,19 @@ void take_prop(const Blocks& b, u32 nameoff, Prop v, Node& n) {
         break;
     case 'c':
         if (b.name_is(nameoff, "compatible")) n.compatible = v;
+        if (b.name_is(nameoff, "cpu")) n.cpu = v;
         break;
     case 'd':
         if (b.name_is(nameoff, "device_type")) n.device_type = v;
         break;
     case 'm':
         if (b.name_is(nameoff, "method")) n.method = v;
+        break;
+    case 'n':
+        if (b.name_is(nameoff, "numa-node-id")) n.numa = v;
+        break;
+    case 'p':
+        if (b.name_is(nameoff, "phandle")) n.phandle = v;
         break;
     case 'r':
         if (b.name_is(nameoff, "reg")) n.reg = v;
@@ -251,6 +325,8 @@ Status walk(const void* fdt, Scan& scan) {
         case FDT_END_NODE:
             if (depth < 0) return Status::Corrupt;
             if (depth > 0) scan.node_end(stack[depth], stack[depth - 1], depth);
+            if (depth >= 3 && stack[1].named("cpus") && stack[2].named("cpu-map"))
+                scan.map_node_end(stack[depth]);
             --depth;
             break;
         case FDT_NOP: break;
@@ -271,6 +347,7 @@ Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs, usize b
     if (scan.cpu_bad) return Status::Corrupt;
     if (!scan.cpus_seen || out.cpu_count == 0) return Status::NotFound;
     if (scan.gic_bad || scan.pci_bad) return Status::Corrupt;
+    if (!scan.resolve_topology()) return Status::Corrupt;
     out.psci = scan.psci;
     return Status::Ok;
 }

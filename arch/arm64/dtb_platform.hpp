@@ -17,7 +17,9 @@ Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs = nullpt
 // reader takes that result (platform.cpp): the console UART, the boot info's memory and
 // command line, the platform. The UART is the first enabled "arm,pl011".
 struct DtbScan {
-    const void* fdt = nullptr;
+    const void* fdt = nullptr;        // the device tree read, or null on an ACPI boot
+    u64 rsdp = 0;                     // the ACPI RSDP read (UEFI boot without a device tree)
+    const char* acpi_where = nullptr; // on an ACPI failure: the table refused
     Status status = Status::NotFound;
     Platform platform;
 };

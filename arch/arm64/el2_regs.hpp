@@ -48,18 +48,22 @@ struct CptrEl2 {
     static constexpr u64 kGuest = kRes1;
 };
 
-// MDCR_EL2 (D17.2.96). Debug registers are trapped (TDA, TDOSA, TDRA) and read as zero
-// (vcpu_exit.cpp): guests get no self-hosted debug yet. The PMU is passed through
-// (HPMN = all counters, TPM = TPMCR = 0) so the benchmark guest can count cycles and
-// instructions; with one vCPU per core nothing else uses that core's PMU.
+// MDCR_EL2 (D17.2.96). Self-hosted debug is the guest's: the breakpoint, watchpoint,
+// MDSCR_EL1 and OS lock registers are not trapped (TDA = TDOSA = 0) and debug exceptions
+// go to EL1 (TDE = 0), which also disables them at EL2 (D2.4: EL2 is above the debug
+// target EL). With one vCPU per core they stay live like the FP registers and are reset
+// when a vCPU starts (core_reset.cpp). Only MDRAR_EL1 (the physical address of the debug
+// ROM table) is trapped (TDRA) and reads as zero, "not valid". The PMU is passed through
+// the same way (HPMN = all counters, TPM = TPMCR = 0).
 struct MdcrEl2 {
     static constexpr u64 kTdosa = 1ull << 10;
     static constexpr u64 kTda = 1ull << 9;
     static constexpr u64 kTdra = 1ull << 11;
-    static constexpr u64 make(u64 pmu_counters) {
-        return kTda | kTdosa | kTdra | (pmu_counters & 0x1f);
-    }
+    static constexpr u64 kTde = 1ull << 8;
+    static constexpr u64 make(u64 pmu_counters) { return kTdra | (pmu_counters & 0x1f); }
 };
+static_assert((MdcrEl2::make(31) & (MdcrEl2::kTda | MdcrEl2::kTdosa | MdcrEl2::kTde)) == 0,
+              "debug registers and exceptions are the guest's (issue 10 item 16)");
 
 // CNTHCTL_EL2 (D17.2.24, non-VHE): EL1 may read the physical counter and use the
 // physical timer (EL1PCTEN, EL1PCEN). CNTVOFF_EL2 = 0: virtual == physical count.

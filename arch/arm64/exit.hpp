@@ -61,6 +61,12 @@ constexpr ExitReason classify_exit(u64 vector, Esr esr) {
     }
 }
 
+// The faulting IPA of a stage-2 abort: HPFAR_EL2.FIPA [43:4] = IPA[55:12] (D17.2.50),
+// the page offset from FAR_EL2.
+constexpr u64 fault_ipa(u64 far, u64 hpfar) {
+    return ((hpfar >> 4) & 0xffffffffffull) << 12 | (far & 0xfff);
+}
+
 // A stage-2 data abort (ISS encoding for EC 0x24, D17.2.37.10).
 struct DataAbort {
     bool isv;         // ISS[24]: the fields below are valid (single GPR load/store)
@@ -76,8 +82,7 @@ struct DataAbort {
 
     static constexpr DataAbort decode(Esr esr, u64 far, u64 hpfar) {
         const u32 iss = esr.iss();
-        // HPFAR_EL2.FIPA [43:4] = IPA[55:12] (D17.2.50).
-        const u64 ipa = ((hpfar >> 4) & 0xffffffffffull) << 12 | (far & 0xfff);
+        const u64 ipa = fault_ipa(far, hpfar);
         return DataAbort{((iss >> 24) & 1) != 0,
                          static_cast<u8>(1u << ((iss >> 22) & 3)),
                          ((iss >> 21) & 1) != 0,
@@ -119,6 +124,27 @@ constexpr u64 injected_abort_esr(bool instruction, bool from_el0, bool write = f
     return (e << 26) | (1ull << 25) | wnr | kFscSyncExternal;
 }
 static_assert(injected_abort_esr(false, false) == 0x96000010ull, "SEA on a data access at EL1");
+
+// PSTATE after an exception entry to EL1 (ARM ARM D1.3.4 / "PSTATE on exception entry
+// to AArch64 state"), in SPSR layout (C5.2.19): EL1h with D, A, I, F set; IL, SS, UAO,
+// BTYPE cleared; PAN set when SCTLR_EL1.SPAN is 0 (SPAN is RES1 without FEAT_PAN);
+// SSBS = SCTLR_EL1.DSSBS (RES0 without FEAT_SSBS); TCO set with FEAT_MTE. NZCV, DIT
+// and an already set PAN are kept.
+namespace spsr {
+constexpr u64 kNzcv = 0xfull << 28, kTco = 1ull << 25, kDit = 1ull << 24, kPan = 1ull << 22;
+constexpr u64 kSsbs = 1ull << 12, kDaif = 0xfull << 6, kEl1h = 0x5;
+} // namespace spsr
+namespace sctlr {
+constexpr u64 kSpan = 1ull << 23, kDssbs = 1ull << 44;
+}
+constexpr u64 exception_entry_pstate(u64 old, u64 sctlr_el1, bool mte) {
+    u64 p = (old & (spsr::kNzcv | spsr::kDit | spsr::kPan)) | spsr::kDaif | spsr::kEl1h;
+    if ((sctlr_el1 & sctlr::kSpan) == 0) p |= spsr::kPan;
+    if (sctlr_el1 & sctlr::kDssbs) p |= spsr::kSsbs;
+    if (mte) p |= spsr::kTco;
+    return p;
+}
+static_assert(exception_entry_pstate(0x5, sctlr::kSpan, false) == 0x3c5, "EL1h, DAIF masked");
 
 // Offset into VBAR_EL1 for a synchronous exception from the guest's mode (D1.10.2).
 constexpr u64 sync_vector_offset(u64 spsr) {

@@ -58,8 +58,7 @@ void gic_init_this_cpu() {
     while (reg32(rd + gic::kGicrWaker) & gic::kGicrWakerChildrenAsleep) {
     }
     const u64 sgi = rd + gic::kGicrSgiBase;
-    const u32 mine =
-        (1u << gic::kPpiVirtTimer) | (1u << gic::kPpiMaintenance) | (1u << gic::kSgiKick);
+    const u32 mine = gic::kGuestTimerPpis | (1u << gic::kPpiMaintenance) | (1u << gic::kSgiKick);
     reg32(sgi + gic::kGicdIcenabler) = ~0u;
     reg32(sgi + gic::kGicdIgroupr) = ~0u;
     for (u32 i = 0; i < 8; ++i)

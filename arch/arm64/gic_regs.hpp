@@ -32,7 +32,11 @@ constexpr u32 kSpiBase = 32;
 constexpr u32 kIntidSpurious = 1020;
 constexpr u32 kPpiMaintenance = 25; // ICH maintenance interrupt (Arm BSA PPI assignment)
 constexpr u32 kPpiVirtTimer = 27;   // EL1 virtual timer (CNTV)
-constexpr u32 kSgiKick = 8;         // Keel's "re-evaluate your vCPU's interrupts" SGI
+constexpr u32 kPpiPhysTimer = 30;   // EL1 physical timer (CNTP), non-secure
+// The guest's timers: HW-linked list registers (12.4.4), the physical PPI forwarded.
+constexpr u32 kGuestTimerPpis = (1u << kPpiVirtTimer) | (1u << kPpiPhysTimer);
+constexpr bool is_guest_timer(u32 intid) { return intid < 32 && (kGuestTimerPpis >> intid) & 1; }
+constexpr u32 kSgiKick = 8; // Keel's "re-evaluate your vCPU's interrupts" SGI
 
 // ICC_SRE_EL2 (12.2.15): SRE, DFB, DIB, Enable (EL1 may use the system registers).
 constexpr u64 kIccSreEl2 = 0xf;

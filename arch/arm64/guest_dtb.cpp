@@ -1,7 +1,8 @@
 // The device tree a Linux VM sees, written with libfdt's sequential writer. It
 // describes exactly the machine Keel emulates (vm-definitions.md "Guest-visible
 // machine"): RAM, vCPUs with PSCI (HVC), the virtual GICv3, the architected timer,
-// the PL011 and the command line / initramfs.
+// the PL011, the PL061 GPIO with its power button (a gpio-keys KEY_POWER key, as QEMU
+// virt describes it) and the command line / initramfs.
 extern "C" {
 #include <libfdt.h>
 }
@@ -10,11 +11,14 @@ extern "C" {
 #include "guest_map.hpp"
 #include "linux_loader.hpp"
 #include "vgic.hpp"
+#include "vgpio.hpp"
 
 namespace keel::arm64 {
 namespace {
 
-constexpr u32 kGicPhandle = 1, kClkPhandle = 2;
+constexpr u32 kGicPhandle = 1, kClkPhandle = 2, kGpioPhandle = 3;
+constexpr u32 kKeyPower = 116; // linux/input-event-codes.h KEY_POWER
+constexpr u32 kGpioActiveHigh = 0;
 constexpr u32 kIrqSpi = 0, kIrqPpi = 1;
 constexpr u32 kIrqLevelHigh = 4;
 
@@ -132,6 +136,25 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     w.raw("clock-names", kClockNames, sizeof kClockNames);
     w.end();
 
+    w.begin("pl061@9030000");
+    static const char kGpioCompat[] = "arm,pl061\0arm,primecell";
+    w.raw("compatible", kGpioCompat, sizeof kGpioCompat);
+    w.cells("reg", {0, lo(kGuestGpioIpa), 0, lo(kGuestGpioSize)});
+    w.cells("interrupts", {kIrqSpi, kGpioSpi - 32, kIrqLevelHigh});
+    w.empty("gpio-controller");
+    w.u32p("#gpio-cells", 2);
+    w.cells("clocks", {kClkPhandle});
+    w.str("clock-names", "apb_pclk");
+    w.u32p("phandle", kGpioPhandle);
+    w.end();
+    w.begin("gpio-keys");
+    w.str("compatible", "gpio-keys");
+    w.begin("poweroff");
+    w.str("label", "GPIO Key Poweroff");
+    w.u32p("linux,code", kKeyPower);
+    w.cells("gpios", {kGpioPhandle, kGpioPowerLine, kGpioActiveHigh});
+    w.end();
+    w.end();
     w.begin("chosen");
     w.str("bootargs", in.bootargs);
     w.str("stdout-path", "/pl011@9000000");

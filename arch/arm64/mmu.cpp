@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "el2_format.hpp"
+#include "hypervisor/spinlock.hpp"
 #include "sysreg.hpp"
 
 namespace keel::arm64 {
@@ -36,9 +37,32 @@ private:
 constinit El2Tables g_tables;
 constinit mm::PageTable<El2Format> g_el2{g_tables};
 
+// The tables change from more than one core once VMs run: the boot core maps devices
+// (mailbox attach) and uses its loader windows while VM cores map their own windows
+// (RAM zeroed on first use, scrubber.cpp). One lock for every change, taken only once
+// the MMU is on (exclusives need cacheable memory; before that the boot core is alone).
+// Nothing is taken inside it: it is the innermost lock.
+SpinLock g_el2_lock;
+
+class El2Guard {
+public:
+    El2Guard() : locked_((KEEL_READ_SYSREG(sctlr_el2) & 1) != 0) {
+        if (locked_) g_el2_lock.lock();
+    }
+    ~El2Guard() {
+        if (locked_) g_el2_lock.unlock();
+    }
+    El2Guard(const El2Guard&) = delete;
+    El2Guard& operator=(const El2Guard&) = delete;
+
+private:
+    bool locked_;
+};
+
 } // namespace
 
 Status el2_map(u64 addr, u64 size, MapKind kind) {
+    El2Guard g;
     if (!g_el2.ready()) KEEL_TRY(g_el2.init()); // the first call (boot) makes the root
     // Blocks where alignment allows: nothing in the EL2 tables is ever unmapped except
     // the window, which lives at its own VA with its own table.
@@ -52,6 +76,7 @@ Status el2_map(u64 addr, u64 size, MapKind kind) {
 Status el2_window_map(u64 va, u64 pa) {
     constexpr u64 kBlock = 2 * MiB;
     if ((va | pa) & (kBlock - 1)) return Status::InvalidArgument;
+    El2Guard g;
     // One level-2 block: normal WB, EL2 read-write, never executable.
     Status s = g_el2.map(VirtAddr(va), PhysAddr(pa), kBlock, mm::host_attrs(MapKind::ReadWrite));
     if (s != Status::Ok) return s == Status::AlreadyExists ? Status::Busy : s;
@@ -61,6 +86,7 @@ Status el2_window_map(u64 va, u64 pa) {
 }
 
 void el2_window_unmap(u64 va) {
+    El2Guard g;
     if (g_el2.unmap(VirtAddr(va), 2 * MiB, mm::EmptyTables::Keep) != Status::Ok) return;
     // Break: the entry is invalid everywhere before anyone may map the window again
     // (D8.16.1 break-before-make; TLBI by VA, EL2, inner shareable).

@@ -15,9 +15,11 @@ using MapKind = mm::HostMap;
 // different mapping or when the table pool is exhausted.
 Status el2_map(u64 addr, u64 size, MapKind kind);
 // The one non-identity mapping: a 2 MiB read-write window at `va` (2 MiB aligned,
-// outside RAM) onto the pool block at `pa`, used only by the scrubber and the guest
-// loader while they hold the pool lock. Unmapping invalidates the VA in every core's
-// TLB (TLBI VAE2IS), so the block is unreachable from EL2 again.
+// outside RAM) onto the pool block at `pa`, used by the scrubber (under the pool lock),
+// the guest loader (boot core) and each core's first-use zeroing (its own window; see
+// scrubber.cpp). Unmapping invalidates the VA in every core's TLB (TLBI VAE2IS), so the
+// block is unreachable from EL2 again. Every change to the tables is serialised by one
+// internal lock once the MMU is on, so any core may call these.
 Status el2_window_map(u64 va, u64 pa);
 void el2_window_unmap(u64 va);
 // Programs MAIR/TCR/TTBR0_EL2 and turns on the MMU, caches and WXN.

@@ -13,9 +13,9 @@ constexpr u32 kFr = 0x18;
 constexpr u32 kFrTxff = 1u << 5;
 u64 g_base = kDefaultBase;
 
-void putc(char c) {
-    auto* fr = reinterpret_cast<volatile u32*>(g_base + kFr);
-    auto* dr = reinterpret_cast<volatile u32*>(g_base + kDr);
+void putc(u64 base, char c) {
+    auto* fr = reinterpret_cast<volatile u32*>(base + kFr);
+    auto* dr = reinterpret_cast<volatile u32*>(base + kDr);
     while (*fr & kFrTxff) {
     }
     *dr = static_cast<u8>(c);
@@ -32,9 +32,10 @@ SpinLock g_console_lock;
 void console_write(const char* s, usize n) {
     const bool locked = (KEEL_READ_SYSREG(sctlr_el2) & 1) != 0;
     if (locked) g_console_lock.lock();
+    const u64 base = g_base; // read once: the stores to DR could alias it otherwise
     for (usize i = 0; i < n; ++i) {
-        if (s[i] == '\n') putc('\r');
-        putc(s[i]);
+        if (s[i] == '\n') putc(base, '\r');
+        putc(base, s[i]);
     }
     if (locked) g_console_lock.unlock();
 }

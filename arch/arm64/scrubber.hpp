@@ -6,6 +6,11 @@
 #include "hypervisor/types.hpp"
 
 namespace keel::arm64 {
+// Zeroes one 2 MiB pool block (and cleans it to the point of coherency, as the scrubber
+// does) through the calling core's own window: VM RAM on first use (vm_arch.cpp), from
+// any core, no lock held. The caller must own the block (a VM's RAM, the manager's
+// allocation) and be the only one zeroing it (RamBlocks::claim).
+Status zero_block_first_use(PhysAddr block);
 // Copies `len` bytes to `offset` inside the 2 MiB pool block at `block`. The caller
 // must own the block; only the boot core loads (it has its own window).
 Status copy_to_pool_block(PhysAddr block, u64 offset, const void* src, u64 len);

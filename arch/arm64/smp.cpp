@@ -105,8 +105,7 @@ void run_local_work() {
         reported = true;
         using ull = unsigned long long;
         kprint("keel: bench: boot marks (cntpct): boot_main %llu, mmu on %llu, platform discovered "
-               "%llu, "
-               "crypto self-check done %llu\n",
+               "%llu, feature report %llu\n",
                static_cast<ull>(g_boot_marks[0]), static_cast<ull>(g_boot_marks[1]),
                static_cast<ull>(g_boot_marks[2]), static_cast<ull>(g_boot_marks[3]));
     }

@@ -69,17 +69,23 @@ void set_reg(VcpuContext& c, u8 r, u64 v) {
 }
 
 // Synchronous external abort into the guest, as if its own memory system had
-// reported it (D1.10 exception entry, performed by hand on the guest's EL1 state).
+// reported it (D1.10 exception entry, performed by hand on the guest's EL1 state):
+// ESR/FAR/ELR/SPSR_EL1 as the hardware writes them, PSTATE as exception entry sets it.
 void inject_abort(Vcpu& v, bool instruction, bool write = false) {
     VcpuContext& c = v.ctx;
     const bool from_el0 = (c.pstate & 0xf) == 0;
+    const bool mte = ((KEEL_READ_SYSREG(id_aa64pfr1_el1) >> 8) & 0xf) != 0;
     KEEL_WRITE_SYSREG(esr_el1, injected_abort_esr(instruction, from_el0, write));
     KEEL_WRITE_SYSREG(far_el1, c.far);
     KEEL_WRITE_SYSREG(elr_el1, c.pc);
     KEEL_WRITE_SYSREG(spsr_el1, c.pstate);
     c.pc = KEEL_READ_SYSREG(vbar_el1) + sync_vector_offset(c.pstate);
-    c.pstate = kGuestEntryPstate;
+    c.pstate = exception_entry_pstate(c.pstate, KEEL_READ_SYSREG(sctlr_el1), mte);
     stat_inc(v.vm->stats.aborts_injected);
+}
+
+bool in_ram(const Vm& vm, u64 ipa) {
+    return ipa >= vm.ram_ipa().raw() && ipa < vm.ram_ipa().raw() + vm.mem_size;
 }
 
 // Emulated MMIO (the UART, the GIC), for a stage-2 data abort with a valid syndrome.
@@ -89,6 +95,8 @@ bool mmio(Vcpu& v, const DataAbort& da) {
     if (da.write && da.size < 8) value &= (1ull << (8 * da.size)) - 1;
     if (ipa >= kGuestUartIpa && ipa < kGuestUartIpa + kGuestUartSize)
         vuart_mmio(v, ipa - kGuestUartIpa, da.write, &value);
+    else if (ipa >= kGuestGpioIpa && ipa < kGuestGpioIpa + kGuestGpioSize)
+        vgpio_mmio(v, ipa - kGuestGpioIpa, da.write, &value);
     else if (!vgic_mmio(v, ipa, da.write, da.size, &value))
         return false;
     if (!da.write) {
@@ -103,15 +111,24 @@ bool mmio(Vcpu& v, const DataAbort& da) {
     return true;
 }
 
+// A stage-2 abort (data, instruction, or the guest's own table walk) inside the VM's
+// RAM: a translation fault is the first touch of a block not yet mapped, which is
+// zeroed and mapped now (ram_block_ready), and the access runs again. Anything else in
+// RAM cannot happen with RAM mapped RWX: the VM stops.
+Next ram_fault(Vcpu& v, const DataAbort& da, const char* kind) {
+    Vm& vm = *v.vm;
+    const bool translation = (da.dfsc & 0x3c) == 0x04; // FSC 0b0001LL (D17.2.37)
+    const Status s = translation ? ram_block_ready(vm, da.ipa.raw()) : Status::BadState;
+    if (s == Status::Ok) return Next::Resume;
+    kprint("vm %u: %s stage-2 fault in its RAM (ipa %#llx, fsc %#x: %s), stopping\n", vm.id, kind,
+           static_cast<ull>(da.ipa.raw()), da.dfsc,
+           translation ? status_name(s) : "not a translation fault");
+    return Next::Stop;
+}
+
 Next data_abort(Vcpu& v) {
     const DataAbort da = DataAbort::decode(Esr{v.ctx.esr}, v.ctx.far, v.ctx.hpfar);
-    const u64 ipa = da.ipa.raw();
-    const Vm& vm = *v.vm;
-    if (ipa >= vm.ram_ipa().raw() && ipa < vm.ram_ipa().raw() + vm.mem_size) {
-        kprint("vm %u: unexpected stage-2 fault in its RAM (ipa %#llx, dfsc %#x), stopping\n",
-               vm.id, static_cast<ull>(ipa), da.dfsc);
-        return Next::Stop;
-    }
+    if (in_ram(*v.vm, da.ipa.raw())) return ram_fault(v, da, "data");
     // Without a syndrome (ISV = 0: a load/store pair, writeback, ...) nothing can be
     // emulated; an address nobody owns is refused. Either way the guest gets the abort.
     if (da.isv && mmio(v, da)) {
@@ -122,8 +139,30 @@ Next data_abort(Vcpu& v) {
     return Next::Resume;
 }
 
+// A fetch outside the VM's memory: the guest gets the external instruction abort a bare
+// machine would deliver (issue 10 item 14). Only a fetch of the very vector the abort
+// would go to stops the VM: the guest could never run another instruction (on hardware
+// the core would spin in that abort with every exception masked).
+Next instruction_abort(Vcpu& v) {
+    VcpuContext& c = v.ctx;
+    const u64 ipa = fault_ipa(c.far, c.hpfar);
+    if (in_ram(*v.vm, ipa)) {
+        // The ISS's FSC sits where a data abort's does (D17.2.37.5): first touch of a
+        // block not yet zeroed and mapped.
+        return ram_fault(v, DataAbort::decode(Esr{c.esr}, c.far, c.hpfar), "instruction");
+    }
+    if (c.pc == KEEL_READ_SYSREG(vbar_el1) + sync_vector_offset(c.pstate)) {
+        kprint("vm %u: instruction fetch outside its memory at its own exception vector "
+               "(ipa %#llx, pc %#llx), stopping\n",
+               v.vm->id, static_cast<ull>(ipa), static_cast<ull>(c.pc));
+        return Next::Stop;
+    }
+    inject_abort(v, true);
+    return Next::Resume;
+}
+
 // Trapped system registers: ICC_SGI1R_EL1 (HCR_EL2.IMO traps SGI generation, IHI 0069
-// 12.2.22) and the debug registers (MDCR_EL2: read as zero, writes ignored).
+// 12.2.22) and MDRAR_EL1 (MDCR_EL2.TDRA: reads as zero, no debug ROM table).
 Next sysreg(Vcpu& v) {
     const SysRegAccess s = SysRegAccess::decode(Esr{v.ctx.esr});
     const bool sgi1r = s.op0 == 3 && s.op1 == 0 && s.crn == 12 && s.crm == 11 && s.op2 == 5;
@@ -144,12 +183,7 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
     case ExitReason::Smc: c.pc += 4; return guest_smccc(v, end); // ELR is the SMC itself
     case ExitReason::SysReg: return sysreg(v);
     case ExitReason::DataAbort: return data_abort(v);
-    case ExitReason::InstructionAbort:
-        // Executing outside its RAM (or a vector table that is not there): injecting
-        // would loop, so the VM stops.
-        kprint("vm %u: instruction fetch outside its memory (ipa %#llx, pc %#llx), stopping\n",
-               v.vm->id, static_cast<ull>((c.hpfar >> 4) << 12), static_cast<ull>(c.pc));
-        return Next::Stop;
+    case ExitReason::InstructionAbort: return instruction_abort(v);
     case ExitReason::Wfx: c.pc += 4; return Next::Resume;
     case ExitReason::Irq:
     case ExitReason::Fiq: vgic_irq_exit(v); return Next::Resume;

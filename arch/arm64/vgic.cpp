@@ -139,9 +139,9 @@ void vgic_irq_exit(Vcpu& v) {
             static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // ICC_IAR1_EL1
         if (id >= kIntidSpurious) break;
         KEEL_WRITE_SYSREG(S3_0_C12_C12_1, id); // ICC_EOIR1_EL1: priority drop only
-        if (id == kPpiVirtTimer) {
+        if (is_guest_timer(id)) {
             // Stays active physically until the guest deactivates the HW-linked LR.
-            __atomic_fetch_or(&v.gic.pending, 1u << kPpiVirtTimer, __ATOMIC_ACQ_REL);
+            __atomic_fetch_or(&v.gic.pending, 1u << id, __ATOMIC_ACQ_REL);
             continue;
         }
         if (id == kPpiMaintenance) {
@@ -203,7 +203,9 @@ void vgic_vcpu_start(Vcpu& v) {
 }
 
 void vgic_vcpu_stop() {
-    KEEL_WRITE_SYSREG(cntv_ctl_el0, 0); // the guest's timer must not fire for the next owner
+    // The guest's timers must not fire for the next owner of the core.
+    KEEL_WRITE_SYSREG(cntv_ctl_el0, 0);
+    KEEL_WRITE_SYSREG(cntp_ctl_el0, 0);
     KEEL_WRITE_SYSREG(S3_4_C12_C11_0, 0);
     for (u32 i = 0; i < lr_count(); ++i)
         write_lr(i, 0);
@@ -212,6 +214,7 @@ void vgic_vcpu_stop() {
     KEEL_WRITE_SYSREG(S3_4_C12_C11_7, 0);
     isb();
     gic_deactivate_ppi(kPpiVirtTimer);
+    gic_deactivate_ppi(kPpiPhysTimer);
 }
 
 } // namespace keel::arm64

@@ -11,8 +11,10 @@
 //   maintenance PPI 25 is a level (IHI 0069 12.5.10 ICH_MISR_EL2): vgic_irq_exit()
 //     retires its cause before deactivating it, or EL2 would acknowledge it forever
 //
-// The guest's virtual timer (PPI 27) is HW-linked: the physical PPI stays active
-// (EOImode = 1, priority dropped only) until the guest deactivates the virtual one.
+// The guest's timers, virtual (PPI 27) and EL1 physical (PPI 30), are HW-linked: the
+// guest programs CNTV_* / CNTP_* directly (CNTHCTL_EL2.EL1PCEN, el2_regs.hpp; Keel
+// itself uses no timer), the physical PPI stays active (EOImode = 1, priority dropped
+// only) until the guest deactivates the virtual one.
 #pragma once
 
 #include "hypervisor/types.hpp"

@@ -86,8 +86,8 @@ constexpr void lr_plan(LrPlan& p, u64 want, u64 level, u64 group1, const u8* pri
         const u8 prio = id < 32 ? prio_sgi_ppi[id] : prio_spi[id - 32];
         u64 val = id | kLrStatePending | (static_cast<u64>(prio) << kLrPriorityShift);
         if (group1 & bit) val |= kLrGroup1;
-        if (id == kPpiVirtTimer)
-            val |= kLrHw | (static_cast<u64>(kPpiVirtTimer) << kLrPintidShift);
+        if (is_guest_timer(id))
+            val |= kLrHw | (static_cast<u64>(id) << kLrPintidShift);
         else if (lvl)
             val |= kLrEoi;
         p.lr[i] = val;

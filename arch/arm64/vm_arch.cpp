@@ -36,6 +36,43 @@ void flush_vmid(u16 vmid) {
 
 } // namespace
 
+Status ram_block_ready(Vm& vm, u64 ipa) {
+    VmContext& a = vm.arch;
+    const u64 base = vm.ram_ipa().raw();
+    if (ipa < base || ipa - base >= vm.mem_size) return Status::OutOfRange;
+    const u32 block = static_cast<u32>((ipa - base) / RamBlocks::kBlock);
+    switch (a.ram.claim(block)) {
+    case RamBlocks::Claim::Ready: return Status::Ok;
+    case RamBlocks::Claim::OutOfRange: return Status::OutOfRange;
+    case RamBlocks::Claim::Busy:
+        // Another core zeroes it (a few hundred thousand instructions): wait, unless the
+        // VM is ending (that core's zeroing failed, or anything else stops the VM).
+        while (!a.ram.ready(block)) {
+            if (__atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE)) return Status::BadState;
+            asm volatile("yield");
+        }
+        return Status::Ok;
+    case RamBlocks::Claim::Mine: break;
+    }
+    // Zeroed (and cleaned to the point of coherency) before it is mapped: the guest can
+    // never read what the block held before. The block is the VM's (vm.mem_base is the
+    // manager's allocation for it, and `block` is below mem_size).
+    const PhysAddr pa = vm.mem_base + static_cast<u64>(block) * RamBlocks::kBlock;
+    KEEL_TRY(zero_block_first_use(pa));
+    Status s;
+    {
+        LockGuard g(a.stage2_lock);
+        // Tables exist (vm_create): this writes one level-2 entry, invalid -> valid, which
+        // needs no break-before-make and no TLB maintenance (no TLB holds an invalid entry).
+        s = a.stage2.map(GuestPhys(base + static_cast<u64>(block) * RamBlocks::kBlock), pa,
+                         RamBlocks::kBlock, mm::Attrs{});
+    }
+    if (s != Status::Ok) return s;
+    dsb_ish(); // the entry is visible to every core's walker before anyone is told
+    a.ram.publish(block);
+    return Status::Ok;
+}
+
 void vm_last_vcpu_left(Vm& vm, VmEnd end) {
     vm.report_end(end);
     arch::send_event();
@@ -71,17 +108,25 @@ void vcpu_reset(Vcpu& v, u64 entry, u64 arg) {
 
 namespace keel::arch {
 
+bool vm_zeroes_ram_on_first_use() { return true; }
+
 Status vm_create(Vm& vm) {
     using namespace arm64;
     VmContext& a = vm.arch;
     if (vm.cpu_mask == 0 || vm.cpu_mask >> PerCpu::kMaxCpus ||
         __builtin_popcountll(vm.cpu_mask) > static_cast<int>(VmContext::kMaxVcpus))
         return Status::OutOfRange;
+    if (vm.mem_size / RamBlocks::kBlock > RamBlocks::kMaxBlocks) return Status::OutOfRange;
     a.tables.attach(g_tables);
     KEEL_TRY(a.stage2.init());
-    // Normal memory, RWX for the guest; nothing else is mapped, so every other IPA
-    // (UART, GIC) faults to EL2 and is emulated or refused.
-    const Status s = a.stage2.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
+    // The RAM is mapped block by block as it is first used (ram_block_ready: the guest's
+    // first stage-2 fault in a block, or the loader's first write), each block zeroed just
+    // before; the pool handed it out unzeroed (vm_zeroes_ram_on_first_use). Here only the
+    // level-2 tables are made, so that mapping a block later takes no table from the
+    // shared pool. Normal memory, RWX for the guest; nothing else is ever mapped, so every
+    // other IPA (UART, GIC) faults to EL2 and is emulated or refused.
+    a.ram.reset(static_cast<u32>(vm.mem_size / RamBlocks::kBlock));
+    const Status s = a.stage2.make_tables(vm.ram_ipa(), vm.mem_size, 2);
     if (s != Status::Ok) {
         a.stage2.destroy();
         return s;
@@ -100,6 +145,7 @@ Status vm_create(Vm& vm) {
     a.end = VmEnd::None;
     vgic_init(a.dist);
     vuart_init(a.uart, nullptr);
+    vgpio_init(a.gpio);
     vm.stage2_tables = static_cast<u32>(a.tables.tables_in_use());
     // The hypervisor's own memory for this VM (docs/performance.md): its Vm slot (the
     // arch context embedded) plus the stage-2 table pages it took from the pool.
@@ -112,13 +158,26 @@ Status vm_create(Vm& vm) {
     return Status::Ok;
 }
 
-Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
+namespace {
+// The blocks a load writes are zeroed and mapped first (the rest of each reads zero).
+Status blocks_ready(Vm& vm, u64 offset, u64 len) {
     if (offset > vm.mem_size || len > vm.mem_size - offset) return Status::OutOfRange;
+    if (len == 0) return Status::Ok;
+    const u64 base = vm.ram_ipa().raw();
+    for (u64 b = align_down(offset, arm64::RamBlocks::kBlock); b < offset + len;
+         b += arm64::RamBlocks::kBlock)
+        KEEL_TRY(arm64::ram_block_ready(vm, base + b));
+    return Status::Ok;
+}
+} // namespace
+
+Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
+    KEEL_TRY(blocks_ready(vm, offset, len));
     return arm64::copy_to_pool(vm.mem_base + offset, src, len);
 }
 
 Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
-    if (offset > vm.mem_size || len > vm.mem_size - offset) return Status::OutOfRange;
+    KEEL_TRY(blocks_ready(vm, offset, len));
     return arm64::copy_phys_to_pool(vm.mem_base + offset, src, len);
 }
 
@@ -144,6 +203,11 @@ void vm_destroy(Vm& vm) {
     // may still hold its translations: drop them everywhere before the memory moves on.
     arm64::flush_vmid(vm.id);
     a.stage2.destroy();
+}
+
+Status vm_power_button(Vm& vm) {
+    arm64::vgpio_power_button(vm);
+    return Status::Ok;
 }
 
 usize vm_console_input(Vm& vm, const char* data, usize len) {

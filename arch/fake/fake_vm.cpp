@@ -91,6 +91,8 @@ mm::Scrubber& pool_scrubber() {
     return s;
 }
 
+bool vm_zeroes_ram_on_first_use() { return false; }
+
 Status vm_create(Vm& vm) {
     if (g_fail_create != Status::Ok) {
         const Status s = g_fail_create;
@@ -191,6 +193,12 @@ void vm_destroy(Vm& vm) {
     // The manager destroys only VMs with no vCPU running.
     if (vm.arch.running) std::abort();
     vm.arch.stage2_live = false;
+}
+
+Status vm_power_button(Vm& vm) {
+    ++vm.arch.button_presses;
+    if (vm.arch.obeys_button) fake::guest_end(vm, VmEnd::GuestPowerOff);
+    return Status::Ok;
 }
 
 usize vm_console_input(Vm& vm, const char*, usize len) {

@@ -1,6 +1,6 @@
 #include "multiboot.hpp"
 
-#include "acpi.hpp"
+#include "hypervisor/acpi/tables.hpp"
 #include "hypervisor/print.hpp"
 
 namespace keel::x86 {
@@ -71,10 +71,10 @@ void copy_cmdline(BootInfo& bi, const char* s, usize max) {
 u64 bios_find_rsdp() {
     const u64 ebda = static_cast<u64>(*reinterpret_cast<const volatile u16*>(kBdaEbdaSegment)) << 4;
     if (ebda >= 0x80000 && ebda < 0xa0000) {
-        auto r = acpi_find_rsdp(reinterpret_cast<const u8*>(ebda), kEbdaScan);
+        auto r = acpi::find_rsdp(reinterpret_cast<const u8*>(ebda), kEbdaScan);
         if (r.ok()) return ebda + r.value();
     }
-    auto r = acpi_find_rsdp(reinterpret_cast<const u8*>(kBiosRomStart), kBiosRomSize);
+    auto r = acpi::find_rsdp(reinterpret_cast<const u8*>(kBiosRomStart), kBiosRomSize);
     return r.ok() ? kBiosRomStart + r.value() : 0;
 }
 

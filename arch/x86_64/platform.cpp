@@ -2,8 +2,11 @@
 // tables are mapped read-only on demand (they lie outside the image).
 #include <arch/platform.hpp>
 
-#include "acpi.hpp"
+#include "hypervisor/acpi/platform_acpi.hpp"
+#include "hypervisor/print.hpp"
 #include "paging.hpp"
+#include "topology.hpp"
+#include "x86.hpp"
 
 namespace keel::arch {
 namespace {
@@ -25,6 +28,11 @@ const u8* map_acpi(void* ctx, u64 pa, u64 size) {
     return reinterpret_cast<const u8*>(pa);
 }
 
+x86::CpuidOut cpuid_leaf(u32 leaf, u32 subleaf) {
+    const x86::CpuidRegs r = x86::cpuid(leaf, subleaf);
+    return x86::CpuidOut{r.eax, r.ebx, r.ecx, r.edx};
+}
+
 } // namespace
 
 Status discover_platform(const BootInfo& info, Platform& out) {
@@ -37,7 +45,17 @@ Status discover_platform(const BootInfo& info, Platform& out) {
     out.psci = PsciConduit::None;
     if (info.rsdp == 0) return Status::NotFound; // no ACPI: no way to find the CPUs
     ImageRange image{info.image_base, info.image_size};
-    return x86::acpi_read_platform(info.rsdp, x86::PhysReader{map_acpi, &image}, out);
+    const char* where = nullptr;
+    const Status s = acpi::read_platform(info.rsdp, acpi::PhysReader{map_acpi, &image},
+                                         acpi::Flavor::X86, out, &where);
+    if (s != Status::Ok) {
+        kprint("platform: ACPI %s refused: %s\n", where, status_name(s));
+        return s;
+    }
+    // SMT siblings from the APIC ids (ACPI on x86 has no PPTT).
+    const Result<x86::ApicIdLayout> layout = x86::read_apic_id_layout(cpuid_leaf);
+    if (layout.ok()) x86::apply_apic_id_layout(out, layout.value());
+    return Status::Ok;
 }
 
 } // namespace keel::arch

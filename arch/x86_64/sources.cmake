@@ -3,7 +3,7 @@ set(_a ${CMAKE_SOURCE_DIR}/arch/x86_64)
 set(KEEL_ARCH_SOURCES
   ${_a}/start.S ${_a}/vectors.S ${_a}/uefi_entry.S
   ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
-  ${_a}/multiboot.cpp ${_a}/acpi.cpp ${_a}/platform.cpp ${_a}/cpu.cpp ${_a}/features.cpp
+  ${_a}/multiboot.cpp ${_a}/platform.cpp ${_a}/topology.cpp ${_a}/cpu.cpp ${_a}/features.cpp
   ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
   ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/vm_exit.cpp
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S
@@ -18,7 +18,7 @@ list(APPEND KEEL_PRODUCT_ONLY_SOURCES ${_a}/vmx/test_vm_none.cpp)
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
-set(KEEL_ARCH_HOST_TESTABLE ${_a}/acpi.cpp ${_a}/vmx/decode.cpp ${_a}/vmx/mmio_decode.cpp)
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/vmx/decode.cpp ${_a}/vmx/mmio_decode.cpp)
 
 # GRUB rescue ISOs for Bochs (BIOS + cdrom), from the test image: keel-x86_64.iso boots it with
 # multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>

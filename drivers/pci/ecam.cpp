@@ -60,10 +60,12 @@ Status size_bars(ConfigAccess& cfg, Bdf f, Bar (&bars)[6]) {
         b.is64 = ((probe >> 1) & 3) == 2;
         b.prefetchable = probe & 8;
         u64 mask = probe & ~0xfull;
+        b.firmware_addr = orig & ~0xfull;
         if (b.is64) {
             if (i == 5) return Status::Corrupt; // a 64-bit BAR cannot start in the last register
             const u32 reg_hi = reg + 4;
             const u32 orig_hi = cfg.read32(f, reg_hi);
+            b.firmware_addr |= static_cast<u64>(orig_hi) << 32;
             cfg.write32(f, reg_hi, 0xffffffffu);
             mask |= static_cast<u64>(cfg.read32(f, reg_hi)) << 32;
             cfg.write32(f, reg_hi, orig_hi);
@@ -72,6 +74,7 @@ Status size_bars(ConfigAccess& cfg, Bdf f, Bar (&bars)[6]) {
         }
         b.size = ~mask + 1;
         if (b.size == 0 || (b.size & (b.size - 1)) != 0) return Status::Corrupt;
+        if (b.firmware_addr % b.size != 0) b.firmware_addr = 0; // not a placement
         b.present = true;
         if (b.is64) ++i; // the upper half is not a BAR of its own
     }

@@ -55,8 +55,9 @@ struct Bar {
     bool is64 = false;
     bool prefetchable = false;
     bool io = false;
-    u64 size = 0; // power of two
-    u64 addr = 0; // assigned by place_bars
+    u64 size = 0;          // power of two
+    u64 addr = 0;          // assigned by place_bars
+    u64 firmware_addr = 0; // what the BAR held before sizing (firmware's placement), or 0
 };
 
 // Sizes every BAR of a type-0 function with memory decoding off (so the all-ones probe

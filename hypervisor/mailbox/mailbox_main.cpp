@@ -121,6 +121,16 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     pci::PlaceConstraints c;
     c.windows = windows;
     c.window_count = arch::pci_windows(info, windows, 4);
+    if (c.window_count == 0) {
+        // No bridge windows known (an ACPI boot: they are in the DSDT's AML, which Keel
+        // does not interpret): keep where the UEFI firmware placed each BAR, still
+        // checked against RAM and the devices below like any placement.
+        for (const pci::Bar& b : bars)
+            if (b.present && !b.io && b.firmware_addr != 0 && c.window_count < 4)
+                windows[c.window_count++] = pci::Window{b.firmware_addr, b.size, b.is64};
+        if (c.window_count != 0)
+            kprint("mailbox: no PCIe bridge windows described: keeping the firmware's BARs\n");
+    }
     c.busy = busy;
     c.busy_count = nbusy;
     c.addr_limit = arch::mailbox_addr_limit();

@@ -75,7 +75,7 @@ Status FramePool::claim(PhysAddr base, u64 size, OwnerId owner) {
     return Status::Ok;
 }
 
-Result<PhysAddr> FramePool::alloc(u64 size, OwnerId owner) {
+Result<PhysAddr> FramePool::alloc(u64 size, OwnerId owner, Zeroing zeroing) {
     if (size == 0 || owner == kOwnerFree) return Status::InvalidArgument;
     u64 need64 = align_up(size, kBlock) / kBlock;
     if (need64 > free_blocks_) return Status::NoMemory;
@@ -91,7 +91,7 @@ Result<PhysAddr> FramePool::alloc(u64 size, OwnerId owner) {
                     owners_[reg.first + k] = owner;
                 free_blocks_ -= need;
                 PhysAddr pa(addr_of(r, first));
-                scrubber_.zero(pa, static_cast<u64>(need) * kBlock);
+                if (zeroing == Zeroing::Now) scrubber_.zero(pa, static_cast<u64>(need) * kBlock);
                 return pa;
             }
         }

@@ -24,6 +24,12 @@ protected:
     ~Scrubber() = default;
 };
 
+// Who zeroes the blocks alloc() hands out: the pool, before it returns (Now), or the
+// owner, block by block before anything can read one (ByOwner: arm64 VMs zero a block
+// on its first stage-2 fault or loader write, so no boot-time cost grows with a VM's
+// size; arch::vm_zeroes_ram_on_first_use, docs/performance.md).
+enum class Zeroing : u8 { Now, ByOwner };
+
 class FramePool {
 public:
     static constexpr u64 kBlock = 2 * MiB;
@@ -34,7 +40,7 @@ public:
 
     // Forgets every region and owner (the pool is built again from the boot memory map).
     void clear() {
-        for (u32 i = 0; i < total_blocks_; ++i) // only what regions used: owners_ starts zero
+        for (u32 i = 0; i < total_blocks_; ++i) // only what regions used
             owners_[i] = kOwnerFree;
         region_count_ = total_blocks_ = free_blocks_ = 0;
     }
@@ -51,9 +57,10 @@ public:
     Status claim(PhysAddr base, u64 size, OwnerId owner);
     // The check claim() makes, without taking anything.
     [[nodiscard]] Status check_claim(PhysAddr base, u64 size) const;
-    // Allocates `size` bytes (rounded up to blocks), physically contiguous, zeroed,
-    // for `owner`. First fit, lowest address first.
-    Result<PhysAddr> alloc(u64 size, OwnerId owner);
+    // Allocates `size` bytes (rounded up to blocks), physically contiguous, for `owner`,
+    // zeroed (or, with ByOwner, to be zeroed by the owner before any of it is read).
+    // First fit, lowest address first.
+    Result<PhysAddr> alloc(u64 size, OwnerId owner, Zeroing zeroing = Zeroing::Now);
     // Returns blocks to the pool after scrubbing them. Every block must belong to
     // `owner`; otherwise nothing changes and the call fails with BadState.
     Status free(PhysAddr base, u64 size, OwnerId owner);
@@ -80,7 +87,10 @@ private:
     u32 region_count_ = 0;
     u32 total_blocks_ = 0;
     u32 free_blocks_ = 0;
-    OwnerId owners_[kMaxBlocks]{};
+    // Only the first total_blocks_ are ever read, and add_region writes each before
+    // counting it: no initialiser, so constructing the pool (static storage, zero
+    // already) does not clear 32 KiB at boot (issue 15).
+    OwnerId owners_[kMaxBlocks];
 };
 
 } // namespace keel::mm

@@ -137,13 +137,37 @@ public:
                 continue;
             }
             const int level = leaves == Leaves::PagesOnly ? 3 : pick_level(a, p, size - done);
-            if (Status s = install_leaf(a, p, attrs, level); s != Status::Ok) {
+            Status s = Status::Ok;
+            if (level == 3) {
+                // One walk for the run of pages in this level-3 table (issue 15: the
+                // image's ~300 pages took four walks each).
+                u64 n = 0;
+                s = install_pages(a, p, attrs, size - done, keep, &n);
+                done += n;
+                if (s == Status::Ok) continue;
+            } else {
+                s = install_leaf(a, p, attrs, level);
+            }
+            if (s != Status::Ok) {
                 if (!keep && done != 0) (void)unmap(ia, done);
                 prune(root_, Format::kTopLevel, 0, a, a + kPageSize); // tables made for `a`
                 return s;
             }
             done += level_size(level);
         }
+        return Status::Ok;
+    }
+
+    // Creates the tables that hold the level-`level` entries for [ia, ia+size), mapping
+    // nothing, so that a later map() of level-`level` leaves there allocates no table
+    // (arm64 maps a VM's RAM block by block on first use, from any of its cores). On
+    // NoMemory the tables made so far stay (destroy() frees them).
+    Status make_tables(Input ia, u64 size, int level) {
+        KEEL_TRY(check_range(ia.raw(), size));
+        if (level <= Format::kTopLevel || level > 3) return Status::InvalidArgument;
+        const u64 reach = level_size(level) * kEntriesPerTable; // one table's span
+        for (u64 a = align_down(ia.raw(), reach); a < ia.raw() + size; a += reach)
+            KEEL_TRY(table_for(a, level).status());
         return Status::Ok;
     }
 
@@ -201,27 +225,46 @@ private:
 
     // True if a page of [ia, ia+size) is mapped; with `same`, only if it is mapped
     // otherwise than to [pa, pa+size) with those attributes.
+    // One walk per table: after the entry that decides `a`, its neighbours in the same
+    // table are read in place until one points at a lower table.
     bool conflicts(u64 ia, u64 pa, u64 size, const Attrs* same) const {
         const Attrs want =
             same ? Format::leaf_attrs(Format::make_leaf(PhysAddr(0), *same, 3)) : Attrs{};
-        for (u64 a = ia; a < ia + size; a = next_entry(a)) {
-            auto t = translate(Input(a));
-            if (t.ok() &&
-                (!same || t.value().pa.raw() != pa + (a - ia) || !(t.value().attrs == want)))
-                return true;
+        const u64 end = ia + size;
+        for (u64 a = ia; a < end;) {
+            int level = 0;
+            const u64* slot = slot_for(a, &level);
+            const u64 sz = level_size(level);
+            const u64 table_end = align_down(a, sz * kEntriesPerTable) + sz * kEntriesPerTable;
+            for (;;) {
+                const u64 e = *slot;
+                if (Format::is_present(e)) {
+                    const u64 out = Format::leaf_output(e).raw() + (a & (sz - 1));
+                    if (!same || out != pa + (a - ia) || !(Format::leaf_attrs(e) == want))
+                        return true;
+                }
+                a = align_down(a, sz) + sz;
+                if (a >= end || a >= table_end) break;
+                ++slot;
+                if (level < 3 && Format::is_present(*slot) && !Format::is_leaf(*slot, level))
+                    break; // a lower table: walk again from the root
+            }
         }
         return false;
     }
 
-    // The entry that decides `ia`: the leaf that maps it or the free entry above it.
-    u64 entry_for(u64 ia, int* level) const {
+    // Where the entry that decides `ia` sits: the leaf that maps it or the free entry
+    // above it.
+    const u64* slot_for(u64 ia, int* level) const {
         const u64* table = root_;
         for (*level = Format::kTopLevel;; ++*level) {
-            const u64 e = table[level_index(ia, *level)];
-            if (*level == 3 || !Format::is_present(e) || Format::is_leaf(e, *level)) return e;
-            table = mem_.table_ptr(Format::table_output(e));
+            const u64* slot = &table[level_index(ia, *level)];
+            if (*level == 3 || !Format::is_present(*slot) || Format::is_leaf(*slot, *level))
+                return slot;
+            table = mem_.table_ptr(Format::table_output(*slot));
         }
     }
+    u64 entry_for(u64 ia, int* level) const { return *slot_for(ia, level); }
 
     // The first address after the leaf or the hole that covers `a`.
     u64 next_entry(u64 a) const {
@@ -254,6 +297,28 @@ private:
         u64& e = t.value()[level_index(ia, level)];
         if (Format::is_present(e)) return Status::AlreadyExists;
         e = Format::make_leaf(PhysAddr(pa), attrs, level);
+        return Status::Ok;
+    }
+
+    // Pages from `ia` to the end of its level-3 table or of `remaining`, one walk for
+    // all of them; `*done` says how far it got. With `keep`, a page already mapped is
+    // left as it is (conflicts() checked it is mapped as asked); otherwise it fails the
+    // call (AlreadyExists, with the pages before it written: the caller undoes them).
+    Status install_pages(u64 ia, u64 pa, Attrs attrs, u64 remaining, bool keep, u64* done) {
+        auto t = table_for(ia, 3);
+        if (!t.ok()) return t.status();
+        u64* table = t.value();
+        u64 n = 0;
+        for (unsigned i = level_index(ia, 3); i < kEntriesPerTable && n < remaining;
+             ++i, n += kPageSize) {
+            if (Format::is_present(table[i])) {
+                if (keep) continue;
+                *done = n;
+                return Status::AlreadyExists;
+            }
+            table[i] = Format::make_leaf(PhysAddr(pa + n), attrs, 3);
+        }
+        *done = n;
         return Status::Ok;
     }
 

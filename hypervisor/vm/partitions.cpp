@@ -2,6 +2,7 @@
 
 #include "hypervisor/print.hpp"
 #include "hypervisor/spinlock.hpp"
+#include <arch/sections.hpp>
 #include <arch/vm.hpp>
 
 namespace keel {
@@ -19,7 +20,9 @@ u64 g_baseline = 0;
 // Function-local: the image runs no global constructors (no init_array walk), and the
 // first call happens on the boot core before any other core can get here.
 mm::FramePool& pool() {
-    static mm::FramePool p(arch::pool_scrubber());
+    // .noinit: the constructor sets every member the pool reads (owners_ only as
+    // add_region counts blocks), so the boot does not zero its 32 KiB first.
+    KEEL_NOINIT static mm::FramePool p(arch::pool_scrubber());
     return p;
 }
 
@@ -83,9 +86,9 @@ u64 pool_free_bytes() {
     return pool().free_bytes();
 }
 
-Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner) {
+Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner, mm::Zeroing zeroing) {
     LockGuard g(g_pool_lock);
-    return pool().alloc(size, owner);
+    return pool().alloc(size, owner, zeroing);
 }
 
 u64 pool_release(mm::OwnerId owner) {

@@ -14,7 +14,7 @@ namespace keel {
 Status pool_init(const BootInfo& info, const Platform& platform);
 [[nodiscard]] u64 pool_baseline();
 [[nodiscard]] u64 pool_free_bytes();
-Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner);
+Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner, mm::Zeroing zeroing = mm::Zeroing::Now);
 // Guest sources (a kernel or initrd a firmware loader left in RAM) held for boot-time
 // VMs, before any VM owns memory: [base, base+size) must be free pool RAM (not outside
 // RAM, not the hypervisor's image, firmware or boot data, not already held), else

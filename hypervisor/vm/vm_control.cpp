@@ -4,8 +4,10 @@
 #include <arch/ticks.hpp>
 #include <string.h>
 
+#include "hypervisor/cmdline.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/partitions.hpp"
+#include "hypervisor/vm/vm_def.hpp"
 
 namespace keel {
 namespace {
@@ -71,6 +73,13 @@ Status VmControl::start(u32 id, const char* cmdline) {
     usize n = strlen(cmdline);
     if (n >= sizeof img.cmdline) n = sizeof img.cmdline - 1;
     memcpy(img.cmdline, cmdline, n);
+    // A raw guest (the in-tree test guest) takes its mode from `keel.guest=<mode>`, as a
+    // boot-time definition's `guest:<mode>` (vm_def.hpp); any other value leaves Basic.
+    char mode[16];
+    GuestMode gm = GuestMode::Basic;
+    if (img.kind == GuestKind::Raw && Cmdline(img.cmdline).value("keel.guest", mode, sizeof mode) &&
+        parse_guest_mode(mode, strlen(mode), &gm))
+        img.raw_mode = static_cast<u32>(gm);
     m_.set_label(id, cmdline);
     return m_.start(id, img);
 }

@@ -8,7 +8,8 @@
 //   <size>  bytes with K/M/G suffix, a non-zero multiple of 2 MiB (the pool's block)
 //   after   start only once VM <id> has been destroyed (it then reuses freed memory)
 //   guest   test-guest mode: basic (default), wild (faults with no vector table), bench,
-//           regfill / regcheck (fill every readable register; check all are at reset)
+//           regfill / regcheck (fill every readable register; check all are at reset),
+//           fetch, ptimer, debug, button, deaf (arm64 architecture checks, GuestMode)
 //   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
 //   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
 //   input   console input fed once the guest opens its UART ('+' = newline; test hook)
@@ -23,7 +24,19 @@
 
 namespace keel {
 
-enum class GuestMode : u32 { Basic = 0, Wild = 1, Bench = 2, RegFill = 3, RegCheck = 4 };
+// The test guest's modes (tests/guest/arm64/guest.h; x86 knows the first five).
+enum class GuestMode : u32 {
+    Basic = 0,
+    Wild = 1,
+    Bench = 2,
+    RegFill = 3,
+    RegCheck = 4,
+    Fetch = 5,  // branch outside its RAM, report the instruction abort
+    PTimer = 6, // EL1 physical timer: TVAL, PPI 30 through the vGIC, IMASK
+    Debug = 7,  // hardware breakpoint and watchpoint at its own vector
+    Button = 8, // wait for the power button (PL061 GPIO 3), then power off
+    Deaf = 9,   // ignore everything, the power button included
+};
 
 struct VmDef {
     static constexpr usize kTextMax = 80;
@@ -60,6 +73,8 @@ enum class VmDefError : u32 {
 // VmDefError is the reason a definition or an admission was refused, for messages; the
 // Status it maps to is what the VM manager's calls return (docs/architecture.md "Errors").
 const char* vm_def_error_text(VmDefError e);
+// A test-guest mode by name ("basic", ..., "deaf": GuestMode's order); false if unknown.
+bool parse_guest_mode(const char* s, usize len, GuestMode* out);
 [[nodiscard]] Status vm_def_error_status(VmDefError e);
 
 // Parses one definition (the text after "keel.vm=", `len` bytes).
@@ -87,12 +102,25 @@ u32 for_each_vm_word(const char* cmdline, Fn fn) {
     return n;
 }
 
+// SMT: `siblings[i]` is the mask of CPUs sharing a physical core with CPU i (i
+// included), kMaxSiblingCpus entries; null, or an entry of 0, means CPU i is alone.
+// A VM owns whole physical cores: the cores of the CPUs it names, every thread of them,
+// so no other VM and not the hypervisor ever runs on a sibling of a VM's CPU.
+inline constexpr u32 kMaxSiblingCpus = 64;
+inline u64 whole_cores(u64 mask, const u64* siblings) {
+    u64 whole = mask;
+    for (u32 i = 0; siblings != nullptr && i < kMaxSiblingCpus; ++i)
+        if ((mask >> i) & 1) whole |= siblings[i];
+    return whole;
+}
+
 // What the machine offers when a VM is admitted.
 struct AdmitContext {
     u64 cores_present = 0;  // enabled, online cores
-    u64 cores_reserved = 0; // the hypervisor's own
-    u64 cores_owned = 0;    // held by running VMs
+    u64 cores_reserved = 0; // the hypervisor's own, with their SMT siblings
+    u64 cores_owned = 0;    // held by running VMs (whole cores)
     u64 pool_free = 0;      // bytes
+    const u64* siblings = nullptr;
 };
 VmDefError check_vm_def(const VmDef& def, const AdmitContext& ctx);
 

@@ -37,6 +37,16 @@ VmManager& vm_manager() {
     return m;
 }
 
+void VmManager::set_topology(const Platform& platform) {
+    static_assert(Platform::kMaxCpus <= kMaxSiblingCpus);
+    LockGuard g(lock_);
+    for (u32 i = 0; i < kMaxSiblingCpus; ++i)
+        siblings_[i] = 0;
+    for (u32 i = 0; i < platform.cpu_count; ++i)
+        for (u32 j = 0; j < platform.cpu_count; ++j)
+            if (platform.cpus[j].core == platform.cpus[i].core) siblings_[i] |= 1ull << j;
+}
+
 void VmManager::init(HostCores cores) {
     LockGuard g(lock_);
     cores_ = cores;
@@ -62,15 +72,18 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
     def.mem_bytes = mem_bytes;
     AdmitContext ctx;
     ctx.cores_present = cores_.online;
-    ctx.cores_reserved = cores_.reserved;
+    ctx.cores_reserved = whole_cores(cores_.reserved, siblings_);
     ctx.cores_owned = cores_owned_;
+    ctx.siblings = siblings_;
     ctx.pool_free = pool_free_bytes();
     VmDefError e = cpu_mask == 0 ? VmDefError::Malformed : check_vm_def(def, ctx);
     if (e == VmDefError::None && (mem_bytes == 0 || mem_bytes % (2 * MiB) != 0))
         e = VmDefError::BadMemSize;
     if (why != nullptr) *why = e;
     if (e != VmDefError::None) return vm_def_error_status(e);
-    Result<PhysAddr> mem = pool_alloc(mem_bytes, static_cast<mm::OwnerId>(id));
+    Result<PhysAddr> mem =
+        pool_alloc(mem_bytes, static_cast<mm::OwnerId>(id),
+                   arch::vm_zeroes_ram_on_first_use() ? mm::Zeroing::ByOwner : mm::Zeroing::Now);
     if (!mem.ok()) {
         if (why != nullptr) *why = VmDefError::NoContiguousMemory;
         return Status::NoMemory;
@@ -93,7 +106,7 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
         vm->id = 0;
         return s;
     }
-    cores_owned_ |= cpu_mask;
+    cores_owned_ |= whole_cores(cpu_mask, siblings_);
     return apply(h, *vm, VmEvent::Create);
 }
 
@@ -165,8 +178,15 @@ Status VmManager::stop(u32 id, bool forced) {
     if (vm == nullptr) return Status::OutOfRange;
     // A second, forced STOP of a VM already stopping is how a client ends the wait.
     if (!(forced && vm->state == VmState::Stopping)) KEEL_TRY(apply(Held{}, *vm, VmEvent::Stop));
-    // Keel emulates no power button yet: the polite phase delivers nothing, the guest
-    // may still power itself off (docs/vm-lifecycle.md "STOP").
+    // Polite: the VM's power button is pressed and the guest may power itself off; the
+    // controller forces the stop once its timeout passes (docs/vm-lifecycle.md "STOP").
+    // Where the arch has no button (x86_64 until ACPI) the polite phase delivers nothing.
+    if (!forced && !vm->end_reported()) {
+        const Status b = arch::vm_power_button(*vm);
+        kprint("vm %u: %s\n", vm->id,
+               b == Status::Ok ? "power button pressed by the controller"
+                               : "no power button to press: waiting for the guest or the timeout");
+    }
     if (forced && !vm->end_reported()) {
         kprint("vm %u: forced stop by the controller\n", vm->id);
         arch::vm_request_stop(*vm, VmEnd::ControllerStop);
@@ -178,7 +198,7 @@ Status VmManager::stop(u32 id, bool forced) {
 void VmManager::release(const Held&, Vm& vm) {
     arch::vm_destroy(vm);
     (void)pool_release(static_cast<mm::OwnerId>(vm.id));
-    cores_owned_ &= ~vm.cpu_mask;
+    cores_owned_ &= ~whole_cores(vm.cpu_mask, siblings_);
 }
 
 void VmManager::end_vm(const Held& h, Vm& vm) {

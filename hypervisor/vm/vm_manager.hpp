@@ -8,18 +8,21 @@
 //   load    bytes into the VM's RAM (from hypervisor memory or host-physical sources)
 //   seal    the images are complete                             Loading -> Ready
 //   start   the typed boot description; vCPU 0 runs              Ready -> Running
-//   stop    polite (nothing to deliver yet) or forced            Running -> Stopping
+//   stop    polite (the power button) or forced                  Running -> Stopping
 //   poll    reaps VMs whose last vCPU left: the one place a VM ends (second stage gone,
 //           memory scrubbed and back in the pool, cores free)   -> Stopped
 //   destroy scrubs what is left                                  Loading|Ready|Stopped -> Free
 //
 // Lock order, outermost first (written once, here): VmManager::lock_ -> pool lock
-// (partitions.cpp) -> table-pool lock (mm/table_pool.hpp) -> console lock (print.cpp).
+// (partitions.cpp) -> a VM's stage-2 lock (arm64 VmContext::stage2_lock) -> table-pool
+// lock (mm/table_pool.hpp) -> console lock (print.cpp); arm64's EL2 table lock (mmu.cpp)
+// is innermost.
 // Every mutation runs under lock_, taken by the public calls; the private helpers take a
 // `Held` token that only a held lock can produce, so the discipline is in the types.
 // VM cores never take lock_: they only report (Vm::report_end, stats, console).
 #pragma once
 
+#include "hypervisor/platform.hpp"
 #include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_def.hpp"
@@ -42,6 +45,9 @@ struct HostCores {
 
 class VmManager {
 public:
+    // SMT topology (Platform::cpus[].core): VMs and the hypervisor own whole physical
+    // cores (vm_def.hpp whole_cores). Set once at boot, before init(); kept by init().
+    void set_topology(const Platform& platform);
     void init(HostCores cores);
     void set_console(ConsoleSink* sink) { console_ = sink; }
     void set_observer(VmObserver* o) { observer_ = o; }
@@ -67,7 +73,7 @@ public:
     [[nodiscard]] const Vm* find(u32 id) const; // nullptr unless created (not Free)
     [[nodiscard]] u64 cores_owned() const { return cores_owned_; }
     [[nodiscard]] u64 cores_free() const {
-        return cores_.online & ~cores_.reserved & ~cores_owned_;
+        return cores_.online & ~whole_cores(cores_.reserved, siblings_) & ~cores_owned_;
     }
     [[nodiscard]] u32 live_count() const;
 
@@ -87,6 +93,7 @@ private:
     mutable SpinLock lock_;
     HostCores cores_;
     u64 cores_owned_ = 0;
+    u64 siblings_[kMaxSiblingCpus] = {};
     ConsoleSink* console_ = nullptr;
     VmObserver* observer_ = nullptr;
     Vm vms_[Vm::kMaxVms];

@@ -52,7 +52,7 @@ set_tests_properties(arm64.linux_two_vms_guest_view PROPERTIES LABELS qemu-arm64
 
 # A guest's power-off returns its core and memory: VM 3 waits for VM 1 and boots on the
 # same core from the same blocks while VM 2 keeps running; the pool ends at baseline.
-keel_emu_test(NAME arm64.linux_poweroff_frees LABEL qemu-arm64 TIMEOUT 90 ARGS
+keel_emu_test(NAME arm64.linux_poweroff_frees LABEL qemu-arm64 TIMEOUT 150 ARGS
   --machine qemu-arm64 --image ${_img} --smp 4 --mem 2G --wait-exit --exit-code 0 ${_lfail}
   --append "keel.vm=cpus:1,mem:256M,${_src},args:quiet keel.vm=cpus:2-3,mem:384M,${_src},args:quiet keel.vm=cpus:1,mem:256M,after:1,${_src},args:quiet"
   --expect "vm 1: created: cpus 0x2, 256 MiB at pa 0x48200000"

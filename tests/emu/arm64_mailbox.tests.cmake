@@ -7,7 +7,7 @@ set(_mbox_args --image ${KEEL_PRODUCT_IMAGE_arm64} --keelctl $<TARGET_FILE:keelc
 # forge: a writer of the BAR forges responses and rewrites an unread audit record (keelctl
 # exits 4); flood: junk with the live session id and wrong MACs around three state changes;
 # expiry: 5-command sessions renewed by keelctl, the log's MACs checked across them.
-foreach(_scenario lifecycle hostile logstate forge flood expiry)
+foreach(_scenario lifecycle hostile logstate button forge flood expiry)
   add_test(NAME arm64.mailbox_${_scenario}
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} ${_scenario})
   set_tests_properties(arm64.mailbox_${_scenario} PROPERTIES LABELS qemu-arm64 TIMEOUT 240 RUN_SERIAL TRUE)
@@ -15,8 +15,10 @@ endforeach()
 
 # Linux through the mailbox: two 1-vCPU Linux VMs created by keelctl (Image + initramfs
 # through the bulk window, SHA-256 checked), both consoles read through the rings, a line
-# echoed back, a forced STOP, DESTROY back to the baseline, a new VM booting in the freed
-# slot, the audit chain verified. About 95 s under TCG on 2 host cores. Guests come from
+# echoed back, a polite STOP (the power button: the guest powers itself off), DESTROY
+# back to the baseline, a new VM booting in the freed slot, the audit chain verified.
+# arm64.mailbox_button: the button with the test guest, and the forced end after the
+# timeout of a guest that ignores it. About 95 s under TCG on 2 host cores. Guests come from
 # tools/fetch-guests.sh; missing ones FAIL with a message (never skip).
 if(DEFINED ENV{KEEL_CACHE})
   set(_mbox_guests "$ENV{KEEL_CACHE}/guests")

@@ -24,8 +24,8 @@ def main():
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--linux", help="arm64 Linux Image (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
-    p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "forge", "flood",
-                                        "expiry"])
+    p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
+                                        "flood", "expiry"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -244,8 +244,14 @@ def drive(a, s):
             run("console", "echo", "--write", "hello keel")
             wait_ring(1, marks[1], "echo: hello keel", 30)
             ok &= wait_state("plain", "stopped")  # it powers itself off
-            run("stop", "echo", "--timeout", "1000")  # no power button: forced after 1 s
+            # A polite STOP presses the power button (PL061 + gpio-keys, issue 10 item 13):
+            # the guest's init sees KEY_POWER and powers off in order; nothing is forced.
+            ok &= wait_ring(1, marks[1], "KEEL-GUEST: power button at /dev/input/event", 10)
+            run("stop", "echo", "--timeout", "60000")
+            ok &= wait_ring(1, marks[1], "KEEL-GUEST: power button pressed, powering off", 60)
+            ok &= wait_ring(1, marks[1], "reboot: Power down", 30)
             ok &= wait_state("echo", "stopped")
+            ok &= wait_serial("vm 1: destroyed (guest power-off)")
             run("destroy", "echo"); run("destroy", "plain")
             ok &= run("--json", "info") == base  # cores and pool back to the baseline
             mark = ring(1)[0]
@@ -259,7 +265,39 @@ def drive(a, s):
             run("destroy", "again")
             ok &= run("--json", "info") == base
             ok &= "audit chain verified" in run("log")
-            ok &= "forced stop by the controller" in serial()
+            ok &= "power button pressed by the controller" in serial()
+            ok &= "forced stop by the controller" not in serial()
+        elif a.scenario == "button":
+            # STOP's polite phase (issue 10 item 13): the power button (PL061 line 3, SPI 7).
+            # A test guest that waits for it powers itself off; one that ignores it is
+            # forced once the STOP's timeout has passed, not before.
+            base = run("--json", "info")
+            run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+            run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+            run("start", "polite"); run("start", "deaf")
+            ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
+            ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+            # The PL061's PrimeCell identification, as the TRM gives it (Linux's amba bus reads it).
+            ok &= "[vm 1] guest: button: pl061 ids 0x61 0x10 0x4 0x0 0xd 0xf0 0x5 0xb1" in serial()
+            run("stop", "polite", "--timeout", "30000")
+            ok &= wait_serial("vm 1: power button pressed by the controller")
+            # The guest's interrupt is SPI 7 = INTID 39; GPIOMIS shows line 3 (0x8), GPIODATA
+            # line 3 is high (pressed, held), GPIOIC cleared the edge status.
+            ok &= wait_serial("[vm 1] guest: button: pressed: intid 39, gpiomis 0x8, line 3 0x8, after clear ris 0x0")
+            ok &= wait_serial("vm 1: destroyed (guest power-off)")
+            ok &= wait_state("polite", "stopped")
+            t0 = time.monotonic()
+            run("stop", "deaf", "--timeout", "1500")
+            ok &= wait_serial("vm 2: forced stop by the controller")
+            waited = time.monotonic() - t0
+            print(f"  deaf guest forced after {waited:.1f} s (timeout 1.5 s)")
+            ok &= waited >= 1.5
+            ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+            ok &= "vm 1: forced stop" not in serial()
+            ok &= wait_state("deaf", "stopped")
+            run("destroy", "polite"); run("destroy", "deaf")
+            ok &= run("--json", "info") == base
+            ok &= "audit chain verified" in run("log")
         elif a.scenario == "lifecycle":
             base = run("--json", "info")
             run("create", "web", "--cpus", "1", "--mem", "64M", "--kernel", a.guest, "--cmdline", "keel.guest=echo")

@@ -39,6 +39,22 @@ keel_emu_test(NAME x86_64.q35_first_light LABEL qemu-x86_64 TIMEOUT 60 ARGS
   --expect "keel: first light complete"
   --expect "crypto: self-check passed")
 
+# SMT (issue 16): q35 with 2 threads per core and two NUMA nodes. CPUID leaf 0x0B gives
+# the APIC id's thread and core fields (CPU i = thread i%2 of core i/2), the SRAT the
+# nodes (cpus 0-1 node 0, 2-3 node 1), each checked from the boot output.
+keel_emu_test(NAME x86_64.q35_smt_numa LABEL qemu-x86_64 TIMEOUT 60 ARGS
+  --machine qemu-x86_64 --machine-type q35 --image ${_img} --cpu max
+  --smp 4,sockets=1,cores=2,threads=2 --mem 1G
+  --wait-exit --exit-code 1
+  --expect "platform: 4 cpus: 1 packages, 2 cores, 2 NUMA nodes"
+  --expect "platform: cpu 1 hwid 0x1 package 0 core 0 thread 1 node 0"
+  --expect "platform: cpu 2 hwid 0x2 package 0 core 1 thread 0 node 1"
+  --expect "platform: cpu 3 hwid 0x3 package 0 core 1 thread 1 node 1"
+  --expect "platform: NUMA node 1 memory 0x20000000-0x3fffffff"
+  --expect "keel: first light complete"
+  -- -object memory-backend-ram,id=m0,size=512M -object memory-backend-ram,id=m1,size=512M
+     -numa node,nodeid=0,cpus=0-1,memdev=m0 -numa node,nodeid=1,cpus=2-3,memdev=m1)
+
 # A deliberate read of unmapped 1 GiB must be reported as #PF with CR2 and halt.
 keel_emu_test(NAME x86_64.exception_report LABEL qemu-x86_64 TIMEOUT 60 ARGS
   --machine qemu-x86_64 --image ${_img} --cpu max --append keel.test=fault

@@ -1,4 +1,4 @@
-// The x86_64 ACPI reader (arch/x86_64/acpi.cpp) against synthetic firmware tables
+// The ACPI reader (hypervisor/acpi/), x86 flavour, against synthetic firmware tables
 // placed in a fake physical memory. Every table lives in its own exactly sized
 // buffer, so a read past what the reader mapped is caught by ASan.
 #include <gtest/gtest.h>
@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "arch/x86_64/acpi.hpp"
+#include "hypervisor/acpi/platform_acpi.hpp"
 
 using namespace keel;
 using Bytes = std::vector<u8>;
@@ -116,7 +116,7 @@ class FakePhys {
 public:
     void put(u64 pa, Bytes bytes) { regions_[pa] = std::move(bytes); }
     Bytes& at(u64 pa) { return regions_.at(pa); }
-    x86::PhysReader reader() { return x86::PhysReader{&FakePhys::map, this}; }
+    acpi::PhysReader reader() { return acpi::PhysReader{&FakePhys::map, this}; }
     int maps = 0;
 
 private:
@@ -163,7 +163,9 @@ void qemu_like(FakePhys& mem) {
     mem.put(kMcfg, mcfg(0xb0000000, 0, 0, 255));
 }
 
-Status read(FakePhys& mem, Platform& p) { return x86::acpi_read_platform(kRsdp, mem.reader(), p); }
+Status read(FakePhys& mem, Platform& p) {
+    return acpi::read_platform(kRsdp, mem.reader(), acpi::Flavor::X86, p);
+}
 
 } // namespace
 
@@ -396,8 +398,8 @@ TEST(Acpi, UnmappableTablesAreErrors) {
     Platform p;
     EXPECT_EQ(read(mem, p), Status::OutOfRange);
     Platform q;
-    EXPECT_EQ(x86::acpi_read_platform(0x1000, mem.reader(), q), Status::OutOfRange);
-    EXPECT_EQ(x86::acpi_read_platform(0, mem.reader(), q), Status::OutOfRange);
+    EXPECT_EQ(acpi::read_platform(0x1000, mem.reader(), acpi::Flavor::X86, q), Status::OutOfRange);
+    EXPECT_EQ(acpi::read_platform(0, mem.reader(), acpi::Flavor::X86, q), Status::OutOfRange);
 }
 
 TEST(Acpi, BadMcfg) {
@@ -436,12 +438,12 @@ TEST(Acpi, FindsRsdpInBiosWindow) {
     Bytes good = rsdp(0, kRsdt, 0);
     std::memcpy(window.data() + 0x208, good.data(), good.size());
     std::memcpy(window.data() + 0x1a00, good.data(), good.size());
-    auto r = x86::acpi_find_rsdp(window.data(), window.size());
+    auto r = acpi::find_rsdp(window.data(), window.size());
     ASSERT_TRUE(r.ok());
     EXPECT_EQ(r.value(), 0x1a00u);
     // A window too small to hold a whole RSDP after the hit yields nothing.
-    EXPECT_EQ(x86::acpi_find_rsdp(window.data(), 0x1a00 + 19).status(), Status::NotFound);
-    EXPECT_EQ(x86::acpi_find_rsdp(nullptr, 16).status(), Status::InvalidArgument);
+    EXPECT_EQ(acpi::find_rsdp(window.data(), 0x1a00 + 19).status(), Status::NotFound);
+    EXPECT_EQ(acpi::find_rsdp(nullptr, 16).status(), Status::InvalidArgument);
 }
 
 // Random corruption of a valid MADT (checksum re-fixed so the parser sees it): any

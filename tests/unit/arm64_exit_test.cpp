@@ -77,3 +77,28 @@ TEST(Arm64Exit, InjectedAbortSyndromeAndVector) {
     EXPECT_EQ(sync_vector_offset(0x3c4), 0x000u);
     EXPECT_EQ(sync_vector_offset(0x0), 0x400u);
 }
+
+// Issue 10 item 14: PSTATE after the injected exception entry, from the ARM ARM's rules
+// (D1.3.4 "PSTATE on exception entry"): EL1h, DAIF set, NZCV and DIT kept, IL/SS/UAO/
+// BTYPE cleared, PAN set unless SCTLR_EL1.SPAN, SSBS from SCTLR_EL1.DSSBS, TCO with MTE.
+TEST(Arm64Exit, ExceptionEntryPstate) {
+    constexpr u64 kSpan = 1ull << 23, kDssbs = 1ull << 44;
+    // From EL0t with Z and C set, everything unmasked: EL1h, DAIF masked, flags kept.
+    EXPECT_EQ(exception_entry_pstate(0x60000000, kSpan, false), 0x600003c5ull);
+    // SPAN = 0: PAN becomes 1 (bit 22).
+    EXPECT_EQ(exception_entry_pstate(0x3c5, 0, false), 0x4003c5ull);
+    // IL (20), SS (21), UAO (23), BTYPE (11:10), SSBS (12) of the interrupted state are
+    // not carried; DIT (24) is; SSBS comes from DSSBS; TCO (25) is set with MTE.
+    EXPECT_EQ(exception_entry_pstate((1ull << 20) | (1ull << 21) | (1ull << 23) | (3ull << 10) |
+                                         (1ull << 12) | (1ull << 24) | 0x4,
+                                     kSpan, false),
+              (1ull << 24) | 0x3c5ull);
+    EXPECT_EQ(exception_entry_pstate(0x3c5, kSpan | kDssbs, true),
+              (1ull << 25) | (1ull << 12) | 0x3c5ull);
+    // An already set PAN stays set.
+    EXPECT_EQ(exception_entry_pstate((1ull << 22) | 0x5, kSpan, false), (1ull << 22) | 0x3c5ull);
+    // The instruction abort the guest gets from the current EL: EC 0x21, IL, IFSC 0x10.
+    EXPECT_EQ(injected_abort_esr(true, false), 0x86000010ull);
+    EXPECT_EQ(injected_abort_esr(true, true), 0x82000010ull);
+    EXPECT_EQ(fault_ipa(0xffff000012345678ull, 0x40400ull << 4), 0x40400678ull);
+}

@@ -77,6 +77,24 @@ TEST(Arm64GuestDtb, GicFramesScaleWithVcpusAndDevicesUseItsInterrupts) {
     // Virtual timer: PPI 11 = INTID 27, which vgic.cpp HW-links.
     EXPECT_EQ(d.cell("/timer", "interrupts", 6), 1u);
     EXPECT_EQ(d.cell("/timer", "interrupts", 7) + 16, gic::kPpiVirtTimer);
+    // EL1 physical timer (non-secure): PPI 14 = INTID 30, which vgic.cpp HW-links too.
+    EXPECT_EQ(d.cell("/timer", "interrupts", 3), 1u);
+    EXPECT_EQ(d.cell("/timer", "interrupts", 4) + 16, gic::kPpiPhysTimer);
+    // PL061 and its power button (issue 10 item 13), as on QEMU virt: SPI 7 level-high,
+    // a gpio-keys key KEY_POWER (116) on line 3, active high, of that controller.
+    const char* gpio = "/pl061@9030000";
+    EXPECT_EQ(d.str(gpio, "compatible"), "arm,pl061"); // then "arm,primecell"
+    EXPECT_EQ(d.cell(gpio, "reg", 1), 0x09030000u);
+    EXPECT_EQ(d.cell(gpio, "reg", 3), 0x1000u);
+    EXPECT_EQ(d.cell(gpio, "interrupts", 0), 0u);
+    EXPECT_EQ(d.cell(gpio, "interrupts", 1), 7u);
+    EXPECT_EQ(d.cell(gpio, "interrupts", 2), 4u);
+    EXPECT_EQ(d.cell(gpio, "#gpio-cells", 0), 2u);
+    EXPECT_EQ(d.str("/gpio-keys", "compatible"), "gpio-keys");
+    EXPECT_EQ(d.cell("/gpio-keys/poweroff", "linux,code", 0), 116u);
+    EXPECT_EQ(d.cell("/gpio-keys/poweroff", "gpios", 0), d.cell(gpio, "phandle", 0));
+    EXPECT_EQ(d.cell("/gpio-keys/poweroff", "gpios", 1), 3u);
+    EXPECT_EQ(d.cell("/gpio-keys/poweroff", "gpios", 2), 0u);
     // PL011: SPI kVuartSpi, level-high; the address the vUART emulates.
     EXPECT_EQ(d.cell("/pl011@9000000", "interrupts", 0), 0u);
     EXPECT_EQ(d.cell("/pl011@9000000", "interrupts", 1) + 32, kVuartSpi);

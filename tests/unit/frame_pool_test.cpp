@@ -41,6 +41,22 @@ TEST_F(FramePoolTest, AccountsExactlyAndReturnsToBaseline) {
     EXPECT_EQ(scrub.calls.size(), 1u + 256u); // and scrubbed, block by block, when returned
 }
 
+TEST_F(FramePoolTest, OwnerZeroedAllocationsAreNotScrubbedUntilFreed) {
+    // Zeroing::ByOwner: no scrub at allocation (the owner zeroes before anything reads);
+    // freeing still scrubs every block, and the default still zeroes at once.
+    auto a = pool.alloc(6 * MiB, 3, Zeroing::ByOwner);
+    ASSERT_TRUE(a.ok());
+    EXPECT_TRUE(scrub.calls.empty());
+    EXPECT_EQ(pool.owned_bytes(3), 6 * MiB);
+    auto b = pool.alloc(2 * MiB, 4);
+    ASSERT_TRUE(b.ok());
+    ASSERT_EQ(scrub.calls.size(), 1u);
+    EXPECT_EQ(scrub.calls[0], std::make_pair(b.value().raw(), 2 * MiB));
+    EXPECT_EQ(pool.free_all(3), 6 * MiB);
+    EXPECT_EQ(scrub.calls.size(), 4u); // the three blocks, each on its way back
+    EXPECT_EQ(scrub.calls[1].first, a.value().raw());
+}
+
 TEST_F(FramePoolTest, NeverGivesABlockToTwoOwners) {
     auto a = pool.alloc(3 * MiB, 1); // rounds up to 4 MiB
     auto b = pool.alloc(2 * MiB, 2);

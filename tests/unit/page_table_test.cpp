@@ -247,6 +247,71 @@ TYPED_TEST(PageTableTest, KeptTablesServeTheNextMap) {
     EXPECT_EQ(this->pt.translate(this->in(kWindow)).value().level, 2);
 }
 
+TYPED_TEST(PageTableTest, PageRunsCrossTablesAndKeepWhatIsThere) {
+    // Pages only, 5 MiB + 3 pages from an unaligned start: the run goes through three
+    // level-3 tables (one walk each), around pages already mapped exactly so.
+    const Attrs rw = host_attrs(HostMap::ReadWrite), ro = host_attrs(HostMap::ReadOnly);
+    constexpr u64 kIa = 2 * MiB - 3 * 4096, kSize = 5 * MiB + 3 * 4096;
+    for (u64 kept : {kIa, 2 * MiB, 4 * MiB + 5 * 4096, kIa + kSize - 4096}) {
+        ASSERT_EQ(this->pt.map(this->in(kept), PhysAddr(kept), 4096, rw, Leaves::PagesOnly),
+                  Status::Ok);
+    }
+    // One page inside the range mapped otherwise: the whole call is refused, nothing added.
+    ASSERT_EQ(this->pt.map(this->in(3 * MiB), PhysAddr(0x9000000), 4096, rw, Leaves::PagesOnly),
+              Status::Ok);
+    EXPECT_EQ(
+        this->pt.map(this->in(kIa), PhysAddr(kIa), kSize, rw, Leaves::PagesOnly, Overlap::KeepSame),
+        Status::AlreadyExists);
+    for (u64 kept : {kIa, 2 * MiB, 4 * MiB + 5 * 4096, kIa + kSize - 4096})
+        this->ref_map(kept, kept, 4096, rw);
+    this->ref_map(3 * MiB, 0x9000000, 4096, rw);
+    this->check(0, 8 * MiB);
+    ASSERT_EQ(this->pt.unmap(this->in(3 * MiB), 4096), Status::Ok);
+    this->ref_unmap(3 * MiB, 4096);
+    // Kept pages with other attributes are a conflict too.
+    EXPECT_EQ(
+        this->pt.map(this->in(kIa), PhysAddr(kIa), kSize, ro, Leaves::PagesOnly, Overlap::KeepSame),
+        Status::AlreadyExists);
+    this->check(0, 8 * MiB);
+    ASSERT_EQ(
+        this->pt.map(this->in(kIa), PhysAddr(kIa), kSize, rw, Leaves::PagesOnly, Overlap::KeepSame),
+        Status::Ok);
+    this->ref_map(kIa, kIa, kSize, rw);
+    this->check(0, 8 * MiB);
+    EXPECT_EQ(this->pt.translate(this->in(4 * MiB)).value().level, 3);
+    // Without KeepSame, a range over mapped pages is refused before anything is written.
+    EXPECT_EQ(
+        this->pt.map(this->in(kIa + kSize - 8192), PhysAddr(0), 3 * 4096, rw, Leaves::PagesOnly),
+        Status::AlreadyExists);
+    this->check(0, 8 * MiB);
+}
+
+TYPED_TEST(PageTableTest, MadeTablesServeBlockMapsLater) {
+    // arm64 VM RAM: the tables for 2 MiB leaves first, nothing mapped; then block by block
+    // (in any order), each map allocating no table.
+    constexpr u64 kIa = 0x40000000, kPa = 0x80000000, kSize = 8 * MiB;
+    EXPECT_EQ(this->pt.make_tables(this->in(kIa), kSize, TypeParam::kTopLevel),
+              Status::InvalidArgument);
+    EXPECT_EQ(this->pt.make_tables(this->in(kIa), kSize, 4), Status::InvalidArgument);
+    ASSERT_EQ(this->pt.make_tables(this->in(kIa), kSize, 2), Status::Ok);
+    const usize tables = this->mem.tables_in_use();
+    EXPECT_EQ(tables, TypeParam::kTopLevel == 0 ? 3u : 2u); // root (+ level 1) + level 2
+    this->check(kIa, kIa + kSize);                          // nothing mapped
+    for (u64 b : {3u, 0u, 2u, 1u}) {
+        ASSERT_EQ(this->pt.map(this->in(kIa + b * 2 * MiB), PhysAddr(kPa + b * 2 * MiB), 2 * MiB,
+                               Attrs{}),
+                  Status::Ok);
+        EXPECT_EQ(this->pt.translate(this->in(kIa + b * 2 * MiB)).value().level, 2);
+        EXPECT_EQ(this->mem.tables_in_use(), tables);
+    }
+    this->ref_map(kIa, kPa, kSize, Attrs{});
+    this->check(kIa - 2 * MiB, kIa + kSize + 2 * MiB);
+    // Out of table memory: NoMemory (destroy() in TearDown frees what was made).
+    this->mem.limit_ = this->mem.tables_in_use();
+    EXPECT_EQ(this->pt.make_tables(this->in(kIa + 2 * GiB), 2 * MiB, 3), Status::NoMemory);
+    this->mem.limit_ = 0;
+}
+
 // Descriptor bits, written out from the manuals' tables (not computed by the formats).
 struct HostRow {
     HostMap kind;

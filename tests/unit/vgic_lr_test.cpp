@@ -53,6 +53,21 @@ TEST(VgicLr, VirtualTimerIsHardwareLinked) {
     EXPECT_FALSE(p.lr[0] & kLrEoi); // HW=1: EOI would mean something else (12.5.8)
 }
 
+// Issue 10 item 15: the EL1 physical timer's PPI 30 is forwarded like the virtual timer's
+// (the guest's deactivation of virtual INTID 30 deactivates physical INTID 30).
+TEST(VgicLr, PhysicalTimerIsHardwareLinked) {
+    Prio pr;
+    LrPlan p = plan(4);
+    lr_plan(p, 1ull << 30, 0, ~0ull, pr.p, pr.p + 32);
+    EXPECT_EQ(vintid(p.lr[0]), 30u);
+    EXPECT_TRUE(p.lr[0] & kLrHw);
+    EXPECT_EQ((p.lr[0] >> kLrPintidShift) & 0x1fff, 30u);
+    EXPECT_FALSE(p.lr[0] & kLrEoi);
+    LrPlan q = plan(4); // another PPI is not linked to anything physical
+    lr_plan(q, 1ull << 29, 0, ~0ull, pr.p, pr.p + 32);
+    EXPECT_FALSE(q.lr[0] & kLrHw);
+}
+
 TEST(VgicLr, LevelInterruptAsksForEoiMaintenance) {
     Prio pr;
     LrPlan p = plan(4);

@@ -1,5 +1,6 @@
 #include <gtest/gtest.h>
 
+#include <cstdio>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -31,6 +32,28 @@ TEST(VmDef, ParsesCpusMemAfterAndMode) {
     EXPECT_EQ(d.cpu_mask, 0x26u);
     EXPECT_EQ(d.mem_bytes, 4 * MiB);
     EXPECT_EQ(d.mode, GuestMode::Wild);
+}
+
+TEST(VmDef, ParsesEveryGuestMode) {
+    const struct {
+        const char* name;
+        GuestMode mode;
+    } modes[] = {{"basic", GuestMode::Basic},       {"wild", GuestMode::Wild},
+                 {"bench", GuestMode::Bench},       {"regfill", GuestMode::RegFill},
+                 {"regcheck", GuestMode::RegCheck}, {"fetch", GuestMode::Fetch},
+                 {"ptimer", GuestMode::PTimer},     {"debug", GuestMode::Debug},
+                 {"button", GuestMode::Button},     {"deaf", GuestMode::Deaf}};
+    for (const auto& m : modes) {
+        VmDef d;
+        char text[64];
+        snprintf(text, sizeof text, "cpus:1,mem:4M,guest:%s", m.name);
+        ASSERT_EQ(parse(text, d), VmDefError::None) << text;
+        EXPECT_EQ(d.mode, m.mode) << text;
+    }
+    GuestMode g = GuestMode::Basic;
+    EXPECT_FALSE(parse_guest_mode("deafx", 5, &g));
+    EXPECT_FALSE(parse_guest_mode("dea", 3, &g));
+    EXPECT_EQ(g, GuestMode::Basic);
 }
 
 TEST(VmDef, RejectsMalformed) {

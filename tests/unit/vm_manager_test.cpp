@@ -124,6 +124,39 @@ TEST_F(VmManagerTest, ACoreHasOneOwnerAndAnIdOneVm) {
     EXPECT_EQ(m.cores_free(), 0u);
 }
 
+// SMT: CPUs 0+1 and 2+3 are the two threads of two physical cores (issue 16). The
+// hypervisor runs on CPU 0, so CPU 1 is never a VM's; a VM naming CPU 2 owns CPU 3 too
+// (idle), so no other VM runs beside it; destroying it frees both threads.
+TEST_F(VmManagerTest, SmtSiblingsAreNeverSplit) {
+    Platform p;
+    for (u64 id = 0; id < 4; ++id)
+        ASSERT_TRUE(p.add_cpu(id, true));
+    for (u32 i = 0; i < 4; ++i) {
+        p.cpus[i].core = i / 2;
+        p.cpus[i].thread = i % 2;
+    }
+    p.topology_known = true;
+    m.set_topology(p);
+    m.init(HostCores{kCores, 1});
+    EXPECT_EQ(m.cores_free(), 0xcu); // CPU 1 shares the hypervisor's core
+    VmDefError why = VmDefError::None;
+    EXPECT_EQ(m.create(1, 0x2, 64 * MiB, &why), Status::Busy);
+    EXPECT_EQ(why, VmDefError::ReservedCore);
+    ASSERT_EQ(m.create(2, 0x4, 64 * MiB), Status::Ok);
+    EXPECT_EQ(m.cores_owned(), 0xcu);
+    EXPECT_EQ(m.cores_free(), 0u);
+    EXPECT_EQ(m.create(3, 0x8, 64 * MiB, &why), Status::Busy);
+    EXPECT_EQ(why, VmDefError::CoreTaken);
+    ASSERT_EQ(m.destroy(2), Status::Ok);
+    EXPECT_EQ(m.cores_free(), 0xcu);
+    ASSERT_EQ(m.create(3, 0xc, 64 * MiB), Status::Ok); // both threads to one VM is fine
+    EXPECT_EQ(m.cores_owned(), 0xcu);
+    // Without topology every CPU is its own core again.
+    ASSERT_EQ(m.destroy(3), Status::Ok);
+    m.set_topology(Platform{});
+    EXPECT_EQ(m.cores_free(), 0xeu);
+}
+
 TEST_F(VmManagerTest, FragmentedPoolSaysSo) {
     // Fill the pool with 64 MiB VMs on alternating ids, free every other one: enough in
     // total, but no contiguous run for one large VM.
@@ -249,6 +282,36 @@ TEST_F(VmManagerTest, EveryEndReturnsCoresAndMemoryAndIsObserved) {
     EXPECT_GE(fake::scrubbed_bytes(), 5 * 64 * MiB) << "every release scrubbed";
 }
 
+// Issue 10 item 13: a polite STOP presses the power button (once) and leaves the VM
+// running; a guest that acts on it ends as a guest power-off, one that ignores it is
+// forced by the second, forced STOP (the mailbox's timeout), which presses nothing.
+TEST_F(VmManagerTest, PoliteStopPressesThePowerButtonForcedStopDoesNot) {
+    drive(1, 0x2, VmState::Running);
+    Vm& obeys = const_cast<Vm&>(*m.find(1));
+    obeys.arch.obeys_button = true;
+    ASSERT_EQ(m.stop(1, false), Status::Ok);
+    EXPECT_EQ(obeys.arch.button_presses, 1u);
+    EXPECT_EQ(obeys.arch.stop_requests, 0u);
+    EXPECT_EQ(m.poll(), 1u);
+    EXPECT_EQ(m.find(1)->end, VmEnd::GuestPowerOff);
+
+    drive(2, 0x4, VmState::Running);
+    Vm& deaf = const_cast<Vm&>(*m.find(2));
+    ASSERT_EQ(m.stop(2, false), Status::Ok);
+    EXPECT_EQ(deaf.arch.button_presses, 1u);
+    EXPECT_EQ(m.state(2), VmState::Stopping);
+    EXPECT_EQ(m.poll(), 0u) << "still running: it ignored the button";
+    ASSERT_EQ(m.stop(2, true), Status::Ok);
+    EXPECT_EQ(deaf.arch.button_presses, 1u);
+    EXPECT_EQ(deaf.arch.stop_requests, 1u);
+    EXPECT_EQ(m.poll(), 1u);
+    EXPECT_EQ(m.find(2)->end, VmEnd::ControllerStop);
+
+    drive(3, 0x8, VmState::Running);
+    ASSERT_EQ(m.stop(3, true), Status::Ok);
+    EXPECT_EQ(m.find(3)->arch.button_presses, 0u) << "forced at once: no button";
+}
+
 TEST_F(VmManagerTest, NothingOfAVmSurvivesInItsSlot) {
     drive(1, 0x2, VmState::Running);
     m.set_label(1, "first");
@@ -320,6 +383,30 @@ TEST_F(VmManagerTest, MailboxClientDrivesTheSameManager) {
     EXPECT_EQ(c.console_input(4, 'x'), Status::BadState);
     EXPECT_EQ(c.release(4), Status::Ok);
     EXPECT_EQ(m.state(4), VmState::Free);
+}
+
+// A raw guest started through the mailbox takes its test-guest mode from keel.guest=
+// (how the mailbox e2e tests run the power-button guests); unknown values stay Basic.
+TEST_F(VmManagerTest, MailboxRawGuestModeFromCmdline) {
+    VmControl c(m);
+    alignas(4) static u8 shared[4 * KiB];
+    mailbox::SharedRegion bulk(shared, sizeof shared);
+    const struct {
+        const char* cmdline;
+        u64 mode;
+    } cases[] = {{"keel.guest=deaf", 9}, {"quiet keel.guest=button", 8}, {"keel.guest=echo", 0}};
+    for (const auto& k : cases) {
+        ASSERT_EQ(c.reserve(4, 0x8, 4 * MiB), Status::Ok);
+        crypto::Sha256 h;
+        h.init();
+        ASSERT_EQ(c.load(4, mailbox::ImageKind::Kernel, 0, bulk, 0, 256, h), Status::Ok);
+        ASSERT_EQ(c.seal(4), Status::Ok);
+        ASSERT_EQ(c.start(4, k.cmdline), Status::Ok);
+        EXPECT_EQ(m.find(4)->arch.boot_regs[3], k.mode) << k.cmdline;
+        EXPECT_EQ(c.stop(4, true), Status::Ok);
+        (void)m.poll();
+        ASSERT_EQ(c.release(4), Status::Ok);
+    }
 }
 
 // --- the boot client --------------------------------------------------------------------

@@ -223,6 +223,21 @@ ExitAction handle_vmcall(Vm& vm, Vcpu& v) {
 
 } // namespace
 
+// entry.S's constants (it cannot include C++ headers).
+static_assert(static_cast<u32>(VmcsField32::ExitReason) == 0x4402 &&
+              static_cast<u32>(VmcsField32::ExitInstructionLength) == 0x440c &&
+              static_cast<u32>(VmcsFieldNatural::GuestRip) == 0x681e);
+static_assert(static_cast<u32>(ExitReason::Cpuid) == 10 &&
+              static_cast<u32>(ExitReason::Vmcall) == 18 && static_cast<u32>(Hypercall::Null) == 0);
+
+void fast_path_setup(Vm& vm, Vcpu& v) {
+    GuestRegs& r = v.regs;
+    const x86::CpuidRegs l0 = filtered_cpuid(vm, v.index, 0, 0); // leaf 0 ignores ECX
+    r.cpuid0[0] = l0.eax, r.cpuid0[1] = l0.ebx, r.cpuid0[2] = l0.ecx, r.cpuid0[3] = l0.edx;
+    r.fast_hypercalls = &vm.stats.hypercalls;
+    r.fast_stop = &vm.arch.stop;
+}
+
 ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why) {
     switch (why.basic) {
     case ExitReason::Cpuid: handle_cpuid(vm, v); return ExitAction::Resume;

@@ -15,6 +15,9 @@ enum class ExitAction : u8 { Resume, PowerOff, Fault, VcpuOff };
 enum class MsrResult : u8 { NotMine, Done, Refused };
 
 ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why);
+// Arms entry.S's fast path for this vCPU (vm_state.hpp): its CPUID leaf 0 from the same
+// filter handle_exit applies, the VM's stop flag and hypercall counter.
+void fast_path_setup(Vm& vm, Vcpu& v);
 ExitAction handle_ept_violation(Vm& vm, Vcpu& v);
 // The virtual local APIC's MSRs (x2APIC mode, vapic.cpp): IA32_APIC_BASE reads, ID,
 // version, EOI, and ICR writes that deliver INIT and SIPI to the VM's other vCPUs.

@@ -95,6 +95,7 @@ bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
         r.rdx = x86::cpuid(1, 0).eax; // EDX after INIT: the processor signature (9.1.4)
     }
     if (vmcs_write_failed()) return false;
+    fast_path_setup(vm, v);
     v.pat = 0x0007040600070406ull; // power-on default (SDM Vol. 3A 13.12.4)
     v.xcr0 = 1;
     // Nothing may be cached for this EPTP/VPID from an earlier VM (28.3.3.4).

@@ -83,6 +83,9 @@ mm::Scrubber& pool_scrubber() {
     return s;
 }
 
+// The pool zeroes a VM's RAM at allocation (the EPT maps it all at once).
+bool vm_zeroes_ram_on_first_use() { return false; }
+
 Status vm_create(Vm& vm) {
     using namespace vmx;
     VmContext& slot = vm.arch;
@@ -163,6 +166,9 @@ void vm_destroy(Vm& vm) {
 }
 
 // No console input on x86 yet (the emulated 16550 has no receive side).
+// No power button until the x86 guest platform has ACPI (its fixed-feature power button).
+Status vm_power_button(Vm&) { return Status::Unsupported; }
+
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 
 // No bench mode on x86 yet: the boot core never runs a vCPU (Bochs measures with 2 CPUs).

@@ -2,74 +2,20 @@
 // hypervisor must get right for any guest: emulated UART output, HVC and trapped SMC
 // calls, zeroed memory, an injected abort for an access outside its RAM, and PSCI
 // SYSTEM_OFF. Every line it prints is a marker the emulator tests look for.
-#include <stdint.h>
-
-#define UART_DR ((volatile uint32_t*)0x09000000)
-#define UART_FR ((volatile uint32_t*)0x09000018)
-#define FR_TXFF (1u << 5)
-
-#define PSCI_VERSION 0x84000000u
-#define PSCI_SYSTEM_OFF 0x84000008u
-#define KEEL_NULL_CALL 0xc6000000u
-
-enum { MODE_BASIC = 0, MODE_WILD = 1, MODE_BENCH = 2, MODE_REGFILL = 3, MODE_REGCHECK = 4 };
+#include "guest.h"
 
 void regs_fill(uint64_t pattern);
 void regs_read(uint64_t out[76]);
 
-extern char guest_vectors[];
 static volatile int g_abort_expected;
 static volatile uint64_t g_abort_esr;
-
-static void putc_(char c) {
-    while (*UART_FR & FR_TXFF) {
-    }
-    *UART_DR = (uint32_t)(unsigned char)c;
-}
-static void puts_(const char* s) {
-    while (*s)
-        putc_(*s++);
-}
-static void puthex(uint64_t v) {
-    puts_("0x");
-    int started = 0;
-    for (int i = 60; i >= 0; i -= 4) {
-        unsigned d = (unsigned)(v >> i) & 0xf;
-        if (d || started || i == 0) {
-            putc_((char)(d < 10 ? '0' + d : 'a' + d - 10));
-            started = 1;
-        }
-    }
-}
-static void putdec(uint64_t v) {
-    char buf[21];
-    int n = 0;
-    do
-        buf[n++] = (char)('0' + v % 10);
-    while ((v /= 10) != 0);
-    while (n)
-        putc_(buf[--n]);
-}
-
-static uint64_t hvc(uint64_t fn) {
-    register uint64_t x0 __asm__("x0") = fn;
-    __asm__ volatile("hvc #0" : "+r"(x0) : : "x1", "x2", "x3", "memory");
-    return x0;
-}
-static uint64_t smc(uint64_t fn) {
-    register uint64_t x0 __asm__("x0") = fn;
-    __asm__ volatile("smc #0" : "+r"(x0) : : "x1", "x2", "x3", "memory");
-    return x0;
-}
-static uint64_t cntvct(void) {
-    uint64_t v;
-    __asm__ volatile("isb; mrs %0, cntvct_el0" : "=r"(v));
-    return v;
-}
+int (*g_sync_hook)(uint64_t esr);
+void (*g_irq_hook)(void);
 
 void guest_sync_exception(void) {
     uint64_t esr, elr;
     __asm__ volatile("mrs %0, esr_el1; mrs %1, elr_el1" : "=r"(esr), "=r"(elr));
+    if (g_sync_hook && g_sync_hook(esr)) return;
     puts_("guest: abort caught, esr ");
     puthex(esr);
     puts_("\n");
@@ -80,6 +26,15 @@ void guest_sync_exception(void) {
     g_abort_esr = esr;
     g_abort_expected = 0;
     __asm__ volatile("msr elr_el1, %0" : : "r"(elr + 4)); // skip the faulting load
+}
+
+void guest_irq(void) {
+    if (g_irq_hook) {
+        g_irq_hook();
+        return;
+    }
+    puts_("guest: unexpected irq, powering off\n");
+    hvc(PSCI_SYSTEM_OFF);
 }
 
 void guest_unexpected(void) {
@@ -171,6 +126,7 @@ static void regs_check(void) {
         puts_("\n");
         ++bad;
     }
+    bad += debug_regs_check();
     if (!bad) puts_("guest: regs: all at reset values\n");
 }
 
@@ -194,9 +150,25 @@ void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t m
         fp_on();
         if (mode == MODE_REGFILL) {
             regs_fill(0x1122334455667788ull);
+            debug_regs_fill(0x1122334455667788ull);
             puts_("guest: regs: filled\n");
         } else {
             regs_check();
+        }
+        hvc(PSCI_SYSTEM_OFF);
+    }
+
+    if (mode >= MODE_FETCH && mode <= MODE_DEAF) {
+        __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(guest_vectors));
+        if (mode == MODE_FETCH) check_fetch_abort(ram_base, ram_size);
+        if (mode == MODE_PTIMER) check_phys_timer();
+        if (mode == MODE_DEBUG) check_debug();
+        if (mode == MODE_BUTTON) check_button();
+        if (mode == MODE_DEAF) {
+            // Ignores everything, the power button included: only a forced stop ends it.
+            puts_("guest: deaf: ignoring everything\n");
+            for (;;)
+                __asm__ volatile("wfi");
         }
         hvc(PSCI_SYSTEM_OFF);
     }

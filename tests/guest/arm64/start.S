@@ -14,17 +14,12 @@ _start:
 1:  wfi
     b       1b
 
-// Vector table (D1.10.2): only "current EL, SP_ELx, synchronous" is expected; it saves
-// the caller-saved registers, lets C decide, and returns past the faulting instruction.
-    .balign 0x800
-    .globl guest_vectors
-guest_vectors:
-    .rept 4
-    .balign 0x80
-    b       unexpected
-    .endr
-    .balign 0x80
-    sub     sp, sp, #160
+// Vector table (D1.10.2): "current EL, SP_ELx" synchronous and IRQ entries save the
+// caller-saved registers and call C (guest.c); a synchronous handler returns past the
+// faulting instruction or wherever its mode's hook sets ELR_EL1. Anything else is
+// unexpected.
+    .macro  call_c fn
+    sub     sp, sp, #176
     stp     x0, x1, [sp, #0]
     stp     x2, x3, [sp, #16]
     stp     x4, x5, [sp, #32]
@@ -35,7 +30,11 @@ guest_vectors:
     stp     x14, x15, [sp, #112]
     stp     x16, x17, [sp, #128]
     stp     x18, x30, [sp, #144]
-    bl      guest_sync_exception
+    mrs     x0, spsr_el1            // a nested exception (a debug check) would clobber it
+    str     x0, [sp, #160]
+    bl      \fn
+    ldr     x0, [sp, #160]
+    msr     spsr_el1, x0
     ldp     x0, x1, [sp, #0]
     ldp     x2, x3, [sp, #16]
     ldp     x4, x5, [sp, #32]
@@ -46,9 +45,22 @@ guest_vectors:
     ldp     x14, x15, [sp, #112]
     ldp     x16, x17, [sp, #128]
     ldp     x18, x30, [sp, #144]
-    add     sp, sp, #160
+    add     sp, sp, #176
     eret
-    .rept 11
+    .endm
+
+    .balign 0x800
+    .globl guest_vectors
+guest_vectors:
+    .rept 4
+    .balign 0x80
+    b       unexpected
+    .endr
+    .balign 0x80
+    call_c  guest_sync_exception
+    .balign 0x80
+    call_c  guest_irq
+    .rept 10
     .balign 0x80
     b       unexpected
     .endr

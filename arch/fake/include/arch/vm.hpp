@@ -21,6 +21,8 @@ struct FakeVmContext {
     u32 stop_requests = 0;
     bool running = false; // started, end not yet reported
     u64 console_in = 0;   // bytes queued for the guest
+    u32 button_presses = 0;
+    bool obeys_button = false; // the fake guest powers off when its power button is pressed
 };
 
 using VmContext = FakeVmContext;
