@@ -65,6 +65,7 @@ list(TRANSFORM _boot_mbed APPEND .c)
 set(_boot_own
   ${CMAKE_SOURCE_DIR}/boot/main.cpp ${CMAKE_SOURCE_DIR}/boot/console.cpp ${CMAKE_SOURCE_DIR}/boot/measure.cpp
   ${CMAKE_SOURCE_DIR}/boot/memory_map.cpp ${CMAKE_SOURCE_DIR}/boot/tpm_floor.cpp
+  ${CMAKE_SOURCE_DIR}/boot/entropy.cpp
   ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp
   ${CMAKE_SOURCE_DIR}/crypto/arena.cpp ${CMAKE_SOURCE_DIR}/crypto/ecdsa.cpp ${CMAKE_SOURCE_DIR}/crypto/sha2.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/print.cpp ${CMAKE_SOURCE_DIR}/hypervisor/status.cpp

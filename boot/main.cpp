@@ -348,6 +348,7 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     bi->flags =
         BootInfo::kFlagVerified | BootInfo::kFlagMeasured | (have_tpm ? BootInfo::kFlagTpm : 0);
     arch_fill_platform(st, *bi);
+    stage_entropy(st, *bi);
     const u64 entry = h.entry;
     char dhex[97];
     to_hex(image_digest, sizeof(image_digest), dhex);

@@ -17,6 +17,9 @@ void stage_console_off();
 // Lower-case hex of data into out (2*len+1 bytes).
 void to_hex(const u8* data, usize len, char* out);
 
+// EFI_RNG_PROTOCOL bytes and the persistent boot counter into `bi` (entropy.cpp).
+void stage_entropy(efi::SystemTable* st, BootInfo& bi);
+
 // --- per arch ---------------------------------------------------------------------
 extern const image::Arch kStageArch;
 extern const char* const kStageArchName;

@@ -3,9 +3,12 @@
 
 #include "crypto/arena.hpp"
 
+#include <string.h>
+
 #include <mbedtls/hkdf.h>
 #include <mbedtls/md.h>
 #include <mbedtls/platform_util.h>
+#include <mbedtls/sha256.h>
 
 extern "C" { // mbedTLS 3.6's constant_time.h lacks the C++ linkage guard the others have
 #include <mbedtls/constant_time.h>
@@ -45,6 +48,54 @@ Status hmac_sha256_verify(const void* key, usize key_len, const void* msg, usize
     bool same = mbedtls_ct_memcmp(mac, tag, sizeof(mac)) == 0;
     mbedtls_platform_zeroize(mac, sizeof(mac));
     return same ? Status::Ok : Status::AuthFailed;
+}
+
+static_assert(sizeof(mbedtls_sha256_context) <= 112 && alignof(mbedtls_sha256_context) <= 8);
+
+void HmacSha256Key::set(const void* key, usize len) {
+    u8 block[64] = {};
+    if (len > sizeof block)
+        (void)mbedtls_sha256(bytes(key), len, block, 0);
+    else if (len != 0)
+        memcpy(block, key, len);
+    auto* in = reinterpret_cast<mbedtls_sha256_context*>(inner_);
+    auto* out = reinterpret_cast<mbedtls_sha256_context*>(outer_);
+    u8 pad[64];
+    for (usize i = 0; i < sizeof pad; ++i)
+        pad[i] = static_cast<u8>(block[i] ^ 0x36);
+    mbedtls_sha256_init(in);
+    (void)mbedtls_sha256_starts(in, 0);
+    (void)mbedtls_sha256_update(in, pad, sizeof pad);
+    for (usize i = 0; i < sizeof pad; ++i)
+        pad[i] = static_cast<u8>(block[i] ^ 0x5c);
+    mbedtls_sha256_init(out);
+    (void)mbedtls_sha256_starts(out, 0);
+    (void)mbedtls_sha256_update(out, pad, sizeof pad);
+    mbedtls_platform_zeroize(pad, sizeof pad);
+    mbedtls_platform_zeroize(block, sizeof block);
+    ready_ = true;
+}
+
+void HmacSha256Key::clear() {
+    mbedtls_platform_zeroize(inner_, sizeof inner_);
+    mbedtls_platform_zeroize(outer_, sizeof outer_);
+    ready_ = false;
+}
+
+Status HmacSha256Key::mac(const void* msg, usize len, u8 (&out)[kHmacSha256Size]) const {
+    if (!ready_ || !valid(msg, len)) return Status::InvalidArgument;
+    mbedtls_sha256_context c;
+    mbedtls_sha256_init(&c);
+    mbedtls_sha256_clone(&c, reinterpret_cast<const mbedtls_sha256_context*>(inner_));
+    u8 ih[kHmacSha256Size];
+    (void)mbedtls_sha256_update(&c, bytes(msg), len);
+    (void)mbedtls_sha256_finish(&c, ih);
+    mbedtls_sha256_clone(&c, reinterpret_cast<const mbedtls_sha256_context*>(outer_));
+    (void)mbedtls_sha256_update(&c, ih, sizeof ih);
+    (void)mbedtls_sha256_finish(&c, out);
+    mbedtls_sha256_free(&c);
+    mbedtls_platform_zeroize(ih, sizeof ih);
+    return Status::Ok;
 }
 
 Status hkdf_sha256(const void* salt, usize salt_len, const void* ikm, usize ikm_len,

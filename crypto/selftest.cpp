@@ -4,6 +4,7 @@
 #include "crypto/ecdsa.hpp"
 #include "crypto/hmac.hpp"
 #include "crypto/sha2.hpp"
+#include "crypto/x25519.hpp"
 
 #include <string.h>
 
@@ -62,6 +63,17 @@ constexpr u8 kP384SigSample[kP384SignatureSize] = {
     0x13, 0x0e, 0x74, 0x0a, 0x19, 0x62, 0x45, 0x26, 0x20, 0x3b, 0x63, 0x51, 0xd0, 0xa3, 0xa9, 0x4f,
     0xa3, 0x29, 0xc1, 0x45, 0x78, 0x6e, 0x67, 0x9e, 0x7b, 0x82, 0xc7, 0x1a, 0x38, 0x62, 0x8a, 0xc8};
 
+// RFC 7748 §6.1: Alice's private key, Bob's public key, and their shared secret.
+constexpr u8 kX25519Alice[kX25519Size] = {
+    0x77, 0x07, 0x6d, 0x0a, 0x73, 0x18, 0xa5, 0x7d, 0x3c, 0x16, 0xc1, 0x72, 0x51, 0xb2, 0x66, 0x45,
+    0xdf, 0x4c, 0x2f, 0x87, 0xeb, 0xc0, 0x99, 0x2a, 0xb1, 0x77, 0xfb, 0xa5, 0x1d, 0xb9, 0x2c, 0x2a};
+constexpr u8 kX25519BobPub[kX25519Size] = {
+    0xde, 0x9e, 0xdb, 0x7d, 0x7b, 0x7d, 0xc1, 0xb4, 0xd3, 0x5b, 0x61, 0xc2, 0xec, 0xe4, 0x35, 0x37,
+    0x3f, 0x83, 0x43, 0xc8, 0x5b, 0x78, 0x67, 0x4d, 0xad, 0xfc, 0x7e, 0x14, 0x6f, 0x88, 0x2b, 0x4f};
+constexpr u8 kX25519Shared[kX25519Size] = {
+    0x4a, 0x5d, 0x9d, 0x5b, 0xa4, 0xce, 0x2d, 0xe1, 0x72, 0x8e, 0x3b, 0xf4, 0x80, 0x35, 0x0f, 0x25,
+    0xe0, 0x7e, 0x21, 0xc9, 0x47, 0xd1, 0x9e, 0x33, 0x76, 0xf0, 0x9b, 0x3c, 0x1e, 0x16, 0x17, 0x42};
+
 Status expect_equal(const u8* got, const u8* want, usize len) {
     return memcmp(got, want, len) == 0 ? Status::Ok : Status::HashMismatch;
 }
@@ -86,7 +98,25 @@ Status check_sha384() {
 Status check_hmac() {
     u8 mac[kHmacSha256Size];
     KEEL_TRY(hmac_sha256(kHmacKey, sizeof(kHmacKey) - 1, kHmacData, sizeof(kHmacData) - 1, mac));
+    KEEL_TRY(expect_equal(mac, kHmacSha256Tc2, sizeof(mac)));
+    HmacSha256Key key; // the precomputed schedule the mailbox session uses
+    key.set(kHmacKey, sizeof(kHmacKey) - 1);
+    KEEL_TRY(key.mac(kHmacData, sizeof(kHmacData) - 1, mac));
     return expect_equal(mac, kHmacSha256Tc2, sizeof(mac));
+}
+
+// The blinding values only randomize the ladder's coordinates; any stream will do here.
+int counter_rng(void* ctx, unsigned char* out, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        out[i] = static_cast<u8>(++*static_cast<u32*>(ctx) * 167u);
+    return 0;
+}
+
+Status check_x25519() {
+    u8 shared[kX25519Size];
+    u32 ctr = 0;
+    KEEL_TRY(x25519_shared(kX25519Alice, kX25519BobPub, shared, counter_rng, &ctr));
+    return expect_equal(shared, kX25519Shared, sizeof(shared));
 }
 
 Status check_hkdf() {
@@ -123,6 +153,7 @@ Status crypto_self_test(SelfTestResult (&results)[kSelfTestChecks]) {
     results[3] = {"hkdf-sha256", check_hkdf()};
     results[4] = {"ecdsa-p384", check_p384()};
     results[5] = {"ecdsa-p384-tamper", check_p384_tamper()};
+    results[6] = {"x25519", check_x25519()};
     for (const SelfTestResult& r : results)
         if (r.status != Status::Ok) return r.status;
     return Status::Ok;

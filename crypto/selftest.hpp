@@ -1,5 +1,5 @@
 // Known-answer self-test of the crypto the hypervisor uses (SHA-2, HMAC/HKDF, ECDSA P-384
-// verify; not P-256, which only the tools use), run before the first use of any of it
+// verify, X25519; not P-256, which only the tools use), run before the first use of any of it
 // and off the boot's critical path (hypervisor/main.cpp, docs/performance.md "Boot").
 // Each check is reported separately so the log can print "crypto: sha384 ok".
 #pragma once
@@ -14,7 +14,7 @@ struct SelfTestResult {
     Status status;    // Ok when the check passed
 };
 
-constexpr usize kSelfTestChecks = 6;
+constexpr usize kSelfTestChecks = 7;
 
 // Runs every check, fills `results` in a fixed order, and returns Ok only if all
 // passed (otherwise the first failing check's Status).

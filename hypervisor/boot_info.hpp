@@ -16,6 +16,9 @@ enum class BootSource : u32 {
     Uefi = 4,             // boot/ stage after signature check and measurement
 };
 
+// Where BootInfo::entropy came from (docs/boot-info.md).
+enum class EntropySource : u32 { None = 0, EfiRng = 1, DtbRngSeed = 2 };
+
 enum class MemType : u32 { Usable = 1, Reserved = 2, AcpiReclaim = 3, Hypervisor = 4 };
 
 struct MemRange {
@@ -43,9 +46,10 @@ constexpr const char* efi_memory_type_name(u32 efi_type) {
 
 struct BootInfo {
     static constexpr u32 kMagic = 0x3149424b; // "KBI1"
-    static constexpr u32 kVersion = 1;
+    static constexpr u32 kVersion = 2;
     static constexpr u32 kMaxMem = 64;
     static constexpr u32 kCmdlineMax = 256;
+    static constexpr u32 kEntropyMax = 32;
 
     u32 magic;
     u32 version;
@@ -64,16 +68,26 @@ struct BootInfo {
     u32 reserved0;
     MemRange mem[kMaxMem];
     char cmdline[kCmdlineMax];
+    // Version 2: entropy and the boot counter from the boot stage (docs/boot-info.md).
+    u8 entropy[kEntropyMax]; // kFlagEntropy: fresh random bytes (EFI_RNG_PROTOCOL, rng-seed)
+    u32 entropy_len;         // bytes valid in entropy[]
+    u32 entropy_source;      // EntropySource
+    u64 boot_counter;        // kFlagBootCounter: persistent, incremented every boot
+    u8 reserved1[16];
 
-    static constexpr u32 kFlagVerified = 1u << 0; // signature checked by the boot stage
-    static constexpr u32 kFlagMeasured = 1u << 1; // digest valid, event log present
-    static constexpr u32 kFlagTpm = 1u << 2;      // PCRs extended through a TPM
+    static constexpr u32 kFlagVerified = 1u << 0;    // signature checked by the boot stage
+    static constexpr u32 kFlagMeasured = 1u << 1;    // digest valid, event log present
+    static constexpr u32 kFlagTpm = 1u << 2;         // PCRs extended through a TPM
+    static constexpr u32 kFlagEntropy = 1u << 3;     // entropy[] holds boot-stage randomness
+    static constexpr u32 kFlagBootCounter = 1u << 4; // boot_counter is persistent
 
     [[nodiscard]] bool valid() const {
         return magic == kMagic && version == kVersion && size == sizeof(BootInfo) &&
                mem_count <= kMaxMem;
     }
 };
-static_assert(sizeof(BootInfo) == 128 + 64 * 24 + 256, "docs/boot-info.md: BootInfo size");
+static_assert(sizeof(BootInfo) == 128 + 64 * 24 + 256 + 64, "docs/boot-info.md: BootInfo size");
+static_assert(__builtin_offsetof(BootInfo, entropy) == 1920, "docs/boot-info.md: entropy");
+static_assert(__builtin_offsetof(BootInfo, boot_counter) == 1960, "docs/boot-info.md: counter");
 
 } // namespace keel

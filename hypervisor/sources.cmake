@@ -30,11 +30,14 @@ set(KEEL_CORE_IMAGE_SOURCES
 # Pure logic (layout, rings, decode, auth, audit chain, lifecycle, service) and the PCIe
 # discovery in drivers/pci/: host-tested, fuzzed, and built into both images.
 list(APPEND KEEL_CORE_SOURCES
+  ${CMAKE_SOURCE_DIR}/hypervisor/entropy/seed.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/shared.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/command.cpp
-  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/auth.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/session.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/session_crypto.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/audit.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/service.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/rejects.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/dispatch.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/console.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp

@@ -24,6 +24,7 @@ const char* status_name(Status s) {
     case Status::LogFull: return "log full";
     case Status::Timeout: return "timeout";
     case Status::HardwareFault: return "hardware fault";
+    case Status::Expired: return "session expired or unknown";
     }
     return "unknown status";
 }

@@ -29,6 +29,7 @@ enum class [[nodiscard]] Status : u32{
     LogFull = 17,
     Timeout = 18,
     HardwareFault = 19,
+    Expired = 20, // mailbox: no such session, or the session ended (docs/mailbox.md §4.2)
 };
 
 const char* status_name(Status s);

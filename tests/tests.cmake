@@ -46,3 +46,10 @@ foreach(_src ${_dts})
 endforeach()
 add_custom_target(test_dtbs ALL DEPENDS ${_dtbs})
 add_dependencies(keel_unit_tests test_dtbs)
+
+# The session known answers in tests/unit/mailbox_session_kat_test.cpp, recomputed
+# independently (pure Python X25519 + HKDF/HMAC from hashlib): docs/mailbox.md §4.2.
+add_test(NAME mailbox.session_kat_script
+  COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/data/session_kat.py
+          --check ${CMAKE_SOURCE_DIR}/tests/unit/mailbox_session_kat_test.cpp)
+set_tests_properties(mailbox.session_kat_script PROPERTIES LABELS unit TIMEOUT 60)

@@ -3,6 +3,7 @@
 // the device tree, or on a UEFI boot without one from ACPI (SBBR servers).
 #include "bench_marks.hpp"
 #include <arch/console.hpp>
+#include <string.h>
 
 extern "C" {
 #include <libfdt.h>
@@ -38,6 +39,23 @@ void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
     if (s != Status::Ok)
         panic("EL2 map of %s at %#llx failed: %s", what, static_cast<unsigned long long>(addr),
               status_name(s));
+}
+
+// /chosen/rng-seed (Devicetree Specification v0.4 §3.6: random bytes from the boot
+// loader, which QEMU's virt machine fills from the host unless dtb-randomness=off) as the
+// boot-stage entropy, when the UEFI boot stage brought none of its own.
+void take_rng_seed(const void* fdt, BootInfo& bi) {
+    if ((bi.flags & BootInfo::kFlagEntropy) != 0) return;
+    const int chosen = fdt_path_offset(fdt, "/chosen");
+    int len = 0;
+    const void* p = chosen < 0 ? nullptr : fdt_getprop(fdt, chosen, "rng-seed", &len);
+    if (p == nullptr || len <= 0) return;
+    const u32 n = static_cast<u32>(len) < BootInfo::kEntropyMax ? static_cast<u32>(len)
+                                                                : BootInfo::kEntropyMax;
+    memcpy(bi.entropy, p, n);
+    bi.entropy_len = n;
+    bi.entropy_source = static_cast<u32>(EntropySource::DtbRngSeed);
+    bi.flags |= BootInfo::kFlagEntropy;
 }
 
 // Before the MMU is on, physical addresses are read where they are; the boot stage
@@ -119,6 +137,7 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
             bi.mem[i] = p.mem[i];
         bi.mem_count = p.mem_count;
     }
+    if (g_scan.fdt != nullptr) take_rng_seed(g_scan.fdt, bi);
     keel_main(&bi);
 }
 

@@ -60,6 +60,9 @@ constexpr Guid kAcpi10TableGuid = {
     0xeb9d2d30, 0x2d88, 0x11d3, {0x9a, 0x16, 0x00, 0x90, 0x27, 0x3f, 0xc1, 0x4d}};
 constexpr Guid kDtbTableGuid = {
     0xb1b621d5, 0xf19c, 0x41a5, {0x83, 0x0b, 0xd9, 0x15, 0x2c, 0x69, 0xaa, 0xe0}};
+// UEFI 2.10 §37.5 EFI_RNG_PROTOCOL.
+constexpr Guid kRngProtocolGuid = {
+    0x3152bca5, 0xeade, 0x433d, {0x86, 0x2e, 0xc0, 0x1c, 0xdc, 0x29, 0x1f, 0x44}};
 // Keel's own vendor GUID for the security-floor variable.
 constexpr Guid kKeelVendorGuid = {
     0x6b65656c, 0x626f, 0x6f74, {0x9a, 0x1e, 0x4b, 0x45, 0x45, 0x4c, 0x30, 0x31}};
@@ -272,6 +275,12 @@ static_assert(sizeof(Tcg2BootServiceCapability) == 36);
 static_assert(sizeof(Tcg2EventHeader) == 14);
 
 constexpr u32 kTcg2HashSha1 = 1, kTcg2HashSha256 = 2, kTcg2HashSha384 = 4, kTcg2HashSha512 = 8;
+
+struct RngProtocol {
+    Fn get_info;
+    // algorithm null: the driver's default (UEFI 2.10 §37.5.1, GetRNG()).
+    Status (*get_rng)(RngProtocol* self, const Guid* algorithm, u64 len, u8* value);
+};
 
 struct Tcg2Protocol {
     Status (*get_capability)(Tcg2Protocol* self, Tcg2BootServiceCapability* cap);

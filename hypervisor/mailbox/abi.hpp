@@ -10,9 +10,10 @@
 namespace keel::mailbox {
 
 constexpr u64 kMagic = 0x31584f424c45454bull; // "KEELBOX1", §2
-constexpr u32 kAbiVersion = 1;
-constexpr u32 kFeatureEcdsaP384 = 1u << 0;   // commands signed with ECDSA P-384, §4
+constexpr u32 kAbiVersion = 2;
+constexpr u32 kFeatureEcdsaP384 = 1u << 0;   // the handshake is signed with ECDSA P-384, §4
 constexpr u32 kFeatureChunkedLoad = 1u << 1; // LOAD_IMAGE chunks through the bulk window, §6
+constexpr u32 kFeatureSessions = 1u << 2;    // X25519 + HKDF sessions, HMAC on every slot, §4
 
 // §1 Region map: offsets from the start of the shared memory (BAR2).
 constexpr u32 kCmdSlots = 32;
@@ -20,6 +21,7 @@ constexpr u32 kRespSlots = 32;
 constexpr u32 kLogSlots = 256;
 constexpr u32 kMaxVms = 8;
 constexpr u64 kHeaderOffset = 0x0;
+constexpr u64 kSessionOffset = 0x800; // §4.2: Keel's session offer
 constexpr u64 kCmdRingOffset = 0x1000;
 constexpr u64 kRespRingOffset = 0x5000;
 constexpr u64 kLogRingOffset = 0x8000;
@@ -37,7 +39,7 @@ struct Header {
     u64 magic;
     u32 abi_version;
     u32 features;
-    u8 nonce[16]; // fresh per boot, §4
+    u8 nonce[16]; // fresh per boot (§4.1): names the boot
     u32 cmd_slots, cmd_slot_size;
     u32 resp_slots, resp_slot_size;
     u32 log_slots, log_record_size;
@@ -76,30 +78,33 @@ enum class Opcode : u16 {
     Describe = 8,
     Metrics = 9,
     ConsoleWrite = 10,
+    Hello = 11, // the session handshake (§4.2): the one command without a MAC
 };
-constexpr u16 kOpcodeMax = 10;
+constexpr u16 kOpcodeMax = 11;
 // Commands that change hypervisor state need log room for their record, §5.
 constexpr bool changes_state(Opcode op) {
     return op == Opcode::CreateVm || op == Opcode::LoadImage || op == Opcode::Start ||
            op == Opcode::Stop || op == Opcode::Destroy || op == Opcode::ConsoleWrite;
 }
 
-// §3 Command slot: 40-byte header, payload, ECDSA P-384 signature (raw r||s) over
-// SHA-384 of bytes [0, kSignedBytes).
-constexpr u32 kCmdPayloadMax = 376;
+// §3 Command slot: 32-byte header, payload, HMAC-SHA256 with the session's command key
+// over bytes [0, kMacBytes) (HELLO: mac zero, its payload carries a signature instead).
+constexpr u32 kCmdPayloadMax = 448;
+constexpr usize kMacSize = 32;
 struct CommandSlot {
-    u64 seq;      // strictly increasing per boot, starts above 0
-    u8 nonce[16]; // must equal Header.nonce
+    u64 seq;        // strictly increasing per boot, across sessions, starts above 0
+    u32 session_id; // the established session (HELLO: 0)
     u16 opcode;
     u16 flags;    // zero
     u32 length;   // payload bytes used (the rest must be zero)
     u32 vm_id;    // target VM (0 where none)
-    u32 reserved; // zero
+    u64 reserved; // zero
     u8 payload[kCmdPayloadMax];
-    u8 signature[96];
+    u8 mac[kMacSize];
 };
 static_assert(sizeof(CommandSlot) == 512, "docs/mailbox.md §3");
-constexpr usize kSignedBytes = __builtin_offsetof(CommandSlot, signature);
+constexpr usize kMacBytes = __builtin_offsetof(CommandSlot, mac);
+static_assert(kMacBytes == 480, "docs/mailbox.md §3");
 
 // §3 Payloads.
 constexpr usize kNameMax = 16;
@@ -140,16 +145,61 @@ struct ConsoleWritePayload {
 };
 static_assert(sizeof(ConsoleWritePayload) == 264, "docs/mailbox.md §3.4");
 
-// §3.5 Response slot.
-constexpr u32 kRespPayloadMax = 240;
+// §4.2 HELLO: the controller's ephemeral key, signed with its long-term key.
+struct HelloPayload {
+    u32 offer_id; // SessionArea::offer_id being answered
+    u32 reserved;
+    u8 ctl_pub[32];   // X25519 public key (RFC 7748)
+    u8 signature[96]; // ECDSA P-384 (raw r||s) over SHA-384 of the HelloTranscript
+};
+static_assert(sizeof(HelloPayload) == 136, "docs/mailbox.md §4.2");
+
+// §4.2 What the HELLO signature covers (built by both sides, never sent).
+struct HelloTranscript {
+    u8 label[16]; // "KEEL-HELLO-V2", NUL padded
+    u8 boot_nonce[16];
+    u64 boot_counter;
+    u32 offer_id;
+    u32 reserved;
+    u8 offer_nonce[16];
+    u8 keel_pub[32];
+    u8 ctl_pub[32];
+};
+static_assert(sizeof(HelloTranscript) == 128, "docs/mailbox.md §4.2");
+
+// §4.2 Session area at kSessionOffset, written only by Keel. offer_id is written last
+// (release): a controller reads it, the rest, then offer_id again, and retries on change.
+struct SessionArea {
+    u32 offer_id;     // the session a HELLO can establish next (1, 2, ...)
+    u32 active_id;    // the established session, 0 before the first
+    u64 boot_counter; // BootInfo's persistent counter (0: none), signed in the HELLO
+    u8 offer_nonce[16];
+    u8 keel_pub[32];  // Keel's ephemeral X25519 public key for offer_id
+    u64 seq_floor;    // no sequence at or below this is accepted again this boot
+    u32 max_commands; // a session ends after this many authenticated commands
+    u32 max_age_ms;   // ...or this long after its HELLO
+    u32 used;         // authenticated commands of the active session
+    u32 reserved;
+    u8 reserved2[40];
+};
+static_assert(sizeof(SessionArea) == 128, "docs/mailbox.md §4.2");
+
+// §3.5 Response slot: HMAC-SHA256 with the session's response key over [0, kRespMacBytes)
+// for every answer to an authenticated command; zero for rejections before (or without)
+// authentication.
+constexpr u32 kRespPayloadMax = 200;
 struct ResponseSlot {
     u64 seq; // of the command answered (as copied; 0 when none could be read)
     u16 opcode;
     u16 reserved;
-    u32 status; // keel::Status
+    u32 status;     // keel::Status
+    u32 session_id; // the session whose key made `mac` (0: no mac)
+    u32 reserved2;
     u8 payload[kRespPayloadMax];
+    u8 mac[kMacSize];
 };
 static_assert(sizeof(ResponseSlot) == 256, "docs/mailbox.md §3.5");
+constexpr usize kRespMacBytes = __builtin_offsetof(ResponseSlot, mac);
 
 // The VM manager's states, numbered as the ABI fixes them (hypervisor/vm/lifecycle.hpp).
 using VmLifeState = keel::VmState;
@@ -199,8 +249,17 @@ static_assert(sizeof(MetricsReply) == 96, "docs/mailbox.md §3.5");
 static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kRespPayloadMax);
 
 // §5 Audit record, chained: prev_hash = SHA-256 of the previous record's 128 bytes
-// (for record 0: SHA-256 of the boot nonce).
-enum class AuditKind : u32 { Boot = 0, Command = 1, Rejected = 2, Gap = 3, VmEvent = 4 };
+// (for record 0: SHA-256 of the boot nonce); mac = the first 16 bytes of HMAC-SHA256 with
+// the session's log key over bytes [0, kRecordMacBytes) (zero before the first session).
+enum class AuditKind : u32 {
+    Boot = 0,
+    Command = 1,
+    Rejected = 2,
+    Gap = 3,
+    VmEvent = 4,
+    Session = 5, // a session established: vm_id = session id; MACed with its new key
+    Rejects = 6, // a burst of rejected commands summarized: vm_id = count (§4.4)
+};
 struct AuditRecord {
     u64 index;   // 0, 1, 2... per boot; a jump is a gap
     u64 time_ms; // since boot
@@ -211,9 +270,10 @@ struct AuditRecord {
     u32 vm_id;
     u8 detail[40]; // NUL-padded text
     u8 prev_hash[32];
-    u8 reserved[16];
+    u8 mac[16];
 };
 static_assert(sizeof(AuditRecord) == 128, "docs/mailbox.md §5");
+constexpr usize kRecordMacBytes = __builtin_offsetof(AuditRecord, mac);
 
 // §7 Metrics area: host block then one block per VM slot, refreshed on every poll.
 struct HostMetrics {
@@ -225,7 +285,8 @@ struct HostMetrics {
     u64 polls;
     // Timing of the mailbox itself (hypervisor clock, ns; 0 where the arch has no
     // counter, docs/performance.md): the last command from pickup (slot read) to its
-    // response being published, and the signature verification inside it; the last VM
+    // response being published (a HELLO: the whole handshake), and the authentication
+    // inside it (session check and MAC; a HELLO: signature, X25519, keys, next offer); the last VM
     // started, from START pickup (ns) and from its CREATE_VM pickup (µs: includes the
     // controller's own time between commands) to its first console output.
     u32 last_cmd_ns;
@@ -235,6 +296,8 @@ struct HostMetrics {
 };
 static_assert(sizeof(HostMetrics) == 64, "docs/mailbox.md §7");
 
+static_assert(kSessionOffset >= sizeof(Header) &&
+              kSessionOffset + sizeof(SessionArea) <= kCmdRingOffset);
 constexpr u64 console_out_offset(u32 slot) { return kConsoleOffset + slot * kConsoleOutBytes; }
 static_assert(kCmdRingOffset + kCmdSlots * sizeof(CommandSlot) <= kRespRingOffset);
 static_assert(kRespRingOffset + kRespSlots * sizeof(ResponseSlot) <= kLogRingOffset);

@@ -1,13 +1,16 @@
 // The audit log (docs/mailbox.md §5): fixed 128-byte records in a ring, each carrying
 // the SHA-256 of the record before it (record 0: of the boot nonce), so the controller
-// detects a missing, reordered or rewritten record. The chain head lives only in
-// hypervisor memory; Keel never reads a record back from shared memory.
+// detects a missing, reordered or rewritten record, and, from the first session on, a
+// MAC with the session's log key (session_crypto.hpp), so a writer of the BAR cannot
+// forge one: rewriting an unread record and recomputing the chain no longer passes. The
+// chain head lives only in hypervisor memory; Keel never reads a record back.
 //
 // The writer never overwrites unread records: it reads the controller's consumer index,
 // and with no room it counts the record as "unlogged" (published in the header) and
 // writes a Gap record with that count as soon as room returns.
 #pragma once
 
+#include "crypto/hmac.hpp"
 #include "crypto/sha2.hpp"
 #include "hypervisor/mailbox/abi.hpp"
 #include "hypervisor/mailbox/shared.hpp"
@@ -21,6 +24,9 @@ constexpr u32 kLogReserve = 8;
 class AuditWriter {
 public:
     void init(SharedRegion* region, const u8 (&nonce)[16]);
+    // The key later records are MACed with (owned by the caller, may change; null:
+    // records carry a zero MAC).
+    void set_mac_key(const crypto::HmacSha256Key* key) { mac_key_ = key; }
     [[nodiscard]] u32 free_slots() const;
     // Appends one record; false when the ring was full (counted as unlogged).
     bool append(AuditKind kind, u64 time_ms, u64 seq, u32 opcode, Status status, u32 vm_id,
@@ -31,6 +37,7 @@ private:
     bool write(AuditRecord& rec);
 
     SharedRegion* region_ = nullptr;
+    const crypto::HmacSha256Key* mac_key_ = nullptr;
     u8 last_hash_[crypto::kSha256Size] = {};
     u64 next_index_ = 0;
     u32 prod_ = 0;

@@ -9,7 +9,8 @@ namespace {
 
 // Opcodes that name a VM in vm_id; the others require it to be zero.
 bool needs_vm(Opcode op) {
-    return op != Opcode::Ping && op != Opcode::CreateVm && op != Opcode::List;
+    return op != Opcode::Ping && op != Opcode::CreateVm && op != Opcode::List &&
+           op != Opcode::Hello;
 }
 
 bool name_ok(const char (&name)[kNameMax]) {
@@ -66,6 +67,7 @@ u32 payload_size(Opcode op) {
     case Opcode::LoadImage: return sizeof(LoadImagePayload);
     case Opcode::Stop: return sizeof(StopPayload);
     case Opcode::ConsoleWrite: return 8;
+    case Opcode::Hello: return sizeof(HelloPayload);
     default: return 0;
     }
 }
@@ -107,6 +109,13 @@ Status decode_command(const CommandSlot& slot, const DecodeLimits& limits, Comma
     case Opcode::Stop:
         memcpy(&out.stop, slot.payload, fixed);
         return out.stop.reserved == 0 ? Status::Ok : Status::InvalidArgument;
+    case Opcode::Hello:
+        // A HELLO belongs to no session yet and carries its signature inside, not a MAC.
+        memcpy(&out.hello, slot.payload, fixed);
+        if (slot.session_id != 0 || !all_zero(slot.mac, sizeof slot.mac))
+            return Status::InvalidArgument;
+        return out.hello.reserved == 0 && out.hello.offer_id != 0 ? Status::Ok
+                                                                  : Status::InvalidArgument;
     default: return Status::Ok;
     }
 }
@@ -123,6 +132,7 @@ const char* opcode_name(u16 op) {
     case 8: return "describe";
     case 9: return "metrics";
     case 10: return "console-write";
+    case 11: return "hello";
     }
     return "unknown";
 }

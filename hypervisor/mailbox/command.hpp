@@ -19,6 +19,7 @@ struct Command {
         LoadImagePayload load;
         StopPayload stop;
         ConsoleWritePayload console;
+        HelloPayload hello;
     };
     Command() : create{} {}
 };

@@ -33,7 +33,7 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         p.cores_free_mask = hs.cores_free_mask;
         p.pool_free_bytes = hs.pool_free_bytes;
         p.pool_baseline_bytes = hs.pool_baseline_bytes;
-        p.last_seq = auth_.last_seq();
+        p.last_seq = sessions_.last_seq();
         memcpy(reply, &p, sizeof p);
         return Status::Ok;
     }
@@ -76,6 +76,7 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         memcpy(reply, &m, sizeof m);
         return Status::Ok;
     }
+    case Opcode::Hello: return Status::BadState; // handled before dispatch (service.cpp)
     case Opcode::ConsoleWrite: {
         if (state(c.vm_id) != VmLifeState::Running) return Status::BadState;
         KEEL_TRY(console_.queue_in(c.vm_id, c.console.bytes, c.console.length));

@@ -3,8 +3,10 @@
 #include <arch/cpu.hpp>
 #include <arch/entropy.hpp>
 #include <arch/mailbox.hpp>
+#include <arch/ticks.hpp>
 
 #include "drivers/pci/bar_place.hpp"
+#include "hypervisor/entropy/seed.hpp"
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
@@ -26,6 +28,37 @@ constexpr u64 kMaxRegion = 16 * MiB;
 
 u64 g_region_base = 0;
 u64 g_region_size = 0;
+entropy::Seed g_seed; // this boot's seed (hypervisor/entropy/seed.hpp)
+
+// The seed every mailbox secret comes from, or false (and why on the console): with no
+// entropy source at all the mailbox does not attach, rather than publish a nonce an
+// attacker could predict (docs/mailbox.md §4.1).
+bool gather_entropy(const BootInfo& info) {
+    entropy::Inputs in;
+    in.cpu_count = arch::cpu_random(in.cpu, entropy::kCpuWords, &in.cpu_name);
+    entropy::take_boot_info(info, in);
+    in.ticks = arch::ticks().count;
+    const char* why = nullptr;
+    const Status s = entropy::derive_seed(in, g_seed, &why);
+    if (s != Status::Ok) {
+        kprint("mailbox: refused: no entropy source: %s\n", why != nullptr ? why : status_name(s));
+        return false;
+    }
+    const bool cpu = (g_seed.sources & entropy::kSourceCpu) != 0;
+    const bool stage = (g_seed.sources & entropy::kSourceBootStage) != 0;
+    kprint("mailbox: entropy from%s%s%s%s, boot counter %llu%s\n", cpu ? " " : "",
+           cpu ? in.cpu_name : "", stage ? " boot-stage " : "",
+           stage ? (info.entropy_source == static_cast<u32>(EntropySource::EfiRng)
+                        ? "EFI_RNG_PROTOCOL"
+                        : "rng-seed")
+                 : "",
+           static_cast<ull>(in.boot_counter),
+           (info.flags & BootInfo::kFlagBootCounter) != 0 ? "" : " (none persistent)");
+    if (in.cpu_name != nullptr && !cpu)
+        kprint("mailbox: %s failed its health test (%llu of %llu words): not used\n", in.cpu_name,
+               static_cast<ull>(in.cpu_count), static_cast<ull>(entropy::kCpuWords));
+    return true;
+}
 
 mailbox::Service& service() {
     // Function-local: constructed on first use on the boot core (the image walks no
@@ -115,6 +148,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
                status_name(s));
         return false;
     }
+    if (!gather_entropy(info)) return false;
     g_region_base = shm.addr;
     g_region_size = used;
     kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n",
@@ -123,25 +157,44 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     return true;
 }
 
-void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls) {
+mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline) {
+    mailbox::SessionLimits l;
+    auto number = [&](const char* key, u32& out) {
+        char v[16];
+        if (!cmdline.value(key, v, sizeof v)) return;
+        u64 n = 0;
+        usize i = 0;
+        for (; v[i] >= '0' && v[i] <= '9' && n < 0xffffffffu; ++i)
+            n = n * 10 + static_cast<u64>(v[i] - '0');
+        if (v[i] == '\0' && i > 0 && n > 0 && n <= 0xffffffffu) out = static_cast<u32>(n);
+    };
+    number("keel.session_commands", l.max_commands);
+    number("keel.session_ms", l.max_age_ms);
+    return l;
+}
+
+void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
+                 mailbox::SessionLimits limits) {
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);
     static VmControl control(m);
-    u8 nonce[16];
-    arch::boot_nonce(nonce);
     u8 key[crypto::kP384PublicKeySize];
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
-    Status s = service().attach(region, control, key, nonce);
+    Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
-    kprint_hex(nonce, sizeof nonce);
+    mailbox::Header h;
+    (void)region.copy_in(0, &h, sizeof h);
+    kprint_hex(h.nonce, sizeof h.nonce);
     kprint(", controller key %s\n",
            key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
+    kprint("mailbox: session offer 1 published (X25519); sessions last %u commands or %u ms\n",
+           limits.max_commands, limits.max_age_ms);
     kprint("mailbox: ready, waiting for the controller\n");
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended

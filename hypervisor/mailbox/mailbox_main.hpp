@@ -4,6 +4,8 @@
 #pragma once
 
 #include "hypervisor/boot_info.hpp"
+#include "hypervisor/cmdline.hpp"
+#include "hypervisor/mailbox/session.hpp"
 #include "hypervisor/platform.hpp"
 
 namespace keel {
@@ -14,6 +16,11 @@ bool mailbox_discover(const BootInfo& info, const Platform& platform);
 // reaches the mailbox's console rings through the manager's console sink.
 // `yield_between_polls` (bench mode, `keel.bench`): the boot core yields after each poll, so
 // an emulator that runs every core on one thread (QEMU -icount) runs the others.
-[[noreturn]] void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls);
+// `limits`: how long a session lasts (docs/mailbox.md §4.2).
+[[noreturn]] void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
+                              mailbox::SessionLimits limits);
+// The session limits from the command line: keel.session_commands=N and
+// keel.session_ms=N (for tests of expiry; defaults: mailbox::SessionLimits).
+mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline);
 
 } // namespace keel

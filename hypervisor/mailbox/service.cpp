@@ -4,6 +4,7 @@
 
 #include "hypervisor/mailbox/lifecycle.hpp"
 #include "hypervisor/mailbox/ring.hpp"
+#include "hypervisor/print.hpp"
 
 namespace keel::mailbox {
 namespace {
@@ -18,10 +19,14 @@ constexpr u64 kState = field(__builtin_offsetof(Header, state));
 } // namespace
 
 Status Service::attach(SharedRegion region, VmBackend& backend,
-                       const u8 (&pubkey)[crypto::kP384PublicKeySize], const u8 (&nonce)[16]) {
+                       const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
+                       SessionLimits limits) {
     if (region.size() < kMinRegionSize) return Status::OutOfRange;
     region_ = region;
     backend_ = &backend;
+    KEEL_TRY(entropy::expand(seed, "keel mailbox nonce", 0, nonce_, sizeof nonce_));
+    KEEL_TRY(sessions_.init(pubkey, seed, nonce_, limits));
+    burst_ = Burst{};
     // Everything Keel owns starts zeroed; the controller's half is left as it is.
     static constexpr u8 kZero[256] = {};
     for (u64 off = kCmdRingOffset; off < kBulkOffset; off += sizeof kZero)
@@ -29,8 +34,8 @@ Status Service::attach(SharedRegion region, VmBackend& backend,
     Header h{};
     h.magic = kMagic;
     h.abi_version = kAbiVersion;
-    h.features = kFeatureEcdsaP384 | kFeatureChunkedLoad;
-    memcpy(h.nonce, nonce, sizeof h.nonce);
+    h.features = kFeatureEcdsaP384 | kFeatureChunkedLoad | kFeatureSessions;
+    memcpy(h.nonce, nonce_, sizeof h.nonce);
     h.cmd_slots = kCmdSlots, h.cmd_slot_size = sizeof(CommandSlot);
     h.resp_slots = kRespSlots, h.resp_slot_size = sizeof(ResponseSlot);
     h.log_slots = kLogSlots, h.log_record_size = sizeof(AuditRecord);
@@ -45,14 +50,15 @@ Status Service::attach(SharedRegion region, VmBackend& backend,
     resp_prod_ = region_.read32(kRespCons);
     h.resp_prod = resp_prod_;
     KEEL_TRY(region_.copy_out(0, &h, __builtin_offsetof(Header, cmd_prod)));
+    sessions_.publish(region_);
     bulk_ = SharedRegion(nullptr, 0);
-    auth_.init(pubkey, nonce);
-    audit_.init(&region_, nonce);
+    audit_.init(&region_, nonce_);
+    audit_.set_mac_key(nullptr); // no session yet: the first Session record anchors these
     region_.write32(field(__builtin_offsetof(Header, log_cons)),
                     0); // a fresh chain: nothing read yet
     audit_.append(AuditKind::Boot, backend_->now_ms(), 0, 0,
-                  auth_.has_key() ? Status::Ok : Status::AuthFailed, 0,
-                  auth_.has_key() ? "boot: controller key present" : "boot: NO controller key");
+                  sessions_.has_key() ? Status::Ok : Status::AuthFailed, 0,
+                  sessions_.has_key() ? "boot: controller key present" : "boot: NO controller key");
     barrier_release();
     region_.write32(kState, 1);
     return Status::Ok;
@@ -69,7 +75,7 @@ u32 Service::poll() {
         if (!pending.ok()) {
             if (prod != last_bad_prod_) { // record each distinct bad index once, not every poll
                 last_bad_prod_ = prod;
-                reject(0, 0, Status::OutOfRange, "command producer index out of range");
+                reject(0, 0, Status::OutOfRange, false);
             }
             break;
         }
@@ -86,6 +92,7 @@ u32 Service::poll() {
         region_.write32(kCmdCons, cmd_cons_);
         ++done;
     }
+    flush_rejects(false);
     console_events();
     publish_metrics();
     return done;
@@ -96,14 +103,21 @@ void Service::handle(const CommandSlot& slot, const Ticks& picked_up) {
     limits.bulk_size = region_.size() - kBulkOffset;
     Command c;
     Status s = decode_command(slot, limits, c);
-    if (s != Status::Ok) return reject(slot.seq, slot.opcode, s, "malformed");
+    if (s != Status::Ok) return reject(slot.seq, slot.opcode, s, false);
+    if (c.op == Opcode::Hello) {
+        handle_hello(slot, c);
+        last_cmd_ns_ = ticks_ns(picked_up, ticks_now()); // the whole handshake, Keel's side
+        return;
+    }
+    // Session id, expiry and sequence are compares; the MAC is one HMAC (§4.4).
+    const Ticks v0 = ticks_now();
+    s = sessions_.check(slot, backend_->now_ms());
+    last_verify_ns_ = ticks_ns(v0, ticks_now());
+    if (s != Status::Ok) return reject(slot.seq, slot.opcode, s, false);
+    flush_rejects(true); // the junk before it is accounted for before it is
     const u32 room = audit_.free_slots();
     if (room == 0 || (changes_state(c.op) && room < kLogReserve))
-        return reject(slot.seq, slot.opcode, Status::LogFull, "log full");
-    const Ticks v0 = ticks_now();
-    s = auth_.check(slot);
-    last_verify_ns_ = ticks_ns(v0, ticks_now());
-    if (s != Status::Ok) return reject(slot.seq, slot.opcode, s, "not authenticated");
+        return reject(c.seq, slot.opcode, Status::LogFull, true);
     u8 reply[kRespPayloadMax] = {};
     u32 vm_for_log = c.vm_id;
     if (c.op == Opcode::CreateVm || c.op == Opcode::Start) picked_up_ = picked_up;
@@ -111,24 +125,41 @@ void Service::handle(const CommandSlot& slot, const Ticks& picked_up) {
     audit_.append(AuditKind::Command, backend_->now_ms(), c.seq, slot.opcode, s, vm_for_log,
                   opcode_name(slot.opcode));
     ++ok_;
-    respond(c.seq, slot.opcode, s, reply);
+    sessions_.publish(region_); // the sequence floor and the session's use count
+    respond(c.seq, slot.opcode, s, reply, true);
     last_cmd_ns_ = ticks_ns(picked_up, ticks_now()); // includes publishing the response
 }
 
-void Service::reject(u64 seq, u16 op, Status s, const char* why) {
-    ++rejected_;
-    audit_.append(AuditKind::Rejected, backend_->now_ms(), seq, op, s, 0, why);
-    const u8 none[kRespPayloadMax] = {};
-    respond(seq, op, s, none);
+void Service::handle_hello(const CommandSlot& slot, const Command& c) {
+    if (audit_.free_slots() == 0) return reject(slot.seq, slot.opcode, Status::LogFull, false);
+    const Ticks v0 = ticks_now();
+    const Status s = sessions_.hello(slot, c.hello, backend_->now_ms());
+    last_verify_ns_ = ticks_ns(v0, ticks_now());
+    if (s != Status::Ok) return reject(slot.seq, slot.opcode, s, false);
+    flush_rejects(true);
+    // From here on records carry the new session's MAC, this one first: it also anchors
+    // every unMACed record before it through the chain.
+    audit_.set_mac_key(sessions_.log_key());
+    char detail[40];
+    format(detail, sizeof detail, "session %u established", sessions_.active_id());
+    audit_.append(AuditKind::Session, backend_->now_ms(), slot.seq, slot.opcode, Status::Ok,
+                  sessions_.active_id(), detail);
+    ++ok_;
+    sessions_.publish(region_);
+    u8 reply[kRespPayloadMax] = {};
+    const u32 id = sessions_.active_id();
+    memcpy(reply, &id, sizeof id);
+    respond(slot.seq, slot.opcode, Status::Ok, reply, true); // MACed: key confirmation
 }
 
-void Service::respond(u64 seq, u16 op, Status s, const u8* payload) {
+void Service::respond(u64 seq, u16 op, Status s, const u8* payload, bool authenticated) {
     if (ring_free(resp_prod_, region_.read32(kRespCons), kRespSlots) == 0) return;
     ResponseSlot r{};
     r.seq = seq;
     r.opcode = op;
     r.status = static_cast<u32>(s);
     memcpy(r.payload, payload, sizeof r.payload);
+    if (authenticated) sessions_.seal_response(r);
     const u64 off = kRespRingOffset + ring_slot(resp_prod_, kRespSlots) * sizeof(ResponseSlot);
     if (region_.copy_out(off, &r, sizeof r) != Status::Ok) return;
     barrier_release(); // the slot before the index that publishes it

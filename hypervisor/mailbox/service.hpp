@@ -1,6 +1,8 @@
 // The mailbox service: attaches to the shared region, then on every poll consumes
-// commands, checks them (decode -> log room -> authenticate), acts through a VmBackend,
-// answers in the response ring and records everything in the audit log. It writes only
+// commands, checks them (decode -> session, sequence, MAC -> log room; a HELLO: the
+// handshake), acts through a VmBackend, answers in the response ring (MACed once the
+// command authenticated) and records everything in the audit log: every accepted command
+// one record, rejected ones summarized per burst (§4.4). It writes only
 // its own fields (docs/mailbox.md §3.6): header hypervisor half, responses, log,
 // metrics, console-out. Single-threaded: only the boot core calls it.
 #pragma once
@@ -8,10 +10,10 @@
 #include "crypto/ecdsa.hpp"
 #include "crypto/sha2.hpp"
 #include "hypervisor/mailbox/audit.hpp"
-#include "hypervisor/mailbox/auth.hpp"
 #include "hypervisor/mailbox/backend.hpp"
 #include "hypervisor/mailbox/command.hpp"
 #include "hypervisor/mailbox/console.hpp"
+#include "hypervisor/mailbox/session.hpp"
 #include "hypervisor/mailbox/shared.hpp"
 #include "hypervisor/mailbox/ticks.hpp"
 
@@ -41,9 +43,11 @@ class Service {
 public:
     static constexpr u32 kMaxPerPoll = 4; // bounds one poll's work: a flood cannot starve VM events
 
-    // Formats the header (geometry, nonce), writes the Boot audit record, marks ready.
+    // Formats the header (geometry, the boot nonce derived from `seed`), publishes the
+    // first session offer, writes the Boot audit record, marks ready.
     Status attach(SharedRegion region, VmBackend& backend,
-                  const u8 (&pubkey)[crypto::kP384PublicKeySize], const u8 (&nonce)[16]);
+                  const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
+                  SessionLimits limits = {});
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
     // Returns the number of commands consumed.
     u32 poll();
@@ -55,18 +59,39 @@ public:
     [[nodiscard]] const VmRecord& vm(u32 id) const { return vms_[id - 1]; }
     [[nodiscard]] VmLifeState state(u32 id) const { return backend_->state(id); }
     [[nodiscard]] const AuditWriter& audit() const { return audit_; }
-    [[nodiscard]] u64 last_seq() const { return auth_.last_seq(); }
+    [[nodiscard]] u64 last_seq() const { return sessions_.last_seq(); }
+    [[nodiscard]] const SessionManager& sessions() const { return sessions_; }
+    // Rejected commands not yet summarized in the log (§4.4).
+    [[nodiscard]] u32 pending_rejects() const { return burst_.count; }
+    // How long a burst of rejections may stay unsummarized while it goes on.
+    static constexpr u64 kBurstFlushMs = 1000;
 
 private:
+    // A run of rejected commands, counted until one audit record summarizes it.
+    struct Burst {
+        u32 count = 0;
+        u32 session = 0, sequence = 0, mac = 0, malformed = 0, other = 0;
+        u64 first_ms = 0;
+        u64 last_seq = 0;
+        u16 last_op = 0;
+        Status last = Status::Ok;
+        bool grew = false; // in this poll
+    };
+
     void handle(const CommandSlot& slot, const Ticks& picked_up);
+    void handle_hello(const CommandSlot& slot, const Command& c);
+    void flush_rejects(bool force);
     Status dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm_for_log);
     Status do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm_for_log);
     Status do_load(const Command& c);
     Status do_stop(const Command& c);
     Status do_destroy(const Command& c);
     void fill_info(u32 id, VmInfo& out);
-    void respond(u64 seq, u16 op, Status s, const u8* payload);
-    void reject(u64 seq, u16 op, Status s, const char* why);
+    // `authenticated`: the command passed the session check; its answer gets the MAC.
+    void respond(u64 seq, u16 op, Status s, const u8* payload, bool authenticated);
+    // Counts a rejected command in the burst and answers it (MACed only when it had
+    // authenticated: a LogFull).
+    void reject(u64 seq, u16 op, Status s, bool authenticated);
     void vm_events();
     void console_events();
     static Status console_sink(void* self, u32 id, u8 byte);
@@ -75,7 +100,9 @@ private:
     SharedRegion region_;
     SharedRegion bulk_;
     VmBackend* backend_ = nullptr;
-    Authenticator auth_;
+    SessionManager sessions_;
+    Burst burst_;
+    u8 nonce_[16] = {};
     AuditWriter audit_;
     VmRecord vms_[kMaxVms];
     u32 cmd_cons_ = 0;

@@ -4,7 +4,10 @@
 # bulk window as a raw guest (Linux guests: arm64.mailbox_linux).
 set(_mbox_args --image ${KEEL_PRODUCT_IMAGE_arm64} --keelctl $<TARGET_FILE:keelctl>
     --guest ${CMAKE_BINARY_DIR}/arm64/keel-test-guest.bin)
-foreach(_scenario lifecycle hostile logstate button)
+# forge: a writer of the BAR forges responses and rewrites an unread audit record (keelctl
+# exits 4); flood: junk with the live session id and wrong MACs around three state changes;
+# expiry: 5-command sessions renewed by keelctl, the log's MACs checked across them.
+foreach(_scenario lifecycle hostile logstate button forge flood expiry)
   add_test(NAME arm64.mailbox_${_scenario}
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} ${_scenario})
   set_tests_properties(arm64.mailbox_${_scenario} PROPERTIES LABELS qemu-arm64 TIMEOUT 240 RUN_SERIAL TRUE)
@@ -33,3 +36,23 @@ else()
     "echo 'FAIL: guest Linux missing in ${_mbox_guests}: run tools/fetch-guests.sh (or tools/setup.sh)'; exit 1")
 endif()
 set_tests_properties(arm64.mailbox_linux PROPERTIES LABELS qemu-arm64 TIMEOUT 420 RUN_SERIAL TRUE)
+
+# Entropy for the mailbox nonce (docs/mailbox.md §4.1, tests/emu/entropy_e2e.py): no RNG at
+# all refuses; a CPU without FEAT_RNG takes the boot stage's rng-seed; RNDR alone suffices;
+# two -icount boots with identical inputs never repeat a nonce.
+add_test(NAME arm64.entropy_refuse COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+  --image ${KEEL_PRODUCT_IMAGE_arm64} refuse)
+add_test(NAME arm64.entropy_no_rndr_twice COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+  --image ${KEEL_PRODUCT_IMAGE_arm64} --cpu cortex-a57 twice)
+add_test(NAME arm64.entropy_rndr_only_twice COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+  --image ${KEEL_PRODUCT_IMAGE_arm64} --cpu max --no-dtb-seed twice)
+set_tests_properties(arm64.entropy_refuse arm64.entropy_no_rndr_twice arm64.entropy_rndr_only_twice
+  PROPERTIES LABELS qemu-arm64 TIMEOUT 300)
+# The UEFI path: EFI_RNG_PROTOCOL (AAVMF's VirtioRngDxe on a virtio-rng-pci device) as the
+# only source on a CPU without FEAT_RNG, and the refusal without it.
+foreach(_s uefi-rng uefi-refuse)
+  add_test(NAME arm64.entropy_${_s} COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/entropy_e2e.py
+    --image ${KEEL_PRODUCT_IMAGE_arm64} --uefi ${CMAKE_BINARY_DIR}/uefi/arm64/good/disk.img
+    --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run ${_s})
+  set_tests_properties(arm64.entropy_${_s} PROPERTIES LABELS "qemu-arm64;uefi" TIMEOUT 300)
+endforeach()

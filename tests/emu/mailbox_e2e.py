@@ -8,7 +8,7 @@ removes the /dev/shm file and its work folder (serial log, audit state): tools/k
   mailbox_e2e.py ... --linux Image --initrd initramfs.cpio.gz linux
 Exit status: 0 pass, 1 fail.
 """
-import argparse, os, signal, struct, subprocess, sys, time
+import argparse, os, re, signal, socket, struct, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from keel_scratch import Interrupted, Scratch  # noqa: E402
@@ -24,7 +24,8 @@ def main():
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--linux", help="arm64 Linux Image (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
-    p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button"])
+    p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
+                                        "flood", "expiry"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -35,6 +36,111 @@ def main():
         why = "no verdict within --timeout + 60 s" if e.signum == signal.SIGALRM else f"interrupted by {e}"
         print(f"mailbox_e2e: FAIL: {why}; emulator stopped")
         return 1
+
+
+class Qmp:
+    """Just enough QMP to pause and resume the emulated machine."""
+
+    def __init__(self, path):
+        for _ in range(100):
+            try:
+                self.sock = socket.socket(socket.AF_UNIX)
+                self.sock.connect(path)
+                break
+            except OSError:
+                time.sleep(0.1)
+        self.f = self.sock.makefile("rw")
+        self.f.readline()  # greeting
+        self.do("qmp_capabilities")
+
+    def do(self, cmd):
+        self.f.write('{"execute": "%s"}\n' % cmd)
+        self.f.flush()
+        while True:
+            line = self.f.readline()
+            if '"return"' in line or '"error"' in line or not line:
+                return line
+
+
+def forge(a, s, shm, qmp_path, run):
+    """A writer of the BAR that is not Keel: (1) while the hypervisor is paused it answers
+    keelctl's command with a forged response (a wrong MAC; then an unMACed "Ok"); (2) it
+    rewrites an unread, MACed audit record and repairs the hash chain after it. keelctl
+    must exit 4 each time (docs/mailbox.md §4.3, §5)."""
+    ok = True
+    run("info")  # a session, saved in the state dir
+    q = Qmp(qmp_path)
+    RESP_PROD, RESP_CONS, CMD_PROD, LOG_PROD, LOG_CONS = 132, 196, 192, 136, 200
+
+    def rd(f, off, n=4):
+        f.seek(off)
+        return f.read(n)
+
+    def u32(f, off):
+        return struct.unpack("<I", rd(f, off))[0]
+
+    for label, with_mac in (("wrong MAC", True), ("unMACed Ok", False)):
+        q.do("stop")
+        with open(shm, "r+b", buffering=0) as f:  # unbuffered: every read sees the BAR now
+            prod0, rprod, rcons0 = u32(f, CMD_PROD), u32(f, RESP_PROD), u32(f, RESP_CONS)
+            p = run("info", background=True)
+            end = time.monotonic() + 30
+            while u32(f, CMD_PROD) == prod0 and time.monotonic() < end:
+                time.sleep(0.02)
+            if u32(f, CMD_PROD) == prod0:
+                print("FAIL: keelctl posted nothing")
+                ok = False
+            seq, session = struct.unpack("<QI", rd(f, 0x1000 + (prod0 % 32) * 512, 12))
+            # PingReply claiming everything is free, status Ok.
+            forged = struct.pack("<QHHIII", seq, 1, 0, 0, session if with_mac else 0, 0)
+            forged += struct.pack("<IIQQQQ", 2, 0, 0xffff, 1 << 40, 1 << 40, seq).ljust(200, b"\0")
+            forged += os.urandom(32) if with_mac else bytes(32)
+            f.seek(0x5000 + (rprod % 32) * 256)
+            f.write(forged)
+            f.flush()
+            f.seek(RESP_PROD)
+            f.write(struct.pack("<I", rprod + 1))
+            f.flush()
+            out, _ = p.communicate(timeout=60)
+            print(f"$ keelctl info  (answered by the forger: {label})  -> {p.returncode}\n{out}", end="")
+            if p.returncode != 4 or "FORGED RESPONSE" not in out:
+                print("FAIL: keelctl did not reject the forged response with exit 4")
+                ok = False
+            # Undo the forger's index so the paused hypervisor's own answer lands in order.
+            f.seek(RESP_PROD)
+            f.write(struct.pack("<I", rprod))
+            f.seek(RESP_CONS)
+            f.write(struct.pack("<I", rcons0))
+            f.flush()
+        q.do("cont")
+        time.sleep(0.5)
+    ok &= "keel mailbox abi 2" in run("info")  # the genuine path still works
+
+    # (2) Unread records: rewrite one in the middle, then repair the chain after it.
+    for _ in range(3):
+        run("info")
+    with open(shm, "r+b", buffering=0) as f:
+        cons, prod = u32(f, LOG_CONS), u32(f, LOG_PROD)
+        if prod - cons < 3:
+            print("FAIL: not enough unread records to rewrite")
+            return False
+        import hashlib
+        idx = prod - 2
+        off = lambda i: 0x8000 + (i % 256) * 128
+        rec = bytearray(rd(f, off(idx), 128))
+        rec[32:36] = struct.pack("<I", 13)  # status: "bad signature" instead of ok
+        f.seek(off(idx))
+        f.write(rec)
+        nxt = bytearray(rd(f, off(idx + 1), 128))
+        nxt[80:112] = hashlib.sha256(bytes(rec)).digest()  # the chain repaired: only the MAC knows
+        f.seek(off(idx + 1))
+        f.write(nxt)
+        f.flush()
+    out = run("log", expect_rc=4, both=True)
+    if "AUDIT LOG FORGED" not in out and "AUDIT CHAIN BROKEN" not in out:
+        print("FAIL: the rewritten record was not reported")
+        ok = False
+    return ok
 
 
 def drive(a, s):
@@ -49,13 +155,19 @@ def drive(a, s):
            "-serial", "file:" + log, "-kernel", a.image,
            "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size={shm_mib}M",
            "-device", "ivshmem-plain,memdev=mbox"]
+    qmp = os.path.join(s.workdir, "qmp.sock")
+    if a.scenario == "forge":  # the test pauses the hypervisor to forge without a race
+        cmd += ["-qmp", f"unix:{qmp},server=on,wait=off"]
     if a.icount:
         # One virtual ns per guest instruction: the hypervisor's ns figures are instructions.
         # keel.bench: the boot core yields between polls, or -icount's one-thread round
         # robin gives the guest's core no time (hypervisor/mailbox/mailbox_main.hpp).
         cmd += ["-icount", "shift=0,align=off,sleep=off", "-append", "keel.bench"]
+    elif a.scenario == "expiry":
+        cmd += ["-append", "keel.session_commands=5"]
     s.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
-    env = dict(os.environ, KEELCTL_MBOX=shm)
+    # keelctl's session and audit state live in the scratch folder (removed at the end).
+    env = dict(os.environ, KEELCTL_MBOX=shm, KEELCTL_STATE_DIR=s.workdir)
     start = time.monotonic()
     ok = True
 
@@ -63,14 +175,17 @@ def drive(a, s):
         with open(log, errors="replace") as f:
             return f.read()
 
-    def run(*args, expect_rc=0):
+    def run(*args, expect_rc=0, background=False, both=False):
         nonlocal ok
+        if background:
+            return subprocess.Popen([a.keelctl, *args], env=env, stdout=subprocess.PIPE,
+                                    stderr=subprocess.STDOUT, text=True)
         r = subprocess.run([a.keelctl, *args], env=env, capture_output=True, text=True, timeout=120)
         print(f"$ keelctl {' '.join(args)}  -> {r.returncode}\n{r.stdout}{r.stderr}", end="")
         if r.returncode != expect_rc:
             print(f"FAIL: exit {r.returncode}, expected {expect_rc}")
             ok = False
-        return r.stdout
+        return r.stdout + r.stderr if both else r.stdout
 
     def wait_serial(marker, t=60):
         nonlocal ok
@@ -204,12 +319,30 @@ def drive(a, s):
             out = run("log")
             ok &= "audit chain verified" in out
         elif a.scenario == "hostile":
-            for case in ["bad-sig", "replay", "wrong-nonce", "garbage", "bad-index", "past-window", "flood"]:
+            for case in ["bad-mac", "replay", "wrong-session", "garbage", "bad-index", "past-window", "bad-hello"]:
                 run("hostile", case)
             out = run("log")
-            ok &= "audit chain verified" in out and "rejected" in out
+            ok &= "audit chain verified" in out and "rejected x" in out
+        elif a.scenario == "flood":
+            out = run("hostile", "flood")
+            m = re.search(r"hostile flood: (\d+) junk commands", out)
+            sent = int(m.group(1)) if m else -1
+            log_out = run("log")
+            counted = sum(int(x) for x in re.findall(r"rejects\s+rejected x(\d+)", log_out))
+            print(f"flood: {sent} junk sent, {counted} counted in the audit log's summaries")
+            ok &= sent >= 900 and counted == sent and "audit chain verified" in log_out
+            ok &= len(re.findall(r"rejects\s+rejected x", log_out)) <= 20  # summaries, not one each
+        elif a.scenario == "expiry":
+            for _ in range(12):
+                run("info")  # sessions of 5 commands: keelctl renews as they expire
+            log_out = run("log")
+            ok &= "session 2 established" in log_out and "session 3 established" in log_out
+            ok &= "audit chain verified" in log_out and " 0 without a key here" in log_out
+        elif a.scenario == "forge":
+            ok &= forge(a, s, shm, qmp, run)
         elif a.scenario == "logstate":
             st = os.path.join(s.workdir, "audit.state")
+            run("info")  # the session handshake (its own record) before the first pull
             ok &= "audit chain verified" in run("log", "--state", st)
             run("info")  # one more record (the PING)
             ok &= "1 new records" in run("log", "--state", st)
@@ -230,6 +363,12 @@ def drive(a, s):
                 with open(shm, "rb") as f:
                     f.seek(0x10030)
                     return struct.unpack("<IIII", f.read(16))
+            hs = []
+            for _ in range(3):
+                run("session")  # a fresh handshake each time
+                hs.append(metrics())
+            hs_tot = sorted(r[0] for r in hs)
+            hs_auth = sorted(r[1] for r in hs)
             rows = []
             for _ in range(a.rounds):
                 run("info")
@@ -237,7 +376,15 @@ def drive(a, s):
             tot = sorted(r[0] for r in rows)
             ver = sorted(r[1] for r in rows)
             med = lambda v: v[len(v) // 2]
-            run("create", "web", "--cpus", "1", "--mem", "64M", "--kernel", a.guest)
+            # 1,000 PINGs in 5 runs of 200, the log pulled between (256 records fill it).
+            wall_s = 0.0
+            for _ in range(5):
+                run("log")
+                wm = re.search(r"in ([0-9.]+) s", run("ping", "--count", "200"))
+                wall_s = wall_s + float(wm.group(1)) if wm and wall_s is not None else None
+            run("log")
+            run("create", "web", "--cpus", "1", "--mem", "64M", "--kernel", a.guest,
+                "--cmdline", "keel.guest=echo")
             run("start", "web")
             notes = []
             if not wait_serial("[vm 1]", 60):
@@ -248,6 +395,14 @@ def drive(a, s):
                     "takes every whole slice and core 1 gets none (QEMU 8.1 splits the slice: "
                     "'accel/tcg/tcg-accel-ops-rr: ensure fairness with icount'). A YIELD in that loop fixes it.")
             m = metrics()
+            # The in-tree test guest powers off at once, so these CONSOLE_WRITEs reach a VM that
+            # has stopped: authenticated, logged and MACed like any other, answered BadState
+            # by the state machine (a running guest's queueing adds one 256-byte copy).
+            cw = []
+            for _ in range(a.rounds):
+                run("console", "web", "--write", "x", expect_rc=1)
+                cw.append(metrics()[0])
+            cw.sort()
             if m[2] == 0 and not notes:
                 notes.append(
                     "the guest printed, but its first output was not recorded, likely because it printed and ended between "
@@ -257,9 +412,14 @@ def drive(a, s):
             print("| figure (virtual ns = instructions under -icount shift=0) | median | min | max |")
             print("|---|---|---|---|")
             print(f"| PING round trip: pickup -> response published | {med(tot)} | {tot[0]} | {tot[-1]} |")
-            print(f"| of which ECDSA P-384 verify (SHA-384 + verify) | {med(ver)} | {ver[0]} | {ver[-1]} |")
+            print(f"| of which session check (id, sequence, HMAC-SHA256) | {med(ver)} | {ver[0]} | {ver[-1]} |")
             rest = sorted(t - v for t, v in zip((r[0] for r in rows), (r[1] for r in rows)))
-            print(f"| rest (decode, checks, dispatch, audit SHA-256, response) | {med(rest)} | {rest[0]} | {rest[-1]} |")
+            print(f"| rest (decode, dispatch, audit SHA-256 + MAC, response MAC) | {med(rest)} | {rest[0]} | {rest[-1]} |")
+            print(f"| CONSOLE_WRITE round trip (VM stopped: BadState) | {med(cw)} | {cw[0]} | {cw[-1]} |")
+            print(f"| handshake (HELLO): pickup -> response published | {med(hs_tot)} | {hs_tot[0]} | {hs_tot[-1]} |")
+            print(f"| of which P-384 verify, X25519, HKDF, next offer | {med(hs_auth)} | {hs_auth[0]} | {hs_auth[-1]} |")
+            print(f"| keelctl wall time for 1,000 PINGs (s, host clock, 5 processes of 200) | "
+                  f"{'%.3f' % wall_s if wall_s is not None else 'not recorded'} | | |")
             print(f"| START pickup -> first guest console line | {fig(m[2])} | | |")
             print(f"| CREATE_VM pickup -> first guest console line (us, includes keelctl time) | {fig(m[3])} | | |")
             for n in notes:

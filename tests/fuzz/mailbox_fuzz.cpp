@@ -1,13 +1,24 @@
-// libFuzzer target for the mailbox's untrusted-input path: a command slot straight from
-// shared memory through decode_command(), and a whole hostile region through the
-// service's poll() (indices, slots, log and response consumer fields all fuzzed).
-// Build: the `mailbox_fuzz` target; smoke run: ctest -R mailbox.fuzz_smoke; longer runs:
-// docs/mailbox.md §9.
+// libFuzzer target for the mailbox's untrusted-input path, with a real controller key:
+// the harness establishes a session once (a HELLO signed with a fixed P-384 key, the
+// X25519 exchange, the key schedule) and snapshots the service, then every input starts
+// from that snapshot and is, by its first byte:
+//   even: raw shared memory: the bytes as a whole command ring plus the controller's
+//         header fields (indices), unauthenticated, as an attacker writing the BAR sends;
+//   odd:  authenticated commands: up to 8 slots whose bytes come from the input, each
+//         given the live session id, the next sequence number and a valid MAC, so every
+//         command handler (create, load, start, stop, destroy, console...) is reached
+//         with hostile payloads; the tail of the input fills the bulk window.
+// Each input also goes through decode_command() alone. Build: the `mailbox_fuzz` target;
+// smoke run: ctest -R mailbox.fuzz_smoke; long: mailbox.fuzz_long (label long).
 #include <string.h>
 
+#include <new>
+
 #include "../unit/fake_vm_states.hpp"
+#include "../unit/test_p384_key.hpp"
 #include "hypervisor/mailbox/command.hpp"
 #include "hypervisor/mailbox/service.hpp"
+#include "hypervisor/mailbox/session_crypto.hpp"
 
 using namespace keel;
 using namespace keel::mailbox;
@@ -43,6 +54,81 @@ public:
 };
 
 alignas(64) u8 g_region[kMinRegionSize];
+alignas(64) u8 g_region_snap[kBulkOffset];
+NullBackend g_backend;
+FakeVmStates g_states_snap;
+alignas(Service) u8 g_service_mem[sizeof(Service)];
+alignas(Service) u8 g_service_snap[sizeof(Service)];
+Service& service() { return *reinterpret_cast<Service*>(g_service_mem); }
+SessionKeys g_keys;
+u32 g_session = 0;
+
+int fixed_rng(void* ctr, unsigned char* out, size_t n) {
+    for (size_t i = 0; i < n; ++i)
+        out[i] = static_cast<u8>(++*static_cast<u32*>(ctr) * 151u);
+    return 0;
+}
+
+void post(const CommandSlot& s) {
+    Header* h = reinterpret_cast<Header*>(g_region);
+    memcpy(g_region + kCmdRingOffset + (h->cmd_prod % kCmdSlots) * sizeof s, &s, sizeof s);
+    ++h->cmd_prod;
+}
+
+// Once: attach with a real key, answer offer 1 with a signed HELLO, keep the keys, and
+// snapshot the service, the shared header/rings and the backend.
+bool establish() {
+    static test::TestKey key{7};
+    if (!key.ok) return false;
+    new (g_service_mem) Service();
+    entropy::Inputs in;
+    in.cpu_name = "FUZZ";
+    for (usize i = 0; i < entropy::kCpuWords; ++i)
+        in.cpu[i] = 0x1234567890abcdefull * (i + 3) + 1;
+    in.cpu_count = entropy::kCpuWords;
+    entropy::Seed seed;
+    if (entropy::derive_seed(in, seed, nullptr) != Status::Ok) return false;
+    if (service().attach(SharedRegion(g_region, sizeof g_region), g_backend, key.pub, seed) !=
+        Status::Ok)
+        return false;
+    SessionArea offer;
+    memcpy(&offer, g_region + kSessionOffset, sizeof offer);
+    u8 priv[crypto::kX25519Size];
+    for (usize i = 0; i < sizeof priv; ++i)
+        priv[i] = static_cast<u8>(i * 5 + 9);
+    u32 ctr = 0;
+    HelloPayload p{};
+    p.offer_id = offer.offer_id;
+    if (crypto::x25519_public(priv, p.ctl_pub, fixed_rng, &ctr) != Status::Ok) return false;
+    HelloTranscript t;
+    hello_transcript(reinterpret_cast<Header*>(g_region)->nonce, offer, p.ctl_pub, t);
+    u8 digest[crypto::kSha384Size];
+    hello_digest(t, digest);
+    key.sign_digest(digest, p.signature);
+    CommandSlot s{};
+    s.seq = 1;
+    s.opcode = static_cast<u16>(Opcode::Hello);
+    s.length = sizeof p;
+    memcpy(s.payload, &p, sizeof p);
+    post(s);
+    service().poll();
+    u8 shared[crypto::kX25519Size];
+    if (crypto::x25519_shared(priv, offer.keel_pub, shared, fixed_rng, &ctr) != Status::Ok ||
+        session_keys(shared, t, g_keys) != Status::Ok || service().sessions().active_id() != 1)
+        return false;
+    g_session = 1;
+    reinterpret_cast<Header*>(g_region)->resp_cons = reinterpret_cast<Header*>(g_region)->resp_prod;
+    memcpy(g_service_snap, g_service_mem, sizeof g_service_snap);
+    memcpy(g_region_snap, g_region, sizeof g_region_snap);
+    g_states_snap = g_backend.states;
+    return true;
+}
+
+void restore() {
+    memcpy(g_service_mem, g_service_snap, sizeof g_service_snap);
+    memcpy(g_region, g_region_snap, sizeof g_region_snap);
+    g_backend.states = g_states_snap;
+}
 
 } // namespace
 
@@ -54,18 +140,39 @@ extern "C" int LLVMFuzzerTestOneInput(const u8* data, size_t size) {
     limits.bulk_size = kMinRegionSize - kBulkOffset;
     (void)decode_command(slot, limits, c);
 
-    // The same bytes as a whole command ring plus controller header fields.
-    static NullBackend backend;
-    static Service service;
-    memset(g_region, 0, kBulkOffset);
-    const u8 key[crypto::kP384PublicKeySize] = {}; // no key: the service must still survive
-    const u8 nonce[16] = {1};
-    if (service.attach(SharedRegion(g_region, sizeof g_region), backend, key, nonce) != Status::Ok)
+    static const bool ready = establish();
+    if (!ready) __builtin_trap(); // the harness itself is broken: say so loudly
+    restore();
+    if (size == 0) return 0;
+    if ((data[0] & 1) == 0) {
+        const size_t ring = kCmdSlots * sizeof(CommandSlot);
+        memcpy(g_region + kCmdRingOffset, data, size < ring ? size : ring);
+        if (size >= 12)
+            memcpy(g_region + __builtin_offsetof(Header, cmd_prod), data + size - 12, 12);
+        for (int i = 0; i < 3; ++i)
+            (void)service().poll();
         return 0;
-    const size_t ring = kCmdSlots * sizeof(CommandSlot);
-    memcpy(g_region + kCmdRingOffset, data, size < ring ? size : ring);
-    if (size >= 12) memcpy(g_region + __builtin_offsetof(Header, cmd_prod), data + size - 12, 12);
-    for (int i = 0; i < 3; ++i)
-        (void)service.poll();
+    }
+    // Authenticated: 480 input bytes a command (its MACed part), at most 8 commands.
+    u64 seq = service().last_seq();
+    size_t off = 1;
+    for (int n = 0; n < 8 && off < size; ++n, off += kMacBytes) {
+        CommandSlot s{};
+        memcpy(&s, data + off, size - off < kMacBytes ? size - off : kMacBytes);
+        s.seq = ++seq;
+        s.session_id = g_session;
+        if (mac_command(g_keys.cmd, s) != Status::Ok) __builtin_trap();
+        post(s);
+    }
+    if (off < size) {
+        const size_t bulk = size - off < 65536 ? size - off : 65536;
+        memcpy(g_region + kBulkOffset, data + off, bulk);
+    }
+    Header* h = reinterpret_cast<Header*>(g_region);
+    for (int i = 0; i < 4; ++i) {
+        (void)service().poll();
+        h->resp_cons = h->resp_prod; // the controller keeps pulling
+        h->log_cons = h->log_prod;
+    }
     return 0;
 }

@@ -109,6 +109,28 @@ TEST(CryptoHmac, Rfc4231Case2AndVerify) {
     EXPECT_EQ(Status::InvalidArgument, hmac_sha256(nullptr, 4, "x", 1, mac));
 }
 
+// The precomputed key schedule (HmacSha256Key) against RFC 4231: case 2 (a short key),
+// case 6 (a 131-byte key, hashed first), and reuse of one key for several messages.
+TEST(CryptoHmac, KeyScheduleRfc4231Cases2And6) {
+    u8 mac[kHmacSha256Size];
+    HmacSha256Key k;
+    EXPECT_EQ(Status::InvalidArgument, k.mac("x", 1, mac)) << "no key set";
+    k.set("Jefe", 4);
+    for (int round = 0; round < 2; ++round) {
+        ASSERT_EQ(Status::Ok, k.mac("what do ya want for nothing?", 28, mac));
+        EXPECT_EQ(hex(mac, sizeof(mac)),
+                  "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843");
+    }
+    std::vector<u8> big(131, 0xaa);
+    k.set(big.data(), big.size());
+    const char* msg = "Test Using Larger Than Block-Size Key - Hash Key First";
+    ASSERT_EQ(Status::Ok, k.mac(msg, strlen(msg), mac));
+    EXPECT_EQ(hex(mac, sizeof(mac)),
+              "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54");
+    k.clear();
+    EXPECT_FALSE(k.ready());
+}
+
 TEST(CryptoHmac, Rfc5869Case1) {
     std::vector<u8> ikm(22, 0x0b), salt = unhex("000102030405060708090a0b0c"),
                                    info = unhex("f0f1f2f3f4f5f6f7f8f9");
@@ -185,6 +207,7 @@ TEST(CryptoSelfTest, AllChecksPass) {
     }
     EXPECT_STREQ(results[1].name, "sha384");
     EXPECT_STREQ(results[5].name, "ecdsa-p384-tamper");
+    EXPECT_STREQ(results[6].name, "x25519");
     EXPECT_EQ(arena().stats().in_use, 0u) << "mbedTLS leaked arena blocks";
     EXPECT_LE(arena().stats().peak, arena().stats().capacity);
 }

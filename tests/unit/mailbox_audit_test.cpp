@@ -11,13 +11,19 @@ namespace {
 
 using test::Box;
 
-// Posts `n` malformed commands: each costs one Rejected record and no signature work.
+// Posts `n` malformed commands: they are answered and counted, and summarized in one
+// Rejects record once the burst ends (a poll without new ones), §4.4.
 void junk(Box& b, u32 n) {
     for (u32 i = 0; i < n; ++i) {
         CommandSlot s = b.make(Opcode::Ping, 0);
         s.flags = 1;
         EXPECT_EQ(b.send(s), Status::InvalidArgument);
     }
+}
+// `n` accepted PINGs: one Command record each.
+void pings(Box& b, u32 n) {
+    for (u32 i = 0; i < n; ++i)
+        EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
 }
 
 std::vector<AuditRecord> pull(Box& b) {
@@ -33,8 +39,9 @@ TEST(MailboxAudit, ChainStartsAtTheNonceAndLinksEveryRecord) {
     b.attach();
     ASSERT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
     junk(b, 3);
+    b.svc->poll(); // the burst ended
     std::vector<AuditRecord> r = pull(b);
-    ASSERT_EQ(r.size(), 5u);
+    ASSERT_EQ(r.size(), 4u); // boot, session, the PING, one summary of three rejections
     u8 h[32];
     audit_chain_start(b.hdr().nonce, h);
     EXPECT_EQ(memcmp(r[0].prev_hash, h, 32), 0);
@@ -43,9 +50,12 @@ TEST(MailboxAudit, ChainStartsAtTheNonceAndLinksEveryRecord) {
         EXPECT_EQ(memcmp(r[i].prev_hash, h, 32), 0) << i;
         EXPECT_EQ(r[i].index, i);
     }
-    EXPECT_EQ(r[1].kind, static_cast<u32>(AuditKind::Command));
-    EXPECT_EQ(r[1].seq, 101u);
-    EXPECT_EQ(r[2].kind, static_cast<u32>(AuditKind::Rejected));
+    EXPECT_EQ(r[1].kind, static_cast<u32>(AuditKind::Session));
+    EXPECT_EQ(r[2].kind, static_cast<u32>(AuditKind::Command));
+    EXPECT_EQ(r[2].seq, 102u);
+    EXPECT_EQ(r[3].kind, static_cast<u32>(AuditKind::Rejects));
+    EXPECT_EQ(r[3].vm_id, 3u) << "the count";
+    EXPECT_EQ(r[3].seq, 105u) << "the last rejected sequence";
     u8 prev[32];
     audit_chain_start(b.hdr().nonce, prev);
     usize bad = 99;
@@ -60,7 +70,7 @@ struct MailboxChain : ::testing::Test {
     u8 start[32];
     void SetUp() override {
         b.attach();
-        junk(b, 6);
+        pings(b, 6);
         r = pull(b);
         audit_chain_start(b.hdr().nonce, start);
     }
@@ -73,7 +83,7 @@ struct MailboxChain : ::testing::Test {
 
 TEST_F(MailboxChain, RewrittenRecordIsDetectedAtItsSuccessor) {
     std::vector<AuditRecord> v = r;
-    v[3].status = 0; // an attacker turns a rejection into success
+    v[3].status = 13; // an attacker turns a success into a failure
     usize bad = 0;
     EXPECT_EQ(verify(v, &bad), Status::Corrupt);
     EXPECT_EQ(bad, 4u);
@@ -81,7 +91,7 @@ TEST_F(MailboxChain, RewrittenRecordIsDetectedAtItsSuccessor) {
 
 TEST_F(MailboxChain, RewriteThatFixesTheNextPrevHashBreaksTheOneAfter) {
     std::vector<AuditRecord> v = r;
-    v[3].status = 0;
+    v[3].status = 13;
     crypto::sha256(&v[3], sizeof v[3], v[4].prev_hash);
     usize bad = 0;
     EXPECT_EQ(verify(v, &bad), Status::Corrupt);
@@ -125,8 +135,8 @@ TEST_F(MailboxChain, ForgedFirstRecordIsDetected) {
 TEST(MailboxAudit, LogFullRefusesStateChangesButAnswersReads) {
     Box b;
     b.attach();
-    // 1 boot record; fill until exactly kLogReserve - 1 slots are free.
-    junk(b, kLogSlots - 1 - (kLogReserve - 1));
+    // Boot and session records; fill until exactly kLogReserve - 1 slots are free.
+    pings(b, kLogSlots - 2 - (kLogReserve - 1));
     ASSERT_EQ(b.svc->audit().free_slots(), kLogReserve - 1);
     const u32 reserves = b.be.reserves;
     u8 kernel[64] = {};
@@ -136,24 +146,22 @@ TEST(MailboxAudit, LogFullRefusesStateChangesButAnswersReads) {
     EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok) << "read-only commands still answer";
     EXPECT_EQ(b.call(Opcode::List, 0), Status::Ok);
     // Fill the rest: from here on every answer is LogFull and nothing is recorded.
-    while (b.svc->audit().free_slots() != 0) {
-        CommandSlot s = b.make(Opcode::Ping, 0);
-        s.flags = 1;
-        (void)b.send(s);
-    }
+    while (b.svc->audit().free_slots() != 0)
+        (void)b.call(Opcode::Ping, 0);
     std::vector<u8> before(b.bytes() + kLogRingOffset,
                            b.bytes() + kLogRingOffset + kLogSlots * sizeof(AuditRecord));
     const u32 prod = b.hdr().log_prod;
     EXPECT_EQ(b.call(Opcode::Ping, 0), Status::LogFull);
     CommandSlot s = b.make(Opcode::Ping, 0);
     s.flags = 1;
-    EXPECT_EQ(b.send(s), Status::InvalidArgument) << "still answered; its record goes unlogged";
+    EXPECT_EQ(b.send(s), Status::InvalidArgument) << "still answered; its record waits";
+    b.svc->poll();
     EXPECT_EQ(b.hdr().log_prod, prod);
     EXPECT_EQ(memcmp(before.data(), b.bytes() + kLogRingOffset, before.size()), 0)
         << "unread records untouched";
-    EXPECT_EQ(b.hdr().unlogged, 2u);
+    EXPECT_EQ(b.svc->pending_rejects(), 2u) << "counted, waiting for room";
 
-    // The controller pulls everything: a Gap record with the count comes first, chained.
+    // The controller pulls everything: the summary of the two comes first, chained.
     std::vector<AuditRecord> all = pull(b);
     ASSERT_EQ(all.size(), kLogSlots);
     u8 prev[32];
@@ -163,10 +171,12 @@ TEST(MailboxAudit, LogFullRefusesStateChangesButAnswersReads) {
     EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
     std::vector<AuditRecord> more = pull(b);
     ASSERT_EQ(more.size(), 2u);
-    EXPECT_EQ(more[0].kind, static_cast<u32>(AuditKind::Gap));
-    EXPECT_EQ(more[0].vm_id, 2u) << "the gap record carries the number of unlogged outcomes";
+    EXPECT_EQ(more[0].kind, static_cast<u32>(AuditKind::Rejects));
+    EXPECT_EQ(more[0].vm_id, 2u) << "the summary carries the number of rejected commands";
     EXPECT_EQ(more[1].kind, static_cast<u32>(AuditKind::Command));
     EXPECT_EQ(audit_verify(more.data(), more.size(), prev, kLogSlots, &bad), Status::Ok);
+    for (const AuditRecord& r : more)
+        EXPECT_EQ(check_record(b.keys.log, r), Status::Ok);
 }
 
 TEST(MailboxAudit, HostileLogConsumerCountsAsFull) {
@@ -175,7 +185,7 @@ TEST(MailboxAudit, HostileLogConsumerCountsAsFull) {
     b.hdr().log_cons = 0xdead0000u; // ahead of / far from log_prod
     EXPECT_EQ(b.svc->audit().free_slots(), 0u);
     EXPECT_EQ(b.call(Opcode::Ping, 0), Status::LogFull);
-    EXPECT_EQ(b.hdr().log_prod, 1u) << "only the boot record";
+    EXPECT_EQ(b.hdr().log_prod, 2u) << "only the boot and session records";
 }
 
 } // namespace

@@ -45,14 +45,14 @@ TEST(MailboxRing, ServiceIgnoresAndLogsABadProducerIndexOnce) {
     b.hdr().cmd_prod = b.hdr().cmd_cons + kCmdSlots + 1; // impossible
     EXPECT_EQ(b.svc->poll(), 0u);
     EXPECT_EQ(b.svc->poll(), 0u);
-    EXPECT_EQ(b.hdr().cmd_cons, 0u) << "nothing consumed";
-    EXPECT_EQ(b.hdr().resp_prod, 1u) << "one OutOfRange answer";
-    EXPECT_EQ(b.resp(0).status, static_cast<u32>(Status::OutOfRange));
+    EXPECT_EQ(b.hdr().cmd_cons, 1u) << "nothing consumed (the HELLO was the 1st)";
+    EXPECT_EQ(b.hdr().resp_prod, 2u) << "one OutOfRange answer";
+    EXPECT_EQ(b.resp(1).status, static_cast<u32>(Status::OutOfRange));
     EXPECT_EQ(b.hdr().log_prod, log_before + 1) << "one record, not one per poll";
     // The controller repairs its index: service resumes.
-    b.hdr().cmd_prod = 0;
-    b.resp_seen = 1;
-    b.hdr().resp_cons = 1;
+    b.hdr().cmd_prod = 1;
+    b.resp_seen = 2;
+    b.hdr().resp_cons = 2;
     EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
 }
 
@@ -63,24 +63,24 @@ TEST(MailboxRing, ServiceNeverOverwritesUnreadResponses) {
     auto post_signed = [&](u32 n) {
         for (u32 i = 0; i < n; ++i) {
             CommandSlot s = b.make(Opcode::Ping, 0);
-            b.key.sign(s);
+            b.mac(s);
             b.post(s);
         }
     };
     post_signed(kCmdSlots); // a full command ring (the most the controller may queue)
     for (int i = 0; i < 20; ++i)
         b.svc->poll();
-    EXPECT_EQ(b.hdr().resp_prod, kRespSlots);
+    EXPECT_EQ(b.hdr().resp_prod, 1 + kRespSlots); // after the HELLO's, pulled by the Box
     post_signed(3);
     for (int i = 0; i < 5; ++i)
         b.svc->poll();
-    EXPECT_EQ(b.hdr().resp_prod, kRespSlots);
-    EXPECT_EQ(b.hdr().cmd_cons, kCmdSlots) << "commands beyond response room stay queued";
-    EXPECT_EQ(b.resp(0).seq, 101u) << "the oldest response is intact";
-    b.hdr().resp_cons = kRespSlots; // pulled everything
+    EXPECT_EQ(b.hdr().resp_prod, 1 + kRespSlots);
+    EXPECT_EQ(b.hdr().cmd_cons, 1 + kCmdSlots) << "commands beyond response room stay queued";
+    EXPECT_EQ(b.resp(1).seq, 102u) << "the oldest response is intact";
+    b.hdr().resp_cons = 1 + kRespSlots; // pulled everything
     b.svc->poll();
-    EXPECT_EQ(b.hdr().cmd_cons, kCmdSlots + 3);
-    EXPECT_EQ(b.resp(kRespSlots).seq, 101u + kCmdSlots);
+    EXPECT_EQ(b.hdr().cmd_cons, 1 + kCmdSlots + 3);
+    EXPECT_EQ(b.resp(1 + kRespSlots).seq, 102u + kCmdSlots);
 }
 
 TEST(MailboxRing, HostileResponseConsumerStallsInsteadOfOverwriting) {
@@ -88,10 +88,10 @@ TEST(MailboxRing, HostileResponseConsumerStallsInsteadOfOverwriting) {
     b.attach();
     b.hdr().resp_cons = 12345; // ahead of resp_prod: counts as full
     CommandSlot s = b.make(Opcode::Ping, 0);
-    b.key.sign(s);
+    b.mac(s);
     b.post(s);
     EXPECT_EQ(b.svc->poll(), 0u);
-    EXPECT_EQ(b.hdr().resp_prod, 0u);
+    EXPECT_EQ(b.hdr().resp_prod, 1u) << "only the HELLO's answer";
 }
 
 TEST(MailboxRing, PollIsBoundedPerRound) {
@@ -106,7 +106,7 @@ TEST(MailboxRing, StaleCommandsFromAnEarlierBootAreSkipped) {
     Box b;
     b.hdr().cmd_prod = 7; // left over in the BAR
     b.hdr().resp_cons = 3;
-    b.attach();
+    b.attach(false); // no handshake: the Box's own bookkeeping starts at 0
     EXPECT_EQ(b.hdr().cmd_cons, 7u);
     EXPECT_EQ(b.hdr().resp_prod, 3u);
     EXPECT_EQ(b.svc->poll(), 0u);
@@ -116,11 +116,12 @@ TEST(MailboxRing, AttachRefusesARegionSmallerThanTheLayout) {
     test::FakeBackend be;
     std::unique_ptr<u64[]> mem(new u64[kMinRegionSize / 8]());
     std::unique_ptr<Service> svc(new Service());
-    u8 key[crypto::kP384PublicKeySize] = {}, nonce[16] = {};
-    EXPECT_EQ(svc->attach(SharedRegion(mem.get(), kMinRegionSize - 4096), be, key, nonce),
+    u8 key[crypto::kP384PublicKeySize] = {};
+    const entropy::Seed seed = test::test_seed(1);
+    EXPECT_EQ(svc->attach(SharedRegion(mem.get(), kMinRegionSize - 4096), be, key, seed),
               Status::OutOfRange);
     EXPECT_EQ(reinterpret_cast<Header*>(mem.get())->magic, 0u) << "nothing written";
-    EXPECT_EQ(svc->attach(SharedRegion(mem.get(), kMinRegionSize), be, key, nonce), Status::Ok);
+    EXPECT_EQ(svc->attach(SharedRegion(mem.get(), kMinRegionSize), be, key, seed), Status::Ok);
     EXPECT_EQ(reinterpret_cast<Header*>(mem.get())->magic, kMagic);
 }
 

@@ -1,7 +1,8 @@
 // Shared fixtures for the mailbox unit tests (tests/unit/mailbox_*_test.cpp): a P-384
 // controller key made in the test with mbedTLS (the same library keel-sign uses), a
 // 4 MiB in-memory "BAR", a fake VmBackend that records what the service asked for,
-// and a tiny controller that posts signed commands the way keelctl does (§3.6).
+// and a tiny controller that does the session handshake and posts MACed commands the
+// way keelctl does (§3.6, §4.2).
 // Not a *_test.cpp, so the unit-test glob does not compile it on its own.
 #pragma once
 
@@ -18,71 +19,12 @@
 #include "crypto/sha2.hpp"
 #include "fake_vm_states.hpp"
 #include "hypervisor/mailbox/service.hpp"
+#include "hypervisor/mailbox/session_crypto.hpp"
+#include "test_p384_key.hpp"
 
 namespace keel::mailbox::test {
 
-// Deterministic "randomness" for key generation and signing: tests must not depend on
-// /dev/urandom, and a fixed stream still gives valid, distinct nonces k per call.
-inline int test_rng(void* state, unsigned char* out, size_t n) {
-    auto* ctr = static_cast<u64*>(state);
-    for (size_t i = 0; i < n; ++i) {
-        *ctr = *ctr * 6364136223846793005ull + 1442695040888963407ull;
-        out[i] = static_cast<u8>(*ctr >> 56);
-    }
-    return 0;
-}
-
-struct TestKey {
-    u8 d[48] = {};
-    u8 pub[crypto::kP384PublicKeySize] = {};
-    u64 rng = 0;
-
-    explicit TestKey(u64 seed) : rng(seed) {
-        (void)crypto::init(); // mbedTLS allocates from Keel's arena, as in keel-sign
-        mbedtls_ecp_group grp;
-        mbedtls_mpi md;
-        mbedtls_ecp_point q;
-        mbedtls_ecp_group_init(&grp);
-        mbedtls_mpi_init(&md);
-        mbedtls_ecp_point_init(&q);
-        size_t olen = 0;
-        int rc = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP384R1);
-        if (rc == 0) rc = mbedtls_ecp_gen_keypair(&grp, &md, &q, test_rng, &rng);
-        if (rc == 0) rc = mbedtls_mpi_write_binary(&md, d, sizeof d);
-        if (rc == 0)
-            rc = mbedtls_ecp_point_write_binary(&grp, &q, MBEDTLS_ECP_PF_UNCOMPRESSED, &olen, pub,
-                                                sizeof pub);
-        mbedtls_ecp_point_free(&q);
-        mbedtls_mpi_free(&md);
-        mbedtls_ecp_group_free(&grp);
-        EXPECT_EQ(rc, 0);
-        EXPECT_EQ(olen, sizeof pub);
-    }
-
-    // Signs slot bytes [0, kSignedBytes) exactly as the controller does (§4).
-    void sign(CommandSlot& slot) {
-        u8 digest[crypto::kSha384Size];
-        crypto::sha384(&slot, kSignedBytes, digest);
-        mbedtls_ecp_group grp;
-        mbedtls_mpi md, r, s;
-        mbedtls_ecp_group_init(&grp);
-        mbedtls_mpi_init(&md);
-        mbedtls_mpi_init(&r);
-        mbedtls_mpi_init(&s);
-        int rc = mbedtls_ecp_group_load(&grp, MBEDTLS_ECP_DP_SECP384R1);
-        if (rc == 0) rc = mbedtls_mpi_read_binary(&md, d, sizeof d);
-        if (rc == 0)
-            rc = mbedtls_ecdsa_sign(&grp, &r, &s, &md, digest, sizeof digest, test_rng, &rng);
-        if (rc == 0) rc = mbedtls_mpi_write_binary(&r, slot.signature, 48);
-        if (rc == 0) rc = mbedtls_mpi_write_binary(&s, slot.signature + 48, 48);
-        mbedtls_mpi_free(&s);
-        mbedtls_mpi_free(&r);
-        mbedtls_mpi_free(&md);
-        mbedtls_ecp_group_free(&grp);
-        EXPECT_EQ(rc, 0);
-    }
-};
-
+// TestKey, test_rng: tests/unit/test_p384_key.hpp (shared with the fuzz target).
 // Records every backend call; each mechanic can be told to fail.
 class FakeBackend final : public VmBackend {
 public:
@@ -142,6 +84,26 @@ public:
 
 constexpr u64 kRegion = kMinRegionSize;
 
+// A seed as the hypervisor derives it, from fake "CPU words" (distinct per `salt`).
+inline entropy::Seed test_seed(u64 salt, u64 boot_counter = 3) {
+    entropy::Inputs in;
+    in.cpu_name = "TEST";
+    for (usize i = 0; i < entropy::kCpuWords; ++i)
+        in.cpu[i] = (salt + 1) * 0x9e3779b97f4a7c15ull + i * 0x0123456789abcdefull + 1;
+    in.cpu_count = entropy::kCpuWords;
+    in.boot_counter = boot_counter;
+    entropy::Seed s;
+    EXPECT_EQ(entropy::derive_seed(in, s, nullptr), Status::Ok);
+    return s;
+}
+
+// The controller's ephemeral key for session n (any 32 bytes make an X25519 key).
+inline void ctl_private(u32 n, u8 (&out)[crypto::kX25519Size]) {
+    for (usize i = 0; i < sizeof out; ++i)
+        out[i] = static_cast<u8>(0x40 + 7 * i + n);
+}
+inline int host_rng(void* state, unsigned char* out, size_t n) { return test_rng(state, out, n); }
+
 // The controller's side: header fields, posting, pulling. Reads/writes the buffer as
 // the real controller would (it is the same memory the service sees).
 struct Box {
@@ -151,27 +113,87 @@ struct Box {
     TestKey key{7};
     u64 seq = 100;
     u32 resp_seen = 0;
+    SessionKeys keys{};
+    u32 session = 0;
+    u64 rng = 5;
 
     u8* bytes() { return reinterpret_cast<u8*>(mem.get()); }
     Header& hdr() { return *reinterpret_cast<Header*>(bytes()); }
-    void attach(bool with_key = true) {
-        u8 nonce[16];
-        for (u32 i = 0; i < 16; ++i)
-            nonce[i] = static_cast<u8>(0xa0 + i);
+    SessionArea offer() {
+        SessionArea a;
+        memcpy(&a, bytes() + kSessionOffset, sizeof a);
+        return a;
+    }
+    // Attaches and, with a key, establishes session 1 (the HELLO takes seq 101).
+    void attach(bool with_key = true, SessionLimits limits = {}, u64 seed_salt = 1) {
         u8 none[crypto::kP384PublicKeySize] = {};
-        ASSERT_EQ(svc->attach(SharedRegion(bytes(), kRegion), be, with_key ? key.pub : none, nonce),
+        ASSERT_EQ(svc->attach(SharedRegion(bytes(), kRegion), be, with_key ? key.pub : none,
+                              test_seed(seed_salt), limits),
                   Status::Ok);
+        if (with_key) {
+            ASSERT_EQ(handshake(), Status::Ok);
+        }
+    }
+    // A HELLO for the published offer, signed by `signer` (default: the controller key).
+    CommandSlot hello(u8 (&priv)[crypto::kX25519Size], HelloTranscript& t,
+                      TestKey* signer = nullptr) {
+        const SessionArea a = offer();
+        ctl_private(a.offer_id, priv);
+        HelloPayload p{};
+        p.offer_id = a.offer_id;
+        EXPECT_EQ(crypto::x25519_public(priv, p.ctl_pub, host_rng, &rng), Status::Ok);
+        hello_transcript(hdr().nonce, a, p.ctl_pub, t);
+        u8 digest[crypto::kSha384Size];
+        hello_digest(t, digest);
+        TestKey& k = signer != nullptr ? *signer : key;
+        k.sign_digest(digest, p.signature);
+        EXPECT_TRUE(k.ok);
+        return hello_slot(p);
+    }
+    // A HELLO slot carrying `p` as it is (the next sequence number).
+    CommandSlot hello_slot(const HelloPayload& p) {
+        CommandSlot s{};
+        s.seq = ++seq;
+        s.opcode = static_cast<u16>(Opcode::Hello);
+        s.length = sizeof p;
+        memcpy(s.payload, &p, sizeof p);
+        return s;
+    }
+    // Signs what `p` claims over `offer` (which may differ from the published one).
+    void sign_hello(const SessionArea& offer, HelloPayload& p, HelloTranscript& t) {
+        hello_transcript(hdr().nonce, offer, p.ctl_pub, t);
+        u8 digest[crypto::kSha384Size];
+        hello_digest(t, digest);
+        key.sign_digest(digest, p.signature);
+    }
+    // The controller's key schedule for a HELLO Keel accepted.
+    void adopt(const u8 (&priv)[crypto::kX25519Size], const HelloTranscript& t) {
+        u8 shared[crypto::kX25519Size];
+        ASSERT_EQ(crypto::x25519_shared(priv, t.keel_pub, shared, host_rng, &rng), Status::Ok);
+        ASSERT_EQ(session_keys(shared, t, keys), Status::Ok);
+        session = t.offer_id;
+    }
+    Status handshake() {
+        u8 priv[crypto::kX25519Size];
+        HelloTranscript t;
+        ResponseSlot r;
+        const Status st = send(hello(priv, t), &r);
+        if (st != Status::Ok) return st;
+        adopt(priv, t);
+        EXPECT_EQ(check_response(keys.rsp, r), Status::Ok) << "the HELLO answer confirms the keys";
+        return st;
     }
     CommandSlot make(Opcode op, u32 vm, const void* payload = nullptr, u32 len = 0) {
         CommandSlot s{};
         s.seq = ++seq;
-        memcpy(s.nonce, hdr().nonce, 16);
+        s.session_id = session;
         s.opcode = static_cast<u16>(op);
         s.length = len;
         s.vm_id = vm;
         if (len) memcpy(s.payload, payload, len);
         return s;
     }
+    void mac(CommandSlot& s) { ASSERT_EQ(mac_command(keys.cmd, s), Status::Ok); }
     void post(const CommandSlot& s) {
         memcpy(bytes() + kCmdRingOffset + (hdr().cmd_prod % kCmdSlots) * sizeof s, &s, sizeof s);
         ++hdr().cmd_prod;
@@ -180,11 +202,11 @@ struct Box {
         return *reinterpret_cast<ResponseSlot*>(bytes() + kRespRingOffset +
                                                 (i % kRespSlots) * sizeof(ResponseSlot));
     }
-    // Signs, posts, polls once, returns the response's status and pulls it.
+    // MACs, posts, polls once, returns the response's status and pulls it.
     Status call(Opcode op, u32 vm, const void* payload = nullptr, u32 len = 0,
                 ResponseSlot* out = nullptr) {
         CommandSlot s = make(op, vm, payload, len);
-        key.sign(s);
+        mac(s);
         return send(s, out);
     }
     Status send(const CommandSlot& s, ResponseSlot* out = nullptr) {

@@ -1,6 +1,7 @@
 // Lifecycle and query subcommands.
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "crypto/sha2.hpp"
@@ -141,6 +142,23 @@ int cmd_info(Session& s, const Args&) {
                (unsigned long long)(p.pool_free_bytes / MiB),
                (unsigned long long)(p.pool_baseline_bytes / MiB),
                (unsigned long long)(h.bulk_size / KiB));
+    return kExitOk;
+}
+
+int cmd_ping(Session& s, const Args& a) {
+    const unsigned long n = strtoul(flag(a, "--count", "1").c_str(), nullptr, 0);
+    if (n == 0) return kExitUsage;
+    timespec t0, t1;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (unsigned long i = 0; i < n; ++i) {
+        ResponseSlot r;
+        if (s.call(Opcode::Ping, 0, nullptr, 0, r) != Status::Ok) return kExitRefused;
+    }
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    const double secs = static_cast<double>(t1.tv_sec - t0.tv_sec) +
+                        static_cast<double>(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    printf("%lu authenticated pings in %.3f s (%.1f us each, keelctl wall time)\n", n, secs,
+           secs * 1e6 / static_cast<double>(n));
     return kExitOk;
 }
 

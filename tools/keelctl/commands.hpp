@@ -20,8 +20,14 @@ struct Options {
 struct Session {
     Options opt;
     Client c;
+    std::string state_path; // the session state file (session_state.hpp)
     int open(const Options& o);
+    // A session in force: the saved one, or a handshake (0, or an exit code).
+    int ensure_session();
+    // A handshake now, saved to the state file (0, or an exit code).
+    int renew();
     // Sends and reports a failure in the caller's format; Ok or the hypervisor's status.
+    // A forged answer exits 4; an expired session is renewed once.
     keel::Status call(Opcode op, u32 vm, const void* p, u32 len, ResponseSlot& r);
     // VM by number or name; 0 when unknown.
     u32 resolve(const std::string& vm);
@@ -30,6 +36,7 @@ struct Session {
 using Args = std::vector<std::string>;
 int cmd_keygen(const Options& o, const Args& a);
 int cmd_info(Session& s, const Args& a);
+int cmd_ping(Session& s, const Args& a);
 int cmd_list(Session& s, const Args& a);
 int cmd_describe(Session& s, const Args& a, bool metrics);
 int cmd_create(Session& s, const Args& a);

@@ -1,25 +1,29 @@
 // keelctl log [--follow] [--state FILE]: pulls audit records (advancing log_cons),
-// verifies index continuity and the SHA-256 chain (docs/mailbox.md §5) and prints
-// them. Verification continues across runs through a state file (log_state.hpp): the
-// next run checks that the last record it verified, if still in the ring, is unchanged,
-// and verifies new records against that record's hash. Exit 4 when anything is broken.
+// verifies index continuity, the SHA-256 chain and each record's MAC with the session's
+// log key (docs/mailbox.md §5) and prints them. Verification continues across runs through a state
+// file (log_state.hpp): the next run checks that the last record it verified, if still in the ring,
+// is unchanged, and verifies new records against that record's hash. Exit 4 when anything is
+// broken.
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "hypervisor/mailbox/audit.hpp"
 #include "hypervisor/mailbox/command.hpp"
+#include "hypervisor/mailbox/session_crypto.hpp"
 #include "tools/keelctl/commands.hpp"
 #include "tools/keelctl/log_state.hpp"
 
 namespace keelctl {
 namespace {
 
+constexpr u32 kSessionUnknown = ~0u; // resumed without state: the session in force is unknown
+
 void print(const Session& s, const AuditRecord& r) {
-    const char* kinds[] = {"boot", "command", "rejected", "gap", "vm-event"};
+    const char* kinds[] = {"boot", "command", "rejected", "gap", "vm-event", "session", "rejects"};
     const std::string detail(reinterpret_cast<const char*>(r.detail),
                              strnlen(reinterpret_cast<const char*>(r.detail), sizeof r.detail));
-    const char* kind = r.kind < 5 ? kinds[r.kind] : "?";
+    const char* kind = r.kind < 7 ? kinds[r.kind] : "?";
     const char* st = status_name(static_cast<Status>(r.status));
     if (s.opt.json)
         printf("{\"index\":%llu,\"time_ms\":%llu,\"kind\":\"%s\",\"seq\":%llu,\"op\":\"%s\","
@@ -27,6 +31,10 @@ void print(const Session& s, const AuditRecord& r) {
                (unsigned long long)r.index, (unsigned long long)r.time_ms, kind,
                (unsigned long long)r.seq, opcode_name(static_cast<u16>(r.opcode)), st, r.vm_id,
                detail.c_str());
+    else if (r.kind == static_cast<u32>(AuditKind::Rejects))
+        printf("%6llu %10.3f %-8s rejected x%u, last seq %llu: %s (%s)\n",
+               (unsigned long long)r.index, static_cast<double>(r.time_ms) / 1000.0, kind, r.vm_id,
+               (unsigned long long)r.seq, st, detail.c_str());
     else
         printf("%6llu %10.3f %-8s %-13s vm %u seq %llu: %s (%s)\n", (unsigned long long)r.index,
                static_cast<double>(r.time_ms) / 1000.0, kind,
@@ -82,6 +90,40 @@ bool resume(Session& s, const LogState* saved, LogState& st) {
         fprintf(stderr,
                 "keelctl: no state for this boot: records before %llu were not verified here\n",
                 (unsigned long long)st.next_index);
+        st.session = kSessionUnknown;
+    }
+    return true;
+}
+
+// The MAC of each record (docs/mailbox.md §5): from a Session record on, the records carry
+// that session's log key's MAC; before the first, none. A MAC that does not verify with a
+// key this controller holds is a forgery (false); records of a session whose key is not
+// here are counted in `unverified`.
+bool check_macs(const Session& s, const std::vector<AuditRecord>& recs, LogState& st, u64& verified,
+                u64& unverified) {
+    const SessionState& keys = const_cast<Session&>(s).c.state();
+    for (usize i = 0; i < recs.size(); ++i) {
+        const AuditRecord& r = recs[i];
+        if (r.kind == static_cast<u32>(AuditKind::Session)) st.session = r.vm_id;
+        const u8 zero[sizeof r.mac] = {};
+        const bool has_mac = memcmp(r.mac, zero, sizeof zero) != 0;
+        const u8* key = st.session == kSessionUnknown ? nullptr : keys.log_key(st.session);
+        if (st.session == 0 && !has_mac) continue; // before the first session: none
+        if (key == nullptr) {
+            // Resumed without state, or another controller's session: any key we hold?
+            bool any = false;
+            for (const SessionState::LogKey& k : keys.log_keys)
+                any = any || check_record(k.key, r) == Status::Ok;
+            any ? ++verified : ++unverified;
+            continue;
+        }
+        if (!has_mac || check_record(*reinterpret_cast<const u8(*)[32]>(key), r) != Status::Ok) {
+            fprintf(stderr,
+                    "keelctl: AUDIT LOG FORGED: record %llu does not carry session %u's MAC\n",
+                    (unsigned long long)(st.next_index + i), st.session);
+            return false;
+        }
+        ++verified;
     }
     return true;
 }
@@ -102,7 +144,7 @@ int cmd_log(Session& s, const Args& a) {
     LogState saved, st;
     const bool have = load_log_state(path, saved);
     if (!resume(s, have ? &saved : nullptr, st)) return kExitChainBroken;
-    u64 verified = 0;
+    u64 verified = 0, macs_ok = 0, macs_unknown = 0;
     for (;;) {
         const std::vector<AuditRecord> recs = s.c.pull_log();
         usize bad = 0;
@@ -112,6 +154,7 @@ int cmd_log(Session& s, const Args& a) {
                     (unsigned long long)(st.next_index + bad));
             return kExitChainBroken; // the state keeps the last good head: a rerun fails too
         }
+        if (!check_macs(s, recs, st, macs_ok, macs_unknown)) return kExitChainBroken;
         for (const AuditRecord& r : recs)
             print(s, r);
         st.next_index += recs.size();
@@ -124,8 +167,10 @@ int cmd_log(Session& s, const Args& a) {
         usleep(200000);
     }
     if (!s.opt.json)
-        printf("audit chain verified: %llu new records, %llu in all\n",
-               (unsigned long long)verified, (unsigned long long)st.next_index);
+        printf("audit chain verified: %llu new records, %llu in all; %llu MACs verified, %llu "
+               "without a key here\n",
+               (unsigned long long)verified, (unsigned long long)st.next_index,
+               (unsigned long long)macs_ok, (unsigned long long)macs_unknown);
     return kExitOk;
 }
 

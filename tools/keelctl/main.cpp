@@ -1,7 +1,7 @@
 // keelctl: the controller CLI for Keel's mailbox (docs/mailbox.md, tools/README.md).
 //   keelctl [--mbox /dev/shm/NAME] [--key FILE] [--json] COMMAND [ARGS]
 // Exit codes: 0 ok, 1 the hypervisor refused the command, 2 usage, 3 mailbox not
-// reachable / no answer, 4 audit chain broken.
+// reachable / no answer, 4 a forged response or a broken / forged audit log.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,8 +25,10 @@ int usage() {
             "  console VM [--read | --write TEXT | --follow SECS [--until TEXT]]   (interactive: "
             "detach with Ctrl-])\n"
             "  log [--follow] [--state FILE]\n"
-            "  hostile CASE   (test inputs: bad-sig replay wrong-nonce garbage bad-index "
-            "past-window flood)\n");
+            "  session        (a fresh handshake now; prints the session)\n"
+            "  ping [--count N]  (N authenticated PINGs in this process; prints the wall time)\n"
+            "  hostile CASE   (test inputs: bad-mac replay wrong-session garbage bad-index "
+            "past-window bad-hello flood)\n");
     return kExitUsage;
 }
 } // namespace
@@ -63,5 +65,12 @@ int main(int argc, char** argv) {
     if (cmd == "console") return cmd_console(s, args);
     if (cmd == "log") return cmd_log(s, args);
     if (cmd == "hostile") return cmd_hostile(s, args);
+    if (cmd == "ping") return cmd_ping(s, args);
+    if (cmd == "session") {
+        if (int rc = s.renew(); rc != 0) return rc;
+        printf("session %u established (offer %u next)\n", s.c.state().session,
+               s.c.offer().offer_id);
+        return kExitOk;
+    }
     return usage();
 }

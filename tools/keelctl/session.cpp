@@ -1,4 +1,5 @@
-// Opening the mailbox, sending commands, key generation.
+// Opening the mailbox, the session (reused from the state file or a fresh handshake),
+// sending commands, key generation.
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -6,6 +7,7 @@
 
 #include "hypervisor/mailbox/command.hpp"
 #include "tools/keelctl/commands.hpp"
+#include "tools/keelctl/session_state.hpp"
 
 namespace keelctl {
 
@@ -15,24 +17,76 @@ int Session::open(const Options& o) {
     if (!c.open(o.mbox, err)) return fprintf(stderr, "keelctl: %s\n", err.c_str()), kExitNoMailbox;
     if (!c.wait_ready(60))
         return fprintf(stderr, "keelctl: no hypervisor on %s\n", o.mbox.c_str()), kExitNoMailbox;
+    if (c.header().abi_version != kAbiVersion)
+        return fprintf(stderr, "keelctl: the mailbox speaks ABI %u, this keelctl %u\n",
+                       c.header().abi_version, kAbiVersion),
+               kExitNoMailbox;
     sign::PrivateKey key;
     if (!sign::load_private_key(o.key, key, err))
         return fprintf(stderr, "keelctl: controller key %s: %s\n", o.key.c_str(), err.c_str()),
                kExitUsage;
     c.set_key(key);
+    state_path = default_session_state_path(o.mbox);
+    SessionState saved;
+    const Header h = c.header();
+    // The saved session still in force for this boot is reused; anything else (another
+    // boot, a renewal by another controller run, an expired session) means a handshake.
+    if (load_session_state(state_path, saved) && memcmp(saved.nonce, h.nonce, 16) == 0 &&
+        saved.session != 0 && saved.session == c.offer().active_id)
+        c.state() = saved;
+    else if (load_session_state(state_path, saved) && memcmp(saved.nonce, h.nonce, 16) == 0)
+        c.state().log_keys = saved.log_keys; // older log keys of this boot stay useful
+    return 0;
+}
+
+int Session::ensure_session() {
+    if (c.state().session != 0) return 0;
+    return renew();
+}
+
+int Session::renew() {
+    std::string err;
+    const Status st = c.handshake(err);
+    if (st == Status::Corrupt) {
+        fprintf(stderr, "keelctl: %s\n", err.c_str());
+        exit(kExitChainBroken);
+    }
+    if (st != Status::Ok)
+        return fprintf(stderr, "keelctl: session: %s\n", err.c_str()), kExitRefused;
+    if (!save_session_state(state_path, c.state()))
+        fprintf(stderr, "keelctl: cannot write %s: the next run handshakes again\n",
+                state_path.c_str());
     return 0;
 }
 
 Status Session::call(Opcode op, u32 vm, const void* p, u32 len, ResponseSlot& r) {
-    if (!c.call(op, vm, p, len, r)) {
-        fprintf(stderr, "keelctl: no response from the hypervisor\n");
-        exit(kExitNoMailbox);
+    if (ensure_session() != 0) exit(kExitRefused);
+    for (int attempt = 0;; ++attempt) {
+        const Reply rep = c.call(op, vm, p, len, r);
+        if (rep == Reply::Timeout) {
+            fprintf(stderr, "keelctl: no response from the hypervisor\n");
+            exit(kExitNoMailbox);
+        }
+        if (rep == Reply::Forged) {
+            fprintf(stderr,
+                    "keelctl: FORGED RESPONSE to %s (seq %llu): its MAC does not verify; "
+                    "something other than Keel writes the mailbox\n",
+                    opcode_name(static_cast<u16>(op)), static_cast<unsigned long long>(r.seq));
+            exit(kExitChainBroken);
+        }
+        const Status st = static_cast<Status>(r.status);
+        // The session ended (count, age) or another controller run renewed it: once more
+        // with a fresh one.
+        if (rep == Reply::Unauthenticated && st == Status::Expired && attempt == 0) {
+            if (renew() != 0) exit(kExitRefused);
+            continue;
+        }
+        if (st != Status::Ok)
+            fprintf(stderr, "keelctl: %s refused%s: %s (%u)\n", opcode_name(r.opcode),
+                    rep == Reply::Unauthenticated ? " (unauthenticated answer)" : "",
+                    status_name(st), r.status);
+        return st;
     }
-    Status st = static_cast<Status>(r.status);
-    if (st != Status::Ok)
-        fprintf(stderr, "keelctl: %s refused: %s (%u)\n", opcode_name(r.opcode), status_name(st),
-                r.status);
-    return st;
 }
 
 u32 Session::resolve(const std::string& vm) {

@@ -1,4 +1,4 @@
-// x86_64 entropy: RDRAND where CPUID says so (entropy.cpp).
+// x86_64 CPU randomness: RDSEED/RDRAND where CPUID says so (entropy.cpp).
 #pragma once
 
 #include "arch/entropy_interface.hpp"
