@@ -52,7 +52,8 @@ struct Node {
     const char* name = nullptr;
     int name_len = 0;
     u32 child_ac = 2, child_sc = 1; // #address-cells/#size-cells for its children (spec 2.3.5)
-    Prop compatible, device_type, reg, status, bus_range, method, bootargs, phandle, cpu, numa;
+    Prop compatible, device_type, reg, status, bus_range, method, bootargs, phandle, cpu, numa,
+        rng_seed;
 
     [[nodiscard]] bool enabled() const {
         return status.data == nullptr || str_is(status.data, status.len, "okay") ||
@@ -95,6 +96,7 @@ struct Scan {
     Platform& out;
     char* bootargs;
     usize bootargs_cap;
+    DtbChosen* chosen;
     bool mem_bad = false, cpu_bad = false, gic_bad = false, pci_bad = false;
     int gic_kind = 0; // 3, 2, or 0
     bool uart_done = false, pci_done = false;
@@ -175,6 +177,10 @@ struct Scan {
         }
         if (depth == 2 && parent.named("cpus") && n.named("cpu-map")) map_seen = true;
         if (depth == 1 && n.named("cpus")) cpus_seen = true;
+        if (depth == 1 && n.named("chosen") && chosen != nullptr && n.rng_seed.data != nullptr) {
+            chosen->rng_seed = reinterpret_cast<const u8*>(n.rng_seed.data);
+            chosen->rng_seed_len = static_cast<u32>(n.rng_seed.len);
+        }
         if (depth == 1 && n.named("chosen") && bootargs != nullptr && n.bootargs.data != nullptr) {
             usize i = 0;
             for (; i + 1 < bootargs_cap && i < static_cast<usize>(n.bootargs.len) &&
@@ -277,6 +283,7 @@ void take_prop(const Blocks& b, u32 nameoff, Prop v, Node& n) {
         break;
     case 'r':
         if (b.name_is(nameoff, "reg")) n.reg = v;
+        if (b.name_is(nameoff, "rng-seed")) n.rng_seed = v;
         break;
     case 's':
         if (b.name_is(nameoff, "status")) n.status = v;
@@ -344,9 +351,11 @@ Status walk(const void* fdt, Scan& scan) {
 
 } // namespace
 
-Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs, usize bootargs_cap) {
+Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs, usize bootargs_cap,
+                         DtbChosen* chosen) {
     if (bootargs != nullptr && bootargs_cap != 0) bootargs[0] = '\0';
-    Scan scan{out, bootargs, bootargs_cap};
+    if (chosen != nullptr) *chosen = DtbChosen{};
+    Scan scan{out, bootargs, bootargs_cap, chosen};
     KEEL_TRY(walk(fdt, scan));
     // The memory reservation block (Devicetree Specification 5.3, /memreserve/): reserved.
     const int rsv = fdt_num_mem_rsv(fdt);

@@ -57,6 +57,19 @@ TEST(DtbPlatform, ReadsBootargsInTheSameWalkAndTruncatesThem) {
     EXPECT_STREQ(small, "keel.");
 }
 
+// /chosen/rng-seed comes out of the same walk: the 32 bytes the dump holds, big-endian
+// cells as written in tests/data/qemu-virt-gicv3.dts (0x3ec52be2 first).
+TEST(DtbPlatform, ReadsTheRngSeedInTheSameWalk) {
+    auto blob = load("qemu-virt-gicv3.dtb");
+    Platform p;
+    arm64::DtbChosen chosen;
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), p, nullptr, 0, &chosen), Status::Ok);
+    ASSERT_EQ(chosen.rng_seed_len, 32u);
+    EXPECT_EQ(chosen.rng_seed[0], 0x3e);
+    EXPECT_EQ(chosen.rng_seed[3], 0xe2);
+    EXPECT_EQ(chosen.rng_seed[4], 0x13);
+}
+
 // The board every arm64 emulator test boots on, as QEMU generates it; the facts are the
 // ones arm64.first_light expects on the console.
 TEST(DtbPlatform, ReadsQemuVirt) {
