@@ -43,9 +43,10 @@ void apply_apic_id_layout(Platform& p, ApicIdLayout layout) {
         const u32 id = static_cast<u32>(p.cpus[i].hw_id);
         CpuDesc& c = p.cpus[i];
         c.thread = layout.smt_bits < 32 ? id & ((1u << layout.smt_bits) - 1) : id;
-        c.core = topology_index(cores, &core_count, layout.smt_bits < 32 ? id >> layout.smt_bits : 0);
+        c.core =
+            topology_index(cores, &core_count, layout.smt_bits < 32 ? id >> layout.smt_bits : 0);
         c.package = topology_index(packages, &package_count,
-                             layout.package_shift < 32 ? id >> layout.package_shift : 0);
+                                   layout.package_shift < 32 ? id >> layout.package_shift : 0);
     }
     p.topology_known = true;
 }

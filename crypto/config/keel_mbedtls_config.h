@@ -36,7 +36,7 @@
 #define MBEDTLS_ECP_DP_SECP256R1_ENABLED
 #define MBEDTLS_ECP_DP_SECP384R1_ENABLED
 #define MBEDTLS_ECP_DP_CURVE25519_ENABLED /* X25519: mailbox session key agreement */
-#define MBEDTLS_ECP_NIST_OPTIM /* fast reduction for the NIST primes */
+#define MBEDTLS_ECP_NIST_OPTIM            /* fast reduction for the NIST primes */
 #define MBEDTLS_ECDSA_C
 #define MBEDTLS_ASN1_PARSE_C
 #define MBEDTLS_ASN1_WRITE_C
