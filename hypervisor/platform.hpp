@@ -31,6 +31,36 @@ struct MemNode {
     u32 node;
 };
 
+// An SMMUv3 (IORT SMMUv3 node, or a device tree's arm,smmu-v3 node).
+struct SmmuDesc {
+    u64 base;
+    u32 event_intid;  // event queue interrupt (SPI INTID), 0 if none
+    u32 gerror_intid; // global error interrupt, 0 if none
+};
+
+// Where DMA and MSIs from a range of PCI requester IDs (segment 0) go: through SMMU
+// `smmu` as stream IDs from stream_base (kNoSmmu: untranslated), and to the ITS as device
+// IDs from its_device_base when its_mapped. IORT root complex mappings followed through
+// the SMMU's own mapping, or a device tree's iommu-map and msi-map.
+struct PciIdRange {
+    static constexpr u32 kNoSmmu = 0xffffffffu;
+    u32 rid_base;
+    u32 rid_count;
+    u32 smmu; // index into Platform::smmus, or kNoSmmu
+    u32 stream_base;
+    u32 its_device_base;
+    bool its_mapped;
+};
+
+// The generic timers' interrupts (INTIDs), 0 where the firmware names none: GTDT, or a
+// device tree's arm,armv8-timer node (secure, non-secure physical, virtual, hypervisor).
+struct TimerIntids {
+    u32 secure_phys;
+    u32 phys;
+    u32 virt;
+    u32 hyp;
+};
+
 struct Platform {
     static constexpr u32 kMaxCpus = 64;
     // A full boot memory map plus the device tree's reservations.
@@ -53,6 +83,14 @@ struct Platform {
     u32 pci_bus_start = 0;
     u32 pci_bus_end = 0;
     PsciConduit psci = PsciConduit::None;
+    TimerIntids timers = {};
+
+    static constexpr u32 kMaxSmmus = 4;
+    static constexpr u32 kMaxPciIdRanges = 8;
+    SmmuDesc smmus[kMaxSmmus];
+    u32 smmu_count = 0;
+    PciIdRange pci_ids[kMaxPciIdRanges];
+    u32 pci_id_count = 0;
 
     bool topology_known = false; // cpus[].package/core/thread come from the firmware
     MemNode mem_nodes[kMaxMem];
@@ -65,6 +103,8 @@ struct Platform {
     // NotFound for an empty map, OutOfRange when the ranges do not fit.
     Status take_boot_map(const BootInfo& info);
     bool add_cpu(u64 hw_id, bool enabled);
+    // The range that routes PCI requester ID `rid` (segment 0), or nullptr.
+    [[nodiscard]] const PciIdRange* pci_route(u32 rid) const;
     [[nodiscard]] u64 usable_bytes() const;
 };
 

@@ -34,6 +34,13 @@ u64 my_redistributor() {
 
 void gic_init_boot(const Platform& p) {
     if (p.irq_kind != IrqControllerKind::GicV3) panic("arm64 VMs need a GICv3");
+    // The guest's timers are forwarded as fixed PPIs (the Arm BSA assignment). Firmware that
+    // wires them elsewhere (GTDT, or the device tree's timer node) is refused, not guessed.
+    if (p.timers.virt != 0 &&
+        (p.timers.virt != gic::kPpiVirtTimer || p.timers.phys != gic::kPpiPhysTimer))
+        panic(
+            "generic timers on INTIDs virt %u phys %u, but Keel forwards virt %u phys %u (Arm BSA)",
+            p.timers.virt, p.timers.phys, gic::kPpiVirtTimer, gic::kPpiPhysTimer);
     g_gicd = p.irq_dist_base;
     g_gicr = p.irq_redist_base;
     g_gicr_size = p.irq_redist_size;

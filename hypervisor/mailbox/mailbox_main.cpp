@@ -173,12 +173,12 @@ mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline) {
     return l;
 }
 
-void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
+void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool yield_between_polls,
                  mailbox::SessionLimits limits) {
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);
-    static VmControl control(m);
+    static VmControl control(m, platform);
     u8 key[crypto::kP384PublicKeySize];
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];
