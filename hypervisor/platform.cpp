@@ -119,6 +119,9 @@ void print_platform(const Platform& p) {
     kprint("platform: irq controller %s dist %#llx redist %#llx its %#llx\n",
            irq_kind_name(p.irq_kind), static_cast<ull>(p.irq_dist_base),
            static_cast<ull>(p.irq_redist_base), static_cast<ull>(p.its_base));
+    for (u32 i = 0; i < p.redist_more_count; ++i)
+        kprint("platform: redistributors also at %#llx size %#llx\n",
+               static_cast<ull>(p.redist_more[i].base), static_cast<ull>(p.redist_more[i].size));
     kprint("platform: uart %#llx\n", static_cast<ull>(p.uart_base));
     if (p.ecam_base != 0)
         kprint("platform: pcie ecam %#llx size %#llx buses %u-%u\n", static_cast<ull>(p.ecam_base),

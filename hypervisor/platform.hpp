@@ -31,6 +31,12 @@ struct MemNode {
     u32 node;
 };
 
+// A range of MMIO registers.
+struct MmioRange {
+    u64 base;
+    u64 size;
+};
+
 // An SMMUv3 (IORT SMMUv3 node, or a device tree's arm,smmu-v3 node).
 struct SmmuDesc {
     u64 base;
@@ -75,6 +81,11 @@ struct Platform {
     u64 irq_dist_base = 0;   // GIC distributor, or I/O APIC
     u64 irq_redist_base = 0; // GICv3 redistributors, or local APIC
     u64 irq_redist_size = 0;
+    // GICv3 redistributor ranges after the first (irq_redist_*): servers list one per
+    // socket (MADT GICR entries, or the device tree's #redistributor-regions).
+    static constexpr u32 kMaxMoreRedist = 3;
+    MmioRange redist_more[kMaxMoreRedist];
+    u32 redist_more_count = 0;
     u64 its_base = 0; // GICv3 ITS (MSI translation), 0 if none
 
     u64 uart_base = 0; // MMIO base (arm64) or I/O port (x86)

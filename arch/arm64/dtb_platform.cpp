@@ -58,6 +58,7 @@ struct Node {
     const char* name = nullptr;
     int name_len = 0;
     u32 child_ac = 2, child_sc = 1; // #address-cells/#size-cells for its children (spec 2.3.5)
+    u32 redist_regions = 1;         // a GICv3's #redistributor-regions (arm,gic-v3 binding)
     Prop compatible, device_type, reg, status, bus_range, method, bootargs, phandle, cpu, numa,
         rng_seed, interrupts, interrupt_names, iommu_map, msi_map;
 
@@ -275,7 +276,13 @@ struct Scan {
             gic_kind = 3;
             out.irq_kind = IrqControllerKind::GicV3;
             gic_bad = !reg_pair(n, parent, 0, &out.irq_dist_base, &s) ||
-                      !reg_pair(n, parent, 1, &out.irq_redist_base, &out.irq_redist_size);
+                      !reg_pair(n, parent, 1, &out.irq_redist_base, &out.irq_redist_size) ||
+                      n.redist_regions < 1 || n.redist_regions > 1 + Platform::kMaxMoreRedist;
+            out.redist_more_count = 0;
+            for (u32 r = 1; !gic_bad && r < n.redist_regions; ++r) {
+                MmioRange& m = out.redist_more[out.redist_more_count++];
+                gic_bad = !reg_pair(n, parent, static_cast<int>(1 + r), &m.base, &m.size);
+            }
         } else if (gic_kind == 0 && n.compatible_with("arm,cortex-a15-gic")) {
             gic_kind = 2;
             out.irq_kind = IrqControllerKind::GicV2;
@@ -348,6 +355,8 @@ void take_prop(const Blocks& b, u32 nameoff, Prop v, Node& n) {
             n.child_ac = fdt32_to_cpu(v.cells()[0]);
         if (v.len == 4 && b.name_is(nameoff, "#size-cells"))
             n.child_sc = fdt32_to_cpu(v.cells()[0]);
+        if (v.len == 4 && b.name_is(nameoff, "#redistributor-regions"))
+            n.redist_regions = fdt32_to_cpu(v.cells()[0]);
         break;
     case 'b':
         if (b.name_is(nameoff, "bus-range")) n.bus_range = v;

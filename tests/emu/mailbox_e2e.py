@@ -380,8 +380,8 @@ def drive(a, s):
             st = os.path.join(s.workdir, "audit.state")
             run("info")  # the session handshake (its own record) before the first pull
             ok &= "audit chain verified" in run("log", "--state", st)
-            run("info")  # one more record (the PING)
-            ok &= "1 new records" in run("log", "--state", st)
+            run("info")  # two more records (PING and PLATFORM)
+            ok &= "2 new records" in run("log", "--state", st)
             run("log", "--state", st)  # nothing new: still fine
             # Rewrite history keelctl already pulled: the record at log_cons - 1.
             with open(shm, "r+b") as f:
