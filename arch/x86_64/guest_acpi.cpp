@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "hypervisor/bytes.hpp"
+
 namespace keel::x86 {
 namespace {
 
@@ -9,10 +11,7 @@ namespace {
 constexpr usize kRsdp = 0, kXsdt = 64, kFadt = 128, kDsdt = 448, kMadt = 512;
 constexpr usize kHeader = 36, kFadtLen = 276;
 
-void put(u8* p, u64 v, usize n) {
-    for (usize i = 0; i < n; ++i)
-        p[i] = static_cast<u8>(v >> (8 * i));
-}
+void put(u8* p, u64 v, usize n) { put_le(p, v, n); }
 
 u8 sum(const u8* p, usize n) {
     u8 s = 0;
