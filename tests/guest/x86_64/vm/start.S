@@ -15,8 +15,7 @@ _start:
     mov     %eax, %ss
     lea     stack_top(%rip), %rsp
     call    guest_main
-    mov     $3, %eax                /* Keel hypercall 3: power off */
-    vmcall
+    call    guest_power_off         /* Keel hypercall 3 (VMCALL or VMMCALL) */
 2:  cli
     hlt
     jmp     2b

@@ -11,7 +11,7 @@ namespace keel {
 struct Vm;
 }
 
-namespace keel::vmx {
+namespace keel::virt {
 
 // Guest-physical ranges inside the VM's RAM only; anything else is OutOfRange.
 Status guest_read(const Vm& vm, u64 gpa, void* dst, usize n);
@@ -20,4 +20,4 @@ Status guest_write(const Vm& vm, u64 gpa, const void* src, usize n);
 // 1 GiB and 2 MiB pages; no permission checks (the CPU already made them).
 Result<u64> guest_linear_to_phys(const Vm& vm, u64 cr3, u64 la);
 
-} // namespace keel::vmx
+} // namespace keel::virt

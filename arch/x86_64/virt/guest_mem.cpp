@@ -5,7 +5,7 @@
 #include "../paging.hpp"
 #include "hypervisor/vm/vm.hpp"
 
-namespace keel::vmx {
+namespace keel::virt {
 namespace {
 
 constexpr u64 kPage = 4096;
@@ -70,4 +70,4 @@ Result<u64> guest_linear_to_phys(const Vm& vm, u64 cr3, u64 la) {
     return Status::NotFound;
 }
 
-} // namespace keel::vmx
+} // namespace keel::virt
