@@ -63,3 +63,16 @@ set(KEEL_X86_GUEST_SMP_MARKERS
   --expect "vm 2: destroyed (fault)"
   --expect "vm 1: summary: guest power-off"
 )
+
+# `keel.vm=cpus:1-2,mem:4M,guest:mmio keel.vm=cpus:2,mem:4M,after:1`: both vCPUs hammer the
+# scratch MMIO page at once, then VM 2 runs the whole suite alone on the freed core 2.
+set(KEEL_X86_GUEST_MMIO_SMP_MARKERS
+  --expect "vm 1: vcpu 1 on cpu 2: real-mode entry at "
+  --expect "[vm 1] cpu 1 up"
+  --expect "[vm 1] mmio-smp: every AP finished hammering the scratch page ok"
+  --expect "[vm 1] mmio-smp: every read-back matched on every vCPU ok"
+  --expect "[vm 1] mmio-smp: 4000 MMIO accesses on each of 2 vCPUs"
+  --expect "vm 1: destroyed (guest power-off), pool back to"
+  --expect "vm 2: vcpu 0 on cpu 2: 64-bit entry"
+  --expect "[vm 2] all checks passed"
+)

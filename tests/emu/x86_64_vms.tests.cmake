@@ -89,13 +89,6 @@ keel_emu_test(NAME bochs.vm_mmio_smp LABEL bochs-vmx TIMEOUT 240 SERIAL ARGS
   --machine bochs --image ${KEEL_ISO_VM_MMIO_x86_64} --smp 3 --mem 128M --wait-exit
   --fail "FAIL" --fail "VM-entry failure" --fail "failed:" --fail "KEEL EXCEPTION"
   --fail "KEEL PANIC"
-  --expect "vm 1: vcpu 1 on cpu 2: real-mode entry at "
-  --expect "[vm 1] cpu 1 up"
-  --expect "[vm 1] mmio-smp: every AP finished hammering the scratch page ok"
-  --expect "[vm 1] mmio-smp: every read-back matched on every vCPU ok"
-  --expect "[vm 1] mmio-smp: 4000 MMIO accesses on each of 2 vCPUs"
-  --expect "vm 1: destroyed (guest power-off), pool back to"
-  --expect "vm 2: vcpu 0 on cpu 2: 64-bit entry"
-  --expect "[vm 2] all checks passed"
+  ${KEEL_X86_GUEST_MMIO_SMP_MARKERS}
   --expect "keel: all VMs ended, pool 122 MiB, baseline 122 MiB"
   --expect "keel: power off (status 0)")
