@@ -29,8 +29,9 @@ keel_emu_test(NAME x86_64.svm_vms LABEL qemu-x86_64 TIMEOUT 60 ARGS ${_svm_args}
 
 # A VM with two vCPUs on cores 1-2: the guest BSP checks the topology CPUID and its x2APIC,
 # starts vCPU 1 with INIT/SIPI through the x2APIC ICR (MSR 0x830); vCPU 1 enters in real mode
-# at the SIPI vector (nested paging, paging off), goes to 64-bit mode itself (EFER.LME through
-# the MSR allow-list), prints, counts itself and halts; the BSP powers off. VM 2 then runs on
+# at the SIPI vector (nested paging, paging off) and executes a CPUID there, from the low alias
+# of its RAM (the hypervisor fetches and decodes it at CS base + IP), goes to 64-bit mode itself
+# (EFER.LME through the MSR allow-list), prints, counts itself and halts; the BSP powers off. VM 2 then runs on
 # core 2 alone (the core was freed) and sees zeroed memory.
 keel_emu_test(NAME x86_64.svm_smp LABEL qemu-x86_64 TIMEOUT 60 ARGS ${_svm_args} --smp 3
   --append "keel.vm=cpus:1-2,mem:4M keel.vm=cpus:2,mem:4M,after:1,guest:wild"

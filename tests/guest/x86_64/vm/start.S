@@ -47,6 +47,8 @@ unexpected_stub:
     .code16
 ap_trampoline:
     cli
+    xor     %eax, %eax              /* a CPUID exit in real mode, from the low alias: the */
+    cpuid                           /* hypervisor must find it there (SVM decodes it) */
     mov     %cs, %ax
     mov     %ax, %ds
     lgdtl   ap_gdt_ptr - ap_trampoline
