@@ -62,6 +62,27 @@ keel_emu_test(NAME uefi.arm64.demo_vms LABEL "qemu-arm64;uefi" TIMEOUT 60 ARGS
   --expect "boot: verified by boot stage"
   ${_demo_vms_run})
 
+# The same keel.cfg on x86_64 (issue 12): OVMF starts the boot stage from the read-only NVMe
+# disk, it verifies and measures keel.img and the cfg, and the two VMs run under AMD SVM side
+# by side (VM 2 with two vCPUs started by INIT/SIPI; a failed guest check prints FAIL), then
+# end cleanly.
+keel_emu_test(NAME uefi.x86_64.demo_vms LABEL "qemu-x86_64;uefi" TIMEOUT 90 ARGS
+  --machine qemu-x86_64 --uefi ${CMAKE_BINARY_DIR}/uefi/demo-x86_64/disk.img --smp 4 --mem 1G
+  --wait-exit --exit-code 1 --timeout 80
+  --fail "REFUSED" --fail "FAIL" --fail "pool leaked"
+  --expect "boot: source uefi boot stage"
+  --expect "cmdline \"keel.vm=cpus:1,mem:64M keel.vm=cpus:2-3,mem:128M\""
+  --expect "boot: verified by boot stage"
+  --expect "virt: backend SVM"
+  --expect "smp: 4 of 4 cpus online"
+  --expect "vm 1: created: cpus 0x2, 64 MiB"
+  --expect "vm 2: created: cpus 0xc, 128 MiB"
+  --expect "[vm 1] all checks passed"
+  --expect "vm 1: summary: guest power-off"
+  --expect "vm 2: summary: guest power-off, "
+  --expect "keel: all VMs ended"
+  --expect "keel: power off")
+
 # A measured keel.cfg must be printable ASCII of at most 255 bytes, else the stage refuses.
 foreach(arch arm64 x86_64)
   keel_uefi_test(uefi.${arch}.refuse.bad-config ${arch} bad-config
