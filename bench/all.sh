@@ -6,6 +6,7 @@
 #   bench/arm64_hvc.sh         arm64 hypercalls (PSCI_VERSION, Keel null call), boot, memory
 #   bench/arm64_linux_boot.sh  Linux boot, Keel vs bare QEMU with Keel's DTB (3 runs each)
 #   bench/x86_vmx_bench.sh     x86 VMCALL/CPUID on Bochs
+#   bench/x86_svm_bench.sh     x86 VMMCALL/CPUID on QEMU's SVM (-icount)
 #   bench/mailbox_bench.sh     authenticated mailbox command round trip, session handshake
 # A goal figure that is missing fails the run (exit 1) and leaves the docs as they were;
 # the figures that are not goals are marked "not measured" with the reason.
@@ -40,6 +41,7 @@ one() {
 one hvc "$here/arm64_hvc.sh" "$build/arm64/keel-arm64-test.bin"
 one linux "$here/arm64_linux_boot.sh" "$build"
 one x86 "$here/x86_vmx_bench.sh" "$build/x86_64/keel-x86_64-vm-bench.iso"
+one svm "$here/x86_svm_bench.sh" "$build/x86_64/keel-x86_64-test.bin"
 one mailbox "$here/mailbox_bench.sh" "$build" 10
 cat "$bench_tmp"/*.out | sed -n 's/^bench-result //p' >"$bench_tmp/results"
 
@@ -51,6 +53,7 @@ for k in arm64.boot.first_guest_insn arm64.boot.platform_print \
     arm64.boot.boot_main arm64.boot.mmu_on arm64.boot.platform arm64.psci_version.el2 \
     arm64.psci_version.loop arm64.null_call.el2 arm64.null_call.loop arm64.vm_memory_512M \
     x86.vmcall.hypervisor x86.vmcall.round_trip x86.cpuid.hypervisor x86.cpuid.round_trip \
+    x86svm.vmmcall.hypervisor x86svm.vmmcall.round_trip x86svm.cpuid.hypervisor x86svm.cpuid.round_trip \
     linux.runs linux.ratio_entry_keeldtb linux.ratio_entry_qemudtb linux.ratio_reset_keeldtb \
     linux.keel_entry linux.bare_keeldtb linux.bare_qemudtb linux.keel_reset mailbox.ping; do
     [ -n "$(res "$k")" ] || missing="$missing $k"
@@ -85,6 +88,8 @@ table=$bench_tmp/table.md
     echo "| arm64 Keel null call (HVC 0xC6000000), EL2 path alone | $(res arm64.null_call.el2) (loop iteration $(res arm64.null_call.loop)) | |"
     echo "| x86 VMCALL null round trip, hypervisor side (Bochs; whole round trip) | $(res x86.vmcall.hypervisor) ($(res x86.vmcall.round_trip)) | $(goal "$(res x86.vmcall.hypervisor)" 100 "<= 100") |"
     echo "| x86 CPUID leaf 0 round trip, hypervisor side (Bochs; whole round trip) | $(res x86.cpuid.hypervisor) ($(res x86.cpuid.round_trip)) | $(goal "$(res x86.cpuid.hypervisor)" 130 "<= 130") |"
+    echo "| x86 SVM VMMCALL null round trip, hypervisor side (QEMU -icount, no NRIPS: RIP decoded; whole round trip) | $(res x86svm.vmmcall.hypervisor) ($(res x86svm.vmmcall.round_trip)) | |"
+    echo "| x86 SVM CPUID leaf 0 round trip, hypervisor side (QEMU -icount; whole round trip) | $(res x86svm.cpuid.hypervisor) ($(res x86svm.cpuid.round_trip)) | |"
     echo "| Linux guest entry -> /init, Keel / bare QEMU given Keel's DTB, median (range), $(res linux.runs) runs | $(range "$(res linux.ratio_entry_keeldtb)") | $(goal "$(first "$(res linux.ratio_entry_keeldtb)")" 1.05 "<= 1.05") |"
     echo "| &nbsp; Keel: guest entry -> /init | $(range "$(res linux.keel_entry)") | |"
     echo "| &nbsp; bare QEMU, Keel's DTB: reset -> /init | $(range "$(res linux.bare_keeldtb)") | |"

@@ -143,14 +143,24 @@ endforeach()
 set(KEEL_DEMO_CMDLINE "keel.vm=cpus:1,mem:64M keel.vm=cpus:2-3,mem:128M" CACHE STRING
     "hypervisor command line written to keel.cfg on the demo disk")
 set(KEEL_DEMO_DISK ${CMAKE_BINARY_DIR}/uefi/demo-arm64/disk.img)
-add_custom_target(uefi-demo-disk ALL
-  COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/uefi/demo-arm64
-  COMMAND ${CMAKE_COMMAND} -E echo "${KEEL_DEMO_CMDLINE}" > ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.cfg
-  COMMAND $<TARGET_FILE:keel-sign> sign --elf ${KEEL_TEST_ELF_arm64} --arch arm64 --key ${KEEL_SIGN_KEY}
-          --security-version 1 --hv-version ${PROJECT_VERSION}
-          --out ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.img > /dev/null
-  COMMAND python3 ${CMAKE_SOURCE_DIR}/tools/mkdisk --arch arm64 --efi ${KEEL_BOOT_EFI_arm64}
-          --file ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.img
-          --file ${CMAKE_BINARY_DIR}/uefi/demo-arm64/keel.cfg --out ${KEEL_DEMO_DISK}
-  COMMENT "demo disk: signed test image + keel.cfg (two VMs)")
-add_dependencies(uefi-demo-disk uefi-disks-arm64)
+# One disk per arch: uefi/demo-<arch>/disk.img (x86_64: the image's 64-bit UEFI entry, not
+# the Multiboot e_entry; its VMs run under SVM on QEMU's q35 with OVMF).
+set(_demo_cmds)
+foreach(arch arm64 x86_64)
+  set(_d ${CMAKE_BINARY_DIR}/uefi/demo-${arch})
+  set(_entry)
+  if(arch STREQUAL "x86_64")
+    set(_entry --entry-symbol keel_uefi_entry)
+  endif()
+  list(APPEND _demo_cmds
+    COMMAND ${CMAKE_COMMAND} -E make_directory ${_d}
+    COMMAND ${CMAKE_COMMAND} -E echo "${KEEL_DEMO_CMDLINE}" > ${_d}/keel.cfg
+    COMMAND $<TARGET_FILE:keel-sign> sign --elf ${KEEL_TEST_ELF_${arch}} --arch ${arch} ${_entry}
+            --key ${KEEL_SIGN_KEY} --security-version 1 --hv-version ${PROJECT_VERSION}
+            --out ${_d}/keel.img > /dev/null
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/tools/mkdisk --arch ${arch} --efi ${KEEL_BOOT_EFI_${arch}}
+            --file ${_d}/keel.img --file ${_d}/keel.cfg --out ${_d}/disk.img)
+endforeach()
+add_custom_target(uefi-demo-disk ALL ${_demo_cmds}
+  COMMENT "demo disks (arm64, x86_64): signed test image + keel.cfg (two VMs)")
+add_dependencies(uefi-demo-disk uefi-disks-arm64 uefi-disks-x86_64)

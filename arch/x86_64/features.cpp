@@ -9,6 +9,7 @@
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
 #include "percpu.hpp"
+#include "virt/backend.hpp"
 #include "vmx/vmx.hpp"
 #include "x86.hpp"
 #include "zydis_check.hpp"
@@ -89,7 +90,8 @@ bool report_vmx() {
     return ept && vpid && (ctls2 & kProcbased2UnrestrictedGuest);
 }
 
-// Returns true when SVM with nested paging is usable.
+// Returns true when SVM with nested paging is usable (APM Vol. 2 15.4: CPUID
+// 0x80000001 ECX[2], 0x8000000A EDX[0] NP; VM_CR.SVMDIS clear).
 bool report_svm() {
     const bool ext = x86::cpuid(0x80000000).eax >= 0x8000000a;
     if (!ext || !(x86::cpuid(0x80000001).ecx & kCpuidExt1EcxSvm)) {
@@ -125,7 +127,9 @@ Status report_features(const Platform& platform) {
     const bool vmx = report_vmx();
     const bool svm = report_svm();
     KEEL_TRY(x86::zydis_self_check());
-    x86::set_vmx_usable(vmx);
+    // VMX wins where both exist (no CPU has both; nested set-ups may).
+    virt::set_backend(vmx ? virt::Backend::Vmx : svm ? virt::Backend::Svm : virt::Backend::None);
+    kprint("virt: backend %s\n", virt::backend_name(virt::backend()));
     if (vmx) run_vmx_test(platform);
     // keel.test=smp: bring the APs up even where partitions are off (QEMU TCG has SVM only).
     if (Cmdline(x86::boot_info().cmdline).value_is("keel.test", "smp"))

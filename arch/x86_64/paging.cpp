@@ -35,6 +35,27 @@ struct Window {
     u64 seen_gen = 0;
 };
 Window g_windows[kMaxCpus];
+// The windows' page table (one table for all: the static_assert above), made on the first
+// window_map and kept. Each CPU writes only its own window's entries in it, without the
+// lock or the engine: a map or unmap is a few stores (issue 12: the engine's walks for
+// each transient access were most of an SVM exit's cost, which reads guest memory to
+// decode the instruction).
+u64* g_window_ptes =
+    nullptr; // atomic publication; identity mapped (the table pool is in the image)
+
+// Under g_lock.
+Status make_window_table() {
+    KEEL_TRY(g_paging.make_tables(VirtAddr(kWindowBase), 2 * MiB, 3));
+    u64 table = g_paging.root().raw();
+    for (int level = 0; level < 3; ++level) {
+        const u64 e = reinterpret_cast<const u64*>(table)[(kWindowBase >> (39 - 9 * level)) & 511];
+        if (!PagingFormat::is_present(e) || PagingFormat::is_leaf(e, level))
+            return Status::BadState;
+        table = PagingFormat::table_output(e).raw();
+    }
+    __atomic_store_n(&g_window_ptes, reinterpret_cast<u64*>(table), __ATOMIC_RELEASE);
+    return Status::Ok;
+}
 
 // This CPU's slot; before smp_start has set GS base only the boot CPU runs (slot 0).
 u32 my_slot() { return rdmsr(kMsrIa32GsBase) == 0 ? 0 : this_cpu().slot; }
@@ -84,15 +105,18 @@ Result<u8*> window_map(u64 pa, u64 size, MapKind kind) {
     const u32 slot = my_slot();
     Window& w = g_windows[slot];
     if (w.pages != 0) return Status::Busy; // only this CPU touches its window: no race
-    const u64 va = kWindowBase + slot * kWindowPages * kPage;
-    {
+    if (__atomic_load_n(&g_window_ptes, __ATOMIC_ACQUIRE) == nullptr) {
         LockGuard g(g_lock);
         KEEL_TRY(ready());
-        KEEL_TRY(g_paging.map(VirtAddr(va), PhysAddr(start), pages * kPage, mm::host_attrs(kind),
-                              mm::Leaves::PagesOnly));
+        if (g_window_ptes == nullptr) KEEL_TRY(make_window_table());
     }
+    // New entries only, never cached while not present (4.10.2.3): no INVLPG.
+    volatile u64* pte = g_window_ptes + slot * kWindowPages;
+    for (u64 i = 0; i < pages; ++i)
+        pte[i] = PagingFormat::make_leaf(PhysAddr(start + i * kPage), mm::host_attrs(kind), 3);
+    asm volatile("" ::: "memory"); // the entries before any access through the window
     w.pages = pages;
-    return reinterpret_cast<u8*>(va + (pa - start));
+    return reinterpret_cast<u8*>(kWindowBase + slot * kWindowPages * kPage + (pa - start));
 }
 
 void window_unmap() {
@@ -100,13 +124,11 @@ void window_unmap() {
     Window& w = g_windows[slot];
     if (w.pages == 0) return;
     const u64 va = kWindowBase + slot * kWindowPages * kPage;
-    {
-        LockGuard g(g_lock);
-        // Keep: the window's tables stay for the next map, and no CPU can ever walk a freed one.
-        (void)g_paging.unmap(VirtAddr(va), w.pages * kPage, mm::EmptyTables::Keep);
+    volatile u64* pte = g_window_ptes + slot * kWindowPages;
+    for (u64 i = 0; i < w.pages; ++i) {
+        pte[i] = 0;
+        invlpg(va + i * kPage); // this CPU's TLB entry for it (no other CPU ever used it)
     }
-    for (u64 i = 0; i < w.pages; ++i)
-        invlpg(va + i * kPage);
     w.pages = 0;
 }
 

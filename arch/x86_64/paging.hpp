@@ -30,7 +30,8 @@ Status unmap_phys(u64 pa, u64 size);
 // kWindowPages pages at kWindowBase + slot * kWindowPages * 4096, outside the identity map:
 // no other CPU ever uses those addresses, so mapping and unmapping there needs only this
 // CPU's INVLPG, and two CPUs touching the same guest page at once each have their own
-// mapping. The window's page-table pages are made once and kept.
+// mapping. The windows share one page table, made once and kept; each CPU writes its own
+// window's entries directly (no lock, no page-table walk).
 inline constexpr u64 kWindowBase = 0x7f8000000000ull; // the last PML4 slot of the lower half
 inline constexpr u64 kWindowPages = 64;
 // Maps [pa, pa+size) (within kWindowPages pages once rounded out) into this CPU's window

@@ -6,7 +6,7 @@
 //   trampoline -> 0x8000 (mapped, copied, unmapped)
 //   ap_boot_{cr3,stack,cpu} = ...
 //   INIT, 10 ms, SIPI(0x08), 200 us, SIPI ──> ap_boot.S -> x86_ap_main(n): descriptors,
-//   wait for online (bounded)                 GS base, VMXON (if VMX), "cpu n online"
+//   wait for online (bounded)                 GS base, VMXON or EFER.SVME, "cpu n online"
 //   ... later: cpu(n).work = vm  ───────────> runs its vCPU of the VM until the VM ends; idle again
 #include <string.h>
 
@@ -15,9 +15,8 @@
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
 #include "percpu.hpp"
-#include "vmx/core_reset.hpp"
-#include "vmx/vcpu.hpp"
-#include "vmx/vmx.hpp"
+#include "virt/backend.hpp"
+#include "virt/core_reset.hpp"
 #include "x86.hpp"
 #include <arch/smp.hpp>
 #include <arch/vm.hpp>
@@ -37,7 +36,6 @@ PerCpu g_cpus[kMaxCpus];
 u32 g_boot_cpu = 0;
 bool g_started = false;
 u64 g_online = 1;
-bool g_vmx_usable = false;
 u64 g_event_seq = 0; // atomic: send_event counts, wait_for_event watches
 
 u32 slot_for(u32 index) { return index == g_boot_cpu ? 0 : index == 0 ? g_boot_cpu : index; }
@@ -51,7 +49,7 @@ void set_gs_base(PerCpu& c) { wrmsr(kMsrIa32GsBase, reinterpret_cast<u64>(&c)); 
             asm volatile("pause");
             continue;
         }
-        vmx::vcpu_run_until_stopped(*vm); // the VM's last core tears it down before returning
+        virt::vcpu_run_until_stopped(*vm); // the VM's last core tears it down before returning
         // Only if no next VM has been handed to this core meanwhile (the manager reaped
         // this one and started an `after:` VM here).
         __atomic_compare_exchange_n(&me.work, &vm, nullptr, false, __ATOMIC_ACQ_REL,
@@ -93,17 +91,18 @@ bool start_ap(u32 i, u32 apic) {
 
 PerCpu& cpu(u32 index) { return g_cpus[index]; }
 PerCpu& this_cpu() { return *reinterpret_cast<PerCpu*>(rdmsr(kMsrIa32GsBase)); }
-bool vmx_usable() { return g_vmx_usable; }
-void set_vmx_usable(bool usable) { g_vmx_usable = usable; }
 
 extern "C" [[noreturn]] void x86_ap_main(u32 index) {
     PerCpu& me = g_cpus[index];
     descriptors_init(me.slot); // from here on exceptions are reported on this CPU too
     set_gs_base(me);
-    bool vmx = false;
-    if (g_vmx_usable) vmx = me.vmx_on = vmx::enable(me.slot, false) == Status::Ok;
-    kprint("cpu %u online (apic id %u, %s)\n", index, me.apic_id,
-           g_vmx_usable ? (vmx ? "VMX on" : "VMXON FAILED") : "no VMX");
+    const virt::Backend b = virt::backend();
+    if (b != virt::Backend::None) me.virt_on = virt::enable_cpu(me.slot, false) == Status::Ok;
+    kprint("cpu %u online (apic id %u, %s%s)\n", index, me.apic_id,
+           b == virt::Backend::None ? "no VMX or SVM" : virt::backend_name(b),
+           b == virt::Backend::None ? ""
+           : me.virt_on             ? " on"
+                                    : " FAILED");
     __atomic_store_n(&me.online, 1u, __ATOMIC_RELEASE);
     work_loop(me);
 }
@@ -114,7 +113,7 @@ void hand_vm(u32 core, Vm& vm) { __atomic_store_n(&g_cpus[core].work, &vm, __ATO
 
 namespace keel::arch {
 
-bool partitions_supported() { return x86::g_vmx_usable; }
+bool partitions_supported() { return virt::backend() != virt::Backend::None; }
 u32 boot_cpu_index() { return x86::g_boot_cpu; }
 
 // An event register like arm64's WFE/SEV, for the single waiter (the boot core): a wait
@@ -133,7 +132,7 @@ u64 smp_start(const Platform& platform) {
     using namespace x86;
     if (g_started) return g_online;
     g_started = true;
-    if (g_vmx_usable) vmx::core_reset_probe();
+    if (virt::backend() != virt::Backend::None) virt::core_reset_probe();
     Result<ApicMode> mode = apic_init_boot();
     if (!mode.ok()) {
         kprint("smp: local APIC unusable (%s): boot CPU only\n", status_name(mode.status()));

@@ -5,11 +5,15 @@ set(KEEL_ARCH_SOURCES
   ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
   ${_a}/multiboot.cpp ${_a}/platform.cpp ${_a}/topology.cpp ${_a}/cpu.cpp ${_a}/features.cpp
   ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
+  ${_a}/virt/vm_arch.cpp ${_a}/virt/vcpu_run.cpp ${_a}/virt/cpuid_policy.cpp
+  ${_a}/virt/msr_policy.cpp ${_a}/virt/devices.cpp ${_a}/virt/mmio.cpp ${_a}/virt/mmio_decode.cpp
+  ${_a}/virt/guest_mem.cpp ${_a}/virt/vapic.cpp ${_a}/virt/core_reset.cpp ${_a}/virt/fp_reset.S
   ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/vm_exit.cpp
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S
-  ${_a}/vmx/vm_arch.cpp ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
-  ${_a}/vmx/mmio.cpp ${_a}/vmx/mmio_decode.cpp ${_a}/vmx/guest_mem.cpp ${_a}/vmx/vapic.cpp
-  ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/vmx/core_reset.cpp ${_a}/vmx/fp_reset.S
+  ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
+  ${_a}/svm/enable.cpp ${_a}/svm/entry.S ${_a}/svm/vcpu_run.cpp ${_a}/svm/exits.cpp
+  ${_a}/svm/insn_length.cpp
+  ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp
 )
 # Linux's x86 boot protocol (bzImage header, layout, zero page) and the per-VM ACPI tables:
 # wired into VM start later.
@@ -21,8 +25,8 @@ list(APPEND KEEL_PRODUCT_ONLY_SOURCES ${_a}/vmx/test_vm_none.cpp)
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
-set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/vmx/decode.cpp ${_a}/vmx/mmio_decode.cpp
-  ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/vmx/decode.cpp ${_a}/virt/mmio_decode.cpp
+  ${_a}/svm/insn_length.cpp ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
 
 # GRUB rescue ISOs for Bochs (BIOS + cdrom), from the test image: keel-x86_64.iso boots it with
 # multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>

@@ -9,7 +9,8 @@
 //   after   start only once VM <id> has been destroyed (it then reuses freed memory)
 //   guest   test-guest mode: basic (default), wild (faults with no vector table), bench,
 //           regfill / regcheck (fill every readable register; check all are at reset),
-//           fetch, ptimer, debug, button, deaf (arm64 architecture checks, GuestMode)
+//           fetch, ptimer, debug, button, deaf (arm64 architecture checks, GuestMode),
+//           mmio, vmrun, triple (x86)
 //   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
 //   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
 //   input   console input fed once the guest opens its UART ('+' = newline; test hook)
@@ -32,13 +33,15 @@ enum class GuestMode : u32 {
     Bench = 2,
     RegFill = 3,
     RegCheck = 4,
-    Fetch = 5,  // branch outside its RAM, report the instruction abort
-    PTimer = 6, // EL1 physical timer: TVAL, PPI 30 through the vGIC, IMASK
-    Debug = 7,  // hardware breakpoint and watchpoint at its own vector
-    Button = 8, // wait for the power button (PL061 GPIO 3), then power off
-    Deaf = 9,   // ignore everything, the power button included
-    Scan = 10,  // arm64 test guest: every word of RAM outside its image
-    Mmio = 11,  // x86 test guest: every vCPU hammers the scratch MMIO page at once
+    Fetch = 5,   // branch outside its RAM, report the instruction abort
+    PTimer = 6,  // EL1 physical timer: TVAL, PPI 30 through the vGIC, IMASK
+    Debug = 7,   // hardware breakpoint and watchpoint at its own vector
+    Button = 8,  // wait for the power button (PL061 GPIO 3), then power off
+    Deaf = 9,    // ignore everything, the power button included
+    Scan = 10,   // arm64 test guest: every word of RAM outside its image
+    Mmio = 11,   // x86 test guest: every vCPU hammers the scratch MMIO page at once
+    Vmrun = 12,  // x86 test guest: executes VMRUN (a hostile exit)
+    Triple = 13, // x86 test guest: triple fault (no usable IDT)
 };
 
 struct VmDef {

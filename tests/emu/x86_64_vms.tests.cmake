@@ -1,6 +1,7 @@
 # x86_64 partitions under VT-x (issue 4): keel.vm= VMs through the core VM manager,
 # Bochs corei7_skylake_x with 2 CPUs (3 for bochs.vm_smp; core 0 is the hypervisor's, the
 # VMs run on cores 1-2, one after the other with after:), and SMP bring-up under QEMU TCG.
+include(${CMAKE_SOURCE_DIR}/tests/emu/x86_64_guest_suite.cmake)
 set(KEEL_ISO_VMS_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vms.iso)
 set(KEEL_ISO_VM_BENCH_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-bench.iso)
 set(KEEL_ISO_VM_SMP_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-smp.iso)
@@ -13,7 +14,7 @@ foreach(_n 2 4)
     --machine qemu-x86_64 --image ${KEEL_IMAGE_x86_64} --cpu max --smp ${_n} --mem 512M
     --append keel.test=smp --wait-exit --exit-code 1
     --expect "cpu 0 online (apic id 0, xAPIC), boot core"
-    --expect "cpu 1 online (apic id 1, no VMX)"
+    --expect "cpu 1 online (apic id 1, SVM on)"
     --expect "smp: ${_n} of ${_n} cpus online"
     --expect "keel: first light complete"
     --expect "keel: power off (status 0)")
@@ -33,39 +34,7 @@ keel_emu_test(NAME bochs.vms LABEL bochs-vmx TIMEOUT 120 SERIAL ARGS
   --expect "vm 1: created: cpus 0x2, 4 MiB at pa"
   --expect "vm 1: vcpu 0 on cpu 1: 64-bit entry at 0x40000000"
   --expect "[vm 1] hello from a 64-bit guest under VT-x: vm 1"
-  --expect "[vm 1] memory: RAM is zeroed at start ok"
-  --expect "[vm 1] cpuid: leaf 1 VMX bit clear ok"
-  --expect "[vm 1] cpuid: leaf 1 hypervisor bit set ok"
-  --expect "[vm 1] cpuid: leaf 1 one logical processor (the VM's core) ok"
-  --expect "[vm 1] cpuid: leaf 0x40000000 signature KeelKeelKeel ok"
-  --expect "[vm 1] cpuid: leaf 0xb core level lists 1 processor ok"
-  --expect "[vm 1] msr: wrmsr IA32_PAT reads back ok"
-  --expect "vm 1: rdmsr 0x480 refused -> injecting #GP"
-  --expect "[vm 1] msr: rdmsr IA32_VMX_BASIC (not allowed) -> #GP caught by the guest IDT ok"
-  --expect "[vm 1] msr: wrmsr IA32_APIC_BASE (not allowed) -> #GP ok"
-  --expect "[vm 1] msr: rdmsr IA32_TSC passes through the bitmap ok"
-  --expect "[vm 1] cr: setting CR4.VMXE -> #GP ok"
-  --expect "[vm 1] xsetbv: XCR0 without x87 -> #GP ok"
-  --expect "[vm 1] xsetbv: XCR0 = x87|SSE accepted ok"
-  --expect "[vm 1] mmio: mov byte imm store / mov r8 load ok"
-  --expect "[vm 1] mmio: mov r8 store / mov ah load (high byte) ok"
-  --expect "[vm 1] mmio: mov r16 store / load keeps the upper bits ok"
-  --expect "[vm 1] mmio: mov r32 store / load zero-extends ok"
-  --expect "[vm 1] mmio: mov r64 store / load ok"
-  --expect "[vm 1] mmio: mov qword imm32 (sign-extended) store ok"
-  --expect "[vm 1] mmio: movzx r32, byte ok"
-  --expect "[vm 1] mmio: movsx r64, byte ok"
-  --expect "[vm 1] mmio: movzx r64, word ok"
-  --expect "[vm 1] mmio: movsx r32, word ok"
-  --expect "[vm 1] mmio: movsxd r64, dword ok"
-  --expect "[vm 1] mmio: stosb/stosw/stosd/stosq (RDI advanced) ok"
-  --expect "[vm 1] mmio: rep stosd x4 (RCX counted down) ok"
-  --expect "[vm 1] timer: interrupt 0x20 woke the HLT ok"
-  --expect "[vm 1] vmcall: echo 0x41 -> 0x42 ok"
-  --expect "[vm 1] all checks passed"
-  --expect "vm 1: destroyed (guest power-off), pool back to"
-  --expect "[vm 2] memory: RAM is zeroed at start ok"
-  --expect "[vm 2] wild: reading the first byte beyond RAM"
+  ${KEEL_X86_GUEST_SUITE_MARKERS}
   --expect "vm 2: EPT violation: read at guest-physical 0x40400000 (outside RAM and MMIO)"
   --expect "vm 2: access outside its memory: stopping the VM"
   --expect "vm 2: destroyed (fault)"
@@ -94,22 +63,7 @@ keel_emu_test(NAME bochs.vm_smp LABEL bochs-vmx TIMEOUT 120 SERIAL ARGS
   --expect "smp: 3 of 3 cpus online"
   --expect "vm 1: created: cpus 0x6, 4 MiB at pa"
   --expect "vm 1: vcpu 0 on cpu 1: 64-bit entry at 0x40000000"
-  --expect "[vm 1] smp: cpuid leaf 1 lists the vCPU count, initial APIC id 0 ok"
-  --expect "[vm 1] smp: cpuid leaf 1 x2APIC bit set ok"
-  --expect "[vm 1] smp: cpuid leaf 0xb x2APIC id 0 ok"
-  --expect "[vm 1] smp: IA32_APIC_BASE enabled, x2APIC, BSP, x2APIC id 0 ok"
-  --expect "vm 1: vcpu 0: INIT to vcpu 1: waiting for SIPI"
-  --expect "vm 1: vcpu 0: SIPI to vcpu 1, vector 0x"
-  --expect "vm 1: vcpu 1 on cpu 2: real-mode entry at "
-  --expect "[vm 1] cpu 1 up"
-  --expect "[vm 1] smp: every AP started by INIT/SIPI counted itself ok"
-  --expect "[vm 1] smp: 2 cpus ran"
-  --expect "vm 1: guest power-off hypercall"
-  --expect "vm 1: destroyed (guest power-off), pool back to"
-  --expect "vm 2: vcpu 0 on cpu 2: 64-bit entry"
-  --expect "[vm 2] memory: RAM is zeroed at start ok"
-  --expect "vm 2: destroyed (fault)"
-  --expect "vm 1: summary: guest power-off"
+  ${KEEL_X86_GUEST_SMP_MARKERS}
   --expect "keel: all VMs ended, pool 122 MiB, baseline 122 MiB"
   --expect "keel: power off (status 0)")
 
@@ -135,13 +89,6 @@ keel_emu_test(NAME bochs.vm_mmio_smp LABEL bochs-vmx TIMEOUT 240 SERIAL ARGS
   --machine bochs --image ${KEEL_ISO_VM_MMIO_x86_64} --smp 3 --mem 128M --wait-exit
   --fail "FAIL" --fail "VM-entry failure" --fail "failed:" --fail "KEEL EXCEPTION"
   --fail "KEEL PANIC"
-  --expect "vm 1: vcpu 1 on cpu 2: real-mode entry at "
-  --expect "[vm 1] cpu 1 up"
-  --expect "[vm 1] mmio-smp: every AP finished hammering the scratch page ok"
-  --expect "[vm 1] mmio-smp: every read-back matched on every vCPU ok"
-  --expect "[vm 1] mmio-smp: 4000 MMIO accesses on each of 2 vCPUs"
-  --expect "vm 1: destroyed (guest power-off), pool back to"
-  --expect "vm 2: vcpu 0 on cpu 2: 64-bit entry"
-  --expect "[vm 2] all checks passed"
+  ${KEEL_X86_GUEST_MMIO_SMP_MARKERS}
   --expect "keel: all VMs ended, pool 122 MiB, baseline 122 MiB"
   --expect "keel: power off (status 0)")

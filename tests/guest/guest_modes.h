@@ -9,11 +9,13 @@ enum {
     MODE_BENCH = 2,
     MODE_REGFILL = 3,
     MODE_REGCHECK = 4,
-    MODE_FETCH = 5,  // arm64: branch outside its RAM, report the instruction abort
-    MODE_PTIMER = 6, // arm64: EL1 physical timer through the vGIC
-    MODE_DEBUG = 7,  // arm64: hardware breakpoint and watchpoint
-    MODE_BUTTON = 8, // arm64: wait for the power button, then power off
-    MODE_DEAF = 9,   // arm64: ignore everything, the power button included
-    MODE_SCAN = 10,  // arm64: every word of RAM outside the image
-    MODE_MMIO = 11,  // x86_64: every vCPU hammers the scratch MMIO page
+    MODE_FETCH = 5,   // arm64: branch outside its RAM, report the instruction abort
+    MODE_PTIMER = 6,  // arm64: EL1 physical timer through the vGIC
+    MODE_DEBUG = 7,   // arm64: hardware breakpoint and watchpoint
+    MODE_BUTTON = 8,  // arm64: wait for the power button, then power off
+    MODE_DEAF = 9,    // arm64: ignore everything, the power button included
+    MODE_SCAN = 10,   // arm64: every word of RAM outside the image
+    MODE_MMIO = 11,   // x86_64: every vCPU hammers the scratch MMIO page
+    MODE_VMRUN = 12,  // x86_64: execute VMRUN (a hostile exit)
+    MODE_TRIPLE = 13, // x86_64: triple fault (no usable IDT)
 };

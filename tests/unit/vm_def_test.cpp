@@ -47,7 +47,9 @@ TEST(VmDef, ParsesEveryGuestMode) {
                  {"bench", GuestMode::Bench},       {"regfill", GuestMode::RegFill},
                  {"regcheck", GuestMode::RegCheck}, {"fetch", GuestMode::Fetch},
                  {"ptimer", GuestMode::PTimer},     {"debug", GuestMode::Debug},
-                 {"button", GuestMode::Button},     {"deaf", GuestMode::Deaf}};
+                 {"button", GuestMode::Button},     {"deaf", GuestMode::Deaf},
+                 {"scan", GuestMode::Scan},         {"mmio", GuestMode::Mmio},
+                 {"vmrun", GuestMode::Vmrun},       {"triple", GuestMode::Triple}};
     for (const auto& m : modes) {
         VmDef d;
         char text[64];

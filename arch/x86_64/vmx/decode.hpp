@@ -4,9 +4,15 @@
 // Nothing here touches hardware.
 #pragma once
 
+#include "../virt/guest_rules.hpp"
 #include "hypervisor/types.hpp"
 
 namespace keel::vmx {
+
+using virt::EntryEvent;
+using virt::EventType;
+using virt::exception_has_error_code;
+using virt::xsetbv_valid;
 
 // A control word computed from a capability MSR. A capability MSR holds allowed-0
 // settings in bits 31:0 (a 1 there: the control must be 1) and allowed-1 settings
@@ -102,39 +108,6 @@ constexpr EptViolation decode_ept_violation(u64 q) {
         (q & 1) != 0,   (q & 2) != 0,  (q & 4) != 0,   (q & 8) != 0,
         (q & 16) != 0,  (q & 32) != 0, (q & 128) != 0, (q & 128) != 0 && (q & 256) != 0,
         (q & 4096) != 0};
-}
-
-// VM-entry interruption-information field (SDM Vol. 3C 25.8.3, table 25-17): what an
-// injected event looks like; `encode` gives the 32-bit field.
-enum class EventType : u8 {
-    ExternalInterrupt = 0,
-    Nmi = 2,
-    HardwareException = 3,
-    SoftwareInterrupt = 4
-};
-struct EntryEvent {
-    u8 vector;
-    EventType type;
-    bool has_error_code;
-    [[nodiscard]] constexpr u32 encode() const {
-        return vector | (static_cast<u32>(type) << 8) | (has_error_code ? 1u << 11 : 0u) |
-               (1u << 31);
-    }
-};
-// Exceptions delivered with an error code in protected/long mode (SDM Vol. 3A 6.15).
-constexpr bool exception_has_error_code(u8 vector) {
-    return vector == 8 || (vector >= 10 && vector <= 14) || vector == 17 || vector == 21;
-}
-
-// XSETBV validation (SDM Vol. 2C XSETBV; Vol. 1 13.3): XCR0 only, bit 0 (x87) set, only
-// bits the host supports (CPUID.(EAX=0DH,ECX=0):EDX:EAX), AVX needs SSE, the AVX-512
-// bits (7:5) all or none and only with AVX, BNDREGS and BNDCSR (4:3) together.
-constexpr bool xsetbv_valid(u32 xcr, u64 value, u64 supported) {
-    if (xcr != 0 || !(value & 1) || (value & ~supported) != 0) return false;
-    if ((value & 4) && !(value & 2)) return false;
-    const u64 avx512 = value & 0xe0;
-    if (avx512 != 0 && (avx512 != 0xe0 || !(value & 4))) return false;
-    return ((value >> 3) & 1) == ((value >> 4) & 1);
 }
 
 // Exit qualification of a VM-entry failure (SDM Vol. 3C 27.8 "VM-entry failures

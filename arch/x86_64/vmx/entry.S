@@ -10,22 +10,8 @@
  * returns from vmx_run as if VMLAUNCH had been a call. RSP/RIP/RFLAGS of the guest
  * live in the VMCS; only the 15 other GPRs are switched by software, except on the
  * fast path below, which answers two exits with RAX, RDX and RDI alone.
- * Offsets: struct GuestRegs in vm_state.hpp (static_asserted there). */
-#define R_RAX 0
-#define R_RBX 8
-#define R_RCX 16
-#define R_RDX 24
-#define R_RSI 32
-#define R_RDI 40
-#define R_RBP 48
-#define R_R8 56
-#define R_R9 64
-#define R_R10 72
-#define R_R11 80
-#define R_R12 88
-#define R_R13 96
-#define R_R14 104
-#define R_R15 112
+ * Offsets: struct GuestRegs in virt/guest_regs.hpp (static_asserted there). */
+#include "../virt/guest_regs_asm.h"
 #define R_FAST_STOP 120
 #define R_FAST_HYPERCALLS 128
 #define R_CPUID0 136
@@ -51,30 +37,14 @@
     .globl vmx_run
     .type vmx_run, @function
 vmx_run:
-    push %rbp
-    push %rbx
-    push %r12
-    push %r13
-    push %r14
-    push %r15
+    push_callee_saved
     push %rdi                      /* regs, found again by vmx_exit_entry at 0(%rsp) */
     mov $VMCS_HOST_RSP, %eax
     vmwrite %rsp, %rax
     test %esi, %esi                /* flags survive the MOVs below */
     mov R_RAX(%rdi), %rax
-    mov R_RBX(%rdi), %rbx
-    mov R_RCX(%rdi), %rcx
     mov R_RDX(%rdi), %rdx
-    mov R_RSI(%rdi), %rsi
-    mov R_RBP(%rdi), %rbp
-    mov R_R8(%rdi), %r8
-    mov R_R9(%rdi), %r9
-    mov R_R10(%rdi), %r10
-    mov R_R11(%rdi), %r11
-    mov R_R12(%rdi), %r12
-    mov R_R13(%rdi), %r13
-    mov R_R14(%rdi), %r14
-    mov R_R15(%rdi), %r15
+    guest_gprs gpr_load, %rdi
     mov R_RDI(%rdi), %rdi
     jnz 1f
     vmlaunch
@@ -135,29 +105,13 @@ vmx_exit_entry:
     vmresume
     jmp 2b
 .Lslow:                            /* RAX and RDX are saved already */
-    mov %rbx, R_RBX(%rdi)
-    mov %rcx, R_RCX(%rdi)
-    mov %rsi, R_RSI(%rdi)
-    mov %rbp, R_RBP(%rdi)
-    mov %r8, R_R8(%rdi)
-    mov %r9, R_R9(%rdi)
-    mov %r10, R_R10(%rdi)
-    mov %r11, R_R11(%rdi)
-    mov %r12, R_R12(%rdi)
-    mov %r13, R_R13(%rdi)
-    mov %r14, R_R14(%rdi)
-    mov %r15, R_R15(%rdi)
+    guest_gprs gpr_save, %rdi
     pop %rax
     mov %rax, R_RDI(%rdi)
     add $8, %rsp
     xor %eax, %eax
 .Lrestore_host:
-    pop %r15
-    pop %r14
-    pop %r13
-    pop %r12
-    pop %rbx
-    pop %rbp
+    pop_callee_saved
     ret
 
     .section .note.GNU-stack, "", @progbits

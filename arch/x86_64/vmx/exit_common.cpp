@@ -1,5 +1,5 @@
-// Helpers every exit handler uses: RIP advance, event injection, GPR access by
-// architectural number, and the guest-state report printed when a VM is stopped.
+// Helpers every exit handler uses: RIP advance, event injection, the shared handlers'
+// view of the guest, and the guest-state report printed when a VM is stopped.
 #include "exits.hpp"
 
 #include "hypervisor/print.hpp"
@@ -26,46 +26,28 @@ void inject_gp() {
     inject(EntryEvent{13, EventType::HardwareException, pe});
 }
 
-u64 read_gpr(const GuestRegs& r, u8 n) {
-    switch (n) {
-    case 0: return r.rax;
-    case 1: return r.rcx;
-    case 2: return r.rdx;
-    case 3: return r.rbx;
-    case 4: return vmread(VmcsFieldNatural::GuestRsp);
-    case 5: return r.rbp;
-    case 6: return r.rsi;
-    case 7: return r.rdi;
-    case 8: return r.r8;
-    case 9: return r.r9;
-    case 10: return r.r10;
-    case 11: return r.r11;
-    case 12: return r.r12;
-    case 13: return r.r13;
-    case 14: return r.r14;
-    default: return r.r15;
-    }
+GuestView guest_view() {
+    const u32 cs_ar = vmread(VmcsField32::GuestCsAccessRights);
+    const u64 efer = vmread(VmcsField64::GuestIa32Efer), cr0 = vmread(VmcsFieldNatural::GuestCr0);
+    // CS.L (access rights bit 13) in IA-32e mode; 16-bit protected code is not supported.
+    const CpuMode mode = (efer & x86::kEferLma)
+                             ? ((cs_ar & (1u << 13)) ? CpuMode::Long64 : CpuMode::Protected32)
+                         : !(cr0 & kCr0Pe) ? CpuMode::Real16
+                                           : CpuMode::Protected32;
+    return GuestView{vmread(VmcsFieldNatural::GuestRip),
+                     vmread(VmcsFieldNatural::GuestRsp),
+                     vmread(VmcsFieldNatural::GuestRflags),
+                     cr0,
+                     vmread(VmcsFieldNatural::GuestCr3),
+                     vmread(VmcsFieldNatural::GuestCsBase),
+                     efer,
+                     mode};
 }
 
-void write_gpr(GuestRegs& r, u8 n, u64 v) {
-    switch (n) {
-    case 0: r.rax = v; break;
-    case 1: r.rcx = v; break;
-    case 2: r.rdx = v; break;
-    case 3: r.rbx = v; break;
-    case 4: vmwrite(VmcsFieldNatural::GuestRsp, v); break;
-    case 5: r.rbp = v; break;
-    case 6: r.rsi = v; break;
-    case 7: r.rdi = v; break;
-    case 8: r.r8 = v; break;
-    case 9: r.r9 = v; break;
-    case 10: r.r10 = v; break;
-    case 11: r.r11 = v; break;
-    case 12: r.r12 = v; break;
-    case 13: r.r13 = v; break;
-    case 14: r.r14 = v; break;
-    default: r.r15 = v; break;
-    }
+void store_guest_view(const GuestView& g) {
+    vmwrite(VmcsFieldNatural::GuestRip, g.rip);
+    vmwrite(VmcsFieldNatural::GuestRsp, g.rsp);
+    vmwrite(VmcsField64::GuestIa32Efer, g.efer);
 }
 
 void report_guest_state(const Vm& vm, const Vcpu& v, const char* what) {

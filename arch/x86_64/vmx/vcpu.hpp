@@ -1,79 +1,9 @@
-// A partition VM's VT-x state, by value in a fixed slot per VM id (image memory,
-// identity mapped): its EPT, emulated devices, and per vCPU a VMCS, GPRs and state.
-// Embedded by value in every keel::Vm (<arch/vm.hpp>). Lifecycle (arch/vm_interface.hpp):
-// vm_create on the boot core builds EPT, vm_prepare writes the raw guest's page tables;
-// vm_start hands the VM to each of its cores (vCPU n on the n-th lowest core of
-// `cpus:`), which run vcpu_run_until_stopped(): vCPU 0 at once, the others once the
-// guest's INIT/SIPI (vapic.cpp) starts them. The last core out tears the VM down.
+// The VMX backend sees the shared x86 VM state (virt/vm_context.hpp) under its own names.
 #pragma once
 
-#include "../ept_format.hpp"
-#include "hypervisor/mm/page_table.hpp"
-#include "hypervisor/mm/table_pool.hpp"
+#include "../virt/vm_context.hpp"
 #include "vm_state.hpp"
 
-namespace keel {
-struct Vm;
-}
-
 namespace keel::vmx {
-
-// The guest-visible machine (docs/x86-vmx.md): RAM at Vm::kRamIpa, a scratch MMIO
-// register window that echoes writes, COM1, and the Keel hypercalls.
-inline constexpr u64 kScratchBase = 0xfed00000, kScratchSize = 4096;
-inline constexpr u8 kTimerVector = 0x20;
-enum class Hypercall : u32 { Null = 0, Echo = 1, TimerOneShot = 2, PowerOff = 3 };
-inline constexpr u32 kMaxVcpus = 4;
-// A multi-vCPU VM's GPA [0, 2 MiB) aliases the first 2 MiB of its RAM, so that a SIPI
-// vector (a page below 1 MiB) reaches the guest's AP start code, as low memory does on a PC.
-inline constexpr u64 kLowAliasSize = 2 * 1024 * 1024;
-
-// A vCPU's life (SDM Vol. 3A 9.4 MP initialization, as the guest's APs see it):
-//   Reset --INIT--> WaitSipi --SIPI (sender counts it live)--> Starting --its core--> Running
-//   Running --HLT nothing can wake / VM stop--> Stopped.   vCPU 0 starts Running.
-enum class VcpuRun : u32 { Reset = 0, WaitSipi, Starting, Running, Stopped };
-
-// EPT table pages for all VMs come from one fixed pool inside the image (vm_arch.cpp).
-using EptTableMemory = mm::PoolTables;
-
-struct GuestConsole {
-    char line[120];
-    u32 len;
-};
-
-struct Vcpu {
-    GuestRegs regs;
-    u32 index;          // vCPU number = its initial (x2)APIC id
-    u32 run;            // atomic VcpuRun: other vCPUs' cores send it INIT/SIPI
-    u8 sipi_vector;     // valid from Starting on
-    u64 icr;            // the last x2APIC ICR value written (reads return it)
-    u64 pat;            // the guest's IA32_PAT (emulated; the hardware PAT stays the host's)
-    u64 xcr0;           // last validated XSETBV value
-    u64 timer_deadline; // TSC; valid while timer_armed
-    bool timer_armed;
-    u32 external_interrupts;
-    GuestConsole console;
-};
-
-struct VmContext {
-    alignas(4096) u8 vmcs[kMaxVcpus][4096];
-    u8 scratch[kScratchSize]; // the scratch device's registers (one device per VM)
-    EptTableMemory tables;
-    mm::PageTable<x86::EptFormat> ept{tables};
-    u64 eptp = 0;
-    u64 guest_cr3 = 0;    // the guest page tables vm_create wrote
-    u32 vcpus = 0;        // one per core of `cpus:`
-    u32 live = 0;         // atomic: vCPUs started (SIPI counted) and not yet stopped
-    u32 cores_active = 0; // atomic: cores still inside vcpu_run_until_stopped
-    u32 stop = 0;         // atomic: the VM is ending (power-off, fault, last vCPU stopped)
-    u32 faulted = 0;      // atomic: some vCPU stopped with a fault
-    u32 forced = 0;       // atomic: the controller forced the stop
-    Vcpu vcpu[kMaxVcpus];
-};
-
-// Runs this core's vCPU of the VM (waiting for its SIPI first unless it is vCPU 0)
-// until the VM ends; the last of the VM's cores reports the end (Vm::report_end), and the
-// VM manager tears the EPT down (every core's VMX operation stays on).
-void vcpu_run_until_stopped(Vm& vm);
-
+using namespace keel::virt;
 } // namespace keel::vmx

@@ -1,14 +1,12 @@
-// A partition VM's vCPUs, one per core of `cpus:`: VMCS setup, the run loop, teardown
-// (SDM Vol. 3C 25 "VMCS", 27 "VM entries", 28 "VM exits").
+// A partition VM's vCPU under VT-x (virt/vcpu_run.cpp runs it): VMCS setup, the run loop,
+// teardown (SDM Vol. 3C 25 "VMCS", 27 "VM entries", 28 "VM exits").
 //
-//   [vCPU n > 0: wait for the guest's SIPI (vapic.cpp)] -> VMCLEAR, VMPTRLD -> controls
-//   -> bitmaps, EPTP, VPID -> host state -> 64-bit (vCPU 0) or real-mode guest state ->
-//   INVEPT/INVVPID -> loop { VMLAUNCH/VMRESUME -> handle_exit } -> VMCLEAR, INVEPT/INVVPID,
-//   XCR0 back -> the last core out reports the end (the VM manager then destroys the EPT
-//   and scrubs the memory)
+//   VMCLEAR, VMPTRLD -> controls -> bitmaps, EPTP, VPID -> host state -> 64-bit (vCPU 0)
+//   or real-mode guest state -> INVEPT/INVVPID -> loop { VMLAUNCH/VMRESUME -> handle_exit }
+//   -> VMCLEAR, INVEPT/INVVPID
 #include "../paging.hpp"
 #include "../percpu.hpp"
-#include "core_reset.hpp"
+#include "../virt/backend.hpp"
 #include "exits.hpp"
 #include "hypervisor/print.hpp"
 #include <arch/smp.hpp>
@@ -16,6 +14,7 @@
 #include "hypervisor/vm/vm.hpp"
 #include "msr.hpp"
 #include "vmcs_setup.hpp"
+#include "vmx.hpp"
 
 namespace keel::vmx {
 namespace {
@@ -26,8 +25,7 @@ using ull = unsigned long long;
 constexpr u32 kPreemptionTicks = 0x40000;
 
 // I/O bitmaps (25.6.4): every port exits. MSR bitmap (25.6.9): every MSR exits except
-// the pass-through allow-list: reads of IA32_TSC, reads/writes of IA32_FS_BASE and
-// IA32_GS_BASE (both are guest-state fields the CPU switches on entry and exit).
+// virt::kPassThroughMsrs (FS/GS base are guest-state fields the CPU switches).
 struct Bitmaps {
     alignas(4096) u8 io[2][4096];
     alignas(4096) u8 msr[4096];
@@ -42,9 +40,8 @@ struct Bitmaps {
                 b = 0xff;
         for (u8& b : msr)
             b = 0xff;
-        pass(0x10, false);
-        constexpr u32 kFsBase = 0xc0000100, kGsBase = 0xc0000101;
-        pass(kFsBase, false), pass(kFsBase, true), pass(kGsBase, false), pass(kGsBase, true);
+        for (const PassThroughMsr& m : kPassThroughMsrs)
+            pass(m.msr, m.write);
     }
 };
 constinit Bitmaps g_bitmaps;
@@ -57,7 +54,7 @@ u16 vpid_of(const Vm& vm, const Vcpu& v) { return static_cast<u16>(vm.id + Vm::k
 // guest", which also lets the guest turn PE/PG on itself). Multi-vCPU VMs also arm the
 // VMX-preemption timer (25.6.1, 26.5.1) so that a vCPU sees another's power-off soon.
 bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
-    u8* vmcs = s.vmcs[v.index];
+    u8* vmcs = s.control[v.index];
     *reinterpret_cast<u32*>(vmcs) =
         static_cast<u32>(x86::rdmsr(x86::kMsrVmxBasic) & kBasicRevisionMask);
     const u64 pa = reinterpret_cast<u64>(vmcs);
@@ -78,7 +75,7 @@ bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
     vmwrite(VmcsField64::IoBitmapB, reinterpret_cast<u64>(g_bitmaps.io[1]));
     vmwrite(VmcsField64::MsrBitmap, reinterpret_cast<u64>(g_bitmaps.msr));
     vmwrite(VmcsField32::ExceptionBitmap, 0); // the guest handles its own exceptions
-    vmwrite(VmcsField64::EptPointer, s.eptp);
+    vmwrite(VmcsField64::EptPointer, s.stage2);
     vmwrite(VmcsField16::Vpid, vpid_of(vm, v));
     if (smp) vmwrite(VmcsField32::PreemptionTimerValue, kPreemptionTicks);
     setup_host_state();
@@ -100,7 +97,7 @@ bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
     v.pat = 0x0007040600070406ull; // power-on default (SDM Vol. 3A 13.12.4)
     v.xcr0 = 1;
     // Nothing may be cached for this EPTP/VPID from an earlier VM (28.3.3.4).
-    return invept(kInvSingleContext, s.eptp) == VmxResult::Ok &&
+    return invept(kInvSingleContext, s.stage2) == VmxResult::Ok &&
            invvpid(kInvSingleContext, vpid_of(vm, v)) == VmxResult::Ok;
 }
 
@@ -132,63 +129,23 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     }
 }
 
-// An AP's core waits here for its SIPI (or for the VM to end without one).
-bool wait_for_sipi(const VmContext& s, Vcpu& v) {
-    for (;;) {
-        if (__atomic_load_n(&v.run, __ATOMIC_ACQUIRE) == static_cast<u32>(VcpuRun::Starting))
-            return true;
-        if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE)) return false;
-        asm volatile("pause");
-    }
-}
-
-// Records how a started vCPU ended: a power-off or fault ends the VM; so does the
-// last started vCPU stopping.
-void vcpu_ended(VmContext& s, Vcpu& v, ExitAction a) {
-    __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Stopped), __ATOMIC_RELEASE);
-    if (a == ExitAction::Fault) __atomic_store_n(&s.faulted, 1u, __ATOMIC_RELEASE);
-    const bool last = __atomic_sub_fetch(&s.live, 1u, __ATOMIC_ACQ_REL) == 0;
-    if (a != ExitAction::VcpuOff || last) __atomic_store_n(&s.stop, 1u, __ATOMIC_RELEASE);
+ExitAction run_vcpu(Vm& vm, Vcpu& v) {
+    VmContext& s = vm.arch;
+    return setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
 }
 
 // This core's part of the teardown: its VMCS is no longer active here (25.11.3), and
-// its TLBs hold nothing of this VPID/EPTP. XCR0 back to x87-only, as at boot.
-void core_teardown(const Vm& vm, VmContext& s, const Vcpu& v) {
-    (void)vmclear_insn(reinterpret_cast<u64>(s.vmcs[v.index]));
-    (void)invept(kInvSingleContext, s.eptp);
+// its TLBs hold nothing of this VPID/EPTP.
+void vcpu_teardown(const Vm& vm, Vcpu& v) {
+    (void)vmclear_insn(reinterpret_cast<u64>(vm.arch.control[v.index]));
+    (void)invept(kInvSingleContext, vm.arch.stage2);
     (void)invvpid(kInvSingleContext, vpid_of(vm, v));
-    if (v.xcr0 > 1) asm volatile("xsetbv" ::"c"(0u), "a"(1u), "d"(0u));
 }
+
+u32 tag_of(const Vm& vm, const Vcpu& v) { return vpid_of(vm, v); }
 
 } // namespace
 
-void vcpu_run_until_stopped(Vm& vm) {
-    VmContext& s = vm.arch;
-    x86::tlb_catch_up();
-    const u32 core = x86::this_cpu().index;
-    Vcpu& v = s.vcpu[__builtin_popcountll(vm.cpu_mask & ((1ull << core) - 1))];
-    if (v.index == 0) {
-        kprint("vm %u: vcpu 0 on cpu %u: 64-bit entry at %#llx, EPTP %#llx, VPID %u\n", vm.id, core,
-               static_cast<ull>(vm.ram_ipa().raw()), static_cast<ull>(s.eptp), vpid_of(vm, v));
-    }
-    if (v.index == 0 || wait_for_sipi(s, v)) {
-        if (v.index != 0) {
-            kprint("vm %u: vcpu %u on cpu %u: real-mode entry at %04x:0000, VPID %u\n", vm.id,
-                   v.index, core, v.sipi_vector << 8, vpid_of(vm, v));
-            __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Running), __ATOMIC_RELEASE);
-        }
-        core_reset_for_vcpu(vm.id); // nothing of the core's previous VM stays readable
-        const ExitAction a = setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
-        vcpu_ended(s, v, a);
-        core_teardown(vm, s, v);
-    }
-    if (__atomic_sub_fetch(&s.cores_active, 1u, __ATOMIC_ACQ_REL) != 0) return;
-    // The last core out: no vCPU runs any more (each core invalidated its own EPT and VPID
-    // entries); the manager destroys the EPT and frees the memory.
-    vm.report_end(__atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE)  ? VmEnd::Fault
-                  : __atomic_load_n(&s.forced, __ATOMIC_ACQUIRE) ? VmEnd::ControllerStop
-                                                                 : VmEnd::GuestPowerOff);
-    arch::send_event();
-}
+const virt::BackendOps kBackend{"EPTP", "VPID", enable, tag_of, run_vcpu, vcpu_teardown};
 
 } // namespace keel::vmx

@@ -1,34 +1,14 @@
-// What the world switch (entry.S) shares with C++: the guest GPRs.
+// The VMX world switch (entry.S) as C++ sees it; the GPRs are virt/guest_regs.hpp's.
 #pragma once
 
-#include <stddef.h>
-
-#include "hypervisor/types.hpp"
+#include "../virt/guest_regs.hpp"
 
 namespace keel::vmx {
 
-struct GuestRegs {
-    u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, r8, r9, r10, r11, r12, r13, r14, r15;
-    // entry.S's fast path (docs/performance.md, x86): with `fast_stop` set, a VMCALL Null
-    // (EAX 0) and a CPUID leaf 0 are answered before any C code runs, while the VM's stop
-    // flag is clear. Null (a first-light test VM's registers): every exit takes the
-    // general path. Set by fast_path_setup (exits.hpp) from the same code the general
-    // path runs, so both answer alike.
-    const u32* fast_stop; // the VM's stop flag
-    u32* fast_hypercalls; // the VM's hypercall counter (VmStats::hypercalls)
-    u32 cpuid0[4];        // CPUID leaf 0 as this vCPU sees it: EAX, EBX, ECX, EDX
-};
-// entry.S's R_* offsets.
-static_assert(offsetof(GuestRegs, rax) == 0 && offsetof(GuestRegs, rbx) == 8);
-static_assert(offsetof(GuestRegs, rcx) == 16 && offsetof(GuestRegs, rdx) == 24);
-static_assert(offsetof(GuestRegs, rsi) == 32 && offsetof(GuestRegs, rdi) == 40);
-static_assert(offsetof(GuestRegs, rbp) == 48 && offsetof(GuestRegs, r8) == 56);
-static_assert(offsetof(GuestRegs, r15) == 112 && offsetof(GuestRegs, fast_stop) == 120);
-static_assert(offsetof(GuestRegs, fast_hypercalls) == 128 && offsetof(GuestRegs, cpuid0) == 136);
-
+using virt::GuestRegs;
 enum class RunResult : u32 { Exited = 0, FailInvalid = 1, FailValid = 2 };
 
 } // namespace keel::vmx
 
-extern "C" keel::u32 vmx_run(keel::vmx::GuestRegs* regs, keel::u32 launched);
+extern "C" keel::u32 vmx_run(keel::virt::GuestRegs* regs, keel::u32 launched);
 extern "C" char vmx_exit_entry[];

@@ -1,11 +1,12 @@
-// x86_64 VMs (arch/vm_interface.hpp): VT-x/EPT partitions (vmx/).
+// x86_64 VMs (arch/vm_interface.hpp): VT-x/EPT (vmx/) or SVM/NPT (svm/) partitions, chosen at boot
+// (virt/).
 #pragma once
 
-#include "arch/x86_64/vmx/vcpu.hpp"
+#include "arch/x86_64/virt/vm_context.hpp"
 
 namespace keel::arch {
 
-using VmContext = vmx::VmContext;
+using VmContext = virt::VmContext;
 // Guest RAM at 1 GiB, as on arm64 (docs/x86-vmx.md); below it only the SIPI alias.
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
 // The emulated 16550 has no receive side yet.

@@ -51,6 +51,7 @@ static void sse_on(void) {
     __asm__ volatile("mov %0, %%cr4" : : "r"(cr4 | (1u << 9) | (1u << 10))); // OSFXSR, OSXMMEXCPT
 }
 
+int g_vmmcall;                  // AMD: the hypercall is VMMCALL (guest.h)
 volatile uint64_t g_fault_skip; // bytes the #GP handler skips
 volatile uint32_t g_gp_count;
 volatile uint32_t g_ticks;
@@ -124,6 +125,27 @@ static void check_timer(void) {
     check(g_ticks == before + 1, "timer: interrupt 0x20 woke the HLT");
 }
 
+void guest_power_off(void) { vmcall(HC_POWER_OFF, 0); }
+
+// Hostile modes: what no guest may do to anything but itself. VMRUN is intercepted
+// unconditionally under SVM (and #UD under VT-x); a triple fault (an exception with no
+// usable IDT: #GP, then #DF, then shutdown) ends only this VM.
+static void hostile(uint64_t mode) {
+    if (mode == MODE_VMRUN) {
+        puts_("hostile: executing VMRUN\n");
+        __asm__ volatile("vmrun" ::"a"(0ull) : "memory");
+        puts_("FAIL: VMRUN returned to the guest\n");
+        return;
+    }
+    puts_("hostile: triple fault\n");
+    struct __attribute__((packed)) {
+        uint16_t limit;
+        uint64_t base;
+    } none = {0, 0};
+    __asm__ volatile("lidt %0; int3" ::"m"(none) : "memory");
+    puts_("FAIL: the triple fault returned to the guest\n");
+}
+
 static void wild(uint64_t base, uint64_t size) {
     puts_("wild: reading the first byte beyond RAM\n");
     volatile uint8_t* p = (volatile uint8_t*)(base + size);
@@ -131,9 +153,17 @@ static void wild(uint64_t base, uint64_t size) {
     puts_("FAIL: the read beyond RAM returned\n");
 }
 
+static int cpu_is_amd(void) {
+    uint32_t r[4];
+    cpuid_(0, 0, r);
+    return r[1] == 0x68747541 /* "Auth"enticAMD */ || r[1] == 0x6f677948 /* "Hygo"nGenuine */;
+}
+
 void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
+    g_vmmcall = cpu_is_amd();
     idt_init();
-    puts_("hello from a 64-bit guest under VT-x: vm ");
+    puts_(g_vmmcall ? "hello from a 64-bit guest under SVM: vm "
+                    : "hello from a 64-bit guest under VT-x: vm ");
     putdec(id);
     puts_(", RAM ");
     puthex(base);
@@ -167,6 +197,10 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     }
     if (mode == MODE_WILD) {
         wild(base, size);
+        return;
+    }
+    if (mode == MODE_VMRUN || mode == MODE_TRIPLE) {
+        hostile(mode);
         return;
     }
     check_cpuid();

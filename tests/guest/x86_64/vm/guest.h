@@ -20,10 +20,21 @@ static inline void putc_(char c) {
     outb_(0x3f8, (uint8_t)c);
 }
 #include "../../guest_print.h"
-static inline uint64_t vmcall(uint64_t nr, uint64_t arg) {
+// Keel's hypercall instruction: VMCALL under VT-x, VMMCALL under AMD SVM (each is #UD on
+// the other vendor's CPUs); g_vmmcall is set from the CPUID vendor before the first call.
+extern int g_vmmcall;
+static inline uint64_t hc_vmcall(uint64_t nr, uint64_t arg) {
     uint64_t rax = nr;
     __asm__ volatile("vmcall" : "+a"(rax) : "b"(arg) : "memory");
     return rax;
+}
+static inline uint64_t hc_vmmcall(uint64_t nr, uint64_t arg) {
+    uint64_t rax = nr;
+    __asm__ volatile("vmmcall" : "+a"(rax) : "b"(arg) : "memory");
+    return rax;
+}
+static inline uint64_t vmcall(uint64_t nr, uint64_t arg) {
+    return g_vmmcall ? hc_vmmcall(nr, arg) : hc_vmcall(nr, arg);
 }
 static inline void cpuid_(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
     __asm__ volatile("cpuid"
@@ -47,3 +58,4 @@ void run_bench(void);
 void run_smp(unsigned cpus, uint64_t base);
 void run_mmio_smp(unsigned cpus, uint64_t base);
 void idt_load(void);
+void guest_power_off(void);

@@ -15,8 +15,7 @@ _start:
     mov     %eax, %ss
     lea     stack_top(%rip), %rsp
     call    guest_main
-    mov     $3, %eax                /* Keel hypercall 3: power off */
-    vmcall
+    call    guest_power_off         /* Keel hypercall 3 (VMCALL or VMMCALL) */
 2:  cli
     hlt
     jmp     2b
@@ -48,6 +47,8 @@ unexpected_stub:
     .code16
 ap_trampoline:
     cli
+    xor     %eax, %eax              /* a CPUID exit in real mode, from the low alias: the */
+    cpuid                           /* hypervisor must find it there (SVM decodes it) */
     mov     %cs, %ax
     mov     %ax, %ds
     lgdtl   ap_gdt_ptr - ap_trampoline

@@ -11,13 +11,14 @@ namespace keel {
 struct Vm;
 }
 
-namespace keel::vmx {
+namespace keel::virt {
 
-// Guest-physical ranges inside the VM's RAM only; anything else is OutOfRange.
+// Guest-physical ranges inside the VM's RAM (and a multi-vCPU VM's low alias of its first
+// 2 MiB) only; anything else is OutOfRange.
 Status guest_read(const Vm& vm, u64 gpa, void* dst, usize n);
 Status guest_write(const Vm& vm, u64 gpa, const void* src, usize n);
 // 4-level paging walk (SDM Vol. 3A 4.5) of guest linear address `la` under `cr3`, with
 // 1 GiB and 2 MiB pages; no permission checks (the CPU already made them).
 Result<u64> guest_linear_to_phys(const Vm& vm, u64 cr3, u64 la);
 
-} // namespace keel::vmx
+} // namespace keel::virt

@@ -8,7 +8,7 @@
 
 extern "C" void x86_fp_reset(const void* area, keel::u64 mask, keel::u32 use_xsave);
 
-namespace keel::vmx {
+namespace keel::virt {
 namespace {
 
 constexpr u32 kMsrPredCmd = 0x49, kMsrFlushCmd = 0x10b; // IBPB / L1D_FLUSH: bit 0
@@ -68,4 +68,4 @@ void core_reset_for_vcpu(u16 vm_id) {
         "r"(dr6));
 }
 
-} // namespace keel::vmx
+} // namespace keel::virt

@@ -15,10 +15,10 @@
 // on its own core, which has been waiting in vcpu_run_until_stopped. Both are ignored
 // otherwise, as on hardware (9.4.4: a second STARTUP is ignored). A vCPU that has run is
 // never reset: an INIT to it is reported and dropped.
-#include "exits.hpp"
+#include "exit_policy.hpp"
 #include "hypervisor/print.hpp"
 
-namespace keel::vmx {
+namespace keel::virt {
 namespace {
 
 constexpr u32 kMsrApicBase = 0x1b, kMsrX2apicId = 0x802, kMsrX2apicVersion = 0x803,
@@ -102,4 +102,4 @@ MsrResult vapic_msr(Vm& vm, Vcpu& v, u32 msr, bool write, u64 value, u64* out) {
     }
 }
 
-} // namespace keel::vmx
+} // namespace keel::virt

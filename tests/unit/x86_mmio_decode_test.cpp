@@ -1,6 +1,6 @@
-// Host tests for the MMIO instruction decoder (arch/x86_64/vmx/mmio_decode.hpp, Zydis)
+// Host tests for the MMIO instruction decoder (arch/x86_64/virt/mmio_decode.hpp, Zydis)
 // and the exit-qualification value types added for partition VMs (decode.hpp).
-#include "arch/x86_64/vmx/mmio_decode.hpp"
+#include "arch/x86_64/virt/mmio_decode.hpp"
 
 #include <gtest/gtest.h>
 
@@ -11,6 +11,8 @@
 
 namespace keel::vmx {
 namespace {
+
+using namespace keel::virt;
 
 MmioInsn decode(std::initializer_list<u8> bytes, CpuMode mode = CpuMode::Long64) {
     std::vector<u8> b(bytes);

@@ -4,14 +4,18 @@
 
 #include "../paging.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "vm_context.hpp"
 
-namespace keel::vmx {
+namespace keel::virt {
 namespace {
 
 constexpr u64 kPage = 4096;
 
-// Host-physical address of [gpa, gpa+n) if it lies in the VM's RAM.
+// Host-physical address of [gpa, gpa+n) if it lies in the VM's RAM, or in a multi-vCPU
+// VM's low alias of its first 2 MiB (vm_arch.cpp: an AP's real-mode start code runs there).
 Result<u64> host_of(const Vm& vm, u64 gpa, usize n) {
+    if (vm.arch.vcpus > 1 && gpa < kLowAliasSize && n <= kLowAliasSize - gpa)
+        return vm.mem_base.raw() + gpa;
     const u64 base = vm.ram_ipa().raw();
     if (gpa < base || n > vm.mem_size || gpa - base > vm.mem_size - n) return Status::OutOfRange;
     return vm.mem_base.raw() + (gpa - base);
@@ -70,4 +74,4 @@ Result<u64> guest_linear_to_phys(const Vm& vm, u64 cr3, u64 la) {
     return Status::NotFound;
 }
 
-} // namespace keel::vmx
+} // namespace keel::virt

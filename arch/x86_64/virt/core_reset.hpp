@@ -8,11 +8,11 @@
 
 #include "hypervisor/types.hpp"
 
-namespace keel::vmx {
+namespace keel::virt {
 
 // Once, on the boot core: what the CPU offers; prints a line.
 void core_reset_probe();
 // On the vCPU's own core, right before its first VM entry.
 void core_reset_for_vcpu(u16 vm_id);
 
-} // namespace keel::vmx
+} // namespace keel::virt

@@ -2,9 +2,9 @@
 // table pages, loading, the raw-guest boot state, start, stop and teardown. Guest RAM is
 // only ever touched through transient mappings.
 //
-//   vm_create: EPT maps GPA kGuestRamBase -> the VM's pool memory (2 MiB pages, WB, RWX;
-//     with several vCPUs also GPA [0, 2 MiB) -> its first 2 MiB, for SIPI vectors;
-//     nothing else, so every other GPA exits).
+//   vm_create: the second stage (EPT under VMX, NPT under SVM) maps GPA kGuestRamBase ->
+//     the VM's pool memory (2 MiB pages, WB, RWX; with several vCPUs also GPA [0, 2 MiB)
+//     -> its first 2 MiB, for SIPI vectors; nothing else, so every other GPA exits).
 //   vm_prepare: a raw guest (loaded at the start of RAM) gets 4 guest page-table pages at
 //     the top of its RAM (64-bit entry); Linux on x86 is not built yet (Unsupported).
 //   vm_start: hands the VM to each of its cores (smp.cpp's work loop), one vCPU each.
@@ -12,20 +12,21 @@
 
 #include "../paging.hpp"
 #include "../percpu.hpp"
+#include "backend.hpp"
 #include "guest_mem.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
-#include "vcpu.hpp"
+#include "vm_context.hpp"
 
 namespace keel::x86 {
 void hand_vm(u32 core, Vm& vm); // smp.cpp
 }
 
-namespace keel::vmx {
+namespace keel::virt {
 namespace {
 
-// A VM with 2 MiB-aligned RAM below 512 GiB needs 3 EPT tables; 32 serve every VM.
+// A VM with 2 MiB-aligned RAM below 512 GiB needs 3 EPT or NPT tables; 32 serve every VM.
 mm::TableStorage<32> g_table_pages;
 constinit mm::TablePool g_tables{g_table_pages};
 
@@ -72,14 +73,32 @@ Status write_guest_page_tables(const Vm& vm, u64* cr3) {
     return Status::Ok;
 }
 
+// RAM at kGuestRamBase, and with several vCPUs the low alias; on failure nothing remains.
+template <typename Table>
+Status build_second_stage(const Vm& vm, Table& t, u32 vcpus) {
+    KEEL_TRY(t.init());
+    Status s = t.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
+    if (s == Status::Ok && vcpus > 1)
+        s = t.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});
+    if (s != Status::Ok) t.destroy();
+    return s;
+}
+
+template <typename Table>
+void destroy_second_stage(const Vm& vm, Table& t) {
+    (void)t.unmap(vm.ram_ipa(), vm.mem_size);
+    if (vm.arch.vcpus > 1) (void)t.unmap(GuestPhys(0), kLowAliasSize);
+    t.destroy();
+}
+
 } // namespace
 
-} // namespace keel::vmx
+} // namespace keel::virt
 
 namespace keel::arch {
 
 mm::Scrubber& pool_scrubber() {
-    static vmx::TransientScrubber s;
+    static virt::TransientScrubber s;
     return s;
 }
 
@@ -87,7 +106,7 @@ mm::Scrubber& pool_scrubber() {
 bool vm_zeroes_ram_on_first_use() { return false; }
 
 Status vm_create(Vm& vm) {
-    using namespace vmx;
+    using namespace virt;
     VmContext& slot = vm.arch;
     const u32 vcpus = static_cast<u32>(__builtin_popcountll(vm.cpu_mask));
     if (vcpus > kMaxVcpus) {
@@ -96,16 +115,13 @@ Status vm_create(Vm& vm) {
     }
     if (vm.cpu_mask >> x86::kMaxCpus) return Status::OutOfRange;
     slot.tables.attach(g_tables);
-    KEEL_TRY(slot.ept.init());
-    Status s = slot.ept.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
-    if (s == Status::Ok && vcpus > 1)
-        s = slot.ept.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});
-    if (s != Status::Ok) {
-        slot.ept.destroy();
-        return s;
-    }
-    // EPTP (SDM Vol. 3C 25.6.11): WB (6), page-walk length - 1 = 3, A/D flags off.
-    slot.eptp = slot.ept.root().raw() | (3u << 3) | 6u;
+    const Status s = backend() == Backend::Svm ? build_second_stage(vm, slot.npt, vcpus)
+                                               : build_second_stage(vm, slot.ept, vcpus);
+    if (s != Status::Ok) return s;
+    // VMX: the EPTP (SDM Vol. 3C 25.6.11): WB (6), page-walk length - 1 = 3, A/D flags off.
+    // SVM: the nested CR3 (APM Vol. 2 15.25.4): the NPT's PML4, write-back (PWT = PCD = 0).
+    slot.stage2 =
+        backend() == Backend::Svm ? slot.npt.root().raw() : slot.ept.root().raw() | (3u << 3) | 6u;
     vm.stage2_tables = static_cast<u32>(slot.tables.tables_in_use());
     memset(slot.vcpu, 0, sizeof slot.vcpu);
     memset(slot.scratch, 0, sizeof slot.scratch);
@@ -120,7 +136,7 @@ Status vm_create(Vm& vm) {
 
 Status vm_write(Vm& vm, u64 offset, const void* src, u64 len) {
     if (offset > vm.mem_size || len > vm.mem_size - offset) return Status::OutOfRange;
-    return vmx::guest_write(vm, vm.ram_ipa().raw() + offset, src, len);
+    return virt::guest_write(vm, vm.ram_ipa().raw() + offset, src, len);
 }
 
 Status read_host(PhysAddr src, void* out, u64 len) {
@@ -149,7 +165,7 @@ Status vm_prepare(Vm& vm) {
     if (vm.image.kind != GuestKind::Raw) return Status::Unsupported;
     // The raw guest's image sits at the start of RAM; its page tables take the top 4 pages.
     if (vm.image.kernel_bytes + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
-    return vmx::write_guest_page_tables(vm, &vm.arch.guest_cr3);
+    return virt::write_guest_page_tables(vm, &vm.arch.guest_cr3);
 }
 
 void vm_request_stop(Vm& vm, VmEnd) {
@@ -159,10 +175,11 @@ void vm_request_stop(Vm& vm, VmEnd) {
 }
 
 void vm_destroy(Vm& vm) {
-    vmx::VmContext& s = vm.arch;
-    (void)s.ept.unmap(vm.ram_ipa(), vm.mem_size);
-    if (s.vcpus > 1) (void)s.ept.unmap(GuestPhys(0), vmx::kLowAliasSize);
-    s.ept.destroy();
+    virt::VmContext& s = vm.arch;
+    if (virt::backend() == virt::Backend::Svm)
+        virt::destroy_second_stage(vm, s.npt);
+    else
+        virt::destroy_second_stage(vm, s.ept);
 }
 
 // No console input on x86 yet (the emulated 16550 has no receive side).
@@ -178,7 +195,7 @@ void run_local_work() {}
 // Every core of the VM gets it: vCPU 0 runs at once, the others wait for their SIPI.
 Status vm_start(Vm& vm) {
     for (u32 c = 0; c < x86::kMaxCpus; ++c)
-        if ((vm.cpu_mask >> c & 1) && !x86::cpu(c).vmx_on) return Status::BadState;
+        if ((vm.cpu_mask >> c & 1) && !x86::cpu(c).virt_on) return Status::BadState;
     for (u32 c = 0; c < x86::kMaxCpus; ++c)
         if (vm.cpu_mask >> c & 1) x86::hand_vm(c, vm);
     return Status::Ok;

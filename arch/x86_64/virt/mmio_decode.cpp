@@ -4,7 +4,7 @@
 #include <Zydis/Decoder.h>
 #include <Zydis/Register.h>
 
-namespace keel::vmx {
+namespace keel::virt {
 namespace {
 
 u64 mask_of(u8 bytes) { return bytes >= 8 ? ~0ull : (1ull << (8 * bytes)) - 1; }
@@ -105,4 +105,4 @@ u64 mmio_store_value(const MmioInsn& m, u64 src) {
     return src & mask_of(m.width);
 }
 
-} // namespace keel::vmx
+} // namespace keel::virt

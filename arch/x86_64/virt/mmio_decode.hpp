@@ -11,7 +11,7 @@
 #include "hypervisor/status.hpp"
 #include "hypervisor/types.hpp"
 
-namespace keel::vmx {
+namespace keel::virt {
 
 enum class MmioOp : u8 { Load, Store };
 enum class MmioExtend : u8 { None, Zero, Sign };
@@ -41,4 +41,4 @@ u64 mmio_load_result(const MmioInsn& insn, u64 old, u64 value);
 // The value a Store writes (width bytes) from the full source register `src`.
 u64 mmio_store_value(const MmioInsn& insn, u64 src);
 
-} // namespace keel::vmx
+} // namespace keel::virt

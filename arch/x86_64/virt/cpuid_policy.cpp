@@ -1,0 +1,52 @@
+// CPUID as a VM sees it, under VMX and SVM alike (SDM Vol. 2A CPUID; APM Vol. 3 E.4): no
+// VMX/SMX (leaf 1 ECX 5, 6) or SVM (0x80000001 ECX 2, leaf 0x8000000A zero), the
+// hypervisor bit (leaf 1 ECX 31), Keel's leaf 0x40000000, and a topology of one package
+// whose logical processors are the VM's own vCPUs with initial APIC ids 0..n-1 (leaf 1 EBX
+// 23:16 and 31:24, leaf 4 EAX 31:26, leaf 0xB with the x2APIC id in EDX), and x2APIC
+// (leaf 1 ECX 21): the virtual APIC is an x2APIC.
+#include "exit_policy.hpp"
+
+namespace keel::virt {
+namespace {
+
+constexpr u32 kSigKeel = 0x6c65654b; // "Keel": leaf 0x40000000 EBX, ECX, EDX
+constexpr u32 kCpuid1EcxVmx = 1u << 5, kCpuid1EcxSmx = 1u << 6, kCpuid1EcxX2apic = 1u << 21,
+              kCpuid1EcxHypervisor = 1u << 31;
+constexpr u32 kCpuidExt1EcxSvm = 1u << 2;
+
+} // namespace
+
+x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
+    const u32 cores = static_cast<u32>(__builtin_popcountll(vm.cpu_mask));
+    if (leaf >= 0x40000000 && leaf < 0x50000000)
+        return leaf == 0x40000000 ? x86::CpuidRegs{0x40000000, kSigKeel, kSigKeel, kSigKeel}
+                                  : x86::CpuidRegs{};
+    x86::CpuidRegs v = x86::cpuid(leaf, sub);
+    switch (leaf) {
+    case 1:
+        v.ecx =
+            (v.ecx & ~(kCpuid1EcxVmx | kCpuid1EcxSmx)) | kCpuid1EcxHypervisor | kCpuid1EcxX2apic;
+        v.ebx = (v.ebx & 0xffff) | (cores << 16) | (index << 24);
+        break;
+    case 4: v.eax = (v.eax & 0x03ffffffu) | ((cores - 1) << 26); break;
+    case 0xb:
+        v = sub == 0   ? x86::CpuidRegs{0, 1, (1u << 8) | sub, index}
+            : sub == 1 ? x86::CpuidRegs{static_cast<u32>(32 - __builtin_clz(cores)), cores,
+                                        (2u << 8) | sub, index}
+                       : x86::CpuidRegs{0, 0, sub, index};
+        break;
+    case 0x80000001: v.ecx &= ~kCpuidExt1EcxSvm; break;
+    case 0x8000000a: v = x86::CpuidRegs{}; break; // SVM revision and features: none
+    default: break;
+    }
+    return v;
+}
+
+void cpuid_exit(const Vm& vm, Vcpu& c) {
+    GuestRegs& r = c.regs;
+    const x86::CpuidRegs v =
+        filtered_cpuid(vm, c.index, static_cast<u32>(r.rax), static_cast<u32>(r.rcx));
+    r.rax = v.eax, r.rbx = v.ebx, r.rcx = v.ecx, r.rdx = v.edx;
+}
+
+} // namespace keel::virt

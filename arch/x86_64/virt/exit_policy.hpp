@@ -1,0 +1,76 @@
+// What VMX and SVM exits have in common, written once (issue 12): the CPUID filter, the
+// MSR allow-list, COM1, XSETBV validation, the Keel hypercalls, HLT with the one-shot
+// timer, and MMIO emulation of the scratch device with the Zydis decoder. The backends
+// (vmx/exits.cpp, svm/exits.cpp) decode their exit, fill a GuestView from their VMCS or
+// VMCB, call these, and write back what changed (RIP, RSP, EFER) and any event.
+#pragma once
+
+#include "../x86.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "mmio_decode.hpp"
+#include "vm_context.hpp"
+
+namespace keel::virt {
+
+// The guest CPU state the shared handlers read, and the fields they may change (rip,
+// rsp, efer). `efer` is the value the guest sees (SVM hides EFER.SVME).
+struct GuestView {
+    u64 rip, rsp, rflags, cr0, cr3, cs_base, efer;
+    CpuMode mode;
+};
+
+inline constexpr u64 kRflagsIf = 1ull << 9, kRflagsDf = 1ull << 10;
+inline constexpr u64 kCr0Pe = 1ull << 0, kCr0Pg = 1ull << 31;
+
+// Architectural GPR number (0 RAX .. 4 RSP .. 15 R15).
+u64 read_gpr(const GuestRegs& r, const GuestView& g, u8 n);
+void write_gpr(GuestRegs& r, GuestView& g, u8 n, u64 value);
+
+// MSRs the VMX MSR bitmap and the SVM MSR permission map let through without an exit:
+// IA32_TSC reads; IA32_FS_BASE and IA32_GS_BASE (VMX switches them in the VMCS, SVM with
+// VMSAVE/VMLOAD). Everything else exits to msr_exit.
+struct PassThroughMsr {
+    u32 msr;
+    bool write;
+};
+inline constexpr PassThroughMsr kPassThroughMsrs[] = {
+    {0x10, false}, {0xc0000100, false}, {0xc0000100, true}, {0xc0000101, false}, {0xc0000101, true},
+};
+
+// CPUID as the VM sees it (cpuid_policy.cpp); cpuid_exit puts it in RAX..RDX.
+x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub);
+void cpuid_exit(const Vm& vm, Vcpu& v);
+// RDMSR/WRMSR of ECX (msr_policy.cpp): false = refused (the caller injects #GP, RIP
+// stays); true = done (RDMSR's value in EDX:EAX; the caller advances RIP).
+bool msr_exit(Vm& vm, Vcpu& v, bool write, GuestView& g);
+// A guest's MOV to CR4 of `value`: false = refused (#GP), as on a CPU without VMX or SMX
+// (CR4.VMXE, CR4.SMXE) and for the reserved bits 63:32 (SDM Vol. 3A 2.5).
+bool cr4_write_allowed(const Vm& vm, u64 value);
+// XSETBV of EDX:EAX into XCR(ECX): false = invalid (#GP); true = written to the core.
+bool xsetbv_exit(Vm& vm, Vcpu& v);
+// One non-string IN/OUT of `size` bytes at `port`: COM1 and an empty ISA bus.
+void io_exit(Vm& vm, Vcpu& v, bool in, u16 port, u8 size);
+// VMCALL / VMMCALL with the hypercall number in EAX. Resume: the caller advances RIP.
+ExitAction hypercall_exit(Vm& vm, Vcpu& v);
+// HLT. Resume: the timer expired (the caller advances RIP, clears the interrupt shadow
+// and injects kTimerVector); otherwise the vCPU or VM ends (nothing can wake it).
+ExitAction hlt_exit(Vm& vm, Vcpu& v, bool interrupts);
+// A second-stage fault: where, which access, and its name in reports ("EPT violation",
+// "nested page fault").
+struct SecondStageFault {
+    u64 gpa;
+    bool fetch, write;
+    const char* name;
+};
+// A second-stage fault outside RAM: emulates the scratch device's access by
+// decoding the instruction at g.rip (g.rip and GPRs updated), or stops the VM with a
+// report. `report` prints the backend's guest state.
+ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
+                     void (*report)(const Vm&, const Vcpu&, const char*));
+// The virtual local APIC's MSRs (x2APIC mode, vapic.cpp): IA32_APIC_BASE reads, ID,
+// version, EOI, and ICR writes that deliver INIT and SIPI to the VM's other vCPUs.
+MsrResult vapic_msr(Vm& vm, Vcpu& v, u32 msr, bool write, u64 value, u64* out);
+// Up to 15 instruction bytes at CS base + g.rip through the guest's paging; the count.
+Result<usize> fetch_insn(const Vm& vm, const GuestView& g, u8* out);
+
+} // namespace keel::virt

@@ -1,0 +1,88 @@
+// A partition VM's x86 state, by value in a fixed slot per VM id (image memory, identity
+// mapped): its second stage (EPT under VMX, NPT under SVM), emulated devices, and per
+// vCPU a control page (VMCS or VMCB), GPRs and state. Embedded by value in every
+// keel::Vm (<arch/vm.hpp>); the VM layer does not know which backend runs it.
+// Lifecycle (arch/vm_interface.hpp): vm_create on the boot core builds the second stage,
+// vm_prepare writes the raw guest's page tables; vm_start hands the VM to each of its
+// cores (vCPU n on the n-th lowest core of `cpus:`), which run vcpu_run_until_stopped():
+// vCPU 0 at once, the others once the guest's INIT/SIPI (vapic.cpp) starts them. The last
+// core out reports the end.
+#pragma once
+
+#include "../ept_format.hpp"
+#include "guest_regs.hpp"
+#include "hypervisor/mm/page_table.hpp"
+#include "hypervisor/mm/table_pool.hpp"
+
+namespace keel {
+struct Vm;
+}
+
+namespace keel::virt {
+
+// The guest-visible machine (docs/x86-vmx.md): RAM at Vm::kRamIpa, a scratch MMIO
+// register window that echoes writes, COM1, and the Keel hypercalls.
+inline constexpr u64 kScratchBase = 0xfed00000, kScratchSize = 4096;
+inline constexpr u8 kTimerVector = 0x20;
+enum class Hypercall : u32 { Null = 0, Echo = 1, TimerOneShot = 2, PowerOff = 3 };
+inline constexpr u32 kMaxVcpus = 4;
+// A multi-vCPU VM's GPA [0, 2 MiB) aliases the first 2 MiB of its RAM, so that a SIPI
+// vector (a page below 1 MiB) reaches the guest's AP start code, as low memory does on a PC.
+inline constexpr u64 kLowAliasSize = 2 * 1024 * 1024;
+
+// A vCPU's life (SDM Vol. 3A 9.4 MP initialization, as the guest's APs see it):
+//   Reset --INIT--> WaitSipi --SIPI (sender counts it live)--> Starting --its core--> Running
+//   Running --HLT nothing can wake / VM stop--> Stopped.   vCPU 0 starts Running.
+enum class VcpuRun : u32 { Reset = 0, WaitSipi, Starting, Running, Stopped };
+
+// PowerOff and Fault end the whole VM; VcpuOff stops only this vCPU (the VM ends when
+// its last started vCPU has stopped).
+enum class ExitAction : u8 { Resume, PowerOff, Fault, VcpuOff };
+enum class MsrResult : u8 { NotMine, Done, Refused };
+
+// Second-stage table pages for all VMs come from one fixed pool inside the image (vm_arch.cpp).
+using StageTableMemory = mm::PoolTables;
+
+struct GuestConsole {
+    char line[120];
+    u32 len;
+};
+
+struct Vcpu {
+    GuestRegs regs;
+    u32 index;          // vCPU number = its initial (x2)APIC id
+    u32 run;            // atomic VcpuRun: other vCPUs' cores send it INIT/SIPI
+    u8 sipi_vector;     // valid from Starting on
+    u64 icr;            // the last x2APIC ICR value written (reads return it)
+    u64 pat;            // the guest's IA32_PAT (VMX: emulated; SVM: also the VMCB's G_PAT)
+    u64 xcr0;           // last validated XSETBV value
+    u64 timer_deadline; // TSC; valid while timer_armed
+    bool timer_armed;
+    u32 external_interrupts;
+    GuestConsole console;
+};
+
+struct VmContext {
+    alignas(4096) u8 control[kMaxVcpus][4096]; // per vCPU: the VMCS (VMX) or VMCB (SVM)
+    u8 scratch[kScratchSize];                  // the scratch device's registers (one device per VM)
+    StageTableMemory tables;
+    mm::PageTable<x86::EptFormat> ept{tables}; // VMX
+    mm::PageTable<x86::NptFormat> npt{tables}; // SVM
+    u64 stage2 = 0;                            // VMX: the EPTP; SVM: the nested CR3 (the NPT root)
+    u64 guest_cr3 = 0;                         // the guest page tables vm_prepare wrote
+    u32 vcpus = 0;                             // one per core of `cpus:`
+    u32 live = 0;         // atomic: vCPUs started (SIPI counted) and not yet stopped
+    u32 cores_active = 0; // atomic: cores still inside vcpu_run_until_stopped
+    u32 stop = 0;         // atomic: the VM is ending (power-off, fault, last vCPU stopped)
+    u32 faulted = 0;      // atomic: some vCPU stopped with a fault
+    u32 forced = 0;       // atomic: the controller forced the stop
+    Vcpu vcpu[kMaxVcpus];
+};
+
+// Runs this core's vCPU of the VM (waiting for its SIPI first unless it is vCPU 0)
+// until the VM ends, with the backend report_features chose (vcpu_run.cpp); the last of
+// the VM's cores reports the end (Vm::report_end), and the VM manager tears the second
+// stage down.
+void vcpu_run_until_stopped(Vm& vm);
+
+} // namespace keel::virt
