@@ -7,7 +7,8 @@ set(_mbox_args --image ${KEEL_PRODUCT_IMAGE_arm64} --keelctl $<TARGET_FILE:keelc
 # forge: a writer of the BAR forges responses and rewrites an unread audit record (keelctl
 # exits 4); flood: junk with the live session id and wrong MACs around three state changes;
 # expiry: 5-command sessions renewed by keelctl, the log's MACs checked across them.
-foreach(_scenario lifecycle hostile logstate button forge flood expiry)
+# topology: 2 sockets x 2 cores x 2 threads, 2 NUMA nodes: keelctl info and describe (issue 16).
+foreach(_scenario lifecycle hostile logstate button forge flood expiry topology)
   add_test(NAME arm64.mailbox_${_scenario}
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} ${_scenario})
   set_tests_properties(arm64.mailbox_${_scenario} PROPERTIES LABELS qemu-arm64 TIMEOUT 240 RUN_SERIAL TRUE)
@@ -20,13 +21,7 @@ endforeach()
 # arm64.mailbox_button: the button with the test guest, and the forced end after the
 # timeout of a guest that ignores it. About 95 s under TCG on 2 host cores. Guests come from
 # tools/fetch-guests.sh; missing ones FAIL with a message (never skip).
-if(DEFINED ENV{KEEL_CACHE})
-  set(_mbox_guests "$ENV{KEEL_CACHE}/guests")
-elseif(DEFINED ENV{XDG_CACHE_HOME})
-  set(_mbox_guests "$ENV{XDG_CACHE_HOME}/keel/guests")
-else()
-  set(_mbox_guests "$ENV{HOME}/.cache/keel/guests")
-endif()
+set(_mbox_guests ${KEEL_GUESTS_DIR})
 if(EXISTS ${_mbox_guests}/Image-arm64 AND EXISTS ${_mbox_guests}/initramfs-arm64.cpio.gz)
   add_test(NAME arm64.mailbox_linux
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} --timeout 300
