@@ -14,6 +14,7 @@
 #include "hypervisor/print.hpp"
 #include "multiboot.hpp"
 #include "paging.hpp"
+#include "tsc.hpp"
 
 extern "C" char __image_start[], __image_end[];
 extern "C" [[noreturn]] void keel_main(keel::BootInfo* info);
@@ -43,6 +44,11 @@ const char* uefi_boot_info_problem(const BootInfo* bi) {
     Status s = paging_init();
     if (s != Status::Ok) panic("hypervisor page tables: %s", status_name(s));
     kprint("x86_64: own page tables on (text RX, rodata R+NX, data RW+NX, CR0.WP, EFER.NXE)\n");
+    const TscRate tsc = tsc_calibrate();
+    kprint("x86_64: TSC %llu kHz (%s)\n", static_cast<unsigned long long>(tsc.hz / 1000),
+           tsc.source == TscSource::Cpuid15 ? "CPUID 0x15"
+           : tsc.source == TscSource::Pit   ? "measured against the PIT"
+                                            : "unknown: no CPUID 0x15, no PIT");
 
     bi.magic = BootInfo::kMagic;
     bi.version = BootInfo::kVersion;

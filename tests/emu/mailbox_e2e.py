@@ -17,6 +17,8 @@ from keel_scratch import Interrupted, Scratch  # noqa: E402
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--image", required=True)
+    p.add_argument("--arch", choices=["arm64", "x86_64"], default="arm64",
+                   help="x86_64: q35 under TCG (-cpu max: SVM + NPT), the Multiboot image")
     p.add_argument("--keelctl", required=True)
     p.add_argument("--guest", required=True)
     p.add_argument("--timeout", type=float, default=120)
@@ -150,8 +152,10 @@ def drive(a, s):
     shm = s.shm_file("keel-mbox", shm_mib * 1024 * 1024)
     log = os.path.join(s.workdir, "serial.log")
     open(log, "w").close()
-    cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max,pauth=off",
-           "-smp", "4", "-m", "2G" if a.scenario == "linux" else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
+    machine = (["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max"] if a.arch == "x86_64" else
+               ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max,pauth=off"])
+    cmd = machine + [
+        "-smp", "4", "-m", "2G" if a.scenario == "linux" else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
            "-serial", "file:" + log, "-kernel", a.image,
            "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size={shm_mib}M",
            "-device", "ivshmem-plain,memdev=mbox"]
@@ -316,7 +320,8 @@ def drive(a, s):
             # keelctl info shows what Keel found (issue 16): QEMU numbers -smp CPUs thread
             # first, then core, then socket; cpus 0-3 are node 0, 4-7 node 1.
             out = run("info")
-            ok &= "platform: 8 cpus: 2 packages, 4 cores, 2 SMT threads per core, 2 NUMA nodes; GICv3, 0 SMMUs" in out
+            irq = "APIC" if a.arch == "x86_64" else "GICv3"
+            ok &= f"platform: 8 cpus: 2 packages, 4 cores, 2 SMT threads per core, 2 NUMA nodes; {irq}, 0 SMMUs" in out
             ok &= "  core 0: cpus 0,1, package 0, node 0 (hypervisor)" in out
             ok &= "  core 1: cpus 2,3, package 0, node 0\n" in out
             ok &= "  core 3: cpus 6,7, package 1, node 1\n" in out
