@@ -6,6 +6,7 @@
 #include <arch/ticks.hpp>
 
 #include "drivers/pci/bar_place.hpp"
+#include "drivers/pci/claims.hpp"
 #include "hypervisor/entropy/seed.hpp"
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
@@ -104,7 +105,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     }
     // Nothing the machine already uses may be overlapped: RAM, the ECAM window, the UART,
     // the interrupt controller.
-    MemRange busy[Platform::kMaxMem + 4];
+    MemRange busy[Platform::kMaxMem + 4 + pci::Claims::kMax];
     u32 nbusy = 0;
     for (u32 i = 0; i < p.mem_count; ++i)
         busy[nbusy++] = p.mem[i];
@@ -117,6 +118,8 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     if (p.uart_base) add(align_down(p.uart_base, 4096), 4096);
     if (p.irq_dist_base) add(p.irq_dist_base, 64 * KiB);
     if (p.irq_redist_base) add(p.irq_redist_base, p.irq_redist_size);
+    for (u32 i = 0; i < pci::bar_claims().count(); ++i) // BARs Keel placed before (SR-IOV)
+        add(pci::bar_claims().ranges()[i].base, pci::bar_claims().ranges()[i].size);
     pci::Window windows[4];
     pci::PlaceConstraints c;
     c.windows = windows;
