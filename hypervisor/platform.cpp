@@ -118,6 +118,10 @@ void print_platform(const Platform& p) {
                static_cast<ull>(p.ecam_size), p.pci_bus_start, p.pci_bus_end);
     else
         kprint("platform: pcie ecam none\n");
+    if (p.smmu_base != 0)
+        kprint("platform: smmuv3 %#llx, pcie streams %s %#x-%#x -> %#x\n",
+               static_cast<ull>(p.smmu_base), p.pci_rid_count ? "rid" : "(no map)", p.pci_rid_base,
+               p.pci_rid_base + p.pci_rid_count - (p.pci_rid_count ? 1 : 0), p.pci_sid_base);
     kprint("platform: psci %s\n", psci_name(p.psci));
 }
 

@@ -52,6 +52,14 @@ struct Platform {
     u64 ecam_size = 0;
     u32 pci_bus_start = 0;
     u32 pci_bus_end = 0;
+    // The IOMMU in front of the PCIe root (arm64: SMMUv3 from the DTB; 0 if none) and how
+    // routing IDs map to its stream IDs: sid = pci_sid_base + (rid - pci_rid_base) for
+    // rid in [pci_rid_base, pci_rid_base + pci_rid_count); count 0: no map known.
+    u64 smmu_base = 0;
+    u64 smmu_size = 0;
+    u32 pci_rid_base = 0;
+    u32 pci_sid_base = 0;
+    u32 pci_rid_count = 0;
     PsciConduit psci = PsciConduit::None;
 
     bool topology_known = false; // cpus[].package/core/thread come from the firmware

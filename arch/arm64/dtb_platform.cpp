@@ -53,7 +53,7 @@ struct Node {
     int name_len = 0;
     u32 child_ac = 2, child_sc = 1; // #address-cells/#size-cells for its children (spec 2.3.5)
     Prop compatible, device_type, reg, status, bus_range, method, bootargs, phandle, cpu, numa,
-        rng_seed;
+        rng_seed, iommu_map;
 
     [[nodiscard]] bool enabled() const {
         return status.data == nullptr || str_is(status.data, status.len, "okay") ||
@@ -103,6 +103,7 @@ struct Scan {
     int psci_rank = 99; // 0 = arm,psci-1.0 (preferred), 1 = 0.2, 2 = arm,psci
     PsciConduit psci = PsciConduit::None;
     bool cpus_seen = false;
+    u32 iommu_map_phandle = 0, smmu_phandle = 0; // the PCIe iommu-map must name this SMMU
 
     // /cpus/cpu-map (Devicetree topology binding: socketN > clusterN > coreN > threadN,
     // levels optional): each leaf names a CPU node by phandle. Children end before their
@@ -218,7 +219,20 @@ struct Scan {
                 }
                 pci_bad = out.pci_bus_end < out.pci_bus_start;
             }
+            // PCI IOMMU binding: iommu-map = <rid-base iommu stream-base length>, with
+            // #iommu-cells = 1 (the SMMUv3 binding). The first entry only.
+            if (n.iommu_map.data != nullptr && n.iommu_map.len >= 16) {
+                const fdt32_t* m = n.iommu_map.cells();
+                iommu_map_phandle = fdt32_to_cpu(m[1]);
+                out.pci_rid_base = fdt32_to_cpu(m[0]);
+                out.pci_sid_base = fdt32_to_cpu(m[2]);
+                out.pci_rid_count = fdt32_to_cpu(m[3]);
+            }
         }
+        // SMMUv3 (Devicetree binding arm,smmu-v3): the first enabled one.
+        if (out.smmu_base == 0 && n.enabled() && n.compatible_with("arm,smmu-v3") &&
+            reg_pair(n, parent, 0, &out.smmu_base, &out.smmu_size))
+            smmu_phandle = n.cell(n.phandle);
         const char* psci_compat[] = {"arm,psci-1.0", "arm,psci-0.2", "arm,psci"};
         for (int r = 0; r < psci_rank && r < 3; ++r) {
             if (!n.compatible_with(psci_compat[r])) continue;
@@ -271,6 +285,9 @@ void take_prop(const Blocks& b, u32 nameoff, Prop v, Node& n) {
         break;
     case 'd':
         if (b.name_is(nameoff, "device_type")) n.device_type = v;
+        break;
+    case 'i':
+        if (b.name_is(nameoff, "iommu-map")) n.iommu_map = v;
         break;
     case 'm':
         if (b.name_is(nameoff, "method")) n.method = v;
@@ -371,6 +388,10 @@ Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs, usize b
     if (!scan.cpus_seen || out.cpu_count == 0) return Status::NotFound;
     if (scan.gic_bad || scan.pci_bad) return Status::Corrupt;
     if (!scan.resolve_topology()) return Status::Corrupt;
+    // A stream-ID map that names another IOMMU (or none Keel found) is not this SMMU's.
+    if (out.pci_rid_count != 0 && (out.smmu_base == 0 || scan.smmu_phandle == 0 ||
+                                   scan.iommu_map_phandle != scan.smmu_phandle))
+        out.pci_rid_count = 0;
     out.psci = scan.psci;
     return Status::Ok;
 }

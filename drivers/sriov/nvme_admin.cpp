@@ -15,7 +15,8 @@ Status AdminQueue::wait_ready(bool want) {
     }
 }
 
-Status AdminQueue::enable(volatile u8* regs, DmaBuffer sq, DmaBuffer cq, Clock& clock) {
+Status AdminQueue::enable(volatile u8* regs, DmaBuffer sq, DmaBuffer cq, Clock& clock,
+                          u64 max_wait_us) {
     if (sq.size < kEntries * sizeof(Sqe) || cq.size < kEntries * sizeof(Cqe) ||
         (sq.dma & 0xfff) != 0 || (cq.dma & 0xfff) != 0)
         return Status::InvalidArgument;
@@ -27,6 +28,7 @@ Status AdminQueue::enable(volatile u8* regs, DmaBuffer sq, DmaBuffer cq, Clock& 
     if (((cap >> 48) & 0xf) != 0) return Status::Unsupported;      // MPSMIN > 4 KiB
     if (((cap >> 37) & 1) == 0) return Status::Unsupported;        // CSS: NVM command set
     timeout_us_ = (((cap >> 24) & 0xff) + 1) * 500 * 1000;
+    if (max_wait_us != 0 && max_wait_us < timeout_us_) timeout_us_ = max_wait_us;
     db_stride_ = 4u << ((cap >> 32) & 0xf);
     set32(kRegCc, reg32(kRegCc) & ~1u);
     KEEL_TRY(wait_ready(false));

@@ -40,8 +40,9 @@ public:
 
     // Resets the controller (CC.EN = 0, waits RDY = 0), programs AQA/ASQ/ACQ and enables
     // it (4 KiB pages, NVM command set). Timeout if RDY does not follow within CAP.TO;
-    // HardwareFault on CSTS.CFS or an all-ones register read (no device).
-    Status enable(volatile u8* regs, DmaBuffer sq, DmaBuffer cq, Clock& clock);
+    // HardwareFault on CSTS.CFS or an all-ones register read (no device). A non-zero
+    // `max_wait_us` shortens the timeout below CAP.TO (a probe expected to fail).
+    Status enable(volatile u8* regs, DmaBuffer sq, DmaBuffer cq, Clock& clock, u64 max_wait_us = 0);
     // Submits one command and polls for its completion. Timeout leaves the queue unusable
     // (BadState afterwards) rather than guessing at the device's state.
     Result<Completion> run(Sqe cmd);

@@ -11,4 +11,11 @@ list(APPEND KEEL_CORE_SOURCES
 # Image only: the boot-time bring-up that drives them (hypervisor/io/).
 list(APPEND KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/io/sriov_boot.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/io/iommu_boot.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/io/vf_dma_check.cpp
+)
+# drivers/iommu: the SMMUv3 driver (pure logic over Mmio), both images and host tests.
+list(APPEND KEEL_CORE_SOURCES
+  ${CMAKE_SOURCE_DIR}/drivers/iommu/smmuv3_defs.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/iommu/smmuv3.cpp
 )

@@ -1,5 +1,8 @@
 #include "hypervisor/io/sriov_boot.hpp"
 
+#include "hypervisor/io/iommu_boot.hpp"
+#include "hypervisor/io/vf_dma_check.hpp"
+
 #include <arch/mailbox.hpp>
 #include <arch/ticks.hpp>
 
@@ -106,8 +109,18 @@ Status bring_up_pf(const BootInfo& info, const Platform& p, pci::ConfigAccess& c
                    static_cast<ull>(b.size / KiB), cap.num_vfs, static_cast<ull>(b.addr));
     const u32 first = g_vfs.count();
     KEEL_TRY(g_vfs.add_pf(pf, cap, vf_bars, p.pci_bus_start));
-    // The PF's admin queue: registers mapped for Keel, bus mastering on for its DMA.
+    // The PF's admin queue: registers mapped for Keel, bus mastering on for its DMA, and
+    // behind an IOMMU the PF's stream reaches its three queue pages and nothing else.
     KEEL_TRY(arch::mailbox_map_device(pf_bars[0].addr, pf_bars[0].size));
+    if (iommu_ready()) {
+        const u64 at = reinterpret_cast<u64>(&g_pf_dma);
+        const iommu::DmaMap pf_map{IoVirt(at), PhysAddr(at), sizeof g_pf_dma, true};
+        const Status a = iommu_attach(p, pf, &pf_map, 1);
+        if (a != Status::Ok && a != Status::AlreadyExists) return a;
+        kprint("smmu: PF %02x:%02x.%x stream %#x: its admin queue pages only (%#llx, %llu KiB)\n",
+               pf.bus, pf.dev, pf.fn, iommu_stream(p, pf).value_or(0), static_cast<ull>(at),
+               static_cast<ull>(sizeof g_pf_dma / KiB));
+    }
     cfg.write32(pf, pci::kCfgCommand,
                 (cfg.read32(pf, pci::kCfgCommand) & 0xffff) | pci::kCmdMemory | pci::kCmdBusMaster);
     TickClock clock;
@@ -157,6 +170,8 @@ sriov::VfTable& vf_table() { return g_vfs; }
 u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdline) {
     if (p.ecam_base == 0 || p.ecam_size < MiB) return 0;
     if (arch::mailbox_map_device(p.ecam_base, MiB) != Status::Ok) return 0;
+    // The IOMMU first: from here on no PCIe function reaches memory unless attached.
+    if (p.smmu_base != 0) (void)iommu_bring_up(p);         // prints why when it is not used
     pci::EcamAccess ecam(p.ecam_base, p.pci_bus_start, 1); // the root bus, as the mailbox
     u32 pfs = 0;
     for (u8 dev = 0; dev < 32 && pfs < kMaxPfs; ++dev) {
@@ -177,6 +192,7 @@ u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdli
             if (fn == 0 && !(ecam.read32(f, pci::kCfgHeader) & (0x80u << 16))) break;
         }
     }
+    if (cmdline.value_is("keel.test", "vf_dma")) vf_dma_check(p, ecam, g_vfs);
     return g_vfs.count();
 }
 

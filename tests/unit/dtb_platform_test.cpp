@@ -1,6 +1,7 @@
 // The arm64 device-tree reader, run on the host against blobs dtc compiles from
 // tests/data/*.dts at build time.
 #include <gtest/gtest.h>
+#include <libfdt.h>
 
 #include <cstring>
 
@@ -171,4 +172,33 @@ TEST(DtbPlatform, ReadsReservedMemoryAndMemreserve) {
         EXPECT_EQ(p.mem[i].type, want[i].type) << i;
     }
     EXPECT_EQ(p.usable_bytes(), GiB);
+}
+
+// QEMU 7.2 virt with iommu=smmuv3 (tests/data/qemu-virt-smmuv3.dts): the SMMU's registers
+// and the PCIe root's iommu-map (rid 0, the SMMU's phandle 0x8004, stream 0, 0x10000 ids).
+TEST(DtbPlatform, ReadsTheSmmuAndThePcieStreamMap) {
+    auto blob = load("qemu-virt-smmuv3.dtb");
+    Platform p;
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), p), Status::Ok);
+    EXPECT_EQ(p.smmu_base, 0x9050000u);
+    EXPECT_EQ(p.smmu_size, 0x20000u);
+    EXPECT_EQ(p.pci_rid_base, 0u);
+    EXPECT_EQ(p.pci_sid_base, 0u);
+    EXPECT_EQ(p.pci_rid_count, 0x10000u);
+    // The same map naming another phandle is not this SMMU's: no map.
+    const int pcie = fdt_node_offset_by_compatible(blob.data(), -1, "pci-host-ecam-generic");
+    ASSERT_GE(pcie, 0);
+    const fdt32_t other[4] = {cpu_to_fdt32(0), cpu_to_fdt32(0x8001), cpu_to_fdt32(0),
+                              cpu_to_fdt32(0x10000)};
+    ASSERT_EQ(fdt_setprop_inplace(blob.data(), pcie, "iommu-map", other, sizeof other), 0);
+    Platform q;
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), q), Status::Ok);
+    EXPECT_EQ(q.smmu_base, 0x9050000u);
+    EXPECT_EQ(q.pci_rid_count, 0u);
+    // The board every other test boots: no SMMU, no map.
+    auto plain = load("qemu-virt-gicv3.dtb");
+    Platform r;
+    ASSERT_EQ(arm64::dtb_read_platform(plain.data(), r), Status::Ok);
+    EXPECT_EQ(r.smmu_base, 0u);
+    EXPECT_EQ(r.pci_rid_count, 0u);
 }
