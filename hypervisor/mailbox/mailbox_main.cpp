@@ -8,6 +8,7 @@
 #include "drivers/pci/bar_place.hpp"
 #include "drivers/pci/claims.hpp"
 #include "hypervisor/entropy/seed.hpp"
+#include "hypervisor/io/sriov_boot.hpp"
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
@@ -186,6 +187,7 @@ void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
+    service().set_vfs(&vf_table()); // VFS lists what boot enabled (hypervisor/io/)
     Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery

@@ -38,6 +38,7 @@ int cmd_keygen(const Options& o, const Args& a);
 int cmd_info(Session& s, const Args& a);
 int cmd_ping(Session& s, const Args& a);
 int cmd_list(Session& s, const Args& a);
+int cmd_vfs(Session& s, const Args& a);
 int cmd_describe(Session& s, const Args& a, bool metrics);
 int cmd_create(Session& s, const Args& a);
 int cmd_simple(Session& s, const std::string& cmd, const Args& a);
