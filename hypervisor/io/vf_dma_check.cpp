@@ -14,7 +14,6 @@ using ull = unsigned long long;
 // The VF's address space in the check: IOVA = the guest RAM base (where a VM's IPA space
 // starts on arm64), onto three pages of the image standing in for the VM's memory.
 constexpr u64 kIova = 0x40000000;
-constexpr u64 kUnmappedIova = 0x7f000000; // inside a guest's IPA range, mapped by no one
 
 struct alignas(4096) VfPages {
     u8 sq[4096];
@@ -23,6 +22,13 @@ struct alignas(4096) VfPages {
 };
 VfPages g_vf_pages;
 VfPages g_other_pages;
+// Memory the VF must never reach: its physical address is used as the unmapped IOVA, so
+// an SMMU that let the transfer through untranslated would overwrite it.
+struct alignas(4096) Canary {
+    u8 bytes[4096];
+};
+Canary g_canary;
+constexpr u8 kCanary = 0xa5;
 
 class TickClock final : public nvme::Clock {
 public:
@@ -90,8 +96,16 @@ void vf_dma_check(const Platform& p, pci::ConfigAccess& cfg, sriov::VfTable& vfs
             kprint("vf-dma: data arrived through the SMMU: controller id %u, model \"%s\"\n",
                    g_vf_pages.data[78] | (g_vf_pages.data[79] << 8), model);
         }
-        (void)identify(q, kUnmappedIova, "unmapped"); // the fault is the point
+        for (u8& b : g_canary.bytes)
+            b = kCanary;
+        const u64 unmapped = reinterpret_cast<u64>(&g_canary);
+        (void)identify(q, unmapped, "unmapped"); // the fault is the point
         (void)q.disable();
+        u32 changed = 0;
+        for (const u8 b : g_canary.bytes)
+            changed += b != kCanary;
+        kprint("vf-dma: memory at pa %#llx (the unmapped iova) %s\n", static_cast<ull>(unmapped),
+               changed == 0 ? "unchanged" : "OVERWRITTEN: FAILED");
     }
     const u32 events = iommu_report_events();
     kprint("vf-dma: %u event%s after the unmapped transfer\n", events, events == 1 ? "" : "s");
