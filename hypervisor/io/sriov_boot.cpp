@@ -4,10 +4,10 @@
 #include "hypervisor/io/vf_dma_check.hpp"
 
 #include <arch/mailbox.hpp>
-#include <arch/ticks.hpp>
 
 #include "drivers/pci/claims.hpp"
 #include "drivers/sriov/nvme_pf.hpp"
+#include "hypervisor/io/tick_clock.hpp"
 #include "hypervisor/print.hpp"
 
 namespace keel {
@@ -17,14 +17,6 @@ using ull = unsigned long long;
 constexpr u32 kClassNvme = 0x010802; // class 01 (storage), subclass 08 (NVM), prog-if 02
 constexpr u32 kCfgClass = 0x08;      // revision [7:0], class code [31:8]
 constexpr u32 kMaxPfs = 4;
-
-class TickClock final : public nvme::Clock {
-public:
-    u64 now_us() override {
-        const arch::TickCount t = arch::ticks();
-        return t.hz ? (t.count / t.hz) * 1000000 + (t.count % t.hz) * 1000000 / t.hz : 0;
-    }
-};
 
 // The PF admin queues' memory: inside the image (identity mapped, so the address the
 // device is given is the physical one). Never the partition pool.

@@ -1,10 +1,11 @@
 #include "hypervisor/io/vf_dma_check.hpp"
 
 #include <arch/mailbox.hpp>
-#include <arch/ticks.hpp>
 
+#include "drivers/pci/flr.hpp"
 #include "drivers/sriov/nvme_admin.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
+#include "hypervisor/io/tick_clock.hpp"
 #include "hypervisor/print.hpp"
 
 namespace keel {
@@ -29,14 +30,6 @@ struct alignas(4096) Canary {
 };
 Canary g_canary;
 constexpr u8 kCanary = 0xa5;
-
-class TickClock final : public nvme::Clock {
-public:
-    u64 now_us() override {
-        const arch::TickCount t = arch::ticks();
-        return t.hz ? (t.count / t.hz) * 1000000 + (t.count % t.hz) * 1000000 / t.hz : 0;
-    }
-};
 
 void bus_master(pci::ConfigAccess& cfg, pci::Bdf f) {
     cfg.write32(f, pci::kCfgCommand, pci::kCmdMemory | pci::kCmdBusMaster);
@@ -100,7 +93,7 @@ void vf_dma_check(const Platform& p, pci::ConfigAccess& cfg, sriov::VfTable& vfs
             b = kCanary;
         const u64 unmapped = reinterpret_cast<u64>(&g_canary);
         (void)identify(q, unmapped, "unmapped"); // the fault is the point
-        (void)q.disable();
+        // The controller stays enabled: the FLR at detach must be what resets it.
         u32 changed = 0;
         for (const u8 b : g_canary.bytes)
             changed += b != kCanary;
@@ -125,7 +118,17 @@ void vf_dma_check(const Platform& p, pci::ConfigAccess& cfg, sriov::VfTable& vfs
         kprint("vf-dma: VF %02x:%02x.%x (not attached): %u event%s\n", other->bdf.bus,
                other->bdf.dev, other->bdf.fn, more, more == 1 ? "" : "s");
     }
-    cfg.write32(vf->bdf, pci::kCfgCommand, pci::kCmdMemory);
+    // Leaving its owner: FLR (bus mastering off, reset), then the stream back to abort.
+    auto reg = [&](u32 off) { return *reinterpret_cast<volatile u32*>(vf->bar[0] + off); };
+    const u32 cmd_before = cfg.read32(vf->bdf, pci::kCfgCommand) & 0xffff;
+    const u32 rdy_before = reg(nvme::kRegCsts) & 1;
+    TickWaiter waiter;
+    s = pci::function_level_reset(cfg, vf->bdf, waiter);
+    const u32 cmd_after = cfg.read32(vf->bdf, pci::kCfgCommand) & 0xffff;
+    cfg.write32(vf->bdf, pci::kCfgCommand, pci::kCmdMemory); // QEMU 7.2: VF BAR decode
+    kprint("vf-dma: VF %02x:%02x.%x FLR: %s, command %#x -> %#x, controller CSTS.RDY %u -> %u\n",
+           vf->bdf.bus, vf->bdf.dev, vf->bdf.fn, status_name(s), cmd_before, cmd_after, rdy_before,
+           reg(nvme::kRegCsts) & 1);
     s = iommu_detach(p, vf->bdf);
     kprint("vf-dma: VF %02x:%02x.%x detached: %s, the hypervisor continues\n", vf->bdf.bus,
            vf->bdf.dev, vf->bdf.fn, status_name(s));

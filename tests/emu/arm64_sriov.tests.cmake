@@ -66,7 +66,9 @@ keel_emu_test(NAME arm64.sriov_with_mailbox LABEL qemu-arm64 TIMEOUT 60 ARGS
 # controller data, Identify into an unmapped IOVA (the physical address of a canary page
 # in the image) faults at the SMMU with the VF's stream id (0x9) and that address, and the
 # canary is unchanged; VF 00:01.2, never attached, aborts on its first fetch
-# (C_BAD_STE, stream 0xa). Then a VM boots, runs and ends: the hypervisor kept serving.
+# (C_BAD_STE, stream 0xa). VF 00:01.1 leaves with an FLR (bus mastering off, its
+# still-enabled controller reset) and its stream back to abort. Then a VM boots, runs and
+# ends: the hypervisor kept serving.
 keel_emu_test(NAME arm64.sriov_smmu_fault LABEL qemu-arm64 TIMEOUT 90 ARGS
   --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 2 --wait-exit --exit-code 0
   --append "keel.test=vf_dma keel.vm=cpus:1,mem:64M" --fail "FAILED" --fail "guest: ERROR"
@@ -82,6 +84,7 @@ keel_emu_test(NAME arm64.sriov_smmu_fault LABEL qemu-arm64 TIMEOUT 90 ARGS
   --expect "vf-dma: memory at pa 0x4" --expect "(the unmapped iova) unchanged"
   --expect "smmu: event F_TRANSLATION (0x10) stream 0x9 iova 0x4"
   --expect "smmu: event C_BAD_STE (0x4) stream 0xa"
+  --expect "vf-dma: VF 00:01.1 FLR: ok, command 0x6 -> 0x0, controller CSTS.RDY 1 -> 0"
   --expect "vf-dma: VF 00:01.1 detached: ok, the hypervisor continues"
   --expect "[vm 1] guest: powering off"
   --expect "keel: all VMs ended, pool 508 MiB, baseline 508 MiB"
