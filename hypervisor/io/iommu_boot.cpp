@@ -10,9 +10,10 @@ namespace {
 using ull = unsigned long long;
 
 // The SMMU's structures and its page tables: inside the image (identity mapped), never
-// the partition pool. 64 table pages: a VM's IOVA space in blocks takes a handful each.
+// the partition pool. 16 table pages: a VM's IOVA space in 2 MiB blocks takes 2-3, and
+// every page here is .bss the boot zeroes (docs/performance.md "Boot").
 iommu::SmmuMemory g_mem; // plain storage: zero in .bss
-mm::TableStorage<64> g_table_storage;
+mm::TableStorage<16> g_table_storage;
 constinit mm::TablePool g_tables(g_table_storage);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
 constinit iommu::DirectMmio g_regs(0);
