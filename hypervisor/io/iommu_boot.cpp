@@ -53,20 +53,21 @@ private:
 } // namespace
 
 Status iommu_bring_up(const Platform& p) {
-    if (p.smmu_base == 0) return Status::NotFound;
-    if (p.smmu_size < iommu::kRegionSize) return Status::Unsupported;
-    KEEL_TRY(arch::mailbox_map_device(p.smmu_base, iommu::kRegionSize));
-    g_regs = iommu::DirectMmio(p.smmu_base);
+    // The first SMMU (Platform::smmus: IORT or the device tree); its register frame is
+    // the architecture's 128 KiB (pages 0 and 1).
+    if (p.smmu_count == 0) return Status::NotFound;
+    const u64 base = p.smmus[0].base;
+    KEEL_TRY(arch::mailbox_map_device(base, iommu::kRegionSize));
+    g_regs = iommu::DirectMmio(base);
     const Status s = g_smmu.init(g_regs);
     if (s != Status::Ok) {
-        kprint("smmu: SMMUv3 at %#llx not used: %s\n", static_cast<ull>(p.smmu_base),
-               status_name(s));
+        kprint("smmu: SMMUv3 at %#llx not used: %s\n", static_cast<ull>(base), status_name(s));
         return s;
     }
     kprint("smmu: SMMUv3 at %#llx enabled: IDR0 %#x (stage 1%s), %u streams, every stream "
            "aborts until assigned\n",
-           static_cast<ull>(p.smmu_base), g_smmu.idr0(),
-           (g_smmu.idr0() & 1u) ? ", stage 2" : " only", 1u << iommu::kStreamLog2);
+           static_cast<ull>(base), g_smmu.idr0(), (g_smmu.idr0() & 1u) ? ", stage 2" : " only",
+           1u << iommu::kStreamLog2);
     return Status::Ok;
 }
 
@@ -74,9 +75,9 @@ bool iommu_ready() { return g_smmu.ready(); }
 
 Result<u32> iommu_stream(const Platform& p, pci::Bdf f) {
     const u32 rid = pci::routing_id(f);
-    if (p.pci_rid_count == 0 || rid < p.pci_rid_base || rid - p.pci_rid_base >= p.pci_rid_count)
-        return Status::NotFound;
-    return p.pci_sid_base + (rid - p.pci_rid_base);
+    const PciIdRange* r = p.pci_route(rid);
+    if (r == nullptr || r->smmu != 0) return Status::NotFound; // not behind the SMMU Keel drives
+    return r->stream_base + (rid - r->rid_base);
 }
 
 Status iommu_attach(const Platform& p, pci::Bdf f, const iommu::DmaMap* maps, u32 count) {

@@ -47,6 +47,8 @@ u32 busy_ranges(const Platform& p, MemRange* busy, u32 max) {
     if (p.uart_base) add(align_down(p.uart_base, 4096), 4096);
     if (p.irq_dist_base) add(p.irq_dist_base, 64 * KiB);
     if (p.irq_redist_base) add(p.irq_redist_base, p.irq_redist_size);
+    for (u32 i = 0; i < p.redist_more_count; ++i)
+        add(p.redist_more[i].base, p.redist_more[i].size);
     if (p.its_base) add(p.its_base, 128 * KiB);
     for (u32 i = 0; i < pci::bar_claims().count(); ++i)
         add(pci::bar_claims().ranges()[i].base, pci::bar_claims().ranges()[i].size);
@@ -54,7 +56,7 @@ u32 busy_ranges(const Platform& p, MemRange* busy, u32 max) {
 }
 
 Status place(const BootInfo& info, const Platform& p, pci::Bar (&bars)[6], u16 vfs) {
-    MemRange busy[Platform::kMaxMem + 8 + pci::Claims::kMax];
+    MemRange busy[Platform::kMaxMem + 8 + Platform::kMaxMoreRedist + pci::Claims::kMax];
     pci::Window windows[4];
     pci::PlaceConstraints c;
     c.windows = windows;
@@ -163,7 +165,7 @@ u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdli
     if (p.ecam_base == 0 || p.ecam_size < MiB) return 0;
     if (arch::mailbox_map_device(p.ecam_base, MiB) != Status::Ok) return 0;
     // The IOMMU first: from here on no PCIe function reaches memory unless attached.
-    if (p.smmu_base != 0) (void)iommu_bring_up(p);         // prints why when it is not used
+    if (p.smmu_count != 0) (void)iommu_bring_up(p);        // prints why when it is not used
     pci::EcamAccess ecam(p.ecam_base, p.pci_bus_start, 1); // the root bus, as the mailbox
     u32 pfs = 0;
     for (u8 dev = 0; dev < 32 && pfs < kMaxPfs; ++dev) {

@@ -78,10 +78,11 @@ enum class Opcode : u16 {
     Describe = 8,
     Metrics = 9,
     ConsoleWrite = 10,
-    Hello = 11, // the session handshake (§4.2): the one command without a MAC
-    Vfs = 12,   // the SR-IOV VFs Keel enabled: where, provisioned, owner (docs/sriov.md)
+    Hello = 11,    // the session handshake (§4.2): the one command without a MAC
+    Platform = 12, // what Keel found: sockets, cores, SMT threads, NUMA nodes, GIC/APIC, SMMUs
+    Vfs = 13,      // the SR-IOV VFs Keel enabled: where, provisioned, owner (docs/sriov.md)
 };
-constexpr u16 kOpcodeMax = 12;
+constexpr u16 kOpcodeMax = 13;
 // Commands that change hypervisor state need log room for their record, §5.
 constexpr bool changes_state(Opcode op) {
     return op == Opcode::CreateVm || op == Opcode::LoadImage || op == Opcode::Start ||
@@ -242,13 +243,36 @@ struct VmMetrics {
     u64 console_lines;
     u64 run_time_ms;
 };
+constexpr u32 kNoNode = 0xffffffffu;
 struct MetricsReply {
     VmInfo info;
     VmMetrics m;
+    u32 mem_node; // the NUMA node holding the VM's memory; kNoNode without NUMA
+    u32 reserved;
 };
-static_assert(sizeof(MetricsReply) == 96, "docs/mailbox.md §3.5");
-static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kRespPayloadMax);
-// §3.5 VFS: the first kVfsMax VFs of the VF table (total says how many there are).
+static_assert(sizeof(MetricsReply) == 104, "docs/mailbox.md §3.8");
+
+// §3.8 PLATFORM: the machine as Keel partitions it. Per CPU (index = the cpu_mask bit):
+// its physical core, and its package (low nibble) and NUMA node (high nibble), each
+// saturated at 15.
+constexpr u32 kPlatformCpus = 64;
+struct PlatformReply {
+    u32 cpus;
+    u32 packages;
+    u32 cores;
+    u32 nodes;
+    u32 irq_kind; // keel::IrqControllerKind: 2 GICv2, 3 GICv3, 10 APIC
+    u32 smmus;    // IOMMUs found (SMMUv3)
+    u32 flags;    // bit 0: topology from the firmware (else a core per CPU)
+    u32 reserved;
+    u64 hypervisor_cpus; // kept by Keel: its own core with all of its SMT threads
+    u8 cpu_core[kPlatformCpus];
+    u8 cpu_package_node[kPlatformCpus];
+};
+static_assert(sizeof(PlatformReply) == 168, "docs/mailbox.md §3.8");
+static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kRespPayloadMax &&
+              sizeof(PlatformReply) <= kRespPayloadMax);
+// §3.9 VFS: the first kVfsMax VFs of the VF table (total says how many there are).
 constexpr u32 kVfsMax = 8;
 struct VfsReply {
     u16 count; // entries below
@@ -265,7 +289,7 @@ struct VfsReply {
     } vfs[kVfsMax];
 };
 static_assert(sizeof(VfsReply) == 200 && sizeof(VfsReply) <= kRespPayloadMax,
-              "docs/mailbox.md §3.5");
+              "docs/mailbox.md §3.9");
 
 // §5 Audit record, chained: prev_hash = SHA-256 of the previous record's 128 bytes
 // (for record 0: SHA-256 of the boot nonce); mac = the first 16 bytes of HMAC-SHA256 with

@@ -10,7 +10,7 @@ namespace {
 // Opcodes that name a VM in vm_id; the others require it to be zero.
 bool needs_vm(Opcode op) {
     return op != Opcode::Ping && op != Opcode::CreateVm && op != Opcode::List &&
-           op != Opcode::Hello && op != Opcode::Vfs;
+           op != Opcode::Hello && op != Opcode::Platform && op != Opcode::Vfs;
 }
 
 bool name_ok(const char (&name)[kNameMax]) {
@@ -133,7 +133,8 @@ const char* opcode_name(u16 op) {
     case 9: return "metrics";
     case 10: return "console-write";
     case 11: return "hello";
-    case 12: return "vfs";
+    case 12: return "platform";
+    case 13: return "vfs";
     }
     return "unknown";
 }

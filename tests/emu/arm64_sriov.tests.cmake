@@ -72,7 +72,8 @@ keel_emu_test(NAME arm64.sriov_with_mailbox LABEL qemu-arm64 TIMEOUT 60 ARGS
 keel_emu_test(NAME arm64.sriov_smmu_fault LABEL qemu-arm64 TIMEOUT 90 ARGS
   --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 2 --wait-exit --exit-code 0
   --append "keel.test=vf_dma keel.vm=cpus:1,mem:64M" --fail "FAILED" --fail "guest: ERROR"
-  --expect "platform: smmuv3 0x9050000, pcie streams rid 0x0-0xffff -> 0x0"
+  --expect "platform: smmu 0 base 0x9050000"
+  --expect "platform: pci rids 0x0-0xffff: smmu 0 streams 0x0"
   --expect "smmu: SMMUv3 at 0x9050000 enabled: IDR0 0xd40101a (stage 1 only), 256 streams"
   --expect "smmu: PF 00:01.0 stream 0x8: its admin queue pages only"
   --expect "nvme: PF 00:01.0: 2 of 2 VFs provisioned"

@@ -49,6 +49,8 @@ public:
     FakeVmStates states;
     Status console_input(u32, u8) override { return Status::Ok; }
     void metrics(u32, VmMetrics&) override {}
+    u32 mem_node(u32) override { return kNoNode; }
+    void platform(PlatformReply&) override {}
     HostState host() override { return {}; }
     u64 now_ms() override { return 0; }
 };

@@ -1,7 +1,6 @@
 // The arm64 device-tree reader, run on the host against blobs dtc compiles from
 // tests/data/*.dts at build time.
 #include <gtest/gtest.h>
-#include <libfdt.h>
 
 #include <cstring>
 
@@ -9,6 +8,8 @@
 #include <iterator>
 #include <string>
 #include <vector>
+
+#include <libfdt.h>
 
 #include "arch/arm64/dtb_platform.hpp"
 
@@ -174,31 +175,22 @@ TEST(DtbPlatform, ReadsReservedMemoryAndMemreserve) {
     EXPECT_EQ(p.usable_bytes(), GiB);
 }
 
-// QEMU 7.2 virt with iommu=smmuv3 (tests/data/qemu-virt-smmuv3.dts): the SMMU's registers
-// and the PCIe root's iommu-map (rid 0, the SMMU's phandle 0x8004, stream 0, 0x10000 ids).
-TEST(DtbPlatform, ReadsTheSmmuAndThePcieStreamMap) {
-    auto blob = load("qemu-virt-smmuv3.dtb");
+// arm,gic-v3 binding: reg = GICD, then #redistributor-regions GICR ranges. Both ranges
+// are kept; a count that names more ranges than reg holds is refused.
+TEST(DtbPlatform, ReadsEveryRedistributorRegion) {
+    auto blob = load("virt-2redist.dtb");
     Platform p;
     ASSERT_EQ(arm64::dtb_read_platform(blob.data(), p), Status::Ok);
-    EXPECT_EQ(p.smmu_base, 0x9050000u);
-    EXPECT_EQ(p.smmu_size, 0x20000u);
-    EXPECT_EQ(p.pci_rid_base, 0u);
-    EXPECT_EQ(p.pci_sid_base, 0u);
-    EXPECT_EQ(p.pci_rid_count, 0x10000u);
-    // The same map naming another phandle is not this SMMU's: no map.
-    const int pcie = fdt_node_offset_by_compatible(blob.data(), -1, "pci-host-ecam-generic");
-    ASSERT_GE(pcie, 0);
-    const fdt32_t other[4] = {cpu_to_fdt32(0), cpu_to_fdt32(0x8001), cpu_to_fdt32(0),
-                              cpu_to_fdt32(0x10000)};
-    ASSERT_EQ(fdt_setprop_inplace(blob.data(), pcie, "iommu-map", other, sizeof other), 0);
+    EXPECT_EQ(p.irq_redist_base, 0x80a0000u);
+    EXPECT_EQ(p.irq_redist_size, 0x20000u);
+    ASSERT_EQ(p.redist_more_count, 1u);
+    EXPECT_EQ(p.redist_more[0].base, 0x100000000u);
+    EXPECT_EQ(p.redist_more[0].size, 0x20000u);
+    const int gic = fdt_path_offset(blob.data(), "/intc@8000000");
+    ASSERT_GE(gic, 0);
+    ASSERT_EQ(fdt_setprop_inplace_u32(blob.data(), gic, "#redistributor-regions", 3), 0);
     Platform q;
-    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), q), Status::Ok);
-    EXPECT_EQ(q.smmu_base, 0x9050000u);
-    EXPECT_EQ(q.pci_rid_count, 0u);
-    // The board every other test boots: no SMMU, no map.
-    auto plain = load("qemu-virt-gicv3.dtb");
-    Platform r;
-    ASSERT_EQ(arm64::dtb_read_platform(plain.data(), r), Status::Ok);
-    EXPECT_EQ(r.smmu_base, 0u);
-    EXPECT_EQ(r.pci_rid_count, 0u);
+    EXPECT_EQ(arm64::dtb_read_platform(blob.data(), q), Status::Corrupt);
+    ASSERT_EQ(fdt_setprop_inplace_u32(blob.data(), gic, "#redistributor-regions", 0), 0);
+    EXPECT_EQ(arm64::dtb_read_platform(blob.data(), q), Status::Corrupt);
 }
