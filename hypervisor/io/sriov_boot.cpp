@@ -94,9 +94,9 @@ Status bring_up_pf(const BootInfo& info, const Platform& p, pci::ConfigAccess& c
     KEEL_TRY(place(info, p, vf_bars, n));
     KEEL_TRY(sriov::enable_vfs(cfg, pf, cap, vf_bars));
     kprint("sriov: PF %02x:%02x.%x: TotalVFs %u, NumVFs %u, VF offset %u stride %u, VF device "
-           "%#x, VFs enabled\n",
+           "%#x, VFs enabled (capability at %#x)\n",
            pf.bus, pf.dev, pf.fn, cap.total_vfs, cap.num_vfs, cap.first_offset, cap.stride,
-           cap.vf_device);
+           cap.vf_device, cap.offset);
     for (const pci::Bar& b : vf_bars)
         if (b.present)
             kprint("sriov: VF BAR%u: %llu KiB per VF, %u VFs from %#llx\n", b.index,

@@ -17,7 +17,7 @@ set(_boots_and_ends --machine qemu-arm64 --image ${_img} --wait-exit --exit-code
 
 keel_emu_test(NAME arm64.sriov_provision LABEL qemu-arm64 TIMEOUT 60 ARGS
   ${_boots_and_ends} --fail "NOT provisioned" --fail "nvme: PF 00:01.0 admin queue"
-  --expect "sriov: PF 00:01.0: TotalVFs 2, NumVFs 2, VF offset 1 stride 1, VF device 0x10, VFs enabled"
+  --expect "sriov: PF 00:01.0: TotalVFs 2, NumVFs 2, VF offset 1 stride 1, VF device 0x10, VFs enabled (capability at 0x120)"
   --expect "sriov: VF BAR0: 16 KiB per VF, 2 VFs from 0x1000"
   --expect "nvme: PF 00:01.0 controller 0: flexible VQ 4 (0 assigned, at most 2 per secondary), VI 2 (0 assigned, at most 1)"
   --expect "nvme: VF 00:01.1 secondary controller 1 online (VQ 2, VI 1), namespace 1 attached (1 controller)"
