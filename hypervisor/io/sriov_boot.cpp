@@ -83,9 +83,17 @@ Status bring_up_pf(const BootInfo& info, const Platform& p, pci::ConfigAccess& c
     if (!rc.ok()) return rc.status();
     sriov::Capability cap = rc.value();
     pci::Bar pf_bars[6];
+    const u32 cmd = cfg.read32(pf, pci::kCfgCommand) & 0xffff;
     KEEL_TRY(pci::size_bars(cfg, pf, pf_bars));
     if (!pf_bars[0].present || pf_bars[0].size < 0x2000) return Status::Unsupported;
-    KEEL_TRY(place(info, p, pf_bars, 0));
+    if (const Status s = place(info, p, pf_bars, 0); s != Status::Ok) {
+        kprint("sriov: PF %02x:%02x.%x: %s\n", pf.bus, pf.dev, pf.fn,
+               s == Status::NotFound
+                   ? "no PCIe bridge windows known (an ACPI boot): VFs not enabled"
+                   : "no room for its BARs: VFs not enabled");
+        cfg.write32(pf, pci::kCfgCommand, cmd); // decoding as the firmware left it
+        return Status::Ok;                      // said why
+    }
     pci::program_bars(cfg, pf, pf_bars);
     const u16 n = want_vfs != 0 && want_vfs < cap.total_vfs ? want_vfs : cap.total_vfs;
     KEEL_TRY(sriov::set_num_vfs(cfg, pf, cap, n, false)); // root bus: no ARI forwarding above

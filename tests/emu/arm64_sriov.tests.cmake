@@ -91,3 +91,15 @@ keel_emu_test(NAME arm64.sriov_smmu_fault LABEL qemu-arm64 TIMEOUT 90 ARGS
   --expect "keel: all VMs ended, pool 508 MiB, baseline 508 MiB"
   --expect "keel: power off (status 0)"
   -- ${_nvme_pf} ${_ns2})
+
+# An ACPI boot (firmware describes the machine in ACPI only): the bridge windows are in the
+# DSDT's AML, which Keel does not interpret, so the PF's VFs are not enabled, with the
+# reason on the console, and everything else boots as before (the demo disk's two VMs).
+keel_emu_test(NAME uefi.arm64.acpi_sriov_skipped LABEL "qemu-arm64;uefi" TIMEOUT 90 ARGS
+  --machine qemu-arm64 --uefi ${CMAKE_BINARY_DIR}/uefi/demo-arm64/disk.img --acpi --smp 4 --mem 1G
+  --wait-exit --exit-code 0 --fail "pool leaked" --fail "VFs enabled"
+  --expect "platform: described by ACPI (no device tree)"
+  --expect "sriov: PF 00:02.0: no PCIe bridge windows known (an ACPI boot): VFs not enabled"
+  --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended" --expect "keel: power off"
+  -- ${_nvme_pf})
