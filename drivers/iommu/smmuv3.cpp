@@ -29,6 +29,15 @@ Status Smmu::init(Mmio& regs) {
         return Status::Unsupported;
     }
     ips_ = static_cast<u8>(idr5 & 7);
+    // While translation is off (now, and whenever SMMUEN is clear) transactions follow
+    // GBPA: abort them rather than let them through untranslated (§6.3.14, Update procedure).
+    regs.write32(kGbpa, kGbpaAbort | kGbpaUpdate);
+    for (u32 i = 0; i < kPollLimit && (regs.read32(kGbpa) & kGbpaUpdate); ++i) {
+    }
+    if (regs.read32(kGbpa) & kGbpaUpdate) {
+        regs_ = nullptr;
+        return Status::Timeout;
+    }
     if (Status s = enable(0); s != Status::Ok) {
         regs_ = nullptr;
         return s;

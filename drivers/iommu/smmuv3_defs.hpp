@@ -16,8 +16,9 @@ constexpr u32 kIdr1 = 0x04; // SIDSIZE [5:0], EVENTQS [20:16], CMDQS [25:21]
 constexpr u32 kIdr5 = 0x14; // OAS [2:0], GRAN4K [4]
 constexpr u32 kCr0 = 0x20;  // SMMUEN [0], EVTQEN [2], CMDQEN [3]
 constexpr u32 kCr0Ack = 0x24;
-constexpr u32 kCr1 = 0x28; // queue and table fetch attributes
-constexpr u32 kCr2 = 0x2c; // RECINVSID [1], PTM [2]
+constexpr u32 kCr1 = 0x28;  // queue and table fetch attributes
+constexpr u32 kCr2 = 0x2c;  // RECINVSID [1], PTM [2]
+constexpr u32 kGbpa = 0x44; // ABORT [20], Update [31]: what happens while SMMUEN = 0
 constexpr u32 kGerror = 0x60;
 constexpr u32 kGerrorN = 0x64;
 constexpr u32 kStrtabBase = 0x80;    // RA [62], ADDR [51:6]
@@ -34,6 +35,8 @@ constexpr u32 kCr0SmmuEn = 1u << 0;
 constexpr u32 kCr0EvtqEn = 1u << 2;
 constexpr u32 kCr0CmdqEn = 1u << 3;
 constexpr u32 kGerrorCmdq = 1u << 0;
+constexpr u32 kGbpaAbort = 1u << 20;
+constexpr u32 kGbpaUpdate = 1u << 31;
 constexpr u64 kQueueRa = 1ull << 62;     // read/write-allocate hint on the queue/table bases
 constexpr u32 kQueueOverflow = 1u << 31; // EVTQ_PROD.OVFLG / EVTQ_CONS.OVACKFLG
 

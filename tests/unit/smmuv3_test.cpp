@@ -87,6 +87,8 @@ public:
     std::vector<Cmd> seen;
     bool ack = true;
     bool refuse_commands = false;
+    bool gbpa_stuck = false; // Update never completes
+    u32 gbpa_writes = 0;
 
     FakeSmmu() {
         reg(kIdr0) = 0x0d40101a; // QEMU 7.2: S1P, TTF AArch64, COHACC, no S2P
@@ -97,6 +99,10 @@ public:
     u32 read32(u32 off) override { return reg(off); }
     void write32(u32 off, u32 v) override {
         reg(off) = v;
+        if (off == kGbpa) {
+            ++gbpa_writes;
+            if (!gbpa_stuck) reg(off) = v & ~(1u << 31); // the update completes at once
+        }
         if (off == kCr0 && ack) reg(kCr0Ack) = v;
         if (off == kCmdqProd) consume();
     }
@@ -160,6 +166,8 @@ TEST_F(SmmuFixture, InitProgramsTablesAndQueuesThenEnables) {
     EXPECT_EQ(hw.reg64(kCmdqBase) & 0x1f, kCmdqLog2);
     EXPECT_EQ(hw.reg(kCr0), 0xdu) << "SMMUEN | EVTQEN | CMDQEN";
     EXPECT_EQ(hw.reg(kCr2) & 2u, 2u) << "RECINVSID";
+    EXPECT_EQ(hw.gbpa_writes, 1u);
+    EXPECT_EQ(hw.reg(kGbpa), 1u << 20) << "GBPA.ABORT, written with Update (then complete)";
     ASSERT_EQ(hw.seen.size(), 4u);
     EXPECT_EQ(hw.seen[0].dw[0] & 0xff, kOpCfgiAll);
     EXPECT_EQ(hw.seen[1].dw[0] & 0xff, kOpTlbiNsnhAll);
@@ -174,6 +182,10 @@ TEST_F(SmmuFixture, RefusesWhatItCannotDrive) {
     EXPECT_EQ(smmu.init(hw), Status::Unsupported);
     EXPECT_FALSE(smmu.ready());
     hw.reg(kIdr0) = 0x0d40101a;
+    hw.gbpa_stuck = true;
+    EXPECT_EQ(smmu.init(hw), Status::Timeout) << "GBPA update never completed";
+    EXPECT_EQ(hw.reg(kCr0), 0u) << "nothing else written";
+    hw.gbpa_stuck = false;
     hw.ack = false;
     hw.reg(kCr0Ack) = 1; // stuck enabled
     EXPECT_EQ(smmu.init(hw), Status::Timeout);
