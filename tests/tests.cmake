@@ -14,8 +14,9 @@ endforeach()
 file(GLOB KEEL_UNIT_TEST_SOURCES CONFIGURE_DEPENDS ${CMAKE_SOURCE_DIR}/tests/unit/*_test.cpp)
 add_executable(keel_unit_tests ${KEEL_UNIT_TEST_SOURCES} ${KEEL_ARCH_HOST_SOURCES})
 target_compile_options(keel_unit_tests PRIVATE ${KEEL_WARNINGS})
+# KEEL_GUESTS_DIR: a unit test reads the real amd64 bzImage's header.
 target_compile_definitions(keel_unit_tests PRIVATE KEEL_TEST_DATA_DIR="${CMAKE_SOURCE_DIR}/tests/data"
-                           KEEL_BUILD_DIR="${CMAKE_BINARY_DIR}")
+                           KEEL_BUILD_DIR="${CMAKE_BINARY_DIR}" KEEL_GUESTS_DIR="${KEEL_GUESTS_DIR}")
 target_link_libraries(keel_unit_tests PRIVATE keel_core_host GTest::gtest_main GTest::gmock)
 if(TARGET tp_zydis)
   target_link_libraries(keel_unit_tests PRIVATE tp_zydis)

@@ -1,11 +1,14 @@
 #!/usr/bin/env bash
-# Fetches the guest Linux used by the arm64 Linux tests and benchmarks: Debian 12's
-# arm64 kernel (an uncompressed Image) and busybox-static, and packs an initramfs with
-# busybox, tests/guest/linux/init and the kernel's gpio_keys and evdev modules (the power
-# button: Debian builds them as modules). Idempotent; output in ${KEEL_CACHE}/guests:
-#   Image-arm64 (the kernel), initramfs-arm64.cpio.gz, kernel-version.txt
-# Uses a private apt configuration (its own lists, architecture arm64, empty dpkg
-# status), so the system's apt and dpkg state are left alone: no --add-architecture.
+# Fetches the guest Linux the tests, benchmarks and demo boot: for each architecture,
+# Debian 12's kernel (arm64: an uncompressed Image; amd64: a bzImage, for the x86 Linux
+# work of issue 12) and busybox-static, and packs an initramfs with busybox and
+# tests/guest/linux/init (arm64 adds the kernel's gpio_keys and evdev modules: the power
+# button, which Debian builds as modules). Idempotent, one stamp per architecture; output
+# in ${KEEL_CACHE}/guests:
+#   Image-arm64, initramfs-arm64.cpio.gz, kernel-version.txt
+#   bzImage-amd64, initramfs-amd64.cpio.gz, kernel-version-amd64.txt
+# Uses a private apt configuration per architecture (its own lists, an empty dpkg status),
+# so the system's apt and dpkg state are left alone: no --add-architecture.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/.." && pwd)
@@ -14,67 +17,60 @@ out=$cache/guests
 say() { printf 'fetch-guests: %s\n' "$*"; }
 die() { printf 'fetch-guests: ERROR: %s\n' "$*" >&2; exit 1; }
 for t in apt-get dpkg-deb cpio gzip; do command -v $t >/dev/null || die "missing tool: $t"; done
-
 mkdir -p "$out"
 init_src=$root/tests/guest/linux/init
-# Re-packed whenever the init or this script (the initramfs's contents) changes.
-stamp=$out/.keel-$(cat "$init_src" "$0" | sha256sum | cut -c1-16)
-if [[ -f $stamp && -f $out/Image-arm64 && -f $out/initramfs-arm64.cpio.gz ]]; then
-  say "up to date: $(cat "$out/kernel-version.txt") in $out"; exit 0
-fi
+. "$here/guest-apt.sh"
 
-P=$cache/apt-arm64
-mkdir -p "$P/lists/partial" "$P/cache/archives/partial" "$P/parts"
-: >"$P/status"
-cat >"$P/parts/keel-arm64.sources" <<SRC
-Types: deb
-URIs: http://deb.debian.org/debian
-Suites: bookworm bookworm-updates
-Components: main
-Architectures: arm64
-Signed-By: /usr/share/keyrings/debian-archive-keyring.gpg
-SRC
-cat >"$P/apt.conf" <<CONF
-APT::Architecture "arm64";
-APT::Architectures { "arm64"; };
-Dir::Etc::SourceList "/dev/null";
-Dir::Etc::SourceParts "$P/parts";
-Dir::State::Lists "$P/lists";
-Dir::State::status "$P/status";
-Dir::Cache "$P/cache";
-CONF
-export APT_CONFIG=$P/apt.conf
-apt-get update -q >"$P/update.log" 2>&1 || die "could not read Debian's arm64 package index: see $P/update.log"
+# fetch ARCH KERNEL_FILE VERSION_FILE: one architecture's kernel and initramfs.
+fetch() {
+  local arch=$1 kout=$2 vout=$3
+  # Re-packed whenever the init or this script (the initramfs's contents) changes.
+  local stamp=$out/.keel-$arch-$(cat "$init_src" "$0" "$here/guest-apt.sh" | sha256sum | cut -c1-16)
+  if [[ -f $stamp && -f $out/$kout && -f $out/initramfs-$arch.cpio.gz ]]; then
+    say "$arch up to date: $(cat "$out/$vout") in $out"; return
+  fi
+  local P=$cache/apt-$arch
+  guest_apt "$arch" "$P" || die "could not read Debian's $arch package index: see $P/update.log"
+  local kpkg
+  kpkg=$(apt-cache search --names-only "^linux-image-6\.1\.0-[0-9]+-$arch-unsigned\$" | awk '{print $1}' | sort -V | tail -1)
+  [[ -n $kpkg ]] || die "no package linux-image-6.1.0-NN-$arch-unsigned in the $arch index"
+  work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
+  for pkg in "$kpkg" busybox-static; do
+    (cd "$work" && apt-get download -q "$pkg:$arch" >>"$P/download.log" 2>&1) \
+      || die "package $pkg:$arch could not be downloaded (see $P/download.log)"
+    dpkg-deb -x "$work"/"$pkg"_*.deb "$work/x" || die "package $pkg: cannot unpack"
+  done
+  local kimg kver
+  kimg=$(ls "$work"/x/boot/vmlinuz-* 2>/dev/null | head -1)
+  [[ -n $kimg ]] || die "package $kpkg: no /boot/vmlinuz-*"
+  kver=$(basename "$kimg" | sed 's/^vmlinuz-//')
+  local mods=()
+  if [[ $arch == arm64 ]]; then
+    [[ $(dd if="$kimg" bs=1 skip=56 count=4 2>/dev/null | od -An -c | tr -d ' \n') == 'ARMd' ]] \
+      || die "package $kpkg: vmlinuz is not an uncompressed arm64 Image"
+    mods=(drivers/input/keyboard/gpio_keys.ko drivers/input/evdev.ko)
+  else # boot.rst: "HdrS" at 0x202 marks a bzImage's setup header
+    [[ $(dd if="$kimg" bs=1 skip=514 count=4 2>/dev/null) == HdrS ]] || die "package $kpkg: vmlinuz is not a bzImage"
+  fi
+  [[ -x $work/x/bin/busybox ]] || die "package busybox-static: no /bin/busybox"
+  for m in "${mods[@]}"; do
+    [[ -f $work/x/lib/modules/$kver/kernel/$m ]] || die "package $kpkg: no module $m"
+  done
+  local rd=$work/rd
+  mkdir -p "$rd"/{bin,sbin,dev,proc,sys,etc,lib/modules}
+  cp "$work/x/bin/busybox" "$rd/bin/busybox"
+  for a in sh mount echo cat grep nproc poweroff sleep insmod dd od sync; do ln -s busybox "$rd/bin/$a"; done
+  for m in "${mods[@]}"; do cp "$work/x/lib/modules/$kver/kernel/$m" "$rd/lib/modules/"; done
+  install -m 0755 "$init_src" "$rd/init"
+  (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$out/initramfs-$arch.cpio.gz.tmp"
+  cp "$kimg" "$out/$kout.tmp"
+  mv "$out/$kout.tmp" "$out/$kout"
+  mv "$out/initramfs-$arch.cpio.gz.tmp" "$out/initramfs-$arch.cpio.gz"
+  echo "$kver" >"$out/$vout"
+  rm -f "$out"/.keel-$arch-* "$out"/.keel-????????????????; touch "$stamp"
+  rm -rf "$work"; trap - EXIT
+  say "$arch: kernel $kver ($kpkg), busybox-static; initramfs $(stat -c %s "$out/initramfs-$arch.cpio.gz") bytes in $out"
+}
 
-kpkg=$(apt-cache search --names-only '^linux-image-6\.1\.0-[0-9]+-arm64-unsigned$' | awk '{print $1}' | sort -V | tail -1)
-[[ -n $kpkg ]] || die "no package linux-image-6.1.0-NN-arm64-unsigned in the arm64 index"
-work=$(mktemp -d); trap 'rm -rf "$work"' EXIT
-for pkg in "$kpkg" busybox-static; do
-  (cd "$work" && apt-get download -q "$pkg:arm64" >>"$P/download.log" 2>&1) \
-    || die "package $pkg:arm64 could not be downloaded (see $P/download.log)"
-  dpkg-deb -x "$work"/"$pkg"_*.deb "$work/x" || die "package $pkg: cannot unpack"
-done
-kimg=$(ls "$work"/x/boot/vmlinuz-* 2>/dev/null | head -1)
-[[ -n $kimg ]] || die "package $kpkg: no /boot/vmlinuz-*"
-[[ $(dd if="$kimg" bs=1 skip=56 count=4 2>/dev/null | od -An -c | tr -d ' \n') == 'ARMd' ]] \
-  || die "package $kpkg: vmlinuz is not an uncompressed arm64 Image"
-[[ -x $work/x/bin/busybox ]] || die "package busybox-static: no /bin/busybox"
-kver=$(basename "$kimg" | sed 's/^vmlinuz-//')
-mods=(drivers/input/keyboard/gpio_keys.ko drivers/input/evdev.ko)
-for m in "${mods[@]}"; do
-  [[ -f $work/x/lib/modules/$kver/kernel/$m ]] || die "package $kpkg: no module $m"
-done
-
-rd=$work/rd
-mkdir -p "$rd"/{bin,sbin,dev,proc,sys,etc,lib/modules}
-cp "$work/x/bin/busybox" "$rd/bin/busybox"
-for a in sh mount echo cat grep nproc poweroff sleep insmod dd od sync; do ln -s busybox "$rd/bin/$a"; done
-for m in "${mods[@]}"; do cp "$work/x/lib/modules/$kver/kernel/$m" "$rd/lib/modules/"; done
-install -m 0755 "$init_src" "$rd/init"
-(cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$out/initramfs-arm64.cpio.gz.tmp"
-cp "$kimg" "$out/Image-arm64.tmp"
-mv "$out/Image-arm64.tmp" "$out/Image-arm64"
-mv "$out/initramfs-arm64.cpio.gz.tmp" "$out/initramfs-arm64.cpio.gz"
-basename "$kimg" | sed 's/^vmlinuz-//' >"$out/kernel-version.txt"
-rm -f "$out"/.keel-*; touch "$stamp"
-say "kernel $(cat "$out/kernel-version.txt") ($kpkg), busybox-static; initramfs $(stat -c %s "$out/initramfs-arm64.cpio.gz") bytes in $out"
+fetch arm64 Image-arm64 kernel-version.txt
+fetch amd64 bzImage-amd64 kernel-version-amd64.txt

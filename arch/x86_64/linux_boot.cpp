@@ -2,6 +2,8 @@
 
 #include <string.h>
 
+#include "hypervisor/bytes.hpp"
+
 namespace keel::x86 {
 namespace {
 
@@ -22,17 +24,11 @@ constexpr u32 kE820Ram = 1, kE820Reserved = 2, kE820Acpi = 3;
 constexpr u64 kLowRamEnd = 0x9fc00; // conventional memory below the EBDA
 constexpr u64 kMiB = 1ull << 20;
 
-u16 get16(const u8* p) { return static_cast<u16>(p[0] | (p[1] << 8)); }
-u32 get32(const u8* p) { return get16(p) | (static_cast<u32>(get16(p + 2)) << 16); }
-u64 get64(const u8* p) { return get32(p) | (static_cast<u64>(get32(p + 4)) << 32); }
-void put32(u8* p, u32 v) {
-    for (usize i = 0; i < 4; ++i)
-        p[i] = static_cast<u8>(v >> (8 * i));
-}
-void put64(u8* p, u64 v) {
-    put32(p, static_cast<u32>(v));
-    put32(p + 4, static_cast<u32>(v >> 32));
-}
+u16 get16(const u8* p) { return le16(p); }
+u32 get32(const u8* p) { return le32(p); }
+u64 get64(const u8* p) { return le64(p); }
+void put32(u8* p, u32 v) { put_le(p, v, 4); }
+void put64(u8* p, u64 v) { put_le(p, v, 8); }
 bool overlap(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
 
 } // namespace

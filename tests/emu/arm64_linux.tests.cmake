@@ -2,13 +2,7 @@
 # come from tools/fetch-guests.sh (${KEEL_CACHE}/guests); QEMU's loader device puts them
 # in host RAM at 0x60000000 / 0x64000000 and the keel.vm= definitions name those ranges.
 # Missing guest files make every test here FAIL with a message, never skip.
-if(DEFINED ENV{KEEL_CACHE})
-  set(_keel_guests "$ENV{KEEL_CACHE}/guests")
-elseif(DEFINED ENV{XDG_CACHE_HOME})
-  set(_keel_guests "$ENV{XDG_CACHE_HOME}/keel/guests")
-else()
-  set(_keel_guests "$ENV{HOME}/.cache/keel/guests")
-endif()
+set(_keel_guests ${KEEL_GUESTS_DIR})
 set(_lk ${_keel_guests}/Image-arm64)
 set(_lr ${_keel_guests}/initramfs-arm64.cpio.gz)
 set(_linux_tests arm64.linux_two_vms arm64.linux_poweroff_frees arm64.linux_console_echo)

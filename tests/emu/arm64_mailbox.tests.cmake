@@ -22,13 +22,7 @@ endforeach()
 # arm64.mailbox_button: the button with the test guest, and the forced end after the
 # timeout of a guest that ignores it. About 95 s under TCG on 2 host cores. Guests come from
 # tools/fetch-guests.sh; missing ones FAIL with a message (never skip).
-if(DEFINED ENV{KEEL_CACHE})
-  set(_mbox_guests "$ENV{KEEL_CACHE}/guests")
-elseif(DEFINED ENV{XDG_CACHE_HOME})
-  set(_mbox_guests "$ENV{XDG_CACHE_HOME}/keel/guests")
-else()
-  set(_mbox_guests "$ENV{HOME}/.cache/keel/guests")
-endif()
+set(_mbox_guests ${KEEL_GUESTS_DIR})
 if(EXISTS ${_mbox_guests}/Image-arm64 AND EXISTS ${_mbox_guests}/initramfs-arm64.cpio.gz)
   add_test(NAME arm64.mailbox_linux
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} --timeout 300

@@ -45,8 +45,8 @@ def leftovers(tmp):
     return found
 
 
-def wait_for_marker(tmp, marker, t=30):
-    """Waits until a serial.log under tmp shows marker."""
+def wait_for_marker(tmp, marker, t=60):
+    """Waits until a serial.log under tmp shows marker (60 s: a loaded 2-core machine)."""
     end = time.monotonic() + t
     while time.monotonic() < end:
         for root, _, files in os.walk(tmp):

@@ -6,6 +6,8 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <fstream>
+#include <iterator>
 #include <vector>
 
 #include "arch/x86_64/linux_boot.hpp"
@@ -186,4 +188,33 @@ TEST(X86LinuxBoot, ZeroPageFields) {
     EXPECT_EQ(end, 256 * MiB_);
     EXPECT_EQ(ram, 256 * MiB_ - 1 * MiB_ + 0x9fc00);
     EXPECT_TRUE(acpi);
+}
+
+// Debian 12's amd64 kernel (tools/fetch-guests.sh): its header read here at the
+// offsets boot.rst gives, then by the parser; a VM big enough for its init_size from
+// pref_address is planned, one too small is refused.
+TEST(X86LinuxBoot, DebianKernel) {
+    std::ifstream f(KEEL_GUESTS_DIR "/bzImage-amd64", std::ios::binary);
+    ASSERT_TRUE(f.good()) << "missing " KEEL_GUESTS_DIR "/bzImage-amd64: run tools/setup.sh";
+    const std::vector<u8> file((std::istreambuf_iterator<char>(f)), {});
+    ASSERT_GT(file.size(), 0x280u);
+    const u8* h = file.data();
+    BzImage bz{};
+    ASSERT_EQ(parse_bzimage(h, file.size(), file.size(), bz), BzRefusal::None);
+    EXPECT_GE(bz.version, 0x020c);
+    EXPECT_EQ(bz.setup_bytes, (u32(h[0x1f1]) + 1) * 512);
+    EXPECT_EQ(bz.kernel_bytes, file.size() - bz.setup_bytes);
+    EXPECT_EQ(bz.init_size, g32(h + 0x260));
+    EXPECT_EQ(bz.pref_address, g64(h + 0x258));
+    EXPECT_EQ(bz.alignment, g32(h + 0x230));
+    EXPECT_TRUE(g32(h + 0x236) & 1) << "XLF_KERNEL_64";
+    const u64 need = bz.pref_address + bz.init_size;
+    const u64 ram = (need + 64 * MiB_) & ~(2 * MiB_ - 1);
+    LinuxLayout l{};
+    EXPECT_EQ(plan_linux(bz, file.size(), 0, ram, ram - 4 * MiB_, 2 * MiB_, 30, l),
+              BzRefusal::None);
+    EXPECT_EQ(l.kernel, bz.pref_address);
+    EXPECT_EQ(
+        plan_linux(bz, file.size(), 0, bz.pref_address + bz.init_size - 2 * MiB_, 0, 0, 30, l),
+        BzRefusal::KernelTooLarge);
 }
