@@ -1,10 +1,10 @@
 #include "drivers/sriov/nvme_cmd.hpp"
 
+#include "hypervisor/bytes.hpp"
+
 namespace keel::nvme {
 namespace {
 
-u16 le16(const u8* p) { return static_cast<u16>(p[0] | (p[1] << 8)); }
-u32 le32(const u8* p) { return static_cast<u32>(le16(p)) | (static_cast<u32>(le16(p + 2)) << 16); }
 void put_prp1(Sqe& s, u64 prp1) {
     s.dw[6] = static_cast<u32>(prp1);
     s.dw[7] = static_cast<u32>(prp1 >> 32);
@@ -42,11 +42,9 @@ bool write_controller_list(u8* page, usize page_size, const u16* ids, u16 count)
     if (count > 2047 || page_size < 2u + 2u * count) return false;
     for (usize i = 0; i < page_size; ++i)
         page[i] = 0;
-    page[0] = static_cast<u8>(count), page[1] = static_cast<u8>(count >> 8);
-    for (u16 i = 0; i < count; ++i) {
-        page[2 + 2 * i] = static_cast<u8>(ids[i]);
-        page[3 + 2 * i] = static_cast<u8>(ids[i] >> 8);
-    }
+    put_le(page, count, 2);
+    for (u16 i = 0; i < count; ++i)
+        put_le(page + 2 + 2 * i, ids[i], 2);
     return true;
 }
 
