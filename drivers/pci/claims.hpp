@@ -4,6 +4,7 @@
 #pragma once
 
 #include "hypervisor/boot_info.hpp"
+#include "hypervisor/platform.hpp"
 
 namespace keel::pci {
 
@@ -21,5 +22,11 @@ private:
 };
 
 Claims& bar_claims();
+
+// Every range a BAR placement must keep clear of: RAM and reservations, the ECAM window,
+// the UART, the GIC (distributor, every redistributor range, ITS) and the claims so far.
+// Returns how many were written (at most `max`; kBusyMax always suffices).
+constexpr u32 kBusyMax = Platform::kMaxMem + 8 + Platform::kMaxMoreRedist + Claims::kMax;
+u32 busy_ranges(const Platform& p, MemRange* out, u32 max);
 
 } // namespace keel::pci

@@ -32,37 +32,14 @@ nvme::DmaBuffer buffer(u8* page) {
     return nvme::DmaBuffer{page, reinterpret_cast<u64>(page), 4096};
 }
 
-// Every range a BAR must not overlap: RAM, ECAM, the UART, the GIC, earlier placements.
-u32 busy_ranges(const Platform& p, MemRange* busy, u32 max) {
-    u32 n = 0;
-    auto add = [&](u64 base, u64 size) {
-        if (n == max || size == 0) return;
-        busy[n] = MemRange{};
-        busy[n].base = base, busy[n].size = size;
-        ++n;
-    };
-    for (u32 i = 0; i < p.mem_count; ++i)
-        add(p.mem[i].base, p.mem[i].size);
-    add(p.ecam_base, p.ecam_size);
-    if (p.uart_base) add(align_down(p.uart_base, 4096), 4096);
-    if (p.irq_dist_base) add(p.irq_dist_base, 64 * KiB);
-    if (p.irq_redist_base) add(p.irq_redist_base, p.irq_redist_size);
-    for (u32 i = 0; i < p.redist_more_count; ++i)
-        add(p.redist_more[i].base, p.redist_more[i].size);
-    if (p.its_base) add(p.its_base, 128 * KiB);
-    for (u32 i = 0; i < pci::bar_claims().count(); ++i)
-        add(pci::bar_claims().ranges()[i].base, pci::bar_claims().ranges()[i].size);
-    return n;
-}
-
 Status place(const BootInfo& info, const Platform& p, pci::Bar (&bars)[6], u16 vfs) {
-    MemRange busy[Platform::kMaxMem + 8 + Platform::kMaxMoreRedist + pci::Claims::kMax];
+    MemRange busy[pci::kBusyMax];
     pci::Window windows[4];
     pci::PlaceConstraints c;
     c.windows = windows;
     c.window_count = arch::pci_windows(info, windows, 4);
     c.busy = busy;
-    c.busy_count = busy_ranges(p, busy, sizeof busy / sizeof busy[0]);
+    c.busy_count = pci::busy_ranges(p, busy, pci::kBusyMax);
     c.addr_limit = arch::mailbox_addr_limit();
     if (c.window_count == 0) return Status::NotFound; // ACPI boots: no windows known
     KEEL_TRY(vfs == 0 ? pci::place_bars(bars, c) : sriov::place_vf_bars(bars, vfs, c));

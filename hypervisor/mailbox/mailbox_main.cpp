@@ -105,24 +105,9 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
         return false;
     }
     // Nothing the machine already uses may be overlapped: RAM, the ECAM window, the UART,
-    // the interrupt controller.
-    MemRange busy[Platform::kMaxMem + 4 + Platform::kMaxMoreRedist + pci::Claims::kMax];
-    u32 nbusy = 0;
-    for (u32 i = 0; i < p.mem_count; ++i)
-        busy[nbusy++] = p.mem[i];
-    auto add = [&](u64 base, u64 size) {
-        busy[nbusy] = p.mem[0];
-        busy[nbusy].base = base, busy[nbusy].size = size;
-        ++nbusy;
-    };
-    add(p.ecam_base, p.ecam_size);
-    if (p.uart_base) add(align_down(p.uart_base, 4096), 4096);
-    if (p.irq_dist_base) add(p.irq_dist_base, 64 * KiB);
-    if (p.irq_redist_base) add(p.irq_redist_base, p.irq_redist_size);
-    for (u32 i = 0; i < p.redist_more_count; ++i)
-        add(p.redist_more[i].base, p.redist_more[i].size);
-    for (u32 i = 0; i < pci::bar_claims().count(); ++i) // BARs Keel placed before (SR-IOV)
-        add(pci::bar_claims().ranges()[i].base, pci::bar_claims().ranges()[i].size);
+    // the interrupt controller, BARs Keel placed before (SR-IOV).
+    MemRange busy[pci::kBusyMax];
+    const u32 nbusy = pci::busy_ranges(p, busy, pci::kBusyMax);
     pci::Window windows[4];
     pci::PlaceConstraints c;
     c.windows = windows;
