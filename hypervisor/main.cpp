@@ -8,6 +8,7 @@
 #include "crypto/selftest.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/cmdline.hpp"
+#include "hypervisor/io/sriov_boot.hpp"
 #include "hypervisor/mailbox/mailbox_main.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/platform.hpp"
@@ -97,6 +98,8 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
 
     vm_manager().set_topology(g_platform);
     kprint("keel: first light complete\n");
+    // SR-IOV PFs: VFs enabled and provisioned before anything else places a BAR (issue 13).
+    if (partitions) (void)sriov_bring_up(*info, g_platform, cmdline); // failures are printed
     // Boot-time VMs come from keel.vm= words.
     if (partitions && vm_definition_count(info->cmdline) != 0) {
         run_boot_vms(info->cmdline, cores, arch::boot_cpu_index(), crypto_self_check_when_idle);

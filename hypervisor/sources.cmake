@@ -44,6 +44,8 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/console.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/bar_place.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/pci/claims.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/pci/flr.cpp
 )
 # Image only: the boot-core loop and the controller public key embedded in the image
 # (mailbox/controller_key.S).

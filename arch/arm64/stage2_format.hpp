@@ -3,16 +3,11 @@
 // level 1: 39-bit IPA (VTCR_EL2.T0SZ = 25, SL0 = 1).
 #pragma once
 
-#include "hypervisor/mm/page_table.hpp"
+#include "hypervisor/mm/vmsa_walk.hpp"
 
 namespace keel::arm64 {
 
-struct Stage2Format {
-    static constexpr int kTopLevel = 1;
-    static constexpr unsigned kInputBits = 39;
-
-    static constexpr u64 kValid = 1ull << 0;
-    static constexpr u64 kTableOrPage = 1ull << 1;
+struct Stage2Format : mm::VmsaWalk {
     static constexpr u64 kMemAttrNormalWb = 0xfull << 2; // MemAttr[5:2] = 0b1111
     static constexpr u64 kMemAttrDevice = 0x1ull << 2;   // Device-nGnRE
     static constexpr u64 kS2apRead = 1ull << 6;          // S2AP[0]
@@ -20,17 +15,7 @@ struct Stage2Format {
     static constexpr u64 kShInner = 3ull << 8;
     static constexpr u64 kAccessFlag = 1ull << 10;
     static constexpr u64 kXn = 2ull << 53; // XN[1:0] = 0b10: no execution at EL1/EL0
-    static constexpr u64 kAddrMask = 0x0000fffffffff000ull;
 
-    static constexpr bool block_allowed(int level) { return level == 1 || level == 2; }
-    static constexpr bool is_present(u64 e) { return (e & kValid) != 0; }
-    static constexpr bool is_leaf(u64 e, int level) {
-        return level == 3 || (e & kTableOrPage) == 0;
-    }
-    static constexpr u64 make_table(PhysAddr next) {
-        return (next.raw() & kAddrMask) | kValid | kTableOrPage;
-    }
-    static constexpr PhysAddr table_output(u64 e) { return PhysAddr(e & kAddrMask); }
     static constexpr u64 make_leaf(PhysAddr pa, mm::Attrs a, int level) {
         u64 e = (pa.raw() & kAddrMask) | kValid | kAccessFlag;
         if (level == 3) e |= kTableOrPage;
@@ -40,7 +25,6 @@ struct Stage2Format {
         if (!a.exec) e |= kXn;
         return e;
     }
-    static constexpr PhysAddr leaf_output(u64 e) { return PhysAddr(e & kAddrMask); }
     static constexpr mm::Attrs leaf_attrs(u64 e) {
         return mm::Attrs{(e & kS2apRead) != 0, (e & kS2apWrite) != 0, (e & (3ull << 53)) == 0,
                          (e & (0xfull << 2)) == kMemAttrDevice};

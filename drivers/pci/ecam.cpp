@@ -40,16 +40,12 @@ Result<Bdf> find_device(ConfigAccess& cfg, u32 first_bus, u32 last_bus, u16 vend
     return Status::NotFound;
 }
 
-Status size_bars(ConfigAccess& cfg, Bdf f, Bar (&bars)[6]) {
-    if (((cfg.read32(f, kCfgHeader) >> 16) & 0x7f) != 0)
-        return Status::Unsupported; // bridges: not here
-    const u32 cmd = cfg.read32(f, kCfgCommand) & 0xffff;
-    cfg.write32(f, kCfgCommand, cmd & ~(kCmdMemory | kCmdBusMaster | 1u));
+Status size_bar_registers(ConfigAccess& cfg, Bdf f, u32 first_reg, Bar (&bars)[6]) {
     for (u32 i = 0; i < 6; ++i) {
         Bar& b = bars[i];
         b = Bar{};
         b.index = i;
-        const u32 reg = kCfgBar0 + 4 * i;
+        const u32 reg = first_reg + 4 * i;
         const u32 orig = cfg.read32(f, reg);
         cfg.write32(f, reg, 0xffffffffu);
         const u32 probe = cfg.read32(f, reg);
@@ -81,13 +77,25 @@ Status size_bars(ConfigAccess& cfg, Bdf f, Bar (&bars)[6]) {
     return Status::Ok;
 }
 
-void program_bars(ConfigAccess& cfg, Bdf f, const Bar (&bars)[6]) {
+Status size_bars(ConfigAccess& cfg, Bdf f, Bar (&bars)[6]) {
+    if (((cfg.read32(f, kCfgHeader) >> 16) & 0x7f) != 0)
+        return Status::Unsupported; // bridges: not here
+    const u32 cmd = cfg.read32(f, kCfgCommand) & 0xffff;
+    cfg.write32(f, kCfgCommand, cmd & ~(kCmdMemory | kCmdBusMaster | 1u));
+    return size_bar_registers(cfg, f, kCfgBar0, bars);
+}
+
+void write_bar_registers(ConfigAccess& cfg, Bdf f, u32 first_reg, const Bar (&bars)[6]) {
     for (const Bar& b : bars) {
         if (!b.present) continue;
-        const u32 reg = kCfgBar0 + 4 * b.index;
+        const u32 reg = first_reg + 4 * b.index;
         cfg.write32(f, reg, static_cast<u32>(b.addr));
         if (b.is64) cfg.write32(f, reg + 4, static_cast<u32>(b.addr >> 32));
     }
+}
+
+void program_bars(ConfigAccess& cfg, Bdf f, const Bar (&bars)[6]) {
+    write_bar_registers(cfg, f, kCfgBar0, bars);
     const u32 cmd = cfg.read32(f, kCfgCommand) & 0xffff;
     cfg.write32(f, kCfgCommand, cmd | kCmdMemory);
 }

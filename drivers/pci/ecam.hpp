@@ -65,5 +65,18 @@ struct Bar {
 [[nodiscard]] Status size_bars(ConfigAccess& cfg, Bdf f, Bar (&bars)[6]);
 // Writes the assigned addresses and enables memory decoding.
 void program_bars(ConfigAccess& cfg, Bdf f, const Bar (&bars)[6]);
+// The same sizing and programming over any block of six BAR registers starting at
+// `first_reg` (a type-0 header's, or an SR-IOV capability's VF BARs), without touching
+// the command register: the caller keeps decoding off while it probes.
+[[nodiscard]] Status size_bar_registers(ConfigAccess& cfg, Bdf f, u32 first_reg, Bar (&bars)[6]);
+void write_bar_registers(ConfigAccess& cfg, Bdf f, u32 first_reg, const Bar (&bars)[6]);
+// Routing ID (PCIe Base 6.0 §2.2.6.2): bus [15:8], device [7:3], function [2:0].
+constexpr u16 routing_id(Bdf f) {
+    return static_cast<u16>((f.bus << 8) | ((f.dev & 31) << 3) | (f.fn & 7));
+}
+constexpr Bdf bdf_of(u16 rid) {
+    return Bdf{static_cast<u8>(rid >> 8), static_cast<u8>((rid >> 3) & 31),
+               static_cast<u8>(rid & 7)};
+}
 
 } // namespace keel::pci

@@ -80,8 +80,9 @@ enum class Opcode : u16 {
     ConsoleWrite = 10,
     Hello = 11,    // the session handshake (§4.2): the one command without a MAC
     Platform = 12, // what Keel found: sockets, cores, SMT threads, NUMA nodes, GIC/APIC, SMMUs
+    Vfs = 13,      // the SR-IOV VFs Keel enabled: where, provisioned, owner (docs/sriov.md)
 };
-constexpr u16 kOpcodeMax = 12;
+constexpr u16 kOpcodeMax = 13;
 // Commands that change hypervisor state need log room for their record, §5.
 constexpr bool changes_state(Opcode op) {
     return op == Opcode::CreateVm || op == Opcode::LoadImage || op == Opcode::Start ||
@@ -271,6 +272,24 @@ struct PlatformReply {
 static_assert(sizeof(PlatformReply) == 168, "docs/mailbox.md §3.8");
 static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kRespPayloadMax &&
               sizeof(PlatformReply) <= kRespPayloadMax);
+// §3.9 VFS: the first kVfsMax VFs of the VF table (total says how many there are).
+constexpr u32 kVfsMax = 8;
+struct VfsReply {
+    u16 count; // entries below
+    u16 total; // VFs Keel enabled
+    u32 reserved;
+    struct Entry {
+        u8 bus, dev, fn;
+        u8 flags;       // bit 0: provisioned (assignable)
+        u16 pf_rid;     // its physical function's routing ID
+        u16 controller; // device-specific (NVMe: secondary controller id), 0 if none
+        u32 owner;      // VM id, 0 = unassigned
+        u32 reserved;
+        u64 bar0;
+    } vfs[kVfsMax];
+};
+static_assert(sizeof(VfsReply) == 200 && sizeof(VfsReply) <= kRespPayloadMax,
+              "docs/mailbox.md §3.9");
 
 // §5 Audit record, chained: prev_hash = SHA-256 of the previous record's 128 bytes
 // (for record 0: SHA-256 of the boot nonce); mac = the first 16 bytes of HMAC-SHA256 with

@@ -10,7 +10,7 @@ namespace {
 // Opcodes that name a VM in vm_id; the others require it to be zero.
 bool needs_vm(Opcode op) {
     return op != Opcode::Ping && op != Opcode::CreateVm && op != Opcode::List &&
-           op != Opcode::Hello && op != Opcode::Platform;
+           op != Opcode::Hello && op != Opcode::Platform && op != Opcode::Vfs;
 }
 
 bool name_ok(const char (&name)[kNameMax]) {
@@ -134,6 +134,7 @@ const char* opcode_name(u16 op) {
     case 10: return "console-write";
     case 11: return "hello";
     case 12: return "platform";
+    case 13: return "vfs";
     }
     return "unknown";
 }

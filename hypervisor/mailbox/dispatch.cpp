@@ -84,6 +84,23 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         return Status::Ok;
     }
     case Opcode::Hello: return Status::BadState; // handled before dispatch (service.cpp)
+    case Opcode::Vfs: {
+        VfsReply r{};
+        const u32 n = vfs_ != nullptr ? vfs_->count() : 0;
+        r.total = static_cast<u16>(n);
+        for (u32 i = 0; i < n && r.count < kVfsMax; ++i) {
+            const sriov::Vf& v = vfs_->at(i);
+            VfsReply::Entry& e = r.vfs[r.count++];
+            e.bus = v.bdf.bus, e.dev = v.bdf.dev, e.fn = v.bdf.fn;
+            e.flags = v.provisioned ? 1 : 0;
+            e.pf_rid = pci::routing_id(v.pf);
+            e.controller = v.controller;
+            e.owner = v.owner;
+            e.bar0 = v.bar[0];
+        }
+        memcpy(reply, &r, sizeof r);
+        return Status::Ok;
+    }
     case Opcode::ConsoleWrite: {
         if (state(c.vm_id) != VmLifeState::Running) return Status::BadState;
         KEEL_TRY(console_.queue_in(c.vm_id, c.console.bytes, c.console.length));

@@ -6,7 +6,9 @@
 #include <arch/ticks.hpp>
 
 #include "drivers/pci/bar_place.hpp"
+#include "drivers/pci/claims.hpp"
 #include "hypervisor/entropy/seed.hpp"
+#include "hypervisor/io/sriov_boot.hpp"
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
@@ -103,22 +105,9 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
         return false;
     }
     // Nothing the machine already uses may be overlapped: RAM, the ECAM window, the UART,
-    // the interrupt controller.
-    MemRange busy[Platform::kMaxMem + 4 + Platform::kMaxMoreRedist];
-    u32 nbusy = 0;
-    for (u32 i = 0; i < p.mem_count; ++i)
-        busy[nbusy++] = p.mem[i];
-    auto add = [&](u64 base, u64 size) {
-        busy[nbusy] = p.mem[0];
-        busy[nbusy].base = base, busy[nbusy].size = size;
-        ++nbusy;
-    };
-    add(p.ecam_base, p.ecam_size);
-    if (p.uart_base) add(align_down(p.uart_base, 4096), 4096);
-    if (p.irq_dist_base) add(p.irq_dist_base, 64 * KiB);
-    if (p.irq_redist_base) add(p.irq_redist_base, p.irq_redist_size);
-    for (u32 i = 0; i < p.redist_more_count; ++i)
-        add(p.redist_more[i].base, p.redist_more[i].size);
+    // the interrupt controller, BARs Keel placed before (SR-IOV).
+    MemRange busy[pci::kBusyMax];
+    const u32 nbusy = pci::busy_ranges(p, busy, pci::kBusyMax);
     pci::Window windows[4];
     pci::PlaceConstraints c;
     c.windows = windows;
@@ -185,6 +174,7 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
+    service().set_vfs(&vf_table()); // VFS lists what boot enabled (hypervisor/io/)
     Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery

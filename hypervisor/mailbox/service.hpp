@@ -9,6 +9,7 @@
 
 #include "crypto/ecdsa.hpp"
 #include "crypto/sha2.hpp"
+#include "drivers/sriov/vf_table.hpp"
 #include "hypervisor/mailbox/audit.hpp"
 #include "hypervisor/mailbox/backend.hpp"
 #include "hypervisor/mailbox/command.hpp"
@@ -55,6 +56,8 @@ public:
     // blocks, lossy when the controller lags).
     void console_out(u32 id, const char* bytes, usize len) { console_.out(id, bytes, len); }
     [[nodiscard]] const ConsoleRings& consoles() const { return console_; }
+    // The VF table VFS answers from (none: VFS lists nothing).
+    void set_vfs(const sriov::VfTable* vfs) { vfs_ = vfs; }
 
     [[nodiscard]] const VmRecord& vm(u32 id) const { return vms_[id - 1]; }
     [[nodiscard]] VmLifeState state(u32 id) const { return backend_->state(id); }
@@ -67,6 +70,7 @@ public:
     static constexpr u64 kBurstFlushMs = 1000;
 
 private:
+    const sriov::VfTable* vfs_ = nullptr;
     // A run of rejected commands, counted until one audit record summarizes it.
     struct Burst {
         u32 count = 0;

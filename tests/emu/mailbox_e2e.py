@@ -27,7 +27,7 @@ def main():
     p.add_argument("--linux", help="arm64 Linux Image (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
-                                        "flood", "expiry", "topology"])
+                                        "flood", "expiry", "topology", "vfs"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -174,6 +174,12 @@ def drive(a, s):
         cmd += ["-icount", "shift=0,align=off,sleep=off", "-append", "keel.bench"]
     elif a.scenario == "expiry":
         cmd += ["-append", "keel.session_commands=5"]
+    if a.scenario == "vfs":  # an SR-IOV NVMe PF with two VFs, provisioned at boot (docs/sriov.md)
+        cmd += ["-drive", "file=null-co://,if=none,id=nvm1,format=raw",
+                "-drive", "file=null-co://,if=none,id=nvm2,format=raw",
+                "-device", "nvme-subsys,id=s0",
+                "-device", "nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2",
+                "-device", "nvme-ns,drive=nvm1,nsid=1,detached=on"]
     s.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     # keelctl's session and audit state live in the scratch folder (removed at the end).
     env = dict(os.environ, KEELCTL_MBOX=shm, KEELCTL_STATE_DIR=s.workdir)
@@ -359,6 +365,15 @@ def drive(a, s):
             run("destroy", "bad")
             out = run("log")
             ok &= "audit chain verified" in out
+        elif a.scenario == "vfs":
+            # The mailbox is 00:01.0, the PF 00:02.0. Namespace 2 is missing: VF 00:02.2
+            # stays unprovisioned (docs/sriov.md).
+            out = run("vfs")
+            ok &= bool(re.search(r"^00:02\.1\tpf 00:02\.0\tprovisioned\tcontroller 1\towner 0\tbar0 0x1000", out, re.M))
+            ok &= bool(re.search(r"^00:02\.2\tpf 00:02\.0\tunprovisioned\tcontroller 0\towner 0\tbar0 0x1000", out, re.M))
+            js = run("--json", "vfs")
+            ok &= js.startswith('{"total":2,"vfs":[{"vf":"00:02.1","pf":"00:02.0","provisioned":true')
+            ok &= "audit chain verified" in run("log")
         elif a.scenario == "hostile":
             for case in ["bad-mac", "replay", "wrong-session", "garbage", "bad-index", "past-window", "bad-hello"]:
                 run("hostile", case)

@@ -188,6 +188,36 @@ int cmd_list(Session& s, const Args&) {
     return kExitOk;
 }
 
+// The SR-IOV VFs Keel enabled (docs/sriov.md): BDF, its PF, provisioned, owner, BAR0.
+int cmd_vfs(Session& s, const Args&) {
+    ResponseSlot r;
+    if (s.call(Opcode::Vfs, 0, nullptr, 0, r) != Status::Ok) return kExitRefused;
+    VfsReply v;
+    memcpy(&v, r.payload, sizeof v);
+    if (s.opt.json) printf("{\"total\":%u,\"vfs\":[", v.total);
+    for (u32 i = 0; i < v.count && i < kVfsMax; ++i) {
+        const VfsReply::Entry& e = v.vfs[i];
+        char bdf[16], pf[16];
+        snprintf(bdf, sizeof bdf, "%02x:%02x.%x", e.bus, e.dev, e.fn);
+        snprintf(pf, sizeof pf, "%02x:%02x.%x", e.pf_rid >> 8, (e.pf_rid >> 3) & 31, e.pf_rid & 7);
+        const bool prov = (e.flags & 1) != 0;
+        if (s.opt.json)
+            printf("%s{\"vf\":\"%s\",\"pf\":\"%s\",\"provisioned\":%s,\"controller\":%u,"
+                   "\"owner\":%u,\"bar0\":%llu}",
+                   i ? "," : "", bdf, pf, prov ? "true" : "false", e.controller, e.owner,
+                   static_cast<unsigned long long>(e.bar0));
+        else
+            printf("%s\tpf %s\t%s\tcontroller %u\towner %s%u\tbar0 %#llx\n", bdf, pf,
+                   prov ? "provisioned" : "unprovisioned", e.controller, e.owner ? "vm " : "",
+                   e.owner, static_cast<unsigned long long>(e.bar0));
+    }
+    if (s.opt.json)
+        printf("]}\n");
+    else if (v.total > v.count)
+        printf("(%u more not shown)\n", v.total - v.count);
+    return kExitOk;
+}
+
 int cmd_describe(Session& s, const Args& a, bool metrics) {
     if (a.empty()) return kExitUsage;
     u32 id = s.resolve(a[0]);

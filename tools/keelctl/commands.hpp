@@ -41,6 +41,7 @@ int cmd_info(Session& s, const Args& a);
 void print_platform(const Session& s, const PlatformReply& p);
 int cmd_ping(Session& s, const Args& a);
 int cmd_list(Session& s, const Args& a);
+int cmd_vfs(Session& s, const Args& a);
 int cmd_describe(Session& s, const Args& a, bool metrics);
 int cmd_create(Session& s, const Args& a);
 int cmd_simple(Session& s, const std::string& cmd, const Args& a);

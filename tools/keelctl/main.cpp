@@ -19,7 +19,7 @@ int usage() {
     fprintf(stderr,
             "usage: keelctl [--mbox PATH] [--key PEM] [--json] COMMAND\n"
             "  keygen --private PEM --public PUB [--keep-existing]\n"
-            "  info | list | describe VM | metrics [VM]\n"
+            "  info | list | describe VM | metrics [VM] | vfs\n"
             "  create NAME --cpus LIST --mem SIZE --kernel FILE [--initrd FILE] [--cmdline TEXT]\n"
             "  start VM | stop VM [--timeout MS | --force] | destroy VM\n"
             "  console VM [--read | --write TEXT | --follow SECS [--until TEXT]]   (interactive: "
@@ -59,6 +59,7 @@ int main(int argc, char** argv) {
     if (int rc = s.open(o); rc != 0) return rc;
     if (cmd == "info") return cmd_info(s, args);
     if (cmd == "list") return cmd_list(s, args);
+    if (cmd == "vfs") return cmd_vfs(s, args);
     if (cmd == "describe" || cmd == "metrics") return cmd_describe(s, args, cmd == "metrics");
     if (cmd == "create") return cmd_create(s, args);
     if (cmd == "start" || cmd == "stop" || cmd == "destroy") return cmd_simple(s, cmd, args);

@@ -1,0 +1,48 @@
+// Every VF Keel has enabled, one record each: where it is (BDF, routing ID = its SMMU
+// stream ID on platforms with an identity iommu-map), its BARs, whether Keel's PF
+// provisioning finished for it, and which VM owns it. The rules of ownership live here
+// so the mailbox and boot paths share them: one VM per VF, the PF never assignable, an
+// unprovisioned VF refused, each with its own error. Pure logic, host-tested.
+#pragma once
+
+#include "drivers/sriov/sriov_cap.hpp"
+
+namespace keel::sriov {
+
+constexpr u32 kNoOwner = 0; // VM ids start at 1
+
+struct Vf {
+    pci::Bdf bdf;
+    pci::Bdf pf;
+    u16 index = 0;      // VF number - 1 (0-based within its PF)
+    u16 controller = 0; // device-specific id (NVMe: secondary controller id), 0 if none
+    bool provisioned = false;
+    u32 owner = kNoOwner;
+    u64 bar[6] = {}; // this VF's BAR addresses (0: not implemented)
+    u64 bar_size[6] = {};
+};
+
+class VfTable {
+public:
+    static constexpr u32 kMax = 32;
+
+    // Records VFs 0..cap.num_vfs-1 of `pf` with their BARs. NoMemory past kMax (nothing
+    // recorded), OutOfRange when a VF's routing ID passes `last_bus`.
+    Status add_pf(pci::Bdf pf, const Capability& cap, const pci::Bar (&bars)[6], u32 last_bus);
+    [[nodiscard]] u32 count() const { return count_; }
+    [[nodiscard]] const Vf& at(u32 i) const { return vfs_[i]; }
+    Vf* find(pci::Bdf f);
+    Vf* by_index(pci::Bdf pf, u16 index);
+    // Ownership: NotFound (no such VF), Unsupported (a PF), BadState (not provisioned),
+    // Busy (owned by another VM; a second attach by the owner is AlreadyExists).
+    Status assign(pci::Bdf f, u32 vm);
+    // NotFound (no such VF), BadState (not owned by `vm`).
+    Status release(pci::Bdf f, u32 vm);
+
+private:
+    [[nodiscard]] bool is_pf(pci::Bdf f) const;
+    Vf vfs_[kMax];
+    u32 count_ = 0;
+};
+
+} // namespace keel::sriov

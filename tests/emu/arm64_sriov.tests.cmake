@@ -1,0 +1,105 @@
+# SR-IOV on QEMU 7.2 (issue 13; docs/sriov.md): an NVMe PF with sriov_max_vfs in an
+# NVMe subsystem, namespaces created detached so only Keel's attachment gives a secondary
+# controller its namespace. The VFs must come up enabled, provisioned (Virtualization
+# Management: VQ/VI resources assigned, online; read back with Identify), enumerated at
+# their routing IDs with their BARs decoding (the NVMe version register read through
+# each VF's BAR0), each with its own namespace (read back with Identify CNS 12h).
+set(_img ${KEEL_IMAGE_arm64})
+set(_nvme_pf
+  -drive file=null-co://,if=none,id=nvm1,format=raw
+  -drive file=null-co://,if=none,id=nvm2,format=raw
+  -device nvme-subsys,id=s0
+  -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2
+  -device nvme-ns,drive=nvm1,nsid=1,detached=on)
+set(_ns2 -device nvme-ns,drive=nvm2,nsid=2,detached=on)
+set(_boots_and_ends --machine qemu-arm64 --image ${_img} --wait-exit --exit-code 0
+  --expect "keel: first light complete")
+
+keel_emu_test(NAME arm64.sriov_provision LABEL qemu-arm64 TIMEOUT 60 ARGS
+  ${_boots_and_ends} --fail "NOT provisioned" --fail "nvme: PF 00:01.0 admin queue"
+  --expect "sriov: PF 00:01.0: TotalVFs 2, NumVFs 2, VF offset 1 stride 1, VF device 0x10, VFs enabled (capability at 0x120)"
+  --expect "sriov: VF BAR0: 16 KiB per VF, 2 VFs from 0x1000"
+  --expect "nvme: PF 00:01.0 controller 0: flexible VQ 4 (0 assigned, at most 2 per secondary), VI 2 (0 assigned, at most 1)"
+  --expect "nvme: VF 00:01.1 secondary controller 1 online (VQ 2, VI 1), namespace 1 attached (1 controller)"
+  --expect "nvme: VF 00:01.2 secondary controller 2 online (VQ 2, VI 1), namespace 2 attached (1 controller)"
+  --expect "nvme: PF 00:01.0: 2 of 2 VFs provisioned"
+  --expect "sriov: VF 00:01.1 id ffffffff class 010802 stream 0x9 BAR0 0x1000"
+  --expect "(NVMe 1.4) controller 1 provisioned"
+  --expect "sriov: VF 00:01.2 id ffffffff class 010802 stream 0xa BAR0 0x1000"
+  --expect "(NVMe 1.4) controller 2 provisioned"
+  --expect "keel: power off (status 0)"
+  -- ${_nvme_pf} ${_ns2})
+
+# keel.sriov_vfs=1: NumVFs 1 of 2; the second VF never appears.
+keel_emu_test(NAME arm64.sriov_one_vf LABEL qemu-arm64 TIMEOUT 60 ARGS
+  ${_boots_and_ends} --append keel.sriov_vfs=1 --fail "00:01.2" --fail "NOT provisioned"
+  --expect "sriov: PF 00:01.0: TotalVFs 2, NumVFs 1, VF offset 1 stride 1"
+  --expect "nvme: VF 00:01.1 secondary controller 1 online (VQ 2, VI 1), namespace 1 attached"
+  --expect "nvme: PF 00:01.0: 1 of 1 VFs provisioned" --expect "keel: power off (status 0)"
+  -- ${_nvme_pf} ${_ns2})
+
+# No namespace 2 in the subsystem: the device refuses the attachment, VF 2 stays
+# unprovisioned (so it can never be assigned), VF 1 is unaffected and Keel boots on.
+keel_emu_test(NAME arm64.sriov_missing_namespace LABEL qemu-arm64 TIMEOUT 60 ARGS
+  ${_boots_and_ends} --expect "namespace 1 attached"
+  --expect "nvme: attach namespace (controller 2): status sct"
+  --expect "nvme: PF 00:01.0: 1 of 2 VFs provisioned"
+  --expect "sriov: VF 00:01.1 id ffffffff" --expect "controller 1 provisioned"
+  --expect "sriov: VF 00:01.2 id ffffffff" --expect "controller 0 NOT provisioned"
+  --expect "keel: power off (status 0)"
+  -- ${_nvme_pf})
+
+# The mailbox next to an SR-IOV PF: it places its BARs clear of the PF's and VFs'
+# apertures (drivers/pci/claims.hpp) and attaches.
+keel_emu_test(NAME arm64.sriov_with_mailbox LABEL qemu-arm64 TIMEOUT 60 ARGS
+  --machine qemu-arm64 --image ${KEEL_PRODUCT_IMAGE_arm64}
+  --expect "nvme: PF 00:01.0: 2 of 2 VFs provisioned"
+  --expect "mailbox: ivshmem 00:02.0, BAR2 4 MiB at"
+  --expect "mailbox: ready, waiting for the controller"
+  -- ${_nvme_pf} ${_ns2} -object memory-backend-ram,id=mbox,size=4M -device ivshmem-plain,memdev=mbox)
+
+# DMA isolation through the SMMUv3 (virt,iommu=smmuv3: stage 1 only in QEMU 7.2), with
+# keel.test=vf_dma (hypervisor/io/vf_dma_check.cpp): the PF's stream reaches only its
+# admin queue pages (provisioning still works through it); VF 00:01.1's stream is
+# attached with IOVA 0x40000000 (the guest RAM base) onto three pages of the image, and
+# Keel drives the VF's admin queue there: Identify into a mapped IOVA delivers the VF's own
+# controller data, Identify into an unmapped IOVA (the physical address of a canary page
+# in the image) faults at the SMMU with the VF's stream id (0x9) and that address, and the
+# canary is unchanged; VF 00:01.2, never attached, aborts on its first fetch
+# (C_BAD_STE, stream 0xa). VF 00:01.1 leaves with an FLR (bus mastering off, its
+# still-enabled controller reset) and its stream back to abort. Then a VM boots, runs and
+# ends: the hypervisor kept serving.
+keel_emu_test(NAME arm64.sriov_smmu_fault LABEL qemu-arm64 TIMEOUT 90 ARGS
+  --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 2 --wait-exit --exit-code 0
+  --append "keel.test=vf_dma keel.vm=cpus:1,mem:64M" --fail "FAILED" --fail "guest: ERROR"
+  --expect "platform: smmu 0 base 0x9050000"
+  --expect "platform: pci rids 0x0-0xffff: smmu 0 streams 0x0"
+  --expect "smmu: SMMUv3 at 0x9050000 enabled: IDR0 0xd40101a (stage 1 only), 256 streams"
+  --expect "smmu: PF 00:01.0 stream 0x8: its admin queue pages only"
+  --expect "nvme: PF 00:01.0: 2 of 2 VFs provisioned"
+  --expect "vf-dma: VF 00:01.1 stream 0x9 attached: iova 0x40000000 -> "
+  --expect "vf-dma: VF admin queue at iova 0x40000000: ok"
+  --expect "vf-dma: identify, mapped, iova 0x40002000: status sct 0 sc 0x0"
+  --expect "vf-dma: data arrived through the SMMU: controller id 1, model"
+  --expect "vf-dma: identify, unmapped, iova 0x4"
+  --expect "vf-dma: memory at pa 0x4" --expect "(the unmapped iova) unchanged"
+  --expect "smmu: event F_TRANSLATION (0x10) stream 0x9 iova 0x4"
+  --expect "smmu: event C_BAD_STE (0x4) stream 0xa"
+  --expect "vf-dma: VF 00:01.1 FLR: ok, command 0x6 -> 0x0, controller CSTS.RDY 1 -> 0"
+  --expect "vf-dma: VF 00:01.1 detached: ok, the hypervisor continues"
+  --expect "[vm 1] guest: powering off"
+  --expect "keel: all VMs ended, pool 508 MiB, baseline 508 MiB"
+  --expect "keel: power off (status 0)"
+  -- ${_nvme_pf} ${_ns2})
+
+# An ACPI boot (firmware describes the machine in ACPI only): the bridge windows are in the
+# DSDT's AML, which Keel does not interpret, so the PF's VFs are not enabled, with the
+# reason on the console, and everything else boots as before (the demo disk's two VMs).
+keel_emu_test(NAME uefi.arm64.acpi_sriov_skipped LABEL "qemu-arm64;uefi" TIMEOUT 90 ARGS
+  --machine qemu-arm64 --uefi ${CMAKE_BINARY_DIR}/uefi/demo-arm64/disk.img --acpi --smp 4 --mem 1G
+  --wait-exit --exit-code 0 --fail "pool leaked" --fail "VFs enabled"
+  --expect "platform: described by ACPI (no device tree)"
+  --expect "sriov: PF 00:02.0: no PCIe bridge windows known (an ACPI boot): VFs not enabled"
+  --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended" --expect "keel: power off"
+  -- ${_nvme_pf})
