@@ -3,6 +3,7 @@
 #include <arch/cpu.hpp>
 #include <arch/entropy.hpp>
 #include <arch/mailbox.hpp>
+#include <arch/sections.hpp>
 #include <arch/ticks.hpp>
 
 #include "drivers/pci/bar_place.hpp"
@@ -13,6 +14,7 @@
 #include "hypervisor/vm/vm_control.hpp"
 
 extern "C" const keel::u8 keel_controller_key[keel::crypto::kP384PublicKeySize];
+extern "C" const keel::u8 keel_image_trust_key[keel::crypto::kP384PublicKeySize];
 
 namespace keel {
 namespace {
@@ -29,6 +31,13 @@ constexpr u64 kMaxRegion = 16 * MiB;
 u64 g_region_base = 0;
 u64 g_region_size = 0;
 entropy::Seed g_seed; // this boot's seed (hypervisor/entropy/seed.hpp)
+u32 g_boot_arch = 0;  // BootArch: the arch an incoming image must be for
+
+// Live update (docs/handover.md §1): the region an incoming keel.img is staged in,
+// reserved with the image at boot (inside the image's span, so never pool memory and
+// never anything a VM or the hypervisor uses), written only by UPDATE chunks.
+constexpr u64 kUpdateRegionBytes = 4 * MiB;
+KEEL_NOINIT alignas(4096) u8 g_update_region[kUpdateRegionBytes];
 
 // The seed every mailbox secret comes from, or false (and why on the console): with no
 // entropy source at all the mailbox does not attach, rather than publish a nonce an
@@ -149,6 +158,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
         return false;
     }
     if (!gather_entropy(info)) return false;
+    g_boot_arch = static_cast<u32>(info.arch);
     g_region_base = shm.addr;
     g_region_size = used;
     kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n",
@@ -186,6 +196,12 @@ void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
     Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
+    update::Expect expect;
+    for (usize i = 0; i < sizeof expect.anchor.public_key; ++i)
+        expect.anchor.public_key[i] = keel_image_trust_key[i];
+    expect.policy.arch = static_cast<image::Arch>(g_boot_arch);
+    expect.policy.security_floor = KEEL_SECURITY_FLOOR;
+    service().set_update(g_update_region, sizeof g_update_region, expect);
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
     mailbox::Header h;
@@ -195,6 +211,10 @@ void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
            key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
     kprint("mailbox: session offer 1 published (X25519); sessions last %u commands or %u ms\n",
            limits.max_commands, limits.max_age_ms);
+    kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u\n",
+           static_cast<ull>(sizeof g_update_region / KiB),
+           static_cast<ull>(reinterpret_cast<uptr>(g_update_region)), expect.policy.security_floor,
+           expect.handover_written);
     kprint("mailbox: ready, waiting for the controller\n");
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended

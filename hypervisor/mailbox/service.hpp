@@ -16,6 +16,7 @@
 #include "hypervisor/mailbox/session.hpp"
 #include "hypervisor/mailbox/shared.hpp"
 #include "hypervisor/mailbox/ticks.hpp"
+#include "hypervisor/update/image_check.hpp"
 
 namespace keel::mailbox {
 
@@ -51,6 +52,10 @@ public:
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
     // Returns the number of commands consumed.
     u32 poll();
+    // Live update (§3.8, docs/handover.md): the region reserved at boot for an incoming
+    // image (memory nothing else uses, written only by UPDATE chunks) and what a new image
+    // must satisfy. Without it UPDATE answers Unsupported.
+    void set_update(u8* region, u64 size, const update::Expect& expect);
     // Guest serial output for the VM's console-out ring (console.hpp: any core, never
     // blocks, lossy when the controller lags).
     void console_out(u32 id, const char* bytes, usize len) { console_.out(id, bytes, len); }
@@ -86,6 +91,8 @@ private:
     Status do_load(const Command& c);
     Status do_stop(const Command& c);
     Status do_destroy(const Command& c);
+    Status do_update(const Command& c, u8 (&reply)[kRespPayloadMax]); // update.cpp
+    void update_reset();
     void fill_info(u32 id, VmInfo& out);
     // `authenticated`: the command passed the session check; its answer gets the MAC.
     void respond(u64 seq, u16 op, Status s, const u8* payload, bool authenticated);
@@ -117,6 +124,17 @@ private:
     u32 last_verify_ns_ = 0;
     u32 start_to_output_ns_ = 0;
     u32 create_to_output_us_ = 0;
+    // The incoming image (update.cpp): staged bytes, and whether they passed the checks.
+    struct Staged {
+        u8* region = nullptr;
+        u64 region_size = 0;
+        update::Expect expect{};
+        u64 size = 0;   // announced by Begin
+        u64 staged = 0; // bytes arrived
+        bool open = false;
+        bool verified = false;
+    } update_;
+    char detail_[40] = {}; // the audit record's detail for this command ("": the opcode's name)
 };
 
 } // namespace keel::mailbox

@@ -6,6 +6,7 @@ removes the /dev/shm file and its work folder (serial log, audit state): tools/k
 
   mailbox_e2e.py --image keel-arm64.bin --keelctl keelctl --guest guest.bin SCENARIO
   mailbox_e2e.py ... --linux Image --initrd initramfs.cpio.gz linux
+  mailbox_e2e.py ... --keel-sign keel-sign --elf keel-arm64.elf --sign-key dev-signing.pem update_refusals
 Exit status: 0 pass, 1 fail.
 """
 import argparse, os, re, signal, socket, struct, subprocess, sys, time
@@ -24,8 +25,11 @@ def main():
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--linux", help="arm64 Linux Image (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
+    p.add_argument("--keel-sign", help="keel-sign (scenario update_refusals)")
+    p.add_argument("--elf", help="the product image's ELF, signed into keel.img here (update_refusals)")
+    p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
-                                        "flood", "expiry"])
+                                        "flood", "expiry", "update_refusals"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -140,6 +144,82 @@ def forge(a, s, shm, qmp_path, run):
     if "AUDIT LOG FORGED" not in out and "AUDIT CHAIN BROKEN" not in out:
         print("FAIL: the rewritten record was not reported")
         ok = False
+    return ok
+
+
+def update_images(a, s):
+    """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
+    one and one per refusal, each with the message Keel must answer."""
+    def sign(out, elf=None, sv="1", arch="arm64"):
+        subprocess.run([a.keel_sign, "sign", "--elf", elf or a.elf, "--arch", arch, "--key", a.sign_key,
+                        "--security-version", sv, "--hv-version", "0.1.0", "--out", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        return out
+    d = s.workdir
+    good = sign(os.path.join(d, "good.img"))
+    data = open(good, "rb").read()
+    bad_sig = os.path.join(d, "bad-signature.img")
+    flipped = bytearray(data)
+    flipped[16] ^= 1  # hv_version, inside the signed header
+    open(bad_sig, "wb").write(bytes(flipped))
+    truncated = os.path.join(d, "truncated.img")
+    open(truncated, "wb").write(data[:-512])
+    # The note (KEELNOTE at 0x40 of the image) says it adopts handover records 99..99 only.
+    elf = bytearray(open(a.elf, "rb").read())
+    at = elf.find(b"KEELNOTE")
+    if at < 0 or elf.find(b"KEELNOTE", at + 1) >= 0:
+        raise SystemExit("update_refusals: the ELF has no single image note")
+    elf[at + 12:at + 20] = struct.pack("<II", 99, 99)
+    abi_elf = os.path.join(d, "abi99.elf")
+    open(abi_elf, "wb").write(bytes(elf))
+    return good, [
+        ("bad signature", bad_sig, "bad signature"),
+        ("older security version", sign(os.path.join(d, "older.img"), sv="0"),
+         "security version below the floor (rollback) (image 0, floor 1)"),
+        ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
+        ("truncated", truncated, "truncated image"),
+        ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 1)"),
+    ]
+
+
+def update_refusals(a, s, run, wait_serial, serial):
+    """Two test guests run; every bad image is refused with its own error, the good one
+    verifies; both guests are still alive afterwards (one answers the power button)."""
+    ok = True
+    good, bad = update_images(a, s)
+    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "polite"); run("start", "deaf")
+    ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
+    ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+    for name, path, message in bad:
+        out = run("update", path, expect_rc=1, both=True)
+        if f"keelctl: update refused: {message}\n" not in out:
+            print(f"FAIL: {name}: expected the refusal '{message}'")
+            ok = False
+        ok &= wait_serial(f"update: refused: {message}", 10)
+        listing = run("list")
+        if "polite\trunning" not in listing or "deaf\trunning" not in listing:
+            print(f"FAIL: {name}: a VM stopped running")
+            ok = False
+    out = run("update", good, "--verify-only")
+    ok &= "update: verified: 0.1.0, security version 1, handover 1..1" in out
+    # The swap itself is the next step (docs/handover.md §4): Apply is refused, nothing changes.
+    out = run("update", good, expect_rc=1, both=True)
+    ok &= "the swap is not implemented yet: nothing changed" in out
+    ok &= "destroyed" not in serial()
+    # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
+        if f"update verify: {status}" not in log_out:
+            print(f"FAIL: no audit record 'update verify: {status}'")
+            ok = False
     return ok
 
 
@@ -340,6 +420,8 @@ def drive(a, s):
             ok &= "audit chain verified" in log_out and " 0 without a key here" in log_out
         elif a.scenario == "forge":
             ok &= forge(a, s, shm, qmp, run)
+        elif a.scenario == "update_refusals":
+            ok &= update_refusals(a, s, run, wait_serial, serial)
         elif a.scenario == "logstate":
             st = os.path.join(s.workdir, "audit.state")
             run("info")  # the session handshake (its own record) before the first pull
