@@ -12,12 +12,19 @@ set(ARCH_DIR ${CMAKE_SOURCE_DIR}/arch/${KEEL_TARGET_ARCH})
 set(KEEL_PRODUCT_ONLY_SOURCES ${CMAKE_SOURCE_DIR}/hypervisor/vm/builtin_guest_none.cpp)
 set(KEEL_TEST_IMAGE_SOURCES ${CMAKE_SOURCE_DIR}/tests/guest/builtin_guest.cpp)
 include(${ARCH_DIR}/sources.cmake)   # KEEL_ARCH_SOURCES, KEEL_ARCH_LIBS, KEEL_ARCH_LINKER_SCRIPT
+# Optional arch parts the arch does not provide yet come from arch/none/ (its README).
+set(KEEL_ARCH_FALLBACK_INCLUDE)
+if(NOT EXISTS ${ARCH_DIR}/include/arch/update.hpp)
+  list(APPEND KEEL_ARCH_SOURCES ${CMAKE_SOURCE_DIR}/arch/none/update_none.cpp)
+  set(KEEL_ARCH_FALLBACK_INCLUDE ${CMAKE_SOURCE_DIR}/arch/none/include)
+endif()
 
 add_library(keel_libc STATIC ${CMAKE_SOURCE_DIR}/hypervisor/libc/string.cpp)
 target_compile_options(keel_libc PRIVATE ${KEEL_WARNINGS})
 
 function(keel_image_settings target)
-  target_include_directories(${target} PRIVATE ${ARCH_DIR}/include ${CMAKE_SOURCE_DIR})
+  target_include_directories(${target} PRIVATE ${ARCH_DIR}/include ${KEEL_ARCH_FALLBACK_INCLUDE}
+                             ${CMAKE_SOURCE_DIR})
   target_include_directories(${target} SYSTEM PRIVATE ${CMAKE_SOURCE_DIR}/hypervisor/libc/include)
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${KEEL_WARNINGS}>)
   target_compile_definitions(${target} PRIVATE KEEL_VERSION_STRING="${KEEL_IMAGE_VERSION}"

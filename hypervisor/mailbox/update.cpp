@@ -6,20 +6,20 @@
 
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/print.hpp"
+#include "hypervisor/update/image_note.hpp"
 
 namespace keel::mailbox {
 
-void Service::set_update(u8* region, u64 size, const update::Expect& expect) {
+void Service::set_update(const UpdateSetup& setup) {
     update_ = Staged{};
-    update_.region = region;
-    update_.region_size = size & ~u64(3); // chunks are copied in whole words
-    update_.expect = expect;
+    update_.setup = setup;
+    update_.setup.region_size &= ~u64(3); // chunks are copied in whole words
 }
 
 void Service::update_reset() {
     // What was staged is forgotten (and wiped: the region holds nothing half-checked).
-    if (update_.region != nullptr && update_.staged != 0)
-        memset(update_.region, 0, static_cast<usize>(align_up(update_.staged, 4)));
+    if (update_.setup.region != nullptr && update_.staged != 0)
+        memset(update_.setup.region, 0, static_cast<usize>(align_up(update_.staged, 4)));
     update_.size = update_.staged = 0;
     update_.open = update_.verified = false;
 }
@@ -29,7 +29,7 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
     UpdateReply out{};
     Status s = Status::Ok;
     const char* step = "?";
-    if (update_.region == nullptr) {
+    if (update_.setup.region == nullptr) {
         s = Status::Unsupported;
         format(out.message, sizeof out.message, "this Keel has no update region");
     } else {
@@ -37,13 +37,13 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
         case UpdateStep::Begin:
             step = "begin";
             update_reset();
-            out.region_bytes = update_.region_size;
-            if (u.image_size > update_.region_size) {
+            out.region_bytes = update_.setup.region_size;
+            if (u.image_size > update_.setup.region_size) {
                 s = Status::OutOfRange;
                 format(out.message, sizeof out.message,
                        "image of %llu bytes does not fit the update region (%llu)",
                        static_cast<unsigned long long>(u.image_size),
-                       static_cast<unsigned long long>(update_.region_size));
+                       static_cast<unsigned long long>(update_.setup.region_size));
                 break;
             }
             update_.size = u.image_size;
@@ -60,7 +60,7 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
                 s = Status::OutOfRange;
                 break;
             }
-            s = region_.copy_in(kBulkOffset + u.bulk_offset, update_.region + update_.staged,
+            s = region_.copy_in(kBulkOffset + u.bulk_offset, update_.setup.region + update_.staged,
                                 align_up(u.length, 4));
             if (s == Status::Ok) update_.staged += u.length;
             break;
@@ -72,7 +72,7 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
                 break;
             }
             update::Outcome o;
-            s = update::check_image(update_.region, update_.size, update_.expect, o);
+            s = update::check_image(update_.setup.region, update_.size, update_.setup.expect, o);
             memcpy(out.message, o.message, sizeof out.message);
             out.message[sizeof out.message - 1] = '\0';
             if (s != Status::Ok) {
@@ -91,12 +91,16 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
         }
         case UpdateStep::Apply:
             step = "apply";
-            // The swap (docs/handover.md §4) is not built yet: the verified image stays
-            // staged and nothing else changes.
-            s = update_.verified ? Status::Unsupported : Status::BadState;
-            format(out.message, sizeof out.message,
-                   update_.verified ? "the swap is not implemented yet: nothing changed"
-                                    : "no verified image staged");
+            if (!update_.verified) {
+                s = Status::BadState;
+                format(out.message, sizeof out.message, "no verified image staged");
+            } else if (update_.setup.swap == nullptr || update_.setup.record == nullptr) {
+                s = Status::Unsupported;
+                format(out.message, sizeof out.message,
+                       "this arch has no live swap yet: nothing changed");
+            } else {
+                s = update_apply(out);
+            }
             break;
         }
     }
@@ -105,6 +109,76 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
     format(detail_, sizeof detail_, "update %s: %s", step, status_name(s));
     memcpy(reply, &out, sizeof out);
     return s;
+}
+
+// Every vCPU parked: the record of what the incoming image would adopt (docs/handover.md
+// §2), written and then checked with the parser the incoming image runs.
+Status Service::write_handover(u64* bytes) {
+    const UpdateSetup& u = update_.setup;
+    update::HandoverWriter w(u.record, static_cast<usize>(u.record_size), update_.counter + 1);
+    update::OldImageRecord img{};
+    u.swap->image_span(&img.base, &img.span, &img.entry);
+    img.update_region = reinterpret_cast<uptr>(u.region);
+    img.update_region_size = u.region_size;
+    img.security_floor = u.expect.policy.security_floor;
+    memcpy(img.version, update::keel_image_note.version, sizeof img.version);
+    KEEL_TRY(w.add(update::RecordType::OldImage, img));
+    KEEL_TRY(u.swap->describe(w));
+    for (u32 id = 1; id <= kMaxVms; ++id) {
+        if (state(id) == VmLifeState::Free) continue;
+        static update::ConsoleRecord c; // 5 KiB: off the boot core's stack
+        console_.describe(id, c);
+        KEEL_TRY(w.add(update::RecordType::Console, c));
+    }
+    update::MailboxRecord m{};
+    m.region_size = region_.size();
+    memcpy(m.boot_nonce, nonce_, sizeof m.boot_nonce);
+    m.cmd_cons = cmd_cons_;
+    m.resp_prod = resp_prod_;
+    m.log_prod = audit_.prod();
+    m.unlogged = audit_.unlogged();
+    m.active_session = sessions_.active_id();
+    m.offer_id = sessions_.offer_id();
+    m.seq_floor = sessions_.last_seq();
+    m.audit_next_index = audit_.next_index();
+    memcpy(m.audit_head, audit_.head(), sizeof m.audit_head);
+    KEEL_TRY(w.add(update::RecordType::Mailbox, m));
+    Result<u64> n = w.seal();
+    if (!n.ok()) return n.status();
+    static update::HandoverView view; // the parse the incoming image would make
+    KEEL_TRY(update::parse_handover(u.record, static_cast<usize>(n.value()),
+                                    update::kHandoverAbiMin, update::kHandoverAbi, view));
+    *bytes = n.value();
+    return Status::Ok;
+}
+
+// Apply (docs/handover.md §4): quiesce, write and check the record, then, since the jump
+// into the new image is not built yet, the rollback path: every vCPU resumes on the
+// image that parked it, with the state it left, and the answer says so.
+Status Service::update_apply(UpdateReply& out) {
+    update::Swap& swap = *update_.setup.swap;
+    const Ticks t0 = ticks_now();
+    u32 parked = 0;
+    if (swap.quiesce(kQuiesceMs, &parked) != Status::Ok) {
+        format(out.message, sizeof out.message,
+               "not every vCPU parked within %u ms: all resumed, nothing changed", kQuiesceMs);
+        return Status::Timeout;
+    }
+    u64 bytes = 0;
+    const Status rec = write_handover(&bytes);
+    swap.resume();
+    const u32 blackout_us = ticks_us(t0, ticks_now());
+    if (rec != Status::Ok) {
+        format(out.message, sizeof out.message, "handover record: %s; all resumed, nothing changed",
+               status_name(rec));
+        kprint("update: %s\n", out.message);
+        return rec;
+    }
+    format(out.message, sizeof out.message,
+           "%u vCPUs parked, record %llu B checked; no jump yet: resumed after %u us", parked,
+           static_cast<unsigned long long>(bytes), blackout_us);
+    kprint("update: apply: %s\n", out.message);
+    return Status::Unsupported;
 }
 
 } // namespace keel::mailbox

@@ -29,7 +29,7 @@ def main():
     p.add_argument("--elf", help="the product image's ELF, signed into keel.img here (update_refusals)")
     p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
-                                        "flood", "expiry", "update_refusals"])
+                                        "flood", "expiry", "update_refusals", "update_linux"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -205,9 +205,10 @@ def update_refusals(a, s, run, wait_serial, serial):
             ok = False
     out = run("update", good, "--verify-only")
     ok &= "update: verified: 0.1.0, security version 1, handover 1..1" in out
-    # The swap itself is the next step (docs/handover.md §4): Apply is refused, nothing changes.
+    # Apply: every vCPU parks, the handover record is written and checked, and since the jump
+    # is not built (docs/handover.md §4) both resume where they were; keelctl reports it.
     out = run("update", good, expect_rc=1, both=True)
-    ok &= "the swap is not implemented yet: nothing changed" in out
+    ok &= re.search(r"update refused: 2 vCPUs parked, record \d+ B checked; no jump yet: resumed after \d+ us", out) is not None
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
     run("stop", "polite", "--timeout", "30000")
@@ -223,15 +224,48 @@ def update_refusals(a, s, run, wait_serial, serial):
     return ok
 
 
+def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
+    """Two Linux VMs (1 and 2 vCPUs) that echo console lines; UPDATE Apply five times: every
+    vCPU parks, the handover record is written and checked, every vCPU resumes (the jump into
+    the new image is not built: docs/handover.md §4). After each, both guests still echo."""
+    ok = True
+    good, _ = update_images(a, s)
+    lx = ["--kernel", a.linux, "--initrd", a.initrd]
+    marks = {i: ring(i)[0] for i in (1, 2)}
+    run("create", "one", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("create", "two", "--cpus", "2-3", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("start", "one"); run("start", "two")
+    ok &= wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 150)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: echo ready", 150)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 5)
+    for n in range(5):
+        out = run("update", good, expect_rc=1, both=True)
+        m = re.search(r"update refused: 3 vCPUs parked, record (\d+) B checked; no jump yet: resumed after (\d+) us", out)
+        if not m:
+            print(f"FAIL: apply {n}: not every vCPU parked and resumed")
+            ok = False
+        else:
+            print(f"  apply {n}: record {m.group(1)} B, vCPUs parked for {m.group(2)} us (wall clock under TCG)")
+        for vm in (1, 2):
+            run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
+            ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
+    out = run("list")
+    ok &= "one\trunning" in out and "two\trunning" in out
+    ok &= "destroyed" not in serial() and "unhandled" not in serial()
+    ok &= "audit chain verified" in run("log")
+    return ok
+
+
 def drive(a, s):
     """Boots Keel with the mailbox in the scratch s, runs a.scenario; returns the exit status."""
     # Linux: a 16 MiB window (the most Keel uses) takes a 32 MiB Image in 3 chunks.
-    shm_mib = 16 if a.scenario == "linux" else 4
+    linux = a.scenario in ("linux", "update_linux")
+    shm_mib = 16 if linux else 4
     shm = s.shm_file("keel-mbox", shm_mib * 1024 * 1024)
     log = os.path.join(s.workdir, "serial.log")
     open(log, "w").close()
     cmd = ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max,pauth=off",
-           "-smp", "4", "-m", "2G" if a.scenario == "linux" else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
+           "-smp", "4", "-m", "2G" if linux else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
            "-serial", "file:" + log, "-kernel", a.image,
            "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size={shm_mib}M",
            "-device", "ivshmem-plain,memdev=mbox"]
@@ -420,6 +454,8 @@ def drive(a, s):
             ok &= "audit chain verified" in log_out and " 0 without a key here" in log_out
         elif a.scenario == "forge":
             ok &= forge(a, s, shm, qmp, run)
+        elif a.scenario == "update_linux":
+            ok &= update_linux(a, s, run, wait_serial, serial, ring, wait_ring)
         elif a.scenario == "update_refusals":
             ok &= update_refusals(a, s, run, wait_serial, serial)
         elif a.scenario == "logstate":

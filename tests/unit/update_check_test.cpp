@@ -132,7 +132,11 @@ struct MailboxUpdate : ::testing::Test {
     std::vector<u8> region = std::vector<u8>(256 * KiB, 0xee);
     void SetUp() override {
         b.attach();
-        b.svc->set_update(region.data(), region.size(), arm64_expect());
+        mailbox::Service::UpdateSetup up;
+        up.region = region.data();
+        up.region_size = region.size();
+        up.expect = arm64_expect();
+        b.svc->set_update(up);
     }
     Status step(mailbox::UpdateStep st, u64 size = 0, u64 off = 0, u64 len = 0,
                 mailbox::UpdateReply* out = nullptr) {
@@ -170,7 +174,7 @@ TEST_F(MailboxUpdate, AGoodImageVerifiesAndTheSwapIsRefusedHonestly) {
     EXPECT_EQ(memcmp(region.data(), img.data(), img.size()), 0) << "staged as sent";
     EXPECT_EQ(last_detail(), "update verify: ok");
     EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
-    EXPECT_STREQ(out.message, "the swap is not implemented yet: nothing changed");
+    EXPECT_STREQ(out.message, "this arch has no live swap yet: nothing changed");
 }
 
 TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
@@ -235,8 +239,114 @@ TEST_F(MailboxUpdate, StepsOutOfOrderOrOutOfBoundsAreRefused) {
         << "names no VM";
 }
 
+// The arch's swap, faked: describes what the fake backend holds as the arm64 one would.
+struct FakeSwap final : Swap {
+    mailbox::test::FakeBackend* be = nullptr;
+    Status quiesce_result = Status::Ok;
+    bool skip_vm = false; // describe leaves a created VM out: the record's check must catch it
+    u32 quiesces = 0, resumes = 0, describes = 0;
+    bool parked = false;
+    Status quiesce(u64, u32* n) override {
+        ++quiesces;
+        if (quiesce_result != Status::Ok) {
+            *n = 0;
+            return quiesce_result; // the real one resumes before it answers
+        }
+        parked = true;
+        *n = 3;
+        return Status::Ok;
+    }
+    Status describe(HandoverWriter& w) override {
+        ++describes;
+        EXPECT_TRUE(parked) << "described only while every vCPU is parked";
+        for (u32 id = 1; id <= mailbox::kMaxVms; ++id) {
+            if (be->state(id) == VmState::Free || (skip_vm && id == 2)) continue;
+            VmRecord v{};
+            v.id = id;
+            v.vcpu_count = 1;
+            KEEL_TRY(w.add(RecordType::Vm, v));
+            KEEL_TRY(w.add(RecordType::Stage2, Stage2Record{id, id, 0x1000, 0, 0}));
+            VcpuRecord c{};
+            c.vm_id = id;
+            KEEL_TRY(w.add(RecordType::Vcpu, c));
+        }
+        const PoolRun run{0x40000000, 2 * MiB, kOwnerHypervisor, 0};
+        return w.add_pool(&run, 1);
+    }
+    void resume() override {
+        ++resumes;
+        parked = false;
+    }
+    void image_span(u64* base, u64* span, u64* entry) override {
+        *base = 0x40200000, *span = 8 * MiB, *entry = 0x40200000;
+    }
+};
+
+struct MailboxApply : MailboxUpdate {
+    FakeSwap swap;
+    std::vector<u64> record = std::vector<u64>(16 * 1024, 0);
+    void SetUp() override {
+        MailboxUpdate::SetUp();
+        swap.be = &b.be;
+        mailbox::Service::UpdateSetup up;
+        up.region = region.data();
+        up.region_size = region.size();
+        up.record = reinterpret_cast<u8*>(record.data());
+        up.record_size = record.size() * 8;
+        up.expect = arm64_expect();
+        up.swap = &swap;
+        b.svc->set_update(up);
+        const u8 kernel[64] = {1, 2, 3};
+        for (const char* name : {"one", "two"}) {
+            mailbox::CreateVmPayload p = mailbox::test::create_payload(name, sizeof kernel, kernel);
+            ASSERT_EQ(b.call(mailbox::Opcode::CreateVm, 0, &p, sizeof p), Status::Ok);
+        }
+        mailbox::UpdateReply out{};
+        ASSERT_EQ(send(make_update_image(), &out), Status::Ok) << out.message;
+    }
+};
+
+TEST_F(MailboxApply, QuiescesWritesACheckedRecordAndResumesEveryVcpu) {
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    const std::string msg = out.message;
+    EXPECT_EQ(msg.find("3 vCPUs parked, record "), 0u) << msg;
+    EXPECT_NE(msg.find(" B checked; no jump yet: resumed after "), std::string::npos) << msg;
+    EXPECT_EQ(swap.quiesces, 1u);
+    EXPECT_EQ(swap.describes, 1u);
+    EXPECT_EQ(swap.resumes, 1u) << "the rollback path: every vCPU runs again";
+    // The record left in the buffer is what the incoming image would parse.
+    HandoverView v;
+    const u8* rec = reinterpret_cast<const u8*>(record.data());
+    ASSERT_EQ(parse_handover(rec, record.size() * 8, kHandoverAbiMin, kHandoverAbi, v), Status::Ok);
+    EXPECT_EQ(v.header.update_counter, 1u);
+    EXPECT_EQ(v.vm_count, 2u);
+    EXPECT_NE(v.console[1], nullptr);
+    EXPECT_EQ(v.mailbox->active_session, 1u);
+    EXPECT_EQ(v.mailbox->audit_next_index + 1, b.svc->audit().next_index())
+        << "the chain position as it stood before Apply's own record";
+    EXPECT_STREQ(v.old_image->version, KEEL_VERSION_STRING);
+    EXPECT_EQ(last_detail(), "update apply: unsupported");
+}
+
+TEST_F(MailboxApply, AVcpuThatDoesNotParkChangesNothing) {
+    swap.quiesce_result = Status::Timeout;
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Timeout);
+    EXPECT_STREQ(out.message, "not every vCPU parked within 100 ms: all resumed, nothing changed");
+    EXPECT_EQ(swap.describes, 0u);
+}
+
+TEST_F(MailboxApply, ARecordThatDoesNotCheckIsNotHandedOver) {
+    swap.skip_vm = true; // VM 2 has a console but no Vm record
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Corrupt);
+    EXPECT_STREQ(out.message, "handover record: corrupt; all resumed, nothing changed");
+    EXPECT_EQ(swap.resumes, 1u);
+}
+
 TEST_F(MailboxUpdate, WithoutAnUpdateRegionUpdateIsUnsupported) {
-    b.svc->set_update(nullptr, 0, arm64_expect());
+    b.svc->set_update(mailbox::Service::UpdateSetup{});
     mailbox::UpdateReply out{};
     EXPECT_EQ(step(mailbox::UpdateStep::Begin, 4096, 0, 0, &out), Status::Unsupported);
     EXPECT_STREQ(out.message, "this Keel has no update region");
