@@ -8,8 +8,10 @@
 #include <string.h>
 
 #include "gic_phys.hpp"
+#include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
+#include "mmu.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
 #include "vm_context.hpp"
@@ -20,6 +22,11 @@ namespace keel::arm64 {
 namespace {
 
 u32 g_parked = 0; // vCPUs parked now (atomic)
+// The update region and, in its last kRecordBytes, the handover record's buffer: one run
+// taken out of the pool at boot (docs/handover.md §1.1).
+constexpr u64 kReserveBytes = 4 * MiB;
+constexpr u64 kRecordBytes = 128 * KiB;
+u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
 
 // vCPUs inside a guest now (on: from CPU_ON or start until they stop).
 u32 vcpus_on() {
@@ -46,6 +53,21 @@ void kick_all() {
 
 class Arm64Swap final : public update::Swap {
 public:
+    Status reserve(u8** region, u64* region_size, u8** record, u64* record_size) override {
+        if (g_reserved == 0) {
+            Result<PhysAddr> r = pool_reserve_hypervisor(kReserveBytes, "the live-update region");
+            if (!r.ok()) return r.status();
+            // Out of the pool for good: hypervisor memory now, mapped like its own data.
+            KEEL_TRY(el2_map(r.value().raw(), kReserveBytes, MapKind::ReadWrite));
+            g_reserved = r.value().raw();
+        }
+        *region = reinterpret_cast<u8*>(g_reserved);
+        *region_size = kReserveBytes - kRecordBytes;
+        *record = reinterpret_cast<u8*>(g_reserved + kReserveBytes - kRecordBytes);
+        *record_size = kRecordBytes;
+        return Status::Ok;
+    }
+
     Status quiesce(u64 timeout_ms, u32* parked) override {
         __atomic_store_n(&g_quiesce_request, 1u, __ATOMIC_RELEASE);
         const arch::TickCount t0 = arch::ticks();
@@ -88,11 +110,13 @@ public:
         }
         // Pool ownership: the hypervisor's own span and each VM's RAM (the rest of the
         // boot memory map is free).
-        update::PoolRun runs[1 + Vm::kMaxVms] = {};
+        update::PoolRun runs[2 + Vm::kMaxVms] = {};
         u32 n = 0;
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
         runs[n++] = update::PoolRun{base, span, update::kOwnerHypervisor, 0};
+        if (g_reserved != 0)
+            runs[n++] = update::PoolRun{g_reserved, kReserveBytes, update::kOwnerHypervisor, 0};
         for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
             const Vm* vm = vm_manager().find(id);
             if (vm != nullptr && vm->mem_size != 0)

@@ -3,7 +3,6 @@
 #include <arch/cpu.hpp>
 #include <arch/entropy.hpp>
 #include <arch/mailbox.hpp>
-#include <arch/sections.hpp>
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 
@@ -33,15 +32,6 @@ u64 g_region_base = 0;
 u64 g_region_size = 0;
 entropy::Seed g_seed; // this boot's seed (hypervisor/entropy/seed.hpp)
 u32 g_boot_arch = 0;  // BootArch: the arch an incoming image must be for
-
-// Live update (docs/handover.md §1): the region an incoming keel.img is staged in,
-// reserved with the image at boot (inside the image's span, so never pool memory and
-// never anything a VM or the hypervisor uses), written only by UPDATE chunks.
-constexpr u64 kUpdateRegionBytes = 4 * MiB;
-KEEL_NOINIT alignas(4096) u8 g_update_region[kUpdateRegionBytes];
-// Where UPDATE Apply builds the handover record (docs/handover.md §2): 8 VMs of 8 vCPUs
-// with their consoles take about 90 KiB.
-KEEL_NOINIT alignas(4096) u8 g_handover[128 * KiB];
 
 // The seed every mailbox secret comes from, or false (and why on the console): with no
 // entropy source at all the mailbox does not attach, rather than publish a nonce an
@@ -205,13 +195,16 @@ void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
         expect.anchor.public_key[i] = keel_image_trust_key[i];
     expect.policy.arch = static_cast<image::Arch>(g_boot_arch);
     expect.policy.security_floor = KEEL_SECURITY_FLOOR;
+    // Live update (docs/handover.md §1.1): the region an incoming keel.img is staged in and
+    // the handover record's buffer, taken from the pool now, before any VM exists.
     mailbox::Service::UpdateSetup up;
-    up.region = g_update_region;
-    up.region_size = sizeof g_update_region;
-    up.record = g_handover;
-    up.record_size = sizeof g_handover;
     up.expect = expect;
     up.swap = arch::live_update();
+    if (up.swap != nullptr &&
+        up.swap->reserve(&up.region, &up.region_size, &up.record, &up.record_size) != Status::Ok) {
+        kprint("mailbox: no live-update region (pool exhausted): UPDATE will answer Unsupported\n");
+        up = mailbox::Service::UpdateSetup{};
+    }
     service().set_update(up);
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
@@ -222,11 +215,14 @@ void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
            key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
     kprint("mailbox: session offer 1 published (X25519); sessions last %u commands or %u ms\n",
            limits.max_commands, limits.max_age_ms);
-    kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u, swap %s\n",
-           static_cast<ull>(sizeof g_update_region / KiB),
-           static_cast<ull>(reinterpret_cast<uptr>(g_update_region)), expect.policy.security_floor,
-           expect.handover_written,
-           up.swap != nullptr ? "quiesce and record (no jump yet)" : "none on this arch");
+    if (up.region != nullptr)
+        kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u, swap: quiesce "
+               "and record (no jump yet)\n",
+               static_cast<ull>(up.region_size / KiB),
+               static_cast<ull>(reinterpret_cast<uptr>(up.region)), expect.policy.security_floor,
+               expect.handover_written);
+    else
+        kprint("mailbox: no live update on this arch (UPDATE answers Unsupported)\n");
     kprint("mailbox: ready, waiting for the controller\n");
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended

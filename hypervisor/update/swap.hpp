@@ -13,6 +13,10 @@ namespace keel::update {
 
 class Swap {
 public:
+    // Boot core, at boot before any VM: takes the update region and the handover record's
+    // buffer out of the pool and maps them for the hypervisor (docs/handover.md §1.1).
+    [[nodiscard]] virtual Status reserve(u8** region, u64* region_size, u8** record,
+                                         u64* record_size) = 0;
     // Boot core. Ok: every vCPU that was running is parked (`parked` says how many);
     // Timeout: some did not park within `timeout_ms`, and every one was let go again.
     [[nodiscard]] virtual Status quiesce(u64 timeout_ms, u32* parked) = 0;

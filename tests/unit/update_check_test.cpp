@@ -246,6 +246,7 @@ struct FakeSwap final : Swap {
     bool skip_vm = false; // describe leaves a created VM out: the record's check must catch it
     u32 quiesces = 0, resumes = 0, describes = 0;
     bool parked = false;
+    Status reserve(u8**, u64*, u8**, u64*) override { return Status::Unsupported; } // set by hand
     Status quiesce(u64, u32* n) override {
         ++quiesces;
         if (quiesce_result != Status::Ok) {
