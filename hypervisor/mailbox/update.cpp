@@ -1,7 +1,9 @@
 // UPDATE (docs/mailbox.md §3.8, docs/handover.md): an incoming keel.img arrives through
 // the bulk window, chunk by chunk, into the update region reserved at boot; Verify runs the
-// boot stage's checks and the handover-ABI check on that private copy. Nothing outside
-// the update region changes on any step, and a refusal also drops what was staged.
+// boot stage's checks and the handover-ABI check on that private copy (a refusal drops
+// what was staged); Apply quiesces every vCPU, writes and checks the handover record and,
+// until the jump into the new image exists, resumes them. Nothing outside the update
+// region and the record's buffer changes on any step.
 #include <string.h>
 
 #include "hypervisor/mailbox/service.hpp"
