@@ -81,6 +81,9 @@ public:
             }
             if (arch::ticks().count - t0.count > limit) break;
             if (spins % 4096 == 4095) kick_all(); // one that was just started by CPU_ON
+            // A spin-wait hint: under QEMU's one-thread round robin (-icount) it hands the
+            // other cores their turn, without which none of them would ever park.
+            asm volatile("yield" ::: "memory");
         }
         resume();
         *parked = 0;
@@ -129,8 +132,8 @@ public:
         __atomic_store_n(&g_quiesce_request, 0u, __ATOMIC_RELEASE);
         asm volatile("dsb ish; sev" ::: "memory");
         // Until every parked core has seen it, so the next quiesce counts afresh.
-        while (__atomic_load_n(&g_parked, __ATOMIC_ACQUIRE) != 0) {
-        }
+        while (__atomic_load_n(&g_parked, __ATOMIC_ACQUIRE) != 0)
+            asm volatile("yield" ::: "memory");
     }
 
     void image_span(u64* base, u64* span, u64* entry) override {

@@ -169,7 +169,7 @@ Status Service::update_apply(UpdateReply& out) {
     u64 bytes = 0;
     const Status rec = write_handover(&bytes);
     swap.resume();
-    const u32 blackout_us = ticks_us(t0, ticks_now());
+    const u32 blackout_ns = ticks_ns(t0, ticks_now()); // quiesce request to every vCPU let go
     if (rec != Status::Ok) {
         format(out.message, sizeof out.message, "handover record: %s; all resumed, nothing changed",
                status_name(rec));
@@ -177,8 +177,8 @@ Status Service::update_apply(UpdateReply& out) {
         return rec;
     }
     format(out.message, sizeof out.message,
-           "%u vCPUs parked, record %llu B checked; no jump yet: resumed after %u us", parked,
-           static_cast<unsigned long long>(bytes), blackout_us);
+           "%u vCPUs parked, record %llu B checked; no jump yet: resumed after %u ns", parked,
+           static_cast<unsigned long long>(bytes), blackout_ns);
     kprint("update: apply: %s\n", out.message);
     return Status::Unsupported;
 }
