@@ -12,16 +12,13 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 B=${1:?usage: update_bench.sh BUILD_DIR [ROUNDS]}
 rounds=${2:-10}
-for f in "$B/arm64/keel-arm64.bin" "$B/arm64/keel-arm64.elf" "$B/keelctl" "$B/keel-sign" \
-    "$B/keys/dev-signing.pem" "$B/arm64/keel-test-guest.bin"; do
+for f in "$B/arm64/keel-arm64.elf" "$B/keel-sign" "$B/keys/dev-signing.pem"; do
     [ -f "$f" ] || bench_fail "missing $f (build: cmake --build --preset default)"
 done
 out=$bench_tmp/update.out
 rc=0
-bench_run python3 "$here/../tests/emu/mailbox_e2e.py" --icount --rounds "$rounds" --timeout 900 \
-    --image "$B/arm64/keel-arm64.bin" --keelctl "$B/keelctl" --guest "$B/arm64/keel-test-guest.bin" \
-    --keel-sign "$B/keel-sign" --elf "$B/arm64/keel-arm64.elf" --sign-key "$B/keys/dev-signing.pem" \
-    update_bench >"$out" 2>&1 || rc=$?
+bench_mailbox_e2e "$B" "$out" "$rounds" 900 --keel-sign "$B/keel-sign" \
+    --elf "$B/arm64/keel-arm64.elf" --sign-key "$B/keys/dev-signing.pem" update_bench || rc=$?
 cat "$out"
 row() { grep -F "| $1" "$out" | head -n 1 | awk -F'|' '{gsub(/ /, "", $3); gsub(/ /, "", $4); gsub(/ /, "", $5); print $3, $4, $5}'; }
 apply=$(row "Apply: quiesce request -> every vCPU resumed")
