@@ -4,6 +4,7 @@
 
 #include "boot/stage.hpp"
 #include "crypto/sha2.hpp"
+#include "hypervisor/bytes.hpp"
 #include "hypervisor/print.hpp"
 
 namespace keel {
@@ -12,14 +13,8 @@ namespace {
 constexpr u16 kAlgSha256 = 0x000b; // TPM_ALG_SHA256 (TPM 2.0 Part 2 §6.3)
 constexpr u16 kAlgSha384 = 0x000c; // TPM_ALG_SHA384
 
-void put_le32(u8* p, u32 v) {
-    for (int i = 0; i < 4; ++i)
-        p[i] = static_cast<u8>(v >> (8 * i));
-}
-void put_le16(u8* p, u16 v) {
-    p[0] = static_cast<u8>(v);
-    p[1] = static_cast<u8>(v >> 8);
-}
+void put_le32(u8* p, u32 v) { put_le(p, v, 4); }
+void put_le16(u8* p, u16 v) { put_le(p, v, 2); }
 
 } // namespace
 

@@ -14,4 +14,19 @@ inline bool all_zero(const u8* p, usize n) {
     return acc == 0;
 }
 
+// Little-endian fields read and written bytewise: firmware tables, boot headers and
+// descriptors are byte-packed and unaligned.
+inline u16 le16(const u8* p) { return static_cast<u16>(p[0] | (p[1] << 8)); }
+inline u32 le32(const u8* p) {
+    return static_cast<u32>(le16(p)) | (static_cast<u32>(le16(p + 2)) << 16);
+}
+inline u64 le64(const u8* p) {
+    return static_cast<u64>(le32(p)) | (static_cast<u64>(le32(p + 4)) << 32);
+}
+// Writes the low `n` bytes of v, least significant first.
+inline void put_le(u8* p, u64 v, usize n) {
+    for (usize i = 0; i < n; ++i)
+        p[i] = static_cast<u8>(v >> (8 * i));
+}
+
 } // namespace keel

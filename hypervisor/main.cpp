@@ -104,7 +104,7 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
         // The controller mailbox (docs/mailbox.md): every command is verified with the
         // crypto, so it is checked first; the boot core then serves the controller forever.
         if (!crypto_self_check()) panic("mailbox: not attaching with failed crypto");
-        mailbox_run(cores, arch::boot_cpu_index(), cmdline.has("keel.bench"),
+        mailbox_run(g_platform, cores, arch::boot_cpu_index(), cmdline.has("keel.bench"),
                     mailbox_session_limits(cmdline));
     } else {
         (void)crypto_self_check();

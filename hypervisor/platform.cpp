@@ -41,6 +41,13 @@ u32 topology_index(u32* keys, u32* count, u32 key) {
     return (*count)++;
 }
 
+const PciIdRange* Platform::pci_route(u32 rid) const {
+    for (u32 i = 0; i < pci_id_count; ++i)
+        if (rid >= pci_ids[i].rid_base && rid - pci_ids[i].rid_base < pci_ids[i].rid_count)
+            return &pci_ids[i];
+    return nullptr;
+}
+
 u64 Platform::usable_bytes() const {
     u64 total = 0;
     for (u32 i = 0; i < mem_count; ++i)
@@ -112,6 +119,9 @@ void print_platform(const Platform& p) {
     kprint("platform: irq controller %s dist %#llx redist %#llx its %#llx\n",
            irq_kind_name(p.irq_kind), static_cast<ull>(p.irq_dist_base),
            static_cast<ull>(p.irq_redist_base), static_cast<ull>(p.its_base));
+    for (u32 i = 0; i < p.redist_more_count; ++i)
+        kprint("platform: redistributors also at %#llx size %#llx\n",
+               static_cast<ull>(p.redist_more[i].base), static_cast<ull>(p.redist_more[i].size));
     kprint("platform: uart %#llx\n", static_cast<ull>(p.uart_base));
     if (p.ecam_base != 0)
         kprint("platform: pcie ecam %#llx size %#llx buses %u-%u\n", static_cast<ull>(p.ecam_base),
@@ -119,6 +129,24 @@ void print_platform(const Platform& p) {
     else
         kprint("platform: pcie ecam none\n");
     kprint("platform: psci %s\n", psci_name(p.psci));
+    if (p.timers.virt != 0)
+        kprint("platform: timers virt %u phys %u hyp %u\n", p.timers.virt, p.timers.phys,
+               p.timers.hyp);
+    for (u32 i = 0; i < p.smmu_count; ++i)
+        kprint("platform: smmu %u base %#llx event %u gerror %u\n", i,
+               static_cast<ull>(p.smmus[i].base), p.smmus[i].event_intid, p.smmus[i].gerror_intid);
+    for (u32 i = 0; i < p.pci_id_count; ++i) {
+        const PciIdRange& r = p.pci_ids[i];
+        kprint("platform: pci rids %#x-%#x: ", r.rid_base, r.rid_base + r.rid_count - 1);
+        if (r.smmu == PciIdRange::kNoSmmu)
+            kprint("no smmu");
+        else
+            kprint("smmu %u streams %#x", r.smmu, r.stream_base);
+        if (r.its_mapped)
+            kprint(", its devices %#x\n", r.its_device_base);
+        else
+            kprint(", no its\n");
+    }
 }
 
 } // namespace keel

@@ -31,6 +31,42 @@ struct MemNode {
     u32 node;
 };
 
+// A range of MMIO registers.
+struct MmioRange {
+    u64 base;
+    u64 size;
+};
+
+// An SMMUv3 (IORT SMMUv3 node, or a device tree's arm,smmu-v3 node).
+struct SmmuDesc {
+    u64 base;
+    u32 event_intid;  // event queue interrupt (SPI INTID), 0 if none
+    u32 gerror_intid; // global error interrupt, 0 if none
+};
+
+// Where DMA and MSIs from a range of PCI requester IDs (segment 0) go: through SMMU
+// `smmu` as stream IDs from stream_base (kNoSmmu: untranslated), and to the ITS as device
+// IDs from its_device_base when its_mapped. IORT root complex mappings followed through
+// the SMMU's own mapping, or a device tree's iommu-map and msi-map.
+struct PciIdRange {
+    static constexpr u32 kNoSmmu = 0xffffffffu;
+    u32 rid_base;
+    u32 rid_count;
+    u32 smmu; // index into Platform::smmus, or kNoSmmu
+    u32 stream_base;
+    u32 its_device_base;
+    bool its_mapped;
+};
+
+// The generic timers' interrupts (INTIDs), 0 where the firmware names none: GTDT, or a
+// device tree's arm,armv8-timer node (secure, non-secure physical, virtual, hypervisor).
+struct TimerIntids {
+    u32 secure_phys;
+    u32 phys;
+    u32 virt;
+    u32 hyp;
+};
+
 struct Platform {
     static constexpr u32 kMaxCpus = 64;
     // A full boot memory map plus the device tree's reservations.
@@ -45,6 +81,11 @@ struct Platform {
     u64 irq_dist_base = 0;   // GIC distributor, or I/O APIC
     u64 irq_redist_base = 0; // GICv3 redistributors, or local APIC
     u64 irq_redist_size = 0;
+    // GICv3 redistributor ranges after the first (irq_redist_*): servers list one per
+    // socket (MADT GICR entries, or the device tree's #redistributor-regions).
+    static constexpr u32 kMaxMoreRedist = 3;
+    MmioRange redist_more[kMaxMoreRedist];
+    u32 redist_more_count = 0;
     u64 its_base = 0; // GICv3 ITS (MSI translation), 0 if none
 
     u64 uart_base = 0; // MMIO base (arm64) or I/O port (x86)
@@ -53,6 +94,14 @@ struct Platform {
     u32 pci_bus_start = 0;
     u32 pci_bus_end = 0;
     PsciConduit psci = PsciConduit::None;
+    TimerIntids timers = {};
+
+    static constexpr u32 kMaxSmmus = 4;
+    static constexpr u32 kMaxPciIdRanges = 8;
+    SmmuDesc smmus[kMaxSmmus];
+    u32 smmu_count = 0;
+    PciIdRange pci_ids[kMaxPciIdRanges];
+    u32 pci_id_count = 0;
 
     bool topology_known = false; // cpus[].package/core/thread come from the firmware
     MemNode mem_nodes[kMaxMem];
@@ -65,6 +114,8 @@ struct Platform {
     // NotFound for an empty map, OutOfRange when the ranges do not fit.
     Status take_boot_map(const BootInfo& info);
     bool add_cpu(u64 hw_id, bool enabled);
+    // The range that routes PCI requester ID `rid` (segment 0), or nullptr.
+    [[nodiscard]] const PciIdRange* pci_route(u32 rid) const;
     [[nodiscard]] u64 usable_bytes() const;
 };
 

@@ -23,16 +23,22 @@ bool str_is(const char* p, int len, const char* want) {
     return i < len && p[i] == '\0' && want[i] == '\0';
 }
 
-// A "compatible" string list contains `want`.
-bool compat_has(const char* p, int len, const char* want) {
-    for (int at = 0; p != nullptr && at < len;) {
+// The position of `want` in a string-list property ("compatible", "interrupt-names"),
+// or -1.
+int string_index(const char* p, int len, const char* want) {
+    int index = 0;
+    for (int at = 0; p != nullptr && at < len; ++index) {
         int end = at;
         while (end < len && p[end] != '\0')
             ++end;
-        if (str_is(p + at, end - at + (end < len ? 1 : 0), want)) return true;
+        if (str_is(p + at, end - at + (end < len ? 1 : 0), want)) return index;
         at = end + 1;
     }
-    return false;
+    return -1;
+}
+
+bool compat_has(const char* p, int len, const char* want) {
+    return string_index(p, len, want) >= 0;
 }
 
 u64 read_cells(const fdt32_t* cells, u32 count) {
@@ -52,8 +58,9 @@ struct Node {
     const char* name = nullptr;
     int name_len = 0;
     u32 child_ac = 2, child_sc = 1; // #address-cells/#size-cells for its children (spec 2.3.5)
+    u32 redist_regions = 1;         // a GICv3's #redistributor-regions (arm,gic-v3 binding)
     Prop compatible, device_type, reg, status, bus_range, method, bootargs, phandle, cpu, numa,
-        rng_seed;
+        rng_seed, interrupts, interrupt_names, iommu_map, msi_map;
 
     [[nodiscard]] bool enabled() const {
         return status.data == nullptr || str_is(status.data, status.len, "okay") ||
@@ -91,6 +98,17 @@ bool reg_pair(const Node& n, const Node& parent, int index, u64* addr, u64* size
     return true;
 }
 
+// A GIC interrupt specifier (GICv3 binding: type 0 SPI / 1 PPI, number, flags): its
+// INTID, or 0 for anything else.
+u32 gic_intid(const Prop& p, int index) {
+    if (p.data == nullptr || p.len < 12 * (index + 1)) return 0;
+    const fdt32_t* c = p.cells() + 3 * index;
+    const u32 type = fdt32_to_cpu(c[0]), num = fdt32_to_cpu(c[1]);
+    if (type == 0 && num < 988) return num + 32;
+    if (type == 1 && num < 16) return num + 16;
+    return 0;
+}
+
 // What one walk collects; resolved into a Platform at the end.
 struct Scan {
     Platform& out;
@@ -115,6 +133,70 @@ struct Scan {
     u32 leaf_count = 0, cores_ended = 0, sockets_ended = 0;
     bool map_seen = false, map_bad = false;
     u32 cpu_phandle[Platform::kMaxCpus] = {};
+
+    // SMMUs by phandle, the ITS's phandle, and the host bridge's iommu-map / msi-map
+    // (PCI IOMMU and MSI bindings: rid-base, phandle, output base, length), resolved once
+    // every node has been seen.
+    u32 smmu_phandle[Platform::kMaxSmmus] = {};
+    u32 its_phandle = 0;
+    Prop iommu_map = {}, msi_map = {};
+    bool smmu_bad = false;
+
+    void take_smmu(const Node& n, const Node& parent) {
+        u64 base = 0, size = 0;
+        if (out.smmu_count == Platform::kMaxSmmus || !reg_pair(n, parent, 0, &base, &size)) {
+            smmu_bad = true;
+            return;
+        }
+        const Prop& names = n.interrupt_names;
+        const int ev = string_index(names.data, names.len, "eventq");
+        const int ge = string_index(names.data, names.len, "gerror");
+        smmu_phandle[out.smmu_count] = n.cell(n.phandle);
+        out.smmus[out.smmu_count++] = SmmuDesc{base, ev < 0 ? 0 : gic_intid(n.interrupts, ev),
+                                               ge < 0 ? 0 : gic_intid(n.interrupts, ge)};
+    }
+
+    // The entry of a 4-cell map containing [rid, rid + count) and its output for rid.
+    static bool map_lookup(const Prop& map, u32 rid, u32 count, u32* phandle, u32* outid) {
+        for (int at = 0; at + 16 <= map.len; at += 16) {
+            const fdt32_t* c = map.cells() + at / 4;
+            const u32 base = fdt32_to_cpu(c[0]), len = fdt32_to_cpu(c[3]);
+            if (rid >= base && u64{rid} + count <= u64{base} + len) {
+                *phandle = fdt32_to_cpu(c[1]);
+                *outid = fdt32_to_cpu(c[2]) + (rid - base);
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // One PciIdRange per iommu-map entry (or per msi-map entry without an iommu-map),
+    // with the ITS device IDs of the msi-map entry that contains it.
+    [[nodiscard]] bool resolve_pci_ids() {
+        const Prop& primary = iommu_map.data != nullptr ? iommu_map : msi_map;
+        if (primary.len % 16 != 0) return false;
+        for (int at = 0; at + 16 <= primary.len; at += 16) {
+            const fdt32_t* c = primary.cells() + at / 4;
+            const u32 base = fdt32_to_cpu(c[0]), len = fdt32_to_cpu(c[3]);
+            if (len == 0 || u64{base} + len > 0x100000000ull) return false;
+            if (out.pci_id_count == Platform::kMaxPciIdRanges) return false;
+            PciIdRange r{base, len, PciIdRange::kNoSmmu, 0, 0, false};
+            if (&primary == &iommu_map) {
+                for (u32 i = 0; i < out.smmu_count; ++i)
+                    if (smmu_phandle[i] != 0 && smmu_phandle[i] == fdt32_to_cpu(c[1])) r.smmu = i;
+                if (r.smmu == PciIdRange::kNoSmmu) return false; // not an SMMU we know
+                r.stream_base = fdt32_to_cpu(c[2]);
+            }
+            u32 target = 0, device = 0;
+            if (map_lookup(msi_map, base, len, &target, &device) && target == its_phandle &&
+                its_phandle != 0) {
+                r.its_device_base = device;
+                r.its_mapped = true;
+            }
+            out.pci_ids[out.pci_id_count++] = r;
+        }
+        return true;
+    }
 
     void map_node_end(const Node& n) {
         if (n.cpu.data != nullptr) {
@@ -194,21 +276,34 @@ struct Scan {
             gic_kind = 3;
             out.irq_kind = IrqControllerKind::GicV3;
             gic_bad = !reg_pair(n, parent, 0, &out.irq_dist_base, &s) ||
-                      !reg_pair(n, parent, 1, &out.irq_redist_base, &out.irq_redist_size);
+                      !reg_pair(n, parent, 1, &out.irq_redist_base, &out.irq_redist_size) ||
+                      n.redist_regions < 1 || n.redist_regions > 1 + Platform::kMaxMoreRedist;
+            out.redist_more_count = 0;
+            for (u32 r = 1; !gic_bad && r < n.redist_regions; ++r) {
+                MmioRange& m = out.redist_more[out.redist_more_count++];
+                gic_bad = !reg_pair(n, parent, static_cast<int>(1 + r), &m.base, &m.size);
+            }
         } else if (gic_kind == 0 && n.compatible_with("arm,cortex-a15-gic")) {
             gic_kind = 2;
             out.irq_kind = IrqControllerKind::GicV2;
             gic_bad = !reg_pair(n, parent, 0, &out.irq_dist_base, &s);
         }
-        if (out.its_base == 0 && n.enabled() && n.compatible_with("arm,gic-v3-its") &&
-            !reg_pair(n, parent, 0, &out.its_base, &s))
-            out.its_base = 0;
+        if (out.its_base == 0 && n.enabled() && n.compatible_with("arm,gic-v3-its")) {
+            if (!reg_pair(n, parent, 0, &out.its_base, &s)) out.its_base = 0;
+            its_phandle = n.cell(n.phandle);
+        }
+        if (n.enabled() && n.compatible_with("arm,smmu-v3")) take_smmu(n, parent);
+        if (out.timers.virt == 0 && n.compatible_with("arm,armv8-timer"))
+            out.timers = TimerIntids{gic_intid(n.interrupts, 0), gic_intid(n.interrupts, 1),
+                                     gic_intid(n.interrupts, 2), gic_intid(n.interrupts, 3)};
         if (!uart_done && n.enabled() && n.compatible_with("arm,pl011")) {
             uart_done = true;
             if (!reg_pair(n, parent, 0, &out.uart_base, &s)) out.uart_base = 0;
         }
         if (!pci_done && n.compatible_with("pci-host-ecam-generic")) {
             pci_done = true; // the first one, as every lookup did
+            iommu_map = n.iommu_map;
+            msi_map = n.msi_map;
             if (n.enabled() && reg_pair(n, parent, 0, &out.ecam_base, &out.ecam_size)) {
                 if (n.bus_range.data != nullptr && n.bus_range.len == 8) {
                     out.pci_bus_start = fdt32_to_cpu(n.bus_range.cells()[0]);
@@ -260,6 +355,8 @@ void take_prop(const Blocks& b, u32 nameoff, Prop v, Node& n) {
             n.child_ac = fdt32_to_cpu(v.cells()[0]);
         if (v.len == 4 && b.name_is(nameoff, "#size-cells"))
             n.child_sc = fdt32_to_cpu(v.cells()[0]);
+        if (v.len == 4 && b.name_is(nameoff, "#redistributor-regions"))
+            n.redist_regions = fdt32_to_cpu(v.cells()[0]);
         break;
     case 'b':
         if (b.name_is(nameoff, "bus-range")) n.bus_range = v;
@@ -272,8 +369,14 @@ void take_prop(const Blocks& b, u32 nameoff, Prop v, Node& n) {
     case 'd':
         if (b.name_is(nameoff, "device_type")) n.device_type = v;
         break;
+    case 'i':
+        if (b.name_is(nameoff, "interrupts")) n.interrupts = v;
+        if (b.name_is(nameoff, "interrupt-names")) n.interrupt_names = v;
+        if (b.name_is(nameoff, "iommu-map")) n.iommu_map = v;
+        break;
     case 'm':
         if (b.name_is(nameoff, "method")) n.method = v;
+        if (b.name_is(nameoff, "msi-map")) n.msi_map = v;
         break;
     case 'n':
         if (b.name_is(nameoff, "numa-node-id")) n.numa = v;
@@ -371,6 +474,7 @@ Status dtb_read_platform(const void* fdt, Platform& out, char* bootargs, usize b
     if (!scan.cpus_seen || out.cpu_count == 0) return Status::NotFound;
     if (scan.gic_bad || scan.pci_bad) return Status::Corrupt;
     if (!scan.resolve_topology()) return Status::Corrupt;
+    if (scan.smmu_bad || !scan.resolve_pci_ids()) return Status::Corrupt;
     out.psci = scan.psci;
     return Status::Ok;
 }

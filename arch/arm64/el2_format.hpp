@@ -1,6 +1,7 @@
 // ARM VMSAv8-64 stage-1 descriptors for the EL2 translation regime (non-VHE: one VA
 // range, one privilege level), 4 KiB granule (ARM ARM D8.3), as a Format policy for
-// mm::PageTable: 3 levels from level 1, 39-bit VA (TCR_EL2.T0SZ = 25).
+// mm::PageTable: 4 levels from level 0, 48-bit VA (TCR_EL2.T0SZ = 16), so an identity map
+// reaches whatever the output size allows (PCIe windows at 512 GiB and above included).
 //
 // Table, block and page descriptors have the same layout as stage 2 (valid, bit 1
 // table/page, output address bits 47:12), so the walk comes from Stage2Format; only the
@@ -18,8 +19,8 @@ namespace keel::arm64 {
 
 struct El2Format : Stage2Format {
     using Input = VirtAddr;
-    static constexpr int kTopLevel = 1;
-    static constexpr unsigned kInputBits = 39;
+    static constexpr int kTopLevel = 0;
+    static constexpr unsigned kInputBits = 48;
 
     // MAIR_EL2: Attr0 = 0x04 Device-nGnRE, Attr1 = 0xff Normal inner/outer WB RW-allocate.
     static constexpr u64 kMair = 0x04ull | (0xffull << 8);

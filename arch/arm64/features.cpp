@@ -35,7 +35,7 @@ Status report_features(const Platform& platform) {
 }
 
 void trigger_test_fault() {
-    // 256 GiB + 16 MiB: inside the 39-bit EL2 VA space, deliberately left unmapped.
+    // 256 GiB + 16 MiB: below QEMU virt's high ECAM, deliberately left unmapped at EL2.
     auto* p = reinterpret_cast<volatile u64*>(0x4001000000ull);
     (void)*p;
     kprint("KEEL PANIC: deliberate fault did not fault\n");

@@ -13,8 +13,9 @@ namespace keel::arm64 {
 namespace {
 
 u64 g_gicd = 0;
-u64 g_gicr = 0;
-u64 g_gicr_size = 0;
+// Every redistributor range (the platform's first, then the others).
+MmioRange g_gicr[1 + Platform::kMaxMoreRedist] = {};
+u32 g_gicr_count = 0;
 
 volatile u32& reg32(u64 addr) { return *reinterpret_cast<volatile u32*>(addr); }
 volatile u64& reg64(u64 addr) { return *reinterpret_cast<volatile u64*>(addr); }
@@ -22,10 +23,13 @@ volatile u64& reg64(u64 addr) { return *reinterpret_cast<volatile u64*>(addr); }
 u64 my_redistributor() {
     const u64 mpidr = KEEL_READ_SYSREG(mpidr_el1);
     const u64 aff = (mpidr & 0xffffff) | ((mpidr >> 32) & 0xff) << 24; // GICR_TYPER[63:32] order
-    for (u64 rd = g_gicr; rd < g_gicr + g_gicr_size; rd += gic::kGicrFrame) {
-        const u64 typer = reg64(rd + gic::kGicrTyper);
-        if ((typer >> 32) == aff) return rd;
-        if (typer & gic::kGicrTyperLast) break;
+    for (u32 i = 0; i < g_gicr_count; ++i) {
+        const MmioRange& r = g_gicr[i];
+        for (u64 rd = r.base; rd < r.base + r.size; rd += gic::kGicrFrame) {
+            const u64 typer = reg64(rd + gic::kGicrTyper);
+            if ((typer >> 32) == aff) return rd;
+            if (typer & gic::kGicrTyperLast) break; // the last frame of this range
+        }
     }
     return 0;
 }
@@ -34,12 +38,23 @@ u64 my_redistributor() {
 
 void gic_init_boot(const Platform& p) {
     if (p.irq_kind != IrqControllerKind::GicV3) panic("arm64 VMs need a GICv3");
+    // The guest's timers are forwarded as fixed PPIs (the Arm BSA assignment). Firmware that
+    // wires them elsewhere (GTDT, or the device tree's timer node) is refused, not guessed.
+    if (p.timers.virt != 0 &&
+        (p.timers.virt != gic::kPpiVirtTimer || p.timers.phys != gic::kPpiPhysTimer))
+        panic(
+            "generic timers on INTIDs virt %u phys %u, but Keel forwards virt %u phys %u (Arm BSA)",
+            p.timers.virt, p.timers.phys, gic::kPpiVirtTimer, gic::kPpiPhysTimer);
     g_gicd = p.irq_dist_base;
-    g_gicr = p.irq_redist_base;
-    g_gicr_size = p.irq_redist_size;
-    if (el2_map(g_gicd, gic::kGicdSize, MapKind::Device) != Status::Ok ||
-        el2_map(g_gicr, g_gicr_size, MapKind::Device) != Status::Ok)
-        panic("cannot map the GIC");
+    g_gicr[0] = MmioRange{p.irq_redist_base, p.irq_redist_size};
+    for (u32 i = 0; i < p.redist_more_count; ++i)
+        g_gicr[1 + i] = p.redist_more[i];
+    g_gicr_count = 1 + p.redist_more_count;
+    if (el2_map(g_gicd, gic::kGicdSize, MapKind::Device) != Status::Ok) panic("cannot map the GIC");
+    for (u32 i = 0; i < g_gicr_count; ++i)
+        if (el2_map(g_gicr[i].base, g_gicr[i].size, MapKind::Device) != Status::Ok)
+            panic("cannot map the GIC redistributors at %#llx",
+                  static_cast<unsigned long long>(g_gicr[i].base));
     reg32(g_gicd + gic::kGicdCtlr) = 0;
     while (reg32(g_gicd + gic::kGicdCtlr) & gic::kGicdCtlrRwp) {
     }

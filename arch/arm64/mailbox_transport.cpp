@@ -12,7 +12,7 @@ Status mailbox_map_device(u64 addr, u64 size) {
     return arm64::el2_map(addr, size, arm64::MapKind::Device);
 }
 
-u64 mailbox_addr_limit() { return 1ull << 39; } // EL2 stage-1 is a 39-bit identity map (mmu.hpp)
+u64 mailbox_addr_limit() { return arm64::el2_pa_limit(); } // EL2 identity-maps that far (mmu.hpp)
 
 u32 pci_windows(const BootInfo& info, pci::Window* out, u32 max) {
     const void* fdt = reinterpret_cast<const void*>(info.dtb);

@@ -96,9 +96,16 @@ void el2_window_unmap(u64 va) {
     isb();
 }
 
+u64 el2_pa_limit() {
+    // ID_AA64MMFR0_EL1.PARange (D17.2.64); 52-bit output needs FEAT_LPA descriptors.
+    static constexpr u32 kPaBits[] = {32, 36, 40, 42, 44, 48};
+    const u64 parange = KEEL_READ_SYSREG(id_aa64mmfr0_el1) & 0xf;
+    return 1ull << kPaBits[parange < 5 ? parange : 5];
+}
+
 void el2_enable_mmu() {
     u64 parange = KEEL_READ_SYSREG(id_aa64mmfr0_el1) & 0xf;
-    if (parange > 2) parange = 2; // 40-bit output is enough for QEMU virt's high ECAM
+    if (parange > 5) parange = 5; // 48-bit output: the descriptors' address field
     // TCR_EL2 (non-VHE): T0SZ, inner/outer WB-WA walks, inner shareable, 4 KiB
     // granule, PS, and the RES1 bits 23 and 31.
     u64 tcr = (64 - El2Format::kInputBits) | (1ull << 8) | (1ull << 10) | (3ull << 12) |

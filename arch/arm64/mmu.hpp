@@ -1,5 +1,5 @@
 // The hypervisor's own EL2 stage-1 translation (identity mapped, 4 KiB granule,
-// 39-bit VA, three levels; mm::PageTable<El2Format>). It maps only the image, the
+// 48-bit VA, four levels; mm::PageTable<El2Format>). It maps only the image, the
 // device-tree blob and the device registers Keel uses; never the partition pool
 // (ARCHITECTURE.md).
 #pragma once
@@ -22,6 +22,9 @@ Status el2_map(u64 addr, u64 size, MapKind kind);
 // internal lock once the MMU is on, so any core may call these.
 Status el2_window_map(u64 va, u64 pa);
 void el2_window_unmap(u64 va);
+// The first physical address the EL2 map cannot reach: the CPU's output size (PARange),
+// at most 48 bits.
+u64 el2_pa_limit();
 // Programs MAIR/TCR/TTBR0_EL2 and turns on the MMU, caches and WXN.
 void el2_enable_mmu();
 

@@ -9,6 +9,7 @@
 // image), not older contents behind dirty hypervisor cache lines (D7.5.9).
 #include "scrubber.hpp"
 #include "cache_range.hpp"
+#include "el2_format.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
@@ -19,10 +20,11 @@
 namespace keel::arm64 {
 namespace {
 
-// Last 1 GiB of the 39-bit EL2 VA space, where no RAM or device lives. The scrubber's
-// window (serialised by the pool lock, any core), the loader's two (boot core only), and
-// one per core for zeroing VM RAM on first use.
-constexpr u64 kWindowVa = 0x7fc0000000ull;
+// Last 1 GiB of the 48-bit EL2 VA space: above every address the identity map can hold
+// (output is at most 48 bits, and no machine puts RAM or devices in the top GiB of that).
+// The scrubber's window (serialised by the pool lock, any core), the loader's two (boot
+// core only), and one per core for zeroing VM RAM on first use.
+constexpr u64 kWindowVa = (1ull << El2Format::kInputBits) - GiB;
 constexpr u64 kLoaderVa = kWindowVa + 2 * MiB;
 constexpr u64 kSourceVa = kWindowVa + 4 * MiB;   // guest sources, read only by the loader
 constexpr u64 kFirstUseVa = kWindowVa + 8 * MiB; // + core index x 2 MiB

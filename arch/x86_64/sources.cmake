@@ -11,6 +11,9 @@ set(KEEL_ARCH_SOURCES
   ${_a}/vmx/mmio.cpp ${_a}/vmx/mmio_decode.cpp ${_a}/vmx/guest_mem.cpp ${_a}/vmx/vapic.cpp
   ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/vmx/core_reset.cpp ${_a}/vmx/fp_reset.S
 )
+# Linux's x86 boot protocol (bzImage header, layout, zero page) and the per-VM ACPI tables:
+# wired into VM start later.
+list(APPEND KEEL_ARCH_SOURCES ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
 # The real-mode VT-x self-test (keel.test=vmx, vmx-bad-control) runs an in-tree guest:
 # test image only; the product answers that it has none (vmx/test_vm_none.cpp).
 list(APPEND KEEL_TEST_IMAGE_SOURCES ${_a}/vmx/test_vm.cpp ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vmx_test_guest.S)
@@ -18,7 +21,8 @@ list(APPEND KEEL_PRODUCT_ONLY_SOURCES ${_a}/vmx/test_vm_none.cpp)
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
-set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/vmx/decode.cpp ${_a}/vmx/mmio_decode.cpp)
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/vmx/decode.cpp ${_a}/vmx/mmio_decode.cpp
+  ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
 
 # GRUB rescue ISOs for Bochs (BIOS + cdrom), from the test image: keel-x86_64.iso boots it with
 # multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>

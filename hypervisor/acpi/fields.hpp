@@ -2,17 +2,13 @@
 // byte-packed and unaligned (ACPI 6.5 5.2), so every multi-byte field is read bytewise.
 #pragma once
 
-#include "hypervisor/types.hpp"
+#include "hypervisor/bytes.hpp"
 
 namespace keel::acpi {
 
-inline u16 le16(const u8* p) { return static_cast<u16>(p[0] | (p[1] << 8)); }
-inline u32 le32(const u8* p) {
-    return static_cast<u32>(le16(p)) | (static_cast<u32>(le16(p + 2)) << 16);
-}
-inline u64 le64(const u8* p) {
-    return static_cast<u64>(le32(p)) | (static_cast<u64>(le32(p + 4)) << 32);
-}
+using keel::le16;
+using keel::le32;
+using keel::le64;
 
 inline bool sig_is(const u8* p, const char* sig, usize n) {
     for (usize i = 0; i < n; ++i)

@@ -46,6 +46,8 @@ struct Found {
     bool have_gicd = false;
     u64 gicr = 0;
     u64 gicr_size = 0;
+    MmioRange gicr_more[Platform::kMaxMoreRedist] = {};
+    u32 gicr_more_count = 0;
     u64 its = 0;
     u32 gicc_count = 0;
 };
@@ -91,9 +93,13 @@ Status read_entry(const u8* e, u8 elen, Platform& out, Found& f) {
         const u64 base = le64(e + 4);
         const u32 size = le32(e + 12);
         if (base == 0 || size == 0 || base + size < base) return Status::Corrupt;
-        if (f.gicr == 0) { // one discovery range; more would need a list (not on QEMU virt)
+        if (f.gicr == 0) {
             f.gicr = base;
             f.gicr_size = size;
+        } else if (f.gicr_more_count == Platform::kMaxMoreRedist) {
+            return Status::OutOfRange; // a core's redistributor could be in the one left out
+        } else {
+            f.gicr_more[f.gicr_more_count++] = MmioRange{base, size};
         }
         return Status::Ok;
     }
@@ -144,6 +150,9 @@ Status read_madt(const u8* t, u32 len, Platform& out) {
     out.irq_dist_base = f.gicd;
     out.irq_redist_base = f.gicr;
     out.irq_redist_size = f.gicr_size;
+    for (u32 i = 0; i < f.gicr_more_count; ++i)
+        out.redist_more[i] = f.gicr_more[i];
+    out.redist_more_count = f.gicr_more_count;
     out.its_base = f.its;
     return Status::Ok;
 }

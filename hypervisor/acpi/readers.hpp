@@ -29,4 +29,13 @@ Status read_pptt(const u8* t, u32 len, Platform& out);
 // UID) and the memory ranges' domains (out.mem_nodes).
 Status read_srat(const u8* t, u32 len, Platform& out);
 
+// GTDT (5.2.25): the generic timers' interrupts (out.timers); each must be a PPI.
+Status read_gtdt(const u8* t, u32 len, Platform& out);
+
+// IORT (Arm DEN 0049): the SMMUv3s (out.smmus) and, for PCI segment 0, where each range
+// of requester IDs goes (out.pci_ids): its SMMU and stream IDs, and its ITS device IDs
+// through that SMMU's own mapping. A node or ID array outside the table, or a mapping to
+// something that is not a node: Corrupt; an SMMUv1/v2 target: Unsupported.
+Status read_iort(const u8* t, u32 len, Platform& out);
+
 } // namespace keel::acpi

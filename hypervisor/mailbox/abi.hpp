@@ -78,10 +78,11 @@ enum class Opcode : u16 {
     Describe = 8,
     Metrics = 9,
     ConsoleWrite = 10,
-    Hello = 11,  // the session handshake (§4.2): the one command without a MAC
-    Update = 12, // live update: stage, verify, apply a new keel.img (§3.8, docs/handover.md)
+    Hello = 11,    // the session handshake (§4.2): the one command without a MAC
+    Platform = 12, // what Keel found: sockets, cores, SMT threads, NUMA nodes, GIC/APIC, SMMUs
+    Update = 13,   // live update: stage, verify, apply a new keel.img (§3.9, docs/handover.md)
 };
-constexpr u16 kOpcodeMax = 12;
+constexpr u16 kOpcodeMax = 13;
 // Commands that change hypervisor state need log room for their record, §5.
 constexpr bool changes_state(Opcode op) {
     return op == Opcode::CreateVm || op == Opcode::LoadImage || op == Opcode::Start ||
@@ -147,7 +148,7 @@ struct ConsoleWritePayload {
 };
 static_assert(sizeof(ConsoleWritePayload) == 264, "docs/mailbox.md §3.4");
 
-// §3.8 UPDATE: a new keel.img through the bulk window into the update region, then
+// §3.9 UPDATE: a new keel.img through the bulk window into the update region, then
 // verified as the boot stage verifies (docs/handover.md §1), then applied.
 enum class UpdateStep : u32 { Begin = 1, Chunk = 2, Verify = 3, Apply = 4 };
 struct UpdatePayload {
@@ -158,7 +159,7 @@ struct UpdatePayload {
     u64 bulk_offset;  // Chunk: inside the bulk window
     u64 length;       // Chunk: non-zero
 };
-static_assert(sizeof(UpdatePayload) == 40, "docs/mailbox.md §3.8");
+static_assert(sizeof(UpdatePayload) == 40, "docs/mailbox.md §3.9");
 struct UpdateReply {
     u32 hv_version;       // Verify Ok: the image's header fields
     u32 security_version; //
@@ -167,7 +168,7 @@ struct UpdateReply {
     char message[96]; // the refusal, or what was verified (NUL-terminated)
     char version[32]; // Verify Ok: the image note's version string
 };
-static_assert(sizeof(UpdateReply) == 152, "docs/mailbox.md §3.8");
+static_assert(sizeof(UpdateReply) == 152, "docs/mailbox.md §3.9");
 
 // §4.2 HELLO: the controller's ephemeral key, signed with its long-term key.
 struct HelloPayload {
@@ -265,13 +266,35 @@ struct VmMetrics {
     u64 console_lines;
     u64 run_time_ms;
 };
+constexpr u32 kNoNode = 0xffffffffu;
 struct MetricsReply {
     VmInfo info;
     VmMetrics m;
+    u32 mem_node; // the NUMA node holding the VM's memory; kNoNode without NUMA
+    u32 reserved;
 };
-static_assert(sizeof(MetricsReply) == 96, "docs/mailbox.md §3.5");
+static_assert(sizeof(MetricsReply) == 104, "docs/mailbox.md §3.8");
+
+// §3.8 PLATFORM: the machine as Keel partitions it. Per CPU (index = the cpu_mask bit):
+// its physical core, and its package (low nibble) and NUMA node (high nibble), each
+// saturated at 15.
+constexpr u32 kPlatformCpus = 64;
+struct PlatformReply {
+    u32 cpus;
+    u32 packages;
+    u32 cores;
+    u32 nodes;
+    u32 irq_kind; // keel::IrqControllerKind: 2 GICv2, 3 GICv3, 10 APIC
+    u32 smmus;    // IOMMUs found (SMMUv3)
+    u32 flags;    // bit 0: topology from the firmware (else a core per CPU)
+    u32 reserved;
+    u64 hypervisor_cpus; // kept by Keel: its own core with all of its SMT threads
+    u8 cpu_core[kPlatformCpus];
+    u8 cpu_package_node[kPlatformCpus];
+};
+static_assert(sizeof(PlatformReply) == 168, "docs/mailbox.md §3.8");
 static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kRespPayloadMax &&
-              sizeof(UpdateReply) <= kRespPayloadMax);
+              sizeof(PlatformReply) <= kRespPayloadMax && sizeof(UpdateReply) <= kRespPayloadMax);
 
 // §5 Audit record, chained: prev_hash = SHA-256 of the previous record's 128 bytes
 // (for record 0: SHA-256 of the boot nonce); mac = the first 16 bytes of HMAC-SHA256 with

@@ -43,6 +43,10 @@ public:
     // service retries next poll), or Unsupported where the arch has no receive path.
     virtual Status console_input(u32 id, u8 byte) = 0;
     virtual void metrics(u32 id, VmMetrics& out) = 0;
+    // The NUMA node of VM `id`'s memory, kNoNode without NUMA.
+    virtual u32 mem_node(u32 id) = 0;
+    // The platform as the VM manager partitions it (PLATFORM, docs/mailbox.md §3.8).
+    virtual void platform(PlatformReply& out) = 0;
     virtual HostState host() = 0;
     virtual u64 now_ms() = 0;
 

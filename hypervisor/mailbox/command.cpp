@@ -10,7 +10,7 @@ namespace {
 // Opcodes that name a VM in vm_id; the others require it to be zero.
 bool needs_vm(Opcode op) {
     return op != Opcode::Ping && op != Opcode::CreateVm && op != Opcode::List &&
-           op != Opcode::Hello && op != Opcode::Update;
+           op != Opcode::Hello && op != Opcode::Platform && op != Opcode::Update;
 }
 
 bool name_ok(const char (&name)[kNameMax]) {
@@ -65,7 +65,7 @@ Status check_load(const LoadImagePayload& l, const DecodeLimits& limits) {
     return check_chunk(l.image_offset, l.bulk_offset, l.length, limits);
 }
 
-// §3.8: only the fields of the step are set; the rest are zero.
+// §3.9: only the fields of the step are set; the rest are zero.
 Status check_update(const UpdatePayload& u, const DecodeLimits& limits) {
     if (u.reserved != 0) return Status::InvalidArgument;
     switch (static_cast<UpdateStep>(u.step)) {
@@ -162,7 +162,8 @@ const char* opcode_name(u16 op) {
     case 9: return "metrics";
     case 10: return "console-write";
     case 11: return "hello";
-    case 12: return "update";
+    case 12: return "platform";
+    case 13: return "update";
     }
     return "unknown";
 }

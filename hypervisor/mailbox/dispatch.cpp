@@ -73,7 +73,14 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
             backend_->metrics(c.vm_id, m.m);
             m.m.run_time_ms = m.info.uptime_ms;
         }
+        m.mem_node = backend_->mem_node(c.vm_id);
         memcpy(reply, &m, sizeof m);
+        return Status::Ok;
+    }
+    case Opcode::Platform: {
+        PlatformReply p{};
+        backend_->platform(p);
+        memcpy(reply, &p, sizeof p);
         return Status::Ok;
     }
     case Opcode::Hello: return Status::BadState; // handled before dispatch (service.cpp)

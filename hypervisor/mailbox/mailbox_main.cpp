@@ -107,7 +107,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     }
     // Nothing the machine already uses may be overlapped: RAM, the ECAM window, the UART,
     // the interrupt controller.
-    MemRange busy[Platform::kMaxMem + 4];
+    MemRange busy[Platform::kMaxMem + 4 + Platform::kMaxMoreRedist];
     u32 nbusy = 0;
     for (u32 i = 0; i < p.mem_count; ++i)
         busy[nbusy++] = p.mem[i];
@@ -120,6 +120,8 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     if (p.uart_base) add(align_down(p.uart_base, 4096), 4096);
     if (p.irq_dist_base) add(p.irq_dist_base, 64 * KiB);
     if (p.irq_redist_base) add(p.irq_redist_base, p.irq_redist_size);
+    for (u32 i = 0; i < p.redist_more_count; ++i)
+        add(p.redist_more[i].base, p.redist_more[i].size);
     pci::Window windows[4];
     pci::PlaceConstraints c;
     c.windows = windows;
@@ -177,12 +179,12 @@ mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline) {
     return l;
 }
 
-void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
+void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool yield_between_polls,
                  mailbox::SessionLimits limits) {
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);
-    static VmControl control(m);
+    static VmControl control(m, platform);
     u8 key[crypto::kP384PublicKeySize];
     for (usize i = 0; i < sizeof key; ++i)
         key[i] = keel_controller_key[i];

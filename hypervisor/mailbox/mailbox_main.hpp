@@ -16,9 +16,10 @@ bool mailbox_discover(const BootInfo& info, const Platform& platform);
 // reaches the mailbox's console rings through the manager's console sink.
 // `yield_between_polls` (bench mode, `keel.bench`): the boot core yields after each poll, so
 // an emulator that runs every core on one thread (QEMU -icount) runs the others.
-// `limits`: how long a session lasts (docs/mailbox.md §4.2).
-[[noreturn]] void mailbox_run(u64 cores_online, u32 boot_cpu, bool yield_between_polls,
-                              mailbox::SessionLimits limits);
+// `limits`: how long a session lasts (docs/mailbox.md §4.2). `platform` is what PLATFORM
+// describes (kept: it must outlive the loop).
+[[noreturn]] void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu,
+                              bool yield_between_polls, mailbox::SessionLimits limits);
 // The session limits from the command line: keel.session_commands=N and
 // keel.session_ms=N (for tests of expiry; defaults: mailbox::SessionLimits).
 mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline);

@@ -53,7 +53,7 @@ public:
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
     // Returns the number of commands consumed.
     u32 poll();
-    // Live update (§3.8, docs/handover.md): the region reserved at boot for an incoming
+    // Live update (§3.9, docs/handover.md): the region reserved at boot for an incoming
     // image (memory nothing else uses, written only by UPDATE chunks) and what a new image
     // must satisfy. Without it UPDATE answers Unsupported.
     struct UpdateSetup {

@@ -1,4 +1,4 @@
-// UPDATE (docs/mailbox.md §3.8, docs/handover.md): an incoming keel.img arrives through
+// UPDATE (docs/mailbox.md §3.9, docs/handover.md): an incoming keel.img arrives through
 // the bulk window, chunk by chunk, into the update region reserved at boot; Verify runs the
 // boot stage's checks and the handover-ABI check on that private copy (a refusal drops
 // what was staged); Apply quiesces every vCPU, writes and checks the handover record and,

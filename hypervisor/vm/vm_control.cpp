@@ -13,6 +13,7 @@ namespace keel {
 namespace {
 
 static_assert(mailbox::kMaxVms <= Vm::kMaxVms, "mailbox VM ids are the manager's ids");
+static_assert(mailbox::kNoNode == VmManager::kNoNode, "docs/mailbox.md §3.8");
 // Bulk bytes pass through here: copied once out of shared memory, hashed, then stored.
 // Big enough that the per-copy cost of storing (a window map, a cache clean, a
 // broadcast TLBI) is small beside the bytes: a 32 MiB Linux Image is 128 copies.
@@ -111,6 +112,24 @@ void VmControl::metrics(u32 id, mailbox::VmMetrics& out) {
     out.aborts_injected = s.aborts_injected;
     out.console_lines = s.console_lines;
     out.irqs_injected = 0; // not counted yet
+}
+
+void VmControl::platform(mailbox::PlatformReply& out) {
+    const Platform& p = platform_;
+    auto nibble = [](u32 v) { return static_cast<u8>(v < 15 ? v : 15); };
+    out.cpus = p.cpu_count < mailbox::kPlatformCpus ? p.cpu_count : mailbox::kPlatformCpus;
+    for (u32 i = 0; i < out.cpus; ++i) {
+        const CpuDesc& c = p.cpus[i];
+        out.packages = c.package + 1 > out.packages ? c.package + 1 : out.packages;
+        out.cores = c.core + 1 > out.cores ? c.core + 1 : out.cores;
+        out.nodes = c.node + 1 > out.nodes ? c.node + 1 : out.nodes;
+        out.cpu_core[i] = static_cast<u8>(c.core < 255 ? c.core : 255);
+        out.cpu_package_node[i] = static_cast<u8>(nibble(c.package) | (nibble(c.node) << 4));
+    }
+    out.irq_kind = static_cast<u32>(p.irq_kind);
+    out.smmus = p.smmu_count;
+    out.flags = p.topology_known ? 1 : 0;
+    out.hypervisor_cpus = m_.hypervisor_cpus();
 }
 
 mailbox::HostState VmControl::host() {

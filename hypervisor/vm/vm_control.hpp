@@ -12,7 +12,7 @@ namespace keel {
 
 class VmControl final : public mailbox::VmBackend {
 public:
-    explicit VmControl(VmManager& m) : m_(m) {}
+    VmControl(VmManager& m, const Platform& platform) : m_(m), platform_(platform) {}
     Status reserve(u32 id, u64 cpu_mask, u64 mem_bytes) override;
     Status load(u32 id, mailbox::ImageKind kind, u64 image_offset,
                 const mailbox::SharedRegion& bulk, u64 bulk_offset, u64 length,
@@ -24,11 +24,14 @@ public:
     Status release(u32 id) override;
     Status console_input(u32 id, u8 byte) override;
     void metrics(u32 id, mailbox::VmMetrics& out) override;
+    u32 mem_node(u32 id) override { return m_.mem_node(id); }
+    void platform(mailbox::PlatformReply& out) override;
     mailbox::HostState host() override;
     u64 now_ms() override;
 
 private:
     VmManager& m_;
+    const Platform& platform_;
     u64 loaded_[Vm::kMaxVms][2] = {}; // bytes loaded per image kind (kernel, initrd)
 };
 

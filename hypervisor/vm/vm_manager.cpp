@@ -52,6 +52,17 @@ void VmManager::set_topology(const Platform& platform) {
         mem_nodes_[i] = platform.mem_nodes[i];
 }
 
+u32 VmManager::mem_node(u32 id) const {
+    LockGuard g(lock_);
+    const Vm* vm = id == 0 || id > Vm::kMaxVms ? nullptr : &vms_[id - 1];
+    if (vm == nullptr || vm->mem_size == 0) return kNoNode;
+    const u64 base = vm->mem_base.raw();
+    for (u32 i = 0; i < mem_node_count_; ++i)
+        if (base >= mem_nodes_[i].base && base - mem_nodes_[i].base < mem_nodes_[i].size)
+            return mem_nodes_[i].node;
+    return kNoNode;
+}
+
 void VmManager::init(HostCores cores) {
     LockGuard g(lock_);
     cores_ = cores;

@@ -76,6 +76,12 @@ public:
         return cores_.online & ~whole_cores(cores_.reserved, siblings_) & ~cores_owned_;
     }
     [[nodiscard]] u32 live_count() const;
+    // The CPUs the hypervisor keeps: its reserved core(s) with every SMT sibling.
+    [[nodiscard]] u64 hypervisor_cpus() const { return whole_cores(cores_.reserved, siblings_); }
+    // The NUMA node (Platform::mem_nodes) holding VM `id`'s memory, kNoNode where the
+    // firmware described no nodes or the VM holds no memory.
+    static constexpr u32 kNoNode = 0xffffffffu;
+    [[nodiscard]] u32 mem_node(u32 id) const;
 
 private:
     class Held {

@@ -7,7 +7,8 @@ set(_mbox_args --image ${KEEL_PRODUCT_IMAGE_arm64} --keelctl $<TARGET_FILE:keelc
 # forge: a writer of the BAR forges responses and rewrites an unread audit record (keelctl
 # exits 4); flood: junk with the live session id and wrong MACs around three state changes;
 # expiry: 5-command sessions renewed by keelctl, the log's MACs checked across them.
-foreach(_scenario lifecycle hostile logstate button forge flood expiry)
+# topology: 2 sockets x 2 cores x 2 threads, 2 NUMA nodes: keelctl info and describe (issue 16).
+foreach(_scenario lifecycle hostile logstate button forge flood expiry topology)
   add_test(NAME arm64.mailbox_${_scenario}
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} ${_scenario})
   set_tests_properties(arm64.mailbox_${_scenario} PROPERTIES LABELS qemu-arm64 TIMEOUT 240 RUN_SERIAL TRUE)

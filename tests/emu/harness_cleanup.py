@@ -27,16 +27,20 @@ FAULT_MARK = "test: triggering a deliberate fault"
 
 
 def leftovers(tmp):
-    """Processes that still refer to tmp (command line or working directory)."""
+    """Processes that still refer to tmp (command line, environment or working directory):
+    keelctl finds its state folder through KEELCTL_STATE_DIR alone."""
     found = []
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
             with open(f"/proc/{pid}/cmdline", "rb") as f:
                 cmdline = f.read().replace(b"\0", b" ").decode(errors="replace")
+            with open(f"/proc/{pid}/environ", "rb") as f:
+                environ = f.read().decode(errors="replace")
             cwd = os.readlink(f"/proc/{pid}/cwd")
         except OSError:
             continue
-        if tmp in cmdline or cwd.startswith(tmp):
+        if int(pid) != os.getpid() and (tmp in cmdline or cwd.startswith(tmp) or
+                                         any(v.startswith("KEELCTL_") and tmp in v for v in environ.split("\0"))):
             found.append(f"{pid}: {cmdline[:120]}")
     return found
 

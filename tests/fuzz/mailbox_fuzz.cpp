@@ -49,12 +49,14 @@ public:
     FakeVmStates states;
     Status console_input(u32, u8) override { return Status::Ok; }
     void metrics(u32, VmMetrics&) override {}
+    u32 mem_node(u32) override { return kNoNode; }
+    void platform(PlatformReply&) override {}
     HostState host() override { return {}; }
     u64 now_ms() override { return 0; }
 };
 
 alignas(64) u8 g_region[kMinRegionSize];
-alignas(64) u8 g_update_region[64 * 1024]; // UPDATE stages images here (docs/mailbox.md §3.8)
+alignas(64) u8 g_update_region[64 * 1024]; // UPDATE stages images here (docs/mailbox.md §3.9)
 alignas(64) u8 g_region_snap[kBulkOffset];
 NullBackend g_backend;
 FakeVmStates g_states_snap;

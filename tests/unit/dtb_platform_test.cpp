@@ -9,6 +9,8 @@
 #include <string>
 #include <vector>
 
+#include <libfdt.h>
+
 #include "arch/arm64/dtb_platform.hpp"
 
 using namespace keel;
@@ -171,4 +173,24 @@ TEST(DtbPlatform, ReadsReservedMemoryAndMemreserve) {
         EXPECT_EQ(p.mem[i].type, want[i].type) << i;
     }
     EXPECT_EQ(p.usable_bytes(), GiB);
+}
+
+// arm,gic-v3 binding: reg = GICD, then #redistributor-regions GICR ranges. Both ranges
+// are kept; a count that names more ranges than reg holds is refused.
+TEST(DtbPlatform, ReadsEveryRedistributorRegion) {
+    auto blob = load("virt-2redist.dtb");
+    Platform p;
+    ASSERT_EQ(arm64::dtb_read_platform(blob.data(), p), Status::Ok);
+    EXPECT_EQ(p.irq_redist_base, 0x80a0000u);
+    EXPECT_EQ(p.irq_redist_size, 0x20000u);
+    ASSERT_EQ(p.redist_more_count, 1u);
+    EXPECT_EQ(p.redist_more[0].base, 0x100000000u);
+    EXPECT_EQ(p.redist_more[0].size, 0x20000u);
+    const int gic = fdt_path_offset(blob.data(), "/intc@8000000");
+    ASSERT_GE(gic, 0);
+    ASSERT_EQ(fdt_setprop_inplace_u32(blob.data(), gic, "#redistributor-regions", 3), 0);
+    Platform q;
+    EXPECT_EQ(arm64::dtb_read_platform(blob.data(), q), Status::Corrupt);
+    ASSERT_EQ(fdt_setprop_inplace_u32(blob.data(), gic, "#redistributor-regions", 0), 0);
+    EXPECT_EQ(arm64::dtb_read_platform(blob.data(), q), Status::Corrupt);
 }

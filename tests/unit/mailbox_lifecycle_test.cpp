@@ -192,5 +192,35 @@ TEST_F(MailboxLife, SlotsRunOut) {
     EXPECT_EQ(l.count, kMaxVms);
 }
 
+// PLATFORM (docs/mailbox.md §3.8) answers the backend's description as it is, names no VM
+// and carries no payload; DESCRIBE carries the node of the VM's memory.
+TEST_F(MailboxLife, PlatformAndMemoryNode) {
+    PlatformReply want{};
+    want.cpus = 8, want.packages = 2, want.cores = 4, want.nodes = 2;
+    want.irq_kind = 3, want.smmus = 1, want.flags = 1, want.hypervisor_cpus = 0x3;
+    for (u32 i = 0; i < 8; ++i)
+        want.cpu_core[i] = static_cast<u8>(i / 2), want.cpu_package_node[i] = static_cast<u8>((i / 4) * 0x11);
+    b.be.platform_reply = want;
+    ResponseSlot r{};
+    ASSERT_EQ(b.call(Opcode::Platform, 0, nullptr, 0, &r), Status::Ok);
+    EXPECT_EQ(memcmp(r.payload, &want, sizeof want), 0);
+    EXPECT_TRUE(std::all_of(r.payload + sizeof want, r.payload + kRespPayloadMax,
+                            [](u8 v) { return v == 0; }));
+    EXPECT_EQ(b.call(Opcode::Platform, 1), Status::InvalidArgument) << "names no VM";
+    const u32 junk = 1;
+    EXPECT_EQ(b.call(Opcode::Platform, 0, &junk, sizeof junk), Status::InvalidArgument);
+
+    ASSERT_EQ(create(), Status::Ok);
+    b.be.node_of[1] = 1;
+    ASSERT_EQ(b.call(Opcode::Describe, 1, nullptr, 0, &r), Status::Ok);
+    MetricsReply m{};
+    memcpy(&m, r.payload, sizeof m);
+    EXPECT_EQ(m.mem_node, 1u);
+    b.be.node_of[1] = kNoNode;
+    ASSERT_EQ(b.call(Opcode::Metrics, 1, nullptr, 0, &r), Status::Ok);
+    memcpy(&m, r.payload, sizeof m);
+    EXPECT_EQ(m.mem_node, kNoNode);
+}
+
 } // namespace
 } // namespace keel::mailbox

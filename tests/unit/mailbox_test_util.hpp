@@ -78,6 +78,10 @@ public:
         return Status::Ok;
     }
     void metrics(u32, VmMetrics& m) override { m.exits = 42; }
+    u32 node_of[kMaxVms + 1] = {};
+    u32 mem_node(u32 id) override { return node_of[id]; }
+    PlatformReply platform_reply{};
+    void platform(PlatformReply& out) override { out = platform_reply; }
     HostState host() override { return {0xe, 1 << 30, 1 << 30}; }
     u64 now_ms() override { return now; }
 };

@@ -50,7 +50,8 @@ Walk fail(Walk::Kind k, int level, const std::string& why) {
 }
 
 // Levels are counted the manuals' way for each format; the input bits a level indexes:
-// ARM 4 KiB granule: level 1 IA[38:30], 2 IA[29:21], 3 IA[20:12] (39-bit IA, start level 1).
+// ARM 4 KiB granule: level 0 IA[47:39], 1 IA[38:30], 2 IA[29:21], 3 IA[20:12]; the walk
+// starts at level 1 for a 39-bit IA (TnSZ 25) and at level 0 for 48 bits (TnSZ 16).
 // x86 / EPT: PML4 IA[47:39], PDPT IA[38:30], PD IA[29:21], PT IA[20:12].
 unsigned index_at(u64 ia, int level) {
     return static_cast<unsigned>((ia >> (39 - 9 * level)) & 0x1ff);
@@ -66,15 +67,19 @@ bool mair_attr_is_device(u64 mair, unsigned index, bool* valid) {
     return (attr & 0xf0) == 0;
 }
 
-Walk arm_walk(HostTables& mem, u64 root, u64 ia, ArmRegime regime, u64 mair) {
-    if (ia >> 39) return fail(Walk::Fault, 1, "input address beyond 39 bits");
+// ia_bits: 64 - TnSZ, 39 or 48 (D8.2: the initial lookup level follows from it).
+Walk arm_walk(HostTables& mem, u64 root, u64 ia, ArmRegime regime, u64 mair, unsigned ia_bits) {
+    const int start = ia_bits > 39 ? 0 : 1;
+    if (ia >> ia_bits) return fail(Walk::Fault, start, "input address beyond the IA size");
     u64 table = root;
     bool table_ro = false, table_xn = false;
-    for (int level = 1; level <= 3; ++level) {
+    for (int level = start; level <= 3; ++level) {
         if (!mem.is_live(table)) return fail(Walk::Misconfig, level, "table not a live page");
         const u64 d = reinterpret_cast<const u64*>(table)[index_at(ia, level)];
         if ((d & bit(0)) == 0) return fail(Walk::Fault, level, "invalid descriptor (bit 0)");
         const bool type_bit = (d & bit(1)) != 0;
+        if (level == 0 && !type_bit) // no level-0 blocks with a 4 KiB granule (without LPA2)
+            return fail(Walk::Fault, 0, "level-0 block descriptor");
         if (level < 3 && type_bit) { // table descriptor: next table at bits[47:12]
             if (regime == ArmRegime::El2Stage1) {
                 // APTable[62:61] (62 = no writes below), XNTable bit 60; PXNTable bit 59 and
@@ -226,13 +231,15 @@ template <typename F>
 Walk ref_walk(HostTables& mem, u64 root, u64 ia);
 template <>
 Walk ref_walk<arm64::Stage2Format>(HostTables& mem, u64 root, u64 ia) {
-    return arm_walk(mem, root, ia, ArmRegime::Stage2, 0);
+    return arm_walk(mem, root, ia, ArmRegime::Stage2, 0, 39); // VTCR_EL2.T0SZ 25
 }
-// The value arch/arm64/mmu.cpp writes to MAIR_EL2 is the register the hardware would use;
-// its attribute bytes are checked against the manual below (Mair).
+// The values arch/arm64/mmu.cpp writes to MAIR_EL2 and TCR_EL2.T0SZ (64 - kInputBits) are
+// the registers the hardware would use; MAIR's attribute bytes are checked against the
+// manual below (Mair).
 template <>
 Walk ref_walk<arm64::El2Format>(HostTables& mem, u64 root, u64 ia) {
-    return arm_walk(mem, root, ia, ArmRegime::El2Stage1, arm64::El2Format::kMair);
+    return arm_walk(mem, root, ia, ArmRegime::El2Stage1, arm64::El2Format::kMair,
+                    arm64::El2Format::kInputBits);
 }
 template <>
 Walk ref_walk<x86::EptFormat>(HostTables& mem, u64 root, u64 ia) {

@@ -175,7 +175,7 @@ TEST(PciPlace, NoRoomIsNoMemory) {
 }
 
 TEST(PciPlace, AddressLimitAnd32BitDecodersAreHonoured) {
-    Window hi{0x8000000000ull, 0x8000000000ull, true}; // at 512 GiB: past a 39-bit EL2 map
+    Window hi{0x8000000000ull, 0x8000000000ull, true}; // at 512 GiB: past an address limit of 2^39
     Window lo{0x10000000, 0x10000000, false};
     Window both[2] = {hi, lo};
     PlaceConstraints c;

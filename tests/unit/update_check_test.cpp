@@ -1,4 +1,4 @@
-// Live update, step one (docs/handover.md §1, docs/mailbox.md §3.8): an incoming keel.img
+// Live update, step one (docs/handover.md §1, docs/mailbox.md §3.9): an incoming keel.img
 // is checked exactly as the boot stage checks it, plus the image note's handover ABI; each
 // refusal has its own status and message, and through the mailbox a refusal changes
 // nothing but the staged bytes, which it drops.

@@ -99,6 +99,47 @@ TEST_F(VmManagerTest, VmMemoryComesFromItsCoresNode) {
     // Node 1 has 112 MiB left: a 128 MiB VM on its other CPU comes from node 0.
     ASSERT_EQ(m.create(3, 0x8, 128 * MiB), Status::Ok);
     EXPECT_LT(m.find(3)->mem_base.raw(), kRamBase + kRam / 2);
+    // DESCRIBE's node (docs/mailbox.md §3.8) is where the memory is, not where it was
+    // wanted: VM 3's cores are on node 1, its memory on node 0.
+    VmControl c(m, p);
+    EXPECT_EQ(c.mem_node(1), 1u);
+    EXPECT_EQ(c.mem_node(2), 0u);
+    EXPECT_EQ(c.mem_node(3), 0u);
+    EXPECT_EQ(c.mem_node(4), mailbox::kNoNode) << "no such VM";
+    m.set_topology(Platform{});
+    EXPECT_EQ(c.mem_node(1), mailbox::kNoNode) << "no NUMA description";
+}
+
+// PLATFORM: two 2-thread cores on package 0 / node 0 and package 1 / node 1; the
+// hypervisor's CPU 0 keeps its sibling CPU 1.
+TEST_F(VmManagerTest, PlatformReplyDescribesWholeCores) {
+    Platform p;
+    for (u64 id = 0; id < 4; ++id)
+        ASSERT_TRUE(p.add_cpu(id, true));
+    for (u32 i = 0; i < 4; ++i)
+        p.cpus[i].core = i / 2, p.cpus[i].thread = i % 2,
+        p.cpus[i].package = p.cpus[i].node = i / 2;
+    p.topology_known = true;
+    p.irq_kind = IrqControllerKind::GicV3;
+    p.smmu_count = 1;
+    m.set_topology(p);
+    m.init(HostCores{kCores, 1});
+    VmControl c(m, p);
+    mailbox::PlatformReply r{};
+    c.platform(r);
+    EXPECT_EQ(r.cpus, 4u);
+    EXPECT_EQ(r.packages, 2u);
+    EXPECT_EQ(r.cores, 2u);
+    EXPECT_EQ(r.nodes, 2u);
+    EXPECT_EQ(r.irq_kind, 3u);
+    EXPECT_EQ(r.smmus, 1u);
+    EXPECT_EQ(r.flags, 1u);
+    EXPECT_EQ(r.hypervisor_cpus, 0x3u);
+    const u8 core[4] = {0, 0, 1, 1}, pn[4] = {0x00, 0x00, 0x11, 0x11};
+    for (u32 i = 0; i < 4; ++i) {
+        EXPECT_EQ(r.cpu_core[i], core[i]) << i;
+        EXPECT_EQ(r.cpu_package_node[i], pn[i]) << i;
+    }
     m.set_topology(Platform{});
 }
 
@@ -345,7 +386,8 @@ TEST_F(VmManagerTest, BootDescriptionComesFromLoadedBytesNotGuestRam) {
 // --- the mailbox client -------------------------------------------------------------------
 
 TEST_F(VmManagerTest, MailboxClientDrivesTheSameManager) {
-    VmControl c(m);
+    Platform none;
+    VmControl c(m, none);
     ASSERT_EQ(c.reserve(4, 0x8, 32 * MiB), Status::Ok);
     EXPECT_EQ(m.state(4), VmState::Loading);
     alignas(4) static u8 shared[64 * KiB];
@@ -378,7 +420,8 @@ TEST_F(VmManagerTest, MailboxClientDrivesTheSameManager) {
 // A raw guest started through the mailbox takes its test-guest mode from keel.guest=
 // (how the mailbox e2e tests run the power-button guests); unknown values stay Basic.
 TEST_F(VmManagerTest, MailboxRawGuestModeFromCmdline) {
-    VmControl c(m);
+    Platform none;
+    VmControl c(m, none);
     alignas(4) static u8 shared[4 * KiB];
     mailbox::SharedRegion bulk(shared, sizeof shared);
     const struct {
@@ -423,7 +466,8 @@ void check_invariants(const VmManager& m, u64 baseline) {
 }
 
 TEST_F(VmManagerTest, TenThousandRandomSequencesFromBothClients) {
-    VmControl c(m);
+    Platform none;
+    VmControl c(m, none);
     std::mt19937_64 rng(0x6b65656c);
     alignas(4) static u8 shared[8 * KiB];
     mailbox::SharedRegion bulk(shared, sizeof shared);

@@ -57,7 +57,7 @@ bool has(const Args& a, const char* name) {
     return false;
 }
 
-void print_info(const Session& s, const VmInfo& v, const VmMetrics* m) {
+void print_info(const Session& s, const VmInfo& v, const VmMetrics* m, u32 mem_node) {
     const char* st = vm_life_state_name(static_cast<VmLifeState>(v.state));
     std::string name(v.name, strnlen(v.name, kNameMax));
     if (s.opt.json) {
@@ -65,6 +65,7 @@ void print_info(const Session& s, const VmInfo& v, const VmMetrics* m) {
                "\"uptime_ms\":%llu",
                v.id, name.c_str(), st, (unsigned long long)v.cpu_mask,
                (unsigned long long)(v.mem_bytes / MiB), (unsigned long long)v.uptime_ms);
+        if (mem_node != kNoNode) printf(",\"mem_node\":%u", mem_node);
         if (m)
             printf(",\"exits\":%llu,\"hypercalls\":%llu,\"aborts_injected\":%llu,\"irqs_injected\":"
                    "%llu,"
@@ -75,9 +76,10 @@ void print_info(const Session& s, const VmInfo& v, const VmMetrics* m) {
         printf("}\n");
         return;
     }
-    printf("vm %u %s: %s, cpus %#llx, %llu MiB, uptime %.3f s\n", v.id, name.c_str(), st,
-           (unsigned long long)v.cpu_mask, (unsigned long long)(v.mem_bytes / MiB),
-           static_cast<double>(v.uptime_ms) / 1000.0);
+    printf("vm %u %s: %s, cpus %#llx, %llu MiB", v.id, name.c_str(), st,
+           (unsigned long long)v.cpu_mask, (unsigned long long)(v.mem_bytes / MiB));
+    if (mem_node != kNoNode) printf(" on NUMA node %u", mem_node);
+    printf(", uptime %.3f s\n", static_cast<double>(v.uptime_ms) / 1000.0);
     if (m)
         printf("  exits %llu, hypercalls %llu, aborts injected %llu, irqs injected %llu, console "
                "lines %llu, "
@@ -133,11 +135,14 @@ int cmd_info(Session& s, const Args&) {
     if (s.call(Opcode::Ping, 0, nullptr, 0, r) != Status::Ok) return kExitRefused;
     PingReply p;
     memcpy(&p, r.payload, sizeof p);
+    if (s.call(Opcode::Platform, 0, nullptr, 0, r) != Status::Ok) return kExitRefused;
+    PlatformReply plat;
+    memcpy(&plat, r.payload, sizeof plat);
     const Header h = s.c.header();
     if (s.opt.json)
         printf("{\"abi\":%u,\"vms\":%u,\"cores_free\":\"%#llx\",\"pool_free_mib\":%llu,\"pool_"
                "baseline_mib\":%llu,"
-               "\"bulk_kib\":%llu}\n",
+               "\"bulk_kib\":%llu,\"platform\":",
                p.abi_version, p.vm_count, (unsigned long long)p.cores_free_mask,
                (unsigned long long)(p.pool_free_bytes / MiB),
                (unsigned long long)(p.pool_baseline_bytes / MiB),
@@ -149,6 +154,8 @@ int cmd_info(Session& s, const Args&) {
                (unsigned long long)(p.pool_free_bytes / MiB),
                (unsigned long long)(p.pool_baseline_bytes / MiB),
                (unsigned long long)(h.bulk_size / KiB));
+    print_platform(s, plat);
+    if (s.opt.json) printf("}\n");
     return kExitOk;
 }
 
@@ -197,7 +204,7 @@ int cmd_describe(Session& s, const Args& a, bool metrics) {
         return kExitRefused;
     MetricsReply m;
     memcpy(&m, r.payload, sizeof m);
-    print_info(s, m.info, metrics ? &m.m : nullptr);
+    print_info(s, m.info, metrics ? &m.m : nullptr, m.mem_node);
     return kExitOk;
 }
 

@@ -42,6 +42,9 @@ keel::Status send_bulk(Session& s, const std::vector<u8>& data, const char* labe
 using Args = std::vector<std::string>;
 int cmd_keygen(const Options& o, const Args& a);
 int cmd_info(Session& s, const Args& a);
+// PLATFORM's answer (platform.cpp): a summary and a line per physical core, or one JSON
+// object (no newline).
+void print_platform(const Session& s, const PlatformReply& p);
 int cmd_ping(Session& s, const Args& a);
 int cmd_list(Session& s, const Args& a);
 int cmd_describe(Session& s, const Args& a, bool metrics);

@@ -1,4 +1,4 @@
-// keelctl update keel.img: live update (docs/mailbox.md §3.8, docs/handover.md). The image
+// keelctl update keel.img: live update (docs/mailbox.md §3.9, docs/handover.md). The image
 // goes through the bulk window into Keel's update region, Keel verifies it as the boot
 // stage would, then (unless --verify-only) applies it. Every refusal prints Keel's reason.
 #include <stdio.h>

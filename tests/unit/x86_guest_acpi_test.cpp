@@ -1,0 +1,162 @@
+// The ACPI tables an x86 Linux VM gets (arch/x86_64/guest_acpi.*), read back by the shared
+// ACPI reader (hypervisor/acpi/, itself tested on QEMU's own tables) and checked field by
+// field against ACPI 6.5: FADT offsets from table 5.9, MADT entries from 5.2.12, the RSDP's
+// two checksums from 5.2.5.3, and the \_S5 AML bytes from 20.2.5.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <vector>
+
+#include "arch/x86_64/guest_acpi.hpp"
+#include "hypervisor/acpi/platform_acpi.hpp"
+
+using namespace keel;
+using namespace keel::x86;
+
+namespace {
+
+constexpr u64 kGpa = 0xe0000;
+
+u32 g32(const u8* p) {
+    return u32(p[0]) | (u32(p[1]) << 8) | (u32(p[2]) << 16) | (u32(p[3]) << 24);
+}
+u64 g64(const u8* p) { return g32(p) | (u64(g32(p + 4)) << 32); }
+u8 sum(const u8* p, usize n) {
+    u8 s = 0;
+    for (usize i = 0; i < n; ++i)
+        s = static_cast<u8>(s + p[i]);
+    return s;
+}
+
+struct Built {
+    std::vector<u8> mem = std::vector<u8>(0x10000, 0);
+    usize used = 0;
+    const u8* at(u64 gpa) const { return mem.data() + (gpa - kGpa); }
+    static const u8* map(void* ctx, u64 pa, u64 size) {
+        auto* b = static_cast<Built*>(ctx);
+        if (pa < kGpa || pa - kGpa > b->mem.size() || size > b->mem.size() - (pa - kGpa))
+            return nullptr;
+        return b->mem.data() + (pa - kGpa);
+    }
+};
+
+Built build(u32 cpus, const u32* ids) {
+    Built b;
+    GuestAcpiConfig c{cpus, ids, 0xfec00000, 0, 0x600, 0x601, 0x602, 1};
+    b.used = build_guest_acpi(b.mem.data(), b.mem.size(), kGpa, c);
+    return b;
+}
+
+// The table with signature `sig` the XSDT lists.
+const u8* table(const Built& b, const char* sig) {
+    const u8* x = b.at(g64(b.at(kGpa) + 24));
+    for (u32 off = 36; off < g32(x + 4); off += 8) {
+        const u8* t = b.at(g64(x + off));
+        if (memcmp(t, sig, 4) == 0) return t;
+    }
+    return nullptr;
+}
+
+} // namespace
+
+TEST(X86GuestAcpi, TheSharedReaderSeesTheVmsCpusAndIoApic) {
+    const u32 ids[] = {0, 1, 2, 3};
+    Built b = build(4, ids);
+    ASSERT_GT(b.used, 0u);
+    Platform p;
+    const char* where = nullptr;
+    ASSERT_EQ(
+        acpi::read_platform(kGpa, acpi::PhysReader{&Built::map, &b}, acpi::Flavor::X86, p, &where),
+        Status::Ok)
+        << where;
+    ASSERT_EQ(p.cpu_count, 4u);
+    for (u32 i = 0; i < 4; ++i) {
+        EXPECT_EQ(p.cpus[i].hw_id, ids[i]);
+        EXPECT_TRUE(p.cpus[i].enabled);
+    }
+    EXPECT_EQ(p.irq_kind, IrqControllerKind::Apic);
+    EXPECT_EQ(p.irq_dist_base, 0xfec00000u);   // the I/O APIC
+    EXPECT_EQ(p.irq_redist_base, 0xfee00000u); // the local APIC
+}
+
+TEST(X86GuestAcpi, ChecksumsAndRsdp) {
+    const u32 ids[] = {0};
+    Built b = build(1, ids);
+    const u8* r = b.at(kGpa);
+    EXPECT_EQ(memcmp(r, "RSD PTR ", 8), 0);
+    EXPECT_EQ(r[15], 2);         // revision 2: XSDT
+    EXPECT_EQ(sum(r, 20), 0);    // ACPI 1.0 checksum
+    EXPECT_EQ(g32(r + 20), 36u); // length
+    EXPECT_EQ(sum(r, 36), 0);    // extended checksum
+    for (const char* sig : {"FACP", "APIC"}) {
+        const u8* t = table(b, sig);
+        ASSERT_NE(t, nullptr) << sig;
+        EXPECT_EQ(sum(t, g32(t + 4)), 0) << sig;
+    }
+    const u8* x = b.at(g64(r + 24));
+    EXPECT_EQ(sum(x, g32(x + 4)), 0);
+}
+
+TEST(X86GuestAcpi, HardwareReducedFadtWithSleepAndResetRegisters) {
+    const u32 ids[] = {0, 1};
+    Built b = build(2, ids);
+    const u8* f = table(b, "FACP");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(g32(f + 4), 276u); // the revision-6 FADT's length
+    EXPECT_EQ(f[8], 6);
+    const u32 flags = g32(f + 112);
+    EXPECT_TRUE(flags & (1u << 20)) << "HW_REDUCED_ACPI";
+    EXPECT_TRUE(flags & (1u << 10)) << "RESET_REG_SUP";
+    // No fixed-hardware blocks: PM1a event/control, PM timer, GPE0 (32-bit and X_ forms).
+    for (usize off : {usize{56}, usize{64}, usize{76}, usize{80}})
+        EXPECT_EQ(g32(f + off), 0u) << off;
+    EXPECT_EQ(f[46] | f[47], 0) << "no SCI";
+    // RESET_REG (GAS at 116): system I/O, 8 bits, port 0x602; RESET_VALUE at 128.
+    EXPECT_EQ(f[116], 1);
+    EXPECT_EQ(f[117], 8);
+    EXPECT_EQ(g64(f + 120), 0x602u);
+    EXPECT_EQ(f[128], 1);
+    // SLEEP_CONTROL_REG at 244, SLEEP_STATUS_REG at 256.
+    EXPECT_EQ(f[244], 1);
+    EXPECT_EQ(g64(f + 248), 0x600u);
+    EXPECT_EQ(f[256], 1);
+    EXPECT_EQ(g64(f + 260), 0x601u);
+    // X_DSDT (140) and DSDT (40) name the same table, holding \_S5 = {5, 0}.
+    const u64 dsdt = g64(f + 140);
+    EXPECT_EQ(g32(f + 40), dsdt);
+    const u8* d = b.at(dsdt);
+    EXPECT_EQ(memcmp(d, "DSDT", 4), 0);
+    EXPECT_EQ(sum(d, g32(d + 4)), 0);
+    const u8 s5[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00};
+    EXPECT_EQ(g32(d + 4), 36u + sizeof s5);
+    EXPECT_EQ(memcmp(d + 36, s5, sizeof s5), 0);
+}
+
+TEST(X86GuestAcpi, LargeApicIdsGetX2ApicEntries) {
+    const u32 ids[] = {0, 300};
+    Built b = build(2, ids);
+    const u8* m = table(b, "APIC");
+    ASSERT_NE(m, nullptr);
+    EXPECT_EQ(g32(m + 40) & 1, 0u) << "PCAT_COMPAT: no 8259";
+    EXPECT_EQ(m[44], 0);     // Processor Local APIC
+    EXPECT_EQ(m[44 + 8], 9); // Processor Local x2APIC
+    EXPECT_EQ(g32(m + 44 + 8 + 4), 300u);
+    EXPECT_EQ(m[44 + 8 + 16], 1); // then the I/O APIC
+    Platform p;
+    ASSERT_EQ(acpi::read_platform(kGpa, acpi::PhysReader{&Built::map, &b}, acpi::Flavor::X86, p),
+              Status::Ok);
+    ASSERT_EQ(p.cpu_count, 2u);
+    EXPECT_EQ(p.cpus[1].hw_id, 300u);
+}
+
+TEST(X86GuestAcpi, RefusesWhatDoesNotFit) {
+    const u32 ids[65] = {};
+    std::vector<u8> small(500, 0); // the MADT starts at 512
+    GuestAcpiConfig c{1, ids, 0xfec00000, 0, 0x600, 0x601, 0x602, 1};
+    EXPECT_EQ(build_guest_acpi(small.data(), small.size(), kGpa, c), 0u);
+    std::vector<u8> big(0x10000, 0);
+    c.cpus = 0;
+    EXPECT_EQ(build_guest_acpi(big.data(), big.size(), kGpa, c), 0u);
+    c.cpus = 65;
+    EXPECT_EQ(build_guest_acpi(big.data(), big.size(), kGpa, c), 0u);
+}
