@@ -48,3 +48,17 @@ bench_need() {
 bench_num() { sed -n "s/.*$1 \([0-9][0-9]*\).*/\1/p" "$2" | head -n 1; }
 
 bench_result() { echo "bench-result $1 $2"; }
+
+# bench_mailbox_e2e BUILD OUT ROUNDS TIMEOUT ARGS...: tests/emu/mailbox_e2e.py under -icount
+# with BUILD's arm64 product image, keelctl and test guest (fails when one is missing), its
+# output into OUT; ARGS end with the scenario. Returns the driver's status.
+bench_mailbox_e2e() {
+    e2e_b=$1 e2e_out=$2 e2e_rounds=$3 e2e_timeout=$4
+    shift 4
+    for f in "$e2e_b/arm64/keel-arm64.bin" "$e2e_b/keelctl" "$e2e_b/arm64/keel-test-guest.bin"; do
+        [ -f "$f" ] || bench_fail "missing $f (build: cmake --build --preset default)"
+    done
+    bench_run python3 "$here/../tests/emu/mailbox_e2e.py" --icount --rounds "$e2e_rounds" \
+        --timeout "$e2e_timeout" --image "$e2e_b/arm64/keel-arm64.bin" --keelctl "$e2e_b/keelctl" \
+        --guest "$e2e_b/arm64/keel-test-guest.bin" "$@" >"$e2e_out" 2>&1
+}

@@ -13,14 +13,9 @@ here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
 B=${1:?usage: mailbox_bench.sh BUILD_DIR [ROUNDS]}
 rounds=${2:-10}
-for f in "$B/arm64/keel-arm64.bin" "$B/keelctl" "$B/arm64/keel-test-guest.bin"; do
-    [ -f "$f" ] || bench_fail "missing $f (build: cmake --build --preset default)"
-done
 out=$bench_tmp/mailbox.out
 rc=0
-bench_run python3 "$here/../tests/emu/mailbox_e2e.py" --icount --rounds "$rounds" --timeout 600 \
-    --image "$B/arm64/keel-arm64.bin" --keelctl "$B/keelctl" --guest "$B/arm64/keel-test-guest.bin" \
-    bench >"$out" 2>&1 || rc=$?
+bench_mailbox_e2e "$B" "$out" "$rounds" 600 bench || rc=$?
 cat "$out"
 # | label | median | min | max |  ->  "median min max"
 row() { grep -F "| $1 |" "$out" | head -n 1 | awk -F'|' '{gsub(/ /, "", $3); gsub(/ /, "", $4); gsub(/ /, "", $5); print $3, $4, $5}'; }

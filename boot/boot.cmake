@@ -13,9 +13,9 @@ set(KEEL_SIGNING_PUBLIC_KEY "" CACHE FILEPATH
     "public key built into the boot stage (empty: the one of KEEL_SIGNING_KEY / the development key)")
 
 # --- the format library ---------------------------------------------------------------
-add_library(keel_image STATIC ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp)
-target_compile_options(keel_image PRIVATE ${KEEL_WARNINGS})
-target_link_libraries(keel_image PUBLIC keel_core_host)
+# keel_image.cpp is part of the core (hypervisor/sources.cmake): live update runs it too.
+add_library(keel_image INTERFACE)
+target_link_libraries(keel_image INTERFACE keel_core_host)
 target_link_libraries(keel_unit_tests PRIVATE keel_image keel_sign_host)
 # The stage's memory-map translation, host-tested beside the format library.
 target_sources(keel_unit_tests PRIVATE ${CMAKE_SOURCE_DIR}/boot/memory_map.cpp)
@@ -48,13 +48,19 @@ else()
   set(_pub_arg --private ${KEEL_SIGN_KEY})
 endif()
 set(_key_header ${CMAKE_BINARY_DIR}/boot/gen/keel_boot_key.h)
-add_custom_command(OUTPUT ${_key_header}
+# The same key as a raw point for the images (live update, hypervisor/update/trust_key.S).
+set(_trust_pub ${KEEL_KEY_DIR}/image-trust.pub)
+add_custom_command(OUTPUT ${_key_header} ${_trust_pub}
   COMMAND ${CMAKE_COMMAND} -E make_directory ${CMAKE_BINARY_DIR}/boot/gen
-  COMMAND keel-sign pubkey ${_pub_arg} --c-header ${_key_header}
+  COMMAND keel-sign pubkey ${_pub_arg} --c-header ${_key_header} --out ${_trust_pub}
   DEPENDS ${_dev_key} ${_dev_pub} ${KEEL_SIGNING_KEY} ${KEEL_SIGNING_PUBLIC_KEY}
   COMMENT "Boot stage public key header"
   VERBATIM)
-add_custom_target(keel-keys DEPENDS ${_dev_key} ${_dev_pub} ${_other_key} ${_other_pub} ${_key_header})
+add_custom_target(keel-keys DEPENDS ${_dev_key} ${_dev_pub} ${_other_key} ${_other_pub} ${_key_header}
+                  ${_trust_pub})
+foreach(_arch arm64 x86_64)
+  add_dependencies(image-${_arch} keel-keys) # the images embed image-trust.pub
+endforeach()
 
 # --- the EFI applications ---------------------------------------------------------------
 set(_mbed ${KEEL_DEPS_DIR}/mbedtls)

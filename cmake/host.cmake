@@ -28,6 +28,7 @@ target_link_libraries(keel_core_host PUBLIC tp_mbedcrypto tp_fdt)
 target_sources(keel_core_host PRIVATE ${CMAKE_SOURCE_DIR}/arch/fake/fake_arch.cpp
                ${CMAKE_SOURCE_DIR}/arch/fake/fake_vm.cpp)
 
+set(KEEL_BOOT_SECURITY_FLOOR 1 CACHE STRING "security-version floor built into the boot stage")
 if(KEEL_BUILD_IMAGES)
   foreach(arch arm64 x86_64)
     ExternalProject_Add(image-${arch}
@@ -37,6 +38,7 @@ if(KEEL_BUILD_IMAGES)
       CMAKE_ARGS -DKEEL_TARGET_ARCH=${arch}
                  -DCMAKE_TOOLCHAIN_FILE=${CMAKE_SOURCE_DIR}/cmake/toolchain-${arch}.cmake
                  -DKEEL_DEPS_DIR=${KEEL_DEPS_DIR}
+                 -DKEEL_BOOT_SECURITY_FLOOR=${KEEL_BOOT_SECURITY_FLOOR}
       BUILD_ALWAYS ON
       INSTALL_COMMAND ""
       USES_TERMINAL_BUILD ON)

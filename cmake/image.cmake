@@ -4,19 +4,31 @@
 #   keel-<arch>-test  the same plus the in-tree test guests (KEEL_TEST_IMAGE_SOURCES), for
 #                     `keel.vm=` definitions that name no kernel and the x86 keel.test=vmx runs
 include(${CMAKE_SOURCE_DIR}/cmake/sources.cmake)
+# The boot stage's floor (boot/boot.cmake), also the lowest security version live update
+# accepts; the version string the image prints and puts in its note (docs/handover.md).
+set(KEEL_BOOT_SECURITY_FLOOR 1 CACHE STRING "security-version floor (boot stage and live update)")
+set(KEEL_IMAGE_VERSION "${PROJECT_VERSION}" CACHE STRING "version string built into the image")
 set(ARCH_DIR ${CMAKE_SOURCE_DIR}/arch/${KEEL_TARGET_ARCH})
 set(KEEL_PRODUCT_ONLY_SOURCES ${CMAKE_SOURCE_DIR}/hypervisor/vm/builtin_guest_none.cpp)
 set(KEEL_TEST_IMAGE_SOURCES ${CMAKE_SOURCE_DIR}/tests/guest/builtin_guest.cpp)
 include(${ARCH_DIR}/sources.cmake)   # KEEL_ARCH_SOURCES, KEEL_ARCH_LIBS, KEEL_ARCH_LINKER_SCRIPT
+# Optional arch parts the arch does not provide yet come from arch/none/ (its README).
+set(KEEL_ARCH_FALLBACK_INCLUDE)
+if(NOT EXISTS ${ARCH_DIR}/include/arch/update.hpp)
+  list(APPEND KEEL_ARCH_SOURCES ${CMAKE_SOURCE_DIR}/arch/none/update_none.cpp)
+  set(KEEL_ARCH_FALLBACK_INCLUDE ${CMAKE_SOURCE_DIR}/arch/none/include)
+endif()
 
 add_library(keel_libc STATIC ${CMAKE_SOURCE_DIR}/hypervisor/libc/string.cpp)
 target_compile_options(keel_libc PRIVATE ${KEEL_WARNINGS})
 
 function(keel_image_settings target)
-  target_include_directories(${target} PRIVATE ${ARCH_DIR}/include ${CMAKE_SOURCE_DIR})
+  target_include_directories(${target} PRIVATE ${ARCH_DIR}/include ${KEEL_ARCH_FALLBACK_INCLUDE}
+                             ${CMAKE_SOURCE_DIR})
   target_include_directories(${target} SYSTEM PRIVATE ${CMAKE_SOURCE_DIR}/hypervisor/libc/include)
   target_compile_options(${target} PRIVATE $<$<COMPILE_LANGUAGE:CXX>:${KEEL_WARNINGS}>)
-  target_compile_definitions(${target} PRIVATE KEEL_VERSION_STRING="${PROJECT_VERSION}")
+  target_compile_definitions(${target} PRIVATE KEEL_VERSION_STRING="${KEEL_IMAGE_VERSION}"
+                             KEEL_SECURITY_FLOOR=${KEEL_BOOT_SECURITY_FLOOR}u)
   target_link_libraries(${target} PRIVATE ${KEEL_ARCH_LIBS} tp_mbedcrypto tp_fdt keel_libc)
 endfunction()
 

@@ -42,6 +42,11 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/rejects.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/dispatch.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/console.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/update.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/image_check.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/image_note.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/handover.cpp
+  ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/bar_place.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/claims.cpp
@@ -52,18 +57,27 @@ list(APPEND KEEL_CORE_SOURCES
 list(APPEND KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/mailbox_main.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/controller_key.S
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/trust_key.S
 )
-# The controller key comes from the host build next to this sub-build (<build>/keys/,
-# written by `keelctl keygen` before the images build; tools/tools.cmake).
+# The public keys come from the host build next to this sub-build (<build>/keys/, written
+# before the images build): the controller's (`keelctl keygen`, tools/tools.cmake) and the
+# one keel.img is signed with (boot/boot.cmake). Without a file the image carries zeros.
+function(keel_embed_key var file source define why)
+  set(${var} "${file}" CACHE FILEPATH "${why} (97-byte SEC1 point)")
+  if(EXISTS ${${var}})
+    set_source_files_properties(${source} PROPERTIES OBJECT_DEPENDS ${${var}}
+      COMPILE_DEFINITIONS "${define}=\"${${var}}\"")
+  else()
+    message(STATUS "no key at ${${var}}: ${why} is missing (zeros embedded)")
+  endif()
+endfunction()
 if(KEEL_TARGET_ARCH)
   get_filename_component(_keel_host_build ${CMAKE_BINARY_DIR} DIRECTORY)
-  set(KEEL_CONTROLLER_KEY "${_keel_host_build}/keys/controller.pub" CACHE FILEPATH
-      "controller public key (97-byte SEC1 point) embedded for the mailbox")
-  set(_ck ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/controller_key.S)
-  if(EXISTS ${KEEL_CONTROLLER_KEY})
-    set_source_files_properties(${_ck} PROPERTIES OBJECT_DEPENDS ${KEEL_CONTROLLER_KEY}
-      COMPILE_DEFINITIONS "KEEL_CONTROLLER_KEY_FILE=\"${KEEL_CONTROLLER_KEY}\"")
-  else()
-    message(STATUS "no controller key at ${KEEL_CONTROLLER_KEY}: the mailbox will authenticate nothing")
-  endif()
+  keel_embed_key(KEEL_CONTROLLER_KEY "${_keel_host_build}/keys/controller.pub"
+    ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/controller_key.S KEEL_CONTROLLER_KEY_FILE
+    "the controller key the mailbox authenticates")
+  # An incoming keel.img for live update must carry the boot stage's signature.
+  keel_embed_key(KEEL_IMAGE_TRUST_KEY "${_keel_host_build}/keys/image-trust.pub"
+    ${CMAKE_SOURCE_DIR}/hypervisor/update/trust_key.S KEEL_IMAGE_TRUST_KEY_FILE
+    "the image signing key live update checks")
 endif()

@@ -61,6 +61,9 @@ struct Vcpu {
     u32 on;    // atomic: PSCI state, 1 from CPU_ON (or VM start) until it stops
     VgicCpu gic;
     u64 first_entry_tick; // CNTPCT_EL0 just before the first ERET (boot benchmark)
+    // Written by the vCPU's core when it parks for a live update (live_update.cpp).
+    u64 parked_lr[16];
+    u32 parked_lr_count, parked_ap1r0;
 };
 
 // Runs on the vCPU's own core: loads its state, enters the guest, handles exits until

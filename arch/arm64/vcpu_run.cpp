@@ -6,6 +6,7 @@
 #include "exit.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "live_update.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
 #include "vcpu.hpp"
@@ -218,6 +219,14 @@ void vcpu_run_until_stopped(Vcpu& v) {
         stat_inc(vm.stats.exits);
         next = handle_exit(v, &end);
         if (next != Next::Resume) break;
+        if (quiesce_requested()) {
+            // A live update holds every vCPU (docs/handover.md §4): the guest's EL1 state
+            // into its context for the record; it also stays in this core's registers,
+            // which nothing touches while parked, so nothing is reloaded on the way back.
+            el1_save(v.el1);
+            vgic_save_lrs(v.parked_lr, &v.parked_lr_count, &v.parked_ap1r0);
+            park_until_resumed();
+        }
     }
     if (next == Next::Stop && end != VmEnd::None) vm_request_stop(vm, end);
     el1_save(v.el1);

@@ -191,6 +191,14 @@ void vgic_spi_level(Vm& vm, u32 intid, bool high) {
     if (target < a.nvcpus) kick(a.vcpus[target]);
 }
 
+void vgic_save_lrs(u64 (&lr)[16], u32* n, u32* ap1r0) {
+    const u32 count = lr_count() < 16 ? lr_count() : 16;
+    for (u32 i = 0; i < count; ++i)
+        lr[i] = read_lr(i);
+    *n = count;
+    *ap1r0 = static_cast<u32>(KEEL_READ_SYSREG(S3_4_C12_C9_0)); // ICH_AP1R0_EL2
+}
+
 void vgic_vcpu_start(Vcpu& v) {
     for (u32 i = 0; i < lr_count(); ++i)
         write_lr(i, 0);

@@ -55,6 +55,9 @@ struct VgicDist {
 
 void vgic_init(VgicDist& d);
 void vgic_cpu_init(VgicCpu& c);
+// This core's list registers (up to 16) and ICH_AP1R0_EL2, as the guest left them: a live
+// update's record of the in-flight virtual interrupts (docs/handover.md §2.2 Vcpu).
+void vgic_save_lrs(u64 (&lr)[16], u32* n, u32* ap1r0);
 // Emulated access to GICD/GICR; false if `ipa` is neither.
 bool vgic_mmio(Vcpu& v, u64 ipa, bool write, u8 size, u64* value);
 // The guest wrote ICC_SGI1R_EL1 (trapped): pend the SGI on the targeted vCPUs.

@@ -81,12 +81,14 @@ enum class Opcode : u16 {
     Hello = 11,    // the session handshake (§4.2): the one command without a MAC
     Platform = 12, // what Keel found: sockets, cores, SMT threads, NUMA nodes, GIC/APIC, SMMUs
     Vfs = 13,      // the SR-IOV VFs Keel enabled: where, provisioned, owner (docs/sriov.md)
+    Update = 14,   // live update: stage, verify, apply a new keel.img (§3.10, docs/handover.md)
 };
-constexpr u16 kOpcodeMax = 13;
+constexpr u16 kOpcodeMax = 14;
 // Commands that change hypervisor state need log room for their record, §5.
 constexpr bool changes_state(Opcode op) {
     return op == Opcode::CreateVm || op == Opcode::LoadImage || op == Opcode::Start ||
-           op == Opcode::Stop || op == Opcode::Destroy || op == Opcode::ConsoleWrite;
+           op == Opcode::Stop || op == Opcode::Destroy || op == Opcode::ConsoleWrite ||
+           op == Opcode::Update;
 }
 
 // §3 Command slot: 32-byte header, payload, HMAC-SHA256 with the session's command key
@@ -146,6 +148,28 @@ struct ConsoleWritePayload {
     u8 bytes[kConsoleWriteMax];
 };
 static_assert(sizeof(ConsoleWritePayload) == 264, "docs/mailbox.md §3.4");
+
+// §3.10 UPDATE: a new keel.img through the bulk window into the update region, then
+// verified as the boot stage verifies (docs/handover.md §1), then applied.
+enum class UpdateStep : u32 { Begin = 1, Chunk = 2, Verify = 3, Apply = 4 };
+struct UpdatePayload {
+    u32 step; // UpdateStep
+    u32 reserved;
+    u64 image_size;   // Begin: bytes of the whole file (else 0)
+    u64 image_offset; // Chunk: bytes staged so far
+    u64 bulk_offset;  // Chunk: inside the bulk window
+    u64 length;       // Chunk: non-zero
+};
+static_assert(sizeof(UpdatePayload) == 40, "docs/mailbox.md §3.10");
+struct UpdateReply {
+    u32 hv_version;       // Verify Ok: the image's header fields
+    u32 security_version; //
+    u32 handover_min, handover_max;
+    u64 region_bytes; // Begin: the update region's size
+    char message[96]; // the refusal, or what was verified (NUL-terminated)
+    char version[32]; // Verify Ok: the image note's version string
+};
+static_assert(sizeof(UpdateReply) == 152, "docs/mailbox.md §3.10");
 
 // §4.2 HELLO: the controller's ephemeral key, signed with its long-term key.
 struct HelloPayload {
@@ -271,7 +295,7 @@ struct PlatformReply {
 };
 static_assert(sizeof(PlatformReply) == 168, "docs/mailbox.md §3.8");
 static_assert(sizeof(MetricsReply) <= kRespPayloadMax && sizeof(ListReply) <= kRespPayloadMax &&
-              sizeof(PlatformReply) <= kRespPayloadMax);
+              sizeof(PlatformReply) <= kRespPayloadMax && sizeof(UpdateReply) <= kRespPayloadMax);
 // §3.9 VFS: the first kVfsMax VFs of the VF table (total says how many there are).
 constexpr u32 kVfsMax = 8;
 struct VfsReply {

@@ -32,6 +32,10 @@ public:
     bool append(AuditKind kind, u64 time_ms, u64 seq, u32 opcode, Status status, u32 vm_id,
                 const char* detail);
     [[nodiscard]] u64 next_index() const { return next_index_; }
+    // The chain head (SHA-256 of the last record written) and the ring's producer index.
+    [[nodiscard]] const u8 (&head() const)[crypto::kSha256Size] { return last_hash_; }
+    [[nodiscard]] u32 prod() const { return prod_; }
+    [[nodiscard]] u32 unlogged() const { return unlogged_; }
 
 private:
     bool write(AuditRecord& rec);

@@ -10,7 +10,8 @@ namespace {
 // Opcodes that name a VM in vm_id; the others require it to be zero.
 bool needs_vm(Opcode op) {
     return op != Opcode::Ping && op != Opcode::CreateVm && op != Opcode::List &&
-           op != Opcode::Hello && op != Opcode::Platform && op != Opcode::Vfs;
+           op != Opcode::Hello && op != Opcode::Platform && op != Opcode::Vfs &&
+           op != Opcode::Update;
 }
 
 bool name_ok(const char (&name)[kNameMax]) {
@@ -46,18 +47,43 @@ Status check_create(const CreateVmPayload& c) {
                : Status::InvalidArgument;
 }
 
-Status check_load(const LoadImagePayload& l, const DecodeLimits& limits) {
-    if (l.kind > static_cast<u32>(ImageKind::Initrd) || l.reserved != 0)
-        return Status::InvalidArgument;
-    if (l.length == 0) return Status::InvalidArgument;
+// A chunk of the bulk window (LOAD_IMAGE, UPDATE Chunk).
+Status check_chunk(u64 image_offset, u64 bulk_offset, u64 length, const DecodeLimits& limits) {
+    if (length == 0) return Status::InvalidArgument;
     // Written so that no sum can wrap: a hostile offset near 2^64 must still fail.
-    if (l.bulk_offset > limits.bulk_size || l.length > limits.bulk_size - l.bulk_offset)
+    if (bulk_offset > limits.bulk_size || length > limits.bulk_size - bulk_offset)
         return Status::OutOfRange;
     // Shared memory is read in words, so chunks start word-aligned; a length that is
     // not a multiple of 4 makes the next chunk's image_offset unaligned, so only an
     // image's last chunk can end mid-word (images of any size load).
-    if ((l.bulk_offset | l.image_offset) & 3) return Status::InvalidArgument;
+    if ((bulk_offset | image_offset) & 3) return Status::InvalidArgument;
     return Status::Ok;
+}
+
+Status check_load(const LoadImagePayload& l, const DecodeLimits& limits) {
+    if (l.kind > static_cast<u32>(ImageKind::Initrd) || l.reserved != 0)
+        return Status::InvalidArgument;
+    return check_chunk(l.image_offset, l.bulk_offset, l.length, limits);
+}
+
+// §3.10: only the fields of the step are set; the rest are zero.
+Status check_update(const UpdatePayload& u, const DecodeLimits& limits) {
+    if (u.reserved != 0) return Status::InvalidArgument;
+    switch (static_cast<UpdateStep>(u.step)) {
+    case UpdateStep::Begin:
+        return u.image_size != 0 && (u.image_offset | u.bulk_offset | u.length) == 0
+                   ? Status::Ok
+                   : Status::InvalidArgument;
+    case UpdateStep::Chunk:
+        if (u.image_size != 0) return Status::InvalidArgument;
+        return check_chunk(u.image_offset, u.bulk_offset, u.length, limits);
+    case UpdateStep::Verify:
+    case UpdateStep::Apply:
+        return (u.image_size | u.image_offset | u.bulk_offset | u.length) == 0
+                   ? Status::Ok
+                   : Status::InvalidArgument;
+    }
+    return Status::InvalidArgument;
 }
 
 // The exact payload size each opcode carries (ConsoleWrite: the fixed part).
@@ -68,6 +94,7 @@ u32 payload_size(Opcode op) {
     case Opcode::Stop: return sizeof(StopPayload);
     case Opcode::ConsoleWrite: return 8;
     case Opcode::Hello: return sizeof(HelloPayload);
+    case Opcode::Update: return sizeof(UpdatePayload);
     default: return 0;
     }
 }
@@ -109,6 +136,9 @@ Status decode_command(const CommandSlot& slot, const DecodeLimits& limits, Comma
     case Opcode::Stop:
         memcpy(&out.stop, slot.payload, fixed);
         return out.stop.reserved == 0 ? Status::Ok : Status::InvalidArgument;
+    case Opcode::Update:
+        memcpy(&out.update, slot.payload, fixed);
+        return check_update(out.update, limits);
     case Opcode::Hello:
         // A HELLO belongs to no session yet and carries its signature inside, not a MAC.
         memcpy(&out.hello, slot.payload, fixed);
@@ -135,6 +165,7 @@ const char* opcode_name(u16 op) {
     case 11: return "hello";
     case 12: return "platform";
     case 13: return "vfs";
+    case 14: return "update";
     }
     return "unknown";
 }

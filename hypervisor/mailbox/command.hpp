@@ -20,6 +20,7 @@ struct Command {
         StopPayload stop;
         ConsoleWritePayload console;
         HelloPayload hello;
+        UpdatePayload update;
     };
     Command() : create{} {}
 };

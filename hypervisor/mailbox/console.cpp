@@ -39,6 +39,22 @@ void ConsoleRings::flush(SharedRegion& region) {
     }
 }
 
+void ConsoleRings::describe(u32 vm_id, update::ConsoleRecord& out) const {
+    static_assert(sizeof out.out_mirror == kConsoleOutBytes &&
+                  sizeof out.in_queue == kConsoleInBytes);
+    out = update::ConsoleRecord{};
+    if (vm_id == 0 || vm_id > kMaxVms) return;
+    const Out& o = out_[vm_id - 1];
+    const In& q = in_[vm_id - 1];
+    out.vm_id = vm_id;
+    out.out_count = __atomic_load_n(&o.prod, __ATOMIC_ACQUIRE);
+    out.out_published = o.published;
+    memcpy(out.out_mirror, o.buf, sizeof out.out_mirror);
+    out.in_len = q.count;
+    for (u32 i = 0; i < q.count; ++i)
+        out.in_queue[i] = q.buf[(q.head + i) % kConsoleInBytes];
+}
+
 Status ConsoleRings::queue_in(u32 vm_id, const u8* bytes, u32 len) {
     if (vm_id == 0 || vm_id > kMaxVms) return Status::OutOfRange;
     In& q = in_[vm_id - 1];

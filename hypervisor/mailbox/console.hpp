@@ -18,6 +18,7 @@
 #include "hypervisor/mailbox/abi.hpp"
 #include "hypervisor/mailbox/shared.hpp"
 #include "hypervisor/status.hpp"
+#include "hypervisor/update/handover.hpp"
 
 namespace keel::mailbox {
 
@@ -47,6 +48,10 @@ public:
     [[nodiscard]] u32 out_count(u32 vm_id) const {
         return __atomic_load_n(&out_[vm_id - 1].prod, __ATOMIC_ACQUIRE);
     }
+
+    // Boot core, every guest core parked (a live update): the VM's rings as they stand
+    // (docs/handover.md §2.2 Console; the input queue from its head).
+    void describe(u32 vm_id, update::ConsoleRecord& out) const;
 
 private:
     struct Out {

@@ -101,6 +101,7 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         memcpy(reply, &r, sizeof r);
         return Status::Ok;
     }
+    case Opcode::Update: return do_update(c, reply);
     case Opcode::ConsoleWrite: {
         if (state(c.vm_id) != VmLifeState::Running) return Status::BadState;
         KEEL_TRY(console_.queue_in(c.vm_id, c.console.bytes, c.console.length));

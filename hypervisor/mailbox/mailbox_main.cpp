@@ -4,6 +4,7 @@
 #include <arch/entropy.hpp>
 #include <arch/mailbox.hpp>
 #include <arch/ticks.hpp>
+#include <arch/update.hpp>
 
 #include "drivers/pci/bar_place.hpp"
 #include "drivers/pci/claims.hpp"
@@ -15,6 +16,7 @@
 #include "hypervisor/vm/vm_control.hpp"
 
 extern "C" const keel::u8 keel_controller_key[keel::crypto::kP384PublicKeySize];
+extern "C" const keel::u8 keel_image_trust_key[keel::crypto::kP384PublicKeySize];
 
 namespace keel {
 namespace {
@@ -31,6 +33,7 @@ constexpr u64 kMaxRegion = 16 * MiB;
 u64 g_region_base = 0;
 u64 g_region_size = 0;
 entropy::Seed g_seed; // this boot's seed (hypervisor/entropy/seed.hpp)
+u32 g_boot_arch = 0;  // BootArch: the arch an incoming image must be for
 
 // The seed every mailbox secret comes from, or false (and why on the console): with no
 // entropy source at all the mailbox does not attach, rather than publish a nonce an
@@ -140,6 +143,7 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
         return false;
     }
     if (!gather_entropy(info)) return false;
+    g_boot_arch = static_cast<u32>(info.arch);
     g_region_base = shm.addr;
     g_region_size = used;
     kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n",
@@ -178,6 +182,22 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
     Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
+    update::Expect expect;
+    for (usize i = 0; i < sizeof expect.anchor.public_key; ++i)
+        expect.anchor.public_key[i] = keel_image_trust_key[i];
+    expect.policy.arch = static_cast<image::Arch>(g_boot_arch);
+    expect.policy.security_floor = KEEL_SECURITY_FLOOR;
+    // Live update (docs/handover.md §1.1): the region an incoming keel.img is staged in and
+    // the handover record's buffer, taken from the pool now, before any VM exists.
+    mailbox::Service::UpdateSetup up;
+    up.expect = expect;
+    up.swap = arch::live_update();
+    if (up.swap != nullptr &&
+        up.swap->reserve(&up.region, &up.region_size, &up.record, &up.record_size) != Status::Ok) {
+        kprint("mailbox: no live-update region (pool exhausted): UPDATE will answer Unsupported\n");
+        up = mailbox::Service::UpdateSetup{};
+    }
+    service().set_update(up);
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
     mailbox::Header h;
@@ -187,6 +207,14 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
            key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
     kprint("mailbox: session offer 1 published (X25519); sessions last %u commands or %u ms\n",
            limits.max_commands, limits.max_age_ms);
+    if (up.region != nullptr)
+        kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u, swap: quiesce "
+               "and record (no jump yet)\n",
+               static_cast<ull>(up.region_size / KiB),
+               static_cast<ull>(reinterpret_cast<uptr>(up.region)), expect.policy.security_floor,
+               expect.handover_written);
+    else
+        kprint("mailbox: no live update on this arch (UPDATE answers Unsupported)\n");
     kprint("mailbox: ready, waiting for the controller\n");
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended

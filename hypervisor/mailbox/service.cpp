@@ -121,9 +121,10 @@ void Service::handle(const CommandSlot& slot, const Ticks& picked_up) {
     u8 reply[kRespPayloadMax] = {};
     u32 vm_for_log = c.vm_id;
     if (c.op == Opcode::CreateVm || c.op == Opcode::Start) picked_up_ = picked_up;
+    detail_[0] = '\0';
     s = dispatch(c, reply, &vm_for_log);
     audit_.append(AuditKind::Command, backend_->now_ms(), c.seq, slot.opcode, s, vm_for_log,
-                  opcode_name(slot.opcode));
+                  detail_[0] != '\0' ? detail_ : opcode_name(slot.opcode));
     ++ok_;
     sessions_.publish(region_); // the sequence floor and the session's use count
     respond(c.seq, slot.opcode, s, reply, true);

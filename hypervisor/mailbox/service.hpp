@@ -17,6 +17,8 @@
 #include "hypervisor/mailbox/session.hpp"
 #include "hypervisor/mailbox/shared.hpp"
 #include "hypervisor/mailbox/ticks.hpp"
+#include "hypervisor/update/image_check.hpp"
+#include "hypervisor/update/swap.hpp"
 
 namespace keel::mailbox {
 
@@ -52,6 +54,18 @@ public:
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
     // Returns the number of commands consumed.
     u32 poll();
+    // Live update (§3.10, docs/handover.md): the region reserved at boot for an incoming
+    // image (memory nothing else uses, written only by UPDATE chunks) and what a new image
+    // must satisfy. Without it UPDATE answers Unsupported.
+    struct UpdateSetup {
+        u8* region = nullptr; // the staged image
+        u64 region_size = 0;
+        u8* record = nullptr; // where the handover record is built (8-byte aligned)
+        u64 record_size = 0;
+        update::Expect expect{};
+        update::Swap* swap = nullptr; // the arch's swap (null: Apply answers Unsupported)
+    };
+    void set_update(const UpdateSetup& setup);
     // Guest serial output for the VM's console-out ring (console.hpp: any core, never
     // blocks, lossy when the controller lags).
     void console_out(u32 id, const char* bytes, usize len) { console_.out(id, bytes, len); }
@@ -68,6 +82,8 @@ public:
     [[nodiscard]] u32 pending_rejects() const { return burst_.count; }
     // How long a burst of rejections may stay unsummarized while it goes on.
     static constexpr u64 kBurstFlushMs = 1000;
+    // How long UPDATE Apply waits for every vCPU to park (docs/handover.md §4).
+    static constexpr u32 kQuiesceMs = 100;
 
 private:
     const sriov::VfTable* vfs_ = nullptr;
@@ -90,6 +106,10 @@ private:
     Status do_load(const Command& c);
     Status do_stop(const Command& c);
     Status do_destroy(const Command& c);
+    Status do_update(const Command& c, u8 (&reply)[kRespPayloadMax]); // update.cpp
+    void update_reset();
+    Status update_apply(UpdateReply& out);
+    Status write_handover(u64* bytes);
     void fill_info(u32 id, VmInfo& out);
     // `authenticated`: the command passed the session check; its answer gets the MAC.
     void respond(u64 seq, u16 op, Status s, const u8* payload, bool authenticated);
@@ -121,6 +141,16 @@ private:
     u32 last_verify_ns_ = 0;
     u32 start_to_output_ns_ = 0;
     u32 create_to_output_us_ = 0;
+    // The incoming image (update.cpp): staged bytes, and whether they passed the checks.
+    struct Staged {
+        UpdateSetup setup{};
+        u64 size = 0;   // announced by Begin
+        u64 staged = 0; // bytes arrived
+        bool open = false;
+        bool verified = false;
+        u64 counter = 0; // updates applied (the handover record's update_counter)
+    } update_;
+    char detail_[40] = {}; // the audit record's detail for this command ("": the opcode's name)
 };
 
 } // namespace keel::mailbox

@@ -105,6 +105,20 @@ Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner, mm::Zeroing zeroing,
     return pool().alloc(size, owner, zeroing, prefer, prefer_count);
 }
 
+Result<PhysAddr> pool_reserve_hypervisor(u64 size, const char* what) {
+    LockGuard g(g_pool_lock);
+    mm::FramePool& p = pool();
+    const u64 before = p.free_bytes();
+    Result<PhysAddr> r = p.alloc(size, mm::kOwnerHypervisor, mm::Zeroing::Now);
+    if (!r.ok()) return r;
+    g_baseline -= before - p.free_bytes();
+    kprint("pool: reserved %#llx-%#llx for %s, baseline now %llu MiB\n",
+           static_cast<unsigned long long>(r.value().raw()),
+           static_cast<unsigned long long>(r.value().raw() + (before - p.free_bytes())), what,
+           static_cast<unsigned long long>(g_baseline / MiB));
+    return r;
+}
+
 u64 pool_release(mm::OwnerId owner) {
     LockGuard g(g_pool_lock);
     (void)pool().free_all(owner);

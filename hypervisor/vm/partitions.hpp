@@ -25,6 +25,10 @@ Result<PhysAddr> pool_alloc(u64 size, mm::OwnerId owner, mm::Zeroing zeroing = m
 // The check pool_claim_source() makes, without taking anything (before reading a header).
 [[nodiscard]] Status pool_check_source(PhysAddr base, u64 size);
 void pool_release_source(PhysAddr base, u64 size);
+// Takes `size` bytes (whole blocks, contiguous, zeroed) out of the pool for the hypervisor
+// itself for good (live update's region, docs/handover.md §1.1); the baseline drops by
+// them. Only before any VM owns memory. NoMemory when no run is free.
+Result<PhysAddr> pool_reserve_hypervisor(u64 size, const char* what);
 // Scrubs and frees every block of `owner`; returns the pool's free bytes afterwards.
 u64 pool_release(mm::OwnerId owner);
 

@@ -23,14 +23,19 @@ endforeach()
 # timeout of a guest that ignores it. About 95 s under TCG on 2 host cores. Guests come from
 # tools/fetch-guests.sh; missing ones FAIL with a message (never skip).
 set(_mbox_guests ${KEEL_GUESTS_DIR})
-if(EXISTS ${_mbox_guests}/Image-arm64 AND EXISTS ${_mbox_guests}/initramfs-arm64.cpio.gz)
-  add_test(NAME arm64.mailbox_linux
-    COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} --timeout 300
-            --linux ${_mbox_guests}/Image-arm64 --initrd ${_mbox_guests}/initramfs-arm64.cpio.gz linux)
-else()
-  add_test(NAME arm64.mailbox_linux COMMAND sh -c
-    "echo 'FAIL: guest Linux missing in ${_mbox_guests}: run tools/fetch-guests.sh (or tools/setup.sh)'; exit 1")
-endif()
+# A mailbox_e2e.py scenario with the guest Linux (arguments after the scenario's name go
+# before it); a FAIL with a message when the guests are missing (never a skip).
+function(keel_mailbox_linux_test name scenario)
+  if(EXISTS ${_mbox_guests}/Image-arm64 AND EXISTS ${_mbox_guests}/initramfs-arm64.cpio.gz)
+    add_test(NAME ${name}
+      COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} ${ARGN}
+              --linux ${_mbox_guests}/Image-arm64 --initrd ${_mbox_guests}/initramfs-arm64.cpio.gz ${scenario})
+  else()
+    add_test(NAME ${name} COMMAND sh -c
+      "echo 'FAIL: guest Linux missing in ${_mbox_guests}: run tools/fetch-guests.sh (or tools/setup.sh)'; exit 1")
+  endif()
+endfunction()
+keel_mailbox_linux_test(arm64.mailbox_linux linux --timeout 300)
 set_tests_properties(arm64.mailbox_linux PROPERTIES LABELS qemu-arm64 TIMEOUT 420 RUN_SERIAL TRUE)
 
 # Entropy for the mailbox nonce (docs/mailbox.md §4.1, tests/emu/entropy_e2e.py): no RNG at

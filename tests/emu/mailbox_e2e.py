@@ -6,6 +6,7 @@ removes the /dev/shm file and its work folder (serial log, audit state): tools/k
 
   mailbox_e2e.py --image keel-arm64.bin --keelctl keelctl --guest guest.bin SCENARIO
   mailbox_e2e.py ... --linux Image --initrd initramfs.cpio.gz linux
+  mailbox_e2e.py ... --keel-sign keel-sign --elf keel-arm64.elf --sign-key dev-signing.pem update_refusals
 Exit status: 0 pass, 1 fail.
 """
 import argparse, json, os, re, signal, socket, struct, subprocess, sys, time
@@ -26,8 +27,12 @@ def main():
     p.add_argument("--rounds", type=int, default=10)
     p.add_argument("--linux", help="arm64 Linux Image (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
+    p.add_argument("--keel-sign", help="keel-sign (scenario update_refusals)")
+    p.add_argument("--elf", help="the product image's ELF, signed into keel.img here (update_refusals)")
+    p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
-                                        "flood", "expiry", "topology", "vfs"])
+                                        "flood", "expiry", "topology", "vfs", "update_refusals", "update_linux",
+                                        "update_bench"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -145,20 +150,159 @@ def forge(a, s, shm, qmp_path, run):
     return ok
 
 
+def update_images(a, s):
+    """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
+    one and one per refusal, each with the message Keel must answer."""
+    def sign(out, elf=None, sv="1", arch="arm64"):
+        subprocess.run([a.keel_sign, "sign", "--elf", elf or a.elf, "--arch", arch, "--key", a.sign_key,
+                        "--security-version", sv, "--hv-version", "0.1.0", "--out", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        return out
+    d = s.workdir
+    good = sign(os.path.join(d, "good.img"))
+    data = open(good, "rb").read()
+    bad_sig = os.path.join(d, "bad-signature.img")
+    flipped = bytearray(data)
+    flipped[16] ^= 1  # hv_version, inside the signed header
+    open(bad_sig, "wb").write(bytes(flipped))
+    truncated = os.path.join(d, "truncated.img")
+    open(truncated, "wb").write(data[:-512])
+    # The note (KEELNOTE at 0x40 of the image) says it adopts handover records 99..99 only.
+    elf = bytearray(open(a.elf, "rb").read())
+    at = elf.find(b"KEELNOTE")
+    if at < 0 or elf.find(b"KEELNOTE", at + 1) >= 0:
+        raise SystemExit("update_refusals: the ELF has no single image note")
+    elf[at + 12:at + 20] = struct.pack("<II", 99, 99)
+    abi_elf = os.path.join(d, "abi99.elf")
+    open(abi_elf, "wb").write(bytes(elf))
+    return good, [
+        ("bad signature", bad_sig, "bad signature"),
+        ("older security version", sign(os.path.join(d, "older.img"), sv="0"),
+         "security version below the floor (rollback) (image 0, floor 1)"),
+        ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
+        ("truncated", truncated, "truncated image"),
+        ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 1)"),
+    ]
+
+
+def update_refusals(a, s, run, wait_serial, serial):
+    """Two test guests run; every bad image is refused with its own error, the good one
+    verifies; both guests are still alive afterwards (one answers the power button)."""
+    ok = True
+    good, bad = update_images(a, s)
+    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "polite"); run("start", "deaf")
+    ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
+    ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+    for name, path, message in bad:
+        out = run("update", path, expect_rc=1, both=True)
+        if f"keelctl: update refused: {message}\n" not in out:
+            print(f"FAIL: {name}: expected the refusal '{message}'")
+            ok = False
+        ok &= wait_serial(f"update: refused: {message}", 10)
+        listing = run("list")
+        if "polite\trunning" not in listing or "deaf\trunning" not in listing:
+            print(f"FAIL: {name}: a VM stopped running")
+            ok = False
+    out = run("update", good, "--verify-only")
+    ok &= "update: verified: 0.1.0, security version 1, handover 1..1" in out
+    # Apply: every vCPU parks, the handover record is written and checked, and since the jump
+    # is not built (docs/handover.md §4) both resume where they were; keelctl reports it.
+    out = run("update", good, expect_rc=1, both=True)
+    ok &= re.search(r"update refused: 2 vCPUs parked, record \d+ B checked; no jump yet: resumed after \d+ ns", out) is not None
+    ok &= "destroyed" not in serial()
+    # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
+        if f"update verify: {status}" not in log_out:
+            print(f"FAIL: no audit record 'update verify: {status}'")
+            ok = False
+    return ok
+
+
+def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
+    """Two Linux VMs (1 and 2 vCPUs) that echo console lines; UPDATE Apply five times: every
+    vCPU parks, the handover record is written and checked, every vCPU resumes (the jump into
+    the new image is not built: docs/handover.md §4). After each, both guests still echo."""
+    ok = True
+    good, _ = update_images(a, s)
+    lx = ["--kernel", a.linux, "--initrd", a.initrd]
+    marks = {i: ring(i)[0] for i in (1, 2)}
+    run("create", "one", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("create", "two", "--cpus", "2-3", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("start", "one"); run("start", "two")
+    ok &= wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 150)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: echo ready", 150)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 5)
+    for n in range(5):
+        out = run("update", good, expect_rc=1, both=True)
+        m = re.search(r"update refused: 3 vCPUs parked, record (\d+) B checked; no jump yet: resumed after (\d+) ns", out)
+        if not m:
+            print(f"FAIL: apply {n}: not every vCPU parked and resumed")
+            ok = False
+        else:
+            print(f"  apply {n}: record {m.group(1)} B, vCPUs parked for {m.group(2)} ns (hypervisor clock under TCG: not a performance figure)")
+        for vm in (1, 2):
+            run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
+            ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
+    out = run("list")
+    ok &= "one\trunning" in out and "two\trunning" in out
+    ok &= "destroyed" not in serial() and "unhandled" not in serial()
+    ok &= "audit chain verified" in run("log")
+    return ok
+
+
+def update_bench(a, s, run, wait_serial):
+    """Under -icount (bench/update_bench.sh): two test guests run; a.rounds UPDATE Applies,
+    each answered with the hypervisor's own figure from the quiesce request to every vCPU
+    let go (writing and checking the handover record included). Prints a table."""
+    ok = True
+    good, _ = update_images(a, s)
+    run("create", "a", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("create", "b", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "a"); run("start", "b")
+    ok &= wait_serial("[vm 1] guest: deaf: ignoring everything", 120)
+    ok &= wait_serial("[vm 2] guest: deaf: ignoring everything", 120)
+    ns, size, vcpus = [], None, None
+    for _ in range(a.rounds):
+        out = run("update", good, expect_rc=1, both=True)
+        m = re.search(r"update refused: (\d+) vCPUs parked, record (\d+) B checked; no jump yet: resumed after (\d+) ns", out)
+        if not m:
+            print("FAIL: an Apply did not park and resume every vCPU")
+            return False
+        vcpus, size = int(m.group(1)), int(m.group(2))
+        ns.append(int(m.group(3)))
+    ok &= "a\trunning" in run("list") and "b\trunning" in run("list")
+    ns.sort()
+    print("| figure (virtual ns = instructions under -icount shift=0) | median | min | max |")
+    print("|---|---|---|---|")
+    print(f"| Apply: quiesce request -> every vCPU resumed ({vcpus} vCPUs, record written and checked) | {ns[len(ns) // 2]} | {ns[0]} | {ns[-1]} |")
+    print(f"| handover record bytes (2 VMs) | {size} | {size} | {size} |")
+    return ok
+
+
 def drive(a, s):
     """Boots Keel with the mailbox in the scratch s, runs a.scenario; returns the exit status."""
     # Linux: a 16 MiB window (the most Keel uses) takes a 32 MiB Image in 3 chunks.
-    shm_mib = 16 if a.scenario == "linux" else 4
+    linux = a.scenario in ("linux", "update_linux")
+    shm_mib = 16 if linux else 4
     shm = s.shm_file("keel-mbox", shm_mib * 1024 * 1024)
     log = os.path.join(s.workdir, "serial.log")
     open(log, "w").close()
     machine = (["qemu-system-x86_64", "-M", "q35", "-accel", "tcg", "-cpu", "max"] if a.arch == "x86_64" else
                ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max,pauth=off"])
     cmd = machine + [
-        "-smp", "4", "-m", "2G" if a.scenario == "linux" else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
-           "-serial", "file:" + log, "-kernel", a.image,
-           "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size={shm_mib}M",
-           "-device", "ivshmem-plain,memdev=mbox"]
+        "-smp", "4", "-m", "2G" if linux else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
+        "-serial", "file:" + log, "-kernel", a.image,
+        "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size={shm_mib}M",
+        "-device", "ivshmem-plain,memdev=mbox"]
     qmp = os.path.join(s.workdir, "qmp.sock")
     if a.scenario == "topology":  # two sockets of two 2-thread cores, a NUMA node each
         at = cmd.index("-smp")
@@ -396,6 +540,12 @@ def drive(a, s):
             ok &= "audit chain verified" in log_out and " 0 without a key here" in log_out
         elif a.scenario == "forge":
             ok &= forge(a, s, shm, qmp, run)
+        elif a.scenario == "update_bench":
+            ok &= update_bench(a, s, run, wait_serial)
+        elif a.scenario == "update_linux":
+            ok &= update_linux(a, s, run, wait_serial, serial, ring, wait_ring)
+        elif a.scenario == "update_refusals":
+            ok &= update_refusals(a, s, run, wait_serial, serial)
         elif a.scenario == "logstate":
             st = os.path.join(s.workdir, "audit.state")
             run("info")  # the session handshake (its own record) before the first pull

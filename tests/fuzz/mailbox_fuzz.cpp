@@ -6,7 +6,7 @@
 //         header fields (indices), unauthenticated, as an attacker writing the BAR sends;
 //   odd:  authenticated commands: up to 8 slots whose bytes come from the input, each
 //         given the live session id, the next sequence number and a valid MAC, so every
-//         command handler (create, load, start, stop, destroy, console...) is reached
+//         command handler (create, load, start, stop, destroy, console, update...) is reached
 //         with hostile payloads; the tail of the input fills the bulk window.
 // Each input also goes through decode_command() alone. Build: the `mailbox_fuzz` target;
 // smoke run: ctest -R mailbox.fuzz_smoke; long: mailbox.fuzz_long (label long).
@@ -56,6 +56,7 @@ public:
 };
 
 alignas(64) u8 g_region[kMinRegionSize];
+alignas(64) u8 g_update_region[64 * 1024]; // UPDATE stages images here (docs/mailbox.md §3.9)
 alignas(64) u8 g_region_snap[kBulkOffset];
 NullBackend g_backend;
 FakeVmStates g_states_snap;
@@ -93,6 +94,14 @@ bool establish() {
     if (service().attach(SharedRegion(g_region, sizeof g_region), g_backend, key.pub, seed) !=
         Status::Ok)
         return false;
+    // UPDATE reaches the staging and the boot stage's verifier (trusting the test key; the
+    // fuzzer cannot sign, so Verify always ends in a refusal and Apply in BadState).
+    Service::UpdateSetup up;
+    up.region = g_update_region;
+    up.region_size = sizeof g_update_region;
+    memcpy(up.expect.anchor.public_key, key.pub, sizeof up.expect.anchor.public_key);
+    up.expect.policy = image::Policy{image::Arch::Arm64, 1};
+    service().set_update(up);
     SessionArea offer;
     memcpy(&offer, g_region + kSessionOffset, sizeof offer);
     u8 priv[crypto::kX25519Size];

@@ -2,7 +2,8 @@
 """Seed inputs for tests/fuzz/mailbox_fuzz.cpp's authenticated mode (first byte odd): 8
 480-byte command parts (the harness adds session id, sequence and MAC) then the bulk window.
 One seed walks a VM through create, load, start, console-write, metrics, stop, destroy,
-list; others hold one command each, so every handler is reached from the first run.
+list; others hold one command each, so every handler is reached from the first run; one
+stages a 1,024-byte "image" through UPDATE (Begin, Chunk, Verify, Apply) for the verifier.
   make_seeds.py DIR"""
 import hashlib, os, struct, sys
 
@@ -27,11 +28,15 @@ def main():
     console = part(10, 1, struct.pack("<II", 5, 0) + b"hello")
     walk = [create(), load, start, console, part(9, 1), stop, part(6, 1), part(7)]
     seeds = {"walk": walk}
+    upd = lambda step, size=0, off=0, length=0: part(12, 0, struct.pack("<IIQQQQ", step, 0, size, off, 0, length))
+    seeds["update"] = [upd(1, 1024), upd(2, 0, 0, 1024), upd(3), upd(4)] + [part(7)] * 4
     for i, p in enumerate([create(b"b-2"), load, start, stop, part(6, 1), part(7), part(8, 1), part(9, 1), console, part(1)]):
         seeds[f"one{i}"] = [p]
     for name, parts in seeds.items():
         data = b"\x01" + b"".join(parts)
-        if len(parts) == 8:
+        if name == "update":
+            data += b"KIMG" + bytes(1020)
+        elif len(parts) == 8:
             data += KERNEL
         with open(os.path.join(d, name), "wb") as f:
             f.write(data)

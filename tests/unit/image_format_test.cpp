@@ -8,6 +8,7 @@
 
 #include "boot/image/keel_image.hpp"
 #include "crypto/arena.hpp"
+#include "image_sign_util.hpp"
 #include "tools/keel-sign/keys.hpp"
 
 namespace keel::image {
@@ -57,12 +58,7 @@ std::vector<u8> make_image(const sign::PrivateKey& key,
     h.image_size = img.size();
     key_id_of(key.pub, h.key_id);
     if (edit) edit(h, img);
-    memcpy(img.data(), &h, sizeof(h));
-    u8 digest[48], sig[96];
-    crypto::sha384(&h, sizeof(h), digest);
-    std::string err;
-    EXPECT_TRUE(sign::sign_digest(key, digest, sig, err)) << err;
-    memcpy(img.data() + kSignatureOffset, sig, sizeof(sig));
+    test::write_signed_header(img, h, key);
     return img;
 }
 

@@ -93,6 +93,22 @@ bool read_file(const std::string& path, std::vector<u8>& out) { return sign::rea
 
 // Uploads one image through the bulk window in chunks, with progress on stderr.
 Status upload(Session& s, u32 vm, ImageKind kind, const std::vector<u8>& data) {
+    return send_bulk(s, data, kind == ImageKind::Kernel ? "kernel" : "initrd",
+                     [&](u64 offset, u64 length) {
+                         LoadImagePayload l{};
+                         l.kind = static_cast<u32>(kind);
+                         l.image_offset = offset;
+                         l.bulk_offset = 0;
+                         l.length = length;
+                         ResponseSlot r;
+                         return s.call(Opcode::LoadImage, vm, &l, sizeof l, r);
+                     });
+}
+
+} // namespace
+
+Status send_bulk(Session& s, const std::vector<u8>& data, const char* label,
+                 const std::function<Status(u64 offset, u64 length)>& post) {
     const Header h = s.c.header();
     const u64 chunk = h.bulk_size & ~u64(4095);
     for (u64 done = 0; done < data.size();) {
@@ -101,27 +117,18 @@ Status upload(Session& s, u32 vm, ImageKind kind, const std::vector<u8>& data) {
         std::vector<u8> buf(padded, 0);
         memcpy(buf.data(), data.data() + done, n);
         s.c.write_bulk(0, buf.data(), padded);
-        LoadImagePayload l{};
-        l.kind = static_cast<u32>(kind);
-        l.image_offset = done;
-        l.bulk_offset = 0;
-        l.length = n;
-        ResponseSlot r;
-        Status st = s.call(Opcode::LoadImage, vm, &l, sizeof l, r);
+        Status st = post(done, n);
         if (st != Status::Ok) return st;
         done += n;
         // Progress redraws in place on a terminal; logs get only the final line.
         if (!s.opt.json && (isatty(2) || done == data.size()))
-            fprintf(stderr, "\r%s: %llu / %llu KiB (%3.0f%%)",
-                    kind == ImageKind::Kernel ? "kernel" : "initrd",
+            fprintf(stderr, "\r%s: %llu / %llu KiB (%3.0f%%)", label,
                     (unsigned long long)(done / KiB), (unsigned long long)(data.size() / KiB),
                     100.0 * static_cast<double>(done) / static_cast<double>(data.size()));
     }
     if (!s.opt.json) fprintf(stderr, "\n");
     return Status::Ok;
 }
-
-} // namespace
 
 int cmd_info(Session& s, const Args&) {
     ResponseSlot r;

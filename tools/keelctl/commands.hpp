@@ -1,6 +1,7 @@
 // keelctl subcommands; each returns the process exit code (main.cpp lists them).
 #pragma once
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct Session {
     u32 resolve(const std::string& vm);
 };
 
+// Sends `data` through the bulk window in chunks (progress on stderr as `label`); `post`
+// sends the command that takes one chunk, placed at the start of the window.
+keel::Status send_bulk(Session& s, const std::vector<u8>& data, const char* label,
+                       const std::function<keel::Status(u64 offset, u64 length)>& post);
+
 using Args = std::vector<std::string>;
 int cmd_keygen(const Options& o, const Args& a);
 int cmd_info(Session& s, const Args& a);
@@ -48,5 +54,6 @@ int cmd_simple(Session& s, const std::string& cmd, const Args& a);
 int cmd_console(Session& s, const Args& a);
 int cmd_log(Session& s, const Args& a);
 int cmd_hostile(Session& s, const Args& a);
+int cmd_update(Session& s, const Args& a);
 
 } // namespace keelctl

@@ -26,6 +26,7 @@ int usage() {
             "detach with Ctrl-])\n"
             "  log [--follow] [--state FILE]\n"
             "  session        (a fresh handshake now; prints the session)\n"
+            "  update keel.img [--verify-only]   (live update: stage, verify, apply)\n"
             "  ping [--count N]  (N authenticated PINGs in this process; prints the wall time)\n"
             "  hostile CASE   (test inputs: bad-mac replay wrong-session garbage bad-index "
             "past-window bad-hello flood)\n");
@@ -67,6 +68,7 @@ int main(int argc, char** argv) {
     if (cmd == "log") return cmd_log(s, args);
     if (cmd == "hostile") return cmd_hostile(s, args);
     if (cmd == "ping") return cmd_ping(s, args);
+    if (cmd == "update") return cmd_update(s, args);
     if (cmd == "session") {
         if (int rc = s.renew(); rc != 0) return rc;
         printf("session %u established (offer %u next)\n", s.c.state().session,

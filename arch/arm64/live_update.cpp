@@ -1,0 +1,193 @@
+// arm64 live update's swap mechanics (arch/update_interface.hpp, docs/handover.md §4): park
+// every running vCPU at EL2 between two exits, describe the VMs for the handover record,
+// let them run again. Stage-2 tables and VTTBR_EL2 are left as they are throughout.
+#include "live_update.hpp"
+
+#include <arch/ticks.hpp>
+#include <arch/update.hpp>
+#include <string.h>
+
+#include "gic_phys.hpp"
+#include "hypervisor/vm/partitions.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
+#include "mmu.hpp"
+#include "percpu.hpp"
+#include "sysreg.hpp"
+#include "vm_context.hpp"
+
+extern "C" char __image_start[], __image_end[], _head[];
+
+namespace keel::arm64 {
+namespace {
+
+u32 g_parked = 0; // vCPUs parked now (atomic)
+// The update region and, in its last kRecordBytes, the handover record's buffer: one run
+// taken out of the pool at boot (docs/handover.md §1.1).
+constexpr u64 kReserveBytes = 4 * MiB;
+constexpr u64 kRecordBytes = 128 * KiB;
+u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
+
+// vCPUs inside a guest now (on: from CPU_ON or start until they stop).
+u32 vcpus_on() {
+    u32 n = 0;
+    for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+        const Vm* vm = vm_manager().find(id);
+        if (vm == nullptr) continue;
+        for (u32 i = 0; i < vm->arch.nvcpus; ++i)
+            n += __atomic_load_n(&vm->arch.vcpus[i].on, __ATOMIC_ACQUIRE) != 0;
+    }
+    return n;
+}
+
+// Takes every running vCPU out of its guest at once (the next exit parks it).
+void kick_all() {
+    for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+        const Vm* vm = vm_manager().find(id);
+        if (vm == nullptr) continue;
+        for (u32 i = 0; i < vm->arch.nvcpus; ++i)
+            if (__atomic_load_n(&vm->arch.vcpus[i].on, __ATOMIC_ACQUIRE))
+                gic_kick(vm->arch.vcpus[i].core);
+    }
+}
+
+class Arm64Swap final : public update::Swap {
+public:
+    Status reserve(u8** region, u64* region_size, u8** record, u64* record_size) override {
+        if (g_reserved == 0) {
+            Result<PhysAddr> r = pool_reserve_hypervisor(kReserveBytes, "the live-update region");
+            if (!r.ok()) return r.status();
+            // Out of the pool for good: hypervisor memory now, mapped like its own data.
+            KEEL_TRY(el2_map(r.value().raw(), kReserveBytes, MapKind::ReadWrite));
+            g_reserved = r.value().raw();
+        }
+        *region = reinterpret_cast<u8*>(g_reserved);
+        *region_size = kReserveBytes - kRecordBytes;
+        *record = reinterpret_cast<u8*>(g_reserved + kReserveBytes - kRecordBytes);
+        *record_size = kRecordBytes;
+        return Status::Ok;
+    }
+
+    Status quiesce(u64 timeout_ms, u32* parked) override {
+        __atomic_store_n(&g_quiesce_request, 1u, __ATOMIC_RELEASE);
+        const arch::TickCount t0 = arch::ticks();
+        const u64 limit = t0.hz != 0 ? t0.hz / 1000 * timeout_ms : ~0ull;
+        kick_all();
+        for (u32 spins = 0;; ++spins) {
+            const u32 on = vcpus_on();
+            if (__atomic_load_n(&g_parked, __ATOMIC_ACQUIRE) >= on) {
+                *parked = on;
+                return Status::Ok;
+            }
+            if (arch::ticks().count - t0.count > limit) break;
+            if (spins % 4096 == 4095) kick_all(); // one that was just started by CPU_ON
+            // A spin-wait hint: under QEMU's one-thread round robin (-icount) it hands the
+            // other cores their turn, without which none of them would ever park.
+            asm volatile("yield" ::: "memory");
+        }
+        resume();
+        *parked = 0;
+        return Status::Timeout;
+    }
+
+    Status describe(update::HandoverWriter& w) override {
+        const u64 vtcr = KEEL_READ_SYSREG(vtcr_el2);
+        for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+            const Vm* vm = vm_manager().find(id);
+            if (vm == nullptr || vm->arch.nvcpus == 0) continue;
+            const VmContext& a = vm->arch;
+            update::VmRecord r{};
+            r.id = id;
+            r.state = static_cast<u32>(vm->state);
+            r.cpu_mask = vm->cpu_mask;
+            r.mem_base = vm->mem_base.raw();
+            r.mem_size = vm->mem_size;
+            r.first_cpu = vm->first_cpu;
+            r.vcpu_count = a.nvcpus;
+            memcpy(r.name, vm->label, sizeof r.name - 1); // NUL-terminated: r is zeroed
+            KEEL_TRY(w.add(update::RecordType::Vm, r));
+            const update::Stage2Record s2{id, id, a.stage2.root().raw(), vtcr, vm->ram_ipa().raw()};
+            KEEL_TRY(w.add(update::RecordType::Stage2, s2));
+            for (u32 i = 0; i < a.nvcpus; ++i)
+                KEEL_TRY(w.add(update::RecordType::Vcpu, vcpu(id, a.vcpus[i])));
+        }
+        // Pool ownership: the hypervisor's own span and each VM's RAM (the rest of the
+        // boot memory map is free).
+        update::PoolRun runs[2 + Vm::kMaxVms] = {};
+        u32 n = 0;
+        u64 base = 0, span = 0, entry = 0;
+        image_span(&base, &span, &entry);
+        runs[n++] = update::PoolRun{base, span, update::kOwnerHypervisor, 0};
+        if (g_reserved != 0)
+            runs[n++] = update::PoolRun{g_reserved, kReserveBytes, update::kOwnerHypervisor, 0};
+        for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+            const Vm* vm = vm_manager().find(id);
+            if (vm != nullptr && vm->mem_size != 0)
+                runs[n++] = update::PoolRun{vm->mem_base.raw(), vm->mem_size, id, 0};
+        }
+        return w.add_pool(runs, n);
+    }
+
+    void resume() override {
+        __atomic_store_n(&g_quiesce_request, 0u, __ATOMIC_RELEASE);
+        asm volatile("dsb ish; sev" ::: "memory");
+        // Until every parked core has seen it, so the next quiesce counts afresh.
+        while (__atomic_load_n(&g_parked, __ATOMIC_ACQUIRE) != 0)
+            asm volatile("yield" ::: "memory");
+    }
+
+    void image_span(u64* base, u64* span, u64* entry) override {
+        *base = reinterpret_cast<uptr>(__image_start);
+        *span = static_cast<u64>(__image_end - __image_start);
+        *entry = reinterpret_cast<uptr>(_head);
+    }
+
+private:
+    static update::VcpuRecord vcpu(u32 vm_id, const Vcpu& v) {
+        update::VcpuRecord r{};
+        r.vm_id = vm_id;
+        r.index = v.index;
+        r.core = v.core;
+        r.on = __atomic_load_n(&v.on, __ATOMIC_ACQUIRE);
+        memcpy(r.x, v.ctx.x, sizeof r.x);
+        r.pc = v.ctx.pc;
+        r.pstate = v.ctx.pstate;
+        static_assert(sizeof(El1Context) == sizeof r.el1,
+                      "docs/handover.md §2.2 Vcpu: El1Context order");
+        memcpy(r.el1, &v.el1, sizeof r.el1);
+        r.cntvoff = KEEL_READ_SYSREG(cntvoff_el2);
+        r.gic_enabled = v.gic.enabled;
+        r.gic_pending = v.gic.pending;
+        r.gic_group = v.gic.group;
+        r.gic_icfgr1 = v.gic.icfgr1;
+        r.gic_waker = v.gic.waker;
+        static_assert(sizeof v.gic.priority == sizeof r.gic_priority);
+        memcpy(r.gic_priority, v.gic.priority, sizeof r.gic_priority);
+        r.ich_hcr = v.gic.hcr;
+        if (r.on) {
+            memcpy(r.ich_lr, v.parked_lr, sizeof r.ich_lr);
+            r.lr_count = v.parked_lr_count;
+            r.ich_ap1r0 = v.parked_ap1r0;
+        }
+        return r;
+    }
+};
+
+Arm64Swap g_swap;
+
+} // namespace
+
+void park_until_resumed() {
+    __atomic_add_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
+    while (quiesce_requested())
+        asm volatile("wfe" ::: "memory");
+    __atomic_sub_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
+}
+
+} // namespace keel::arm64
+
+namespace keel::arch {
+
+update::Swap* live_update() { return &arm64::g_swap; }
+
+} // namespace keel::arch

@@ -1,0 +1,186 @@
+// UPDATE (docs/mailbox.md §3.10, docs/handover.md): an incoming keel.img arrives through
+// the bulk window, chunk by chunk, into the update region reserved at boot; Verify runs the
+// boot stage's checks and the handover-ABI check on that private copy (a refusal drops
+// what was staged); Apply quiesces every vCPU, writes and checks the handover record and,
+// until the jump into the new image exists, resumes them. Nothing outside the update
+// region and the record's buffer changes on any step.
+#include <string.h>
+
+#include "hypervisor/mailbox/service.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/update/image_note.hpp"
+
+namespace keel::mailbox {
+
+void Service::set_update(const UpdateSetup& setup) {
+    update_ = Staged{};
+    update_.setup = setup;
+    update_.setup.region_size &= ~u64(3); // chunks are copied in whole words
+}
+
+void Service::update_reset() {
+    // What was staged is forgotten (and wiped: the region holds nothing half-checked).
+    if (update_.setup.region != nullptr && update_.staged != 0)
+        memset(update_.setup.region, 0, static_cast<usize>(align_up(update_.staged, 4)));
+    update_.size = update_.staged = 0;
+    update_.open = update_.verified = false;
+}
+
+Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
+    const UpdatePayload& u = c.update;
+    UpdateReply out{};
+    Status s = Status::Ok;
+    const char* step = "?";
+    if (update_.setup.region == nullptr) {
+        s = Status::Unsupported;
+        format(out.message, sizeof out.message, "this Keel has no update region");
+    } else {
+        switch (static_cast<UpdateStep>(u.step)) {
+        case UpdateStep::Begin:
+            step = "begin";
+            update_reset();
+            out.region_bytes = update_.setup.region_size;
+            if (u.image_size > update_.setup.region_size) {
+                s = Status::OutOfRange;
+                format(out.message, sizeof out.message,
+                       "image of %llu bytes does not fit the update region (%llu)",
+                       static_cast<unsigned long long>(u.image_size),
+                       static_cast<unsigned long long>(update_.setup.region_size));
+                break;
+            }
+            update_.size = u.image_size;
+            update_.open = true;
+            break;
+        case UpdateStep::Chunk:
+            step = "chunk";
+            if (!update_.open || update_.verified) {
+                s = Status::BadState;
+                break;
+            }
+            // In order, and never past what Begin announced.
+            if (u.image_offset != update_.staged || u.length > update_.size - update_.staged) {
+                s = Status::OutOfRange;
+                break;
+            }
+            s = region_.copy_in(kBulkOffset + u.bulk_offset, update_.setup.region + update_.staged,
+                                align_up(u.length, 4));
+            if (s == Status::Ok) update_.staged += u.length;
+            break;
+        case UpdateStep::Verify: {
+            step = "verify";
+            if (!update_.open || update_.verified || update_.staged != update_.size) {
+                s = Status::BadState;
+                format(out.message, sizeof out.message, "no complete image staged");
+                break;
+            }
+            update::Outcome o;
+            s = update::check_image(update_.setup.region, update_.size, update_.setup.expect, o);
+            memcpy(out.message, o.message, sizeof out.message);
+            out.message[sizeof out.message - 1] = '\0';
+            if (s != Status::Ok) {
+                kprint("update: refused: %s\n", out.message);
+                update_reset();
+                break;
+            }
+            update_.verified = true;
+            out.hv_version = o.hv_version;
+            out.security_version = o.security_version;
+            out.handover_min = o.note.handover_min;
+            out.handover_max = o.note.handover_max;
+            memcpy(out.version, o.note.version, sizeof out.version);
+            kprint("update: %s\n", out.message);
+            break;
+        }
+        case UpdateStep::Apply:
+            step = "apply";
+            if (!update_.verified) {
+                s = Status::BadState;
+                format(out.message, sizeof out.message, "no verified image staged");
+            } else if (update_.setup.swap == nullptr || update_.setup.record == nullptr) {
+                s = Status::Unsupported;
+                format(out.message, sizeof out.message,
+                       "this arch has no live swap yet: nothing changed");
+            } else {
+                s = update_apply(out);
+            }
+            break;
+        }
+    }
+    if (s != Status::Ok && out.message[0] == '\0')
+        format(out.message, sizeof out.message, "%s", status_name(s));
+    format(detail_, sizeof detail_, "update %s: %s", step, status_name(s));
+    memcpy(reply, &out, sizeof out);
+    return s;
+}
+
+// Every vCPU parked: the record of what the incoming image would adopt (docs/handover.md
+// §2), written and then checked with the parser the incoming image runs.
+Status Service::write_handover(u64* bytes) {
+    const UpdateSetup& u = update_.setup;
+    update::HandoverWriter w(u.record, static_cast<usize>(u.record_size), update_.counter + 1);
+    update::OldImageRecord img{};
+    u.swap->image_span(&img.base, &img.span, &img.entry);
+    img.update_region = reinterpret_cast<uptr>(u.region);
+    img.update_region_size = u.region_size;
+    img.security_floor = u.expect.policy.security_floor;
+    memcpy(img.version, update::keel_image_note.version, sizeof img.version);
+    KEEL_TRY(w.add(update::RecordType::OldImage, img));
+    KEEL_TRY(u.swap->describe(w));
+    for (u32 id = 1; id <= kMaxVms; ++id) {
+        if (state(id) == VmLifeState::Free) continue;
+        static update::ConsoleRecord c; // 5 KiB: off the boot core's stack
+        console_.describe(id, c);
+        KEEL_TRY(w.add(update::RecordType::Console, c));
+    }
+    update::MailboxRecord m{};
+    m.region_size = region_.size();
+    memcpy(m.boot_nonce, nonce_, sizeof m.boot_nonce);
+    m.cmd_cons = cmd_cons_;
+    m.resp_prod = resp_prod_;
+    m.log_prod = audit_.prod();
+    m.unlogged = audit_.unlogged();
+    m.active_session = sessions_.active_id();
+    m.offer_id = sessions_.offer_id();
+    m.seq_floor = sessions_.last_seq();
+    m.audit_next_index = audit_.next_index();
+    memcpy(m.audit_head, audit_.head(), sizeof m.audit_head);
+    KEEL_TRY(w.add(update::RecordType::Mailbox, m));
+    Result<u64> n = w.seal();
+    if (!n.ok()) return n.status();
+    static update::HandoverView view; // the parse the incoming image would make
+    KEEL_TRY(update::parse_handover(u.record, static_cast<usize>(n.value()),
+                                    update::kHandoverAbiMin, update::kHandoverAbi, view));
+    *bytes = n.value();
+    return Status::Ok;
+}
+
+// Apply (docs/handover.md §4): quiesce, write and check the record, then, since the jump
+// into the new image is not built yet, the rollback path: every vCPU resumes on the
+// image that parked it, with the state it left, and the answer says so.
+Status Service::update_apply(UpdateReply& out) {
+    update::Swap& swap = *update_.setup.swap;
+    const Ticks t0 = ticks_now();
+    u32 parked = 0;
+    if (swap.quiesce(kQuiesceMs, &parked) != Status::Ok) {
+        format(out.message, sizeof out.message,
+               "not every vCPU parked within %u ms: all resumed, nothing changed", kQuiesceMs);
+        return Status::Timeout;
+    }
+    u64 bytes = 0;
+    const Status rec = write_handover(&bytes);
+    swap.resume();
+    const u32 blackout_ns = ticks_ns(t0, ticks_now()); // quiesce request to every vCPU let go
+    if (rec != Status::Ok) {
+        format(out.message, sizeof out.message, "handover record: %s; all resumed, nothing changed",
+               status_name(rec));
+        kprint("update: %s\n", out.message);
+        return rec;
+    }
+    format(out.message, sizeof out.message,
+           "%u vCPUs parked, record %llu B checked; no jump yet: resumed after %u ns", parked,
+           static_cast<unsigned long long>(bytes), blackout_ns);
+    kprint("update: apply: %s\n", out.message);
+    return Status::Unsupported;
+}
+
+} // namespace keel::mailbox

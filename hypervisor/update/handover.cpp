@@ -1,0 +1,217 @@
+// The handover record's writer and parser (handover.hpp, docs/handover.md §2).
+#include "hypervisor/update/handover.hpp"
+
+#include <string.h>
+
+#include "hypervisor/bytes.hpp"
+
+namespace keel::update {
+namespace {
+
+// SHA-256 of [0, length) with the header's hash field taken as zero.
+void record_hash(const u8* buf, u64 length, u8 (&out)[32]) {
+    HandoverHeader h;
+    memcpy(&h, buf, sizeof h);
+    memset(h.sha256, 0, sizeof h.sha256);
+    crypto::Sha256 sha;
+    sha.init();
+    sha.update(&h, sizeof h);
+    sha.update(buf + sizeof h, static_cast<usize>(length - sizeof h));
+    sha.final(out);
+}
+
+bool owner_ok(u32 owner) {
+    return owner == kOwnerFree || owner == kOwnerHypervisor || owner <= kHandoverMaxVms;
+}
+
+// The VM slot (index into view.vms) of `vm_id`, or -1 when no Vm record named it yet.
+int vm_slot(const HandoverView& v, u32 vm_id) {
+    for (u32 i = 0; i < v.vm_count; ++i)
+        if (v.vms[i]->id == vm_id) return static_cast<int>(i);
+    return -1;
+}
+
+// One record into the view, with the rules of §2.3 that can be checked as records arrive.
+Status take(HandoverView& v, const RecordRef& r, bool first) {
+    if ((r.type == RecordType::OldImage) != first) return Status::Corrupt; // exactly once, first
+    switch (r.type) {
+    case RecordType::OldImage:
+        v.old_image = reinterpret_cast<const OldImageRecord*>(r.payload);
+        return v.old_image->version[sizeof v.old_image->version - 1] == '\0' ? Status::Ok
+                                                                             : Status::Corrupt;
+    case RecordType::Mailbox:
+        if (v.mailbox != nullptr) return Status::Corrupt;
+        v.mailbox = reinterpret_cast<const MailboxRecord*>(r.payload);
+        return Status::Ok;
+    case RecordType::PoolRuns: {
+        if (v.pool != nullptr || r.length < sizeof(PoolRunsHeader)) return Status::Corrupt;
+        const auto* ph = reinterpret_cast<const PoolRunsHeader*>(r.payload);
+        if (ph->reserved != 0 ||
+            r.length != sizeof(PoolRunsHeader) + u64{ph->count} * sizeof(PoolRun))
+            return Status::Corrupt;
+        const auto* runs = reinterpret_cast<const PoolRun*>(r.payload + sizeof *ph);
+        for (u32 i = 0; i < ph->count; ++i)
+            if (runs[i].reserved != 0 || !owner_ok(runs[i].owner) || runs[i].size == 0)
+                return Status::Corrupt;
+        v.pool = ph;
+        v.pool_runs = runs;
+        return Status::Ok;
+    }
+    case RecordType::Vm: {
+        const auto* vm = reinterpret_cast<const VmRecord*>(r.payload);
+        if (vm->id == 0 || vm->id > kHandoverMaxVms || vm_slot(v, vm->id) >= 0 ||
+            v.vm_count == kHandoverMaxVms || vm->vcpu_count == 0 ||
+            vm->vcpu_count > kHandoverMaxVcpus)
+            return Status::Corrupt;
+        v.vms[v.vm_count++] = vm;
+        return Status::Ok;
+    }
+    case RecordType::Stage2:
+    case RecordType::Console: {
+        const u32 id = r.type == RecordType::Stage2
+                           ? reinterpret_cast<const Stage2Record*>(r.payload)->vm_id
+                           : reinterpret_cast<const ConsoleRecord*>(r.payload)->vm_id;
+        const int slot = vm_slot(v, id);
+        if (slot < 0) return Status::Corrupt; // after its Vm record
+        const u32 i = static_cast<u32>(slot);
+        if (r.type == RecordType::Stage2) {
+            if (v.stage2[i] != nullptr) return Status::Corrupt;
+            v.stage2[i] = reinterpret_cast<const Stage2Record*>(r.payload);
+            return Status::Ok;
+        }
+        const auto* c = reinterpret_cast<const ConsoleRecord*>(r.payload);
+        if (v.console[i] != nullptr || c->in_len > sizeof c->in_queue) return Status::Corrupt;
+        v.console[i] = c;
+        return Status::Ok;
+    }
+    case RecordType::Vcpu: {
+        const auto* c = reinterpret_cast<const VcpuRecord*>(r.payload);
+        const int slot = vm_slot(v, c->vm_id);
+        if (slot < 0 || c->index >= v.vms[slot]->vcpu_count || v.vcpu_count == kHandoverMaxVcpus ||
+            c->lr_count > 16)
+            return Status::Corrupt;
+        for (u32 i = 0; i < v.vcpu_count; ++i)
+            if (v.vcpus[i]->vm_id == c->vm_id && v.vcpus[i]->index == c->index)
+                return Status::Corrupt;
+        v.vcpus[v.vcpu_count++] = c;
+        return Status::Ok;
+    }
+    }
+    return Status::Corrupt;
+}
+
+// The rules of §2.3 that need the whole set.
+Status complete(const HandoverView& v) {
+    if (v.old_image == nullptr || v.mailbox == nullptr || v.pool == nullptr) return Status::Corrupt;
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        if (v.stage2[i] == nullptr || v.console[i] == nullptr) return Status::Corrupt;
+        u32 n = 0;
+        for (u32 c = 0; c < v.vcpu_count; ++c)
+            n += v.vcpus[c]->vm_id == v.vms[i]->id;
+        if (n != v.vms[i]->vcpu_count) return Status::Corrupt;
+    }
+    return Status::Ok;
+}
+
+Status walk(const u8* buf, const HandoverHeader& h, HandoverView& v) {
+    u64 off = sizeof h;
+    for (u32 i = 0; i < h.record_count; ++i) {
+        if (h.length - off < sizeof(RecordHeader)) return Status::Corrupt;
+        RecordHeader rh;
+        memcpy(&rh, buf + off, sizeof rh);
+        off += sizeof rh;
+        if (rh.type == 0 || rh.type > kRecordTypeMax || rh.version != kRecordVersion ||
+            rh.reserved != 0 || rh.length % 8 != 0 || rh.length > kMaxRecordBytes ||
+            rh.length > h.length - off)
+            return Status::Corrupt;
+        const RecordType t = static_cast<RecordType>(rh.type);
+        if (record_size(t) != 0 && rh.length != record_size(t)) return Status::Corrupt;
+        KEEL_TRY(take(v, RecordRef{t, buf + off, rh.length}, i == 0));
+        off += rh.length;
+    }
+    return off == h.length ? complete(v) : Status::Corrupt;
+}
+
+} // namespace
+
+HandoverWriter::HandoverWriter(u8* buf, usize size, u64 update_counter)
+    : buf_(buf), size_(size), used_(sizeof(HandoverHeader)) {
+    if (buf_ == nullptr || size_ < sizeof(HandoverHeader) || (reinterpret_cast<uptr>(buf) & 7)) {
+        error_ = Status::InvalidArgument;
+        return;
+    }
+    HandoverHeader h{};
+    h.magic = kHandoverMagic;
+    h.abi_version = kHandoverAbi;
+    h.header_size = sizeof h;
+    h.update_counter = update_counter;
+    memcpy(buf_, &h, sizeof h);
+}
+
+Status HandoverWriter::add(RecordType type, const void* payload, u32 len) {
+    if (error_ != Status::Ok) return error_;
+    const u32 fixed = record_size(type);
+    if (len % 8 != 0 || len > kMaxRecordBytes || (fixed != 0 && len != fixed) ||
+        (payload == nullptr && len != 0))
+        return Status::InvalidArgument;
+    if (size_ - used_ < sizeof(RecordHeader) + u64{len}) return error_ = Status::NoMemory;
+    const RecordHeader rh{static_cast<u32>(type), kRecordVersion, len, 0};
+    memcpy(buf_ + used_, &rh, sizeof rh);
+    if (len != 0) memcpy(buf_ + used_ + sizeof rh, payload, len);
+    used_ += sizeof rh + len;
+    ++count_;
+    return Status::Ok;
+}
+
+Status HandoverWriter::add_pool(const PoolRun* runs, u32 count) {
+    if (error_ != Status::Ok) return error_;
+    const u64 len = sizeof(PoolRunsHeader) + u64{count} * sizeof(PoolRun);
+    if (len > kMaxRecordBytes) return Status::InvalidArgument;
+    if (size_ - used_ < sizeof(RecordHeader) + len) return error_ = Status::NoMemory;
+    const RecordHeader rh{static_cast<u32>(RecordType::PoolRuns), kRecordVersion,
+                          static_cast<u32>(len), 0};
+    const PoolRunsHeader ph{count, 0};
+    u8* p = buf_ + used_;
+    memcpy(p, &rh, sizeof rh);
+    memcpy(p + sizeof rh, &ph, sizeof ph);
+    if (count != 0) memcpy(p + sizeof rh + sizeof ph, runs, count * sizeof(PoolRun));
+    used_ += sizeof rh + len;
+    ++count_;
+    return Status::Ok;
+}
+
+Result<u64> HandoverWriter::seal() {
+    if (error_ != Status::Ok) return error_;
+    HandoverHeader h;
+    memcpy(&h, buf_, sizeof h);
+    h.length = used_;
+    h.record_count = count_;
+    memset(h.sha256, 0, sizeof h.sha256);
+    memcpy(buf_, &h, sizeof h);
+    record_hash(buf_, used_, h.sha256);
+    memcpy(buf_ + __builtin_offsetof(HandoverHeader, sha256), h.sha256, sizeof h.sha256);
+    return used_;
+}
+
+Status parse_handover(const u8* buf, usize len, u32 abi_min, u32 abi_max, HandoverView& out) {
+    out = HandoverView{};
+    if (buf == nullptr || (reinterpret_cast<uptr>(buf) & 7)) return Status::InvalidArgument;
+    if (len < sizeof(HandoverHeader)) return Status::Truncated;
+    HandoverHeader h;
+    memcpy(&h, buf, sizeof h);
+    if (h.magic != kHandoverMagic || h.header_size != sizeof h) return Status::Corrupt;
+    if (h.abi_version < abi_min || h.abi_version > abi_max) return Status::Unsupported;
+    if (h.flags != 0 || !all_zero(h.reserved, sizeof h.reserved) || h.length < sizeof h)
+        return Status::Corrupt;
+    if (h.length > len) return Status::Truncated;
+    u8 digest[32];
+    record_hash(buf, h.length, digest);
+    if (memcmp(digest, h.sha256, sizeof digest) != 0) return Status::Corrupt;
+    HandoverView v;
+    v.header = h;
+    KEEL_TRY(walk(buf, h, v));
+    out = v;
+    return Status::Ok;
+}
+
+} // namespace keel::update

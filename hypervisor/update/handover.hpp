@@ -1,0 +1,193 @@
+// The handover record (docs/handover.md §2): what an outgoing Keel hands the incoming image
+// at a live update. A fixed header (magic, ABI version, length, SHA-256, update counter),
+// then typed records. HandoverWriter builds one in a caller's buffer; parse_handover()
+// checks one completely before anything is taken from it. Pure logic: no allocation, no
+// side effects on refusal; host-tested (tests/unit/handover_test.cpp).
+#pragma once
+
+#include "crypto/sha2.hpp"
+#include "hypervisor/status.hpp"
+#include "hypervisor/types.hpp"
+#include "hypervisor/update/image_note.hpp"
+
+namespace keel::update {
+
+constexpr u64 kHandoverMagic = 0x31444e484c45454bull; // "KEELHND1"
+constexpr u32 kMaxRecordBytes = 64 * 1024;
+constexpr u32 kHandoverMaxVms = 8;
+constexpr u32 kHandoverMaxVcpus = 64;
+
+// §2.1
+struct HandoverHeader {
+    u64 magic;
+    u32 abi_version;
+    u32 header_size;
+    u64 length; // header + records
+    u64 update_counter;
+    u32 record_count;
+    u32 flags;      // zero
+    u8 sha256[32];  // over [0, length) with this field zero
+    u8 reserved[8]; // zero
+};
+static_assert(sizeof(HandoverHeader) == 80, "docs/handover.md §2.1: the header is 80 bytes");
+static_assert(__builtin_offsetof(HandoverHeader, sha256) == 40, "docs/handover.md §2.1");
+
+// §2.2
+struct RecordHeader {
+    u32 type;
+    u32 version; // 1
+    u32 length;  // payload bytes, multiple of 8, <= kMaxRecordBytes
+    u32 reserved;
+};
+static_assert(sizeof(RecordHeader) == 16, "docs/handover.md §2.2");
+
+enum class RecordType : u32 {
+    OldImage = 1,
+    Vm = 2,
+    Vcpu = 3,
+    Stage2 = 4,
+    PoolRuns = 5,
+    Console = 6,
+    Mailbox = 7,
+};
+constexpr u32 kRecordTypeMax = 7;
+constexpr u32 kRecordVersion = 1;
+
+struct OldImageRecord {
+    u64 base, span, entry;
+    u64 update_region, update_region_size;
+    u32 security_floor, security_version, hv_version, reserved;
+    char version[32];
+    u64 reserved2;
+};
+static_assert(sizeof(OldImageRecord) == 96, "docs/handover.md §2.2 OldImage");
+
+struct VmRecord {
+    u32 id, state;
+    u64 cpu_mask, mem_base, mem_size;
+    u32 first_cpu, vcpu_count;
+    char name[16];
+    u64 started_ms;
+};
+static_assert(sizeof(VmRecord) == 64, "docs/handover.md §2.2 Vm");
+
+// arm64 vCPU state, in the order of arch/arm64/vcpu.hpp's VcpuContext and El1Context.
+struct VcpuRecord {
+    u32 vm_id, index, core, on;
+    u64 x[31];
+    u64 pc, pstate;
+    u64 el1[26];
+    u64 cntvoff;
+    u32 gic_enabled, gic_pending, gic_group, gic_icfgr1, gic_waker, gic_reserved;
+    u8 gic_priority[32];
+    u64 ich_hcr;
+    u64 ich_lr[16];
+    u32 lr_count, ich_ap1r0;
+    u64 reserved;
+};
+static_assert(sizeof(VcpuRecord) == 704, "docs/handover.md §2.2 Vcpu");
+static_assert(__builtin_offsetof(VcpuRecord, el1) == 280, "docs/handover.md §2.2 Vcpu");
+
+struct Stage2Record {
+    u32 vm_id, vmid;
+    u64 root, vtcr, ipa_base;
+};
+static_assert(sizeof(Stage2Record) == 32, "docs/handover.md §2.2 Stage2");
+
+constexpr u32 kOwnerFree = 0;
+constexpr u32 kOwnerHypervisor = 0xffffffffu;
+struct PoolRun {
+    u64 base, size;
+    u32 owner, reserved;
+};
+static_assert(sizeof(PoolRun) == 24, "docs/handover.md §2.2 PoolRuns");
+struct PoolRunsHeader {
+    u32 count, reserved;
+};
+static_assert(sizeof(PoolRunsHeader) == 8, "docs/handover.md §2.2 PoolRuns");
+
+struct ConsoleRecord {
+    u32 vm_id, reserved;
+    u64 out_count, out_published;
+    u8 out_mirror[4096];
+    u32 in_len, reserved2;
+    u8 in_queue[1024];
+};
+static_assert(sizeof(ConsoleRecord) == 5152, "docs/handover.md §2.2 Console");
+
+struct MailboxRecord {
+    u64 region_base, region_size;
+    u8 boot_nonce[16];
+    u32 cmd_cons, resp_prod, log_prod, unlogged;
+    u32 active_session, offer_id, session_used, reserved;
+    u64 seq_floor, session_established_ms, audit_next_index;
+    u8 audit_head[32];
+    u8 session_keys[96];
+};
+static_assert(sizeof(MailboxRecord) == 216, "docs/handover.md §2.2 Mailbox");
+
+// The payload size of a fixed-size type; 0 for PoolRuns (variable) and unknown types.
+constexpr u32 record_size(RecordType t) {
+    switch (t) {
+    case RecordType::OldImage: return sizeof(OldImageRecord);
+    case RecordType::Vm: return sizeof(VmRecord);
+    case RecordType::Vcpu: return sizeof(VcpuRecord);
+    case RecordType::Stage2: return sizeof(Stage2Record);
+    case RecordType::Console: return sizeof(ConsoleRecord);
+    case RecordType::Mailbox: return sizeof(MailboxRecord);
+    case RecordType::PoolRuns: return 0;
+    }
+    return 0;
+}
+
+// Builds a record in `buf` (8-byte aligned). Records are appended whole or not at all.
+class HandoverWriter {
+public:
+    HandoverWriter(u8* buf, usize size, u64 update_counter);
+    [[nodiscard]] Status add(RecordType type, const void* payload, u32 len);
+    template <class T>
+    [[nodiscard]] Status add(RecordType type, const T& rec) {
+        static_assert(sizeof(T) % 8 == 0);
+        return add(type, &rec, static_cast<u32>(sizeof rec));
+    }
+    [[nodiscard]] Status add_pool(const PoolRun* runs, u32 count);
+    // Writes length, count and hash; the record is complete from here. Returns its length.
+    [[nodiscard]] Result<u64> seal();
+
+private:
+    u8* buf_;
+    usize size_;
+    u64 used_;
+    u32 count_ = 0;
+    Status error_ = Status::Ok; // sticky: a record that did not fit fails seal()
+};
+
+// One checked record: its type and payload (pointing into the parsed buffer).
+struct RecordRef {
+    RecordType type = RecordType::OldImage;
+    const u8* payload = nullptr;
+    u32 length = 0;
+};
+
+// What parse_handover() found, all checked (docs/handover.md §2.2, §2.3).
+struct HandoverView {
+    HandoverHeader header{};
+    const OldImageRecord* old_image = nullptr;
+    const MailboxRecord* mailbox = nullptr;
+    const PoolRunsHeader* pool = nullptr;
+    const PoolRun* pool_runs = nullptr;
+    u32 vm_count = 0;
+    const VmRecord* vms[kHandoverMaxVms] = {};
+    const Stage2Record* stage2[kHandoverMaxVms] = {};   // same index as vms
+    const ConsoleRecord* console[kHandoverMaxVms] = {}; // same index as vms
+    u32 vcpu_count = 0;
+    const VcpuRecord* vcpus[kHandoverMaxVcpus] = {};
+};
+
+// `buf` must be 8-byte aligned. Ok: `out` describes the whole record. Truncated (shorter
+// than the header or its length), Unsupported (abi_version outside [abi_min, abi_max]),
+// Corrupt (anything else in §2). On refusal `out` is left empty.
+[[nodiscard]] Status parse_handover(const u8* buf, usize len, u32 abi_min, u32 abi_max,
+                                    HandoverView& out);
+
+} // namespace keel::update

@@ -1,0 +1,36 @@
+// The Keel image note (docs/handover.md §1): 64 bytes at a fixed place in every image,
+// inside the first segment's signed and hashed bytes, saying which handover records the
+// image can adopt. A running Keel reads it from an incoming image only after the image
+// passed the boot stage's checks (boot/image/keel_image.cpp), so every byte of it is
+// authenticated by then.
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel::update {
+
+constexpr u64 kNoteMagic = 0x45544f4e4c45454bull; // "KEELNOTE"
+constexpr u32 kNoteVersion = 1;
+// From the start of segment 0's file bytes: right after arm64's 64-byte Image header.
+constexpr u64 kNoteOffset = 0x40;
+// The handover record version this Keel writes and the range it can adopt (docs/handover.md §2).
+constexpr u32 kHandoverAbi = 1;
+constexpr u32 kHandoverAbiMin = 1;
+
+struct ImageNote {
+    u64 magic;            // kNoteMagic
+    u32 note_version;     // kNoteVersion
+    u32 handover_min;     // oldest handover record version the image adopts
+    u32 handover_max;     // newest handover record version the image adopts
+    u32 handover_written; // the version it writes at its own next update
+    char version[32];     // the image's version string, NUL-terminated (KEEL_VERSION_STRING)
+    u8 reserved[8];       // zero
+};
+static_assert(sizeof(ImageNote) == 64, "docs/handover.md §1: the image note is 64 bytes");
+static_assert(__builtin_offsetof(ImageNote, version) == 24, "docs/handover.md §1");
+
+// This image's own note (hypervisor/update/image_note.cpp; arm64 linker.ld places it at
+// kNoteOffset).
+extern "C" [[gnu::section(".rodata.keel_note")]] const ImageNote keel_image_note;
+
+} // namespace keel::update

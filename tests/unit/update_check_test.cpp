@@ -1,0 +1,357 @@
+// Live update, step one (docs/handover.md §1, docs/mailbox.md §3.10): an incoming keel.img
+// is checked exactly as the boot stage checks it, plus the image note's handover ABI; each
+// refusal has its own status and message, and through the mailbox a refusal changes
+// nothing but the staged bytes, which it drops.
+#include <gtest/gtest.h>
+
+#include <cstring>
+#include <string>
+
+#include "mailbox_test_util.hpp"
+#include "update_image.hpp"
+
+namespace keel::update {
+namespace {
+
+using test::arm64_expect;
+using test::ImageSpec;
+using test::make_update_image;
+
+Outcome check(const std::vector<u8>& img, const Expect& e = arm64_expect()) {
+    Outcome o;
+    const Status s = check_image(img.data(), img.size(), e, o);
+    EXPECT_EQ(s, o.status);
+    return o;
+}
+
+TEST(UpdateCheck, NoteLayoutMatchesDocs) {
+    EXPECT_EQ(sizeof(ImageNote), 64u);
+    EXPECT_EQ(offsetof(ImageNote, handover_min), 12u);
+    EXPECT_EQ(offsetof(ImageNote, handover_written), 20u);
+    EXPECT_EQ(kNoteOffset, 0x40u) << "right after arm64's 64-byte Image header";
+}
+
+TEST(UpdateCheck, ThisBuildsOwnNoteAdoptsWhatItWrites) {
+    const ImageNote& n = keel_image_note;
+    EXPECT_EQ(n.magic, kNoteMagic);
+    EXPECT_EQ(n.note_version, kNoteVersion);
+    EXPECT_LE(n.handover_min, n.handover_written);
+    EXPECT_GE(n.handover_max, n.handover_written);
+    EXPECT_STREQ(n.version, KEEL_VERSION_STRING);
+}
+
+TEST(UpdateCheck, AcceptsASignedImageWithACompatibleNote) {
+    const Outcome o = check(make_update_image());
+    EXPECT_EQ(o.status, Status::Ok) << o.message;
+    EXPECT_EQ(o.why, Refusal::None);
+    EXPECT_EQ(o.security_version, 2u);
+    EXPECT_EQ(o.hv_version, 0x090807u);
+    EXPECT_STREQ(o.note.version, "9.8.7-next");
+    EXPECT_NE(std::string(o.message).find("verified: 9.8.7-next"), std::string::npos) << o.message;
+    ImageSpec same_floor;
+    same_floor.security_version = 1;
+    EXPECT_EQ(check(make_update_image(same_floor)).status, Status::Ok) << "equal to the floor";
+}
+
+TEST(UpdateCheck, BadSignature) {
+    std::vector<u8> img = make_update_image();
+    img[16] ^= 1; // hv_version: a signed header byte
+    const Outcome o = check(img);
+    EXPECT_EQ(o.status, Status::BadSignature);
+    EXPECT_EQ(o.image, image::Refusal::BadSignature);
+    EXPECT_STREQ(o.message, "bad signature");
+    img = make_update_image();
+    img[image::kSignatureOffset + 50] ^= 0x80;
+    EXPECT_EQ(check(img).status, Status::BadSignature);
+}
+
+TEST(UpdateCheck, UnknownKey) {
+    ImageSpec s;
+    s.other_key = true;
+    const Outcome o = check(make_update_image(s));
+    EXPECT_EQ(o.image, image::Refusal::UnknownKey);
+    EXPECT_EQ(o.status, Status::AuthFailed);
+}
+
+TEST(UpdateCheck, OlderSecurityVersion) {
+    ImageSpec s;
+    s.security_version = 4;
+    const Outcome o = check(make_update_image(s), arm64_expect(5));
+    EXPECT_EQ(o.status, Status::Rollback);
+    EXPECT_STREQ(o.message, "security version below the floor (rollback) (image 4, floor 5)");
+}
+
+TEST(UpdateCheck, OtherArch) {
+    ImageSpec s;
+    s.arch = image::Arch::X86_64;
+    const Outcome o = check(make_update_image(s));
+    EXPECT_EQ(o.status, Status::WrongArch);
+    EXPECT_STREQ(o.message, "image is for another architecture");
+}
+
+TEST(UpdateCheck, Truncated) {
+    std::vector<u8> img = make_update_image();
+    img.resize(img.size() - 100);
+    EXPECT_EQ(check(img).status, Status::Truncated);
+    img.resize(500); // not even a header block
+    EXPECT_EQ(check(img).status, Status::Truncated);
+    EXPECT_EQ(check(std::vector<u8>{}).status, Status::Truncated);
+}
+
+TEST(UpdateCheck, SegmentBytesChanged) {
+    std::vector<u8> img = make_update_image();
+    img[image::kPayloadMin + 8192 + 5] ^= 4; // inside segment 1
+    const Outcome o = check(img);
+    EXPECT_EQ(o.status, Status::HashMismatch);
+    EXPECT_STREQ(o.message, "segment hash mismatch (segment 1)");
+}
+
+TEST(UpdateCheck, NoNoteMeansNoLiveUpdate) {
+    ImageSpec s;
+    s.with_note = false;
+    const Outcome o = check(make_update_image(s));
+    EXPECT_EQ(o.why, Refusal::NoNote);
+    EXPECT_EQ(o.status, Status::Corrupt);
+}
+
+TEST(UpdateCheck, IncompatibleHandoverAbi) {
+    ImageSpec s;
+    s.handover_min = s.handover_max = kHandoverAbi + 1;
+    Outcome o = check(make_update_image(s));
+    EXPECT_EQ(o.why, Refusal::HandoverAbi);
+    EXPECT_EQ(o.status, Status::Unsupported);
+    EXPECT_EQ(std::string(o.message),
+              "incompatible handover ABI (image adopts 2..2, this Keel writes 1)");
+    s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
+    EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
+}
+
+// Through the mailbox (Service, fake backend): Begin, chunks, Verify, Apply.
+struct MailboxUpdate : ::testing::Test {
+    mailbox::test::Box b;
+    std::vector<u8> region = std::vector<u8>(256 * KiB, 0xee);
+    void SetUp() override {
+        b.attach();
+        mailbox::Service::UpdateSetup up;
+        up.region = region.data();
+        up.region_size = region.size();
+        up.expect = arm64_expect();
+        b.svc->set_update(up);
+    }
+    Status step(mailbox::UpdateStep st, u64 size = 0, u64 off = 0, u64 len = 0,
+                mailbox::UpdateReply* out = nullptr) {
+        mailbox::UpdatePayload p{static_cast<u32>(st), 0, size, off, 0, len};
+        mailbox::ResponseSlot r;
+        const Status s = b.call(mailbox::Opcode::Update, 0, &p, sizeof p, &r);
+        if (out) memcpy(out, r.payload, sizeof *out);
+        return s;
+    }
+    // Sends the whole image in chunks of `chunk` bytes, then Verify.
+    Status send(const std::vector<u8>& img, mailbox::UpdateReply* out, u64 chunk = 1024) {
+        KEEL_TRY(step(mailbox::UpdateStep::Begin, img.size()));
+        for (u64 off = 0; off < img.size(); off += chunk) {
+            const u64 n = std::min<u64>(chunk, img.size() - off);
+            std::vector<u8> buf(img.begin() + static_cast<long>(off),
+                                img.begin() + static_cast<long>(off + n));
+            buf.resize((n + 3) & ~u64(3), 0);
+            memcpy(b.bytes() + mailbox::kBulkOffset, buf.data(), buf.size());
+            KEEL_TRY(step(mailbox::UpdateStep::Chunk, 0, off, n));
+        }
+        return step(mailbox::UpdateStep::Verify, 0, 0, 0, out);
+    }
+    std::string last_detail() {
+        const mailbox::AuditRecord& r = b.log(static_cast<u32>(b.svc->audit().next_index() - 1));
+        return std::string(reinterpret_cast<const char*>(r.detail));
+    }
+};
+
+TEST_F(MailboxUpdate, AGoodImageVerifiesAndTheSwapIsRefusedHonestly) {
+    const std::vector<u8> img = make_update_image();
+    mailbox::UpdateReply out{};
+    ASSERT_EQ(send(img, &out, 1000), Status::Ok) << out.message;
+    EXPECT_EQ(out.security_version, 2u);
+    EXPECT_STREQ(out.version, "9.8.7-next");
+    EXPECT_EQ(memcmp(region.data(), img.data(), img.size()), 0) << "staged as sent";
+    EXPECT_EQ(last_detail(), "update verify: ok");
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    EXPECT_STREQ(out.message, "this arch has no live swap yet: nothing changed");
+}
+
+TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
+    struct Case {
+        const char* name;
+        std::vector<u8> img;
+        Status want;
+        const char* message;
+    };
+    ImageSpec old_sv, x86, abi;
+    old_sv.security_version = 0;
+    x86.arch = image::Arch::X86_64;
+    abi.handover_min = abi.handover_max = 7;
+    std::vector<u8> bad_sig = make_update_image(), truncated = make_update_image();
+    bad_sig[20] ^= 1;
+    truncated.resize(truncated.size() - 512);
+    const Case cases[] = {
+        {"bad signature", bad_sig, Status::BadSignature, "bad signature"},
+        {"older", make_update_image(old_sv), Status::Rollback,
+         "security version below the floor (rollback) (image 0, floor 1)"},
+        {"other arch", make_update_image(x86), Status::WrongArch,
+         "image is for another architecture"},
+        {"truncated", truncated, Status::Truncated, "truncated image"},
+        {"handover abi", make_update_image(abi), Status::Unsupported,
+         "incompatible handover ABI (image adopts 7..7, this Keel writes 1)"},
+    };
+    const u32 vms_before = b.be.reserves + b.be.starts + b.be.stops + b.be.releases;
+    for (const Case& c : cases) {
+        mailbox::UpdateReply out{};
+        EXPECT_EQ(send(c.img, &out), c.want) << c.name;
+        EXPECT_STREQ(out.message, c.message) << c.name;
+        EXPECT_EQ(last_detail(), std::string("update verify: ") + status_name(c.want)) << c.name;
+        EXPECT_TRUE(std::all_of(region.begin(), region.begin() + static_cast<long>(c.img.size()),
+                                [](u8 x) { return x == 0; }))
+            << c.name << ": the refused bytes are wiped";
+        EXPECT_EQ(step(mailbox::UpdateStep::Apply), Status::BadState)
+            << c.name << ": nothing to apply";
+    }
+    EXPECT_EQ(b.be.reserves + b.be.starts + b.be.stops + b.be.releases, vms_before)
+        << "no VM was touched";
+}
+
+TEST_F(MailboxUpdate, StepsOutOfOrderOrOutOfBoundsAreRefused) {
+    const std::vector<u8> img = make_update_image();
+    EXPECT_EQ(step(mailbox::UpdateStep::Chunk, 0, 0, 64), Status::BadState) << "no Begin";
+    EXPECT_EQ(step(mailbox::UpdateStep::Verify), Status::BadState);
+    EXPECT_EQ(step(mailbox::UpdateStep::Begin, region.size() + 4), Status::OutOfRange)
+        << "larger than the update region";
+    ASSERT_EQ(step(mailbox::UpdateStep::Begin, img.size()), Status::Ok);
+    EXPECT_EQ(step(mailbox::UpdateStep::Chunk, 0, 64, 64), Status::OutOfRange) << "in order";
+    EXPECT_EQ(step(mailbox::UpdateStep::Chunk, 0, 0, img.size() + 4), Status::OutOfRange);
+    EXPECT_EQ(step(mailbox::UpdateStep::Verify), Status::BadState) << "incomplete";
+    // Malformed payloads never reach the handler.
+    mailbox::UpdatePayload p{9, 0, 0, 0, 0, 0};
+    EXPECT_EQ(b.call(mailbox::Opcode::Update, 0, &p, sizeof p), Status::InvalidArgument);
+    p = {static_cast<u32>(mailbox::UpdateStep::Verify), 0, 5, 0, 0, 0};
+    EXPECT_EQ(b.call(mailbox::Opcode::Update, 0, &p, sizeof p), Status::InvalidArgument);
+    p = {static_cast<u32>(mailbox::UpdateStep::Chunk), 0, 0, 0, mailbox::test::kRegion, 4};
+    EXPECT_EQ(b.call(mailbox::Opcode::Update, 0, &p, sizeof p), Status::OutOfRange)
+        << "past the bulk window";
+    EXPECT_EQ(b.call(mailbox::Opcode::Update, 1, &p, sizeof p), Status::InvalidArgument)
+        << "names no VM";
+}
+
+// The arch's swap, faked: describes what the fake backend holds as the arm64 one would.
+struct FakeSwap final : Swap {
+    mailbox::test::FakeBackend* be = nullptr;
+    Status quiesce_result = Status::Ok;
+    bool skip_vm = false; // describe leaves a created VM out: the record's check must catch it
+    u32 quiesces = 0, resumes = 0, describes = 0;
+    bool parked = false;
+    Status reserve(u8**, u64*, u8**, u64*) override { return Status::Unsupported; } // set by hand
+    Status quiesce(u64, u32* n) override {
+        ++quiesces;
+        if (quiesce_result != Status::Ok) {
+            *n = 0;
+            return quiesce_result; // the real one resumes before it answers
+        }
+        parked = true;
+        *n = 3;
+        return Status::Ok;
+    }
+    Status describe(HandoverWriter& w) override {
+        ++describes;
+        EXPECT_TRUE(parked) << "described only while every vCPU is parked";
+        for (u32 id = 1; id <= mailbox::kMaxVms; ++id) {
+            if (be->state(id) == VmState::Free || (skip_vm && id == 2)) continue;
+            VmRecord v{};
+            v.id = id;
+            v.vcpu_count = 1;
+            KEEL_TRY(w.add(RecordType::Vm, v));
+            KEEL_TRY(w.add(RecordType::Stage2, Stage2Record{id, id, 0x1000, 0, 0}));
+            VcpuRecord c{};
+            c.vm_id = id;
+            KEEL_TRY(w.add(RecordType::Vcpu, c));
+        }
+        const PoolRun run{0x40000000, 2 * MiB, kOwnerHypervisor, 0};
+        return w.add_pool(&run, 1);
+    }
+    void resume() override {
+        ++resumes;
+        parked = false;
+    }
+    void image_span(u64* base, u64* span, u64* entry) override {
+        *base = 0x40200000, *span = 8 * MiB, *entry = 0x40200000;
+    }
+};
+
+struct MailboxApply : MailboxUpdate {
+    FakeSwap swap;
+    std::vector<u64> record = std::vector<u64>(16 * 1024, 0);
+    void SetUp() override {
+        MailboxUpdate::SetUp();
+        swap.be = &b.be;
+        mailbox::Service::UpdateSetup up;
+        up.region = region.data();
+        up.region_size = region.size();
+        up.record = reinterpret_cast<u8*>(record.data());
+        up.record_size = record.size() * 8;
+        up.expect = arm64_expect();
+        up.swap = &swap;
+        b.svc->set_update(up);
+        const u8 kernel[64] = {1, 2, 3};
+        for (const char* name : {"one", "two"}) {
+            mailbox::CreateVmPayload p = mailbox::test::create_payload(name, sizeof kernel, kernel);
+            ASSERT_EQ(b.call(mailbox::Opcode::CreateVm, 0, &p, sizeof p), Status::Ok);
+        }
+        mailbox::UpdateReply out{};
+        ASSERT_EQ(send(make_update_image(), &out), Status::Ok) << out.message;
+    }
+};
+
+TEST_F(MailboxApply, QuiescesWritesACheckedRecordAndResumesEveryVcpu) {
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    const std::string msg = out.message;
+    EXPECT_EQ(msg.find("3 vCPUs parked, record "), 0u) << msg;
+    EXPECT_NE(msg.find(" B checked; no jump yet: resumed after "), std::string::npos) << msg;
+    EXPECT_EQ(swap.quiesces, 1u);
+    EXPECT_EQ(swap.describes, 1u);
+    EXPECT_EQ(swap.resumes, 1u) << "the rollback path: every vCPU runs again";
+    // The record left in the buffer is what the incoming image would parse.
+    HandoverView v;
+    const u8* rec = reinterpret_cast<const u8*>(record.data());
+    ASSERT_EQ(parse_handover(rec, record.size() * 8, kHandoverAbiMin, kHandoverAbi, v), Status::Ok);
+    EXPECT_EQ(v.header.update_counter, 1u);
+    EXPECT_EQ(v.vm_count, 2u);
+    EXPECT_NE(v.console[1], nullptr);
+    EXPECT_EQ(v.mailbox->active_session, 1u);
+    EXPECT_EQ(v.mailbox->audit_next_index + 1, b.svc->audit().next_index())
+        << "the chain position as it stood before Apply's own record";
+    EXPECT_STREQ(v.old_image->version, KEEL_VERSION_STRING);
+    EXPECT_EQ(last_detail(), "update apply: unsupported");
+}
+
+TEST_F(MailboxApply, AVcpuThatDoesNotParkChangesNothing) {
+    swap.quiesce_result = Status::Timeout;
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Timeout);
+    EXPECT_STREQ(out.message, "not every vCPU parked within 100 ms: all resumed, nothing changed");
+    EXPECT_EQ(swap.describes, 0u);
+}
+
+TEST_F(MailboxApply, ARecordThatDoesNotCheckIsNotHandedOver) {
+    swap.skip_vm = true; // VM 2 has a console but no Vm record
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Corrupt);
+    EXPECT_STREQ(out.message, "handover record: corrupt; all resumed, nothing changed");
+    EXPECT_EQ(swap.resumes, 1u);
+}
+
+TEST_F(MailboxUpdate, WithoutAnUpdateRegionUpdateIsUnsupported) {
+    b.svc->set_update(mailbox::Service::UpdateSetup{});
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Begin, 4096, 0, 0, &out), Status::Unsupported);
+    EXPECT_STREQ(out.message, "this Keel has no update region");
+}
+
+} // namespace
+} // namespace keel::update
