@@ -8,6 +8,8 @@
 #   bench/x86_vmx_bench.sh     x86 VMCALL/CPUID on Bochs
 #   bench/x86_svm_bench.sh     x86 VMMCALL/CPUID on QEMU's SVM (-icount)
 #   bench/mailbox_bench.sh     authenticated mailbox command round trip, session handshake
+#   bench/x86_svm_bench.sh     x86 VMMCALL/CPUID on QEMU SVM
+#   bench/update_bench.sh      live update: quiesce -> resume, handover record size
 # A goal figure that is missing fails the run (exit 1) and leaves the docs as they were;
 # the figures that are not goals are marked "not measured" with the reason.
 #   bench/all.sh [--print] [BUILD_DIR]      --print: show the table, do not write the docs
@@ -43,6 +45,7 @@ one linux "$here/arm64_linux_boot.sh" "$build"
 one x86 "$here/x86_vmx_bench.sh" "$build/x86_64/keel-x86_64-vm-bench.iso"
 one svm "$here/x86_svm_bench.sh" "$build/x86_64/keel-x86_64-test.bin"
 one mailbox "$here/mailbox_bench.sh" "$build" 10
+one update "$here/update_bench.sh" "$build" 5
 cat "$bench_tmp"/*.out | sed -n 's/^bench-result //p' >"$bench_tmp/results"
 
 # res KEY: the result's value ("" when missing).
@@ -103,6 +106,8 @@ table=$bench_tmp/table.md
     echo "| &nbsp; rest: copy, decode, dispatch, audit record + MAC, response + MAC | $(range "$(res mailbox.rest)") | |"
     echo "| mailbox CONSOLE_WRITE round trip (to a stopped VM: BadState), median (range) of 10 | $(range "$(res mailbox.console_write)") | $(goal "$(first "$(res mailbox.console_write)")" 100000 "<= 100 k") |"
     echo "| mailbox session handshake (HELLO: P-384 verify, X25519, HKDF, next offer), median (range) of 3 | $(range "$(res mailbox.handshake)") | |"
+    echo "| live update Apply: quiesce request -> every vCPU resumed, handover record written and checked (two test guests; no image swap yet: issue 14), median (range) of 5 | $(range "$(res update.quiesce_to_resume)") | <= 3 M guest-visible blackout (once the swap exists) |"
+    echo "| &nbsp; handover record bytes (two VMs) | $(n "$(res update.record_bytes)") | |"
     if [ -n "$(res mailbox.start_to_output)" ]; then
         echo "| mailbox VM START -> first guest console output (virtual ns = instructions) | $(n "$(res mailbox.start_to_output)") | |"
     else
