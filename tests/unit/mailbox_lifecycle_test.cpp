@@ -199,7 +199,8 @@ TEST_F(MailboxLife, PlatformAndMemoryNode) {
     want.cpus = 8, want.packages = 2, want.cores = 4, want.nodes = 2;
     want.irq_kind = 3, want.smmus = 1, want.flags = 1, want.hypervisor_cpus = 0x3;
     for (u32 i = 0; i < 8; ++i)
-        want.cpu_core[i] = static_cast<u8>(i / 2), want.cpu_package_node[i] = static_cast<u8>((i / 4) * 0x11);
+        want.cpu_core[i] = static_cast<u8>(i / 2),
+        want.cpu_package_node[i] = static_cast<u8>((i / 4) * 0x11);
     b.be.platform_reply = want;
     ResponseSlot r{};
     ASSERT_EQ(b.call(Opcode::Platform, 0, nullptr, 0, &r), Status::Ok);
