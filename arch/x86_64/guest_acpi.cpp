@@ -11,8 +11,6 @@ namespace {
 constexpr usize kRsdp = 0, kXsdt = 64, kFadt = 128, kDsdt = 448, kMadt = 512;
 constexpr usize kHeader = 36, kFadtLen = 276;
 
-void put(u8* p, u64 v, usize n) { put_le(p, v, n); }
-
 u8 sum(const u8* p, usize n) {
     u8 s = 0;
     for (usize i = 0; i < n; ++i)
@@ -23,13 +21,13 @@ u8 sum(const u8* p, usize n) {
 // 5.2.6 header: signature, length, revision, checksum (byte 9), OEM ids, creator.
 void header(u8* t, const char* sig, u32 len, u8 revision) {
     memcpy(t, sig, 4);
-    put(t + 4, len, 4);
+    put_le(t + 4, len, 4);
     t[8] = revision;
     memcpy(t + 10, "KEEL  ", 6);
     memcpy(t + 16, "KEELVM  ", 8);
-    put(t + 24, 1, 4);         // OEM revision
+    put_le(t + 24, 1, 4);      // OEM revision
     memcpy(t + 28, "KEEL", 4); // creator id
-    put(t + 32, 1, 4);         // creator revision
+    put_le(t + 32, 1, 4);      // creator revision
 }
 void seal(u8* t, usize len) { t[9] = static_cast<u8>(-sum(t, len)); }
 
@@ -39,7 +37,7 @@ void gas_io_byte(u8* p, u16 port) {
     p[1] = 8; // bit width
     p[2] = 0; // bit offset
     p[3] = 1; // access size: byte
-    put(p + 4, port, 8);
+    put_le(p + 4, port, 8);
 }
 
 // DSDT body: Name (_S5, Package () { 5, 0 }) in AML (20.2.5.1 NameOp, 20.2.5.4 PackageOp:
@@ -58,27 +56,27 @@ usize build_guest_acpi(u8* buf, usize cap, u64 gpa, const GuestAcpiConfig& c) {
     // MADT (5.2.12): local APIC address, flags 0 (no dual 8259s), then the entries.
     u8* m = buf + kMadt;
     header(m, "APIC", static_cast<u32>(madt_len), 5);
-    put(m + 36, 0xfee00000, 4);
+    put_le(m + 36, 0xfee00000, 4);
     usize at = kHeader + 8;
     for (u32 i = 0; i < c.cpus; ++i) {
         u8* e = m + at;
         if (c.apic_ids[i] < 255) { // 5.2.12.2 Processor Local APIC: uid, id, flags
             e[0] = 0, e[1] = 8, e[2] = static_cast<u8>(i), e[3] = static_cast<u8>(c.apic_ids[i]);
-            put(e + 4, 1, 4); // enabled
+            put_le(e + 4, 1, 4); // enabled
             at += 8;
         } else { // 5.2.12.12 Processor Local x2APIC: id, flags, uid
             e[0] = 9, e[1] = 16;
-            put(e + 4, c.apic_ids[i], 4);
-            put(e + 8, 1, 4);
-            put(e + 12, i, 4);
+            put_le(e + 4, c.apic_ids[i], 4);
+            put_le(e + 8, 1, 4);
+            put_le(e + 12, i, 4);
             at += 16;
         }
     }
     u8* io = m + at; // 5.2.12.3 I/O APIC: id, address, GSI base 0
     io[0] = 1, io[1] = 12, io[2] = c.ioapic_id;
-    put(io + 4, c.ioapic_base, 4);
+    put_le(io + 4, c.ioapic_base, 4);
     at += 12;
-    put(m + 4, at, 4); // the real length (local APIC entries are 8 bytes, x2APIC 16)
+    put_le(m + 4, at, 4); // the real length (local APIC entries are 8 bytes, x2APIC 16)
     seal(m, at);
 
     // DSDT: the header and \_S5.
@@ -90,15 +88,15 @@ usize build_guest_acpi(u8* buf, usize cap, u64 gpa, const GuestAcpiConfig& c) {
     // FADT (5.2.9, revision 6.5): hardware-reduced, reset register, sleep registers.
     u8* f = buf + kFadt;
     header(f, "FACP", kFadtLen, 6);
-    put(f + 40, gpa + kDsdt, 4);            // DSDT
-    put(f + 109, (1u << 2) | (1u << 5), 2); // IAPC_BOOT_ARCH: VGA not present, no CMOS RTC
+    put_le(f + 40, gpa + kDsdt, 4);            // DSDT
+    put_le(f + 109, (1u << 2) | (1u << 5), 2); // IAPC_BOOT_ARCH: VGA not present, no CMOS RTC
     // Flags: WBINVD (0), PWR_BUTTON and SLP_BUTTON as control methods/none (4, 5),
     // RESET_REG_SUP (10), HW_REDUCED_ACPI (20).
-    put(f + 112, (1u << 0) | (1u << 4) | (1u << 5) | (1u << 10) | (1u << 20), 4);
+    put_le(f + 112, (1u << 0) | (1u << 4) | (1u << 5) | (1u << 10) | (1u << 20), 4);
     gas_io_byte(f + 116, c.reset_port);
     f[128] = c.reset_value;
-    f[131] = 5;                   // FADT minor version: ACPI 6.5
-    put(f + 140, gpa + kDsdt, 8); // X_DSDT
+    f[131] = 5;                      // FADT minor version: ACPI 6.5
+    put_le(f + 140, gpa + kDsdt, 8); // X_DSDT
     gas_io_byte(f + 244, c.sleep_control_port);
     gas_io_byte(f + 256, c.sleep_status_port);
     memcpy(f + 268, "KEELHV\0\0", 8); // hypervisor vendor identity
@@ -107,8 +105,8 @@ usize build_guest_acpi(u8* buf, usize cap, u64 gpa, const GuestAcpiConfig& c) {
     // XSDT (5.2.8): FADT and MADT.
     u8* x = buf + kXsdt;
     header(x, "XSDT", kHeader + 16, 1);
-    put(x + kHeader, gpa + kFadt, 8);
-    put(x + kHeader + 8, gpa + kMadt, 8);
+    put_le(x + kHeader, gpa + kFadt, 8);
+    put_le(x + kHeader + 8, gpa + kMadt, 8);
     seal(x, kHeader + 16);
 
     // RSDP (5.2.5.3), revision 2: checksum over the first 20 bytes, extended over all 36.
@@ -116,8 +114,8 @@ usize build_guest_acpi(u8* buf, usize cap, u64 gpa, const GuestAcpiConfig& c) {
     memcpy(r, "RSD PTR ", 8);
     memcpy(r + 9, "KEEL  ", 6);
     r[15] = 2;
-    put(r + 20, 36, 4);
-    put(r + 24, gpa + kXsdt, 8);
+    put_le(r + 20, 36, 4);
+    put_le(r + 24, gpa + kXsdt, 8);
     r[8] = static_cast<u8>(-sum(r, 20));
     r[32] = static_cast<u8>(-sum(r, 36));
     return kMadt + at;

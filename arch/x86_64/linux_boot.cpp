@@ -24,11 +24,6 @@ constexpr u32 kE820Ram = 1, kE820Reserved = 2, kE820Acpi = 3;
 constexpr u64 kLowRamEnd = 0x9fc00; // conventional memory below the EBDA
 constexpr u64 kMiB = 1ull << 20;
 
-u16 get16(const u8* p) { return le16(p); }
-u32 get32(const u8* p) { return le32(p); }
-u64 get64(const u8* p) { return le64(p); }
-void put32(u8* p, u32 v) { put_le(p, v, 4); }
-void put64(u8* p, u64 v) { put_le(p, v, 8); }
 bool overlap(u64 a, u64 alen, u64 b, u64 blen) { return a < b + blen && b < a + alen; }
 
 } // namespace
@@ -52,28 +47,28 @@ const char* bz_refusal_text(BzRefusal r) {
 
 BzRefusal parse_bzimage(const u8* h, usize head_len, u64 file_bytes, BzImage& out) {
     if (head_len < kBzHeadBytes || file_bytes < kBzHeadBytes) return BzRefusal::NotBzImage;
-    if (get16(h + kBootFlag) != 0xaa55 || get32(h + kHeaderMagic) != kHdrS)
+    if (le16(h + kBootFlag) != 0xaa55 || le32(h + kHeaderMagic) != kHdrS)
         return BzRefusal::NotBzImage;
     BzImage b{};
-    b.version = get16(h + kVersion);
+    b.version = le16(h + kVersion);
     if (b.version < kMinBootProtocol) return BzRefusal::OldProtocol;
-    b.xloadflags = get16(h + kXloadflags);
+    b.xloadflags = le16(h + kXloadflags);
     if ((b.xloadflags & kXlfKernel64) == 0) return BzRefusal::No64BitEntry;
     if (h[kRelocatable] == 0) return BzRefusal::NotRelocatable;
     const u32 sects = h[kSetupSects] == 0 ? 4 : h[kSetupSects];
     b.setup_bytes = (sects + 1) * 512;
     // The header's length: the jump at 0x200 is "EB xx", xx the offset from 0x202.
     b.setup_hdr_bytes = static_cast<u16>(kJump + 2 + h[kJump + 1] - kSetupSects);
-    b.alignment = get32(h + kKernelAlignment);
-    b.init_size = get32(h + kInitSize);
-    b.pref_address = get64(h + kPrefAddress);
-    b.cmdline_max = get32(h + kCmdlineSize);
+    b.alignment = le32(h + kKernelAlignment);
+    b.init_size = le32(h + kInitSize);
+    b.pref_address = le64(h + kPrefAddress);
+    b.cmdline_max = le32(h + kCmdlineSize);
     if (h[kJump] != 0xeb || kSetupSects + b.setup_hdr_bytes > kBzHeadBytes ||
         kSetupSects + b.setup_hdr_bytes < kInitSize + 4 || b.setup_bytes >= file_bytes ||
         b.alignment == 0 || (b.alignment & (b.alignment - 1)) != 0 || b.init_size == 0)
         return BzRefusal::BadHeader;
     b.kernel_bytes = file_bytes - b.setup_bytes;
-    b.initrd_addr_max = get32(h + kInitrdAddrMax);
+    b.initrd_addr_max = le32(h + kInitrdAddrMax);
     out = b;
     return BzRefusal::None;
 }
@@ -112,13 +107,13 @@ void write_zero_page(u8 (&zp)[4096], const u8* head, const BzImage& bz, const Li
     zp[kTypeOfLoader] = 0xff; // no registered loader id
     zp[kLoadflags] = static_cast<u8>(zp[kLoadflags] & ~kCanUseHeap);
     zp[kHeapEndPtr] = zp[kHeapEndPtr + 1] = 0;
-    put32(zp + kCmdLinePtr, static_cast<u32>(l.cmdline));
-    put32(zp + kExtCmdLinePtr, static_cast<u32>(l.cmdline >> 32));
-    put32(zp + kRamdiskImage, static_cast<u32>(l.initrd));
-    put32(zp + kExtRamdiskImage, static_cast<u32>(l.initrd >> 32));
-    put32(zp + kRamdiskSize, static_cast<u32>(l.initrd_bytes));
-    put32(zp + kExtRamdiskSize, static_cast<u32>(l.initrd_bytes >> 32));
-    put64(zp + kAcpiRsdpAddr, l.acpi);
+    put_le(zp + kCmdLinePtr, static_cast<u32>(l.cmdline), 4);
+    put_le(zp + kExtCmdLinePtr, static_cast<u32>(l.cmdline >> 32), 4);
+    put_le(zp + kRamdiskImage, static_cast<u32>(l.initrd), 4);
+    put_le(zp + kExtRamdiskImage, static_cast<u32>(l.initrd >> 32), 4);
+    put_le(zp + kRamdiskSize, static_cast<u32>(l.initrd_bytes), 4);
+    put_le(zp + kExtRamdiskSize, static_cast<u32>(l.initrd_bytes >> 32), 4);
+    put_le(zp + kAcpiRsdpAddr, l.acpi, 8);
     struct Entry {
         u64 base, size;
         u32 type;
@@ -132,9 +127,9 @@ void write_zero_page(u8 (&zp)[4096], const u8* head, const BzImage& bz, const Li
     u8 n = 0;
     for (const Entry& e : map) {
         u8* p = zp + kE820Table + 20 * n++;
-        put64(p, e.base);
-        put64(p + 8, e.size);
-        put32(p + 16, e.type);
+        put_le(p, e.base, 8);
+        put_le(p + 8, e.size, 8);
+        put_le(p + 16, e.type, 4);
     }
     zp[kE820Entries] = n;
 }
