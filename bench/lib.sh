@@ -35,6 +35,10 @@ bench_fail() {
 }
 
 # bench_need VALUE WHAT LOG: fails, naming WHAT and showing LOG's tail, when VALUE is empty.
+# bench_x86_ticks LOG NAME: the x86 test guest's "bench: NAME ... N ticks total" figure
+# (tests/guest/x86_64/vm/bench.c), empty when the line is missing.
+bench_x86_ticks() { grep "bench: $2" "$1" | sed -n 's/.* \([0-9]*\) ticks total.*/\1/p' | head -n 1; }
+
 bench_need() {
     if [ -z "$1" ]; then
         echo "---- last lines of $3 ----" >&2

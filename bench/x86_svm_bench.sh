@@ -23,10 +23,9 @@ bench_run python3 "$here/../tools/keel-run" --machine qemu-x86_64 --image "$img"
     --smp 2 --mem 512M --append "keel.vm=cpus:1,mem:4M,guest:bench" --wait-exit --timeout 120 \
     --expect "keel: all VMs ended" --log "$log" -- -icount shift=0,align=off,sleep=off \
     >/dev/null 2>&1 || true
-ticks() { grep "bench: $1" "$log" | sed -n 's/.* \([0-9]*\) ticks total.*/\1/p' | head -n 1; }
-cal=$(ticks calibration)
-vmmcall=$(ticks vmmcall)
-cpuid=$(ticks cpuid)
+cal=$(bench_x86_ticks "$log" calibration)
+vmmcall=$(bench_x86_ticks "$log" vmmcall)
+cpuid=$(bench_x86_ticks "$log" cpuid)
 bench_need "$cal" "'bench: calibration loop' line" "$log"
 bench_need "$vmmcall" "'bench: vmmcall null round trip' line" "$log"
 bench_need "$cpuid" "'bench: cpuid leaf 0 round trip' line" "$log"

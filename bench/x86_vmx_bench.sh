@@ -19,10 +19,9 @@ log=$bench_tmp/bochs.log
 bench_run python3 "$here/../tools/keel-run" --machine bochs --image "$iso" --smp 2 --mem 128M \
     --wait-exit --timeout 120 --expect "keel: all VMs ended" --log "$log" >/dev/null 2>&1 || true
 sed -i 's/\r$//' "$log" 2>/dev/null || true
-ticks() { grep "bench: $1" "$log" | sed -n 's/.* \([0-9]*\) ticks total.*/\1/p' | head -n 1; }
-cal=$(ticks calibration)
-vmcall=$(ticks vmcall)
-cpuid=$(ticks cpuid)
+cal=$(bench_x86_ticks "$log" calibration)
+vmcall=$(bench_x86_ticks "$log" vmcall)
+cpuid=$(bench_x86_ticks "$log" cpuid)
 bench_need "$cal" "'bench: calibration loop' line" "$log"
 bench_need "$vmcall" "'bench: vmcall null round trip' line" "$log"
 bench_need "$cpuid" "'bench: cpuid leaf 0 round trip' line" "$log"
