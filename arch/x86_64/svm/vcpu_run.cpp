@@ -67,7 +67,7 @@ struct DataSegments {
 };
 DataSegments data_segments(Vmcb& c) { return DataSegments{{&c.es, &c.ss, &c.ds, &c.fs, &c.gs}}; }
 
-// vCPU 0 enters in 64-bit mode at the start of RAM with Keel's page tables; a vCPU
+// vCPU 0 enters in 64-bit mode with the state vm_prepare chose (VmContext::boot); a vCPU
 // started by SIPI in real mode at vector:0000 (SDM Vol. 3A 9.4.4.1), which nested paging
 // allows (15.25.3: the guest may run with paging off).
 void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
@@ -95,23 +95,21 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
     c.rflags = 0x2;
     GuestRegs& r = v.regs;
     if (v.index == 0) {
-        const u64 top = vm.ram_ipa().raw() + vm.mem_size;
-        seg(c.cs, 0x08, kAttrCode64, 0xffffffff, 0);
+        const BootState& b = s.boot;
+        seg(c.cs, b.cs, kAttrCode64, 0xffffffff, 0);
         for (VmcbSegment* d : data_segments(c))
-            seg(*d, 0x10, kAttrData, 0xffffffff, 0);
-        seg(c.gdtr, 0, 0, 0xffff, 0);
+            seg(*d, b.ds, kAttrData, 0xffffffff, 0);
+        seg(c.gdtr, 0, 0, b.gdt_limit, b.gdt_base);
         seg(c.idtr, 0, 0, 0, 0);
         seg(c.ldtr, 0, kAttrLdt, 0, 0);
         seg(c.tr, 0, kAttrTss64Busy, 0x67, 0);
         c.cr0 = 0x80010033; // PE MP ET NE WP PG
-        c.cr3 = s.guest_cr3;
+        c.cr3 = b.cr3;
         c.cr4 = 1u << 5; // PAE
         c.efer = kEferLme | kEferLma | kEferSvme;
-        c.rip = vm.ram_ipa().raw();
-        c.rsp = top - 4 * 4096;
-        // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode.
-        r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size,
-        r.rcx = static_cast<u64>(vm.image.raw_mode);
+        c.rip = b.rip;
+        c.rsp = b.rsp;
+        r.rdi = b.rdi, r.rsi = b.rsi, r.rdx = b.rdx, r.rcx = b.rcx;
     } else {
         seg(c.cs, static_cast<u16>(v.sipi_vector << 8), kAttrRealCode, 0xffff,
             static_cast<u64>(v.sipi_vector) << 12);

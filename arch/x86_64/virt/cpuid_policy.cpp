@@ -3,7 +3,7 @@
 // hypervisor bit (leaf 1 ECX 31), Keel's leaf 0x40000000, and a topology of one package
 // whose logical processors are the VM's own vCPUs with initial APIC ids 0..n-1 (leaf 1 EBX
 // 23:16 and 31:24, leaf 4 EAX 31:26, leaf 0xB with the x2APIC id in EDX), and x2APIC
-// (leaf 1 ECX 21): the virtual APIC is an x2APIC.
+// (leaf 1 ECX 21): the virtual APIC is an x2APIC. No 5-level paging (leaf 7 ECX 16).
 #include "exit_policy.hpp"
 
 namespace keel::virt {
@@ -13,6 +13,9 @@ constexpr u32 kSigKeel = 0x6c65654b; // "Keel": leaf 0x40000000 EBX, ECX, EDX
 constexpr u32 kCpuid1EcxVmx = 1u << 5, kCpuid1EcxSmx = 1u << 6, kCpuid1EcxX2apic = 1u << 21,
               kCpuid1EcxHypervisor = 1u << 31;
 constexpr u32 kCpuidExt1EcxSvm = 1u << 2;
+// Leaf 7 ECX 16: 5-level paging. Hidden: the hypervisor's own walks of guest page tables
+// (instruction fetch for decode, guest_mem.hpp) are 4-level.
+constexpr u32 kCpuid7EcxLa57 = 1u << 16;
 
 } // namespace
 
@@ -27,6 +30,9 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
         v.ecx =
             (v.ecx & ~(kCpuid1EcxVmx | kCpuid1EcxSmx)) | kCpuid1EcxHypervisor | kCpuid1EcxX2apic;
         v.ebx = (v.ebx & 0xffff) | (cores << 16) | (index << 24);
+        break;
+    case 7:
+        if (sub == 0) v.ecx &= ~kCpuid7EcxLa57;
         break;
     case 4: v.eax = (v.eax & 0x03ffffffu) | ((cores - 1) << 26); break;
     case 0xb:

@@ -13,7 +13,7 @@ namespace {
 using ull = unsigned long long;
 
 constexpr u32 kMsrPat = 0x277, kMsrMiscEnable = 0x1a0, kMsrEfer = 0xc0000080;
-constexpr u64 kEferLme = 1ull << 8;
+constexpr u64 kEferLme = 1ull << 8, kEferLma = 1ull << 10;
 constexpr u64 kEferWritable = (1ull << 0) | kEferLme | (1ull << 11); // SCE, LME, NXE
 
 // PAT entries must be valid memory types: 0, 1, 4, 5, 6, 7 (SDM Vol. 3A 13.12.2).
@@ -40,10 +40,11 @@ bool msr_exit(Vm& vm, Vcpu& v, bool write, GuestView& g) {
             out = v.pat;
     } else if (msr == kMsrEfer) {
         const bool paging = g.cr0 & kCr0Pg;
+        // LMA is the CPU's (read-only: a write of it is ignored, SDM Vol. 3A 2.2.1).
         if (write)
-            ok = (value & ~kEferWritable) == 0 &&
+            ok = (value & ~(kEferWritable | kEferLma)) == 0 &&
                  (!paging || (value & kEferLme) == (g.efer & kEferLme));
-        if (write && ok) g.efer = (g.efer & ~kEferWritable) | value;
+        if (write && ok) g.efer = (g.efer & ~kEferWritable) | (value & kEferWritable);
         out = g.efer;
     } else if (msr == kMsrMiscEnable && !write) {
         out = 1; // fast strings

@@ -23,7 +23,14 @@ namespace keel::virt {
 // The guest-visible machine (docs/x86-vmx.md): RAM at Vm::kRamIpa, a scratch MMIO
 // register window that echoes writes, COM1, and the Keel hypercalls.
 inline constexpr u64 kScratchBase = 0xfed00000, kScratchSize = 4096;
+// A raw guest's RAM starts here; a Linux VM's at 0 (VmContext::ram_base).
+inline constexpr u64 kRawRamBase = 0x40000000;
 inline constexpr u8 kTimerVector = 0x20;
+// A Linux VM's platform (guest_acpi.hpp describes it): the I/O APIC, the FADT's sleep
+// control/status registers and its reset register (port 0xcf9, value 6: a hard reset).
+inline constexpr u64 kIoapicBase = 0xfec00000, kLapicBase = 0xfee00000;
+inline constexpr u16 kSleepControlPort = 0x600, kSleepStatusPort = 0x601, kResetPort = 0xcf9;
+inline constexpr u8 kResetValue = 0x06;
 enum class Hypercall : u32 { Null = 0, Echo = 1, TimerOneShot = 2, PowerOff = 3 };
 inline constexpr u32 kMaxVcpus = 4;
 // A multi-vCPU VM's GPA [0, 2 MiB) aliases the first 2 MiB of its RAM, so that a SIPI
@@ -62,6 +69,16 @@ struct Vcpu {
     GuestConsole console;
 };
 
+// vCPU 0's first state (vm_prepare): 64-bit mode, flat segments from the GDT at gdt_base
+// (selectors cs and ds), paging from cr3, and the four argument registers (raw guests:
+// VM id, RAM base, RAM size, mode; Linux: RSI = the zero page, the rest 0).
+struct BootState {
+    u64 rip, rsp, cr3;
+    u64 rdi, rsi, rdx, rcx;
+    u64 gdt_base;
+    u16 gdt_limit, cs, ds;
+};
+
 struct VmContext {
     alignas(4096) u8 control[kMaxVcpus][4096]; // per vCPU: the VMCS (VMX) or VMCB (SVM)
     u8 scratch[kScratchSize];                  // the scratch device's registers (one device per VM)
@@ -69,7 +86,9 @@ struct VmContext {
     mm::PageTable<x86::EptFormat> ept{tables}; // VMX
     mm::PageTable<x86::NptFormat> npt{tables}; // SVM
     u64 stage2 = 0;                            // VMX: the EPTP; SVM: the nested CR3 (the NPT root)
-    u64 guest_cr3 = 0;                         // the guest page tables vm_prepare wrote
+    u64 ram_base = kRawRamBase;                // guest-physical start of RAM (Linux: 0)
+    bool low_alias = false;                    // GPA [0, kLowAliasSize) maps the RAM's start
+    BootState boot{};                          // vCPU 0's entry state (vm_prepare)
     u32 vcpus = 0;                             // one per core of `cpus:`
     u32 live = 0;         // atomic: vCPUs started (SIPI counted) and not yet stopped
     u32 cores_active = 0; // atomic: cores still inside vcpu_run_until_stopped
