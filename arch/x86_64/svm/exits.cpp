@@ -73,18 +73,19 @@ ExitAction handle_io(Vm& vm, Vcpu& v, Vmcb& c) {
         report_guest_state(vm, v, "string I/O (INS/OUTS) is not emulated");
         return ExitAction::Fault;
     }
-    io_exit(vm, v, io.in, io.port, io.size);
-    c.rip = c.exit_info2; // the next instruction's RIP (15.10.2)
-    return ExitAction::Resume;
+    const ExitAction a = io_exit(vm, v, io.in, io.port, io.size);
+    if (a == ExitAction::Resume) c.rip = c.exit_info2; // the next instruction's RIP (15.10.2)
+    return a;
 }
 
-// HLT: woken by the one-shot timer, the timer vector is injected after the HLT.
+// HLT: woken by the one-shot test timer, its vector is injected after the HLT; woken by
+// the local APIC, the next entry injects (run_loop).
 ExitAction handle_hlt(Vm& vm, Vcpu& v, Vmcb& c) {
     const ExitAction a = hlt_exit(vm, v, (c.rflags & kRflagsIf) != 0);
     if (a != ExitAction::Resume) return a;
     if (!advance(vm, v, c, Intercepted::Hlt)) return ExitAction::Fault;
     c.int_state = 0; // HLT right after STI: no shadow now
-    inject(c, EntryEvent{kTimerVector, EventType::ExternalInterrupt, false});
+    if (v.timer_fired) inject(c, EntryEvent{kTimerVector, EventType::ExternalInterrupt, false});
     return ExitAction::Resume;
 }
 
@@ -131,6 +132,8 @@ const char* exit_code_name(u64 code) {
     case ExitCode::Intr: return "INTR";
     case ExitCode::Nmi: return "NMI";
     case ExitCode::Init: return "INIT";
+    case ExitCode::Vintr: return "VINTR";
+    case ExitCode::Pause: return "PAUSE";
     case ExitCode::Cpuid: return "CPUID";
     case ExitCode::Invd: return "INVD";
     case ExitCode::Hlt: return "HLT";
@@ -171,6 +174,11 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, Vmcb& c) {
     case ExitCode::NestedPageFault: return handle_npf(vm, v, c);
     case ExitCode::Cr4Write: return handle_cr4_write(vm, v, c);
     case ExitCode::Nmi: return ExitAction::Resume; // a host NMI: nothing to do yet
+    case ExitCode::Vintr: // the guest can take an interrupt now: run_loop injects it
+        c.int_control &= ~(kIntControlVIrq | kIntControlVIntrPrio | kIntControlVIgnTpr);
+        c.intercept_misc1 &= ~kIntercept1Vintr;
+        return ExitAction::Resume;
+    case ExitCode::Pause: return resume_after(vm, v, c, Intercepted::Pause);
     case ExitCode::Intr:
         // This core's host runs with interrupts off and owns no device: nothing to
         // acknowledge. Give up if one stays asserted (it would livelock the core).

@@ -14,6 +14,7 @@
 #include "../paging.hpp"
 #include "../percpu.hpp"
 #include "../virt/backend.hpp"
+#include "../virt/guest_rules.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "svm.hpp"
@@ -41,6 +42,14 @@ struct PermissionMaps {
             b = 0xff;
         for (const PassThroughMsr& m : kPassThroughMsrs)
             pass(m.msr, m.write);
+        // What VMLOAD/VMSAVE switch (15.5.2): SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR,
+        // SFMASK, KernelGsBase are the guest's own, read and written without an exit.
+        constexpr u32 kVmloadMsrs[] = {0x174,      0x175,      0x176,      0xc0000081,
+                                       0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102};
+        for (const u32 msr : kVmloadMsrs) {
+            pass(msr, false);
+            pass(msr, true);
+        }
     }
 };
 constinit PermissionMaps g_maps;
@@ -74,9 +83,11 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
     Vmcb& c = vmcb_of(s, v);
     memset(&c, 0, sizeof c);
     c.intercept_cr = kInterceptCr4Write;
+    // PAUSE exits so that a guest spinning on a lock or a deadline lets Keel deliver its
+    // timer and IPIs (nothing else interrupts a busy guest under SVM here).
     c.intercept_misc1 = kIntercept1Intr | kIntercept1Nmi | kIntercept1Init | kIntercept1Cpuid |
                         kIntercept1Invd | kIntercept1Hlt | kIntercept1Invlpga | kIntercept1Ioio |
-                        kIntercept1Msr | kIntercept1Shutdown;
+                        kIntercept1Msr | kIntercept1Shutdown | kIntercept1Pause;
     // Every SVM instruction exits (VMRUN must: 15.5.1), and XSETBV for its validation.
     c.intercept_misc2 = kIntercept2Vmrun | kIntercept2Vmmcall | kIntercept2Vmload |
                         kIntercept2Vmsave | kIntercept2Stgi | kIntercept2Clgi | kIntercept2Skinit |
@@ -127,10 +138,31 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
     v.xcr0 = 1;
 }
 
+// The local APIC's next event into EVENTINJ (15.20), unless an event is being delivered
+// again; with an interrupt the guest cannot take yet (RFLAGS.IF clear, or an STI/MOV SS
+// shadow), a virtual interrupt request whose VINTR intercept exits once it can (15.21.4).
+void inject_pending(Vm& vm, Vcpu& v, Vmcb& c) {
+    if (c.event_inject & (1ull << 31)) return;
+    const bool interruptible = (c.rflags & kRflagsIf) && !(c.int_state & 1);
+    const Injection j = next_injection(vm, v, interruptible);
+    switch (j.kind) {
+    case InjectKind::Nmi: c.event_inject = EntryEvent{2, EventType::Nmi, false}.encode(); break;
+    case InjectKind::Interrupt:
+        c.event_inject = EntryEvent{j.vector, EventType::ExternalInterrupt, false}.encode();
+        break;
+    case InjectKind::Window:
+        c.int_control |= kIntControlVIrq | kIntControlVIntrPrio | kIntControlVIgnTpr;
+        c.intercept_misc1 |= kIntercept1Vintr;
+        break;
+    case InjectKind::None: break;
+    }
+}
+
 ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     Vmcb& c = vmcb_of(s, v);
     const u64 host_state = host_state_pa(x86::this_cpu().slot);
     for (;;) {
+        inject_pending(vm, v, c);
         c.rax = v.regs.rax;
         svm_run(&v.regs, reinterpret_cast<u64>(&c), host_state);
         v.regs.rax = c.rax;

@@ -10,6 +10,7 @@
 
 #include "../guest_acpi.hpp"
 #include "../linux_boot.hpp"
+#include "../tsc.hpp"
 #include "guest_mem.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
@@ -76,11 +77,38 @@ Status write_acpi(const Vm& vm, u64 gpa) {
     u32 ids[kMaxVcpus];
     for (u32 i = 0; i < kMaxVcpus; ++i)
         ids[i] = i;
-    const x86::GuestAcpiConfig c{vm.arch.vcpus,    ids,        kIoapicBase, 0, kSleepControlPort,
-                                 kSleepStatusPort, kResetPort, kResetValue};
+    const x86::GuestAcpiConfig c{
+        vm.arch.vcpus,    ids,        kIoapicBase, 0,           kSleepControlPort,
+        kSleepStatusPort, kResetPort, kResetValue, kPmTimerPort};
     const usize n = x86::build_guest_acpi(buf, sizeof buf, gpa, c);
     if (n == 0) return Status::InvalidArgument;
     return guest_write(vm, gpa, buf, n);
+}
+
+// The command line, and the TSC's rate as `tsc_early_khz=` unless the line names one:
+// Linux takes the rate from CPUID 0x15 on Intel CPUs only, and on AMD calibrates against
+// the PIT or the PM timer, whose sampling windows (tens of microseconds) a trapped port
+// read under an emulator does not meet (docs/x86-linux.md). The length, without the NUL.
+usize with_tsc_rate(char* out, usize cap, const char* in, usize len) {
+    memcpy(out, in, len);
+    const char kKey[] = "tsc_early_khz=";
+    bool named = false;
+    for (usize i = 0; i + sizeof kKey - 1 <= len; ++i)
+        named = named || memcmp(in + i, kKey, sizeof kKey - 1) == 0;
+    const u64 khz = x86::tsc_hz() / 1000;
+    if (named || khz == 0) return len;
+    char digits[24];
+    usize d = 0;
+    for (u64 k = khz; k != 0; k /= 10)
+        digits[d++] = static_cast<char>('0' + k % 10);
+    usize n = len;
+    if (n != 0) out[n++] = ' ';
+    for (const char c : "tsc_early_khz=")
+        if (c) out[n++] = c;
+    while (d != 0 && n < cap - 1)
+        out[n++] = digits[--d];
+    out[n] = '\0';
+    return n;
 }
 
 } // namespace
@@ -104,9 +132,14 @@ Status prepare_linux(Vm& vm) {
     static u8 zp[4096]; // boot core only
     x86::write_zero_page(zp, vm.kernel_head, bz, l, 0, vm.mem_size);
     KEEL_TRY(guest_write(vm, l.zero_page, zp, sizeof zp));
-    char line[GuestImage::kCmdlineMax] = {};
-    memcpy(line, img.cmdline, cmdline_len);
-    KEEL_TRY(guest_write(vm, l.cmdline, line, cmdline_len + 1));
+    char line[GuestImage::kCmdlineMax + 32] = {};
+    const usize n = with_tsc_rate(line, sizeof line, img.cmdline, cmdline_len);
+    if (n > bz.cmdline_max) {
+        kprint("vm %u: bzImage refused: %s\n", vm.id,
+               x86::bz_refusal_text(x86::BzRefusal::CmdlineTooLong));
+        return Status::OutOfRange;
+    }
+    KEEL_TRY(guest_write(vm, l.cmdline, line, n + 1));
     KEEL_TRY(write_acpi(vm, l.acpi));
     KEEL_TRY(write_tables(vm));
     BootState& b = vm.arch.boot;

@@ -25,6 +25,21 @@ bool pat_valid(u64 v) {
     return true;
 }
 
+// MSRs with one value: the microcode revision (SDM Vol. 3A 10.11.7: 0, nothing loaded),
+// IA32_MTRRCAP (no variable or fixed ranges) and IA32_MTRR_DEF_TYPE (MTRRs enabled, all
+// memory write-back: 11.11.2.1), AMD's SYSCFG (APM Vol. 2 7.9.1: nothing enabled).
+struct FixedMsr {
+    u32 msr;
+    u64 value;
+};
+constexpr FixedMsr kFixedMsrs[] = {{0x8b, 0}, {0xfe, 0}, {0x2ff, (1u << 11) | 6}, {0xc0010010, 0}};
+
+const FixedMsr* fixed_msr(u32 msr) {
+    for (const FixedMsr& f : kFixedMsrs)
+        if (f.msr == msr) return &f;
+    return nullptr;
+}
+
 } // namespace
 
 bool msr_exit(Vm& vm, Vcpu& v, bool write, GuestView& g) {
@@ -48,6 +63,10 @@ bool msr_exit(Vm& vm, Vcpu& v, bool write, GuestView& g) {
         out = g.efer;
     } else if (msr == kMsrMiscEnable && !write) {
         out = 1; // fast strings
+    } else if (const FixedMsr* fx = fixed_msr(msr)) {
+        // Fixed values: a read gives it, a write of the same value is accepted.
+        ok = !write || value == fx->value;
+        out = fx->value;
     } else {
         ok = vapic_msr(vm, v, msr, write, value, &out) == MsrResult::Done;
     }

@@ -14,6 +14,7 @@
 #include "../paging.hpp"
 #include "../percpu.hpp"
 #include "backend.hpp"
+#include "exit_policy.hpp"
 #include "guest_mem.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/spinlock.hpp"
@@ -151,11 +152,11 @@ Status vm_create(Vm& vm) {
     memset(slot.vcpu, 0, sizeof slot.vcpu);
     memset(slot.scratch, 0, sizeof slot.scratch);
     for (u32 i = 0; i < kMaxVcpus; ++i)
-        slot.vcpu[i].index = i;
+        slot.vcpu[i].index = i, vcpu_apic_reset(slot.vcpu[i]);
     slot.vcpu[0].run = static_cast<u32>(VcpuRun::Running);
     slot.vcpus = slot.cores_active = vcpus;
     slot.live = 1;
-    slot.stop = slot.faulted = slot.forced = 0;
+    slot.stop = slot.faulted = slot.forced = slot.reset = 0;
     return Status::Ok;
 }
 
@@ -182,6 +183,7 @@ Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
 }
 
 Status vm_prepare(Vm& vm) {
+    virt::devices_reset(vm);
     if (vm.image.kind == GuestKind::Linux) return virt::prepare_linux(vm);
     // The raw guest's image sits at the start of RAM; its page tables take the top 4 pages.
     if (vm.image.kernel_bytes + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
@@ -205,11 +207,12 @@ void vm_request_stop(Vm& vm, VmEnd) {
 
 void vm_destroy(Vm& vm) { virt::destroy_stage2(vm); }
 
-// No console input on x86 yet (the emulated 16550 has no receive side).
-// No power button until the x86 guest platform has ACPI (its fixed-feature power button).
+// No power button: the guest's ACPI is hardware-reduced without a power button device.
 Status vm_power_button(Vm&) { return Status::Unsupported; }
 
-usize vm_console_input(Vm&, const char*, usize) { return 0; }
+usize vm_console_input(Vm& vm, const char* data, usize len) {
+    return virt::console_push(vm, data, len);
+}
 
 // No bench mode on x86 yet: the boot core never runs a vCPU (Bochs measures with 2 CPUs).
 bool boot_core_runs_vcpus() { return false; }

@@ -13,6 +13,11 @@
 #include "guest_regs.hpp"
 #include "hypervisor/mm/page_table.hpp"
 #include "hypervisor/mm/table_pool.hpp"
+#include "hypervisor/spinlock.hpp"
+#include "ioapic.hpp"
+#include "lapic.hpp"
+#include "pit.hpp"
+#include "uart.hpp"
 
 namespace keel {
 struct Vm;
@@ -28,8 +33,9 @@ inline constexpr u64 kRawRamBase = 0x40000000;
 inline constexpr u8 kTimerVector = 0x20;
 // A Linux VM's platform (guest_acpi.hpp describes it): the I/O APIC, the FADT's sleep
 // control/status registers and its reset register (port 0xcf9, value 6: a hard reset).
-inline constexpr u64 kIoapicBase = 0xfec00000, kLapicBase = 0xfee00000;
-inline constexpr u16 kSleepControlPort = 0x600, kSleepStatusPort = 0x601, kResetPort = 0xcf9;
+inline constexpr u64 kIoapicBase = 0xfec00000, kIoapicWindow = 0x1000, kLapicBase = 0xfee00000;
+inline constexpr u16 kSleepControlPort = 0x600, kSleepStatusPort = 0x601, kResetPort = 0xcf9,
+                     kPmTimerPort = 0x608;
 inline constexpr u8 kResetValue = 0x06;
 enum class Hypercall : u32 { Null = 0, Echo = 1, TimerOneShot = 2, PowerOff = 3 };
 inline constexpr u32 kMaxVcpus = 4;
@@ -42,9 +48,9 @@ inline constexpr u64 kLowAliasSize = 2 * 1024 * 1024;
 //   Running --HLT nothing can wake / VM stop--> Stopped.   vCPU 0 starts Running.
 enum class VcpuRun : u32 { Reset = 0, WaitSipi, Starting, Running, Stopped };
 
-// PowerOff and Fault end the whole VM; VcpuOff stops only this vCPU (the VM ends when
-// its last started vCPU has stopped).
-enum class ExitAction : u8 { Resume, PowerOff, Fault, VcpuOff };
+// PowerOff, Reset and Fault end the whole VM; VcpuOff stops only this vCPU (the VM ends
+// when its last started vCPU has stopped).
+enum class ExitAction : u8 { Resume, PowerOff, Reset, Fault, VcpuOff };
 enum class MsrResult : u8 { NotMine, Done, Refused };
 
 // Second-stage table pages for all VMs come from one fixed pool inside the image (vm_arch.cpp).
@@ -63,8 +69,12 @@ struct Vcpu {
     u64 icr;            // the last x2APIC ICR value written (reads return it)
     u64 pat;            // the guest's IA32_PAT (VMX: emulated; SVM: also the VMCB's G_PAT)
     u64 xcr0;           // last validated XSETBV value
-    u64 timer_deadline; // TSC; valid while timer_armed
+    u64 timer_deadline; // TSC; valid while timer_armed (the test guests' one-shot hypercall)
     bool timer_armed;
+    bool timer_fired; // hlt_exit woke on that one-shot: the caller injects kTimerVector
+    u32 nmi_pending;  // atomic: an NMI IPI waits for delivery
+    Lapic apic;       // the virtual local APIC (lapic.hpp)
+    bool apic_off;    // IA32_APIC_BASE.EN clear
     u32 external_interrupts;
     GuestConsole console;
 };
@@ -95,6 +105,17 @@ struct VmContext {
     u32 stop = 0;         // atomic: the VM is ending (power-off, fault, last vCPU stopped)
     u32 faulted = 0;      // atomic: some vCPU stopped with a fault
     u32 forced = 0;       // atomic: the controller forced the stop
+    u32 reset = 0;        // atomic: the guest asked for a reset (the VM ends as GuestReset)
+    // The emulated platform devices, shared by the VM's vCPUs under dev_lock (devices.cpp):
+    // COM1 with its console input queue, the I/O APIC, the PIT's channel 2.
+    SpinLock dev_lock;
+    Uart uart;
+    Ioapic ioapic;
+    Pit pit;
+    const char* pending_input = nullptr; // the definition's input, fed as the queue drains
+    char rx_queue[256];
+    u32 rx_head = 0, rx_count = 0;
+    u32 rx_waiting = 0; // atomic: rx_count != 0 or pending_input (checked without the lock)
     Vcpu vcpu[kMaxVcpus];
 };
 

@@ -11,8 +11,8 @@ using VmContext = virt::VmContext;
 // alias); a Linux VM's RAM starts at 0 (vm_prepare moves it there: linux_vm.cpp).
 inline constexpr GuestPhys kGuestRamBase{virt::kRawRamBase};
 inline GuestPhys guest_ram_base(const VmContext& c) { return GuestPhys(c.ram_base); }
-// The emulated 16550 has no receive side yet.
-inline constexpr bool kConsoleInput = false;
+// COM1's receive side takes console input (virt/devices.cpp).
+inline constexpr bool kConsoleInput = true;
 
 } // namespace keel::arch
 
