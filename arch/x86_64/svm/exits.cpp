@@ -3,6 +3,7 @@
 // Intercepted instructions exit before they execute with RIP at the instruction; without
 // NRIPS the hypervisor fetches and decodes it to advance RIP (insn_length.hpp). Faults
 // are injected through EVENTINJ with RIP unchanged.
+#include "../apic.hpp"
 #include "../virt/guest_rules.hpp"
 #include "hypervisor/print.hpp"
 #include "insn_length.hpp"
@@ -180,11 +181,11 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, Vmcb& c) {
         return ExitAction::Resume;
     case ExitCode::Pause: return resume_after(vm, v, c, Intercepted::Pause);
     case ExitCode::Intr:
-        // This core's host runs with interrupts off and owns no device: nothing to
-        // acknowledge. Give up if one stays asserted (it would livelock the core).
-        if (++v.external_interrupts < 100000) return ExitAction::Resume;
-        report_guest_state(vm, v, "an external interrupt stays pending");
-        return ExitAction::Fault;
+        // The core's kick timer (the only interrupt a VM's core gets): taken and ended
+        // here; the run loop then delivers whatever is due to the guest.
+        ++v.external_interrupts;
+        x86::apic_take_kick();
+        return ExitAction::Resume;
     case ExitCode::Shutdown:
         report_guest_state(vm, v, "triple fault (shutdown)");
         return ExitAction::Fault;

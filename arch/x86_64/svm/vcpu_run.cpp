@@ -11,8 +11,10 @@
 // does not change while the VM runs, so no later flush is needed.
 #include <string.h>
 
+#include "../apic.hpp"
 #include "../paging.hpp"
 #include "../percpu.hpp"
+#include "../tsc.hpp"
 #include "../virt/backend.hpp"
 #include "../virt/guest_rules.hpp"
 #include "hypervisor/print.hpp"
@@ -54,6 +56,7 @@ struct PermissionMaps {
 };
 constinit PermissionMaps g_maps;
 
+constexpr u64 kKickPeriodMs = 2;
 constexpr u64 kPatPowerOn = 0x0007040600070406ull; // SDM Vol. 3A 13.12.4, APM Vol. 2 7.8.2
 constexpr u64 kEferLme = 1ull << 8, kEferLma = 1ull << 10;
 // Segment attributes (table B-2 note): type 3:0, S 4, DPL 6:5, P 7, L 9, D/B 10, G 11.
@@ -163,6 +166,12 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     const u64 host_state = host_state_pa(x86::this_cpu().slot);
     for (;;) {
         inject_pending(vm, v, c);
+        // The kick (apic.hpp) at the guest's next timer deadline, and at least every
+        // kKickPeriodMs: a guest that never exits still gets its timer, IPIs and console
+        // input, and sees a stop.
+        const u64 now = __builtin_ia32_rdtsc(), cap = now + x86::tsc_hz() / 1000 * kKickPeriodMs;
+        const u64 next = lapic_timer_next(v.apic);
+        x86::apic_kick_at(next != 0 && static_cast<i64>(next - cap) < 0 ? next : cap);
         c.rax = v.regs.rax;
         svm_run(&v.regs, reinterpret_cast<u64>(&c), host_state);
         v.regs.rax = c.rax;
@@ -185,7 +194,9 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
 ExitAction run_vcpu(Vm& vm, Vcpu& v) {
     VmContext& s = vm.arch;
     setup_vmcb(vm, s, v);
-    return run_loop(vm, s, v);
+    const ExitAction a = run_loop(vm, s, v);
+    x86::apic_kick_at(0);
+    return a;
 }
 
 // Nothing to undo on the core: the VMCB is not cached between VMRUNs (clean bits 0), and

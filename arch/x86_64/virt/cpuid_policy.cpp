@@ -4,8 +4,8 @@
 // whose logical processors are the VM's own vCPUs with initial APIC ids 0..n-1 (leaf 1 EBX
 // 23:16 and 31:24, leaf 4 EAX 31:26, leaf 0xB with the x2APIC id in EDX), and x2APIC
 // (leaf 1 ECX 21): the virtual APIC is an x2APIC with the TSC-deadline timer (leaf 1 ECX
-// 24). The TSC's rate in leaves 0x15/0x16 (the highest basic leaf raised to 0x16). No
-// 5-level paging (leaf 7 ECX 16).
+// 24), an invariant TSC (0x80000007 EDX 8). The TSC's rate in leaves 0x15/0x16 (the highest basic
+// leaf raised to 0x16). No 5-level paging (leaf 7 ECX 16).
 #include "../tsc.hpp"
 #include "exit_policy.hpp"
 
@@ -21,6 +21,10 @@ constexpr u32 kLeafTsc = 0x15, kLeafFreq = 0x16;
 constexpr u32 kCpuid1EdxMce = 1u << 7, kCpuid1EdxMca = 1u << 14, kCpuidExt1EdxRdtscp = 1u << 27,
               kCpuid7EcxRdpid = 1u << 22;
 constexpr u32 kCpuidExt1EcxSvm = 1u << 2;
+// 0x80000007 EDX 8: the TSC runs at a constant rate (the guest sees the host's TSC, which
+// Keel requires to be invariant: tsc.hpp measures it once). Linux then trusts it across
+// its CPUs (e.g. an AP takes the boot CPU's loops-per-jiffy instead of timing jiffies).
+constexpr u32 kCpuidExt7EdxInvariantTsc = 1u << 8;
 // Leaf 7 ECX 16: 5-level paging. Hidden: the hypervisor's own walks of guest page tables
 // (instruction fetch for decode, guest_mem.hpp) are 4-level.
 constexpr u32 kCpuid7EcxLa57 = 1u << 16;
@@ -66,6 +70,7 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
         v.edx &= ~kCpuidExt1EdxRdtscp;
         break;
     case 0x8000000a: v = x86::CpuidRegs{}; break; // SVM revision and features: none
+    case 0x80000007: v.edx |= kCpuidExt7EdxInvariantTsc; break;
     default: break;
     }
     return v;

@@ -27,12 +27,14 @@ bool pat_valid(u64 v) {
 
 // MSRs with one value: the microcode revision (SDM Vol. 3A 10.11.7: 0, nothing loaded),
 // IA32_MTRRCAP (no variable or fixed ranges) and IA32_MTRR_DEF_TYPE (MTRRs enabled, all
-// memory write-back: 11.11.2.1), AMD's SYSCFG (APM Vol. 2 7.9.1: nothing enabled).
+// memory write-back: 11.11.2.1), AMD's SYSCFG (APM Vol. 2 7.9.1: nothing enabled) and
+// interrupt-pending message register (0xc0010055: no C1E).
 struct FixedMsr {
     u32 msr;
     u64 value;
 };
-constexpr FixedMsr kFixedMsrs[] = {{0x8b, 0}, {0xfe, 0}, {0x2ff, (1u << 11) | 6}, {0xc0010010, 0}};
+constexpr FixedMsr kFixedMsrs[] = {
+    {0x8b, 0}, {0xfe, 0}, {0x2ff, (1u << 11) | 6}, {0xc0010010, 0}, {0xc0010055, 0}};
 
 const FixedMsr* fixed_msr(u32 msr) {
     for (const FixedMsr& f : kFixedMsrs)
