@@ -32,7 +32,7 @@ set(_xbase --machine qemu-x86_64 --image ${_ximg} --cpu max --wait-exit --exit-c
 # Two Linux VMs side by side on -smp 4 (1 core + 2 cores): both reach init, and each sees
 # exactly the cores and RAM it was given (nproc, /proc/iomem from GPA 0, MemTotal); VM 2
 # brings its second vCPU online through INIT/SIPI into the real-mode trampoline below 1 MiB.
-keel_emu_test(NAME x86_64.linux_two_vms LABEL qemu-x86_64 TIMEOUT 180 ARGS ${_xbase}
+keel_emu_test(NAME x86_64.linux_two_vms LABEL qemu-x86_64 TIMEOUT 300 ARGS ${_xbase}
   --smp 4 --mem 2G
   --append "keel.vm=cpus:1,mem:256M,${_src},${_args} keel.vm=cpus:2-3,mem:384M,${_src},${_args}"
   --expect "vm 1: created: cpus 0x2, 256 MiB"
@@ -53,7 +53,7 @@ set_tests_properties(x86_64.linux_two_vms_guest_view PROPERTIES LABELS qemu-x86_
 # Console input reaches the guest through COM1's receive interrupt (16550A RX data ->
 # I/O APIC pin 4 -> local APIC) and comes back echoed. The definition's input waits until
 # the guest's driver enables receive interrupts.
-keel_emu_test(NAME x86_64.linux_console_echo LABEL qemu-x86_64 TIMEOUT 180 ARGS ${_xbase}
+keel_emu_test(NAME x86_64.linux_console_echo LABEL qemu-x86_64 TIMEOUT 240 ARGS ${_xbase}
   --smp 2 --mem 1G
   --append "keel.vm=cpus:1,mem:192M,${_src},${_args}+keel.guest=echo,input:hello+bye"
   --expect "[vm 1] KEEL-GUEST: echo ready"
@@ -76,7 +76,7 @@ import os; os.makedirs('${_bad}', exist_ok=True); b = bytearray(open('${_xk}', '
 o = bytearray(b); o[0x206:0x208] = (0x0200).to_bytes(2, 'little'); open('${_bad}/bzImage-oldproto', 'wb').write(o)
 c = bytearray(b); c[0x200] = 0x90; open('${_bad}/bzImage-badhdr', 'wb').write(c)")
 set_tests_properties(x86_64.linux_refusals_setup PROPERTIES LABELS qemu-x86_64 FIXTURES_SETUP x86_bad_bzimages)
-keel_emu_test(NAME x86_64.linux_refusals LABEL qemu-x86_64 TIMEOUT 180 ARGS ${_xbase}
+keel_emu_test(NAME x86_64.linux_refusals LABEL qemu-x86_64 TIMEOUT 240 ARGS ${_xbase}
   --smp 4 --mem 2G
   --append "keel.vm=cpus:1,mem:10M,kernel:0x38000000 keel.vm=cpus:3,mem:10M,kernel:0x3c000000 keel.vm=cpus:2,mem:256M,${_src},args:console=ttyS0"
   --expect "vm 1: bzImage refused: boot protocol older than 2.12"

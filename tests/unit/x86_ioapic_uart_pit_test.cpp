@@ -91,7 +91,10 @@ TEST(X86Uart, ReceiveHasPriorityOverThre) {
     u8 tx = 0;
     ASSERT_FALSE(uart_write(u, 4, 0x08, &tx));
     ASSERT_FALSE(uart_write(u, 1, 0x03, &tx)); // ERBFI | ETBEI
+    EXPECT_FALSE(uart_rx_enabled(u));          // not before the driver has read IIR (its drain)
+    EXPECT_EQ(uart_read(u, 2) & 0x0f, 0x02);   // THRE, now reported (and cleared)
     EXPECT_TRUE(uart_rx_enabled(u));
+    ASSERT_TRUE(uart_write(u, 0, 'a', &tx)); // THR empty again: THRE pending
     ASSERT_TRUE(uart_feed(u, 'x'));
     EXPECT_FALSE(uart_feed(u, 'y'));         // RBR full
     EXPECT_EQ(uart_read(u, 5) & 0x01, 0x01); // LSR.DR

@@ -4,7 +4,7 @@ namespace keel::virt {
 namespace {
 
 u64 ticks(const Pit& p, u64 now) {
-    if (p.start_tsc == 0 || p.tsc_hz == 0 || !(p.port61 & 1)) return 0;
+    if (!p.counting || p.tsc_hz == 0 || !(p.port61 & 1)) return 0;
     const u64 d = now - p.start_tsc;
     // d * kPitHz / tsc_hz without overflow (the remainder times kPitHz stays below 2^64
     // for any TSC rate under 2^43 Hz).
@@ -18,7 +18,7 @@ u16 count(const Pit& p, u64 now) {
 }
 
 bool out2(const Pit& p, u64 now) {
-    if (p.start_tsc == 0) return false;
+    if (!p.counting) return false;
     const u64 n = p.reload == 0 ? 65536 : p.reload;
     return ticks(p, now) >= n; // mode 0: high at terminal count
 }
@@ -34,7 +34,7 @@ void pit_reset(Pit& p, u64 tsc_hz) {
 void pit_write(Pit& p, u16 port, u8 value, u64 now) {
     if (port == 0x61) {
         // Gate low->high restarts a mode-0 count (82C54: counting is enabled by the gate).
-        if ((value & 1) && !(p.port61 & 1) && p.start_tsc) p.start_tsc = now;
+        if ((value & 1) && !(p.port61 & 1) && p.counting) p.start_tsc = now;
         p.port61 = value & 3;
         return;
     }
@@ -50,7 +50,7 @@ void pit_write(Pit& p, u16 port, u8 value, u64 now) {
         if (p.mode > 5) p.mode = static_cast<u8>(p.mode - 4);
         p.write_hi = p.read_hi = false;
         p.latched = false;
-        p.start_tsc = 0; // a control word stops the counter until a count is written
+        p.counting = false; // a control word stops the counter until a count is written
         return;
     }
     if (port != 0x42) return;
@@ -66,7 +66,8 @@ void pit_write(Pit& p, u16 port, u8 value, u64 now) {
         p.reload = static_cast<u16>((p.reload & 0x00ff) | (value << 8));
         p.write_hi = false;
     }
-    p.start_tsc = now == 0 ? 1 : now;
+    p.start_tsc = now;
+    p.counting = true;
 }
 
 u8 pit_read(Pit& p, u16 port, u64 now) {

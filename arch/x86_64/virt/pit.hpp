@@ -22,7 +22,8 @@ struct Pit {
     bool latched;  // a counter-latch command holds `latch`
     u16 latch;
     u16 reload;    // the value written
-    u64 start_tsc; // when counting began; 0 = not counting
+    u64 start_tsc; // when counting began (while `counting`)
+    bool counting;
     u64 tsc_hz;
 };
 

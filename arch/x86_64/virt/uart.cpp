@@ -39,6 +39,7 @@ bool uart_write(Uart& u, u32 offset, u8 value, u8* tx) {
         }
         // Enabling the THRE interrupt while THR is empty raises it (16550D: IIR priority 3).
         if ((value & kIerThre) && !(u.ier & kIerThre)) u.thre_pending = true;
+        if (!(value & kIerRx)) u.rx_open = false;
         u.ier = value & 0x0f;
         return false;
     case 2: u.fcr = value & 0xc9; return false; // FIFO enable, DMA mode, trigger level
@@ -60,6 +61,7 @@ u8 uart_read(Uart& u, u32 offset) {
     case 2: {
         const u8 iir = iir_of(u);
         if (iir == kIirThre) u.thre_pending = false; // reading IIR clears THRE (16550D)
+        if (u.ier & kIerRx) u.rx_open = true;
         return static_cast<u8>(iir | ((u.fcr & 1) ? kIirFifo : 0));
     }
     case 3: return u.lcr;
@@ -82,6 +84,6 @@ bool uart_feed(Uart& u, u8 byte) {
 
 bool uart_wants_rx(const Uart& u) { return !u.rx_full; }
 bool uart_irq(const Uart& u) { return iir_of(u) != kIirNone && (u.mcr & kMcrOut2); }
-bool uart_rx_enabled(const Uart& u) { return u.ier & kIerRx; }
+bool uart_rx_enabled(const Uart& u) { return (u.ier & kIerRx) && u.rx_open; }
 
 } // namespace keel::virt

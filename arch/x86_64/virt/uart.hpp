@@ -14,6 +14,7 @@ struct Uart {
     u8 ier, lcr, mcr, scr, dll, dlm, fcr;
     bool thre_pending; // THR empty and not yet reported through IIR
     bool rx_full;      // `rx` holds a byte the guest has not read
+    bool rx_open;      // IIR read with receive interrupts enabled (see uart_rx_enabled)
     u8 rx;
 };
 
@@ -26,7 +27,9 @@ bool uart_feed(Uart& u, u8 byte);
 bool uart_wants_rx(const Uart& u); // RBR empty
 // The interrupt output (IRQ4).
 bool uart_irq(const Uart& u);
-// Whether the guest enabled receive interrupts (IER bit 0).
+// Whether console input may be handed to the guest: receive interrupts enabled (IER bit 0)
+// and IIR read since. A driver opening the port drains RBR (Linux: LSR, RX, IIR, MSR) around
+// enabling them; a byte fed before that drain would be lost.
 bool uart_rx_enabled(const Uart& u);
 
 } // namespace keel::virt
