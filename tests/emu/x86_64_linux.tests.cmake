@@ -78,7 +78,7 @@ c = bytearray(b); c[0x200] = 0x90; open('${_bad}/bzImage-badhdr', 'wb').write(c)
 set_tests_properties(x86_64.linux_refusals_setup PROPERTIES LABELS qemu-x86_64 FIXTURES_SETUP x86_bad_bzimages)
 keel_emu_test(NAME x86_64.linux_refusals LABEL qemu-x86_64 TIMEOUT 240 ARGS ${_xbase}
   --smp 4 --mem 2G
-  --append "keel.vm=cpus:1,mem:10M,kernel:0x38000000 keel.vm=cpus:3,mem:10M,kernel:0x3c000000 keel.vm=cpus:2,mem:256M,${_src},args:console=ttyS0"
+  --append "keel.vm=cpus:1,mem:10M,kernel:0x38000000 keel.vm=cpus:3,mem:10M,kernel:0x3c000000 keel.vm=cpus:2,mem:256M,${_src},args:console=ttyS0+quiet"
   --expect "vm 1: bzImage refused: boot protocol older than 2.12"
   --expect "vm 1: start on cpu 1 failed"
   --expect "vm 2: bzImage refused: inconsistent setup header"
