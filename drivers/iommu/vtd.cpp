@@ -28,6 +28,13 @@ const char* vtd::fault_reason_name(u8 reason) {
     case 0xb: return "context entry reserved bits";
     case 0xc: return "paging entry reserved bits";
     case 0xd: return "translated request blocked";
+    case 0x20: return "interrupt request reserved bits";
+    case 0x21: return "interrupt index beyond the table";
+    case 0x22: return "interrupt entry not present";
+    case 0x23: return "interrupt table unreadable";
+    case 0x24: return "interrupt entry reserved bits";
+    case 0x25: return "compatibility-format interrupt blocked";
+    case 0x26: return "interrupt source not verified";
     default: return "other";
     }
 }
@@ -46,7 +53,32 @@ Status Vtd::command(u32 bit, bool on) {
     return Status::Timeout;
 }
 
+Status Vtd::queue(const vtd::Entry128* descs, u32 count) {
+    // One batch at a time: the queue is empty on entry (the last batch ended with a wait
+    // that completed), so count + 1 descriptors always fit.
+    ++wait_seq_;
+    mem_.wait_status = 0;
+    for (u32 i = 0; i <= count; ++i) {
+        mem_.queue[tail_] =
+            i < count ? descs[i] : vtd::qi_wait(addr_of(&mem_.wait_status), wait_seq_);
+        tail_ = (tail_ + 1) % kVtdQueue;
+    }
+    publish(mem_.queue, sizeof mem_.queue);
+    publish(&mem_.wait_status, sizeof mem_.wait_status);
+    regs_->write64(vtd::kIqt, u64{tail_} << 4);
+    for (u32 i = 0; i < kPollLimit; ++i) {
+        if (__atomic_load_n(&mem_.wait_status, __ATOMIC_ACQUIRE) == wait_seq_) return Status::Ok;
+        if (regs_->read32(vtd::kFsts) & vtd::kFstsIqe) return Status::HardwareFault;
+    }
+    return Status::Timeout;
+}
+
 Status Vtd::invalidate() {
+    if (queued_) {
+        const vtd::Entry128 all[] = {vtd::qi_context_global(), vtd::qi_iotlb_global(),
+                                     vtd::qi_iec_global()};
+        return queue(all, remapping_ ? 3 : 2);
+    }
     if (vtd::cap_rwbf(cap_)) {
         const u32 keep = regs_->read32(vtd::kGsts) & vtd::kPersistent;
         regs_->write32(vtd::kGcmd, keep | vtd::kWbf);
@@ -67,19 +99,60 @@ Status Vtd::invalidate() {
     return Status::Timeout;
 }
 
-Status Vtd::init(Mmio& regs, CacheClean clean) {
+// Firmware's interrupt remapping off first (nothing of it stays trusted), then its queue
+// once the unit has fetched everything in it (IQH == IQT, 6.5.2.1).
+Status Vtd::stop_firmware_state(u32 gsts) {
+    if (gsts & vtd::kIre) KEEL_TRY(command(vtd::kIre, false));
+    if (gsts & vtd::kQie) {
+        u32 i = 0;
+        while (i < kPollLimit && read64(*regs_, vtd::kIqh) != read64(*regs_, vtd::kIqt))
+            ++i;
+        if (i == kPollLimit) return Status::Timeout;
+        KEEL_TRY(command(vtd::kQie, false));
+    }
+    return (gsts & vtd::kTe) != 0 ? command(vtd::kTe, false) : Status::Ok;
+}
+
+Status Vtd::start_queue() {
+    for (vtd::Entry128& e : mem_.queue)
+        e = vtd::Entry128{};
+    tail_ = 0;
+    regs_->write64(vtd::kIqt, 0);
+    regs_->write64(vtd::kIqa, addr_of(mem_.queue)); // DW 0 (128-bit), QS 0 (one page)
+    KEEL_TRY(command(vtd::kQie, true));
+    queued_ = true;
+    return Status::Ok;
+}
+
+Status Vtd::start_remapping(bool x2apic) {
+    x2apic_dest_ = x2apic && vtd::ecap_eim(ecap_);
+    for (vtd::Entry128& e : mem_.irt)
+        e = vtd::Entry128{};
+    publish(mem_.irt, sizeof mem_.irt);
+    regs_->write64(vtd::kIrta,
+                   addr_of(mem_.irt) | (x2apic_dest_ ? vtd::kIrtaEime : 0) | (kVtdIrtLog2 - 1));
+    KEEL_TRY(command(vtd::kSirtp, true)); // GSTS.IRTPS (the same bit) when latched
+    const vtd::Entry128 iec = vtd::qi_iec_global();
+    KEEL_TRY(queue(&iec, 1));
+    // IRE on with CFI left clear: compatibility-format messages are blocked (5.1.4).
+    KEEL_TRY(command(vtd::kIre, true));
+    remapping_ = true;
+    return Status::Ok;
+}
+
+Status Vtd::init(Mmio& regs, CacheClean clean, bool x2apic) {
     const u64 cap = read64(regs, vtd::kCap), ecap = read64(regs, vtd::kEcap);
     const u32 sagaw = vtd::cap_sagaw(cap);
-    const u32 gsts = regs.read32(vtd::kGsts);
     if (cap == ~0ull || (sagaw & (vtd::kSagaw39 | vtd::kSagaw48)) == 0 ||
         (vtd::cap_sllps(cap) & 1) == 0 || vtd::cap_domains_log2(cap) < 5 ||
-        (gsts & (vtd::kQie | vtd::kIre)) != 0 || vtd::ecap_iotlb_offset(ecap) == 0)
+        (!vtd::ecap_queued_inval(ecap) && vtd::ecap_iotlb_offset(ecap) == 0))
         return Status::Unsupported;
     regs_ = &regs;
     clean_ = clean;
     cap_ = cap, ecap_ = ecap;
     levels_ = (sagaw & vtd::kSagaw48) != 0 ? 4 : 3;
-    Status s = (gsts & vtd::kTe) != 0 ? command(vtd::kTe, false) : Status::Ok;
+    queued_ = remapping_ = false;
+    Status s = stop_firmware_state(regs.read32(vtd::kGsts));
     for (vtd::Entry128& e : mem_.root)
         e = vtd::Entry128{};
     for (bool& u : table_used_)
@@ -89,7 +162,9 @@ Status Vtd::init(Mmio& regs, CacheClean clean) {
         regs.write64(vtd::kRtaddr, addr_of(mem_.root)); // TTM 00: legacy root table
         s = command(vtd::kSrtp, true);
     }
+    if (s == Status::Ok && vtd::ecap_queued_inval(ecap)) s = start_queue();
     if (s == Status::Ok) s = invalidate();
+    if (s == Status::Ok && queued_ && vtd::ecap_intr_remap(ecap)) s = start_remapping(x2apic);
     if (s == Status::Ok) {
         bool overflowed = false;
         struct Drop final : FaultSink {
@@ -101,6 +176,26 @@ Status Vtd::init(Mmio& regs, CacheClean clean) {
     }
     if (s != Status::Ok) regs_ = nullptr;
     return s;
+}
+
+Status Vtd::route_msi(u16 handle, u8 vector, u32 apic_id, u16 sid) {
+    if (regs_ == nullptr || !remapping_) return Status::BadState;
+    if (handle >= (1u << kVtdIrtLog2)) return Status::OutOfRange;
+    if (apic_id > 0xff && !x2apic_dest_) return Status::Unsupported;
+    mem_.irt[handle] = vtd::make_irte(vector, apic_id, x2apic_dest_, sid);
+    publish(&mem_.irt[handle], sizeof mem_.irt[handle]);
+    const vtd::Entry128 iec = vtd::qi_iec_global();
+    return queue(&iec, 1);
+}
+
+Status Vtd::unroute_msi(u16 handle) {
+    if (regs_ == nullptr || !remapping_) return Status::BadState;
+    if (handle >= (1u << kVtdIrtLog2)) return Status::OutOfRange;
+    if ((mem_.irt[handle].lo & 1) == 0) return Status::NotFound;
+    mem_.irt[handle] = vtd::Entry128{};
+    publish(&mem_.irt[handle], sizeof mem_.irt[handle]);
+    const vtd::Entry128 iec = vtd::qi_iec_global();
+    return queue(&iec, 1);
 }
 
 vtd::Entry128* Vtd::context_table(u8 bus, bool create) {

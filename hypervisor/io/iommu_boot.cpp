@@ -94,15 +94,24 @@ Status vtd_bring_up(const Platform& p) {
     const u64 base = p.vtd[0].base;
     KEEL_TRY(arch::mailbox_map_device(base, kVtdRegs));
     g_regs = iommu::DirectMmio(base);
-    const Status s = g_vtd.init(g_regs, arch::dma_clean);
+    // Destinations in xAPIC format: nothing is routed at boot, and the first routes (a VF's
+    // MSI to its VM's core) will say which host APIC mode they target.
+    const Status s = g_vtd.init(g_regs, arch::dma_clean, false);
     if (s != Status::Ok) {
         kprint("vt-d: unit at %#llx not used: %s\n", static_cast<ull>(base), status_name(s));
         return s;
     }
     kprint("vt-d: unit at %#llx enabled: CAP %#llx ECAP %#llx, %u-level second-level tables%s, "
-           "every function blocked until assigned\n",
+           "%s invalidation, every function blocked until assigned\n",
            static_cast<ull>(base), static_cast<ull>(g_vtd.cap()), static_cast<ull>(g_vtd.ecap()),
-           g_vtd.levels(), iommu::vtd::ecap_coherent(g_vtd.ecap()) ? "" : " (walks not coherent)");
+           g_vtd.levels(), iommu::vtd::ecap_coherent(g_vtd.ecap()) ? "" : " (walks not coherent)",
+           g_vtd.queued() ? "queued" : "register-based");
+    if (g_vtd.remapping())
+        kprint("vt-d: interrupt remapping on: %u entries, none present, compatibility-format "
+               "interrupts blocked\n",
+               1u << iommu::kVtdIrtLog2);
+    else
+        kprint("vt-d: no interrupt remapping: a device's MSIs reach the local APICs as sent\n");
     return Status::Ok;
 }
 

@@ -77,6 +77,11 @@ public:
     u32 fsts = 0, fectl = 0;
     u64 frcd[kNfr][2] = {};
     u32 next_fr = 0;
+    // Queued invalidation and interrupt remapping state (6.5.2, 5.1).
+    u64 iqa = 0, iqh = 0, iqt_reg = 0, irta_reg = 0, irt = 0, irta_latched = 0;
+    u32 iec_count = 0, qi_ccmd = 0, qi_iotlb = 0, register_inval_while_queued = 0;
+    bool refuse_descriptors = false;
+    std::map<u16, Entry128> iec;                             // interrupt entry cache
     std::map<u16, Entry128> ctx_cache;                       // context cache
     std::map<std::pair<u16, u64>, std::pair<u64, bool>> tlb; // (rid, page) -> (pa, write ok)
 
@@ -88,6 +93,8 @@ public:
         if (off == kCcmd || off == kCcmd + 4) return 0; // ICC clear: done
         if (off == kIro + kIotlbReg || off == kIro + kIotlbReg + 4) return 0;
         if (off == kFsts) return fsts;
+        if (off == kIqh || off == kIqh + 4) return half(iqh);
+        if (off == kIqt || off == kIqt + 4) return half(iqt_reg);
         if (off >= kFro && off < kFro + kNfr * 16) {
             const u32 i = (off - kFro) / 16, q = ((off - kFro) % 16) / 8;
             return half(frcd[i][q]);
@@ -98,18 +105,79 @@ public:
         if (off == kRtaddr) rtaddr_reg = (rtaddr_reg & ~0xffffffffull) | v;
         if (off == kRtaddr + 4) rtaddr_reg = (rtaddr_reg & 0xffffffffull) | (u64{v} << 32);
         if (off == kGcmd) gcmd(v);
+        if ((off == kCcmd + 4 || off == kIro + kIotlbReg + 4) && (gsts & kQie))
+            ++register_inval_while_queued; // not allowed (6.5.2): must not happen
         if (off == kCcmd + 4 && (v & 0x80000000u)) ++ccmd_count, ctx_cache.clear();
         if (off == kIro + kIotlbReg + 4 && (v & 0x80000000u)) ++iotlb_count, tlb.clear();
+        set64(off, kIqa, iqa, v);
+        set64(off, kIrta, irta_reg, v);
+        if (set64(off, kIqt, iqt_reg, v) && off == kIqt) run_queue();
         if (off == kFsts) fsts &= ~(v & (kFstsPfo | kFstsPpf));
         if (off == kFectl) fectl = v;
         if (off >= kFro && off < kFro + kNfr * 16 && (off % 16) == 12 && (v & 0x80000000u))
             frcd[(off - kFro) / 16][1] &= ~kFaultF;
     }
+    static bool set64(u32 off, u32 reg, u64& r, u32 v) {
+        if (off == reg) r = (r & ~0xffffffffull) | v;
+        if (off == reg + 4) r = (r & 0xffffffffull) | (u64{v} << 32);
+        return off == reg || off == reg + 4;
+    }
     void gcmd(u32 v) {
         if (never_ack) return;
         if (v & kSrtp) root = rtaddr_reg, gsts |= kSrtp; // RTPS
+        if (v & kSirtp) irta_latched = irta_reg, irt = irta_reg & ~0xfffull, gsts |= kSirtp;
         if (v & kWbf) ++wbf_count;
-        gsts = (gsts & ~kTe) | (v & kTe);
+        if ((v & kQie) && !(gsts & kQie)) iqh = 0;
+        gsts = (gsts & ~(kTe | kQie | kIre | kCfi)) | (v & (kTe | kQie | kIre | kCfi));
+    }
+    // Fetches descriptors from IQH to IQT (6.5.2): types 1, 2, 4 and 5 with SW.
+    void run_queue() {
+        if (!(gsts & kQie)) return;
+        const auto* q = reinterpret_cast<const Entry128*>(iqa & ~0xfffull);
+        while (iqh != iqt_reg) {
+            const Entry128 d = q[(iqh >> 4) % 256];
+            if (refuse_descriptors) {
+                fsts |= kFstsIqe;
+                return;
+            }
+            switch (d.lo & 0xf) {
+            case 1: ++qi_ccmd, ctx_cache.clear(); break;
+            case 2: ++qi_iotlb, tlb.clear(); break;
+            case 4: ++iec_count, iec.clear(); break;
+            case 5:
+                if (d.lo & (1ull << 5))
+                    *reinterpret_cast<u32*>(d.hi & ~3ull) = static_cast<u32>(d.lo >> 32);
+                break;
+            default: fsts |= kFstsIqe; return;
+            }
+            iqh = (iqh + 16) % (256 * 16);
+        }
+    }
+    // An interrupt message as the unit remaps it (5.1.4): the (vector, APIC id) it
+    // delivers, or nullopt with a fault recorded.
+    std::optional<std::pair<u8, u32>> msi(u16 sid, u32 addr, u32 data) {
+        if (!(gsts & kIre)) return std::pair<u8, u32>{static_cast<u8>(data), (addr >> 12) & 0xff};
+        if (!(addr & (1u << 4))) { // compatibility format
+            if ((irta_latched & kIrtaEime) || !(gsts & kCfi)) return irq_fail(sid, 0x25);
+            return std::pair<u8, u32>{static_cast<u8>(data), (addr >> 12) & 0xff};
+        }
+        const u32 handle = ((addr >> 5) & 0x7fff) | (((addr >> 2) & 1) << 15);
+        if (handle >= (2u << (irta_latched & 0xf))) return irq_fail(sid, 0x21);
+        Entry128 e{};
+        if (auto k = iec.find(static_cast<u16>(handle)); k != iec.end())
+            e = k->second;
+        else
+            e = reinterpret_cast<const Entry128*>(irt)[handle];
+        if (!(e.lo & 1)) return irq_fail(sid, 0x22);
+        iec[static_cast<u16>(handle)] = e;
+        if (((e.hi >> 18) & 3) == 1 && (e.hi & 0xffff) != sid) return irq_fail(sid, 0x26);
+        const u32 dest = (irta_latched & kIrtaEime) ? static_cast<u32>(e.lo >> 32)
+                                                    : static_cast<u32>(e.lo >> 40) & 0xff;
+        return std::pair<u8, u32>{static_cast<u8>(e.lo >> 16), dest};
+    }
+    std::optional<std::pair<u8, u32>> irq_fail(u16 sid, u8 reason) {
+        record(sid, reason, false, 0);
+        return std::nullopt;
     }
     void record(u16 sid, u8 reason, bool read, u64 addr) {
         if (frcd[next_fr][1] & kFaultF) {
@@ -230,8 +298,6 @@ TEST(Vtd, UnsupportedUnitsAreRefused) {
         {"no 39/48-bit SAGAW", [](Unit& u) { u.cap &= ~(0x1full << 8); }},
         {"no 2 MiB pages", [](Unit& u) { u.cap &= ~(0xfull << 34); }},
         {"16 domains", [](Unit& u) { u.cap &= ~7ull; }},
-        {"queued invalidation on", [](Unit& u) { u.gsts |= kQie; }},
-        {"interrupt remapping on", [](Unit& u) { u.gsts |= kIre; }},
         {"absent (all ones)", [](Unit& u) { u.cap = ~0ull; }},
     };
     for (const Case& c : cases) {
@@ -248,6 +314,111 @@ TEST(Vtd, AUnitThatNeverAcknowledgesTimesOut) {
     r.unit.never_ack = true;
     EXPECT_EQ(r.vtd.init(r.unit, nullptr), Status::Timeout);
     EXPECT_FALSE(r.vtd.ready());
+}
+
+// A unit with the invalidation queue and interrupt remapping (ECAP.QI, ECAP.IR), as
+// QEMU's intel-iommu with intremap=on (its ECAP 0xf00f4a: QI, IR, EIM, PT, ...).
+Unit& queued_unit(Unit& u) {
+    u.ecap |= (1ull << 1) | (1ull << 3);
+    return u;
+}
+
+TEST(Vtd, QueuedUnitsInvalidateThroughTheQueueOnly) {
+    Rig r;
+    ASSERT_EQ(r.vtd.init(queued_unit(r.unit), nullptr), Status::Ok);
+    EXPECT_TRUE(r.vtd.queued());
+    EXPECT_TRUE(r.unit.gsts & kQie);
+    EXPECT_EQ(r.unit.iqa & ~0xfffull, reinterpret_cast<u64>(r.mem->queue));
+    EXPECT_EQ(r.unit.iqa & 0xfff, 0u) << "128-bit descriptors, one page";
+    EXPECT_GE(r.unit.qi_ccmd, 1u);
+    EXPECT_GE(r.unit.qi_iotlb, 1u);
+    EXPECT_EQ(r.unit.ccmd_count + r.unit.iotlb_count, 0u);
+    const DmaMap m{IoVirt(0x40000000), PhysAddr(ram()), 2 * MiB, true};
+    ASSERT_EQ(r.vtd.attach(0x0109, &m, 1), Status::Ok);
+    ASSERT_TRUE(r.unit.dma(0x0109, 0x40000000, true)); // cached
+    ASSERT_EQ(r.vtd.detach(0x0109), Status::Ok);
+    EXPECT_FALSE(r.unit.dma(0x0109, 0x40000000, true)) << "the queue invalidated it";
+    for (int i = 0; i < 200; ++i) { // the queue wraps (256 slots, 3-4 per batch)
+        ASSERT_EQ(r.vtd.attach(0x0109, &m, 1), Status::Ok) << i;
+        ASSERT_EQ(r.vtd.detach(0x0109), Status::Ok) << i;
+    }
+    EXPECT_EQ(r.unit.register_inval_while_queued, 0u);
+}
+
+TEST(Vtd, ARefusedDescriptorIsAHardwareFault) {
+    Rig r;
+    ASSERT_EQ(r.vtd.init(queued_unit(r.unit), nullptr), Status::Ok);
+    r.unit.refuse_descriptors = true;
+    const DmaMap m{IoVirt(0x40000000), PhysAddr(ram()), 4096, true};
+    EXPECT_EQ(r.vtd.attach(0x0109, &m, 1), Status::HardwareFault);
+}
+
+TEST(Vtd, RemappingBlocksEveryInterruptUntilRouted) {
+    Rig r;
+    ASSERT_EQ(r.vtd.init(queued_unit(r.unit), nullptr), Status::Ok);
+    ASSERT_TRUE(r.vtd.remapping());
+    EXPECT_TRUE(r.unit.gsts & kIre);
+    EXPECT_FALSE(r.unit.gsts & kCfi) << "compatibility format stays blocked";
+    EXPECT_EQ(r.unit.irt, reinterpret_cast<u64>(r.mem->irt));
+    EXPECT_EQ(r.unit.irta_latched & 0xf, kVtdIrtLog2 - 1) << "S: 2^(S+1) entries";
+    EXPECT_EQ(r.unit.irta_latched & kIrtaEime, 0u) << "xAPIC host";
+    // A device writing the classic 0xFEE0_0000 message (what a guest would program).
+    EXPECT_FALSE(r.unit.msi(0x0119, 0xfee00000u, 0x41));
+    EXPECT_FALSE(r.unit.msi(0x0119, remappable_msi_address(7), 0)) << "entry not present";
+    EXPECT_FALSE(r.unit.msi(0x0119, remappable_msi_address(300), 0)) << "past the table";
+    Collect c;
+    EXPECT_EQ(r.vtd.drain_faults(c), 3u);
+    ASSERT_EQ(c.got.size(), 3u);
+    EXPECT_EQ(c.got[0].reason, 0x25);
+    EXPECT_EQ(c.got[1].reason, 0x22);
+    EXPECT_EQ(c.got[2].reason, 0x21);
+    EXPECT_STREQ(fault_reason_name(0x25), "compatibility-format interrupt blocked");
+
+    ASSERT_EQ(r.vtd.route_msi(7, 0x41, 2, 0x0119), Status::Ok);
+    const auto got = r.unit.msi(0x0119, remappable_msi_address(7), 0);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->first, 0x41);
+    EXPECT_EQ(got->second, 2u);
+    EXPECT_FALSE(r.unit.msi(0x011a, remappable_msi_address(7), 0)) << "another function";
+    ASSERT_EQ(r.vtd.unroute_msi(7), Status::Ok);
+    EXPECT_FALSE(r.unit.msi(0x0119, remappable_msi_address(7), 0)) << "no stale cached entry";
+    EXPECT_EQ(r.vtd.unroute_msi(7), Status::NotFound);
+    EXPECT_EQ(r.vtd.route_msi(256, 0x41, 2, 0x0119), Status::OutOfRange);
+    EXPECT_EQ(r.vtd.route_msi(7, 0x41, 300, 0x0119), Status::Unsupported) << "no EIM";
+}
+
+TEST(Vtd, X2apicHostsGetThirtyTwoBitDestinationsWhereTheUnitHasEim) {
+    Rig r;
+    queued_unit(r.unit).ecap |= 1ull << 4; // EIM
+    ASSERT_EQ(r.vtd.init(r.unit, nullptr, true), Status::Ok);
+    EXPECT_TRUE(r.unit.irta_latched & kIrtaEime);
+    ASSERT_EQ(r.vtd.route_msi(3, 0x51, 300, 0x0008), Status::Ok);
+    const auto got = r.unit.msi(0x0008, remappable_msi_address(3), 0);
+    ASSERT_TRUE(got);
+    EXPECT_EQ(got->second, 300u);
+}
+
+TEST(Vtd, WithoutRemappingNothingIsRouted) {
+    Rig r;
+    ASSERT_EQ(r.vtd.init(r.unit, nullptr), Status::Ok); // no QI, no IR
+    EXPECT_FALSE(r.vtd.remapping());
+    EXPECT_EQ(r.vtd.route_msi(1, 0x41, 0, 0x0008), Status::BadState);
+}
+
+TEST(Vtd, FirmwaresQueueAndRemappingAreStoppedFirst) {
+    Rig r;
+    queued_unit(r.unit);
+    r.unit.gsts = kTe | kQie | kIre;
+    r.unit.iqh = r.unit.iqt_reg = 0x40; // drained
+    ASSERT_EQ(r.vtd.init(r.unit, nullptr), Status::Ok);
+    EXPECT_EQ(r.unit.iqa & ~0xfffull, reinterpret_cast<u64>(r.mem->queue)) << "Keel's queue";
+    EXPECT_EQ(r.unit.irt, reinterpret_cast<u64>(r.mem->irt)) << "Keel's table";
+    Rig busy;
+    queued_unit(busy.unit);
+    busy.unit.gsts = kQie;
+    busy.unit.iqh = 0x10, busy.unit.iqt_reg = 0x40; // firmware's descriptors never fetched
+    EXPECT_EQ(busy.vtd.init(busy.unit, nullptr), Status::Timeout);
+    EXPECT_FALSE(busy.vtd.ready());
 }
 
 TEST(Vtd, FirmwaresTranslationIsTurnedOffFirst) {
