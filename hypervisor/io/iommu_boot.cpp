@@ -1,6 +1,7 @@
 #include "hypervisor/io/iommu_boot.hpp"
 
 #include <arch/mailbox.hpp>
+#include <arch/sections.hpp>
 
 #include "hypervisor/print.hpp"
 
@@ -18,7 +19,10 @@ constinit mm::TablePool g_tables(g_table_storage);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
 constinit iommu::DirectMmio g_regs(0);
 // Or a VT-d unit (never both: one platform IOMMU kind per machine), sharing the pages.
-iommu::VtdMemory g_vtd_mem; // plain storage: zero in .bss
+// Not zeroed at boot (.noinit, 28 KiB the boot would otherwise clear on every machine):
+// Vtd::init clears the root table, queue and remapping table, a context table is
+// cleared when it is taken, and the wait status is written before each use.
+KEEL_NOINIT iommu::VtdMemory g_vtd_mem;
 constinit iommu::Vtd g_vtd(g_vtd_mem, g_tables);
 constexpr u64 kVtdRegs = 4096; // the legacy register set (DRHD size 0: one page)
 
