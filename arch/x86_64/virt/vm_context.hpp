@@ -25,8 +25,9 @@ struct Vm;
 
 namespace keel::virt {
 
-// The guest-visible machine (docs/x86-vmx.md): RAM at Vm::kRamIpa, a scratch MMIO
-// register window that echoes writes, COM1, and the Keel hypercalls.
+// The guest-visible machine (docs/x86-vmx.md; Linux VMs: docs/x86-linux.md): RAM, a scratch
+// MMIO register window that echoes writes, COM1, the local and I/O APICs, the PIT's counter
+// 2, the ACPI PM timer, sleep and reset registers, and the Keel hypercalls.
 inline constexpr u64 kScratchBase = 0xfed00000, kScratchSize = 4096;
 // A raw guest's RAM starts here; a Linux VM's at 0 (VmContext::ram_base).
 inline constexpr u64 kRawRamBase = 0x40000000;
@@ -66,7 +67,6 @@ struct Vcpu {
     u32 index;          // vCPU number = its initial (x2)APIC id
     u32 run;            // atomic VcpuRun: other vCPUs' cores send it INIT/SIPI
     u8 sipi_vector;     // valid from Starting on
-    u64 icr;            // the last x2APIC ICR value written (reads return it)
     u64 pat;            // the guest's IA32_PAT (VMX: emulated; SVM: also the VMCB's G_PAT)
     u64 xcr0;           // last validated XSETBV value
     u64 timer_deadline; // TSC; valid while timer_armed (the test guests' one-shot hypercall)
@@ -75,7 +75,7 @@ struct Vcpu {
     u32 nmi_pending;  // atomic: an NMI IPI waits for delivery
     Lapic apic;       // the virtual local APIC (lapic.hpp)
     bool apic_off;    // IA32_APIC_BASE.EN clear
-    u32 external_interrupts;
+    u32 external_interrupts; // physical interrupts that exited the guest (SVM: the kick)
     GuestConsole console;
 };
 
