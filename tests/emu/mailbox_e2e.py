@@ -299,7 +299,7 @@ def linux_x86(a, run, wait_serial, ring, wait_ring, wait_state):
     base = run("--json", "info")
     marks = {i: ring(i)[0] for i in (1, 2)}
     run("create", "echo", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "console=ttyS0 quiet keel.guest=echo")
-    run("create", "plain", "--cpus", "2", "--mem", "256M", *lx, "--cmdline", "console=ttyS0 quiet")
+    run("create", "plain", "--cpus", "2-3", "--mem", "256M", *lx, "--cmdline", "console=ttyS0 quiet")
     run("start", "echo"); run("start", "plain")
     ok &= wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 240)
     ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 240)
