@@ -71,10 +71,10 @@ struct Vcpu {
     u64 xcr0;           // last validated XSETBV value
     u64 timer_deadline; // TSC; valid while timer_armed (the test guests' one-shot hypercall)
     bool timer_armed;
-    bool timer_fired; // hlt_exit woke on that one-shot: the caller injects kTimerVector
-    u32 nmi_pending;  // atomic: an NMI IPI waits for delivery
-    Lapic apic;       // the virtual local APIC (lapic.hpp)
-    bool apic_off;    // IA32_APIC_BASE.EN clear
+    bool timer_fired;        // hlt_exit woke on that one-shot: the caller injects kTimerVector
+    u32 nmi_pending;         // atomic: an NMI IPI waits for delivery
+    Lapic apic;              // the virtual local APIC (lapic.hpp)
+    bool apic_off;           // IA32_APIC_BASE.EN clear
     u32 external_interrupts; // physical interrupts that exited the guest (SVM: the kick)
     GuestConsole console;
 };
