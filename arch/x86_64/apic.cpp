@@ -2,7 +2,9 @@
 // 11.12.9 x2APIC ICR).
 #include "apic.hpp"
 
+#include "asm_offsets.h"
 #include "paging.hpp"
+#include "tsc.hpp"
 #include "x86.hpp"
 
 namespace keel::x86 {
@@ -22,6 +24,20 @@ constexpr u32 kIcrPending = 1u << 12;
 
 ApicMode g_mode = ApicMode::XApic;
 u64 g_xapic_base = 0;
+u64 g_timer_per_tsc_q32 = 0; // APIC timer ticks per TSC tick, 32.32 fixed point
+constexpr u32 kRegLvtTimer = 0x320, kRegInitialCount = 0x380, kRegCurrentCount = 0x390,
+              kRegDivide = 0x3e0;
+
+u32 reg_read(u32 off) {
+    return g_mode == ApicMode::X2Apic ? static_cast<u32>(rdmsr(kMsrX2apicBase + (off >> 4)))
+                                      : *reinterpret_cast<volatile u32*>(g_xapic_base + off);
+}
+void reg_write(u32 off, u32 v) {
+    if (g_mode == ApicMode::X2Apic)
+        wrmsr(kMsrX2apicBase + (off >> 4), v);
+    else
+        *reinterpret_cast<volatile u32*>(g_xapic_base + off) = v;
+}
 
 volatile u32* xreg(u32 off) { return reinterpret_cast<volatile u32*>(g_xapic_base + off); }
 u32 x2_msr(u32 off) { return kMsrX2apicBase + (off >> 4); }
@@ -38,6 +54,53 @@ void write_icr(u32 dest, u32 low) {
 }
 
 } // namespace
+
+extern "C" {
+u64 x86_apic_eoi_mmio = 0; // vectors.S: the xAPIC EOI register, 0 in x2APIC mode
+}
+
+void apic_init_ap() {
+    if (g_mode == ApicMode::X2Apic) {
+        const u64 base = rdmsr(kMsrApicBase);
+        wrmsr(kMsrApicBase, base | kApicBaseEnable);
+        wrmsr(kMsrApicBase, base | kApicBaseEnable | kApicBaseExtd);
+    }
+    reg_write(kRegSvr, kSvrEnable | kSpuriousVector);
+}
+
+void apic_timer_calibrate() {
+    x86_apic_eoi_mmio = g_mode == ApicMode::XApic ? g_xapic_base + 0xb0 : 0;
+    const u64 hz = tsc_hz();
+    if (hz == 0) return;
+    reg_write(kRegDivide, 0xb);                                 // divide by 1
+    reg_write(kRegLvtTimer, (1u << 16) | KEEL_X86_KICK_VECTOR); // masked while measuring
+    reg_write(kRegInitialCount, 0xffffffff);
+    const u64 t0 = __builtin_ia32_rdtsc(), span = hz / 1000; // 1 ms
+    while (__builtin_ia32_rdtsc() - t0 < span)
+        asm volatile("pause");
+    const u64 ticks = 0xffffffffull - reg_read(kRegCurrentCount);
+    const u64 took = __builtin_ia32_rdtsc() - t0;
+    reg_write(kRegInitialCount, 0);
+    g_timer_per_tsc_q32 = took == 0 ? 0 : (ticks << 32) / took;
+}
+
+void apic_kick_at(u64 deadline) {
+    if (g_timer_per_tsc_q32 == 0) return;
+    if (deadline == 0) {
+        reg_write(kRegInitialCount, 0);
+        return;
+    }
+    const u64 now = __builtin_ia32_rdtsc();
+    const u64 d = static_cast<i64>(deadline - now) > 0 ? deadline - now : 1;
+    u64 count = d >= (1ull << 32) ? 0xffffffffull : (d * g_timer_per_tsc_q32) >> 32;
+    if (count == 0) count = 1;
+    if (count > 0xffffffffull) count = 0xffffffffull;
+    reg_write(kRegDivide, 0xb);
+    reg_write(kRegLvtTimer, KEEL_X86_KICK_VECTOR); // one-shot, unmasked
+    reg_write(kRegInitialCount, static_cast<u32>(count));
+}
+
+void apic_take_kick() { asm volatile("sti; nop; cli" ::: "memory"); }
 
 Result<ApicMode> apic_init_boot() {
     u64 base = rdmsr(kMsrApicBase);

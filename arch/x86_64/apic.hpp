@@ -17,6 +17,15 @@ u32 apic_id();
 // to the CPU with APIC id `dest`. Returns once the ICR accepted each IPI.
 void apic_send_init(u32 dest);
 void apic_send_startup(u32 dest, u8 vector);
+// The local APIC of an AP core as the boot core's: x2APIC if that is, software enabled.
+void apic_init_ap();
+// The kick timer (SDM Vol. 3A 11.5.4, one-shot, vector KEEL_X86_KICK_VECTOR): its rate
+// against the TSC, measured once on the boot core after the TSC's; then, on the calling
+// core, an interrupt at TSC `deadline` (0: none), and the moment that takes a pending
+// one (interrupts on for one instruction: the stub ends it at the APIC).
+void apic_timer_calibrate();
+void apic_kick_at(u64 tsc_deadline);
+void apic_take_kick();
 // About `us` microseconds (port 0x80 writes take ~1 us on PC hardware).
 void io_delay_us(u32 us);
 

@@ -23,4 +23,8 @@
 #define FRAME_SIZE (22 * 8)
 
 #define KEEL_X86_EXCEPTION_VECTORS 32
+/* The one interrupt vector the hypervisor takes: its local APIC timer ("kick", apic.hpp),
+ * which ends a guest's run so that Keel can deliver the guest's own timer. */
+#define KEEL_X86_KICK_VECTOR 32
+#define KEEL_X86_IDT_VECTORS 33
 #define KEEL_X86_STUB_SIZE 16      /* each vector stub is padded to 16 bytes */

@@ -8,6 +8,7 @@
 #include "hypervisor/types.hpp"
 
 extern "C" char x86_exception_stubs[];
+extern "C" char x86_kick_stub[];
 extern "C" char df_stack_top[];
 
 namespace keel::x86 {
@@ -74,7 +75,7 @@ static_assert(KEEL_X86_SEL_CODE64 == 1 * 8 && KEEL_X86_SEL_DATA == 2 * 8 &&
 struct alignas(64) CpuTables {
     alignas(16) u64 gdt[kGdtEntries];
     alignas(16) Tss tss;
-    alignas(16) IdtGate idt[KEEL_X86_EXCEPTION_VECTORS];
+    alignas(16) IdtGate idt[KEEL_X86_IDT_VECTORS];
 };
 CpuTables g_cpu[kMaxCpus];
 // #DF stacks of the CPUs other than the first slot (which uses start.S's df_stack).
@@ -133,8 +134,8 @@ void descriptors_init(u32 slot) {
     const u64 stubs = reinterpret_cast<u64>(x86_exception_stubs);
     for (unsigned v = 0; v < KEEL_X86_EXCEPTION_VECTORS; ++v)
         idt[v] = make_gate(stubs + v * KEEL_X86_STUB_SIZE, v == kDoubleFault ? kDfIst : 0);
-    DescriptorPointer idtr{sizeof(IdtGate) * KEEL_X86_EXCEPTION_VECTORS - 1,
-                           reinterpret_cast<u64>(idt)};
+    idt[KEEL_X86_KICK_VECTOR] = make_gate(reinterpret_cast<u64>(x86_kick_stub), 0);
+    DescriptorPointer idtr{sizeof(IdtGate) * KEEL_X86_IDT_VECTORS - 1, reinterpret_cast<u64>(idt)};
     asm volatile("lidt %0" ::"m"(idtr) : "memory");
 }
 

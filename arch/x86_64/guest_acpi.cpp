@@ -8,7 +8,7 @@ namespace keel::x86 {
 namespace {
 
 // Where each table sits in the buffer (all 16-byte aligned; the RSDP needs 16).
-constexpr usize kRsdp = 0, kXsdt = 64, kFadt = 128, kDsdt = 448, kMadt = 512;
+constexpr usize kRsdp = 0, kXsdt = 64, kFadt = 128, kDsdt = 448, kMadt = 640;
 constexpr usize kHeader = 36, kFadtLen = 276;
 
 u8 sum(const u8* p, usize n) {
@@ -31,18 +31,35 @@ void header(u8* t, const char* sig, u32 len, u8 revision) {
 }
 void seal(u8* t, usize len) { t[9] = static_cast<u8>(-sum(t, len)); }
 
-// 5.2.3.2 Generic Address Structure: one byte in system I/O space.
-void gas_io_byte(u8* p, u16 port) {
-    p[0] = 1; // system I/O
-    p[1] = 8; // bit width
-    p[2] = 0; // bit offset
-    p[3] = 1; // access size: byte
+// 5.2.3.2 Generic Address Structure in system I/O space: a byte, or a dword.
+void gas_io(u8* p, u16 port, bool dword) {
+    p[0] = 1;              // system I/O
+    p[1] = dword ? 32 : 8; // bit width
+    p[2] = 0;              // bit offset
+    p[3] = dword ? 3 : 1;  // access size: dword or byte
     put_le(p + 4, port, 8);
 }
+void gas_io_byte(u8* p, u16 port) { gas_io(p, port, false); }
 
 // DSDT body: Name (_S5, Package () { 5, 0 }) in AML (20.2.5.1 NameOp, 20.2.5.4 PackageOp:
 // PkgLength 5 = itself + NumElements + BytePrefix 5 + ZeroOp).
 constexpr u8 kS5[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, kSleepTypeS5, 0x00};
+// COM1 as an ACPI device, so that the guest maps its interrupt (GSI 4) through the I/O
+// APIC: with no 8259 (hardware-reduced) Linux sets up no ISA IRQs of its own.
+//   Scope (\_SB) { Device (COM1) { Name (_HID, EisaId ("PNP0501")) Name (_UID, One)
+//     Name (_CRS, ResourceTemplate () { IO (Decode16, 0x3F8, 0x3F8, 1, 8) IRQNoFlags () {4} }) } }
+// AML (20.2.5): ScopeOp 10, DeviceOp 5B 82, NameOp 08, BufferOp 11, PkgLength one byte
+// (< 64); resources (6.4.2): I/O port 47, IRQ 22 with mask bit 4, end tag 79.
+constexpr u8 kCom1[] = {0x10, 0x32, '_',  'S',  'B',  '_',       // Scope (\_SB)
+                        0x5b, 0x82, 0x2b, 'C',  'O',  'M',  '1', // Device (COM1)
+                        0x08, '_',  'H',  'I',  'D',  0x0c, 0x41, 0xd0, 0x05,
+                        0x01,                                                 // EisaId PNP0501
+                        0x08, '_',  'U',  'I',  'D',  0x01,                   // _UID One
+                        0x08, '_',  'C',  'R',  'S',  0x11, 0x10, 0x0a, 0x0d, // Buffer (13)
+                        0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08,       // IO 0x3f8, 8 ports
+                        0x22, 0x10, 0x00,                                     // IRQNoFlags {4}
+                        0x79, 0x00};                                          // end tag
+static_assert(sizeof kCom1 == 1 + 0x32, "ScopeOp and the scope's PkgLength");
 
 } // namespace
 
@@ -81,9 +98,12 @@ usize build_guest_acpi(u8* buf, usize cap, u64 gpa, const GuestAcpiConfig& c) {
 
     // DSDT: the header and \_S5.
     u8* d = buf + kDsdt;
-    header(d, "DSDT", static_cast<u32>(kHeader + sizeof kS5), 2);
+    const usize dsdt_len = kHeader + sizeof kS5 + sizeof kCom1;
+    static_assert(kDsdt + kHeader + sizeof kS5 + sizeof kCom1 <= kMadt);
+    header(d, "DSDT", static_cast<u32>(dsdt_len), 2);
     memcpy(d + kHeader, kS5, sizeof kS5);
-    seal(d, kHeader + sizeof kS5);
+    memcpy(d + kHeader + sizeof kS5, kCom1, sizeof kCom1);
+    seal(d, dsdt_len);
 
     // FADT (5.2.9, revision 6.5): hardware-reduced, reset register, sleep registers.
     u8* f = buf + kFadt;
@@ -91,8 +111,16 @@ usize build_guest_acpi(u8* buf, usize cap, u64 gpa, const GuestAcpiConfig& c) {
     put_le(f + 40, gpa + kDsdt, 4);            // DSDT
     put_le(f + 109, (1u << 2) | (1u << 5), 2); // IAPC_BOOT_ARCH: VGA not present, no CMOS RTC
     // Flags: WBINVD (0), PWR_BUTTON and SLP_BUTTON as control methods/none (4, 5),
-    // RESET_REG_SUP (10), HW_REDUCED_ACPI (20).
-    put_le(f + 112, (1u << 0) | (1u << 4) | (1u << 5) | (1u << 10) | (1u << 20), 4);
+    // TMR_VAL_EXT (8: a 32-bit PM timer), RESET_REG_SUP (10), HW_REDUCED_ACPI (20).
+    put_le(f + 112,
+           (1u << 0) | (1u << 4) | (1u << 5) | (c.pm_timer_port ? 1u << 8 : 0) | (1u << 10) |
+               (1u << 20),
+           4);
+    if (c.pm_timer_port) {
+        put_le(f + 76, c.pm_timer_port, 4);     // PM_TMR_BLK
+        f[91] = 4;                              // PM_TMR_LEN
+        gas_io(f + 208, c.pm_timer_port, true); // X_PM_TMR_BLK
+    }
     gas_io_byte(f + 116, c.reset_port);
     f[128] = c.reset_value;
     f[131] = 5;                      // FADT minor version: ACPI 6.5

@@ -9,11 +9,12 @@ namespace {
 
 // Setup header fields (boot.rst "THE REAL-MODE KERNEL HEADER"), as offsets in the file
 // and in the zero page alike.
-constexpr usize kSetupSects = 0x1f1, kBootFlag = 0x1fe, kJump = 0x200, kHeaderMagic = 0x202,
-                kVersion = 0x206, kTypeOfLoader = 0x210, kLoadflags = 0x211, kRamdiskImage = 0x218,
-                kRamdiskSize = 0x21c, kHeapEndPtr = 0x224, kCmdLinePtr = 0x228,
-                kInitrdAddrMax = 0x22c, kKernelAlignment = 0x230, kRelocatable = 0x234,
-                kXloadflags = 0x236, kCmdlineSize = 0x238, kPrefAddress = 0x258, kInitSize = 0x260;
+constexpr usize kSetupSects = 0x1f1, kSysSize = 0x1f4, kBootFlag = 0x1fe, kJump = 0x200,
+                kHeaderMagic = 0x202, kVersion = 0x206, kTypeOfLoader = 0x210, kLoadflags = 0x211,
+                kRamdiskImage = 0x218, kRamdiskSize = 0x21c, kHeapEndPtr = 0x224,
+                kCmdLinePtr = 0x228, kInitrdAddrMax = 0x22c, kKernelAlignment = 0x230,
+                kRelocatable = 0x234, kXloadflags = 0x236, kCmdlineSize = 0x238,
+                kPrefAddress = 0x258, kInitSize = 0x260;
 constexpr u32 kHdrS = 0x53726448; // "HdrS"
 constexpr u16 kXlfKernel64 = 1u << 0, kXlfAbove4G = 1u << 1;
 constexpr u8 kCanUseHeap = 1u << 7;
@@ -45,10 +46,19 @@ const char* bz_refusal_text(BzRefusal r) {
     return "?";
 }
 
+bool is_bzimage(const u8* h, usize head_len) {
+    return head_len >= kBzHeadBytes && le16(h + kBootFlag) == 0xaa55 &&
+           le32(h + kHeaderMagic) == kHdrS;
+}
+
+u64 bzimage_file_bytes(const u8* h, usize head_len) {
+    if (!is_bzimage(h, head_len)) return 0;
+    const u64 sects = h[kSetupSects] == 0 ? 4 : h[kSetupSects];
+    return (sects + 1) * 512 + u64{le32(h + kSysSize)} * 16;
+}
+
 BzRefusal parse_bzimage(const u8* h, usize head_len, u64 file_bytes, BzImage& out) {
-    if (head_len < kBzHeadBytes || file_bytes < kBzHeadBytes) return BzRefusal::NotBzImage;
-    if (le16(h + kBootFlag) != 0xaa55 || le32(h + kHeaderMagic) != kHdrS)
-        return BzRefusal::NotBzImage;
+    if (file_bytes < kBzHeadBytes || !is_bzimage(h, head_len)) return BzRefusal::NotBzImage;
     BzImage b{};
     b.version = le16(h + kVersion);
     if (b.version < kMinBootProtocol) return BzRefusal::OldProtocol;

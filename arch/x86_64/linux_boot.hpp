@@ -50,6 +50,12 @@ enum class BzRefusal : u32 {
 };
 const char* bz_refusal_text(BzRefusal r);
 
+// Whether the first bytes carry the boot flag and the "HdrS" header magic.
+bool is_bzimage(const u8* head, usize head_len);
+// The file's length from its header: (setup_sects + 1) * 512 + syssize * 16; 0 if the
+// head is not a bzImage's.
+u64 bzimage_file_bytes(const u8* head, usize head_len);
+
 // Reads the setup header from the file's first `head_len` bytes (at least kBzHeadBytes of
 // a file of `file_bytes`).
 BzRefusal parse_bzimage(const u8* head, usize head_len, u64 file_bytes, BzImage& out);

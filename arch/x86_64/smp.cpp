@@ -96,6 +96,7 @@ extern "C" [[noreturn]] void x86_ap_main(u32 index) {
     PerCpu& me = g_cpus[index];
     descriptors_init(me.slot); // from here on exceptions are reported on this CPU too
     set_gs_base(me);
+    apic_init_ap();
     const virt::Backend b = virt::backend();
     if (b != virt::Backend::None) me.virt_on = virt::enable_cpu(me.slot, false) == Status::Ok;
     kprint("cpu %u online (apic id %u, %s%s)\n", index, me.apic_id,
@@ -138,6 +139,7 @@ u64 smp_start(const Platform& platform) {
         kprint("smp: local APIC unusable (%s): boot CPU only\n", status_name(mode.status()));
         return g_online;
     }
+    apic_timer_calibrate();
     const u32 self = apic_id();
     u32 n = platform.cpu_count < kMaxCpus ? platform.cpu_count : kMaxCpus;
     if (platform.cpu_count > n)

@@ -7,7 +7,8 @@ set(KEEL_ARCH_SOURCES
   ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
   ${_a}/virt/vm_arch.cpp ${_a}/virt/vcpu_run.cpp ${_a}/virt/cpuid_policy.cpp
   ${_a}/virt/msr_policy.cpp ${_a}/virt/devices.cpp ${_a}/virt/mmio.cpp ${_a}/virt/mmio_decode.cpp
-  ${_a}/virt/guest_mem.cpp ${_a}/virt/vapic.cpp ${_a}/virt/core_reset.cpp ${_a}/virt/fp_reset.S
+  ${_a}/virt/guest_mem.cpp ${_a}/virt/vapic.cpp ${_a}/virt/linux_vm.cpp
+  ${_a}/virt/lapic.cpp ${_a}/virt/ioapic.cpp ${_a}/virt/uart.cpp ${_a}/virt/pit.cpp ${_a}/virt/core_reset.cpp ${_a}/virt/fp_reset.S
   ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/vm_exit.cpp
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S
   ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
@@ -15,8 +16,7 @@ set(KEEL_ARCH_SOURCES
   ${_a}/svm/insn_length.cpp
   ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/tsc.cpp
 )
-# Linux's x86 boot protocol (bzImage header, layout, zero page) and the per-VM ACPI tables:
-# wired into VM start later.
+# Linux's x86 boot protocol (bzImage header, layout, zero page) and the per-VM ACPI tables.
 list(APPEND KEEL_ARCH_SOURCES ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
 # The real-mode VT-x self-test (keel.test=vmx, vmx-bad-control) runs an in-tree guest:
 # test image only; the product answers that it has none (vmx/test_vm_none.cpp).
@@ -26,7 +26,8 @@ set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
 set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/vmx/decode.cpp ${_a}/virt/mmio_decode.cpp
-  ${_a}/svm/insn_length.cpp ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
+  ${_a}/svm/insn_length.cpp ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp ${_a}/virt/lapic.cpp
+  ${_a}/virt/ioapic.cpp ${_a}/virt/uart.cpp ${_a}/virt/pit.cpp)
 
 # GRUB rescue ISOs for Bochs (BIOS + cdrom), from the test image: keel-x86_64.iso boots it with
 # multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>

@@ -27,6 +27,28 @@ x86_exception_stubs:
     .set    vec, vec + 1
     .endr
 
+// The kick interrupt (KEEL_X86_KICK_VECTOR, apic.hpp): taken only in the moment the SVM
+// run loop opens for it after a guest exit; it ends the interrupt at the local APIC
+// (x2APIC: WRMSR 0x80b; xAPIC: the EOI register at x86_apic_eoi_mmio) and returns.
+    .globl x86_kick_stub
+x86_kick_stub:
+    push    %rax
+    push    %rcx
+    push    %rdx
+    mov     x86_apic_eoi_mmio(%rip), %rax
+    test    %rax, %rax
+    jz      1f
+    movl    $0, (%rax)
+    jmp     2f
+1:  mov     $0x80b, %ecx
+    xor     %eax, %eax
+    xor     %edx, %edx
+    wrmsr
+2:  pop     %rdx
+    pop     %rcx
+    pop     %rax
+    iretq
+
 exception_common:
     push    %rax
     push    %rbx

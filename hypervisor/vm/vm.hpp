@@ -37,7 +37,9 @@ struct Vm {
     ConsoleSink* console = nullptr;      // besides the hypervisor console; may be null
     arch::VmContext arch;
 
-    [[nodiscard]] GuestPhys ram_ipa() const { return arch::kGuestRamBase; }
+    // Where the VM's RAM starts in its guest-physical space (the arch decides; fixed once
+    // the VM has started).
+    [[nodiscard]] GuestPhys ram_ipa() const { return arch::guest_ram_base(arch); }
 
     // Called once by the arch, on the core that saw the VM's last vCPU leave: nothing of
     // the VM runs any more. The manager then reaps it (second stage, memory, cores).

@@ -10,7 +10,7 @@
 //   guest   test-guest mode: basic (default), wild (faults with no vector table), bench,
 //           regfill / regcheck (fill every readable register; check all are at reset),
 //           fetch, ptimer, debug, button, deaf (arm64 architecture checks, GuestMode),
-//           mmio, vmrun, triple (x86)
+//           mmio, vmrun, triple, reset (x86)
 //   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
 //   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
 //   input   console input fed once the guest opens its UART ('+' = newline; test hook)
@@ -42,6 +42,7 @@ enum class GuestMode : u32 {
     Mmio = 11,   // x86 test guest: every vCPU hammers the scratch MMIO page at once
     Vmrun = 12,  // x86 test guest: executes VMRUN (a hostile exit)
     Triple = 13, // x86 test guest: triple fault (no usable IDT)
+    Reset = 14,  // x86 test guest: ACPI S5 sleep-control write, then reset port 0xcf9
 };
 
 struct VmDef {

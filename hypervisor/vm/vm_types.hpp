@@ -29,7 +29,9 @@ inline void stat_inc(u32& counter) { __atomic_fetch_add(&counter, 1u, __ATOMIC_R
 enum class GuestKind : u32 { Raw = 0, Linux = 1 };
 
 struct GuestImage {
-    static constexpr usize kHeadBytes = 64;
+    // The kernel's first bytes the arch reads its boot header from (x86: the bzImage setup
+    // header ends before 0x280).
+    static constexpr usize kHeadBytes = 0x280;
     static constexpr usize kCmdlineMax = 256;
     GuestKind kind = GuestKind::Raw;
     u64 kernel_bytes = 0;

@@ -2,7 +2,7 @@
 # an ivshmem-plain mailbox, the product image by Multiboot, driven by keelctl through
 # tests/emu/mailbox_e2e.py --arch x86_64 exactly as the arm64 tests are; the VM payload is
 # the in-tree x86 test guest through the bulk window. The same scenarios as arm64 apart
-# from the ones that need the arm64 guest's modes (button) or Linux (later).
+# from the one that needs the arm64 guest's modes (button); Linux: x86_64.mailbox_linux below.
 set(_x86_mbox_args --arch x86_64 --image ${KEEL_PRODUCT_IMAGE_x86_64} --keelctl $<TARGET_FILE:keelctl>
     --guest ${CMAKE_BINARY_DIR}/x86_64/keel-x86-guest.bin)
 foreach(_scenario lifecycle hostile logstate forge flood expiry topology)
@@ -10,3 +10,17 @@ foreach(_scenario lifecycle hostile logstate forge flood expiry topology)
     COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_x86_mbox_args} ${_scenario})
   set_tests_properties(x86_64.mailbox_${_scenario} PROPERTIES LABELS qemu-x86_64 TIMEOUT 240 RUN_SERIAL TRUE)
 endforeach()
+
+# Linux through the mailbox on x86 (tests/emu/mailbox_e2e.py linux_x86): two Debian amd64
+# VMs (1 and 2 vCPUs) loaded through the bulk window boot to init; console input through
+# the mailbox is echoed; each powers off through ACPI S5; cores and pool come back, and a
+# third VM reuses the freed core and memory. Missing guests: FAIL with a message.
+set(_x86_mbox_guests ${KEEL_GUESTS_DIR})
+if(EXISTS ${_x86_mbox_guests}/bzImage-amd64 AND EXISTS ${_x86_mbox_guests}/initramfs-amd64.cpio.gz)
+  add_test(NAME x86_64.mailbox_linux
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_x86_mbox_args} --timeout 600
+            --linux ${_x86_mbox_guests}/bzImage-amd64 --initrd ${_x86_mbox_guests}/initramfs-amd64.cpio.gz linux)
+else()
+  add_test(NAME x86_64.mailbox_linux COMMAND sh -c "echo 'FAIL: guest Linux missing in ${_x86_mbox_guests}: run tools/fetch-guests.sh'; exit 1")
+endif()
+set_tests_properties(x86_64.mailbox_linux PROPERTIES LABELS qemu-x86_64 TIMEOUT 700 RUN_SERIAL TRUE)

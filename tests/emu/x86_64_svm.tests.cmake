@@ -83,3 +83,17 @@ keel_emu_test(NAME x86_64.svm_mmio_smp LABEL qemu-x86_64 TIMEOUT 60 ARGS ${_svm_
   ${KEEL_X86_GUEST_MMIO_SMP_MARKERS}
   --expect "keel: all VMs ended, pool " --fail "pool leaked"
   --expect "keel: power off (status 0)")
+
+# The Linux platform's reset register (FADT RESET_REG, port 0xcf9) ends only its VM, as a
+# guest reset: VM 2 first writes SLP_EN with a sleep type that is not \_S5 (ignored), then
+# 6 to 0xcf9, while VM 1 runs its whole suite; core 2 and the memory come back.
+keel_emu_test(NAME x86_64.svm_reset LABEL qemu-x86_64 TIMEOUT 60 ARGS ${_svm_args} --smp 3
+  --append "keel.vm=cpus:1,mem:4M keel.vm=cpus:2,mem:4M,guest:reset"
+  --expect "[vm 2] reset: SLP_EN with SLP_TYP 3"
+  --expect "[vm 2] reset: still running, writing 6 to port 0xcf9"
+  --expect "vm 2: guest reset (port 0xcf9)"
+  --expect "vm 2: destroyed (guest reset)"
+  --expect "vm 1: summary: guest power-off"
+  --expect "vm 2: summary: guest reset"
+  --expect "keel: all VMs ended, pool " --fail "pool leaked" --fail "vm 2: guest power-off"
+  --expect "keel: power off (status 0)")

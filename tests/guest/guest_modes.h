@@ -18,4 +18,5 @@ enum {
     MODE_MMIO = 11,   // x86_64: every vCPU hammers the scratch MMIO page
     MODE_VMRUN = 12,  // x86_64: execute VMRUN (a hostile exit)
     MODE_TRIPLE = 13, // x86_64: triple fault (no usable IDT)
+    MODE_RESET = 14,  // x86_64: a wrong-type S5 write (ignored), then reset through 0xcf9
 };

@@ -4,7 +4,9 @@
 // two checksums from 5.2.5.3, and the \_S5 AML bytes from 20.2.5.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cstring>
+#include <string>
 #include <vector>
 
 #include "arch/x86_64/guest_acpi.hpp"
@@ -40,9 +42,9 @@ struct Built {
     }
 };
 
-Built build(u32 cpus, const u32* ids) {
+Built build(u32 cpus, const u32* ids, u16 pm_timer = 0) {
     Built b;
-    GuestAcpiConfig c{cpus, ids, 0xfec00000, 0, 0x600, 0x601, 0x602, 1};
+    GuestAcpiConfig c{cpus, ids, 0xfec00000, 0, 0x600, 0x601, 0x602, 1, pm_timer};
     b.used = build_guest_acpi(b.mem.data(), b.mem.size(), kGpa, c);
     return b;
 }
@@ -128,8 +130,68 @@ TEST(X86GuestAcpi, HardwareReducedFadtWithSleepAndResetRegisters) {
     EXPECT_EQ(memcmp(d, "DSDT", 4), 0);
     EXPECT_EQ(sum(d, g32(d + 4)), 0);
     const u8 s5[] = {0x08, '_', 'S', '5', '_', 0x12, 0x05, 0x02, 0x0a, 0x05, 0x00};
-    EXPECT_EQ(g32(d + 4), 36u + sizeof s5);
     EXPECT_EQ(memcmp(d + 36, s5, sizeof s5), 0);
+}
+
+// EisaId ("PNP0501") as AML stores it (ACPI 6.5 19.3.4 EISAID: three 5-bit letters, 'A' = 1,
+// then four hex digits, the 32-bit value in big-endian byte order).
+u32 eisa_id(const char* s) {
+    const u32 mfg = (u32(s[0] - 0x40) << 10) | (u32(s[1] - 0x40) << 5) | u32(s[2] - 0x40);
+    const u32 prod = u32(std::stoul(std::string(s + 3, 4), nullptr, 16));
+    const u8 be[4] = {u8(mfg >> 8), u8(mfg), u8(prod >> 8), u8(prod)};
+    return g32(be);
+}
+
+TEST(X86GuestAcpi, DsdtDescribesCom1WithIrq4) {
+    const u32 ids[] = {0};
+    Built b = build(1, ids);
+    const u8* f = table(b, "FACP");
+    ASSERT_NE(f, nullptr);
+    const u8* d = b.at(g64(f + 140));
+    const usize len = g32(d + 4);
+    ASSERT_GT(len, 36u + 11);
+    const u8* aml = d + 36 + 11; // after \_S5
+    // Scope (\_SB): ScopeOp 0x10, PkgLength, "_SB_" (20.2.5.1).
+    EXPECT_EQ(aml[0], 0x10);
+    EXPECT_EQ(1u + aml[1], len - 36 - 11) << "the scope runs to the end of the DSDT";
+    EXPECT_EQ(memcmp(aml + 2, "_SB_", 4), 0);
+    // Device (COM1): ExtOpPrefix 0x5B, DeviceOp 0x82, PkgLength, name.
+    EXPECT_EQ(aml[6], 0x5b);
+    EXPECT_EQ(aml[7], 0x82);
+    EXPECT_EQ(memcmp(aml + 9, "COM1", 4), 0);
+    // Name (_HID, DWordConst EisaId ("PNP0501")).
+    const char name[] = "_HID";
+    const u8* hid = std::search(aml, aml + (len - 47), name, name + 4);
+    ASSERT_NE(hid, aml + (len - 47));
+    EXPECT_EQ(hid[4], 0x0c); // DWordPrefix
+    EXPECT_EQ(g32(hid + 5), eisa_id("PNP0501"));
+    // _CRS: an I/O port descriptor (6.4.2.5: 0x47, 16-bit decode, min = max = 0x3f8,
+    // alignment 1, length 8) and an IRQ descriptor without flags (6.4.2.1: 0x22, mask with
+    // bit 4), then the end tag (0x79).
+    const u8 io[] = {0x47, 0x01, 0xf8, 0x03, 0xf8, 0x03, 0x01, 0x08};
+    const u8 irq[] = {0x22, 1u << 4, 0x00, 0x79};
+    const u8* end = d + len;
+    const u8* at = std::search(aml, end, io, io + sizeof io);
+    ASSERT_NE(at, end);
+    EXPECT_EQ(memcmp(at + sizeof io, irq, sizeof irq), 0);
+}
+
+TEST(X86GuestAcpi, PmTimerWhenAsked) {
+    const u32 ids[] = {0};
+    Built b = build(1, ids, 0x608);
+    const u8* f = table(b, "FACP");
+    ASSERT_NE(f, nullptr);
+    EXPECT_EQ(sum(f, g32(f + 4)), 0);
+    // PM_TMR_BLK (76), PM_TMR_LEN (91) = 4, X_PM_TMR_BLK (GAS at 208: system I/O, 32 bits,
+    // dword access), TMR_VAL_EXT (flag 8: a 32-bit counter) (ACPI 6.5 table 5.9).
+    EXPECT_EQ(g32(f + 76), 0x608u);
+    EXPECT_EQ(f[91], 4);
+    EXPECT_EQ(f[208], 1);
+    EXPECT_EQ(f[209], 32);
+    EXPECT_EQ(f[211], 3);
+    EXPECT_EQ(g64(f + 212), 0x608u);
+    EXPECT_TRUE(g32(f + 112) & (1u << 8));
+    EXPECT_TRUE(g32(f + 112) & (1u << 20)) << "still hardware-reduced";
 }
 
 TEST(X86GuestAcpi, LargeApicIdsGetX2ApicEntries) {
@@ -151,8 +213,8 @@ TEST(X86GuestAcpi, LargeApicIdsGetX2ApicEntries) {
 
 TEST(X86GuestAcpi, RefusesWhatDoesNotFit) {
     const u32 ids[65] = {};
-    std::vector<u8> small(500, 0); // the MADT starts at 512
-    GuestAcpiConfig c{1, ids, 0xfec00000, 0, 0x600, 0x601, 0x602, 1};
+    std::vector<u8> small(600, 0); // the MADT starts at 640
+    GuestAcpiConfig c{1, ids, 0xfec00000, 0, 0x600, 0x601, 0x602, 1, 0};
     EXPECT_EQ(build_guest_acpi(small.data(), small.size(), kGpa, c), 0u);
     std::vector<u8> big(0x10000, 0);
     c.cpus = 0;

@@ -28,7 +28,9 @@ svm_run:
     guest_gprs gpr_load, %rdi
     mov R_RDX(%rdi), %rdx
     mov R_RDI(%rdi), %rdi
-    vmrun                          /* RAX = VMCB; #VMEXIT continues below, host RSP back */
+    sti                            /* held by GIF = 0; in the guest a physical interrupt */
+    vmrun                          /* exits (V_INTR_MASKING, INTR intercept: 15.21.1) */
+    cli                            /* RAX = VMCB; #VMEXIT continues here, host RSP back */
     push %rdi                      /* guest RDI; VMCB now at 8(%rsp), regs at 24(%rsp) */
     mov 8(%rsp), %rax
     vmsave                         /* the guest's FS, GS, TR, LDTR, syscall MSRs */

@@ -3,6 +3,7 @@
 // Intercepted instructions exit before they execute with RIP at the instruction; without
 // NRIPS the hypervisor fetches and decodes it to advance RIP (insn_length.hpp). Faults
 // are injected through EVENTINJ with RIP unchanged.
+#include "../apic.hpp"
 #include "../virt/guest_rules.hpp"
 #include "hypervisor/print.hpp"
 #include "insn_length.hpp"
@@ -73,18 +74,19 @@ ExitAction handle_io(Vm& vm, Vcpu& v, Vmcb& c) {
         report_guest_state(vm, v, "string I/O (INS/OUTS) is not emulated");
         return ExitAction::Fault;
     }
-    io_exit(vm, v, io.in, io.port, io.size);
-    c.rip = c.exit_info2; // the next instruction's RIP (15.10.2)
-    return ExitAction::Resume;
+    const ExitAction a = io_exit(vm, v, io.in, io.port, io.size);
+    if (a == ExitAction::Resume) c.rip = c.exit_info2; // the next instruction's RIP (15.10.2)
+    return a;
 }
 
-// HLT: woken by the one-shot timer, the timer vector is injected after the HLT.
+// HLT: woken by the one-shot test timer, its vector is injected after the HLT; woken by
+// the local APIC, the next entry injects (run_loop).
 ExitAction handle_hlt(Vm& vm, Vcpu& v, Vmcb& c) {
     const ExitAction a = hlt_exit(vm, v, (c.rflags & kRflagsIf) != 0);
     if (a != ExitAction::Resume) return a;
     if (!advance(vm, v, c, Intercepted::Hlt)) return ExitAction::Fault;
     c.int_state = 0; // HLT right after STI: no shadow now
-    inject(c, EntryEvent{kTimerVector, EventType::ExternalInterrupt, false});
+    if (v.timer_fired) inject(c, EntryEvent{kTimerVector, EventType::ExternalInterrupt, false});
     return ExitAction::Resume;
 }
 
@@ -131,6 +133,8 @@ const char* exit_code_name(u64 code) {
     case ExitCode::Intr: return "INTR";
     case ExitCode::Nmi: return "NMI";
     case ExitCode::Init: return "INIT";
+    case ExitCode::Vintr: return "VINTR";
+    case ExitCode::Pause: return "PAUSE";
     case ExitCode::Cpuid: return "CPUID";
     case ExitCode::Invd: return "INVD";
     case ExitCode::Hlt: return "HLT";
@@ -171,12 +175,17 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, Vmcb& c) {
     case ExitCode::NestedPageFault: return handle_npf(vm, v, c);
     case ExitCode::Cr4Write: return handle_cr4_write(vm, v, c);
     case ExitCode::Nmi: return ExitAction::Resume; // a host NMI: nothing to do yet
+    case ExitCode::Vintr: // the guest can take an interrupt now: run_loop injects it
+        c.int_control &= ~(kIntControlVIrq | kIntControlVIntrPrio | kIntControlVIgnTpr);
+        c.intercept_misc1 &= ~kIntercept1Vintr;
+        return ExitAction::Resume;
+    case ExitCode::Pause: return resume_after(vm, v, c, Intercepted::Pause);
     case ExitCode::Intr:
-        // This core's host runs with interrupts off and owns no device: nothing to
-        // acknowledge. Give up if one stays asserted (it would livelock the core).
-        if (++v.external_interrupts < 100000) return ExitAction::Resume;
-        report_guest_state(vm, v, "an external interrupt stays pending");
-        return ExitAction::Fault;
+        // The core's kick timer (the only interrupt a VM's core gets): taken and ended
+        // here; the run loop then delivers whatever is due to the guest.
+        ++v.external_interrupts;
+        x86::apic_take_kick();
+        return ExitAction::Resume;
     case ExitCode::Shutdown:
         report_guest_state(vm, v, "triple fault (shutdown)");
         return ExitAction::Fault;

@@ -16,6 +16,7 @@ ZydisMnemonic mnemonic_of(Intercepted what) {
     case Intercepted::Hlt: return ZYDIS_MNEMONIC_HLT;
     case Intercepted::Vmmcall: return ZYDIS_MNEMONIC_VMMCALL;
     case Intercepted::Xsetbv: return ZYDIS_MNEMONIC_XSETBV;
+    case Intercepted::Pause: return ZYDIS_MNEMONIC_PAUSE;
     }
     return ZYDIS_MNEMONIC_INVALID;
 }
@@ -32,6 +33,7 @@ Encoding encoding_of(Intercepted what) {
     case Intercepted::Hlt: return {{0xf4, 0, 0}, 1};
     case Intercepted::Vmmcall: return {{0x0f, 0x01, 0xd9}, 3};
     case Intercepted::Xsetbv: return {{0x0f, 0x01, 0xd1}, 3};
+    case Intercepted::Pause: return {{0xf3, 0x90, 0}, 2};
     }
     return {{0, 0, 0}, 0xff};
 }
@@ -71,7 +73,8 @@ Result<u8> intercepted_length(const u8* bytes, usize len, virt::CpuMode cpu_mode
                               Intercepted what) {
     // The plain encoding (SDM Vol. 2 opcode tables; APM Vol. 3 VMMCALL): 0F and F4 are no
     // prefixes, so bytes that start with it are that instruction, of that length, in every
-    // mode. Zydis only for the rest (prefixed forms, or something else).
+    // mode (PAUSE is F3 90 itself). Zydis only for the rest (prefixed forms, or something
+    // else).
     const Encoding e = encoding_of(what);
     if (len >= e.length && memcmp(bytes, e.bytes, e.length) == 0) return e.length;
     const Modes m = modes_of(cpu_mode);

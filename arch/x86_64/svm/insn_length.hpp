@@ -10,7 +10,7 @@
 
 namespace keel::svm {
 
-enum class Intercepted : u8 { Cpuid, Rdmsr, Wrmsr, Hlt, Vmmcall, Xsetbv };
+enum class Intercepted : u8 { Cpuid, Rdmsr, Wrmsr, Hlt, Vmmcall, Xsetbv, Pause };
 
 // The instruction's length, or Corrupt when the bytes do not decode to `what` (the
 // guest rewrote them after the exit from another vCPU, or they could not be fetched).

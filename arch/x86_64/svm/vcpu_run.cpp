@@ -11,9 +11,12 @@
 // does not change while the VM runs, so no later flush is needed.
 #include <string.h>
 
+#include "../apic.hpp"
 #include "../paging.hpp"
 #include "../percpu.hpp"
+#include "../tsc.hpp"
 #include "../virt/backend.hpp"
+#include "../virt/guest_rules.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "svm.hpp"
@@ -41,10 +44,19 @@ struct PermissionMaps {
             b = 0xff;
         for (const PassThroughMsr& m : kPassThroughMsrs)
             pass(m.msr, m.write);
+        // What VMLOAD/VMSAVE switch (15.5.2): SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR,
+        // SFMASK, KernelGsBase are the guest's own, read and written without an exit.
+        constexpr u32 kVmloadMsrs[] = {0x174,      0x175,      0x176,      0xc0000081,
+                                       0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102};
+        for (const u32 msr : kVmloadMsrs) {
+            pass(msr, false);
+            pass(msr, true);
+        }
     }
 };
 constinit PermissionMaps g_maps;
 
+constexpr u64 kKickPeriodMs = 2;
 constexpr u64 kPatPowerOn = 0x0007040600070406ull; // SDM Vol. 3A 13.12.4, APM Vol. 2 7.8.2
 constexpr u64 kEferLme = 1ull << 8, kEferLma = 1ull << 10;
 // Segment attributes (table B-2 note): type 3:0, S 4, DPL 6:5, P 7, L 9, D/B 10, G 11.
@@ -67,16 +79,18 @@ struct DataSegments {
 };
 DataSegments data_segments(Vmcb& c) { return DataSegments{{&c.es, &c.ss, &c.ds, &c.fs, &c.gs}}; }
 
-// vCPU 0 enters in 64-bit mode at the start of RAM with Keel's page tables; a vCPU
+// vCPU 0 enters in 64-bit mode with the state vm_prepare chose (VmContext::boot); a vCPU
 // started by SIPI in real mode at vector:0000 (SDM Vol. 3A 9.4.4.1), which nested paging
 // allows (15.25.3: the guest may run with paging off).
 void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
     Vmcb& c = vmcb_of(s, v);
     memset(&c, 0, sizeof c);
     c.intercept_cr = kInterceptCr4Write;
+    // PAUSE exits so that a guest spinning on a lock or a deadline lets Keel deliver its
+    // timer and IPIs (nothing else interrupts a busy guest under SVM here).
     c.intercept_misc1 = kIntercept1Intr | kIntercept1Nmi | kIntercept1Init | kIntercept1Cpuid |
                         kIntercept1Invd | kIntercept1Hlt | kIntercept1Invlpga | kIntercept1Ioio |
-                        kIntercept1Msr | kIntercept1Shutdown;
+                        kIntercept1Msr | kIntercept1Shutdown | kIntercept1Pause;
     // Every SVM instruction exits (VMRUN must: 15.5.1), and XSETBV for its validation.
     c.intercept_misc2 = kIntercept2Vmrun | kIntercept2Vmmcall | kIntercept2Vmload |
                         kIntercept2Vmsave | kIntercept2Stgi | kIntercept2Clgi | kIntercept2Skinit |
@@ -95,23 +109,21 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
     c.rflags = 0x2;
     GuestRegs& r = v.regs;
     if (v.index == 0) {
-        const u64 top = vm.ram_ipa().raw() + vm.mem_size;
-        seg(c.cs, 0x08, kAttrCode64, 0xffffffff, 0);
+        const BootState& b = s.boot;
+        seg(c.cs, b.cs, kAttrCode64, 0xffffffff, 0);
         for (VmcbSegment* d : data_segments(c))
-            seg(*d, 0x10, kAttrData, 0xffffffff, 0);
-        seg(c.gdtr, 0, 0, 0xffff, 0);
+            seg(*d, b.ds, kAttrData, 0xffffffff, 0);
+        seg(c.gdtr, 0, 0, b.gdt_limit, b.gdt_base);
         seg(c.idtr, 0, 0, 0, 0);
         seg(c.ldtr, 0, kAttrLdt, 0, 0);
         seg(c.tr, 0, kAttrTss64Busy, 0x67, 0);
         c.cr0 = 0x80010033; // PE MP ET NE WP PG
-        c.cr3 = s.guest_cr3;
+        c.cr3 = b.cr3;
         c.cr4 = 1u << 5; // PAE
         c.efer = kEferLme | kEferLma | kEferSvme;
-        c.rip = vm.ram_ipa().raw();
-        c.rsp = top - 4 * 4096;
-        // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode.
-        r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size,
-        r.rcx = static_cast<u64>(vm.image.raw_mode);
+        c.rip = b.rip;
+        c.rsp = b.rsp;
+        r.rdi = b.rdi, r.rsi = b.rsi, r.rdx = b.rdx, r.rcx = b.rcx;
     } else {
         seg(c.cs, static_cast<u16>(v.sipi_vector << 8), kAttrRealCode, 0xffff,
             static_cast<u64>(v.sipi_vector) << 12);
@@ -129,10 +141,37 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
     v.xcr0 = 1;
 }
 
+// The local APIC's next event into EVENTINJ (15.20), unless an event is being delivered
+// again; with an interrupt the guest cannot take yet (RFLAGS.IF clear, or an STI/MOV SS
+// shadow), a virtual interrupt request whose VINTR intercept exits once it can (15.21.4).
+void inject_pending(Vm& vm, Vcpu& v, Vmcb& c) {
+    if (c.event_inject & (1ull << 31)) return;
+    const bool interruptible = (c.rflags & kRflagsIf) && !(c.int_state & 1);
+    const Injection j = next_injection(vm, v, interruptible);
+    switch (j.kind) {
+    case InjectKind::Nmi: c.event_inject = EntryEvent{2, EventType::Nmi, false}.encode(); break;
+    case InjectKind::Interrupt:
+        c.event_inject = EntryEvent{j.vector, EventType::ExternalInterrupt, false}.encode();
+        break;
+    case InjectKind::Window:
+        c.int_control |= kIntControlVIrq | kIntControlVIntrPrio | kIntControlVIgnTpr;
+        c.intercept_misc1 |= kIntercept1Vintr;
+        break;
+    case InjectKind::None: break;
+    }
+}
+
 ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     Vmcb& c = vmcb_of(s, v);
     const u64 host_state = host_state_pa(x86::this_cpu().slot);
     for (;;) {
+        inject_pending(vm, v, c);
+        // The kick (apic.hpp) at the guest's next timer deadline, and at least every
+        // kKickPeriodMs: a guest that never exits still gets its timer, IPIs and console
+        // input, and sees a stop.
+        const u64 now = __builtin_ia32_rdtsc(), cap = now + x86::tsc_hz() / 1000 * kKickPeriodMs;
+        const u64 next = lapic_timer_next(v.apic);
+        x86::apic_kick_at(next != 0 && static_cast<i64>(next - cap) < 0 ? next : cap);
         c.rax = v.regs.rax;
         svm_run(&v.regs, reinterpret_cast<u64>(&c), host_state);
         v.regs.rax = c.rax;
@@ -155,7 +194,9 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
 ExitAction run_vcpu(Vm& vm, Vcpu& v) {
     VmContext& s = vm.arch;
     setup_vmcb(vm, s, v);
-    return run_loop(vm, s, v);
+    const ExitAction a = run_loop(vm, s, v);
+    x86::apic_kick_at(0);
+    return a;
 }
 
 // Nothing to undo on the core: the VMCB is not cached between VMRUNs (clean bits 0), and

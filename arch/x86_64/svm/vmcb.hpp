@@ -98,6 +98,7 @@ static_assert(offsetof(Vmcb, cr2) == 0x640 && offsetof(Vmcb, g_pat) == 0x668);
 inline constexpr u32 kInterceptCr4Write = 1u << (16 + 4);
 // Intercept vector 3 (offset 0x00c) and 4 (0x010) bits (table B-1).
 inline constexpr u32 kIntercept1Intr = 1u << 0, kIntercept1Nmi = 1u << 1, kIntercept1Init = 1u << 3,
+                     kIntercept1Vintr = 1u << 4, kIntercept1Pause = 1u << 23,
                      kIntercept1Cpuid = 1u << 18, kIntercept1Invd = 1u << 22,
                      kIntercept1Hlt = 1u << 24, kIntercept1Invlpga = 1u << 26,
                      kIntercept1Ioio = 1u << 27, kIntercept1Msr = 1u << 28,
@@ -109,6 +110,10 @@ inline constexpr u32 kIntercept2Vmrun = 1u << 0, kIntercept2Vmmcall = 1u << 1,
 // TLB_CONTROL (15.16.2): 1 flushes every ASID's entries, 3 this guest's ASID only.
 inline constexpr u8 kTlbNothing = 0, kTlbFlushAsid = 3;
 inline constexpr u64 kIntControlVIntrMasking = 1ull << 24;
+// A virtual interrupt request (15.21.4): V_IRQ 8, priority 19:16, ignore V_TPR 20. Keel
+// asks for one only to learn when the guest can take an interrupt (VINTR intercept).
+inline constexpr u64 kIntControlVIrq = 1ull << 8, kIntControlVIntrPrio = 0xfull << 16,
+                     kIntControlVIgnTpr = 1ull << 20;
 inline constexpr u64 kNestedEnable = 1ull << 0;
 
 // Exit codes (appendix C).
@@ -119,6 +124,8 @@ enum class ExitCode : u64 {
     Intr = 0x60,
     Nmi = 0x61,
     Init = 0x63,
+    Vintr = 0x64,
+    Pause = 0x77,
     Cpuid = 0x72,
     Invd = 0x76,
     Hlt = 0x78,

@@ -48,12 +48,21 @@ bool msr_exit(Vm& vm, Vcpu& v, bool write, GuestView& g);
 bool cr4_write_allowed(const Vm& vm, u64 value);
 // XSETBV of EDX:EAX into XCR(ECX): false = invalid (#GP); true = written to the core.
 bool xsetbv_exit(Vm& vm, Vcpu& v);
-// One non-string IN/OUT of `size` bytes at `port`: COM1 and an empty ISA bus.
-void io_exit(Vm& vm, Vcpu& v, bool in, u16 port, u8 size);
+// One non-string IN/OUT of `size` bytes at `port` (devices.cpp): COM1, the PIT's channel 2,
+// the ACPI sleep and reset registers (PowerOff, Reset) and an empty ISA bus. Resume: the
+// caller advances RIP.
+ExitAction io_exit(Vm& vm, Vcpu& v, bool in, u16 port, u8 size);
+// The VM's devices as at power-on, before its first vCPU runs (vm_prepare).
+void devices_reset(Vm& vm);
+// Console input for COM1 (any core): the bytes queued.
+usize console_push(Vm& vm, const char* data, usize len);
+// Moves queued console input into COM1 (and raises its interrupt) when it can take it.
+void poll_console_input(Vm& vm);
 // VMCALL / VMMCALL with the hypercall number in EAX. Resume: the caller advances RIP.
 ExitAction hypercall_exit(Vm& vm, Vcpu& v);
-// HLT. Resume: the timer expired (the caller advances RIP, clears the interrupt shadow
-// and injects kTimerVector); otherwise the vCPU or VM ends (nothing can wake it).
+// HLT. Resume: the caller advances RIP and clears the interrupt shadow; with v.timer_fired
+// (the test guests' one-shot timer) it injects kTimerVector, else the next entry injects
+// what woke the vCPU. Otherwise the vCPU or VM ends (nothing can wake it).
 ExitAction hlt_exit(Vm& vm, Vcpu& v, bool interrupts);
 // A second-stage fault: where, which access, and its name in reports ("EPT violation",
 // "nested page fault").
@@ -70,6 +79,25 @@ ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
 // The virtual local APIC's MSRs (x2APIC mode, vapic.cpp): IA32_APIC_BASE reads, ID,
 // version, EOI, and ICR writes that deliver INIT and SIPI to the VM's other vCPUs.
 MsrResult vapic_msr(Vm& vm, Vcpu& v, u32 msr, bool write, u64 value, u64* out);
+// A 32-bit access to the xAPIC page (kLapicBase) while the vCPU's APIC is in xAPIC mode;
+// false if it is not (the access then faults like any other outside RAM).
+bool xapic_access(Vm& vm, Vcpu& v, bool write, u64 offset, u32* value);
+// The local APIC at power-on (its id = the vCPU index).
+void vcpu_apic_reset(Vcpu& v);
+// An I/O APIC route to the VM's own vCPUs (dev_lock held or not: IRR bits are atomic).
+void deliver_route(Vm& vm, const IoapicRoute& r);
+// Brings the vCPU's timer and console input up to date: true if an NMI or an interrupt
+// above its priority waits.
+bool interrupt_waiting(Vm& vm, Vcpu& v);
+// What the next entry injects: an NMI, the highest deliverable interrupt (moved to the
+// ISR) when the guest can take it (`interruptible`: RFLAGS.IF and no STI/MOV SS shadow),
+// else Window (the backend asks for an exit once it can), or nothing.
+enum class InjectKind : u8 { None, Nmi, Interrupt, Window };
+struct Injection {
+    InjectKind kind;
+    u8 vector;
+};
+Injection next_injection(Vm& vm, Vcpu& v, bool interruptible);
 // Up to 15 instruction bytes at CS base + g.rip through the guest's paging; the count.
 Result<usize> fetch_insn(const Vm& vm, const GuestView& g, u8* out);
 

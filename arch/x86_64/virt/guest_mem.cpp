@@ -14,7 +14,7 @@ constexpr u64 kPage = 4096;
 // Host-physical address of [gpa, gpa+n) if it lies in the VM's RAM, or in a multi-vCPU
 // VM's low alias of its first 2 MiB (vm_arch.cpp: an AP's real-mode start code runs there).
 Result<u64> host_of(const Vm& vm, u64 gpa, usize n) {
-    if (vm.arch.vcpus > 1 && gpa < kLowAliasSize && n <= kLowAliasSize - gpa)
+    if (vm.arch.low_alias && gpa < kLowAliasSize && n <= kLowAliasSize - gpa)
         return vm.mem_base.raw() + gpa;
     const u64 base = vm.ram_ipa().raw();
     if (gpa < base || n > vm.mem_size || gpa - base > vm.mem_size - n) return Status::OutOfRange;

@@ -1,5 +1,6 @@
 // Second-stage faults outside RAM (VMX EPT violations, SDM Vol. 3C 29.3.3.2; SVM nested
-// page faults, APM Vol. 2 15.25.6): an access to the scratch MMIO window is emulated by
+// page faults, APM Vol. 2 15.25.6): an access to the scratch MMIO window or the I/O APIC
+// (ioapic.hpp, at kIoapicBase) is emulated by
 // fetching and decoding the faulting instruction (mmio_decode.hpp; neither backend gets
 // the instruction from the CPU here: EPT violations give the address only, and QEMU's
 // SVM has no decode assists); any other guest-physical address outside RAM stops the VM
@@ -83,10 +84,51 @@ Result<usize> fetch_insn(const Vm& vm, const GuestView& g, u8* out) {
     return got;
 }
 
+namespace {
+
+enum class Device : u8 { None, Scratch, Ioapic, Lapic };
+
+Device device_at(u64 gpa, usize* size, u64* base) {
+    if (gpa >= kScratchBase && gpa < kScratchBase + kScratchSize) {
+        *size = kScratchSize, *base = kScratchBase;
+        return Device::Scratch;
+    }
+    if (gpa >= kIoapicBase && gpa < kIoapicBase + kIoapicWindow) {
+        *size = kIoapicWindow, *base = kIoapicBase;
+        return Device::Ioapic;
+    }
+    if (gpa >= kLapicBase && gpa < kLapicBase + 4096) {
+        *size = 4096, *base = kLapicBase;
+        return Device::Lapic;
+    }
+    return Device::None;
+}
+
+// The I/O APIC's registers (ioapic.hpp); an unmasking write delivers a pin that is high.
+u64 ioapic_access(Vm& vm, bool write, u64 off, u64 value) {
+    VmContext& s = vm.arch;
+    LockGuard lock(s.dev_lock);
+    if (!write) return ioapic_read(s.ioapic, off);
+    ioapic_write(s.ioapic, off, static_cast<u32>(value));
+    for (u32 pin = 0; pin < kIoapicPins; ++pin)
+        if (s.ioapic.level >> pin & 1) {
+            s.ioapic.level &= ~(1u << pin);
+            deliver_route(vm, ioapic_set_line(s.ioapic, pin, true));
+        }
+    return 0;
+}
+
+} // namespace
+
 ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
                      void (*report)(const Vm&, const Vcpu&, const char*)) {
     const u64 gpa = f.gpa;
-    if (gpa < kScratchBase || gpa >= kScratchBase + kScratchSize || f.fetch) {
+    usize dev_size = 0;
+    u64 dev_base = 0;
+    Device dev = device_at(gpa, &dev_size, &dev_base);
+    u32 probe = 0;
+    if (dev == Device::Lapic && !xapic_access(vm, v, false, 0x20, &probe)) dev = Device::None;
+    if (dev == Device::None || f.fetch) {
         kprint("vm %u: %s: %s at guest-physical %#llx (outside RAM and MMIO)\n", vm.id, f.name,
                f.fetch   ? "instruction fetch"
                : f.write ? "write"
@@ -99,8 +141,8 @@ ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
     Result<usize> n = fetch_insn(vm, g, bytes);
     Result<MmioInsn> d =
         n.ok() ? decode_mmio(bytes, n.value(), g.mode) : Result<MmioInsn>(n.status());
-    const u64 off = gpa - kScratchBase;
-    if (!d.ok() || off + d.value().width > kScratchSize) {
+    const u64 off = gpa - dev_base;
+    if (!d.ok() || off + d.value().width > dev_size) {
         report(vm, v, "MMIO instruction not emulated");
         return ExitAction::Fault;
     }
@@ -108,11 +150,26 @@ ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
     GuestRegs& r = v.regs;
     if (m.op == MmioOp::Load) {
         u64 value = 0;
-        memcpy(&value, vm.arch.scratch + off, m.width);
+        if (dev == Device::Scratch) {
+            memcpy(&value, vm.arch.scratch + off, m.width);
+        } else if (dev == Device::Ioapic) {
+            value = ioapic_access(vm, false, off, 0);
+        } else {
+            u32 x = 0;
+            (void)xapic_access(vm, v, false, off, &x);
+            value = x;
+        }
         write_gpr(r, g, m.reg, mmio_load_result(m, read_gpr(r, g, m.reg), value));
     } else {
         const u64 value = mmio_store_value(m, read_gpr(r, g, m.reg == kNoRegister ? 0 : m.reg));
-        memcpy(vm.arch.scratch + off, &value, m.width);
+        if (dev == Device::Scratch) {
+            memcpy(vm.arch.scratch + off, &value, m.width);
+        } else if (dev == Device::Ioapic) {
+            (void)ioapic_access(vm, true, off, value);
+        } else {
+            u32 x = static_cast<u32>(value);
+            (void)xapic_access(vm, v, true, off, &x);
+        }
     }
     if (m.string) { // STOS: one element per exit; REP repeats the instruction (RIP stays)
         const bool down = g.rflags & kRflagsDf;

@@ -13,7 +13,7 @@ namespace {
 using ull = unsigned long long;
 
 constexpr u32 kMsrPat = 0x277, kMsrMiscEnable = 0x1a0, kMsrEfer = 0xc0000080;
-constexpr u64 kEferLme = 1ull << 8;
+constexpr u64 kEferLme = 1ull << 8, kEferLma = 1ull << 10;
 constexpr u64 kEferWritable = (1ull << 0) | kEferLme | (1ull << 11); // SCE, LME, NXE
 
 // PAT entries must be valid memory types: 0, 1, 4, 5, 6, 7 (SDM Vol. 3A 13.12.2).
@@ -23,6 +23,23 @@ bool pat_valid(u64 v) {
         if (t == 2 || t == 3 || t > 7) return false;
     }
     return true;
+}
+
+// MSRs with one value: the microcode revision (SDM Vol. 3A 10.11.7: 0, nothing loaded),
+// IA32_MTRRCAP (no variable or fixed ranges) and IA32_MTRR_DEF_TYPE (MTRRs enabled, all
+// memory write-back: 11.11.2.1), AMD's SYSCFG (APM Vol. 2 7.9.1: nothing enabled) and
+// interrupt-pending message register (0xc0010055: no C1E).
+struct FixedMsr {
+    u32 msr;
+    u64 value;
+};
+constexpr FixedMsr kFixedMsrs[] = {
+    {0x8b, 0}, {0xfe, 0}, {0x2ff, (1u << 11) | 6}, {0xc0010010, 0}, {0xc0010055, 0}};
+
+const FixedMsr* fixed_msr(u32 msr) {
+    for (const FixedMsr& f : kFixedMsrs)
+        if (f.msr == msr) return &f;
+    return nullptr;
 }
 
 } // namespace
@@ -40,13 +57,18 @@ bool msr_exit(Vm& vm, Vcpu& v, bool write, GuestView& g) {
             out = v.pat;
     } else if (msr == kMsrEfer) {
         const bool paging = g.cr0 & kCr0Pg;
+        // LMA is the CPU's (read-only: a write of it is ignored, SDM Vol. 3A 2.2.1).
         if (write)
-            ok = (value & ~kEferWritable) == 0 &&
+            ok = (value & ~(kEferWritable | kEferLma)) == 0 &&
                  (!paging || (value & kEferLme) == (g.efer & kEferLme));
-        if (write && ok) g.efer = (g.efer & ~kEferWritable) | value;
+        if (write && ok) g.efer = (g.efer & ~kEferWritable) | (value & kEferWritable);
         out = g.efer;
     } else if (msr == kMsrMiscEnable && !write) {
         out = 1; // fast strings
+    } else if (const FixedMsr* fx = fixed_msr(msr)) {
+        // Fixed values: a read gives it, a write of the same value is accepted.
+        ok = !write || value == fx->value;
+        out = fx->value;
     } else {
         ok = vapic_msr(vm, v, msr, write, value, &out) == MsrResult::Done;
     }

@@ -32,6 +32,7 @@ bool wait_for_sipi(const VmContext& s, Vcpu& v) {
 void vcpu_ended(VmContext& s, Vcpu& v, ExitAction a) {
     __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Stopped), __ATOMIC_RELEASE);
     if (a == ExitAction::Fault) __atomic_store_n(&s.faulted, 1u, __ATOMIC_RELEASE);
+    if (a == ExitAction::Reset) __atomic_store_n(&s.reset, 1u, __ATOMIC_RELEASE);
     const bool last = __atomic_sub_fetch(&s.live, 1u, __ATOMIC_ACQ_REL) == 0;
     if (a != ExitAction::VcpuOff || last) __atomic_store_n(&s.stop, 1u, __ATOMIC_RELEASE);
 }
@@ -89,6 +90,7 @@ void vcpu_run_until_stopped(Vm& vm) {
     // translations); the manager destroys the second stage and frees the memory.
     vm.report_end(__atomic_load_n(&s.faulted, __ATOMIC_ACQUIRE)  ? VmEnd::Fault
                   : __atomic_load_n(&s.forced, __ATOMIC_ACQUIRE) ? VmEnd::ControllerStop
+                  : __atomic_load_n(&s.reset, __ATOMIC_ACQUIRE)  ? VmEnd::GuestReset
                                                                  : VmEnd::GuestPowerOff);
     arch::send_event();
 }

@@ -2,21 +2,24 @@
 // table pages, loading, the raw-guest boot state, start, stop and teardown. Guest RAM is
 // only ever touched through transient mappings.
 //
-//   vm_create: the second stage (EPT under VMX, NPT under SVM) maps GPA kGuestRamBase ->
+//   vm_create: the second stage (EPT under VMX, NPT under SVM) maps GPA kRawRamBase ->
 //     the VM's pool memory (2 MiB pages, WB, RWX; with several vCPUs also GPA [0, 2 MiB)
 //     -> its first 2 MiB, for SIPI vectors; nothing else, so every other GPA exits).
 //   vm_prepare: a raw guest (loaded at the start of RAM) gets 4 guest page-table pages at
-//     the top of its RAM (64-bit entry); Linux on x86 is not built yet (Unsupported).
+//     the top of its RAM (64-bit entry); a Linux VM's RAM moves to GPA 0 and the bzImage
+//     is set up by the 64-bit boot protocol (linux_vm.cpp).
 //   vm_start: hands the VM to each of its cores (smp.cpp's work loop), one vCPU each.
 #include <string.h>
 
 #include "../paging.hpp"
 #include "../percpu.hpp"
 #include "backend.hpp"
+#include "exit_policy.hpp"
 #include "guest_mem.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "linux_vm.hpp"
 #include "vm_context.hpp"
 
 namespace keel::x86 {
@@ -73,12 +76,12 @@ Status write_guest_page_tables(const Vm& vm, u64* cr3) {
     return Status::Ok;
 }
 
-// RAM at kGuestRamBase, and with several vCPUs the low alias; on failure nothing remains.
+// RAM at ram_base, and the low alias if asked for; on failure nothing remains.
 template <typename Table>
-Status build_second_stage(const Vm& vm, Table& t, u32 vcpus) {
+Status build_second_stage(const Vm& vm, Table& t) {
     KEEL_TRY(t.init());
     Status s = t.map(vm.ram_ipa(), vm.mem_base, vm.mem_size, mm::Attrs{});
-    if (s == Status::Ok && vcpus > 1)
+    if (s == Status::Ok && vm.arch.low_alias)
         s = t.map(GuestPhys(0), vm.mem_base, kLowAliasSize, mm::Attrs{});
     if (s != Status::Ok) t.destroy();
     return s;
@@ -87,11 +90,39 @@ Status build_second_stage(const Vm& vm, Table& t, u32 vcpus) {
 template <typename Table>
 void destroy_second_stage(const Vm& vm, Table& t) {
     (void)t.unmap(vm.ram_ipa(), vm.mem_size);
-    if (vm.arch.vcpus > 1) (void)t.unmap(GuestPhys(0), kLowAliasSize);
+    if (vm.arch.low_alias) (void)t.unmap(GuestPhys(0), kLowAliasSize);
     t.destroy();
 }
 
+Status build_stage2(Vm& vm) {
+    VmContext& slot = vm.arch;
+    const Status s = backend() == Backend::Svm ? build_second_stage(vm, slot.npt)
+                                               : build_second_stage(vm, slot.ept);
+    if (s != Status::Ok) return s;
+    // VMX: the EPTP (SDM Vol. 3C 25.6.11): WB (6), page-walk length - 1 = 3, A/D flags off.
+    // SVM: the nested CR3 (APM Vol. 2 15.25.4): the NPT's PML4, write-back (PWT = PCD = 0).
+    slot.stage2 =
+        backend() == Backend::Svm ? slot.npt.root().raw() : slot.ept.root().raw() | (3u << 3) | 6u;
+    vm.stage2_tables = static_cast<u32>(slot.tables.tables_in_use());
+    return Status::Ok;
+}
+
+void destroy_stage2(Vm& vm) {
+    if (backend() == Backend::Svm)
+        destroy_second_stage(vm, vm.arch.npt);
+    else
+        destroy_second_stage(vm, vm.arch.ept);
+}
+
 } // namespace
+
+// No vCPU has run yet: the old tables are dropped whole and new ones built.
+Status move_ram_to_zero(Vm& vm) {
+    destroy_stage2(vm);
+    vm.arch.ram_base = 0;
+    vm.arch.low_alias = false;
+    return build_stage2(vm);
+}
 
 } // namespace keel::virt
 
@@ -115,22 +146,17 @@ Status vm_create(Vm& vm) {
     }
     if (vm.cpu_mask >> x86::kMaxCpus) return Status::OutOfRange;
     slot.tables.attach(g_tables);
-    const Status s = backend() == Backend::Svm ? build_second_stage(vm, slot.npt, vcpus)
-                                               : build_second_stage(vm, slot.ept, vcpus);
-    if (s != Status::Ok) return s;
-    // VMX: the EPTP (SDM Vol. 3C 25.6.11): WB (6), page-walk length - 1 = 3, A/D flags off.
-    // SVM: the nested CR3 (APM Vol. 2 15.25.4): the NPT's PML4, write-back (PWT = PCD = 0).
-    slot.stage2 =
-        backend() == Backend::Svm ? slot.npt.root().raw() : slot.ept.root().raw() | (3u << 3) | 6u;
-    vm.stage2_tables = static_cast<u32>(slot.tables.tables_in_use());
+    slot.ram_base = kRawRamBase;
+    slot.low_alias = vcpus > 1;
+    KEEL_TRY(build_stage2(vm));
     memset(slot.vcpu, 0, sizeof slot.vcpu);
     memset(slot.scratch, 0, sizeof slot.scratch);
     for (u32 i = 0; i < kMaxVcpus; ++i)
-        slot.vcpu[i].index = i;
+        slot.vcpu[i].index = i, vcpu_apic_reset(slot.vcpu[i]);
     slot.vcpu[0].run = static_cast<u32>(VcpuRun::Running);
     slot.vcpus = slot.cores_active = vcpus;
     slot.live = 1;
-    slot.stop = slot.faulted = slot.forced = 0;
+    slot.stop = slot.faulted = slot.forced = slot.reset = 0;
     return Status::Ok;
 }
 
@@ -156,16 +182,21 @@ Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
     return Status::Ok;
 }
 
-// No x86 kernel format is booted yet (the bzImage loader is the x86 platform's work):
-// every kernel runs as a raw guest, and a Linux definition is refused.
-Result<GuestKind> detect_kernel(const u8*, usize) { return GuestKind::Raw; }
-Result<u64> kernel_extent(const u8*, usize) { return Status::Unsupported; }
-
 Status vm_prepare(Vm& vm) {
-    if (vm.image.kind != GuestKind::Raw) return Status::Unsupported;
+    virt::devices_reset(vm);
+    if (vm.image.kind == GuestKind::Linux) return virt::prepare_linux(vm);
     // The raw guest's image sits at the start of RAM; its page tables take the top 4 pages.
     if (vm.image.kernel_bytes + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
-    return virt::write_guest_page_tables(vm, &vm.arch.guest_cr3);
+    virt::BootState& b = vm.arch.boot;
+    KEEL_TRY(virt::write_guest_page_tables(vm, &b.cr3));
+    // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode; no
+    // GDT (the guest loads its own), selectors 0x08 and 0x10 as its GDT will have them.
+    const u64 base = vm.ram_ipa().raw();
+    b.rip = base;
+    b.rsp = base + vm.mem_size - 4 * 4096;
+    b.rdi = vm.id, b.rsi = base, b.rdx = vm.mem_size, b.rcx = static_cast<u64>(vm.image.raw_mode);
+    b.gdt_base = 0, b.gdt_limit = 0xffff, b.cs = 0x08, b.ds = 0x10;
+    return Status::Ok;
 }
 
 void vm_request_stop(Vm& vm, VmEnd) {
@@ -174,19 +205,14 @@ void vm_request_stop(Vm& vm, VmEnd) {
     __atomic_store_n(&vm.arch.stop, 1u, __ATOMIC_RELEASE);
 }
 
-void vm_destroy(Vm& vm) {
-    virt::VmContext& s = vm.arch;
-    if (virt::backend() == virt::Backend::Svm)
-        virt::destroy_second_stage(vm, s.npt);
-    else
-        virt::destroy_second_stage(vm, s.ept);
-}
+void vm_destroy(Vm& vm) { virt::destroy_stage2(vm); }
 
-// No console input on x86 yet (the emulated 16550 has no receive side).
-// No power button until the x86 guest platform has ACPI (its fixed-feature power button).
+// No power button: the guest's ACPI is hardware-reduced without a power button device.
 Status vm_power_button(Vm&) { return Status::Unsupported; }
 
-usize vm_console_input(Vm&, const char*, usize) { return 0; }
+usize vm_console_input(Vm& vm, const char* data, usize len) {
+    return virt::console_push(vm, data, len);
+}
 
 // No bench mode on x86 yet: the boot core never runs a vCPU (Bochs measures with 2 CPUs).
 bool boot_core_runs_vcpus() { return false; }

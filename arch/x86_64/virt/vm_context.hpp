@@ -13,6 +13,11 @@
 #include "guest_regs.hpp"
 #include "hypervisor/mm/page_table.hpp"
 #include "hypervisor/mm/table_pool.hpp"
+#include "hypervisor/spinlock.hpp"
+#include "ioapic.hpp"
+#include "lapic.hpp"
+#include "pit.hpp"
+#include "uart.hpp"
 
 namespace keel {
 struct Vm;
@@ -20,10 +25,19 @@ struct Vm;
 
 namespace keel::virt {
 
-// The guest-visible machine (docs/x86-vmx.md): RAM at Vm::kRamIpa, a scratch MMIO
-// register window that echoes writes, COM1, and the Keel hypercalls.
+// The guest-visible machine (docs/x86-vmx.md; Linux VMs: docs/x86-linux.md): RAM, a scratch
+// MMIO register window that echoes writes, COM1, the local and I/O APICs, the PIT's counter
+// 2, the ACPI PM timer, sleep and reset registers, and the Keel hypercalls.
 inline constexpr u64 kScratchBase = 0xfed00000, kScratchSize = 4096;
+// A raw guest's RAM starts here; a Linux VM's at 0 (VmContext::ram_base).
+inline constexpr u64 kRawRamBase = 0x40000000;
 inline constexpr u8 kTimerVector = 0x20;
+// A Linux VM's platform (guest_acpi.hpp describes it): the I/O APIC, the FADT's sleep
+// control/status registers and its reset register (port 0xcf9, value 6: a hard reset).
+inline constexpr u64 kIoapicBase = 0xfec00000, kIoapicWindow = 0x1000, kLapicBase = 0xfee00000;
+inline constexpr u16 kSleepControlPort = 0x600, kSleepStatusPort = 0x601, kResetPort = 0xcf9,
+                     kPmTimerPort = 0x608;
+inline constexpr u8 kResetValue = 0x06;
 enum class Hypercall : u32 { Null = 0, Echo = 1, TimerOneShot = 2, PowerOff = 3 };
 inline constexpr u32 kMaxVcpus = 4;
 // A multi-vCPU VM's GPA [0, 2 MiB) aliases the first 2 MiB of its RAM, so that a SIPI
@@ -35,9 +49,9 @@ inline constexpr u64 kLowAliasSize = 2 * 1024 * 1024;
 //   Running --HLT nothing can wake / VM stop--> Stopped.   vCPU 0 starts Running.
 enum class VcpuRun : u32 { Reset = 0, WaitSipi, Starting, Running, Stopped };
 
-// PowerOff and Fault end the whole VM; VcpuOff stops only this vCPU (the VM ends when
-// its last started vCPU has stopped).
-enum class ExitAction : u8 { Resume, PowerOff, Fault, VcpuOff };
+// PowerOff, Reset and Fault end the whole VM; VcpuOff stops only this vCPU (the VM ends
+// when its last started vCPU has stopped).
+enum class ExitAction : u8 { Resume, PowerOff, Reset, Fault, VcpuOff };
 enum class MsrResult : u8 { NotMine, Done, Refused };
 
 // Second-stage table pages for all VMs come from one fixed pool inside the image (vm_arch.cpp).
@@ -53,13 +67,26 @@ struct Vcpu {
     u32 index;          // vCPU number = its initial (x2)APIC id
     u32 run;            // atomic VcpuRun: other vCPUs' cores send it INIT/SIPI
     u8 sipi_vector;     // valid from Starting on
-    u64 icr;            // the last x2APIC ICR value written (reads return it)
     u64 pat;            // the guest's IA32_PAT (VMX: emulated; SVM: also the VMCB's G_PAT)
     u64 xcr0;           // last validated XSETBV value
-    u64 timer_deadline; // TSC; valid while timer_armed
+    u64 timer_deadline; // TSC; valid while timer_armed (the test guests' one-shot hypercall)
     bool timer_armed;
-    u32 external_interrupts;
+    bool timer_fired;        // hlt_exit woke on that one-shot: the caller injects kTimerVector
+    u32 nmi_pending;         // atomic: an NMI IPI waits for delivery
+    Lapic apic;              // the virtual local APIC (lapic.hpp)
+    bool apic_off;           // IA32_APIC_BASE.EN clear
+    u32 external_interrupts; // physical interrupts that exited the guest (SVM: the kick)
     GuestConsole console;
+};
+
+// vCPU 0's first state (vm_prepare): 64-bit mode, flat segments from the GDT at gdt_base
+// (selectors cs and ds), paging from cr3, and the four argument registers (raw guests:
+// VM id, RAM base, RAM size, mode; Linux: RSI = the zero page, the rest 0).
+struct BootState {
+    u64 rip, rsp, cr3;
+    u64 rdi, rsi, rdx, rcx;
+    u64 gdt_base;
+    u16 gdt_limit, cs, ds;
 };
 
 struct VmContext {
@@ -69,13 +96,26 @@ struct VmContext {
     mm::PageTable<x86::EptFormat> ept{tables}; // VMX
     mm::PageTable<x86::NptFormat> npt{tables}; // SVM
     u64 stage2 = 0;                            // VMX: the EPTP; SVM: the nested CR3 (the NPT root)
-    u64 guest_cr3 = 0;                         // the guest page tables vm_prepare wrote
+    u64 ram_base = kRawRamBase;                // guest-physical start of RAM (Linux: 0)
+    bool low_alias = false;                    // GPA [0, kLowAliasSize) maps the RAM's start
+    BootState boot{};                          // vCPU 0's entry state (vm_prepare)
     u32 vcpus = 0;                             // one per core of `cpus:`
     u32 live = 0;         // atomic: vCPUs started (SIPI counted) and not yet stopped
     u32 cores_active = 0; // atomic: cores still inside vcpu_run_until_stopped
     u32 stop = 0;         // atomic: the VM is ending (power-off, fault, last vCPU stopped)
     u32 faulted = 0;      // atomic: some vCPU stopped with a fault
     u32 forced = 0;       // atomic: the controller forced the stop
+    u32 reset = 0;        // atomic: the guest asked for a reset (the VM ends as GuestReset)
+    // The emulated platform devices, shared by the VM's vCPUs under dev_lock (devices.cpp):
+    // COM1 with its console input queue, the I/O APIC, the PIT's channel 2.
+    SpinLock dev_lock;
+    Uart uart;
+    Ioapic ioapic;
+    Pit pit;
+    const char* pending_input = nullptr; // the definition's input, fed as the queue drains
+    char rx_queue[256];
+    u32 rx_head = 0, rx_count = 0;
+    u32 rx_waiting = 0; // atomic: rx_count != 0 or pending_input (checked without the lock)
     Vcpu vcpu[kMaxVcpus];
 };
 

@@ -34,9 +34,9 @@ ExitAction handle_io(Vm& vm, Vcpu& v) {
         report_guest_state(vm, v, "string I/O (INS/OUTS) is not emulated");
         return ExitAction::Fault;
     }
-    io_exit(vm, v, q.in, q.port, q.size);
-    advance_rip();
-    return ExitAction::Resume;
+    const ExitAction a = io_exit(vm, v, q.in, q.port, q.size);
+    if (a == ExitAction::Resume) advance_rip();
+    return a;
 }
 
 // MOV to CR0/CR4 of a bit the guest/host masks own (25.6.6: CR0.NE, CR4.VMXE). The
@@ -78,7 +78,7 @@ ExitAction handle_hlt(Vm& vm, Vcpu& v) {
     if (a != ExitAction::Resume) return a;
     advance_rip();
     vmwrite(VmcsField32::GuestInterruptibilityState, 0); // HLT right after STI: no shadow now
-    inject(EntryEvent{kTimerVector, EventType::ExternalInterrupt, false});
+    if (v.timer_fired) inject(EntryEvent{kTimerVector, EventType::ExternalInterrupt, false});
     return ExitAction::Resume;
 }
 

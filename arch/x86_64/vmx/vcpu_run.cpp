@@ -81,11 +81,9 @@ bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
     setup_host_state();
     GuestRegs& r = v.regs;
     if (bsp) {
-        const u64 top = vm.ram_ipa().raw() + vm.mem_size;
-        setup_guest_long_mode(vm.ram_ipa().raw(), top - 4 * 4096, s.guest_cr3);
-        // Test-guest boot registers (SysV argument order): VM id, RAM base, RAM size, mode.
-        r.rdi = vm.id, r.rsi = vm.ram_ipa().raw(), r.rdx = vm.mem_size,
-        r.rcx = static_cast<u64>(vm.image.raw_mode);
+        const virt::BootState& b = s.boot;
+        setup_guest_long_mode(b);
+        r.rdi = b.rdi, r.rsi = b.rsi, r.rdx = b.rdx, r.rcx = b.rcx;
     } else {
         setup_guest_real_mode(0, 0);
         vmwrite(VmcsField16::GuestCsSelector, static_cast<u16>(v.sipi_vector << 8));

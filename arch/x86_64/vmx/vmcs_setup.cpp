@@ -174,8 +174,8 @@ void setup_guest_real_mode(u64 rip, u64 rsp) {
     vmwrite(VmcsField64::VmcsLinkPointer, ~0ull); // no shadow VMCS (27.3.1.5)
 }
 
-void setup_guest_long_mode(u64 rip, u64 rsp, u64 cr3) {
-    setup_guest_real_mode(rip, rsp); // the fields long mode leaves as real mode has them
+void setup_guest_long_mode(const virt::BootState& b) {
+    setup_guest_real_mode(b.rip, b.rsp); // the fields long mode leaves as real mode has them
     // Access rights (table 25-2): code 0xa09b = type 0xb, S, P, L, G; data 0xc093 = D/B, G.
     constexpr u32 kArCode64 = 0xa09b, kArData = 0xc093, kArTss64Busy = 0x8b;
     const VmcsField16 sel[] = {VmcsField16::GuestEsSelector, VmcsField16::GuestSsSelector,
@@ -188,11 +188,13 @@ void setup_guest_long_mode(u64 rip, u64 rsp, u64 cr3) {
                               VmcsField32::GuestDsAccessRights, VmcsField32::GuestFsAccessRights,
                               VmcsField32::GuestGsAccessRights};
     for (int i = 0; i < 5; ++i) {
-        vmwrite(sel[i], 0x10);
+        vmwrite(sel[i], b.ds);
         vmwrite(lim[i], 0xffffffff);
         vmwrite(ar[i], kArData);
     }
-    vmwrite(VmcsField16::GuestCsSelector, 0x08);
+    vmwrite(VmcsField16::GuestCsSelector, b.cs);
+    vmwrite(VmcsFieldNatural::GuestGdtrBase, b.gdt_base);
+    vmwrite(VmcsField32::GuestGdtrLimit, b.gdt_limit);
     vmwrite(VmcsField32::GuestCsLimit, 0xffffffff);
     vmwrite(VmcsField32::GuestCsAccessRights, kArCode64);
     vmwrite(VmcsField32::GuestTrLimit, 0x67);
@@ -203,7 +205,7 @@ void setup_guest_long_mode(u64 rip, u64 rsp, u64 cr3) {
     const u64 cr0 = (kCr0 | x86::rdmsr(kMsrIa32VmxCr0Fixed0)) & x86::rdmsr(kMsrIa32VmxCr0Fixed1);
     const u64 cr4 = (kCr4Pae | x86::rdmsr(kMsrIa32VmxCr4Fixed0)) & x86::rdmsr(kMsrIa32VmxCr4Fixed1);
     vmwrite(VmcsFieldNatural::GuestCr0, cr0);
-    vmwrite(VmcsFieldNatural::GuestCr3, cr3);
+    vmwrite(VmcsFieldNatural::GuestCr3, b.cr3);
     vmwrite(VmcsFieldNatural::GuestCr4, cr4);
     vmwrite(VmcsFieldNatural::Cr0ReadShadow, kCr0);
     vmwrite(VmcsFieldNatural::Cr4ReadShadow, kCr4Pae);

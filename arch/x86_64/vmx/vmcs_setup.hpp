@@ -1,6 +1,7 @@
 // VMCS setup helpers (vmcs_setup.cpp). A VMCS must be current (VMPTRLD) before any call.
 #pragma once
 
+#include "../virt/vm_context.hpp"
 #include "vmcs.hpp"
 
 namespace keel::vmx {
@@ -25,7 +26,7 @@ struct Controls {
 void setup_host_state();
 void setup_guest_real_mode(u64 rip, u64 rsp);
 // 64-bit guest (SDM Vol. 3C 27.3.1: IA-32e mode guest checks): flat CS (L=1) and data
-// segments, paging with the given PML4, EFER.LME|LMA. The guest loads its own GDT/IDT.
-void setup_guest_long_mode(u64 rip, u64 rsp, u64 cr3);
+// segments with b's selectors and GDT, paging from b.cr3, EFER.LME|LMA, RIP and RSP.
+void setup_guest_long_mode(const virt::BootState& b);
 
 } // namespace keel::vmx

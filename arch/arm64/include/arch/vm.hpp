@@ -8,6 +8,7 @@ namespace keel::arch {
 using VmContext = arm64::VmContext;
 // Guest RAM starts where QEMU virt's does; the guest DTB (guest_dtb.cpp) says so.
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
+inline GuestPhys guest_ram_base(const VmContext&) { return kGuestRamBase; }
 // The emulated PL011 has a receive side.
 inline constexpr bool kConsoleInput = true;
 

@@ -27,6 +27,7 @@ struct FakeVmContext {
 
 using VmContext = FakeVmContext;
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
+inline GuestPhys guest_ram_base(const VmContext&) { return kGuestRamBase; }
 inline constexpr bool kConsoleInput = true;
 
 } // namespace keel::arch

@@ -203,6 +203,16 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
         hostile(mode);
         return;
     }
+    if (mode == MODE_RESET) {
+        // The FADT's sleep control register (ACPI 6.5 4.8.3.7): SLP_EN with SLP_TYP 3 is no
+        // \_S5 and must not power off; then the reset register (0xcf9, value 6).
+        puts_("reset: SLP_EN with SLP_TYP 3\n");
+        outb_(0x600, (3u << 2) | (1u << 5));
+        puts_("reset: still running, writing 6 to port 0xcf9\n");
+        outb_(0xcf9, 0x06);
+        puts_("FAIL: the reset returned to the guest\n");
+        return;
+    }
     check_cpuid();
     check_msrs();
     check_control_registers();
