@@ -26,14 +26,6 @@ namespace {
 BootInfo g_boot_info;
 DtbScan g_scan;
 
-// The image is linked at a fixed address; adrp-based code would run elsewhere but
-// absolute pointers in data would not. Compare the linked and the running address.
-u64 running_base() {
-    u64 pc_rel;
-    asm("adr %0, _head" : "=r"(pc_rel));
-    return pc_rel;
-}
-
 void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
     Status s = el2_map(addr, size, kind);
     if (s != Status::Ok)
@@ -85,15 +77,13 @@ void scan_platform(u64 x0, bool from_uefi) {
 
 const DtbScan& boot_dtb_scan() { return g_scan; }
 
-extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
+// link_base and relocs: start.S's self-relocation (the linked address, the relocations it
+// applied; none when the image runs where it was linked).
+extern "C" [[noreturn]] void arm64_boot_main(u64 x0, u64 link_base, u64 relocs) {
     boot_mark(BootMark::BootMain);
     // x0 is the DTB (direct boot) or the UEFI boot stage's BootInfo (boot_uefi.cpp).
     const bool from_uefi = take_uefi_boot_info(x0, g_boot_info);
-    const u64 base = reinterpret_cast<u64>(__image_start);
-    if (running_base() != base)
-        panic("loaded at %#llx but linked at %#llx",
-              static_cast<unsigned long long>(running_base()),
-              static_cast<unsigned long long>(base));
+    const u64 base = reinterpret_cast<u64>(__image_start); // adrp: where it runs
     scan_platform(x0, from_uefi);
     const u64 dtb = reinterpret_cast<u64>(g_scan.fdt);
 
@@ -119,6 +109,10 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     boot_mark(BootMark::MmuOn);
     arch::console_set_base(uart);
     kprint("arm64: EL2 MMU on (text RX, rodata R, data RW+XN, WXN)\n");
+    if (base != link_base)
+        kprint("arm64: running at %#llx, linked at %#llx: %llu relocations applied\n",
+               static_cast<unsigned long long>(base), static_cast<unsigned long long>(link_base),
+               static_cast<unsigned long long>(relocs));
 
     BootInfo& bi = g_boot_info;
     bi.magic = BootInfo::kMagic;

@@ -18,3 +18,23 @@ keel_mailbox_linux_test(arm64.update_linux update_linux --timeout 360
   --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
   --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem)
 set_tests_properties(arm64.update_linux PROPERTIES LABELS qemu-arm64 TIMEOUT 480 RUN_SERIAL TRUE)
+# The first step of the swap (docs/handover.md §1.4): the image is a static PIE that relocates
+# itself. Loaded 64 MiB above RAM base (0x44000000) instead of at its linked 0x40200000, its
+# entry applies every R_AARCH64_RELATIVE, it boots and runs two test-guest VMs. VM 1 gets the
+# pool's first block, 0x40000000, which covers the linked address, and writes a pattern over
+# all of its RAM (guest:scan): nothing of the image may still be in use there.
+keel_emu_test(NAME arm64.update_relocated_boot LABEL qemu-arm64 TIMEOUT 60 ARGS
+  --machine qemu-arm64 --image ${KEEL_IMAGE_arm64} --load-offset 0x4000000 --smp 4 --mem 1G
+  --wait-exit --exit-code 0
+  --fail "guest: ERROR" --fail "ram check: NOT zero" --fail "ram scan: NOT zero" --fail "pool leaked"
+  --append "keel.vm=cpus:1,mem:64M,guest:scan keel.vm=cpus:2-3,mem:128M"
+  --expect "arm64: running at 0x44000000, linked at 0x40200000:"
+  --expect "pool: free 0x40000000-0x43ffffff (64 MiB)"
+  --expect "pool: free 0x44200000-0x47ffffff" # the image's own 2 MiB block stays out
+  --expect "keel: first light complete"
+  --expect "vm 1: created: cpus 0x2, 64 MiB at pa 0x40000000"
+  --expect "crypto: self-check passed"
+  --expect "[vm 1] guest: ram scan: pattern written to all of it"
+  --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended"
+  --expect "keel: power off")
