@@ -1,12 +1,15 @@
 // arm64 live update's swap mechanics (arch/update_interface.hpp, docs/handover.md §4): park
 // every running vCPU at EL2 between two exits, describe the VMs for the handover record,
-// let them run again. Stage-2 tables and VTTBR_EL2 are left as they are throughout.
+// enter the incoming image placed in the run slot (handover_jump.S) and take it back, let the
+// vCPUs run again. Stage-2 tables and VTTBR_EL2 are left as they are throughout.
 #include "live_update.hpp"
 
+#include <arch/console.hpp>
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 #include <string.h>
 
+#include "cache_ops.hpp"
 #include "gic_phys.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
@@ -17,14 +20,17 @@
 #include "vm_context.hpp"
 
 extern "C" char __image_start[], __image_end[], _head[];
+extern "C" keel::u64 keel_handover_call(keel::u64 entry, keel::u64 record, keel::u64 uart);
 
 namespace keel::arm64 {
 namespace {
 
 u32 g_parked = 0; // vCPUs parked now (atomic)
-// The update region and, in its last kRecordBytes, the handover record's buffer: one run
-// taken out of the pool at boot (docs/handover.md §1.1).
+// The update region: one run taken out of the pool at boot (docs/handover.md §1.1, §1.4):
+// the run slot the incoming image is placed in and runs from (its first 2 MiB, 2 MiB
+// aligned like any pool run), then the staged file, then the handover record's buffer.
 constexpr u64 kReserveBytes = 4 * MiB;
+constexpr u64 kSlotBytes = 2 * MiB;
 constexpr u64 kRecordBytes = 128 * KiB;
 u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
 
@@ -61,8 +67,8 @@ public:
             KEEL_TRY(el2_map(r.value().raw(), kReserveBytes, MapKind::ReadWrite));
             g_reserved = r.value().raw();
         }
-        *region = reinterpret_cast<u8*>(g_reserved);
-        *region_size = kReserveBytes - kRecordBytes;
+        *region = reinterpret_cast<u8*>(g_reserved + kSlotBytes);
+        *region_size = kReserveBytes - kSlotBytes - kRecordBytes;
         *record = reinterpret_cast<u8*>(g_reserved + kReserveBytes - kRecordBytes);
         *record_size = kRecordBytes;
         return Status::Ok;
@@ -140,6 +146,24 @@ public:
         *base = reinterpret_cast<uptr>(__image_start);
         *span = static_cast<u64>(__image_end - __image_start);
         *entry = reinterpret_cast<uptr>(_head);
+    }
+
+    void run_slot(u8** slot, u64* size) override {
+        *slot = g_reserved != 0 ? reinterpret_cast<u8*>(g_reserved) : nullptr;
+        *size = g_reserved != 0 ? kSlotBytes : 0;
+    }
+
+    update::HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
+        if (g_reserved == 0 || entry_offset >= kSlotBytes) return update::HandBack{};
+        // What the incoming image reads with its MMU off (itself, placed as data, and the
+        // record) to the point of coherency, and out of the data cache.
+        dcache_clean_inval_poc(g_reserved, kSlotBytes);
+        dcache_clean_inval_poc(reinterpret_cast<uptr>(record), bytes);
+        // The parked cores wait in park_until_resumed() with their own translation regime;
+        // only this core leaves it, and it comes back here (handover_jump.S).
+        const u64 answer = keel_handover_call(g_reserved + entry_offset,
+                                              reinterpret_cast<uptr>(record), arch::console_base());
+        return update::decode_hand_back(answer);
     }
 
 private:

@@ -24,7 +24,9 @@ _head:
 
     .text
 primary_entry:
-    mov     x19, x0                 // DTB physical address
+    mov     x19, x0                 // DTB, UEFI BootInfo or handover record (physical)
+    mov     x22, x1                 // live update only: where to hand back
+    mov     x23, x2                 //                   the console UART
     msr     daifset, #0xf           // no interrupts until vectors and stacks exist
     mrs     x1, CurrentEL
     lsr     x1, x1, #2
@@ -89,6 +91,8 @@ primary_entry:
     mov     x0, x19
     mov     x1, x20
     mov     x2, x21
+    mov     x3, x22
+    mov     x4, x23
     bl      arm64_boot_main         // C++: page tables, MMU, boot info, keel_main; never returns
     b       park
 

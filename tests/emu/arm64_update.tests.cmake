@@ -7,16 +7,20 @@
 add_test(NAME arm64.update_refusals
   COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args}
           --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
-          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem update_refusals)
+          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem
+          --log ${CMAKE_BINARY_DIR}/logs/arm64.update_refusals.log update_refusals)
 set_tests_properties(arm64.update_refusals PROPERTIES LABELS qemu-arm64 TIMEOUT 300 RUN_SERIAL TRUE)
 # update_linux: two Linux VMs (1 and 2 vCPUs, console echo) while UPDATE Apply runs five
-# times: every vCPU parks at EL2 (state into its VM's context, stage 2 untouched), the
-# handover record is written and checked, every vCPU resumes; after each Apply both guests
-# still echo a line typed into them. The jump into the new image is not built yet
-# (docs/handover.md §4), so this covers quiesce, record and resume, not a swap.
+# times with a visibly newer image (its note says 0.2.0-next): every vCPU parks at EL2 (state
+# into its VM's context, stage 2 untouched), the handover record is written and checked, the
+# boot core turns its MMU off and enters the new image, which runs relocated from the run
+# slot, prints its version, checks the record and hands back (adoption is not built yet,
+# docs/handover.md §4); every vCPU resumes; after each Apply both guests still echo a line
+# typed into them. So this covers quiesce, record, the jump there and back and resume, not
+# an adoption.
 keel_mailbox_linux_test(arm64.update_linux update_linux --timeout 360
   --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
-  --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem)
+  --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem --log ${CMAKE_BINARY_DIR}/logs/arm64.update_linux.log)
 set_tests_properties(arm64.update_linux PROPERTIES LABELS qemu-arm64 TIMEOUT 480 RUN_SERIAL TRUE)
 # The first step of the swap (docs/handover.md §1.4): the image is a static PIE that relocates
 # itself. Loaded 64 MiB above RAM base (0x44000000) instead of at its linked 0x40200000, its

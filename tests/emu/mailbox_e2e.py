@@ -9,7 +9,7 @@ removes the /dev/shm file and its work folder (serial log, audit state): tools/k
   mailbox_e2e.py ... --keel-sign keel-sign --elf keel-arm64.elf --sign-key dev-signing.pem update_refusals
 Exit status: 0 pass, 1 fail.
 """
-import argparse, json, os, re, signal, socket, struct, subprocess, sys, time
+import argparse, json, os, re, shutil, signal, socket, struct, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from keel_scratch import Interrupted, Scratch  # noqa: E402
@@ -25,6 +25,7 @@ def main():
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--icount", action="store_true", help="-icount shift=0,align=off,sleep=off (bench)")
     p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--log", help="keep a copy of the serial log here")
     p.add_argument("--linux", help="arm64 Linux Image (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
     p.add_argument("--keel-sign", help="keel-sign (scenario update_refusals)")
@@ -150,6 +151,14 @@ def forge(a, s, shm, qmp_path, run):
     return ok
 
 
+NEWER_VERSION = "0.2.0-next"
+# Apply's answer while the incoming image cannot adopt (docs/handover.md §4): every vCPU
+# parked, the record written and checked, the new image entered; it checked the record and
+# handed back, and every vCPU resumed on the outgoing image.
+APPLY_RE = (r"update refused: (\d+) vCPUs parked, record (\d+) B; entered, handed back "
+            r"\(no adoption\); resumed in (\d+) ns")
+
+
 def update_images(a, s):
     """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
     one and one per refusal, each with the message Keel must answer."""
@@ -175,6 +184,13 @@ def update_images(a, s):
     elf[at + 12:at + 20] = struct.pack("<II", 99, 99)
     abi_elf = os.path.join(d, "abi99.elf")
     open(abi_elf, "wb").write(bytes(elf))
+    # A visibly newer image: the same code whose note says 0.2.0-next (the incoming image
+    # prints its note's version when it is entered, docs/handover.md §4.3).
+    elf = bytearray(open(a.elf, "rb").read())
+    elf[at + 24:at + 56] = NEWER_VERSION.encode().ljust(32, b"\0")
+    newer_elf = os.path.join(d, "newer.elf")
+    open(newer_elf, "wb").write(bytes(elf))
+    a.newer = sign(os.path.join(d, "newer.img"), elf=newer_elf)
     return good, [
         ("bad signature", bad_sig, "bad signature"),
         ("older security version", sign(os.path.join(d, "older.img"), sv="0"),
@@ -208,10 +224,12 @@ def update_refusals(a, s, run, wait_serial, serial):
             ok = False
     out = run("update", good, "--verify-only")
     ok &= "update: verified: 0.1.0, security version 1, handover 1..1" in out
-    # Apply: every vCPU parks, the handover record is written and checked, and since the jump
-    # is not built (docs/handover.md §4) both resume where they were; keelctl reports it.
+    # Apply: every vCPU parks, the handover record is written and checked, the new image is
+    # entered and, since it cannot adopt yet (docs/handover.md §4), hands back; both resume
+    # where they were; keelctl reports it.
     out = run("update", good, expect_rc=1, both=True)
-    ok &= re.search(r"update refused: 2 vCPUs parked, record \d+ B checked; no jump yet: resumed after \d+ ns", out) is not None
+    m = re.search(APPLY_RE, out)
+    ok &= m is not None and m.group(1) == "2"
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
     run("stop", "polite", "--timeout", "30000")
@@ -228,9 +246,11 @@ def update_refusals(a, s, run, wait_serial, serial):
 
 
 def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
-    """Two Linux VMs (1 and 2 vCPUs) that echo console lines; UPDATE Apply five times: every
-    vCPU parks, the handover record is written and checked, every vCPU resumes (the jump into
-    the new image is not built: docs/handover.md §4). After each, both guests still echo."""
+    """Two Linux VMs (1 and 2 vCPUs) that echo console lines; UPDATE Apply five times with a
+    visibly newer image: every vCPU parks, the handover record is written and checked, the
+    boot core enters the new image, which runs relocated in the run slot, prints its version,
+    checks the record and hands back (adoption is not built: docs/handover.md §4); every vCPU
+    resumes. After each, both guests still echo."""
     ok = True
     good, _ = update_images(a, s)
     lx = ["--kernel", a.linux, "--initrd", a.initrd]
@@ -241,14 +261,29 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
     ok &= wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 150)
     ok &= wait_ring(2, marks[2], "KEEL-GUEST: echo ready", 150)
     ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 5)
+    region = re.search(r"mailbox: update region \d+ KiB at (0x[0-9a-f]+)", serial())
+    # The run slot is the update region's first 2 MiB, the staged file follows it.
+    slot = int(region.group(1), 16) - 0x200000 if region else None
     for n in range(5):
-        out = run("update", good, expect_rc=1, both=True)
-        m = re.search(r"update refused: 3 vCPUs parked, record (\d+) B checked; no jump yet: resumed after (\d+) ns", out)
-        if not m:
-            print(f"FAIL: apply {n}: not every vCPU parked and resumed")
+        out = run("update", a.newer, expect_rc=1, both=True)
+        m = re.search(APPLY_RE, out)
+        if not m or m.group(1) != "3":
+            print(f"FAIL: apply {n}: not every vCPU parked, entered the new image and resumed")
             ok = False
         else:
-            print(f"  apply {n}: record {m.group(1)} B, vCPUs parked for {m.group(2)} ns (hypervisor clock under TCG: not a performance figure)")
+            print(f"  apply {n}: record {m.group(2)} B, vCPUs parked for {m.group(3)} ns (hypervisor clock under TCG: not a performance figure)")
+        # The new image ran from the run slot, relocated, and checked the record it was given.
+        text = serial()
+        entered = re.findall(r"handover: Keel (\S+) \(incoming image\) running at (0x[0-9a-f]+), "
+                             r"linked at 0x40200000 \((\d+) relocations\)", text)
+        if len(entered) != n + 1 or entered[-1][0] != NEWER_VERSION or slot is None or \
+                int(entered[-1][1], 16) != slot or int(entered[-1][2]) == 0:
+            print(f"FAIL: apply {n}: the new image did not say it ran relocated at the run slot "
+                  f"{slot and hex(slot)}: {entered[-1:]}")
+            ok = False
+        checked = re.findall(r"handover: record checked: abi 1, update 1, \d+ B, 2 VMs, 3 vCPUs, "
+                             r"outgoing Keel (\S+)", text)
+        ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
             ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
@@ -273,7 +308,7 @@ def update_bench(a, s, run, wait_serial):
     ns, size, vcpus = [], None, None
     for _ in range(a.rounds):
         out = run("update", good, expect_rc=1, both=True)
-        m = re.search(r"update refused: (\d+) vCPUs parked, record (\d+) B checked; no jump yet: resumed after (\d+) ns", out)
+        m = re.search(APPLY_RE, out)
         if not m:
             print("FAIL: an Apply did not park and resume every vCPU")
             return False
@@ -640,6 +675,8 @@ def drive(a, s):
             ok = False
     finally:
         s.stop()
+        if a.log:
+            shutil.copyfile(log, a.log)
         if not ok:
             print("---- serial log tail ----\n" + "".join(serial().splitlines(True)[-30:]))
     print("mailbox_e2e: " + ("PASS" if ok else "FAIL"))

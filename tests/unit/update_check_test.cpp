@@ -281,6 +281,23 @@ struct FakeSwap final : Swap {
     void image_span(u64* base, u64* span, u64* entry) override {
         *base = 0x40200000, *span = 8 * MiB, *entry = 0x40200000;
     }
+    std::vector<u8> slot = std::vector<u8>(2 * MiB, 0xee); // the run slot, dirty
+    u64 slot_size = 2 * MiB;
+    HandBack answer{HandBackReason::AdoptionNotBuilt, Status::Ok};
+    u32 enters = 0;
+    u64 entered_at = ~0ull;
+    void run_slot(u8** s, u64* size) override {
+        *s = slot.data();
+        *size = slot_size;
+    }
+    HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
+        ++enters;
+        entered_at = entry_offset;
+        EXPECT_TRUE(parked) << "entered only while every vCPU is parked";
+        HandoverView v; // what the incoming image checks first
+        EXPECT_EQ(parse_handover(record, bytes, kHandoverAbiMin, kHandoverAbi, v), Status::Ok);
+        return answer;
+    }
 };
 
 struct MailboxApply : MailboxUpdate {
@@ -307,15 +324,27 @@ struct MailboxApply : MailboxUpdate {
     }
 };
 
-TEST_F(MailboxApply, QuiescesWritesACheckedRecordAndResumesEveryVcpu) {
+TEST_F(MailboxApply, QuiescesWritesACheckedRecordEntersAndResumesEveryVcpu) {
     mailbox::UpdateReply out{};
     EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
     const std::string msg = out.message;
     EXPECT_EQ(msg.find("3 vCPUs parked, record "), 0u) << msg;
-    EXPECT_NE(msg.find(" B checked; no jump yet: resumed after "), std::string::npos) << msg;
+    EXPECT_NE(msg.find(" B; entered, handed back (no adoption); resumed in "), std::string::npos)
+        << msg;
+    EXPECT_STREQ(out.version, "9.8.7-next") << "the image that was entered";
     EXPECT_EQ(swap.quiesces, 1u);
     EXPECT_EQ(swap.describes, 1u);
+    EXPECT_EQ(swap.enters, 1u);
+    EXPECT_EQ(swap.entered_at, 0u) << "the entry is segment 0's first byte";
     EXPECT_EQ(swap.resumes, 1u) << "the rollback path: every vCPU runs again";
+    // The image was placed in the run slot: segment 0 at +0 (its bytes b * 13), the gap
+    // and .bss zeroed, segment 1 at +1 MiB (b * 13 + 1).
+    EXPECT_EQ(swap.slot[5], static_cast<u8>(5 * 13));
+    EXPECT_EQ(swap.slot[8192], 0u);
+    EXPECT_EQ(swap.slot[MiB - 1], 0u);
+    EXPECT_EQ(swap.slot[MiB + 3], static_cast<u8>(3 * 13 + 1));
+    EXPECT_EQ(swap.slot[MiB + 700 + 4095], 0u) << "segment 1's mem_size tail";
+    EXPECT_EQ(swap.slot[MiB + 700 + 4096], 0xee) << "nothing past the image's span";
     // The record left in the buffer is what the incoming image would parse.
     HandoverView v;
     const u8* rec = reinterpret_cast<const u8*>(record.data());
@@ -328,6 +357,25 @@ TEST_F(MailboxApply, QuiescesWritesACheckedRecordAndResumesEveryVcpu) {
         << "the chain position as it stood before Apply's own record";
     EXPECT_STREQ(v.old_image->version, KEEL_VERSION_STRING);
     EXPECT_EQ(last_detail(), "update apply: unsupported");
+}
+
+TEST_F(MailboxApply, TheIncomingImagesRefusalIsReported) {
+    swap.answer = HandBack{HandBackReason::RecordRefused, Status::Corrupt};
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    EXPECT_NE(std::string(out.message).find("; entered, record refused (corrupt); resumed"),
+              std::string::npos)
+        << out.message;
+    EXPECT_EQ(swap.resumes, 1u);
+}
+
+TEST_F(MailboxApply, AnImageLargerThanTheRunSlotIsNotEntered) {
+    swap.slot_size = 512 * KiB; // the test image spans 1 MiB + 4.7 KiB
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::OutOfRange);
+    EXPECT_STREQ(out.message, "image spans 1028 KiB, the run slot holds 512 KiB: nothing changed");
+    EXPECT_EQ(swap.quiesces, 0u) << "refused before any vCPU was touched";
+    EXPECT_EQ(swap.enters, 0u);
 }
 
 TEST_F(MailboxApply, AVcpuThatDoesNotParkChangesNothing) {
@@ -344,6 +392,7 @@ TEST_F(MailboxApply, ARecordThatDoesNotCheckIsNotHandedOver) {
     EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Corrupt);
     EXPECT_STREQ(out.message, "handover record: corrupt; all resumed, nothing changed");
     EXPECT_EQ(swap.resumes, 1u);
+    EXPECT_EQ(swap.enters, 0u) << "a record that does not check is never handed over";
 }
 
 TEST_F(MailboxUpdate, WithoutAnUpdateRegionUpdateIsUnsupported) {
