@@ -42,3 +42,12 @@ keel_emu_test(NAME arm64.update_relocated_boot LABEL qemu-arm64 TIMEOUT 60 ARGS
   --expect "vm 2: summary: guest power-off"
   --expect "keel: all VMs ended"
   --expect "keel: power off")
+# 20 consecutive Applies alternating two versions (0.1.0 and 0.2.0-next) with two test guests
+# running: each version is entered in the run slot and hands back; the guests are alive at
+# the end, one keelctl session served all of it, the audit chain verifies.
+add_test(NAME arm64.update_many
+  COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args}
+          --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
+          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem --rounds 20 --timeout 300
+          --log ${CMAKE_BINARY_DIR}/logs/arm64.update_many.log update_many)
+set_tests_properties(arm64.update_many PROPERTIES LABELS long TIMEOUT 420 RUN_SERIAL TRUE)

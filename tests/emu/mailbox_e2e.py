@@ -33,7 +33,7 @@ def main():
     p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
                                         "flood", "expiry", "topology", "vfs", "update_refusals", "update_linux",
-                                        "update_bench"])
+                                        "update_bench", "update_many"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -291,6 +291,44 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
     ok &= "one\trunning" in out and "two\trunning" in out
     ok &= "destroyed" not in serial() and "unhandled" not in serial()
     ok &= "audit chain verified" in run("log")
+    return ok
+
+
+def update_many(a, s, run, wait_serial, serial):
+    """Two test guests run while a.rounds UPDATE Applies alternate between two versions
+    (0.1.0 and 0.2.0-next): each enters its image in the run slot, which says so and hands
+    back; the guests are alive at the end (one answers the power button), the keelctl session
+    is the one it started with, and the audit chain verifies across all of it."""
+    ok = True
+    good, _ = update_images(a, s)
+    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "polite"); run("start", "deaf")
+    ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
+    ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+    for n in range(a.rounds):
+        image, version = (a.newer, NEWER_VERSION) if n % 2 == 0 else (good, "0.1.0")
+        out = run("update", image, expect_rc=1, both=True)
+        m = re.search(APPLY_RE, out)
+        entered = re.findall(r"handover: Keel (\S+) \(incoming image\) running at", serial())
+        if not m or m.group(1) != "2" or len(entered) != n + 1 or entered[-1] != version:
+            print(f"FAIL: update {n}: expected {version} entered and handed back; got {entered[-1:]}: {out.strip()}")
+            return False
+    print(f"  {a.rounds} updates entered and handed back, versions alternating")
+    listing = run("list")
+    ok &= "polite\trunning" in listing and "deaf\trunning" in listing
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    applies = log_out.count("update apply: unsupported")
+    sessions = re.findall(r"session \d+ established", log_out)
+    if applies != a.rounds or len(sessions) != 1:
+        print(f"FAIL: {applies} audit records of an Apply (expected {a.rounds}), sessions {sessions} "
+              "(expected one throughout)")
+        ok = False
     return ok
 
 
@@ -575,6 +613,8 @@ def drive(a, s):
             ok &= "audit chain verified" in log_out and " 0 without a key here" in log_out
         elif a.scenario == "forge":
             ok &= forge(a, s, shm, qmp, run)
+        elif a.scenario == "update_many":
+            ok &= update_many(a, s, run, wait_serial, serial)
         elif a.scenario == "update_bench":
             ok &= update_bench(a, s, run, wait_serial)
         elif a.scenario == "update_linux":
