@@ -66,11 +66,14 @@ bool is_handover_record(u64 x0) {
         kprint("handover: record refused: %s; handing back\n", status_name(s));
         hand_back(back, update::HandBackReason::RecordRefused, s);
     }
-    kprint("handover: record checked: abi %u, update %llu, %llu B, %u VMs, %u vCPUs, outgoing "
-           "Keel %s\n",
+    u64 free = 0; // what the pool would have free after adopting the record's runs
+    for (u32 i = 0; i < view.pool->count; ++i)
+        if (view.pool_runs[i].owner == update::kOwnerFree) free += view.pool_runs[i].size;
+    kprint("handover: record checked: abi %u, update %llu, %llu B, %u VMs, %u vCPUs, pool %u "
+           "runs, %llu MiB free, outgoing Keel %s\n",
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
-           view.old_image->version);
+           view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
     kprint("handover: adoption not built yet: handing back to the outgoing image\n");
     hand_back(back, update::HandBackReason::AdoptionNotBuilt, Status::Ok);
 }

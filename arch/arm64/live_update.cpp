@@ -33,6 +33,8 @@ constexpr u64 kReserveBytes = 4 * MiB;
 constexpr u64 kSlotBytes = 2 * MiB;
 constexpr u64 kRecordBytes = 128 * KiB;
 u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
+// Free pool runs a record lists at most (a pool fragmented further refuses the update).
+constexpr u32 kMaxFreeRuns = 64;
 
 // vCPUs inside a guest now (on: from CPU_ON or start until they stop).
 u32 vcpus_on() {
@@ -117,9 +119,10 @@ public:
             for (u32 i = 0; i < a.nvcpus; ++i)
                 KEEL_TRY(w.add(update::RecordType::Vcpu, vcpu(id, a.vcpus[i])));
         }
-        // Pool ownership: the hypervisor's own span and each VM's RAM (the rest of the
-        // boot memory map is free).
-        update::PoolRun runs[2 + Vm::kMaxVms] = {};
+        // Pool ownership: the hypervisor's own span, the update region, each VM's RAM and
+        // every free run, so the incoming image's pool is exactly this (what no run names,
+        // device tree or firmware memory, is not pool memory).
+        static update::PoolRun runs[2 + Vm::kMaxVms + kMaxFreeRuns]; // off the stack
         u32 n = 0;
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
@@ -131,6 +134,11 @@ public:
             if (vm != nullptr && vm->mem_size != 0)
                 runs[n++] = update::PoolRun{vm->mem_base.raw(), vm->mem_size, id, 0};
         }
+        static u64 bases[kMaxFreeRuns], sizes[kMaxFreeRuns];
+        const u32 free = pool_free_runs(bases, sizes, kMaxFreeRuns);
+        if (free > kMaxFreeRuns) return Status::NoMemory; // the record would be incomplete
+        for (u32 i = 0; i < free; ++i)
+            runs[n++] = update::PoolRun{bases[i], sizes[i], update::kOwnerFree, 0};
         return w.add_pool(runs, n);
     }
 

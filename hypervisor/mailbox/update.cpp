@@ -142,12 +142,21 @@ Status Service::write_handover(u64* bytes) {
     m.resp_prod = resp_prod_;
     m.log_prod = audit_.prod();
     m.unlogged = audit_.unlogged();
-    m.active_session = sessions_.active_id();
-    m.offer_id = sessions_.offer_id();
-    m.seq_floor = sessions_.last_seq();
+    SessionHandover sh;
+    sessions_.export_session(sh);
+    m.active_session = sh.active_id;
+    m.offer_id = sh.offer_id;
+    m.session_used = sh.used;
+    m.seq_floor = sh.last_seq;
+    m.session_established_ms = sh.established_ms;
+    static_assert(sizeof sh.keys == sizeof m.session_keys, "docs/handover.md §2.2 Mailbox");
+    memcpy(m.session_keys, &sh.keys, sizeof m.session_keys);
+    memset(&sh.keys, 0, sizeof sh.keys);
     m.audit_next_index = audit_.next_index();
     memcpy(m.audit_head, audit_.head(), sizeof m.audit_head);
-    KEEL_TRY(w.add(update::RecordType::Mailbox, m));
+    const Status added = w.add(update::RecordType::Mailbox, m);
+    memset(m.session_keys, 0, sizeof m.session_keys); // only in the record from here
+    KEEL_TRY(added);
     Result<u64> n = w.seal();
     if (!n.ok()) return n.status();
     static update::HandoverView view; // the parse the incoming image would make
@@ -210,6 +219,8 @@ Status Service::update_apply(UpdateReply& out) {
     if (rec == Status::Ok) hb = swap.enter(place.entry_offset, update_.setup.record, bytes);
     swap.resume();
     const u32 blackout_ns = ticks_ns(t0, ticks_now()); // quiesce request to every vCPU let go
+    // Rolled back: the record (the session keys among it) is wiped, outside the blackout.
+    memset(update_.setup.record, 0, static_cast<usize>(update_.setup.record_size));
     if (rec != Status::Ok) {
         format(out.message, sizeof out.message, "handover record: %s; all resumed, nothing changed",
                status_name(rec));

@@ -230,6 +230,14 @@ def update_refusals(a, s, run, wait_serial, serial):
     out = run("update", good, expect_rc=1, both=True)
     m = re.search(APPLY_RE, out)
     ok &= m is not None and m.group(1) == "2"
+    # The record's pool runs (owned and free) as the incoming image read them: the two guests'
+    # 4 MiB each (two 2 MiB blocks) out of the baseline.
+    base = re.search(r"baseline now (\d+) MiB", serial())
+    seen = re.search(r"handover: record checked: abi 1, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+                     r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
+    if not base or not seen or int(seen.group(1)) != int(base.group(1)) - 8:
+        print(f"FAIL: the record's free pool runs: {seen and seen.group(0)}, baseline {base and base.group(1)}")
+        ok = False
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
     run("stop", "polite", "--timeout", "30000")
@@ -282,7 +290,7 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
                   f"{slot and hex(slot)}: {entered[-1:]}")
             ok = False
         checked = re.findall(r"handover: record checked: abi 1, update 1, \d+ B, 2 VMs, 3 vCPUs, "
-                             r"outgoing Keel (\S+)", text)
+                             r"pool \d+ runs, \d+ MiB free, outgoing Keel (\S+)", text)
         ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")

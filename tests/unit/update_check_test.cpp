@@ -290,9 +290,11 @@ struct FakeSwap final : Swap {
         *s = slot.data();
         *size = slot_size;
     }
+    std::vector<u8> seen; // the record as the incoming image got it
     HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
         ++enters;
         entered_at = entry_offset;
+        seen.assign(record, record + bytes);
         EXPECT_TRUE(parked) << "entered only while every vCPU is parked";
         HandoverView v; // what the incoming image checks first
         EXPECT_EQ(parse_handover(record, bytes, kHandoverAbiMin, kHandoverAbi, v), Status::Ok);
@@ -345,10 +347,13 @@ TEST_F(MailboxApply, QuiescesWritesACheckedRecordEntersAndResumesEveryVcpu) {
     EXPECT_EQ(swap.slot[MiB + 3], static_cast<u8>(3 * 13 + 1));
     EXPECT_EQ(swap.slot[MiB + 700 + 4095], 0u) << "segment 1's mem_size tail";
     EXPECT_EQ(swap.slot[MiB + 700 + 4096], 0xee) << "nothing past the image's span";
-    // The record left in the buffer is what the incoming image would parse.
+    // Rolled back: the record (session keys among it) is wiped.
+    for (u64 w : record)
+        ASSERT_EQ(w, 0u);
+    // The record the incoming image got.
     HandoverView v;
-    const u8* rec = reinterpret_cast<const u8*>(record.data());
-    ASSERT_EQ(parse_handover(rec, record.size() * 8, kHandoverAbiMin, kHandoverAbi, v), Status::Ok);
+    ASSERT_EQ(parse_handover(swap.seen.data(), swap.seen.size(), kHandoverAbiMin, kHandoverAbi, v),
+              Status::Ok);
     EXPECT_EQ(v.header.update_counter, 1u);
     EXPECT_EQ(v.vm_count, 2u);
     EXPECT_NE(v.console[1], nullptr);
@@ -357,6 +362,50 @@ TEST_F(MailboxApply, QuiescesWritesACheckedRecordEntersAndResumesEveryVcpu) {
         << "the chain position as it stood before Apply's own record";
     EXPECT_STREQ(v.old_image->version, KEEL_VERSION_STRING);
     EXPECT_EQ(last_detail(), "update apply: unsupported");
+}
+
+// The mailbox session continues on the incoming image (docs/handover.md §2.2 Mailbox): a
+// SessionManager of another boot (its own seed), given the record's Mailbox record, accepts
+// the controller's next command under the same session and keys, refuses a replay and a
+// wrong MAC, and counts on from the recorded use count.
+TEST_F(MailboxApply, TheRecordCarriesTheSessionSoItContinues) {
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    HandoverView v;
+    ASSERT_EQ(parse_handover(swap.seen.data(), swap.seen.size(), kHandoverAbiMin, kHandoverAbi, v),
+              Status::Ok);
+    const MailboxRecord& m = *v.mailbox;
+    EXPECT_EQ(m.active_session, b.session);
+    EXPECT_EQ(m.offer_id, b.session + 1);
+    EXPECT_EQ(m.seq_floor, b.seq) << "Apply itself was the last command";
+    EXPECT_GT(m.session_used, 0u);
+    EXPECT_EQ(memcmp(m.session_keys, &b.keys, sizeof b.keys), 0) << "cmd || rsp || log";
+    mailbox::SessionManager incoming;
+    u8 nonce[16] = {9};
+    ASSERT_EQ(incoming.init(b.key.pub, mailbox::test::test_seed(77), nonce, {}), Status::Ok);
+    mailbox::SessionHandover h;
+    h.active_id = m.active_session;
+    h.offer_id = m.offer_id;
+    h.used = m.session_used;
+    h.established_ms = m.session_established_ms;
+    h.last_seq = m.seq_floor;
+    memcpy(&h.keys, m.session_keys, sizeof h.keys);
+    ASSERT_EQ(incoming.adopt_session(h), Status::Ok);
+    EXPECT_EQ(incoming.active_id(), b.session);
+    EXPECT_EQ(incoming.offer_id(), b.session + 2) << "a new offer after the recorded one";
+    mailbox::CommandSlot next = b.make(mailbox::Opcode::List, 0);
+    b.mac(next);
+    EXPECT_EQ(incoming.check(next, b.be.now_ms()), Status::Ok);
+    EXPECT_EQ(incoming.check(next, b.be.now_ms()), Status::Replayed);
+    mailbox::CommandSlot forged = b.make(mailbox::Opcode::List, 0);
+    b.mac(forged);
+    forged.mac[0] ^= 1;
+    EXPECT_EQ(incoming.check(forged, b.be.now_ms()), Status::AuthFailed);
+    mailbox::ResponseSlot r{};
+    incoming.seal_response(r);
+    EXPECT_EQ(mailbox::check_response(b.keys.rsp, r), Status::Ok) << "answers under the same key";
+    h.offer_id = h.active_id; // an offer not after the session: inconsistent
+    EXPECT_EQ(incoming.adopt_session(h), Status::InvalidArgument);
 }
 
 TEST_F(MailboxApply, TheIncomingImagesRefusalIsReported) {
