@@ -116,6 +116,7 @@ public:
             KEEL_TRY(w.add(update::RecordType::Vm, r));
             const update::Stage2Record s2{id, id, a.stage2.root().raw(), vtcr, vm->ram_ipa().raw()};
             KEEL_TRY(w.add(update::RecordType::Stage2, s2));
+            KEEL_TRY(w.add(update::RecordType::VgicDist, dist(id, a.dist)));
             for (u32 i = 0; i < a.nvcpus; ++i)
                 KEEL_TRY(w.add(update::RecordType::Vcpu, vcpu(id, a.vcpus[i])));
         }
@@ -175,6 +176,22 @@ public:
     }
 
 private:
+    static update::VgicDistRecord dist(u32 vm_id, const VgicDist& d) {
+        update::VgicDistRecord r{};
+        r.vm_id = vm_id;
+        r.ctlr = d.ctlr;
+        r.enabled = d.enabled;
+        r.pending = d.pending;
+        r.level = d.level;
+        r.group = d.group;
+        static_assert(sizeof d.icfgr == sizeof r.icfgr && sizeof d.priority == sizeof r.priority &&
+                          sizeof d.irouter == sizeof r.irouter,
+                      "docs/handover.md §2.2 VgicDist");
+        memcpy(r.icfgr, d.icfgr, sizeof r.icfgr);
+        memcpy(r.priority, d.priority, sizeof r.priority);
+        memcpy(r.irouter, d.irouter, sizeof r.irouter);
+        return r;
+    }
     static update::VcpuRecord vcpu(u32 vm_id, const Vcpu& v) {
         update::VcpuRecord r{};
         r.vm_id = vm_id;

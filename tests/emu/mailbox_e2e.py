@@ -198,7 +198,7 @@ def update_images(a, s):
         ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
-         "incompatible handover ABI (image adopts 99..99, this Keel writes 1)"),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 2)"),
     ]
 
 
@@ -223,7 +223,7 @@ def update_refusals(a, s, run, wait_serial, serial):
             print(f"FAIL: {name}: a VM stopped running")
             ok = False
     out = run("update", good, "--verify-only")
-    ok &= "update: verified: 0.1.0, security version 1, handover 1..1" in out
+    ok &= "update: verified: 0.1.0, security version 1, handover 2..2" in out
     # Apply: every vCPU parks, the handover record is written and checked, the new image is
     # entered and, since it cannot adopt yet (docs/handover.md §4), hands back; both resume
     # where they were; keelctl reports it.
@@ -233,7 +233,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     # The record's pool runs (owned and free) as the incoming image read them: the two guests'
     # 4 MiB each (two 2 MiB blocks) out of the baseline.
     base = re.search(r"baseline now (\d+) MiB", serial())
-    seen = re.search(r"handover: record checked: abi 1, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+    seen = re.search(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
                      r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
     if not base or not seen or int(seen.group(1)) != int(base.group(1)) - 8:
         print(f"FAIL: the record's free pool runs: {seen and seen.group(0)}, baseline {base and base.group(1)}")
@@ -289,7 +289,7 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
             print(f"FAIL: apply {n}: the new image did not say it ran relocated at the run slot "
                   f"{slot and hex(slot)}: {entered[-1:]}")
             ok = False
-        checked = re.findall(r"handover: record checked: abi 1, update 1, \d+ B, 2 VMs, 3 vCPUs, "
+        checked = re.findall(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 3 vCPUs, "
                              r"pool \d+ runs, \d+ MiB free, outgoing Keel (\S+)", text)
         ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
         for vm in (1, 2):

@@ -121,7 +121,7 @@ TEST(UpdateCheck, IncompatibleHandoverAbi) {
     EXPECT_EQ(o.why, Refusal::HandoverAbi);
     EXPECT_EQ(o.status, Status::Unsupported);
     EXPECT_EQ(std::string(o.message),
-              "incompatible handover ABI (image adopts 2..2, this Keel writes 1)");
+              "incompatible handover ABI (image adopts 3..3, this Keel writes 2)");
     s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
     EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
 }
@@ -199,7 +199,7 @@ TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
          "image is for another architecture"},
         {"truncated", truncated, Status::Truncated, "truncated image"},
         {"handover abi", make_update_image(abi), Status::Unsupported,
-         "incompatible handover ABI (image adopts 7..7, this Keel writes 1)"},
+         "incompatible handover ABI (image adopts 7..7, this Keel writes 2)"},
     };
     const u32 vms_before = b.be.reserves + b.be.starts + b.be.stops + b.be.releases;
     for (const Case& c : cases) {
@@ -267,6 +267,9 @@ struct FakeSwap final : Swap {
             v.vcpu_count = 1;
             KEEL_TRY(w.add(RecordType::Vm, v));
             KEEL_TRY(w.add(RecordType::Stage2, Stage2Record{id, id, 0x1000, 0, 0}));
+            VgicDistRecord d{};
+            d.vm_id = id;
+            KEEL_TRY(w.add(RecordType::VgicDist, d));
             VcpuRecord c{};
             c.vm_id = id;
             KEEL_TRY(w.add(RecordType::Vcpu, c));
