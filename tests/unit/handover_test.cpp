@@ -252,6 +252,16 @@ struct Rule {
     void (*write)(HandoverWriter&);
 };
 
+// OldImage, then VM 1 with `vcpus` vCPUs and its per-VM records but the one type `leave_out`
+// (Vm itself: none left out), then one Vcpu record (index 0).
+void vm1_without(HandoverWriter& w, RecordType leave_out, u32 vcpus = 1) {
+    (void)w.add(RecordType::OldImage, old_image());
+    (void)w.add(RecordType::Vm, vm(1, vcpus));
+    if (leave_out != RecordType::Stage2) (void)w.add(RecordType::Stage2, stage2(1));
+    if (leave_out != RecordType::VgicDist) (void)w.add(RecordType::VgicDist, dist(1));
+    if (leave_out != RecordType::Console) (void)w.add(RecordType::Console, console(1));
+    (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+}
 void base_vm1(HandoverWriter& w) {
     EXPECT_EQ(w.add(RecordType::OldImage, old_image()), Status::Ok);
     EXPECT_EQ(w.add(RecordType::Vm, vm(1, 1)), Status::Ok);
@@ -302,12 +312,7 @@ const Rule kRules[] = {
      }},
     {"the same vCPU twice",
      [](HandoverWriter& w) {
-         (void)w.add(RecordType::OldImage, old_image());
-         (void)w.add(RecordType::Vm, vm(1, 2));
-         (void)w.add(RecordType::Stage2, stage2(1));
-         (void)w.add(RecordType::VgicDist, dist(1));
-         (void)w.add(RecordType::Console, console(1));
-         (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+         vm1_without(w, RecordType::Vm, 2);
          (void)w.add(RecordType::Vcpu, vcpu(1, 0));
          tail(w);
      }},
@@ -320,20 +325,17 @@ const Rule kRules[] = {
      }},
     {"a VM without its stage 2",
      [](HandoverWriter& w) {
-         (void)w.add(RecordType::OldImage, old_image());
-         (void)w.add(RecordType::Vm, vm(1, 1));
-         (void)w.add(RecordType::VgicDist, dist(1));
-         (void)w.add(RecordType::Console, console(1));
-         (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+         vm1_without(w, RecordType::Stage2);
          tail(w);
      }},
     {"a VM without its distributor",
      [](HandoverWriter& w) {
-         (void)w.add(RecordType::OldImage, old_image());
-         (void)w.add(RecordType::Vm, vm(1, 1));
-         (void)w.add(RecordType::Stage2, stage2(1));
-         (void)w.add(RecordType::Console, console(1));
-         (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+         vm1_without(w, RecordType::VgicDist);
+         tail(w);
+     }},
+    {"a VM without its console",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::Console);
          tail(w);
      }},
     {"two distributors for one VM",
