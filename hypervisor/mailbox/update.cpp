@@ -111,7 +111,8 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
     }
     if (s != Status::Ok && out.message[0] == '\0')
         format(out.message, sizeof out.message, "%s", status_name(s));
-    format(detail_, sizeof detail_, "update %s: %s", step, status_name(s));
+    if (detail_[0] == '\0') // Apply's rollback wrote its own
+        format(detail_, sizeof detail_, "update %s: %s", step, status_name(s));
     memcpy(reply, &out, sizeof out);
     return s;
 }
@@ -229,6 +230,13 @@ Status Service::update_apply(UpdateReply& out) {
     }
     char what[48];
     hand_back_text(hb, what, sizeof what);
+    // The audit record says it was a rollback and why (docs/handover.md §4 step 6).
+    if (hb.reason == update::HandBackReason::RecordRefused)
+        format(detail_, sizeof detail_, "update rolled back: record %s", status_name(hb.status));
+    else
+        format(detail_, sizeof detail_, "update rolled back: %s",
+               hb.reason == update::HandBackReason::AdoptionNotBuilt ? "no adoption"
+                                                                     : "not entered");
     memcpy(out.version, update_.version, sizeof out.version);
     format(out.message, sizeof out.message, "%u vCPUs parked, record %llu B; %s; resumed in %u ns",
            parked, static_cast<unsigned long long>(bytes), what, blackout_ns);

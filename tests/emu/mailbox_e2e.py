@@ -246,6 +246,9 @@ def update_refusals(a, s, run, wait_serial, serial):
     ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
     log_out = run("log")
     ok &= "audit chain verified" in log_out
+    if "update rolled back: no adoption" not in log_out:
+        print("FAIL: no audit record of the Apply's rollback")
+        ok = False
     for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
         if f"update verify: {status}" not in log_out:
             print(f"FAIL: no audit record 'update verify: {status}'")
@@ -331,10 +334,10 @@ def update_many(a, s, run, wait_serial, serial):
     ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
     log_out = run("log")
     ok &= "audit chain verified" in log_out
-    applies = log_out.count("update apply: unsupported")
+    applies = log_out.count("update rolled back: no adoption")
     sessions = re.findall(r"session \d+ established", log_out)
     if applies != a.rounds or len(sessions) != 1:
-        print(f"FAIL: {applies} audit records of an Apply (expected {a.rounds}), sessions {sessions} "
+        print(f"FAIL: {applies} audit records of a rolled-back Apply (expected {a.rounds}), sessions {sessions} "
               "(expected one throughout)")
         ok = False
     return ok

@@ -364,7 +364,7 @@ TEST_F(MailboxApply, QuiescesWritesACheckedRecordEntersAndResumesEveryVcpu) {
     EXPECT_EQ(v.mailbox->audit_next_index + 1, b.svc->audit().next_index())
         << "the chain position as it stood before Apply's own record";
     EXPECT_STREQ(v.old_image->version, KEEL_VERSION_STRING);
-    EXPECT_EQ(last_detail(), "update apply: unsupported");
+    EXPECT_EQ(last_detail(), "update rolled back: no adoption");
 }
 
 // The mailbox session continues on the incoming image (docs/handover.md §2.2 Mailbox): a
@@ -418,6 +418,7 @@ TEST_F(MailboxApply, TheIncomingImagesRefusalIsReported) {
     EXPECT_NE(std::string(out.message).find("; entered, record refused (corrupt); resumed"),
               std::string::npos)
         << out.message;
+    EXPECT_EQ(last_detail(), "update rolled back: record corrupt");
     EXPECT_EQ(swap.resumes, 1u);
 }
 
