@@ -79,11 +79,12 @@ void scan_platform(u64 x0, bool from_uefi) {
 const DtbScan& boot_dtb_scan() { return g_scan; }
 
 // link_base and relocs: start.S's self-relocation (the linked address, the relocations it
-// applied; none when the image runs where it was linked). x1/x2: the entry's x1 and x2, which
-// only a live update's jump sets (handover_entry.cpp).
-extern "C" [[noreturn]] void arm64_boot_main(u64 x0, u64 link_base, u64 relocs, u64 x1, u64 x2) {
+// applied; none when the image runs where it was linked). x1..x4: the entry's, which only a
+// live update's jump sets (handover_jump.S, handover_entry.cpp).
+extern "C" [[noreturn]] void arm64_boot_main(u64 x0, u64 link_base, u64 relocs, u64 x1, u64 x2,
+                                             u64 x3, u64 x4) {
     boot_mark(BootMark::BootMain);
-    if (is_handover_record(x0)) handover_main(x0, x1, x2, link_base, relocs);
+    if (is_handover_record(x0)) handover_main(x0, x1, x2, x3, x4, link_base, relocs);
     // x0 is the DTB (direct boot) or the UEFI boot stage's BootInfo (boot_uefi.cpp).
     const bool from_uefi = take_uefi_boot_info(x0, g_boot_info);
     const u64 base = reinterpret_cast<u64>(__image_start); // adrp: where it runs

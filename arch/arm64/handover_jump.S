@@ -1,15 +1,21 @@
-// Live update's jump (docs/handover.md §4.3). keel_handover_call: the outgoing image's boot
-// core saves what it needs to come back, turns its EL2 MMU and data cache off and enters the
-// incoming image (x0 = the handover record, x1 = where to hand back, x2 = the console UART).
+// Live update's jump (docs/handover.md §4.3, §4.5). Every core of the outgoing image enters
+// the incoming image the same way, keel_handover_call: it saves what it needs to come back in
+// its own save area (24 words, cleaned to the point of coherency: the return path reads it
+// with the MMU off), turns its EL2 MMU and data cache off and branches to the incoming entry
+// with x0 = the handover record, x1 = where to hand back, x2 = the console UART, x3 = the save
+// area (a cookie the incoming image hands back untouched), x4 = the doorbell. The boot core
+// enters at the image's entry (start.S), a parked core at the incoming image's
+// keel_handover_secondary, which the incoming image names in the doorbell.
 // handover_return: the incoming image hands back there, MMU off, x0 = its answer
-// (update::encode_hand_back); the outgoing image's translation regime, vectors, stack and
-// callee-saved registers come back and keel_handover_call returns that answer.
+// (update::encode_hand_back), x1 = the cookie; the outgoing image's translation regime,
+// vectors, stack and callee-saved registers come back and keel_handover_call returns x0.
 // keel_handover_back: the incoming image's side of the hand-back.
 
 #include "asm_offsets.h"
 
 #define SCTLR_M (1 << 0)
 #define SCTLR_C (1 << 2)
+#define HANDOVER_STACK 4096
 
 // x19..x30 to or from [base]: \op is stp or ldp.
 .macro callee_saved op, base
@@ -31,17 +37,10 @@
     isb
 .endm
 
-    // x19..x30, sp, DAIF, SCTLR/TCR/MAIR/TTBR0/VBAR_EL2: read back with the MMU off, so it
-    // is cleaned to the point of coherency before the MMU goes off (three 64-byte lines).
-    .section .bss.handover_save, "aw", %nobits
-    .balign 64
-handover_save:
-    .space  192
-
     .text
     .globl  keel_handover_call
-keel_handover_call:                     // u64 (u64 entry, u64 record, u64 uart)
-    adr_l   x9, handover_save
+keel_handover_call:     // u64 (u64 entry, u64 record, u64 uart, u64* save, u64 doorbell)
+    mov     x9, x3
     callee_saved stp, x9
     mov     x10, sp
     mrs     x11, daif
@@ -69,9 +68,9 @@ keel_handover_call:                     // u64 (u64 entry, u64 record, u64 uart)
     adr_l   x1, handover_return
     br      x9
 
-handover_return:                        // MMU off, x0 = the incoming image's answer
+handover_return:                        // MMU off, x0 = the answer, x1 = the save area
     msr     daifset, #0xf
-    adr_l   x9, handover_save
+    mov     x9, x1
     ldp     x10, x11, [x9, #128]
     msr     mair_el2, x10
     msr     ttbr0_el2, x11
@@ -96,8 +95,40 @@ handover_return:                        // MMU off, x0 = the incoming image's an
     ret
 
     .globl  keel_handover_back
-keel_handover_back:                     // [[noreturn]] (u64 back, u64 answer), incoming image
+keel_handover_back:         // [[noreturn]] (u64 back, u64 answer, u64 cookie), incoming image
     mmu_off
     mov     x9, x0
     mov     x0, x1
+    mov     x1, x2
     br      x9
+
+// A parked core of the outgoing image arrives here (MMU off, the arguments above). Its own
+// vectors and a stack by MPIDR_EL1.Aff0 (QEMU virt numbers cores 0..n there; one past the
+// stacks hands straight back), then C++ (handover_entry.cpp). The guest's EL1, FP/SIMD and
+// ICH_* registers stay in the core: nothing on this path touches them.
+    .globl  keel_handover_secondary
+keel_handover_secondary:
+    msr     daifset, #0xf
+    adr_l   x9, el2_vectors
+    msr     vbar_el2, x9
+    isb
+    mrs     x9, mpidr_el1
+    and     x9, x9, #0xff
+    cmp     x9, #KEEL_HANDOVER_CPUS
+    b.hs    1f
+    adr_l   x10, handover_stacks
+    add     x9, x9, #1
+    mov     x11, #HANDOVER_STACK
+    madd    x10, x9, x11, x10               // the top of stack Aff0
+    mov     sp, x10
+    bl      handover_secondary_main         // never returns
+1:  mov     x9, x1                          // no stack for it: answer None at once
+    mov     x1, x3
+    mov     x0, #0
+    mmu_off
+    br      x9
+
+    .section .noinit.handover_stacks, "aw", %nobits
+    .balign 16
+handover_stacks:
+    .space  HANDOVER_STACK * KEEL_HANDOVER_CPUS

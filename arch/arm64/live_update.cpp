@@ -11,6 +11,7 @@
 
 #include "cache_ops.hpp"
 #include "gic_phys.hpp"
+#include "handover_entry.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -20,7 +21,8 @@
 #include "vm_context.hpp"
 
 extern "C" char __image_start[], __image_end[], _head[];
-extern "C" keel::u64 keel_handover_call(keel::u64 entry, keel::u64 record, keel::u64 uart);
+extern "C" keel::u64 keel_handover_call(keel::u64 entry, keel::u64 record, keel::u64 uart,
+                                        keel::u64* save, keel::u64 doorbell);
 
 namespace keel::arm64 {
 namespace {
@@ -28,11 +30,19 @@ namespace {
 u32 g_parked = 0; // vCPUs parked now (atomic)
 // The update region: one run taken out of the pool at boot (docs/handover.md §1.1, §1.4):
 // the run slot the incoming image is placed in and runs from (its first 2 MiB, 2 MiB
-// aligned like any pool run), then the staged file, then the handover record's buffer.
+// aligned like any pool run), then the staged file, the doorbell's page (§4.5), the
+// handover record's buffer.
 constexpr u64 kReserveBytes = 4 * MiB;
 constexpr u64 kSlotBytes = 2 * MiB;
 constexpr u64 kRecordBytes = 128 * KiB;
+constexpr u64 kDoorbellOffset = kReserveBytes - kRecordBytes - 4 * KiB;
+// Each core's save area for the jump (handover_jump.S: 24 words, three cache lines).
+alignas(64) u64 g_save[PerCpu::kMaxCpus][24];
+u64 g_record = 0;   // the record the parked cores hand the incoming image
+u32 g_visiting = 0; // parked cores inside the incoming image or about to enter it
+
 u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
+Doorbell& doorbell() { return *reinterpret_cast<Doorbell*>(g_reserved + kDoorbellOffset); }
 // Free pool runs a record lists at most (a pool fragmented further refuses the update).
 constexpr u32 kMaxFreeRuns = 64;
 
@@ -70,7 +80,7 @@ public:
             g_reserved = r.value().raw();
         }
         *region = reinterpret_cast<u8*>(g_reserved + kSlotBytes);
-        *region_size = kReserveBytes - kSlotBytes - kRecordBytes;
+        *region_size = kDoorbellOffset - kSlotBytes;
         *record = reinterpret_cast<u8*>(g_reserved + kReserveBytes - kRecordBytes);
         *record_size = kRecordBytes;
         return Status::Ok;
@@ -168,10 +178,18 @@ public:
         // record) to the point of coherency, and out of the data cache.
         dcache_clean_inval_poc(g_reserved, kSlotBytes);
         dcache_clean_inval_poc(reinterpret_cast<uptr>(record), bytes);
-        // The parked cores wait in park_until_resumed() with their own translation regime;
-        // only this core leaves it, and it comes back here (handover_jump.S).
-        const u64 answer = keel_handover_call(g_reserved + entry_offset,
-                                              reinterpret_cast<uptr>(record), arch::console_base());
+        // The parked cores wait in park_until_resumed(), where the doorbell brings them into
+        // the incoming image and back (§4.5); this core comes back here (handover_jump.S).
+        Doorbell& d = doorbell();
+        d = Doorbell{};
+        g_record = reinterpret_cast<uptr>(record);
+        const u64 answer =
+            keel_handover_call(g_reserved + entry_offset, g_record, arch::console_base(),
+                               g_save[this_cpu().index], reinterpret_cast<uptr>(&d));
+        // No parked core enters any more; wait for those inside to be home.
+        __atomic_store_n(&d.secondary_entry, 0ull, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&g_visiting, __ATOMIC_SEQ_CST) != 0)
+            asm volatile("yield" ::: "memory");
         return update::decode_hand_back(answer);
     }
 
@@ -226,10 +244,35 @@ Arm64Swap g_swap;
 
 } // namespace
 
+namespace {
+
+// A parked core: once per quiesce, if the incoming image named its secondary entry, into it
+// and back (docs/handover.md §4.5). Counted in g_visiting before the entry is read, so the
+// boot core, which clears the entry and then waits for g_visiting to drain, never resumes
+// with a core still inside. Returns whether it went.
+bool visit_incoming_image() {
+    if (g_reserved == 0) return false;
+    Doorbell& d = doorbell();
+    __atomic_add_fetch(&g_visiting, 1u, __ATOMIC_SEQ_CST);
+    const u64 entry = __atomic_load_n(&d.secondary_entry, __ATOMIC_SEQ_CST);
+    if (entry != 0) {
+        (void)keel_handover_call(entry, g_record, arch::console_base(), g_save[this_cpu().index],
+                                 reinterpret_cast<uptr>(&d));
+        __atomic_add_fetch(&d.back, 1u, __ATOMIC_ACQ_REL);
+    }
+    __atomic_sub_fetch(&g_visiting, 1u, __ATOMIC_SEQ_CST);
+    return entry != 0;
+}
+
+} // namespace
+
 void park_until_resumed() {
     __atomic_add_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
-    while (quiesce_requested())
+    bool visited = false;
+    while (quiesce_requested()) {
+        if (!visited) visited = visit_incoming_image();
         asm volatile("wfe" ::: "memory");
+    }
     __atomic_sub_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
 }
 

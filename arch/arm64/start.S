@@ -26,7 +26,9 @@ _head:
 primary_entry:
     mov     x19, x0                 // DTB, UEFI BootInfo or handover record (physical)
     mov     x22, x1                 // live update only: where to hand back
-    mov     x23, x2                 //                   the console UART
+    mov     x23, x2                 //   the console UART
+    mov     x24, x3                 //   the outgoing image's cookie
+    mov     x25, x4                 //   the doorbell (handover_jump.S)
     msr     daifset, #0xf           // no interrupts until vectors and stacks exist
     mrs     x1, CurrentEL
     lsr     x1, x1, #2
@@ -93,6 +95,8 @@ primary_entry:
     mov     x2, x21
     mov     x3, x22
     mov     x4, x23
+    mov     x5, x24
+    mov     x6, x25
     bl      arm64_boot_main         // C++: page tables, MMU, boot info, keel_main; never returns
     b       park
 

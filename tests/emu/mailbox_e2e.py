@@ -232,6 +232,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     ok &= m is not None and m.group(1) == "2"
     # The record's pool runs (owned and free) as the incoming image read them: the two guests'
     # 4 MiB each (two 2 MiB blocks) out of the baseline.
+    ok &= wait_serial("handover: 2 of 2 parked cores entered this image and went back", 5)
     base = re.search(r"baseline now (\d+) MiB", serial())
     seen = re.search(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
                      r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
@@ -295,6 +296,12 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
         checked = re.findall(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 3 vCPUs, "
                              r"pool \d+ runs, \d+ MiB free, outgoing Keel (\S+)", text)
         ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
+        # Every core with a parked vCPU entered the new image and came back (§4.5); the
+        # guests' EL1, FP/SIMD and vGIC registers stayed in those cores meanwhile.
+        moved = text.count("handover: 3 of 3 parked cores entered this image and went back")
+        if moved != n + 1:
+            print(f"FAIL: apply {n}: {moved} Applies moved all 3 parked cores, expected {n + 1}")
+            ok = False
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
             ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
@@ -321,8 +328,10 @@ def update_many(a, s, run, wait_serial, serial):
         image, version = (a.newer, NEWER_VERSION) if n % 2 == 0 else (good, "0.1.0")
         out = run("update", image, expect_rc=1, both=True)
         m = re.search(APPLY_RE, out)
-        entered = re.findall(r"handover: Keel (\S+) \(incoming image\) running at", serial())
-        if not m or m.group(1) != "2" or len(entered) != n + 1 or entered[-1] != version:
+        text = serial()
+        entered = re.findall(r"handover: Keel (\S+) \(incoming image\) running at", text)
+        moved = text.count("handover: 2 of 2 parked cores entered this image and went back")
+        if not m or m.group(1) != "2" or len(entered) != n + 1 or entered[-1] != version or moved != n + 1:
             print(f"FAIL: update {n}: expected {version} entered and handed back; got {entered[-1:]}: {out.strip()}")
             return False
     print(f"  {a.rounds} updates entered and handed back, versions alternating")
