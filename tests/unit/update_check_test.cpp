@@ -239,6 +239,18 @@ TEST_F(MailboxUpdate, StepsOutOfOrderOrOutOfBoundsAreRefused) {
         << "names no VM";
 }
 
+// The incoming image's answer in x0 (docs/handover.md §4 step 3): reason in bits 0..31,
+// the Status in 32..63, both ways.
+TEST(HandBackWord, CarriesReasonAndStatus) {
+    EXPECT_EQ(encode_hand_back(HandBackReason::AdoptionNotBuilt, Status::Ok), 2u);
+    const u64 w = encode_hand_back(HandBackReason::RecordRefused, Status::Corrupt);
+    EXPECT_EQ(w, 1u | u64{static_cast<u32>(Status::Corrupt)} << 32);
+    const HandBack hb = decode_hand_back(w);
+    EXPECT_EQ(hb.reason, HandBackReason::RecordRefused);
+    EXPECT_EQ(hb.status, Status::Corrupt);
+    EXPECT_EQ(decode_hand_back(0).reason, HandBackReason::None);
+}
+
 // The arch's swap, faked: describes what the fake backend holds as the arm64 one would.
 struct FakeSwap final : Swap {
     mailbox::test::FakeBackend* be = nullptr;
