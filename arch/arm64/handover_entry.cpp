@@ -20,6 +20,7 @@
 #include "hypervisor/update/swap.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
+#include "stage2_format.hpp"
 #include "sysreg.hpp"
 
 extern "C" char __image_start[], __image_end[];
@@ -40,6 +41,57 @@ constexpr u64 kSecondaryWaitMs = 1000;
 
 [[noreturn]] void hand_back(u64 back, u64 cookie, update::HandBackReason why, Status s) {
     keel_handover_back(back, update::encode_hand_back(why, s), cookie);
+}
+
+// The outgoing image's stage-2 table pages, read where they are (they come from a pool in
+// its image: vm_arch.cpp). A table outside its span reads as empty and is counted.
+class InPlaceTables final : public mm::TableMemory {
+public:
+    InPlaceTables(u64 base, u64 span) : base_(base), span_(span) {}
+    u64* alloc_table(PhysAddr*) override { return nullptr; } // read only
+    void free_table(PhysAddr) override {}
+    u64* table_ptr(PhysAddr phys) override {
+        if (phys.raw() - base_ < span_ && span_ - (phys.raw() - base_) >= mm::kPageSize)
+            return reinterpret_cast<u64*>(phys.raw());
+        ++outside;
+        return g_empty;
+    }
+    [[nodiscard]] usize tables_in_use() const override { return 0; }
+    u32 outside = 0;
+
+private:
+    alignas(mm::kPageSize) static inline u64 g_empty[mm::kEntriesPerTable] = {};
+    u64 base_, span_;
+};
+
+// Each VM's stage-2 root taken over in place with this image's page-table engine (the
+// adoption's way of keeping them, docs/handover.md §4 step 4): every 2 MiB of its RAM that
+// is mapped must map to its RAM at the same offset. Says what it found; false on a mismatch.
+bool check_stage2_in_place(const update::HandoverView& v) {
+    bool all = true;
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        const update::VmRecord& vm = *v.vms[i];
+        const update::Stage2Record& s2 = *v.stage2[i];
+        InPlaceTables mem(v.old_image->base, v.old_image->span);
+        mm::PageTable<Stage2Format> pt{mem};
+        u32 mapped = 0, wrong = 0;
+        if (pt.adopt(PhysAddr(s2.root)) == Status::Ok) {
+            for (u64 off = 0; off < vm.mem_size; off += 2 * MiB) {
+                using Ipa = mm::PageTable<Stage2Format>::Input;
+                const Result<mm::Translation> t = pt.translate(Ipa(s2.ipa_base + off));
+                if (!t.ok()) continue;
+                ++mapped;
+                wrong += t.value().pa.raw() != vm.mem_base + off;
+            }
+        }
+        const bool ok = wrong == 0 && mem.outside == 0 && mapped != 0;
+        all &= ok;
+        kprint("handover: vm %u stage-2 root %#llx read in place: %u of %llu blocks mapped, %s\n",
+               vm.id, static_cast<unsigned long long>(s2.root), mapped,
+               static_cast<unsigned long long>(vm.mem_size / (2 * MiB)),
+               ok ? "each to its own RAM" : "NOT as recorded");
+    }
+    return all;
 }
 
 // The parked cores (docs/handover.md §4.5): each vCPU that was on waits on its own core.
@@ -115,6 +167,9 @@ bool is_handover_record(u64 x0) {
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
            view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
+    // The outgoing image, read only: its stage-2 tables live in it.
+    if (el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok)
+        (void)check_stage2_in_place(view);
     const u32 cores = parked_cores(view);
     const u32 left = take_in_secondaries(*reinterpret_cast<Doorbell*>(doorbell), cores);
     kprint("handover: %u of %u parked cores entered this image and went back\n", left, cores);

@@ -233,6 +233,11 @@ def update_refusals(a, s, run, wait_serial, serial):
     # The record's pool runs (owned and free) as the incoming image read them: the two guests'
     # 4 MiB each (two 2 MiB blocks) out of the baseline.
     ok &= wait_serial("handover: 2 of 2 parked cores entered this image and went back", 5)
+    # The new image's page-table engine read both stage-2 roots in place (§4 step 4).
+    for vm in (1, 2):
+        ok &= wait_serial(f"handover: vm {vm} stage-2 root ", 1)
+        ok &= re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 2 "
+                        r"blocks mapped, each to its own RAM", serial()) is not None
     base = re.search(r"baseline now (\d+) MiB", serial())
     seen = re.search(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
                      r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
@@ -298,6 +303,11 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
         ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
         # Every core with a parked vCPU entered the new image and came back (§4.5); the
         # guests' EL1, FP/SIMD and vGIC registers stayed in those cores meanwhile.
+        in_place = len(re.findall(r"handover: vm [12] stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* "
+                                  r"of 128 blocks mapped, each to its own RAM", text))
+        if in_place != 2 * (n + 1):
+            print(f"FAIL: apply {n}: {in_place} stage-2 roots read in place as recorded, expected {2 * (n + 1)}")
+            ok = False
         moved = text.count("handover: 3 of 3 parked cores entered this image and went back")
         if moved != n + 1:
             print(f"FAIL: apply {n}: {moved} Applies moved all 3 parked cores, expected {n + 1}")
