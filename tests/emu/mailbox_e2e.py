@@ -346,6 +346,7 @@ def update_many(a, s, run, wait_serial, serial):
     run("start", "polite"); run("start", "deaf")
     ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
     ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+    log_out = ""
     for n in range(a.rounds):
         image, version = (a.newer, NEWER_VERSION) if n % 2 == 0 else (good, "0.1.0")
         out = apply_update(run, image)
@@ -356,6 +357,12 @@ def update_many(a, s, run, wait_serial, serial):
         if not m or m.group(1) != "2" or len(entered) != n + 1 or entered[-1] != version or moved != n + 1:
             print(f"FAIL: update {n}: expected {version} entered and handed back; got {entered[-1:]}: {out.strip()}")
             return False
+        if n % 5 == 4:
+            # Pulled and verified as the chain grows (the audit ring holds 256 records and
+            # each update writes one per chunk besides Begin, Verify and Apply).
+            pulled = run("log")
+            ok &= "audit chain verified" in pulled
+            log_out += pulled
     print(f"  {a.rounds} updates entered and handed back, versions alternating")
     listing = run("list")
     ok &= "polite\trunning" in listing and "deaf\trunning" in listing
@@ -363,8 +370,9 @@ def update_many(a, s, run, wait_serial, serial):
     ok &= wait_serial("vm 1: destroyed (guest power-off)")
     run("stop", "deaf", "--force")
     ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
-    log_out = run("log")
-    ok &= "audit chain verified" in log_out
+    pulled = run("log")
+    ok &= "audit chain verified" in pulled
+    log_out += pulled
     applies = log_out.count("update rolled back: no adoption")
     sessions = re.findall(r"session \d+ established", log_out)
     if applies != a.rounds or len(sessions) != 1:
