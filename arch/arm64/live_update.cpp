@@ -36,12 +36,12 @@ constexpr u64 kReserveBytes = 4 * MiB;
 constexpr u64 kSlotBytes = 2 * MiB;
 constexpr u64 kRecordBytes = 128 * KiB;
 constexpr u64 kDoorbellOffset = kReserveBytes - kRecordBytes - 4 * KiB;
+u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
 // Each core's save area for the jump (handover_jump.S: 24 words, three cache lines).
 alignas(64) u64 g_save[PerCpu::kMaxCpus][24];
 u64 g_record = 0;   // the record the parked cores hand the incoming image
 u32 g_visiting = 0; // parked cores inside the incoming image or about to enter it
 
-u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
 Doorbell& doorbell() { return *reinterpret_cast<Doorbell*>(g_reserved + kDoorbellOffset); }
 // Free pool runs a record lists at most (a pool fragmented further refuses the update).
 constexpr u32 kMaxFreeRuns = 64;
