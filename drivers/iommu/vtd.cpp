@@ -99,8 +99,14 @@ Status Vtd::invalidate() {
     return Status::Timeout;
 }
 
-// Firmware's interrupt remapping off first (nothing of it stays trusted), then its queue
-// once the unit has fetched everything in it (IQH == IQT, 6.5.2.1).
+// What firmware left on, before Keel's tables take over. Interrupt remapping goes off (a
+// new table is not latched under a running one; until Keel's is on, a device's message
+// reaches the APICs as sent), the invalidation queue goes off once the unit has fetched
+// everything in it (IQH == IQT, 6.5.2.1; Keel's queue replaces it). Translation stays on
+// when firmware's root table is a legacy one: Keel's root is latched (SRTP) and the caches
+// invalidated while it runs, so no DMA goes untranslated at any moment. A root table in
+// another mode (scalable, TTM != 00) is not replaced under translation: translation goes
+// off first, and until Keel's tables are on DMA is not remapped.
 Status Vtd::stop_firmware_state(u32 gsts) {
     if (gsts & vtd::kIre) KEEL_TRY(command(vtd::kIre, false));
     if (gsts & vtd::kQie) {
@@ -110,7 +116,8 @@ Status Vtd::stop_firmware_state(u32 gsts) {
         if (i == kPollLimit) return Status::Timeout;
         KEEL_TRY(command(vtd::kQie, false));
     }
-    return (gsts & vtd::kTe) != 0 ? command(vtd::kTe, false) : Status::Ok;
+    const bool legacy_root = (read64(*regs_, vtd::kRtaddr) & vtd::kRtaddrTtm) == 0;
+    return (gsts & vtd::kTe) != 0 && !legacy_root ? command(vtd::kTe, false) : Status::Ok;
 }
 
 Status Vtd::start_queue() {
@@ -172,7 +179,7 @@ Status Vtd::init(Mmio& regs, CacheClean clean, bool x2apic) {
         } drop;
         (void)drain_faults(drop, &overflowed);    // whatever firmware's time left behind
         regs.write32(vtd::kFectl, vtd::kFectlIm); // polled: no fault interrupt
-        s = command(vtd::kTe, true);
+        if ((regs.read32(vtd::kGsts) & vtd::kTe) == 0) s = command(vtd::kTe, true);
     }
     if (s != Status::Ok) regs_ = nullptr;
     return s;

@@ -57,7 +57,8 @@ public:
 
     // Probes (Unsupported: no 39- or 48-bit second level, no 2 MiB pages, fewer domains
     // than Keel numbers), turns off what firmware left on (interrupt remapping, the
-    // invalidation queue once drained, translation), installs an empty root table, starts
+    // invalidation queue once drained; translation only under a non-legacy root table:
+    // a legacy one is replaced while translation runs), installs an empty root table, starts
     // the invalidation queue where there is one, invalidates the context cache and IOTLB
     // globally, clears old faults, turns on interrupt remapping with an empty table where
     // the unit has it, then enables translation: from then on every function's DMA and

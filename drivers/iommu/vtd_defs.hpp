@@ -19,6 +19,7 @@ constexpr u32 kVer = 0x00, kCap = 0x08, kEcap = 0x10, kGcmd = 0x18, kGsts = 0x1c
 // address (11.4.10.1): base 63:12, EIME 11, S 3:0 (2^(S+1) entries).
 constexpr u32 kIqh = 0x80, kIqt = 0x88, kIqa = 0x90, kIcs = 0x9c, kIrta = 0xb8;
 constexpr u64 kIrtaEime = 1ull << 11;
+constexpr u64 kRtaddrTtm = 3ull << 10; // root table address: translation table mode (00: legacy)
 
 // Global command / status (11.4.4, 11.4.5): the same bit in both.
 constexpr u32 kTe = 1u << 31;    // translation enable
@@ -133,7 +134,8 @@ static_assert(make_irte(0x41, 2, false, 0x0119).lo == 0x0000020000410001ull &&
 // remappable format): 0xFEE in 31:20, handle[14:0] in 19:5, format 1 in bit 4, SHV 0,
 // handle[15] in bit 2; the data is then ignored (0).
 constexpr u32 remappable_msi_address(u16 handle) {
-    return 0xfee00000u | (u32{handle & 0x7fffu} << 5) | (1u << 4) | (static_cast<u32>(handle >> 15) << 2);
+    return 0xfee00000u | (u32{handle & 0x7fffu} << 5) | (1u << 4) |
+           (static_cast<u32>(handle >> 15) << 2);
 }
 
 static_assert(make_context(0x12345000, 7, kAw48).lo == 0x12345001ull &&

@@ -155,9 +155,14 @@ u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdli
     // What firmware placed stays where it is: Keel's placements keep clear of it.
     const Result<u32> fw =
         pci::claim_decoding_bars(ecam, pci::bar_claims(), static_cast<u8>(p.pci_bus_start));
-    if (!fw.ok() || fw.value() != 0)
-        kprint("pci: %u ranges firmware left decoding claimed%s\n", fw.ok() ? fw.value() : 0,
-               fw.ok() ? "" : ", then no room for more: BARs placed later may fail");
+    if (!fw.ok()) {
+        // A placement could land on a BAR not claimed: place nothing.
+        kprint("pci: the BARs firmware left decoding could not all be recorded (%s): SR-IOV "
+               "not brought up\n",
+               status_name(fw.status()));
+        return 0;
+    }
+    if (fw.value() != 0) kprint("pci: %u ranges firmware left decoding claimed\n", fw.value());
     u32 pfs = 0;
     for (u8 dev = 0; dev < 32 && pfs < kMaxPfs; ++dev) {
         for (u8 fn = 0; fn < 8; ++fn) {

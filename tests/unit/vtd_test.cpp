@@ -71,6 +71,7 @@ public:
               (u64{kNfr - 1} << 40);
     u64 ecap = (u64{kIro / 16} << 8) | 1; // coherent
     u32 gsts = 0;
+    u32 te_drops = 0; // times translation went from on to off
     bool never_ack = false;
     u64 rtaddr_reg = 0, root = 0; // root = the latched pointer (SRTP)
     u32 ccmd_count = 0, iotlb_count = 0, wbf_count = 0;
@@ -93,6 +94,7 @@ public:
         if (off == kCcmd || off == kCcmd + 4) return 0; // ICC clear: done
         if (off == kIro + kIotlbReg || off == kIro + kIotlbReg + 4) return 0;
         if (off == kFsts) return fsts;
+        if (off == kRtaddr || off == kRtaddr + 4) return half(rtaddr_reg);
         if (off == kIqh || off == kIqh + 4) return half(iqh);
         if (off == kIqt || off == kIqt + 4) return half(iqt_reg);
         if (off >= kFro && off < kFro + kNfr * 16) {
@@ -128,6 +130,7 @@ public:
         if (v & kSirtp) irta_latched = irta_reg, irt = irta_reg & ~0xfffull, gsts |= kSirtp;
         if (v & kWbf) ++wbf_count;
         if ((v & kQie) && !(gsts & kQie)) iqh = 0;
+        if ((gsts & kTe) && !(v & kTe)) ++te_drops;
         gsts = (gsts & ~(kTe | kQie | kIre | kCfi)) | (v & (kTe | kQie | kIre | kCfi));
     }
     // Fetches descriptors from IQH to IQT (6.5.2): types 1, 2, 4 and 5 with SW.
@@ -421,12 +424,34 @@ TEST(Vtd, FirmwaresQueueAndRemappingAreStoppedFirst) {
     EXPECT_FALSE(busy.vtd.ready());
 }
 
-TEST(Vtd, FirmwaresTranslationIsTurnedOffFirst) {
+TEST(Vtd, FirmwaresLegacyTablesAreReplacedWithoutEverTurningTranslationOff) {
+    // Firmware (pre-boot DMA protection) left translation on, function 00:01.0 mapped.
+    std::unique_ptr<VtdMemory> fw = std::make_unique<VtdMemory>();
+    alignas(4096) static u64 fw_table[3][512];
+    fw_table[0][1] = reinterpret_cast<u64>(fw_table[1]) | 3; // 1 GiB -> level-2 table
+    fw_table[1][0] = reinterpret_cast<u64>(fw_table[2]) | 3;
+    fw_table[2][0] = ram() | 3;
+    fw->root[0] = make_root(reinterpret_cast<u64>(fw->context[0]));
+    fw->context[0][8] = make_context(reinterpret_cast<u64>(fw_table[0]), 1, kAw39);
+    Rig r;
+    r.unit.cap = (r.unit.cap & ~(0x1full << 8)) | (u64{kSagaw39} << 8);
+    r.unit.rtaddr_reg = r.unit.root = reinterpret_cast<u64>(fw->root);
+    r.unit.gsts = kTe;
+    ASSERT_EQ(r.unit.dma(0x0008, 0x40000000, true), ram()) << "firmware's mapping works";
+    ASSERT_EQ(r.vtd.init(r.unit, nullptr), Status::Ok);
+    EXPECT_EQ(r.unit.te_drops, 0u) << "no moment without translation";
+    EXPECT_EQ(r.unit.root, reinterpret_cast<u64>(r.mem->root));
+    EXPECT_FALSE(r.unit.dma(0x0008, 0x40000000, true)) << "firmware's mapping is gone";
+}
+
+TEST(Vtd, AScalableModeRootIsReplacedWithTranslationOff) {
     Rig r;
     r.unit.gsts = kTe;
-    r.unit.root = 0xdead000; // firmware's table, never walked again
+    r.unit.rtaddr_reg = r.unit.root = 0xdead000 | (1ull << 10); // TTM 01: scalable mode
     ASSERT_EQ(r.vtd.init(r.unit, nullptr), Status::Ok);
+    EXPECT_EQ(r.unit.te_drops, 1u);
     EXPECT_EQ(r.unit.root, reinterpret_cast<u64>(r.mem->root));
+    EXPECT_TRUE(r.unit.gsts & kTe);
 }
 
 TEST(Vtd, AnAttachedFunctionReachesExactlyItsRanges) {
