@@ -4,7 +4,8 @@
 # test guests, and runs ROUNDS UPDATE Applies of a freshly signed keel.img
 # (tests/emu/mailbox_e2e.py, scenario update_bench): the hypervisor's instructions from the
 # quiesce request to every vCPU let go again (the handover record written and checked in
-# between; the jump into a new image is not built yet), and the record's size. Prints a
+# between, then the jump into the new image, which checks the record and hands back since it
+# cannot adopt yet: docs/handover.md §4), and the record's size. Prints a
 # markdown table, then bench-result lines.
 #   bench/update_bench.sh BUILD_DIR [ROUNDS]
 set -eu

@@ -11,7 +11,7 @@ set(KEEL_IMAGE_VERSION "${PROJECT_VERSION}" CACHE STRING "version string built i
 set(ARCH_DIR ${CMAKE_SOURCE_DIR}/arch/${KEEL_TARGET_ARCH})
 set(KEEL_PRODUCT_ONLY_SOURCES ${CMAKE_SOURCE_DIR}/hypervisor/vm/builtin_guest_none.cpp)
 set(KEEL_TEST_IMAGE_SOURCES ${CMAKE_SOURCE_DIR}/tests/guest/builtin_guest.cpp)
-include(${ARCH_DIR}/sources.cmake)   # KEEL_ARCH_SOURCES, KEEL_ARCH_LIBS, KEEL_ARCH_LINKER_SCRIPT
+include(${ARCH_DIR}/sources.cmake)   # KEEL_ARCH_SOURCES, _LIBS, _LINKER_SCRIPT, _LINK_OPTIONS
 # Optional arch parts the arch does not provide yet come from arch/none/ (its README).
 set(KEEL_ARCH_FALLBACK_INCLUDE)
 if(NOT EXISTS ${ARCH_DIR}/include/arch/update.hpp)
@@ -42,7 +42,8 @@ string(REPLACE ";" "@" _tp_report "${KEEL_TP_REPORT}")
 function(keel_link_image image)
   add_executable(${image}.elf $<TARGET_OBJECTS:keel_image_objects> ${ARGN})
   keel_image_settings(${image}.elf)
-  target_link_options(${image}.elf PRIVATE -T ${KEEL_ARCH_LINKER_SCRIPT} -Wl,-Map=${image}.map)
+  target_link_options(${image}.elf PRIVATE -T ${KEEL_ARCH_LINKER_SCRIPT} -Wl,-Map=${image}.map
+                      ${KEEL_ARCH_LINK_OPTIONS})
   set_target_properties(${image}.elf PROPERTIES LINK_DEPENDS ${KEEL_ARCH_LINKER_SCRIPT})
   add_custom_command(TARGET ${image}.elf POST_BUILD
     COMMAND llvm-objcopy -O binary $<TARGET_FILE:${image}.elf> ${image}.bin
@@ -50,6 +51,10 @@ function(keel_link_image image)
             $<TARGET_FILE:${image}.elf> ${CMAKE_CURRENT_BINARY_DIR}/${image}.bin ${CMAKE_SOURCE_DIR}
             "${_tp_report}"
     VERBATIM)
+  if(KEEL_ARCH_POST_LINK_CHECK) # e.g. arm64: the relocations its entry applies
+    add_custom_command(TARGET ${image}.elf POST_BUILD
+      COMMAND ${KEEL_ARCH_POST_LINK_CHECK} $<TARGET_FILE:${image}.elf> VERBATIM)
+  endif()
 endfunction()
 
 set(image keel-${KEEL_TARGET_ARCH})

@@ -4,6 +4,8 @@
 #pragma once
 
 #define KEEL_ARM64_STACK_SIZE 16384
+/* Cores a live update's incoming image can take in (handover_jump.S; = PerCpu::kMaxCpus). */
+#define KEEL_HANDOVER_CPUS 8
 
 /* Exception frame: x0..x30, sp, elr, spsr, esr, far (36 x 8 bytes). */
 #define FRAME_X0 0

@@ -11,13 +11,14 @@ extern "C" {
 
 #include "boot_uefi.hpp"
 #include "dtb_platform.hpp"
+#include "handover_entry.hpp"
 #include "hypervisor/acpi/platform_acpi.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
 #include "mmu.hpp"
 
-extern "C" char __image_start[], __text_end[], __rodata_end[], __image_end[];
+extern "C" char __image_start[], __image_end[];
 extern "C" [[noreturn]] void keel_main(keel::BootInfo* info);
 
 namespace keel::arm64 {
@@ -25,14 +26,6 @@ namespace {
 
 BootInfo g_boot_info;
 DtbScan g_scan;
-
-// The image is linked at a fixed address; adrp-based code would run elsewhere but
-// absolute pointers in data would not. Compare the linked and the running address.
-u64 running_base() {
-    u64 pc_rel;
-    asm("adr %0, _head" : "=r"(pc_rel));
-    return pc_rel;
-}
 
 void map_or_panic(u64 addr, u64 size, MapKind kind, const char* what) {
     Status s = el2_map(addr, size, kind);
@@ -85,27 +78,23 @@ void scan_platform(u64 x0, bool from_uefi) {
 
 const DtbScan& boot_dtb_scan() { return g_scan; }
 
-extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
+// link_base and relocs: start.S's self-relocation (the linked address, the relocations it
+// applied; none when the image runs where it was linked). x1..x4: the entry's, which only a
+// live update's jump sets (handover_jump.S, handover_entry.cpp).
+extern "C" [[noreturn]] void arm64_boot_main(u64 x0, u64 link_base, u64 relocs, u64 x1, u64 x2,
+                                             u64 x3, u64 x4) {
     boot_mark(BootMark::BootMain);
+    if (is_handover_record(x0)) handover_main(x0, x1, x2, x3, x4, link_base, relocs);
     // x0 is the DTB (direct boot) or the UEFI boot stage's BootInfo (boot_uefi.cpp).
     const bool from_uefi = take_uefi_boot_info(x0, g_boot_info);
-    const u64 base = reinterpret_cast<u64>(__image_start);
-    if (running_base() != base)
-        panic("loaded at %#llx but linked at %#llx",
-              static_cast<unsigned long long>(running_base()),
-              static_cast<unsigned long long>(base));
+    const u64 base = reinterpret_cast<u64>(__image_start); // adrp: where it runs
     scan_platform(x0, from_uefi);
     const u64 dtb = reinterpret_cast<u64>(g_scan.fdt);
 
     // Own page tables: text RX, rodata R+XN, data/bss RW+XN (WXN on), the DTB
     // read-only, and the console UART as device memory. Nothing else.
-    map_or_panic(base, reinterpret_cast<u64>(__text_end) - base, MapKind::Text, "text");
-    map_or_panic(reinterpret_cast<u64>(__text_end),
-                 reinterpret_cast<u64>(__rodata_end) - reinterpret_cast<u64>(__text_end),
-                 MapKind::ReadOnly, "rodata");
-    map_or_panic(reinterpret_cast<u64>(__rodata_end),
-                 reinterpret_cast<u64>(__image_end) - reinterpret_cast<u64>(__rodata_end),
-                 MapKind::ReadWrite, "data");
+    const Status img = el2_map_image();
+    if (img != Status::Ok) panic("EL2 map of the image failed: %s", status_name(img));
     if (g_scan.fdt != nullptr)
         map_or_panic(dtb, fdt_totalsize(g_scan.fdt), MapKind::ReadOnly, "device tree");
     const u64 uart = g_scan.platform.uart_base;
@@ -119,6 +108,10 @@ extern "C" [[noreturn]] void arm64_boot_main(u64 x0) {
     boot_mark(BootMark::MmuOn);
     arch::console_set_base(uart);
     kprint("arm64: EL2 MMU on (text RX, rodata R, data RW+XN, WXN)\n");
+    if (base != link_base)
+        kprint("arm64: running at %#llx, linked at %#llx: %llu relocations applied\n",
+               static_cast<unsigned long long>(base), static_cast<unsigned long long>(link_base),
+               static_cast<unsigned long long>(relocs));
 
     BootInfo& bi = g_boot_info;
     bi.magic = BootInfo::kMagic;

@@ -1,13 +1,17 @@
 // arm64 live update's swap mechanics (arch/update_interface.hpp, docs/handover.md §4): park
 // every running vCPU at EL2 between two exits, describe the VMs for the handover record,
-// let them run again. Stage-2 tables and VTTBR_EL2 are left as they are throughout.
+// enter the incoming image placed in the run slot (handover_jump.S) and take it back, let the
+// vCPUs run again. Stage-2 tables and VTTBR_EL2 are left as they are throughout.
 #include "live_update.hpp"
 
+#include <arch/console.hpp>
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 #include <string.h>
 
+#include "cache_ops.hpp"
 #include "gic_phys.hpp"
+#include "handover_entry.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -17,16 +21,30 @@
 #include "vm_context.hpp"
 
 extern "C" char __image_start[], __image_end[], _head[];
+extern "C" keel::u64 keel_handover_call(keel::u64 entry, keel::u64 record, keel::u64 uart,
+                                        keel::u64* save, keel::u64 doorbell);
 
 namespace keel::arm64 {
 namespace {
 
 u32 g_parked = 0; // vCPUs parked now (atomic)
-// The update region and, in its last kRecordBytes, the handover record's buffer: one run
-// taken out of the pool at boot (docs/handover.md §1.1).
+// The update region: one run taken out of the pool at boot (docs/handover.md §1.1, §1.4):
+// the run slot the incoming image is placed in and runs from (its first 2 MiB, 2 MiB
+// aligned like any pool run), then the staged file, the doorbell's page (§4.5), the
+// handover record's buffer.
 constexpr u64 kReserveBytes = 4 * MiB;
+constexpr u64 kSlotBytes = 2 * MiB;
 constexpr u64 kRecordBytes = 128 * KiB;
+constexpr u64 kDoorbellOffset = kReserveBytes - kRecordBytes - 4 * KiB;
 u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
+// Each core's save area for the jump (handover_jump.S: 24 words, three cache lines).
+alignas(64) u64 g_save[PerCpu::kMaxCpus][24];
+u64 g_record = 0;   // the record the parked cores hand the incoming image
+u32 g_visiting = 0; // parked cores inside the incoming image or about to enter it
+
+Doorbell& doorbell() { return *reinterpret_cast<Doorbell*>(g_reserved + kDoorbellOffset); }
+// Free pool runs a record lists at most (a pool fragmented further refuses the update).
+constexpr u32 kMaxFreeRuns = 64;
 
 // vCPUs inside a guest now (on: from CPU_ON or start until they stop).
 u32 vcpus_on() {
@@ -61,8 +79,8 @@ public:
             KEEL_TRY(el2_map(r.value().raw(), kReserveBytes, MapKind::ReadWrite));
             g_reserved = r.value().raw();
         }
-        *region = reinterpret_cast<u8*>(g_reserved);
-        *region_size = kReserveBytes - kRecordBytes;
+        *region = reinterpret_cast<u8*>(g_reserved + kSlotBytes);
+        *region_size = kDoorbellOffset - kSlotBytes;
         *record = reinterpret_cast<u8*>(g_reserved + kReserveBytes - kRecordBytes);
         *record_size = kRecordBytes;
         return Status::Ok;
@@ -108,12 +126,14 @@ public:
             KEEL_TRY(w.add(update::RecordType::Vm, r));
             const update::Stage2Record s2{id, id, a.stage2.root().raw(), vtcr, vm->ram_ipa().raw()};
             KEEL_TRY(w.add(update::RecordType::Stage2, s2));
+            KEEL_TRY(w.add(update::RecordType::VgicDist, dist(id, a.dist)));
             for (u32 i = 0; i < a.nvcpus; ++i)
                 KEEL_TRY(w.add(update::RecordType::Vcpu, vcpu(id, a.vcpus[i])));
         }
-        // Pool ownership: the hypervisor's own span and each VM's RAM (the rest of the
-        // boot memory map is free).
-        update::PoolRun runs[2 + Vm::kMaxVms] = {};
+        // Pool ownership: the hypervisor's own span, the update region, each VM's RAM and
+        // every free run, so the incoming image's pool is exactly this (what no run names,
+        // device tree or firmware memory, is not pool memory).
+        static update::PoolRun runs[2 + Vm::kMaxVms + kMaxFreeRuns]; // off the stack
         u32 n = 0;
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
@@ -125,6 +145,11 @@ public:
             if (vm != nullptr && vm->mem_size != 0)
                 runs[n++] = update::PoolRun{vm->mem_base.raw(), vm->mem_size, id, 0};
         }
+        static u64 bases[kMaxFreeRuns], sizes[kMaxFreeRuns];
+        const u32 free = pool_free_runs(bases, sizes, kMaxFreeRuns);
+        if (free > kMaxFreeRuns) return Status::NoMemory; // the record would be incomplete
+        for (u32 i = 0; i < free; ++i)
+            runs[n++] = update::PoolRun{bases[i], sizes[i], update::kOwnerFree, 0};
         return w.add_pool(runs, n);
     }
 
@@ -142,7 +167,49 @@ public:
         *entry = reinterpret_cast<uptr>(_head);
     }
 
+    void run_slot(u8** slot, u64* size) override {
+        *slot = g_reserved != 0 ? reinterpret_cast<u8*>(g_reserved) : nullptr;
+        *size = g_reserved != 0 ? kSlotBytes : 0;
+    }
+
+    update::HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
+        if (g_reserved == 0 || entry_offset >= kSlotBytes) return update::HandBack{};
+        // What the incoming image reads with its MMU off (itself, placed as data, and the
+        // record) to the point of coherency, and out of the data cache.
+        dcache_clean_inval_poc(g_reserved, kSlotBytes);
+        dcache_clean_inval_poc(reinterpret_cast<uptr>(record), bytes);
+        // The parked cores wait in park_until_resumed(), where the doorbell brings them into
+        // the incoming image and back (§4.5); this core comes back here (handover_jump.S).
+        Doorbell& d = doorbell();
+        d = Doorbell{};
+        g_record = reinterpret_cast<uptr>(record);
+        const u64 answer =
+            keel_handover_call(g_reserved + entry_offset, g_record, arch::console_base(),
+                               g_save[this_cpu().index], reinterpret_cast<uptr>(&d));
+        // No parked core enters any more; wait for those inside to be home.
+        __atomic_store_n(&d.secondary_entry, 0ull, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&g_visiting, __ATOMIC_SEQ_CST) != 0)
+            asm volatile("yield" ::: "memory");
+        return update::decode_hand_back(answer);
+    }
+
 private:
+    static update::VgicDistRecord dist(u32 vm_id, const VgicDist& d) {
+        update::VgicDistRecord r{};
+        r.vm_id = vm_id;
+        r.ctlr = d.ctlr;
+        r.enabled = d.enabled;
+        r.pending = d.pending;
+        r.level = d.level;
+        r.group = d.group;
+        static_assert(sizeof d.icfgr == sizeof r.icfgr && sizeof d.priority == sizeof r.priority &&
+                          sizeof d.irouter == sizeof r.irouter,
+                      "docs/handover.md §2.2 VgicDist");
+        memcpy(r.icfgr, d.icfgr, sizeof r.icfgr);
+        memcpy(r.priority, d.priority, sizeof r.priority);
+        memcpy(r.irouter, d.irouter, sizeof r.irouter);
+        return r;
+    }
     static update::VcpuRecord vcpu(u32 vm_id, const Vcpu& v) {
         update::VcpuRecord r{};
         r.vm_id = vm_id;
@@ -177,10 +244,35 @@ Arm64Swap g_swap;
 
 } // namespace
 
+namespace {
+
+// A parked core: once per quiesce, if the incoming image named its secondary entry, into it
+// and back (docs/handover.md §4.5). Counted in g_visiting before the entry is read, so the
+// boot core, which clears the entry and then waits for g_visiting to drain, never resumes
+// with a core still inside. Returns whether it went.
+bool visit_incoming_image() {
+    if (g_reserved == 0) return false;
+    Doorbell& d = doorbell();
+    __atomic_add_fetch(&g_visiting, 1u, __ATOMIC_SEQ_CST);
+    const u64 entry = __atomic_load_n(&d.secondary_entry, __ATOMIC_SEQ_CST);
+    if (entry != 0) {
+        (void)keel_handover_call(entry, g_record, arch::console_base(), g_save[this_cpu().index],
+                                 reinterpret_cast<uptr>(&d));
+        __atomic_add_fetch(&d.back, 1u, __ATOMIC_ACQ_REL);
+    }
+    __atomic_sub_fetch(&g_visiting, 1u, __ATOMIC_SEQ_CST);
+    return entry != 0;
+}
+
+} // namespace
+
 void park_until_resumed() {
     __atomic_add_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
-    while (quiesce_requested())
+    bool visited = false;
+    while (quiesce_requested()) {
+        if (!visited) visited = visit_incoming_image();
         asm volatile("wfe" ::: "memory");
+    }
     __atomic_sub_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
 }
 

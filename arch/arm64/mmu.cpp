@@ -11,6 +11,8 @@
 #include "hypervisor/spinlock.hpp"
 #include "sysreg.hpp"
 
+extern "C" char __image_start[], __text_end[], __rodata_end[], __image_end[];
+
 namespace keel::arm64 {
 namespace {
 
@@ -71,6 +73,15 @@ Status el2_map(u64 addr, u64 size, MapKind kind) {
     // (invalid -> valid needs no break-before-make); make them visible to the walker.
     dsb_ish();
     return Status::Ok;
+}
+
+Status el2_map_image() {
+    const u64 base = reinterpret_cast<u64>(__image_start); // adrp: where it runs
+    const u64 text_end = reinterpret_cast<u64>(__text_end);
+    const u64 rodata_end = reinterpret_cast<u64>(__rodata_end);
+    KEEL_TRY(el2_map(base, text_end - base, MapKind::Text));
+    KEEL_TRY(el2_map(text_end, rodata_end - text_end, MapKind::ReadOnly));
+    return el2_map(rodata_end, reinterpret_cast<u64>(__image_end) - rodata_end, MapKind::ReadWrite);
 }
 
 Status el2_window_map(u64 va, u64 pa) {

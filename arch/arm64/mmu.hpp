@@ -14,6 +14,9 @@ using MapKind = mm::HostMap;
 // Identity-maps [addr, addr+size) (rounded out to pages). Fails on overlap with a
 // different mapping or when the table pool is exhausted.
 Status el2_map(u64 addr, u64 size, MapKind kind);
+// The image itself where it runs: text RX, rodata R+XN, data/.bss/.noinit RW+XN (from the
+// linker's section symbols).
+Status el2_map_image();
 // The one non-identity mapping: a 2 MiB read-write window at `va` (2 MiB aligned,
 // outside RAM) onto the pool block at `pa`, used by the scrubber (under the pool lock),
 // the guest loader (boot core) and each core's first-use zeroing (its own window; see

@@ -23,6 +23,7 @@ void putc(u64 base, char c) {
 } // namespace
 
 void console_set_base(u64 base) { g_base = base; }
+u64 console_base() { return g_base; }
 
 // One line per kprint call, whole: the lock keeps cores' lines from interleaving.
 // Exclusive loads need cacheable memory, so before the MMU is on (boot core alone) the

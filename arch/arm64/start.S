@@ -1,6 +1,10 @@
 // arm64 entry. The image begins with the arm64 Linux Image header
 // (Documentation/arch/arm64/booting.rst) so QEMU's -kernel loads it, 2 MiB aligned,
 // and enters it at EL2 with x0 = physical address of the DTB.
+// The image is a static PIE linked at 0x40200000: loaded anywhere else (4 KiB aligned),
+// the entry first applies its R_AARCH64_RELATIVE relocations (docs/handover.md §1.4),
+// with the MMU off and before any C++ runs, so a live update can run the incoming image
+// from the update region while the outgoing one stays where it is.
 
 #include "asm_offsets.h"
 
@@ -20,7 +24,11 @@ _head:
 
     .text
 primary_entry:
-    mov     x19, x0                 // DTB physical address
+    mov     x19, x0                 // DTB, UEFI BootInfo or handover record (physical)
+    mov     x22, x1                 // live update only: where to hand back
+    mov     x23, x2                 //   the console UART
+    mov     x24, x3                 //   the outgoing image's cookie
+    mov     x25, x4                 //   the doorbell (handover_jump.S)
     msr     daifset, #0xf           // no interrupts until vectors and stacks exist
     mrs     x1, CurrentEL
     lsr     x1, x1, #2
@@ -32,6 +40,34 @@ primary_entry:
     adr_l   x1, el2_vectors
     msr     vbar_el2, x1
     isb
+
+    // Self-relocation. The code is PC-relative (small code model: adrp/adr), so only
+    // the absolute pointers in data (vtables, tables of pointers, .init_array) depend on
+    // the load address; lld lists each as R_AARCH64_RELATIVE in .rela.dyn and, with
+    // --apply-dynamic-relocs, also writes its linked value in place, so a load at the
+    // linked address needs nothing and keel_link_base reads the linked address.
+    // x20 = linked base, x21 = relocations applied (both for arm64_boot_main).
+    adr_l   x2, _head                       // where the image runs
+    tst     x2, #0xfff                      // adrp needs the 4 KiB offsets kept
+    b.ne    misaligned
+    adr_l   x20, keel_link_base
+    ldr     x20, [x20]                      // where it was linked
+    sub     x3, x2, x20                     // the displacement
+    mov     x21, #0
+    cbz     x3, 6f
+    adr_l   x4, __rela_start
+    adr_l   x5, __rela_end
+5:  cmp     x4, x5
+    b.hs    6f
+    ldp     x6, x7, [x4], #16               // Elf64_Rela: r_offset, r_info
+    ldr     x8, [x4], #8                    //             r_addend
+    cmp     x7, #1027                       // R_AARCH64_RELATIVE, no symbol
+    b.ne    bad_reloc
+    add     x8, x8, x3                      // S + A at the new address
+    str     x8, [x6, x3]                    // into the place's new address
+    add     x21, x21, #1
+    b       5b
+6:
 
     // Zero .bss (the boot stack lives there too), then take the boot CPU's stack.
     // 16 bytes per store (linker.ld aligns both ends to 16), 128 bytes per round of
@@ -55,12 +91,26 @@ primary_entry:
     mov     sp, x1
 
     mov     x0, x19
+    mov     x1, x20
+    mov     x2, x21
+    mov     x3, x22
+    mov     x4, x23
+    mov     x5, x24
+    mov     x6, x25
     bl      arm64_boot_main         // C++: page tables, MMU, boot info, keel_main; never returns
     b       park
 
+misaligned:
+    adr_l   x1, misaligned_msg
+    b       early_fail
+bad_reloc:
+    adr_l   x1, bad_reloc_msg
+    b       early_fail
 wrong_el:
-    // Not at EL2: nothing to do but say so on the PL011 QEMU virt places at 0x09000000.
     adr_l   x1, wrong_el_msg
+early_fail:
+    // Before the platform is known: nothing to do but say so on the PL011 QEMU virt
+    // places at 0x09000000.
     mov     x2, #0x09000000
 3:  ldrb    w3, [x1], #1
     cbz     w3, park
@@ -74,6 +124,18 @@ park:
     .section .rodata
 wrong_el_msg:
     .asciz  "KEEL PANIC: entered below EL2; Keel needs EL2 (QEMU: -M virt,virtualization=on)\n"
+misaligned_msg:
+    .asciz  "KEEL PANIC: image loaded at an address that is not 4 KiB aligned\n"
+bad_reloc_msg:
+    .asciz  "KEEL PANIC: image relocation other than R_AARCH64_RELATIVE\n"
+
+    // The linked address of _head: lld writes it here (--apply-dynamic-relocs) and lists
+    // the word as one more relocation, so after relocating it reads the running address.
+    .section .data.keel_link_base, "aw"
+    .balign 8
+    .globl  keel_link_base
+keel_link_base:
+    .quad   _head
 
     .section .bss.stack, "aw", %nobits
     .balign 16

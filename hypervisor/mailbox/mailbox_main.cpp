@@ -209,7 +209,7 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
            limits.max_commands, limits.max_age_ms);
     if (up.region != nullptr)
         kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u, swap: quiesce "
-               "and record (no jump yet)\n",
+               "and record, enter the new image, take it back (no adoption yet)\n",
                static_cast<ull>(up.region_size / KiB),
                static_cast<ull>(reinterpret_cast<uptr>(up.region)), expect.policy.security_floor,
                expect.handover_written);

@@ -148,7 +148,8 @@ private:
         u64 staged = 0; // bytes arrived
         bool open = false;
         bool verified = false;
-        u64 counter = 0; // updates applied (the handover record's update_counter)
+        char version[32] = {}; // the verified image's (its note)
+        u64 counter = 0;       // updates applied (the handover record's update_counter)
     } update_;
     char detail_[40] = {}; // the audit record's detail for this command ("": the opcode's name)
 };

@@ -25,6 +25,7 @@ Status SessionManager::init(const u8 (&pubkey)[crypto::kP384PublicKeySize],
     last_seq_ = 0;
     hello_open_ms_ = 0;
     macs_.clear();
+    memset(&keys_, 0, sizeof keys_);
     offer_ = SessionArea{};
     offer_.boot_counter = seed.boot_counter;
     return make_offer(1);
@@ -79,6 +80,7 @@ Status SessionManager::hello(const CommandSlot& slot, const HelloPayload& p, u64
     if (s != Status::Ok) return s;
     // The offer is spent: its private key goes, the session takes over, a new offer waits.
     macs_.set(k);
+    keys_ = k;
     memset(&k, 0, sizeof k);
     active_id_ = offer_.offer_id;
     established_ms_ = now_ms;
@@ -97,6 +99,30 @@ Status SessionManager::check(const CommandSlot& slot, u64 now_ms) {
     last_seq_ = slot.seq;
     ++used_;
     return Status::Ok;
+}
+
+void SessionManager::export_session(SessionHandover& out) const {
+    out.active_id = active_id_;
+    out.offer_id = offer_.offer_id;
+    out.used = used_;
+    out.established_ms = established_ms_;
+    out.last_seq = last_seq_;
+    out.keys = keys_;
+}
+
+Status SessionManager::adopt_session(const SessionHandover& in) {
+    if (in.offer_id == 0 || in.offer_id <= in.active_id) return Status::InvalidArgument;
+    active_id_ = in.active_id;
+    used_ = in.used;
+    established_ms_ = in.established_ms;
+    last_seq_ = in.last_seq;
+    keys_ = in.keys;
+    if (active_id_ != 0)
+        macs_.set(keys_);
+    else
+        macs_.clear();
+    memset(offer_priv_, 0, sizeof offer_priv_);
+    return make_offer(in.offer_id + 1);
 }
 
 void SessionManager::seal_response(ResponseSlot& r) const {

@@ -25,6 +25,18 @@ struct SessionLimits {
     u32 max_age_ms = 24u * 3600u * 1000u;
 };
 
+// What a live update hands the incoming image so the controller's session continues
+// (docs/handover.md §2.2 Mailbox): the active session's id, keys, use count and start, the
+// sequence floor, and the offer id published. Secret (the keys).
+struct SessionHandover {
+    u32 active_id = 0; // 0: no session yet (only the floor and the offer id matter)
+    u32 offer_id = 0;
+    u32 used = 0;
+    u64 established_ms = 0; // on the counter both images read (arch ticks, never reset)
+    u64 last_seq = 0;
+    SessionKeys keys{};
+};
+
 class SessionManager {
 public:
     // `pubkey` all zero: no controller key, nothing ever establishes. Makes offer 1;
@@ -53,6 +65,14 @@ public:
         return active_id_ != 0 ? &macs_.log : nullptr;
     }
 
+    // Live update: the outgoing image's side (the keys are secrets: the caller wipes `out`).
+    void export_session(SessionHandover& out) const;
+    // The incoming image, after init(): continues the recorded session (same keys, count,
+    // start and sequence floor), then offers the next id with its own seed (the recorded
+    // offer's private key is not handed over: a HELLO to it answers Expired). InvalidArgument
+    // when the record is inconsistent (an offer not after the session, no offer).
+    [[nodiscard]] Status adopt_session(const SessionHandover& in);
+
     [[nodiscard]] u64 last_seq() const { return last_seq_; }
     [[nodiscard]] u32 active_id() const { return active_id_; }
     [[nodiscard]] u32 offer_id() const { return offer_.offer_id; }
@@ -70,6 +90,7 @@ private:
     u8 offer_priv_[crypto::kX25519Size] = {};
     u32 active_id_ = 0;
     SessionMacKeys macs_; // the active session's keys, HMAC schedules done
+    SessionKeys keys_{};  // the same, raw: only for a live update's handover
     u64 established_ms_ = 0;
     u32 used_ = 0;
     u64 last_seq_ = 0;

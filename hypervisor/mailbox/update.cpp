@@ -1,14 +1,16 @@
 // UPDATE (docs/mailbox.md §3.10, docs/handover.md): an incoming keel.img arrives through
 // the bulk window, chunk by chunk, into the update region reserved at boot; Verify runs the
 // boot stage's checks and the handover-ABI check on that private copy (a refusal drops
-// what was staged); Apply quiesces every vCPU, writes and checks the handover record and,
-// until the jump into the new image exists, resumes them. Nothing outside the update
-// region and the record's buffer changes on any step.
+// what was staged); Apply places the image in the run slot, quiesces every vCPU, writes and
+// checks the handover record, enters the new image and, until it can adopt what the record
+// describes, resumes the vCPUs when it hands back. Nothing outside the update region and
+// the record's buffer changes on any step.
 #include <string.h>
 
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/update/image_note.hpp"
+#include "hypervisor/update/place.hpp"
 
 namespace keel::mailbox {
 
@@ -88,6 +90,7 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
             out.handover_min = o.note.handover_min;
             out.handover_max = o.note.handover_max;
             memcpy(out.version, o.note.version, sizeof out.version);
+            memcpy(update_.version, o.note.version, sizeof update_.version);
             kprint("update: %s\n", out.message);
             break;
         }
@@ -108,7 +111,8 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
     }
     if (s != Status::Ok && out.message[0] == '\0')
         format(out.message, sizeof out.message, "%s", status_name(s));
-    format(detail_, sizeof detail_, "update %s: %s", step, status_name(s));
+    if (detail_[0] == '\0') // Apply's rollback wrote its own
+        format(detail_, sizeof detail_, "update %s: %s", step, status_name(s));
     memcpy(reply, &out, sizeof out);
     return s;
 }
@@ -139,12 +143,21 @@ Status Service::write_handover(u64* bytes) {
     m.resp_prod = resp_prod_;
     m.log_prod = audit_.prod();
     m.unlogged = audit_.unlogged();
-    m.active_session = sessions_.active_id();
-    m.offer_id = sessions_.offer_id();
-    m.seq_floor = sessions_.last_seq();
+    SessionHandover sh;
+    sessions_.export_session(sh);
+    m.active_session = sh.active_id;
+    m.offer_id = sh.offer_id;
+    m.session_used = sh.used;
+    m.seq_floor = sh.last_seq;
+    m.session_established_ms = sh.established_ms;
+    static_assert(sizeof sh.keys == sizeof m.session_keys, "docs/handover.md §2.2 Mailbox");
+    memcpy(m.session_keys, &sh.keys, sizeof m.session_keys);
+    memset(&sh.keys, 0, sizeof sh.keys);
     m.audit_next_index = audit_.next_index();
     memcpy(m.audit_head, audit_.head(), sizeof m.audit_head);
-    KEEL_TRY(w.add(update::RecordType::Mailbox, m));
+    const Status added = w.add(update::RecordType::Mailbox, m);
+    memset(m.session_keys, 0, sizeof m.session_keys); // only in the record from here
+    KEEL_TRY(added);
     Result<u64> n = w.seal();
     if (!n.ok()) return n.status();
     static update::HandoverView view; // the parse the incoming image would make
@@ -154,11 +167,46 @@ Status Service::write_handover(u64* bytes) {
     return Status::Ok;
 }
 
-// Apply (docs/handover.md §4): quiesce, write and check the record, then, since the jump
-// into the new image is not built yet, the rollback path: every vCPU resumes on the
-// image that parked it, with the state it left, and the answer says so.
+namespace {
+
+// What the incoming image said when it handed back, for the answer (docs/handover.md §4.3).
+void hand_back_text(const update::HandBack& hb, char* buf, usize size) {
+    switch (hb.reason) {
+    case update::HandBackReason::AdoptionNotBuilt:
+        format(buf, size, "entered, handed back (no adoption)");
+        return;
+    case update::HandBackReason::RecordRefused:
+        format(buf, size, "entered, record refused (%s)", status_name(hb.status));
+        return;
+    case update::HandBackReason::None: format(buf, size, "not entered"); return;
+    }
+    format(buf, size, "entered, handed back (reason %u)", static_cast<u32>(hb.reason));
+}
+
+} // namespace
+
+// Apply (docs/handover.md §4): place the verified image in the run slot, quiesce, write and
+// check the record, enter the new image; since it cannot adopt yet, it hands back and the
+// rollback path follows: every vCPU resumes on the image that parked it, with the state it
+// left, and the answer says so.
 Status Service::update_apply(UpdateReply& out) {
     update::Swap& swap = *update_.setup.swap;
+    u8* slot = nullptr;
+    u64 slot_size = 0;
+    swap.run_slot(&slot, &slot_size);
+    if (slot == nullptr) {
+        format(out.message, sizeof out.message, "no run slot for the new image: nothing changed");
+        return Status::Unsupported;
+    }
+    // Before the quiesce: the guests run on while the image is laid out and hashed again.
+    static update::Placement place; // off the boot core's stack
+    const Status p =
+        update::place_image(update_.setup.region, update_.size, slot, slot_size, place);
+    if (p != Status::Ok) {
+        format(out.message, sizeof out.message, "%s: nothing changed", place.message);
+        kprint("update: apply: %s\n", out.message);
+        return p;
+    }
     const Ticks t0 = ticks_now();
     u32 parked = 0;
     if (swap.quiesce(kQuiesceMs, &parked) != Status::Ok) {
@@ -168,17 +216,30 @@ Status Service::update_apply(UpdateReply& out) {
     }
     u64 bytes = 0;
     const Status rec = write_handover(&bytes);
+    update::HandBack hb;
+    if (rec == Status::Ok) hb = swap.enter(place.entry_offset, update_.setup.record, bytes);
     swap.resume();
     const u32 blackout_ns = ticks_ns(t0, ticks_now()); // quiesce request to every vCPU let go
+    // Rolled back: the record (the session keys among it) is wiped, outside the blackout.
+    memset(update_.setup.record, 0, static_cast<usize>(update_.setup.record_size));
     if (rec != Status::Ok) {
         format(out.message, sizeof out.message, "handover record: %s; all resumed, nothing changed",
                status_name(rec));
         kprint("update: %s\n", out.message);
         return rec;
     }
-    format(out.message, sizeof out.message,
-           "%u vCPUs parked, record %llu B checked; no jump yet: resumed after %u ns", parked,
-           static_cast<unsigned long long>(bytes), blackout_ns);
+    char what[48];
+    hand_back_text(hb, what, sizeof what);
+    // The audit record says it was a rollback and why (docs/handover.md §4 step 6).
+    if (hb.reason == update::HandBackReason::RecordRefused)
+        format(detail_, sizeof detail_, "update rolled back: record %s", status_name(hb.status));
+    else
+        format(detail_, sizeof detail_, "update rolled back: %s",
+               hb.reason == update::HandBackReason::AdoptionNotBuilt ? "no adoption"
+                                                                     : "not entered");
+    memcpy(out.version, update_.version, sizeof out.version);
+    format(out.message, sizeof out.message, "%u vCPUs parked, record %llu B; %s; resumed in %u ns",
+           parked, static_cast<unsigned long long>(bytes), what, blackout_ns);
     kprint("update: apply: %s\n", out.message);
     return Status::Unsupported;
 }

@@ -108,6 +108,18 @@ public:
         return root_ ? Status::Ok : Status::NoMemory;
     }
 
+    // Instead of init(): takes over a tree that already exists at `root` (a live update's
+    // incoming image reading the outgoing one's tables in place, docs/handover.md §4 step 4).
+    // BadState if this one has a root already; InvalidArgument if the memory cannot reach it.
+    Status adopt(PhysAddr root) {
+        if (root_ != nullptr) return Status::BadState;
+        u64* table = mem_.table_ptr(root);
+        if (table == nullptr) return Status::InvalidArgument;
+        root_ = table;
+        root_phys_ = root;
+        return Status::Ok;
+    }
+
     // Frees every table; the tree must not be in use by hardware any more.
     void destroy() {
         if (root_ == nullptr) return;

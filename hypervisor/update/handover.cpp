@@ -67,16 +67,22 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
         return Status::Ok;
     }
     case RecordType::Stage2:
+    case RecordType::VgicDist:
     case RecordType::Console: {
-        const u32 id = r.type == RecordType::Stage2
-                           ? reinterpret_cast<const Stage2Record*>(r.payload)->vm_id
-                           : reinterpret_cast<const ConsoleRecord*>(r.payload)->vm_id;
+        // Every per-VM type starts with its vm_id (u32).
+        u32 id;
+        memcpy(&id, r.payload, sizeof id);
         const int slot = vm_slot(v, id);
         if (slot < 0) return Status::Corrupt; // after its Vm record
         const u32 i = static_cast<u32>(slot);
         if (r.type == RecordType::Stage2) {
             if (v.stage2[i] != nullptr) return Status::Corrupt;
             v.stage2[i] = reinterpret_cast<const Stage2Record*>(r.payload);
+            return Status::Ok;
+        }
+        if (r.type == RecordType::VgicDist) {
+            if (v.vgic_dist[i] != nullptr) return Status::Corrupt;
+            v.vgic_dist[i] = reinterpret_cast<const VgicDistRecord*>(r.payload);
             return Status::Ok;
         }
         const auto* c = reinterpret_cast<const ConsoleRecord*>(r.payload);
@@ -104,7 +110,8 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
 Status complete(const HandoverView& v) {
     if (v.old_image == nullptr || v.mailbox == nullptr || v.pool == nullptr) return Status::Corrupt;
     for (u32 i = 0; i < v.vm_count; ++i) {
-        if (v.stage2[i] == nullptr || v.console[i] == nullptr) return Status::Corrupt;
+        if (v.stage2[i] == nullptr || v.console[i] == nullptr || v.vgic_dist[i] == nullptr)
+            return Status::Corrupt;
         u32 n = 0;
         for (u32 c = 0; c < v.vcpu_count; ++c)
             n += v.vcpus[c]->vm_id == v.vms[i]->id;

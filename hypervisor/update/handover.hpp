@@ -49,8 +49,9 @@ enum class RecordType : u32 {
     PoolRuns = 5,
     Console = 6,
     Mailbox = 7,
+    VgicDist = 8, // from ABI 2
 };
-constexpr u32 kRecordTypeMax = 7;
+constexpr u32 kRecordTypeMax = 8;
 constexpr u32 kRecordVersion = 1;
 
 struct OldImageRecord {
@@ -94,6 +95,16 @@ struct Stage2Record {
 };
 static_assert(sizeof(Stage2Record) == 32, "docs/handover.md §2.2 Stage2");
 
+// arm64 virtual GIC distributor state of one VM (arch/arm64/vgic.hpp VgicDist, SPIs 32..63).
+struct VgicDistRecord {
+    u32 vm_id, ctlr;
+    u32 enabled, pending, level, group; // one bit per SPI
+    u32 icfgr[2];
+    u8 priority[32];
+    u64 irouter[32];
+};
+static_assert(sizeof(VgicDistRecord) == 320, "docs/handover.md §2.2 VgicDist");
+
 constexpr u32 kOwnerFree = 0;
 constexpr u32 kOwnerHypervisor = 0xffffffffu;
 struct PoolRun {
@@ -114,6 +125,11 @@ struct ConsoleRecord {
     u8 in_queue[1024];
 };
 static_assert(sizeof(ConsoleRecord) == 5152, "docs/handover.md §2.2 Console");
+// The parser reads a per-VM record's VM from its first word.
+static_assert(__builtin_offsetof(Stage2Record, vm_id) == 0 &&
+                  __builtin_offsetof(VgicDistRecord, vm_id) == 0 &&
+                  __builtin_offsetof(ConsoleRecord, vm_id) == 0,
+              "docs/handover.md §2.2");
 
 struct MailboxRecord {
     u64 region_base, region_size;
@@ -135,6 +151,7 @@ constexpr u32 record_size(RecordType t) {
     case RecordType::Stage2: return sizeof(Stage2Record);
     case RecordType::Console: return sizeof(ConsoleRecord);
     case RecordType::Mailbox: return sizeof(MailboxRecord);
+    case RecordType::VgicDist: return sizeof(VgicDistRecord);
     case RecordType::PoolRuns: return 0;
     }
     return 0;
@@ -178,8 +195,9 @@ struct HandoverView {
     const PoolRun* pool_runs = nullptr;
     u32 vm_count = 0;
     const VmRecord* vms[kHandoverMaxVms] = {};
-    const Stage2Record* stage2[kHandoverMaxVms] = {};   // same index as vms
-    const ConsoleRecord* console[kHandoverMaxVms] = {}; // same index as vms
+    const Stage2Record* stage2[kHandoverMaxVms] = {};      // same index as vms
+    const ConsoleRecord* console[kHandoverMaxVms] = {};    // same index as vms
+    const VgicDistRecord* vgic_dist[kHandoverMaxVms] = {}; // same index as vms
     u32 vcpu_count = 0;
     const VcpuRecord* vcpus[kHandoverMaxVcpus] = {};
 };

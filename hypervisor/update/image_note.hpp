@@ -14,8 +14,10 @@ constexpr u32 kNoteVersion = 1;
 // From the start of segment 0's file bytes: right after arm64's 64-byte Image header.
 constexpr u64 kNoteOffset = 0x40;
 // The handover record version this Keel writes and the range it can adopt (docs/handover.md §2).
-constexpr u32 kHandoverAbi = 1;
-constexpr u32 kHandoverAbiMin = 1;
+// 2: the VgicDist record (a VM's distributor state); a version-1 record lacks it, so an
+// image that adopts VMs cannot take one.
+constexpr u32 kHandoverAbi = 2;
+constexpr u32 kHandoverAbiMin = 2;
 
 struct ImageNote {
     u64 magic;            // kNoteMagic

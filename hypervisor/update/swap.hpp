@@ -11,6 +11,26 @@
 
 namespace keel::update {
 
+// What the incoming image answers when it hands control back to the outgoing one
+// (docs/handover.md §4.3; on arm64 x0 at the outgoing image's return entry: reason in bits
+// 0..31, the Status in 32..63). Both images must agree: a new reason is a new number.
+enum class HandBackReason : u32 {
+    None = 0,             // never entered (the arch could not)
+    RecordRefused = 1,    // its parse_handover refused the record: `status` says why
+    AdoptionNotBuilt = 2, // the record checked, but this image cannot adopt yet
+};
+struct HandBack {
+    HandBackReason reason = HandBackReason::None;
+    Status status = Status::Ok;
+};
+constexpr u64 encode_hand_back(HandBackReason r, Status s) {
+    return static_cast<u64>(r) | static_cast<u64>(static_cast<u32>(s)) << 32;
+}
+constexpr HandBack decode_hand_back(u64 v) {
+    return HandBack{static_cast<HandBackReason>(static_cast<u32>(v)),
+                    static_cast<Status>(static_cast<u32>(v >> 32))};
+}
+
 class Swap {
 public:
     // Boot core, at boot before any VM: takes the update region and the handover record's
@@ -26,6 +46,13 @@ public:
     virtual void resume() = 0;
     // The running image's span (docs/handover.md §2.2 OldImage).
     virtual void image_span(u64* base, u64* span, u64* entry) = 0;
+    // The run slot an incoming image is placed in (docs/handover.md §1.4), inside the region
+    // reserve() took; null and 0 before reserve() or where the arch cannot enter an image.
+    virtual void run_slot(u8** slot, u64* size) = 0;
+    // Boot core, while quiesced and with the record sealed (`record`, `bytes`): enters the
+    // image placed in the run slot at `entry_offset`, handing it the record, and returns when
+    // it hands control back, with its answer; the outgoing image's state is as it was.
+    [[nodiscard]] virtual HandBack enter(u64 entry_offset, const u8* record, u64 bytes) = 0;
 
 protected:
     ~Swap() = default; // never deleted through the interface

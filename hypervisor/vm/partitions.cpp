@@ -125,4 +125,14 @@ u64 pool_release(mm::OwnerId owner) {
     return pool().free_bytes();
 }
 
+u32 pool_free_runs(u64* bases, u64* sizes, u32 max) {
+    LockGuard g(g_pool_lock);
+    u32 n = 0;
+    pool().for_each_free_run([&](PhysAddr base, u64 size) {
+        if (n < max) bases[n] = base.raw(), sizes[n] = size;
+        ++n;
+    });
+    return n;
+}
+
 } // namespace keel

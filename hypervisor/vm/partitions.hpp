@@ -31,5 +31,9 @@ void pool_release_source(PhysAddr base, u64 size);
 Result<PhysAddr> pool_reserve_hypervisor(u64 size, const char* what);
 // Scrubs and frees every block of `owner`; returns the pool's free bytes afterwards.
 u64 pool_release(mm::OwnerId owner);
+// Fills `bases`/`sizes` with the pool's maximal free runs, lowest first (live update's
+// PoolRuns record, docs/handover.md §2.2); returns how many there are, which may exceed
+// `max` (only `max` are written then).
+u32 pool_free_runs(u64* bases, u64* sizes, u32 max);
 
 } // namespace keel

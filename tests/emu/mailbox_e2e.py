@@ -9,7 +9,7 @@ removes the /dev/shm file and its work folder (serial log, audit state): tools/k
   mailbox_e2e.py ... --keel-sign keel-sign --elf keel-arm64.elf --sign-key dev-signing.pem update_refusals
 Exit status: 0 pass, 1 fail.
 """
-import argparse, json, os, re, signal, socket, struct, subprocess, sys, time
+import argparse, json, os, re, shutil, signal, socket, struct, subprocess, sys, time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from keel_scratch import Interrupted, Scratch  # noqa: E402
@@ -25,6 +25,7 @@ def main():
     p.add_argument("--timeout", type=float, default=120)
     p.add_argument("--icount", action="store_true", help="-icount shift=0,align=off,sleep=off (bench)")
     p.add_argument("--rounds", type=int, default=10)
+    p.add_argument("--log", help="keep a copy of the serial log here")
     p.add_argument("--linux", help="Linux kernel: arm64 Image or amd64 bzImage (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
     p.add_argument("--keel-sign", help="keel-sign (scenario update_refusals)")
@@ -32,7 +33,7 @@ def main():
     p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
                                         "flood", "expiry", "topology", "vfs", "update_refusals", "update_linux",
-                                        "update_bench"])
+                                        "update_bench", "update_many"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -150,6 +151,26 @@ def forge(a, s, shm, qmp_path, run):
     return ok
 
 
+NEWER_VERSION = "0.2.0-next"
+# Apply's answer while the incoming image cannot adopt (docs/handover.md §4): every vCPU
+# parked, the record written and checked, the new image entered; it checked the record and
+# handed back, and every vCPU resumed on the outgoing image.
+APPLY_RE = (r"update refused: (\d+) vCPUs parked, record (\d+) B; entered, handed back "
+            r"\(no adoption\); resumed in (\d+) ns")
+
+
+def apply_update(run, image):
+    """keelctl update IMAGE; an Apply refused because a vCPU did not park within Keel's
+    100 ms (Timeout: all resumed, nothing changed, docs/handover.md §4 step 1) is what a
+    controller retries, and under TCG on a loaded host it happens: up to three tries."""
+    for _ in range(3):
+        out = run("update", image, expect_rc=1, both=True)
+        if "not every vCPU parked within" not in out:
+            return out
+        print("  (a vCPU did not park within 100 ms under TCG: Apply refused, nothing changed; retried)")
+    return out
+
+
 def update_images(a, s):
     """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
     one and one per refusal, each with the message Keel must answer."""
@@ -175,6 +196,13 @@ def update_images(a, s):
     elf[at + 12:at + 20] = struct.pack("<II", 99, 99)
     abi_elf = os.path.join(d, "abi99.elf")
     open(abi_elf, "wb").write(bytes(elf))
+    # A visibly newer image: the same code whose note says 0.2.0-next (the incoming image
+    # prints its note's version when it is entered, docs/handover.md §4.3).
+    elf = bytearray(open(a.elf, "rb").read())
+    elf[at + 24:at + 56] = NEWER_VERSION.encode().ljust(32, b"\0")
+    newer_elf = os.path.join(d, "newer.elf")
+    open(newer_elf, "wb").write(bytes(elf))
+    a.newer = sign(os.path.join(d, "newer.img"), elf=newer_elf)
     return good, [
         ("bad signature", bad_sig, "bad signature"),
         ("older security version", sign(os.path.join(d, "older.img"), sv="0"),
@@ -182,7 +210,7 @@ def update_images(a, s):
         ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
-         "incompatible handover ABI (image adopts 99..99, this Keel writes 1)"),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 2)"),
     ]
 
 
@@ -207,11 +235,27 @@ def update_refusals(a, s, run, wait_serial, serial):
             print(f"FAIL: {name}: a VM stopped running")
             ok = False
     out = run("update", good, "--verify-only")
-    ok &= "update: verified: 0.1.0, security version 1, handover 1..1" in out
-    # Apply: every vCPU parks, the handover record is written and checked, and since the jump
-    # is not built (docs/handover.md §4) both resume where they were; keelctl reports it.
+    ok &= "update: verified: 0.1.0, security version 1, handover 2..2" in out
+    # Apply: every vCPU parks, the handover record is written and checked, the new image is
+    # entered and, since it cannot adopt yet (docs/handover.md §4), hands back; both resume
+    # where they were; keelctl reports it.
     out = run("update", good, expect_rc=1, both=True)
-    ok &= re.search(r"update refused: 2 vCPUs parked, record \d+ B checked; no jump yet: resumed after \d+ ns", out) is not None
+    m = re.search(APPLY_RE, out)
+    ok &= m is not None and m.group(1) == "2"
+    # The record's pool runs (owned and free) as the incoming image read them: the two guests'
+    # 4 MiB each (two 2 MiB blocks) out of the baseline.
+    ok &= wait_serial("handover: 2 of 2 parked cores entered this image and went back", 5)
+    # The new image's page-table engine read both stage-2 roots in place (§4 step 4).
+    for vm in (1, 2):
+        ok &= wait_serial(f"handover: vm {vm} stage-2 root ", 1)
+        ok &= re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 2 "
+                        r"blocks mapped, each to its own RAM", serial()) is not None
+    base = re.search(r"baseline now (\d+) MiB", serial())
+    seen = re.search(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+                     r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
+    if not base or not seen or int(seen.group(1)) != int(base.group(1)) - 8:
+        print(f"FAIL: the record's free pool runs: {seen and seen.group(0)}, baseline {base and base.group(1)}")
+        ok = False
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
     run("stop", "polite", "--timeout", "30000")
@@ -220,6 +264,9 @@ def update_refusals(a, s, run, wait_serial, serial):
     ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
     log_out = run("log")
     ok &= "audit chain verified" in log_out
+    if "update rolled back: no adoption" not in log_out:
+        print("FAIL: no audit record of the Apply's rollback")
+        ok = False
     for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
         if f"update verify: {status}" not in log_out:
             print(f"FAIL: no audit record 'update verify: {status}'")
@@ -228,9 +275,11 @@ def update_refusals(a, s, run, wait_serial, serial):
 
 
 def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
-    """Two Linux VMs (1 and 2 vCPUs) that echo console lines; UPDATE Apply five times: every
-    vCPU parks, the handover record is written and checked, every vCPU resumes (the jump into
-    the new image is not built: docs/handover.md §4). After each, both guests still echo."""
+    """Two Linux VMs (1 and 2 vCPUs) that echo console lines; UPDATE Apply five times with a
+    visibly newer image: every vCPU parks, the handover record is written and checked, the
+    boot core enters the new image, which runs relocated in the run slot, prints its version,
+    checks the record and hands back (adoption is not built: docs/handover.md §4); every vCPU
+    resumes. After each, both guests still echo."""
     ok = True
     good, _ = update_images(a, s)
     lx = ["--kernel", a.linux, "--initrd", a.initrd]
@@ -241,14 +290,40 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
     ok &= wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 150)
     ok &= wait_ring(2, marks[2], "KEEL-GUEST: echo ready", 150)
     ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 5)
+    region = re.search(r"mailbox: update region \d+ KiB at (0x[0-9a-f]+)", serial())
+    # The run slot is the update region's first 2 MiB, the staged file follows it.
+    slot = int(region.group(1), 16) - 0x200000 if region else None
     for n in range(5):
-        out = run("update", good, expect_rc=1, both=True)
-        m = re.search(r"update refused: 3 vCPUs parked, record (\d+) B checked; no jump yet: resumed after (\d+) ns", out)
-        if not m:
-            print(f"FAIL: apply {n}: not every vCPU parked and resumed")
+        out = apply_update(run, a.newer)
+        m = re.search(APPLY_RE, out)
+        if not m or m.group(1) != "3":
+            print(f"FAIL: apply {n}: not every vCPU parked, entered the new image and resumed")
             ok = False
         else:
-            print(f"  apply {n}: record {m.group(1)} B, vCPUs parked for {m.group(2)} ns (hypervisor clock under TCG: not a performance figure)")
+            print(f"  apply {n}: record {m.group(2)} B, vCPUs parked for {m.group(3)} ns (hypervisor clock under TCG: not a performance figure)")
+        # The new image ran from the run slot, relocated, and checked the record it was given.
+        text = serial()
+        entered = re.findall(r"handover: Keel (\S+) \(incoming image\) running at (0x[0-9a-f]+), "
+                             r"linked at 0x40200000 \((\d+) relocations\)", text)
+        if len(entered) != n + 1 or entered[-1][0] != NEWER_VERSION or slot is None or \
+                int(entered[-1][1], 16) != slot or int(entered[-1][2]) == 0:
+            print(f"FAIL: apply {n}: the new image did not say it ran relocated at the run slot "
+                  f"{slot and hex(slot)}: {entered[-1:]}")
+            ok = False
+        checked = re.findall(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 3 vCPUs, "
+                             r"pool \d+ runs, \d+ MiB free, outgoing Keel (\S+)", text)
+        ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
+        # Every core with a parked vCPU entered the new image and came back (§4.5); the
+        # guests' EL1, FP/SIMD and vGIC registers stayed in those cores meanwhile.
+        in_place = len(re.findall(r"handover: vm [12] stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* "
+                                  r"of 128 blocks mapped, each to its own RAM", text))
+        if in_place != 2 * (n + 1):
+            print(f"FAIL: apply {n}: {in_place} stage-2 roots read in place as recorded, expected {2 * (n + 1)}")
+            ok = False
+        moved = text.count("handover: 3 of 3 parked cores entered this image and went back")
+        if moved != n + 1:
+            print(f"FAIL: apply {n}: {moved} Applies moved all 3 parked cores, expected {n + 1}")
+            ok = False
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
             ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
@@ -256,6 +331,54 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
     ok &= "one\trunning" in out and "two\trunning" in out
     ok &= "destroyed" not in serial() and "unhandled" not in serial()
     ok &= "audit chain verified" in run("log")
+    return ok
+
+
+def update_many(a, s, run, wait_serial, serial):
+    """Two test guests run while a.rounds UPDATE Applies alternate between two versions
+    (0.1.0 and 0.2.0-next): each enters its image in the run slot, which says so and hands
+    back; the guests are alive at the end (one answers the power button), the keelctl session
+    is the one it started with, and the audit chain verifies across all of it."""
+    ok = True
+    good, _ = update_images(a, s)
+    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "polite"); run("start", "deaf")
+    ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
+    ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+    log_out = ""
+    for n in range(a.rounds):
+        image, version = (a.newer, NEWER_VERSION) if n % 2 == 0 else (good, "0.1.0")
+        out = apply_update(run, image)
+        m = re.search(APPLY_RE, out)
+        text = serial()
+        entered = re.findall(r"handover: Keel (\S+) \(incoming image\) running at", text)
+        moved = text.count("handover: 2 of 2 parked cores entered this image and went back")
+        if not m or m.group(1) != "2" or len(entered) != n + 1 or entered[-1] != version or moved != n + 1:
+            print(f"FAIL: update {n}: expected {version} entered and handed back; got {entered[-1:]}: {out.strip()}")
+            return False
+        if n % 5 == 4:
+            # Pulled and verified as the chain grows (the audit ring holds 256 records and
+            # each update writes one per chunk besides Begin, Verify and Apply).
+            pulled = run("log")
+            ok &= "audit chain verified" in pulled
+            log_out += pulled
+    print(f"  {a.rounds} updates entered and handed back, versions alternating")
+    listing = run("list")
+    ok &= "polite\trunning" in listing and "deaf\trunning" in listing
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    pulled = run("log")
+    ok &= "audit chain verified" in pulled
+    log_out += pulled
+    applies = log_out.count("update rolled back: no adoption")
+    sessions = re.findall(r"session \d+ established", log_out)
+    if applies != a.rounds or len(sessions) != 1:
+        print(f"FAIL: {applies} audit records of a rolled-back Apply (expected {a.rounds}), sessions {sessions} "
+              "(expected one throughout)")
+        ok = False
     return ok
 
 
@@ -273,7 +396,7 @@ def update_bench(a, s, run, wait_serial):
     ns, size, vcpus = [], None, None
     for _ in range(a.rounds):
         out = run("update", good, expect_rc=1, both=True)
-        m = re.search(r"update refused: (\d+) vCPUs parked, record (\d+) B checked; no jump yet: resumed after (\d+) ns", out)
+        m = re.search(APPLY_RE, out)
         if not m:
             print("FAIL: an Apply did not park and resume every vCPU")
             return False
@@ -578,6 +701,8 @@ def drive(a, s):
             ok &= "audit chain verified" in log_out and " 0 without a key here" in log_out
         elif a.scenario == "forge":
             ok &= forge(a, s, shm, qmp, run)
+        elif a.scenario == "update_many":
+            ok &= update_many(a, s, run, wait_serial, serial)
         elif a.scenario == "update_bench":
             ok &= update_bench(a, s, run, wait_serial)
         elif a.scenario == "update_linux":
@@ -678,6 +803,8 @@ def drive(a, s):
             ok = False
     finally:
         s.stop()
+        if a.log:
+            shutil.copyfile(log, a.log)
         if not ok:
             print("---- serial log tail ----\n" + "".join(serial().splitlines(True)[-30:]))
     print("mailbox_e2e: " + ("PASS" if ok else "FAIL"))

@@ -69,6 +69,18 @@ Stage2Record stage2(u32 vm_id) {
     return Stage2Record{vm_id, vm_id, 0x41000000ull + vm_id * 4096, 0x80023559, 0x40000000};
 }
 
+VgicDistRecord dist(u32 vm_id) {
+    VgicDistRecord r{};
+    r.vm_id = vm_id;
+    r.ctlr = 0x12; // EnableGrp1NS | ARE_NS
+    r.enabled = 0x3;
+    r.pending = 0x2; // an SPI pending in the distributor
+    r.icfgr[1] = 0x8;
+    r.priority[1] = 0xa0;
+    r.irouter[1] = 1;
+    return r;
+}
+
 ConsoleRecord console(u32 vm_id) {
     ConsoleRecord r{};
     r.vm_id = vm_id;
@@ -109,6 +121,7 @@ u64 write_sample(Buf& b, u64 counter = 7) {
     for (u32 id = 1; id <= 2; ++id) {
         EXPECT_EQ(w.add(RecordType::Vm, vm(id, id)), Status::Ok);
         EXPECT_EQ(w.add(RecordType::Stage2, stage2(id)), Status::Ok);
+        EXPECT_EQ(w.add(RecordType::VgicDist, dist(id)), Status::Ok);
         EXPECT_EQ(w.add(RecordType::Console, console(id)), Status::Ok);
         for (u32 i = 0; i < id; ++i)
             EXPECT_EQ(w.add(RecordType::Vcpu, vcpu(id, i)), Status::Ok);
@@ -156,17 +169,21 @@ TEST(Handover, LayoutMatchesDocs) {
 TEST(Handover, RoundTrip) {
     Buf b;
     const u64 n = write_sample(b, 7);
-    EXPECT_EQ(n, 80 + 12 * 16 + 96 + 2 * (64 + 32 + 5152) + 3 * 704 + 216 + 8 + 3 * 24);
+    EXPECT_EQ(n, 80 + 14 * 16 + 96 + 2 * (64 + 32 + 320 + 5152) + 3 * 704 + 216 + 8 + 3 * 24);
     HandoverView v;
     ASSERT_EQ(parse(b, n, v), Status::Ok);
+    EXPECT_EQ(v.header.abi_version, 2u);
     EXPECT_EQ(v.header.update_counter, 7u);
-    EXPECT_EQ(v.header.record_count, 12u);
+    EXPECT_EQ(v.header.record_count, 14u);
     EXPECT_EQ(v.header.length, n);
     EXPECT_STREQ(v.old_image->version, "0.1.0");
     EXPECT_EQ(v.old_image->update_region, 0x40400000u);
     ASSERT_EQ(v.vm_count, 2u);
     EXPECT_STREQ(v.vms[1]->name, "vm-2");
     EXPECT_EQ(v.stage2[1]->root, 0x41000000u + 2 * 4096);
+    EXPECT_EQ(v.vgic_dist[1]->vm_id, 2u);
+    EXPECT_EQ(v.vgic_dist[1]->pending, 0x2u);
+    EXPECT_EQ(v.vgic_dist[1]->irouter[1], 1u);
     EXPECT_EQ(v.console[0]->out_mirror[100], 'b');
     EXPECT_EQ(
         std::string(reinterpret_cast<const char*>(v.console[1]->in_queue), v.console[1]->in_len),
@@ -213,13 +230,15 @@ TEST(Handover, OtherVersionsAreRefused) {
     Buf b;
     const u64 n = write_sample(b);
     HandoverView v;
-    EXPECT_EQ(parse(b, n, v, 2, 3), Status::Unsupported) << "a reader that adopts 2..3 only";
-    u32 version = 2;
+    EXPECT_EQ(parse(b, n, v, 3, 4), Status::Unsupported) << "a reader that adopts 3..4 only";
+    EXPECT_EQ(parse(b, n, v, 1, 1), Status::Unsupported)
+        << "a version-1 reader (no VgicDist records)";
+    u32 version = 3;
     memcpy(b.data() + 8, &version, 4);
     rehash(b);
     EXPECT_EQ(parse(b, n, v), Status::Unsupported) << "a record from a newer writer";
-    EXPECT_EQ(parse(b, n, v, 1, 2), Status::Ok) << "accepted by a reader that lists it";
-    version = 1;
+    EXPECT_EQ(parse(b, n, v, 2, 3), Status::Ok) << "accepted by a reader that lists it";
+    version = 2;
     memcpy(b.data() + 8, &version, 4);
     u32 rec_version = 2; // the first record's own version
     memcpy(b.data() + 80 + 4, &rec_version, 4);
@@ -233,10 +252,21 @@ struct Rule {
     void (*write)(HandoverWriter&);
 };
 
+// OldImage, then VM 1 with `vcpus` vCPUs and its per-VM records but the one type `leave_out`
+// (Vm itself: none left out), then one Vcpu record (index 0).
+void vm1_without(HandoverWriter& w, RecordType leave_out, u32 vcpus = 1) {
+    (void)w.add(RecordType::OldImage, old_image());
+    (void)w.add(RecordType::Vm, vm(1, vcpus));
+    if (leave_out != RecordType::Stage2) (void)w.add(RecordType::Stage2, stage2(1));
+    if (leave_out != RecordType::VgicDist) (void)w.add(RecordType::VgicDist, dist(1));
+    if (leave_out != RecordType::Console) (void)w.add(RecordType::Console, console(1));
+    (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+}
 void base_vm1(HandoverWriter& w) {
     EXPECT_EQ(w.add(RecordType::OldImage, old_image()), Status::Ok);
     EXPECT_EQ(w.add(RecordType::Vm, vm(1, 1)), Status::Ok);
     EXPECT_EQ(w.add(RecordType::Stage2, stage2(1)), Status::Ok);
+    EXPECT_EQ(w.add(RecordType::VgicDist, dist(1)), Status::Ok);
     EXPECT_EQ(w.add(RecordType::Console, console(1)), Status::Ok);
 }
 void tail(HandoverWriter& w) {
@@ -282,11 +312,7 @@ const Rule kRules[] = {
      }},
     {"the same vCPU twice",
      [](HandoverWriter& w) {
-         (void)w.add(RecordType::OldImage, old_image());
-         (void)w.add(RecordType::Vm, vm(1, 2));
-         (void)w.add(RecordType::Stage2, stage2(1));
-         (void)w.add(RecordType::Console, console(1));
-         (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+         vm1_without(w, RecordType::Vm, 2);
          (void)w.add(RecordType::Vcpu, vcpu(1, 0));
          tail(w);
      }},
@@ -299,8 +325,32 @@ const Rule kRules[] = {
      }},
     {"a VM without its stage 2",
      [](HandoverWriter& w) {
+         vm1_without(w, RecordType::Stage2);
+         tail(w);
+     }},
+    {"a VM without its distributor",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::VgicDist);
+         tail(w);
+     }},
+    {"a VM without its console",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::Console);
+         tail(w);
+     }},
+    {"two distributors for one VM",
+     [](HandoverWriter& w) {
+         base_vm1(w);
+         (void)w.add(RecordType::VgicDist, dist(1));
+         (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+         tail(w);
+     }},
+    {"a distributor before its VM",
+     [](HandoverWriter& w) {
          (void)w.add(RecordType::OldImage, old_image());
+         (void)w.add(RecordType::VgicDist, dist(1));
          (void)w.add(RecordType::Vm, vm(1, 1));
+         (void)w.add(RecordType::Stage2, stage2(1));
          (void)w.add(RecordType::Console, console(1));
          (void)w.add(RecordType::Vcpu, vcpu(1, 0));
          tail(w);
@@ -330,6 +380,7 @@ const Rule kRules[] = {
          (void)w.add(RecordType::OldImage, old_image());
          (void)w.add(RecordType::Vm, vm(1, 1));
          (void)w.add(RecordType::Stage2, stage2(1));
+         (void)w.add(RecordType::VgicDist, dist(1));
          ConsoleRecord c = console(1);
          c.in_len = 1025;
          (void)w.add(RecordType::Console, c);

@@ -371,3 +371,23 @@ TEST(HostTables, MapHostRoundsOutAndKeepsTheSame) {
 }
 
 } // namespace
+
+// adopt(): a second engine takes over a live tree at its root and reads it as it is (a live
+// update's incoming image and the outgoing one's stage-2 tables, docs/handover.md §4).
+TEST(HostTables, AdoptReadsAnExistingTreeInPlace) {
+    using F = arm64::El2Format;
+    using In = PageTable<F>::Input;
+    HostTables mem;
+    PageTable<F> live{mem};
+    ASSERT_EQ(live.init(), Status::Ok);
+    ASSERT_EQ(map_host(live, 0x40200000, 0x3000, HostMap::ReadWrite), Status::Ok);
+    const usize tables = mem.tables_in_use();
+    PageTable<F> adopted{mem};
+    ASSERT_EQ(adopted.adopt(live.root()), Status::Ok);
+    EXPECT_EQ(adopted.root().raw(), live.root().raw());
+    EXPECT_EQ(adopted.translate(In(0x40202abc)).value().pa.raw(), 0x40202abcu);
+    EXPECT_FALSE(adopted.translate(In(0x40203000)).ok());
+    EXPECT_EQ(mem.tables_in_use(), tables) << "nothing allocated or rebuilt";
+    EXPECT_EQ(adopted.adopt(live.root()), Status::BadState) << "one root per engine";
+    live.destroy();
+}

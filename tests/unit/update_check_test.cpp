@@ -121,7 +121,7 @@ TEST(UpdateCheck, IncompatibleHandoverAbi) {
     EXPECT_EQ(o.why, Refusal::HandoverAbi);
     EXPECT_EQ(o.status, Status::Unsupported);
     EXPECT_EQ(std::string(o.message),
-              "incompatible handover ABI (image adopts 2..2, this Keel writes 1)");
+              "incompatible handover ABI (image adopts 3..3, this Keel writes 2)");
     s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
     EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
 }
@@ -199,7 +199,7 @@ TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
          "image is for another architecture"},
         {"truncated", truncated, Status::Truncated, "truncated image"},
         {"handover abi", make_update_image(abi), Status::Unsupported,
-         "incompatible handover ABI (image adopts 7..7, this Keel writes 1)"},
+         "incompatible handover ABI (image adopts 7..7, this Keel writes 2)"},
     };
     const u32 vms_before = b.be.reserves + b.be.starts + b.be.stops + b.be.releases;
     for (const Case& c : cases) {
@@ -239,6 +239,18 @@ TEST_F(MailboxUpdate, StepsOutOfOrderOrOutOfBoundsAreRefused) {
         << "names no VM";
 }
 
+// The incoming image's answer in x0 (docs/handover.md §4 step 3): reason in bits 0..31,
+// the Status in 32..63, both ways.
+TEST(HandBackWord, CarriesReasonAndStatus) {
+    EXPECT_EQ(encode_hand_back(HandBackReason::AdoptionNotBuilt, Status::Ok), 2u);
+    const u64 w = encode_hand_back(HandBackReason::RecordRefused, Status::Corrupt);
+    EXPECT_EQ(w, 1u | u64{static_cast<u32>(Status::Corrupt)} << 32);
+    const HandBack hb = decode_hand_back(w);
+    EXPECT_EQ(hb.reason, HandBackReason::RecordRefused);
+    EXPECT_EQ(hb.status, Status::Corrupt);
+    EXPECT_EQ(decode_hand_back(0).reason, HandBackReason::None);
+}
+
 // The arch's swap, faked: describes what the fake backend holds as the arm64 one would.
 struct FakeSwap final : Swap {
     mailbox::test::FakeBackend* be = nullptr;
@@ -267,6 +279,9 @@ struct FakeSwap final : Swap {
             v.vcpu_count = 1;
             KEEL_TRY(w.add(RecordType::Vm, v));
             KEEL_TRY(w.add(RecordType::Stage2, Stage2Record{id, id, 0x1000, 0, 0}));
+            VgicDistRecord d{};
+            d.vm_id = id;
+            KEEL_TRY(w.add(RecordType::VgicDist, d));
             VcpuRecord c{};
             c.vm_id = id;
             KEEL_TRY(w.add(RecordType::Vcpu, c));
@@ -280,6 +295,25 @@ struct FakeSwap final : Swap {
     }
     void image_span(u64* base, u64* span, u64* entry) override {
         *base = 0x40200000, *span = 8 * MiB, *entry = 0x40200000;
+    }
+    std::vector<u8> slot = std::vector<u8>(2 * MiB, 0xee); // the run slot, dirty
+    u64 slot_size = 2 * MiB;
+    HandBack answer{HandBackReason::AdoptionNotBuilt, Status::Ok};
+    u32 enters = 0;
+    u64 entered_at = ~0ull;
+    void run_slot(u8** s, u64* size) override {
+        *s = slot.data();
+        *size = slot_size;
+    }
+    std::vector<u8> seen; // the record as the incoming image got it
+    HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
+        ++enters;
+        entered_at = entry_offset;
+        seen.assign(record, record + bytes);
+        EXPECT_TRUE(parked) << "entered only while every vCPU is parked";
+        HandoverView v; // what the incoming image checks first
+        EXPECT_EQ(parse_handover(record, bytes, kHandoverAbiMin, kHandoverAbi, v), Status::Ok);
+        return answer;
     }
 };
 
@@ -307,19 +341,34 @@ struct MailboxApply : MailboxUpdate {
     }
 };
 
-TEST_F(MailboxApply, QuiescesWritesACheckedRecordAndResumesEveryVcpu) {
+TEST_F(MailboxApply, QuiescesWritesACheckedRecordEntersAndResumesEveryVcpu) {
     mailbox::UpdateReply out{};
     EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
     const std::string msg = out.message;
     EXPECT_EQ(msg.find("3 vCPUs parked, record "), 0u) << msg;
-    EXPECT_NE(msg.find(" B checked; no jump yet: resumed after "), std::string::npos) << msg;
+    EXPECT_NE(msg.find(" B; entered, handed back (no adoption); resumed in "), std::string::npos)
+        << msg;
+    EXPECT_STREQ(out.version, "9.8.7-next") << "the image that was entered";
     EXPECT_EQ(swap.quiesces, 1u);
     EXPECT_EQ(swap.describes, 1u);
+    EXPECT_EQ(swap.enters, 1u);
+    EXPECT_EQ(swap.entered_at, 0u) << "the entry is segment 0's first byte";
     EXPECT_EQ(swap.resumes, 1u) << "the rollback path: every vCPU runs again";
-    // The record left in the buffer is what the incoming image would parse.
+    // The image was placed in the run slot: segment 0 at +0 (its bytes b * 13), the gap
+    // and .bss zeroed, segment 1 at +1 MiB (b * 13 + 1).
+    EXPECT_EQ(swap.slot[5], static_cast<u8>(5 * 13));
+    EXPECT_EQ(swap.slot[8192], 0u);
+    EXPECT_EQ(swap.slot[MiB - 1], 0u);
+    EXPECT_EQ(swap.slot[MiB + 3], static_cast<u8>(3 * 13 + 1));
+    EXPECT_EQ(swap.slot[MiB + 700 + 4095], 0u) << "segment 1's mem_size tail";
+    EXPECT_EQ(swap.slot[MiB + 700 + 4096], 0xee) << "nothing past the image's span";
+    // Rolled back: the record (session keys among it) is wiped.
+    for (u64 w : record)
+        ASSERT_EQ(w, 0u);
+    // The record the incoming image got.
     HandoverView v;
-    const u8* rec = reinterpret_cast<const u8*>(record.data());
-    ASSERT_EQ(parse_handover(rec, record.size() * 8, kHandoverAbiMin, kHandoverAbi, v), Status::Ok);
+    ASSERT_EQ(parse_handover(swap.seen.data(), swap.seen.size(), kHandoverAbiMin, kHandoverAbi, v),
+              Status::Ok);
     EXPECT_EQ(v.header.update_counter, 1u);
     EXPECT_EQ(v.vm_count, 2u);
     EXPECT_NE(v.console[1], nullptr);
@@ -327,7 +376,71 @@ TEST_F(MailboxApply, QuiescesWritesACheckedRecordAndResumesEveryVcpu) {
     EXPECT_EQ(v.mailbox->audit_next_index + 1, b.svc->audit().next_index())
         << "the chain position as it stood before Apply's own record";
     EXPECT_STREQ(v.old_image->version, KEEL_VERSION_STRING);
-    EXPECT_EQ(last_detail(), "update apply: unsupported");
+    EXPECT_EQ(last_detail(), "update rolled back: no adoption");
+}
+
+// The mailbox session continues on the incoming image (docs/handover.md §2.2 Mailbox): a
+// SessionManager of another boot (its own seed), given the record's Mailbox record, accepts
+// the controller's next command under the same session and keys, refuses a replay and a
+// wrong MAC, and counts on from the recorded use count.
+TEST_F(MailboxApply, TheRecordCarriesTheSessionSoItContinues) {
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    HandoverView v;
+    ASSERT_EQ(parse_handover(swap.seen.data(), swap.seen.size(), kHandoverAbiMin, kHandoverAbi, v),
+              Status::Ok);
+    const MailboxRecord& m = *v.mailbox;
+    EXPECT_EQ(m.active_session, b.session);
+    EXPECT_EQ(m.offer_id, b.session + 1);
+    EXPECT_EQ(m.seq_floor, b.seq) << "Apply itself was the last command";
+    EXPECT_GT(m.session_used, 0u);
+    EXPECT_EQ(memcmp(m.session_keys, &b.keys, sizeof b.keys), 0) << "cmd || rsp || log";
+    mailbox::SessionManager incoming;
+    u8 nonce[16] = {9};
+    ASSERT_EQ(incoming.init(b.key.pub, mailbox::test::test_seed(77), nonce, {}), Status::Ok);
+    mailbox::SessionHandover h;
+    h.active_id = m.active_session;
+    h.offer_id = m.offer_id;
+    h.used = m.session_used;
+    h.established_ms = m.session_established_ms;
+    h.last_seq = m.seq_floor;
+    memcpy(&h.keys, m.session_keys, sizeof h.keys);
+    ASSERT_EQ(incoming.adopt_session(h), Status::Ok);
+    EXPECT_EQ(incoming.active_id(), b.session);
+    EXPECT_EQ(incoming.offer_id(), b.session + 2) << "a new offer after the recorded one";
+    mailbox::CommandSlot next = b.make(mailbox::Opcode::List, 0);
+    b.mac(next);
+    EXPECT_EQ(incoming.check(next, b.be.now_ms()), Status::Ok);
+    EXPECT_EQ(incoming.check(next, b.be.now_ms()), Status::Replayed);
+    mailbox::CommandSlot forged = b.make(mailbox::Opcode::List, 0);
+    b.mac(forged);
+    forged.mac[0] ^= 1;
+    EXPECT_EQ(incoming.check(forged, b.be.now_ms()), Status::AuthFailed);
+    mailbox::ResponseSlot r{};
+    incoming.seal_response(r);
+    EXPECT_EQ(mailbox::check_response(b.keys.rsp, r), Status::Ok) << "answers under the same key";
+    h.offer_id = h.active_id; // an offer not after the session: inconsistent
+    EXPECT_EQ(incoming.adopt_session(h), Status::InvalidArgument);
+}
+
+TEST_F(MailboxApply, TheIncomingImagesRefusalIsReported) {
+    swap.answer = HandBack{HandBackReason::RecordRefused, Status::Corrupt};
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    EXPECT_NE(std::string(out.message).find("; entered, record refused (corrupt); resumed"),
+              std::string::npos)
+        << out.message;
+    EXPECT_EQ(last_detail(), "update rolled back: record corrupt");
+    EXPECT_EQ(swap.resumes, 1u);
+}
+
+TEST_F(MailboxApply, AnImageLargerThanTheRunSlotIsNotEntered) {
+    swap.slot_size = 512 * KiB; // the test image spans 1 MiB + 4.7 KiB
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::OutOfRange);
+    EXPECT_STREQ(out.message, "image spans 1028 KiB, the run slot holds 512 KiB: nothing changed");
+    EXPECT_EQ(swap.quiesces, 0u) << "refused before any vCPU was touched";
+    EXPECT_EQ(swap.enters, 0u);
 }
 
 TEST_F(MailboxApply, AVcpuThatDoesNotParkChangesNothing) {
@@ -344,6 +457,7 @@ TEST_F(MailboxApply, ARecordThatDoesNotCheckIsNotHandedOver) {
     EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Corrupt);
     EXPECT_STREQ(out.message, "handover record: corrupt; all resumed, nothing changed");
     EXPECT_EQ(swap.resumes, 1u);
+    EXPECT_EQ(swap.enters, 0u) << "a record that does not check is never handed over";
 }
 
 TEST_F(MailboxUpdate, WithoutAnUpdateRegionUpdateIsUnsupported) {

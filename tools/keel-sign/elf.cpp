@@ -45,7 +45,7 @@ bool load_elf(const std::vector<u8>& f, const std::string& entry_symbol, ElfImag
     Elf64_Ehdr eh;
     if (!read_at(f, 0, eh) || memcmp(eh.e_ident, ELFMAG, SELFMAG) != 0 ||
         eh.e_ident[EI_CLASS] != ELFCLASS64 || eh.e_ident[EI_DATA] != ELFDATA2LSB ||
-        eh.e_type != ET_EXEC) {
+        (eh.e_type != ET_EXEC && eh.e_type != ET_DYN)) { // ET_DYN: a static PIE (arm64)
         err = "not a 64-bit little-endian ELF executable";
         return false;
     }

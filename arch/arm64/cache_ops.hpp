@@ -1,0 +1,19 @@
+// Data-cache maintenance by VA to the point of coherency (ARM ARM D7.5.9): for memory that
+// is read with the MMU off, or was written with it off and is about to be read cacheable.
+#pragma once
+
+#include "cache_range.hpp"
+
+namespace keel::arm64 {
+
+// Cleans and invalidates every line of [va, va+size) (rounded out to the smallest line
+// CTR_EL0 may report), then waits for completion.
+inline void dcache_clean_inval_poc(u64 va, u64 size) {
+    constexpr u64 kLine = 64;
+    const LineRange r = line_range(va, size, kLine);
+    for (u64 a = r.first; a < r.end; a += kLine)
+        asm volatile("dc civac, %0" ::"r"(a) : "memory");
+    asm volatile("dsb sy" ::: "memory");
+}
+
+} // namespace keel::arm64

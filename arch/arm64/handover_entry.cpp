@@ -1,0 +1,193 @@
+// The incoming image at a live update (docs/handover.md §4.3-4.4). The outgoing image's boot
+// core enters it with the EL2 MMU off, x0 = the handover record, x1 = where to hand back,
+// x2 = the console UART; start.S has relocated it into the run slot and zeroed its own .bss.
+// It writes nothing outside its own span but the doorbell: its own EL2 tables (from its
+// .noinit), the record mapped read-only, the UART, the doorbell line (§4.5). No GIC, pool, timer,
+// mailbox or secondary-core set-up: what the outgoing image runs stays as it is. It checks the
+// record as an adopting image must (magic, ABI version, length, SHA-256, every rule of §2.3), says
+// what it found, and, since adoption is not built, hands control back with its answer
+// (update::encode_hand_back).
+#include "handover_entry.hpp"
+
+#include <arch/console.hpp>
+
+#include "cache_ops.hpp"
+#include <arch/ticks.hpp>
+
+#include "asm_offsets.h"
+#include "hypervisor/print.hpp"
+#include "hypervisor/update/handover.hpp"
+#include "hypervisor/update/swap.hpp"
+#include "mmu.hpp"
+#include "percpu.hpp"
+#include "stage2_format.hpp"
+#include "sysreg.hpp"
+
+extern "C" char __image_start[], __image_end[];
+extern "C" [[noreturn]] void keel_handover_back(keel::u64 back, keel::u64 answer, keel::u64 cookie);
+extern "C" char keel_handover_secondary[];
+
+namespace keel::arm64 {
+namespace {
+
+// More than any record this image could parse (a length beyond it reads as Truncated).
+constexpr u64 kRecordMapMax = 1 * MiB;
+
+static_assert(KEEL_HANDOVER_CPUS == PerCpu::kMaxCpus);
+// How long the boot core waits for every parked core to come and go. They wait in WFE for
+// exactly this and need microseconds on hardware; under TCG on a loaded host a core's turn
+// has taken over 100 ms. One that is late is still waited for by the outgoing image.
+constexpr u64 kSecondaryWaitMs = 1000;
+
+[[noreturn]] void hand_back(u64 back, u64 cookie, update::HandBackReason why, Status s) {
+    keel_handover_back(back, update::encode_hand_back(why, s), cookie);
+}
+
+// The outgoing image's stage-2 table pages, read where they are (they come from a pool in
+// its image: vm_arch.cpp). A table outside its span reads as empty and is counted.
+class InPlaceTables final : public mm::TableMemory {
+public:
+    InPlaceTables(u64 base, u64 span) : base_(base), span_(span) {}
+    u64* alloc_table(PhysAddr*) override { return nullptr; } // read only
+    void free_table(PhysAddr) override {}
+    u64* table_ptr(PhysAddr phys) override {
+        if (phys.raw() - base_ < span_ && span_ - (phys.raw() - base_) >= mm::kPageSize)
+            return reinterpret_cast<u64*>(phys.raw());
+        ++outside;
+        return g_empty;
+    }
+    [[nodiscard]] usize tables_in_use() const override { return 0; }
+    u32 outside = 0;
+
+private:
+    alignas(mm::kPageSize) static inline u64 g_empty[mm::kEntriesPerTable] = {};
+    u64 base_, span_;
+};
+
+// Each VM's stage-2 root taken over in place with this image's page-table engine (the
+// adoption's way of keeping them, docs/handover.md §4 step 4): every 2 MiB of its RAM that
+// is mapped must map to its RAM at the same offset. Says what it found; false on a mismatch.
+bool check_stage2_in_place(const update::HandoverView& v) {
+    bool all = true;
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        const update::VmRecord& vm = *v.vms[i];
+        const update::Stage2Record& s2 = *v.stage2[i];
+        InPlaceTables mem(v.old_image->base, v.old_image->span);
+        mm::PageTable<Stage2Format> pt{mem};
+        u32 mapped = 0, wrong = 0;
+        if (pt.adopt(PhysAddr(s2.root)) == Status::Ok) {
+            for (u64 off = 0; off < vm.mem_size; off += 2 * MiB) {
+                using Ipa = mm::PageTable<Stage2Format>::Input;
+                const Result<mm::Translation> t = pt.translate(Ipa(s2.ipa_base + off));
+                if (!t.ok()) continue;
+                ++mapped;
+                wrong += t.value().pa.raw() != vm.mem_base + off;
+            }
+        }
+        const bool ok = wrong == 0 && mem.outside == 0 && mapped != 0;
+        all &= ok;
+        kprint("handover: vm %u stage-2 root %#llx read in place: %u of %llu blocks mapped, %s\n",
+               vm.id, static_cast<unsigned long long>(s2.root), mapped,
+               static_cast<unsigned long long>(vm.mem_size / (2 * MiB)),
+               ok ? "each to its own RAM" : "NOT as recorded");
+    }
+    return all;
+}
+
+// The parked cores (docs/handover.md §4.5): each vCPU that was on waits on its own core.
+u32 parked_cores(const update::HandoverView& v) {
+    u32 n = 0;
+    for (u32 i = 0; i < v.vcpu_count; ++i)
+        n += v.vcpus[i]->on != 0;
+    return n;
+}
+
+// Names this image's secondary entry in the doorbell and waits until `cores` parked cores
+// arrived and left again (or the wait ends). Returns how many left.
+u32 take_in_secondaries(Doorbell& d, u32 cores) {
+    // What a secondary reads with its MMU off (this image's code, data and EL2 tables) to
+    // the point of coherency first.
+    const u64 base = reinterpret_cast<u64>(__image_start);
+    dcache_clean_inval_poc(base, reinterpret_cast<u64>(__image_end) - base);
+    __atomic_store_n(&d.secondary_entry, reinterpret_cast<u64>(keel_handover_secondary),
+                     __ATOMIC_RELEASE);
+    asm volatile("dsb ish; sev" ::: "memory");
+    const arch::TickCount t0 = arch::ticks();
+    const u64 limit = t0.hz != 0 ? t0.hz / 1000 * kSecondaryWaitMs : ~0ull;
+    while (__atomic_load_n(&d.left, __ATOMIC_ACQUIRE) < cores &&
+           arch::ticks().count - t0.count <= limit)
+        asm volatile("yield" ::: "memory");
+    return __atomic_load_n(&d.left, __ATOMIC_ACQUIRE);
+}
+
+} // namespace
+
+bool is_handover_record(u64 x0) {
+    return x0 != 0 && (x0 & 7) == 0 &&
+           *reinterpret_cast<const volatile u64*>(x0) == update::kHandoverMagic;
+}
+
+[[noreturn]] void handover_main(u64 record, u64 back, u64 uart, u64 cookie, u64 doorbell,
+                                u64 link_base, u64 relocs) {
+    const u64 base = reinterpret_cast<u64>(__image_start);
+    const u64 span = reinterpret_cast<u64>(__image_end) - base;
+    const u64 length = reinterpret_cast<const volatile update::HandoverHeader*>(record)->length;
+    u64 map = length < kRecordMapMax ? length : kRecordMapMax;
+    if (map < sizeof(update::HandoverHeader)) map = sizeof(update::HandoverHeader);
+    // Before the MMU goes on: lines another core's speculation may have pulled into the
+    // caches through the outgoing image's mappings of the slot or the record before this
+    // image wrote its relocations and .bss with the MMU off would read stale once cacheable.
+    // No line of these can be dirty: clean and invalidate is an invalidate.
+    dcache_clean_inval_poc(base, span);
+    dcache_clean_inval_poc(record, map);
+    if (el2_map_image() != Status::Ok || el2_map(record, map, MapKind::ReadOnly) != Status::Ok ||
+        el2_map(uart, 4096, MapKind::Device) != Status::Ok ||
+        el2_map(doorbell, sizeof(Doorbell), MapKind::ReadWrite) != Status::Ok)
+        hand_back(back, cookie, update::HandBackReason::RecordRefused, Status::NoMemory);
+    el2_enable_mmu();
+    arch::console_set_base(uart);
+    kprint("handover: Keel %s (incoming image) running at %#llx, linked at %#llx (%llu "
+           "relocations), record at %#llx\n",
+           update::keel_image_note.version, static_cast<unsigned long long>(base),
+           static_cast<unsigned long long>(link_base), static_cast<unsigned long long>(relocs),
+           static_cast<unsigned long long>(record));
+    static update::HandoverView view;
+    const Status s =
+        update::parse_handover(reinterpret_cast<const u8*>(record), static_cast<usize>(map),
+                               update::kHandoverAbiMin, update::kHandoverAbi, view);
+    if (s != Status::Ok) {
+        kprint("handover: record refused: %s; handing back\n", status_name(s));
+        hand_back(back, cookie, update::HandBackReason::RecordRefused, s);
+    }
+    u64 free = 0; // what the pool would have free after adopting the record's runs
+    for (u32 i = 0; i < view.pool->count; ++i)
+        if (view.pool_runs[i].owner == update::kOwnerFree) free += view.pool_runs[i].size;
+    kprint("handover: record checked: abi %u, update %llu, %llu B, %u VMs, %u vCPUs, pool %u "
+           "runs, %llu MiB free, outgoing Keel %s\n",
+           view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
+           static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
+           view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
+    // The outgoing image, read only: its stage-2 tables live in it.
+    if (el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok)
+        (void)check_stage2_in_place(view);
+    const u32 cores = parked_cores(view);
+    const u32 left = take_in_secondaries(*reinterpret_cast<Doorbell*>(doorbell), cores);
+    kprint("handover: %u of %u parked cores entered this image and went back\n", left, cores);
+    kprint("handover: adoption not built yet: handing back to the outgoing image\n");
+    hand_back(back, cookie, update::HandBackReason::AdoptionNotBuilt, Status::Ok);
+}
+
+// A parked core of the outgoing image (handover_jump.S keel_handover_secondary, on its own
+// stack, MMU off): the boot core's EL2 tables, a line to say it is here, and back. It touches
+// no EL1, FP/SIMD or ICH_* register: its guest's state stays in the core.
+extern "C" [[noreturn]] void handover_secondary_main(u64, u64 back, u64, u64 cookie, u64 doorbell) {
+    el2_enable_mmu();
+    auto& d = *reinterpret_cast<Doorbell*>(doorbell);
+    __atomic_add_fetch(&d.arrived, 1u, __ATOMIC_ACQ_REL);
+    kprint("handover: cpu %llu entered the incoming image\n",
+           static_cast<unsigned long long>(KEEL_READ_SYSREG(mpidr_el1) & 0xff));
+    __atomic_add_fetch(&d.left, 1u, __ATOMIC_ACQ_REL);
+    hand_back(back, cookie, update::HandBackReason::AdoptionNotBuilt, Status::Ok);
+}
+
+} // namespace keel::arm64
