@@ -16,4 +16,15 @@ inline void dcache_clean_inval_poc(u64 va, u64 size) {
     asm volatile("dsb sy" ::: "memory");
 }
 
+// Cleans every line of [va, va+size) to the point of coherency (the data stays cached),
+// for an observer that reads memory without the caches: a core with its MMU off, a
+// device that does not snoop.
+inline void dcache_clean_poc(u64 va, u64 size) {
+    constexpr u64 kLine = 64;
+    const LineRange r = line_range(va, size, kLine);
+    for (u64 a = r.first; a < r.end; a += kLine)
+        asm volatile("dc cvac, %0" ::"r"(a) : "memory");
+    asm volatile("dsb sy" ::: "memory");
+}
+
 } // namespace keel::arm64

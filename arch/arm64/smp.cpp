@@ -9,6 +9,7 @@
 #include <stddef.h>
 
 #include "bench_marks.hpp"
+#include "cache_ops.hpp"
 #include "core_reset.hpp"
 #include "el2_regs.hpp"
 #include "gic_phys.hpp"
@@ -139,7 +140,8 @@ u64 smp_start(const Platform& platform) {
         c.stack_top = reinterpret_cast<u64>(g_stacks[i] + kStackSize);
         c.index = i;
         c.mpidr = platform.cpus[i].hw_id;
-        clean_to_poc(&c, sizeof c); // the secondary reads it with its MMU (and caches) off
+        // The secondary reads it with its MMU (and so its caches) off.
+        dcache_clean_poc(reinterpret_cast<u64>(&c), sizeof c);
         u64 r = psci_call(kPsciCpuOn64, c.mpidr, reinterpret_cast<u64>(secondary_entry),
                           reinterpret_cast<u64>(&c));
         if (r != 0) {
