@@ -49,6 +49,16 @@ void vm_request_stop(Vm& vm, VmEnd why);
 // No vCPU of the VM runs (it ended, or never started): frees its second stage and
 // drops every TLB entry that could still translate into its memory.
 void vm_destroy(Vm& vm);
+// Assigned devices (issue 13, docs/sriov.md "Assignment"). Every byte of the VM's RAM
+// zeroed and mapped now, because a device is about to DMA into it (an arch that zeroes a
+// block on first use would otherwise zero it later, over what the device wrote).
+[[nodiscard]] Status vm_ram_for_dma(Vm& vm);
+// Maps device registers (a VF's BAR) into the VM's second stage at `ipa`, inside
+// [kGuestPciWindow, +kGuestPciWindowSize): device memory, read/write, never executable.
+// Unsupported where the arch assigns no devices yet (x86_64).
+[[nodiscard]] Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size);
+// Removes such a mapping (the VM is not running) and drops every TLB entry for it.
+void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size);
 // Presses the VM's power button (the polite phase of a controller STOP): the guest may
 // power itself off. Unsupported where the arch emulates none yet (x86_64: needs ACPI).
 [[nodiscard]] Status vm_power_button(Vm& vm);

@@ -215,6 +215,22 @@ void vm_destroy(Vm& vm) {
     vm.arch.stage2_live = false;
 }
 
+Status vm_ram_for_dma(Vm& vm) {
+    vm.arch.ram_for_dma = true;
+    return Status::Ok;
+}
+
+Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size) {
+    vm.arch.device_ipa = ipa.raw();
+    vm.arch.device_pa = pa.raw();
+    vm.arch.device_size = size;
+    return Status::Ok;
+}
+
+void vm_unmap_device(Vm& vm, GuestPhys, u64) {
+    vm.arch.device_ipa = vm.arch.device_pa = vm.arch.device_size = 0;
+}
+
 Status vm_power_button(Vm& vm) {
     ++vm.arch.button_presses;
     if (vm.arch.obeys_button) fake::guest_end(vm, VmEnd::GuestPowerOff);

@@ -1,6 +1,7 @@
 #include "hypervisor/io/iommu_boot.hpp"
 
 #include <arch/mailbox.hpp>
+#include <arch/sections.hpp>
 
 #include "hypervisor/print.hpp"
 
@@ -12,7 +13,9 @@ using ull = unsigned long long;
 // The SMMU's structures and its page tables: inside the image (identity mapped), never
 // the partition pool. 16 table pages: a VM's IOVA space in 2 MiB blocks takes 2-3, and
 // every page here is .bss the boot zeroes (docs/performance.md "Boot").
-iommu::SmmuMemory g_mem; // plain storage: zero in .bss
+// Not zeroed at boot (KEEL_NOINIT: no cost without an SMMU): Smmu::init writes the stream
+// table, both queues and every CD the SMMU can reach before it enables anything.
+KEEL_NOINIT iommu::SmmuMemory g_mem;
 mm::TableStorage<16> g_table_storage;
 constinit mm::TablePool g_tables(g_table_storage);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
@@ -22,6 +25,7 @@ constinit iommu::DirectMmio g_regs(0);
 // faults once per access: a 4 KiB write is hundreds of events), with the first address.
 class ConsoleEvents final : public iommu::EventSink {
 public:
+    explicit ConsoleEvents(IommuEventRuns* also) : also_(also) {}
     void event(const iommu::Event& e) override {
         if (repeats_ != 0 && e.type == first_.type && e.sid == first_.sid) {
             ++repeats_;
@@ -42,10 +46,12 @@ public:
                    first_.read ? "read" : "write");
         if (repeats_ > 1) kprint(" (%u like it)", repeats_ - 1);
         kprint("\n");
+        if (also_ != nullptr) also_->run(first_, repeats_);
         repeats_ = 0;
     }
 
 private:
+    IommuEventRuns* also_;
     iommu::Event first_{};
     u32 repeats_ = 0;
 };
@@ -93,8 +99,9 @@ Status iommu_detach(const Platform& p, pci::Bdf f) {
     return g_smmu.detach(sid.value());
 }
 
-u32 iommu_report_events() {
-    ConsoleEvents sink;
+u32 iommu_report_events(IommuEventRuns* also) {
+    if (!g_smmu.ready()) return 0;
+    ConsoleEvents sink(also);
     bool lost = false;
     const u32 n = g_smmu.drain_events(sink, &lost);
     sink.flush();

@@ -19,7 +19,16 @@ Status iommu_bring_up(const Platform& p);
 // Gives the function's stream exactly these IOVA ranges (a VM's: IOVA = its IPA).
 Status iommu_attach(const Platform& p, pci::Bdf f, const iommu::DmaMap* maps, u32 count);
 Status iommu_detach(const Platform& p, pci::Bdf f);
-// Prints and consumes pending events (faults); returns how many.
-u32 iommu_report_events();
+// Told about each run of events printed (same type, same stream): the first and how many.
+class IommuEventRuns {
+public:
+    virtual void run(const iommu::Event& first, u32 count) = 0;
+
+protected:
+    ~IommuEventRuns() = default;
+};
+// Prints and consumes pending events (faults); returns how many. Cheap when there are
+// none (two register reads): the boot core's loops call it on every pass.
+u32 iommu_report_events(IommuEventRuns* also = nullptr);
 
 } // namespace keel

@@ -1,6 +1,6 @@
 // VM definitions from the hypervisor command line, until the controller mailbox exists:
 //
-//   keel.vm=cpus:<list>,mem:<size>[,after:<vm id>][,guest:<mode>]
+//   keel.vm=cpus:<list>,mem:<size>[,after:<vm id>][,guest:<mode>][,vf:<bb:dd.f>]
 //           [,kernel:<hex pa>[,initrd:<hex
 //           pa>+<bytes>][,args:<word>+<word>...][,input:<line>+<line>...]]
 //
@@ -11,6 +11,7 @@
 //           regfill / regcheck (fill every readable register; check all are at reset),
 //           fetch, ptimer, debug, button, deaf (arm64 architecture checks, GuestMode),
 //           mmio, vmrun, triple (x86)
+//   vf      an SR-IOV VF Keel enabled, given to the VM (docs/sriov.md "Assignment")
 //   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
 //   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
 //   input   console input fed once the guest opens its UART ('+' = newline; test hook)
@@ -42,6 +43,7 @@ enum class GuestMode : u32 {
     Mmio = 11,   // x86 test guest: every vCPU hammers the scratch MMIO page at once
     Vmrun = 12,  // x86 test guest: executes VMRUN (a hostile exit)
     Triple = 13, // x86 test guest: triple fault (no usable IDT)
+    Nvme = 14,   // arm64 test guest: drive its assigned NVMe VF (raw PRPs), then DMA outside
 };
 
 struct VmDef {
@@ -49,6 +51,8 @@ struct VmDef {
     u64 cpu_mask = 0;  // bit n = core n
     u64 mem_bytes = 0; // multiple of 2 MiB
     u32 after = 0;     // 0: start at boot
+    bool has_vf = false;
+    u16 vf_rid = 0; // vf:<bb:dd.f>, as a routing ID
     GuestMode mode = GuestMode::Basic;
     char text[kTextMax] = {}; // the definition as written, for messages
     // Linux guests: sources in host RAM (2 MiB aligned), reserved from the pool at boot.

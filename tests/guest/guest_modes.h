@@ -18,4 +18,5 @@ enum {
     MODE_MMIO = 11,   // x86_64: every vCPU hammers the scratch MMIO page
     MODE_VMRUN = 12,  // x86_64: execute VMRUN (a hostile exit)
     MODE_TRIPLE = 13, // x86_64: triple fault (no usable IDT)
+    MODE_NVME = 14,   // arm64: its assigned NVMe VF (docs/sriov.md), then a DMA outside its RAM
 };

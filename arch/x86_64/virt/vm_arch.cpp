@@ -186,6 +186,11 @@ void vm_destroy(Vm& vm) {
 // No power button until the x86 guest platform has ACPI (its fixed-feature power button).
 Status vm_power_button(Vm&) { return Status::Unsupported; }
 
+// No IOMMU driver on x86 yet (VT-d: issue 13): nothing is ever assigned.
+Status vm_ram_for_dma(Vm&) { return Status::Ok; } // the pool zeroed it all at allocation
+Status vm_map_device(Vm&, GuestPhys, PhysAddr, u64) { return Status::Unsupported; }
+void vm_unmap_device(Vm&, GuestPhys, u64) {}
+
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 
 // No bench mode on x86 yet: the boot core never runs a vCPU (Bochs measures with 2 CPUs).

@@ -8,6 +8,10 @@ namespace keel::arch {
 using VmContext = arm64::VmContext;
 // Guest RAM starts where QEMU virt's does; the guest DTB (guest_dtb.cpp) says so.
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
+// Where a VM's assigned VFs' BARs appear: QEMU virt's 32-bit PCIe MMIO window, one
+// 1 MiB slot per VF (docs/sriov.md "Guest view").
+inline constexpr GuestPhys kGuestPciWindow{0x10000000};
+inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
 // The emulated PL011 has a receive side.
 inline constexpr bool kConsoleInput = true;
 

@@ -9,6 +9,9 @@ namespace keel::arch {
 using VmContext = virt::VmContext;
 // Guest RAM at 1 GiB, as on arm64 (docs/x86-vmx.md); below it only the SIPI alias.
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
+// Assigned devices' BARs (unused until x86 has an IOMMU driver: vm_map_device refuses).
+inline constexpr GuestPhys kGuestPciWindow{0xc0000000};
+inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
 // The emulated 16550 has no receive side yet.
 inline constexpr bool kConsoleInput = false;
 

@@ -1,0 +1,192 @@
+#include "hypervisor/io/vm_vfs.hpp"
+
+#include <arch/vm.hpp>
+
+#include "drivers/sriov/vf_assign.hpp"
+#include "hypervisor/io/iommu_boot.hpp"
+#include "hypervisor/io/tick_clock.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
+
+namespace keel {
+namespace {
+
+using ull = unsigned long long;
+constexpr u64 kSlot = MiB; // one VF's BARs in the guest window
+static_assert(arch::kGuestPciWindowSize % kSlot == 0);
+
+pci::Bdf bdf_of(u16 rid) {
+    return pci::Bdf{static_cast<u8>(rid >> 8), static_cast<u8>((rid >> 3) & 31),
+                    static_cast<u8>(rid & 7)};
+}
+
+class SmmuIsolation final : public sriov::DmaIsolation {
+public:
+    explicit SmmuIsolation(const Platform& p) : p_(p) {}
+    Status attach(pci::Bdf f, const iommu::DmaMap& map) override {
+        return iommu_attach(p_, f, &map, 1);
+    }
+    Status quarantine(pci::Bdf f) override {
+        // An invalid STE aborts every transaction of the stream; detach writes it, then
+        // CFGI_STE + TLBI_NH_ASID + CMD_SYNC, and frees the tables only after the sync.
+        const Status s = iommu_detach(p_, f);
+        return s == Status::NotFound ? Status::Ok : s; // never attached: aborts already
+    }
+
+private:
+    const Platform& p_;
+};
+
+DmaFaultSink* g_fault_sink = nullptr;
+
+class VmVfs final : public VmDevices, public IommuEventRuns {
+public:
+    VmVfs(const Platform& p, sriov::VfTable& vfs)
+        : vfs_(vfs), ecam_(p.ecam_base, p.pci_bus_start, 1), dma_(p), p_(p),
+          assigner_(vfs, ecam_, dma_, waiter_) {}
+
+    Status attach(Vm& vm, u16 rid, u32* why) override {
+        const pci::Bdf f = bdf_of(rid);
+        const u64 ipa = free_slot(vm.id);
+        sriov::VfError e = sriov::VfError::None;
+        Status s = ipa == 0 ? Status::NoMemory : Status::Ok;
+        if (s == Status::Ok) {
+            const sriov::VmMemory mem{vm.ram_ipa().raw(), vm.mem_base, vm.mem_size};
+            s = assigner_.attach(vm.id, mem, f, &e);
+        } else {
+            e = refusal_before_slot(f, vm.id);
+        }
+        sriov::Vf* v = vfs_.find(f);
+        if (s == Status::Ok) {
+            s = arch::vm_map_device(vm, GuestPhys(ipa), PhysAddr(v->bar[0]), v->bar_size[0]);
+            if (s != Status::Ok) {
+                (void)assigner_.detach(vm.id, f, nullptr);
+                e = sriov::VfError::NoRoom;
+            } else {
+                v->guest_bar0 = ipa;
+            }
+        }
+        *why = static_cast<u32>(e);
+        if (s != Status::Ok) {
+            kprint("vm %u: VF %02x:%02x.%x refused: %s\n", vm.id, f.bus, f.dev, f.fn,
+                   sriov::vf_error_text(e));
+            return s;
+        }
+        kprint("vm %u: VF %02x:%02x.%x attached: stream %#x iova %#llx -> %#llx (%llu MiB), "
+               "BAR0 at ipa %#llx\n",
+               vm.id, f.bus, f.dev, f.fn, iommu_stream(p_, f).value_or(0),
+               static_cast<ull>(vm.ram_ipa().raw()), static_cast<ull>(vm.mem_base.raw()),
+               static_cast<ull>(vm.mem_size / MiB), static_cast<ull>(ipa));
+        return Status::Ok;
+    }
+
+    Status detach(Vm& vm, u16 rid, u32* why) override {
+        const pci::Bdf f = bdf_of(rid);
+        sriov::Vf* v = vfs_.find(f);
+        const u64 bar_ipa = v != nullptr && v->owner == vm.id ? v->guest_bar0 : 0;
+        sriov::VfError e = sriov::VfError::None;
+        const Status s = assigner_.detach(vm.id, f, &e);
+        *why = static_cast<u32>(e);
+        if (s != Status::Ok && e != sriov::VfError::Hardware) {
+            kprint("vm %u: VF %02x:%02x.%x detach refused: %s\n", vm.id, f.bus, f.dev, f.fn,
+                   sriov::vf_error_text(e));
+            return s;
+        }
+        unmap(vm, *v, bar_ipa);
+        report(vm.id, *v, s);
+        return s;
+    }
+
+    void vm_ending(Vm& vm) override {
+        for (u32 i = 0; i < vfs_.count(); ++i) {
+            sriov::Vf* v = vfs_.find(vfs_.at(i).bdf);
+            if (v->owner != vm.id) continue;
+            const u64 bar_ipa = v->guest_bar0;
+            const Status s = assigner_.detach(vm.id, v->bdf, nullptr);
+            unmap(vm, *v, bar_ipa);
+            report(vm.id, *v, s);
+        }
+    }
+
+    void poll() override { (void)iommu_report_events(this); }
+
+    // One run of events from one stream: whose VF it is, charged to its owner.
+    void run(const iommu::Event& e, u32 count) override {
+        sriov::Vf* v = nullptr;
+        for (u32 i = 0; i < vfs_.count() && v == nullptr; ++i)
+            if (iommu_stream(p_, vfs_.at(i).bdf).value_or(~0u) == e.sid)
+                v = vfs_.find(vfs_.at(i).bdf);
+        if (v == nullptr) return; // the PF's stream or none of Keel's VFs: printed only
+        v->dma_faults += count;
+        const u32 owner = v->owner;
+        kprint("smmu: stream %#x is VF %02x:%02x.%x, %s %u: %u fault%s\n", e.sid, v->bdf.bus,
+               v->bdf.dev, v->bdf.fn, owner != 0 ? "owned by vm" : "owner", owner, count,
+               count == 1 ? "" : "s");
+        if (owner != 0) vm_manager().count_dma_fault(owner, count);
+        if (g_fault_sink != nullptr) {
+            char detail[40];
+            format(detail, sizeof detail, "%s %02x:%02x.%x iova %#llx", iommu::event_name(e.type),
+                   v->bdf.bus, v->bdf.dev, v->bdf.fn, static_cast<ull>(e.address));
+            g_fault_sink->dma_fault(owner, detail);
+        }
+    }
+
+private:
+    // The lowest window slot none of the VM's VFs uses; 0 if all are taken.
+    u64 free_slot(u32 vm) const {
+        for (u64 ipa = arch::kGuestPciWindow.raw();
+             ipa < arch::kGuestPciWindow.raw() + arch::kGuestPciWindowSize; ipa += kSlot) {
+            bool used = false;
+            for (u32 i = 0; i < vfs_.count(); ++i)
+                used |= vfs_.at(i).owner == vm && vfs_.at(i).guest_bar0 == ipa;
+            if (!used) return ipa;
+        }
+        return 0;
+    }
+    // Without a free slot the ownership rules still say first why a VF cannot be had.
+    sriov::VfError refusal_before_slot(pci::Bdf f, u32 vm) {
+        const sriov::Vf* v = vfs_.find(f);
+        if (v == nullptr) return vfs_.is_pf(f) ? sriov::VfError::IsPf : sriov::VfError::UnknownBdf;
+        if (!v->provisioned) return sriov::VfError::NotProvisioned;
+        if (v->owner == vm) return sriov::VfError::AlreadyOwned;
+        if (v->owner != sriov::kNoOwner) return sriov::VfError::OwnedByOther;
+        return sriov::VfError::NoRoom;
+    }
+    void unmap(Vm& vm, sriov::Vf& v, u64 bar_ipa) {
+        if (bar_ipa != 0 && v.owner == sriov::kNoOwner) {
+            arch::vm_unmap_device(vm, GuestPhys(bar_ipa), v.bar_size[0]);
+            v.guest_bar0 = 0;
+        }
+    }
+    void report(u32 vm, const sriov::Vf& v, Status s) {
+        if (v.owner == sriov::kNoOwner)
+            kprint("vm %u: VF %02x:%02x.%x detached: FLR %s, stream %#x quarantined (abort, "
+                   "CFGI_STE + TLBI + SYNC)\n",
+                   vm, v.bdf.bus, v.bdf.dev, v.bdf.fn,
+                   v.provisioned ? "done" : "FAILED: VF retired",
+                   iommu_stream(p_, v.bdf).value_or(0));
+        else
+            kprint("vm %u: VF %02x:%02x.%x: quarantine FAILED (%s): VF kept out of use\n", vm,
+                   v.bdf.bus, v.bdf.dev, v.bdf.fn, status_name(s));
+    }
+
+    sriov::VfTable& vfs_;
+    pci::EcamAccess ecam_;
+    SmmuIsolation dma_;
+    TickWaiter waiter_;
+    const Platform& p_;
+    sriov::VfAssigner assigner_;
+};
+
+} // namespace
+
+void set_dma_fault_sink(DmaFaultSink* sink) { g_fault_sink = sink; }
+
+VmDevices* vm_vfs(const Platform& p, sriov::VfTable& vfs) {
+    if (!iommu_ready() || vfs.count() == 0) return nullptr;
+    static VmVfs devices(p, vfs);
+    return &devices;
+}
+
+} // namespace keel

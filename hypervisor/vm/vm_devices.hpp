@@ -1,0 +1,30 @@
+// The PCIe functions a VM is given (issue 13: SR-IOV VFs, docs/sriov.md "Assignment"), as
+// the VM manager sees them: it checks the VM's state and makes its RAM ready for DMA, the
+// implementation (the image: hypervisor/io/vm_vfs.cpp) does ownership, the IOMMU and
+// the guest's mapping. Called under the manager's lock, on the boot core.
+#pragma once
+
+#include "hypervisor/status.hpp"
+
+namespace keel {
+
+struct Vm;
+
+class VmDevices {
+public:
+    // Function `rid` (PCIe routing ID) to VM `vm`, created and not running, its RAM
+    // ready for DMA. On a refusal `why` is a sriov::VfError value; nothing changes.
+    virtual Status attach(Vm& vm, u16 rid, u32* why) = 0;
+    virtual Status detach(Vm& vm, u16 rid, u32* why) = 0;
+    // No vCPU of `vm` runs and it still owns its memory: every function it holds is
+    // reset and cut off from memory (quarantined) before the manager frees that memory.
+    virtual void vm_ending(Vm& vm) = 0;
+    // Reports what the devices raised since the last call (IOMMU faults: console, the
+    // owner's VmStats::dma_faults, the audit log). Boot core, outside the manager's lock.
+    virtual void poll() = 0;
+
+protected:
+    ~VmDevices() = default;
+};
+
+} // namespace keel
