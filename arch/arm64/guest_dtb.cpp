@@ -2,10 +2,13 @@
 // describes exactly the machine Keel emulates (vm-definitions.md "Guest-visible
 // machine"): RAM, vCPUs with PSCI (HVC), the virtual GICv3, the architected timer,
 // the PL011, the PL061 GPIO with its power button (a gpio-keys KEY_POWER key, as QEMU
-// virt describes it) and the command line / initramfs.
+// virt describes it), a PCIe host bridge when the VM has assigned VFs, and the command
+// line / initramfs.
 extern "C" {
 #include <libfdt.h>
 }
+
+#include <arch/vm.hpp>
 
 #include "gic_regs.hpp"
 #include "guest_map.hpp"
@@ -155,8 +158,27 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     w.cells("gpios", {kGpioPhandle, kGpioPowerLine, kGpioActiveHigh});
     w.end();
     w.end();
+    if (in.pci) {
+        // Generic ECAM host bridge (Linux: pci-host-generic), bus 0 only, one 32-bit memory
+        // window where Keel maps the VFs' BARs; no INTx (a VF has none). BARs stay where
+        // Keel put them: linux,pci-probe-only in /chosen.
+        w.begin("pcie@3f000000");
+        w.str("compatible", "pci-host-ecam-generic");
+        w.str("device_type", "pci");
+        w.cells("reg", {0, lo(kGuestEcamIpa), 0, lo(kGuestEcamSize)});
+        w.cells("bus-range", {0, 0});
+        w.u32p("#address-cells", 3);
+        w.u32p("#size-cells", 2);
+        const u64 win = arch::kGuestPciWindow.raw();
+        w.cells("ranges", {0x02000000u, hi(win), lo(win), hi(win), lo(win), 0,
+                           lo(arch::kGuestPciWindowSize)});
+        w.u32p("linux,pci-domain", 0);
+        w.empty("dma-coherent");
+        w.end();
+    }
     w.begin("chosen");
     w.str("bootargs", in.bootargs);
+    if (in.pci) w.u32p("linux,pci-probe-only", 1);
     w.str("stdout-path", "/pl011@9000000");
     if (in.initrd_end > in.initrd_start) {
         w.cells("linux,initrd-start", {hi(in.initrd_start), lo(in.initrd_start)});

@@ -3,6 +3,7 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/sriov/sriov_cap.cpp
   ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_table.cpp
   ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_assign.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_config.cpp
 )
 list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/sriov/nvme_cmd.cpp

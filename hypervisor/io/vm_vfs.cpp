@@ -3,9 +3,11 @@
 #include <arch/vm.hpp>
 
 #include "drivers/sriov/vf_assign.hpp"
+#include "drivers/sriov/vf_config.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
 #include "hypervisor/io/tick_clock.hpp"
 #include "hypervisor/print.hpp"
+#include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
 
@@ -40,7 +42,7 @@ private:
 
 DmaFaultSink* g_fault_sink = nullptr;
 
-class VmVfs final : public VmDevices, public IommuEventRuns {
+class VmVfs final : public VmDevices, public IommuEventRuns, public GuestPci {
 public:
     VmVfs(const Platform& p, sriov::VfTable& vfs)
         : vfs_(vfs), ecam_(p.ecam_base, p.pci_bus_start, 1), dma_(p), p_(p),
@@ -65,6 +67,9 @@ public:
                 e = sriov::VfError::NoRoom;
             } else {
                 v->guest_bar0 = ipa;
+                views_[index_of(*v)].reset(identity(*v), static_cast<u32>(ipa),
+                                           static_cast<u32>(v->bar_size[0]));
+                vm.pci = this;
             }
         }
         *why = static_cast<u32>(e);
@@ -96,6 +101,19 @@ public:
         unmap(vm, *v, bar_ipa);
         report(vm.id, *v, s);
         return s;
+    }
+
+    // Bus 0 of the guest's ECAM: its VF in window slot k is device k + 1, function 0.
+    u32 config_read(const Vm& vm, u32 off, u32 size) override {
+        LockGuard g(lock_);
+        const sriov::VfConfigView* view = guest_function(vm, off);
+        const u32 ones = size >= 4 ? ~0u : (1u << (8 * size)) - 1;
+        return view != nullptr ? view->read(off & 0xfff, size) : ones;
+    }
+    void config_write(const Vm& vm, u32 off, u32 size, u32 value) override {
+        LockGuard g(lock_);
+        if (sriov::VfConfigView* view = guest_function(vm, off))
+            view->write(off & 0xfff, size, value);
     }
 
     void vm_ending(Vm& vm) override {
@@ -133,6 +151,36 @@ public:
     }
 
 private:
+    u32 index_of(const sriov::Vf& v) const {
+        for (u32 i = 0; i < vfs_.count(); ++i)
+            if (&vfs_.at(i) == &v) return i;
+        return 0;
+    }
+    sriov::VfConfigView* guest_function(const Vm& vm, u32 off) {
+        const u32 dev = (off >> 15) & 31, fn = (off >> 12) & 7;
+        if (dev == 0 || fn != 0 || off >= (32u << 15)) return nullptr;
+        const u64 ipa = arch::kGuestPciWindow.raw() + (dev - 1) * kSlot;
+        for (u32 i = 0; i < vfs_.count(); ++i)
+            if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == ipa) return &views_[i];
+        return nullptr;
+    }
+    // What the guest's header shows (vf_config.hpp), read from the real PF and VF.
+    sriov::VfIdentity identity(const sriov::Vf& v) {
+        sriov::VfIdentity id;
+        id.vendor = static_cast<u16>(ecam_.read32(v.pf, pci::kCfgId));
+        const Result<sriov::Capability> cap = sriov::read_capability(ecam_, v.pf);
+        id.device = cap.ok() ? cap.value().vf_device : 0;
+        id.class_rev = ecam_.read32(v.bdf, 0x08);
+        id.subsystem = ecam_.read32(v.bdf, 0x2c);
+        const Result<u32> msix = pci::find_cap(ecam_, v.bdf, 0x11);
+        if (msix.ok()) {
+            id.msix = true;
+            id.msix_control = static_cast<u16>(ecam_.read32(v.bdf, msix.value()) >> 16);
+            id.msix_table = ecam_.read32(v.bdf, msix.value() + 4);
+            id.msix_pba = ecam_.read32(v.bdf, msix.value() + 8);
+        }
+        return id;
+    }
     // The lowest window slot none of the VM's VFs uses; 0 if all are taken.
     u64 free_slot(u32 vm) const {
         for (u64 ipa = arch::kGuestPciWindow.raw();
@@ -158,6 +206,10 @@ private:
             arch::vm_unmap_device(vm, GuestPhys(bar_ipa), v.bar_size[0]);
             v.guest_bar0 = 0;
         }
+        bool any = false;
+        for (u32 i = 0; i < vfs_.count(); ++i)
+            any |= vfs_.at(i).owner == vm.id;
+        if (!any) vm.pci = nullptr;
     }
     void report(u32 vm, const sriov::Vf& v, Status s) {
         if (v.owner == sriov::kNoOwner)
@@ -177,6 +229,8 @@ private:
     TickWaiter waiter_;
     const Platform& p_;
     sriov::VfAssigner assigner_;
+    SpinLock lock_; // the views: the owners' vCPUs write them while their VMs run
+    sriov::VfConfigView views_[sriov::VfTable::kMax];
 };
 
 } // namespace

@@ -10,6 +10,20 @@ namespace keel {
 
 struct Vm;
 
+// The guest's PCI configuration space for its assigned functions (bus 0, ECAM layout: offset =
+// device << 15 | function << 12 | register). Called on the VM's own vCPUs, for each trapped
+// access to the ECAM window the arch gives the guest, while the VM runs (the set of functions
+// does not change then: attach and detach need it not running). Functions the VM does not
+// have read all ones.
+class GuestPci {
+public:
+    virtual u32 config_read(const Vm& vm, u32 offset, u32 size) = 0;
+    virtual void config_write(const Vm& vm, u32 offset, u32 size, u32 value) = 0;
+
+protected:
+    ~GuestPci() = default;
+};
+
 class VmDevices {
 public:
     // Function `rid` (PCIe routing ID) to VM `vm`, created and not running, its RAM

@@ -284,6 +284,7 @@ Status VmManager::destroy(u32 id) {
     memset(vm->label, 0, sizeof vm->label);
     vm->initial_input = nullptr;
     vm->console = nullptr;
+    vm->pci = nullptr;
     return Status::Ok;
 }
 

@@ -115,7 +115,9 @@ set(_vf_disks
 set(_vf_run --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 3
   --wait-exit --exit-code 0 --fail "guest: ERROR" --fail "refused" --fail "FAILED")
 
-# Isolation and reuse. VM 1 owns VF 00:01.1: Identify into its RAM returns the VF's own
+# Isolation and reuse. VM 1 owns VF 00:01.1. Its PCI view through the guest ECAM: nothing
+# at 00:00.0 or 00:02.0, the VF at 00:01.0 with the PF's vendor (1b36h) and the VF device id
+# (0010h), class 010802h, BAR0 at 0x10000000 sizing to 16 KiB, the MSI-X capability. Identify into its RAM returns the VF's own
 # controller data, a 4 KiB pattern goes to LBA 0 of its namespace and back; then Identify
 # into an IPA past its RAM and a Write whose data lies there: the SMMU faults on stream 0x9 at
 # that IOVA (reported after boot, charged to vm 1) and LBA 8 stays zero. VM 2, with no VF,
@@ -131,6 +133,8 @@ add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests
   --append "keel.vm=cpus:1,mem:64M,guest:nvme,vf:00:01.1 keel.vm=cpus:2,mem:64M keel.vm=cpus:1,mem:128M,guest:nvme,vf:00:01.1,after:1"
   --expect "vm 1: VF 00:01.1 attached: stream 0x9 iova 0x40000000 -> "
   --expect "(64 MiB), BAR0 at ipa 0x10000000"
+  --expect "[vm 1] guest: pci: 00:00.0 0xffffffff, 00:02.0 0xffffffff, 00:01.0 id 0x101b36 class 0x10802"
+  --expect "[vm 1] guest: pci: 00:01.0 BAR0 0x10000000 size 0x4000 cap 0x40 msix 0x11 command 0x6"
   --expect "[vm 1] guest: nvme: BAR0 at 0x10000000, version 1.4"
   --expect "[vm 1] guest: nvme: identify into its RAM: status 0x0, controller id 1, model \"QEMU\""
   --expect "[vm 1] guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches"

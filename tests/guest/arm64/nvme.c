@@ -26,6 +26,43 @@ struct cqe {
     uint16_t sqhd, sqid, cid, status; // status bit 0: phase
 };
 
+#define ECAM 0x3f000000ull // Keel's guest ECAM, bus 0 (arch/arm64/guest_map.hpp)
+static volatile uint32_t* cfg32(uint32_t dev, uint32_t off) {
+    return (volatile uint32_t*)(ECAM + (dev << 15) + off);
+}
+
+// Its PCI view through the ECAM (PCI Local Bus 3.0 §6.1, §6.2.5.1, §6.8.2): nothing at
+// device 0 or 2, the VF at 00:01.0 with its class, BAR0 where Keel mapped it and its size.
+static void check_pci(void) {
+    const uint32_t none0 = *cfg32(0, 0), none2 = *cfg32(2, 0), id = *cfg32(1, 0);
+    const uint32_t cls = *cfg32(1, 8) >> 8, bar = *cfg32(1, 0x10);
+    *cfg32(1, 0x10) = 0xffffffffu;
+    const uint32_t size = ~(*cfg32(1, 0x10) & ~0xfu) + 1;
+    *cfg32(1, 0x10) = bar;
+    const uint32_t cap = *cfg32(1, 0x34) & 0xff;
+    const uint32_t msix = cap ? *cfg32(1, cap) : 0;
+    *cfg32(1, 4) = 0x6; // memory + bus master, as a driver would
+    puts_("guest: pci: 00:00.0 ");
+    puthex(none0);
+    puts_(", 00:02.0 ");
+    puthex(none2);
+    puts_(", 00:01.0 id ");
+    puthex(id);
+    puts_(" class ");
+    puthex(cls);
+    puts_("\nguest: pci: 00:01.0 BAR0 ");
+    puthex(bar);
+    puts_(" size ");
+    puthex(size);
+    puts_(" cap ");
+    puthex(cap);
+    puts_(" msix ");
+    puthex(msix & 0x7ff00ff);
+    puts_(" command ");
+    puthex(*cfg32(1, 4) & 0xffff);
+    puts_("\n");
+}
+
 static volatile uint32_t* reg32(uint64_t off) { return (volatile uint32_t*)(BAR0 + off); }
 static void put64(uint64_t off, uint64_t v) {
     *reg32(off) = (uint32_t)v;
@@ -101,6 +138,7 @@ void check_nvme(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size) {
     const uint64_t mem = ram_base + ram_size / 2;
     volatile uint8_t* area = (volatile uint8_t*)mem;
     zero(area, 7 * 4096);
+    check_pci();
     const uint64_t cap = (uint64_t)*reg32(CAP) | ((uint64_t)*reg32(CAP + 4) << 32);
     const uint32_t vs = *reg32(0x08);
     puts_("guest: nvme: BAR0 at ");

@@ -1,0 +1,63 @@
+#include "drivers/sriov/vf_config.hpp"
+
+namespace keel::sriov {
+namespace {
+constexpr u32 kCommandGuest = (1u << 1) | (1u << 2) | (1u << 10); // memory, master, INTx off
+constexpr u32 kStatusCapList = 1u << 4;
+constexpr u16 kMsixGuestBits = 0xc000; // Enable, Function Mask
+} // namespace
+
+void VfConfigView::reset(const VfIdentity& id, u32 bar0, u32 bar0_size) {
+    id_ = id;
+    bar0_ = bar0;
+    bar0_size_ = bar0_size;
+    sizing_ = false;
+    command_ = 0;
+    msix_control_ = 0;
+}
+
+u32 VfConfigView::dword(u32 off) const {
+    switch (off) {
+    case 0x00: return id_.vendor | (static_cast<u32>(id_.device) << 16);
+    case 0x04: return command_ | (id_.msix ? (kStatusCapList << 16) : 0);
+    case 0x08: return id_.class_rev;
+    case 0x0c: return 0;                                   // header type 0, single function
+    case 0x10: return sizing_ ? ~(bar0_size_ - 1) : bar0_; // memory, 32-bit, not prefetchable
+    case 0x2c: return id_.subsystem;
+    case 0x34: return id_.msix ? kMsixAt : 0;
+    default: break;
+    }
+    if (!id_.msix) return 0;
+    if (off == kMsixAt)
+        return 0x11u |
+               (static_cast<u32>((id_.msix_control & ~kMsixGuestBits) | msix_control_) << 16);
+    if (off == kMsixAt + 4) return id_.msix_table;
+    if (off == kMsixAt + 8) return id_.msix_pba;
+    return 0;
+}
+
+u32 VfConfigView::read(u32 off, u32 size) const {
+    if (off >= 4096 || (size != 1 && size != 2 && size != 4) || off % size != 0) return ~0u;
+    const u32 v = dword(off & ~3u) >> (8 * (off & 3));
+    return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+void VfConfigView::write(u32 off, u32 size, u32 value) {
+    if (off >= 4096 || (size != 1 && size != 2 && size != 4) || off % size != 0) return;
+    const u32 at = off & ~3u, shift = 8 * (off & 3);
+    const u32 mask = (size == 4 ? ~0u : ((1u << (8 * size)) - 1)) << shift;
+    const u32 v = (value << shift) & mask;
+    if (at == 0x04 && (mask & 0xffff)) {
+        command_ = (command_ & ~(mask & kCommandGuest)) | (v & kCommandGuest);
+    } else if (at == 0x10 && mask == ~0u) {
+        // All ones asks the size; the address Keel mapped is the only other value kept.
+        sizing_ = (v & ~0xfu) == (~0u & ~0xfu);
+    } else if (id_.msix && at == kMsixAt && (mask >> 16) != 0) {
+        const u16 ctl = static_cast<u16>((v & mask) >> 16);
+        const u16 m = static_cast<u16>(mask >> 16);
+        msix_control_ =
+            static_cast<u16>((msix_control_ & ~(m & kMsixGuestBits)) | (ctl & m & kMsixGuestBits));
+    }
+}
+
+} // namespace keel::sriov
