@@ -82,6 +82,12 @@ void HmacSha256Key::clear() {
     ready_ = false;
 }
 
+void HmacSha256Key::copy_from(const HmacSha256Key& other) {
+    memcpy(inner_, other.inner_, sizeof inner_);
+    memcpy(outer_, other.outer_, sizeof outer_);
+    ready_ = other.ready_;
+}
+
 Status HmacSha256Key::mac(const void* msg, usize len, u8 (&out)[kHmacSha256Size]) const {
     if (!ready_ || !valid(msg, len)) return Status::InvalidArgument;
     mbedtls_sha256_context c;

@@ -31,6 +31,9 @@ public:
 
     void set(const void* key, usize len);
     void clear(); // zeroes both states
+    // An explicit copy (both states), for a holder that must keep a key while its source
+    // changes; copying is otherwise disabled so key material is not duplicated by accident.
+    void copy_from(const HmacSha256Key& other);
     [[nodiscard]] bool ready() const { return ready_; }
     // Ok, or InvalidArgument when no key was set.
     [[nodiscard]] Status mac(const void* msg, usize len, u8 (&out)[kHmacSha256Size]) const;

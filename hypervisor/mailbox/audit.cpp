@@ -35,7 +35,7 @@ bool AuditWriter::write(AuditRecord& rec) {
     rec.index = next_index_;
     memcpy(rec.prev_hash, last_hash_, sizeof last_hash_);
     memset(rec.mac, 0, sizeof rec.mac);
-    if (mac_key_ != nullptr) (void)mac_record(*mac_key_, rec); // a zero MAC on failure
+    if (mac_key_.ready()) (void)mac_record(mac_key_, rec); // a zero MAC on failure
     const u64 off = kLogRingOffset + ring_slot(prod_, kLogSlots) * sizeof(AuditRecord);
     if (region_->copy_out(off, &rec, sizeof rec) != Status::Ok) return false;
     // The record must be visible before the index that publishes it (§3.6).

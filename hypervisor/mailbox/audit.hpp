@@ -24,9 +24,15 @@ constexpr u32 kLogReserve = 8;
 class AuditWriter {
 public:
     void init(SharedRegion* region, const u8 (&nonce)[16]);
-    // The key later records are MACed with (owned by the caller, may change; null:
-    // records carry a zero MAC).
-    void set_mac_key(const crypto::HmacSha256Key* key) { mac_key_ = key; }
+    // The key later records are MACed with, copied: the writer keeps it until the next
+    // call even when the caller's key changes (a new session's key is derived before the
+    // old session's last records are written). Null: records carry a zero MAC.
+    void set_mac_key(const crypto::HmacSha256Key* key) {
+        if (key != nullptr)
+            mac_key_.copy_from(*key);
+        else
+            mac_key_.clear();
+    }
     [[nodiscard]] u32 free_slots() const;
     // Appends one record; false when the ring was full (counted as unlogged).
     bool append(AuditKind kind, u64 time_ms, u64 seq, u32 opcode, Status status, u32 vm_id,
@@ -41,7 +47,7 @@ private:
     bool write(AuditRecord& rec);
 
     SharedRegion* region_ = nullptr;
-    const crypto::HmacSha256Key* mac_key_ = nullptr;
+    crypto::HmacSha256Key mac_key_;
     u8 last_hash_[crypto::kSha256Size] = {};
     u64 next_index_ = 0;
     u32 prod_ = 0;

@@ -127,6 +127,31 @@ TEST(MailboxSession, AFailedHelloHoldsOffTheNextVerifyBriefly) {
     EXPECT_EQ(b.call(Opcode::Ping, 0), Status::Ok);
 }
 
+// The rejections pending when a new session is established belong to the old session:
+// their summary must carry the old session's log MAC, the new session's Session record the
+// new one's (docs/mailbox.md §5), so a controller verifying in order accepts both.
+TEST(MailboxSession, RejectsBeforeARenewalCarryTheOldSessionsMac) {
+    Box b;
+    b.attach();
+    const SessionKeys k1 = b.keys;
+    const u32 log0 = b.hdr().log_prod;
+    test::TestKey other{99};
+    u8 priv[32];
+    HelloTranscript t;
+    EXPECT_EQ(b.send(b.hello(priv, t, &other)), Status::BadSignature); // pending, not flushed
+    EXPECT_EQ(b.svc->pending_rejects(), 1u);
+    b.be.now += kHelloBackoffMs;
+    ASSERT_EQ(b.handshake(), Status::Ok);
+    ASSERT_EQ(b.hdr().log_prod, log0 + 2) << "the summary, then the Session record";
+    const AuditRecord& summary = b.log(log0);
+    const AuditRecord& session = b.log(log0 + 1);
+    EXPECT_EQ(summary.kind, static_cast<u32>(AuditKind::Rejects));
+    EXPECT_EQ(check_record(k1.log, summary), Status::Ok) << "MACed while session 1 was live";
+    EXPECT_NE(check_record(b.keys.log, summary), Status::Ok);
+    EXPECT_EQ(session.kind, static_cast<u32>(AuditKind::Session));
+    EXPECT_EQ(check_record(b.keys.log, session), Status::Ok);
+}
+
 TEST(MailboxSession, ForeignControllerKeyIsRefused) {
     Box b;
     b.attach(true);
