@@ -14,6 +14,49 @@ void VfConfigView::reset(const VfIdentity& id, u32 bar0, u32 bar0_size) {
     sizing_ = false;
     command_ = 0;
     msix_control_ = 0;
+    for (MsixEntryView& e : msix_)
+        e = MsixEntryView{};
+}
+
+void VfConfigView::msix_ranges(u32 (&start)[2], u32 (&size)[2], u32* count) const {
+    *count = 0;
+    if (!id_.msix) return;
+    const u32 entries = (id_.msix_control & 0x7ffu) + 1;
+    if ((id_.msix_table & 7u) == 0) {
+        start[*count] = id_.msix_table & ~7u;
+        size[(*count)++] = 16 * entries;
+    }
+    if ((id_.msix_pba & 7u) == 0) {
+        start[*count] = id_.msix_pba & ~7u;
+        size[(*count)++] = 8 * ((entries + 63) / 64);
+    }
+}
+
+bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
+    u32 start[2], len[2], n = 0;
+    msix_ranges(start, len, &n);
+    if (size != 4 || off % 4 != 0) return false; // the spec allows dword (and qword) accesses
+    for (u32 r = 0; r < n; ++r) {
+        if (off < start[r] || off - start[r] >= len[r]) continue;
+        const u32 rel = off - start[r];
+        const bool table = start[r] == (id_.msix_table & ~7u) && (id_.msix_table & 7u) == 0;
+        if (!table) { // the PBA: read-only, nothing pending the guest could see
+            if (!write) *value = 0;
+            return true;
+        }
+        const u32 i = rel / 16, word = (rel % 16) / 4;
+        if (i >= kMsixEntries) {
+            if (!write) *value = word == 3 ? 1u : 0u;
+            return true;
+        }
+        u32* w[4] = {&msix_[i].addr_lo, &msix_[i].addr_hi, &msix_[i].data, &msix_[i].control};
+        if (!write)
+            *value = *w[word];
+        else
+            *w[word] = word == 0 ? (*value & ~3u) : word == 3 ? (*value & 1u) : *value;
+        return true;
+    }
+    return false;
 }
 
 u32 VfConfigView::dword(u32 off) const {

@@ -23,9 +23,19 @@ struct VfIdentity {
     u32 msix_table = 0, msix_pba = 0; // offset | BIR, as in the capability
 };
 
+// The guest's MSI-X table and PBA (PCI Local Bus 3.0 §6.8.2.6-6.8.2.10): Keel never maps
+// them to the guest, so a guest never programs the VF's real message addresses. Each entry
+// the guest writes is kept here (address low/high, data, vector control; entries start
+// masked, as after reset); the PBA reads as nothing pending. At most kMsixEntries entries
+// are kept (more read as masked and ignore writes).
+struct MsixEntryView {
+    u32 addr_lo = 0, addr_hi = 0, data = 0, control = 1; // control bit 0: masked
+};
+
 class VfConfigView {
 public:
     static constexpr u32 kMsixAt = 0x40; // where the guest finds the MSI-X capability
+    static constexpr u32 kMsixEntries = 8;
 
     void reset(const VfIdentity& id, u32 bar0, u32 bar0_size);
     // One aligned access of `size` bytes (1, 2 or 4) at `off` (< 4096).
@@ -33,6 +43,14 @@ public:
     void write(u32 off, u32 size, u32 value);
     [[nodiscard]] u32 command() const { return command_; }
     [[nodiscard]] bool msix_enabled() const { return (msix_control_ & 0x8000u) != 0; }
+    // BAR0 ranges the guest must not reach directly: [table, +16 x entries) and [pba, +8 x
+    // ceil(entries / 64)), as offsets into BAR0 (only a BIR of 0 is handled: others are
+    // reported as empty). `*count` ranges are written (0 without MSI-X).
+    void msix_ranges(u32 (&start)[2], u32 (&size)[2], u32* count) const;
+    // A trapped access at `off` into BAR0: true if it lies in the table or PBA (a read
+    // fills *value), false for any other offset (not emulated).
+    bool bar0_access(u32 off, u32 size, bool write, u32* value);
+    [[nodiscard]] const MsixEntryView& msix_entry(u32 i) const { return msix_[i]; }
 
 private:
     [[nodiscard]] u32 dword(u32 off) const;
@@ -41,6 +59,7 @@ private:
     bool sizing_ = false;
     u32 command_ = 0;
     u16 msix_control_ = 0; // the guest's Enable [15] and Function Mask [14]
+    MsixEntryView msix_[kMsixEntries];
 };
 
 } // namespace keel::sriov

@@ -61,14 +61,15 @@ public:
         }
         sriov::Vf* v = vfs_.find(f);
         if (s == Status::Ok) {
-            s = arch::vm_map_device(vm, GuestPhys(ipa), PhysAddr(v->bar[0]), v->bar_size[0]);
+            sriov::VfConfigView& view = views_[index_of(*v)];
+            view.reset(identity(*v), static_cast<u32>(ipa), static_cast<u32>(v->bar_size[0]));
+            s = map_bar0(vm, *v, view, ipa);
             if (s != Status::Ok) {
+                arch::vm_unmap_device(vm, GuestPhys(ipa), v->bar_size[0]);
                 (void)assigner_.detach(vm.id, f, nullptr);
                 e = sriov::VfError::NoRoom;
             } else {
                 v->guest_bar0 = ipa;
-                views_[index_of(*v)].reset(identity(*v), static_cast<u32>(ipa),
-                                           static_cast<u32>(v->bar_size[0]));
                 vm.pci = this;
             }
         }
@@ -90,6 +91,7 @@ public:
         const pci::Bdf f = bdf_of(rid);
         sriov::Vf* v = vfs_.find(f);
         const u64 bar_ipa = v != nullptr && v->owner == vm.id ? v->guest_bar0 : 0;
+        if (bar_ipa != 0) device_msix(vm.id, *v);
         sriov::VfError e = sriov::VfError::None;
         const Status s = assigner_.detach(vm.id, f, &e);
         *why = static_cast<u32>(e);
@@ -116,11 +118,23 @@ public:
             view->write(off & 0xfff, size, value);
     }
 
+    bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u32* value) override {
+        LockGuard g(lock_);
+        const u64 slot = align_down(ipa, kSlot);
+        for (u32 i = 0; i < vfs_.count(); ++i) {
+            const sriov::Vf& v = vfs_.at(i);
+            if (v.owner != vm.id || v.guest_bar0 != slot || ipa - slot >= v.bar_size[0]) continue;
+            return views_[i].bar0_access(static_cast<u32>(ipa - slot), size, write, value);
+        }
+        return false;
+    }
+
     void vm_ending(Vm& vm) override {
         for (u32 i = 0; i < vfs_.count(); ++i) {
             sriov::Vf* v = vfs_.find(vfs_.at(i).bdf);
             if (v->owner != vm.id) continue;
             const u64 bar_ipa = v->guest_bar0;
+            device_msix(vm.id, *v);
             const Status s = assigner_.detach(vm.id, v->bdf, nullptr);
             unmap(vm, *v, bar_ipa);
             report(vm.id, *v, s);
@@ -163,6 +177,38 @@ private:
         for (u32 i = 0; i < vfs_.count(); ++i)
             if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == ipa) return &views_[i];
         return nullptr;
+    }
+    // BAR0 into the guest's stage 2 but for the pages holding the MSI-X table and PBA,
+    // which stay unmapped and trap (bar_access): the guest never reaches the real ones.
+    Status map_bar0(Vm& vm, const sriov::Vf& v, const sriov::VfConfigView& view, u64 ipa) {
+        u32 start[2], size[2], n = 0;
+        view.msix_ranges(start, size, &n);
+        auto trapped = [&](u64 page) {
+            for (u32 r = 0; r < n; ++r)
+                if (page < start[r] + size[r] && page + 4096 > start[r]) return true;
+            return false;
+        };
+        u64 run = 0;
+        bool in_run = false;
+        for (u64 at = 0; at <= v.bar_size[0]; at += 4096) {
+            const bool map = at < v.bar_size[0] && !trapped(at);
+            if (map && !in_run) run = at;
+            if (!map && in_run)
+                KEEL_TRY(arch::vm_map_device(vm, GuestPhys(ipa + run), PhysAddr(v.bar[0] + run),
+                                             at - run));
+            in_run = map;
+        }
+        return Status::Ok;
+    }
+    // The VF's own first MSI-X entry before its reset (Keel's EL2 mapping of the BAR): the
+    // guest's writes went to its copy, so this still holds what the device was reset to.
+    void device_msix(u32 vm, const sriov::Vf& v) {
+        u32 start[2], size[2], n = 0;
+        views_[index_of(v)].msix_ranges(start, size, &n);
+        if (n == 0) return;
+        const auto* e = reinterpret_cast<const volatile u32*>(v.bar[0] + start[0]);
+        kprint("vm %u: VF %02x:%02x.%x MSI-X entry 0 in the device: address %#x, data %#x, %s\n",
+               vm, v.bdf.bus, v.bdf.dev, v.bdf.fn, e[0], e[2], (e[3] & 1) ? "masked" : "unmasked");
     }
     // What the guest's header shows (vf_config.hpp), read from the real PF and VF.
     sriov::VfIdentity identity(const sriov::Vf& v) {

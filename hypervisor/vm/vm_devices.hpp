@@ -19,6 +19,10 @@ class GuestPci {
 public:
     virtual u32 config_read(const Vm& vm, u32 offset, u32 size) = 0;
     virtual void config_write(const Vm& vm, u32 offset, u32 size, u32 value) = 0;
+    // A trapped access to the guest's PCI memory window (`ipa`): the parts of a function's
+    // BARs Keel does not map (the MSI-X table and PBA). False: nothing there (the guest
+    // gets the abort a bare machine would give).
+    virtual bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u32* value) = 0;
 
 protected:
     ~GuestPci() = default;

@@ -117,7 +117,9 @@ set(_vf_run --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --
 
 # Isolation and reuse. VM 1 owns VF 00:01.1. Its PCI view through the guest ECAM: nothing
 # at 00:00.0 or 00:02.0, the VF at 00:01.0 with the PF's vendor (1b36h) and the VF device id
-# (0010h), class 010802h, BAR0 at 0x10000000 sizing to 16 KiB, the MSI-X capability. Identify into its RAM returns the VF's own
+# (0010h), class 010802h, BAR0 at 0x10000000 sizing to 16 KiB, the MSI-X capability; its
+# MSI-X table (BAR0 + 2000h) is the guest's own trapped copy: what it writes there reads back,
+# while the device's entry, read by Keel before the reset, is still the reset value. Identify into its RAM returns the VF's own
 # controller data, a 4 KiB pattern goes to LBA 0 of its namespace and back; then Identify
 # into an IPA past its RAM and a Write whose data lies there: the SMMU faults on stream 0x9 at
 # that IOVA (reported after boot, charged to vm 1) and LBA 8 stays zero. VM 2, with no VF,
@@ -135,11 +137,13 @@ add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests
   --expect "(64 MiB), BAR0 at ipa 0x10000000"
   --expect "[vm 1] guest: pci: 00:00.0 0xffffffff, 00:02.0 0xffffffff, 00:01.0 id 0x101b36 class 0x10802"
   --expect "[vm 1] guest: pci: 00:01.0 BAR0 0x10000000 size 0x4000 cap 0x40 msix 0x11 command 0x6"
+  --expect "[vm 1] guest: pci: msi-x table at BAR0+0x2000 vector control 0x1 -> 0x0, address 0x8020040, data 0x30, pba 0x0"
   --expect "[vm 1] guest: nvme: BAR0 at 0x10000000, version 1.4"
   --expect "[vm 1] guest: nvme: identify into its RAM: status 0x0, controller id 1, model \"QEMU\""
   --expect "[vm 1] guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches"
   --expect "smmu: event F_TRANSLATION (0x10) stream 0x9 iova 0x44200000 write"
   --expect "smmu: stream 0x9 is VF 00:01.1, owned by vm 1"
+  --expect "vm 1: VF 00:01.1 MSI-X entry 0 in the device: address 0x0, data 0x0, masked"
   --expect "vm 1: VF 00:01.1 detached: FLR done, stream 0x9 quarantined (abort, CFGI_STE + TLBI + SYNC)"
   --expect "vm 1: destroyed (guest power-off)"
   --expect "vm 3: VF 00:01.1 attached: stream 0x9 iova 0x40000000 -> "

@@ -88,3 +88,47 @@ TEST(VfConfig, BadAccessesReadOnesAndChangeNothing) {
 
 } // namespace
 } // namespace keel::sriov
+
+namespace keel::sriov {
+namespace {
+
+// MSI-X table and PBA (§6.8.2.6-6.8.2.10): 16-byte entries (message address low, whose
+// bits [1:0] are reserved, high, data, vector control with Mask [0]); entries start masked;
+// the PBA is a bit per vector, 64 per qword. The VF's layout: table 2000h, PBA 3000h, BIR 0.
+TEST(VfConfigMsix, TableAndPbaAreTheGuestsOwnCopy) {
+    VfConfigView v = view();
+    u32 start[2], size[2], n = 0;
+    v.msix_ranges(start, size, &n);
+    ASSERT_EQ(n, 2u);
+    EXPECT_EQ(start[0], 0x2000u);
+    EXPECT_EQ(size[0], 65u * 16) << "65 vectors";
+    EXPECT_EQ(start[1], 0x3000u);
+    EXPECT_EQ(size[1], 16u) << "two qwords of pending bits";
+    u32 val = 0;
+    ASSERT_TRUE(v.bar0_access(0x200c, 4, false, &val));
+    EXPECT_EQ(val, 1u) << "masked after reset";
+    val = 0x08020043; // reserved low bits dropped
+    ASSERT_TRUE(v.bar0_access(0x2000, 4, true, &val));
+    val = 0x5a;
+    ASSERT_TRUE(v.bar0_access(0x2008, 4, true, &val));
+    val = 0xfffffffe;
+    ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &val));
+    EXPECT_EQ(v.msix_entry(0).addr_lo, 0x08020040u);
+    EXPECT_EQ(v.msix_entry(0).data, 0x5au);
+    EXPECT_EQ(v.msix_entry(0).control, 0u) << "unmasked; reserved bits dropped";
+    ASSERT_TRUE(v.bar0_access(0x2000 + 16 * 20, 4, false, &val));
+    EXPECT_EQ(val, 0u);
+    ASSERT_TRUE(v.bar0_access(0x2000 + 16 * 20 + 12, 4, false, &val));
+    EXPECT_EQ(val, 1u) << "an entry past the kept ones reads masked";
+    val = 0xffffffff;
+    ASSERT_TRUE(v.bar0_access(0x3000, 4, false, &val));
+    EXPECT_EQ(val, 0u) << "PBA: nothing pending";
+    EXPECT_FALSE(v.bar0_access(0x0000, 4, false, &val)) << "registers are not emulated";
+    EXPECT_FALSE(v.bar0_access(0x2002, 2, false, &val)) << "not a dword";
+    v.reset(VfIdentity{}, 0x10000000, 16384);
+    v.msix_ranges(start, size, &n);
+    EXPECT_EQ(n, 0u);
+}
+
+} // namespace
+} // namespace keel::sriov

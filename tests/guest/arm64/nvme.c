@@ -10,7 +10,6 @@
 //      stop both (the guest sees no change anywhere it can look; Keel reports the faults).
 #include "guest.h"
 
-#define BAR0 0x10000000ull // arch::kGuestPciWindow, slot 0
 #define CAP 0x00
 #define CC 0x14
 #define CSTS 0x1c
@@ -26,6 +25,7 @@ struct cqe {
     uint16_t sqhd, sqid, cid, status; // status bit 0: phase
 };
 
+#define BAR0 0x10000000ull // arch::kGuestPciWindow, slot 0
 #define ECAM 0x3f000000ull // Keel's guest ECAM, bus 0 (arch/arm64/guest_map.hpp)
 static volatile uint32_t* cfg32(uint32_t dev, uint32_t off) {
     return (volatile uint32_t*)(ECAM + (dev << 15) + off);
@@ -61,6 +61,32 @@ static void check_pci(void) {
     puts_(" command ");
     puthex(*cfg32(1, 4) & 0xffff);
     puts_("\n");
+    // The MSI-X table and PBA (§6.8.2.6-6.8.2.10) where the capability says, in BAR0: entry
+    // 0 starts masked, what the guest writes reads back, the PBA shows nothing pending.
+    const uint32_t table = *cfg32(1, cap + 4), pba = *cfg32(1, cap + 8);
+    if (cap == 0 || (table & 7) != 0 || (pba & 7) != 0) {
+        puts_("guest: ERROR pci: no MSI-X table in BAR0\n");
+        return;
+    }
+    volatile uint32_t* entry = (volatile uint32_t*)(BAR0 + (table & ~7u));
+    const uint32_t ctl0 = entry[3];
+    entry[0] = 0x08020040u;
+    entry[2] = 0x30;
+    entry[3] = 0;
+    puts_("guest: pci: msi-x table at BAR0+");
+    puthex(table & ~7u);
+    puts_(" vector control ");
+    puthex(ctl0);
+    puts_(" -> ");
+    puthex(entry[3]);
+    puts_(", address ");
+    puthex(entry[0]);
+    puts_(", data ");
+    puthex(entry[2]);
+    puts_(", pba ");
+    puthex(*(volatile uint32_t*)(BAR0 + (pba & ~7u)));
+    puts_("\n");
+    entry[3] = 1; // masked again
 }
 
 static volatile uint32_t* reg32(uint64_t off) { return (volatile uint32_t*)(BAR0 + off); }
