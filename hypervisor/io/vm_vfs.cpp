@@ -40,7 +40,7 @@ private:
     const Platform& p_;
 };
 
-DmaFaultSink* g_fault_sink = nullptr;
+VfEventSink* g_events = nullptr;
 
 class VmVfs final : public VmDevices, public IommuEventRuns, public GuestPci {
 public:
@@ -138,6 +138,12 @@ public:
             const Status s = assigner_.detach(vm.id, v->bdf, nullptr);
             unmap(vm, *v, bar_ipa);
             report(vm.id, *v, s);
+            if (g_events != nullptr) {
+                char detail[40];
+                format(detail, sizeof detail, "vf %02x:%02x.%x: reset, quarantined", v->bdf.bus,
+                       v->bdf.dev, v->bdf.fn);
+                g_events->vf_released(vm.id, detail);
+            }
         }
     }
 
@@ -156,11 +162,11 @@ public:
                v->bdf.dev, v->bdf.fn, owner != 0 ? "owned by vm" : "owner", owner, count,
                count == 1 ? "" : "s");
         if (owner != 0) vm_manager().count_dma_fault(owner, count);
-        if (g_fault_sink != nullptr) {
+        if (g_events != nullptr) {
             char detail[40];
             format(detail, sizeof detail, "%s %02x:%02x.%x iova %#llx", iommu::event_name(e.type),
                    v->bdf.bus, v->bdf.dev, v->bdf.fn, static_cast<ull>(e.address));
-            g_fault_sink->dma_fault(owner, detail);
+            g_events->dma_fault(owner, detail);
         }
     }
 
@@ -281,7 +287,7 @@ private:
 
 } // namespace
 
-void set_dma_fault_sink(DmaFaultSink* sink) { g_fault_sink = sink; }
+void set_vf_event_sink(VfEventSink* sink) { g_events = sink; }
 
 VmDevices* vm_vfs(const Platform& p, sriov::VfTable& vfs) {
     if (!iommu_ready() || vfs.count() == 0) return nullptr;

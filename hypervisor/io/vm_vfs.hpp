@@ -11,16 +11,18 @@
 
 namespace keel {
 
-// Where post-boot DMA faults go besides the console and the owner's stats (the mailbox's
-// audit log when it is attached).
-class DmaFaultSink {
+// Where VF events go besides the console (the mailbox's audit log when it is attached):
+// post-boot DMA faults (also counted in the owner's stats), and the VFs taken back at a
+// VM's end, which no client command asked for.
+class VfEventSink {
 public:
     virtual void dma_fault(u32 owner, const char* detail) = 0;
+    virtual void vf_released(u32 owner, const char* detail) = 0;
 
 protected:
-    ~DmaFaultSink() = default;
+    ~VfEventSink() = default;
 };
-void set_dma_fault_sink(DmaFaultSink* sink);
+void set_vf_event_sink(VfEventSink* sink);
 
 // The VM manager's devices when the platform has an SMMU Keel drives and VFs were
 // enabled; nullptr otherwise (every attach then answers "no VF at that address").

@@ -169,10 +169,13 @@ mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline) {
     return l;
 }
 
-// Post-boot DMA faults (hypervisor/io/vm_vfs.hpp) into the audit log.
-class AuditFaults final : public DmaFaultSink {
+// VF events (hypervisor/io/vm_vfs.hpp) into the audit log.
+class AuditVfEvents final : public VfEventSink {
 public:
     void dma_fault(u32 owner, const char* detail) override { service().dma_fault(owner, detail); }
+    void vf_released(u32 owner, const char* detail) override {
+        service().vf_released(owner, detail);
+    }
 };
 
 void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool yield_between_polls,
@@ -186,8 +189,8 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
         key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
     service().set_vfs(&vf_table()); // VFS lists what boot enabled (hypervisor/io/)
-    static AuditFaults faults;
-    set_dma_fault_sink(&faults);
+    static AuditVfEvents vf_events;
+    set_vf_event_sink(&vf_events);
     Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery

@@ -220,6 +220,11 @@ void Service::dma_fault(u32 owner, const char* detail) {
                   detail);
 }
 
+void Service::vf_released(u32 owner, const char* detail) {
+    if (backend_ == nullptr) return;
+    audit_.append(AuditKind::VmEvent, backend_->now_ms(), 0, 0, Status::Ok, owner, detail);
+}
+
 void Service::publish_metrics() {
     HostMetrics h{};
     HostState hs = backend_->host();

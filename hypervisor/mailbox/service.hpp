@@ -75,6 +75,8 @@ public:
     // An IOMMU fault of a VF's stream after boot (hypervisor/io/): one DmaFault record,
     // vm_id its owner, `detail` what faulted (§5).
     void dma_fault(u32 owner, const char* detail);
+    // A VF taken back at a VM's end (FLR, quarantine): one VmEvent record for that VM.
+    void vf_released(u32 owner, const char* detail);
 
     [[nodiscard]] const VmRecord& vm(u32 id) const { return vms_[id - 1]; }
     [[nodiscard]] VmLifeState state(u32 id) const { return backend_->state(id); }

@@ -291,6 +291,7 @@ Status VmManager::destroy(u32 id) {
 namespace {
 constexpr u32 kWhyVmState = 7;   // sriov::VfError::VmState (docs/mailbox.md §3.11)
 constexpr u32 kWhyNoDevices = 1; // sriov::VfError::UnknownBdf: no assignable function at all
+constexpr u32 kWhyNotOwned = 6;  // sriov::VfError::NotOwned
 } // namespace
 
 Status VmManager::device_op(u32 id, u16 rid, u32* why, bool attach) {
@@ -298,6 +299,8 @@ Status VmManager::device_op(u32 id, u16 rid, u32* why, bool attach) {
     Vm* vm = slot(id);
     *why = devices_ == nullptr ? kWhyNoDevices : kWhyVmState;
     if (devices_ == nullptr) return Status::NotFound;
+    // A stopped VM's devices were taken back at its end: none of them is its own any more.
+    if (!attach && vm != nullptr && vm->state == VmState::Stopped) *why = kWhyNotOwned;
     if (vm == nullptr || (vm->state != VmState::Loading && vm->state != VmState::Ready))
         return Status::BadState;
     *why = 0;

@@ -329,6 +329,9 @@ def vfassign(a, run, serial, wait_serial, wait_state, disk):
     if q < 0 or d < 0 or q > d:
         print(f"FAIL: quarantine ({q}) must come before the VM's memory goes back ({d})")
         ok = False
+    # Stopped: its VF was taken back at its end (no longer its own), and nothing attaches.
+    ok &= "VF not owned by this VM (reason 6" in run("detach-vf", "a", "00:02.1", expect_rc=1, both=True)
+    ok &= "VM not created or already started (reason 7" in run("attach-vf", "a", "00:02.1", expect_rc=1, both=True)
     m = re.search(r"dma faults (\d+)", run("metrics", "a"))
     ok &= bool(m) and int(m.group(1)) > 0
     with open(disk, "rb") as f:
@@ -356,6 +359,7 @@ def vfassign(a, run, serial, wait_serial, wait_state, disk):
     out = run("log")
     ok &= "audit chain verified" in out
     for want in ["attach-vf 00:02.1: ok", "attach-vf 00:02.0: a physical function", "detach-vf 00:02.1: ok",
+                 "vf 00:02.1: reset, quarantined",
                  "dma-fault", "F_TRANSLATION 00:02.1 iova 0x44200000"]:
         if want not in out:
             print(f"FAIL: audit log lacks '{want}'")

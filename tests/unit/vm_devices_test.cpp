@@ -78,7 +78,12 @@ TEST_F(VmDevicesTest, TheDevicesLeaveBeforeTheMemoryAtEveryEnd) {
     ASSERT_EQ(m.destroy(2), Status::Ok);
     EXPECT_EQ(dev.calls.back(), "ending 2 mapped");
     EXPECT_EQ(dev.pool_free_at_end, free_while_ready);
-    // A stopped VM's devices left at its end: destroy does not take them twice.
+    // A stopped VM's devices left at its end: detach says so, destroy does not take them twice.
+    u32 why = 0;
+    EXPECT_EQ(m.detach_device(1, 0x9, &why), Status::BadState);
+    EXPECT_EQ(why, 6u) << "not owned any more";
+    EXPECT_EQ(m.attach_device(1, 0x9, &why), Status::BadState);
+    EXPECT_EQ(why, 7u) << "its memory is gone";
     ASSERT_EQ(m.destroy(1), Status::Ok);
     EXPECT_EQ(dev.calls.size(), 2u);
 }
