@@ -59,6 +59,18 @@ void vm_destroy(Vm& vm);
 [[nodiscard]] Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size);
 // Removes such a mapping (the VM is not running) and drops every TLB entry for it.
 void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size);
+// MSIs of assigned devices (docs/sriov.md "MSI-X"). The host side: device `device_id`'s
+// (the platform's MSI device ID, Platform::pci_route) events 0..vectors-1 become interrupts
+// Keel owns; *doorbell is the physical address the device writes event IDs to, *first the
+// token of event 0 (the rest follow). Unsupported where the arch has no MSI controller
+// Keel drives. Boot core only.
+[[nodiscard]] Status msi_map(u32 device_id, u32 vectors, u64* doorbell, u32* first);
+void msi_unmap(u32 device_id);
+// The next MSI token that arrived (acknowledged), 0 if none. Boot core only.
+u32 msi_next();
+// The guest side: an edge on virtual interrupt `intid` of the VM (an MSI the guest asked for
+// through its MSI frame, kGuestMsiDoorbell; the intid is in [kGuestMsiFirst, +kGuestMsiCount)).
+void vm_raise_msi(Vm& vm, u32 intid);
 // Presses the VM's power button (the polite phase of a controller STOP): the guest may
 // power itself off. Unsupported where the arch emulates none yet (x86_64: needs ACPI).
 [[nodiscard]] Status vm_power_button(Vm& vm);

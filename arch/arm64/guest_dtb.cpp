@@ -19,7 +19,7 @@ extern "C" {
 namespace keel::arm64 {
 namespace {
 
-constexpr u32 kGicPhandle = 1, kClkPhandle = 2, kGpioPhandle = 3;
+constexpr u32 kGicPhandle = 1, kClkPhandle = 2, kGpioPhandle = 3, kMsiPhandle = 4;
 constexpr u32 kKeyPower = 116; // linux/input-event-codes.h KEY_POWER
 constexpr u32 kGpioActiveHigh = 0;
 constexpr u32 kIrqSpi = 0, kIrqPpi = 1;
@@ -109,6 +109,16 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     // Maintenance interrupt: the guest has no virtualization of its own; described as on QEMU virt.
     w.cells("interrupts", {kIrqPpi, gic::kPpiMaintenance - 16, kIrqLevelHigh});
     w.u32p("phandle", kGicPhandle);
+    if (in.pci) {
+        // The GICv2m MSI frame the VFs' MSIs arrive through (vm_msi.cpp): Linux's GICv3
+        // driver probes these children when the distributor has no LPIs (GICD_TYPER.LPIS 0).
+        w.begin("v2m@8020000");
+        w.str("compatible", "arm,gic-v2m-frame");
+        w.empty("msi-controller");
+        w.cells("reg", {0, lo(kGuestMsiFrameIpa), 0, lo(kGuestMsiFrameSize)});
+        w.u32p("phandle", kMsiPhandle);
+        w.end();
+    }
     w.end();
 
     w.begin("timer");
@@ -173,6 +183,7 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
         w.cells("ranges", {0x02000000u, hi(win), lo(win), hi(win), lo(win), 0,
                            lo(arch::kGuestPciWindowSize)});
         w.u32p("linux,pci-domain", 0);
+        w.u32p("msi-parent", kMsiPhandle);
         w.empty("dma-coherent");
         w.end();
     }

@@ -13,5 +13,8 @@ constexpr u64 kGuestUartSize = 0x1000;
 // only at QEMU virt's low ECAM address, trapped; its BARs in arch::kGuestPciWindow.
 constexpr u64 kGuestEcamIpa = 0x3f000000;
 constexpr u64 kGuestEcamSize = 0x100000;
+// ... and a GICv2m MSI frame where QEMU virt has its own (vm_msi.cpp).
+constexpr u64 kGuestMsiFrameIpa = 0x08020000;
+constexpr u64 kGuestMsiFrameSize = 0x1000;
 
 } // namespace keel::arm64

@@ -12,6 +12,7 @@
 #include "sysreg.hpp"
 #include "vcpu.hpp"
 #include "vm_arch.hpp"
+#include "vm_msi.hpp"
 #include "vpsci.hpp"
 
 namespace keel::arm64 {
@@ -107,8 +108,11 @@ bool mmio(Vcpu& v, const DataAbort& da) {
         vuart_mmio(v, ipa - kGuestUartIpa, da.write, &value);
     else if (ipa >= kGuestGpioIpa && ipa < kGuestGpioIpa + kGuestGpioSize)
         vgpio_mmio(v, ipa - kGuestGpioIpa, da.write, &value);
-    else if (ipa >= kGuestEcamIpa && ipa < kGuestEcamIpa + kGuestEcamSize && v.vm->pci != nullptr &&
-             da.size <= 4)
+    else if (ipa >= kGuestMsiFrameIpa && ipa < kGuestMsiFrameIpa + kGuestMsiFrameSize &&
+             v.vm->pci != nullptr && da.size == 4) {
+        if (!msi_frame_mmio(v, ipa - kGuestMsiFrameIpa, da.write, &value)) return false;
+    } else if (ipa >= kGuestEcamIpa && ipa < kGuestEcamIpa + kGuestEcamSize &&
+               v.vm->pci != nullptr && da.size <= 4)
         pci_config(v, static_cast<u32>(ipa - kGuestEcamIpa), da, &value);
     else if (ipa - arch::kGuestPciWindow.raw() < arch::kGuestPciWindowSize &&
              v.vm->pci != nullptr) {

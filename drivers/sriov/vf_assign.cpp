@@ -41,14 +41,19 @@ const char* vf_error_text(VfError e) {
     return "?";
 }
 
-Status VfAssigner::attach(u32 vm, const VmMemory& mem, pci::Bdf f, VfError* why) {
+Status VfAssigner::attach(u32 vm, const VmMemory& mem, pci::Bdf f, VfError* why,
+                          const iommu::DmaMap* extra) {
     if (why != nullptr) *why = VfError::None;
     if (mem.size == 0) return refuse(VfError::VmState, why, Status::BadState);
+    if (extra != nullptr && extra->iova.raw() < mem.ipa + mem.size &&
+        mem.ipa < extra->iova.raw() + extra->size)
+        return refuse(VfError::NoRoom, why, Status::InvalidArgument);
     const Status owned = vfs_.assign(f, vm);
     if (owned != Status::Ok) return refuse(from_status(owned), why, owned);
     Vf* v = vfs_.find(f);
-    const iommu::DmaMap map{IoVirt(mem.ipa), mem.pa, mem.size, true};
-    const Status s = dma_.attach(f, map);
+    const iommu::DmaMap maps[2] = {{IoVirt(mem.ipa), mem.pa, mem.size, true},
+                                   extra != nullptr ? *extra : iommu::DmaMap{}};
+    const Status s = dma_.attach(f, maps, extra != nullptr ? 2 : 1);
     if (s != Status::Ok) {
         (void)vfs_.release(f, vm);
         const VfError e =

@@ -40,8 +40,8 @@ struct VmMemory {
 // The IOMMU as assignment uses it (the image: the SMMU through hypervisor/io/).
 class DmaIsolation {
 public:
-    // The function's stream translates exactly `map` (and nothing else reaches memory).
-    virtual Status attach(pci::Bdf f, const iommu::DmaMap& map) = 0;
+    // The function's stream translates exactly `maps` (and nothing else reaches memory).
+    virtual Status attach(pci::Bdf f, const iommu::DmaMap* maps, u32 count) = 0;
     // The function's stream back to abort; returns once the IOMMU has dropped every
     // cached configuration and translation of it (invalidate + sync completed).
     virtual Status quarantine(pci::Bdf f) = 0;
@@ -56,8 +56,10 @@ public:
         : vfs_(vfs), cfg_(cfg), dma_(dma), wait_(wait) {}
 
     // VF `f` to VM `vm`: ownership, then its stream translates IOVA = mem.ipa.. onto
-    // mem.pa.., then bus mastering on. On any refusal nothing changes.
-    Status attach(u32 vm, const VmMemory& mem, pci::Bdf f, VfError* why);
+    // mem.pa.. (plus `extra`: the MSI doorbell page), then bus mastering on. On any refusal
+    // nothing changes. `extra` must not overlap the VM's IOVA range (InvalidArgument).
+    Status attach(u32 vm, const VmMemory& mem, pci::Bdf f, VfError* why,
+                  const iommu::DmaMap* extra = nullptr);
     // VF `f` back from VM `vm`: reset and quarantined (see above), then unowned.
     Status detach(u32 vm, pci::Bdf f, VfError* why);
     // Every VF `vm` owns, as detach; returns how many. For the VM's end, before its

@@ -43,6 +43,7 @@ public:
     void write(u32 off, u32 size, u32 value);
     [[nodiscard]] u32 command() const { return command_; }
     [[nodiscard]] bool msix_enabled() const { return (msix_control_ & 0x8000u) != 0; }
+    [[nodiscard]] bool msix_function_masked() const { return (msix_control_ & 0x4000u) != 0; }
     // BAR0 ranges the guest must not reach directly: [table, +16 x entries) and [pba, +8 x
     // ceil(entries / 64)), as offsets into BAR0 (only a BIR of 0 is handled: others are
     // reported as empty). `*count` ranges are written (0 without MSI-X).

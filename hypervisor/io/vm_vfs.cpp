@@ -26,8 +26,8 @@ pci::Bdf bdf_of(u16 rid) {
 class SmmuIsolation final : public sriov::DmaIsolation {
 public:
     explicit SmmuIsolation(const Platform& p) : p_(p) {}
-    Status attach(pci::Bdf f, const iommu::DmaMap& map) override {
-        return iommu_attach(p_, f, &map, 1);
+    Status attach(pci::Bdf f, const iommu::DmaMap* maps, u32 count) override {
+        return iommu_attach(p_, f, maps, count);
     }
     Status quarantine(pci::Bdf f) override {
         // An invalid STE aborts every transaction of the stream; detach writes it, then
@@ -53,16 +53,24 @@ public:
         const u64 ipa = free_slot(vm.id);
         sriov::VfError e = sriov::VfError::None;
         Status s = ipa == 0 ? Status::NoMemory : Status::Ok;
+        sriov::Vf* v = vfs_.find(f);
+        // MSIs first (only for a VF that is free to take: the ITS mapping of a VF another
+        // VM owns is never touched), so the doorbell page is in the VF's first context.
+        const bool free_vf = v != nullptr && v->provisioned && v->owner == sriov::kNoOwner;
+        const sriov::VfIdentity id = free_vf ? identity(*v) : sriov::VfIdentity{};
+        Msi msi;
+        if (s == Status::Ok && free_vf && id.msix) msi = map_msi(vm.id, f, id);
         if (s == Status::Ok) {
             const sriov::VmMemory mem{vm.ram_ipa().raw(), vm.mem_base, vm.mem_size};
-            s = assigner_.attach(vm.id, mem, f, &e);
+            const iommu::DmaMap bell{IoVirt(align_down(msi.doorbell, 4096)),
+                                     PhysAddr(align_down(msi.doorbell, 4096)), 4096, true};
+            s = assigner_.attach(vm.id, mem, f, &e, msi.vectors != 0 ? &bell : nullptr);
         } else {
             e = refusal_before_slot(f, vm.id);
         }
-        sriov::Vf* v = vfs_.find(f);
         if (s == Status::Ok) {
             sriov::VfConfigView& view = views_[index_of(*v)];
-            view.reset(identity(*v), static_cast<u32>(ipa), static_cast<u32>(v->bar_size[0]));
+            view.reset(id, static_cast<u32>(ipa), static_cast<u32>(v->bar_size[0]));
             s = map_bar0(vm, *v, view, ipa);
             if (s != Status::Ok) {
                 arch::vm_unmap_device(vm, GuestPhys(ipa), v->bar_size[0]);
@@ -71,8 +79,10 @@ public:
             } else {
                 v->guest_bar0 = ipa;
                 vm.pci = this;
+                arm_msix(*v, id, msi);
             }
         }
+        if (s != Status::Ok && msi.vectors != 0) arch::msi_unmap(msi.device);
         *why = static_cast<u32>(e);
         if (s != Status::Ok) {
             kprint("vm %u: VF %02x:%02x.%x refused: %s\n", vm.id, f.bus, f.dev, f.fn,
@@ -102,6 +112,7 @@ public:
         }
         unmap(vm, *v, bar_ipa);
         report(vm.id, *v, s);
+        release_msi(*v);
         return s;
     }
 
@@ -138,6 +149,7 @@ public:
             const Status s = assigner_.detach(vm.id, v->bdf, nullptr);
             unmap(vm, *v, bar_ipa);
             report(vm.id, *v, s);
+            release_msi(*v);
             if (g_events != nullptr) {
                 char detail[40];
                 format(detail, sizeof detail, "vf %02x:%02x.%x: reset, quarantined", v->bdf.bus,
@@ -147,7 +159,15 @@ public:
         }
     }
 
-    void poll() override { (void)iommu_report_events(this); }
+    void poll() override {
+        (void)iommu_report_events(this);
+        // MSIs that arrived: to the owner's guest, if its view of that vector asks for it.
+        for (u32 n = 0; n < 64; ++n) {
+            const u32 token = arch::msi_next();
+            if (token == 0) break;
+            deliver(token);
+        }
+    }
 
     // One run of events from one stream: whose VF it is, charged to its owner.
     void run(const iommu::Event& e, u32 count) override {
@@ -171,6 +191,78 @@ public:
     }
 
 private:
+    struct Msi {
+        u32 device = 0, vectors = 0, first = 0;
+        u64 doorbell = 0;
+    };
+    // The VF's MSI-X vectors (at most the view keeps) to the arch's MSI controller.
+    Msi map_msi(u32 vm, pci::Bdf f, const sriov::VfIdentity& id) {
+        Msi m;
+        const u32 rid = pci::routing_id(f);
+        const PciIdRange* r = p_.pci_route(rid);
+        if (r == nullptr || !r->its_mapped) return m;
+        m.device = r->its_device_base + (rid - r->rid_base);
+        const u32 want = (id.msix_control & 0x7ffu) + 1;
+        m.vectors =
+            want < sriov::VfConfigView::kMsixEntries ? want : sriov::VfConfigView::kMsixEntries;
+        const Status s = arch::msi_map(m.device, m.vectors, &m.doorbell, &m.first);
+        if (s != Status::Ok) {
+            kprint("vm %u: VF %02x:%02x.%x: no MSIs (%s)\n", vm, f.bus, f.dev, f.fn,
+                   status_name(s));
+            return Msi{};
+        }
+        return m;
+    }
+    // The device's own MSI-X table: each vector writes its event ID to the doorbell (the
+    // only page besides the VM's RAM in the VF's SMMU context), MSI-X enabled.
+    void arm_msix(sriov::Vf& v, const sriov::VfIdentity& id, const Msi& m) {
+        v.msi_first = m.first;
+        v.msi_vectors = m.vectors;
+        if (m.vectors == 0) return;
+        auto* t = reinterpret_cast<volatile u32*>(v.bar[0] + (id.msix_table & ~7u));
+        for (u32 i = 0; i < m.vectors; ++i) {
+            t[4 * i] = static_cast<u32>(m.doorbell);
+            t[4 * i + 1] = static_cast<u32>(m.doorbell >> 32);
+            t[4 * i + 2] = i;
+            t[4 * i + 3] = 0; // unmasked
+        }
+        const Result<u32> cap = pci::find_cap(ecam_, v.bdf, 0x11);
+        if (cap.ok())
+            ecam_.write32(v.bdf, cap.value(),
+                          (ecam_.read32(v.bdf, cap.value()) & ~(0x4000u << 16)) | (0x8000u << 16));
+        kprint("vm %u: VF %02x:%02x.%x MSI-X: %u vector%s -> ITS device %#x, LPIs from %u, guest "
+               "frame SPIs %u..%u\n",
+               v.owner, v.bdf.bus, v.bdf.dev, v.bdf.fn, m.vectors, m.vectors == 1 ? "" : "s",
+               m.device, m.first, arch::kGuestMsiFirst,
+               arch::kGuestMsiFirst + arch::kGuestMsiCount - 1);
+    }
+    void release_msi(sriov::Vf& v) {
+        if (v.msi_vectors == 0 || v.owner != sriov::kNoOwner) return;
+        const u32 rid = pci::routing_id(v.bdf);
+        if (const PciIdRange* r = p_.pci_route(rid))
+            arch::msi_unmap(r->its_device_base + (rid - r->rid_base));
+        v.msi_first = v.msi_vectors = 0;
+    }
+    // One MSI of a VF: the guest's own table entry decides (its Enable and Function Mask,
+    // the vector's Mask, and an address that is its MSI frame's doorbell).
+    void deliver(u32 token) {
+        for (u32 i = 0; i < vfs_.count(); ++i) {
+            sriov::Vf& v = *vfs_.find(vfs_.at(i).bdf);
+            if (v.msi_vectors == 0 || token < v.msi_first || token - v.msi_first >= v.msi_vectors)
+                continue;
+            const sriov::VfConfigView& view = views_[i];
+            const sriov::MsixEntryView& e = view.msix_entry(token - v.msi_first);
+            const bool to_frame = e.addr_lo == arch::kGuestMsiDoorbell && e.addr_hi == 0;
+            if (view.msix_enabled() && !view.msix_function_masked() && (e.control & 1) == 0 &&
+                to_frame && v.owner != sriov::kNoOwner) {
+                ++v.msi_delivered;
+                vm_manager().raise_msi(v.owner, e.data);
+            } else {
+                ++v.msi_dropped;
+            }
+            return;
+        }
+    }
     u32 index_of(const sriov::Vf& v) const {
         for (u32 i = 0; i < vfs_.count(); ++i)
             if (&vfs_.at(i) == &v) return i;

@@ -318,6 +318,12 @@ void VmManager::count_dma_fault(u32 id, u32 n) {
         __atomic_fetch_add(&vm->stats.dma_faults, n, __ATOMIC_RELAXED);
 }
 
+void VmManager::raise_msi(u32 id, u32 intid) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm != nullptr && vm->state == VmState::Running) arch::vm_raise_msi(*vm, intid);
+}
+
 usize VmManager::console_input(u32 id, const char* bytes, usize len) {
     LockGuard g(lock_);
     Vm* vm = slot(id);

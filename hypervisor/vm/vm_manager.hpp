@@ -76,6 +76,9 @@ public:
     }
     // Counts an IOMMU fault of a device VM `id` owns (VmStats::dma_faults).
     void count_dma_fault(u32 id, u32 n);
+    // An MSI of a device VM `id` owns, aimed by the guest at virtual interrupt `intid`
+    // (arch::kGuestMsiFirst..): raised if the VM runs. Boot core.
+    void raise_msi(u32 id, u32 intid);
     // Reaps every VM whose end was reported; returns how many ended now.
     u32 poll();
 

@@ -89,13 +89,16 @@ keel_emu_test(NAME arm64.linux_smp_reboots LABEL long TIMEOUT 240 ARGS
 # A Linux VM with an SR-IOV VF (issue 13; docs/sriov.md "Guest view"): unmodified Linux
 # finds the generic ECAM host bridge in its device tree and enumerates the VM's one function,
 # the VF, at 00:01.0 with the PF's vendor and the VF's device id, class 010802h (NVMe) and
-# BAR0 where Keel mapped it, kept in probe-only mode. (Debian builds the nvme driver as a
-# module the shared initramfs does not carry, and MSI-X is not routed yet: no driver binds.)
+# BAR0 where Keel mapped it, kept in probe-only mode; its GICv3 driver takes the virtual
+# GICv2m frame as the MSI controller (GICD_TYPER.LPIS is 0). (Debian builds the nvme driver
+# as a module the shared initramfs does not carry: no driver binds here.)
 keel_emu_test(NAME arm64.linux_sriov_pci_view LABEL qemu-arm64 TIMEOUT 150 ARGS
   --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 2 --mem 1G
   --wait-exit --exit-code 0 ${_lfail}
   --append "keel.vm=cpus:1,mem:256M,vf:00:01.1,${_src},args:console=ttyAMA0"
+  --expect "vm 1: VF 00:01.1 MSI-X: 1 vector -> ITS device 0x9"
   --expect "vm 1: VF 00:01.1 attached: stream 0x9"
+  --expect "GICv2m: range[mem 0x08020000-0x08020fff], SPI[48:63]"
   --expect "pci-host-generic 3f000000.pcie:      MEM 0x0010000000..0x00103fffff -> 0x0010000000"
   --expect "PCI: OF: PROBE_ONLY enabled"
   --expect "pci-host-generic 3f000000.pcie: ECAM at [mem 0x3f000000-0x3f0fffff] for [bus 00]"

@@ -119,7 +119,8 @@ set(_vf_run --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --
 # at 00:00.0 or 00:02.0, the VF at 00:01.0 with the PF's vendor (1b36h) and the VF device id
 # (0010h), class 010802h, BAR0 at 0x10000000 sizing to 16 KiB, the MSI-X capability; its
 # MSI-X table (BAR0 + 2000h) is the guest's own trapped copy: what it writes there reads back,
-# while the device's entry, read by Keel before the reset, is still the reset value. Identify into its RAM returns the VF's own
+# while the device's entry, read by Keel before the reset, holds what Keel put there (the
+# ITS doorbell, event 0), never the guest's frame address. Identify into its RAM returns the VF's own
 # controller data, a 4 KiB pattern goes to LBA 0 of its namespace and back; then Identify
 # into an IPA past its RAM and a Write whose data lies there: the SMMU faults on stream 0x9 at
 # that IOVA (reported after boot, charged to vm 1) and LBA 8 stays zero. VM 2, with no VF,
@@ -129,10 +130,16 @@ set(_vf_run --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --
 # its RAM (a stale translation would put it in VM 1's freed memory: controller id 0), its
 # fault is at its own first IOVA past its RAM (0x48200000; 0x44200000 is now inside it). The
 # disk then holds VM 3's pattern at LBA 0 and zeros at LBA 8.
+# MSI-X end to end (docs/sriov.md "MSI-X"): the guest aims vector 0 at its GICv2m frame
+# (first SPI from MSI_TYPER), enables MSI-X and that SPI, and one read's completion arrives
+# as SPI 48: VF MSI write -> SMMU (the doorbell page) -> physical ITS -> LPI 8192 on the
+# boot core -> the guest's table entry -> its vGIC.
 add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
   --timeout 150 --holds "1:KEEL-VF-PATTERN vm 3" --zero 1:8 --
   ${_vf_run} --log ${CMAKE_BINARY_DIR}/logs/arm64.sriov_vm_isolation.log
   --append "keel.vm=cpus:1,mem:64M,guest:nvme,vf:00:01.1 keel.vm=cpus:2,mem:64M keel.vm=cpus:1,mem:128M,guest:nvme,vf:00:01.1,after:1"
+  --expect "its: ITS at 0x8080000 enabled: LPIs 8192..8255 on the boot core, doorbell 0x8090040"
+  --expect "vm 1: VF 00:01.1 MSI-X: 1 vector -> ITS device 0x9, LPIs from 8192, guest frame SPIs 48..63"
   --expect "vm 1: VF 00:01.1 attached: stream 0x9 iova 0x40000000 -> "
   --expect "(64 MiB), BAR0 at ipa 0x10000000"
   --expect "[vm 1] guest: pci: 00:00.0 0xffffffff, 00:02.0 0xffffffff, 00:01.0 id 0x101b36 class 0x10802"
@@ -143,7 +150,9 @@ add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests
   --expect "[vm 1] guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches"
   --expect "smmu: event F_TRANSLATION (0x10) stream 0x9 iova 0x44200000 write"
   --expect "smmu: stream 0x9 is VF 00:01.1, owned by vm 1"
-  --expect "vm 1: VF 00:01.1 MSI-X entry 0 in the device: address 0x0, data 0x0, masked"
+  --expect "[vm 1] guest: nvme: msi frame SPIs 48+16; read status 0x0"
+  --expect "[vm 1] guest: nvme: MSI-X vector 0 arrived as SPI 48"
+  --expect "vm 1: VF 00:01.1 MSI-X entry 0 in the device: address 0x8090040, data 0x0, unmasked"
   --expect "vm 1: VF 00:01.1 detached: FLR done, stream 0x9 quarantined (abort, CFGI_STE + TLBI + SYNC)"
   --expect "vm 1: destroyed (guest power-off)"
   --expect "vm 3: VF 00:01.1 attached: stream 0x9 iova 0x40000000 -> "
@@ -152,6 +161,7 @@ add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests
   --expect "[vm 3] guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches"
   --expect "smmu: event F_TRANSLATION (0x10) stream 0x9 iova 0x48200000 write"
   --expect "smmu: stream 0x9 is VF 00:01.1, owned by vm 3"
+  --expect "[vm 3] guest: nvme: MSI-X vector 0 arrived as SPI 48"
   --expect "vm 3: VF 00:01.1 detached: FLR done, stream 0x9 quarantined"
   --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
   --expect "vm 3: summary: guest power-off"

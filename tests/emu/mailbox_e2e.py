@@ -315,9 +315,13 @@ def vfassign(a, run, serial, wait_serial, wait_state, disk):
     run("start", "a")
     ok &= wait_state("a", "stopped", 60)
     text = serial()
+    if "guest: ERROR" in text:
+        print("FAIL: the guest reported an ERROR")
+        ok = False
     for want in ["guest: nvme: identify into its RAM: status 0x0, controller id 1",
                  "guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches",
                  "guest: nvme: LBA 8 read back", ": no bytes from outside its RAM",
+                 "guest: nvme: MSI-X vector 0 arrived as SPI 48",
                  "smmu: event F_TRANSLATION (0x10) stream 0x11 iova 0x44200000 write",
                  "smmu: stream 0x11 is VF 00:02.1, owned by vm 1"]:
         if want not in text:

@@ -52,9 +52,10 @@ public:
     std::vector<iommu::DmaMap> maps;
     Status attach_result = Status::Ok;
     Status quarantine_result = Status::Ok;
-    Status attach(pci::Bdf f, const iommu::DmaMap& m) override {
+    Status attach(pci::Bdf f, const iommu::DmaMap* m, u32 count) override {
         if (attach_result != Status::Ok) return attach_result;
-        maps.push_back(m);
+        for (u32 i = 0; i < count; ++i)
+            maps.push_back(m[i]);
         g_trace.push_back("attach " + bdf_text(f));
         return Status::Ok;
     }
@@ -111,6 +112,19 @@ TEST_F(VfAssignTest, AttachMapsExactlyTheVmsMemoryAtItsIpaThenEnablesBusMasterin
     ASSERT_EQ(g_trace.size(), 2u);
     EXPECT_EQ(g_trace[0], "attach 00:01.1");
     EXPECT_EQ(g_trace[1], "command 00:01.1 6"); // memory + bus master
+}
+
+TEST_F(VfAssignTest, TheMsiDoorbellPageIsTheOnlyOtherMappingAndNeverInsideTheVm) {
+    const iommu::DmaMap doorbell{IoVirt(0x08090000), PhysAddr(0x08090000), 4096, true};
+    ASSERT_EQ(assigner.attach(1, vm1, kVf1, nullptr, &doorbell), Status::Ok);
+    ASSERT_EQ(iommu.maps.size(), 2u);
+    EXPECT_EQ(iommu.maps[1].iova.raw(), 0x08090000u);
+    EXPECT_EQ(iommu.maps[1].size, 4096u);
+    const iommu::DmaMap inside{IoVirt(0x40001000), PhysAddr(0x08090000), 4096, true};
+    VfError why = VfError::None;
+    EXPECT_EQ(assigner.attach(2, vm2, kVf2, &why, &inside), Status::InvalidArgument);
+    EXPECT_EQ(why, VfError::NoRoom);
+    EXPECT_EQ(table.find(kVf2)->owner, kNoOwner);
 }
 
 TEST_F(VfAssignTest, EachRefusalHasItsOwnReasonAndChangesNothing) {

@@ -190,6 +190,10 @@ Status vm_power_button(Vm&) { return Status::Unsupported; }
 Status vm_ram_for_dma(Vm&) { return Status::Ok; } // the pool zeroed it all at allocation
 Status vm_map_device(Vm&, GuestPhys, PhysAddr, u64) { return Status::Unsupported; }
 void vm_unmap_device(Vm&, GuestPhys, u64) {}
+Status msi_map(u32, u32, u64*, u32*) { return Status::Unsupported; }
+void msi_unmap(u32) {}
+u32 msi_next() { return 0; }
+void vm_raise_msi(Vm&, u32) {}
 
 usize vm_console_input(Vm&, const char*, usize) { return 0; }
 

@@ -8,6 +8,7 @@
 //   2. an I/O queue pair, a 4 KiB pattern written to LBA 0 of its namespace and read back;
 //   3. Identify into an IPA past its RAM, and a Write whose data lies there: the SMMU must
 //      stop both (the guest sees no change anywhere it can look; Keel reports the faults).
+#include "gic.h"
 #include "guest.h"
 
 #define CAP 0x00
@@ -30,6 +31,8 @@ struct cqe {
 static volatile uint32_t* cfg32(uint32_t dev, uint32_t off) {
     return (volatile uint32_t*)(ECAM + (dev << 15) + off);
 }
+
+static uint32_t g_cap, g_table; // its MSI-X capability offset, table offset|BIR (check_pci)
 
 // Its PCI view through the ECAM (PCI Local Bus 3.0 §6.1, §6.2.5.1, §6.8.2): nothing at
 // device 0 or 2, the VF at 00:01.0 with its class, BAR0 where Keel mapped it and its size.
@@ -64,6 +67,8 @@ static void check_pci(void) {
     // The MSI-X table and PBA (§6.8.2.6-6.8.2.10) where the capability says, in BAR0: entry
     // 0 starts masked, what the guest writes reads back, the PBA shows nothing pending.
     const uint32_t table = *cfg32(1, cap + 4), pba = *cfg32(1, cap + 8);
+    g_cap = cap;
+    g_table = table;
     if (cap == 0 || (table & 7) != 0 || (pba & 7) != 0) {
         puts_("guest: ERROR pci: no MSI-X table in BAR0\n");
         return;
@@ -87,6 +92,17 @@ static void check_pci(void) {
     puthex(*(volatile uint32_t*)(BAR0 + (pba & ~7u)));
     puts_("\n");
     entry[3] = 1; // masked again
+}
+
+// MSI-X vector 0 through its GICv2m frame (Linux's irq-gic-v2m.c view: MSI_TYPER at frame +
+// 0x008 gives the first SPI and the count, an MSI is a write of the SPI number to +0x040).
+#define V2M 0x08020000ull
+static volatile uint32_t g_msi_intid;
+static void msi_irq(void) {
+    const uint32_t id = (uint32_t)(READ_SYSREG(ICC_IAR1) & 0xffffff);
+    if (id >= 1020) return;
+    g_msi_intid = id;
+    WRITE_SYSREG(ICC_EOIR1, id);
 }
 
 static volatile uint32_t* reg32(uint64_t off) { return (volatile uint32_t*)(BAR0 + off); }
@@ -220,8 +236,9 @@ void check_nvme(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size) {
     // 2. One I/O queue pair (polled: no interrupt), a pattern to LBA 0 and back.
     const uint64_t iosq = mem + 3 * 4096, iocq = mem + 4 * 4096;
     const uint64_t wbuf = mem + 5 * 4096, rbuf = mem + 6 * 4096;
-    // Create I/O CQ 1 (8 entries, physically contiguous, interrupts off), then SQ 1 on it.
-    const struct cmd cq = {0x05, 0, iocq, (7u << 16) | 1u, 1u, 0};
+    // Create I/O CQ 1 (8 entries, physically contiguous, MSI-X vector 0), then SQ 1 on it.
+    // Completions are polled; the vector stays masked in its table until step 4.
+    const struct cmd cq = {0x05, 0, iocq, (7u << 16) | 1u, 3u, 0}; // interrupts on, vector 0
     const struct cmd sq = {0x01, 0, iosq, (7u << 16) | 1u, (1u << 16) | 1u, 0};
     const uint32_t st_cq = run(&admin, cq), st_sq = run(&admin, sq);
     if (st_cq != 0 || st_sq != 0) {
@@ -270,6 +287,40 @@ void check_nvme(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size) {
     puthex(st);
     puts_(nonzero == 0 ? ": no bytes from outside its RAM\n"
                        : ": ERROR bytes from outside its RAM reached the disk\n");
+
+    // 4. The MSI: vector 0 aimed at its frame's first SPI, MSI-X on, that SPI enabled in its
+    // GIC; one more read must raise it.
+    const uint32_t typer = *(volatile uint32_t*)(V2M + 0x008);
+    const uint32_t spi = (typer >> 16) & 0x3ff;
+    volatile uint32_t* entry = (volatile uint32_t*)(BAR0 + (g_table & ~7u));
+    entry[0] = (uint32_t)(V2M + 0x040);
+    entry[1] = 0;
+    entry[2] = spi;
+    entry[3] = 0;
+    *cfg32(1, g_cap) = *cfg32(1, g_cap) | (0x8000u << 16); // MSI-X Enable
+    __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(guest_vectors));
+    g_irq_hook = msi_irq;
+    gic_enable_spi(spi);
+    __asm__ volatile("msr daifclr, #2" ::: "memory");
+    rd.cdw10 = 0;
+    st = run(&io, rd);
+    const uint64_t freq = READ_SYSREG(cntfrq_el0), t0 = cntvct();
+    while (g_msi_intid == 0 && cntvct() - t0 < 2 * freq) {
+    }
+    __asm__ volatile("msr daifset, #2" ::: "memory");
+    puts_("guest: nvme: msi frame SPIs ");
+    putdec(spi);
+    puts_("+");
+    putdec(typer & 0x3ff);
+    puts_("; read status ");
+    puthex(st);
+    puts_("\n");
+    puts_(g_msi_intid == spi ? "guest: nvme: MSI-X vector 0 arrived as SPI "
+                             : "guest: ERROR nvme: no MSI, intid ");
+    putdec(g_msi_intid);
+    puts_("\n");
+    g_irq_hook = 0;
+
     *reg32(CC) = 0; // the controller off again (Keel's FLR follows at the VM's end)
     (void)wait_ready(0);
 }

@@ -31,6 +31,9 @@ using VmContext = FakeVmContext;
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
 inline constexpr GuestPhys kGuestPciWindow{0x10000000};
 inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
+inline constexpr u64 kGuestMsiDoorbell = 0x08020040;
+inline constexpr u32 kGuestMsiFirst = 48;
+inline constexpr u32 kGuestMsiCount = 16;
 inline constexpr bool kConsoleInput = true;
 
 } // namespace keel::arch
