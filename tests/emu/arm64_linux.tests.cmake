@@ -5,7 +5,8 @@
 set(_keel_guests ${KEEL_GUESTS_DIR})
 set(_lk ${_keel_guests}/Image-arm64)
 set(_lr ${_keel_guests}/initramfs-arm64.cpio.gz)
-set(_linux_tests arm64.linux_two_vms arm64.linux_poweroff_frees arm64.linux_console_echo)
+set(_linux_tests arm64.linux_two_vms arm64.linux_poweroff_frees arm64.linux_console_echo
+  arm64.linux_sriov_pci_view arm64.linux_sriov_nvme)
 
 if(NOT EXISTS ${_lk} OR NOT EXISTS ${_lr})
   foreach(_t ${_linux_tests})
@@ -112,3 +113,31 @@ keel_emu_test(NAME arm64.linux_sriov_pci_view LABEL qemu-arm64 TIMEOUT 150 ARGS
   -drive file=null-co://,if=none,id=nvm1,format=raw -device nvme-subsys,id=s0
   -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2
   -device nvme-ns,drive=nvm1,nsid=1,detached=on)
+
+# Unmodified Linux on its VF (issue 13; docs/sriov.md): two Linux VMs, each with its own VF
+# and namespace (a file each, tests/emu/sriov_disks.py). The initramfs's nvme mode
+# (tests/guest/linux/init) loads Debian's nvme driver, which binds the VF at 00:01.0, gets
+# MSI-X through the virtual GICv2m frame (VF -> SMMU -> ITS -> LPI -> Keel -> SPI), and
+# writes a 4 KiB pattern naming its VM to the namespace and reads it back; afterwards each
+# file holds its own VM's pattern.
+add_test(NAME arm64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
+  --timeout 200 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000" --
+  --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 3 --mem 1G
+  --wait-exit --exit-code 0 ${_lfail} --fail "nvme: read back DIFFERS" --fail "did not load"
+  --fail "no /dev/nvme0n1" --log ${CMAKE_BINARY_DIR}/logs/arm64.linux_sriov_nvme.log
+  --append "keel.vm=cpus:1,mem:256M,vf:00:01.1,${_src},args:keel.guest=nvme+keel.tag=vm1 keel.vm=cpus:2,mem:256M,vf:00:01.2,${_src},args:keel.guest=nvme+keel.tag=vm2"
+  --expect "vm 1: VF 00:01.1 MSI-X: 1 vector -> ITS device 0x9"
+  --expect "vm 2: VF 00:01.2 MSI-X: 1 vector -> ITS device 0xa"
+  --expect "nvme nvme0: pci function 0000:00:01.0" --expect "nvme nvme0: pci function 0000:00:01.0"
+  --expect "KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
+  --expect "KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
+  --expect "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
+  --expect "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
+  --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended"
+  ${_load}
+  -drive file=@NS1@,if=none,id=nvm1,format=raw -drive file=@NS2@,if=none,id=nvm2,format=raw
+  -device nvme-subsys,id=s0
+  -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2
+  -device nvme-ns,drive=nvm1,nsid=1,detached=on -device nvme-ns,drive=nvm2,nsid=2,detached=on)
+set_tests_properties(arm64.linux_sriov_nvme PROPERTIES LABELS qemu-arm64 TIMEOUT 290)

@@ -3,7 +3,7 @@
 (docs/sriov.md "Assignment"): runs tools/keel-run with the arguments after `--`, where
 `@NSn@` stands for namespace n's file, then checks what the guests left on the disks:
 `--holds N:TEXT` means namespace N's first and last 32-byte line of LBA 0 start with TEXT,
-`--zero N:LBA` means that 4 KiB at that LBA (512-byte blocks) is all zero (a transfer whose data lay
+`--starts N:TEXT` that LBA 0 starts with TEXT, `--zero N:LBA` means that 4 KiB at that LBA (512-byte blocks) is all zero (a transfer whose data lay
 outside the guest's RAM wrote nothing). Files live in a scratch folder removed on every exit.
 
   sriov_disks.py --namespaces 2 --holds "1:KEEL-VF-PATTERN vm 1" --zero 1:8 -- <keel-run args>
@@ -20,6 +20,7 @@ def main():
     p.add_argument("--namespaces", type=int, default=2)
     p.add_argument("--holds", action="append", default=[])
     p.add_argument("--zero", action="append", default=[])
+    p.add_argument("--starts", action="append", default=[], help="N:TEXT: namespace N's LBA 0 starts with TEXT")
     p.add_argument("--timeout", type=int, default=150)
     p.add_argument("run", nargs=argparse.REMAINDER)
     a = p.parse_args()
@@ -43,6 +44,12 @@ def main():
                 good = lba0.startswith(text.encode()) and lba0[4064:].startswith(text.encode())
                 print(f"sriov_disks: namespace {n} LBA 0 {'holds' if good else 'does NOT hold'} '{text}': "
                       f"{lba0[:32]!r}")
+                ok &= good
+            for h in a.starts:
+                n, text = h.split(":", 1)
+                with open(disks[int(n)], "rb") as f:
+                    good = f.read(len(text)) == text.encode()
+                print(f"sriov_disks: namespace {n} {'starts' if good else 'does NOT start'} with '{text}'")
                 ok &= good
             for z in a.zero:
                 n, lba = (int(v) for v in z.split(":"))
