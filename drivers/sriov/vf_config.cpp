@@ -32,6 +32,15 @@ void VfConfigView::msix_ranges(u32 (&start)[2], u32 (&size)[2], u32* count) cons
     }
 }
 
+bool VfConfigView::msi_target(u32 i, u64 doorbell, u32* data) const {
+    if (i >= kMsixEntries || !msix_enabled() || msix_function_masked()) return false;
+    const MsixEntryView& e = msix_[i];
+    if ((e.control & 1u) != 0 || (static_cast<u64>(e.addr_hi) << 32 | e.addr_lo) != doorbell)
+        return false;
+    *data = e.data;
+    return true;
+}
+
 bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
     u32 start[2], len[2], n = 0;
     msix_ranges(start, len, &n);

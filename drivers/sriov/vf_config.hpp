@@ -52,6 +52,10 @@ public:
     // fills *value), false for any other offset (not emulated).
     bool bar0_access(u32 off, u32 size, bool write, u32* value);
     [[nodiscard]] const MsixEntryView& msix_entry(u32 i) const { return msix_[i]; }
+    // Where the guest wants vector `i`'s message now: true with *data when MSI-X is enabled,
+    // the function and the vector are unmasked, and the entry's address is `doorbell` (the
+    // guest's MSI frame); false otherwise (the message is dropped: nothing is pending).
+    [[nodiscard]] bool msi_target(u32 i, u64 doorbell, u32* data) const;
 
 private:
     [[nodiscard]] u32 dword(u32 off) const;

@@ -250,13 +250,11 @@ private:
             sriov::Vf& v = *vfs_.find(vfs_.at(i).bdf);
             if (v.msi_vectors == 0 || token < v.msi_first || token - v.msi_first >= v.msi_vectors)
                 continue;
-            const sriov::VfConfigView& view = views_[i];
-            const sriov::MsixEntryView& e = view.msix_entry(token - v.msi_first);
-            const bool to_frame = e.addr_lo == arch::kGuestMsiDoorbell && e.addr_hi == 0;
-            if (view.msix_enabled() && !view.msix_function_masked() && (e.control & 1) == 0 &&
-                to_frame && v.owner != sriov::kNoOwner) {
+            u32 spi = 0;
+            if (views_[i].msi_target(token - v.msi_first, arch::kGuestMsiDoorbell, &spi) &&
+                v.owner != sriov::kNoOwner) {
                 ++v.msi_delivered;
-                vm_manager().raise_msi(v.owner, e.data);
+                vm_manager().raise_msi(v.owner, spi);
             } else {
                 ++v.msi_dropped;
             }

@@ -132,3 +132,34 @@ TEST(VfConfigMsix, TableAndPbaAreTheGuestsOwnCopy) {
 
 } // namespace
 } // namespace keel::sriov
+
+namespace keel::sriov {
+namespace {
+
+// Which MSIs reach the guest (§6.8.2.3 Message Control: Enable [15], Function Mask [14];
+// §6.8.2.9 Vector Control: Mask [0]): only an enabled, unmasked vector aimed at the doorbell.
+TEST(VfConfigMsix, OnlyAnEnabledUnmaskedVectorAimedAtTheFrameIsDelivered) {
+    constexpr u64 kBell = 0x08020040;
+    VfConfigView v = view();
+    u32 addr = static_cast<u32>(kBell), data = 48, ctl = 0;
+    ASSERT_TRUE(v.bar0_access(0x2000, 4, true, &addr));
+    ASSERT_TRUE(v.bar0_access(0x2008, 4, true, &data));
+    u32 spi = 0;
+    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "masked after reset, MSI-X off";
+    ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &ctl));
+    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "MSI-X Enable clear";
+    v.write(0x42, 2, 0xc000); // Enable + Function Mask
+    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "function masked";
+    v.write(0x42, 2, 0x8000);
+    ASSERT_TRUE(v.msi_target(0, kBell, &spi));
+    EXPECT_EQ(spi, 48u);
+    EXPECT_FALSE(v.msi_target(0, kBell + 4, &spi)) << "aimed elsewhere";
+    EXPECT_FALSE(v.msi_target(1, kBell, &spi)) << "vector 1 still masked";
+    EXPECT_FALSE(v.msi_target(VfConfigView::kMsixEntries, kBell, &spi));
+    ctl = 1;
+    ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &ctl));
+    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "vector masked again";
+}
+
+} // namespace
+} // namespace keel::sriov
