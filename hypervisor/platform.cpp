@@ -48,6 +48,14 @@ const PciIdRange* Platform::pci_route(u32 rid) const {
     return nullptr;
 }
 
+u32 Platform::vtd_unit(u32 rid) const {
+    for (u32 i = 0; i < vtd_scope_count; ++i)
+        if (!vtd_scopes[i].bridge && vtd_scopes[i].rid == rid) return vtd_scopes[i].unit;
+    for (u32 i = 0; i < vtd_count; ++i)
+        if (vtd[i].include_all && vtd[i].segment == 0) return i;
+    return kNoVtd;
+}
+
 u64 Platform::usable_bytes() const {
     u64 total = 0;
     for (u32 i = 0; i < mem_count; ++i)
@@ -135,6 +143,17 @@ void print_platform(const Platform& p) {
     for (u32 i = 0; i < p.smmu_count; ++i)
         kprint("platform: smmu %u base %#llx event %u gerror %u\n", i,
                static_cast<ull>(p.smmus[i].base), p.smmus[i].event_intid, p.smmus[i].gerror_intid);
+    for (u32 i = 0; i < p.vtd_count; ++i) {
+        u32 listed = 0;
+        for (u32 k = 0; k < p.vtd_scope_count; ++k)
+            listed += p.vtd_scopes[k].unit == i;
+        kprint("platform: vt-d %u base %#llx segment %u, %s%u functions listed\n", i,
+               static_cast<ull>(p.vtd[i].base), p.vtd[i].segment,
+               p.vtd[i].include_all ? "every function of the segment, " : "", listed);
+    }
+    if (p.vtd_count != 0)
+        kprint("platform: dmar: %u-bit DMA addresses, interrupt remapping %s, %u RMRRs\n",
+               p.dmar_haw, p.dmar_intr_remap ? "supported" : "absent", p.dmar_rmrr_count);
     for (u32 i = 0; i < p.pci_id_count; ++i) {
         const PciIdRange& r = p.pci_ids[i];
         kprint("platform: pci rids %#x-%#x: ", r.rid_base, r.rid_base + r.rid_count - 1);

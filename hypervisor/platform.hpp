@@ -58,6 +58,24 @@ struct PciIdRange {
     bool its_mapped;
 };
 
+// An Intel VT-d DMA remapping hardware unit (DMAR DRHD structure, VT-d spec 8.3): its
+// register frame and what it covers: the PCI functions its device scope lists or, with
+// include_all, every function of its segment that no other unit lists.
+struct VtdUnit {
+    u64 base;
+    u16 segment;
+    bool include_all;
+};
+
+// One PCI function a DRHD's device scope names (segment 0; a one-element path, so the
+// requester ID is the scope's start bus with the path's device and function).
+// bridge: a PCI sub-hierarchy (the bridge and everything behind it), else an endpoint.
+struct VtdScope {
+    u32 unit; // index into Platform::vtd
+    u16 rid;
+    bool bridge;
+};
+
 // The generic timers' interrupts (INTIDs), 0 where the firmware names none: GTDT, or a
 // device tree's arm,armv8-timer node (secure, non-secure physical, virtual, hypervisor).
 struct TimerIntids {
@@ -103,6 +121,17 @@ struct Platform {
     PciIdRange pci_ids[kMaxPciIdRanges];
     u32 pci_id_count = 0;
 
+    static constexpr u32 kMaxVtd = 4;
+    static constexpr u32 kMaxVtdScopes = 32;
+    static constexpr u32 kNoVtd = 0xffffffffu;
+    VtdUnit vtd[kMaxVtd];
+    u32 vtd_count = 0;
+    VtdScope vtd_scopes[kMaxVtdScopes];
+    u32 vtd_scope_count = 0;
+    u8 dmar_haw = 0;              // DMA physical address width in bits (DMAR: its field + 1)
+    bool dmar_intr_remap = false; // the platform supports interrupt remapping
+    u32 dmar_rmrr_count = 0;      // reserved memory regions firmware devices still DMA to
+
     bool topology_known = false; // cpus[].package/core/thread come from the firmware
     MemNode mem_nodes[kMaxMem];
     u32 mem_node_count = 0; // 0: one node (no SRAT / numa-node-id)
@@ -116,6 +145,9 @@ struct Platform {
     bool add_cpu(u64 hw_id, bool enabled);
     // The range that routes PCI requester ID `rid` (segment 0), or nullptr.
     [[nodiscard]] const PciIdRange* pci_route(u32 rid) const;
+    // The VT-d unit that remaps requester ID `rid` of segment 0, or kNoVtd. For an SR-IOV
+    // VF pass its PF's: a VF is under the same unit as its PF (VT-d spec 1.2, 8.3.3).
+    [[nodiscard]] u32 vtd_unit(u32 rid) const;
     [[nodiscard]] u64 usable_bytes() const;
 };
 

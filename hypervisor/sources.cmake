@@ -13,6 +13,7 @@ set(KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/acpi/srat.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/acpi/gtdt.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/acpi/iort.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/acpi/dmar.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/acpi/platform_acpi.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mm/frame_pool.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mm/table_pool.cpp

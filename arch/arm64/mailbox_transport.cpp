@@ -4,6 +4,7 @@
 #include <libfdt.h>
 
 #include "mmu.hpp"
+#include "sysreg.hpp"
 
 namespace keel::arch {
 
@@ -13,6 +14,8 @@ Status mailbox_map_device(u64 addr, u64 size) {
 }
 
 u64 mailbox_addr_limit() { return arm64::el2_pa_limit(); } // EL2 identity-maps that far (mmu.hpp)
+
+void dma_clean(const void* p, u64 size) { arm64::clean_to_poc(p, size); }
 
 u32 pci_windows(const BootInfo& info, pci::Window* out, u32 max) {
     const void* fdt = reinterpret_cast<const void*>(info.dtb);

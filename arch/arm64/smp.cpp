@@ -35,20 +35,10 @@ namespace {
 
 constexpr u64 kStackSize = 16 * KiB;
 constexpr u64 kMpidrAffMask = 0xff00ffffffull; // Aff3, Aff2, Aff1, Aff0 (D17.2.101)
-constexpr u64 kCacheLine = 64;                 // minimum line; CTR_EL0 may say more
 
 KEEL_NOINIT alignas(16) u8 g_stacks[PerCpu::kMaxCpus][kStackSize];
 PerCpu g_cpus[PerCpu::kMaxCpus];
 u32 g_boot_cpu = 0;
-
-// The secondary reads its PerCpu with the MMU (and so the data cache) off: push it to
-// the point of coherency first (D7.5.9).
-void clean_to_poc(const void* p, u64 size) {
-    u64 a = align_down(reinterpret_cast<u64>(p), kCacheLine);
-    for (u64 end = reinterpret_cast<u64>(p) + size; a < end; a += kCacheLine)
-        asm volatile("dc cvac, %0" ::"r"(a) : "memory");
-    dsb_sy();
-}
 
 [[noreturn]] void work_loop(PerCpu& me) {
     for (;;) {
@@ -149,7 +139,7 @@ u64 smp_start(const Platform& platform) {
         c.stack_top = reinterpret_cast<u64>(g_stacks[i] + kStackSize);
         c.index = i;
         c.mpidr = platform.cpus[i].hw_id;
-        clean_to_poc(&c, sizeof c);
+        clean_to_poc(&c, sizeof c); // the secondary reads it with its MMU (and caches) off
         u64 r = psci_call(kPsciCpuOn64, c.mpidr, reinterpret_cast<u64>(secondary_entry),
                           reinterpret_cast<u64>(&c));
         if (r != 0) {

@@ -57,4 +57,24 @@ Status place_bars(Bar (&bars)[6], const PlaceConstraints& c) {
     }
 }
 
+Window largest_gap(const MemRange* map, u32 count, u64 lo, u64 hi) {
+    // Candidate gaps start at lo or at the end of a range; each runs to the nearest range
+    // start above it (or hi). O(n^2) over a boot memory map of at most a few dozen ranges.
+    Window best;
+    for (u32 i = 0; i <= count; ++i) {
+        u64 start = i == count ? lo : map[i].base + map[i].size;
+        if (i != count && map[i].size > ~0ull - map[i].base) continue; // wraps: ignore
+        if (start < lo || start >= hi) continue;
+        bool inside = false;
+        u64 end = hi;
+        for (u32 k = 0; k < count; ++k) {
+            const u64 b = map[k].base, e = map[k].base + map[k].size;
+            if (b <= start && start < e) inside = true;
+            if (b > start && b < end) end = b;
+        }
+        if (!inside && end - start > best.size) best = Window{start, end - start, false};
+    }
+    return best;
+}
+
 } // namespace keel::pci

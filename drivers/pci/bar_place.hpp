@@ -27,4 +27,10 @@ struct PlaceConstraints {
 [[nodiscard]] Status place_bars(Bar (&bars)[6], const PlaceConstraints& c);
 [[nodiscard]] bool ranges_overlap(u64 a, u64 alen, u64 b, u64 blen);
 
+// The largest part of [lo, hi) that no range of the memory map touches, as a 32-bit
+// window (size 0: none). Where the host bridge's windows are only in ACPI's AML, this is
+// the range an OS falls back to for PCI (Linux's e820 "PCI gap"): on a platform with
+// one root bridge the gap between the top of low RAM and the chipset's fixed devices.
+[[nodiscard]] Window largest_gap(const MemRange* map, u32 count, u64 lo, u64 hi);
+
 } // namespace keel::pci

@@ -13,7 +13,58 @@ bool Claims::add(u64 base, u64 size) {
 
 namespace {
 constinit Claims g_claims; // trivially destructible: no exit-time registration
+
+// Type-1 header (PCI-to-PCI Bridge 1.2 §3.2): memory base/limit (address bits 31:20 in
+// bits 15:4 / 31:20), prefetchable base/limit likewise plus upper 32 bits at 0x28/0x2c
+// when its low nibble says 64-bit.
+constexpr u32 kCfgMemWindow = 0x20, kCfgPrefWindow = 0x24, kCfgPrefBaseHi = 0x28,
+              kCfgPrefLimitHi = 0x2c;
+
+bool claim_window(Claims& claims, u32 reg, u64 base_hi, u64 limit_hi, u32& n) {
+    const u64 base = (base_hi << 32) | (u64{reg & 0xfff0u} << 16);
+    const u64 limit = (limit_hi << 32) | (u64{reg & 0xfff00000u}) | 0xfffff;
+    if (limit < base) return true; // window off
+    if (!claims.add(base, limit - base + 1)) return false;
+    ++n;
+    return true;
+}
+
 } // namespace
+
+Result<u32> claim_decoding_bars(ConfigAccess& cfg, Claims& claims, u8 bus) {
+    u32 n = 0;
+    for (u8 dev = 0; dev < 32; ++dev) {
+        for (u8 fn = 0; fn < 8; ++fn) {
+            const Bdf f{bus, dev, fn};
+            if ((cfg.read32(f, kCfgId) & 0xffff) == 0xffff) {
+                if (fn == 0) break;
+                continue;
+            }
+            const u32 header = (cfg.read32(f, kCfgHeader) >> 16) & 0xff;
+            if ((header & 0x7f) == 1) {
+                const u32 pref = cfg.read32(f, kCfgPrefWindow);
+                const bool pref64 = (pref & 0xf) == 1;
+                if (!claim_window(claims, cfg.read32(f, kCfgMemWindow), 0, 0, n) ||
+                    !claim_window(claims, pref, pref64 ? cfg.read32(f, kCfgPrefBaseHi) : 0,
+                                  pref64 ? cfg.read32(f, kCfgPrefLimitHi) : 0, n))
+                    return Status::NoMemory;
+            } else if (const u32 cmd = cfg.read32(f, kCfgCommand) & 0xffff;
+                       (header & 0x7f) == 0 && (cmd & kCmdMemory)) {
+                Bar bars[6];
+                const Status s = size_bars(cfg, f, bars);
+                cfg.write32(f, kCfgCommand, cmd); // decoding back on, as firmware left it
+                KEEL_TRY(s);
+                for (const Bar& b : bars) {
+                    if (!b.present || b.io || b.firmware_addr == 0) continue;
+                    if (!claims.add(b.firmware_addr, b.size)) return Status::NoMemory;
+                    ++n;
+                }
+            }
+            if (fn == 0 && !(header & 0x80)) break; // not multi-function
+        }
+    }
+    return n;
+}
 
 Claims& bar_claims() { return g_claims; }
 

@@ -3,6 +3,7 @@
 // earlier ones. Boot core only, before any other core runs Keel code: no lock.
 #pragma once
 
+#include "drivers/pci/ecam.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/platform.hpp"
 
@@ -22,6 +23,13 @@ private:
 };
 
 Claims& bar_claims();
+
+// Claims what firmware left decoding on `bus`: every memory BAR of a function with memory
+// space on (sized with decoding briefly off, as size_bars does), and every bridge's
+// memory and prefetchable windows (PCI-to-PCI Bridge 1.2 §3.2.5.8-9), so no placement
+// lands on a device or in a range a bridge forwards. Returns how many ranges were
+// claimed; NoMemory when the claims ran out.
+[[nodiscard]] Result<u32> claim_decoding_bars(ConfigAccess& cfg, Claims& claims, u8 bus);
 
 // Every range a BAR placement must keep clear of: RAM and reservations, the ECAM window,
 // the UART, the GIC (distributor, every redistributor range, ITS) and the claims so far.

@@ -21,4 +21,5 @@ list(APPEND KEEL_CORE_IMAGE_SOURCES
 list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/iommu/smmuv3_defs.cpp
   ${CMAKE_SOURCE_DIR}/drivers/iommu/smmuv3.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/iommu/vtd.cpp
 )

@@ -38,6 +38,8 @@ Status read_platform(u64 rsdp_pa, const PhysReader& r, Flavor flavor, Platform& 
         KEEL_TRY(read_one(r, set, "PPTT", false, read_pptt, out, w));
         KEEL_TRY(read_one(r, set, "GTDT", true, read_gtdt, out, w));
         KEEL_TRY(read_one(r, set, "IORT", false, read_iort, out, w));
+    } else {
+        KEEL_TRY(read_one(r, set, "DMAR", false, read_dmar, out, w));
     }
     KEEL_TRY(read_one(r, set, "SRAT", false, read_srat, out, w));
     *w = nullptr;

@@ -38,4 +38,10 @@ Status read_gtdt(const u8* t, u32 len, Platform& out);
 // something that is not a node: Corrupt; an SMMUv1/v2 target: Unsupported.
 Status read_iort(const u8* t, u32 len, Platform& out);
 
+// DMAR (Intel VT-d spec, chapter 8): the DMA remapping units (out.vtd), the PCI functions
+// their device scopes name (out.vtd_scopes), the address width, whether interrupt
+// remapping exists and how many reserved memory regions (RMRR) firmware declared. A
+// structure or scope entry outside the table or a misaligned register base: Corrupt.
+Status read_dmar(const u8* t, u32 len, Platform& out);
+
 } // namespace keel::acpi

@@ -20,45 +20,122 @@ mm::TableStorage<16> g_table_storage;
 constinit mm::TablePool g_tables(g_table_storage);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
 constinit iommu::DirectMmio g_regs(0);
+// Or a VT-d unit (never both: one platform IOMMU kind per machine), sharing the pages.
+// Not zeroed at boot (.noinit, 28 KiB the boot would otherwise clear on every machine):
+// Vtd::init clears the root table, queue and remapping table, a context table is
+// cleared when it is taken, and the wait status is written before each use.
+KEEL_NOINIT iommu::VtdMemory g_vtd_mem;
+constinit iommu::Vtd g_vtd(g_vtd_mem, g_tables);
+constexpr u64 kVtdRegs = 4096; // the legacy register set (DRHD size 0: one page)
 
-// One line per run of events from the same stream with the same type (a blocked transfer
-// faults once per access: a 4 KiB write is hundreds of events), with the first address.
-class ConsoleEvents final : public iommu::EventSink {
+// One console line per run of records that `Same` puts together (a blocked transfer
+// faults once per access: a 4 KiB write is hundreds of records), the first one printed by
+// `Print`, then how many more there were.
+template <typename Rec, bool (*Same)(const Rec&, const Rec&), void (*Print)(const Rec&)>
+class Runs {
 public:
-    explicit ConsoleEvents(IommuEventRuns* also) : also_(also) {}
-    void event(const iommu::Event& e) override {
-        if (repeats_ != 0 && e.type == first_.type && e.sid == first_.sid) {
-            ++repeats_;
+    void add(const Rec& r) {
+        if (count_ != 0 && Same(first_, r)) {
+            ++count_;
             return;
         }
         flush();
-        first_ = e;
-        repeats_ = 1;
+        first_ = r;
+        count_ = 1;
     }
     void flush() {
-        if (repeats_ == 0) return;
-        const bool fault =
-            first_.type >= iommu::kEvtTranslation && first_.type <= iommu::kEvtPermission;
-        kprint("smmu: event %s (%#x) stream %#x", iommu::event_name(first_.type), first_.type,
-               first_.sid);
-        if (fault)
-            kprint(" iova %#llx %s", static_cast<ull>(first_.address),
-                   first_.read ? "read" : "write");
-        if (repeats_ > 1) kprint(" (%u like it)", repeats_ - 1);
+        if (count_ == 0) return;
+        Print(first_);
+        if (count_ > 1) kprint(" (%u like it)", count_ - 1);
         kprint("\n");
-        if (also_ != nullptr) also_->run(first_, repeats_);
-        repeats_ = 0;
+        if (on_run != nullptr) on_run(ctx, first_, count_);
+        count_ = 0;
     }
+    // Told each run after it is printed (optional).
+    void (*on_run)(void* ctx, const Rec& first, u32 count) = nullptr;
+    void* ctx = nullptr;
 
 private:
-    IommuEventRuns* also_;
-    iommu::Event first_{};
-    u32 repeats_ = 0;
+    Rec first_{};
+    u32 count_ = 0;
 };
+
+// SMMU events: a run is the same stream with the same type.
+bool same_event(const iommu::Event& a, const iommu::Event& b) {
+    return a.type == b.type && a.sid == b.sid;
+}
+void print_event(const iommu::Event& e) {
+    kprint("smmu: event %s (%#x) stream %#x", iommu::event_name(e.type), e.type, e.sid);
+    if (e.type >= iommu::kEvtTranslation && e.type <= iommu::kEvtPermission)
+        kprint(" iova %#llx %s", static_cast<ull>(e.address), e.read ? "read" : "write");
+}
+class ConsoleEvents final : public iommu::EventSink {
+public:
+    explicit ConsoleEvents(IommuEventRuns* also) {
+        if (also == nullptr) return;
+        runs.ctx = also;
+        runs.on_run = [](void* c, const iommu::Event& first, u32 n) {
+            static_cast<IommuEventRuns*>(c)->run(first, n);
+        };
+    }
+    void event(const iommu::Event& e) override { runs.add(e); }
+    Runs<iommu::Event, same_event, print_event> runs;
+};
+
+// VT-d faults: a run is the same function with the same reason.
+bool same_fault(const iommu::vtd::Fault& a, const iommu::vtd::Fault& b) {
+    return a.sid == b.sid && a.reason == b.reason;
+}
+void print_fault(const iommu::vtd::Fault& f) {
+    const pci::Bdf b = pci::bdf_of(f.sid);
+    kprint("vt-d: fault %s (%#x) source %02x:%02x.%x iova %#llx %s",
+           iommu::vtd::fault_reason_name(f.reason), f.reason, b.bus, b.dev, b.fn,
+           static_cast<ull>(f.address), f.read ? "read" : "write");
+}
+class ConsoleFaults final : public iommu::FaultSink {
+public:
+    void fault(const iommu::vtd::Fault& f) override { runs.add(f); }
+    Runs<iommu::vtd::Fault, same_fault, print_fault> runs;
+};
+
+// The VT-d unit Keel drives covers the function: the DMAR names it (or includes all), or
+// it is an SR-IOV VF created after firmware wrote the table, which shares its PF's unit
+// (VT-d spec 1.2, 8.3.3): the unit of function 0 of its device.
+bool vtd_covers(const Platform& p, pci::Bdf f) {
+    const u32 unit = p.vtd_unit(pci::routing_id(f));
+    if (unit != Platform::kNoVtd) return unit == 0;
+    return p.vtd_unit(pci::routing_id(pci::Bdf{f.bus, f.dev, 0})) == 0;
+}
+
+Status vtd_bring_up(const Platform& p) {
+    const u64 base = p.vtd[0].base;
+    KEEL_TRY(arch::mailbox_map_device(base, kVtdRegs));
+    g_regs = iommu::DirectMmio(base);
+    // Destinations in xAPIC format: nothing is routed at boot, and the first routes (a VF's
+    // MSI to its VM's core) will say which host APIC mode they target.
+    const Status s = g_vtd.init(g_regs, arch::dma_clean, false);
+    if (s != Status::Ok) {
+        kprint("vt-d: unit at %#llx not used: %s\n", static_cast<ull>(base), status_name(s));
+        return s;
+    }
+    kprint("vt-d: unit at %#llx enabled: CAP %#llx ECAP %#llx, %u-level second-level tables%s, "
+           "%s invalidation, every function blocked until assigned\n",
+           static_cast<ull>(base), static_cast<ull>(g_vtd.cap()), static_cast<ull>(g_vtd.ecap()),
+           g_vtd.levels(), iommu::vtd::ecap_coherent(g_vtd.ecap()) ? "" : " (walks not coherent)",
+           g_vtd.queued() ? "queued" : "register-based");
+    if (g_vtd.remapping())
+        kprint("vt-d: interrupt remapping on: %u entries, none present, compatibility-format "
+               "interrupts blocked\n",
+               1u << iommu::kVtdIrtLog2);
+    else
+        kprint("vt-d: no interrupt remapping: a device's MSIs reach the local APICs as sent\n");
+    return Status::Ok;
+}
 
 } // namespace
 
 Status iommu_bring_up(const Platform& p) {
+    if (p.smmu_count == 0 && p.vtd_count != 0) return vtd_bring_up(p);
     // The first SMMU (Platform::smmus: IORT or the device tree); its register frame is
     // the architecture's 128 KiB (pages 0 and 1).
     if (p.smmu_count == 0) return Status::NotFound;
@@ -77,34 +154,47 @@ Status iommu_bring_up(const Platform& p) {
     return Status::Ok;
 }
 
-bool iommu_ready() { return g_smmu.ready(); }
+bool iommu_ready() { return g_smmu.ready() || g_vtd.ready(); }
+const char* iommu_prefix() { return g_vtd.ready() ? "vt-d" : "smmu"; }
+const char* iommu_label() { return g_vtd.ready() ? "VT-d unit" : "SMMU"; }
 
 Result<u32> iommu_stream(const Platform& p, pci::Bdf f) {
     const u32 rid = pci::routing_id(f);
+    if (g_vtd.ready()) return vtd_covers(p, f) ? Result<u32>(rid) : Result<u32>(Status::NotFound);
     const PciIdRange* r = p.pci_route(rid);
     if (r == nullptr || r->smmu != 0) return Status::NotFound; // not behind the SMMU Keel drives
     return r->stream_base + (rid - r->rid_base);
 }
 
 Status iommu_attach(const Platform& p, pci::Bdf f, const iommu::DmaMap* maps, u32 count) {
-    if (!g_smmu.ready()) return Status::BadState;
+    if (!iommu_ready()) return Status::BadState;
     Result<u32> sid = iommu_stream(p, f);
     if (!sid.ok()) return sid.status();
+    if (g_vtd.ready()) return g_vtd.attach(static_cast<u16>(sid.value()), maps, count);
     return g_smmu.attach(sid.value(), maps, count);
 }
 
 Status iommu_detach(const Platform& p, pci::Bdf f) {
     Result<u32> sid = iommu_stream(p, f);
     if (!sid.ok()) return sid.status();
+    if (g_vtd.ready()) return g_vtd.detach(static_cast<u16>(sid.value()));
     return g_smmu.detach(sid.value());
 }
 
 u32 iommu_report_events(IommuEventRuns* also) {
+    if (g_vtd.ready()) {
+        ConsoleFaults faults;
+        bool lost = false;
+        const u32 n = g_vtd.drain_faults(faults, &lost);
+        faults.runs.flush();
+        if (lost) kprint("vt-d: fault log overflowed: later faults were lost\n");
+        return n;
+    }
     if (!g_smmu.ready()) return 0;
     ConsoleEvents sink(also);
     bool lost = false;
     const u32 n = g_smmu.drain_events(sink, &lost);
-    sink.flush();
+    sink.runs.flush();
     if (lost) kprint("smmu: event queue overflowed: later events were lost\n");
     return n;
 }

@@ -98,9 +98,9 @@ Status bring_up_pf(const BootInfo& info, const Platform& p, pci::ConfigAccess& c
         const iommu::DmaMap pf_map{IoVirt(at), PhysAddr(at), sizeof g_pf_dma, true};
         const Status a = iommu_attach(p, pf, &pf_map, 1);
         if (a != Status::Ok && a != Status::AlreadyExists) return a;
-        kprint("smmu: PF %02x:%02x.%x stream %#x: its admin queue pages only (%#llx, %llu KiB)\n",
-               pf.bus, pf.dev, pf.fn, iommu_stream(p, pf).value_or(0), static_cast<ull>(at),
-               static_cast<ull>(sizeof g_pf_dma / KiB));
+        kprint("%s: PF %02x:%02x.%x stream %#x: its admin queue pages only (%#llx, %llu KiB)\n",
+               iommu_prefix(), pf.bus, pf.dev, pf.fn, iommu_stream(p, pf).value_or(0),
+               static_cast<ull>(at), static_cast<ull>(sizeof g_pf_dma / KiB));
     }
     cfg.write32(pf, pci::kCfgCommand,
                 (cfg.read32(pf, pci::kCfgCommand) & 0xffff) | pci::kCmdMemory | pci::kCmdBusMaster);
@@ -152,8 +152,19 @@ u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdli
     if (p.ecam_base == 0 || p.ecam_size < MiB) return 0;
     if (arch::mailbox_map_device(p.ecam_base, MiB) != Status::Ok) return 0;
     // The IOMMU first: from here on no PCIe function reaches memory unless attached.
-    if (p.smmu_count != 0) (void)iommu_bring_up(p);        // prints why when it is not used
+    if (p.smmu_count != 0 || p.vtd_count != 0) (void)iommu_bring_up(p); // says why if unused
     pci::EcamAccess ecam(p.ecam_base, p.pci_bus_start, 1); // the root bus, as the mailbox
+    // What firmware placed stays where it is: Keel's placements keep clear of it.
+    const Result<u32> fw =
+        pci::claim_decoding_bars(ecam, pci::bar_claims(), static_cast<u8>(p.pci_bus_start));
+    if (!fw.ok()) {
+        // A placement could land on a BAR not claimed: place nothing.
+        kprint("pci: the BARs firmware left decoding could not all be recorded (%s): SR-IOV "
+               "not brought up\n",
+               status_name(fw.status()));
+        return 0;
+    }
+    if (fw.value() != 0) kprint("pci: %u ranges firmware left decoding claimed\n", fw.value());
     u32 pfs = 0;
     for (u8 dev = 0; dev < 32 && pfs < kMaxPfs; ++dev) {
         for (u8 fn = 0; fn < 8; ++fn) {

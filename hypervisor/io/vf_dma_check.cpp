@@ -24,7 +24,7 @@ struct alignas(4096) VfPages {
 VfPages g_vf_pages;
 VfPages g_other_pages;
 // Memory the VF must never reach: its physical address is used as the unmapped IOVA, so
-// an SMMU that let the transfer through untranslated would overwrite it.
+// an IOMMU that let the transfer through untranslated would overwrite it.
 struct alignas(4096) Canary {
     u8 bytes[4096];
 };
@@ -60,7 +60,7 @@ u16 identify(nvme::AdminQueue& q, u64 prp, const char* what) {
 void vf_dma_check(const Platform& p, pci::ConfigAccess& cfg, sriov::VfTable& vfs) {
     const sriov::Vf* vf = provisioned(vfs, 0);
     if (!iommu_ready() || vf == nullptr) {
-        kprint("vf-dma: FAILED: needs an SMMU and a provisioned VF\n");
+        kprint("vf-dma: FAILED: needs an IOMMU and a provisioned VF\n");
         return;
     }
     const iommu::DmaMap map{IoVirt(kIova), PhysAddr(reinterpret_cast<u64>(&g_vf_pages)),
@@ -86,8 +86,8 @@ void vf_dma_check(const Platform& p, pci::ConfigAccess& cfg, sriov::VfTable& vfs
             char model[41] = {};
             for (u32 i = 0; i < 40; ++i)
                 model[i] = static_cast<char>(g_vf_pages.data[24 + i]);
-            kprint("vf-dma: data arrived through the SMMU: controller id %u, model \"%s\"\n",
-                   g_vf_pages.data[78] | (g_vf_pages.data[79] << 8), model);
+            kprint("vf-dma: data arrived through the %s: controller id %u, model \"%s\"\n",
+                   iommu_label(), g_vf_pages.data[78] | (g_vf_pages.data[79] << 8), model);
         }
         for (u8& b : g_canary.bytes)
             b = kCanary;

@@ -34,6 +34,10 @@ public:
     // False (and nothing changes) if `phys` is not a page of this pool in use.
     bool free(PhysAddr phys);
     [[nodiscard]] u32 capacity() const { return count_; }
+    // The pages' memory as one range (a device that walks tables without snooping the
+    // caches needs all of it cleaned after the tables change).
+    [[nodiscard]] const void* base() const { return pages_; }
+    [[nodiscard]] usize bytes() const { return usize{count_} * kPageSize; }
 
 private:
     u64 (*pages_)[kEntriesPerTable];

@@ -184,7 +184,7 @@ TEST(AcpiQemu, OverlappingAndOversizedTablesAreRefused) {
 // outside a mapping, and an Ok result still has a CPU and an interrupt controller.
 TEST(AcpiQemu, EverySingleByteChangeIsSafe) {
     for (const char* file :
-         {"virt-arm64-smt-numa.bin", "virt-arm64-smmu.bin", "q35-smt-numa.bin"}) {
+         {"virt-arm64-smt-numa.bin", "virt-arm64-smmu.bin", "q35-smt-numa.bin", "q35-vtd.bin"}) {
         const Bytes img = tables(file);
         const auto flavor = file[0] == 'v' ? acpi::Flavor::Arm64 : acpi::Flavor::X86;
         for (const Located& t : locate(img)) {

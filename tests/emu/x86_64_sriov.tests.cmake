@@ -1,0 +1,67 @@
+# SR-IOV and VT-d on x86 (issue 13; docs/sriov.md): q35 under TCG with QEMU 7.2's
+# intel-iommu (legacy-mode DMA remapping, 39-bit second level, page walks not coherent)
+# and the same SR-IOV NVMe PF as the arm64 tests, at 00:03.0. Keel reads the DMAR, drives
+# the unit (every function blocked until assigned), claims the BARs firmware (SeaBIOS)
+# left decoding, places the VF BARs in the boot memory map's PCI gap (no _CRS without
+# AML), and provisions the VFs through the PF's admin queue, whose own domain maps only
+# its three queue pages. The product image boots by Multiboot, as the x86 mailbox tests.
+set(_x86_nvme
+  -device intel-iommu
+  -drive file=null-co://,if=none,id=nvm1,format=raw
+  -drive file=null-co://,if=none,id=nvm2,format=raw
+  -device nvme-subsys,id=s0
+  -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,addr=0x3
+  -device nvme-ns,drive=nvm1,nsid=1,detached=on
+  -device nvme-ns,drive=nvm2,nsid=2,detached=on)
+set(_x86_sriov_args --machine qemu-x86_64 --machine-type q35 --cpu max --smp 2 --mem 512M
+  --fail "FAILED" --fail "NOT provisioned" --fail "not used:")
+
+# DMA isolation through VT-d with keel.test=vf_dma (hypervisor/io/vf_dma_check.cpp, the
+# same check as arm64.sriov_smmu_fault): VF 00:03.1 gets a domain mapping IOVA 0x40000000
+# onto three pages of the image; Identify into the mapped IOVA delivers the VF's own
+# controller data, Identify into an unmapped IOVA (a canary page's physical address)
+# faults at the unit with the VF's requester ID and that address and the canary stays
+# unchanged; VF 00:03.2, never attached, faults on its first fetch (no context entry).
+# VF 00:03.1 leaves with an FLR and its context entry cleared. Then a VM runs and ends:
+# the hypervisor kept serving.
+keel_emu_test(NAME x86_64.sriov_vtd_fault LABEL qemu-x86_64 TIMEOUT 90 ARGS ${_x86_sriov_args}
+  --image ${KEEL_IMAGE_x86_64} --wait-exit --exit-code 1
+  --append "keel.test=vf_dma keel.vm=cpus:1,mem:4M"
+  --expect "platform: vt-d 0 base 0xfed90000 segment 0, 6 functions listed"
+  --expect "platform: dmar: 39-bit DMA addresses, interrupt remapping supported, 0 RMRRs"
+  --expect "vt-d: unit at 0xfed90000 enabled: CAP 0x"
+  --expect "3-level second-level tables (walks not coherent), queued invalidation, every function blocked until assigned"
+  --expect "vt-d: interrupt remapping on: 256 entries, none present, compatibility-format interrupts blocked"
+  --expect "sriov: PF 00:03.0: TotalVFs 2, NumVFs 2, VF offset 1 stride 1"
+  --expect "vt-d: PF 00:03.0 stream 0x18: its admin queue pages only"
+  --expect "nvme: PF 00:03.0: 2 of 2 VFs provisioned"
+  --expect "vf-dma: VF 00:03.1 stream 0x19 attached: iova 0x40000000 -> "
+  --expect "vf-dma: VF admin queue at iova 0x40000000: ok"
+  --expect "vf-dma: identify, mapped, iova 0x40002000: status sct 0 sc 0x0"
+  --expect "vf-dma: data arrived through the VT-d unit: controller id 1, model"
+  --expect "vf-dma: identify, unmapped, iova 0x"
+  --expect "(the unmapped iova) unchanged"
+  --expect "vt-d: fault write not allowed (0x5) source 00:03.1 iova 0x"
+  --expect "vt-d: fault context entry not present (0x2) source 00:03.2"
+  --expect "vf-dma: VF 00:03.1 FLR: ok, command 0x6 -> 0x0, controller CSTS.RDY 1 -> 0"
+  --expect "vf-dma: VF 00:03.1 detached: ok, the hypervisor continues"
+  --expect "[vm 1] hello from a 64-bit guest under SVM: vm 1"
+  --expect "vm 1: summary: guest power-off"
+  --expect "keel: power off (status 0)"
+  -- ${_x86_nvme})
+
+# The product image with the mailbox beside the SR-IOV PF: the VF BARs and then the
+# mailbox's BARs land in the PCI gap, clear of each other and of what firmware placed;
+# a check of the boot log up to the mailbox waiting for its controller (the mailbox
+# scenarios with keelctl run in x86_64.mailbox_*).
+keel_emu_test(NAME x86_64.sriov_provision LABEL qemu-x86_64 TIMEOUT 90 ARGS ${_x86_sriov_args}
+  --image ${KEEL_PRODUCT_IMAGE_x86_64}
+  --expect " ranges firmware left decoding claimed"
+  --expect "sriov: VF BAR0: 16 KiB per VF, 2 VFs from 0x"
+  --expect "nvme: VF 00:03.1 secondary controller 1 online (VQ 2, VI 1), namespace 1 attached"
+  --expect "nvme: VF 00:03.2 secondary controller 2 online (VQ 2, VI 1), namespace 2 attached"
+  --expect "(NVMe 1.4) controller 1 provisioned"
+  --expect "(NVMe 1.4) controller 2 provisioned"
+  --expect "mailbox: ivshmem 00:04.0, BAR2 4 MiB at"
+  --expect "mailbox: ready, waiting for the controller"
+  -- ${_x86_nvme} -object memory-backend-ram,id=mbox,size=4M -device ivshmem-plain,memdev=mbox,addr=0x4)
