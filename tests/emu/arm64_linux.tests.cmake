@@ -121,18 +121,16 @@ keel_emu_test(NAME arm64.linux_sriov_pci_view LABEL qemu-arm64 TIMEOUT 150 ARGS
 # writes a 4 KiB pattern naming its VM to the namespace and reads it back; afterwards each
 # file holds its own VM's pattern.
 add_test(NAME arm64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
-  --timeout 200 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000" --
+  --timeout 200 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000"
+  --times "2:nvme nvme0: pci function 0000:00:01.0" --times "2:KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
+  --times "2:KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
+  --times "2:MSI 16384 Edge      nvme0q0, nvme0q1" --
   --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 3 --mem 1G
   --wait-exit --exit-code 0 ${_lfail} --fail "nvme: read back DIFFERS" --fail "did not load"
   --fail "no /dev/nvme0n1" --log ${CMAKE_BINARY_DIR}/logs/arm64.linux_sriov_nvme.log
   --append "keel.vm=cpus:1,mem:256M,vf:00:01.1,${_src},args:keel.guest=nvme+keel.tag=vm1 keel.vm=cpus:2,mem:256M,vf:00:01.2,${_src},args:keel.guest=nvme+keel.tag=vm2"
   --expect "vm 1: VF 00:01.1 MSI-X: 1 vector -> ITS device 0x9"
   --expect "vm 2: VF 00:01.2 MSI-X: 1 vector -> ITS device 0xa"
-  --expect "nvme nvme0: pci function 0000:00:01.0" --expect "nvme nvme0: pci function 0000:00:01.0"
-  --expect "KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
-  --expect "KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
-  --expect "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
-  --expect "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
   --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
   --expect "keel: all VMs ended"
   ${_load}

@@ -3,7 +3,8 @@
 (docs/sriov.md "Assignment"): runs tools/keel-run with the arguments after `--`, where
 `@NSn@` stands for namespace n's file, then checks what the guests left on the disks:
 `--holds N:TEXT` means namespace N's first and last 32-byte line of LBA 0 start with TEXT,
-`--starts N:TEXT` that LBA 0 starts with TEXT, `--zero N:LBA` means that 4 KiB at that LBA (512-byte blocks) is all zero (a transfer whose data lay
+`--starts N:TEXT` that LBA 0 starts with TEXT, `--times N:TEXT` that the serial log holds
+TEXT at least N times, `--zero N:LBA` means that 4 KiB at that LBA (512-byte blocks) is all zero (a transfer whose data lay
 outside the guest's RAM wrote nothing). Files live in a scratch folder removed on every exit.
 
   sriov_disks.py --namespaces 2 --holds "1:KEEL-VF-PATTERN vm 1" --zero 1:8 -- <keel-run args>
@@ -21,6 +22,9 @@ def main():
     p.add_argument("--holds", action="append", default=[])
     p.add_argument("--zero", action="append", default=[])
     p.add_argument("--starts", action="append", default=[], help="N:TEXT: namespace N's LBA 0 starts with TEXT")
+    p.add_argument("--times", action="append", default=[],
+                   help="N:TEXT: the serial log (keel-run's --log) holds TEXT at least N times, in any order "
+                        "(for lines of VMs running side by side, which keel-run's ordered markers cannot check)")
     p.add_argument("--timeout", type=int, default=150)
     p.add_argument("run", nargs=argparse.REMAINDER)
     a = p.parse_args()
@@ -51,6 +55,13 @@ def main():
                     good = f.read(len(text)) == text.encode()
                 print(f"sriov_disks: namespace {n} {'starts' if good else 'does NOT start'} with '{text}'")
                 ok &= good
+            log = next((args[i + 1] for i, x in enumerate(args[:-1]) if x == "--log"), None)
+            text = open(log, errors="replace").read() if log and os.path.exists(log) else ""
+            for t in a.times:
+                n, want = t.split(":", 1)
+                seen = text.count(want)
+                print(f"sriov_disks: log holds '{want}' {seen} times (want {n})")
+                ok &= seen >= int(n)
             for z in a.zero:
                 n, lba = (int(v) for v in z.split(":"))
                 with open(disks[n], "rb") as f:
