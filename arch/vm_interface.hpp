@@ -49,6 +49,28 @@ void vm_request_stop(Vm& vm, VmEnd why);
 // No vCPU of the VM runs (it ended, or never started): frees its second stage and
 // drops every TLB entry that could still translate into its memory.
 void vm_destroy(Vm& vm);
+// Assigned devices (issue 13, docs/sriov.md "Assignment"). Every byte of the VM's RAM
+// zeroed and mapped now, because a device is about to DMA into it (an arch that zeroes a
+// block on first use would otherwise zero it later, over what the device wrote).
+[[nodiscard]] Status vm_ram_for_dma(Vm& vm);
+// Maps device registers (a VF's BAR) into the VM's second stage at `ipa`, inside
+// [kGuestPciWindow, +kGuestPciWindowSize): device memory, read/write, never executable.
+// Unsupported where the arch assigns no devices yet (x86_64).
+[[nodiscard]] Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size);
+// Removes such a mapping (the VM is not running) and drops every TLB entry for it.
+void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size);
+// MSIs of assigned devices (docs/sriov.md "MSI-X"). The host side: device `device_id`'s
+// (the platform's MSI device ID, Platform::pci_route) events 0..vectors-1 become interrupts
+// Keel owns; *doorbell is the physical address the device writes event IDs to, *first the
+// token of event 0 (the rest follow). Unsupported where the arch has no MSI controller
+// Keel drives. Boot core only.
+[[nodiscard]] Status msi_map(u32 device_id, u32 vectors, u64* doorbell, u32* first);
+void msi_unmap(u32 device_id);
+// The next MSI token that arrived (acknowledged), 0 if none. Boot core only.
+u32 msi_next();
+// The guest side: an edge on virtual interrupt `intid` of the VM (an MSI the guest asked for
+// through its MSI frame, kGuestMsiDoorbell; the intid is in [kGuestMsiFirst, +kGuestMsiCount)).
+void vm_raise_msi(Vm& vm, u32 intid);
 // Presses the VM's power button (the polite phase of a controller STOP): the guest may
 // power itself off. Unsupported where the arch emulates none yet (x86_64: needs ACPI).
 [[nodiscard]] Status vm_power_button(Vm& vm);

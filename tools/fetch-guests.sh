@@ -3,7 +3,7 @@
 # Debian 12's kernel (arm64: an uncompressed Image; amd64: a bzImage, for the x86 Linux
 # work of issue 12) and busybox-static, and packs an initramfs with busybox and
 # tests/guest/linux/init (arm64 adds the kernel's gpio_keys and evdev modules: the power
-# button, which Debian builds as modules). Idempotent, one stamp per architecture; output
+# button, and nvme-core and nvme: an assigned SR-IOV VF, which Debian builds as modules). Idempotent, one stamp per architecture; output
 # in ${KEEL_CACHE}/guests:
 #   Image-arm64, initramfs-arm64.cpio.gz, kernel-version.txt
 #   bzImage-amd64, initramfs-amd64.cpio.gz, kernel-version-amd64.txt
@@ -48,7 +48,12 @@ fetch() {
   if [[ $arch == arm64 ]]; then
     [[ $(dd if="$kimg" bs=1 skip=56 count=4 2>/dev/null | od -An -c | tr -d ' \n') == 'ARMd' ]] \
       || die "package $kpkg: vmlinuz is not an uncompressed arm64 Image"
-    mods=(drivers/input/keyboard/gpio_keys.ko drivers/input/evdev.ko)
+    # gpio-keys + evdev: the power button; nvme with what nvme-core needs (t10-pi and its
+    # CRCs, in load order; the init loads them): a VF Keel assigns (docs/sriov.md).
+    mods=(drivers/input/keyboard/gpio_keys.ko drivers/input/evdev.ko
+          crypto/crct10dif_common.ko crypto/crct10dif_generic.ko lib/crc-t10dif.ko lib/crc64.ko
+          crypto/crc64_rocksoft_generic.ko lib/crc64-rocksoft.ko block/t10-pi.ko
+          drivers/nvme/host/nvme-core.ko drivers/nvme/host/nvme.ko)
   else # boot.rst: "HdrS" at 0x202 marks a bzImage's setup header
     [[ $(dd if="$kimg" bs=1 skip=514 count=4 2>/dev/null) == HdrS ]] || die "package $kpkg: vmlinuz is not a bzImage"
   fi
@@ -59,7 +64,7 @@ fetch() {
   local rd=$work/rd
   mkdir -p "$rd"/{bin,sbin,dev,proc,sys,etc,lib/modules}
   cp "$work/x/bin/busybox" "$rd/bin/busybox"
-  for a in sh mount echo cat grep nproc poweroff sleep insmod dd od sync; do ln -s busybox "$rd/bin/$a"; done
+  for a in sh mount echo cat grep nproc poweroff sleep insmod dd od sync cmp; do ln -s busybox "$rd/bin/$a"; done
   for m in "${mods[@]}"; do cp "$work/x/lib/modules/$kver/kernel/$m" "$rd/lib/modules/"; done
   install -m 0755 "$init_src" "$rd/init"
   (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$out/initramfs-$arch.cpio.gz.tmp"

@@ -22,7 +22,7 @@ add_executable(keelctl
   ${CMAKE_SOURCE_DIR}/tools/keelctl/console_log.cpp ${CMAKE_SOURCE_DIR}/tools/keelctl/hostile.cpp
   ${CMAKE_SOURCE_DIR}/tools/keelctl/log.cpp ${CMAKE_SOURCE_DIR}/tools/keelctl/log_state.cpp
   ${CMAKE_SOURCE_DIR}/tools/keelctl/session_state.cpp ${CMAKE_SOURCE_DIR}/tools/keelctl/platform.cpp
-  ${CMAKE_SOURCE_DIR}/tools/keelctl/update.cpp)
+  ${CMAKE_SOURCE_DIR}/tools/keelctl/update.cpp ${CMAKE_SOURCE_DIR}/tools/keelctl/vf.cpp)
 target_compile_options(keelctl PRIVATE ${KEEL_WARNINGS})
 target_compile_definitions(keelctl PRIVATE KEELCTL_DEFAULT_KEY="${CMAKE_BINARY_DIR}/keys/controller.pem")
 target_link_libraries(keelctl PRIVATE keel_sign_host keel_core_host)

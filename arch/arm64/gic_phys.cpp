@@ -5,6 +5,7 @@
 
 #include "gic_regs.hpp"
 #include "hypervisor/panic.hpp"
+#include "its.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
@@ -46,6 +47,7 @@ void gic_init_boot(const Platform& p) {
             "generic timers on INTIDs virt %u phys %u, but Keel forwards virt %u phys %u (Arm BSA)",
             p.timers.virt, p.timers.phys, gic::kPpiVirtTimer, gic::kPpiPhysTimer);
     g_gicd = p.irq_dist_base;
+    its_found(p.its_base); // brought up only when an assigned VF needs MSIs (its.hpp)
     g_gicr[0] = MmioRange{p.irq_redist_base, p.irq_redist_size};
     for (u32 i = 0; i < p.redist_more_count; ++i)
         g_gicr[1 + i] = p.redist_more[i];

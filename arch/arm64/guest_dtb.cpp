@@ -2,10 +2,13 @@
 // describes exactly the machine Keel emulates (vm-definitions.md "Guest-visible
 // machine"): RAM, vCPUs with PSCI (HVC), the virtual GICv3, the architected timer,
 // the PL011, the PL061 GPIO with its power button (a gpio-keys KEY_POWER key, as QEMU
-// virt describes it) and the command line / initramfs.
+// virt describes it), a PCIe host bridge when the VM has assigned VFs, and the command
+// line / initramfs.
 extern "C" {
 #include <libfdt.h>
 }
+
+#include <arch/vm.hpp>
 
 #include "gic_regs.hpp"
 #include "guest_map.hpp"
@@ -16,7 +19,7 @@ extern "C" {
 namespace keel::arm64 {
 namespace {
 
-constexpr u32 kGicPhandle = 1, kClkPhandle = 2, kGpioPhandle = 3;
+constexpr u32 kGicPhandle = 1, kClkPhandle = 2, kGpioPhandle = 3, kMsiPhandle = 4;
 constexpr u32 kKeyPower = 116; // linux/input-event-codes.h KEY_POWER
 constexpr u32 kGpioActiveHigh = 0;
 constexpr u32 kIrqSpi = 0, kIrqPpi = 1;
@@ -106,6 +109,16 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     // Maintenance interrupt: the guest has no virtualization of its own; described as on QEMU virt.
     w.cells("interrupts", {kIrqPpi, gic::kPpiMaintenance - 16, kIrqLevelHigh});
     w.u32p("phandle", kGicPhandle);
+    if (in.pci) {
+        // The GICv2m MSI frame the VFs' MSIs arrive through (vm_msi.cpp): Linux's GICv3
+        // driver probes these children when the distributor has no LPIs (GICD_TYPER.LPIS 0).
+        w.begin("v2m@8020000");
+        w.str("compatible", "arm,gic-v2m-frame");
+        w.empty("msi-controller");
+        w.cells("reg", {0, lo(kGuestMsiFrameIpa), 0, lo(kGuestMsiFrameSize)});
+        w.u32p("phandle", kMsiPhandle);
+        w.end();
+    }
     w.end();
 
     w.begin("timer");
@@ -155,8 +168,28 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     w.cells("gpios", {kGpioPhandle, kGpioPowerLine, kGpioActiveHigh});
     w.end();
     w.end();
+    if (in.pci) {
+        // Generic ECAM host bridge (Linux: pci-host-generic), bus 0 only, one 32-bit memory
+        // window where Keel maps the VFs' BARs; no INTx (a VF has none). BARs stay where
+        // Keel put them: linux,pci-probe-only in /chosen.
+        w.begin("pcie@3f000000");
+        w.str("compatible", "pci-host-ecam-generic");
+        w.str("device_type", "pci");
+        w.cells("reg", {0, lo(kGuestEcamIpa), 0, lo(kGuestEcamSize)});
+        w.cells("bus-range", {0, 0});
+        w.u32p("#address-cells", 3);
+        w.u32p("#size-cells", 2);
+        const u64 win = arch::kGuestPciWindow.raw();
+        w.cells("ranges", {0x02000000u, hi(win), lo(win), hi(win), lo(win), 0,
+                           lo(arch::kGuestPciWindowSize)});
+        w.u32p("linux,pci-domain", 0);
+        w.u32p("msi-parent", kMsiPhandle);
+        w.empty("dma-coherent");
+        w.end();
+    }
     w.begin("chosen");
     w.str("bootargs", in.bootargs);
+    if (in.pci) w.u32p("linux,pci-probe-only", 1);
     w.str("stdout-path", "/pl011@9000000");
     if (in.initrd_end > in.initrd_start) {
         w.cells("linux,initrd-start", {hi(in.initrd_start), lo(in.initrd_start)});

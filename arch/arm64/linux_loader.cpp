@@ -51,7 +51,8 @@ Status prepare_linux(Vm& vm, Vcpu& v0) {
                             vm.arch.nvcpus,
                             img.initrd_bytes ? ram + img.initrd_offset : 0,
                             img.initrd_bytes ? ram + img.initrd_offset + img.initrd_bytes : 0,
-                            img.cmdline};
+                            img.cmdline,
+                            vm.pci != nullptr};
     KEEL_TRY(build_guest_dtb(info, g_dtb, sizeof g_dtb));
     KEEL_TRY(arch::vm_write(vm, dtb_off, g_dtb, fdt_totalsize(g_dtb)));
     vcpu_reset(v0, ram, ram + dtb_off); // x0 = DTB, x1-x3 = 0 (booting.rst)

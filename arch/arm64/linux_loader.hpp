@@ -57,6 +57,7 @@ struct GuestDtbInfo {
     u32 nvcpus;
     u64 initrd_start, initrd_end; // 0, 0: none
     const char* bootargs;
+    bool pci = false; // a host bridge over the guest ECAM (the VM has assigned VFs)
 };
 Status build_guest_dtb(const GuestDtbInfo& info, void* buf, u32 size);
 

@@ -6,11 +6,13 @@
 #include "exit.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_devices.hpp"
 #include "live_update.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
 #include "vcpu.hpp"
 #include "vm_arch.hpp"
+#include "vm_msi.hpp"
 #include "vpsci.hpp"
 
 namespace keel::arm64 {
@@ -89,7 +91,15 @@ bool in_ram(const Vm& vm, u64 ipa) {
     return ipa >= vm.ram_ipa().raw() && ipa < vm.ram_ipa().raw() + vm.mem_size;
 }
 
-// Emulated MMIO (the UART, the GIC), for a stage-2 data abort with a valid syndrome.
+// The guest's ECAM (guest_map.hpp): its assigned functions' config space (GuestPci).
+void pci_config(Vcpu& v, u32 off, const DataAbort& da, u64* value) {
+    if (da.write)
+        v.vm->pci->config_write(*v.vm, off, da.size, static_cast<u32>(*value));
+    else
+        *value = v.vm->pci->config_read(*v.vm, off, da.size);
+}
+
+// Emulated MMIO (the UART, the GIC, the ECAM), for a stage-2 data abort with a valid syndrome.
 bool mmio(Vcpu& v, const DataAbort& da) {
     const u64 ipa = da.ipa.raw();
     u64 value = da.write ? reg(v.ctx, da.srt) : 0;
@@ -98,7 +108,18 @@ bool mmio(Vcpu& v, const DataAbort& da) {
         vuart_mmio(v, ipa - kGuestUartIpa, da.write, &value);
     else if (ipa >= kGuestGpioIpa && ipa < kGuestGpioIpa + kGuestGpioSize)
         vgpio_mmio(v, ipa - kGuestGpioIpa, da.write, &value);
-    else if (!vgic_mmio(v, ipa, da.write, da.size, &value))
+    else if (ipa >= kGuestMsiFrameIpa && ipa < kGuestMsiFrameIpa + kGuestMsiFrameSize &&
+             v.vm->pci != nullptr && da.size == 4) {
+        if (!msi_frame_mmio(v, ipa - kGuestMsiFrameIpa, da.write, &value)) return false;
+    } else if (ipa >= kGuestEcamIpa && ipa < kGuestEcamIpa + kGuestEcamSize &&
+               v.vm->pci != nullptr && da.size <= 4)
+        pci_config(v, static_cast<u32>(ipa - kGuestEcamIpa), da, &value);
+    else if (ipa - arch::kGuestPciWindow.raw() < arch::kGuestPciWindowSize &&
+             v.vm->pci != nullptr) {
+        u32 word = static_cast<u32>(value);
+        if (da.size != 4 || !v.vm->pci->bar_access(*v.vm, ipa, 4, da.write, &word)) return false;
+        value = word;
+    } else if (!vgic_mmio(v, ipa, da.write, da.size, &value))
         return false;
     if (!da.write) {
         if (da.size < 8) {

@@ -191,6 +191,14 @@ void vgic_spi_level(Vm& vm, u32 intid, bool high) {
     if (target < a.nvcpus) kick(a.vcpus[target]);
 }
 
+void vgic_spi_edge(Vm& vm, u32 intid) {
+    VmContext& a = vm.arch;
+    __atomic_fetch_or(&a.dist.pending, 1u << (intid - 32), __ATOMIC_ACQ_REL);
+    const u64 r = __atomic_load_n(&a.dist.irouter[intid - 32], __ATOMIC_RELAXED);
+    const u32 target = (r & (1ull << 31)) ? 0 : static_cast<u32>(r & 0xff);
+    if (target < a.nvcpus) kick(a.vcpus[target]);
+}
+
 void vgic_save_lrs(u64 (&lr)[16], u32* n, u32* ap1r0) {
     const u32 count = lr_count() < 16 ? lr_count() : 16;
     for (u32 i = 0; i < count; ++i)

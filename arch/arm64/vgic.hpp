@@ -64,6 +64,8 @@ bool vgic_mmio(Vcpu& v, u64 ipa, bool write, u8 size, u64* value);
 void vgic_sgi(Vcpu& v, u64 sgi1r);
 // A level-sensitive SPI's line changed (the emulated UART).
 void vgic_spi_level(Vm& vm, u32 intid, bool high);
+// An edge on an SPI (an MSI through the guest's MSI frame): pending once.
+void vgic_spi_edge(Vm& vm, u32 intid);
 // On this vCPU's core: list registers from pending state; before every guest entry.
 void vgic_flush(Vcpu& v);
 // On this vCPU's core: a physical IRQ exit. Acknowledges everything pending.

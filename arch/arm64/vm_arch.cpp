@@ -205,6 +205,29 @@ void vm_destroy(Vm& vm) {
     a.stage2.destroy();
 }
 
+Status vm_ram_for_dma(Vm& vm) { return blocks_ready(vm, 0, vm.mem_size); }
+
+Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size) {
+    const u64 lo = kGuestPciWindow.raw();
+    if (ipa.raw() < lo || size == 0 || size > kGuestPciWindowSize ||
+        ipa.raw() - lo > kGuestPciWindowSize - size || (ipa.raw() | pa.raw() | size) % 4096 != 0)
+        return Status::OutOfRange;
+    arm64::VmContext& a = vm.arch;
+    LockGuard g(a.stage2_lock);
+    // Invalid -> valid entries: no break-before-make, no TLB maintenance. Stage 2 sets the
+    // device type (Device-nGnRE wins over any stage-1 attribute the guest picks, D8.6.4).
+    return a.stage2.map(ipa, pa, size, mm::Attrs{true, true, false, true});
+}
+
+void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size) {
+    arm64::VmContext& a = vm.arch;
+    {
+        LockGuard g(a.stage2_lock);
+        (void)a.stage2.unmap(ipa, size);
+    }
+    arm64::flush_vmid(vm.id); // no vCPU runs: drop what any TLB still holds
+}
+
 Status vm_power_button(Vm& vm) {
     arm64::vgpio_power_button(vm);
     return Status::Ok;

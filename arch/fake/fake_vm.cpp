@@ -215,6 +215,27 @@ void vm_destroy(Vm& vm) {
     vm.arch.stage2_live = false;
 }
 
+Status vm_ram_for_dma(Vm& vm) {
+    vm.arch.ram_for_dma = true;
+    return Status::Ok;
+}
+
+Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size) {
+    vm.arch.device_ipa = ipa.raw();
+    vm.arch.device_pa = pa.raw();
+    vm.arch.device_size = size;
+    return Status::Ok;
+}
+
+void vm_unmap_device(Vm& vm, GuestPhys, u64) {
+    vm.arch.device_ipa = vm.arch.device_pa = vm.arch.device_size = 0;
+}
+
+Status msi_map(u32, u32, u64*, u32*) { return Status::Unsupported; }
+void msi_unmap(u32) {}
+u32 msi_next() { return 0; }
+void vm_raise_msi(Vm&, u32) {}
+
 Status vm_power_button(Vm& vm) {
     ++vm.arch.button_presses;
     if (vm.arch.obeys_button) fake::guest_end(vm, VmEnd::GuestPowerOff);

@@ -43,7 +43,7 @@ private:
 
 constexpr u32 kStreamLog2 = 8;  // 256 streams: PCIe bus 0 under an identity iommu-map
 constexpr u32 kCmdqLog2 = 5;    // 32 commands
-constexpr u32 kEvtqLog2 = 5;    // 32 events
+constexpr u32 kEvtqLog2 = 8;    // 256 events: a blocked 4 KiB transfer alone can raise dozens
 constexpr u32 kMaxDomains = 16; // streams with a translation at once
 
 struct SmmuMemory {

@@ -2,6 +2,8 @@
 list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/sriov/sriov_cap.cpp
   ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_table.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_assign.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_config.cpp
 )
 list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/sriov/nvme_cmd.cpp
@@ -13,6 +15,7 @@ list(APPEND KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/io/sriov_boot.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/io/iommu_boot.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/io/vf_dma_check.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/io/vm_vfs.cpp
 )
 # drivers/iommu: the SMMUv3 driver (pure logic over Mmio), both images and host tests.
 list(APPEND KEEL_CORE_SOURCES

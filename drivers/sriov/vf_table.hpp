@@ -20,6 +20,11 @@ struct Vf {
     u32 owner = kNoOwner;
     u64 bar[6] = {}; // this VF's BAR addresses (0: not implemented)
     u64 bar_size[6] = {};
+    u64 guest_bar0 = 0; // where the owner's guest sees BAR0 (its IPA), 0 while unowned
+    u32 dma_faults = 0; // IOMMU faults on its stream since boot
+    u32 msi_first = 0;  // the arch's MSI token of MSI-X vector 0 while owned (0: no MSIs)
+    u32 msi_vectors = 0;
+    u32 msi_delivered = 0, msi_dropped = 0; // to the guest / masked or not aimed at its frame
 };
 
 class VfTable {
@@ -38,9 +43,9 @@ public:
     Status assign(pci::Bdf f, u32 vm);
     // NotFound (no such VF), BadState (not owned by `vm`).
     Status release(pci::Bdf f, u32 vm);
+    [[nodiscard]] bool is_pf(pci::Bdf f) const;
 
 private:
-    [[nodiscard]] bool is_pf(pci::Bdf f) const;
     Vf vfs_[kMax];
     u32 count_ = 0;
 };

@@ -13,7 +13,9 @@ using ull = unsigned long long;
 // The SMMU's structures and its page tables: inside the image (identity mapped), never
 // the partition pool. 16 table pages: a VM's IOVA space in 2 MiB blocks takes 2-3, and
 // every page here is .bss the boot zeroes (docs/performance.md "Boot").
-iommu::SmmuMemory g_mem; // plain storage: zero in .bss
+// Not zeroed at boot (KEEL_NOINIT: no cost without an SMMU): Smmu::init writes the stream
+// table, both queues and every CD the SMMU can reach before it enables anything.
+KEEL_NOINIT iommu::SmmuMemory g_mem;
 mm::TableStorage<16> g_table_storage;
 constinit mm::TablePool g_tables(g_table_storage);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
@@ -46,8 +48,12 @@ public:
         Print(first_);
         if (count_ > 1) kprint(" (%u like it)", count_ - 1);
         kprint("\n");
+        if (on_run != nullptr) on_run(ctx, first_, count_);
         count_ = 0;
     }
+    // Told each run after it is printed (optional).
+    void (*on_run)(void* ctx, const Rec& first, u32 count) = nullptr;
+    void* ctx = nullptr;
 
 private:
     Rec first_{};
@@ -65,6 +71,13 @@ void print_event(const iommu::Event& e) {
 }
 class ConsoleEvents final : public iommu::EventSink {
 public:
+    explicit ConsoleEvents(IommuEventRuns* also) {
+        if (also == nullptr) return;
+        runs.ctx = also;
+        runs.on_run = [](void* c, const iommu::Event& first, u32 n) {
+            static_cast<IommuEventRuns*>(c)->run(first, n);
+        };
+    }
     void event(const iommu::Event& e) override { runs.add(e); }
     Runs<iommu::Event, same_event, print_event> runs;
 };
@@ -168,7 +181,7 @@ Status iommu_detach(const Platform& p, pci::Bdf f) {
     return g_smmu.detach(sid.value());
 }
 
-u32 iommu_report_events() {
+u32 iommu_report_events(IommuEventRuns* also) {
     if (g_vtd.ready()) {
         ConsoleFaults faults;
         bool lost = false;
@@ -177,7 +190,8 @@ u32 iommu_report_events() {
         if (lost) kprint("vt-d: fault log overflowed: later faults were lost\n");
         return n;
     }
-    ConsoleEvents sink;
+    if (!g_smmu.ready()) return 0;
+    ConsoleEvents sink(also);
     bool lost = false;
     const u32 n = g_smmu.drain_events(sink, &lost);
     sink.runs.flush();

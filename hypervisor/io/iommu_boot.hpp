@@ -26,8 +26,18 @@ Status iommu_bring_up(const Platform& p);
 // Gives the function's stream exactly these IOVA ranges (a VM's: IOVA = its IPA).
 Status iommu_attach(const Platform& p, pci::Bdf f, const iommu::DmaMap* maps, u32 count);
 Status iommu_detach(const Platform& p, pci::Bdf f);
-// Prints and consumes pending events (faults, with the function and address); returns
-// how many.
-u32 iommu_report_events();
+// Told about each run of SMMU events printed (same type, same stream): the first and how
+// many (VT-d faults are printed only).
+class IommuEventRuns {
+public:
+    virtual void run(const iommu::Event& first, u32 count) = 0;
+
+protected:
+    ~IommuEventRuns() = default;
+};
+// Prints and consumes pending events (faults, with the function and address); returns how
+// many. Cheap when there are none (two register reads): the boot core's loops call it on
+// every pass.
+u32 iommu_report_events(IommuEventRuns* also = nullptr);
 
 } // namespace keel

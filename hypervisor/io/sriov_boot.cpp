@@ -2,6 +2,7 @@
 
 #include "hypervisor/io/iommu_boot.hpp"
 #include "hypervisor/io/vf_dma_check.hpp"
+#include "hypervisor/io/vm_vfs.hpp"
 
 #include <arch/mailbox.hpp>
 
@@ -9,6 +10,7 @@
 #include "drivers/sriov/nvme_pf.hpp"
 #include "hypervisor/io/tick_clock.hpp"
 #include "hypervisor/print.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
 
 namespace keel {
 namespace {
@@ -183,6 +185,8 @@ u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdli
         }
     }
     if (cmdline.value_is("keel.test", "vf_dma")) vf_dma_check(p, ecam, g_vfs);
+    // From here on VMs may be given VFs (keel.vm= vf:, the mailbox's ATTACH_VF).
+    vm_manager().set_devices(vm_vfs(p, g_vfs));
     return g_vfs.count();
 }
 

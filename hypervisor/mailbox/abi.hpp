@@ -14,6 +14,9 @@ constexpr u32 kAbiVersion = 2;
 constexpr u32 kFeatureEcdsaP384 = 1u << 0;   // the handshake is signed with ECDSA P-384, §4
 constexpr u32 kFeatureChunkedLoad = 1u << 1; // LOAD_IMAGE chunks through the bulk window, §6
 constexpr u32 kFeatureSessions = 1u << 2;    // X25519 + HKDF sessions, HMAC on every slot, §4
+// ATTACH_VF / DETACH_VF (§3.11): opcodes appended, no existing layout changed, so the ABI
+// version stays; a controller checks this bit before it sends them.
+constexpr u32 kFeatureVfAssign = 1u << 3;
 
 // §1 Region map: offsets from the start of the shared memory (BAR2).
 constexpr u32 kCmdSlots = 32;
@@ -82,13 +85,15 @@ enum class Opcode : u16 {
     Platform = 12, // what Keel found: sockets, cores, SMT threads, NUMA nodes, GIC/APIC, SMMUs
     Vfs = 13,      // the SR-IOV VFs Keel enabled: where, provisioned, owner (docs/sriov.md)
     Update = 14,   // live update: stage, verify, apply a new keel.img (§3.10, docs/handover.md)
+    AttachVf = 15, // give a created VM an SR-IOV VF (§3.11, docs/sriov.md)
+    DetachVf = 16, // take it back: FLR, stream quarantined (§3.11)
 };
-constexpr u16 kOpcodeMax = 14;
+constexpr u16 kOpcodeMax = 16;
 // Commands that change hypervisor state need log room for their record, §5.
 constexpr bool changes_state(Opcode op) {
     return op == Opcode::CreateVm || op == Opcode::LoadImage || op == Opcode::Start ||
            op == Opcode::Stop || op == Opcode::Destroy || op == Opcode::ConsoleWrite ||
-           op == Opcode::Update;
+           op == Opcode::Update || op == Opcode::AttachVf || op == Opcode::DetachVf;
 }
 
 // §3 Command slot: 32-byte header, payload, HMAC-SHA256 with the session's command key
@@ -148,6 +153,21 @@ struct ConsoleWritePayload {
     u8 bytes[kConsoleWriteMax];
 };
 static_assert(sizeof(ConsoleWritePayload) == 264, "docs/mailbox.md §3.4");
+
+// §3.11 ATTACH_VF / DETACH_VF: one VF of a created, not yet started VM.
+struct VfPayload {
+    u8 bus, dev, fn; // dev < 32, fn < 8
+    u8 reserved;
+    u32 reserved2;
+};
+static_assert(sizeof(VfPayload) == 8, "docs/mailbox.md §3.11");
+struct VfReply {
+    u32 reason;     // sriov::VfError: 0 ok, else why it was refused (§3.11)
+    u32 owner;      // the VF's owner VM after the command (0: none)
+    u64 guest_bar0; // ATTACH_VF Ok: where the guest sees the VF's BAR0 (its IPA)
+    char message[48];
+};
+static_assert(sizeof(VfReply) == 64, "docs/mailbox.md §3.11");
 
 // §3.10 UPDATE: a new keel.img through the bulk window into the update region, then
 // verified as the boot stage verifies (docs/handover.md §1), then applied.
@@ -271,8 +291,8 @@ constexpr u32 kNoNode = 0xffffffffu;
 struct MetricsReply {
     VmInfo info;
     VmMetrics m;
-    u32 mem_node; // the NUMA node holding the VM's memory; kNoNode without NUMA
-    u32 reserved;
+    u32 mem_node;   // the NUMA node holding the VM's memory; kNoNode without NUMA
+    u32 dma_faults; // IOMMU faults of the VM's VFs while it owned them (was reserved, 0)
 };
 static_assert(sizeof(MetricsReply) == 104, "docs/mailbox.md §3.8");
 
@@ -324,8 +344,9 @@ enum class AuditKind : u32 {
     Rejected = 2,
     Gap = 3,
     VmEvent = 4,
-    Session = 5, // a session established: vm_id = session id; MACed with its new key
-    Rejects = 6, // a burst of rejected commands summarized: vm_id = count (§4.4)
+    Session = 5,  // a session established: vm_id = session id; MACed with its new key
+    Rejects = 6,  // a burst of rejected commands summarized: vm_id = count (§4.4)
+    DmaFault = 7, // an IOMMU fault of a VF's stream: vm_id = its owner (0: none), §5
 };
 struct AuditRecord {
     u64 index;   // 0, 1, 2... per boot; a jump is a gap

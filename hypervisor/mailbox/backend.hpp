@@ -43,6 +43,12 @@ public:
     // service retries next poll), or Unsupported where the arch has no receive path.
     virtual Status console_input(u32 id, u8 byte) = 0;
     virtual void metrics(u32 id, VmMetrics& out) = 0;
+    // Gives VM `id` (created, not started) the VF at routing ID `rid`, or takes it back
+    // (FLR, stream quarantined). `why`: a sriov::VfError value on a refusal.
+    virtual Status attach_vf(u32 id, u16 rid, u32* why) = 0;
+    virtual Status detach_vf(u32 id, u16 rid, u32* why) = 0;
+    // IOMMU faults of VM `id`'s VFs so far.
+    virtual u32 dma_faults(u32 id) = 0;
     // The NUMA node of VM `id`'s memory, kNoNode without NUMA.
     virtual u32 mem_node(u32 id) = 0;
     // The platform as the VM manager partitions it (PLATFORM, docs/mailbox.md §3.8).

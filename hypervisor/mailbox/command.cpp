@@ -95,6 +95,8 @@ u32 payload_size(Opcode op) {
     case Opcode::ConsoleWrite: return 8;
     case Opcode::Hello: return sizeof(HelloPayload);
     case Opcode::Update: return sizeof(UpdatePayload);
+    case Opcode::AttachVf:
+    case Opcode::DetachVf: return sizeof(VfPayload);
     default: return 0;
     }
 }
@@ -139,6 +141,12 @@ Status decode_command(const CommandSlot& slot, const DecodeLimits& limits, Comma
     case Opcode::Update:
         memcpy(&out.update, slot.payload, fixed);
         return check_update(out.update, limits);
+    case Opcode::AttachVf:
+    case Opcode::DetachVf:
+        memcpy(&out.vf, slot.payload, fixed);
+        return out.vf.dev < 32 && out.vf.fn < 8 && out.vf.reserved == 0 && out.vf.reserved2 == 0
+                   ? Status::Ok
+                   : Status::InvalidArgument;
     case Opcode::Hello:
         // A HELLO belongs to no session yet and carries its signature inside, not a MAC.
         memcpy(&out.hello, slot.payload, fixed);
@@ -166,6 +174,8 @@ const char* opcode_name(u16 op) {
     case 12: return "platform";
     case 13: return "vfs";
     case 14: return "update";
+    case 15: return "attach-vf";
+    case 16: return "detach-vf";
     }
     return "unknown";
 }

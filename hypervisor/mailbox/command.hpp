@@ -21,6 +21,7 @@ struct Command {
         ConsoleWritePayload console;
         HelloPayload hello;
         UpdatePayload update;
+        VfPayload vf;
     };
     Command() : create{} {}
 };

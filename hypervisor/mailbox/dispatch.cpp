@@ -3,8 +3,10 @@
 // fails leaves the VM and its record as they were.
 #include <string.h>
 
+#include "drivers/sriov/vf_assign.hpp"
 #include "hypervisor/mailbox/lifecycle.hpp"
 #include "hypervisor/mailbox/service.hpp"
+#include "hypervisor/print.hpp"
 
 namespace keel::mailbox {
 
@@ -74,6 +76,7 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
             m.m.run_time_ms = m.info.uptime_ms;
         }
         m.mem_node = backend_->mem_node(c.vm_id);
+        m.dma_faults = backend_->dma_faults(c.vm_id);
         memcpy(reply, &m, sizeof m);
         return Status::Ok;
     }
@@ -102,6 +105,8 @@ Status Service::dispatch(const Command& c, u8 (&reply)[kRespPayloadMax], u32* vm
         return Status::Ok;
     }
     case Opcode::Update: return do_update(c, reply);
+    case Opcode::AttachVf:
+    case Opcode::DetachVf: return do_vf(c, reply);
     case Opcode::ConsoleWrite: {
         if (state(c.vm_id) != VmLifeState::Running) return Status::BadState;
         KEEL_TRY(console_.queue_in(c.vm_id, c.console.bytes, c.console.length));
@@ -146,6 +151,38 @@ Status Service::do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* v
     fill_info(id, info);
     memcpy(reply, &info, sizeof info);
     return Status::Ok;
+}
+
+// §3.11: the VM exists and is created, not started (the manager checks its state again);
+// every refusal has its reason in the reply and the audit record's detail.
+Status Service::do_vf(const Command& c, u8 (&reply)[kRespPayloadMax]) {
+    const bool attach = c.op == Opcode::AttachVf;
+    const u16 rid = static_cast<u16>((c.vf.bus << 8) | (c.vf.dev << 3) | c.vf.fn);
+    u32 why = 0;
+    Status s = Status::NotFound;
+    if (state(c.vm_id) == VmLifeState::Free)
+        why = 7; // sriov::VfError::VmState
+    else
+        s = attach ? backend_->attach_vf(c.vm_id, rid, &why)
+                   : backend_->detach_vf(c.vm_id, rid, &why);
+    VfReply r{};
+    r.reason = s == Status::Ok ? 0 : why;
+    const char* text =
+        s == Status::Ok ? "ok" : sriov::vf_error_text(static_cast<sriov::VfError>(why));
+    format(r.message, sizeof r.message, "%s", text);
+    const sriov::Vf* v = vfs_ != nullptr ? find_vf(rid) : nullptr;
+    r.owner = v != nullptr ? v->owner : 0;
+    r.guest_bar0 = v != nullptr && s == Status::Ok && attach ? v->guest_bar0 : 0;
+    format(detail_, sizeof detail_, "%s %02x:%02x.%x: %s", attach ? "attach-vf" : "detach-vf",
+           c.vf.bus, c.vf.dev, c.vf.fn, text);
+    memcpy(reply, &r, sizeof r);
+    return s;
+}
+
+const sriov::Vf* Service::find_vf(u16 rid) const {
+    for (u32 i = 0; i < vfs_->count(); ++i)
+        if (pci::routing_id(vfs_->at(i).bdf) == rid) return &vfs_->at(i);
+    return nullptr;
 }
 
 Status Service::do_load(const Command& c) {

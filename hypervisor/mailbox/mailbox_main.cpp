@@ -10,6 +10,7 @@
 #include "drivers/pci/claims.hpp"
 #include "hypervisor/entropy/seed.hpp"
 #include "hypervisor/io/sriov_boot.hpp"
+#include "hypervisor/io/vm_vfs.hpp"
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
@@ -168,6 +169,15 @@ mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline) {
     return l;
 }
 
+// VF events (hypervisor/io/vm_vfs.hpp) into the audit log.
+class AuditVfEvents final : public VfEventSink {
+public:
+    void dma_fault(u32 owner, const char* detail) override { service().dma_fault(owner, detail); }
+    void vf_released(u32 owner, const char* detail) override {
+        service().vf_released(owner, detail);
+    }
+};
+
 void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool yield_between_polls,
                  mailbox::SessionLimits limits) {
     VmManager& m = vm_manager();
@@ -179,6 +189,8 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
         key[i] = keel_controller_key[i];
     mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
     service().set_vfs(&vf_table()); // VFS lists what boot enabled (hypervisor/io/)
+    static AuditVfEvents vf_events;
+    set_vf_event_sink(&vf_events);
     Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery

@@ -34,7 +34,7 @@ Status Service::attach(SharedRegion region, VmBackend& backend,
     Header h{};
     h.magic = kMagic;
     h.abi_version = kAbiVersion;
-    h.features = kFeatureEcdsaP384 | kFeatureChunkedLoad | kFeatureSessions;
+    h.features = kFeatureEcdsaP384 | kFeatureChunkedLoad | kFeatureSessions | kFeatureVfAssign;
     memcpy(h.nonce, nonce_, sizeof h.nonce);
     h.cmd_slots = kCmdSlots, h.cmd_slot_size = sizeof(CommandSlot);
     h.resp_slots = kRespSlots, h.resp_slot_size = sizeof(ResponseSlot);
@@ -212,6 +212,17 @@ void Service::vm_events() {
             audit_.append(AuditKind::VmEvent, now, 0, 0, s, id, "stop timeout: forced");
         }
     }
+}
+
+void Service::dma_fault(u32 owner, const char* detail) {
+    if (backend_ == nullptr) return; // not attached
+    audit_.append(AuditKind::DmaFault, backend_->now_ms(), 0, 0, Status::HardwareFault, owner,
+                  detail);
+}
+
+void Service::vf_released(u32 owner, const char* detail) {
+    if (backend_ == nullptr) return;
+    audit_.append(AuditKind::VmEvent, backend_->now_ms(), 0, 0, Status::Ok, owner, detail);
 }
 
 void Service::publish_metrics() {

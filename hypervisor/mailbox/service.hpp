@@ -72,6 +72,11 @@ public:
     [[nodiscard]] const ConsoleRings& consoles() const { return console_; }
     // The VF table VFS answers from (none: VFS lists nothing).
     void set_vfs(const sriov::VfTable* vfs) { vfs_ = vfs; }
+    // An IOMMU fault of a VF's stream after boot (hypervisor/io/): one DmaFault record,
+    // vm_id its owner, `detail` what faulted (§5).
+    void dma_fault(u32 owner, const char* detail);
+    // A VF taken back at a VM's end (FLR, quarantine): one VmEvent record for that VM.
+    void vf_released(u32 owner, const char* detail);
 
     [[nodiscard]] const VmRecord& vm(u32 id) const { return vms_[id - 1]; }
     [[nodiscard]] VmLifeState state(u32 id) const { return backend_->state(id); }
@@ -107,6 +112,8 @@ private:
     Status do_stop(const Command& c);
     Status do_destroy(const Command& c);
     Status do_update(const Command& c, u8 (&reply)[kRespPayloadMax]); // update.cpp
+    Status do_vf(const Command& c, u8 (&reply)[kRespPayloadMax]);
+    [[nodiscard]] const sriov::Vf* find_vf(u16 rid) const;
     void update_reset();
     Status update_apply(UpdateReply& out);
     Status write_handover(u64* bytes);

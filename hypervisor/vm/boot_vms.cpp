@@ -165,6 +165,16 @@ bool admit(u32 id) {
         give_up(id);
         return false;
     }
+    if (b.def.has_vf) {
+        u32 vf_why = 0;
+        s = m.attach_device(id, b.def.vf_rid, &vf_why); // the refusal is printed
+        if (s != Status::Ok) {
+            (void)m.destroy(id);
+            b.created = false;
+            give_up(id);
+            return false;
+        }
+    }
     const Vm& vm = *m.find(id);
     kprint("vm %u: created: cpus %#llx, %llu MiB at pa %#llx (ipa %#llx), stage-2 %u tables "
            "(%u KiB)\n",

@@ -15,6 +15,8 @@
 
 namespace keel {
 
+class GuestPci;
+
 struct Vm {
     static constexpr u32 kMaxVms = 8;
     static constexpr usize kLabelMax = 80;
@@ -35,6 +37,7 @@ struct Vm {
     char label[kLabelMax] = {};          // how messages name the VM's definition
     const char* initial_input = nullptr; // console input fed once the guest opens its UART
     ConsoleSink* console = nullptr;      // besides the hypervisor console; may be null
+    GuestPci* pci = nullptr; // its assigned PCIe functions' config space; null without any
     arch::VmContext arch;
 
     // Where the VM's RAM starts in its guest-physical space (the arch decides; fixed once

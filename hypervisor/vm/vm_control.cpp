@@ -96,6 +96,15 @@ Status VmControl::release(u32 id) {
     return m_.destroy(id);
 }
 
+Status VmControl::attach_vf(u32 id, u16 rid, u32* why) { return m_.attach_device(id, rid, why); }
+
+Status VmControl::detach_vf(u32 id, u16 rid, u32* why) { return m_.detach_device(id, rid, why); }
+
+u32 VmControl::dma_faults(u32 id) {
+    const Vm* vm = m_.find(id);
+    return vm != nullptr ? vm->stats.dma_faults : 0;
+}
+
 Status VmControl::console_input(u32 id, u8 byte) {
     if (m_.state(id) != VmState::Running) return Status::BadState;
     if (!arch::kConsoleInput) return Status::Unsupported;

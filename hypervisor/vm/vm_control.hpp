@@ -25,6 +25,9 @@ public:
     Status console_input(u32 id, u8 byte) override;
     void metrics(u32 id, mailbox::VmMetrics& out) override;
     u32 mem_node(u32 id) override { return m_.mem_node(id); }
+    Status attach_vf(u32 id, u16 rid, u32* why) override;
+    Status detach_vf(u32 id, u16 rid, u32* why) override;
+    u32 dma_faults(u32 id) override;
     void platform(mailbox::PlatformReply& out) override;
     mailbox::HostState host() override;
     u64 now_ms() override;

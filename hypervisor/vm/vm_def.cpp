@@ -87,6 +87,22 @@ bool parse_hex(const char* s, usize len, u64* out) {
 }
 
 // Copies text, turning '+' into `plus`; false if it does not fit (with `tail` appended).
+// "bb:dd.f" (hex bus, device, function) as a PCIe routing ID.
+bool parse_bdf(const char* s, usize len, u16* rid) {
+    if (len != 7 || s[2] != ':' || s[5] != '.') return false;
+    u32 v[7] = {};
+    for (usize i = 0; i < len; ++i) {
+        if (i == 2 || i == 5) continue;
+        const char c = s[i];
+        v[i] = c >= '0' && c <= '9' ? u32(c - '0') : c >= 'a' && c <= 'f' ? u32(c - 'a' + 10) : 16;
+        if (v[i] == 16) return false;
+    }
+    const u32 bus = v[0] << 4 | v[1], dev = v[3] << 4 | v[4], fn = v[6];
+    if (dev > 31 || fn > 7) return false;
+    *rid = static_cast<u16>((bus << 8) | (dev << 3) | fn);
+    return true;
+}
+
 bool copy_text(const char* s, usize len, char* out, usize cap, char plus, const char* tail) {
     usize n = 0;
     for (usize i = 0; i < len; ++i) {
@@ -113,7 +129,8 @@ bool is(const char* s, usize len, const char* word) {
 bool parse_guest_mode(const char* s, usize len, GuestMode* out) {
     static constexpr const char* kNames[] = {"basic", "wild",   "bench", "regfill", "regcheck",
                                              "fetch", "ptimer", "debug", "button",  "deaf",
-                                             "scan",  "mmio",   "vmrun", "triple",  "reset"};
+                                             "scan",  "mmio",   "vmrun", "triple",  "reset",
+                                             "nvme"};
     for (u32 i = 0; i < sizeof kNames / sizeof kNames[0]; ++i) {
         if (!is(s, len, kNames[i])) continue;
         *out = static_cast<GuestMode>(i);
@@ -188,6 +205,10 @@ VmDefError parse_vm_def(const char* text, usize len, VmDef& out) {
             out.after = static_cast<u32>(v);
         } else if (starts_with(item, ilen, "guest:", &k)) {
             if (!parse_guest_mode(item + k, ilen - k, &out.mode)) return VmDefError::Malformed;
+        } else if (starts_with(item, ilen, "vf:", &k)) {
+            if (out.has_vf || !parse_bdf(item + k, ilen - k, &out.vf_rid))
+                return VmDefError::Malformed;
+            out.has_vf = true;
         } else if (starts_with(item, ilen, "kernel:", &k)) {
             if (!parse_hex(item + k, ilen - k, &out.kernel_pa) || out.kernel_pa == 0)
                 return VmDefError::Malformed;

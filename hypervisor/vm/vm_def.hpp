@@ -1,6 +1,6 @@
 // VM definitions from the hypervisor command line, until the controller mailbox exists:
 //
-//   keel.vm=cpus:<list>,mem:<size>[,after:<vm id>][,guest:<mode>]
+//   keel.vm=cpus:<list>,mem:<size>[,after:<vm id>][,guest:<mode>][,vf:<bb:dd.f>]
 //           [,kernel:<hex pa>[,initrd:<hex
 //           pa>+<bytes>][,args:<word>+<word>...][,input:<line>+<line>...]]
 //
@@ -11,6 +11,7 @@
 //           regfill / regcheck (fill every readable register; check all are at reset),
 //           fetch, ptimer, debug, button, deaf (arm64 architecture checks, GuestMode),
 //           mmio, vmrun, triple, reset (x86)
+//   vf      an SR-IOV VF Keel enabled, given to the VM (docs/sriov.md "Assignment")
 //   kernel  a Linux arm64 Image the loader (QEMU -device loader) left in host RAM at <pa>
 //   initrd  an initramfs at <pa>, <bytes> long; args: guest kernel command line ('+' = space);
 //   input   console input fed once the guest opens its UART ('+' = newline; test hook)
@@ -43,6 +44,7 @@ enum class GuestMode : u32 {
     Vmrun = 12,  // x86 test guest: executes VMRUN (a hostile exit)
     Triple = 13, // x86 test guest: triple fault (no usable IDT)
     Reset = 14,  // x86 test guest: ACPI S5 sleep-control write, then reset port 0xcf9
+    Nvme = 15,   // arm64 test guest: drive its assigned NVMe VF (raw PRPs), then DMA outside
 };
 
 struct VmDef {
@@ -50,6 +52,8 @@ struct VmDef {
     u64 cpu_mask = 0;  // bit n = core n
     u64 mem_bytes = 0; // multiple of 2 MiB
     u32 after = 0;     // 0: start at boot
+    bool has_vf = false;
+    u16 vf_rid = 0; // vf:<bb:dd.f>, as a routing ID
     GuestMode mode = GuestMode::Basic;
     char text[kTextMax] = {}; // the definition as written, for messages
     // Linux guests: sources in host RAM (2 MiB aligned), reserved from the pool at boot.

@@ -226,8 +226,11 @@ Status VmManager::stop(u32 id, bool forced) {
     return Status::Ok;
 }
 
-// Second stage gone, memory scrubbed back into the pool, cores free.
+// Devices reset and quarantined, second stage gone, memory scrubbed back into the pool,
+// cores free. The devices go first: a VF may DMA until its stream aborts, so the memory
+// it could reach must still be this VM's until then.
 void VmManager::release(const Held&, Vm& vm) {
+    if (devices_ != nullptr) devices_->vm_ending(vm);
     arch::vm_destroy(vm);
     (void)pool_release(static_cast<mm::OwnerId>(vm.id));
     cores_owned_ &= ~whole_cores(vm.cpu_mask, siblings_);
@@ -242,6 +245,9 @@ void VmManager::end_vm(const Held& h, Vm& vm) {
 }
 
 u32 VmManager::poll() {
+    // Device faults first: a VM that just ended still owns its devices here, so a fault
+    // its VF raised on the way out is charged to it before the reap takes them back.
+    if (devices_ != nullptr) devices_->poll();
     u32 n = 0;
     for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
         const Vm* ended = nullptr;
@@ -278,7 +284,44 @@ Status VmManager::destroy(u32 id) {
     memset(vm->label, 0, sizeof vm->label);
     vm->initial_input = nullptr;
     vm->console = nullptr;
+    vm->pci = nullptr;
     return Status::Ok;
+}
+
+namespace {
+constexpr u32 kWhyVmState = 7;   // sriov::VfError::VmState (docs/mailbox.md §3.11)
+constexpr u32 kWhyNoDevices = 1; // sriov::VfError::UnknownBdf: no assignable function at all
+constexpr u32 kWhyNotOwned = 6;  // sriov::VfError::NotOwned
+} // namespace
+
+Status VmManager::device_op(u32 id, u16 rid, u32* why, bool attach) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    *why = devices_ == nullptr ? kWhyNoDevices : kWhyVmState;
+    if (devices_ == nullptr) return Status::NotFound;
+    // A stopped VM's devices were taken back at its end: none of them is its own any more.
+    if (!attach && vm != nullptr && vm->state == VmState::Stopped) *why = kWhyNotOwned;
+    if (vm == nullptr || (vm->state != VmState::Loading && vm->state != VmState::Ready))
+        return Status::BadState;
+    *why = 0;
+    if (!attach) return devices_->detach(*vm, rid, why);
+    // A device writes memory the guest has not touched yet: all of it zeroed and mapped
+    // now, never over what the device wrote later.
+    KEEL_TRY(arch::vm_ram_for_dma(*vm));
+    return devices_->attach(*vm, rid, why);
+}
+
+void VmManager::count_dma_fault(u32 id, u32 n) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm != nullptr && vm->state != VmState::Free)
+        __atomic_fetch_add(&vm->stats.dma_faults, n, __ATOMIC_RELAXED);
+}
+
+void VmManager::raise_msi(u32 id, u32 intid) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm != nullptr && vm->state == VmState::Running) arch::vm_raise_msi(*vm, intid);
 }
 
 usize VmManager::console_input(u32 id, const char* bytes, usize len) {

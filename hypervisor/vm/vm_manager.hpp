@@ -26,6 +26,7 @@
 #include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_def.hpp"
+#include "hypervisor/vm/vm_devices.hpp"
 
 namespace keel {
 
@@ -51,6 +52,8 @@ public:
     void init(HostCores cores);
     void set_console(ConsoleSink* sink) { console_ = sink; }
     void set_observer(VmObserver* o) { observer_ = o; }
+    // Assignable PCIe functions (SR-IOV VFs); none until set.
+    void set_devices(VmDevices* d) { devices_ = d; }
 
     // Free -> Loading. On a refusal `why` (if given) says which admission rule failed.
     [[nodiscard]] Status create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why = nullptr);
@@ -60,6 +63,22 @@ public:
     [[nodiscard]] Status start(u32 id, const GuestImage& image);
     [[nodiscard]] Status stop(u32 id, bool forced);
     [[nodiscard]] Status destroy(u32 id);
+    // Gives / takes back PCIe function `rid` while the VM is created and not running
+    // (Loading or Ready); `why` (required) a sriov::VfError value on a refusal (7: the
+    // VM's state).
+    // A VM's functions are also taken back, reset and quarantined, when it ends or is
+    // destroyed, before its memory returns to the pool.
+    [[nodiscard]] Status attach_device(u32 id, u16 rid, u32* why) {
+        return device_op(id, rid, why, true);
+    }
+    [[nodiscard]] Status detach_device(u32 id, u16 rid, u32* why) {
+        return device_op(id, rid, why, false);
+    }
+    // Counts an IOMMU fault of a device VM `id` owns (VmStats::dma_faults).
+    void count_dma_fault(u32 id, u32 n);
+    // An MSI of a device VM `id` owns, aimed by the guest at virtual interrupt `intid`
+    // (arch::kGuestMsiFirst..): raised if the VM runs. Boot core.
+    void raise_msi(u32 id, u32 intid);
     // Reaps every VM whose end was reported; returns how many ended now.
     u32 poll();
 
@@ -90,6 +109,8 @@ private:
     };
     [[nodiscard]] Vm* slot(u32 id);
     [[nodiscard]] Status apply(const Held&, Vm& vm, VmEvent e);
+    // attach_device / detach_device: only while the VM is Loading or Ready.
+    [[nodiscard]] Status device_op(u32 id, u16 rid, u32* why, bool attach);
     // The VM `id` if it may take `len` bytes at `offset` now (Loading, inside its RAM).
     [[nodiscard]] Result<Vm*> loadable(const Held&, u32 id, u64 offset, u64 len);
     void end_vm(const Held&, Vm& vm);
@@ -107,6 +128,7 @@ private:
     u32 mem_node_count_ = 0;
     ConsoleSink* console_ = nullptr;
     VmObserver* observer_ = nullptr;
+    VmDevices* devices_ = nullptr;
     Vm vms_[Vm::kMaxVms];
 };
 

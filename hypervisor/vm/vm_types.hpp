@@ -15,6 +15,7 @@ struct VmStats {
     u32 console_lines = 0;
     u32 aborts_injected = 0;
     u32 hypercalls = 0;
+    u32 dma_faults = 0; // IOMMU faults of its assigned devices (counted on the boot core)
 };
 
 // Relaxed atomic increment: a statistic orders nothing, but must not lose counts when

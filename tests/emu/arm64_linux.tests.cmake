@@ -5,7 +5,8 @@
 set(_keel_guests ${KEEL_GUESTS_DIR})
 set(_lk ${_keel_guests}/Image-arm64)
 set(_lr ${_keel_guests}/initramfs-arm64.cpio.gz)
-set(_linux_tests arm64.linux_two_vms arm64.linux_poweroff_frees arm64.linux_console_echo)
+set(_linux_tests arm64.linux_two_vms arm64.linux_poweroff_frees arm64.linux_console_echo
+  arm64.linux_sriov_pci_view arm64.linux_sriov_nvme)
 
 if(NOT EXISTS ${_lk} OR NOT EXISTS ${_lr})
   foreach(_t ${_linux_tests})
@@ -85,3 +86,56 @@ keel_emu_test(NAME arm64.linux_smp_reboots LABEL long TIMEOUT 240 ARGS
   --expect "vm 3: destroyed (guest power-off)"
   --expect "keel: all VMs ended, pool 2008 MiB, baseline 2008 MiB"
   ${_load})
+
+# A Linux VM with an SR-IOV VF (issue 13; docs/sriov.md "Guest view"): unmodified Linux
+# finds the generic ECAM host bridge in its device tree and enumerates the VM's one function,
+# the VF, at 00:01.0 with the PF's vendor and the VF's device id, class 010802h (NVMe) and
+# BAR0 where Keel mapped it, kept in probe-only mode; its GICv3 driver takes the virtual
+# GICv2m frame as the MSI controller (GICD_TYPER.LPIS is 0). (Debian builds the nvme driver
+# as a module the shared initramfs does not carry: no driver binds here.)
+keel_emu_test(NAME arm64.linux_sriov_pci_view LABEL qemu-arm64 TIMEOUT 150 ARGS
+  --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 2 --mem 1G
+  --wait-exit --exit-code 0 ${_lfail}
+  --append "keel.vm=cpus:1,mem:256M,vf:00:01.1,${_src},args:console=ttyAMA0"
+  --expect "vm 1: VF 00:01.1 MSI-X: 1 vector -> ITS device 0x9"
+  --expect "vm 1: VF 00:01.1 attached: stream 0x9"
+  --expect "GICv2m: range[mem 0x08020000-0x08020fff], SPI[48:63]"
+  --expect "pci-host-generic 3f000000.pcie:      MEM 0x0010000000..0x00103fffff -> 0x0010000000"
+  --expect "PCI: OF: PROBE_ONLY enabled"
+  --expect "pci-host-generic 3f000000.pcie: ECAM at [mem 0x3f000000-0x3f0fffff] for [bus 00]"
+  --expect "pci 0000:00:01.0: [1b36:0010] type 00 class 0x010802"
+  --expect "pci 0000:00:01.0: BAR 0 [mem 0x10000000-0x10003fff]"
+  --expect "[vm 1] KEEL-GUEST: init up"
+  --expect "vm 1: VF 00:01.1 detached: FLR done, stream 0x9 quarantined"
+  --expect "keel: all VMs ended"
+  --expect "keel: power off"
+  ${_load}
+  -drive file=null-co://,if=none,id=nvm1,format=raw -device nvme-subsys,id=s0
+  -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2
+  -device nvme-ns,drive=nvm1,nsid=1,detached=on)
+
+# Unmodified Linux on its VF (issue 13; docs/sriov.md): two Linux VMs, each with its own VF
+# and namespace (a file each, tests/emu/sriov_disks.py). The initramfs's nvme mode
+# (tests/guest/linux/init) loads Debian's nvme driver, which binds the VF at 00:01.0, gets
+# MSI-X through the virtual GICv2m frame (VF -> SMMU -> ITS -> LPI -> Keel -> SPI), and
+# writes a 4 KiB pattern naming its VM to the namespace and reads it back; afterwards each
+# file holds its own VM's pattern.
+add_test(NAME arm64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
+  --timeout 200 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000"
+  --times "2:nvme nvme0: pci function 0000:00:01.0" --times "2:KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
+  --times "2:KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
+  --times "2:MSI 16384 Edge      nvme0q0, nvme0q1" --
+  --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 3 --mem 1G
+  --wait-exit --exit-code 0 ${_lfail} --fail "nvme: read back DIFFERS" --fail "did not load"
+  --fail "no /dev/nvme0n1" --log ${CMAKE_BINARY_DIR}/logs/arm64.linux_sriov_nvme.log
+  --append "keel.vm=cpus:1,mem:256M,vf:00:01.1,${_src},args:keel.guest=nvme+keel.tag=vm1 keel.vm=cpus:2,mem:256M,vf:00:01.2,${_src},args:keel.guest=nvme+keel.tag=vm2"
+  --expect "vm 1: VF 00:01.1 MSI-X: 1 vector -> ITS device 0x9"
+  --expect "vm 2: VF 00:01.2 MSI-X: 1 vector -> ITS device 0xa"
+  --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended"
+  ${_load}
+  -drive file=@NS1@,if=none,id=nvm1,format=raw -drive file=@NS2@,if=none,id=nvm2,format=raw
+  -device nvme-subsys,id=s0
+  -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2
+  -device nvme-ns,drive=nvm1,nsid=1,detached=on -device nvme-ns,drive=nvm2,nsid=2,detached=on)
+set_tests_properties(arm64.linux_sriov_nvme PROPERTIES LABELS qemu-arm64 TIMEOUT 290)

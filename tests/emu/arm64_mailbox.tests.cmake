@@ -57,3 +57,10 @@ foreach(_s uefi-rng uefi-refuse)
     --keel-run ${CMAKE_SOURCE_DIR}/tools/keel-run ${_s})
   set_tests_properties(arm64.entropy_${_s} PROPERTIES LABELS "qemu-arm64;uefi" TIMEOUT 300)
 endforeach()
+
+# vfassign: VFs given and taken back through the mailbox (docs/mailbox.md §3.11): create --vf,
+# each refusal's reason, the guest's DMA inside its RAM and its faults outside (console,
+# metrics, audit), FLR + quarantine before the memory is freed, reuse, detach-vf.
+add_test(NAME arm64.mailbox_vfassign
+  COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args} vfassign)
+set_tests_properties(arm64.mailbox_vfassign PROPERTIES LABELS qemu-arm64 TIMEOUT 240 RUN_SERIAL TRUE)

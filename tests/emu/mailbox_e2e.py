@@ -32,7 +32,7 @@ def main():
     p.add_argument("--elf", help="the product image's ELF, signed into keel.img here (update_refusals)")
     p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
-                                        "flood", "expiry", "topology", "vfs", "update_refusals", "update_linux",
+                                        "flood", "expiry", "topology", "vfs", "vfassign", "update_refusals", "update_linux",
                                         "update_bench", "update_many"])
     a = p.parse_args()
     try:
@@ -447,6 +447,89 @@ def linux_x86(a, run, wait_serial, ring, wait_ring, wait_state):
     return ok
 
 
+def vfassign(a, run, serial, wait_serial, wait_state, disk):
+    """VF assignment through the mailbox (docs/sriov.md "Assignment", docs/mailbox.md §3.11):
+    create --vf, each refusal with its own reason, the guest driving its VF (its DMA inside its
+    RAM works, outside faults at the SMMU and is reported), FLR + quarantine at the VM's end
+    before its memory is freed, reuse by the next owner, detach-vf, the audit records."""
+    ok = True
+    g = ["--kernel", a.guest]
+    out = run("create", "a", "--cpus", "1", "--mem", "64M", *g, "--cmdline", "keel.guest=nvme", "--vf", "00:02.1")
+    ok &= "vm 1: VF 00:02.1 attached, BAR0 at guest address 0x10000000" in out
+    ok &= "owner vm 1" in run("vfs")
+    refusals = [  # (command, expected reason) - one reason each
+        (["create", "b", "--cpus", "3", "--mem", "64M", *g, "--vf", "00:02.1"], "owner vm 1)\nkeelctl: vm 3 destroyed"),
+        (["attach-vf", "c", "00:02.0"], "a physical function is never assignable (reason 2"),
+        (["attach-vf", "c", "00:02.2"], "VF not provisioned by Keel (reason 3"),
+        (["attach-vf", "c", "00:05.1"], "no VF at that address (reason 1"),
+        (["detach-vf", "c", "00:02.1"], "VF not owned by this VM (reason 6"),
+        (["attach-vf", "a", "00:02.1"], "VF already owned by this VM (reason 5"),
+    ]
+    run("create", "c", "--cpus", "2", "--mem", "64M", *g)  # vm 2
+    for args, why in refusals:
+        got = run(*args, expect_rc=1, both=True)
+        if why not in got:
+            print(f"FAIL: expected '{why}'")
+            ok = False
+    run("start", "a")
+    ok &= wait_state("a", "stopped", 60)
+    text = serial()
+    if "guest: ERROR" in text:
+        print("FAIL: the guest reported an ERROR")
+        ok = False
+    for want in ["guest: nvme: identify into its RAM: status 0x0, controller id 1",
+                 "guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches",
+                 "guest: nvme: LBA 8 read back", ": no bytes from outside its RAM",
+                 "guest: nvme: MSI-X vector 0 arrived as SPI 48",
+                 "smmu: event F_TRANSLATION (0x10) stream 0x11 iova 0x44200000 write",
+                 "smmu: stream 0x11 is VF 00:02.1, owned by vm 1"]:
+        if want not in text:
+            print(f"FAIL: serial lacks '{want}'")
+            ok = False
+    # The VF leaves before the memory: quarantine is printed before the VM's memory is freed.
+    q = text.find("vm 1: VF 00:02.1 detached: FLR done, stream 0x11 quarantined")
+    d = text.find("vm 1: destroyed (guest power-off)")
+    if q < 0 or d < 0 or q > d:
+        print(f"FAIL: quarantine ({q}) must come before the VM's memory goes back ({d})")
+        ok = False
+    # Stopped: its VF was taken back at its end (no longer its own), and nothing attaches.
+    ok &= "VF not owned by this VM (reason 6" in run("detach-vf", "a", "00:02.1", expect_rc=1, both=True)
+    ok &= "VM not created or already started (reason 7" in run("attach-vf", "a", "00:02.1", expect_rc=1, both=True)
+    m = re.search(r"dma faults (\d+)", run("metrics", "a"))
+    ok &= bool(m) and int(m.group(1)) > 0
+    with open(disk, "rb") as f:
+        data = f.read(4096)
+    if not data.startswith(b"KEEL-VF-PATTERN vm 1") or not data[4064:].startswith(b"KEEL-VF-PATTERN vm 1"):
+        print(f"FAIL: namespace 1 does not hold vm 1's pattern: {data[:40]!r}")
+        ok = False
+    run("destroy", "a")
+    ok &= "owner 0" in run("vfs")
+    # The next owner: its own memory only (its Identify lands in its RAM, its faults are its).
+    run("destroy", "c")
+    out = run("create", "d", "--cpus", "2", "--mem", "128M", *g, "--cmdline", "keel.guest=nvme", "--vf", "00:02.1")
+    ok &= "VF 00:02.1 attached" in out
+    run("start", "d")
+    ok &= wait_state("d", "stopped", 60)
+    text = serial()
+    ok &= text.count("pattern matches") == 2
+    ok &= "smmu: event F_TRANSLATION (0x10) stream 0x11 iova 0x48200000" in text
+    run("destroy", "d")
+    # detach-vf of a created VM: reset and quarantined at once.
+    run("create", "e", "--cpus", "1", "--mem", "64M", *g, "--vf", "00:02.1")
+    ok &= "detached (reset, DMA quarantined)" in run("detach-vf", "e", "00:02.1")
+    ok &= wait_serial("VF 00:02.1 detached: FLR done, stream 0x11 quarantined")
+    run("destroy", "e")
+    out = run("log")
+    ok &= "audit chain verified" in out
+    for want in ["attach-vf 00:02.1: ok", "attach-vf 00:02.0: a physical function", "detach-vf 00:02.1: ok",
+                 "vf 00:02.1: reset, quarantined",
+                 "dma-fault", "F_TRANSLATION 00:02.1 iova 0x44200000"]:
+        if want not in out:
+            print(f"FAIL: audit log lacks '{want}'")
+            ok = False
+    return ok
+
+
 def drive(a, s):
     """Boots Keel with the mailbox in the scratch s, runs a.scenario; returns the exit status."""
     # Linux: a 16 MiB window (the most Keel uses) takes a 32 MiB Image in 3 chunks.
@@ -477,8 +560,15 @@ def drive(a, s):
         cmd += ["-icount", "shift=0,align=off,sleep=off", "-append", "keel.bench"]
     elif a.scenario == "expiry":
         cmd += ["-append", "keel.session_commands=5"]
-    if a.scenario == "vfs":  # an SR-IOV NVMe PF with two VFs, provisioned at boot (docs/sriov.md)
-        cmd += ["-drive", "file=null-co://,if=none,id=nvm1,format=raw",
+    disk = os.path.join(s.workdir, "ns1.img")
+    if a.scenario == "vfassign":  # the VFs behind the SMMU, namespace 1 in a file (docs/sriov.md)
+        with open(disk, "wb") as f:
+            f.truncate(1024 * 1024)
+        cmd[cmd.index("-M") + 1] += ",iommu=smmuv3"
+        cmd += ["-drive", f"file={disk},if=none,id=nvm1,format=raw"]
+    if a.scenario in ("vfs", "vfassign"):  # an SR-IOV NVMe PF with two VFs, provisioned at boot (docs/sriov.md)
+        cmd += ["-drive", "file=null-co://,if=none,id=nvm1,format=raw"] if a.scenario == "vfs" else []
+        cmd += [
                 "-drive", "file=null-co://,if=none,id=nvm2,format=raw",
                 "-device", "nvme-subsys,id=s0",
                 "-device", "nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2",
@@ -679,6 +769,8 @@ def drive(a, s):
             js = run("--json", "vfs")
             ok &= js.startswith('{"total":2,"vfs":[{"vf":"00:02.1","pf":"00:02.0","provisioned":true')
             ok &= "audit chain verified" in run("log")
+        elif a.scenario == "vfassign":
+            ok &= vfassign(a, run, serial, wait_serial, wait_state, disk)
         elif a.scenario == "hostile":
             for case in ["bad-mac", "replay", "wrong-session", "garbage", "bad-index", "past-window", "bad-hello"]:
                 run("hostile", case)

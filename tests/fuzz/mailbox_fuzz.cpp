@@ -50,6 +50,15 @@ public:
     Status console_input(u32, u8) override { return Status::Ok; }
     void metrics(u32, VmMetrics&) override {}
     u32 mem_node(u32) override { return kNoNode; }
+    Status attach_vf(u32, u16, u32* why) override {
+        *why = 1;
+        return Status::NotFound;
+    }
+    Status detach_vf(u32, u16, u32* why) override {
+        *why = 1;
+        return Status::NotFound;
+    }
+    u32 dma_faults(u32) override { return 0; }
     void platform(PlatformReply&) override {}
     HostState host() override { return {}; }
     u64 now_ms() override { return 0; }

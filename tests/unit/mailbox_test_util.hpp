@@ -80,6 +80,25 @@ public:
     void metrics(u32, VmMetrics& m) override { m.exits = 42; }
     u32 node_of[kMaxVms + 1] = {};
     u32 mem_node(u32 id) override { return node_of[id]; }
+    Status attach_vf(u32 id, u16 rid, u32* why) override {
+        vf_calls.push_back({id, rid, true});
+        *why = vf_why;
+        return vf_result;
+    }
+    Status detach_vf(u32 id, u16 rid, u32* why) override {
+        vf_calls.push_back({id, rid, false});
+        *why = vf_why;
+        return vf_result;
+    }
+    u32 dma_faults(u32) override { return 3; }
+    struct VfCall {
+        u32 id;
+        u16 rid;
+        bool attach;
+    };
+    std::vector<VfCall> vf_calls;
+    Status vf_result = Status::Ok;
+    u32 vf_why = 0;
     PlatformReply platform_reply{};
     void platform(PlatformReply& out) override { out = platform_reply; }
     HostState host() override { return {0xe, 1 << 30, 1 << 30}; }

@@ -87,3 +87,83 @@ TEST(MailboxVfs, MoreThanOneReplyHoldsGivesTheTotal) {
 
 } // namespace
 } // namespace keel::mailbox
+
+namespace keel::mailbox {
+namespace {
+
+using test::Box;
+
+// ATTACH_VF / DETACH_VF (§3.11): 8-byte payload bus, dev, fn, reserved, reserved u32; the
+// 64-byte reply reason u32, owner u32, guest_bar0 u64, message[48]; one audit record each
+// with the BDF and the outcome; refusals carry their reason.
+class MailboxVfAssign : public ::testing::Test {
+protected:
+    Box b;
+    sriov::VfTable t = table(2);
+    void SetUp() override {
+        b.svc->set_vfs(&t);
+        b.attach();
+        const u8 kernel[16] = {1};
+        CreateVmPayload c = test::create_payload("a", sizeof kernel, kernel);
+        ASSERT_EQ(b.call(Opcode::CreateVm, 0, &c, sizeof c), Status::Ok);
+    }
+    const AuditRecord& last_record() { return b.log(b.hdr().log_prod - 1); }
+    static std::string detail(const AuditRecord& r) {
+        return std::string(reinterpret_cast<const char*>(r.detail),
+                           strnlen(reinterpret_cast<const char*>(r.detail), sizeof r.detail));
+    }
+};
+
+TEST_F(MailboxVfAssign, AttachReachesTheBackendAndIsAudited) {
+    const u8 payload[8] = {0, 1, 1, 0, 0, 0, 0, 0};
+    ResponseSlot r;
+    ASSERT_EQ(b.call(Opcode::AttachVf, 1, payload, sizeof payload, &r), Status::Ok);
+    ASSERT_EQ(b.be.vf_calls.size(), 1u);
+    EXPECT_EQ(b.be.vf_calls[0].id, 1u);
+    EXPECT_EQ(b.be.vf_calls[0].rid, 0x09) << "00:01.1";
+    EXPECT_TRUE(b.be.vf_calls[0].attach);
+    u32 reason;
+    memcpy(&reason, r.payload, 4);
+    EXPECT_EQ(reason, 0u);
+    EXPECT_STREQ(reinterpret_cast<const char*>(r.payload + 16), "ok");
+    const AuditRecord& rec = last_record();
+    EXPECT_EQ(rec.kind, static_cast<u32>(AuditKind::Command));
+    EXPECT_EQ(rec.opcode, 15u);
+    EXPECT_EQ(rec.vm_id, 1u);
+    EXPECT_EQ(detail(rec), "attach-vf 00:01.1: ok");
+    EXPECT_NE(b.hdr().features & kFeatureVfAssign, 0u);
+}
+
+TEST_F(MailboxVfAssign, ARefusalCarriesItsReasonInReplyAndRecord) {
+    b.be.vf_result = Status::Busy;
+    b.be.vf_why = 4; // owned by another VM
+    const u8 payload[8] = {0, 1, 1, 0, 0, 0, 0, 0};
+    ResponseSlot r;
+    EXPECT_EQ(b.call(Opcode::DetachVf, 1, payload, sizeof payload, &r), Status::Busy);
+    u32 reason;
+    memcpy(&reason, r.payload, 4);
+    EXPECT_EQ(reason, 4u);
+    EXPECT_STREQ(reinterpret_cast<const char*>(r.payload + 16), "VF owned by another VM");
+    EXPECT_EQ(last_record().status, static_cast<u32>(Status::Busy));
+    EXPECT_EQ(detail(last_record()), "detach-vf 00:01.1: VF owned by another ") << "40 bytes";
+    EXPECT_FALSE(b.be.vf_calls.back().attach);
+}
+
+TEST_F(MailboxVfAssign, MalformedOrNoVmIsRefusedBeforeTheBackend) {
+    const u8 bad_dev[8] = {0, 32, 1, 0, 0, 0, 0, 0}, bad_fn[8] = {0, 1, 8, 0, 0, 0, 0, 0},
+             reserved[8] = {0, 1, 1, 1, 0, 0, 0, 0}, reserved2[8] = {0, 1, 1, 0, 0, 0, 1, 0};
+    for (const u8* p : {bad_dev, bad_fn, reserved, reserved2})
+        EXPECT_EQ(b.call(Opcode::AttachVf, 1, p, 8), Status::InvalidArgument);
+    const u8 good[8] = {0, 1, 1, 0, 0, 0, 0, 0};
+    EXPECT_EQ(b.call(Opcode::AttachVf, 0, good, 8), Status::InvalidArgument) << "names a VM";
+    EXPECT_EQ(b.call(Opcode::AttachVf, 1, good, 4), Status::InvalidArgument) << "short";
+    ResponseSlot r;
+    EXPECT_EQ(b.call(Opcode::AttachVf, 2, good, 8, &r), Status::NotFound) << "VM 2 is free";
+    u32 reason;
+    memcpy(&reason, r.payload, 4);
+    EXPECT_EQ(reason, 7u);
+    EXPECT_TRUE(b.be.vf_calls.empty());
+}
+
+} // namespace
+} // namespace keel::mailbox

@@ -57,7 +57,8 @@ bool has(const Args& a, const char* name) {
     return false;
 }
 
-void print_info(const Session& s, const VmInfo& v, const VmMetrics* m, u32 mem_node) {
+void print_info(const Session& s, const VmInfo& v, const VmMetrics* m, u32 mem_node,
+                u32 dma_faults) {
     const char* st = vm_life_state_name(static_cast<VmLifeState>(v.state));
     std::string name(v.name, strnlen(v.name, kNameMax));
     if (s.opt.json) {
@@ -73,6 +74,7 @@ void print_info(const Session& s, const VmInfo& v, const VmMetrics* m, u32 mem_n
                    (unsigned long long)m->exits, (unsigned long long)m->hypercalls,
                    (unsigned long long)m->aborts_injected, (unsigned long long)m->irqs_injected,
                    (unsigned long long)m->console_lines, (unsigned long long)m->run_time_ms);
+        if (m) printf(",\"dma_faults\":%u", dma_faults);
         printf("}\n");
         return;
     }
@@ -87,6 +89,7 @@ void print_info(const Session& s, const VmInfo& v, const VmMetrics* m, u32 mem_n
                (unsigned long long)m->exits, (unsigned long long)m->hypercalls,
                (unsigned long long)m->aborts_injected, (unsigned long long)m->irqs_injected,
                (unsigned long long)m->console_lines, static_cast<double>(m->run_time_ms) / 1000.0);
+    if (m) printf("  dma faults %u (IOMMU faults of its VFs)\n", dma_faults);
 }
 
 bool read_file(const std::string& path, std::vector<u8>& out) { return sign::read_file(path, out); }
@@ -234,7 +237,7 @@ int cmd_describe(Session& s, const Args& a, bool metrics) {
         return kExitRefused;
     MetricsReply m;
     memcpy(&m, r.payload, sizeof m);
-    print_info(s, m.info, metrics ? &m.m : nullptr, m.mem_node);
+    print_info(s, m.info, metrics ? &m.m : nullptr, m.mem_node, m.dma_faults);
     return kExitOk;
 }
 
@@ -250,6 +253,12 @@ int cmd_create(Session& s, const Args& a) {
         return fprintf(stderr, "keelctl: cannot read --kernel\n"), kExitUsage;
     if (!flag(a, "--initrd").empty() && !read_file(flag(a, "--initrd"), initrd))
         return fprintf(stderr, "keelctl: cannot read --initrd\n"), kExitUsage;
+    const std::string vf = flag(a, "--vf");
+    VfPayload vf_payload{};
+    if (!vf.empty() && !parse_bdf(vf, vf_payload))
+        return fprintf(stderr, "keelctl: --vf wants bb:dd.f (hex)\n"), kExitUsage;
+    if (!vf.empty() && (s.c.header().features & kFeatureVfAssign) == 0)
+        return fprintf(stderr, "keelctl: this Keel does not assign VFs\n"), kExitRefused;
     std::string cmdline = flag(a, "--cmdline");
     if (cmdline.size() >= kCmdlineMax)
         return fprintf(stderr, "keelctl: command line too long\n"), kExitUsage;
@@ -264,6 +273,13 @@ int cmd_create(Session& s, const Args& a) {
     if (s.call(Opcode::CreateVm, 0, &p, sizeof p, r) != Status::Ok) return kExitRefused;
     VmInfo v;
     memcpy(&v, r.payload, sizeof v);
+    // The VF before the images: a refusal destroys the VM again (nothing was loaded).
+    if (!vf.empty() && vf_command(s, v.id, vf, true) != kExitOk) {
+        ResponseSlot d;
+        (void)s.call(Opcode::Destroy, v.id, nullptr, 0, d);
+        fprintf(stderr, "keelctl: vm %u destroyed again\n", v.id);
+        return kExitRefused;
+    }
     if (upload(s, v.id, ImageKind::Kernel, kernel) != Status::Ok) return kExitRefused;
     if (!initrd.empty() && upload(s, v.id, ImageKind::Initrd, initrd) != Status::Ok)
         return kExitRefused;

@@ -55,5 +55,9 @@ int cmd_console(Session& s, const Args& a);
 int cmd_log(Session& s, const Args& a);
 int cmd_hostile(Session& s, const Args& a);
 int cmd_update(Session& s, const Args& a);
+// vf.cpp: attach-vf / detach-vf VM BDF; vf_command also serves create --vf.
+int cmd_vf(Session& s, bool attach, const Args& a);
+int vf_command(Session& s, u32 vm, const std::string& bdf, bool attach);
+bool parse_bdf(const std::string& s, VfPayload& out);
 
 } // namespace keelctl

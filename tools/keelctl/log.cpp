@@ -20,10 +20,11 @@ namespace {
 constexpr u32 kSessionUnknown = ~0u; // resumed without state: the session in force is unknown
 
 void print(const Session& s, const AuditRecord& r) {
-    const char* kinds[] = {"boot", "command", "rejected", "gap", "vm-event", "session", "rejects"};
+    const char* kinds[] = {"boot",     "command", "rejected", "gap",
+                           "vm-event", "session", "rejects",  "dma-fault"};
     const std::string detail(reinterpret_cast<const char*>(r.detail),
                              strnlen(reinterpret_cast<const char*>(r.detail), sizeof r.detail));
-    const char* kind = r.kind < 7 ? kinds[r.kind] : "?";
+    const char* kind = r.kind < 8 ? kinds[r.kind] : "?";
     const char* st = status_name(static_cast<Status>(r.status));
     if (s.opt.json)
         printf("{\"index\":%llu,\"time_ms\":%llu,\"kind\":\"%s\",\"seq\":%llu,\"op\":\"%s\","

@@ -21,6 +21,8 @@ int usage() {
             "  keygen --private PEM --public PUB [--keep-existing]\n"
             "  info | list | describe VM | metrics [VM] | vfs\n"
             "  create NAME --cpus LIST --mem SIZE --kernel FILE [--initrd FILE] [--cmdline TEXT]\n"
+            "         [--vf BB:DD.F]   (give it an SR-IOV VF; refused: the VM is destroyed again)\n"
+            "  attach-vf VM BB:DD.F | detach-vf VM BB:DD.F   (created, not started VMs)\n"
             "  start VM | stop VM [--timeout MS | --force] | destroy VM\n"
             "  console VM [--read | --write TEXT | --follow SECS [--until TEXT]]   (interactive: "
             "detach with Ctrl-])\n"
@@ -69,6 +71,7 @@ int main(int argc, char** argv) {
     if (cmd == "hostile") return cmd_hostile(s, args);
     if (cmd == "ping") return cmd_ping(s, args);
     if (cmd == "update") return cmd_update(s, args);
+    if (cmd == "attach-vf" || cmd == "detach-vf") return cmd_vf(s, cmd == "attach-vf", args);
     if (cmd == "session") {
         if (int rc = s.renew(); rc != 0) return rc;
         printf("session %u established (offer %u next)\n", s.c.state().session,

@@ -210,6 +210,15 @@ void vm_destroy(Vm& vm) { virt::destroy_stage2(vm); }
 // No power button: the guest's ACPI is hardware-reduced without a power button device.
 Status vm_power_button(Vm&) { return Status::Unsupported; }
 
+// No IOMMU driver on x86 yet (VT-d: issue 13): nothing is ever assigned.
+Status vm_ram_for_dma(Vm&) { return Status::Ok; } // the pool zeroed it all at allocation
+Status vm_map_device(Vm&, GuestPhys, PhysAddr, u64) { return Status::Unsupported; }
+void vm_unmap_device(Vm&, GuestPhys, u64) {}
+Status msi_map(u32, u32, u64*, u32*) { return Status::Unsupported; }
+void msi_unmap(u32) {}
+u32 msi_next() { return 0; }
+void vm_raise_msi(Vm&, u32) {}
+
 usize vm_console_input(Vm& vm, const char* data, usize len) {
     return virt::console_push(vm, data, len);
 }

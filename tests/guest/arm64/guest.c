@@ -208,6 +208,12 @@ void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t m
         hvc(PSCI_SYSTEM_OFF);
     }
 
+    if (mode == MODE_NVME) {
+        check_nvme(vm_id, ram_base, ram_size);
+        puts_("guest: powering off\n");
+        hvc(PSCI_SYSTEM_OFF);
+    }
+
     if (mode == MODE_WILD) {
         // No vector table: the abort the hypervisor injects sends the guest to VBAR 0,
         // outside its memory. The hypervisor must stop this VM and nothing else.

@@ -6,6 +6,7 @@ include(${CMAKE_SOURCE_DIR}/cmake/test_guest.cmake)
 set(_g ${CMAKE_SOURCE_DIR}/tests/guest/arm64)
 keel_test_guest(NAME keel-test-guest SOURCES ${_g}/start.S ${_g}/guest.c ${_g}/regs.S
                         ${_g}/arch_checks.c ${_g}/debug_checks.c ${_g}/gic.c ${_g}/button.c
+                        ${_g}/nvme.c
                 LINKER_SCRIPT ${_g}/guest.ld)
 # Runs the same guest on bare QEMU for reference values (tests/emu/bare_reference.py).
 keel_test_guest(NAME keel-bare-shim SOURCES ${_g}/bare_shim.S LINKER_SCRIPT ${_g}/bare_shim.ld)

@@ -60,5 +60,6 @@ void check_fetch_abort(uint64_t ram_base, uint64_t ram_size);
 void check_phys_timer(void);
 void check_debug(void);
 void check_button(void);
+void check_nvme(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size);
 void debug_regs_fill(uint64_t pattern);
 int debug_regs_check(void);

@@ -9,6 +9,15 @@ using VmContext = arm64::VmContext;
 // Guest RAM starts where QEMU virt's does; the guest DTB (guest_dtb.cpp) says so.
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
 inline GuestPhys guest_ram_base(const VmContext&) { return kGuestRamBase; }
+// Where a VM's assigned VFs' BARs appear: QEMU virt's 32-bit PCIe MMIO window, one
+// 1 MiB slot per VF (docs/sriov.md "Guest view").
+inline constexpr GuestPhys kGuestPciWindow{0x10000000};
+inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
+// A VM with VFs has a GICv2m MSI frame (docs/sriov.md "MSI-X"): the guest's MSIs are writes
+// of an SPI number to its MSI_SETSPI_NS register, SPIs 48..63.
+inline constexpr u64 kGuestMsiDoorbell = 0x08020040;
+inline constexpr u32 kGuestMsiFirst = 48;
+inline constexpr u32 kGuestMsiCount = 16;
 // The emulated PL011 has a receive side.
 inline constexpr bool kConsoleInput = true;
 

@@ -23,11 +23,18 @@ struct FakeVmContext {
     u64 console_in = 0;   // bytes queued for the guest
     u32 button_presses = 0;
     bool obeys_button = false; // the fake guest powers off when its power button is pressed
+    bool ram_for_dma = false;  // vm_ram_for_dma was called
+    u64 device_ipa = 0, device_pa = 0, device_size = 0; // the last device mapping (0: none)
 };
 
 using VmContext = FakeVmContext;
 inline constexpr GuestPhys kGuestRamBase{0x40000000};
 inline GuestPhys guest_ram_base(const VmContext&) { return kGuestRamBase; }
+inline constexpr GuestPhys kGuestPciWindow{0x10000000};
+inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
+inline constexpr u64 kGuestMsiDoorbell = 0x08020040;
+inline constexpr u32 kGuestMsiFirst = 48;
+inline constexpr u32 kGuestMsiCount = 16;
 inline constexpr bool kConsoleInput = true;
 
 } // namespace keel::arch

@@ -11,6 +11,12 @@ using VmContext = virt::VmContext;
 // alias); a Linux VM's RAM starts at 0 (vm_prepare moves it there: linux_vm.cpp).
 inline constexpr GuestPhys kGuestRamBase{virt::kRawRamBase};
 inline GuestPhys guest_ram_base(const VmContext& c) { return GuestPhys(c.ram_base); }
+// Assigned devices' BARs (unused until x86 assigns VFs: vm_map_device refuses).
+inline constexpr GuestPhys kGuestPciWindow{0xc0000000};
+inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
+inline constexpr u64 kGuestMsiDoorbell = 0xfee00000; // unused until x86 routes MSIs
+inline constexpr u32 kGuestMsiFirst = 0;
+inline constexpr u32 kGuestMsiCount = 0;
 // COM1's receive side takes console input (virt/devices.cpp).
 inline constexpr bool kConsoleInput = true;
 

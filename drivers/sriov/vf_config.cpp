@@ -1,0 +1,115 @@
+#include "drivers/sriov/vf_config.hpp"
+
+namespace keel::sriov {
+namespace {
+constexpr u32 kCommandGuest = (1u << 1) | (1u << 2) | (1u << 10); // memory, master, INTx off
+constexpr u32 kStatusCapList = 1u << 4;
+constexpr u16 kMsixGuestBits = 0xc000; // Enable, Function Mask
+} // namespace
+
+void VfConfigView::reset(const VfIdentity& id, u32 bar0, u32 bar0_size) {
+    id_ = id;
+    bar0_ = bar0;
+    bar0_size_ = bar0_size;
+    sizing_ = false;
+    command_ = 0;
+    msix_control_ = 0;
+    for (MsixEntryView& e : msix_)
+        e = MsixEntryView{};
+}
+
+void VfConfigView::msix_ranges(u32 (&start)[2], u32 (&size)[2], u32* count) const {
+    *count = 0;
+    if (!id_.msix) return;
+    const u32 entries = (id_.msix_control & 0x7ffu) + 1;
+    if ((id_.msix_table & 7u) == 0) {
+        start[*count] = id_.msix_table & ~7u;
+        size[(*count)++] = 16 * entries;
+    }
+    if ((id_.msix_pba & 7u) == 0) {
+        start[*count] = id_.msix_pba & ~7u;
+        size[(*count)++] = 8 * ((entries + 63) / 64);
+    }
+}
+
+bool VfConfigView::msi_target(u32 i, u64 doorbell, u32* data) const {
+    if (i >= kMsixEntries || !msix_enabled() || msix_function_masked()) return false;
+    const MsixEntryView& e = msix_[i];
+    if ((e.control & 1u) != 0 || (static_cast<u64>(e.addr_hi) << 32 | e.addr_lo) != doorbell)
+        return false;
+    *data = e.data;
+    return true;
+}
+
+bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
+    u32 start[2], len[2], n = 0;
+    msix_ranges(start, len, &n);
+    if (size != 4 || off % 4 != 0) return false; // the spec allows dword (and qword) accesses
+    for (u32 r = 0; r < n; ++r) {
+        if (off < start[r] || off - start[r] >= len[r]) continue;
+        const u32 rel = off - start[r];
+        const bool table = start[r] == (id_.msix_table & ~7u) && (id_.msix_table & 7u) == 0;
+        if (!table) { // the PBA: read-only, nothing pending the guest could see
+            if (!write) *value = 0;
+            return true;
+        }
+        const u32 i = rel / 16, word = (rel % 16) / 4;
+        if (i >= kMsixEntries) {
+            if (!write) *value = word == 3 ? 1u : 0u;
+            return true;
+        }
+        u32* w[4] = {&msix_[i].addr_lo, &msix_[i].addr_hi, &msix_[i].data, &msix_[i].control};
+        if (!write)
+            *value = *w[word];
+        else
+            *w[word] = word == 0 ? (*value & ~3u) : word == 3 ? (*value & 1u) : *value;
+        return true;
+    }
+    return false;
+}
+
+u32 VfConfigView::dword(u32 off) const {
+    switch (off) {
+    case 0x00: return id_.vendor | (static_cast<u32>(id_.device) << 16);
+    case 0x04: return command_ | (id_.msix ? (kStatusCapList << 16) : 0);
+    case 0x08: return id_.class_rev;
+    case 0x0c: return 0;                                   // header type 0, single function
+    case 0x10: return sizing_ ? ~(bar0_size_ - 1) : bar0_; // memory, 32-bit, not prefetchable
+    case 0x2c: return id_.subsystem;
+    case 0x34: return id_.msix ? kMsixAt : 0;
+    default: break;
+    }
+    if (!id_.msix) return 0;
+    if (off == kMsixAt)
+        return 0x11u |
+               (static_cast<u32>((id_.msix_control & ~kMsixGuestBits) | msix_control_) << 16);
+    if (off == kMsixAt + 4) return id_.msix_table;
+    if (off == kMsixAt + 8) return id_.msix_pba;
+    return 0;
+}
+
+u32 VfConfigView::read(u32 off, u32 size) const {
+    if (off >= 4096 || (size != 1 && size != 2 && size != 4) || off % size != 0) return ~0u;
+    const u32 v = dword(off & ~3u) >> (8 * (off & 3));
+    return size == 4 ? v : v & ((1u << (8 * size)) - 1);
+}
+
+void VfConfigView::write(u32 off, u32 size, u32 value) {
+    if (off >= 4096 || (size != 1 && size != 2 && size != 4) || off % size != 0) return;
+    const u32 at = off & ~3u, shift = 8 * (off & 3);
+    const u32 mask = (size == 4 ? ~0u : ((1u << (8 * size)) - 1)) << shift;
+    const u32 v = (value << shift) & mask;
+    if (at == 0x04 && (mask & 0xffff)) {
+        command_ = (command_ & ~(mask & kCommandGuest)) | (v & kCommandGuest);
+    } else if (at == 0x10 && mask == ~0u) {
+        // All ones asks the size; the address Keel mapped is the only other value kept.
+        sizing_ = (v & ~0xfu) == (~0u & ~0xfu);
+    } else if (id_.msix && at == kMsixAt && (mask >> 16) != 0) {
+        const u16 ctl = static_cast<u16>((v & mask) >> 16);
+        const u16 m = static_cast<u16>(mask >> 16);
+        msix_control_ =
+            static_cast<u16>((msix_control_ & ~(m & kMsixGuestBits)) | (ctl & m & kMsixGuestBits));
+    }
+}
+
+} // namespace keel::sriov

@@ -1,0 +1,70 @@
+// The guest's view of an assigned VF's configuration space (issue 13, docs/sriov.md "Guest
+// view"): a type-0 header built from the real VF's identity (PCI Local Bus 3.0 §6.1, PCIe Base
+// 6.0 §7.5.1): vendor (the PF's: a VF's own Vendor ID reads FFFFh, §9.3.4.1.1) and VF device
+// ID, class, subsystem, Command (memory, bus master, INTx disable kept for the guest; the real
+// bits are Keel's), Status with the capability list, BAR0 as a 32-bit memory BAR fixed at
+// the guest address Keel mapped (sizing with all-ones answers the size; any other value is
+// ignored: the BAR does not move), interrupt pin 0, and one capability, MSI-X, copied from
+// the VF (table size, BIR/offsets) with its Enable and Function Mask bits the guest's.
+// Everything else reads 0 and ignores writes. Pure logic, host-tested
+// (tests/unit/vf_config_test.cpp).
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel::sriov {
+
+struct VfIdentity {
+    u16 vendor = 0, device = 0;
+    u32 class_rev = 0;                // config 08h: revision [7:0], class [31:8]
+    u32 subsystem = 0;                // config 2Ch
+    bool msix = false;                // the VF has an MSI-X capability:
+    u16 msix_control = 0;             // its Message Control (table size in [10:0])
+    u32 msix_table = 0, msix_pba = 0; // offset | BIR, as in the capability
+};
+
+// The guest's MSI-X table and PBA (PCI Local Bus 3.0 §6.8.2.6-6.8.2.10): Keel never maps
+// them to the guest, so a guest never programs the VF's real message addresses. Each entry
+// the guest writes is kept here (address low/high, data, vector control; entries start
+// masked, as after reset); the PBA reads as nothing pending. At most kMsixEntries entries
+// are kept (more read as masked and ignore writes).
+struct MsixEntryView {
+    u32 addr_lo = 0, addr_hi = 0, data = 0, control = 1; // control bit 0: masked
+};
+
+class VfConfigView {
+public:
+    static constexpr u32 kMsixAt = 0x40; // where the guest finds the MSI-X capability
+    static constexpr u32 kMsixEntries = 8;
+
+    void reset(const VfIdentity& id, u32 bar0, u32 bar0_size);
+    // One aligned access of `size` bytes (1, 2 or 4) at `off` (< 4096).
+    [[nodiscard]] u32 read(u32 off, u32 size) const;
+    void write(u32 off, u32 size, u32 value);
+    [[nodiscard]] u32 command() const { return command_; }
+    [[nodiscard]] bool msix_enabled() const { return (msix_control_ & 0x8000u) != 0; }
+    [[nodiscard]] bool msix_function_masked() const { return (msix_control_ & 0x4000u) != 0; }
+    // BAR0 ranges the guest must not reach directly: [table, +16 x entries) and [pba, +8 x
+    // ceil(entries / 64)), as offsets into BAR0 (only a BIR of 0 is handled: others are
+    // reported as empty). `*count` ranges are written (0 without MSI-X).
+    void msix_ranges(u32 (&start)[2], u32 (&size)[2], u32* count) const;
+    // A trapped access at `off` into BAR0: true if it lies in the table or PBA (a read
+    // fills *value), false for any other offset (not emulated).
+    bool bar0_access(u32 off, u32 size, bool write, u32* value);
+    [[nodiscard]] const MsixEntryView& msix_entry(u32 i) const { return msix_[i]; }
+    // Where the guest wants vector `i`'s message now: true with *data when MSI-X is enabled,
+    // the function and the vector are unmasked, and the entry's address is `doorbell` (the
+    // guest's MSI frame); false otherwise (the message is dropped: nothing is pending).
+    [[nodiscard]] bool msi_target(u32 i, u64 doorbell, u32* data) const;
+
+private:
+    [[nodiscard]] u32 dword(u32 off) const;
+    VfIdentity id_;
+    u32 bar0_ = 0, bar0_size_ = 0;
+    bool sizing_ = false;
+    u32 command_ = 0;
+    u16 msix_control_ = 0; // the guest's Enable [15] and Function Mask [14]
+    MsixEntryView msix_[kMsixEntries];
+};
+
+} // namespace keel::sriov

@@ -1,0 +1,388 @@
+#include "hypervisor/io/vm_vfs.hpp"
+
+#include <arch/vm.hpp>
+
+#include "drivers/sriov/vf_assign.hpp"
+#include "drivers/sriov/vf_config.hpp"
+#include "hypervisor/io/iommu_boot.hpp"
+#include "hypervisor/io/tick_clock.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/spinlock.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
+
+namespace keel {
+namespace {
+
+using ull = unsigned long long;
+constexpr u64 kSlot = MiB; // one VF's BARs in the guest window
+static_assert(arch::kGuestPciWindowSize % kSlot == 0);
+
+pci::Bdf bdf_of(u16 rid) {
+    return pci::Bdf{static_cast<u8>(rid >> 8), static_cast<u8>((rid >> 3) & 31),
+                    static_cast<u8>(rid & 7)};
+}
+
+class SmmuIsolation final : public sriov::DmaIsolation {
+public:
+    explicit SmmuIsolation(const Platform& p) : p_(p) {}
+    Status attach(pci::Bdf f, const iommu::DmaMap* maps, u32 count) override {
+        return iommu_attach(p_, f, maps, count);
+    }
+    Status quarantine(pci::Bdf f) override {
+        // An invalid STE aborts every transaction of the stream; detach writes it, then
+        // CFGI_STE + TLBI_NH_ASID + CMD_SYNC, and frees the tables only after the sync.
+        const Status s = iommu_detach(p_, f);
+        return s == Status::NotFound ? Status::Ok : s; // never attached: aborts already
+    }
+
+private:
+    const Platform& p_;
+};
+
+VfEventSink* g_events = nullptr;
+
+class VmVfs final : public VmDevices, public IommuEventRuns, public GuestPci {
+public:
+    VmVfs(const Platform& p, sriov::VfTable& vfs)
+        : vfs_(vfs), ecam_(p.ecam_base, p.pci_bus_start, 1), dma_(p), p_(p),
+          assigner_(vfs, ecam_, dma_, waiter_) {}
+
+    Status attach(Vm& vm, u16 rid, u32* why) override {
+        const pci::Bdf f = bdf_of(rid);
+        const u64 ipa = free_slot(vm.id);
+        sriov::VfError e = sriov::VfError::None;
+        Status s = ipa == 0 ? Status::NoMemory : Status::Ok;
+        sriov::Vf* v = vfs_.find(f);
+        // MSIs first (only for a VF that is free to take: the ITS mapping of a VF another
+        // VM owns is never touched), so the doorbell page is in the VF's first context.
+        const bool free_vf = v != nullptr && v->provisioned && v->owner == sriov::kNoOwner;
+        const sriov::VfIdentity id = free_vf ? identity(*v) : sriov::VfIdentity{};
+        Msi msi;
+        if (s == Status::Ok && free_vf && id.msix) msi = map_msi(vm.id, f, id);
+        if (s == Status::Ok) {
+            const sriov::VmMemory mem{vm.ram_ipa().raw(), vm.mem_base, vm.mem_size};
+            const iommu::DmaMap bell{IoVirt(align_down(msi.doorbell, 4096)),
+                                     PhysAddr(align_down(msi.doorbell, 4096)), 4096, true};
+            s = assigner_.attach(vm.id, mem, f, &e, msi.vectors != 0 ? &bell : nullptr);
+        } else {
+            e = refusal_before_slot(f, vm.id);
+        }
+        if (s == Status::Ok) {
+            sriov::VfConfigView& view = views_[index_of(*v)];
+            view.reset(id, static_cast<u32>(ipa), static_cast<u32>(v->bar_size[0]));
+            s = map_bar0(vm, *v, view, ipa);
+            if (s != Status::Ok) {
+                arch::vm_unmap_device(vm, GuestPhys(ipa), v->bar_size[0]);
+                (void)assigner_.detach(vm.id, f, nullptr);
+                e = sriov::VfError::NoRoom;
+            } else {
+                v->guest_bar0 = ipa;
+                vm.pci = this;
+                arm_msix(*v, id, msi);
+            }
+        }
+        if (s != Status::Ok && msi.vectors != 0) arch::msi_unmap(msi.device);
+        *why = static_cast<u32>(e);
+        if (s != Status::Ok) {
+            kprint("vm %u: VF %02x:%02x.%x refused: %s\n", vm.id, f.bus, f.dev, f.fn,
+                   sriov::vf_error_text(e));
+            return s;
+        }
+        kprint("vm %u: VF %02x:%02x.%x attached: stream %#x iova %#llx -> %#llx (%llu MiB), "
+               "BAR0 at ipa %#llx\n",
+               vm.id, f.bus, f.dev, f.fn, iommu_stream(p_, f).value_or(0),
+               static_cast<ull>(vm.ram_ipa().raw()), static_cast<ull>(vm.mem_base.raw()),
+               static_cast<ull>(vm.mem_size / MiB), static_cast<ull>(ipa));
+        return Status::Ok;
+    }
+
+    Status detach(Vm& vm, u16 rid, u32* why) override {
+        const pci::Bdf f = bdf_of(rid);
+        sriov::Vf* v = vfs_.find(f);
+        const u64 bar_ipa = v != nullptr && v->owner == vm.id ? v->guest_bar0 : 0;
+        if (bar_ipa != 0) device_msix(vm.id, *v);
+        sriov::VfError e = sriov::VfError::None;
+        const Status s = assigner_.detach(vm.id, f, &e);
+        *why = static_cast<u32>(e);
+        if (s != Status::Ok && e != sriov::VfError::Hardware) {
+            kprint("vm %u: VF %02x:%02x.%x detach refused: %s\n", vm.id, f.bus, f.dev, f.fn,
+                   sriov::vf_error_text(e));
+            return s;
+        }
+        unmap(vm, *v, bar_ipa);
+        report(vm.id, *v, s);
+        release_msi(*v);
+        return s;
+    }
+
+    // Bus 0 of the guest's ECAM: its VF in window slot k is device k + 1, function 0.
+    u32 config_read(const Vm& vm, u32 off, u32 size) override {
+        LockGuard g(lock_);
+        const sriov::VfConfigView* view = guest_function(vm, off);
+        const u32 ones = size >= 4 ? ~0u : (1u << (8 * size)) - 1;
+        return view != nullptr ? view->read(off & 0xfff, size) : ones;
+    }
+    void config_write(const Vm& vm, u32 off, u32 size, u32 value) override {
+        LockGuard g(lock_);
+        if (sriov::VfConfigView* view = guest_function(vm, off))
+            view->write(off & 0xfff, size, value);
+    }
+
+    bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u32* value) override {
+        LockGuard g(lock_);
+        const u64 slot = align_down(ipa, kSlot);
+        for (u32 i = 0; i < vfs_.count(); ++i) {
+            const sriov::Vf& v = vfs_.at(i);
+            if (v.owner != vm.id || v.guest_bar0 != slot || ipa - slot >= v.bar_size[0]) continue;
+            return views_[i].bar0_access(static_cast<u32>(ipa - slot), size, write, value);
+        }
+        return false;
+    }
+
+    void vm_ending(Vm& vm) override {
+        for (u32 i = 0; i < vfs_.count(); ++i) {
+            sriov::Vf* v = vfs_.find(vfs_.at(i).bdf);
+            if (v->owner != vm.id) continue;
+            const u64 bar_ipa = v->guest_bar0;
+            device_msix(vm.id, *v);
+            const Status s = assigner_.detach(vm.id, v->bdf, nullptr);
+            unmap(vm, *v, bar_ipa);
+            report(vm.id, *v, s);
+            release_msi(*v);
+            if (g_events != nullptr) {
+                char detail[40];
+                format(detail, sizeof detail, "vf %02x:%02x.%x: reset, quarantined", v->bdf.bus,
+                       v->bdf.dev, v->bdf.fn);
+                g_events->vf_released(vm.id, detail);
+            }
+        }
+    }
+
+    void poll() override {
+        (void)iommu_report_events(this);
+        // MSIs that arrived: to the owner's guest, if its view of that vector asks for it.
+        for (u32 n = 0; n < 64; ++n) {
+            const u32 token = arch::msi_next();
+            if (token == 0) break;
+            deliver(token);
+        }
+    }
+
+    // One run of events from one stream: whose VF it is, charged to its owner.
+    void run(const iommu::Event& e, u32 count) override {
+        sriov::Vf* v = nullptr;
+        for (u32 i = 0; i < vfs_.count() && v == nullptr; ++i)
+            if (iommu_stream(p_, vfs_.at(i).bdf).value_or(~0u) == e.sid)
+                v = vfs_.find(vfs_.at(i).bdf);
+        if (v == nullptr) return; // the PF's stream or none of Keel's VFs: printed only
+        v->dma_faults += count;
+        const u32 owner = v->owner;
+        kprint("smmu: stream %#x is VF %02x:%02x.%x, %s %u: %u fault%s\n", e.sid, v->bdf.bus,
+               v->bdf.dev, v->bdf.fn, owner != 0 ? "owned by vm" : "owner", owner, count,
+               count == 1 ? "" : "s");
+        if (owner != 0) vm_manager().count_dma_fault(owner, count);
+        if (g_events != nullptr) {
+            char detail[40];
+            format(detail, sizeof detail, "%s %02x:%02x.%x iova %#llx", iommu::event_name(e.type),
+                   v->bdf.bus, v->bdf.dev, v->bdf.fn, static_cast<ull>(e.address));
+            g_events->dma_fault(owner, detail);
+        }
+    }
+
+private:
+    struct Msi {
+        u32 device = 0, vectors = 0, first = 0;
+        u64 doorbell = 0;
+    };
+    // The VF's MSI-X vectors (at most the view keeps) to the arch's MSI controller.
+    Msi map_msi(u32 vm, pci::Bdf f, const sriov::VfIdentity& id) {
+        Msi m;
+        const u32 rid = pci::routing_id(f);
+        const PciIdRange* r = p_.pci_route(rid);
+        if (r == nullptr || !r->its_mapped) return m;
+        m.device = r->its_device_base + (rid - r->rid_base);
+        const u32 want = (id.msix_control & 0x7ffu) + 1;
+        m.vectors =
+            want < sriov::VfConfigView::kMsixEntries ? want : sriov::VfConfigView::kMsixEntries;
+        const Status s = arch::msi_map(m.device, m.vectors, &m.doorbell, &m.first);
+        if (s != Status::Ok) {
+            kprint("vm %u: VF %02x:%02x.%x: no MSIs (%s)\n", vm, f.bus, f.dev, f.fn,
+                   status_name(s));
+            return Msi{};
+        }
+        return m;
+    }
+    // The device's own MSI-X table: each vector writes its event ID to the doorbell (the
+    // only page besides the VM's RAM in the VF's SMMU context), MSI-X enabled.
+    void arm_msix(sriov::Vf& v, const sriov::VfIdentity& id, const Msi& m) {
+        v.msi_first = m.first;
+        v.msi_vectors = m.vectors;
+        if (m.vectors == 0) return;
+        auto* t = reinterpret_cast<volatile u32*>(v.bar[0] + (id.msix_table & ~7u));
+        for (u32 i = 0; i < m.vectors; ++i) {
+            t[4 * i] = static_cast<u32>(m.doorbell);
+            t[4 * i + 1] = static_cast<u32>(m.doorbell >> 32);
+            t[4 * i + 2] = i;
+            t[4 * i + 3] = 0; // unmasked
+        }
+        const Result<u32> cap = pci::find_cap(ecam_, v.bdf, 0x11);
+        if (cap.ok())
+            ecam_.write32(v.bdf, cap.value(),
+                          (ecam_.read32(v.bdf, cap.value()) & ~(0x4000u << 16)) | (0x8000u << 16));
+        kprint("vm %u: VF %02x:%02x.%x MSI-X: %u vector%s -> ITS device %#x, LPIs from %u, guest "
+               "frame SPIs %u..%u\n",
+               v.owner, v.bdf.bus, v.bdf.dev, v.bdf.fn, m.vectors, m.vectors == 1 ? "" : "s",
+               m.device, m.first, arch::kGuestMsiFirst,
+               arch::kGuestMsiFirst + arch::kGuestMsiCount - 1);
+    }
+    void release_msi(sriov::Vf& v) {
+        if (v.msi_vectors == 0 || v.owner != sriov::kNoOwner) return;
+        const u32 rid = pci::routing_id(v.bdf);
+        if (const PciIdRange* r = p_.pci_route(rid))
+            arch::msi_unmap(r->its_device_base + (rid - r->rid_base));
+        v.msi_first = v.msi_vectors = 0;
+    }
+    // One MSI of a VF: the guest's own table entry decides (its Enable and Function Mask,
+    // the vector's Mask, and an address that is its MSI frame's doorbell).
+    void deliver(u32 token) {
+        for (u32 i = 0; i < vfs_.count(); ++i) {
+            sriov::Vf& v = *vfs_.find(vfs_.at(i).bdf);
+            if (v.msi_vectors == 0 || token < v.msi_first || token - v.msi_first >= v.msi_vectors)
+                continue;
+            u32 spi = 0;
+            if (views_[i].msi_target(token - v.msi_first, arch::kGuestMsiDoorbell, &spi) &&
+                v.owner != sriov::kNoOwner) {
+                ++v.msi_delivered;
+                vm_manager().raise_msi(v.owner, spi);
+            } else {
+                ++v.msi_dropped;
+            }
+            return;
+        }
+    }
+    u32 index_of(const sriov::Vf& v) const {
+        for (u32 i = 0; i < vfs_.count(); ++i)
+            if (&vfs_.at(i) == &v) return i;
+        return 0;
+    }
+    sriov::VfConfigView* guest_function(const Vm& vm, u32 off) {
+        const u32 dev = (off >> 15) & 31, fn = (off >> 12) & 7;
+        if (dev == 0 || fn != 0 || off >= (32u << 15)) return nullptr;
+        const u64 ipa = arch::kGuestPciWindow.raw() + (dev - 1) * kSlot;
+        for (u32 i = 0; i < vfs_.count(); ++i)
+            if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == ipa) return &views_[i];
+        return nullptr;
+    }
+    // BAR0 into the guest's stage 2 but for the pages holding the MSI-X table and PBA,
+    // which stay unmapped and trap (bar_access): the guest never reaches the real ones.
+    Status map_bar0(Vm& vm, const sriov::Vf& v, const sriov::VfConfigView& view, u64 ipa) {
+        u32 start[2], size[2], n = 0;
+        view.msix_ranges(start, size, &n);
+        auto trapped = [&](u64 page) {
+            for (u32 r = 0; r < n; ++r)
+                if (page < start[r] + size[r] && page + 4096 > start[r]) return true;
+            return false;
+        };
+        u64 run = 0;
+        bool in_run = false;
+        for (u64 at = 0; at <= v.bar_size[0]; at += 4096) {
+            const bool map = at < v.bar_size[0] && !trapped(at);
+            if (map && !in_run) run = at;
+            if (!map && in_run)
+                KEEL_TRY(arch::vm_map_device(vm, GuestPhys(ipa + run), PhysAddr(v.bar[0] + run),
+                                             at - run));
+            in_run = map;
+        }
+        return Status::Ok;
+    }
+    // The VF's own first MSI-X entry before its reset (Keel's EL2 mapping of the BAR): the
+    // guest's writes went to its copy, so this still holds what the device was reset to.
+    void device_msix(u32 vm, const sriov::Vf& v) {
+        u32 start[2], size[2], n = 0;
+        views_[index_of(v)].msix_ranges(start, size, &n);
+        if (n == 0) return;
+        const auto* e = reinterpret_cast<const volatile u32*>(v.bar[0] + start[0]);
+        kprint("vm %u: VF %02x:%02x.%x MSI-X entry 0 in the device: address %#x, data %#x, %s\n",
+               vm, v.bdf.bus, v.bdf.dev, v.bdf.fn, e[0], e[2], (e[3] & 1) ? "masked" : "unmasked");
+    }
+    // What the guest's header shows (vf_config.hpp), read from the real PF and VF.
+    sriov::VfIdentity identity(const sriov::Vf& v) {
+        sriov::VfIdentity id;
+        id.vendor = static_cast<u16>(ecam_.read32(v.pf, pci::kCfgId));
+        const Result<sriov::Capability> cap = sriov::read_capability(ecam_, v.pf);
+        id.device = cap.ok() ? cap.value().vf_device : 0;
+        id.class_rev = ecam_.read32(v.bdf, 0x08);
+        id.subsystem = ecam_.read32(v.bdf, 0x2c);
+        const Result<u32> msix = pci::find_cap(ecam_, v.bdf, 0x11);
+        if (msix.ok()) {
+            id.msix = true;
+            id.msix_control = static_cast<u16>(ecam_.read32(v.bdf, msix.value()) >> 16);
+            id.msix_table = ecam_.read32(v.bdf, msix.value() + 4);
+            id.msix_pba = ecam_.read32(v.bdf, msix.value() + 8);
+        }
+        return id;
+    }
+    // The lowest window slot none of the VM's VFs uses; 0 if all are taken.
+    u64 free_slot(u32 vm) const {
+        for (u64 ipa = arch::kGuestPciWindow.raw();
+             ipa < arch::kGuestPciWindow.raw() + arch::kGuestPciWindowSize; ipa += kSlot) {
+            bool used = false;
+            for (u32 i = 0; i < vfs_.count(); ++i)
+                used |= vfs_.at(i).owner == vm && vfs_.at(i).guest_bar0 == ipa;
+            if (!used) return ipa;
+        }
+        return 0;
+    }
+    // Without a free slot the ownership rules still say first why a VF cannot be had.
+    sriov::VfError refusal_before_slot(pci::Bdf f, u32 vm) {
+        const sriov::Vf* v = vfs_.find(f);
+        if (v == nullptr) return vfs_.is_pf(f) ? sriov::VfError::IsPf : sriov::VfError::UnknownBdf;
+        if (!v->provisioned) return sriov::VfError::NotProvisioned;
+        if (v->owner == vm) return sriov::VfError::AlreadyOwned;
+        if (v->owner != sriov::kNoOwner) return sriov::VfError::OwnedByOther;
+        return sriov::VfError::NoRoom;
+    }
+    void unmap(Vm& vm, sriov::Vf& v, u64 bar_ipa) {
+        if (bar_ipa != 0 && v.owner == sriov::kNoOwner) {
+            arch::vm_unmap_device(vm, GuestPhys(bar_ipa), v.bar_size[0]);
+            v.guest_bar0 = 0;
+        }
+        bool any = false;
+        for (u32 i = 0; i < vfs_.count(); ++i)
+            any |= vfs_.at(i).owner == vm.id;
+        if (!any) vm.pci = nullptr;
+    }
+    void report(u32 vm, const sriov::Vf& v, Status s) {
+        if (v.owner == sriov::kNoOwner)
+            kprint("vm %u: VF %02x:%02x.%x detached: FLR %s, stream %#x quarantined (abort, "
+                   "CFGI_STE + TLBI + SYNC)\n",
+                   vm, v.bdf.bus, v.bdf.dev, v.bdf.fn,
+                   v.provisioned ? "done" : "FAILED: VF retired",
+                   iommu_stream(p_, v.bdf).value_or(0));
+        else
+            kprint("vm %u: VF %02x:%02x.%x: quarantine FAILED (%s): VF kept out of use\n", vm,
+                   v.bdf.bus, v.bdf.dev, v.bdf.fn, status_name(s));
+    }
+
+    sriov::VfTable& vfs_;
+    pci::EcamAccess ecam_;
+    SmmuIsolation dma_;
+    TickWaiter waiter_;
+    const Platform& p_;
+    sriov::VfAssigner assigner_;
+    SpinLock lock_; // the views: the owners' vCPUs write them while their VMs run
+    sriov::VfConfigView views_[sriov::VfTable::kMax];
+};
+
+} // namespace
+
+void set_vf_event_sink(VfEventSink* sink) { g_events = sink; }
+
+VmDevices* vm_vfs(const Platform& p, sriov::VfTable& vfs) {
+    if (!iommu_ready() || vfs.count() == 0) return nullptr;
+    static VmVfs devices(p, vfs);
+    return &devices;
+}
+
+} // namespace keel

@@ -1,0 +1,48 @@
+// The PCIe functions a VM is given (issue 13: SR-IOV VFs, docs/sriov.md "Assignment"), as
+// the VM manager sees them: it checks the VM's state and makes its RAM ready for DMA, the
+// implementation (the image: hypervisor/io/vm_vfs.cpp) does ownership, the IOMMU and
+// the guest's mapping. Called under the manager's lock, on the boot core.
+#pragma once
+
+#include "hypervisor/status.hpp"
+
+namespace keel {
+
+struct Vm;
+
+// The guest's PCI configuration space for its assigned functions (bus 0, ECAM layout: offset =
+// device << 15 | function << 12 | register). Called on the VM's own vCPUs, for each trapped
+// access to the ECAM window the arch gives the guest, while the VM runs (the set of functions
+// does not change then: attach and detach need it not running). Functions the VM does not
+// have read all ones.
+class GuestPci {
+public:
+    virtual u32 config_read(const Vm& vm, u32 offset, u32 size) = 0;
+    virtual void config_write(const Vm& vm, u32 offset, u32 size, u32 value) = 0;
+    // A trapped access to the guest's PCI memory window (`ipa`): the parts of a function's
+    // BARs Keel does not map (the MSI-X table and PBA). False: nothing there (the guest
+    // gets the abort a bare machine would give).
+    virtual bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u32* value) = 0;
+
+protected:
+    ~GuestPci() = default;
+};
+
+class VmDevices {
+public:
+    // Function `rid` (PCIe routing ID) to VM `vm`, created and not running, its RAM
+    // ready for DMA. On a refusal `why` is a sriov::VfError value; nothing changes.
+    virtual Status attach(Vm& vm, u16 rid, u32* why) = 0;
+    virtual Status detach(Vm& vm, u16 rid, u32* why) = 0;
+    // No vCPU of `vm` runs and it still owns its memory: every function it holds is
+    // reset and cut off from memory (quarantined) before the manager frees that memory.
+    virtual void vm_ending(Vm& vm) = 0;
+    // Reports what the devices raised since the last call (IOMMU faults: console, the
+    // owner's VmStats::dma_faults, the audit log). Boot core, outside the manager's lock.
+    virtual void poll() = 0;
+
+protected:
+    ~VmDevices() = default;
+};
+
+} // namespace keel
