@@ -18,8 +18,10 @@
 
 #ifdef __ASSEMBLER__
 /* PC-relative address of a symbol anywhere within +-4 GiB. */
+/* clang-format off */
 .macro adr_l reg, sym
     adrp    \reg, \sym
     add     \reg, \reg, :lo12:\sym
 .endm
+/* clang-format on */
 #endif

@@ -4,8 +4,8 @@
  * against the GDT built in descriptors.cpp. */
 #pragma once
 
-#define KEEL_X86_STACK_SIZE 16384  /* boot CPU stack */
-#define KEEL_X86_IST_SIZE 8192     /* #DF stack (IST1): a stack overflow still reports */
+#define KEEL_X86_STACK_SIZE 16384 /* boot CPU stack */
+#define KEEL_X86_IST_SIZE 8192    /* #DF stack (IST1): a stack overflow still reports */
 
 /* GDT selectors, the same in the early (start.S) and the final (descriptors.cpp) GDT. */
 #define KEEL_X86_SEL_CODE64 0x08
@@ -27,4 +27,4 @@
  * which ends a guest's run so that Keel can deliver the guest's own timer. */
 #define KEEL_X86_KICK_VECTOR 32
 #define KEEL_X86_IDT_VECTORS 33
-#define KEEL_X86_STUB_SIZE 16      /* each vector stub is padded to 16 bytes */
+#define KEEL_X86_STUB_SIZE 16 /* each vector stub is padded to 16 bytes */
