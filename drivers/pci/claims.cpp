@@ -33,36 +33,33 @@ bool claim_window(Claims& claims, u32 reg, u64 base_hi, u64 limit_hi, u32& n) {
 
 Result<u32> claim_decoding_bars(ConfigAccess& cfg, Claims& claims, u8 bus) {
     u32 n = 0;
-    for (u8 dev = 0; dev < 32; ++dev) {
-        for (u8 fn = 0; fn < 8; ++fn) {
-            const Bdf f{bus, dev, fn};
-            if ((cfg.read32(f, kCfgId) & 0xffff) == 0xffff) {
-                if (fn == 0) break;
-                continue;
-            }
-            const u32 header = (cfg.read32(f, kCfgHeader) >> 16) & 0xff;
-            if ((header & 0x7f) == 1) {
-                const u32 pref = cfg.read32(f, kCfgPrefWindow);
-                const bool pref64 = (pref & 0xf) == 1;
-                if (!claim_window(claims, cfg.read32(f, kCfgMemWindow), 0, 0, n) ||
-                    !claim_window(claims, pref, pref64 ? cfg.read32(f, kCfgPrefBaseHi) : 0,
-                                  pref64 ? cfg.read32(f, kCfgPrefLimitHi) : 0, n))
-                    return Status::NoMemory;
-            } else if (const u32 cmd = cfg.read32(f, kCfgCommand) & 0xffff;
-                       (header & 0x7f) == 0 && (cmd & kCmdMemory)) {
-                Bar bars[6];
-                const Status s = size_bars(cfg, f, bars);
-                cfg.write32(f, kCfgCommand, cmd); // decoding back on, as firmware left it
-                KEEL_TRY(s);
-                for (const Bar& b : bars) {
-                    if (!b.present || b.io || b.firmware_addr == 0) continue;
-                    if (!claims.add(b.firmware_addr, b.size)) return Status::NoMemory;
+    Status s = Status::Ok;
+    (void)for_each_function(cfg, bus, [&](Bdf f) {
+        const u32 header = (cfg.read32(f, kCfgHeader) >> 16) & 0x7f;
+        if (header == 1) {
+            const u32 pref = cfg.read32(f, kCfgPrefWindow);
+            const bool pref64 = (pref & 0xf) == 1;
+            if (!claim_window(claims, cfg.read32(f, kCfgMemWindow), 0, 0, n) ||
+                !claim_window(claims, pref, pref64 ? cfg.read32(f, kCfgPrefBaseHi) : 0,
+                              pref64 ? cfg.read32(f, kCfgPrefLimitHi) : 0, n))
+                s = Status::NoMemory;
+        } else if (const u32 cmd = cfg.read32(f, kCfgCommand) & 0xffff;
+                   header == 0 && (cmd & kCmdMemory)) {
+            Bar bars[6];
+            s = size_bars(cfg, f, bars);
+            cfg.write32(f, kCfgCommand, cmd); // decoding back on, as firmware left it
+            for (const Bar& b : bars) {
+                if (s != Status::Ok) break;
+                if (!b.present || b.io || b.firmware_addr == 0) continue;
+                if (!claims.add(b.firmware_addr, b.size))
+                    s = Status::NoMemory;
+                else
                     ++n;
-                }
             }
-            if (fn == 0 && !(header & 0x80)) break; // not multi-function
         }
-    }
+        return s == Status::Ok;
+    });
+    if (s != Status::Ok) return s;
     return n;
 }
 

@@ -23,19 +23,13 @@ void EcamAccess::write32(Bdf f, u32 offset, u32 value) {
 Result<Bdf> find_device(ConfigAccess& cfg, u32 first_bus, u32 last_bus, u16 vendor, u16 device) {
     const u32 want = (static_cast<u32>(device) << 16) | vendor;
     for (u32 bus = first_bus; bus <= last_bus && bus < 256; ++bus) {
-        for (u32 dev = 0; dev < 32; ++dev) {
-            for (u32 fn = 0; fn < 8; ++fn) {
-                Bdf f{static_cast<u8>(bus), static_cast<u8>(dev), static_cast<u8>(fn)};
-                u32 id = cfg.read32(f, kCfgId);
-                if ((id & 0xffff) == 0xffff) {
-                    if (fn == 0) break; // no function 0: no device
-                    continue;
-                }
-                if (id == want) return f;
-                // Single-function devices answer only at fn 0 (header type bit 7).
-                if (fn == 0 && !(cfg.read32(f, kCfgHeader) & (0x80u << 16))) break;
-            }
-        }
+        Bdf found{};
+        if (!for_each_function(cfg, static_cast<u8>(bus), [&](Bdf f) {
+                if (cfg.read32(f, kCfgId) != want) return true;
+                found = f;
+                return false;
+            }))
+            return found;
     }
     return Status::NotFound;
 }

@@ -45,6 +45,26 @@ constexpr u32 kCfgBar0 = 0x10;
 constexpr u32 kCmdMemory = 1u << 1;
 constexpr u32 kCmdBusMaster = 1u << 2;
 
+// Calls visit(f) for every function present on `bus`, in device then function order
+// (PCI Local Bus 3.0 §6.1: vendor 0xffff means no function; functions 1-7 are looked at
+// only where function 0's header type says multi-function). visit returns false to stop
+// the walk; for_each_function then returns false.
+template <typename Visit>
+bool for_each_function(ConfigAccess& cfg, u8 bus, Visit&& visit) {
+    for (u8 dev = 0; dev < 32; ++dev) {
+        for (u8 fn = 0; fn < 8; ++fn) {
+            const Bdf f{bus, dev, fn};
+            if ((cfg.read32(f, kCfgId) & 0xffff) == 0xffff) {
+                if (fn == 0) break; // no function 0: no device
+                continue;
+            }
+            if (!visit(f)) return false;
+            if (fn == 0 && !(cfg.read32(f, kCfgHeader) & (0x80u << 16))) break;
+        }
+    }
+    return true;
+}
+
 // Finds the first function with this vendor/device id on buses [first, last].
 [[nodiscard]] Result<Bdf> find_device(ConfigAccess& cfg, u32 first_bus, u32 last_bus, u16 vendor,
                                       u16 device);

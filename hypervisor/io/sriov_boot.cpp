@@ -166,24 +166,16 @@ u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdli
     }
     if (fw.value() != 0) kprint("pci: %u ranges firmware left decoding claimed\n", fw.value());
     u32 pfs = 0;
-    for (u8 dev = 0; dev < 32 && pfs < kMaxPfs; ++dev) {
-        for (u8 fn = 0; fn < 8; ++fn) {
-            const pci::Bdf f{static_cast<u8>(p.pci_bus_start), dev, fn};
-            const u32 id = ecam.read32(f, pci::kCfgId);
-            if ((id & 0xffff) == 0xffff) {
-                if (fn == 0) break;
-                continue;
-            }
-            if ((ecam.read32(f, kCfgClass) >> 8) == kClassNvme &&
-                sriov::find_ext_cap(ecam, f, sriov::kExtCapIdSriov).ok()) {
-                ++pfs;
-                const Status s = bring_up_pf(info, p, ecam, f, wanted_vfs(cmdline));
-                if (s != Status::Ok)
-                    kprint("sriov: PF %02x:%02x.%x: %s\n", f.bus, f.dev, f.fn, status_name(s));
-            }
-            if (fn == 0 && !(ecam.read32(f, pci::kCfgHeader) & (0x80u << 16))) break;
+    (void)pci::for_each_function(ecam, static_cast<u8>(p.pci_bus_start), [&](pci::Bdf f) {
+        if ((ecam.read32(f, kCfgClass) >> 8) == kClassNvme &&
+            sriov::find_ext_cap(ecam, f, sriov::kExtCapIdSriov).ok()) {
+            ++pfs;
+            const Status s = bring_up_pf(info, p, ecam, f, wanted_vfs(cmdline));
+            if (s != Status::Ok)
+                kprint("sriov: PF %02x:%02x.%x: %s\n", f.bus, f.dev, f.fn, status_name(s));
         }
-    }
+        return pfs < kMaxPfs;
+    });
     if (cmdline.value_is("keel.test", "vf_dma")) vf_dma_check(p, ecam, g_vfs);
     // From here on VMs may be given VFs (keel.vm= vf:, the mailbox's ATTACH_VF).
     vm_manager().set_devices(vm_vfs(p, g_vfs));
