@@ -21,6 +21,12 @@ struct Vm {
     static constexpr u32 kMaxVms = 8;
     static constexpr usize kLabelMax = 80;
 
+    // The byte arrays are cleared with memset (why: GuestImage's constructor).
+    Vm() {
+        memset(kernel_head, 0, sizeof kernel_head);
+        memset(label, 0, sizeof label);
+    }
+
     u16 id = 0; // 1-based; also the pool owner id and the VMID
     u64 cpu_mask = 0;
     u32 first_cpu = 0;   // vCPU 0 runs here
@@ -33,8 +39,8 @@ struct Vm {
     GuestImage image;
     // The kernel's first bytes, captured by the manager as they were loaded: the arch
     // reads the boot header from here, never back out of guest RAM.
-    u8 kernel_head[GuestImage::kHeadBytes] = {};
-    char label[kLabelMax] = {};          // how messages name the VM's definition
+    u8 kernel_head[GuestImage::kHeadBytes];
+    char label[kLabelMax];               // how messages name the VM's definition
     const char* initial_input = nullptr; // console input fed once the guest opens its UART
     ConsoleSink* console = nullptr;      // besides the hypervisor console; may be null
     GuestPci* pci = nullptr; // its assigned PCIe functions' config space; null without any

@@ -2,6 +2,8 @@
 // ended, its counters, what it boots, and where its console output goes. No arch here.
 #pragma once
 
+#include <string.h>
+
 #include "hypervisor/types.hpp"
 
 namespace keel {
@@ -34,12 +36,16 @@ struct GuestImage {
     // header ends before 0x280).
     static constexpr usize kHeadBytes = 0x280;
     static constexpr usize kCmdlineMax = 256;
+    // Byte arrays are cleared with memset, not a `= {}` initializer: freestanding clang
+    // (no library calls allowed) turns that into a one-byte-a-time loop, which cost every
+    // arm64 boot about 14 k instructions once the Vm slots grew (docs/performance.md).
+    GuestImage() { memset(cmdline, 0, sizeof cmdline); }
     GuestKind kind = GuestKind::Raw;
     u64 kernel_bytes = 0;
     u64 initrd_offset = 0;
     u64 initrd_bytes = 0;
     u32 raw_mode = 0;
-    char cmdline[kCmdlineMax] = {};
+    char cmdline[kCmdlineMax];
 };
 
 // Where guest console output goes besides the hypervisor console (the mailbox's console
