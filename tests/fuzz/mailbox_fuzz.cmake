@@ -12,6 +12,15 @@ add_executable(mailbox_fuzz ${CMAKE_SOURCE_DIR}/tests/fuzz/mailbox_fuzz.cpp
   ${_m}/rejects.cpp ${_m}/dispatch.cpp ${CMAKE_SOURCE_DIR}/hypervisor/entropy/seed.cpp)
 target_compile_options(mailbox_fuzz PRIVATE ${KEEL_WARNINGS} -fsanitize=fuzzer)
 target_link_options(mailbox_fuzz PRIVATE -fsanitize=fuzzer)
+# Source-based coverage of what a corpus reaches (tests/fuzz/coverage.sh builds with it on,
+# in a build folder of its own): the mailbox files the target compiles, nothing else.
+option(KEEL_FUZZ_COVERAGE "instrument mailbox_fuzz's mailbox sources for llvm-cov" OFF)
+if(KEEL_FUZZ_COVERAGE)
+  foreach(_t mailbox_fuzz_copy mailbox_fuzz)
+    target_compile_options(${_t} PRIVATE -fprofile-instr-generate -fcoverage-mapping)
+  endforeach()
+  target_link_options(mailbox_fuzz PRIVATE -fprofile-instr-generate)
+endif()
 target_link_libraries(mailbox_fuzz PRIVATE keel_core_host)
 # Seeds for the authenticated mode (make_seeds.py) go into a corpus folder in the build
 # tree, which libFuzzer then grows.
