@@ -50,6 +50,7 @@ set(KEEL_X86_GUEST_SUITE_MARKERS
   --expect "[vm 1] apic: SELF IPI delivered vector 0x32 to this vCPU ok"
   --expect "[vm 1] apic: ICR self shorthand delivered vector 0x32 ok"
   --expect "[vm 1] apic: NMI taken with RFLAGS.IF clear ok"
+  --expect "[vm 1] apic: an NMI sent from an NMI handler waits for its IRET (no nesting) ok"
   --expect "[vm 1] vmcall: echo 0x41 -> 0x42 ok"
   --expect "[vm 1] all checks passed"
   --expect "vm 1: destroyed (guest power-off), pool back to"

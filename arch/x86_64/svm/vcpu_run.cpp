@@ -143,12 +143,19 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
 // The local APIC's next event into EVENTINJ (15.20), unless an event is being delivered
 // again; with an interrupt the guest cannot take yet (RFLAGS.IF clear, or an STI/MOV SS
 // shadow), a virtual interrupt request whose VINTR intercept exits once it can (15.21.4).
+// An NMI is held while the guest runs the handler of the last one (SDM Vol. 3A 6.7.1: NMIs
+// are blocked until the next IRET): the IRET intercept (15.9) says when that IRET comes.
 void inject_pending(Vm& vm, Vcpu& v, Vmcb& c) {
     if (c.event_inject & (1ull << 31)) return;
     const bool interruptible = (c.rflags & kRflagsIf) && !(c.int_state & 1);
-    const Injection j = next_injection(vm, v, interruptible, true);
+    const bool nmi_ok = !v.nmi_blocked && !(c.int_state & 1);
+    const Injection j = next_injection(vm, v, interruptible, nmi_ok);
     switch (j.kind) {
-    case InjectKind::Nmi: c.event_inject = EntryEvent{2, EventType::Nmi, false}.encode(); break;
+    case InjectKind::Nmi:
+        c.event_inject = EntryEvent{2, EventType::Nmi, false}.encode();
+        v.nmi_blocked = true;
+        c.intercept_misc1 |= kIntercept1Iret;
+        break;
     case InjectKind::Interrupt:
         c.event_inject = EntryEvent{j.vector, EventType::ExternalInterrupt, false}.encode();
         break;
@@ -178,6 +185,7 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
         }
         // An event whose delivery the exit interrupted is delivered again (15.7.2).
         c.event_inject = (c.exit_int_info >> 31) & 1 ? c.exit_int_info : 0;
+        if (v.nmi_iret) v.nmi_iret = v.nmi_blocked = false; // the NMI handler's IRET has run
         const ExitAction a = handle_exit(vm, v, c);
         if (a != ExitAction::Resume) return a;
         if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE))

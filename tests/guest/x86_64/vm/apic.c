@@ -1,13 +1,14 @@
 // The in-guest local APIC suite (issue 12), the same code under VMX and SVM: the x2APIC
 // timer in periodic and TSC-deadline mode (halted and running guest), a masked LVT, self
-// IPIs through SELF IPI and the ICR's self shorthand, an NMI with interrupts disabled,
-// and with two vCPUs an IPI and an NMI from the BSP to the AP. The references are the
-// SDM's (Vol. 3A ch. 11): the APIC timer counts at the core crystal clock, whose ratio
-// to the TSC CPUID leaf 0x15 gives (11.5.4), so a periodic timer of initial count N
-// fires every N * EBX / EAX TSC ticks, never earlier; a TSC-deadline timer fires once
-// the TSC reaches the deadline, then disarms and reads 0 (11.5.4.1); an NMI is not
-// masked by RFLAGS.IF (6.7.1); SELF IPI is a fixed interrupt to the sender (11.12.11).
-// Also the timer-delivery benchmark (bench mode): TSC deadline -> the guest's handler.
+// IPIs through SELF IPI and the ICR's self shorthand, an NMI with interrupts disabled, an
+// NMI sent from inside an NMI handler (held until its IRET), and with two vCPUs an IPI and an NMI
+// from the BSP to the AP. The references are the SDM's (Vol. 3A ch. 11): the APIC timer counts at
+// the core crystal clock, whose ratio to the TSC CPUID leaf 0x15 gives (11.5.4), so a periodic
+// timer of initial count N fires every N * EBX / EAX TSC ticks, never earlier; a TSC-deadline timer
+// fires once the TSC reaches the deadline, then disarms and reads 0 (11.5.4.1); an NMI is not
+// masked by RFLAGS.IF but blocks further NMIs until the next IRET (6.7.1); SELF IPI is a fixed
+// interrupt to the sender (11.12.11). Also the timer-delivery benchmark (bench mode): TSC deadline
+// -> the guest's handler.
 #include "guest.h"
 
 enum { V_PERIODIC = 0x30, V_DEADLINE = 0x31, V_SELF = 0x32, V_IPI = 0x33 };
@@ -43,10 +44,23 @@ void apic_irq(uint64_t vector) {
     wrmsr64(X2_EOI, 0);
 }
 
+volatile uint32_t g_nmi_depth, g_nmi_max_depth, g_nmi_resend;
+
 void apic_nmi(void) {
+    const uint32_t depth = ++g_nmi_depth;
+    if (depth > g_nmi_max_depth) g_nmi_max_depth = depth;
     uint32_t r[4];
     cpuid_(1, 0, r);
     __atomic_fetch_add(&g_nmi_hits[(r[1] >> 24) & 1], 1, __ATOMIC_SEQ_CST);
+    if (g_nmi_resend) {
+        // Another NMI to itself from inside the handler, then exits (CPUID) that would let
+        // a hypervisor deliver it: it must wait for this handler's IRET (SDM Vol. 3A 6.7.1).
+        g_nmi_resend = 0;
+        wrmsr64(X2_ICR, 4u << 8);
+        for (int i = 0; i < 20; ++i)
+            cpuid_(0, 0, r);
+    }
+    --g_nmi_depth;
 }
 
 extern char apic_stub_30[], apic_stub_31[], apic_stub_32[], apic_stub_33[], nmi_stub[];
@@ -160,6 +174,13 @@ static void check_self_ipis(void) {
     while (g_nmi_hits[0] == 0 && rdtsc_() - t0 < kPatience) {
     }
     check(g_nmi_hits[0] == 1, "apic: NMI taken with RFLAGS.IF clear");
+    g_nmi_resend = 1;
+    wrmsr64(X2_ICR, 4u << 8);
+    const uint64_t t1 = rdtsc_();
+    while (g_nmi_hits[0] < 3 && rdtsc_() - t1 < kPatience) {
+    }
+    check(g_nmi_hits[0] == 3 && g_nmi_max_depth == 1,
+          "apic: an NMI sent from an NMI handler waits for its IRET (no nesting)");
 }
 
 void run_apic_checks(void) {
