@@ -48,6 +48,7 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/update/image_note.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/handover.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/place.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/adopt_pool.cpp
   ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/bar_place.cpp

@@ -18,6 +18,7 @@
 #include "hypervisor/print.hpp"
 #include "hypervisor/update/handover.hpp"
 #include "hypervisor/update/swap.hpp"
+#include "hypervisor/vm/partitions.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "stage2_format.hpp"
@@ -94,6 +95,23 @@ bool check_stage2_in_place(const update::HandoverView& v) {
     return all;
 }
 
+// This image's partition pool, from the record's PoolRuns instead of a memory map (docs/
+// handover.md §4 step 4): its own object, so nothing the outgoing image runs changes.
+void take_pool(const update::HandoverView& v, u64 base, u64 span) {
+    update::PoolAdoption a;
+    const char* why = "";
+    const Status s = pool_adopt(v, mm::Span{base, span}, a, &why);
+    if (s != Status::Ok) {
+        kprint("handover: pool NOT adopted: %s (%s)\n", why, status_name(s));
+        return;
+    }
+    kprint("handover: pool adopted from the record: %u runs in %u regions, %llu MiB free, %llu "
+           "MiB of VM RAM, %llu MiB hypervisor (this image inside it)\n",
+           a.runs, a.regions, static_cast<unsigned long long>(a.free_bytes / MiB),
+           static_cast<unsigned long long>(a.vm_bytes / MiB),
+           static_cast<unsigned long long>(a.hypervisor_bytes / MiB));
+}
+
 // The parked cores (docs/handover.md §4.5): each vCPU that was on waits on its own core.
 u32 parked_cores(const update::HandoverView& v) {
     u32 n = 0;
@@ -167,6 +185,7 @@ bool is_handover_record(u64 x0) {
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
            view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
+    take_pool(view, base, span);
     // The outgoing image, read only: its stage-2 tables live in it.
     if (el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok)
         (void)check_stage2_in_place(view);

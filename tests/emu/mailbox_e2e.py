@@ -256,6 +256,15 @@ def update_refusals(a, s, run, wait_serial, serial):
     if not base or not seen or int(seen.group(1)) != int(base.group(1)) - 8:
         print(f"FAIL: the record's free pool runs: {seen and seen.group(0)}, baseline {base and base.group(1)}")
         ok = False
+    # The incoming image's own pool built from those runs (§4 step 4): the same free MiB, the
+    # two guests' 4 MiB each as VM RAM, the old image's block(s) and the 4 MiB update region
+    # (which holds the incoming image) as the hypervisor's.
+    adopted = re.search(r"handover: pool adopted from the record: \d+ runs in \d+ regions, (\d+) MiB free, "
+                        r"(\d+) MiB of VM RAM, (\d+) MiB hypervisor \(this image inside it\)", serial())
+    if not base or not adopted or int(adopted.group(1)) != int(base.group(1)) - 8 or \
+            int(adopted.group(2)) != 8 or int(adopted.group(3)) < 2 + 4:
+        print(f"FAIL: the incoming image's adopted pool: {adopted and adopted.group(0)}, baseline {base and base.group(1)}")
+        ok = False
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
     run("stop", "polite", "--timeout", "30000")
@@ -313,6 +322,12 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
         checked = re.findall(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 3 vCPUs, "
                              r"pool \d+ runs, \d+ MiB free, outgoing Keel (\S+)", text)
         ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
+        # Its own pool from the record's runs: both guests' 256 MiB as VM RAM (§4 step 4).
+        pools = re.findall(r"handover: pool adopted from the record: \d+ runs in \d+ regions, \d+ MiB free, "
+                           r"(\d+) MiB of VM RAM", text)
+        if len(pools) != n + 1 or pools[-1] != "512":
+            print(f"FAIL: apply {n}: the incoming image's adopted pools: {pools}")
+            ok = False
         # Every core with a parked vCPU entered the new image and came back (§4.5); the
         # guests' EL1, FP/SIMD and vGIC registers stayed in those cores meanwhile.
         in_place = len(re.findall(r"handover: vm [12] stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* "
