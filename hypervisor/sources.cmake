@@ -44,6 +44,7 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/dispatch.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/console.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/update.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/adopt.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/image_check.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/image_note.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/handover.cpp

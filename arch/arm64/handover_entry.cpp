@@ -19,6 +19,7 @@
 #include "hypervisor/update/handover.hpp"
 #include "hypervisor/update/swap.hpp"
 #include "hypervisor/vm/partitions.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "stage2_format.hpp"
@@ -97,19 +98,38 @@ bool check_stage2_in_place(const update::HandoverView& v) {
 
 // This image's partition pool, from the record's PoolRuns instead of a memory map (docs/
 // handover.md §4 step 4): its own object, so nothing the outgoing image runs changes.
-void take_pool(const update::HandoverView& v, u64 base, u64 span) {
+bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
     update::PoolAdoption a;
     const char* why = "";
     const Status s = pool_adopt(v, mm::Span{base, span}, a, &why);
     if (s != Status::Ok) {
         kprint("handover: pool NOT adopted: %s (%s)\n", why, status_name(s));
-        return;
+        return false;
     }
     kprint("handover: pool adopted from the record: %u runs in %u regions, %llu MiB free, %llu "
            "MiB of VM RAM, %llu MiB hypervisor (this image inside it)\n",
            a.runs, a.regions, static_cast<unsigned long long>(a.free_bytes / MiB),
            static_cast<unsigned long long>(a.vm_bytes / MiB),
            static_cast<unsigned long long>(a.hypervisor_bytes / MiB));
+    return true;
+}
+
+// Each VM into this image's manager from its Vm record, over the adopted pool (its state,
+// cores and RAM; docs/handover.md §4 step 4). Its arch state is not rebuilt here.
+void take_vms(const update::HandoverView& v) {
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        const update::VmRecord& r = *v.vms[i];
+        const Status s = vm_manager().adopt(r);
+        const Vm* vm = vm_manager().find(r.id);
+        if (s != Status::Ok || vm == nullptr) {
+            kprint("handover: vm %u NOT adopted: %s\n", r.id, status_name(s));
+            continue;
+        }
+        kprint("handover: vm %u adopted: %s, cores %#llx, %llu MiB at %#llx, vCPU 0 on cpu %u\n",
+               r.id, vm_state_name(vm->state), static_cast<unsigned long long>(vm->cpu_mask),
+               static_cast<unsigned long long>(vm->mem_size / MiB),
+               static_cast<unsigned long long>(vm->mem_base.raw()), vm->first_cpu);
+    }
 }
 
 // The parked cores (docs/handover.md §4.5): each vCPU that was on waits on its own core.
@@ -185,7 +205,7 @@ bool is_handover_record(u64 x0) {
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
            view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
-    take_pool(view, base, span);
+    if (take_pool(view, base, span)) take_vms(view);
     // The outgoing image, read only: its stage-2 tables live in it.
     if (el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok)
         (void)check_stage2_in_place(view);

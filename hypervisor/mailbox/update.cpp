@@ -137,6 +137,7 @@ Status Service::write_handover(u64* bytes) {
         KEEL_TRY(w.add(update::RecordType::Console, c));
     }
     update::MailboxRecord m{};
+    m.region_base = region_.address();
     m.region_size = region_.size();
     memcpy(m.boot_nonce, nonce_, sizeof m.boot_nonce);
     m.cmd_cons = cmd_cons_;
@@ -145,11 +146,7 @@ Status Service::write_handover(u64* bytes) {
     m.unlogged = audit_.unlogged();
     SessionHandover sh;
     sessions_.export_session(sh);
-    m.active_session = sh.active_id;
-    m.offer_id = sh.offer_id;
-    m.session_used = sh.used;
-    m.seq_floor = sh.last_seq;
-    m.session_established_ms = sh.established_ms;
+    for_each_session_field(m, sh, [](auto& rec, const auto& s) { rec = s; });
     static_assert(sizeof sh.keys == sizeof m.session_keys, "docs/handover.md §2.2 Mailbox");
     memcpy(m.session_keys, &sh.keys, sizeof m.session_keys);
     memset(&sh.keys, 0, sizeof sh.keys);

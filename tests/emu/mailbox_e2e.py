@@ -265,6 +265,14 @@ def update_refusals(a, s, run, wait_serial, serial):
             int(adopted.group(2)) != 8 or int(adopted.group(3)) < 2 + 4:
         print(f"FAIL: the incoming image's adopted pool: {adopted and adopted.group(0)}, baseline {base and base.group(1)}")
         ok = False
+    # Each VM in the incoming image's own manager, from its Vm record over the adopted pool:
+    # the cores and RAM keelctl asked for above, vCPU 0 on the core the old image ran it on.
+    for vm, cpus in ((1, "0x2"), (2, "0x4")):
+        ran = re.search(rf"vm {vm}: vcpu 0 running on cpu (\d+)", serial())
+        if not ran or not re.search(rf"handover: vm {vm} adopted: running, cores {cpus}, 4 MiB at "
+                                    rf"0x[0-9a-f]+, vCPU 0 on cpu {ran.group(1)}\n", serial()):
+            print(f"FAIL: vm {vm} not adopted by the incoming image's manager as created")
+            ok = False
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
     run("stop", "polite", "--timeout", "30000")
@@ -328,6 +336,11 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
         if len(pools) != n + 1 or pools[-1] != "512":
             print(f"FAIL: apply {n}: the incoming image's adopted pools: {pools}")
             ok = False
+        for vm, cpus, cpu in ((1, "0x2", 1), (2, "0xc", 2)):
+            seen = text.count(f"handover: vm {vm} adopted: running, cores {cpus}, 256 MiB at ")
+            if seen != n + 1 or f"vm {vm}: vcpu 0 running on cpu {cpu}\n" not in text:
+                print(f"FAIL: apply {n}: vm {vm} adopted {seen} times with cores {cpus}, 256 MiB")
+                ok = False
         # Every core with a parked vCPU entered the new image and came back (§4.5); the
         # guests' EL1, FP/SIMD and vGIC registers stayed in those cores meanwhile.
         in_place = len(re.findall(r"handover: vm [12] stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* "
