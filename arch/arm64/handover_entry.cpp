@@ -10,8 +10,10 @@
 #include "handover_entry.hpp"
 
 #include <arch/console.hpp>
+#include <string.h>
 
 #include "cache_ops.hpp"
+#include "handover_records.hpp"
 #include <arch/ticks.hpp>
 
 #include "asm_offsets.h"
@@ -114,21 +116,58 @@ bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
     return true;
 }
 
+// The adopted VM's vCPUs and distributor described again as the outgoing image describes
+// them: how many of its records come out byte for byte as they went in.
+u32 same_records(const update::HandoverView& v, const Vm& vm, u32* total) {
+    u32 same = 0;
+    for (u32 i = 0; i < v.vcpu_count; ++i) {
+        const update::VcpuRecord& r = *v.vcpus[i];
+        if (r.vm_id != vm.id) continue;
+        ++*total;
+        const update::VcpuRecord again =
+            vcpu_record(vm.id, vm.arch.vcpus[r.index], vm.arch.vcpus[r.index].on, r.cntvoff);
+        same += memcmp(&again, &r, sizeof r) == 0;
+    }
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        if (v.vms[i]->id != vm.id) continue;
+        ++*total;
+        const update::VgicDistRecord again = dist_record(vm.id, vm.arch.dist);
+        same += memcmp(&again, v.vgic_dist[i], sizeof again) == 0;
+    }
+    return same;
+}
+
 // Each VM into this image's manager from its Vm record, over the adopted pool (its state,
-// cores and RAM; docs/handover.md §4 step 4). Its arch state is not rebuilt here.
-void take_vms(const update::HandoverView& v) {
+// cores and RAM), then, where its stage-2 tree checked (`arch`), its arch state (vm_adopt.cpp;
+// docs/handover.md §4 step 4).
+void take_vms(const update::HandoverView& v, bool arch) {
+    using ull = unsigned long long;
     for (u32 i = 0; i < v.vm_count; ++i) {
         const update::VmRecord& r = *v.vms[i];
-        const Status s = vm_manager().adopt(r);
+        Status s = vm_manager().adopt(r);
         const Vm* vm = vm_manager().find(r.id);
         if (s != Status::Ok || vm == nullptr) {
             kprint("handover: vm %u NOT adopted: %s\n", r.id, status_name(s));
             continue;
         }
         kprint("handover: vm %u adopted: %s, cores %#llx, %llu MiB at %#llx, vCPU 0 on cpu %u\n",
-               r.id, vm_state_name(vm->state), static_cast<unsigned long long>(vm->cpu_mask),
-               static_cast<unsigned long long>(vm->mem_size / MiB),
-               static_cast<unsigned long long>(vm->mem_base.raw()), vm->first_cpu);
+               r.id, vm_state_name(vm->state), static_cast<ull>(vm->cpu_mask),
+               static_cast<ull>(vm->mem_size / MiB), static_cast<ull>(vm->mem_base.raw()),
+               vm->first_cpu);
+        if (!arch) continue;
+        s = vm_manager().adopt_arch(r.id, v);
+        if (s != Status::Ok) {
+            kprint("handover: vm %u arch state NOT adopted: %s\n", r.id, status_name(s));
+            continue;
+        }
+        u32 ready = 0, total = 0;
+        for (u32 b = 0; b < vm->arch.ram.blocks(); ++b)
+            ready += vm->arch.ram.ready(b);
+        const u32 same = same_records(v, *vm, &total);
+        kprint("handover: vm %u arch state adopted: stage-2 root %#llx kept, %u RAM blocks ready, "
+               "%u vCPUs, %u running; %u of %u records described again identical\n",
+               r.id, static_cast<ull>(vm->arch.stage2.root().raw()), ready, vm->arch.nvcpus,
+               vm->arch.running, same, total);
     }
 }
 
@@ -205,10 +244,12 @@ bool is_handover_record(u64 x0) {
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
            view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
-    if (take_pool(view, base, span)) take_vms(view);
+    const bool pool = take_pool(view, base, span);
     // The outgoing image, read only: its stage-2 tables live in it.
-    if (el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok)
-        (void)check_stage2_in_place(view);
+    const bool in_place =
+        el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok &&
+        check_stage2_in_place(view);
+    if (pool) take_vms(view, in_place);
     const u32 cores = parked_cores(view);
     const u32 left = take_in_secondaries(*reinterpret_cast<Doorbell*>(doorbell), cores);
     kprint("handover: %u of %u parked cores entered this image and went back\n", left, cores);

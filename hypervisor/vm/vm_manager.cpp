@@ -177,6 +177,19 @@ Status VmManager::adopt(const update::VmRecord& rec) {
     return Status::Ok;
 }
 
+Status VmManager::adopt_arch(u32 id, const update::HandoverView& r) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm == nullptr || vm->state == VmState::Free) return Status::NotFound;
+    const Status s = arch::vm_adopt(*vm, r);
+    if (s != Status::Ok) {
+        cores_owned_ &= ~whole_cores(vm->cpu_mask, siblings_);
+        vm->state = VmState::Free;
+        vm->id = 0;
+    }
+    return s;
+}
+
 void VmManager::capture_head(Vm& vm, u64 offset, const void* bytes, u64 len) {
     if (offset >= GuestImage::kHeadBytes) return;
     const u64 n = len < GuestImage::kHeadBytes - offset ? len : GuestImage::kHeadBytes - offset;

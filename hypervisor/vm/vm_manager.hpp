@@ -72,6 +72,9 @@ public:
     // among them, a core another VM owns, RAM the pool does not give this VM whole, or RAM not
     // in 2 MiB blocks. Nothing changes on a refusal.
     [[nodiscard]] Status adopt(const update::VmRecord& rec);
+    // Then its arch state from the whole record (arch::vm_adopt). On a refusal the VM is
+    // forgotten again (slot free, cores unowned; its memory stays the pool's as adopted).
+    [[nodiscard]] Status adopt_arch(u32 id, const update::HandoverView& r);
     // Gives / takes back PCIe function `rid` while the VM is created and not running
     // (Loading or Ready); `why` (required) a sriov::VfError value on a refusal (7: the
     // VM's state).

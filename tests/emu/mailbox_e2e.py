@@ -273,6 +273,15 @@ def update_refusals(a, s, run, wait_serial, serial):
                                     rf"0x[0-9a-f]+, vCPU 0 on cpu {ran.group(1)}\n", serial()):
             print(f"FAIL: vm {vm} not adopted by the incoming image's manager as created")
             ok = False
+        # Its arch state (§4 step 4): the stage-2 root read in place kept, the blocks mapped
+        # there ready, one vCPU each (as created), running, and its vCPU and distributor
+        # records described again from the adopted objects byte for byte.
+        root = re.search(rf"handover: vm {vm} stage-2 root (0x[0-9a-f]+) read in place: (\d+) of", serial())
+        if not root or f"handover: vm {vm} arch state adopted: stage-2 root {root.group(1)} kept, " \
+                f"{root.group(2)} RAM blocks ready, 1 vCPUs, 1 running; 2 of 2 records described again " \
+                "identical\n" not in serial():
+            print(f"FAIL: vm {vm}'s arch state not adopted as recorded")
+            ok = False
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
     run("stop", "polite", "--timeout", "30000")
@@ -340,6 +349,15 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
             seen = text.count(f"handover: vm {vm} adopted: running, cores {cpus}, 256 MiB at ")
             if seen != n + 1 or f"vm {vm}: vcpu 0 running on cpu {cpu}\n" not in text:
                 print(f"FAIL: apply {n}: vm {vm} adopted {seen} times with cores {cpus}, 256 MiB")
+                ok = False
+        # Their arch state: vm 1 one vCPU, vm 2 two, all on; every vCPU and distributor record
+        # described again identical from the adopted objects.
+        for vm, vcpus in ((1, 1), (2, 2)):
+            arch = re.findall(rf"handover: vm {vm} arch state adopted: stage-2 root 0x[0-9a-f]+ kept, "
+                              rf"[1-9]\d* RAM blocks ready, {vcpus} vCPUs, {vcpus} running; "
+                              rf"{vcpus + 1} of {vcpus + 1} records described again identical\n", text)
+            if len(arch) != n + 1:
+                print(f"FAIL: apply {n}: vm {vm}'s arch state adopted as recorded {len(arch)} times")
                 ok = False
         # Every core with a parked vCPU entered the new image and came back (§4.5); the
         # guests' EL1, FP/SIMD and vGIC registers stayed in those cores meanwhile.

@@ -591,3 +591,27 @@ TEST_F(VmAdopt, EachBrokenRuleIsRefusedAndChangesNothing) {
 }
 
 } // namespace keel
+
+namespace keel {
+
+// The arch's part follows from the whole record; a record without the VM leaves nothing.
+TEST_F(VmAdopt, TheArchStateComesFromTheRecordOrTheVmIsForgotten) {
+    drive(1, 0x2, VmState::Running);
+    drive(2, 0x4, VmState::Running);
+    update::VmRecord one = record_of(1);
+    one.vcpu_count = 1;
+    update::HandoverView view;
+    view.vm_count = 1;
+    view.vms[0] = &one;
+    ASSERT_EQ(incoming.adopt(one), Status::Ok);
+    ASSERT_EQ(incoming.adopt_arch(1, view), Status::Ok);
+    EXPECT_EQ(incoming.find(1)->arch.vcpus, 1u);
+    EXPECT_TRUE(incoming.find(1)->arch.stage2_live);
+    ASSERT_EQ(incoming.adopt(record_of(2)), Status::Ok);
+    EXPECT_EQ(incoming.adopt_arch(2, view), Status::NotFound) << "the view has no VM 2";
+    EXPECT_EQ(incoming.find(2), nullptr) << "forgotten";
+    EXPECT_EQ(incoming.cores_owned(), 0x2u) << "its cores unowned again";
+    EXPECT_EQ(incoming.adopt_arch(2, view), Status::NotFound);
+}
+
+} // namespace keel
