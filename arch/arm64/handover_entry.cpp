@@ -12,6 +12,10 @@
 #include <arch/console.hpp>
 #include <string.h>
 
+extern "C" {
+#include <libfdt.h>
+}
+
 #include "cache_ops.hpp"
 #include "handover_records.hpp"
 #include <arch/ticks.hpp>
@@ -116,7 +120,23 @@ bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
     return true;
 }
 
-// The adopted VM's vCPUs and distributor described again as the outgoing image describes
+// The device tree the outgoing image booted with (OldImage's dtb, from ABI 3), mapped read
+// only and its header checked: what an adopting image reads its platform from.
+void take_device_tree(const update::OldImageRecord& old) {
+    if (old.dtb == 0 || el2_map(old.dtb, sizeof(fdt_header), MapKind::ReadOnly) != Status::Ok) {
+        kprint("handover: no device tree in the record\n");
+        return;
+    }
+    const void* fdt = reinterpret_cast<const void*>(old.dtb);
+    const u64 size = fdt_totalsize(fdt);
+    const bool ok = fdt_magic(fdt) == FDT_MAGIC && size <= 2 * MiB &&
+                    el2_map(old.dtb, size, MapKind::ReadOnly) == Status::Ok &&
+                    fdt_check_header(fdt) == 0;
+    kprint("handover: device tree at %#llx, %llu B, %s\n", static_cast<unsigned long long>(old.dtb),
+           static_cast<unsigned long long>(size), ok ? "header checked" : "NOT a device tree");
+}
+
+// The adopted VM's vCPUs, distributor and devices described again as the outgoing image describes
 // them: how many of its records come out byte for byte as they went in.
 u32 same_records(const update::HandoverView& v, const Vm& vm, u32* total) {
     u32 same = 0;
@@ -130,9 +150,11 @@ u32 same_records(const update::HandoverView& v, const Vm& vm, u32* total) {
     }
     for (u32 i = 0; i < v.vm_count; ++i) {
         if (v.vms[i]->id != vm.id) continue;
-        ++*total;
+        *total += 2;
         const update::VgicDistRecord again = dist_record(vm.id, vm.arch.dist);
         same += memcmp(&again, v.vgic_dist[i], sizeof again) == 0;
+        const update::VmDevicesRecord dev = devices_record(vm.id, vm.arch.uart, vm.arch.gpio);
+        same += memcmp(&dev, v.vm_devices[i], sizeof dev) == 0;
     }
     return same;
 }
@@ -244,6 +266,7 @@ bool is_handover_record(u64 x0) {
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
            view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
+    take_device_tree(*view.old_image);
     const bool pool = take_pool(view, base, span);
     // The outgoing image, read only: its stage-2 tables live in it.
     const bool in_place =

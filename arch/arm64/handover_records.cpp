@@ -19,6 +19,32 @@ constexpr u32 VgicDist::*kDistWords[] = {&VgicDist::ctlr, &VgicDist::enabled, &V
                                          &VgicDist::level, &VgicDist::group};
 static_assert(sizeof kRecordWords / sizeof *kRecordWords == sizeof kDistWords / sizeof *kDistWords);
 
+// The UART's registers and queue counters, in the record and in VUart, pairwise.
+constexpr u32 update::VmDevicesRecord::*kUartRecord[] = {
+    &update::VmDevicesRecord::uart_cr,      &update::VmDevicesRecord::uart_lcr_h,
+    &update::VmDevicesRecord::uart_ibrd,    &update::VmDevicesRecord::uart_fbrd,
+    &update::VmDevicesRecord::uart_ifls,    &update::VmDevicesRecord::uart_imsc,
+    &update::VmDevicesRecord::uart_ris,     &update::VmDevicesRecord::uart_dmacr,
+    &update::VmDevicesRecord::uart_ilpr,    &update::VmDevicesRecord::uart_rx_count,
+    &update::VmDevicesRecord::uart_rx_open, &update::VmDevicesRecord::uart_line_len};
+constexpr u32 VUart::*kUart[] = {&VUart::cr,   &VUart::lcr_h,    &VUart::ibrd,    &VUart::fbrd,
+                                 &VUart::ifls, &VUart::imsc,     &VUart::ris,     &VUart::dmacr,
+                                 &VUart::ilpr, &VUart::rx_count, &VUart::rx_open, &VUart::line_len};
+static_assert(sizeof kUartRecord / sizeof *kUartRecord == sizeof kUart / sizeof *kUart);
+// The PL061's registers.
+constexpr u8 update::VmDevicesRecord::*kGpioRecord[] = {
+    &update::VmDevicesRecord::gpio_data, &update::VmDevicesRecord::gpio_dir,
+    &update::VmDevicesRecord::gpio_is,   &update::VmDevicesRecord::gpio_ibe,
+    &update::VmDevicesRecord::gpio_iev,  &update::VmDevicesRecord::gpio_ie,
+    &update::VmDevicesRecord::gpio_ris,  &update::VmDevicesRecord::gpio_afsel,
+    &update::VmDevicesRecord::gpio_in};
+constexpr u8 Pl061::*kGpio[] = {&Pl061::data, &Pl061::dir, &Pl061::is,    &Pl061::ibe, &Pl061::iev,
+                                &Pl061::ie,   &Pl061::ris, &Pl061::afsel, &Pl061::in};
+static_assert(sizeof kGpioRecord / sizeof *kGpioRecord == sizeof kGpio / sizeof *kGpio);
+static_assert(sizeof VUart{}.rx == sizeof update::VmDevicesRecord{}.uart_rx &&
+                  sizeof VUart{}.line == sizeof update::VmDevicesRecord{}.uart_line,
+              "docs/handover.md §2.2 VmDevices");
+
 } // namespace
 
 static_assert(sizeof(El1Context) == sizeof update::VcpuRecord{}.el1,
@@ -93,6 +119,30 @@ void dist_from_record(VgicDist& d, const update::VgicDistRecord& r) {
     copy(d.icfgr, r.icfgr);
     copy(d.priority, r.priority);
     copy(d.irouter, r.irouter);
+}
+
+update::VmDevicesRecord devices_record(u32 vm_id, const VUart& u, const VGpio& g) {
+    update::VmDevicesRecord r{};
+    r.vm_id = vm_id;
+    for (usize i = 0; i < sizeof kUart / sizeof *kUart; ++i)
+        r.*kUartRecord[i] = u.*kUart[i];
+    for (u32 i = 0; i < u.rx_count && i < VUart::kRxSize; ++i)
+        r.uart_rx[i] = u.rx[(u.rx_head + i) % VUart::kRxSize];
+    copy(r.uart_line, u.line);
+    for (usize i = 0; i < sizeof kGpio / sizeof *kGpio; ++i)
+        r.*kGpioRecord[i] = g.dev.*kGpio[i];
+    return r;
+}
+
+void devices_from_record(VUart& u, VGpio& g, const update::VmDevicesRecord& r) {
+    for (usize i = 0; i < sizeof kUart / sizeof *kUart; ++i)
+        u.*kUart[i] = r.*kUartRecord[i];
+    u.rx_head = 0;
+    copy(u.rx, r.uart_rx);
+    copy(u.line, r.uart_line);
+    u.pending_input = nullptr;
+    for (usize i = 0; i < sizeof kGpio / sizeof *kGpio; ++i)
+        g.dev.*kGpio[i] = r.*kGpioRecord[i];
 }
 
 } // namespace keel::arm64

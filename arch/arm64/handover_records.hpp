@@ -7,6 +7,8 @@
 #include "hypervisor/update/handover.hpp"
 #include "vcpu.hpp"
 #include "vgic.hpp"
+#include "vgpio.hpp"
+#include "vuart.hpp"
 
 namespace keel::arm64 {
 
@@ -18,5 +20,9 @@ update::VgicDistRecord dist_record(u32 vm_id, const VgicDist& d);
 // parked list registers, index, core, on); `v.vm` and the stats pointer are the caller's.
 void vcpu_from_record(Vcpu& v, const update::VcpuRecord& r);
 void dist_from_record(VgicDist& d, const update::VgicDistRecord& r);
+// The VM's emulated UART and GPIO (VmDevices, from ABI 3): registers, the UART's receive
+// queue (from its head) and its partial line. A definition's pending input is not carried.
+update::VmDevicesRecord devices_record(u32 vm_id, const VUart& u, const VGpio& g);
+void devices_from_record(VUart& u, VGpio& g, const update::VmDevicesRecord& r);
 
 } // namespace keel::arm64

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "cache_ops.hpp"
+#include "dtb_platform.hpp"
 #include "gic_phys.hpp"
 #include "handover_entry.hpp"
 #include "handover_records.hpp"
@@ -128,6 +129,7 @@ public:
             const update::Stage2Record s2{id, id, a.stage2.root().raw(), vtcr, vm->ram_ipa().raw()};
             KEEL_TRY(w.add(update::RecordType::Stage2, s2));
             KEEL_TRY(w.add(update::RecordType::VgicDist, dist_record(id, a.dist)));
+            KEEL_TRY(w.add(update::RecordType::VmDevices, devices_record(id, a.uart, a.gpio)));
             const u64 cntvoff = KEEL_READ_SYSREG(cntvoff_el2);
             for (u32 i = 0; i < a.nvcpus; ++i) {
                 const Vcpu& v = a.vcpus[i];
@@ -171,6 +173,8 @@ public:
         *span = static_cast<u64>(__image_end - __image_start);
         *entry = reinterpret_cast<uptr>(_head);
     }
+
+    u64 device_tree() override { return reinterpret_cast<uptr>(boot_dtb_scan().fdt); }
 
     void run_slot(u8** slot, u64* size) override {
         *slot = g_reserved != 0 ? reinterpret_cast<u8*>(g_reserved) : nullptr;

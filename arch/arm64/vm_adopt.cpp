@@ -2,7 +2,8 @@
 // (arch/vm_interface.hpp vm_adopt, docs/handover.md §4 step 4): its stage-2 tree adopted in
 // place (the outgoing image's table pages, not rebuilt; guest memory untouched), the RAM
 // blocks that tree maps marked ready (zeroed by the old image, never again), each vCPU's
-// context, EL1 registers, CPU interface and parked list registers, the distributor.
+// context, EL1 registers, CPU interface and parked list registers, the distributor, the
+// emulated UART and GPIO.
 #include <arch/vm.hpp>
 
 #include "handover_records.hpp"
@@ -58,9 +59,7 @@ Status vm_adopt(Vm& vm, const update::HandoverView& r) {
     a.stopping = 0;
     a.end = VmEnd::None;
     dist_from_record(a.dist, *r.vgic_dist[at]);
-    // Not in the record (docs/handover.md §5): the emulated UART's and GPIO's registers.
-    vuart_init(a.uart, nullptr);
-    vgpio_init(a.gpio);
+    devices_from_record(a.uart, a.gpio, *r.vm_devices[at]);
     vm.stage2_tables = 0; // none of this image's pool: the tree is the outgoing image's
     return Status::Ok;
 }

@@ -7,6 +7,45 @@
 
 namespace keel::mailbox {
 
+static_assert(sizeof VmRecord{}.name == sizeof update::MailboxVmRecord{}.name &&
+                  sizeof VmRecord{}.cmdline == sizeof update::MailboxVmRecord{}.cmdline,
+              "docs/handover.md §2.2 MailboxVm");
+
+namespace {
+// The u64 fields a VmRecord and the MailboxVm record share, pairwise.
+constexpr u64 update::MailboxVmRecord::*kRecordU64[] = {
+    &update::MailboxVmRecord::cpu_mask, &update::MailboxVmRecord::mem_bytes,
+    &update::MailboxVmRecord::started_ms, &update::MailboxVmRecord::ended_ms,
+    &update::MailboxVmRecord::stop_deadline_ms};
+constexpr u64 VmRecord::*kVmU64[] = {&VmRecord::cpu_mask, &VmRecord::mem_bytes,
+                                     &VmRecord::started_ms, &VmRecord::ended_ms,
+                                     &VmRecord::stop_deadline_ms};
+constexpr usize kU64Fields = sizeof kVmU64 / sizeof *kVmU64;
+static_assert(sizeof kRecordU64 / sizeof *kRecordU64 == kU64Fields);
+} // namespace
+
+update::MailboxVmRecord Service::mailbox_vm_record(u32 id) const {
+    const VmRecord& v = vms_[id - 1];
+    update::MailboxVmRecord r{};
+    r.vm_id = id;
+    r.flags = (v.output_seen ? 1u : 0u) | (v.end_logged ? 2u : 0u);
+    memcpy(r.name, v.name, sizeof r.name);
+    for (usize i = 0; i < kU64Fields; ++i)
+        r.*kRecordU64[i] = v.*kVmU64[i];
+    memcpy(r.cmdline, v.cmdline, sizeof r.cmdline - 1); // the last byte stays NUL
+    return r;
+}
+
+void Service::adopt_vm_record(const update::MailboxVmRecord& r) {
+    VmRecord& v = vms_[r.vm_id - 1]; // a fresh service's: loads and hashes not carried
+    memcpy(v.name, r.name, sizeof v.name);
+    for (usize i = 0; i < kU64Fields; ++i)
+        v.*kVmU64[i] = r.*kRecordU64[i];
+    memcpy(v.cmdline, r.cmdline, sizeof v.cmdline); // NUL-terminated: the parser checked
+    v.output_seen = (r.flags & 1) != 0;
+    v.end_logged = (r.flags & 2) != 0;
+}
+
 Status Service::adopt(SharedRegion region, VmBackend& backend,
                       const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
                       SessionLimits limits, const update::HandoverView& record,
@@ -17,8 +56,9 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
         m.region_base != region.address() || m.active_session == 0)
         return Status::InvalidArgument;
     for (u32 i = 0; i < record.vm_count; ++i)
-        if (record.console[i]->vm_id == 0 || record.console[i]->vm_id > kMaxVms ||
-            record.console[i]->in_len > kConsoleInBytes ||
+        if (record.mailbox_vm[i] == nullptr || record.mailbox_vm[i]->vm_id == 0 ||
+            record.mailbox_vm[i]->vm_id > kMaxVms || record.console[i]->vm_id == 0 ||
+            record.console[i]->vm_id > kMaxVms || record.console[i]->in_len > kConsoleInBytes ||
             record.console[i]->out_published > record.console[i]->out_count)
             return Status::InvalidArgument;
     SessionHandover h;
@@ -38,8 +78,10 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
     burst_ = Burst{};
     cmd_cons_ = m.cmd_cons; // the Apply's own slot: consumed once it is answered, below
     resp_prod_ = m.resp_prod;
-    for (u32 i = 0; i < record.vm_count; ++i)
+    for (u32 i = 0; i < record.vm_count; ++i) {
         (void)console_.adopt(*record.console[i]); // checked above
+        adopt_vm_record(*record.mailbox_vm[i]);
+    }
     audit_.adopt(&region_, m.audit_head, m.audit_next_index, m.log_prod, m.unlogged);
     audit_.set_mac_key(sessions_.log_key());
     update_.counter = record.header.update_counter;

@@ -128,6 +128,9 @@ private:
     void update_reset();
     Status update_apply(UpdateReply& out);
     Status write_handover(u64* bytes);
+    // VM `id`'s VmRecord for the handover record, and back (adopt.cpp).
+    [[nodiscard]] update::MailboxVmRecord mailbox_vm_record(u32 id) const;
+    void adopt_vm_record(const update::MailboxVmRecord& r);
     void fill_info(u32 id, VmInfo& out);
     // `authenticated`: the command passed the session check; its answer gets the MAC.
     void respond(u64 seq, u16 op, Status s, const u8* payload, bool authenticated);

@@ -128,6 +128,7 @@ Status Service::write_handover(u64* bytes) {
     img.update_region_size = u.region_size;
     img.security_floor = u.expect.policy.security_floor;
     memcpy(img.version, update::keel_image_note.version, sizeof img.version);
+    img.dtb = u.swap->device_tree();
     KEEL_TRY(w.add(update::RecordType::OldImage, img));
     KEEL_TRY(u.swap->describe(w));
     for (u32 id = 1; id <= kMaxVms; ++id) {
@@ -135,6 +136,7 @@ Status Service::write_handover(u64* bytes) {
         static update::ConsoleRecord c; // 5 KiB: off the boot core's stack
         console_.describe(id, c);
         KEEL_TRY(w.add(update::RecordType::Console, c));
+        KEEL_TRY(w.add(update::RecordType::MailboxVm, mailbox_vm_record(id)));
     }
     update::MailboxRecord m{};
     m.region_base = region_.address();

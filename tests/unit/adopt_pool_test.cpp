@@ -71,6 +71,12 @@ Status write_and_parse(const Machine& m, Buf& b, HandoverView& v) {
         ConsoleRecord c{};
         c.vm_id = id;
         EXPECT_EQ(w.add(RecordType::Console, c), Status::Ok);
+        VmDevicesRecord dev{};
+        dev.vm_id = id;
+        EXPECT_EQ(w.add(RecordType::VmDevices, dev), Status::Ok);
+        MailboxVmRecord mv{};
+        mv.vm_id = id;
+        EXPECT_EQ(w.add(RecordType::MailboxVm, mv), Status::Ok);
         VcpuRecord vc{};
         vc.vm_id = id;
         vc.core = id;

@@ -108,4 +108,46 @@ TEST(Arm64HandoverRecords, DistributorRoundTrips) {
     EXPECT_EQ(memcmp(&again, &r, sizeof r), 0);
 }
 
+// VmDevices (§2.2, from ABI 3): the PL011's registers by name, its receive queue from its
+// head (a queue that wraps in VUart comes out in order), the PL061's registers.
+TEST(Arm64HandoverRecords, DevicesRoundTripAndTheQueueComesOutInOrder) {
+    VUart u{};
+    u.ifls = 0x12; // the PL011's reset value (ARM DDI 0183G 3.3.10)
+    u.cr = 0x301;
+    u.imsc = 0x50; // RXIM | RTIM
+    u.rx_head = VUart::kRxSize - 1;
+    u.rx_count = 3;
+    u.rx[VUart::kRxSize - 1] = 'a';
+    u.rx[0] = 'b';
+    u.rx[1] = 'c';
+    u.rx_open = 1;
+    memcpy(u.line, "partial", 7);
+    u.line_len = 7;
+    VGpio g{};
+    g.dev.ie = 0x8;
+    g.dev.in = 0x8; // the power button pressed
+    const update::VmDevicesRecord r = devices_record(4, u, g);
+    EXPECT_EQ(r.vm_id, 4u);
+    EXPECT_EQ(r.uart_cr, 0x301u);
+    EXPECT_EQ(r.uart_imsc, 0x50u);
+    EXPECT_EQ(r.uart_ifls, 0x12u);
+    EXPECT_EQ(r.uart_rx_count, 3u);
+    EXPECT_EQ(memcmp(r.uart_rx, "abc", 3), 0);
+    EXPECT_EQ(r.uart_rx_open, 1u);
+    EXPECT_EQ(r.uart_line_len, 7u);
+    EXPECT_EQ(r.gpio_ie, 0x8);
+    EXPECT_EQ(r.gpio_in, 0x8);
+    VUart u2{};
+    VGpio g2{};
+    devices_from_record(u2, g2, r);
+    EXPECT_EQ(u2.imsc, 0x50u);
+    EXPECT_EQ(u2.rx_head, 0u);
+    EXPECT_EQ(u2.rx_count, 3u);
+    EXPECT_EQ(u2.rx[2], 'c');
+    EXPECT_EQ(g2.dev.in, 0x8);
+    EXPECT_EQ(g2.dev.irq(), (g2.dev.ris & g2.dev.ie) != 0);
+    const update::VmDevicesRecord again = devices_record(4, u2, g2);
+    EXPECT_EQ(memcmp(&again, &r, sizeof r), 0);
+}
+
 } // namespace

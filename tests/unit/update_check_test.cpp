@@ -122,7 +122,7 @@ TEST(UpdateCheck, IncompatibleHandoverAbi) {
     EXPECT_EQ(o.why, Refusal::HandoverAbi);
     EXPECT_EQ(o.status, Status::Unsupported);
     EXPECT_EQ(std::string(o.message),
-              "incompatible handover ABI (image adopts 3..3, this Keel writes 2)");
+              "incompatible handover ABI (image adopts 4..4, this Keel writes 3)");
     s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
     EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
 }
@@ -200,7 +200,7 @@ TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
          "image is for another architecture"},
         {"truncated", truncated, Status::Truncated, "truncated image"},
         {"handover abi", make_update_image(abi), Status::Unsupported,
-         "incompatible handover ABI (image adopts 7..7, this Keel writes 2)"},
+         "incompatible handover ABI (image adopts 7..7, this Keel writes 3)"},
     };
     const u32 vms_before = b.be.reserves + b.be.starts + b.be.stops + b.be.releases;
     for (const Case& c : cases) {
@@ -283,6 +283,9 @@ struct FakeSwap final : Swap {
             VgicDistRecord d{};
             d.vm_id = id;
             KEEL_TRY(w.add(RecordType::VgicDist, d));
+            VmDevicesRecord dev{};
+            dev.vm_id = id;
+            KEEL_TRY(w.add(RecordType::VmDevices, dev));
             VcpuRecord c{};
             c.vm_id = id;
             KEEL_TRY(w.add(RecordType::Vcpu, c));
@@ -297,6 +300,7 @@ struct FakeSwap final : Swap {
     void image_span(u64* base, u64* span, u64* entry) override {
         *base = 0x40200000, *span = 8 * MiB, *entry = 0x40200000;
     }
+    u64 device_tree() override { return 0x48000000; }
     std::vector<u8> slot = std::vector<u8>(2 * MiB, 0xee); // the run slot, dirty
     u64 slot_size = 2 * MiB;
     HandBack answer{HandBackReason::AdoptionNotBuilt, Status::Ok};
@@ -507,6 +511,9 @@ TEST_F(MailboxAdopt, TheConsolesContinue) {
     ASSERT_GT(before, 0u);
     ASSERT_EQ(adopt(), Status::Ok);
     EXPECT_EQ(incoming->consoles().out_count(1), before) << "the bytes written so far";
+    EXPECT_EQ(std::string(incoming->vm(1).name, 3), "one") << "the controller's names (MailboxVm)";
+    EXPECT_EQ(std::string(incoming->vm(2).name, 3), "two");
+    EXPECT_EQ(incoming->vm(2).cpu_mask, b.svc->vm(2).cpu_mask);
 }
 
 TEST_F(MailboxAdopt, ARecordForAnotherRegionChangesNothing) {
