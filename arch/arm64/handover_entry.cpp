@@ -120,20 +120,22 @@ bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
     return true;
 }
 
-// The device tree the outgoing image booted with (OldImage's dtb, from ABI 3), mapped read
-// only and its header checked: what an adopting image reads its platform from.
+// The device tree the outgoing image booted with (OldImage's dtb, from ABI 3): its header
+// page mapped read only and checked (fdt_check_header reads the header alone), what an
+// adopting image reads its platform from. Mapping all of it waits for the reader.
 void take_device_tree(const update::OldImageRecord& old) {
-    if (old.dtb == 0 || el2_map(old.dtb, sizeof(fdt_header), MapKind::ReadOnly) != Status::Ok) {
+    if (old.dtb == 0 || (old.dtb & 7) != 0 ||
+        el2_map(align_down(old.dtb, mm::kPageSize), mm::kPageSize, MapKind::ReadOnly) !=
+            Status::Ok) {
         kprint("handover: no device tree in the record\n");
         return;
     }
     const void* fdt = reinterpret_cast<const void*>(old.dtb);
-    const u64 size = fdt_totalsize(fdt);
-    const bool ok = fdt_magic(fdt) == FDT_MAGIC && size <= 2 * MiB &&
-                    el2_map(old.dtb, size, MapKind::ReadOnly) == Status::Ok &&
-                    fdt_check_header(fdt) == 0;
+    const bool ok = mm::kPageSize - (old.dtb & (mm::kPageSize - 1)) >= sizeof(fdt_header) &&
+                    fdt_check_header(fdt) == 0 && fdt_totalsize(fdt) <= 2 * MiB;
     kprint("handover: device tree at %#llx, %llu B, %s\n", static_cast<unsigned long long>(old.dtb),
-           static_cast<unsigned long long>(size), ok ? "header checked" : "NOT a device tree");
+           static_cast<unsigned long long>(ok ? fdt_totalsize(fdt) : 0),
+           ok ? "header checked" : "NOT a device tree");
 }
 
 // The adopted VM's vCPUs, distributor and devices described again as the outgoing image describes
