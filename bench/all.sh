@@ -93,6 +93,8 @@ table=$bench_tmp/table.md
     echo "| x86 CPUID leaf 0 round trip, hypervisor side (Bochs; whole round trip) | $(res x86.cpuid.hypervisor) ($(res x86.cpuid.round_trip)) | $(goal "$(res x86.cpuid.hypervisor)" 130 "<= 130") |"
     echo "| x86 SVM VMMCALL null round trip, hypervisor side (QEMU -icount, no NRIPS: RIP decoded; whole round trip) | $(res x86svm.vmmcall.hypervisor) ($(res x86svm.vmmcall.round_trip)) | |"
     echo "| x86 SVM CPUID leaf 0 round trip, hypervisor side (QEMU -icount; whole round trip) | $(res x86svm.cpuid.hypervisor) ($(res x86svm.cpuid.round_trip)) | |"
+    echo "| x86 timer: TSC deadline -> guest handler, guest running (kick interrupt, exit, injection; VMX Bochs / SVM QEMU -icount) | $(res x86.timer.running) / $(res x86svm.timer.running) | |"
+    echo "| &nbsp; same, guest halted in HLT (the hypervisor's wait loop) | $(res x86.timer.halted) / $(res x86svm.timer.halted) | |"
     echo "| Linux guest entry -> /init, Keel / bare QEMU given Keel's DTB, median (range), $(res linux.runs) runs | $(range "$(res linux.ratio_entry_keeldtb)") | $(goal "$(first "$(res linux.ratio_entry_keeldtb)")" 1.05 "<= 1.05") |"
     echo "| &nbsp; Keel: guest entry -> /init | $(range "$(res linux.keel_entry)") | |"
     echo "| &nbsp; bare QEMU, Keel's DTB: reset -> /init | $(range "$(res linux.bare_keeldtb)") | |"

@@ -29,6 +29,14 @@ cpuid=$(bench_x86_ticks "$log" cpuid)
 bench_need "$cal" "'bench: calibration loop' line" "$log"
 bench_need "$vmmcall" "'bench: vmmcall null round trip' line" "$log"
 bench_need "$cpuid" "'bench: cpuid leaf 0 round trip' line" "$log"
+# 100 TSC-deadline timer deliveries each (apic.c): the sum of (guest handler's TSC -
+# deadline). "running": the guest spins, so the core's kick timer (armed at the vCPU's
+# deadline) interrupts it: the physical interrupt -> exit -> injection -> the guest's IDT
+# stub -> its C handler's RDTSC. "halted": the vCPU waits in the hypervisor's HLT loop.
+timer_run=$(bench_x86_ticks "$log" "tsc-deadline timer to handler, guest running")
+timer_hlt=$(bench_x86_ticks "$log" "tsc-deadline timer to handler, guest halted")
+bench_need "$timer_run" "'bench: tsc-deadline timer to handler, guest running' line" "$log"
+bench_need "$timer_hlt" "'bench: tsc-deadline timer to handler, guest halted' line" "$log"
 # The calibration must show 1 tick = 1 instruction (20,000 + the RDTSC pair's few).
 [ "$cal" -ge 20000 ] && [ "$cal" -le 20100 ] ||
     bench_fail "calibration read $cal ticks for 20,000 instructions: the TSC is not instruction-driven"
@@ -41,3 +49,7 @@ bench_result x86svm.vmmcall.round_trip "$((vmmcall / 1000))"
 bench_result x86svm.vmmcall.hypervisor "$((vmmcall / 1000 - guest_insns))"
 bench_result x86svm.cpuid.round_trip "$((cpuid / 1000))"
 bench_result x86svm.cpuid.hypervisor "$((cpuid / 1000 - guest_insns))"
+printf '%-44s %8s %10s %12s %12s\n' "timer deadline -> guest handler, running" 100 "$timer_run" "$((timer_run / 100))" ""
+printf '%-44s %8s %10s %12s %12s\n' "timer deadline -> guest handler, halted" 100 "$timer_hlt" "$((timer_hlt / 100))" ""
+bench_result x86svm.timer.running "$((timer_run / 100))"
+bench_result x86svm.timer.halted "$((timer_hlt / 100))"

@@ -25,6 +25,14 @@ cpuid=$(bench_x86_ticks "$log" cpuid)
 bench_need "$cal" "'bench: calibration loop' line" "$log"
 bench_need "$vmcall" "'bench: vmcall null round trip' line" "$log"
 bench_need "$cpuid" "'bench: cpuid leaf 0 round trip' line" "$log"
+# 100 TSC-deadline timer deliveries each (apic.c): the sum of (guest handler's TSC -
+# deadline). "running": the guest spins, so the core's kick timer (armed at the vCPU's
+# deadline) interrupts it: the physical interrupt -> exit -> injection -> the guest's IDT
+# stub -> its C handler's RDTSC. "halted": the vCPU waits in the hypervisor's HLT loop.
+timer_run=$(bench_x86_ticks "$log" "tsc-deadline timer to handler, guest running")
+timer_hlt=$(bench_x86_ticks "$log" "tsc-deadline timer to handler, guest halted")
+bench_need "$timer_run" "'bench: tsc-deadline timer to handler, guest running' line" "$log"
+bench_need "$timer_hlt" "'bench: tsc-deadline timer to handler, guest halted' line" "$log"
 printf '%-40s %8s %10s %12s %12s\n' "benchmark (Bochs 2.7, 1 tick = 1 instr)" "rounds" "ticks" "per round" "hypervisor"
 printf '%-40s %8s %10s %12s %12s\n' "calibration inc+jne (20,000 instr)" 10000 "$cal" "$((cal / 10000))" ""
 printf '%-40s %8s %10s %12s %12s\n' "x86 VMCALL null round trip" 1000 "$vmcall" "$((vmcall / 1000))" "$((vmcall / 1000 - guest_insns))"
@@ -34,3 +42,7 @@ bench_result x86.vmcall.round_trip "$((vmcall / 1000))"
 bench_result x86.vmcall.hypervisor "$((vmcall / 1000 - guest_insns))"
 bench_result x86.cpuid.round_trip "$((cpuid / 1000))"
 bench_result x86.cpuid.hypervisor "$((cpuid / 1000 - guest_insns))"
+printf '%-40s %8s %10s %12s %12s\n' "timer deadline -> guest handler, running" 100 "$timer_run" "$((timer_run / 100))" ""
+printf '%-40s %8s %10s %12s %12s\n' "timer deadline -> guest handler, halted" 100 "$timer_hlt" "$((timer_hlt / 100))" ""
+bench_result x86.timer.running "$((timer_run / 100))"
+bench_result x86.timer.halted "$((timer_hlt / 100))"

@@ -37,6 +37,7 @@ const char* vf_error_text(VfError e) {
     case VfError::NoIommu: return "no IOMMU translates the VF";
     case VfError::NoRoom: return "no room for another assigned VF";
     case VfError::Hardware: return "the IOMMU did not complete";
+    case VfError::Unsupported: return "VF assignment not built on this arch";
     }
     return "?";
 }

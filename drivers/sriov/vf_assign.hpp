@@ -27,6 +27,7 @@ enum class VfError : u32 {
     NoIommu = 8,        // no IOMMU translates the VF's stream: it is never assigned
     NoRoom = 9,         // out of IOMMU contexts, tables or guest BAR slots
     Hardware = 10,      // the IOMMU did not complete a command
+    Unsupported = 11,   // this architecture does not give VFs to VMs (arch::kAssignsVfs)
 };
 const char* vf_error_text(VfError e);
 

@@ -50,6 +50,12 @@ public:
 
     Status attach(Vm& vm, u16 rid, u32* why) override {
         const pci::Bdf f = bdf_of(rid);
+        if (!arch::kAssignsVfs) { // before any IOMMU domain, MSI route or BAR is touched
+            *why = static_cast<u32>(sriov::VfError::Unsupported);
+            kprint("vm %u: VF %02x:%02x.%x refused: %s\n", vm.id, f.bus, f.dev, f.fn,
+                   sriov::vf_error_text(sriov::VfError::Unsupported));
+            return Status::Unsupported;
+        }
         const u64 ipa = free_slot(vm.id);
         sriov::VfError e = sriov::VfError::None;
         Status s = ipa == 0 ? Status::NoMemory : Status::Ok;

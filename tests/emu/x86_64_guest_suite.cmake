@@ -2,7 +2,8 @@
 # under VMX (x86_64_vms.tests.cmake, Bochs) and SVM (x86_64_svm.tests.cmake, QEMU) alike:
 # VM 1's whole suite (CPUID filter, MSR allow-list with #GP caught by the guest's IDT,
 # COM1, CR4.VMXE/XSETBV validation, every MMIO form against the scratch device, the timer
-# waking HLT, the echo hypercall), then VM 2 on the same core seeing zeroed memory before
+# waking HLT, the local APIC suite of tests/guest/x86_64/vm/apic.c: timer periodic and
+# TSC-deadline, masked LVT, self IPIs, NMI; the echo hypercall), then VM 2 on the same core seeing zeroed memory before
 # it reads beyond its RAM. Markers are in order.
 set(KEEL_X86_GUEST_SUITE_MARKERS
   --expect "[vm 1] memory: RAM is zeroed at start ok"
@@ -35,6 +36,21 @@ set(KEEL_X86_GUEST_SUITE_MARKERS
   --expect "[vm 1] mmio: stosb/stosw/stosd/stosq (RDI advanced) ok"
   --expect "[vm 1] mmio: rep stosd x4 (RCX counted down) ok"
   --expect "[vm 1] timer: interrupt 0x20 woke the HLT ok"
+  --expect "[vm 1] apic: SVR software enable reads back ok"
+  --expect "[vm 1] apic: cpuid 0x15 gives the TSC / crystal ratio ok"
+  --expect "[vm 1] apic: periodic timer current count counts down from initial ok"
+  --expect "[vm 1] apic: periodic timer interrupt 0x30 came 3 times ok"
+  --expect "[vm 1] apic: periodic timer fires every initial count x crystal ratio, never early ok"
+  --expect "[vm 1] apic: cpuid leaf 1 TSC-deadline bit set ok"
+  --expect "[vm 1] apic: IA32_TSC_DEADLINE reads the armed deadline ok"
+  --expect "[vm 1] apic: TSC-deadline interrupt 0x31 woke the HLT, not before the deadline ok"
+  --expect "[vm 1] apic: IA32_TSC_DEADLINE reads 0 once it fired ok"
+  --expect "[vm 1] apic: TSC-deadline interrupt reached the running guest, not before the deadline ok"
+  --expect "[vm 1] apic: a masked TSC-deadline timer delivers nothing ok"
+  --expect "[vm 1] apic: SELF IPI delivered vector 0x32 to this vCPU ok"
+  --expect "[vm 1] apic: ICR self shorthand delivered vector 0x32 ok"
+  --expect "[vm 1] apic: NMI taken with RFLAGS.IF clear ok"
+  --expect "[vm 1] apic: an NMI sent from an NMI handler waits for its IRET (no nesting) ok"
   --expect "[vm 1] vmcall: echo 0x41 -> 0x42 ok"
   --expect "[vm 1] all checks passed"
   --expect "vm 1: destroyed (guest power-off), pool back to"
@@ -44,7 +60,8 @@ set(KEEL_X86_GUEST_SUITE_MARKERS
 
 # `keel.vm=cpus:1-2,mem:4M keel.vm=cpus:2,mem:4M,after:1,guest:wild` on cores 1-2: the guest
 # BSP's topology and x2APIC checks, INIT/SIPI of vCPU 1 (real-mode entry, the guest's own
-# way to 64-bit mode), then VM 2 alone on the freed core 2.
+# way to 64-bit mode), an IPI and an NMI from vCPU 0 to vCPU 1 (halted with its APIC
+# enabled), then VM 2 alone on the freed core 2.
 set(KEEL_X86_GUEST_SMP_MARKERS
   --expect "[vm 1] smp: cpuid leaf 1 lists the vCPU count, initial APIC id 0 ok"
   --expect "[vm 1] smp: cpuid leaf 1 x2APIC bit set ok"
@@ -56,6 +73,8 @@ set(KEEL_X86_GUEST_SMP_MARKERS
   --expect "[vm 1] cpu 1 up"
   --expect "[vm 1] smp: every AP started by INIT/SIPI counted itself ok"
   --expect "[vm 1] smp: 2 cpus ran"
+  --expect "[vm 1] apic-smp: IPI 0x33 from vCPU 0 reached vCPU 1 ok"
+  --expect "[vm 1] apic-smp: NMI from vCPU 0 reached vCPU 1 only ok"
   --expect "vm 1: guest power-off hypercall"
   --expect "vm 1: destroyed (guest power-off), pool back to"
   --expect "vm 2: vcpu 0 on cpu 2: 64-bit entry"

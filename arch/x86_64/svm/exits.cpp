@@ -180,6 +180,10 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, Vmcb& c) {
         c.intercept_misc1 &= ~kIntercept1Vintr;
         return ExitAction::Resume;
     case ExitCode::Pause: return resume_after(vm, v, c, Intercepted::Pause);
+    case ExitCode::Iret: // before the NMI handler's IRET runs: it runs when the guest resumes
+        c.intercept_misc1 &= ~kIntercept1Iret;
+        v.nmi_iret = true;
+        return ExitAction::Resume;
     case ExitCode::Intr:
         // The core's kick timer (the only interrupt a VM's core gets): taken and ended
         // here; the run loop then delivers whatever is due to the guest.

@@ -56,7 +56,6 @@ struct PermissionMaps {
 };
 constinit PermissionMaps g_maps;
 
-constexpr u64 kKickPeriodMs = 2;
 constexpr u64 kPatPowerOn = 0x0007040600070406ull; // SDM Vol. 3A 13.12.4, APM Vol. 2 7.8.2
 constexpr u64 kEferLme = 1ull << 8, kEferLma = 1ull << 10;
 // Segment attributes (table B-2 note): type 3:0, S 4, DPL 6:5, P 7, L 9, D/B 10, G 11.
@@ -144,12 +143,19 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
 // The local APIC's next event into EVENTINJ (15.20), unless an event is being delivered
 // again; with an interrupt the guest cannot take yet (RFLAGS.IF clear, or an STI/MOV SS
 // shadow), a virtual interrupt request whose VINTR intercept exits once it can (15.21.4).
+// An NMI is held while the guest runs the handler of the last one (SDM Vol. 3A 6.7.1: NMIs
+// are blocked until the next IRET): the IRET intercept (15.9) says when that IRET comes.
 void inject_pending(Vm& vm, Vcpu& v, Vmcb& c) {
     if (c.event_inject & (1ull << 31)) return;
     const bool interruptible = (c.rflags & kRflagsIf) && !(c.int_state & 1);
-    const Injection j = next_injection(vm, v, interruptible);
+    const bool nmi_ok = !v.nmi_blocked && !(c.int_state & 1);
+    const Injection j = next_injection(vm, v, interruptible, nmi_ok);
     switch (j.kind) {
-    case InjectKind::Nmi: c.event_inject = EntryEvent{2, EventType::Nmi, false}.encode(); break;
+    case InjectKind::Nmi:
+        c.event_inject = EntryEvent{2, EventType::Nmi, false}.encode();
+        v.nmi_blocked = true;
+        c.intercept_misc1 |= kIntercept1Iret;
+        break;
     case InjectKind::Interrupt:
         c.event_inject = EntryEvent{j.vector, EventType::ExternalInterrupt, false}.encode();
         break;
@@ -166,12 +172,7 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     const u64 host_state = host_state_pa(x86::this_cpu().slot);
     for (;;) {
         inject_pending(vm, v, c);
-        // The kick (apic.hpp) at the guest's next timer deadline, and at least every
-        // kKickPeriodMs: a guest that never exits still gets its timer, IPIs and console
-        // input, and sees a stop.
-        const u64 now = __builtin_ia32_rdtsc(), cap = now + x86::tsc_hz() / 1000 * kKickPeriodMs;
-        const u64 next = lapic_timer_next(v.apic);
-        x86::apic_kick_at(next != 0 && static_cast<i64>(next - cap) < 0 ? next : cap);
+        arm_kick(v);
         c.rax = v.regs.rax;
         svm_run(&v.regs, reinterpret_cast<u64>(&c), host_state);
         v.regs.rax = c.rax;
@@ -184,6 +185,7 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
         }
         // An event whose delivery the exit interrupted is delivered again (15.7.2).
         c.event_inject = (c.exit_int_info >> 31) & 1 ? c.exit_int_info : 0;
+        if (v.nmi_iret) v.nmi_iret = v.nmi_blocked = false; // the NMI handler's IRET has run
         const ExitAction a = handle_exit(vm, v, c);
         if (a != ExitAction::Resume) return a;
         if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE))

@@ -98,11 +98,11 @@ static_assert(offsetof(Vmcb, cr2) == 0x640 && offsetof(Vmcb, g_pat) == 0x668);
 inline constexpr u32 kInterceptCr4Write = 1u << (16 + 4);
 // Intercept vector 3 (offset 0x00c) and 4 (0x010) bits (table B-1).
 inline constexpr u32 kIntercept1Intr = 1u << 0, kIntercept1Nmi = 1u << 1, kIntercept1Init = 1u << 3,
-                     kIntercept1Vintr = 1u << 4, kIntercept1Pause = 1u << 23,
-                     kIntercept1Cpuid = 1u << 18, kIntercept1Invd = 1u << 22,
-                     kIntercept1Hlt = 1u << 24, kIntercept1Invlpga = 1u << 26,
-                     kIntercept1Ioio = 1u << 27, kIntercept1Msr = 1u << 28,
-                     kIntercept1Shutdown = 1u << 31;
+                     kIntercept1Vintr = 1u << 4, kIntercept1Iret = 1u << 20,
+                     kIntercept1Pause = 1u << 23, kIntercept1Cpuid = 1u << 18,
+                     kIntercept1Invd = 1u << 22, kIntercept1Hlt = 1u << 24,
+                     kIntercept1Invlpga = 1u << 26, kIntercept1Ioio = 1u << 27,
+                     kIntercept1Msr = 1u << 28, kIntercept1Shutdown = 1u << 31;
 inline constexpr u32 kIntercept2Vmrun = 1u << 0, kIntercept2Vmmcall = 1u << 1,
                      kIntercept2Vmload = 1u << 2, kIntercept2Vmsave = 1u << 3,
                      kIntercept2Stgi = 1u << 4, kIntercept2Clgi = 1u << 5,
@@ -125,6 +125,7 @@ enum class ExitCode : u64 {
     Nmi = 0x61,
     Init = 0x63,
     Vintr = 0x64,
+    Iret = 0x74,
     Pause = 0x77,
     Cpuid = 0x72,
     Invd = 0x76,

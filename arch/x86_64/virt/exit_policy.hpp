@@ -89,15 +89,21 @@ void deliver_route(Vm& vm, const IoapicRoute& r);
 // Brings the vCPU's timer and console input up to date: true if an NMI or an interrupt
 // above its priority waits.
 bool interrupt_waiting(Vm& vm, Vcpu& v);
-// What the next entry injects: an NMI, the highest deliverable interrupt (moved to the
-// ISR) when the guest can take it (`interruptible`: RFLAGS.IF and no STI/MOV SS shadow),
-// else Window (the backend asks for an exit once it can), or nothing.
+// What the next entry injects: an NMI when `nmi_ok` (the guest is not blocking NMIs;
+// one that is stays pending), the highest deliverable interrupt (moved to the ISR) when
+// the guest can take it (`interruptible`: RFLAGS.IF and no STI/MOV SS shadow), else
+// Window (the backend asks for an exit once it can), or nothing.
 enum class InjectKind : u8 { None, Nmi, Interrupt, Window };
 struct Injection {
     InjectKind kind;
     u8 vector;
 };
-Injection next_injection(Vm& vm, Vcpu& v, bool interruptible);
+Injection next_injection(Vm& vm, Vcpu& v, bool interruptible, bool nmi_ok);
+// Arms this core's kick (apic.hpp) before an entry: at the vCPU's next APIC timer
+// deadline, and at least every kKickPeriodMs, so a guest that never exits still gets its
+// timer, IPIs and console input, and sees a stop. Both backends, every entry.
+inline constexpr u64 kKickPeriodMs = 2;
+void arm_kick(const Vcpu& v);
 // Up to 15 instruction bytes at CS base + g.rip through the guest's paging; the count.
 Result<usize> fetch_insn(const Vm& vm, const GuestView& g, u8* out);
 

@@ -18,6 +18,9 @@
 // Other cores set a vCPU's IRR (atomic); the vCPU sees it at its next exit or while it
 // waits in HLT (devices.cpp).
 #include "exit_policy.hpp"
+
+#include "../apic.hpp"
+#include "../tsc.hpp"
 #include "hypervisor/print.hpp"
 
 namespace keel::virt {
@@ -148,15 +151,21 @@ bool interrupt_waiting(Vm& vm, Vcpu& v) {
     return __atomic_load_n(&v.nmi_pending, __ATOMIC_ACQUIRE) || lapic_pending(v.apic) >= 0;
 }
 
-Injection next_injection(Vm& vm, Vcpu& v, bool interruptible) {
+Injection next_injection(Vm& vm, Vcpu& v, bool interruptible, bool nmi_ok) {
     if (!interrupt_waiting(vm, v)) return Injection{InjectKind::None, 0};
-    if (__atomic_exchange_n(&v.nmi_pending, 0u, __ATOMIC_ACQ_REL))
+    if (nmi_ok && __atomic_exchange_n(&v.nmi_pending, 0u, __ATOMIC_ACQ_REL))
         return Injection{InjectKind::Nmi, 2};
     const int vec = lapic_pending(v.apic);
     if (vec < 0) return Injection{InjectKind::None, 0};
     if (!interruptible) return Injection{InjectKind::Window, 0};
     lapic_accept(v.apic, static_cast<u8>(vec));
     return Injection{InjectKind::Interrupt, static_cast<u8>(vec)};
+}
+
+void arm_kick(const Vcpu& v) {
+    const u64 now = __builtin_ia32_rdtsc(), cap = now + x86::tsc_hz() / 1000 * kKickPeriodMs;
+    const u64 next = lapic_timer_next(v.apic);
+    x86::apic_kick_at(next != 0 && static_cast<i64>(next - cap) < 0 ? next : cap);
 }
 
 MsrResult vapic_msr(Vm& vm, Vcpu& v, u32 msr, bool write, u64 value, u64* out) {

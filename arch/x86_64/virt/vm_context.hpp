@@ -71,8 +71,13 @@ struct Vcpu {
     u64 xcr0;           // last validated XSETBV value
     u64 timer_deadline; // TSC; valid while timer_armed (the test guests' one-shot hypercall)
     bool timer_armed;
-    bool timer_fired;        // hlt_exit woke on that one-shot: the caller injects kTimerVector
-    u32 nmi_pending;         // atomic: an NMI IPI waits for delivery
+    bool timer_fired; // hlt_exit woke on that one-shot: the caller injects kTimerVector
+    u32 nmi_pending;  // atomic: an NMI IPI waits for delivery
+    // SVM keeps no NMI blocking for an injected NMI (VMX has it in the guest
+    // interruptibility state): from the injection until the handler's IRET has run the
+    // backend holds further NMIs itself (svm/vcpu_run.cpp, the IRET intercept).
+    bool nmi_blocked;
+    bool nmi_iret;           // the IRET intercept fired: NMIs unblock at the next exit (IRET ran)
     Lapic apic;              // the virtual local APIC (lapic.hpp)
     bool apic_off;           // IA32_APIC_BASE.EN clear
     u32 external_interrupts; // physical interrupts that exited the guest (SVM: the kick)

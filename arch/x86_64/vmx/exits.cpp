@@ -3,9 +3,12 @@
 // advance RIP by the VM-exit instruction length (25.9.4); faults are injected with RIP unchanged.
 #include "exits.hpp"
 
+#include "../apic.hpp"
+
 #include "hypervisor/print.hpp"
 #include "msr.hpp"
 #include "vmcs.hpp"
+#include "vmcs_setup.hpp"
 
 namespace keel::vmx {
 namespace {
@@ -132,11 +135,16 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why) {
     case ExitReason::PreemptionTimer:
         return ExitAction::Resume; // the run loop checks for a VM stop
     case ExitReason::ExternalInterrupt:
-        // This core's host runs with interrupts off and owns no device: nothing to
-        // acknowledge. Give up if one stays asserted (it would livelock the core).
-        if (++v.external_interrupts < 100000) return ExitAction::Resume;
-        report_guest_state(vm, v, "an external interrupt stays pending");
-        return ExitAction::Fault;
+        // The core's kick timer (the only interrupt a VM's core gets; "acknowledge
+        // interrupt on exit" is off, so it is still pending in the APIC): taken and ended
+        // here; the run loop then delivers whatever is due to the guest.
+        ++v.external_interrupts;
+        x86::apic_take_kick();
+        return ExitAction::Resume;
+    case ExitReason::InterruptWindow: // the guest can take an interrupt now: run_loop injects
+        vmwrite(VmcsField32::ProcBasedControls,
+                vmread(VmcsField32::ProcBasedControls) & ~kProcInterruptWindowExiting);
+        return ExitAction::Resume;
     case ExitReason::TripleFault:
         report_guest_state(vm, v, "triple fault (shutdown)");
         return ExitAction::Fault;

@@ -4,6 +4,7 @@
 //   VMCLEAR, VMPTRLD -> controls -> bitmaps, EPTP, VPID -> host state -> 64-bit (vCPU 0)
 //   or real-mode guest state -> INVEPT/INVVPID -> loop { VMLAUNCH/VMRESUME -> handle_exit }
 //   -> VMCLEAR, INVEPT/INVVPID
+#include "../apic.hpp"
 #include "../paging.hpp"
 #include "../percpu.hpp"
 #include "../virt/backend.hpp"
@@ -99,8 +100,54 @@ bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
            invvpid(kInvSingleContext, vpid_of(vm, v)) == VmxResult::Ok;
 }
 
+// Guest interruptibility state (SDM Vol. 3C 25.4.2 table 25-3): blocking by STI, by MOV SS,
+// by NMI.
+constexpr u32 kBlockingSti = 1u << 0, kBlockingMovSs = 1u << 1, kBlockingNmi = 1u << 3;
+
+// The local APIC's next event into the VM-entry interruption-information field (27.6),
+// unless an event is already there (being delivered again, or a fault an exit handler
+// injected). An interrupt the guest cannot take yet (RFLAGS.IF clear, or an STI/MOV SS
+// shadow: 27.3.1.5 forbids injecting it then) asks for an interrupt-window exit (25.6.2,
+// 26.7.5), which comes as soon as it can. An NMI waits while the guest blocks NMIs (its
+// handler has not executed IRET yet) or sits in a shadow; the next exit tries again.
+void inject_pending(Vm& vm, Vcpu& v) {
+    if (vmread(VmcsField32::EntryInterruptionInfo) & (1u << 31)) return;
+    const u32 blocking = vmread(VmcsField32::GuestInterruptibilityState);
+    const bool interruptible = (vmread(VmcsFieldNatural::GuestRflags) & kRflagsIf) &&
+                               !(blocking & (kBlockingSti | kBlockingMovSs));
+    const bool nmi_ok = !(blocking & (kBlockingSti | kBlockingMovSs | kBlockingNmi));
+    const Injection j = next_injection(vm, v, interruptible, nmi_ok);
+    switch (j.kind) {
+    case InjectKind::Nmi: inject(EntryEvent{2, EventType::Nmi, false}); break;
+    case InjectKind::Interrupt:
+        inject(EntryEvent{j.vector, EventType::ExternalInterrupt, false});
+        break;
+    case InjectKind::Window:
+        vmwrite(VmcsField32::ProcBasedControls,
+                vmread(VmcsField32::ProcBasedControls) | kProcInterruptWindowExiting);
+        break;
+    case InjectKind::None: break;
+    }
+}
+
+// An event whose delivery an exit interrupted (IDT-vectoring information, 28.2.4) is
+// injected again at the next entry, with its error code and, for software events, the
+// instruction length (28.2.4, 27.6.1.1).
+void redeliver_vectoring() {
+    const u32 info = vmread(VmcsField32::IdtVectoringInfo);
+    if (!(info & (1u << 31))) return;
+    vmwrite(VmcsField32::EntryInterruptionInfo, info & ~(1u << 12)); // bit 12 is not an entry field
+    if (info & (1u << 11))
+        vmwrite(VmcsField32::EntryExceptionErrorCode, vmread(VmcsField32::IdtVectoringErrorCode));
+    const u32 type = (info >> 8) & 7;
+    if (type == 4 || type == 5 || type == 6) // software interrupt, privileged / software exception
+        vmwrite(VmcsField32::EntryInstructionLength, vmread(VmcsField32::ExitInstructionLength));
+}
+
 ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     for (u32 launched = 0;; launched = 1) {
+        inject_pending(vm, v);
+        arm_kick(v);
         const auto rr = static_cast<RunResult>(vmx_run(&v.regs, launched));
         if (rr != RunResult::Exited) {
             const u32 e = rr == RunResult::FailValid ? vmread(VmcsField32::VmInstructionError) : 0;
@@ -120,6 +167,7 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
             return ExitAction::Fault;
         }
         x86::tlb_catch_up(); // before exit handling touches any host mapping (paging.hpp)
+        redeliver_vectoring();
         const ExitAction a = handle_exit(vm, v, why);
         if (a != ExitAction::Resume) return a;
         if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE))
@@ -129,7 +177,9 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
 
 ExitAction run_vcpu(Vm& vm, Vcpu& v) {
     VmContext& s = vm.arch;
-    return setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
+    const ExitAction a = setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
+    x86::apic_kick_at(0);
+    return a;
 }
 
 // This core's part of the teardown: its VMCS is no longer active here (25.11.3), and

@@ -54,6 +54,7 @@ enum class VmcsField32 : u32 {
     ExitReason = 0x4402,
     ExitInterruptionInfo = 0x4404,
     IdtVectoringInfo = 0x4408,
+    IdtVectoringErrorCode = 0x440a,
     ExitInstructionLength = 0x440c, // B.3.2
     GuestEsLimit = 0x4800,
     GuestCsLimit = 0x4802,

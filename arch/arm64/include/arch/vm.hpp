@@ -13,6 +13,8 @@ inline GuestPhys guest_ram_base(const VmContext&) { return kGuestRamBase; }
 // 1 MiB slot per VF (docs/sriov.md "Guest view").
 inline constexpr GuestPhys kGuestPciWindow{0x10000000};
 inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
+// VFs are assigned to VMs (hypervisor/io/vm_vfs.cpp, docs/sriov.md "Assignment").
+inline constexpr bool kAssignsVfs = true;
 // A VM with VFs has a GICv2m MSI frame (docs/sriov.md "MSI-X"): the guest's MSIs are writes
 // of an SPI number to its MSI_SETSPI_NS register, SPIs 48..63.
 inline constexpr u64 kGuestMsiDoorbell = 0x08020040;

@@ -32,6 +32,8 @@ inline constexpr GuestPhys kGuestRamBase{0x40000000};
 inline GuestPhys guest_ram_base(const VmContext&) { return kGuestRamBase; }
 inline constexpr GuestPhys kGuestPciWindow{0x10000000};
 inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
+// As arm64: VFs are assigned to VMs (host tests of hypervisor/io/).
+inline constexpr bool kAssignsVfs = true;
 inline constexpr u64 kGuestMsiDoorbell = 0x08020040;
 inline constexpr u32 kGuestMsiFirst = 48;
 inline constexpr u32 kGuestMsiCount = 16;

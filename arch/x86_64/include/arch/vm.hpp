@@ -14,6 +14,10 @@ inline GuestPhys guest_ram_base(const VmContext& c) { return GuestPhys(c.ram_bas
 // Assigned devices' BARs (unused until x86 assigns VFs: vm_map_device refuses).
 inline constexpr GuestPhys kGuestPciWindow{0xc0000000};
 inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
+// Not yet: no guest PCI view, MSI remapping into the virtual APIC or device mapping in
+// EPT/NPT (vm_arch.cpp's vm_map_device). ATTACH_VF and `vf:` are refused up front, before
+// any IOMMU domain is touched (docs/sriov.md).
+inline constexpr bool kAssignsVfs = false;
 inline constexpr u64 kGuestMsiDoorbell = 0xfee00000; // unused until x86 routes MSIs
 inline constexpr u32 kGuestMsiFirst = 0;
 inline constexpr u32 kGuestMsiCount = 0;

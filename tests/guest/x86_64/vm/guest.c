@@ -63,7 +63,7 @@ struct IdtGate {
 static struct IdtGate g_idt[256] __attribute__((aligned(16)));
 extern char gp_stub[], timer_stub[], unexpected_stub[];
 
-static void set_gate(unsigned v, void* handler) {
+void set_gate(unsigned v, void* handler) {
     uint64_t h = (uint64_t)handler;
     g_idt[v].low =
         (h & 0xffff) | (0x08ull << 16) | (0xeull << 40) | (1ull << 47) | ((h >> 16 & 0xffff) << 48);
@@ -185,6 +185,7 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     cpuid_(0xb, 1, r); // the VM's vCPU count (core level of the topology leaf)
     if (mode == MODE_BASIC && (r[1] & 0xffff) > 1) {
         run_smp(r[1] & 0xffff, base);
+        run_apic_smp_checks();
         return;
     }
     if (mode == MODE_MMIO) {
@@ -218,6 +219,7 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     check_control_registers();
     check_mmio();
     check_timer();
+    run_apic_checks();
     check(vmcall(HC_ECHO, 0x41) == 0x42, "vmcall: echo 0x41 -> 0x42");
     if (g_failures == 0)
         puts_("all checks passed\n");

@@ -41,6 +41,15 @@ static inline void cpuid_(uint32_t leaf, uint32_t sub, uint32_t r[4]) {
                      : "=a"(r[0]), "=b"(r[1]), "=c"(r[2]), "=d"(r[3])
                      : "a"(leaf), "c"(sub));
 }
+static inline uint64_t rdmsr64(uint32_t msr) {
+    uint32_t lo, hi;
+    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
+    return ((uint64_t)hi << 32) | lo;
+}
+static inline void wrmsr64(uint32_t msr, uint64_t v) {
+    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
+}
+
 static inline uint64_t rdtsc_(void) {
     uint32_t lo, hi;
     __asm__ volatile("lfence; rdtsc" : "=a"(lo), "=d"(hi));
@@ -58,4 +67,9 @@ void run_bench(void);
 void run_smp(unsigned cpus, uint64_t base);
 void run_mmio_smp(unsigned cpus, uint64_t base);
 void idt_load(void);
+void apic_enable(void);
+void run_apic_checks(void);
+void run_apic_smp_checks(void);
+void bench_report(const char* what, uint64_t ticks, uint64_t rounds);
+void run_timer_bench(unsigned rounds);
 void guest_power_off(void);

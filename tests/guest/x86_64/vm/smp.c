@@ -1,10 +1,10 @@
 // The multi-vCPU test (a VM with several cores): the topology CPUID and the x2APIC
 // report, then the BSP starts each AP the x86 way (SDM Vol. 3A 9.4.4.1: INIT, STARTUP
 // with the trampoline's page as vector, through the x2APIC ICR, MSR 0x830). Each AP
-// prints "cpu N up", counts itself in a shared counter and sleeps in HLT until a timer
-// deadline centuries away; the BSP waits for the count and returns (power-off), which
-// must end the VM with the AP still asleep (issue 10 item 12: the old tree busy-waited
-// for the deadline and never let the VM end).
+// prints "cpu N up", counts itself in a shared counter, enables its local APIC and sleeps
+// in HLT (woken only by the BSP's IPI and NMI, apic.c); the BSP waits for the count and
+// returns (power-off), which must end the VM with the AP still asleep (issue 10 item 12:
+// the old tree busy-waited for a timer deadline and never let the VM end).
 #include <stdint.h>
 
 #include "guest.h"
@@ -16,15 +16,6 @@ static volatile uint32_t g_hammer_done;   // APs finished hammering
 static volatile uint32_t g_hammer_errors; // read-backs that differed, all vCPUs
 static uint8_t g_ap_stacks[4][8192] __attribute__((aligned(16)));
 extern char ap_trampoline[];
-
-static uint64_t rdmsr64(uint32_t msr) {
-    uint32_t lo, hi;
-    __asm__ volatile("rdmsr" : "=a"(lo), "=d"(hi) : "c"(msr));
-    return ((uint64_t)hi << 32) | lo;
-}
-static void wrmsr64(uint32_t msr, uint64_t v) {
-    __asm__ volatile("wrmsr" ::"c"(msr), "a"((uint32_t)v), "d"((uint32_t)(v >> 32)) : "memory");
-}
 
 // Issue 10 item 11: every vCPU stores to and loads from the one scratch MMIO page in a
 // tight loop, each at its own offsets, so the hypervisor emulates on several cores at once
@@ -59,7 +50,7 @@ void ap_main(void) {
         hammer_mmio(r[1] >> 24);
         __atomic_fetch_add(&g_hammer_done, 1, __ATOMIC_SEQ_CST);
     }
-    vmcall(HC_TIMER, 1ull << 62); // one-shot, ~ a century of TSC ticks from now
+    apic_enable(); // HLT may wait: an IPI or NMI from the BSP wakes it (apic.c)
     for (;;)
         __asm__ volatile("sti; hlt" ::: "memory");
 }

@@ -37,6 +37,44 @@ unexpected_stub:
     mov     %rsp, %rdi
     call    guest_unexpected        /* does not return */
 
+/* The APIC suite's vectors (apic.c): the caller-saved registers around a C handler. The
+ * CPU aligned RSP to 16 before pushing its 5-word frame (SDM Vol. 3A 6.14.2); 9 pushes
+ * then leave the call with the ABI's alignment. */
+    .macro  save_call fn, arg
+    push    %rax
+    push    %rcx
+    push    %rdx
+    push    %rsi
+    push    %rdi
+    push    %r8
+    push    %r9
+    push    %r10
+    push    %r11
+    mov     \arg, %edi
+    call    \fn
+    pop     %r11
+    pop     %r10
+    pop     %r9
+    pop     %r8
+    pop     %rdi
+    pop     %rsi
+    pop     %rdx
+    pop     %rcx
+    pop     %rax
+    iretq
+    .endm
+    .globl apic_stub_30, apic_stub_31, apic_stub_32, apic_stub_33, nmi_stub
+apic_stub_30:
+    save_call apic_irq, $0x30
+apic_stub_31:
+    save_call apic_irq, $0x31
+apic_stub_32:
+    save_call apic_irq, $0x32
+apic_stub_33:
+    save_call apic_irq, $0x33
+nmi_stub:
+    save_call apic_nmi, $2
+
 /* AP start (SIPI vector = this page's offset in RAM >> 12; Keel aliases GPA 0-2 MiB to
  * the start of RAM): real mode at vector:0000 -> protected mode (flat, paging off) ->
  * a 32-bit jump up to this code's linked address -> PAE, the BSP's CR3 (g_ap_cr3),
