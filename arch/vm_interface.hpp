@@ -7,6 +7,7 @@
 
 #include "hypervisor/mm/frame_pool.hpp"
 #include "hypervisor/status.hpp"
+#include "hypervisor/update/handover.hpp"
 #include "hypervisor/vm/vm_types.hpp"
 
 namespace keel {
@@ -26,6 +27,12 @@ mm::Scrubber& pool_scrubber();
 // Builds the VM's second stage over vm.mem_base/mem_size at kGuestRamBase and its vCPUs
 // (one per core of vm.cpu_mask); no guest state yet. On failure nothing remains.
 [[nodiscard]] Status vm_create(Vm& vm);
+// Live update's incoming image (docs/handover.md §4 step 4): the VM's arch state from the
+// record `r` instead of building it (second stage taken over in place, vCPUs and interrupt
+// state as recorded); vm's id, cores and memory are the manager's, already adopted. NotFound
+// when the record has no such VM, Unsupported where the arch adopts nothing, another error
+// when the record does not fit this VM (nothing of it may be used then).
+[[nodiscard]] Status vm_adopt(Vm& vm, const update::HandoverView& r);
 // Copies bytes into the VM's RAM at `offset` (bounds checked by the manager).
 [[nodiscard]] Status vm_write(Vm& vm, u64 offset, const void* src, u64 len);
 // Copies host-physical memory outside the hypervisor's mappings (a guest source the

@@ -44,10 +44,12 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/dispatch.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/console.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/update.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/adopt.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/image_check.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/image_note.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/handover.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/place.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/adopt_pool.cpp
   ${CMAKE_SOURCE_DIR}/boot/image/keel_image.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/ecam.cpp
   ${CMAKE_SOURCE_DIR}/drivers/pci/bar_place.cpp

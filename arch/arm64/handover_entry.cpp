@@ -10,14 +10,22 @@
 #include "handover_entry.hpp"
 
 #include <arch/console.hpp>
+#include <string.h>
+
+extern "C" {
+#include <libfdt.h>
+}
 
 #include "cache_ops.hpp"
+#include "handover_records.hpp"
 #include <arch/ticks.hpp>
 
 #include "asm_offsets.h"
 #include "hypervisor/print.hpp"
 #include "hypervisor/update/handover.hpp"
 #include "hypervisor/update/swap.hpp"
+#include "hypervisor/vm/partitions.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "stage2_format.hpp"
@@ -94,6 +102,99 @@ bool check_stage2_in_place(const update::HandoverView& v) {
     return all;
 }
 
+// This image's partition pool, from the record's PoolRuns instead of a memory map (docs/
+// handover.md §4 step 4): its own object, so nothing the outgoing image runs changes.
+bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
+    update::PoolAdoption a;
+    const char* why = "";
+    const Status s = pool_adopt(v, mm::Span{base, span}, a, &why);
+    if (s != Status::Ok) {
+        kprint("handover: pool NOT adopted: %s (%s)\n", why, status_name(s));
+        return false;
+    }
+    kprint("handover: pool adopted from the record: %u runs in %u regions, %llu MiB free, %llu "
+           "MiB of VM RAM, %llu MiB hypervisor (this image inside it)\n",
+           a.runs, a.regions, static_cast<unsigned long long>(a.free_bytes / MiB),
+           static_cast<unsigned long long>(a.vm_bytes / MiB),
+           static_cast<unsigned long long>(a.hypervisor_bytes / MiB));
+    return true;
+}
+
+// The device tree the outgoing image booted with (OldImage's dtb, from ABI 3): its header
+// page mapped read only and checked (fdt_check_header reads the header alone), what an
+// adopting image reads its platform from. Mapping all of it waits for the reader.
+void take_device_tree(const update::OldImageRecord& old) {
+    if (old.dtb == 0 || (old.dtb & 7) != 0 ||
+        el2_map(align_down(old.dtb, mm::kPageSize), mm::kPageSize, MapKind::ReadOnly) !=
+            Status::Ok) {
+        kprint("handover: no device tree in the record\n");
+        return;
+    }
+    const void* fdt = reinterpret_cast<const void*>(old.dtb);
+    const bool ok = mm::kPageSize - (old.dtb & (mm::kPageSize - 1)) >= sizeof(fdt_header) &&
+                    fdt_check_header(fdt) == 0 && fdt_totalsize(fdt) <= 2 * MiB;
+    kprint("handover: device tree at %#llx, %llu B, %s\n", static_cast<unsigned long long>(old.dtb),
+           static_cast<unsigned long long>(ok ? fdt_totalsize(fdt) : 0),
+           ok ? "header checked" : "NOT a device tree");
+}
+
+// The adopted VM's vCPUs, distributor and devices described again as the outgoing image describes
+// them: how many of its records come out byte for byte as they went in.
+u32 same_records(const update::HandoverView& v, const Vm& vm, u32* total) {
+    u32 same = 0;
+    for (u32 i = 0; i < v.vcpu_count; ++i) {
+        const update::VcpuRecord& r = *v.vcpus[i];
+        if (r.vm_id != vm.id) continue;
+        ++*total;
+        const update::VcpuRecord again =
+            vcpu_record(vm.id, vm.arch.vcpus[r.index], vm.arch.vcpus[r.index].on, r.cntvoff);
+        same += memcmp(&again, &r, sizeof r) == 0;
+    }
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        if (v.vms[i]->id != vm.id) continue;
+        *total += 2;
+        const update::VgicDistRecord again = dist_record(vm.id, vm.arch.dist);
+        same += memcmp(&again, v.vgic_dist[i], sizeof again) == 0;
+        const update::VmDevicesRecord dev = devices_record(vm.id, vm.arch.uart, vm.arch.gpio);
+        same += memcmp(&dev, v.vm_devices[i], sizeof dev) == 0;
+    }
+    return same;
+}
+
+// Each VM into this image's manager from its Vm record, over the adopted pool (its state,
+// cores and RAM), then, where its stage-2 tree checked (`arch`), its arch state (vm_adopt.cpp;
+// docs/handover.md §4 step 4).
+void take_vms(const update::HandoverView& v, bool arch) {
+    using ull = unsigned long long;
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        const update::VmRecord& r = *v.vms[i];
+        Status s = vm_manager().adopt(r);
+        const Vm* vm = vm_manager().find(r.id);
+        if (s != Status::Ok || vm == nullptr) {
+            kprint("handover: vm %u NOT adopted: %s\n", r.id, status_name(s));
+            continue;
+        }
+        kprint("handover: vm %u adopted: %s, cores %#llx, %llu MiB at %#llx, vCPU 0 on cpu %u\n",
+               r.id, vm_state_name(vm->state), static_cast<ull>(vm->cpu_mask),
+               static_cast<ull>(vm->mem_size / MiB), static_cast<ull>(vm->mem_base.raw()),
+               vm->first_cpu);
+        if (!arch) continue;
+        s = vm_manager().adopt_arch(r.id, v);
+        if (s != Status::Ok) {
+            kprint("handover: vm %u arch state NOT adopted: %s\n", r.id, status_name(s));
+            continue;
+        }
+        u32 ready = 0, total = 0;
+        for (u32 b = 0; b < vm->arch.ram.blocks(); ++b)
+            ready += vm->arch.ram.ready(b);
+        const u32 same = same_records(v, *vm, &total);
+        kprint("handover: vm %u arch state adopted: stage-2 root %#llx kept, %u RAM blocks ready, "
+               "%u vCPUs, %u running; %u of %u records described again identical\n",
+               r.id, static_cast<ull>(vm->arch.stage2.root().raw()), ready, vm->arch.nvcpus,
+               vm->arch.running, same, total);
+    }
+}
+
 // The parked cores (docs/handover.md §4.5): each vCPU that was on waits on its own core.
 u32 parked_cores(const update::HandoverView& v) {
     u32 n = 0;
@@ -167,9 +268,13 @@ bool is_handover_record(u64 x0) {
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
            view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
+    take_device_tree(*view.old_image);
+    const bool pool = take_pool(view, base, span);
     // The outgoing image, read only: its stage-2 tables live in it.
-    if (el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok)
-        (void)check_stage2_in_place(view);
+    const bool in_place =
+        el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok &&
+        check_stage2_in_place(view);
+    if (pool) take_vms(view, in_place);
     const u32 cores = parked_cores(view);
     const u32 left = take_in_secondaries(*reinterpret_cast<Doorbell*>(doorbell), cores);
     kprint("handover: %u of %u parked cores entered this image and went back\n", left, cores);

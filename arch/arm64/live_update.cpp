@@ -10,8 +10,10 @@
 #include <string.h>
 
 #include "cache_ops.hpp"
+#include "dtb_platform.hpp"
 #include "gic_phys.hpp"
 #include "handover_entry.hpp"
+#include "handover_records.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -126,9 +128,14 @@ public:
             KEEL_TRY(w.add(update::RecordType::Vm, r));
             const update::Stage2Record s2{id, id, a.stage2.root().raw(), vtcr, vm->ram_ipa().raw()};
             KEEL_TRY(w.add(update::RecordType::Stage2, s2));
-            KEEL_TRY(w.add(update::RecordType::VgicDist, dist(id, a.dist)));
-            for (u32 i = 0; i < a.nvcpus; ++i)
-                KEEL_TRY(w.add(update::RecordType::Vcpu, vcpu(id, a.vcpus[i])));
+            KEEL_TRY(w.add(update::RecordType::VgicDist, dist_record(id, a.dist)));
+            KEEL_TRY(w.add(update::RecordType::VmDevices, devices_record(id, a.uart, a.gpio)));
+            const u64 cntvoff = KEEL_READ_SYSREG(cntvoff_el2);
+            for (u32 i = 0; i < a.nvcpus; ++i) {
+                const Vcpu& v = a.vcpus[i];
+                const u32 on = __atomic_load_n(&v.on, __ATOMIC_ACQUIRE);
+                KEEL_TRY(w.add(update::RecordType::Vcpu, vcpu_record(id, v, on, cntvoff)));
+            }
         }
         // Pool ownership: the hypervisor's own span, the update region, each VM's RAM and
         // every free run, so the incoming image's pool is exactly this (what no run names,
@@ -167,6 +174,8 @@ public:
         *entry = reinterpret_cast<uptr>(_head);
     }
 
+    u64 device_tree() override { return reinterpret_cast<uptr>(boot_dtb_scan().fdt); }
+
     void run_slot(u8** slot, u64* size) override {
         *slot = g_reserved != 0 ? reinterpret_cast<u8*>(g_reserved) : nullptr;
         *size = g_reserved != 0 ? kSlotBytes : 0;
@@ -191,52 +200,6 @@ public:
         while (__atomic_load_n(&g_visiting, __ATOMIC_SEQ_CST) != 0)
             asm volatile("yield" ::: "memory");
         return update::decode_hand_back(answer);
-    }
-
-private:
-    static update::VgicDistRecord dist(u32 vm_id, const VgicDist& d) {
-        update::VgicDistRecord r{};
-        r.vm_id = vm_id;
-        r.ctlr = d.ctlr;
-        r.enabled = d.enabled;
-        r.pending = d.pending;
-        r.level = d.level;
-        r.group = d.group;
-        static_assert(sizeof d.icfgr == sizeof r.icfgr && sizeof d.priority == sizeof r.priority &&
-                          sizeof d.irouter == sizeof r.irouter,
-                      "docs/handover.md §2.2 VgicDist");
-        memcpy(r.icfgr, d.icfgr, sizeof r.icfgr);
-        memcpy(r.priority, d.priority, sizeof r.priority);
-        memcpy(r.irouter, d.irouter, sizeof r.irouter);
-        return r;
-    }
-    static update::VcpuRecord vcpu(u32 vm_id, const Vcpu& v) {
-        update::VcpuRecord r{};
-        r.vm_id = vm_id;
-        r.index = v.index;
-        r.core = v.core;
-        r.on = __atomic_load_n(&v.on, __ATOMIC_ACQUIRE);
-        memcpy(r.x, v.ctx.x, sizeof r.x);
-        r.pc = v.ctx.pc;
-        r.pstate = v.ctx.pstate;
-        static_assert(sizeof(El1Context) == sizeof r.el1,
-                      "docs/handover.md §2.2 Vcpu: El1Context order");
-        memcpy(r.el1, &v.el1, sizeof r.el1);
-        r.cntvoff = KEEL_READ_SYSREG(cntvoff_el2);
-        r.gic_enabled = v.gic.enabled;
-        r.gic_pending = v.gic.pending;
-        r.gic_group = v.gic.group;
-        r.gic_icfgr1 = v.gic.icfgr1;
-        r.gic_waker = v.gic.waker;
-        static_assert(sizeof v.gic.priority == sizeof r.gic_priority);
-        memcpy(r.gic_priority, v.gic.priority, sizeof r.gic_priority);
-        r.ich_hcr = v.gic.hcr;
-        if (r.on) {
-            memcpy(r.ich_lr, v.parked_lr, sizeof r.ich_lr);
-            r.lr_count = v.parked_lr_count;
-            r.ich_ap1r0 = v.parked_ap1r0;
-        }
-        return r;
     }
 };
 

@@ -36,6 +36,8 @@ void flush_vmid(u16 vmid) {
 
 } // namespace
 
+mm::TablePool& vm_table_pool() { return g_tables; }
+
 Status ram_block_ready(Vm& vm, u64 ipa) {
     VmContext& a = vm.arch;
     const u64 base = vm.ram_ipa().raw();
@@ -117,7 +119,7 @@ Status vm_create(Vm& vm) {
         __builtin_popcountll(vm.cpu_mask) > static_cast<int>(VmContext::kMaxVcpus))
         return Status::OutOfRange;
     if (vm.mem_size / RamBlocks::kBlock > RamBlocks::kMaxBlocks) return Status::OutOfRange;
-    a.tables.attach(g_tables);
+    a.tables.attach(vm_table_pool());
     KEEL_TRY(a.stage2.init());
     // The RAM is mapped block by block as it is first used (ram_block_ready: the guest's
     // first stage-2 fault in a block, or the loader's first write), each block zeroed just

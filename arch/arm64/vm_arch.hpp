@@ -17,5 +17,7 @@ void vm_request_stop(Vm& vm, VmEnd end);
 // a block another is preparing waits for it. OutOfRange if `ipa` is not the VM's RAM;
 // an error from zeroing or mapping leaves the block unmapped (the VM must stop then).
 Status ram_block_ready(Vm& vm, u64 ipa);
+// The pool every VM's stage-2 table pages come from (inside the image).
+mm::TablePool& vm_table_pool();
 
 } // namespace keel::arm64

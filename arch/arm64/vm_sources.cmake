@@ -6,11 +6,11 @@ list(APPEND KEEL_ARCH_SOURCES
   ${_a}/gic_phys.cpp ${_a}/vgic.cpp ${_a}/vgic_mmio.cpp ${_a}/vuart.cpp ${_a}/vpsci.cpp
   ${_a}/linux_loader.cpp ${_a}/guest_dtb.cpp ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp
   ${_a}/core_reset.cpp ${_a}/fp_reset.S ${_a}/vgpio.cpp ${_a}/live_update.cpp
-  ${_a}/handover_jump.S ${_a}/handover_entry.cpp
+  ${_a}/handover_jump.S ${_a}/handover_entry.cpp ${_a}/handover_records.cpp ${_a}/vm_adopt.cpp
   ${_a}/its.cpp ${_a}/vm_msi.cpp
 )
 # Pure logic the host unit tests also build (libfdt is linked there too).
-list(APPEND KEEL_ARCH_HOST_TESTABLE ${_a}/guest_dtb.cpp)
+list(APPEND KEEL_ARCH_HOST_TESTABLE ${_a}/guest_dtb.cpp ${_a}/handover_records.cpp)
 # The test image embeds the test guest (built by the same cross toolchain).
 if(KEEL_TARGET_ARCH STREQUAL "arm64")
   include(${CMAKE_SOURCE_DIR}/tests/guest/arm64/guest.cmake)

@@ -101,6 +101,21 @@ namespace keel {
 GuestBlob builtin_test_guest() { return fake::g_guest; }
 } // namespace keel
 
+namespace keel::fake {
+namespace {
+// A created VM's context with a second stage over its RAM and `vcpus` vCPUs.
+void live_context(Vm& vm, u32 vcpus) {
+    arch::VmContext& c = vm.arch;
+    c = arch::VmContext{};
+    c.created = true;
+    c.stage2_live = true;
+    c.stage2_base = vm.mem_base.raw();
+    c.stage2_size = vm.mem_size;
+    c.vcpus = vcpus;
+}
+} // namespace
+} // namespace keel::fake
+
 namespace keel::arch {
 
 using fake::g_fail_create;
@@ -118,13 +133,7 @@ Status vm_create(Vm& vm) {
         g_fail_create = Status::Ok;
         return s;
     }
-    VmContext& c = vm.arch;
-    c = VmContext{};
-    c.created = true;
-    c.stage2_live = true;
-    c.stage2_base = vm.mem_base.raw();
-    c.stage2_size = vm.mem_size;
-    c.vcpus = static_cast<u32>(__builtin_popcountll(vm.cpu_mask));
+    fake::live_context(vm, static_cast<u32>(__builtin_popcountll(vm.cpu_mask)));
     vm.stage2_tables = 2;
     return Status::Ok;
 }
@@ -207,6 +216,17 @@ Status vm_start(Vm& vm) {
 void vm_request_stop(Vm& vm, VmEnd why) {
     ++vm.arch.stop_requests;
     fake::guest_end(vm, why); // the fake's vCPUs leave at once
+}
+
+// The fake machine takes the VM's vCPU count and second stage from the record, as if the
+// recorded tables were its own.
+Status vm_adopt(Vm& vm, const update::HandoverView& r) {
+    for (u32 i = 0; i < r.vm_count; ++i) {
+        if (r.vms[i]->id != vm.id) continue;
+        fake::live_context(vm, r.vms[i]->vcpu_count);
+        return Status::Ok;
+    }
+    return Status::NotFound;
 }
 
 void vm_destroy(Vm& vm) {

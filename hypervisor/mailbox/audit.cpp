@@ -26,6 +26,15 @@ void AuditWriter::init(SharedRegion* region, const u8 (&nonce)[16]) {
     region_->write32(kUnloggedField, 0);
 }
 
+void AuditWriter::adopt(SharedRegion* region, const u8 (&head)[crypto::kSha256Size], u64 next_index,
+                        u32 prod, u32 unlogged) {
+    region_ = region;
+    memcpy(last_hash_, head, sizeof last_hash_);
+    next_index_ = next_index;
+    prod_ = prod;
+    unlogged_ = unlogged_reported_ = unlogged;
+}
+
 u32 AuditWriter::free_slots() const {
     // One read of the controller's index; ring_free treats a hostile value as "full".
     return ring_free(prod_, region_->read32(kLogConsField), kLogSlots);

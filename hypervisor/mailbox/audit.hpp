@@ -24,6 +24,11 @@ constexpr u32 kLogReserve = 8;
 class AuditWriter {
 public:
     void init(SharedRegion* region, const u8 (&nonce)[16]);
+    // Live update's incoming image (docs/handover.md §2.2 Mailbox, §4 step 4): continues the
+    // chain another image wrote into `region`, from its head, next index, producer index and
+    // unlogged count (a Gap not yet written for those is not written again). Writes nothing.
+    void adopt(SharedRegion* region, const u8 (&head)[crypto::kSha256Size], u64 next_index,
+               u32 prod, u32 unlogged);
     // The key later records are MACed with, copied: the writer keeps it until the next
     // call even when the caller's key changes (a new session's key is derived before the
     // old session's last records are written). Null: records carry a zero MAC.

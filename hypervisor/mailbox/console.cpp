@@ -55,6 +55,21 @@ void ConsoleRings::describe(u32 vm_id, update::ConsoleRecord& out) const {
         out.in_queue[i] = q.buf[(q.head + i) % kConsoleInBytes];
 }
 
+Status ConsoleRings::adopt(const update::ConsoleRecord& in) {
+    if (in.vm_id == 0 || in.vm_id > kMaxVms || in.in_len > kConsoleInBytes ||
+        in.out_published > in.out_count)
+        return Status::InvalidArgument;
+    Out& o = out_[in.vm_id - 1];
+    In& q = in_[in.vm_id - 1];
+    memcpy(o.buf, in.out_mirror, sizeof o.buf);
+    o.published = static_cast<u32>(in.out_published); // both count modulo 2^32 (u32 rings)
+    __atomic_store_n(&o.prod, static_cast<u32>(in.out_count), __ATOMIC_RELEASE);
+    memcpy(q.buf, in.in_queue, in.in_len);
+    q.head = 0;
+    q.count = in.in_len;
+    return Status::Ok;
+}
+
 Status ConsoleRings::queue_in(u32 vm_id, const u8* bytes, u32 len) {
     if (vm_id == 0 || vm_id > kMaxVms) return Status::OutOfRange;
     In& q = in_[vm_id - 1];

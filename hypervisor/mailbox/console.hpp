@@ -52,6 +52,10 @@ public:
     // Boot core, every guest core parked (a live update): the VM's rings as they stand
     // (docs/handover.md §2.2 Console; the input queue from its head).
     void describe(u32 vm_id, update::ConsoleRecord& out) const;
+    // The incoming image, before any guest core runs on it: the rings `describe` wrote
+    // (docs/handover.md §4 step 4). InvalidArgument for a VM id out of range, more input than
+    // the queue holds or more published than written; nothing changes then.
+    [[nodiscard]] Status adopt(const update::ConsoleRecord& in);
 
 private:
     struct Out {

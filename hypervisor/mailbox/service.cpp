@@ -88,8 +88,7 @@ u32 Service::poll() {
         const u64 off = kCmdRingOffset + ring_slot(cmd_cons_, kCmdSlots) * sizeof(CommandSlot);
         if (region_.copy_in(off, &slot, sizeof slot) != Status::Ok) break;
         handle(slot, picked_up);
-        ++cmd_cons_;
-        region_.write32(kCmdCons, cmd_cons_);
+        consume_command();
         ++done;
     }
     flush_rejects(false);
@@ -151,6 +150,11 @@ void Service::handle_hello(const CommandSlot& slot, const Command& c) {
     const u32 id = sessions_.active_id();
     memcpy(reply, &id, sizeof id);
     respond(slot.seq, slot.opcode, Status::Ok, reply, true); // MACed: key confirmation
+}
+
+void Service::consume_command() {
+    ++cmd_cons_;
+    region_.write32(kCmdCons, cmd_cons_);
 }
 
 void Service::respond(u64 seq, u16 op, Status s, const u8* payload, bool authenticated) {

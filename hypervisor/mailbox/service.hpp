@@ -51,6 +51,17 @@ public:
     Status attach(SharedRegion region, VmBackend& backend,
                   const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
                   SessionLimits limits = {});
+    // Live update's incoming image, instead of attach() (docs/handover.md §4 step 4): takes
+    // over the service the outgoing image ran in `region` from the record's Mailbox and
+    // Console records: the same boot nonce, ring indices and consoles, the controller's
+    // session (keys, use count, sequence floor: no new handshake) and the audit chain from
+    // its head; a fresh offer of its own (`seed`). Then it finishes the Apply the outgoing
+    // image was answering (the session's last sequence number): its audit record, next in the
+    // chain, reads `update adopted: <version>` and its answer (Ok, MACed) carries `version`.
+    // InvalidArgument, nothing written, when the record does not fit this region or service.
+    Status adopt(SharedRegion region, VmBackend& backend,
+                 const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
+                 SessionLimits limits, const update::HandoverView& record, const char* version);
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
     // Returns the number of commands consumed.
     u32 poll();
@@ -117,9 +128,14 @@ private:
     void update_reset();
     Status update_apply(UpdateReply& out);
     Status write_handover(u64* bytes);
+    // VM `id`'s VmRecord for the handover record, and back (adopt.cpp).
+    [[nodiscard]] update::MailboxVmRecord mailbox_vm_record(u32 id) const;
+    void adopt_vm_record(const update::MailboxVmRecord& r);
     void fill_info(u32 id, VmInfo& out);
     // `authenticated`: the command passed the session check; its answer gets the MAC.
     void respond(u64 seq, u16 op, Status s, const u8* payload, bool authenticated);
+    // The command at cmd_cons_ is done: the controller may reuse its slot.
+    void consume_command();
     // Counts a rejected command in the burst and answers it (MACed only when it had
     // authenticated: a LogFull).
     void reject(u64 seq, u16 op, Status s, bool authenticated);

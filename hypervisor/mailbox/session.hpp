@@ -37,6 +37,18 @@ struct SessionHandover {
     SessionKeys keys{};
 };
 
+// The handover record's Mailbox session fields (docs/handover.md §2.2) paired with a
+// SessionHandover's, one list for both directions: f(record field, handover field) for each
+// (the keys, an array, are copied by the caller).
+template <class Record, class Handover, class F>
+void for_each_session_field(Record& m, Handover& h, F&& f) {
+    f(m.active_session, h.active_id);
+    f(m.offer_id, h.offer_id);
+    f(m.session_used, h.used);
+    f(m.seq_floor, h.last_seq);
+    f(m.session_established_ms, h.established_ms);
+}
+
 class SessionManager {
 public:
     // `pubkey` all zero: no controller key, nothing ever establishes. Makes offer 1;

@@ -18,6 +18,9 @@ public:
         : base_(static_cast<volatile u8*>(base)), size_(size) {}
 
     [[nodiscard]] u64 size() const { return size_; }
+    // Where it is mapped (the hypervisor maps it identity: its physical address; the
+    // handover record's Mailbox region_base, docs/handover.md §2.2).
+    [[nodiscard]] uptr address() const { return reinterpret_cast<uptr>(base_); }
     [[nodiscard]] bool contains(u64 offset, u64 len) const {
         return offset <= size_ && len <= size_ - offset;
     }

@@ -128,6 +128,7 @@ Status Service::write_handover(u64* bytes) {
     img.update_region_size = u.region_size;
     img.security_floor = u.expect.policy.security_floor;
     memcpy(img.version, update::keel_image_note.version, sizeof img.version);
+    img.dtb = u.swap->device_tree();
     KEEL_TRY(w.add(update::RecordType::OldImage, img));
     KEEL_TRY(u.swap->describe(w));
     for (u32 id = 1; id <= kMaxVms; ++id) {
@@ -135,8 +136,10 @@ Status Service::write_handover(u64* bytes) {
         static update::ConsoleRecord c; // 5 KiB: off the boot core's stack
         console_.describe(id, c);
         KEEL_TRY(w.add(update::RecordType::Console, c));
+        KEEL_TRY(w.add(update::RecordType::MailboxVm, mailbox_vm_record(id)));
     }
     update::MailboxRecord m{};
+    m.region_base = region_.address();
     m.region_size = region_.size();
     memcpy(m.boot_nonce, nonce_, sizeof m.boot_nonce);
     m.cmd_cons = cmd_cons_;
@@ -145,11 +148,7 @@ Status Service::write_handover(u64* bytes) {
     m.unlogged = audit_.unlogged();
     SessionHandover sh;
     sessions_.export_session(sh);
-    m.active_session = sh.active_id;
-    m.offer_id = sh.offer_id;
-    m.session_used = sh.used;
-    m.seq_floor = sh.last_seq;
-    m.session_established_ms = sh.established_ms;
+    for_each_session_field(m, sh, [](auto& rec, const auto& s) { rec = s; });
     static_assert(sizeof sh.keys == sizeof m.session_keys, "docs/handover.md §2.2 Mailbox");
     memcpy(m.session_keys, &sh.keys, sizeof m.session_keys);
     memset(&sh.keys, 0, sizeof sh.keys);

@@ -31,6 +31,14 @@ int vm_slot(const HandoverView& v, u32 vm_id) {
     return -1;
 }
 
+// A per-VM record of a type the VM has at most one of.
+template <class T>
+Status once(const T*& slot, const RecordRef& r) {
+    if (slot != nullptr) return Status::Corrupt;
+    slot = reinterpret_cast<const T*>(r.payload);
+    return Status::Ok;
+}
+
 // One record into the view, with the rules of §2.3 that can be checked as records arrive.
 Status take(HandoverView& v, const RecordRef& r, bool first) {
     if ((r.type == RecordType::OldImage) != first) return Status::Corrupt; // exactly once, first
@@ -68,6 +76,8 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
     }
     case RecordType::Stage2:
     case RecordType::VgicDist:
+    case RecordType::VmDevices:
+    case RecordType::MailboxVm:
     case RecordType::Console: {
         // Every per-VM type starts with its vm_id (u32).
         u32 id;
@@ -75,15 +85,18 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
         const int slot = vm_slot(v, id);
         if (slot < 0) return Status::Corrupt; // after its Vm record
         const u32 i = static_cast<u32>(slot);
-        if (r.type == RecordType::Stage2) {
-            if (v.stage2[i] != nullptr) return Status::Corrupt;
-            v.stage2[i] = reinterpret_cast<const Stage2Record*>(r.payload);
-            return Status::Ok;
+        if (r.type == RecordType::Stage2) return once(v.stage2[i], r);
+        if (r.type == RecordType::VgicDist) return once(v.vgic_dist[i], r);
+        if (r.type == RecordType::VmDevices) {
+            const auto* d = reinterpret_cast<const VmDevicesRecord*>(r.payload);
+            if (d->uart_rx_count > sizeof d->uart_rx || d->uart_line_len > sizeof d->uart_line)
+                return Status::Corrupt;
+            return once(v.vm_devices[i], r);
         }
-        if (r.type == RecordType::VgicDist) {
-            if (v.vgic_dist[i] != nullptr) return Status::Corrupt;
-            v.vgic_dist[i] = reinterpret_cast<const VgicDistRecord*>(r.payload);
-            return Status::Ok;
+        if (r.type == RecordType::MailboxVm) {
+            const auto* m = reinterpret_cast<const MailboxVmRecord*>(r.payload);
+            if (m->cmdline[sizeof m->cmdline - 1] != '\0') return Status::Corrupt;
+            return once(v.mailbox_vm[i], r);
         }
         const auto* c = reinterpret_cast<const ConsoleRecord*>(r.payload);
         if (v.console[i] != nullptr || c->in_len > sizeof c->in_queue) return Status::Corrupt;
@@ -110,7 +123,8 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
 Status complete(const HandoverView& v) {
     if (v.old_image == nullptr || v.mailbox == nullptr || v.pool == nullptr) return Status::Corrupt;
     for (u32 i = 0; i < v.vm_count; ++i) {
-        if (v.stage2[i] == nullptr || v.console[i] == nullptr || v.vgic_dist[i] == nullptr)
+        if (v.stage2[i] == nullptr || v.console[i] == nullptr || v.vgic_dist[i] == nullptr ||
+            v.vm_devices[i] == nullptr || v.mailbox_vm[i] == nullptr)
             return Status::Corrupt;
         u32 n = 0;
         for (u32 c = 0; c < v.vcpu_count; ++c)

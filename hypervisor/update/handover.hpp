@@ -49,9 +49,11 @@ enum class RecordType : u32 {
     PoolRuns = 5,
     Console = 6,
     Mailbox = 7,
-    VgicDist = 8, // from ABI 2
+    VgicDist = 8,   // from ABI 2
+    VmDevices = 9,  // from ABI 3
+    MailboxVm = 10, // from ABI 3
 };
-constexpr u32 kRecordTypeMax = 8;
+constexpr u32 kRecordTypeMax = 10;
 constexpr u32 kRecordVersion = 1;
 
 struct OldImageRecord {
@@ -59,7 +61,7 @@ struct OldImageRecord {
     u64 update_region, update_region_size;
     u32 security_floor, security_version, hv_version, reserved;
     char version[32];
-    u64 reserved2;
+    u64 dtb; // the device tree the running Keel booted with (0: none), from ABI 3
 };
 static_assert(sizeof(OldImageRecord) == 96, "docs/handover.md §2.2 OldImage");
 
@@ -117,6 +119,31 @@ struct PoolRunsHeader {
 };
 static_assert(sizeof(PoolRunsHeader) == 8, "docs/handover.md §2.2 PoolRuns");
 
+// arm64: a VM's emulated PL011 UART and PL061 GPIO registers (arch/arm64/vuart.hpp,
+// pl061.hpp), the UART's receive queue from its head and the line it is collecting.
+struct VmDevicesRecord {
+    u32 vm_id, reserved;
+    u32 uart_cr, uart_lcr_h, uart_ibrd, uart_fbrd, uart_ifls, uart_imsc, uart_ris, uart_dmacr;
+    u32 uart_ilpr, uart_rx_count, uart_rx_open, uart_line_len;
+    u8 uart_rx[64];
+    char uart_line[120];
+    u8 gpio_data, gpio_dir, gpio_is, gpio_ibe, gpio_iev, gpio_ie, gpio_ris, gpio_afsel;
+    u8 gpio_in, reserved2[7];
+};
+static_assert(sizeof(VmDevicesRecord) == 256, "docs/handover.md §2.2 VmDevices");
+
+// What the controller mailbox knows of a VM beyond the VM manager (hypervisor/mailbox/
+// service.hpp VmRecord): its name, command line and times.
+struct MailboxVmRecord {
+    u32 vm_id;
+    u32 flags; // bit 0 its first output seen, bit 1 its end logged
+    char name[16];
+    u64 cpu_mask, mem_bytes;
+    u64 started_ms, ended_ms, stop_deadline_ms;
+    char cmdline[256];
+};
+static_assert(sizeof(MailboxVmRecord) == 320, "docs/handover.md §2.2 MailboxVm");
+
 struct ConsoleRecord {
     u32 vm_id, reserved;
     u64 out_count, out_published;
@@ -128,6 +155,8 @@ static_assert(sizeof(ConsoleRecord) == 5152, "docs/handover.md §2.2 Console");
 // The parser reads a per-VM record's VM from its first word.
 static_assert(__builtin_offsetof(Stage2Record, vm_id) == 0 &&
                   __builtin_offsetof(VgicDistRecord, vm_id) == 0 &&
+                  __builtin_offsetof(VmDevicesRecord, vm_id) == 0 &&
+                  __builtin_offsetof(MailboxVmRecord, vm_id) == 0 &&
                   __builtin_offsetof(ConsoleRecord, vm_id) == 0,
               "docs/handover.md §2.2");
 
@@ -152,6 +181,8 @@ constexpr u32 record_size(RecordType t) {
     case RecordType::Console: return sizeof(ConsoleRecord);
     case RecordType::Mailbox: return sizeof(MailboxRecord);
     case RecordType::VgicDist: return sizeof(VgicDistRecord);
+    case RecordType::VmDevices: return sizeof(VmDevicesRecord);
+    case RecordType::MailboxVm: return sizeof(MailboxVmRecord);
     case RecordType::PoolRuns: return 0;
     }
     return 0;
@@ -195,9 +226,11 @@ struct HandoverView {
     const PoolRun* pool_runs = nullptr;
     u32 vm_count = 0;
     const VmRecord* vms[kHandoverMaxVms] = {};
-    const Stage2Record* stage2[kHandoverMaxVms] = {};      // same index as vms
-    const ConsoleRecord* console[kHandoverMaxVms] = {};    // same index as vms
-    const VgicDistRecord* vgic_dist[kHandoverMaxVms] = {}; // same index as vms
+    const Stage2Record* stage2[kHandoverMaxVms] = {};        // same index as vms
+    const ConsoleRecord* console[kHandoverMaxVms] = {};      // same index as vms
+    const VgicDistRecord* vgic_dist[kHandoverMaxVms] = {};   // same index as vms
+    const VmDevicesRecord* vm_devices[kHandoverMaxVms] = {}; // same index as vms
+    const MailboxVmRecord* mailbox_vm[kHandoverMaxVms] = {}; // same index as vms
     u32 vcpu_count = 0;
     const VcpuRecord* vcpus[kHandoverMaxVcpus] = {};
 };

@@ -15,9 +15,11 @@ constexpr u32 kNoteVersion = 1;
 constexpr u64 kNoteOffset = 0x40;
 // The handover record version this Keel writes and the range it can adopt (docs/handover.md §2).
 // 2: the VgicDist record (a VM's distributor state); a version-1 record lacks it, so an
-// image that adopts VMs cannot take one.
-constexpr u32 kHandoverAbi = 2;
-constexpr u32 kHandoverAbiMin = 2;
+// image that adopts VMs cannot take one. 3: VmDevices (the emulated UART's and GPIO's
+// registers), MailboxVm (the controller's name, command line and times of each VM) and
+// OldImage's device-tree address, without which an adopting image cannot go on.
+constexpr u32 kHandoverAbi = 3;
+constexpr u32 kHandoverAbiMin = 3;
 
 struct ImageNote {
     u64 magic;            // kNoteMagic

@@ -46,6 +46,8 @@ public:
     virtual void resume() = 0;
     // The running image's span (docs/handover.md §2.2 OldImage).
     virtual void image_span(u64* base, u64* span, u64* entry) = 0;
+    // The device tree the running Keel booted with (OldImage's dtb), 0 without one.
+    virtual u64 device_tree() = 0;
     // The run slot an incoming image is placed in (docs/handover.md §1.4), inside the region
     // reserve() took; null and 0 before reserve() or where the arch cannot enter an image.
     virtual void run_slot(u8** slot, u64* size) = 0;

@@ -135,4 +135,22 @@ u32 pool_free_runs(u64* bases, u64* sizes, u32 max) {
     return n;
 }
 
+Status pool_adopt(const update::HandoverView& v, mm::Span self, update::PoolAdoption& out,
+                  const char** why) {
+    LockGuard g(g_pool_lock);
+    KEEL_TRY(update::adopt_pool(v, self, pool(), out, why));
+    g_baseline = out.free_bytes + out.vm_bytes;
+    return Status::Ok;
+}
+
+mm::OwnerId pool_owner_of(PhysAddr addr) {
+    LockGuard g(g_pool_lock);
+    return pool().owner_of(addr);
+}
+
+u64 pool_owned_bytes(mm::OwnerId owner) {
+    LockGuard g(g_pool_lock);
+    return pool().owned_bytes(owner);
+}
+
 } // namespace keel

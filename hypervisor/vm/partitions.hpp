@@ -6,6 +6,7 @@
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/mm/frame_pool.hpp"
 #include "hypervisor/platform.hpp"
+#include "hypervisor/update/adopt_pool.hpp"
 
 namespace keel {
 
@@ -35,5 +36,13 @@ u64 pool_release(mm::OwnerId owner);
 // PoolRuns record, docs/handover.md §2.2); returns how many there are, which may exceed
 // `max` (only `max` are written then).
 u32 pool_free_runs(u64* bases, u64* sizes, u32 max);
+// Live update's incoming image (docs/handover.md §4 step 4): the pool becomes exactly the
+// record's PoolRuns (update::adopt_pool; `self` is this image's span) instead of the memory
+// map; the baseline is what would be free with no VM. A refusal changes nothing.
+[[nodiscard]] Status pool_adopt(const update::HandoverView& v, mm::Span self,
+                                update::PoolAdoption& out, const char** why);
+// Who owns the block holding `addr` and how many bytes `owner` has (VM adoption's check).
+[[nodiscard]] mm::OwnerId pool_owner_of(PhysAddr addr);
+[[nodiscard]] u64 pool_owned_bytes(mm::OwnerId owner);
 
 } // namespace keel

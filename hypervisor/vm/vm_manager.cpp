@@ -142,6 +142,54 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
     return apply(h, *vm, VmEvent::Create);
 }
 
+Status VmManager::adopt(const update::VmRecord& rec) {
+    LockGuard g(lock_);
+    Vm* vm = slot(rec.id);
+    if (vm == nullptr) return Status::OutOfRange;
+    const VmState st = static_cast<VmState>(rec.state);
+    if (vm->state != VmState::Free || st < VmState::Loading || st > VmState::Stopped)
+        return Status::BadState;
+    const u64 cores = whole_cores(rec.cpu_mask, siblings_);
+    if (rec.cpu_mask == 0 || rec.first_cpu >= 64 || (rec.cpu_mask >> rec.first_cpu & 1) == 0 ||
+        (cores & cores_owned_) != 0)
+        return Status::InvalidArgument;
+    const auto owner = static_cast<mm::OwnerId>(rec.id);
+    if (rec.mem_size == 0 || rec.mem_size % (2 * MiB) != 0 || rec.mem_base % (2 * MiB) != 0 ||
+        pool_owner_of(PhysAddr(rec.mem_base)) != owner || pool_owned_bytes(owner) != rec.mem_size)
+        return Status::InvalidArgument;
+    vm->id = static_cast<u16>(rec.id);
+    vm->cpu_mask = rec.cpu_mask;
+    vm->first_cpu = rec.first_cpu;
+    vm->mem_base = PhysAddr(rec.mem_base);
+    vm->mem_size = rec.mem_size;
+    vm->stats = VmStats{};
+    vm->end = VmEnd::None;
+    vm->image = GuestImage{};
+    memset(vm->kernel_head, 0, sizeof vm->kernel_head);
+    memset(vm->label, 0, sizeof vm->label);
+    for (usize n = 0; n < sizeof rec.name && rec.name[n] != '\0'; ++n) // not always terminated
+        vm->label[n] = rec.name[n];
+    vm->console = console_;
+    vm->ended_ = 0;
+    vm->end_pending_ = VmEnd::None;
+    vm->state = st;
+    cores_owned_ |= cores;
+    return Status::Ok;
+}
+
+Status VmManager::adopt_arch(u32 id, const update::HandoverView& r) {
+    LockGuard g(lock_);
+    Vm* vm = slot(id);
+    if (vm == nullptr || vm->state == VmState::Free) return Status::NotFound;
+    const Status s = arch::vm_adopt(*vm, r);
+    if (s != Status::Ok) {
+        cores_owned_ &= ~whole_cores(vm->cpu_mask, siblings_);
+        vm->state = VmState::Free;
+        vm->id = 0;
+    }
+    return s;
+}
+
 void VmManager::capture_head(Vm& vm, u64 offset, const void* bytes, u64 len) {
     if (offset >= GuestImage::kHeadBytes) return;
     const u64 n = len < GuestImage::kHeadBytes - offset ? len : GuestImage::kHeadBytes - offset;

@@ -24,6 +24,7 @@
 
 #include "hypervisor/platform.hpp"
 #include "hypervisor/spinlock.hpp"
+#include "hypervisor/update/handover.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_def.hpp"
 #include "hypervisor/vm/vm_devices.hpp"
@@ -63,6 +64,17 @@ public:
     [[nodiscard]] Status start(u32 id, const GuestImage& image);
     [[nodiscard]] Status stop(u32 id, bool forced);
     [[nodiscard]] Status destroy(u32 id);
+    // Live update's incoming image (docs/handover.md §4 step 4): VM `rec.id` as the outgoing
+    // image ran it, from its Vm record: state, cores, first CPU, memory (which the adopted
+    // pool already gives it: nothing is allocated) and name. The arch's part (second stage,
+    // vCPUs) is not built here. OutOfRange: an id outside 1..kMaxVms; BadState: the slot is
+    // in use or the state is not Loading..Stopped; InvalidArgument: no cores, the first CPU not
+    // among them, a core another VM owns, RAM the pool does not give this VM whole, or RAM not
+    // in 2 MiB blocks. Nothing changes on a refusal.
+    [[nodiscard]] Status adopt(const update::VmRecord& rec);
+    // Then its arch state from the whole record (arch::vm_adopt). On a refusal the VM is
+    // forgotten again (slot free, cores unowned; its memory stays the pool's as adopted).
+    [[nodiscard]] Status adopt_arch(u32 id, const update::HandoverView& r);
     // Gives / takes back PCIe function `rid` while the VM is created and not running
     // (Loading or Ready); `why` (required) a sriov::VfError value on a refusal (7: the
     // VM's state).

@@ -210,7 +210,7 @@ def update_images(a, s):
         ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
-         "incompatible handover ABI (image adopts 99..99, this Keel writes 2)"),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 3)"),
     ]
 
 
@@ -235,7 +235,7 @@ def update_refusals(a, s, run, wait_serial, serial):
             print(f"FAIL: {name}: a VM stopped running")
             ok = False
     out = run("update", good, "--verify-only")
-    ok &= "update: verified: 0.1.0, security version 1, handover 2..2" in out
+    ok &= "update: verified: 0.1.0, security version 1, handover 3..3" in out
     # Apply: every vCPU parks, the handover record is written and checked, the new image is
     # entered and, since it cannot adopt yet (docs/handover.md §4), hands back; both resume
     # where they were; keelctl reports it.
@@ -251,10 +251,44 @@ def update_refusals(a, s, run, wait_serial, serial):
         ok &= re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 2 "
                         r"blocks mapped, each to its own RAM", serial()) is not None
     base = re.search(r"baseline now (\d+) MiB", serial())
-    seen = re.search(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+    seen = re.search(r"handover: record checked: abi 3, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
                      r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
     if not base or not seen or int(seen.group(1)) != int(base.group(1)) - 8:
         print(f"FAIL: the record's free pool runs: {seen and seen.group(0)}, baseline {base and base.group(1)}")
+        ok = False
+    # The incoming image's own pool built from those runs (§4 step 4): the same free MiB, the
+    # two guests' 4 MiB each as VM RAM, the old image's block(s) and the 4 MiB update region
+    # (which holds the incoming image) as the hypervisor's.
+    adopted = re.search(r"handover: pool adopted from the record: \d+ runs in \d+ regions, (\d+) MiB free, "
+                        r"(\d+) MiB of VM RAM, (\d+) MiB hypervisor \(this image inside it\)", serial())
+    if not base or not adopted or int(adopted.group(1)) != int(base.group(1)) - 8 or \
+            int(adopted.group(2)) != 8 or int(adopted.group(3)) < 2 + 4:
+        print(f"FAIL: the incoming image's adopted pool: {adopted and adopted.group(0)}, baseline {base and base.group(1)}")
+        ok = False
+    # Each VM in the incoming image's own manager, from its Vm record over the adopted pool:
+    # the cores and RAM keelctl asked for above, vCPU 0 on the core the old image ran it on.
+    for vm, cpus in ((1, "0x2"), (2, "0x4")):
+        ran = re.search(rf"vm {vm}: vcpu 0 running on cpu (\d+)", serial())
+        if not ran or not re.search(rf"handover: vm {vm} adopted: running, cores {cpus}, 4 MiB at "
+                                    rf"0x[0-9a-f]+, vCPU 0 on cpu {ran.group(1)}\n", serial()):
+            print(f"FAIL: vm {vm} not adopted by the incoming image's manager as created")
+            ok = False
+        # Its arch state (§4 step 4): the stage-2 root read in place kept, the blocks mapped
+        # there ready, one vCPU each (as created), running, and its vCPU, distributor and devices
+        # records described again from the adopted objects byte for byte.
+        root = re.search(rf"handover: vm {vm} stage-2 root (0x[0-9a-f]+) read in place: (\d+) of", serial())
+        if not root or f"handover: vm {vm} arch state adopted: stage-2 root {root.group(1)} kept, " \
+                f"{root.group(2)} RAM blocks ready, 1 vCPUs, 1 running; 3 of 3 records described again " \
+                "identical\n" not in serial():
+            print(f"FAIL: vm {vm}'s arch state not adopted as recorded")
+            ok = False
+    # The device tree the old image booted with, from the record (ABI 3): the 2 MiB block the
+    # old image's pool left out between two of its free runs at boot (pool_init reserves it).
+    dt = re.search(r"handover: device tree at (0x[0-9a-f]+), \d+ B, header checked\n", serial())
+    runs = [(int(b, 16), int(e, 16)) for b, e in re.findall(r"pool: free (0x[0-9a-f]+)-(0x[0-9a-f]+)", serial())]
+    if not dt or not any(e + 1 == int(dt.group(1), 16) for _, e in runs) or \
+            not any(b == int(dt.group(1), 16) + 0x200000 for b, _ in runs):
+        print(f"FAIL: the record's device tree {dt and dt.group(0)} is not the block the boot pool left out: {runs}")
         ok = False
     ok &= "destroyed" not in serial()
     # Alive after all that: the button guest answers a polite STOP, the deaf one is forced.
@@ -310,9 +344,29 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
             print(f"FAIL: apply {n}: the new image did not say it ran relocated at the run slot "
                   f"{slot and hex(slot)}: {entered[-1:]}")
             ok = False
-        checked = re.findall(r"handover: record checked: abi 2, update 1, \d+ B, 2 VMs, 3 vCPUs, "
+        checked = re.findall(r"handover: record checked: abi 3, update 1, \d+ B, 2 VMs, 3 vCPUs, "
                              r"pool \d+ runs, \d+ MiB free, outgoing Keel (\S+)", text)
         ok &= len(checked) == n + 1 and text.count("handover: adoption not built yet") == n + 1
+        # Its own pool from the record's runs: both guests' 256 MiB as VM RAM (§4 step 4).
+        pools = re.findall(r"handover: pool adopted from the record: \d+ runs in \d+ regions, \d+ MiB free, "
+                           r"(\d+) MiB of VM RAM", text)
+        if len(pools) != n + 1 or pools[-1] != "512":
+            print(f"FAIL: apply {n}: the incoming image's adopted pools: {pools}")
+            ok = False
+        for vm, cpus, cpu in ((1, "0x2", 1), (2, "0xc", 2)):
+            seen = text.count(f"handover: vm {vm} adopted: running, cores {cpus}, 256 MiB at ")
+            if seen != n + 1 or f"vm {vm}: vcpu 0 running on cpu {cpu}\n" not in text:
+                print(f"FAIL: apply {n}: vm {vm} adopted {seen} times with cores {cpus}, 256 MiB")
+                ok = False
+        # Their arch state: vm 1 one vCPU, vm 2 two, all on; every vCPU, distributor and devices record
+        # described again identical from the adopted objects.
+        for vm, vcpus in ((1, 1), (2, 2)):
+            arch = re.findall(rf"handover: vm {vm} arch state adopted: stage-2 root 0x[0-9a-f]+ kept, "
+                              rf"[1-9]\d* RAM blocks ready, {vcpus} vCPUs, {vcpus} running; "
+                              rf"{vcpus + 2} of {vcpus + 2} records described again identical\n", text)
+            if len(arch) != n + 1:
+                print(f"FAIL: apply {n}: vm {vm}'s arch state adopted as recorded {len(arch)} times")
+                ok = False
         # Every core with a parked vCPU entered the new image and came back (§4.5); the
         # guests' EL1, FP/SIMD and vGIC registers stayed in those cores meanwhile.
         in_place = len(re.findall(r"handover: vm [12] stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* "

@@ -81,6 +81,30 @@ VgicDistRecord dist(u32 vm_id) {
     return r;
 }
 
+VmDevicesRecord devices(u32 vm_id) {
+    VmDevicesRecord r{};
+    r.vm_id = vm_id;
+    r.uart_cr = 0x301;   // UARTEN | TXE | RXE
+    r.uart_imsc = 0x50;  // RXIM | RTIM: the guest's driver takes receive interrupts
+    r.uart_rx_count = 2; // two bytes queued for the guest
+    r.uart_rx[0] = 'o';
+    r.uart_rx[1] = 'k';
+    r.gpio_ie = 0x8; // the power button's line
+    return r;
+}
+
+MailboxVmRecord mailbox_vm(u32 vm_id) {
+    MailboxVmRecord r{};
+    r.vm_id = vm_id;
+    r.flags = 1;
+    snprintf(r.name, sizeof r.name, "guest-%u", vm_id);
+    r.cpu_mask = 1ull << vm_id;
+    r.mem_bytes = 64 * MiB;
+    r.started_ms = 500 + vm_id;
+    snprintf(r.cmdline, sizeof r.cmdline, "console=ttyAMA0 quiet");
+    return r;
+}
+
 ConsoleRecord console(u32 vm_id) {
     ConsoleRecord r{};
     r.vm_id = vm_id;
@@ -122,7 +146,9 @@ u64 write_sample(Buf& b, u64 counter = 7) {
         EXPECT_EQ(w.add(RecordType::Vm, vm(id, id)), Status::Ok);
         EXPECT_EQ(w.add(RecordType::Stage2, stage2(id)), Status::Ok);
         EXPECT_EQ(w.add(RecordType::VgicDist, dist(id)), Status::Ok);
+        EXPECT_EQ(w.add(RecordType::VmDevices, devices(id)), Status::Ok);
         EXPECT_EQ(w.add(RecordType::Console, console(id)), Status::Ok);
+        EXPECT_EQ(w.add(RecordType::MailboxVm, mailbox_vm(id)), Status::Ok);
         for (u32 i = 0; i < id; ++i)
             EXPECT_EQ(w.add(RecordType::Vcpu, vcpu(id, i)), Status::Ok);
     }
@@ -161,6 +187,12 @@ TEST(Handover, LayoutMatchesDocs) {
     EXPECT_EQ(offsetof(ConsoleRecord, in_len), 4120u);
     EXPECT_EQ(offsetof(MailboxRecord, audit_head), 88u);
     EXPECT_EQ(offsetof(MailboxRecord, session_keys), 120u);
+    EXPECT_EQ(offsetof(OldImageRecord, dtb), 88u);
+    EXPECT_EQ(offsetof(VmDevicesRecord, uart_rx), 56u);
+    EXPECT_EQ(offsetof(VmDevicesRecord, uart_line), 120u);
+    EXPECT_EQ(offsetof(VmDevicesRecord, gpio_data), 240u);
+    EXPECT_EQ(offsetof(MailboxVmRecord, cpu_mask), 24u);
+    EXPECT_EQ(offsetof(MailboxVmRecord, cmdline), 64u);
     Buf b;
     write_sample(b);
     EXPECT_EQ(memcmp(b.data(), "KEELHND1", 8), 0) << "magic as text";
@@ -169,13 +201,18 @@ TEST(Handover, LayoutMatchesDocs) {
 TEST(Handover, RoundTrip) {
     Buf b;
     const u64 n = write_sample(b, 7);
-    EXPECT_EQ(n, 80 + 14 * 16 + 96 + 2 * (64 + 32 + 320 + 5152) + 3 * 704 + 216 + 8 + 3 * 24);
+    EXPECT_EQ(n, 80 + 18 * 16 + 96 + 2 * (64 + 32 + 320 + 256 + 5152 + 320) + 3 * 704 + 216 + 8 +
+                     3 * 24);
     HandoverView v;
     ASSERT_EQ(parse(b, n, v), Status::Ok);
-    EXPECT_EQ(v.header.abi_version, 2u);
+    EXPECT_EQ(v.header.abi_version, 3u);
     EXPECT_EQ(v.header.update_counter, 7u);
-    EXPECT_EQ(v.header.record_count, 14u);
+    EXPECT_EQ(v.header.record_count, 18u);
     EXPECT_EQ(v.header.length, n);
+    EXPECT_EQ(v.vm_devices[1]->uart_imsc, 0x50u);
+    EXPECT_EQ(v.vm_devices[0]->uart_rx[1], 'k');
+    EXPECT_STREQ(v.mailbox_vm[1]->name, "guest-2");
+    EXPECT_STREQ(v.mailbox_vm[0]->cmdline, "console=ttyAMA0 quiet");
     EXPECT_STREQ(v.old_image->version, "0.1.0");
     EXPECT_EQ(v.old_image->update_region, 0x40400000u);
     ASSERT_EQ(v.vm_count, 2u);
@@ -230,15 +267,15 @@ TEST(Handover, OtherVersionsAreRefused) {
     Buf b;
     const u64 n = write_sample(b);
     HandoverView v;
-    EXPECT_EQ(parse(b, n, v, 3, 4), Status::Unsupported) << "a reader that adopts 3..4 only";
-    EXPECT_EQ(parse(b, n, v, 1, 1), Status::Unsupported)
-        << "a version-1 reader (no VgicDist records)";
-    u32 version = 3;
+    EXPECT_EQ(parse(b, n, v, 4, 5), Status::Unsupported) << "a reader that adopts 4..5 only";
+    EXPECT_EQ(parse(b, n, v, 2, 2), Status::Unsupported)
+        << "a version-2 reader (no VmDevices, MailboxVm records)";
+    u32 version = 4;
     memcpy(b.data() + 8, &version, 4);
     rehash(b);
     EXPECT_EQ(parse(b, n, v), Status::Unsupported) << "a record from a newer writer";
-    EXPECT_EQ(parse(b, n, v, 2, 3), Status::Ok) << "accepted by a reader that lists it";
-    version = 2;
+    EXPECT_EQ(parse(b, n, v, 3, 4), Status::Ok) << "accepted by a reader that lists it";
+    version = 3;
     memcpy(b.data() + 8, &version, 4);
     u32 rec_version = 2; // the first record's own version
     memcpy(b.data() + 80 + 4, &rec_version, 4);
@@ -259,7 +296,9 @@ void vm1_without(HandoverWriter& w, RecordType leave_out, u32 vcpus = 1) {
     (void)w.add(RecordType::Vm, vm(1, vcpus));
     if (leave_out != RecordType::Stage2) (void)w.add(RecordType::Stage2, stage2(1));
     if (leave_out != RecordType::VgicDist) (void)w.add(RecordType::VgicDist, dist(1));
+    if (leave_out != RecordType::VmDevices) (void)w.add(RecordType::VmDevices, devices(1));
     if (leave_out != RecordType::Console) (void)w.add(RecordType::Console, console(1));
+    if (leave_out != RecordType::MailboxVm) (void)w.add(RecordType::MailboxVm, mailbox_vm(1));
     (void)w.add(RecordType::Vcpu, vcpu(1, 0));
 }
 void base_vm1(HandoverWriter& w) {
@@ -267,7 +306,9 @@ void base_vm1(HandoverWriter& w) {
     EXPECT_EQ(w.add(RecordType::Vm, vm(1, 1)), Status::Ok);
     EXPECT_EQ(w.add(RecordType::Stage2, stage2(1)), Status::Ok);
     EXPECT_EQ(w.add(RecordType::VgicDist, dist(1)), Status::Ok);
+    EXPECT_EQ(w.add(RecordType::VmDevices, devices(1)), Status::Ok);
     EXPECT_EQ(w.add(RecordType::Console, console(1)), Status::Ok);
+    EXPECT_EQ(w.add(RecordType::MailboxVm, mailbox_vm(1)), Status::Ok);
 }
 void tail(HandoverWriter& w) {
     EXPECT_EQ(w.add(RecordType::Mailbox, mailbox()), Status::Ok);
@@ -338,6 +379,47 @@ const Rule kRules[] = {
          vm1_without(w, RecordType::Console);
          tail(w);
      }},
+    {"a VM without its devices",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::VmDevices);
+         tail(w);
+     }},
+    {"a VM without its mailbox record",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::MailboxVm);
+         tail(w);
+     }},
+    {"two mailbox records for one VM",
+     [](HandoverWriter& w) {
+         base_vm1(w);
+         (void)w.add(RecordType::MailboxVm, mailbox_vm(1));
+         (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+         tail(w);
+     }},
+    {"more UART input than its queue holds",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::VmDevices);
+         VmDevicesRecord d = devices(1);
+         d.uart_rx_count = 65;
+         (void)w.add(RecordType::VmDevices, d);
+         tail(w);
+     }},
+    {"a UART line longer than its buffer",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::VmDevices);
+         VmDevicesRecord d = devices(1);
+         d.uart_line_len = 121;
+         (void)w.add(RecordType::VmDevices, d);
+         tail(w);
+     }},
+    {"a command line without its NUL",
+     [](HandoverWriter& w) {
+         vm1_without(w, RecordType::MailboxVm);
+         MailboxVmRecord m = mailbox_vm(1);
+         memset(m.cmdline, 'x', sizeof m.cmdline);
+         (void)w.add(RecordType::MailboxVm, m);
+         tail(w);
+     }},
     {"two distributors for one VM",
      [](HandoverWriter& w) {
          base_vm1(w);
@@ -351,7 +433,9 @@ const Rule kRules[] = {
          (void)w.add(RecordType::VgicDist, dist(1));
          (void)w.add(RecordType::Vm, vm(1, 1));
          (void)w.add(RecordType::Stage2, stage2(1));
+         (void)w.add(RecordType::VmDevices, devices(1));
          (void)w.add(RecordType::Console, console(1));
+         (void)w.add(RecordType::MailboxVm, mailbox_vm(1));
          (void)w.add(RecordType::Vcpu, vcpu(1, 0));
          tail(w);
      }},
@@ -381,6 +465,8 @@ const Rule kRules[] = {
          (void)w.add(RecordType::Vm, vm(1, 1));
          (void)w.add(RecordType::Stage2, stage2(1));
          (void)w.add(RecordType::VgicDist, dist(1));
+         (void)w.add(RecordType::VmDevices, devices(1));
+         (void)w.add(RecordType::MailboxVm, mailbox_vm(1));
          ConsoleRecord c = console(1);
          c.in_len = 1025;
          (void)w.add(RecordType::Console, c);
@@ -407,7 +493,7 @@ TEST(Handover, StructureErrorsWithAGoodHashAreRefused) {
     const u64 n = write_sample(b);
     HandoverView v;
     // An unknown record type.
-    u32 type = 9;
+    u32 type = 11;
     memcpy(b.data() + 80, &type, 4);
     rehash(b);
     EXPECT_EQ(parse(b, n, v), Status::Corrupt) << "unknown type";

@@ -190,3 +190,76 @@ TEST(MailboxAudit, HostileLogConsumerCountsAsFull) {
 
 } // namespace
 } // namespace keel::mailbox
+
+namespace keel::mailbox {
+namespace {
+
+// Live update (docs/handover.md §2.2 Mailbox: audit_next_index, audit_head, log_prod,
+// unlogged): a writer of another image that adopts the recorded chain head and indices
+// continues the chain, so the controller verifies one unbroken chain across the swap
+// (docs/mailbox.md §5: each record carries the SHA-256 of the one before, indices count
+// up by one). A wrong head breaks it, and that is what a verifier sees.
+struct AdoptedChain : ::testing::Test {
+    std::unique_ptr<u64[]> mem{new u64[test::kRegion / 8]()};
+    SharedRegion region{mem.get(), test::kRegion};
+    u8 nonce[16] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16};
+    Header& hdr() { return *reinterpret_cast<Header*>(mem.get()); }
+    AuditRecord slot(u32 i) {
+        AuditRecord r;
+        memcpy(&r, reinterpret_cast<u8*>(mem.get()) + kLogRingOffset + (i % kLogSlots) * sizeof r,
+               sizeof r);
+        return r;
+    }
+    std::vector<AuditRecord> all() {
+        std::vector<AuditRecord> v;
+        for (u32 i = 0; i != hdr().log_prod; ++i)
+            v.push_back(slot(i));
+        return v;
+    }
+    // The old image writes three records, "hands over", the new one writes two.
+    std::vector<AuditRecord> across_swap(bool damage_head) {
+        AuditWriter old_image;
+        old_image.init(&region, nonce);
+        for (u32 i = 0; i < 3; ++i)
+            EXPECT_TRUE(old_image.append(AuditKind::Command, i, 100 + i, 1, Status::Ok, 0, "old"));
+        u8 head[32];
+        memcpy(head, old_image.head(), 32);
+        if (damage_head) head[0] ^= 1;
+        AuditWriter new_image; // another image's object: nothing carried but the record
+        new_image.adopt(&region, head, old_image.next_index(), old_image.prod(),
+                        old_image.unlogged());
+        EXPECT_TRUE(new_image.append(AuditKind::Command, 9, 200, 1, Status::Ok, 0, "new"));
+        EXPECT_TRUE(new_image.append(AuditKind::Command, 10, 201, 1, Status::Ok, 0, "new"));
+        return all();
+    }
+};
+
+TEST_F(AdoptedChain, ContinuesAcrossTheSwap) {
+    std::vector<AuditRecord> r = across_swap(false);
+    ASSERT_EQ(r.size(), 5u);
+    EXPECT_EQ(r[3].index, 3u);
+    EXPECT_EQ(memcmp(r[3].detail, "new", 4), 0);
+    // The chain as docs/mailbox.md §5 defines it, recomputed here.
+    u8 h[32];
+    audit_chain_start(nonce, h);
+    for (usize i = 0; i < r.size(); ++i) {
+        EXPECT_EQ(memcmp(r[i].prev_hash, h, 32), 0) << i;
+        crypto::sha256(&r[i], sizeof r[i], h);
+    }
+    u8 prev[32];
+    audit_chain_start(nonce, prev);
+    usize bad = 99;
+    EXPECT_EQ(audit_verify(r.data(), r.size(), prev, 0, &bad), Status::Ok);
+}
+
+TEST_F(AdoptedChain, AWrongHeadBreaksItAtTheFirstNewRecord) {
+    std::vector<AuditRecord> r = across_swap(true);
+    u8 prev[32];
+    audit_chain_start(nonce, prev);
+    usize bad = 99;
+    EXPECT_EQ(audit_verify(r.data(), r.size(), prev, 0, &bad), Status::Corrupt);
+    EXPECT_EQ(bad, 3u);
+}
+
+} // namespace
+} // namespace keel::mailbox

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstring>
+#include <functional>
 #include <string>
 
 #include "mailbox_test_util.hpp"
@@ -121,7 +122,7 @@ TEST(UpdateCheck, IncompatibleHandoverAbi) {
     EXPECT_EQ(o.why, Refusal::HandoverAbi);
     EXPECT_EQ(o.status, Status::Unsupported);
     EXPECT_EQ(std::string(o.message),
-              "incompatible handover ABI (image adopts 3..3, this Keel writes 2)");
+              "incompatible handover ABI (image adopts 4..4, this Keel writes 3)");
     s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
     EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
 }
@@ -199,7 +200,7 @@ TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
          "image is for another architecture"},
         {"truncated", truncated, Status::Truncated, "truncated image"},
         {"handover abi", make_update_image(abi), Status::Unsupported,
-         "incompatible handover ABI (image adopts 7..7, this Keel writes 2)"},
+         "incompatible handover ABI (image adopts 7..7, this Keel writes 3)"},
     };
     const u32 vms_before = b.be.reserves + b.be.starts + b.be.stops + b.be.releases;
     for (const Case& c : cases) {
@@ -282,6 +283,9 @@ struct FakeSwap final : Swap {
             VgicDistRecord d{};
             d.vm_id = id;
             KEEL_TRY(w.add(RecordType::VgicDist, d));
+            VmDevicesRecord dev{};
+            dev.vm_id = id;
+            KEEL_TRY(w.add(RecordType::VmDevices, dev));
             VcpuRecord c{};
             c.vm_id = id;
             KEEL_TRY(w.add(RecordType::Vcpu, c));
@@ -296,6 +300,7 @@ struct FakeSwap final : Swap {
     void image_span(u64* base, u64* span, u64* entry) override {
         *base = 0x40200000, *span = 8 * MiB, *entry = 0x40200000;
     }
+    u64 device_tree() override { return 0x48000000; }
     std::vector<u8> slot = std::vector<u8>(2 * MiB, 0xee); // the run slot, dirty
     u64 slot_size = 2 * MiB;
     HandBack answer{HandBackReason::AdoptionNotBuilt, Status::Ok};
@@ -305,9 +310,11 @@ struct FakeSwap final : Swap {
         *s = slot.data();
         *size = slot_size;
     }
-    std::vector<u8> seen; // the record as the incoming image got it
+    std::vector<u8> seen;           // the record as the incoming image got it
+    std::function<void()> on_enter; // what the test sees at the jump (the region, say)
     HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
         ++enters;
+        if (on_enter) on_enter();
         entered_at = entry_offset;
         seen.assign(record, record + bytes);
         EXPECT_TRUE(parked) << "entered only while every vCPU is parked";
@@ -421,6 +428,106 @@ TEST_F(MailboxApply, TheRecordCarriesTheSessionSoItContinues) {
     EXPECT_EQ(mailbox::check_response(b.keys.rsp, r), Status::Ok) << "answers under the same key";
     h.offer_id = h.active_id; // an offer not after the session: inconsistent
     EXPECT_EQ(incoming.adopt_session(h), Status::InvalidArgument);
+}
+
+// The whole mailbox continues on the incoming image (docs/handover.md §2.2 Mailbox and
+// Console, §4 step 4): a Service of another image (its own seed) adopts the record instead of
+// attaching, in the region as it stood at the jump. It answers the Apply the outgoing image
+// was serving (Ok, under the session's response key, the incoming version), the controller's
+// next command is accepted in the same session without a HELLO, and the audit chain as
+// docs/mailbox.md §5 defines it (each record's prev_hash the SHA-256 of the one before,
+// indices one apart) runs unbroken from the old image's records into the new one's.
+struct MailboxAdopt : MailboxApply {
+    std::vector<u8> at_jump;
+    u32 apply_resp = 0;
+    HandoverView v;
+    std::unique_ptr<mailbox::Service> incoming{new mailbox::Service()};
+    // Apply; then, as if the old image had never come back, the region as it was at the jump.
+    void apply_and_rewind() {
+        swap.on_enter = [&] { at_jump.assign(b.bytes(), b.bytes() + mailbox::test::kRegion); };
+        b.svc->console_out(1, "boot text of one\n", 17);
+        apply_resp = b.resp_seen;
+        mailbox::UpdateReply out{};
+        EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+        ASSERT_EQ(at_jump.size(), mailbox::test::kRegion);
+        memcpy(b.bytes(), at_jump.data(), at_jump.size());
+        b.resp_seen = apply_resp;
+        b.hdr().resp_cons = apply_resp;
+        ASSERT_EQ(
+            parse_handover(swap.seen.data(), swap.seen.size(), kHandoverAbiMin, kHandoverAbi, v),
+            Status::Ok);
+    }
+    Status adopt() {
+        return incoming->adopt(mailbox::SharedRegion(b.bytes(), mailbox::test::kRegion), b.be,
+                               b.key.pub, mailbox::test::test_seed(77), {}, v, "9.8.7-next");
+    }
+};
+
+TEST_F(MailboxAdopt, TheSessionAndTheAuditChainContinue) {
+    apply_and_rewind();
+    const u64 apply_seq = b.seq;
+    ASSERT_EQ(adopt(), Status::Ok);
+    // The Apply's answer, from the incoming image.
+    ASSERT_EQ(b.hdr().resp_prod, apply_resp + 1) << "exactly one answer: the Apply's";
+    const mailbox::ResponseSlot r = b.resp(b.resp_seen++);
+    b.hdr().resp_cons = b.resp_seen;
+    EXPECT_EQ(r.seq, apply_seq);
+    EXPECT_EQ(r.opcode, static_cast<u16>(mailbox::Opcode::Update));
+    EXPECT_EQ(static_cast<Status>(r.status), Status::Ok);
+    EXPECT_EQ(mailbox::check_response(b.keys.rsp, r), Status::Ok) << "the session's response key";
+    mailbox::UpdateReply out;
+    memcpy(&out, r.payload, sizeof out);
+    EXPECT_STREQ(out.version, "9.8.7-next");
+    EXPECT_EQ(b.hdr().cmd_cons, b.hdr().cmd_prod) << "the Apply's slot consumed";
+    // The next command, same session, no handshake.
+    const u32 session = b.session;
+    b.svc = std::move(incoming);
+    ASSERT_EQ(b.call(mailbox::Opcode::List, 0), Status::Ok);
+    EXPECT_EQ(b.session, session);
+    EXPECT_EQ(b.svc->sessions().active_id(), session);
+    // The chain, recomputed here over every record still in the ring.
+    const u32 prod = b.hdr().log_prod;
+    const u32 first = prod > mailbox::kLogSlots ? prod - mailbox::kLogSlots + 1 : 1;
+    u8 h[32];
+    crypto::sha256(&b.log(first - 1), sizeof(mailbox::AuditRecord), h);
+    bool adopted_seen = false;
+    for (u32 i = first; i < prod; ++i) {
+        const mailbox::AuditRecord& rec = b.log(i);
+        ASSERT_EQ(memcmp(rec.prev_hash, h, 32), 0) << "record " << i;
+        ASSERT_EQ(rec.index, b.log(i - 1).index + 1) << "record " << i;
+        crypto::sha256(&rec, sizeof rec, h);
+        adopted_seen |=
+            std::string(reinterpret_cast<const char*>(rec.detail)) == "update adopted: 9.8.7-next";
+    }
+    EXPECT_TRUE(adopted_seen);
+    EXPECT_EQ(std::string(reinterpret_cast<const char*>(b.log(prod - 2).detail)),
+              "update adopted: 9.8.7-next")
+        << "the Apply's record, then the LIST's";
+}
+
+TEST_F(MailboxAdopt, TheConsolesContinue) {
+    apply_and_rewind();
+    const u32 before = b.svc->consoles().out_count(1);
+    ASSERT_GT(before, 0u);
+    ASSERT_EQ(adopt(), Status::Ok);
+    EXPECT_EQ(incoming->consoles().out_count(1), before) << "the bytes written so far";
+    EXPECT_EQ(std::string(incoming->vm(1).name, 3), "one") << "the controller's names (MailboxVm)";
+    EXPECT_EQ(std::string(incoming->vm(2).name, 3), "two");
+    EXPECT_EQ(incoming->vm(2).cpu_mask, b.svc->vm(2).cpu_mask);
+}
+
+TEST_F(MailboxAdopt, ARecordForAnotherRegionChangesNothing) {
+    apply_and_rewind();
+    EXPECT_EQ(v.mailbox->region_base, reinterpret_cast<uptr>(b.bytes())) << "where it is";
+    const update::MailboxRecord* recorded = v.mailbox;
+    for (int field = 0; field < 2; ++field) {
+        update::MailboxRecord m = *recorded;
+        (field == 0 ? m.region_size : m.region_base) += 2 * MiB;
+        v.mailbox = &m;
+        const std::vector<u8> before(b.bytes(), b.bytes() + mailbox::test::kRegion);
+        EXPECT_EQ(adopt(), Status::InvalidArgument) << field;
+        EXPECT_EQ(memcmp(before.data(), b.bytes(), before.size()), 0) << "not a byte written";
+    }
 }
 
 TEST_F(MailboxApply, TheIncomingImagesRefusalIsReported) {

@@ -207,6 +207,8 @@ void vm_request_stop(Vm& vm, VmEnd) {
 
 void vm_destroy(Vm& vm) { virt::destroy_stage2(vm); }
 
+Status vm_adopt(Vm&, const update::HandoverView&) { return Status::Unsupported; } // no swap yet
+
 // No power button: the guest's ACPI is hardware-reduced without a power button device.
 Status vm_power_button(Vm&) { return Status::Unsupported; }
 
