@@ -11,6 +11,7 @@ const char* exit_reason_name(ExitReason r) {
     case ExitReason::InitSignal: return "INIT signal";
     case ExitReason::StartupIpi: return "start-up IPI";
     case ExitReason::InterruptWindow: return "interrupt window";
+    case ExitReason::NmiWindow: return "NMI window";
     case ExitReason::Cpuid: return "CPUID";
     case ExitReason::Hlt: return "HLT";
     case ExitReason::Vmcall: return "VMCALL";

@@ -40,6 +40,7 @@ enum class ExitReason : u16 {
     InitSignal = 3,
     StartupIpi = 4,
     InterruptWindow = 7,
+    NmiWindow = 8,
     Cpuid = 10,
     Hlt = 12,
     Vmcall = 18,

@@ -141,6 +141,10 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why) {
         ++v.external_interrupts;
         x86::apic_take_kick();
         return ExitAction::Resume;
+    case ExitReason::NmiWindow: // the guest's NMI handler has returned: run_loop injects
+        vmwrite(VmcsField32::ProcBasedControls,
+                vmread(VmcsField32::ProcBasedControls) & ~kProcNmiWindowExiting);
+        return ExitAction::Resume;
     case ExitReason::InterruptWindow: // the guest can take an interrupt now: run_loop injects
         vmwrite(VmcsField32::ProcBasedControls,
                 vmread(VmcsField32::ProcBasedControls) & ~kProcInterruptWindowExiting);

@@ -65,12 +65,13 @@ bool setup_vmcs(Vm& vm, VmContext& s, Vcpu& v) {
     }
     vmcs_clear_failures();
     const bool bsp = v.index == 0, smp = s.vcpus > 1;
-    const Controls c{
-        kPinExternalInterruptExiting | kPinNmiExiting | (smp ? kPinPreemptionTimer : 0),
-        kProcHltExiting | kProcUseIoBitmaps | kProcUseMsrBitmaps | kProcActivateSecondary,
-        kProc2EnableEpt | kProc2EnableVpid | kProc2UnrestrictedGuest,
-        kExitHostAddressSpaceSize | kExitSaveIa32Efer | kExitLoadIa32Efer,
-        (bsp ? kEntryIa32eModeGuest : 0) | kEntryLoadIa32Efer};
+    const Controls c{kPinExternalInterruptExiting | kPinNmiExiting | kPinVirtualNmis |
+                         (smp ? kPinPreemptionTimer : 0),
+                     kProcHltExiting | kProcUseIoBitmaps | kProcUseMsrBitmaps |
+                         kProcActivateSecondary,
+                     kProc2EnableEpt | kProc2EnableVpid | kProc2UnrestrictedGuest,
+                     kExitHostAddressSpaceSize | kExitSaveIa32Efer | kExitLoadIa32Efer,
+                     (bsp ? kEntryIa32eModeGuest : 0) | kEntryLoadIa32Efer};
     if (!setup_controls(c)) return false;
     vmwrite(VmcsField64::IoBitmapA, reinterpret_cast<u64>(g_bitmaps.io[0]));
     vmwrite(VmcsField64::IoBitmapB, reinterpret_cast<u64>(g_bitmaps.io[1]));
@@ -108,8 +109,10 @@ constexpr u32 kBlockingSti = 1u << 0, kBlockingMovSs = 1u << 1, kBlockingNmi = 1
 // unless an event is already there (being delivered again, or a fault an exit handler
 // injected). An interrupt the guest cannot take yet (RFLAGS.IF clear, or an STI/MOV SS
 // shadow: 27.3.1.5 forbids injecting it then) asks for an interrupt-window exit (25.6.2,
-// 26.7.5), which comes as soon as it can. An NMI waits while the guest blocks NMIs (its
-// handler has not executed IRET yet) or sits in a shadow; the next exit tries again.
+// 26.7.5), which comes as soon as it can. An NMI waits while the guest blocks NMIs or sits
+// in a shadow, with an NMI-window exit asked for. "Virtual NMIs" is on (25.6.1): with NMI
+// exiting alone the guest's IRET would never lift the blocking an injected NMI sets (26.3),
+// and every later NMI would wait for ever; with it, IRET lifts virtual-NMI blocking.
 void inject_pending(Vm& vm, Vcpu& v) {
     if (vmread(VmcsField32::EntryInterruptionInfo) & (1u << 31)) return;
     const u32 blocking = vmread(VmcsField32::GuestInterruptibilityState);
@@ -128,6 +131,9 @@ void inject_pending(Vm& vm, Vcpu& v) {
         break;
     case InjectKind::None: break;
     }
+    if (!nmi_ok && __atomic_load_n(&v.nmi_pending, __ATOMIC_ACQUIRE))
+        vmwrite(VmcsField32::ProcBasedControls,
+                vmread(VmcsField32::ProcBasedControls) | kProcNmiWindowExiting);
 }
 
 // An event whose delivery an exit interrupted (IDT-vectoring information, 28.2.4) is

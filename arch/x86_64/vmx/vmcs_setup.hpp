@@ -8,10 +8,10 @@ namespace keel::vmx {
 
 // Control bits (SDM Vol. 3C 25.6-25.8, tables 25-5..25-7, 25-13, 25-15).
 inline constexpr u32 kPinExternalInterruptExiting = 1u << 0, kPinNmiExiting = 1u << 3,
-                     kPinPreemptionTimer = 1u << 6;
-inline constexpr u32 kProcInterruptWindowExiting = 1u << 2, kProcHltExiting = 1u << 7,
-                     kProcUseIoBitmaps = 1u << 25, kProcUseMsrBitmaps = 1u << 28,
-                     kProcActivateSecondary = 1u << 31;
+                     kPinVirtualNmis = 1u << 5, kPinPreemptionTimer = 1u << 6;
+inline constexpr u32 kProcInterruptWindowExiting = 1u << 2, kProcNmiWindowExiting = 1u << 22,
+                     kProcHltExiting = 1u << 7, kProcUseIoBitmaps = 1u << 25,
+                     kProcUseMsrBitmaps = 1u << 28, kProcActivateSecondary = 1u << 31;
 inline constexpr u32 kProc2EnableEpt = 1u << 1, kProc2EnableVpid = 1u << 5,
                      kProc2UnrestrictedGuest = 1u << 7;
 inline constexpr u32 kExitHostAddressSpaceSize = 1u << 9, kExitSaveIa32Efer = 1u << 20,
