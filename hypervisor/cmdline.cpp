@@ -56,4 +56,20 @@ bool Cmdline::value_is(const char* key, const char* expected) const {
     return expected[i] == '\0';
 }
 
+bool parse_hex(const char* s, usize len, u64* out) {
+    if (len < 3 || s[0] != '0' || (s[1] != 'x' && s[1] != 'X') || len > 18) return false;
+    u64 v = 0;
+    for (usize i = 2; i < len; ++i) {
+        char c = s[i];
+        u64 d = c >= '0' && c <= '9'   ? u64(c - '0')
+                : c >= 'a' && c <= 'f' ? u64(c - 'a' + 10)
+                : c >= 'A' && c <= 'F' ? u64(c - 'A' + 10)
+                                       : 16;
+        if (d == 16) return false;
+        v = v << 4 | d;
+    }
+    *out = v;
+    return true;
+}
+
 } // namespace keel

@@ -20,4 +20,7 @@ private:
     const char* text_;
 };
 
+// "0x" then 1-16 hex digits in [s, s+len) (either case); false on anything else.
+bool parse_hex(const char* s, usize len, u64* out);
+
 } // namespace keel

@@ -1,7 +1,12 @@
 #include "multiboot.hpp"
 
+#include <string.h>
+
+#include "boot_modules.hpp"
 #include "hypervisor/acpi/tables.hpp"
 #include "hypervisor/print.hpp"
+
+extern "C" char __image_start[], __image_end[];
 
 namespace keel::x86 {
 namespace {
@@ -20,10 +25,12 @@ constexpr u32 kMmapAcpiReclaimable = 3;
 // (type u32, size u32), each starting on an 8-byte boundary.
 constexpr u32 kMb2TagEnd = 0;
 constexpr u32 kMb2TagCmdline = 1;
+constexpr u32 kMb2TagModule = 3;
 constexpr u32 kMb2TagMmap = 6;
 constexpr u32 kMb2TagAcpiOld = 14;
 constexpr u32 kMb2TagAcpiNew = 15;
 constexpr u32 kMb2MaxInfo = 1 * 1024 * 1024; // sanity bound on total_size
+constexpr usize kMaxModules = 16;
 
 // BIOS areas that may hold the RSDP (ACPI 6.5 5.2.5.1).
 constexpr u64 kBdaEbdaSegment = 0x40e;
@@ -100,11 +107,43 @@ Status fill_mb1(u64 info, BootInfo& bi) {
     return Status::Ok;
 }
 
+// Carries out plan_module_moves for the modules GRUB loaded (docs/boot-info.md, "Boot
+// modules"), on the early identity map, before anything reads the destinations.
+void move_modules(const BootModule* mods, usize count, const BootInfo& bi, u64 info, u32 total) {
+    ModulePlan plan[kMaxModules];
+    const u64 image = reinterpret_cast<u64>(__image_start);
+    const PhysSpan image_span{image, reinterpret_cast<u64>(__image_end) - image};
+    plan_module_moves(mods, count, bi.mem, bi.mem_count, image_span, PhysSpan{info, total}, plan);
+    for (usize i = 0; i < count; ++i) {
+        const BootModule& m = mods[i];
+        const auto start = static_cast<unsigned long long>(m.start);
+        const auto end = static_cast<unsigned long long>(m.end);
+        const auto dst = static_cast<unsigned long long>(plan[i].dst);
+        switch (plan[i].action) {
+        case ModuleAction::Stay: break;
+        case ModuleAction::Move:
+            // Never overlaps another source or destination; maybe its own source.
+            memmove(reinterpret_cast<void*>(plan[i].dst), reinterpret_cast<const void*>(m.start),
+                    m.end - m.start);
+            kprint("boot: module %u \"%s\" %#llx-%#llx moved to %#llx\n", static_cast<unsigned>(i),
+                   m.cmdline, start, end, dst);
+            break;
+        case ModuleAction::Refuse:
+            kprint("boot: module %u \"%s\" at %#llx-%#llx: keel.load refused: %s; not moved\n",
+                   static_cast<unsigned>(i), m.cmdline, start, end, plan[i].why);
+            break;
+        }
+    }
+}
+
 Status fill_mb2(u64 info, BootInfo& bi, u8* rsdp_copy, usize rsdp_copy_size) {
     const u32 total = rd32(info);
     if (total < 16 || total > kMb2MaxInfo) return Status::Corrupt;
     const u64 end = info + total;
     bool have_mmap = false, have_new_rsdp = false;
+    BootModule mods[kMaxModules];
+    usize mod_count = 0;
+    bool too_many_mods = false;
     for (u64 tag = info + 8; tag + 8 <= end;) {
         const u32 type = rd32(tag);
         const u32 size = rd32(tag + 4);
@@ -126,6 +165,18 @@ Status fill_mb2(u64 info, BootInfo& bi, u8* rsdp_copy, usize rsdp_copy_size) {
             have_mmap = true;
             break;
         }
+        case kMb2TagModule: {
+            // mod_start u32, mod_end u32, then a NUL-terminated string inside the tag.
+            const char* str = reinterpret_cast<const char*>(body + 8);
+            if (body_size < 9 || memchr(str, '\0', body_size - 8) == nullptr)
+                return Status::Corrupt;
+            if (mod_count == kMaxModules) {
+                too_many_mods = true;
+                break;
+            }
+            mods[mod_count++] = BootModule{rd32(body), rd32(body + 4), str};
+            break;
+        }
         case kMb2TagAcpiOld:
         case kMb2TagAcpiNew: {
             // The tag holds a copy of the RSDP (20 bytes for 1.0, `length` for 2.0+).
@@ -140,7 +191,13 @@ Status fill_mb2(u64 info, BootInfo& bi, u8* rsdp_copy, usize rsdp_copy_size) {
         }
         tag += align_up(size, 8);
     }
-    return have_mmap ? Status::Ok : Status::NotFound;
+    if (!have_mmap) return Status::NotFound;
+    if (too_many_mods)
+        kprint("boot: more than %u modules: none is moved (keel.load ignored)\n",
+               static_cast<unsigned>(kMaxModules));
+    else
+        move_modules(mods, mod_count, bi, info, total);
+    return Status::Ok;
 }
 
 } // namespace

@@ -3,7 +3,7 @@ set(_a ${CMAKE_SOURCE_DIR}/arch/x86_64)
 set(KEEL_ARCH_SOURCES
   ${_a}/start.S ${_a}/vectors.S ${_a}/uefi_entry.S
   ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
-  ${_a}/multiboot.cpp ${_a}/platform.cpp ${_a}/topology.cpp ${_a}/cpu.cpp ${_a}/features.cpp
+  ${_a}/multiboot.cpp ${_a}/boot_modules.cpp ${_a}/platform.cpp ${_a}/topology.cpp ${_a}/cpu.cpp ${_a}/features.cpp
   ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
   ${_a}/virt/vm_arch.cpp ${_a}/virt/vcpu_run.cpp ${_a}/virt/cpuid_policy.cpp
   ${_a}/virt/msr_policy.cpp ${_a}/virt/devices.cpp ${_a}/virt/mmio.cpp ${_a}/virt/mmio_decode.cpp
@@ -25,7 +25,7 @@ list(APPEND KEEL_PRODUCT_ONLY_SOURCES ${_a}/vmx/test_vm_none.cpp)
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
 # Files that are pure logic and also run in the host unit tests.
-set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/vmx/decode.cpp ${_a}/virt/mmio_decode.cpp
+set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/boot_modules.cpp ${_a}/vmx/decode.cpp ${_a}/virt/mmio_decode.cpp
   ${_a}/svm/insn_length.cpp ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp ${_a}/virt/lapic.cpp
   ${_a}/virt/ioapic.cpp ${_a}/virt/uart.cpp ${_a}/virt/pit.cpp)
 
@@ -52,7 +52,25 @@ function(keel_arch_post_build image)
   set(_args_vm-mmio " keel.vm=cpus:1-2,mem:4M,guest:mmio keel.vm=cpus:2,mem:4M,after:1")
   # Register state must not cross VMs: fill on core 1, the next VM there checks.
   set(_args_vm-regs " keel.vm=cpus:1,mem:4M,guest:regfill keel.vm=cpus:1,mem:4M,after:1,guest:regcheck")
-  foreach(_variant plain fault vmx vmx-bad-control smp vms vm-bench vm-smp vm-regs vm-mmio)
+  set(_variants plain fault vmx vmx-bad-control smp vms vm-bench vm-smp vm-regs vm-mmio)
+  # Debian's amd64 Linux as VM 1 (tests/emu/x86_64_vmx_linux.tests.cmake), when
+  # tools/fetch-guests.sh has fetched it: GRUB loads the bzImage and the initramfs as
+  # modules, Keel moves them to their keel.load= addresses (docs/boot-info.md, "Boot
+  # modules") and the definition names them there. A third module asks for an address
+  # inside the bzImage's destination and must be refused, the other two still moved.
+  set(_xk ${KEEL_GUESTS_DIR}/bzImage-amd64)
+  set(_xr ${KEEL_GUESTS_DIR}/initramfs-amd64.cpio.gz)
+  if(EXISTS ${_xk} AND EXISTS ${_xr})
+    set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_xr})
+    file(SIZE ${_xr} _xr_size)
+    set(_args_linux " keel.vm=cpus:1,mem:128M,kernel:0x30000000,initrd:0x34000000+${_xr_size},args:console=ttyS0+quiet")
+    set(_mods_linux "  module2 --nounzip /boot/bzImage keel.load=0x30000000\n  module2 --nounzip /boot/initramfs keel.load=0x34000000\n  module2 --nounzip /boot/initramfs keel.load=0x30200000\n")
+    set(_copy_linux COMMAND ${CMAKE_COMMAND} -E copy ${_xk} ${CMAKE_CURRENT_BINARY_DIR}/iso-stage-linux/boot/bzImage
+                    COMMAND ${CMAKE_COMMAND} -E copy ${_xr} ${CMAKE_CURRENT_BINARY_DIR}/iso-stage-linux/boot/initramfs)
+    set(_deps_linux ${_xk} ${_xr})
+    list(APPEND _variants linux)
+  endif()
+  foreach(_variant ${_variants})
     if(DEFINED _args_${_variant})
       set(_suffix "-${_variant}")
       set(_args "${_args_${_variant}}")
@@ -66,16 +84,17 @@ function(keel_arch_post_build image)
     set(_stage ${CMAKE_CURRENT_BINARY_DIR}/iso-stage${_suffix})
     set(_cfg ${CMAKE_CURRENT_BINARY_DIR}/grub${_suffix}.cfg)
     set(_iso ${CMAKE_CURRENT_BINARY_DIR}/${image}${_suffix}.iso)
-    file(WRITE ${_cfg}.in "set timeout=0\nset default=0\nmenuentry \"Keel\" {\n  multiboot2 /boot/keel.bin${_args}\n  boot\n}\n")
+    file(WRITE ${_cfg}.in "set timeout=0\nset default=0\nmenuentry \"Keel\" {\n  multiboot2 /boot/keel.bin${_args}\n${_mods_${_variant}}  boot\n}\n")
     configure_file(${_cfg}.in ${_cfg} COPYONLY) # rewritten only when the text changes
     add_custom_command(OUTPUT ${_iso}
       COMMAND ${CMAKE_COMMAND} -E rm -rf ${_stage}
       COMMAND ${CMAKE_COMMAND} -E make_directory ${_stage}/boot/grub
       COMMAND ${CMAKE_COMMAND} -E copy ${CMAKE_CURRENT_BINARY_DIR}/${image}-test.bin ${_stage}/boot/keel.bin
       COMMAND ${CMAKE_COMMAND} -E copy ${_cfg} ${_stage}/boot/grub/grub.cfg
+      ${_copy_${_variant}}
       COMMAND ${KEEL_GRUB_MKRESCUE} -d /usr/lib/grub/i386-pc --fonts= --locales= --themes=
               -o ${_iso} ${_stage} > ${CMAKE_CURRENT_BINARY_DIR}/grub-mkrescue${_suffix}.log 2>&1
-      DEPENDS ${image}-test.elf ${_cfg}
+      DEPENDS ${image}-test.elf ${_cfg} ${_deps_${_variant}}
       COMMENT "GRUB ISO ${image}${_suffix}.iso"
       VERBATIM)
     list(APPEND _isos ${_iso})
