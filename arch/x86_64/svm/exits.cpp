@@ -158,7 +158,9 @@ const char* exit_code_name(u64 code) {
 
 ExitAction handle_exit(Vm& vm, Vcpu& v, Vmcb& c) {
     switch (static_cast<ExitCode>(c.exit_code)) {
-    case ExitCode::Cpuid: cpuid_exit(vm, v); return resume_after(vm, v, c, Intercepted::Cpuid);
+    case ExitCode::Cpuid:
+        cpuid_exit(vm, v, c.cr4);
+        return resume_after(vm, v, c, Intercepted::Cpuid);
     case ExitCode::Msr: return handle_msr(vm, v, c);
     case ExitCode::Ioio: return handle_io(vm, v, c);
     case ExitCode::Xsetbv:

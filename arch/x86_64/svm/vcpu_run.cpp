@@ -44,14 +44,6 @@ struct PermissionMaps {
             b = 0xff;
         for (const PassThroughMsr& m : kPassThroughMsrs)
             pass(m.msr, m.write);
-        // What VMLOAD/VMSAVE switch (15.5.2): SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR,
-        // SFMASK, KernelGsBase are the guest's own, read and written without an exit.
-        constexpr u32 kVmloadMsrs[] = {0x174,      0x175,      0x176,      0xc0000081,
-                                       0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102};
-        for (const u32 msr : kVmloadMsrs) {
-            pass(msr, false);
-            pass(msr, true);
-        }
     }
 };
 constinit PermissionMaps g_maps;

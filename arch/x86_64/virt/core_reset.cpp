@@ -4,6 +4,7 @@
 
 #include "../percpu.hpp"
 #include "../x86.hpp"
+#include "exit_policy.hpp"
 #include "hypervisor/print.hpp"
 
 extern "C" void x86_fp_reset(const void* area, keel::u64 mask, keel::u32 use_xsave);
@@ -62,6 +63,10 @@ void core_reset_for_vcpu(u16 vm_id) {
         me.last_vm = vm_id;
     }
     x86_fp_reset(g_area, g_mask, g_xsave ? 1u : 0u);
+    // VMX keeps these in the core while the guest runs (exit_policy.hpp); SVM's VMLOAD
+    // replaces them anyway.
+    for (const u32 msr : kCoreHeldMsrs)
+        x86::wrmsr(msr, 0);
     const u64 zero = 0, dr6 = 0xffff0ff0; // DR6 at reset (SDM Vol. 3B 19.2.3)
     asm volatile(
         "mov %0, %%dr0; mov %0, %%dr1; mov %0, %%dr2; mov %0, %%dr3; mov %1, %%dr6" ::"r"(zero),

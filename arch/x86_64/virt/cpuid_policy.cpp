@@ -8,6 +8,7 @@
 // leaf raised to 0x16). No 5-level paging (leaf 7 ECX 16).
 #include "../tsc.hpp"
 #include "exit_policy.hpp"
+#include "guest_rules.hpp"
 
 namespace keel::virt {
 namespace {
@@ -28,6 +29,31 @@ constexpr u32 kCpuidExt7EdxInvariantTsc = 1u << 8;
 // Leaf 7 ECX 16: 5-level paging. Hidden: the hypervisor's own walks of guest page tables
 // (instruction fetch for decode, guest_mem.hpp) are 4-level.
 constexpr u32 kCpuid7EcxLa57 = 1u << 16;
+// Hidden because the backends do not enable or switch them (SDM Vol. 3C 25.6.2 table 25-7:
+// with "enable INVPCID" or "enable XSAVES/XRSTORS" 0 the instruction raises #UD in the
+// guest; IA32_TSC_ADJUST and IA32_XSS are not switched per VM): leaf 7 EBX 1 TSC_ADJUST,
+// EBX 10 INVPCID, leaf 0xD sub-leaf 1 EAX 3 XSAVES/XRSTORS and IA32_XSS.
+// Power and thermal management, none of whose MSRs are emulated: leaf 1 ECX 7 EST
+// (IA32_PERF_CTL/STATUS), ECX 8 TM2, EDX 22 ACPI thermal control and EDX 29 TM
+// (IA32_THERM_*, IA32_CLOCK_MODULATION); leaf 6 (digital thermal sensor, HWP, APERF/MPERF,
+// energy-performance bias) keeps only EAX 2 ARAT: the virtual APIC timer runs in every
+// C-state.
+constexpr u32 kCpuid1EcxEst = 1u << 7, kCpuid1EcxTm2 = 1u << 8, kCpuid1EdxAcpi = 1u << 22,
+              kCpuid1EdxTm = 1u << 29, kCpuid6EaxArat = 1u << 2;
+constexpr u32 kCpuid7EbxTscAdjust = 1u << 1, kCpuid7EbxInvpcid = 1u << 10,
+              kCpuidDSub1EaxXsaves = 1u << 3;
+
+// CPUID.(EAX=0DH,ECX=1):EBX for the guest: the compacted size of its XCR0's components.
+u32 guest_xsave_size(u64 xcr0) {
+    constexpr u32 kComponents = 19; // through AMX tile data (SDM Vol. 1 13.1)
+    XsaveComponent comps[kComponents] = {};
+    for (u32 i = 2; i < kComponents; ++i) {
+        if (!((xcr0 >> i) & 1)) continue;
+        const x86::CpuidRegs d = x86::cpuid(0xd, i);
+        comps[i] = XsaveComponent{d.eax, ((d.ecx >> 1) & 1) != 0};
+    }
+    return xsave_compacted_size(xcr0, comps, kComponents);
+}
 
 } // namespace
 
@@ -50,14 +76,21 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
         if (v.eax < kLeafFreq) v.eax = kLeafFreq;
         break;
     case 1:
-        v.ecx = (v.ecx & ~(kCpuid1EcxVmx | kCpuid1EcxSmx)) | kCpuid1EcxHypervisor |
-                kCpuid1EcxX2apic | kCpuid1EcxTscDeadline;
-        v.edx &= ~(kCpuid1EdxMce | kCpuid1EdxMca);
+        v.ecx = (v.ecx & ~(kCpuid1EcxVmx | kCpuid1EcxSmx | kCpuid1EcxEst | kCpuid1EcxTm2)) |
+                kCpuid1EcxHypervisor | kCpuid1EcxX2apic | kCpuid1EcxTscDeadline;
+        v.edx &= ~(kCpuid1EdxMce | kCpuid1EdxMca | kCpuid1EdxAcpi | kCpuid1EdxTm);
         v.ebx = (v.ebx & 0xffff) | (cores << 16) | (index << 24);
         break;
     case 7:
-        if (sub == 0) v.ecx &= ~(kCpuid7EcxLa57 | kCpuid7EcxRdpid);
+        if (sub == 0) {
+            v.ecx &= ~(kCpuid7EcxLa57 | kCpuid7EcxRdpid);
+            v.ebx &= ~(kCpuid7EbxTscAdjust | kCpuid7EbxInvpcid);
+        }
         break;
+    case 0xd:
+        if (sub == 1) v.eax &= ~kCpuidDSub1EaxXsaves;
+        break;
+    case 6: v = x86::CpuidRegs{v.eax & kCpuid6EaxArat, 0, 0, 0}; break;
     case 4: v.eax = (v.eax & 0x03ffffffu) | ((cores - 1) << 26); break;
     case 0xb:
         v = sub == 0   ? x86::CpuidRegs{0, 1, (1u << 8) | sub, index}
@@ -76,10 +109,13 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
     return v;
 }
 
-void cpuid_exit(const Vm& vm, Vcpu& c) {
+void cpuid_exit(const Vm& vm, Vcpu& c, u64 guest_cr4) {
     GuestRegs& r = c.regs;
-    const x86::CpuidRegs v =
-        filtered_cpuid(vm, c.index, static_cast<u32>(r.rax), static_cast<u32>(r.rcx));
+    const auto leaf = static_cast<u32>(r.rax), sub = static_cast<u32>(r.rcx);
+    x86::CpuidRegs v = filtered_cpuid(vm, c.index, leaf, sub);
+    v.ecx = cpuid_ecx_os_bits(leaf, sub, v.ecx, guest_cr4);
+    // The CPU's answer counts the core's IA32_XSS, which the guest does not have.
+    if (leaf == 0xd && sub == 1) v.ebx = guest_xsave_size(c.xcr0);
     r.rax = v.eax, r.rbx = v.ebx, r.rcx = v.ecx, r.rdx = v.edx;
 }
 

@@ -28,18 +28,32 @@ void write_gpr(GuestRegs& r, GuestView& g, u8 n, u64 value);
 
 // MSRs the VMX MSR bitmap and the SVM MSR permission map let through without an exit:
 // IA32_TSC reads; IA32_FS_BASE and IA32_GS_BASE (VMX switches them in the VMCS, SVM with
-// VMSAVE/VMLOAD). Everything else exits to msr_exit.
+// VMSAVE/VMLOAD); and the guest's own SYSENTER_CS/ESP/EIP, STAR, LSTAR, CSTAR, SFMASK and
+// KernelGsBase. SVM's VMLOAD/VMSAVE switch all of those (APM Vol. 2 15.5.2); VMX switches
+// the SYSENTER three (SDM Vol. 3C 27.3.1.1, 28.3.2, 28.5.1) and leaves the five SYSCALL/SWAPGS
+// MSRs in the core, which is the VM's: the hypervisor never executes SYSCALL or SWAPGS, and
+// core_reset_for_vcpu zeroes them (their reset value, SDM Vol. 3A 10.1.1 table 10-1) before a
+// vCPU's first entry. Everything else exits to msr_exit.
 struct PassThroughMsr {
     u32 msr;
     bool write;
 };
 inline constexpr PassThroughMsr kPassThroughMsrs[] = {
-    {0x10, false}, {0xc0000100, false}, {0xc0000100, true}, {0xc0000101, false}, {0xc0000101, true},
+    {0x10, false},      {0xc0000100, false}, {0xc0000100, true}, {0xc0000101, false},
+    {0xc0000101, true}, {0x174, false},      {0x174, true},      {0x175, false},
+    {0x175, true},      {0x176, false},      {0x176, true},      {0xc0000081, false},
+    {0xc0000081, true}, {0xc0000082, false}, {0xc0000082, true}, {0xc0000083, false},
+    {0xc0000083, true}, {0xc0000084, false}, {0xc0000084, true}, {0xc0000102, false},
+    {0xc0000102, true},
 };
+// The SYSCALL/SWAPGS MSRs VMX leaves in the core: STAR, LSTAR, CSTAR, SFMASK, KernelGsBase.
+inline constexpr u32 kCoreHeldMsrs[] = {0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084, 0xc0000102};
 
-// CPUID as the VM sees it (cpuid_policy.cpp); cpuid_exit puts it in RAX..RDX.
+// CPUID as the VM sees it (cpuid_policy.cpp); cpuid_exit puts it in RAX..RDX, with what
+// follows the vCPU's own state (guest_rules.hpp: OSXSAVE/OSPKE from its CR4, the compacted
+// XSAVE size from its XCR0).
 x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub);
-void cpuid_exit(const Vm& vm, Vcpu& v);
+void cpuid_exit(const Vm& vm, Vcpu& v, u64 guest_cr4);
 // RDMSR/WRMSR of ECX (msr_policy.cpp): false = refused (the caller injects #GP, RIP
 // stays); true = done (RDMSR's value in EDX:EAX; the caller advances RIP).
 bool msr_exit(Vm& vm, Vcpu& v, bool write, GuestView& g);

@@ -16,7 +16,7 @@ namespace {
 constexpr u64 kCr4Vmxe = 1ull << 13, kCr0Ne = 1ull << 5;
 
 void handle_cpuid(const Vm& vm, Vcpu& c) {
-    cpuid_exit(vm, c);
+    cpuid_exit(vm, c, vmread(VmcsFieldNatural::GuestCr4));
     advance_rip();
 }
 
