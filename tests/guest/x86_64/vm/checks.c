@@ -23,6 +23,15 @@ void check_cpuid(void) {
     check(r[1] == 1 && ((r[2] >> 8) & 0xff) == 2, "cpuid: leaf 0xb core level lists 1 processor");
     cpuid_(0x80000001, 0, r);
     check(!(r[2] & (1u << 2)), "cpuid: leaf 0x80000001 SVM bit clear");
+    // Not enabled or not switched per VM by either backend (SDM Vol. 3C table 25-7: INVPCID
+    // and XSAVES would #UD under VMX): hidden.
+    cpuid_(7, 0, r);
+    check(!(r[1] & (1u << 10)) && !(r[1] & (1u << 1)),
+          "cpuid: leaf 7 INVPCID and TSC_ADJUST clear");
+    cpuid_(0xd, 1, r);
+    check(!(r[0] & (1u << 3)), "cpuid: leaf 0xd.1 XSAVES clear");
+    cpuid_(6, 0, r);
+    check((r[0] & ~(1u << 2)) == 0 && r[2] == 0, "cpuid: leaf 6 ARAT at most");
 }
 
 static uint64_t rdmsr_(uint32_t msr) {
@@ -76,8 +85,13 @@ void check_control_registers(void) {
         puts_("xsetbv: no XSAVE on this CPU, skipped\n");
         return;
     }
+    // OSXSAVE in CPUID is the guest's CR4.OSXSAVE, not the hypervisor's (SDM Vol. 2A CPUID).
+    check(!(cr4 & (1u << 18)) && !(r[2] & (1u << 27)),
+          "cpuid: leaf 1 OSXSAVE clear while CR4.OSXSAVE is 0");
     cr4 |= 1u << 18; // OSXSAVE
     __asm__ volatile("mov %0, %%cr4" ::"r"(cr4) : "memory");
+    cpuid_(1, 0, r);
+    check((r[2] >> 27) & 1, "cpuid: leaf 1 OSXSAVE set once CR4.OSXSAVE is 1");
     n = gp_before(3);
     __asm__ volatile("xsetbv" ::"c"(0), "a"(2), "d"(0) : "memory"); // x87 bit clear: invalid
     check(g_gp_count == n + 1, "xsetbv: XCR0 without x87 -> #GP");
@@ -86,4 +100,8 @@ void check_control_registers(void) {
     uint32_t lo, hi;
     __asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
     check(g_gp_count == n && lo == 3, "xsetbv: XCR0 = x87|SSE accepted");
+    // The compacted XSAVE size of XCR0 | IA32_XSS = x87|SSE: the legacy region and the
+    // header, 576 bytes (SDM Vol. 1 13.4.3), whatever the core's own IA32_XSS holds.
+    cpuid_(0xd, 1, r);
+    check(r[1] == 576, "cpuid: leaf 0xd.1 EBX is 576 for XCR0 = x87|SSE");
 }

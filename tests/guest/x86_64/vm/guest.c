@@ -15,9 +15,49 @@
 void regs_fill(uint64_t pattern);
 void regs_read(uint64_t out[40]);
 
+// The SYSCALL/SWAPGS MSRs a guest owns without exits (STAR, LSTAR, CSTAR, SFMASK,
+// KernelGsBase): under VMX they stay in the core while the VM runs, so the next VM there
+// must find them at their reset value, 0 (SDM Vol. 3A 10.1.1 table 10-1). Fill values are
+// canonical where the MSR needs it; SFMASK's upper half is reserved.
+static const uint32_t k_syscall_msrs[5] = {0xc0000081, 0xc0000082, 0xc0000083, 0xc0000084,
+                                           0xc0000102};
+static const char* const k_syscall_names[5] = {"star", "lstar", "cstar", "sfmask",
+                                               "kernel_gs_base"};
+static const uint64_t k_syscall_fill[5] = {0x0023001011223344ull, 0xffffffff81234560ull,
+                                           0xffffffff81234580ull, 0x47700ull,
+                                           0xffff888012345000ull};
+
+static int syscall_msrs_fill(void) {
+    int bad = 0;
+    for (int i = 0; i < 5; ++i) {
+        wrmsr64(k_syscall_msrs[i], k_syscall_fill[i]);
+        if (rdmsr64(k_syscall_msrs[i]) == k_syscall_fill[i]) continue;
+        puts_("regs: FAIL: ");
+        puts_(k_syscall_names[i]);
+        puts_(" does not read back what was written\n");
+        ++bad;
+    }
+    return bad;
+}
+
+static int syscall_msrs_check(void) {
+    int bad = 0;
+    for (int i = 0; i < 5; ++i) {
+        const uint64_t v = rdmsr64(k_syscall_msrs[i]);
+        if (v == 0) continue;
+        puts_("regs: NOT reset: ");
+        puts_(k_syscall_names[i]);
+        puts_(" = ");
+        puthex(v);
+        putc_('\n');
+        ++bad;
+    }
+    return bad;
+}
+
 // Issue 10 item 1 (regs.S): the reset values Keel promises a vCPU's first entry
 // (docs/vm-lifecycle.md "Reset state"): XMM zero, MXCSR 0x1f80, x87 FCW 0x037f with an
-// empty stack (FSW 0, FTW 0), DR0-DR3 zero.
+// empty stack (FSW 0, FTW 0), DR0-DR3 zero, and the SYSCALL/SWAPGS MSRs zero.
 static void regs_check(void) {
     static uint64_t r[40];
     regs_read(r);
@@ -42,6 +82,7 @@ static void regs_check(void) {
         putc_('\n');
         ++bad;
     }
+    bad += syscall_msrs_check();
     if (!bad) puts_("regs: all at reset values\n");
 }
 
@@ -174,7 +215,7 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
         sse_on();
         if (mode == MODE_REGFILL) {
             regs_fill(0x1122334455667788ull);
-            puts_("regs: filled\n");
+            if (!syscall_msrs_fill()) puts_("regs: filled\n");
         } else {
             regs_check();
         }
