@@ -16,6 +16,7 @@ set(KEEL_X86_GUEST_SUITE_MARKERS
   --expect "[vm 1] cpuid: leaf 7 INVPCID and TSC_ADJUST clear ok"
   --expect "[vm 1] cpuid: leaf 0xd.1 XSAVES clear ok"
   --expect "[vm 1] cpuid: leaf 6 ARAT at most ok"
+  --expect "[vm 1] cpuid: leaf 0xa no performance monitoring ok"
   --expect "[vm 1] msr: wrmsr IA32_PAT reads back ok"
   --expect "vm 1: rdmsr 0x480 refused -> injecting #GP"
   --expect "[vm 1] msr: rdmsr IA32_VMX_BASIC (not allowed) -> #GP caught by the guest IDT ok"

@@ -5,7 +5,9 @@
 // 23:16 and 31:24, leaf 4 EAX 31:26, leaf 0xB with the x2APIC id in EDX), and x2APIC
 // (leaf 1 ECX 21): the virtual APIC is an x2APIC with the TSC-deadline timer (leaf 1 ECX
 // 24), an invariant TSC (0x80000007 EDX 8). The TSC's rate in leaves 0x15/0x16 (the highest basic
-// leaf raised to 0x16). No 5-level paging (leaf 7 ECX 16).
+// leaf raised to 0x16). No 5-level paging (leaf 7 ECX 16). Hidden besides: what neither
+// backend enables or switches per VM (below; docs/x86-linux.md "Under VMX (Bochs)"). The
+// bits that report the guest's own CR4/XCR0 are set in cpuid_exit (guest_rules.hpp).
 #include "../tsc.hpp"
 #include "exit_policy.hpp"
 #include "guest_rules.hpp"
@@ -40,6 +42,10 @@ constexpr u32 kCpuid7EcxLa57 = 1u << 16;
 // C-state.
 constexpr u32 kCpuid1EcxEst = 1u << 7, kCpuid1EcxTm2 = 1u << 8, kCpuid1EdxAcpi = 1u << 22,
               kCpuid1EdxTm = 1u << 29, kCpuid6EaxArat = 1u << 2;
+// Performance monitoring, whose MSRs are not emulated either: leaf 0xA (architectural
+// performance monitoring) zero, leaf 1 ECX 2 DTES64, ECX 15 PDCM (IA32_PERF_CAPABILITIES)
+// and EDX 21 DS (debug store) hidden.
+constexpr u32 kCpuid1EcxDtes64 = 1u << 2, kCpuid1EcxPdcm = 1u << 15, kCpuid1EdxDs = 1u << 21;
 constexpr u32 kCpuid7EbxTscAdjust = 1u << 1, kCpuid7EbxInvpcid = 1u << 10,
               kCpuidDSub1EaxXsaves = 1u << 3;
 
@@ -76,9 +82,10 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
         if (v.eax < kLeafFreq) v.eax = kLeafFreq;
         break;
     case 1:
-        v.ecx = (v.ecx & ~(kCpuid1EcxVmx | kCpuid1EcxSmx | kCpuid1EcxEst | kCpuid1EcxTm2)) |
+        v.ecx = (v.ecx & ~(kCpuid1EcxVmx | kCpuid1EcxSmx | kCpuid1EcxEst | kCpuid1EcxTm2 |
+                           kCpuid1EcxDtes64 | kCpuid1EcxPdcm)) |
                 kCpuid1EcxHypervisor | kCpuid1EcxX2apic | kCpuid1EcxTscDeadline;
-        v.edx &= ~(kCpuid1EdxMce | kCpuid1EdxMca | kCpuid1EdxAcpi | kCpuid1EdxTm);
+        v.edx &= ~(kCpuid1EdxMce | kCpuid1EdxMca | kCpuid1EdxAcpi | kCpuid1EdxTm | kCpuid1EdxDs);
         v.ebx = (v.ebx & 0xffff) | (cores << 16) | (index << 24);
         break;
     case 7:
@@ -91,6 +98,7 @@ x86::CpuidRegs filtered_cpuid(const Vm& vm, u32 index, u32 leaf, u32 sub) {
         if (sub == 1) v.eax &= ~kCpuidDSub1EaxXsaves;
         break;
     case 6: v = x86::CpuidRegs{v.eax & kCpuid6EaxArat, 0, 0, 0}; break;
+    case 0xa: v = x86::CpuidRegs{}; break;
     case 4: v.eax = (v.eax & 0x03ffffffu) | ((cores - 1) << 26); break;
     case 0xb:
         v = sub == 0   ? x86::CpuidRegs{0, 1, (1u << 8) | sub, index}

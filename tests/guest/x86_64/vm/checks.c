@@ -32,6 +32,9 @@ void check_cpuid(void) {
     check(!(r[0] & (1u << 3)), "cpuid: leaf 0xd.1 XSAVES clear");
     cpuid_(6, 0, r);
     check((r[0] & ~(1u << 2)) == 0 && r[2] == 0, "cpuid: leaf 6 ARAT at most");
+    cpuid_(0xa, 0, r);
+    check(r[0] == 0 && r[1] == 0 && r[2] == 0 && r[3] == 0,
+          "cpuid: leaf 0xa no performance monitoring");
 }
 
 static uint64_t rdmsr_(uint32_t msr) {
