@@ -6,7 +6,7 @@
 # runs on core 1. A third module asking for an address inside the bzImage's destination is
 # refused and left alone. The guest's init (tests/guest/linux/init) prints its markers and
 # powers off through ACPI S5. Missing guest files make the test FAIL with a message.
-# Label `long`: 304 s on the 2-core development machine with a QEMU run beside it (Bochs
+# Label `long`: 270-304 s on the 2-core development machine with a QEMU run beside it (Bochs
 # decompressing the bzImage is most of it); TIMEOUT leaves room for a starved run.
 set(_xk ${KEEL_GUESTS_DIR}/bzImage-amd64)
 set(_xr ${KEEL_GUESTS_DIR}/initramfs-amd64.cpio.gz)
