@@ -56,19 +56,30 @@ function(keel_arch_post_build image)
   # Debian's amd64 Linux as VM 1 (tests/emu/x86_64_vmx_linux.tests.cmake), when
   # tools/fetch-guests.sh has fetched it: GRUB loads the bzImage and the initramfs as
   # modules, Keel moves them to their keel.load= addresses (docs/boot-info.md, "Boot
-  # modules") and the definition names them there. A third module asks for an address
-  # inside the bzImage's destination and must be refused, the other two still moved.
+  # modules") and the definition names them there. In `linux` a third module asks for an
+  # address inside the bzImage's destination and must be refused, the other two still
+  # moved; `linux-smp` gives the VM two vCPUs (cores 1-2, Bochs count=3).
   set(_xk ${KEEL_GUESTS_DIR}/bzImage-amd64)
   set(_xr ${KEEL_GUESTS_DIR}/initramfs-amd64.cpio.gz)
   if(EXISTS ${_xk} AND EXISTS ${_xr})
     set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS ${_xr})
     file(SIZE ${_xr} _xr_size)
-    set(_args_linux " keel.vm=cpus:1,mem:128M,kernel:0x30000000,initrd:0x34000000+${_xr_size},args:console=ttyS0+quiet")
-    set(_mods_linux "  module2 --nounzip /boot/bzImage keel.load=0x30000000\n  module2 --nounzip /boot/initramfs keel.load=0x34000000\n  module2 --nounzip /boot/initramfs keel.load=0x30200000\n")
-    set(_copy_linux COMMAND ${CMAKE_COMMAND} -E copy ${_xk} ${CMAKE_CURRENT_BINARY_DIR}/iso-stage-linux/boot/bzImage
-                    COMMAND ${CMAKE_COMMAND} -E copy ${_xr} ${CMAKE_CURRENT_BINARY_DIR}/iso-stage-linux/boot/initramfs)
-    set(_deps_linux ${_xk} ${_xr})
-    list(APPEND _variants linux)
+    set(_linux_def "mem:128M,kernel:0x30000000,initrd:0x34000000+${_xr_size},args:console=ttyS0+quiet")
+    set(_args_linux " keel.vm=cpus:1,${_linux_def}")
+    set(_args_linux-smp " keel.vm=cpus:1-2,${_linux_def}")
+    string(LENGTH "${_args_linux-smp}" _len)
+    if(_len GREATER 255) # BootInfo::kCmdlineMax, NUL included
+      message(FATAL_ERROR "the Linux ISOs' command line is ${_len} bytes; Keel keeps 255")
+    endif()
+    set(_linux_mods "  module2 --nounzip /boot/bzImage keel.load=0x30000000\n  module2 --nounzip /boot/initramfs keel.load=0x34000000\n")
+    set(_mods_linux "${_linux_mods}  module2 --nounzip /boot/initramfs keel.load=0x30200000\n")
+    set(_mods_linux-smp "${_linux_mods}")
+    foreach(_v linux linux-smp)
+      set(_copy_${_v} COMMAND ${CMAKE_COMMAND} -E copy ${_xk} ${CMAKE_CURRENT_BINARY_DIR}/iso-stage-${_v}/boot/bzImage
+                      COMMAND ${CMAKE_COMMAND} -E copy ${_xr} ${CMAKE_CURRENT_BINARY_DIR}/iso-stage-${_v}/boot/initramfs)
+      set(_deps_${_v} ${_xk} ${_xr})
+    endforeach()
+    list(APPEND _variants linux linux-smp)
   endif()
   foreach(_variant ${_variants})
     if(DEFINED _args_${_variant})
