@@ -6,9 +6,9 @@
 #   bench/arm64_hvc.sh         arm64 hypercalls (PSCI_VERSION, Keel null call), boot, memory
 #   bench/arm64_linux_boot.sh  Linux boot, Keel vs bare QEMU with Keel's DTB (3 runs each)
 #   bench/x86_vmx_bench.sh     x86 VMCALL/CPUID on Bochs
+#   bench/x86_linux_boot.sh    x86 Linux boot, Keel/SVM vs bare QEMU with Keel's boot_params
 #   bench/x86_svm_bench.sh     x86 VMMCALL/CPUID on QEMU's SVM (-icount)
 #   bench/mailbox_bench.sh     authenticated mailbox command round trip, session handshake
-#   bench/x86_svm_bench.sh     x86 VMMCALL/CPUID on QEMU SVM
 #   bench/update_bench.sh      live update: quiesce -> resume, handover record size
 # A goal figure that is missing fails the run (exit 1) and leaves the docs as they were;
 # the figures that are not goals are marked "not measured" with the reason.
@@ -42,6 +42,7 @@ one() {
 }
 one hvc "$here/arm64_hvc.sh" "$build/arm64/keel-arm64-test.bin"
 one linux "$here/arm64_linux_boot.sh" "$build"
+one x86linux "$here/x86_linux_boot.sh" "$build"
 one x86 "$here/x86_vmx_bench.sh" "$build/x86_64/keel-x86_64-vm-bench.iso"
 one svm "$here/x86_svm_bench.sh" "$build/x86_64/keel-x86_64-test.bin"
 one mailbox "$here/mailbox_bench.sh" "$build" 10
@@ -58,7 +59,8 @@ for k in arm64.boot.first_guest_insn arm64.boot.platform_print \
     x86.vmcall.hypervisor x86.vmcall.round_trip x86.cpuid.hypervisor x86.cpuid.round_trip \
     x86svm.vmmcall.hypervisor x86svm.vmmcall.round_trip x86svm.cpuid.hypervisor x86svm.cpuid.round_trip \
     linux.runs linux.ratio_entry_keeldtb linux.ratio_entry_qemudtb linux.ratio_reset_keeldtb \
-    linux.keel_entry linux.bare_keeldtb linux.bare_qemudtb linux.keel_reset mailbox.ping; do
+    linux.keel_entry linux.bare_keeldtb linux.bare_qemudtb linux.keel_reset mailbox.ping \
+    x86linux.runs x86linux.ratio_entry x86linux.keel_entry x86linux.bare x86linux.keel_reset; do
     [ -n "$(res "$k")" ] || missing="$missing $k"
 done
 # n 1234567 -> 1,234,567 (decimals kept)
@@ -102,6 +104,10 @@ table=$bench_tmp/table.md
     echo "| &nbsp; bare QEMU, QEMU's own DTB: reset -> /init | $(range "$(res linux.bare_qemudtb)") | |"
     echo "| &nbsp; ratio counting from reset (Keel's own boot included) | $(range "$(res linux.ratio_reset_keeldtb)") | |"
     echo "| &nbsp; Keel: reset -> /init | $(range "$(res linux.keel_reset)") | |"
+    echo "| x86 Linux guest entry -> /init, Keel/SVM / bare QEMU given Keel's boot_params and ACPI, median (range), $(res x86linux.runs) runs (QEMU -icount: virtual ns) | $(range "$(res x86linux.ratio_entry)") | $(goal "$(first "$(res x86linux.ratio_entry)")" 1.05 "<= 1.05") |"
+    echo "| &nbsp; Keel/SVM: guest entry -> /init | $(range "$(res x86linux.keel_entry)") | |"
+    echo "| &nbsp; bare QEMU: entry -> /init | $(range "$(res x86linux.bare)") | |"
+    echo "| &nbsp; Keel/SVM: reset -> /init | $(range "$(res x86linux.keel_reset)") | |"
     echo "| hypervisor memory per VM, 512 MiB guest (bytes) | $(n "$(res arm64.vm_memory_512M)") | $(goal "$(res arm64.vm_memory_512M)" 65536 "<= 64 KiB") |"
     echo "| mailbox command round trip (PING in a session, pickup -> response published), median (range) of 10 | $(range "$(res mailbox.ping)") | $(goal "$(first "$(res mailbox.ping)")" 100000 "<= 100 k") |"
     echo "| &nbsp; of which session check (id, sequence, HMAC-SHA256) | $(range "$(res mailbox.verify)") | |"

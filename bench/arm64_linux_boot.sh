@@ -28,13 +28,7 @@ done
 work=$bench_tmp
 clang --target=aarch64-linux-gnu -nostdlib -static -fuse-ld=lld -ffreestanding -fno-stack-protector -O2 \
     -o "$work/keel-cntvct" "$here/arm64_cntvct.c"
-mkdir "$work/rd"
-(cd "$work/rd" && gzip -dc "$guests/initramfs-arm64.cpio.gz" | cpio -id --quiet)
-cp "$work/keel-cntvct" "$work/rd/bin/keel-cntvct"
-printf '#!/bin/sh\n/bin/keel-cntvct\n/bin/busybox poweroff -f\n' >"$work/rd/init"
-chmod 755 "$work/rd/init"
-(cd "$work/rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$work/rd.gz"
-rm -rf "$work/rd"
+bench_marker_initramfs "$guests/initramfs-arm64.cpio.gz" "$work/keel-cntvct" "$work/rd.gz"
 rd_size=$(stat -c %s "$work/rd.gz")
 
 # Keel puts the initramfs right past the Image's image_size (header offset 16, little
@@ -84,22 +78,6 @@ while [ "$i" -le "$runs" ]; do
     i=$((i + 1))
 done
 
-# stats LIST: "median min max" of a list of counts.
-stats() { echo "$1" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)], v[1], v[NR]}'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
-# ratios KEEL_LIST BARE_LIST: "median ratio, least, most" (the extremes the runs allow:
-# Keel's least over bare's most, and the reverse).
-ratios() {
-    s="$(stats "$1") $(stats "$2")"
-    set -- $s # keel med min max, bare med min max
-    echo "$(ratio "$1" "$4") $(ratio "$2" "$6") $(ratio "$3" "$5")"
-}
-line() {
-    label=$1
-    s=$2
-    set -- $s
-    printf '%-52s %12s %12s %12s\n' "$label" "$1" "$2" "$3"
-}
 echo "$runs runs each; instructions (CNTVCT ticks x 16)"
 line "figure" "median min max"
 line "bare QEMU, Keel's DTB: reset -> /init" "$(stats "$bare_keeldtb")"

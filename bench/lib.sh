@@ -66,3 +66,36 @@ bench_mailbox_e2e() {
         --timeout "$e2e_timeout" --image "$e2e_b/arm64/keel-arm64.bin" --keelctl "$e2e_b/keelctl" \
         --guest "$e2e_b/arm64/keel-test-guest.bin" "$@" >"$e2e_out" 2>&1
 }
+
+# Run statistics for the boot benchmarks (lists of counts, one per run):
+# stats LIST: "median min max".
+stats() { echo "$1" | tr ' ' '\n' | sed '/^$/d' | sort -n | awk '{v[NR]=$1} END {print v[int((NR+1)/2)], v[1], v[NR]}'; }
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.4f", a / b }'; }
+# ratios KEEL_LIST BARE_LIST: "median ratio, least, most" (the extremes the runs allow:
+# Keel's least over bare's most, and the reverse).
+ratios() {
+    s="$(stats "$1") $(stats "$2")"
+    set -- $s # keel med min max, bare med min max
+    echo "$(ratio "$1" "$4") $(ratio "$2" "$6") $(ratio "$3" "$5")"
+}
+# line LABEL "MED MIN MAX": one row of a boot benchmark's table.
+line() {
+    label=$1
+    s=$2
+    set -- $s
+    printf '%-52s %12s %12s %12s\n' "$label" "$1" "$2" "$3"
+}
+
+# bench_marker_initramfs GUEST_CPIO_GZ TOOL OUT: the guest initramfs repacked with an /init
+# that runs TOOL (as /bin/NAME: it prints the boot benchmark's marker) and powers off.
+bench_marker_initramfs() {
+    rd=$bench_tmp/initramfs.$$
+    mkdir "$rd"
+    (cd "$rd" && gzip -dc "$1" | cpio -id --quiet)
+    name=$(basename "$2")
+    cp "$2" "$rd/bin/$name"
+    printf '#!/bin/sh\n/bin/%s\n/bin/busybox poweroff -f\n' "$name" >"$rd/init"
+    chmod 755 "$rd/init"
+    (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$3"
+    rm -rf "$rd"
+}

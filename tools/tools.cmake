@@ -52,3 +52,13 @@ add_executable(guest-dtb ${CMAKE_SOURCE_DIR}/tools/guest-dtb/main.cpp
                          ${CMAKE_SOURCE_DIR}/arch/arm64/guest_dtb.cpp)
 target_compile_options(guest-dtb PRIVATE ${KEEL_WARNINGS})
 target_link_libraries(guest-dtb PRIVATE keel_core_host)
+
+# guest-x86-boot: an x86 Linux VM's RAM at entry as Keel's start path lays it out (the
+# hypervisor's own linux_boot.cpp and guest_acpi.cpp), so the x86 Linux boot benchmark can
+# enter the same kernel on bare QEMU with the same boot_params and ACPI
+# (bench/x86_linux_boot.sh).
+add_executable(guest-x86-boot ${CMAKE_SOURCE_DIR}/tools/guest-x86-boot/main.cpp
+                              ${CMAKE_SOURCE_DIR}/arch/x86_64/linux_boot.cpp
+                              ${CMAKE_SOURCE_DIR}/arch/x86_64/guest_acpi.cpp)
+target_compile_options(guest-x86-boot PRIVATE ${KEEL_WARNINGS})
+target_link_libraries(guest-x86-boot PRIVATE keel_core_host)

@@ -128,6 +128,11 @@ u32 apic_id() {
 void apic_send_init(u32 dest) { write_icr(dest, kIcrInit | kIcrAssert); }
 void apic_send_startup(u32 dest, u8 vector) { write_icr(dest, kIcrStartup | kIcrAssert | vector); }
 
+void legacy_pic_mask_all() {
+    outb(0x21, 0xff);
+    outb(0xa1, 0xff);
+}
+
 void io_delay_us(u32 us) {
     for (u32 i = 0; i < us; ++i)
         outb(0x80, 0);

@@ -28,5 +28,9 @@ void apic_kick_at(u64 tsc_deadline);
 void apic_take_kick();
 // About `us` microseconds (port 0x80 writes take ~1 us on PC hardware).
 void io_delay_us(u32 us);
+// Masks every line of both 8259 PICs (OCW1 to ports 0x21 and 0xa1). Firmware leaves the
+// PIT's IRQ 0 unmasked at vector 8 through LINT0 (ExtINT) of the boot CPU: harmless while
+// the boot core runs with interrupts off, but a vCPU on that core would exit to take it.
+void legacy_pic_mask_all();
 
 } // namespace keel::x86

@@ -8,6 +8,7 @@
 #include <arch/console.hpp>
 #include <string.h>
 
+#include "cmos_clock.hpp"
 #include "descriptors.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/panic.hpp"
@@ -49,6 +50,7 @@ const char* uefi_boot_info_problem(const BootInfo* bi) {
            tsc.source == TscSource::Cpuid15 ? "CPUID 0x15"
            : tsc.source == TscSource::Pit   ? "measured against the PIT"
                                             : "unknown: no CPUID 0x15, no PIT");
+    cmos_clock_init();
 
     bi.magic = BootInfo::kMagic;
     bi.version = BootInfo::kVersion;

@@ -7,7 +7,7 @@
 set(_keel_guests ${KEEL_GUESTS_DIR})
 set(_xk ${_keel_guests}/bzImage-amd64)
 set(_xr ${_keel_guests}/initramfs-amd64.cpio.gz)
-set(_x86_linux_tests x86_64.linux_two_vms x86_64.linux_console_echo
+set(_x86_linux_tests x86_64.linux_two_vms x86_64.linux_console_echo x86_64.linux_bench_mode
   x86_64.linux_refusals x86_64.linux_refusals_size)
 
 if(NOT EXISTS ${_xk} OR NOT EXISTS ${_xr})
@@ -27,7 +27,8 @@ set(_load -- -device loader,file=${_xk},addr=0x30000000,force-raw=on
 set(_ximg ${KEEL_IMAGE_x86_64})
 set(_xbase --machine qemu-x86_64 --image ${_ximg} --cpu max --wait-exit --exit-code 1
   --fail "Kernel panic" --fail "pool leaked" --fail "not handled" --fail "VMEXIT_INVALID"
-  --fail "rcu_sched detected stalls" --fail "access outside its memory")
+  --fail "rcu_sched detected stalls" --fail "access outside its memory"
+  --fail "Unable to read current time from RTC")
 
 # Two Linux VMs side by side on -smp 4 (1 core + 2 cores): both reach init, and each sees
 # exactly the cores and RAM it was given (nproc, /proc/iomem from GPA 0, MemTotal); VM 2
@@ -35,6 +36,7 @@ set(_xbase --machine qemu-x86_64 --image ${_ximg} --cpu max --wait-exit --exit-c
 keel_emu_test(NAME x86_64.linux_two_vms LABEL qemu-x86_64 TIMEOUT 300 ARGS ${_xbase}
   --smp 4 --mem 2G
   --append "keel.vm=cpus:1,mem:256M,${_src},${_args} keel.vm=cpus:2-3,mem:384M,${_src},${_args}"
+  --expect "x86_64: wall clock 20"
   --expect "vm 1: created: cpus 0x2, 256 MiB"
   --expect "vm 2: created: cpus 0xc, 384 MiB"
   --expect "vm 2: vcpu 1 on cpu 3: real-mode entry at"
@@ -49,6 +51,22 @@ add_test(NAME x86_64.linux_two_vms_guest_view COMMAND sh -c "
            '[vm 1] KEEL-GUEST: MemTotal:' '[vm 2] KEEL-GUEST: MemTotal:' 'vm 1: summary: guest power-off' 'vm 2: summary: guest power-off'; do
     grep -aqF \"\$m\" \$f || { echo \"missing: \$m\"; exit 1; }; done; grep -a 'KEEL-GUEST\\|System RAM' \$f")
 set_tests_properties(x86_64.linux_two_vms_guest_view PROPERTIES LABELS qemu-x86_64 FIXTURES_REQUIRED x86_linux_two_vms_log)
+
+# Bench mode (`keel.bench`, bench/x86_linux_boot.sh): on a one-CPU machine the boot core
+# turns on SVM and runs the VM's vCPU itself, then serves as the hypervisor's again; the
+# first-entry TSC mark the benchmark reads is printed once the VM ends.
+keel_emu_test(NAME x86_64.linux_bench_mode LABEL qemu-x86_64 TIMEOUT 240 ARGS ${_xbase}
+  --smp 1 --mem 1G
+  --append "keel.bench keel.vm=cpus:0,mem:256M,${_src},${_args}"
+  --expect "keel: bench mode: VMs may use the boot core 0"
+  --expect "vm 1: vcpu 0 on cpu 0: 64-bit entry at 0x0"
+  --expect "[vm 1] KEEL-GUEST: init up"
+  --expect "[vm 1] KEEL-GUEST: nproc 1"
+  --expect "vm 1: guest power-off (ACPI S5)"
+  --expect "vm 1: vcpu 0 first entry at tsc "
+  --expect "keel: all VMs ended, pool "
+  --expect "keel: power off (status 0)"
+  ${_load})
 
 # Console input reaches the guest through COM1's receive interrupt (16550A RX data ->
 # I/O APIC pin 4 -> local APIC) and comes back echoed. The definition's input waits until

@@ -7,7 +7,6 @@
 // SIZE takes K/M/G suffixes; numbers are decimal or 0x hex. Keel's defaults: RAM at
 // 0x40000000, 1 vCPU, no initrd, empty command line.
 // Exit status: 0 written, 1 failed, 2 usage.
-#include <cctype>
 #include <cerrno>
 #include <cstdio>
 #include <cstdlib>
@@ -19,31 +18,13 @@ extern "C" {
 }
 
 #include "arch/arm64/linux_loader.hpp"
+#include "tools/common/size_arg.hpp"
 
 using namespace keel;
 
 namespace {
 
-// A decimal or 0x number with an optional K, M or G (binary) suffix.
-bool parse_u64(const std::string& s, u64& out) {
-    struct Suffix {
-        char c;
-        u64 mul;
-    };
-    static constexpr Suffix kSuffixes[] = {{'\0', 1}, {'K', KiB}, {'M', MiB}, {'G', GiB}};
-    errno = 0;
-    char* end = nullptr;
-    const unsigned long long v = strtoull(s.c_str(), &end, 0);
-    if (s.empty() || errno != 0 || end == s.c_str()) return false;
-    const char c = static_cast<char>(toupper(static_cast<unsigned char>(*end)));
-    for (const Suffix& x : kSuffixes) {
-        if (c != x.c || (c != '\0' && end[1] != '\0')) continue;
-        if (v > ~0ull / x.mul) return false;
-        out = v * x.mul;
-        return true;
-    }
-    return false;
-}
+using tools::parse_size;
 
 int usage() {
     fprintf(stderr, "usage: guest-dtb --mem SIZE [--ram-base ADDR] [--cpus N] "
@@ -62,19 +43,19 @@ int main(int argc, char** argv) {
         const std::string v = argv[++i];
         bool ok = true;
         if (k == "--mem")
-            ok = parse_u64(v, mem);
+            ok = parse_size(v, mem);
         else if (k == "--ram-base")
-            ok = parse_u64(v, ram_base);
+            ok = parse_size(v, ram_base);
         else if (k == "--cpus")
-            ok = parse_u64(v, cpus);
+            ok = parse_size(v, cpus);
         else if (k == "--args")
             args = v;
         else if (k == "--out")
             out = v;
         else if (k == "--initrd") {
             const auto plus = v.find('+');
-            ok = plus != std::string::npos && parse_u64(v.substr(0, plus), initrd_start) &&
-                 parse_u64(v.substr(plus + 1), initrd_size);
+            ok = plus != std::string::npos && parse_size(v.substr(0, plus), initrd_start) &&
+                 parse_size(v.substr(plus + 1), initrd_size);
         } else
             return usage();
         if (!ok) {

@@ -188,6 +188,7 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
 ExitAction run_vcpu(Vm& vm, Vcpu& v) {
     VmContext& s = vm.arch;
     setup_vmcb(vm, s, v);
+    v.first_entry_tsc = __builtin_ia32_rdtsc();
     const ExitAction a = run_loop(vm, s, v);
     x86::apic_kick_at(0);
     return a;

@@ -3,6 +3,7 @@
 //
 //   0x3f8-0x3ff  COM1, a 16550A (uart.hpp) whose interrupt is the I/O APIC's pin 4
 //   0x42, 0x43, 0x61  the PIT's channel 2 and its gate (pit.hpp)
+//   0x70, 0x71   the CMOS real-time clock, the platform's wall clock (rtc.hpp)
 //   0x608        the ACPI PM timer (read-only, 32-bit)
 //   0x600, 0x601 the FADT's sleep control and status registers: SLP_EN with \_S5's type
 //                powers the VM off (ACPI 6.5 4.8.3.7)
@@ -10,6 +11,7 @@
 //                which ends it (VmEnd::GuestReset)
 // Every other port reads all-ones and ignores writes (an empty ISA bus).
 
+#include "../cmos_clock.hpp"
 #include "../guest_acpi.hpp"
 #include "../tsc.hpp"
 #include "exit_policy.hpp"
@@ -100,6 +102,8 @@ void devices_reset(Vm& vm) {
     uart_reset(s.uart);
     ioapic_reset(s.ioapic, 0);
     pit_reset(s.pit, x86::tsc_hz());
+    const x86::WallClock clock = x86::wall_clock();
+    rtc_reset(s.rtc, clock.unix_seconds, clock.tsc, x86::tsc_hz());
     s.pending_input = vm.initial_input && *vm.initial_input ? vm.initial_input : nullptr;
     s.rx_head = s.rx_count = 0;
     s.rx_waiting = s.pending_input ? 1u : 0u;
@@ -136,6 +140,12 @@ ExitAction io_exit(Vm& vm, Vcpu& v, bool in, u16 port, u8 size) {
             val = pit_read(s.pit, port, now());
         else
             pit_write(s.pit, port, static_cast<u8>(r.rax), now());
+    } else if (port == kRtcIndexPort || port == kRtcDataPort) {
+        LockGuard g(s.dev_lock);
+        if (in)
+            val = rtc_read(s.rtc, port, now());
+        else
+            rtc_write(s.rtc, port, static_cast<u8>(r.rax));
     } else if (in && port == kPmTimerPort) {
         val = pm_timer(now());
     } else if (port == kSleepStatusPort) {

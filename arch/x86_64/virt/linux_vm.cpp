@@ -77,9 +77,7 @@ Status write_acpi(const Vm& vm, u64 gpa) {
     u32 ids[kMaxVcpus];
     for (u32 i = 0; i < kMaxVcpus; ++i)
         ids[i] = i;
-    const x86::GuestAcpiConfig c{
-        vm.arch.vcpus,    ids,        kIoapicBase, 0,           kSleepControlPort,
-        kSleepStatusPort, kResetPort, kResetValue, kPmTimerPort};
+    const x86::GuestAcpiConfig c = linux_acpi_config(vm.arch.vcpus, ids);
     const usize n = x86::build_guest_acpi(buf, sizeof buf, gpa, c);
     if (n == 0) return Status::InvalidArgument;
     return guest_write(vm, gpa, buf, n);

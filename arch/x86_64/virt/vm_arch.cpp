@@ -11,6 +11,7 @@
 //   vm_start: hands the VM to each of its cores (smp.cpp's work loop), one vCPU each.
 #include <string.h>
 
+#include "../apic.hpp"
 #include "../paging.hpp"
 #include "../percpu.hpp"
 #include "backend.hpp"
@@ -21,6 +22,7 @@
 #include "hypervisor/vm/vm.hpp"
 #include "linux_vm.hpp"
 #include "vm_context.hpp"
+#include <arch/smp.hpp>
 
 namespace keel::x86 {
 void hand_vm(u32 core, Vm& vm); // smp.cpp
@@ -225,9 +227,32 @@ usize vm_console_input(Vm& vm, const char* data, usize len) {
     return virt::console_push(vm, data, len);
 }
 
-// No bench mode on x86 yet: the boot core never runs a vCPU (Bochs measures with 2 CPUs).
-bool boot_core_runs_vcpus() { return false; }
-void run_local_work() {}
+// Bench mode (`keel.bench`): the boot core may run a vCPU itself, so a one-CPU machine
+// can be measured (bench/x86_linux_boot.sh). Its VMX or SVM is turned on at the first ask;
+// without it the boot core stays the hypervisor's alone.
+bool boot_core_runs_vcpus() {
+    x86::PerCpu& boot = x86::cpu(boot_cpu_index());
+    if (!boot.virt_on && virt::backend() != virt::Backend::None) {
+        x86::legacy_pic_mask_all(); // the guest's interrupts are virtual; none of the PIC's
+        boot.virt_on = virt::enable_cpu(boot.slot, false) == Status::Ok;
+    }
+    return boot.virt_on;
+}
+
+// The boot core runs the vCPU handed to it until its VM ends, as an AP's work loop does.
+void run_local_work() {
+    x86::PerCpu& me = x86::this_cpu();
+    Vm* vm = __atomic_load_n(&me.work, __ATOMIC_ACQUIRE);
+    if (vm == nullptr) return;
+    Vm& ran = *vm;
+    const u32 index =
+        static_cast<u32>(__builtin_popcountll(ran.cpu_mask & ((1ull << me.index) - 1)));
+    virt::vcpu_run_until_stopped(ran);
+    __atomic_compare_exchange_n(&me.work, &vm, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
+    // The Vm slot and its Vcpu stay as they were until the slot's next VM: only the mark is read.
+    kprint("vm %u: vcpu %u first entry at tsc %llu\n", ran.id, index,
+           static_cast<unsigned long long>(ran.arch.vcpu[index].first_entry_tsc));
+}
 
 // Every core of the VM gets it: vCPU 0 runs at once, the others wait for their SIPI.
 Status vm_start(Vm& vm) {

@@ -10,6 +10,7 @@
 #pragma once
 
 #include "../ept_format.hpp"
+#include "guest_platform.hpp"
 #include "guest_regs.hpp"
 #include "hypervisor/mm/page_table.hpp"
 #include "hypervisor/mm/table_pool.hpp"
@@ -17,6 +18,7 @@
 #include "ioapic.hpp"
 #include "lapic.hpp"
 #include "pit.hpp"
+#include "rtc.hpp"
 #include "uart.hpp"
 
 namespace keel {
@@ -25,19 +27,6 @@ struct Vm;
 
 namespace keel::virt {
 
-// The guest-visible machine (docs/x86-vmx.md; Linux VMs: docs/x86-linux.md): RAM, a scratch
-// MMIO register window that echoes writes, COM1, the local and I/O APICs, the PIT's counter
-// 2, the ACPI PM timer, sleep and reset registers, and the Keel hypercalls.
-inline constexpr u64 kScratchBase = 0xfed00000, kScratchSize = 4096;
-// A raw guest's RAM starts here; a Linux VM's at 0 (VmContext::ram_base).
-inline constexpr u64 kRawRamBase = 0x40000000;
-inline constexpr u8 kTimerVector = 0x20;
-// A Linux VM's platform (guest_acpi.hpp describes it): the I/O APIC, the FADT's sleep
-// control/status registers and its reset register (port 0xcf9, value 6: a hard reset).
-inline constexpr u64 kIoapicBase = 0xfec00000, kIoapicWindow = 0x1000, kLapicBase = 0xfee00000;
-inline constexpr u16 kSleepControlPort = 0x600, kSleepStatusPort = 0x601, kResetPort = 0xcf9,
-                     kPmTimerPort = 0x608;
-inline constexpr u8 kResetValue = 0x06;
 enum class Hypercall : u32 { Null = 0, Echo = 1, TimerOneShot = 2, PowerOff = 3 };
 inline constexpr u32 kMaxVcpus = 4;
 // A multi-vCPU VM's GPA [0, 2 MiB) aliases the first 2 MiB of its RAM, so that a SIPI
@@ -81,6 +70,7 @@ struct Vcpu {
     Lapic apic;              // the virtual local APIC (lapic.hpp)
     bool apic_off;           // IA32_APIC_BASE.EN clear
     u32 external_interrupts; // physical interrupts that exited the guest (SVM: the kick)
+    u64 first_entry_tsc;     // the core's TSC just before the first VM entry (boot benchmark)
     GuestConsole console;
 };
 
@@ -117,6 +107,7 @@ struct VmContext {
     Uart uart;
     Ioapic ioapic;
     Pit pit;
+    Rtc rtc;
     const char* pending_input = nullptr; // the definition's input, fed as the queue drains
     char rx_queue[256];
     u32 rx_head = 0, rx_count = 0;

@@ -183,7 +183,9 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
 
 ExitAction run_vcpu(Vm& vm, Vcpu& v) {
     VmContext& s = vm.arch;
-    const ExitAction a = setup_vmcs(vm, s, v) ? run_loop(vm, s, v) : ExitAction::Fault;
+    if (!setup_vmcs(vm, s, v)) return ExitAction::Fault;
+    v.first_entry_tsc = __builtin_ia32_rdtsc();
+    const ExitAction a = run_loop(vm, s, v);
     x86::apic_kick_at(0);
     return a;
 }

@@ -108,3 +108,28 @@ void check_control_registers(void) {
     cpuid_(0xd, 1, r);
     check(r[1] == 576, "cpuid: leaf 0xd.1 EBX is 576 for XCR0 = x87|SSE");
 }
+
+// The CMOS real-time clock at ports 0x70/0x71 (MC146818A data sheet): register A's UIP
+// (bit 7) never set, register D's VRT (bit 7) set, register B at its PC power-on value
+// (24-hour, BCD), and the date registers hold BCD digits of a real date in this century
+// (the platform's clock: QEMU and Bochs both start the RTC at the host's time).
+static uint8_t cmos_(uint8_t index) {
+    outb_(0x70, index);
+    return inb_(0x71);
+}
+static int bcd_ok_(uint8_t v, int lo, int hi) {
+    if ((v & 0xf) > 9 || (v >> 4) > 9) return 0;
+    const int d = (v >> 4) * 10 + (v & 0xf);
+    return d >= lo && d <= hi;
+}
+
+void check_rtc(void) {
+    check(!(cmos_(0x0a) & 0x80) && (cmos_(0x0d) & 0x80),
+          "rtc: no update in progress (register A), valid time (register D)");
+    check(cmos_(0x0b) == 0x02, "rtc: register B at power-on: 24-hour, BCD");
+    const uint8_t s = cmos_(0x00), m = cmos_(0x02), h = cmos_(0x04), d = cmos_(0x07),
+                  mo = cmos_(0x08), y = cmos_(0x09), c = cmos_(0x32);
+    check(bcd_ok_(s, 0, 59) && bcd_ok_(m, 0, 59) && bcd_ok_(h, 0, 23) && bcd_ok_(d, 1, 31) &&
+              bcd_ok_(mo, 1, 12) && bcd_ok_(y, 25, 99) && c == 0x20,
+          "rtc: the time and date are BCD digits of a date from 2025 on");
+}

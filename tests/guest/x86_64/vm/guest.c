@@ -258,6 +258,7 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
     check_cpuid();
     check_msrs();
     check_control_registers();
+    check_rtc();
     check_mmio();
     check_timer();
     run_apic_checks();

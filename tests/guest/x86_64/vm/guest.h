@@ -62,6 +62,7 @@ uint32_t gp_before(unsigned len);
 void check_cpuid(void);
 void check_msrs(void);
 void check_control_registers(void);
+void check_rtc(void);
 void check_mmio(void);
 void run_bench(void);
 void run_smp(unsigned cpus, uint64_t base);
