@@ -7,8 +7,9 @@
 # address inside the bzImage's destination is refused and left alone. The guest's init
 # (tests/guest/linux/init) prints its markers and powers off through ACPI S5. Missing guest
 # files make the tests FAIL with a message.
-# Label `long`: 270-304 s on the 2-core development machine with a QEMU run beside it (Bochs
-# decompressing the bzImage is most of it); TIMEOUT leaves room for a starved run.
+# Label `long`: 218-304 s on the 2-core development machine, with or without a QEMU run
+# beside it (Bochs decompressing the bzImage is most of it); TIMEOUT leaves room for a
+# starved run.
 set(_xk ${KEEL_GUESTS_DIR}/bzImage-amd64)
 set(_xr ${KEEL_GUESTS_DIR}/initramfs-amd64.cpio.gz)
 if(NOT EXISTS ${_xk} OR NOT EXISTS ${_xr})
