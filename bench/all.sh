@@ -108,6 +108,8 @@ table=$bench_tmp/table.md
     echo "| &nbsp; Keel/SVM: guest entry -> /init | $(range "$(res x86linux.keel_entry)") | |"
     echo "| &nbsp; bare QEMU: entry -> /init | $(range "$(res x86linux.bare)") | |"
     echo "| &nbsp; Keel/SVM: reset -> /init | $(range "$(res x86linux.keel_reset)") | |"
+    echo "| &nbsp; ratio, kernel clock start -> /init (CLOCK_MONOTONIC at /init): Keel / bare | $(range "$(res x86linux.ratio_kernel)") | |"
+    echo "| &nbsp; ratio, entry -> kernel clock start (decompression, early set-up): Keel / bare | $(range "$(res x86linux.ratio_pre)") | |"
     echo "| hypervisor memory per VM, 512 MiB guest (bytes) | $(n "$(res arm64.vm_memory_512M)") | $(goal "$(res arm64.vm_memory_512M)" 65536 "<= 64 KiB") |"
     echo "| mailbox command round trip (PING in a session, pickup -> response published), median (range) of 10 | $(range "$(res mailbox.ping)") | $(goal "$(first "$(res mailbox.ping)")" 100000 "<= 100 k") |"
     echo "| &nbsp; of which session check (id, sequence, HMAC-SHA256) | $(range "$(res mailbox.verify)") | |"

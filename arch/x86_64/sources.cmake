@@ -52,7 +52,9 @@ function(keel_arch_post_build image)
   set(_args_vm-mmio " keel.vm=cpus:1-2,mem:4M,guest:mmio keel.vm=cpus:2,mem:4M,after:1")
   # Register state must not cross VMs: fill on core 1, the next VM there checks.
   set(_args_vm-regs " keel.vm=cpus:1,mem:4M,guest:regfill keel.vm=cpus:1,mem:4M,after:1,guest:regcheck")
-  set(_variants plain fault vmx vmx-bad-control smp vms vm-bench vm-smp vm-regs vm-mmio)
+  # The reset register under VMX: VM 1 resets itself, VM 2 then runs on the freed core.
+  set(_args_vm-reset " keel.vm=cpus:1,mem:4M,guest:reset keel.vm=cpus:1,mem:4M,after:1")
+  set(_variants plain fault vmx vmx-bad-control smp vms vm-bench vm-smp vm-regs vm-mmio vm-reset)
   # Debian's amd64 Linux as VM 1 (tests/emu/x86_64_vmx_linux.tests.cmake), when
   # tools/fetch-guests.sh has fetched it: GRUB loads the bzImage and the initramfs as
   # modules, Keel moves them to their keel.load= addresses (docs/boot-info.md, "Boot

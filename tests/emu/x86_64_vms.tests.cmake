@@ -7,6 +7,7 @@ set(KEEL_ISO_VM_BENCH_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-bench.iso
 set(KEEL_ISO_VM_SMP_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-smp.iso)
 set(KEEL_ISO_VM_REGS_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-regs.iso)
 set(KEEL_ISO_VM_MMIO_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-mmio.iso)
+set(KEEL_ISO_VM_RESET_x86_64 ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-vm-reset.iso)
 
 # INIT-SIPI-SIPI from the MADT list (xAPIC under QEMU 7.2 TCG), own GDT/TSS/IDT per CPU.
 foreach(_n 2 4)
@@ -90,5 +91,22 @@ keel_emu_test(NAME bochs.vm_mmio_smp LABEL bochs-vmx TIMEOUT 240 SERIAL ARGS
   --fail "FAIL" --fail "VM-entry failure" --fail "failed:" --fail "KEEL EXCEPTION"
   --fail "KEEL PANIC"
   ${KEEL_X86_GUEST_MMIO_SMP_MARKERS}
+  --expect "keel: all VMs ended, pool " --fail "pool leaked"
+  --expect "keel: power off (status 0)")
+
+# The reset register under VMX, as x86_64.svm_reset checks it under SVM: VM 1 writes SLP_EN
+# with a sleep type that is not \_S5 (ignored), then 6 to port 0xcf9, which ends it as a
+# guest reset; VM 2 (after:1) then runs the whole suite on the same core and powers off.
+keel_emu_test(NAME bochs.vm_reset LABEL bochs-vmx TIMEOUT 180 SERIAL ARGS
+  --machine bochs --image ${KEEL_ISO_VM_RESET_x86_64} --smp 2 --mem 128M --wait-exit
+  --fail "FAIL" --fail "VM-entry failure" --fail "failed:" --fail "vm 1: guest power-off"
+  --expect "[vm 1] reset: SLP_EN with SLP_TYP 3"
+  --expect "[vm 1] reset: still running, writing 6 to port 0xcf9"
+  --expect "vm 1: guest reset (port 0xcf9)"
+  --expect "vm 1: destroyed (guest reset)"
+  --expect "[vm 2] all checks passed"
+  --expect "vm 2: destroyed (guest power-off)"
+  --expect "vm 1: summary: guest reset"
+  --expect "vm 2: summary: guest power-off"
   --expect "keel: all VMs ended, pool " --fail "pool leaked"
   --expect "keel: power off (status 0)")

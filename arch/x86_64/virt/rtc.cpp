@@ -65,7 +65,7 @@ bool unix_from_civil(const CivilTime& t, u64* seconds) {
         return false;
     u64 days = 0;
     for (u32 y = 1970; y < t.year; ++y)
-        days += leap(y) ? 366 : 365;
+        days += leap(y) ? 366u : 365u;
     for (u8 m = 1; m < t.month; ++m)
         days += days_in_month(t.year, m);
     days += t.day - 1u;
