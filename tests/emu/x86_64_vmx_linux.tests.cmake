@@ -7,9 +7,9 @@
 # address inside the bzImage's destination is refused and left alone. The guest's init
 # (tests/guest/linux/init) prints its markers and powers off through ACPI S5. Missing guest
 # files make the tests FAIL with a message.
-# Label `long`: 218-304 s on the 2-core development machine, with or without a QEMU run
-# beside it (Bochs decompressing the bzImage is most of it); TIMEOUT leaves room for a
-# starved run.
+# Label `long`: 218-328 s on the 2-core development machine, with or without a build or
+# QEMU run beside it (Bochs decompressing the bzImage is most of it); TIMEOUT leaves room
+# for a starved run.
 set(_xk ${KEEL_GUESTS_DIR}/bzImage-amd64)
 set(_xr ${KEEL_GUESTS_DIR}/initramfs-amd64.cpio.gz)
 if(NOT EXISTS ${_xk} OR NOT EXISTS ${_xr})
@@ -46,7 +46,7 @@ keel_emu_test(NAME bochs.linux_init LABEL long TIMEOUT 1800 SERIAL ARGS
 
 # The same Linux with two vCPUs on cores 1-2 (Bochs count=3): vCPU 1 comes up through
 # INIT/SIPI into Linux's real-mode trampoline below 1 MiB (unrestricted guest), and the
-# guest counts both CPUs. 395 s on the 2-core development machine.
+# guest counts both CPUs. 375-395 s on the 2-core development machine.
 keel_emu_test(NAME bochs.linux_smp LABEL long TIMEOUT 2400 SERIAL ARGS
   --machine bochs --image ${CMAKE_BINARY_DIR}/x86_64/keel-x86_64-linux-smp.iso --smp 3 --mem 1024M
   --wait-exit ${_vmx_linux_fail}
