@@ -1,5 +1,7 @@
 #include "cmos_clock.hpp"
 
+#include <string.h>
+
 #include "hypervisor/print.hpp"
 #include "virt/rtc.hpp"
 #include "x86.hpp"
@@ -16,11 +18,6 @@ u8 cmos(u8 index) {
 
 struct Raw {
     u8 r[7]; // seconds, minutes, hours, day, month, year, century
-    bool operator==(const Raw& o) const {
-        for (u32 i = 0; i < 7; ++i)
-            if (r[i] != o.r[i]) return false;
-        return true;
-    }
 };
 
 // Waits (bounded) for register A's update-in-progress bit to clear, then reads the time:
@@ -41,7 +38,7 @@ void cmos_clock_init() {
     Raw a{}, b{};
     bool same = false;
     for (u32 tries = 0; tries < 5 && !same; ++tries)
-        same = read_raw(a) && read_raw(b) && a == b;
+        same = read_raw(a) && read_raw(b) && memcmp(a.r, b.r, sizeof a.r) == 0;
     const u64 tsc = __builtin_ia32_rdtsc();
     u64 secs = 0;
     if (same && virt::unix_from_rtc_registers(a.r, cmos(0x0b), &secs)) {

@@ -71,7 +71,7 @@ void vcpu_run_until_stopped(Vm& vm) {
     VmContext& s = vm.arch;
     x86::tlb_catch_up();
     const u32 core = x86::this_cpu().index;
-    Vcpu& v = s.vcpu[__builtin_popcountll(vm.cpu_mask & ((1ull << core) - 1))];
+    Vcpu& v = s.vcpu[vcpu_index_on(vm.cpu_mask, core)];
     const BackendOps& b = *ops();
     if (v.index == 0) announce(vm, v, core);
     if (v.index == 0 || wait_for_sipi(s, v)) {

@@ -245,8 +245,7 @@ void run_local_work() {
     Vm* vm = __atomic_load_n(&me.work, __ATOMIC_ACQUIRE);
     if (vm == nullptr) return;
     Vm& ran = *vm;
-    const u32 index =
-        static_cast<u32>(__builtin_popcountll(ran.cpu_mask & ((1ull << me.index) - 1)));
+    const u32 index = virt::vcpu_index_on(ran.cpu_mask, me.index);
     virt::vcpu_run_until_stopped(ran);
     __atomic_compare_exchange_n(&me.work, &vm, nullptr, false, __ATOMIC_ACQ_REL, __ATOMIC_ACQUIRE);
     // The Vm slot and its Vcpu stay as they were until the slot's next VM: only the mark is read.

@@ -74,6 +74,11 @@ struct Vcpu {
     GuestConsole console;
 };
 
+// The vCPU a core runs: vCPU n on the n-th lowest core of the VM's `cpus:` mask.
+constexpr u32 vcpu_index_on(u64 cpu_mask, u32 core) {
+    return static_cast<u32>(__builtin_popcountll(cpu_mask & ((1ull << core) - 1)));
+}
+
 // vCPU 0's first state (vm_prepare): 64-bit mode, flat segments from the GDT at gdt_base
 // (selectors cs and ds), paging from cr3, and the four argument registers (raw guests:
 // VM id, RAM base, RAM size, mode; Linux: RSI = the zero page, the rest 0).
