@@ -15,7 +15,9 @@
 namespace keel::mailbox {
 
 void Service::set_update(const UpdateSetup& setup) {
+    const u64 counter = update_.counter; // adopt() carried it over from the record
     update_ = Staged{};
+    update_.counter = counter;
     update_.setup = setup;
     update_.setup.region_size &= ~u64(3); // chunks are copied in whole words
 }
