@@ -36,8 +36,10 @@ void vcpu_reentered() { __atomic_add_fetch(&g_reentered, 1u, __ATOMIC_ACQ_REL); 
     g_adopted_dtb = v.old_image->dtb;
     const u64 ticks = now.count - v.old_image->quiesce_tick;
     const u64 ns = now.hz != 0 ? ticks * 1000000000ull / now.hz : 0;
-    kprint("handover: %u of %u vCPUs re-entered their guests, %llu ns after the quiesce began\n",
-           back, parked, static_cast<unsigned long long>(ns));
+    kprint("handover: %u of %u vCPUs re-entered their guests, %llu ns after the quiesce began "
+           "(counter %llu)\n",
+           back, parked, static_cast<unsigned long long>(ns),
+           static_cast<unsigned long long>(v.old_image->quiesce_tick));
     mailbox_continue(v, platform, online, boot, cmdline, back == parked, ns);
 }
 

@@ -105,6 +105,10 @@ public:
     }
 
     Status quiesce(u64 timeout_ms, u32* parked) override {
+        // The other cores' turn first where one thread runs them all in turn (QEMU -icount:
+        // the image was just laid out and hashed on this core without a pause), so the
+        // blackout a guest sees starts here; a hint, nothing more, on hardware.
+        asm volatile("yield" ::: "memory");
         const arch::TickCount t0 = arch::ticks();
         g_quiesce_tick = t0.count;
         __atomic_add_fetch(&g_quiesces, 1u, __ATOMIC_RELEASE);

@@ -45,6 +45,7 @@ enum class GuestMode : u32 {
     Triple = 13, // x86 test guest: triple fault (no usable IDT)
     Reset = 14,  // x86 test guest: ACPI S5 sleep-control write, then reset port 0xcf9
     Nvme = 15,   // arm64 test guest: drive its assigned NVMe VF (raw PRPs), then DMA outside
+    Gaps = 16,   // arm64 test guest: the longest gap of its virtual counter, on request
 };
 
 struct VmDef {

@@ -61,7 +61,7 @@ TEST(TablePool, ExhaustionAndForeignFreesChangeNothing) {
 // of the partition pool while no page is in use, and the incoming image claims the pages of
 // an adopted tree where they are, without zeroing them, each exactly once.
 TEST(TablePool, MovesOntoARegionAndAdoptsATreesPagesInPlace) {
-    TableStorage<2> own;
+    TableStorage<2> own{};
     TablePool pool{own};
     PoolTables t;
     t.attach(pool);

@@ -160,6 +160,63 @@ static void ram_scan(uint64_t ram_base, uint64_t ram_size) {
     puts_("guest: ram scan: pattern written to all of it\n");
 }
 
+// guest:gaps (live update, bench/update_bench.sh): reads its virtual counter in a loop and
+// keeps the 16 longest steps between two readings, each with the reading it ended at: the
+// times it did not run (an exit, a live update's blackout, or under QEMU -icount another
+// core's turn). Each 'g' on its console prints them and starts afresh. The UART is polled
+// only every 4096 readings (each poll is an exit). YIELD in the loop: under -icount, which
+// runs every core on one thread in turn, a loop without it would keep each turn (100 ms).
+#define GAPS_KEPT 16
+static void watch_gaps(void) {
+    const uint64_t freq = READ_SYSREG(cntfrq_el0);
+    // Input opened as Linux's driver opens it (Keel's vuart.cpp rx_visible): UARTCR UARTEN,
+    // TXE, RXE, then RXIM set twice in UARTIMSC (IRQs stay masked here: the bit is polled).
+    *(volatile uint32_t*)0x09000030 = 0x301;
+    *(volatile uint32_t*)0x09000038 = 0x10;
+    *(volatile uint32_t*)0x09000038 = 0x10;
+    puts_("guest: gaps: watching the counter\n");
+    uint64_t len[GAPS_KEPT], end[GAPS_KEPT];
+    for (int k = 0; k < GAPS_KEPT; ++k) {
+        len[k] = end[k] = 0;
+        __asm__ volatile("" ::: "memory"); // a loop, not a memset call (no libc here)
+    }
+    uint64_t last = cntvct();
+    for (uint32_t n = 0;; ++n) {
+        __asm__ volatile("yield");
+        const uint64_t now = cntvct(), gap = now - last;
+        last = now;
+        if (gap > len[GAPS_KEPT - 1]) { // into the sorted list, longest first
+            int k = GAPS_KEPT - 1;
+            for (; k > 0 && len[k - 1] < gap; --k) {
+                len[k] = len[k - 1];
+                end[k] = end[k - 1];
+            }
+            len[k] = gap;
+            end[k] = now;
+        }
+        if ((n & 4095) != 0 || (*UART_FR & FR_RXFE) != 0) continue;
+        if ((*UART_DR & 0xff) != 'g') continue;
+        // Four to a line (the hypervisor's console cuts lines at 120 characters).
+        for (int k = 0; k < GAPS_KEPT; ++k) {
+            if (k % 4 == 0) {
+                puts_("guest: gaps at ");
+                putdec(freq);
+                puts_(" Hz, part ");
+                putdec((uint64_t)(k / 4));
+                puts_(":");
+            }
+            puts_(" ");
+            putdec(len[k]);
+            puts_("@");
+            putdec(end[k]);
+            if (k % 4 == 3) puts_("\n");
+            len[k] = end[k] = 0;
+            __asm__ volatile("" ::: "memory");
+        }
+        last = cntvct();
+    }
+}
+
 static void fp_on(void) {
     uint64_t cpacr;
     __asm__ volatile("mrs %0, cpacr_el1" : "=r"(cpacr));
@@ -207,6 +264,8 @@ void guest_main(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size, uint64_t m
         }
         hvc(PSCI_SYSTEM_OFF);
     }
+
+    if (mode == MODE_GAPS) watch_gaps();
 
     if (mode == MODE_NVME) {
         check_nvme(vm_id, ram_base, ram_size);

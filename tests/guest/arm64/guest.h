@@ -7,6 +7,7 @@
 #define UART_DR ((volatile uint32_t*)0x09000000)
 #define UART_FR ((volatile uint32_t*)0x09000018)
 #define FR_TXFF (1u << 5)
+#define FR_RXFE (1u << 4)
 
 static inline void putc_(char c) {
     while (*UART_FR & FR_TXFF) {
