@@ -22,18 +22,20 @@
 # guest's KEEL-BENCH marker lines, less what the marker lines themselves cost (the
 # "calibrate" phase); the guest's own count of the queue's interrupts per I/O comes from
 # /proc/interrupts.
-#   bench/sriov_io.sh [--print | --check] [BUILD_DIR] [GUEST_DIR]
+#   bench/sriov_io.sh [--print | --check | --table FILE] [BUILD_DIR] [GUEST_DIR]
 #     --print: show the table, do not write it into docs/performance.md
+#     --table FILE: the table into FILE instead (bench/all.sh writes it with the rest)
 #     --check: one small run each, checked (below); the emulator test arm64.sriov_io_bench
 #     KEEL_BENCH_RUNS=N (5), KEEL_SRIOV_MIB=N (16), KEEL_SRIOV_COUNT=N (1000),
 #     KEEL_SRIOV_LOGS=DIR: each run's serial log and parsed figures copied there
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
 . "$here/lib.sh"
-write=1 check=0
+write=1 check=0 table_out=
 case "${1:-}" in
 --print) write=0 && shift ;;
 --check) write=0 check=1 && shift ;;
+--table) write=0 table_out=$2 && shift 2 ;;
 esac
 build=${1:-build}
 guests=${2:-${KEEL_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/keel}/guests}
@@ -219,4 +221,5 @@ for p in $phases; do
     bench_result "sriov.msis_$p" "$(med "$(field keel $p '($10 - c10) / $2')")"
 done
 bench_result sriov.runs "$runs"
+[ -z "$table_out" ] || cp "$table" "$table_out"
 [ "$write" = 0 ] || bench_doc_write "$doc" bench:sriov "$table"
