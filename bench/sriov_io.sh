@@ -5,9 +5,11 @@
 # (Keel in bench mode, `keel.bench`: the VM on the boot core), -icount
 # shift=0,align=off,sleep=off, and the tests' nvme PF (nvme-subsys, sriov_max_vfs=2,
 # sriov_vq_flexible=4, sriov_vi_flexible=2, two namespaces attached to no controller), here
-# backed by null-co (reads return zeros, writes are dropped, no host file I/O). The same
+# backed by null-co (reads return zeros, writes are dropped, no host file I/O; each request
+# completes after 100 us of real time, so the submitting thread always sleeps). The same
 # kernel and initramfs (bench/sriov_io_init as /init): under Keel the VM gets VF 00:01.1,
-# which Keel provisioned at boot; bare Linux enables the VFs itself through sysfs and
+# which Keel provisioned at boot; bare Linux (QEMU's own device tree: the real PCIe host, its
+# ITS, the SMMU in bypass with iommu.passthrough=1) enables the VFs itself through sysfs and
 # provisions VF 1 with the same admin commands as Keel's PF driver (keel-nvme-bench
 # provision), then binds nvme to it. Both run keel-nvme-bench (bench/sriov_io.c): O_DIRECT,
 # queue depth 1, MIB MiB written then read in 128 KiB requests, COUNT random 4 KiB reads.
@@ -15,7 +17,9 @@
 # What is measured: the core's instructions per I/O, guest and hypervisor together, with
 # the instructions the guest's idle spinner ran while the device worked taken out (1 ns of
 # virtual time = 1 instruction, one CNTVCT tick = 16; the spinner counts 3 instructions a
-# loop). Under TCG the device's own time is QEMU's main loop in real time, so it is left out:
+# loop), and less the guest's timer ticks that fell into the phase at what one costs when
+# nothing else runs (the "sleep" phase). Under TCG the device's own time is QEMU's main loop
+# in real time, so it is left out:
 # "MB/s" and "IOPS" are what one core at 1 instruction/ns would reach if the device took no
 # time, i.e. the CPU cost of the I/O path, which is where virtualization costs anything.
 # Keel's exits, interrupt exits and MSIs per I/O come from its counters printed after the
@@ -66,8 +70,8 @@ args="quiet keel.mib=$mib keel.count=$count"
 phases="seqwrite seqread randread"
 
 # parse LOG OUT: one line per phase, "PHASE ios bytes ticks spins irqs timer exits irq_exits
-# msis handling_ticks" (the last four from Keel's counters, 0 without them), calibrate's first. Fails naming
-# what is missing.
+# msis handling_ticks" (the last four from Keel's counters, 0 without them), calibrate's
+# first. Fails naming what is missing.
 parse() {
     if grep -q "KEEL-SRIOV: FAIL" "$1"; then
         bench_need "" "run without 'KEEL-SRIOV: FAIL' ($(grep -m1 'KEEL-SRIOV: FAIL' "$1"))" "$1"
