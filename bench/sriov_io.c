@@ -9,8 +9,10 @@
 //     "KEEL-BENCH: end" lines (Keel prints the VM's exit and MSI counters after each such line:
 //     arch/arm64/vuart.cpp), and reported as "KEEL-SRIOV: PHASE ios N bytes B ticks T spins S irqs
 //     I timer J" (I: the interrupts of the /proc/interrupts lines naming QUEUE, e.g. nvme1q1, over
-//     the phase; J: those of the arch_timer line, the guest's timer interrupts). A "calibrate"
-//     phase with no I/O in it measures what the two marker lines themselves cost.
+//     the phase; J: those of the arch_timer line, the guest's timer interrupts). Before the I/O:
+//     "calibrate" (nothing between the markers: what the two lines themselves cost), "sleep"
+//     (50 ms with only the spinner: the background per timer interrupt) and "syscall" (10,000
+//     getppid calls: the guest's own cost of a system call, for reference).
 //   keel-nvme-bench provision CTRL VFN NSID
 //     On bare Linux, what Keel's PF driver (drivers/sriov/nvme_pf.cpp) does for a VF, through
 //     the PF's controller device CTRL (/dev/nvme0) with NVME_IOCTL_ADMIN_CMD (NVMe Base 2.0
@@ -51,6 +53,7 @@ enum {
     kNanosleep = 101,
     kSchedSetscheduler = 119,
     kKill = 129,
+    kGetppid = 173,
     kClone = 220,
     kMmap = 222,
     kWait4 = 260
@@ -234,6 +237,13 @@ static void run(const char* dev, const char* queue, u64 mib, u64 count) {
     const long ts[2] = {0, 50000000};
     sys(kNanosleep, (long)ts, 0, 0, 0);
     end(&p, 1, 0);
+
+    // 10,000 null system calls: the guest's own cost of entering and leaving its kernel,
+    // which involves no device and no exit (a reference for the I/O figures).
+    begin(&p, "syscall");
+    for (u32 i = 0; i < 10000; ++i)
+        sys(kGetppid, 0, 0, 0, 0);
+    end(&p, 10000, 0);
 
     begin(&p, "seqwrite");
     for (u64 off = 0; off < total; off += kChunk)

@@ -95,7 +95,7 @@ parse() {
         END {
             for (i = 0; i < n; i++) { p = order[i]; print line[p], e1[p] + 0, q1[p] + 0, m1[p] + 0, h1[p] + 0 }
         }' "$1" >"$2"
-    for p in calibrate sleep $phases; do
+    for p in calibrate sleep syscall $phases; do
         grep -q "^$p " "$2" || bench_need "" "'KEEL-SRIOV: $p' line" "$1"
     done
 }
@@ -128,7 +128,7 @@ if [ "$check" = 1 ]; then
     bad=$(awk '
         FNR == 1 { mode = FILENAME ~ /\/keel-[0-9]+\.txt$/ ? "keel" : "bare" }
         $1 == "calibrate" { c8 = $8; c10 = $10 }
-        $1 != "calibrate" && $1 != "sleep" {
+        $1 != "calibrate" && $1 != "sleep" && $1 != "syscall" {
             if ($6 != $2) printf "%s %s: %d I/Os, %d queue interrupts; ", mode, $1, $2, $6
             if (mode == "keel" && $10 - c10 != $2) printf "keel %s: %d I/Os, %d MSIs injected; ", $1, $2, $10 - c10
             if (mode == "keel" && $8 - c8 - ($10 - c10) > $7)
@@ -201,6 +201,7 @@ table=$work/table.md
     for p in $phases; do
         echo "| &nbsp; $p: instructions per I/O (guest + hypervisor, background taken out) | $(f0 "$(med "$(field keel $p 'net / $2')")") | $(f0 "$(med "$(field bare $p 'net / $2')")") | | |"
     done
+    echo "| &nbsp; for reference, a null system call (getppid), instructions: no device, no exit | $(f0 "$(med "$(field keel syscall 'net / $2')")") | $(f0 "$(med "$(field bare syscall 'net / $2')")") | | |"
     for p in $phases; do
         echo "| $p: hypervisor exits per I/O: all / MSIs injected / other exits | $(f3 "$(med "$(field keel $p '($8 - c8) / $2')")") / $(f3 "$(med "$(field keel $p '($10 - c10) / $2')")") / $(f3 "$(med "$(field keel $p '($8 - c8 - $10 + c10) / $2')")") | | | no exit but MSI delivery |"
     done
