@@ -10,6 +10,8 @@
 #   bench/x86_svm_bench.sh     x86 VMMCALL/CPUID on QEMU's SVM (-icount)
 #   bench/mailbox_bench.sh     authenticated mailbox command round trip, session handshake
 #   bench/update_bench.sh      live update: quiesce -> resume, handover record size
+#   bench/sriov_io.sh          NVMe SR-IOV VF I/O, Keel vs bare QEMU (its own table, written
+#                              between the bench:sriov markers)
 # A goal figure that is missing fails the run (exit 1) and leaves the docs as they were;
 # the figures that are not goals are marked "not measured" with the reason.
 #   bench/all.sh [--print] [BUILD_DIR]      --print: show the table, do not write the docs
@@ -23,8 +25,8 @@ if [ "${1:-}" = "--print" ]; then
 fi
 build=${1:-build}
 doc=$(cd "$here/../docs" && pwd)/performance.md
-grep -q '^<!-- bench:begin -->$' "$doc" && grep -q '^<!-- bench:end -->$' "$doc" ||
-    bench_fail "$doc has no <!-- bench:begin --> / <!-- bench:end --> lines"
+bench_doc_check "$doc" bench
+bench_doc_check "$doc" bench:sriov
 
 failed=
 # one NAME SCRIPT ARGS...: runs a benchmark, shows its output, keeps it for the table.
@@ -47,6 +49,8 @@ one x86 "$here/x86_vmx_bench.sh" "$build/x86_64/keel-x86_64-vm-bench.iso"
 one svm "$here/x86_svm_bench.sh" "$build/x86_64/keel-x86_64-test.bin"
 one mailbox "$here/mailbox_bench.sh" "$build" 10
 one update "$here/update_bench.sh" "$build" 5
+# Its own table, written below between the bench:sriov markers.
+one sriov "$here/sriov_io.sh" --table "$bench_tmp/sriov-table.md" "$build"
 cat "$bench_tmp"/*.out | sed -n 's/^bench-result //p' >"$bench_tmp/results"
 
 # res KEY: the result's value ("" when missing).
@@ -135,10 +139,10 @@ cat "$table"
 [ -z "$failed" ] || echo "== benchmarks that exited non-zero:$failed"
 [ -z "$missing" ] || bench_fail "goal figures missing:$missing (docs not written)"
 if [ "$write" = 1 ]; then
-    awk -v t="$table" '
-        $0 == "<!-- bench:end -->" { print ""; while ((getline l < t) > 0) print l; print ""; skip = 0 }
-        !skip { print }
-        $0 == "<!-- bench:begin -->" { skip = 1 }' "$doc" >"$bench_tmp/doc.md"
-    cat "$bench_tmp/doc.md" >"$doc"
-    echo "== wrote the table into $doc"
+    bench_doc_write "$doc" bench "$table"
+    if [ -s "$bench_tmp/sriov-table.md" ]; then
+        bench_doc_write "$doc" bench:sriov "$bench_tmp/sriov-table.md"
+    else
+        echo "== the SR-IOV table was not written (bench/sriov_io.sh failed; its section is as it was)"
+    fi
 fi

@@ -53,6 +53,21 @@ bench_num() { sed -n "s/.*$1 \([0-9][0-9]*\).*/\1/p" "$2" | head -n 1; }
 
 bench_result() { echo "bench-result $1 $2"; }
 
+# bench_doc_check DOC TAG: fails unless DOC has the "<!-- TAG:begin -->" and "<!-- TAG:end -->"
+# lines. bench_doc_write DOC TAG TABLE: replaces what stands between them with TABLE's text.
+bench_doc_check() {
+    grep -q "^<!-- $2:begin -->\$" "$1" && grep -q "^<!-- $2:end -->\$" "$1" ||
+        bench_fail "$1 has no <!-- $2:begin --> / <!-- $2:end --> lines"
+}
+bench_doc_write() {
+    awk -v t="$3" -v b="<!-- $2:begin -->" -v e="<!-- $2:end -->" '
+        $0 == e { print ""; while ((getline l < t) > 0) print l; print ""; skip = 0 }
+        !skip { print }
+        $0 == b { skip = 1 }' "$1" >"$bench_tmp/doc.md"
+    cat "$bench_tmp/doc.md" >"$1"
+    echo "== wrote the table into $1"
+}
+
 # bench_mailbox_e2e BUILD OUT ROUNDS TIMEOUT ARGS...: tests/emu/mailbox_e2e.py under -icount
 # with BUILD's arm64 product image, keelctl and test guest (fails when one is missing), its
 # output into OUT; ARGS end with the scenario. Returns the driver's status.
@@ -86,16 +101,26 @@ line() {
     printf '%-52s %12s %12s %12s\n' "$label" "$1" "$2" "$3"
 }
 
-# bench_marker_initramfs GUEST_CPIO_GZ TOOL OUT: the guest initramfs repacked with an /init
-# that runs TOOL (as /bin/NAME: it prints the boot benchmark's marker) and powers off.
-bench_marker_initramfs() {
+# bench_initramfs GUEST_CPIO_GZ INIT OUT TOOL...: the guest initramfs repacked with INIT (a
+# file) as /init and each TOOL as /bin/NAME.
+bench_initramfs() {
     rd=$bench_tmp/initramfs.$$
     mkdir "$rd"
     (cd "$rd" && gzip -dc "$1" | cpio -id --quiet)
-    name=$(basename "$2")
-    cp "$2" "$rd/bin/$name"
-    printf '#!/bin/sh\n/bin/%s\n/bin/busybox poweroff -f\n' "$name" >"$rd/init"
+    cp "$2" "$rd/init"
     chmod 755 "$rd/init"
-    (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$3"
+    bi_out=$3
+    shift 3
+    for tool in "$@"; do
+        cp "$tool" "$rd/bin/$(basename "$tool")"
+    done
+    (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$bi_out"
     rm -rf "$rd"
+}
+
+# bench_marker_initramfs GUEST_CPIO_GZ TOOL OUT: the guest initramfs repacked with an /init
+# that runs TOOL (as /bin/NAME: it prints the boot benchmark's marker) and powers off.
+bench_marker_initramfs() {
+    printf '#!/bin/sh\n/bin/%s\n/bin/busybox poweroff -f\n' "$(basename "$2")" >"$bench_tmp/marker-init"
+    bench_initramfs "$1" "$bench_tmp/marker-init" "$3" "$2"
 }

@@ -53,6 +53,9 @@ struct DeviceSlot {
 };
 DeviceSlot g_devices[kMaxDevices];
 u64 g_lpi_used = 0; // bit i: LPI kLpiBase + i handed out
+// LPIs the vCPU loop took on the boot core (its_defer), oldest first. Boot core only.
+u32 g_deferred[16];
+u32 g_deferred_count = 0;
 
 volatile u32& r32(u64 a) { return *reinterpret_cast<volatile u32*>(a); }
 volatile u64& r64(u64 a) { return *reinterpret_cast<volatile u64*>(a); }
@@ -181,7 +184,25 @@ void its_unmap_device(u32 device_id) {
     }
 }
 
+bool its_defer(u32 lpi) {
+    if (g_deferred_count == sizeof g_deferred / sizeof g_deferred[0]) return false;
+    g_deferred[g_deferred_count++] = lpi;
+    return true;
+}
+
+bool its_deferred() { return g_deferred_count != 0; }
+
 u32 its_next() {
+    if (g_deferred_count != 0) {
+        const u32 id = g_deferred[0];
+        --g_deferred_count;
+        for (u32 i = 0; i < g_deferred_count; ++i)
+            g_deferred[i] = g_deferred[i + 1];
+        return id;
+    }
+    // A vCPU runs on this core (bench mode; this is its loop's device poll): the core's
+    // interrupts are that loop's (vgic_irq_exit), which hands LPIs over with its_defer.
+    if (__atomic_load_n(&this_cpu().work, __ATOMIC_ACQUIRE) != nullptr) return 0;
     for (u32 n = 0; n < 8; ++n) {
         const u32 id = static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // IAR1
         if (id >= gic::kIntidSpurious && id < kLpiBase) return 0;

@@ -27,8 +27,17 @@ Status its_init();
 Status its_map_device(u32 device_id, u32 events, u32* first);
 // The device's mapping gone (MAPD V=0; its LPIs return to the free set).
 void its_unmap_device(u32 device_id);
-// The next pending LPI on this core, acknowledged and ended; 0 if none. Any other interrupt
-// found pending here is ended as well (the boot core owns none).
+// The next pending LPI on this core, acknowledged and ended; 0 if none. LPIs handed over by
+// its_defer come first. Any other interrupt found pending here is ended as well (the boot
+// core owns none), except while the boot core runs a vCPU (bench mode): then only the
+// handed-over LPIs are returned.
 u32 its_next();
+// An LPI the vCPU loop acknowledged and ended while the boot core ran a guest (bench mode,
+// `keel.bench`: the boot core is then a VM's core too), kept for its_next. False when the
+// 16 kept ones are full (the message is lost; cannot happen while the loop drains them
+// after each exit).
+bool its_defer(u32 lpi);
+// Whether deferred LPIs wait for its_next.
+[[nodiscard]] bool its_deferred();
 
 } // namespace keel::arm64

@@ -7,6 +7,8 @@
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_devices.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
+#include "its.hpp"
 #include "live_update.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
@@ -208,7 +210,10 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
     case ExitReason::InstructionAbort: return instruction_abort(v);
     case ExitReason::Wfx: c.pc += 4; return Next::Resume;
     case ExitReason::Irq:
-    case ExitReason::Fiq: vgic_irq_exit(v); return Next::Resume;
+    case ExitReason::Fiq:
+        stat_inc(v.vm->stats.irq_exits);
+        vgic_irq_exit(v);
+        return Next::Resume;
     case ExitReason::SError:
     case ExitReason::Unknown: break;
     }
@@ -227,11 +232,19 @@ void vcpu_loop(Vcpu& v) {
     VmContext& a = vm.arch;
     VmEnd end = VmEnd::None;
     Next next = Next::Stop;
+    u64 back = 0; // CNTPCT when the last exit came back from the guest
     while (!__atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE)) {
         vgic_flush(v);
+        if (back != 0)
+            __atomic_fetch_add(&vm.stats.handling_ticks, KEEL_READ_SYSREG(cntpct_el0) - back,
+                               __ATOMIC_RELAXED);
         (void)arm64_vcpu_run(&v.ctx);
+        back = KEEL_READ_SYSREG(cntpct_el0);
         stat_inc(vm.stats.exits);
         next = handle_exit(v, &end);
+        // An assigned VF's MSI taken here (the boot core runs this vCPU: bench mode): to its
+        // owner now, as the boot core's loop would have done (docs/sriov.md "MSI-X").
+        if (its_deferred()) vm_manager().poll_devices();
         if (next != Next::Resume) break;
         if (quiesce_requested()) {
             // A live update holds every vCPU (docs/handover.md §4): the guest's EL1 state
@@ -240,6 +253,7 @@ void vcpu_loop(Vcpu& v) {
             el1_save(v.el1);
             vgic_save_lrs(v.parked_lr, &v.parked_lr_count, &v.parked_ap1r0);
             park_until_resumed();
+            back = KEEL_READ_SYSREG(cntpct_el0); // parked is not handling
         }
     }
     if (next == Next::Stop && end != VmEnd::None) vm_request_stop(vm, end);

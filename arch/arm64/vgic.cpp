@@ -4,6 +4,7 @@
 
 #include "gic_phys.hpp"
 #include "gic_regs.hpp"
+#include "its.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
 #include "vgic_lr.hpp"
@@ -137,11 +138,18 @@ void vgic_irq_exit(Vcpu& v) {
     for (u32 n = 0; n < 8; ++n) {
         const u32 id =
             static_cast<u32>(KEEL_READ_SYSREG(S3_0_C12_C12_0) & 0xffffff); // ICC_IAR1_EL1
-        if (id >= kIntidSpurious) break;
-        KEEL_WRITE_SYSREG(S3_0_C12_C12_1, id); // ICC_EOIR1_EL1: priority drop only
+        if (id >= kIntidSpurious && id < kLpiBase) break; // 1020..1023: nothing (more) pending
+        KEEL_WRITE_SYSREG(S3_0_C12_C12_1, id);            // ICC_EOIR1_EL1: priority drop only
         if (is_guest_timer(id)) {
             // Stays active physically until the guest deactivates the HW-linked LR.
             __atomic_fetch_or(&v.gic.pending, 1u << id, __ATOMIC_ACQ_REL);
+            continue;
+        }
+        if (id >= kLpiBase) {
+            // An assigned VF's MSI, collected on the boot core, which runs this vCPU (bench
+            // mode): kept for the VM manager's device poll (vcpu_run.cpp), which hands it
+            // to its owner. An LPI has no active state: no deactivation.
+            (void)its_defer(id);
             continue;
         }
         if (id == kPpiMaintenance) {

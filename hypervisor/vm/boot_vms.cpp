@@ -286,10 +286,11 @@ void run_boot_vms(const char* cmdline, u64 cores_online, u32 boot_cpu, void (*wh
     for (u32 id = 1; id <= g_count; ++id) {
         const Vm* vm = m.find(id);
         if (vm == nullptr || vm->state != VmState::Stopped) continue;
-        kprint(
-            "vm %u: summary: %s, %u exits, %u console lines, %u hypercalls, %u aborts injected\n",
-            vm->id, vm_end_name(vm->end), vm->stats.exits, vm->stats.console_lines,
-            vm->stats.hypercalls, vm->stats.aborts_injected);
+        kprint("vm %u: summary: %s, %u exits, %u console lines, %u hypercalls, %u aborts injected, "
+               "%u irq exits, %u msis\n",
+               vm->id, vm_end_name(vm->end), vm->stats.exits, vm->stats.console_lines,
+               vm->stats.hypercalls, vm->stats.aborts_injected, vm->stats.irq_exits,
+               vm->stats.msis);
     }
     for (u32 id = 1; id <= g_count; ++id)
         if (g_defs[id - 1].created) (void)m.destroy(id);

@@ -299,6 +299,10 @@ void VmManager::end_vm(const Held& h, Vm& vm) {
     (void)apply(h, vm, VmEvent::GuestEnded);
 }
 
+void VmManager::poll_devices() {
+    if (devices_ != nullptr) devices_->poll();
+}
+
 u32 VmManager::poll() {
     // Device faults first: a VM that just ended still owns its devices here, so a fault
     // its VF raised on the way out is charged to it before the reap takes them back.
@@ -376,7 +380,9 @@ void VmManager::count_dma_fault(u32 id, u32 n) {
 void VmManager::raise_msi(u32 id, u32 intid) {
     LockGuard g(lock_);
     Vm* vm = slot(id);
-    if (vm != nullptr && vm->state == VmState::Running) arch::vm_raise_msi(*vm, intid);
+    if (vm == nullptr || vm->state != VmState::Running) return;
+    arch::vm_raise_msi(*vm, intid);
+    stat_inc(vm->stats.msis);
 }
 
 usize VmManager::console_input(u32 id, const char* bytes, usize len) {

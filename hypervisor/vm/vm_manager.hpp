@@ -94,6 +94,9 @@ public:
     void raise_msi(u32 id, u32 intid);
     // Reaps every VM whose end was reported; returns how many ended now.
     u32 poll();
+    // Only the devices' part of poll (VmDevices::poll: IOMMU faults, MSIs to their owners),
+    // for the boot core while it runs a vCPU itself (bench mode), where nothing is reaped.
+    void poll_devices();
 
     // Queues console input for a running VM; returns the bytes taken.
     usize console_input(u32 id, const char* bytes, usize len);

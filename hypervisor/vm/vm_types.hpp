@@ -18,6 +18,11 @@ struct VmStats {
     u32 aborts_injected = 0;
     u32 hypercalls = 0;
     u32 dma_faults = 0; // IOMMU faults of its assigned devices (counted on the boot core)
+    u32 irq_exits = 0;  // of `exits`: a physical interrupt took the core out of the guest
+    u32 msis = 0;       // MSIs of its assigned devices raised in its virtual interrupt controller
+    // Counter ticks (arm64: CNTPCT) its vCPUs spent in the hypervisor's exit handling, from
+    // the return of the world switch to the flush before the next entry; 0 where not counted.
+    u64 handling_ticks = 0;
 };
 
 // Relaxed atomic increment: a statistic orders nothing, but must not lose counts when

@@ -88,6 +88,31 @@ TEST_F(VmDevicesTest, TheDevicesLeaveBeforeTheMemoryAtEveryEnd) {
     EXPECT_EQ(dev.calls.size(), 2u);
 }
 
+// Bench mode (`keel.bench`): the boot core runs a vCPU itself and hands the MSIs it took to
+// their owners from inside that vCPU's loop (arch/arm64/vcpu_run.cpp), where a VM must not be
+// reaped: poll_devices polls the devices and nothing else.
+TEST_F(VmDevicesTest, PollDevicesPollsTheDevicesOnlyAndMsisAreCounted) {
+    drive(1, 0x2, VmState::Running);
+    fake::guest_end(const_cast<Vm&>(*m.find(1)), VmEnd::GuestPowerOff);
+    m.poll_devices();
+    EXPECT_EQ(dev.polls, 1u);
+    EXPECT_TRUE(dev.calls.empty()) << "no VM ended in poll_devices";
+    EXPECT_EQ(m.state(1), VmState::Running);
+    m.set_devices(nullptr);
+    m.poll_devices(); // no devices: nothing to do
+    m.set_devices(&dev);
+    EXPECT_EQ(m.poll(), 1u) << "the reap is poll's";
+
+    drive(2, 0x4, VmState::Running);
+    m.raise_msi(2, 48);
+    m.raise_msi(2, 49);
+    m.raise_msi(9, 48); // no such VM: nothing raised, nothing counted
+    EXPECT_EQ(m.find(2)->stats.msis, 2u);
+    drive(3, 0x8, VmState::Ready);
+    m.raise_msi(3, 48); // not running: dropped
+    EXPECT_EQ(m.find(3)->stats.msis, 0u);
+}
+
 TEST_F(VmDevicesTest, WithoutDevicesEveryAttachIsRefused) {
     m.set_devices(nullptr);
     drive(1, 0x2, VmState::Loading);

@@ -190,6 +190,7 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, Vmcb& c) {
         // The core's kick timer (the only interrupt a VM's core gets): taken and ended
         // here; the run loop then delivers whatever is due to the guest.
         ++v.external_interrupts;
+        __atomic_fetch_add(&vm.stats.irq_exits, 1u, __ATOMIC_RELAXED);
         x86::apic_take_kick();
         return ExitAction::Resume;
     case ExitCode::Shutdown:

@@ -139,6 +139,7 @@ ExitAction handle_exit(Vm& vm, Vcpu& v, ExitReasonField why) {
         // interrupt on exit" is off, so it is still pending in the APIC): taken and ended
         // here; the run loop then delivers whatever is due to the guest.
         ++v.external_interrupts;
+        __atomic_fetch_add(&vm.stats.irq_exits, 1u, __ATOMIC_RELAXED);
         x86::apic_take_kick();
         return ExitAction::Resume;
     case ExitReason::NmiWindow: // the guest's NMI handler has returned: run_loop injects
