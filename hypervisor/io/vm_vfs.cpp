@@ -2,6 +2,7 @@
 
 #include <arch/vm.hpp>
 
+#include "drivers/sriov/root_port.hpp"
 #include "drivers/sriov/vf_assign.hpp"
 #include "drivers/sriov/vf_config.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
@@ -15,8 +16,9 @@ namespace keel {
 namespace {
 
 using ull = unsigned long long;
-constexpr u64 kSlot = MiB; // one VF's BARs in the guest window
+constexpr u64 kSlot = MiB; // one VF's BARs in the guest window, behind one root port
 static_assert(arch::kGuestPciWindowSize % kSlot == 0);
+constexpr u32 kSlots = static_cast<u32>(arch::kGuestPciWindowSize / kSlot);
 
 pci::Bdf bdf_of(u16 rid) {
     return pci::Bdf{static_cast<u8>(rid >> 8), static_cast<u8>((rid >> 3) & 31),
@@ -47,6 +49,14 @@ public:
     VmVfs(const Platform& p, sriov::VfTable& vfs)
         : vfs_(vfs), ecam_(p.ecam_base, p.pci_bus_start, 1), dma_(p), p_(p),
           assigner_(vfs, ecam_, dma_, waiter_) {}
+
+    GuestPci* vm_created(Vm& vm) override {
+        LockGuard g(lock_);
+        for (u32 k = 0; k < kSlots; ++k)
+            ports(vm)[k].reset(k + 1, static_cast<u8>(k + 1), static_cast<u32>(slot_ipa(k)),
+                               static_cast<u32>(kSlot), false);
+        return this;
+    }
 
     Status attach(Vm& vm, u16 rid, u32* why) override {
         const pci::Bdf f = bdf_of(rid);
@@ -84,8 +94,8 @@ public:
                 e = sriov::VfError::NoRoom;
             } else {
                 v->guest_bar0 = ipa;
-                vm.pci = this;
                 arm_msix(*v, id, msi);
+                plug(vm, ipa, true);
             }
         }
         if (s != Status::Ok && msi.vectors != 0) arch::msi_unmap(msi.device);
@@ -107,6 +117,9 @@ public:
         const pci::Bdf f = bdf_of(rid);
         sriov::Vf* v = vfs_.find(f);
         const u64 bar_ipa = v != nullptr && v->owner == vm.id ? v->guest_bar0 : 0;
+        // Surprise removal: the slot says the card is gone before anything else happens; the
+        // reset and quarantine below do not wait for the guest.
+        if (bar_ipa != 0) plug(vm, bar_ipa, false);
         if (bar_ipa != 0) device_msix(vm.id, *v);
         sriov::VfError e = sriov::VfError::None;
         const Status s = assigner_.detach(vm.id, f, &e);
@@ -122,28 +135,41 @@ public:
         return s;
     }
 
-    // Bus 0 of the guest's ECAM: its VF in window slot k is device k + 1, function 0.
+    // The guest's ECAM: root port k (window slot k) is 00:(k+1).0, and the VF in its slot,
+    // while the slot reports it present, device 0 function 0 of the port's secondary bus.
     u32 config_read(const Vm& vm, u32 off, u32 size) override {
         LockGuard g(lock_);
-        const sriov::VfConfigView* view = guest_function(vm, off);
         const u32 ones = size >= 4 ? ~0u : (1u << (8 * size)) - 1;
+        if (sriov::RootPortView* port = root_port(vm, off)) return port->read(off & 0xfff, size);
+        const sriov::VfConfigView* view = guest_function(vm, off);
         return view != nullptr ? view->read(off & 0xfff, size) : ones;
     }
-    void config_write(const Vm& vm, u32 off, u32 size, u32 value) override {
+    void config_write(Vm& vm, u32 off, u32 size, u32 value) override {
         LockGuard g(lock_);
-        if (sriov::VfConfigView* view = guest_function(vm, off))
+        sriov::MsiMessage msg;
+        if (sriov::RootPortView* port = root_port(vm, off)) {
+            if (port->write(off & 0xfff, size, value, &msg)) send(vm, msg);
+        } else if (sriov::VfConfigView* view = guest_function(vm, off)) {
             view->write(off & 0xfff, size, value);
+        }
     }
 
-    bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u32* value) override {
+    bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u64* value) override {
         LockGuard g(lock_);
         const u64 slot = align_down(ipa, kSlot);
         for (u32 i = 0; i < vfs_.count(); ++i) {
             const sriov::Vf& v = vfs_.at(i);
             if (v.owner != vm.id || v.guest_bar0 != slot || ipa - slot >= v.bar_size[0]) continue;
-            return views_[i].bar0_access(static_cast<u32>(ipa - slot), size, write, value);
+            u32 word = static_cast<u32>(*value);
+            if (!views_[i].bar0_access(static_cast<u32>(ipa - slot), size, write, &word))
+                break; // not the MSI-X table or PBA: mapped, or emptied by a removal
+            *value = word;
+            return true;
         }
-        return false;
+        // Nothing answers here (no function, or one the slot just lost): all ones, as a
+        // root port completes an Unsupported Request, so a guest survives a surprise removal.
+        if (!write) *value = ~0ull;
+        return true;
     }
 
     void vm_ending(Vm& vm) override {
@@ -267,17 +293,52 @@ private:
             return;
         }
     }
+    sriov::RootPortView* ports(const Vm& vm) { return ports_[(vm.id - 1) % Vm::kMaxVms]; }
+    static u64 slot_ipa(u32 k) { return arch::kGuestPciWindow.raw() + k * kSlot; }
+    // Bus 0, devices 1..kSlots, function 0: the root ports.
+    sriov::RootPortView* root_port(const Vm& vm, u32 off) {
+        const u32 bus = off >> 20, dev = (off >> 15) & 31, fn = (off >> 12) & 7;
+        if (bus != 0 || fn != 0 || dev == 0 || dev > kSlots) return nullptr;
+        return &ports(vm)[dev - 1];
+    }
+    // The slot's card arrives (present) or leaves: a running guest is told through its root
+    // port's MSI (Presence Detect Changed, Data Link Layer State Changed); a guest that has
+    // not started finds it there (or not) from reset.
+    void plug(Vm& vm, u64 bar_ipa, bool present) {
+        LockGuard g(lock_);
+        const u32 k = static_cast<u32>((bar_ipa - arch::kGuestPciWindow.raw()) / kSlot);
+        sriov::RootPortView& port = ports(vm)[k];
+        sriov::MsiMessage msg;
+        if (vm.state != VmState::Running) {
+            port.reset(k + 1, port.secondary_bus(), static_cast<u32>(slot_ipa(k)),
+                       static_cast<u32>(kSlot), present);
+        } else if (port.set_present(present, &msg)) {
+            send(vm, msg);
+        }
+        kprint("vm %u: slot %u (root port 00:%02x.0, bus %u): card %s%s\n", vm.id, k + 1, k + 1,
+               port.secondary_bus(), present ? "present" : "removed",
+               vm.state == VmState::Running ? ", hot-plug event" : "");
+    }
+    // A root port's MSI: only to the guest's MSI frame, and only SPIs of its range.
+    static void send(Vm& vm, const sriov::MsiMessage& msg) {
+        if (msg.address == arch::kGuestMsiDoorbell) arch::vm_raise_msi(vm, msg.data);
+    }
     u32 index_of(const sriov::Vf& v) const {
         for (u32 i = 0; i < vfs_.count(); ++i)
             if (&vfs_.at(i) == &v) return i;
         return 0;
     }
+    // Device 0 function 0 of a bus behind a root port whose slot holds a card.
     sriov::VfConfigView* guest_function(const Vm& vm, u32 off) {
-        const u32 dev = (off >> 15) & 31, fn = (off >> 12) & 7;
-        if (dev == 0 || fn != 0 || off >= (32u << 15)) return nullptr;
-        const u64 ipa = arch::kGuestPciWindow.raw() + (dev - 1) * kSlot;
-        for (u32 i = 0; i < vfs_.count(); ++i)
-            if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == ipa) return &views_[i];
+        const u32 bus = off >> 20, dev = (off >> 15) & 31, fn = (off >> 12) & 7;
+        if (bus == 0 || dev != 0 || fn != 0) return nullptr;
+        for (u32 k = 0; k < kSlots; ++k) {
+            const sriov::RootPortView& port = ports(vm)[k];
+            if (!port.present() || port.secondary_bus() != bus) continue;
+            for (u32 i = 0; i < vfs_.count(); ++i)
+                if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == slot_ipa(k))
+                    return &views_[i];
+        }
         return nullptr;
     }
     // BAR0 into the guest's stage 2 but for the pages holding the MSI-X table and PBA,
@@ -354,10 +415,6 @@ private:
             arch::vm_unmap_device(vm, GuestPhys(bar_ipa), v.bar_size[0]);
             v.guest_bar0 = 0;
         }
-        bool any = false;
-        for (u32 i = 0; i < vfs_.count(); ++i)
-            any |= vfs_.at(i).owner == vm.id;
-        if (!any) vm.pci = nullptr;
     }
     void report(u32 vm, const sriov::Vf& v, Status s) {
         if (v.owner == sriov::kNoOwner)
@@ -379,6 +436,7 @@ private:
     sriov::VfAssigner assigner_;
     SpinLock lock_; // the views: the owners' vCPUs write them while their VMs run
     sriov::VfConfigView views_[sriov::VfTable::kMax];
+    sriov::RootPortView ports_[Vm::kMaxVms][kSlots]; // per VM slot (id - 1), reset at create
 };
 
 } // namespace
