@@ -630,8 +630,8 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     print(f"  attach-vf to the guest's write and read back: {time.monotonic() - t0:.1f} s")
     ok &= wait_ring(1, mark, "KEEL-GUEST: echo ready", 60)
     text = ring(1)[1]
-    for want in ["pciehp 0000:00:01.0:pcie004: Slot(1): Card present",
-                 "pciehp 0000:00:01.0:pcie004: Slot(1): Link Up",
+    for want in ["pcieport 0000:00:01.0: pciehp: Slot(1): Card present",
+                 "pcieport 0000:00:01.0: pciehp: Slot(1): Link Up",
                  "nvme nvme0: pci function 0000:01:00.0",
                  "KEEL-GUEST: pci: 0000:00:01.0 0000:00:02.0 0000:00:03.0 0000:00:04.0 0000:01:00.0"]:
         if want not in text:
@@ -682,11 +682,11 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
         ok = False
     out = run("log")
     ok &= "audit chain verified" in out
-    for want in ["attach-vf 00:02.1: ok", "detach-vf 00:02.1: ok", "attach-vf 00:02.1: VF owned by another VM"]:
+    for want in ["attach-vf 00:02.1: ok", "detach-vf 00:02.1: ok", "attach-vf 00:02.1: VF owned by another"]:
         if want not in out:
             print(f"FAIL: audit log lacks '{want}'")
             ok = False
-    if "Kernel panic" in serial() or "Internal error" in ring(1)[1]:
+    if any(bad in serial() for bad in ("Kernel panic", "Internal error", "Call trace", "Unable to handle")):
         print("FAIL: the guest's kernel died")
         ok = False
     return ok
