@@ -129,7 +129,7 @@ add_test(NAME arm64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/e
   --timeout 200 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000"
   --times "2:nvme nvme0: pci function 0000:01:00.0" --times "2:KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
   --times "2:KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
-  --times "2:MSI 16384 Edge      nvme0q0, nvme0q1" --
+  --times "2:MSI 524288 Edge      nvme0q0, nvme0q1" --
   --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 3 --mem 1G
   --wait-exit --exit-code 0 ${_lfail} --fail "nvme: read back DIFFERS" --fail "did not load"
   --fail "no /dev/nvme0n1" --log ${CMAKE_BINARY_DIR}/logs/arm64.linux_sriov_nvme.log
