@@ -628,6 +628,7 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     ok &= wait_serial("vm 1: slot 1 (root port 00:01.0, bus 1): card present, hot-plug event")
     ok &= wait_ring(1, mark, "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match", 120)
     print(f"  attach-vf to the guest's write and read back: {time.monotonic() - t0:.1f} s")
+    ok &= wait_serial("pciehp: Slot(1): Link Up")
     ok &= wait_ring(1, mark, "KEEL-GUEST: echo ready", 60)
     text = ring(1)[1]
     for want in ["pcieport 0000:00:01.0: pciehp: Slot(1): Card present",
@@ -667,6 +668,28 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     run("console", "hp", "--write", "still here")
     ok &= wait_ring(1, mark, "echo: still here", 60)
     ok &= "hp\trunning" in run("list")
+    # Again: a second hot-add into the same running guest (its slot's events were cleared by
+    # pciehp, so the next change interrupts again), I/O, and a second surprise removal.
+    mark = ring(1)[0]
+    ok &= "VF 00:02.1 attached" in run("attach-vf", "hp", "00:02.1")
+    run("console", "hp", "--write", "io hot2")
+    ok &= wait_ring(1, mark, "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match", 120)
+    ok &= "detached (reset, DMA quarantined)" in run("detach-vf", "hp", "00:02.1")
+    time.sleep(5)
+    run("console", "hp", "--write", "still here 2")
+    ok &= wait_ring(1, mark, "echo: still here 2", 60)
+    since = len(serial())
+    run("console", "hp", "--write", "pci")  # the guest's whole pciehp log once more
+    ok &= wait_ring(1, mark, "KEEL-GUEST: pci: ", 60)
+    time.sleep(2)
+    text, report = serial(), serial()[since:]
+    for where, want, n in [(text, "vm 1: slot 1 (root port 00:01.0, bus 1): card present, hot-plug event", 2),
+                           (text, "vm 1: slot 1 (root port 00:01.0, bus 1): card removed, hot-plug event", 2),
+                           (report, "pciehp: Slot(1): Card present", 2), (report, "pciehp: Slot(1): Card not present", 2),
+                           (report, ": pci function 0000:01:00.0", 2)]:
+        if where.count(want) != n:
+            print(f"FAIL: '{want}' seen {where.count(want)} times, want {n}")
+            ok = False
     # The VF is free: the other VM takes it (a created one, so it is there at its boot).
     ok &= "VF 00:02.1 attached" in run("attach-vf", "other", "00:02.1")
     ok &= "owner vm 2" in run("vfs")
@@ -677,7 +700,7 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     ok &= "owner 0" in run("vfs")
     with open(disk, "rb") as f:
         data = f.read(4096)
-    if not data.startswith(b"KEEL-LINUX-NVME hot 1000"):
+    if not data.startswith(b"KEEL-LINUX-NVME hot2 1000"):
         print(f"FAIL: namespace 1 does not hold the guest's pattern: {data[:40]!r}")
         ok = False
     out = run("log")
