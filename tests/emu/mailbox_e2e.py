@@ -633,6 +633,8 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     text = ring(1)[1]
     for want in ["pcieport 0000:00:01.0: pciehp: Slot(1): Card present",
                  "pcieport 0000:00:01.0: pciehp: Slot(1): Link Up",
+                 # Linux placed the BAR itself (hot-add assigns it) where Keel mapped it.
+                 "pci 0000:01:00.0: BAR 0 [mem 0x10000000-0x10003fff]: assigned",
                  "nvme nvme0: pci function 0000:01:00.0",
                  "KEEL-GUEST: pci: 0000:00:01.0 0000:00:02.0 0000:00:03.0 0000:00:04.0 0000:01:00.0"]:
         if want not in text:
@@ -690,6 +692,21 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
         if where.count(want) != n:
             print(f"FAIL: '{want}' seen {where.count(want)} times, want {n}")
             ok = False
+    # A guest that knows nothing of the slot (the test guest's deaf mode: no PCI, no
+    # interrupts): the same hot-add and surprise removal; the reset and quarantine do not
+    # wait for it, and it runs on.
+    run("create", "deaf", "--cpus", "3", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "deaf")  # vm 3
+    ok &= wait_serial("[vm 3] guest: deaf: ignoring everything")
+    ok &= "VF 00:02.1 attached" in run("attach-vf", "deaf", "00:02.1")
+    ok &= wait_serial("vm 3: slot 1 (root port 00:01.0, bus 1): card present, hot-plug event")
+    ok &= "detached (reset, DMA quarantined)" in run("detach-vf", "deaf", "00:02.1")
+    ok &= wait_serial("vm 3: slot 1 (root port 00:01.0, bus 1): card removed, hot-plug event")
+    ok &= wait_serial("vm 3: VF 00:02.1 detached: FLR done, stream 0x11 quarantined")
+    ok &= "deaf\trunning" in run("list")
+    run("stop", "deaf", "--force")
+    ok &= wait_state("deaf", "stopped")
+    run("destroy", "deaf")
     # The VF is free: the other VM takes it (a created one, so it is there at its boot).
     ok &= "VF 00:02.1 attached" in run("attach-vf", "other", "00:02.1")
     ok &= "owner vm 2" in run("vfs")
