@@ -51,6 +51,7 @@ public:
           assigner_(vfs, ecam_, dma_, waiter_) {}
 
     GuestPci* vm_created(Vm& vm) override {
+        if (!arch::kAssignsVfs) return nullptr; // no guest PCI view on this arch yet
         LockGuard g(lock_);
         for (u32 k = 0; k < kSlots; ++k)
             ports(vm)[k].reset(k + 1, static_cast<u8>(k + 1), static_cast<u32>(slot_ipa(k)),
