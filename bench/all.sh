@@ -116,7 +116,7 @@ table=$bench_tmp/table.md
     echo "| &nbsp; rest: copy, decode, dispatch, audit record + MAC, response + MAC | $(range "$(res mailbox.rest)") | |"
     echo "| mailbox CONSOLE_WRITE round trip (to a stopped VM: BadState), median (range) of 10 | $(range "$(res mailbox.console_write)") | $(goal "$(first "$(res mailbox.console_write)")" 100000 "<= 100 k") |"
     echo "| mailbox session handshake (HELLO: P-384 verify, X25519, HKDF, next offer), median (range) of 3 | $(range "$(res mailbox.handshake)") | |"
-    echo "| live update Apply: quiesce request -> every vCPU resumed, handover record written and checked (two test guests; no image swap yet: issue 14), median (range) of 5 | $(range "$(res update.quiesce_to_resume)") | <= 3 M guest-visible blackout (once the swap exists) |"
+    echo "| live update Apply: quiesce request -> every vCPU back in its guest under the new image (record written and checked, the jump, adoption, every core moved over; two test guests), median (range) of 5 | $(range "$(res update.quiesce_to_resume)") | <= 3 M guest-visible blackout |"
     echo "| &nbsp; handover record bytes (two VMs) | $(n "$(res update.record_bytes)") | |"
     if [ -n "$(res mailbox.start_to_output)" ]; then
         echo "| mailbox VM START -> first guest console output (virtual ns = instructions) | $(n "$(res mailbox.start_to_output)") | |"

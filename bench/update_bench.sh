@@ -22,7 +22,7 @@ bench_mailbox_e2e "$B" "$out" "$rounds" 900 --keel-sign "$B/keel-sign" \
     --elf "$B/arm64/keel-arm64.elf" --sign-key "$B/keys/dev-signing.pem" update_bench || rc=$?
 cat "$out"
 row() { grep -F "| $1" "$out" | head -n 1 | awk -F'|' '{gsub(/ /, "", $3); gsub(/ /, "", $4); gsub(/ /, "", $5); print $3, $4, $5}'; }
-apply=$(row "Apply: quiesce request -> every vCPU resumed")
+apply=$(row "Apply: quiesce request -> every vCPU back in its guest")
 bench_need "$apply" "'Apply' row" "$out"
 bench_result update.quiesce_to_resume "$apply"
 bench_result update.record_bytes "$(row "handover record bytes" | awk '{print $1}')"

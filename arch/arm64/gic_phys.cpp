@@ -37,15 +37,8 @@ u64 my_redistributor() {
 
 } // namespace
 
-void gic_init_boot(const Platform& p) {
-    if (p.irq_kind != IrqControllerKind::GicV3) panic("arm64 VMs need a GICv3");
-    // The guest's timers are forwarded as fixed PPIs (the Arm BSA assignment). Firmware that
-    // wires them elsewhere (GTDT, or the device tree's timer node) is refused, not guessed.
-    if (p.timers.virt != 0 &&
-        (p.timers.virt != gic::kPpiVirtTimer || p.timers.phys != gic::kPpiPhysTimer))
-        panic(
-            "generic timers on INTIDs virt %u phys %u, but Keel forwards virt %u phys %u (Arm BSA)",
-            p.timers.virt, p.timers.phys, gic::kPpiVirtTimer, gic::kPpiPhysTimer);
+namespace {
+void take_addresses(const Platform& p) {
     g_gicd = p.irq_dist_base;
     its_found(p.its_base); // brought up only when an assigned VF needs MSIs (its.hpp)
     g_gicr[0] = MmioRange{p.irq_redist_base, p.irq_redist_size};
@@ -57,6 +50,27 @@ void gic_init_boot(const Platform& p) {
         if (el2_map(g_gicr[i].base, g_gicr[i].size, MapKind::Device) != Status::Ok)
             panic("cannot map the GIC redistributors at %#llx",
                   static_cast<unsigned long long>(g_gicr[i].base));
+}
+} // namespace
+
+void gic_adopt(const Platform& p) { take_addresses(p); }
+
+void gic_adopt_this_cpu() {
+    const u64 rd = my_redistributor();
+    if (rd == 0) panic("no GIC redistributor for this core");
+    this_cpu().gicr = rd;
+}
+
+void gic_init_boot(const Platform& p) {
+    if (p.irq_kind != IrqControllerKind::GicV3) panic("arm64 VMs need a GICv3");
+    // The guest's timers are forwarded as fixed PPIs (the Arm BSA assignment). Firmware that
+    // wires them elsewhere (GTDT, or the device tree's timer node) is refused, not guessed.
+    if (p.timers.virt != 0 &&
+        (p.timers.virt != gic::kPpiVirtTimer || p.timers.phys != gic::kPpiPhysTimer))
+        panic(
+            "generic timers on INTIDs virt %u phys %u, but Keel forwards virt %u phys %u (Arm BSA)",
+            p.timers.virt, p.timers.phys, gic::kPpiVirtTimer, gic::kPpiPhysTimer);
+    take_addresses(p);
     reg32(g_gicd + gic::kGicdCtlr) = 0;
     while (reg32(g_gicd + gic::kGicdCtlr) & gic::kGicdCtlrRwp) {
     }

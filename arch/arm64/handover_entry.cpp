@@ -21,6 +21,9 @@ extern "C" {
 #include <arch/ticks.hpp>
 
 #include "asm_offsets.h"
+#include "dtb_platform.hpp"
+#include "handover_stay.hpp"
+#include "hypervisor/boot_info.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/update/handover.hpp"
 #include "hypervisor/update/swap.hpp"
@@ -30,10 +33,12 @@ extern "C" {
 #include "percpu.hpp"
 #include "stage2_format.hpp"
 #include "sysreg.hpp"
+#include "vm_arch.hpp"
 
 extern "C" char __image_start[], __image_end[];
 extern "C" [[noreturn]] void keel_handover_back(keel::u64 back, keel::u64 answer, keel::u64 cookie);
 extern "C" char keel_handover_secondary[];
+extern "C" [[noreturn]] void keel_adopted_secondary(keel::arm64::PerCpu* me);
 
 namespace keel::arm64 {
 namespace {
@@ -51,8 +56,8 @@ constexpr u64 kSecondaryWaitMs = 1000;
     keel_handover_back(back, update::encode_hand_back(why, s), cookie);
 }
 
-// The outgoing image's stage-2 table pages, read where they are (they come from a pool in
-// its image: vm_arch.cpp). A table outside its span reads as empty and is counted.
+// The VMs' stage-2 table pages, read where they are (the record's table region, a run of the
+// pool: vm_arch.cpp). A table outside it reads as empty and is counted.
 class InPlaceTables final : public mm::TableMemory {
 public:
     InPlaceTables(u64 base, u64 span) : base_(base), span_(span) {}
@@ -73,14 +78,15 @@ private:
 };
 
 // Each VM's stage-2 root taken over in place with this image's page-table engine (the
-// adoption's way of keeping them, docs/handover.md §4 step 4): every 2 MiB of its RAM that
-// is mapped must map to its RAM at the same offset. Says what it found; false on a mismatch.
+// adoption's way of keeping them, docs/handover.md §4 step 4): every table page in the
+// record's table region, every 2 MiB of its RAM that is mapped mapped to its RAM at the same
+// offset. Says what it found; false on a mismatch.
 bool check_stage2_in_place(const update::HandoverView& v) {
     bool all = true;
     for (u32 i = 0; i < v.vm_count; ++i) {
         const update::VmRecord& vm = *v.vms[i];
         const update::Stage2Record& s2 = *v.stage2[i];
-        InPlaceTables mem(v.old_image->base, v.old_image->span);
+        InPlaceTables mem(v.old_image->tables_base, v.old_image->tables_size);
         mm::PageTable<Stage2Format> pt{mem};
         u32 mapped = 0, wrong = 0;
         if (pt.adopt(PhysAddr(s2.root)) == Status::Ok) {
@@ -120,22 +126,24 @@ bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
     return true;
 }
 
-// The device tree the outgoing image booted with (OldImage's dtb, from ABI 3): its header
-// page mapped read only and checked (fdt_check_header reads the header alone), what an
-// adopting image reads its platform from. Mapping all of it waits for the reader.
-void take_device_tree(const update::OldImageRecord& old) {
-    if (old.dtb == 0 || (old.dtb & 7) != 0 ||
-        el2_map(align_down(old.dtb, mm::kPageSize), mm::kPageSize, MapKind::ReadOnly) !=
-            Status::Ok) {
-        kprint("handover: no device tree in the record\n");
-        return;
-    }
+// The device tree the outgoing image booted with (OldImage's dtb): mapped read only, checked
+// and read as at boot (dtb_platform.cpp), the platform this image runs with. False (said)
+// when there is none (an ACPI-only boot) or it does not read.
+bool take_platform(const update::OldImageRecord& old, Platform& p, char* cmdline, usize size) {
+    const u64 page = align_down(old.dtb, mm::kPageSize);
+    bool ok = old.dtb != 0 && (old.dtb & 7) == 0 &&
+              el2_map(page, mm::kPageSize, MapKind::ReadOnly) == Status::Ok;
     const void* fdt = reinterpret_cast<const void*>(old.dtb);
-    const bool ok = mm::kPageSize - (old.dtb & (mm::kPageSize - 1)) >= sizeof(fdt_header) &&
-                    fdt_check_header(fdt) == 0 && fdt_totalsize(fdt) <= 2 * MiB;
+    ok = ok && mm::kPageSize - (old.dtb & (mm::kPageSize - 1)) >= sizeof(fdt_header) &&
+         fdt_check_header(fdt) == 0 && fdt_totalsize(fdt) <= 2 * MiB &&
+         el2_map(page, align_up(old.dtb + fdt_totalsize(fdt), mm::kPageSize) - page,
+                 MapKind::ReadOnly) == Status::Ok;
+    DtbChosen chosen;
+    const Status s = ok ? dtb_read_platform(fdt, p, cmdline, size, &chosen) : Status::NotFound;
     kprint("handover: device tree at %#llx, %llu B, %s\n", static_cast<unsigned long long>(old.dtb),
            static_cast<unsigned long long>(ok ? fdt_totalsize(fdt) : 0),
-           ok ? "header checked" : "NOT a device tree");
+           s == Status::Ok ? "header checked, platform read" : "NOT a usable device tree");
+    return s == Status::Ok;
 }
 
 // The adopted VM's vCPUs, distributor and devices described again as the outgoing image describes
@@ -164,14 +172,16 @@ u32 same_records(const update::HandoverView& v, const Vm& vm, u32* total) {
 // Each VM into this image's manager from its Vm record, over the adopted pool (its state,
 // cores and RAM), then, where its stage-2 tree checked (`arch`), its arch state (vm_adopt.cpp;
 // docs/handover.md §4 step 4).
-void take_vms(const update::HandoverView& v, bool arch) {
+bool take_vms(const update::HandoverView& v, bool arch) {
     using ull = unsigned long long;
+    bool all = arch;
     for (u32 i = 0; i < v.vm_count; ++i) {
         const update::VmRecord& r = *v.vms[i];
         Status s = vm_manager().adopt(r);
         const Vm* vm = vm_manager().find(r.id);
         if (s != Status::Ok || vm == nullptr) {
             kprint("handover: vm %u NOT adopted: %s\n", r.id, status_name(s));
+            all = false;
             continue;
         }
         kprint("handover: vm %u adopted: %s, cores %#llx, %llu MiB at %#llx, vCPU 0 on cpu %u\n",
@@ -182,17 +192,20 @@ void take_vms(const update::HandoverView& v, bool arch) {
         s = vm_manager().adopt_arch(r.id, v);
         if (s != Status::Ok) {
             kprint("handover: vm %u arch state NOT adopted: %s\n", r.id, status_name(s));
+            all = false;
             continue;
         }
         u32 ready = 0, total = 0;
         for (u32 b = 0; b < vm->arch.ram.blocks(); ++b)
             ready += vm->arch.ram.ready(b);
         const u32 same = same_records(v, *vm, &total);
+        all &= same == total;
         kprint("handover: vm %u arch state adopted: stage-2 root %#llx kept, %u RAM blocks ready, "
                "%u vCPUs, %u running; %u of %u records described again identical\n",
                r.id, static_cast<ull>(vm->arch.stage2.root().raw()), ready, vm->arch.nvcpus,
                vm->arch.running, same, total);
     }
+    return all;
 }
 
 // The parked cores (docs/handover.md §4.5): each vCPU that was on waits on its own core.
@@ -203,8 +216,8 @@ u32 parked_cores(const update::HandoverView& v) {
     return n;
 }
 
-// Names this image's secondary entry in the doorbell and waits until `cores` parked cores
-// arrived and left again (or the wait ends). Returns how many left.
+// Names this image's secondary entry in the doorbell and waits until `cores` cores of the
+// outgoing image arrived (or the wait ends). Returns how many arrived.
 u32 take_in_secondaries(Doorbell& d, u32 cores) {
     // What a secondary reads with its MMU off (this image's code, data and EL2 tables) to
     // the point of coherency first.
@@ -213,15 +226,31 @@ u32 take_in_secondaries(Doorbell& d, u32 cores) {
     __atomic_store_n(&d.secondary_entry, reinterpret_cast<u64>(keel_handover_secondary),
                      __ATOMIC_RELEASE);
     asm volatile("dsb ish; sev" ::: "memory");
-    const arch::TickCount t0 = arch::ticks();
-    const u64 limit = t0.hz != 0 ? t0.hz / 1000 * kSecondaryWaitMs : ~0ull;
-    while (__atomic_load_n(&d.left, __ATOMIC_ACQUIRE) < cores &&
-           arch::ticks().count - t0.count <= limit)
-        asm volatile("yield" ::: "memory");
-    return __atomic_load_n(&d.left, __ATOMIC_ACQUIRE);
+    return wait_count(d.arrived, cores, kSecondaryWaitMs);
+}
+
+// Every core that arrived told to hand back (`why`), and waited for; then this one too.
+[[noreturn]] void send_back(Doorbell& d, u32 arrived, u64 back, u64 cookie,
+                            update::HandBackReason why, const char* text) {
+    __atomic_store_n(&d.reason, static_cast<u32>(why), __ATOMIC_RELAXED);
+    __atomic_store_n(&d.go, kGoBack, __ATOMIC_RELEASE);
+    asm volatile("dsb ish; sev" ::: "memory");
+    const u32 left = wait_count(d.left, arrived, kSecondaryWaitMs);
+    kprint("handover: %u of %u cores went back; %s: handing back to the outgoing image\n", left,
+           arrived, text);
+    hand_back(back, cookie, why, Status::Ok);
 }
 
 } // namespace
+
+u32 wait_count(const u32& counter, u32 n, u64 ms) {
+    const arch::TickCount t0 = arch::ticks();
+    const u64 limit = t0.hz != 0 ? t0.hz / 1000 * ms : ~0ull;
+    while (__atomic_load_n(&counter, __ATOMIC_ACQUIRE) < n &&
+           arch::ticks().count - t0.count <= limit)
+        asm volatile("yield" ::: "memory");
+    return __atomic_load_n(&counter, __ATOMIC_ACQUIRE);
+}
 
 bool is_handover_record(u64 x0) {
     return x0 != 0 && (x0 & 7) == 0 &&
@@ -268,18 +297,35 @@ bool is_handover_record(u64 x0) {
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
            static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
            view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
-    take_device_tree(*view.old_image);
+    static Platform platform;
+    static char cmdline[BootInfo::kCmdlineMax];
+    const bool described = take_platform(*view.old_image, platform, cmdline, sizeof cmdline);
+    if (described) vm_manager().set_topology(platform);
     const bool pool = take_pool(view, base, span);
-    // The outgoing image, read only: its stage-2 tables live in it.
-    const bool in_place =
-        el2_map(view.old_image->base, view.old_image->span, MapKind::ReadOnly) == Status::Ok &&
-        check_stage2_in_place(view);
-    if (pool) take_vms(view, in_place);
-    const u32 cores = parked_cores(view);
-    const u32 left = take_in_secondaries(*reinterpret_cast<Doorbell*>(doorbell), cores);
-    kprint("handover: %u of %u parked cores entered this image and went back\n", left, cores);
-    kprint("handover: adoption not built yet: handing back to the outgoing image\n");
-    hand_back(back, cookie, update::HandBackReason::AdoptionNotBuilt, Status::Ok);
+    // The VMs' stage-2 tables, where the record says they are: this image's own from now.
+    const bool tables =
+        view.old_image->tables_size == kTableRegionBytes &&
+        el2_map(view.old_image->tables_base, kTableRegionBytes, MapKind::ReadWrite) == Status::Ok &&
+        vm_tables_use_region(view.old_image->tables_base, kTableRegionBytes) == Status::Ok;
+    const bool in_place = tables && check_stage2_in_place(view);
+    const bool vms = pool && take_vms(view, in_place);
+    // Every core the outgoing image has online but this one comes over (§4.5).
+    const u32 cores = static_cast<u32>(__builtin_popcountll(view.old_image->cores_online)) - 1;
+    auto& d = *reinterpret_cast<Doorbell*>(doorbell);
+    const u32 arrived = take_in_secondaries(d, cores);
+    if (!described || !tables || !vms)
+        send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionRefused,
+                  !described ? "no platform description" : "adoption refused");
+    if (arrived != cores)
+        send_back(d, arrived, back, cookie, update::HandBackReason::CoresMissing,
+                  "not every core came over");
+    // Read as memory: a test patches the note in the ELF before signing (image_note.hpp).
+    if ((*reinterpret_cast<const volatile u32*>(&update::keel_image_note.flags) &
+         update::kNoteFlagFailHealthCheck) != 0)
+        send_back(d, arrived, back, cookie, update::HandBackReason::HealthCheck,
+                  "health check failed (this image fails it on purpose: a test image)");
+    kprint("handover: %u VMs adopted, %u cores came over: staying\n", view.vm_count, arrived);
+    stay(view, d, platform, cmdline, parked_cores(view));
 }
 
 // A parked core of the outgoing image (handover_jump.S keel_handover_secondary, on its own
@@ -289,10 +335,21 @@ extern "C" [[noreturn]] void handover_secondary_main(u64, u64 back, u64, u64 coo
     el2_enable_mmu();
     auto& d = *reinterpret_cast<Doorbell*>(doorbell);
     __atomic_add_fetch(&d.arrived, 1u, __ATOMIC_ACQ_REL);
-    kprint("handover: cpu %llu entered the incoming image\n",
-           static_cast<unsigned long long>(KEEL_READ_SYSREG(mpidr_el1) & 0xff));
-    __atomic_add_fetch(&d.left, 1u, __ATOMIC_ACQ_REL);
-    hand_back(back, cookie, update::HandBackReason::AdoptionNotBuilt, Status::Ok);
+    u32 go = kGoWait;
+    while ((go = __atomic_load_n(&d.go, __ATOMIC_ACQUIRE)) == kGoWait)
+        asm volatile("wfe" ::: "memory");
+    const auto why =
+        static_cast<update::HandBackReason>(__atomic_load_n(&d.reason, __ATOMIC_RELAXED));
+    PerCpu* me = go == kGoStay ? cpu_by_mpidr(KEEL_READ_SYSREG(mpidr_el1)) : nullptr;
+    __atomic_add_fetch(&d.left, 1u, __ATOMIC_ACQ_REL); // the doorbell is not read again
+    if (go == kGoStay) {
+        if (me != nullptr) keel_adopted_secondary(me); // never returns
+        kprint("handover: cpu %llu is not one the record named: idle for good\n",
+               static_cast<unsigned long long>(KEEL_READ_SYSREG(mpidr_el1) & 0xff));
+        for (;;)
+            asm volatile("wfe");
+    }
+    hand_back(back, cookie, why, Status::Ok);
 }
 
 } // namespace keel::arm64

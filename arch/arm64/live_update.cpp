@@ -20,9 +20,13 @@
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "sysreg.hpp"
+#include "vm_arch.hpp"
 #include "vm_context.hpp"
 
 extern "C" char __image_start[], __image_end[], _head[];
+extern "C" {
+#include <libfdt.h>
+}
 extern "C" keel::u64 keel_handover_call(keel::u64 entry, keel::u64 record, keel::u64 uart,
                                         keel::u64* save, keel::u64 doorbell);
 
@@ -41,10 +45,14 @@ constexpr u64 kDoorbellOffset = kReserveBytes - kRecordBytes - 4 * KiB;
 u64 g_reserved = 0; // its physical (= EL2 virtual: identity) address
 // Each core's save area for the jump (handover_jump.S: 24 words, three cache lines).
 alignas(64) u64 g_save[PerCpu::kMaxCpus][24];
-u64 g_record = 0;   // the record the parked cores hand the incoming image
-u32 g_visiting = 0; // parked cores inside the incoming image or about to enter it
+u64 g_record = 0;       // the record the parked cores hand the incoming image
+u32 g_visiting = 0;     // parked cores inside the incoming image or about to enter it
+u32 g_quiesces = 0;     // quiesces so far: an idle core visits the incoming image once per one
+u64 g_quiesce_tick = 0; // when the current quiesce was asked for (the blackout's start)
 
 Doorbell& doorbell() { return *reinterpret_cast<Doorbell*>(g_reserved + kDoorbellOffset); }
+u64 fdt_size(u64 dtb) { return fdt_totalsize(reinterpret_cast<const void*>(dtb)); }
+
 // Free pool runs a record lists at most (a pool fragmented further refuses the update).
 constexpr u32 kMaxFreeRuns = 64;
 
@@ -81,6 +89,14 @@ public:
             KEEL_TRY(el2_map(r.value().raw(), kReserveBytes, MapKind::ReadWrite));
             g_reserved = r.value().raw();
         }
+        if (vm_tables_region() == 0) {
+            // The VMs' stage-2 tables outlive this image (docs/handover.md §2.2 OldImage):
+            // taken now, before any VM has a table, unless an update adopted them.
+            Result<PhysAddr> t = pool_reserve_hypervisor(kTableRegionBytes, "stage-2 tables");
+            if (!t.ok()) return t.status();
+            KEEL_TRY(el2_map(t.value().raw(), kTableRegionBytes, MapKind::ReadWrite));
+            KEEL_TRY(vm_tables_use_region(t.value().raw(), kTableRegionBytes));
+        }
         *region = reinterpret_cast<u8*>(g_reserved + kSlotBytes);
         *region_size = kDoorbellOffset - kSlotBytes;
         *record = reinterpret_cast<u8*>(g_reserved + kReserveBytes - kRecordBytes);
@@ -89,8 +105,10 @@ public:
     }
 
     Status quiesce(u64 timeout_ms, u32* parked) override {
-        __atomic_store_n(&g_quiesce_request, 1u, __ATOMIC_RELEASE);
         const arch::TickCount t0 = arch::ticks();
+        g_quiesce_tick = t0.count;
+        __atomic_add_fetch(&g_quiesces, 1u, __ATOMIC_RELEASE);
+        __atomic_store_n(&g_quiesce_request, 1u, __ATOMIC_RELEASE);
         const u64 limit = t0.hz != 0 ? t0.hz / 1000 * timeout_ms : ~0ull;
         kick_all();
         for (u32 spins = 0;; ++spins) {
@@ -174,11 +192,48 @@ public:
         *entry = reinterpret_cast<uptr>(_head);
     }
 
-    u64 device_tree() override { return reinterpret_cast<uptr>(boot_dtb_scan().fdt); }
+    u64 device_tree() override {
+        return g_adopted_dtb != 0 ? g_adopted_dtb : reinterpret_cast<uptr>(boot_dtb_scan().fdt);
+    }
+
+    void describe_image(update::OldImageRecord& r) override {
+        u64 online = 0;
+        for (u32 i = 0; i < PerCpu::kMaxCpus; ++i)
+            online |= u64{__atomic_load_n(&cpu(i).online, __ATOMIC_ACQUIRE) != 0} << i;
+        r.cores_online = online;
+        r.tables_base = vm_tables_region();
+        r.tables_size = r.tables_base != 0 ? kTableRegionBytes : 0;
+        r.quiesce_tick = g_quiesce_tick;
+    }
 
     void run_slot(u8** slot, u64* size) override {
         *slot = g_reserved != 0 ? reinterpret_cast<u8*>(g_reserved) : nullptr;
         *size = g_reserved != 0 ? kSlotBytes : 0;
+    }
+
+    u64 release_outgoing(const update::OldImageRecord& record) override {
+        // A copy: the record lies in what is unmapped and given back below.
+        const update::OldImageRecord old = record;
+        constexpr u64 kBlock = 2 * MiB;
+        const u64 self = reinterpret_cast<uptr>(__image_start);
+        const u64 self_end = reinterpret_cast<uptr>(__image_end);
+        const u64 dtb_end = old.dtb + (old.dtb != 0 ? fdt_size(old.dtb) : 0);
+        auto keep = [&](u64 b, u64 e) { // this image, or the device tree this image reads
+            return (b < self_end && self < e) || (old.dtb != 0 && b < dtb_end && old.dtb < e);
+        };
+        u64 freed = 0;
+        // The outgoing image: every block its span touches (the pool reserved them whole).
+        for (u64 b = align_down(old.base, kBlock); b < align_up(old.base + old.span, kBlock);
+             b += kBlock)
+            if (!keep(b, b + kBlock) && pool_release_hypervisor(PhysAddr(b), kBlock) == Status::Ok)
+                freed += kBlock;
+        // Its update region after the run slot: the staged file, the doorbell, the record.
+        const u64 tail = old.update_region, tail_size = kReserveBytes - kSlotBytes;
+        el2_unmap(tail, tail_size);
+        if (!keep(tail, tail + tail_size) &&
+            pool_release_hypervisor(PhysAddr(tail), tail_size) == Status::Ok)
+            freed += tail_size;
+        return freed;
     }
 
     update::HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
@@ -228,6 +283,12 @@ bool visit_incoming_image() {
 }
 
 } // namespace
+
+void visit_while_idle(u32* seen) {
+    const u32 q = __atomic_load_n(&g_quiesces, __ATOMIC_ACQUIRE);
+    if (!quiesce_requested() || *seen == q) return;
+    if (visit_incoming_image()) *seen = q; // woken before the entry was named: later
+}
 
 void park_until_resumed() {
     __atomic_add_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);

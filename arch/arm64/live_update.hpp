@@ -11,5 +11,14 @@ inline bool quiesce_requested() { return __atomic_load_n(&g_quiesce_request, __A
 // The vCPU's core, its state saved: counts itself parked and waits (interrupts masked at
 // EL2, so the guest's timer and device interrupts stay pending) until the boot core resumes.
 void park_until_resumed();
+// An idle core's work loop, woken while a quiesce is asked for: once per quiesce (`seen`
+// is the core's own count), into the incoming image like a parked core (docs/handover.md
+// §4.5), where it stays if the image does.
+void visit_while_idle(u32* seen);
+// An adopted vCPU about to re-enter its guest in the incoming image (the health check counts
+// them, docs/handover.md §4.6).
+void vcpu_reentered();
+// The device tree an incoming image that stayed took from the record (0 on a first boot).
+inline u64 g_adopted_dtb = 0;
 
 } // namespace keel::arm64

@@ -107,6 +107,18 @@ void el2_window_unmap(u64 va) {
     isb();
 }
 
+void el2_unmap(u64 addr, u64 size) {
+    El2Guard g;
+    const u64 base = align_down(addr, mm::kPageSize);
+    if (g_el2.unmap(VirtAddr(base), align_up(addr + size, mm::kPageSize) - base,
+                    mm::EmptyTables::Keep) != Status::Ok)
+        return;
+    dsb_ish();
+    asm volatile("tlbi alle2is" ::: "memory");
+    dsb_ish();
+    isb();
+}
+
 u64 el2_pa_limit() {
     // ID_AA64MMFR0_EL1.PARange (D17.2.64); 52-bit output needs FEAT_LPA descriptors.
     static constexpr u32 kPaBits[] = {32, 36, 40, 42, 44, 48};

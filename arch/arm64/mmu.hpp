@@ -17,6 +17,9 @@ Status el2_map(u64 addr, u64 size, MapKind kind);
 // The image itself where it runs: text RX, rodata R+XN, data/.bss/.noinit RW+XN (from the
 // linker's section symbols).
 Status el2_map_image();
+// Removes an identity mapping (a live update's record and doorbell, in memory the commit
+// gives back to the pool), invalidating it in every core's TLB.
+void el2_unmap(u64 addr, u64 size);
 // The one non-identity mapping: a 2 MiB read-write window at `va` (2 MiB aligned,
 // outside RAM) onto the pool block at `pa`, used by the scrubber (under the pool lock),
 // the guest loader (boot core) and each core's first-use zeroing (its own window; see

@@ -3,6 +3,7 @@
 // reads `stack_top` with the MMU off (offset asserted in smp.cpp).
 #pragma once
 
+#include "hypervisor/platform.hpp"
 #include "hypervisor/types.hpp"
 
 namespace keel::arm64 {
@@ -23,5 +24,14 @@ struct PerCpu {
 
 PerCpu& this_cpu();
 PerCpu& cpu(u32 index);
+
+// Live update's incoming image (docs/handover.md §4.5): every core the record says is
+// online gets its PerCpu (no CPU_ON: each is already in this image) and the GIC is adopted,
+// not re-initialised. Returns the boot core's index. Then, once the others are on their
+// way, smp_adopt_boot_core() sets this core up for guests as smp_start() would.
+u32 smp_adopt(const Platform& platform, u64 online);
+void smp_adopt_boot_core();
+// The PerCpu smp_adopt filled for the core with this MPIDR, or null.
+PerCpu* cpu_by_mpidr(u64 mpidr);
 
 } // namespace keel::arm64

@@ -16,6 +16,7 @@
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "live_update.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "psci.hpp"
@@ -42,9 +43,11 @@ PerCpu g_cpus[PerCpu::kMaxCpus];
 u32 g_boot_cpu = 0;
 
 [[noreturn]] void work_loop(PerCpu& me) {
+    u32 quiesces_seen = 0;
     for (;;) {
         Vcpu* v = __atomic_load_n(&me.work, __ATOMIC_ACQUIRE);
         if (v == nullptr) {
+            visit_while_idle(&quiesces_seen); // a live update moves idle cores too
             asm volatile("wfe");
             continue;
         }
@@ -69,6 +72,51 @@ extern "C" [[noreturn]] void arm64_secondary_main(PerCpu* me) {
     __atomic_store_n(&me->online, 1u, __ATOMIC_RELEASE);
     asm volatile("sev");
     work_loop(*me);
+}
+
+// A core a live update brought over (keel_adopted_secondary): this image's vectors and
+// stack, the EL2 guest configuration (no EL1, FP/SIMD or ICH_* register: the guest's state
+// is still in the core), its redistributor found, not re-initialised; then the vCPU the
+// boot core left in `work`, resumed where it parked, and the work loop as usual.
+extern "C" [[noreturn]] void arm64_adopted_secondary_main(PerCpu* me) {
+    KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(me));
+    el2_setup_for_guests();
+    gic_adopt_this_cpu();
+    __atomic_store_n(&me->online, 1u, __ATOMIC_RELEASE);
+    if (Vcpu* v = __atomic_load_n(&me->work, __ATOMIC_ACQUIRE); v != nullptr)
+        vcpu_resume_adopted(*v);
+    work_loop(*me);
+}
+
+u32 smp_adopt(const Platform& platform, u64 online) {
+    const u64 self = KEEL_READ_SYSREG(mpidr_el1) & kMpidrAffMask;
+    const u32 n = platform.cpu_count < PerCpu::kMaxCpus ? platform.cpu_count : PerCpu::kMaxCpus;
+    for (u32 i = 0; i < n; ++i) {
+        if ((online >> i & 1) == 0) continue;
+        PerCpu& c = g_cpus[i];
+        c.stack_top = reinterpret_cast<u64>(g_stacks[i] + kStackSize);
+        c.index = i;
+        c.mpidr = platform.cpus[i].hw_id;
+        if (c.mpidr == self) g_boot_cpu = i;
+    }
+    gic_adopt(platform); // before any core looks for its redistributor
+    return g_boot_cpu;
+}
+
+void smp_adopt_boot_core() {
+    PerCpu& boot = g_cpus[g_boot_cpu];
+    boot.online = 1;
+    KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&boot));
+    KEEL_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(el2_guest_vectors));
+    el2_setup_for_guests();
+    core_reset_probe();
+    gic_adopt_this_cpu();
+}
+
+PerCpu* cpu_by_mpidr(u64 mpidr) {
+    for (PerCpu& c : g_cpus)
+        if (c.stack_top != 0 && c.mpidr == (mpidr & kMpidrAffMask)) return &c;
+    return nullptr;
 }
 
 void hand_vcpu(u32 core, Vcpu& v) {

@@ -69,6 +69,9 @@ struct Vcpu {
 // Runs on the vCPU's own core: loads its state, enters the guest, handles exits until
 // the VM ends, then tears the VM's arch state down and reports to the core.
 void vcpu_run_until_stopped(Vcpu& v);
+// A live update's incoming image (docs/handover.md §4.5): the vCPU parked on this core by
+// the outgoing image, resumed where it parked (nothing reset or reloaded), until it stops.
+void vcpu_resume_adopted(Vcpu& v);
 // Hands a vCPU to a core's work loop (smp.cpp).
 void hand_vcpu(u32 core, Vcpu& v);
 // Puts a vCPU into its reset state: EL1h, DAIF masked, MMU off, x0 = `arg`, at `entry`.

@@ -217,21 +217,14 @@ Next handle_exit(Vcpu& v, VmEnd* end) {
 
 } // namespace
 
-void vcpu_run_until_stopped(Vcpu& v) {
+namespace {
+
+// Enters the guest and handles its exits until the VM stops, then leaves the core clean.
+void vcpu_loop(Vcpu& v) {
     Vm& vm = *v.vm;
     VmContext& a = vm.arch;
-    KEEL_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | v.index); // RES1 bit 31, Aff0 = vCPU index
-    KEEL_WRITE_SYSREG(vttbr_el2, vttbr(a.stage2.root().raw(), vm.id));
-    isb();
-    // A fresh VMID on this core: nothing cached may predate these tables.
-    asm volatile("tlbi vmalls12e1; dsb nsh; ic iallu; dsb nsh; isb" ::: "memory");
-    core_reset_for_vcpu(vm.id); // nothing of the core's previous VM stays readable
-    el1_load(v.el1);
-    vgic_vcpu_start(v);
-    kprint("vm %u: vcpu %u running on cpu %u\n", vm.id, v.index, v.core);
     VmEnd end = VmEnd::None;
     Next next = Next::Stop;
-    v.first_entry_tick = KEEL_READ_SYSREG(cntpct_el0);
     while (!__atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE)) {
         vgic_flush(v);
         (void)arm64_vcpu_run(&v.ctx);
@@ -262,6 +255,37 @@ void vcpu_run_until_stopped(Vcpu& v) {
         vm_last_vcpu_left(
             vm, __atomic_load_n(&a.stopping, __ATOMIC_ACQUIRE) ? a.end : VmEnd::GuestPowerOff);
     }
+}
+
+void load_stage2(const Vcpu& v) {
+    KEEL_WRITE_SYSREG(vmpidr_el2, (1ull << 31) | v.index); // RES1 bit 31, Aff0 = vCPU index
+    KEEL_WRITE_SYSREG(vttbr_el2, vttbr(v.vm->arch.stage2.root().raw(), v.vm->id));
+    isb();
+}
+
+} // namespace
+
+void vcpu_run_until_stopped(Vcpu& v) {
+    Vm& vm = *v.vm;
+    load_stage2(v);
+    // A fresh VMID on this core: nothing cached may predate these tables.
+    asm volatile("tlbi vmalls12e1; dsb nsh; ic iallu; dsb nsh; isb" ::: "memory");
+    core_reset_for_vcpu(vm.id); // nothing of the core's previous VM stays readable
+    el1_load(v.el1);
+    vgic_vcpu_start(v);
+    kprint("vm %u: vcpu %u running on cpu %u\n", vm.id, v.index, v.core);
+    v.first_entry_tick = KEEL_READ_SYSREG(cntpct_el0);
+    vcpu_loop(v);
+}
+
+void vcpu_resume_adopted(Vcpu& v) {
+    // The same tables and VMID as before the update (the tree was adopted in place): what
+    // the TLBs hold is still right. The guest's EL1, FP/SIMD and vGIC state never left the
+    // core; ICH_HCR_EL2 is rewritten from the record at the first flush.
+    this_cpu().last_vm = static_cast<u16>(v.vm->id);
+    load_stage2(v);
+    vcpu_reentered();
+    vcpu_loop(v);
 }
 
 } // namespace keel::arm64

@@ -1,6 +1,6 @@
 // A live update's incoming image takes an arm64 VM over from the handover record
 // (arch/vm_interface.hpp vm_adopt, docs/handover.md §4 step 4): its stage-2 tree adopted in
-// place (the outgoing image's table pages, not rebuilt; guest memory untouched), the RAM
+// place (its pages in the table region, claimed, not rebuilt; guest memory untouched), the RAM
 // blocks that tree maps marked ready (zeroed by the old image, never again), each vCPU's
 // context, EL1 registers, CPU interface and parked list registers, the distributor, the
 // emulated UART and GPIO.
@@ -34,6 +34,15 @@ Status vm_adopt(Vm& vm, const update::HandoverView& r) {
     VmContext& a = vm.arch;
     a.tables.attach(vm_table_pool());
     KEEL_TRY(a.stage2.adopt(PhysAddr(s2.root)));
+    // Its table pages become this image's, where they are (the table region the record
+    // names and this image's pool now spans): each one exactly once.
+    bool pages_ok = true;
+    a.stage2.for_each_table([&](PhysAddr page) {
+        const bool mine = vm_table_pool().adopt(page);
+        if (mine) a.tables.count_adopted();
+        pages_ok &= mine;
+    });
+    if (!pages_ok) return Status::Corrupt;
     const u32 blocks = static_cast<u32>(vm.mem_size / RamBlocks::kBlock);
     a.ram.reset(blocks);
     for (u32 b = 0; b < blocks; ++b) {
@@ -55,12 +64,14 @@ Status vm_adopt(Vm& vm, const update::HandoverView& r) {
         x.vm = &vm;
         x.ctx.stats = &vm.stats;
         a.running += v.on != 0;
+        // Where its core finds it if this image stays (smp.cpp arm64_adopted_secondary_main).
+        if (v.on != 0) __atomic_store_n(&cpu(v.core).work, &x, __ATOMIC_RELEASE);
     }
     a.stopping = 0;
     a.end = VmEnd::None;
     dist_from_record(a.dist, *r.vgic_dist[at]);
     devices_from_record(a.uart, a.gpio, *r.vm_devices[at]);
-    vm.stage2_tables = 0; // none of this image's pool: the tree is the outgoing image's
+    vm.stage2_tables = static_cast<u32>(a.tables.tables_in_use());
     return Status::Ok;
 }
 

@@ -19,5 +19,10 @@ void vm_request_stop(Vm& vm, VmEnd end);
 Status ram_block_ready(Vm& vm, u64 ipa);
 // The pool every VM's stage-2 table pages come from (inside the image).
 mm::TablePool& vm_table_pool();
+// The stage-2 table region (live_update.cpp reserves it with the update region; an incoming
+// image adopts it from the record): the pool moves onto it while no table is in use.
+constexpr u64 kTableRegionBytes = 2 * MiB;
+[[nodiscard]] Status vm_tables_use_region(u64 base, u64 size);
+[[nodiscard]] u64 vm_tables_region(); // 0: the image's own pages
 
 } // namespace keel::arm64

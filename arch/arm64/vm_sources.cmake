@@ -6,7 +6,7 @@ list(APPEND KEEL_ARCH_SOURCES
   ${_a}/gic_phys.cpp ${_a}/vgic.cpp ${_a}/vgic_mmio.cpp ${_a}/vuart.cpp ${_a}/vpsci.cpp
   ${_a}/linux_loader.cpp ${_a}/guest_dtb.cpp ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp
   ${_a}/core_reset.cpp ${_a}/fp_reset.S ${_a}/vgpio.cpp ${_a}/live_update.cpp
-  ${_a}/handover_jump.S ${_a}/handover_entry.cpp ${_a}/handover_records.cpp ${_a}/vm_adopt.cpp
+  ${_a}/handover_jump.S ${_a}/handover_entry.cpp ${_a}/handover_stay.cpp ${_a}/handover_records.cpp ${_a}/vm_adopt.cpp
   ${_a}/its.cpp ${_a}/vm_msi.cpp
 )
 # Pure logic the host unit tests also build (libfdt is linked there too).

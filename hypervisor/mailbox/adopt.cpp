@@ -48,8 +48,8 @@ void Service::adopt_vm_record(const update::MailboxVmRecord& r) {
 
 Status Service::adopt(SharedRegion region, VmBackend& backend,
                       const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
-                      SessionLimits limits, const update::HandoverView& record,
-                      const char* version) {
+                      SessionLimits limits, const update::HandoverView& record, const char* version,
+                      u64 blackout_ns) {
     if (record.mailbox == nullptr) return Status::InvalidArgument;
     const update::MailboxRecord& m = *record.mailbox;
     if (region.size() < kMinRegionSize || m.region_size != region.size() ||
@@ -93,9 +93,10 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
                   static_cast<u32>(Opcode::Update), Status::Ok, 0, detail_);
     UpdateReply out{};
     format(out.version, sizeof out.version, "%s", version);
-    format(out.message, sizeof out.message, "adopted: %u VMs, %u vCPUs, update %llu",
-           record.vm_count, record.vcpu_count,
-           static_cast<unsigned long long>(record.header.update_counter));
+    format(out.message, sizeof out.message,
+           "adopted: %u VMs, %u vCPUs, update %llu; vCPUs back in %llu ns", record.vm_count,
+           record.vcpu_count, static_cast<unsigned long long>(record.header.update_counter),
+           static_cast<unsigned long long>(blackout_ns));
     u8 reply[kRespPayloadMax] = {};
     static_assert(sizeof out <= sizeof reply);
     memcpy(reply, &out, sizeof out);
@@ -103,6 +104,12 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
     consume_command();
     detail_[0] = '\0';
     return Status::Ok;
+}
+
+void Service::update_committed(const char* detail) {
+    if (backend_ == nullptr) return;
+    audit_.append(AuditKind::Boot, backend_->now_ms(), 0, static_cast<u32>(Opcode::Update),
+                  Status::Ok, 0, detail);
 }
 
 } // namespace keel::mailbox

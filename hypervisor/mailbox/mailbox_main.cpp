@@ -6,6 +6,7 @@
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 
+#include "crypto/selftest.hpp"
 #include "drivers/pci/bar_place.hpp"
 #include "drivers/pci/claims.hpp"
 #include "hypervisor/entropy/seed.hpp"
@@ -14,6 +15,8 @@
 #include "hypervisor/mailbox/service.hpp"
 #include "hypervisor/panic.hpp"
 #include "hypervisor/print.hpp"
+#include "hypervisor/update/image_note.hpp"
+#include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm_control.hpp"
 
 extern "C" const keel::u8 keel_controller_key[keel::crypto::kP384PublicKeySize];
@@ -178,29 +181,20 @@ public:
     }
 };
 
-void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool yield_between_polls,
-                 mailbox::SessionLimits limits) {
-    VmManager& m = vm_manager();
-    m.init(HostCores{cores_online, 1ull << boot_cpu});
-    m.set_console(&g_sink);
-    static VmControl control(m, platform);
-    u8 key[crypto::kP384PublicKeySize];
-    for (usize i = 0; i < sizeof key; ++i)
-        key[i] = keel_controller_key[i];
-    mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
-    service().set_vfs(&vf_table()); // VFS lists what boot enabled (hypervisor/io/)
-    static AuditVfEvents vf_events;
-    set_vf_event_sink(&vf_events);
-    Status s = service().attach(region, control, key, g_seed, limits);
-    if (s != Status::Ok)
-        panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
+namespace {
+
+void copy_key(const u8 (&from)[crypto::kP384PublicKeySize], u8 (&to)[crypto::kP384PublicKeySize]) {
+    for (usize i = 0; i < sizeof to; ++i)
+        to[i] = from[i];
+}
+
+// What an incoming keel.img must satisfy (docs/handover.md §1.2), the live-update region
+// taken from the pool (§1.1), into the service. False (said) when there is none.
+bool set_up_update(u32 floor) {
     update::Expect expect;
-    for (usize i = 0; i < sizeof expect.anchor.public_key; ++i)
-        expect.anchor.public_key[i] = keel_image_trust_key[i];
+    copy_key(keel_image_trust_key, expect.anchor.public_key);
     expect.policy.arch = static_cast<image::Arch>(g_boot_arch);
-    expect.policy.security_floor = KEEL_SECURITY_FLOOR;
-    // Live update (docs/handover.md §1.1): the region an incoming keel.img is staged in and
-    // the handover record's buffer, taken from the pool now, before any VM exists.
+    expect.policy.security_floor = floor;
     mailbox::Service::UpdateSetup up;
     up.expect = expect;
     up.swap = arch::live_update();
@@ -210,23 +204,18 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
         up = mailbox::Service::UpdateSetup{};
     }
     service().set_update(up);
-    __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
-    kprint("mailbox: nonce ");
-    mailbox::Header h;
-    (void)region.copy_in(0, &h, sizeof h);
-    kprint_hex(h.nonce, sizeof h.nonce);
-    kprint(", controller key %s\n",
-           key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
-    kprint("mailbox: session offer 1 published (X25519); sessions last %u commands or %u ms\n",
-           limits.max_commands, limits.max_age_ms);
     if (up.region != nullptr)
         kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u, swap: quiesce "
-               "and record, enter the new image, take it back (no adoption yet)\n",
+               "and record, enter the new image, which adopts and stays\n",
                static_cast<ull>(up.region_size / KiB),
                static_cast<ull>(reinterpret_cast<uptr>(up.region)), expect.policy.security_floor,
                expect.handover_written);
     else
         kprint("mailbox: no live update on this arch (UPDATE answers Unsupported)\n");
+    return up.region != nullptr;
+}
+
+[[noreturn]] void serve_forever(VmManager& m, bool yield_between_polls) {
     kprint("mailbox: ready, waiting for the controller\n");
     for (;;) {
         (void)m.poll(); // VM ends first: the service then sees them as ended
@@ -236,6 +225,112 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
         // hint even every 256th poll slowed the guests on the other cores threefold.
         if (yield_between_polls) arch::cpu_relax();
     }
+}
+
+} // namespace
+
+void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool yield_between_polls,
+                 mailbox::SessionLimits limits) {
+    VmManager& m = vm_manager();
+    m.init(HostCores{cores_online, 1ull << boot_cpu});
+    m.set_console(&g_sink);
+    static VmControl control(m, platform);
+    u8 key[crypto::kP384PublicKeySize];
+    copy_key(keel_controller_key, key);
+    mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base), g_region_size);
+    service().set_vfs(&vf_table()); // VFS lists what boot enabled (hypervisor/io/)
+    static AuditVfEvents vf_events;
+    set_vf_event_sink(&vf_events);
+    Status s = service().attach(region, control, key, g_seed, limits);
+    if (s != Status::Ok)
+        panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
+    (void)set_up_update(KEEL_SECURITY_FLOOR);
+    __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
+    kprint("mailbox: nonce ");
+    mailbox::Header h;
+    (void)region.copy_in(0, &h, sizeof h);
+    kprint_hex(h.nonce, sizeof h.nonce);
+    kprint(", controller key %s\n",
+           key[0] == 4 ? "present" : "MISSING (nothing will authenticate)");
+    kprint("mailbox: session offer 1 published (X25519); sessions last %u commands or %u ms\n",
+           limits.max_commands, limits.max_age_ms);
+    serve_forever(m, yield_between_polls);
+}
+
+void mailbox_continue(const update::HandoverView& record, const Platform& platform,
+                      u64 cores_online, u32 boot_cpu, const char* cmdline_text, bool healthy,
+                      u64 blackout_ns) {
+    const update::OldImageRecord& old = *record.old_image;
+    kprint("\nKeel hypervisor %s (%s), live update %llu from Keel %s: every VM adopted\n",
+           update::keel_image_note.version, arch::kArchName,
+           static_cast<ull>(record.header.update_counter), old.version);
+    const Cmdline cmdline(cmdline_text);
+    VmManager& m = vm_manager();
+    m.init(HostCores{cores_online, 1ull << boot_cpu});
+    m.set_console(&g_sink);
+    static VmControl control(m, platform);
+    // The crypto every command needs, checked as at boot; with a failure the guests run on,
+    // but nothing is answered (the controller's Apply times out: docs/handover.md §4.6).
+    crypto::SelfTestResult results[crypto::kSelfTestChecks];
+    const Status selftest = crypto::crypto_self_test(results);
+    // This image's seed (docs/mailbox.md §4.1): the CPU's source if any, and the outgoing
+    // image's fresh bytes for it from the record, never its own seed again.
+    entropy::Inputs in;
+    in.cpu_count = arch::cpu_random(in.cpu, entropy::kCpuWords, &in.cpu_name);
+    in.boot_seed = old.entropy;
+    in.boot_seed_len = sizeof old.entropy;
+    in.ticks = arch::ticks().count;
+    const char* why = nullptr;
+    const Status seeded = entropy::derive_seed(in, g_seed, &why);
+    const update::MailboxRecord* mr = record.mailbox;
+    Status s = !healthy                 ? Status::Timeout
+               : selftest != Status::Ok ? selftest
+               : seeded != Status::Ok   ? seeded
+               : mr == nullptr          ? Status::InvalidArgument
+                               : arch::mailbox_map_device(mr->region_base, mr->region_size);
+    if (s == Status::Ok) {
+        g_region_base = mr->region_base;
+        g_region_size = mr->region_size;
+        g_boot_arch = static_cast<u32>(arch::kBootArch);
+        u8 key[crypto::kP384PublicKeySize];
+        copy_key(keel_controller_key, key);
+        mailbox::SharedRegion region(reinterpret_cast<volatile void*>(g_region_base),
+                                     g_region_size);
+        service().set_vfs(&vf_table());
+        static AuditVfEvents vf_events;
+        set_vf_event_sink(&vf_events);
+        s = service().adopt(region, control, key, g_seed, mailbox_session_limits(cmdline), record,
+                            update::keel_image_note.version, blackout_ns);
+    }
+    if (s != Status::Ok) {
+        // Past the point of no return (§4.6): the guests run on this image; without a
+        // mailbox it can only say so.
+        kprint("update: mailbox NOT continued (%s%s%s): the guests run on, unmanaged\n",
+               !healthy ? "a vCPU did not re-enter its guest" : status_name(s),
+               why != nullptr ? ": " : "", why != nullptr ? why : "");
+        for (;;) {
+            (void)m.poll();
+            arch::cpu_relax();
+        }
+    }
+    __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
+    // The commit (§4.6): every vCPU back in its guest and the mailbox answering from this
+    // image. The floor rises to the image's security version, the outgoing image's memory
+    // goes back to the pool, a new update region comes from it.
+    const u32 floor = old.incoming_security_version > old.security_floor
+                          ? old.incoming_security_version
+                          : old.security_floor;
+    const u64 freed = arch::live_update()->release_outgoing(old);
+    (void)set_up_update(floor > KEEL_SECURITY_FLOOR ? floor : KEEL_SECURITY_FLOOR);
+    char detail[40];
+    format(detail, sizeof detail, "update committed: floor %u, %llu MiB back", floor,
+           static_cast<ull>(freed / MiB));
+    service().update_committed(detail);
+    kprint("update: committed: Keel %s, security floor %u, %llu MiB of the outgoing image back in "
+           "the pool (%llu MiB free)\n",
+           update::keel_image_note.version, floor, static_cast<ull>(freed / MiB),
+           static_cast<ull>(pool_free_bytes() / MiB));
+    serve_forever(m, cmdline.has("keel.bench"));
 }
 
 } // namespace keel

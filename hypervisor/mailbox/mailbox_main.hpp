@@ -7,6 +7,7 @@
 #include "hypervisor/cmdline.hpp"
 #include "hypervisor/mailbox/session.hpp"
 #include "hypervisor/platform.hpp"
+#include "hypervisor/update/handover.hpp"
 
 namespace keel {
 
@@ -20,6 +21,14 @@ bool mailbox_discover(const BootInfo& info, const Platform& platform);
 // describes (kept: it must outlive the loop).
 [[noreturn]] void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu,
                               bool yield_between_polls, mailbox::SessionLimits limits);
+// A live update's incoming image once every vCPU is back in its guest (docs/handover.md §4
+// steps 4-6): the mailbox continued from the record instead of attached (the session, the
+// consoles, the audit chain), the Apply answered, the update committed (the floor raised,
+// the outgoing image's memory back in the pool, a new update region), then served like
+// mailbox_run. `healthy`: every vCPU re-entered; otherwise nothing is answered.
+[[noreturn]] void mailbox_continue(const update::HandoverView& record, const Platform& platform,
+                                   u64 cores_online, u32 boot_cpu, const char* cmdline,
+                                   bool healthy, u64 blackout_ns);
 // The session limits from the command line: keel.session_commands=N and
 // keel.session_ms=N (for tests of expiry; defaults: mailbox::SessionLimits).
 mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline);

@@ -61,7 +61,13 @@ public:
     // InvalidArgument, nothing written, when the record does not fit this region or service.
     Status adopt(SharedRegion region, VmBackend& backend,
                  const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
-                 SessionLimits limits, const update::HandoverView& record, const char* version);
+                 SessionLimits limits, const update::HandoverView& record, const char* version,
+                 u64 blackout_ns = 0);
+    // Live update's commit (docs/handover.md §4.6), after adopt(): the floor this image now
+    // enforces and what went back to the pool, one audit record (Boot: this image's start).
+    void update_committed(const char* detail);
+    // The update count this service carries (adopt() takes it from the record).
+    [[nodiscard]] u64 update_count() const { return update_.counter; }
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
     // Returns the number of commands consumed.
     u32 poll();
@@ -171,8 +177,9 @@ private:
         u64 staged = 0; // bytes arrived
         bool open = false;
         bool verified = false;
-        char version[32] = {}; // the verified image's (its note)
-        u64 counter = 0;       // updates applied (the handover record's update_counter)
+        char version[32] = {};    // the verified image's (its note)
+        u32 security_version = 0; // the verified image's
+        u64 counter = 0;          // updates applied (the handover record's update_counter)
     } update_;
     char detail_[40] = {}; // the audit record's detail for this command ("": the opcode's name)
 };

@@ -84,6 +84,12 @@ public:
     // offer's private key is not handed over: a HELLO to it answers Expired). InvalidArgument
     // when the record is inconsistent (an offer not after the session, no offer).
     [[nodiscard]] Status adopt_session(const SessionHandover& in);
+    // Live update: 32 bytes for the incoming image's seed (docs/handover.md §2.2 OldImage),
+    // a labelled expansion of this image's seed for update `counter`, never a value this
+    // image uses itself.
+    [[nodiscard]] Status handover_entropy(u64 counter, u8 (&out)[32]) const {
+        return entropy::expand(seed_, "keel handover entropy", counter, out, sizeof out);
+    }
 
     [[nodiscard]] u64 last_seq() const { return last_seq_; }
     [[nodiscard]] u32 active_id() const { return active_id_; }

@@ -15,7 +15,9 @@
 namespace keel::mailbox {
 
 void Service::set_update(const UpdateSetup& setup) {
+    const u64 counter = update_.counter; // adopt() carried it over from the record
     update_ = Staged{};
+    update_.counter = counter;
     update_.setup = setup;
     update_.setup.region_size &= ~u64(3); // chunks are copied in whole words
 }
@@ -91,6 +93,7 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
             out.handover_max = o.note.handover_max;
             memcpy(out.version, o.note.version, sizeof out.version);
             memcpy(update_.version, o.note.version, sizeof update_.version);
+            update_.security_version = o.security_version;
             kprint("update: %s\n", out.message);
             break;
         }
@@ -127,9 +130,18 @@ Status Service::write_handover(u64* bytes) {
     img.update_region = reinterpret_cast<uptr>(u.region);
     img.update_region_size = u.region_size;
     img.security_floor = u.expect.policy.security_floor;
+    img.incoming_security_version = update_.security_version;
     memcpy(img.version, update::keel_image_note.version, sizeof img.version);
     img.dtb = u.swap->device_tree();
-    KEEL_TRY(w.add(update::RecordType::OldImage, img));
+    u.swap->describe_image(img);
+    // The incoming image's entropy comes from this one's seed besides its own sources
+    // (docs/handover.md §2.2 OldImage): its nonces and offers never repeat this image's.
+    Status added_img = Status::Ok;
+    const Status e = sessions_.handover_entropy(update_.counter + 1, img.entropy);
+    if (e == Status::Ok) added_img = w.add(update::RecordType::OldImage, img);
+    memset(img.entropy, 0, sizeof img.entropy); // only in the record from here
+    KEEL_TRY(e);
+    KEEL_TRY(added_img);
     KEEL_TRY(u.swap->describe(w));
     for (u32 id = 1; id <= kMaxVms; ++id) {
         if (state(id) == VmLifeState::Free) continue;
@@ -159,35 +171,39 @@ Status Service::write_handover(u64* bytes) {
     KEEL_TRY(added);
     Result<u64> n = w.seal();
     if (!n.ok()) return n.status();
-    static update::HandoverView view; // the parse the incoming image would make
+    // The parse the incoming image makes, every rule of §2.3, but not the SHA-256 seal()
+    // just computed over these bytes: hashing inside the blackout once here, once there.
+    static update::HandoverView view;
     KEEL_TRY(update::parse_handover(u.record, static_cast<usize>(n.value()),
-                                    update::kHandoverAbiMin, update::kHandoverAbi, view));
+                                    update::kHandoverAbiMin, update::kHandoverAbi, view,
+                                    update::Digest::Trusted));
     *bytes = n.value();
     return Status::Ok;
 }
 
 namespace {
 
-// What the incoming image said when it handed back, for the answer (docs/handover.md §4.3).
-void hand_back_text(const update::HandBack& hb, char* buf, usize size) {
-    switch (hb.reason) {
-    case update::HandBackReason::AdoptionNotBuilt:
-        format(buf, size, "entered, handed back (no adoption)");
-        return;
-    case update::HandBackReason::RecordRefused:
-        format(buf, size, "entered, record refused (%s)", status_name(hb.status));
-        return;
-    case update::HandBackReason::None: format(buf, size, "not entered"); return;
+// Why the incoming image handed back, in words (the answer and the audit record, docs/
+// handover.md §4.3, §4.6).
+const char* hand_back_why(update::HandBackReason r) {
+    switch (r) {
+    case update::HandBackReason::AdoptionNotBuilt: return "no adoption";
+    case update::HandBackReason::RecordRefused: return "record refused";
+    case update::HandBackReason::AdoptionRefused: return "adoption refused";
+    case update::HandBackReason::HealthCheck: return "health check failed";
+    case update::HandBackReason::CoresMissing: return "cores missing";
+    case update::HandBackReason::None: return "not entered";
     }
-    format(buf, size, "entered, handed back (reason %u)", static_cast<u32>(hb.reason));
+    return "unknown reason";
 }
 
 } // namespace
 
 // Apply (docs/handover.md §4): place the verified image in the run slot, quiesce, write and
-// check the record, enter the new image; since it cannot adopt yet, it hands back and the
-// rollback path follows: every vCPU resumes on the image that parked it, with the state it
-// left, and the answer says so.
+// check the record, enter the new image. An image that adopts everything stays: enter()
+// never returns and the new image answers this Apply (Service::adopt). One that hands back
+// is the rollback: every vCPU resumes on the image that parked it, with the state it left,
+// and the answer says why.
 Status Service::update_apply(UpdateReply& out) {
     update::Swap& swap = *update_.setup.swap;
     u8* slot = nullptr;
@@ -227,15 +243,19 @@ Status Service::update_apply(UpdateReply& out) {
         kprint("update: %s\n", out.message);
         return rec;
     }
-    char what[48];
-    hand_back_text(hb, what, sizeof what);
     // The audit record says it was a rollback and why (docs/handover.md §4 step 6).
+    const char* why = hand_back_why(hb.reason);
     if (hb.reason == update::HandBackReason::RecordRefused)
         format(detail_, sizeof detail_, "update rolled back: record %s", status_name(hb.status));
     else
-        format(detail_, sizeof detail_, "update rolled back: %s",
-               hb.reason == update::HandBackReason::AdoptionNotBuilt ? "no adoption"
-                                                                     : "not entered");
+        format(detail_, sizeof detail_, "update rolled back: %s", why);
+    char what[64];
+    if (hb.reason == update::HandBackReason::None)
+        format(what, sizeof what, "not entered");
+    else if (hb.reason == update::HandBackReason::RecordRefused)
+        format(what, sizeof what, "entered, record refused (%s)", status_name(hb.status));
+    else
+        format(what, sizeof what, "handed back (%s)", why);
     memcpy(out.version, update_.version, sizeof out.version);
     format(out.message, sizeof out.message, "%u vCPUs parked, record %llu B; %s; resumed in %u ns",
            parked, static_cast<unsigned long long>(bytes), what, blackout_ns);

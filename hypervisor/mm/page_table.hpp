@@ -131,6 +131,16 @@ public:
     [[nodiscard]] PhysAddr root() const { return root_phys_; }
     [[nodiscard]] bool ready() const { return root_ != nullptr; }
 
+    // Calls fn(PhysAddr) for every table page of the tree, the root first (a live update's
+    // incoming image claiming an adopted tree's pages, docs/handover.md §4 step 4). A table
+    // the memory cannot reach (table_ptr null) is reported and not descended into.
+    template <class Fn>
+    void for_each_table(Fn&& fn) {
+        if (root_ == nullptr) return;
+        fn(root_phys_);
+        visit_tables(root_, Format::kTopLevel, fn);
+    }
+
     // Maps [ia, ia+size) to [pa, pa+size). Fails with AlreadyExists if a page in the
     // range is already mapped (with KeepSame: mapped otherwise than asked; such pages are
     // left as they are). The range is checked before the first write; a map that then
@@ -213,6 +223,18 @@ public:
     void clear_flush() { flush_ = false; }
 
 private:
+    template <class Fn>
+    void visit_tables(u64* table, int level, Fn& fn) {
+        if (level >= 3) return; // level 3 holds pages only
+        for (u32 i = 0; i < kEntriesPerTable; ++i) {
+            const u64 e = table[i];
+            if (!Format::is_present(e) || Format::is_leaf(e, level)) continue;
+            const PhysAddr next = Format::table_output(e);
+            fn(next);
+            if (u64* t = mem_.table_ptr(next); t != nullptr) visit_tables(t, level + 1, fn);
+        }
+    }
+
     Status check_range(u64 ia, u64 size) const {
         if (root_ == nullptr) return Status::BadState;
         if (size == 0 || (ia % kPageSize) != 0 || (size % kPageSize) != 0)

@@ -16,14 +16,46 @@ u64* TablePool::alloc(PhysAddr* phys) {
     return nullptr;
 }
 
+i64 TablePool::index_of(PhysAddr phys) const {
+    const u64 base = reinterpret_cast<u64>(pages_);
+    if (phys.raw() < base || (phys.raw() - base) % sizeof pages_[0] != 0) return -1;
+    const u64 i = (phys.raw() - base) / sizeof pages_[0];
+    return i < count_ ? static_cast<i64>(i) : -1;
+}
+
 bool TablePool::free(PhysAddr phys) {
     LockGuard g(lock_);
-    const u64 base = reinterpret_cast<u64>(pages_);
-    if (phys.raw() < base || (phys.raw() - base) % sizeof pages_[0] != 0) return false;
-    const u64 i = (phys.raw() - base) / sizeof pages_[0];
-    if (i >= count_ || !used_[i]) return false;
+    const i64 i = index_of(phys);
+    if (i < 0 || !used_[i]) return false;
     used_[i] = false;
     return true;
+}
+
+bool TablePool::adopt(PhysAddr phys) {
+    LockGuard g(lock_);
+    const i64 i = index_of(phys);
+    if (i < 0 || used_[i]) return false;
+    used_[i] = true;
+    return true;
+}
+
+u32 TablePool::in_use() const {
+    u32 n = 0;
+    for (u32 i = 0; i < count_; ++i)
+        n += used_[i] ? 1 : 0;
+    return n;
+}
+
+Status TablePool::use_storage(u64 (*pages)[kEntriesPerTable], bool* used, u32 count) {
+    LockGuard g(lock_);
+    for (u32 i = 0; i < count_; ++i)
+        if (used_[i]) return Status::BadState;
+    for (u32 i = 0; i < count; ++i)
+        used[i] = false;
+    pages_ = pages;
+    used_ = used;
+    count_ = count;
+    return Status::Ok;
 }
 
 u64* PoolTables::alloc_table(PhysAddr* phys) {

@@ -29,6 +29,15 @@ public:
     TablePool(const TablePool&) = delete;
     TablePool& operator=(const TablePool&) = delete;
 
+    // Moves the pool onto other memory (a live update's stage-2 table region, a run of
+    // the partition pool, docs/handover.md §2.2 OldImage): `count` pages at `pages`, `used`
+    // their flags (cleared here). BadState, nothing changed, while a page is in use.
+    Status use_storage(u64 (*pages)[kEntriesPerTable], bool* used, u32 count);
+    // Marks a page of the pool in use as it is, not zeroed (a page of a tree a live update
+    // adopted). False if it is not a page of this pool or already in use.
+    bool adopt(PhysAddr phys);
+    [[nodiscard]] u32 in_use() const;
+
     // A zeroed page, or nullptr when the pool is exhausted.
     u64* alloc(PhysAddr* phys);
     // False (and nothing changes) if `phys` is not a page of this pool in use.
@@ -40,6 +49,7 @@ public:
     [[nodiscard]] usize bytes() const { return usize{count_} * kPageSize; }
 
 private:
+    [[nodiscard]] i64 index_of(PhysAddr phys) const; // -1: not one of this pool's pages
     u64 (*pages_)[kEntriesPerTable];
     bool* used_;
     u32 count_;
@@ -50,6 +60,8 @@ class PoolTables final : public TableMemory {
 public:
     constexpr PoolTables() = default;
     void attach(TablePool& pool) { pool_ = &pool; }
+    // A page of an adopted tree, claimed in the pool by the caller (TablePool::adopt).
+    void count_adopted() { ++in_use_; }
     u64* alloc_table(PhysAddr* phys) override;
     void free_table(PhysAddr phys) override;
     u64* table_ptr(PhysAddr phys) override { return reinterpret_cast<u64*>(phys.raw()); }

@@ -59,11 +59,20 @@ constexpr u32 kRecordVersion = 1;
 struct OldImageRecord {
     u64 base, span, entry;
     u64 update_region, update_region_size;
-    u32 security_floor, security_version, hv_version, reserved;
+    u32 security_floor, security_version, hv_version;
+    u32 incoming_security_version; // the image entered (the floor a commit raises to), ABI 4
     char version[32];
     u64 dtb; // the device tree the running Keel booted with (0: none), from ABI 3
+    // From ABI 4: the cores the running Keel has online (each comes over to the incoming
+    // image), where the VMs' stage-2 table pages live (a hypervisor pool run, not inside
+    // any image), when the quiesce began (the counter's ticks: the blackout's start) and
+    // fresh random bytes from the outgoing image's seed for the incoming one's.
+    u64 cores_online;
+    u64 tables_base, tables_size;
+    u64 quiesce_tick;
+    u8 entropy[32];
 };
-static_assert(sizeof(OldImageRecord) == 96, "docs/handover.md §2.2 OldImage");
+static_assert(sizeof(OldImageRecord) == 160, "docs/handover.md §2.2 OldImage");
 
 struct VmRecord {
     u32 id, state;
@@ -237,8 +246,11 @@ struct HandoverView {
 
 // `buf` must be 8-byte aligned. Ok: `out` describes the whole record. Truncated (shorter
 // than the header or its length), Unsupported (abi_version outside [abi_min, abi_max]),
-// Corrupt (anything else in §2). On refusal `out` is left empty.
+// Corrupt (anything else in §2). On refusal `out` is left empty. `Digest::Trusted` skips
+// only the SHA-256 check: for the writer's own check of what HandoverWriter::seal() just
+// hashed, never for a record received.
+enum class Digest { Check, Trusted };
 [[nodiscard]] Status parse_handover(const u8* buf, usize len, u32 abi_min, u32 abi_max,
-                                    HandoverView& out);
+                                    HandoverView& out, Digest digest = Digest::Check);
 
 } // namespace keel::update

@@ -49,7 +49,8 @@ Status check_image(const u8* file, u64 len, const Expect& expect, Outcome& out) 
     if (s0.file_size >= kNoteOffset + sizeof n)
         memcpy(&n, file + s0.file_offset + kNoteOffset, sizeof n);
     if (n.magic != kNoteMagic || n.note_version != kNoteVersion ||
-        !all_zero(n.reserved, sizeof n.reserved) || n.version[sizeof n.version - 1] != '\0') {
+        (n.flags & ~kNoteFlagsKnown) != 0 || !all_zero(n.reserved, sizeof n.reserved) ||
+        n.version[sizeof n.version - 1] != '\0') {
         out.why = Refusal::NoNote;
         out.status = Status::Corrupt;
         format(out.message, sizeof out.message, "image has no Keel image note (no live update)");
@@ -66,8 +67,10 @@ Status check_image(const u8* file, u64 len, const Expect& expect, Outcome& out) 
     out.hv_version = h.hv_version;
     out.security_version = h.security_version;
     out.note = n;
-    format(out.message, sizeof out.message, "verified: %s, security version %u, handover %u..%u",
-           n.version, h.security_version, n.handover_min, n.handover_max);
+    format(out.message, sizeof out.message, "verified: %s, security version %u, handover %u..%u%s",
+           n.version, h.security_version, n.handover_min, n.handover_max,
+           (n.flags & kNoteFlagFailHealthCheck) != 0 ? " (test image: fails its health check)"
+                                                     : "");
     return Status::Ok;
 }
 

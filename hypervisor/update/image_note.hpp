@@ -17,9 +17,11 @@ constexpr u64 kNoteOffset = 0x40;
 // 2: the VgicDist record (a VM's distributor state); a version-1 record lacks it, so an
 // image that adopts VMs cannot take one. 3: VmDevices (the emulated UART's and GPIO's
 // registers), MailboxVm (the controller's name, command line and times of each VM) and
-// OldImage's device-tree address, without which an adopting image cannot go on.
-constexpr u32 kHandoverAbi = 3;
-constexpr u32 kHandoverAbiMin = 3;
+// OldImage's device-tree address, without which an adopting image cannot go on. 4: OldImage
+// names the cores online, the stage-2 table region, the quiesce's start and entropy for the
+// incoming image, which stays (it no longer hands back after adopting).
+constexpr u32 kHandoverAbi = 4;
+constexpr u32 kHandoverAbiMin = 4;
 
 struct ImageNote {
     u64 magic;            // kNoteMagic
@@ -28,8 +30,14 @@ struct ImageNote {
     u32 handover_max;     // newest handover record version the image adopts
     u32 handover_written; // the version it writes at its own next update
     char version[32];     // the image's version string, NUL-terminated (KEEL_VERSION_STRING)
-    u8 reserved[8];       // zero
+    u32 flags;            // kNoteFlag*; other bits zero
+    u8 reserved[4];       // zero
 };
+// A test image (docs/handover.md §4.6): adopts everything, then fails its health check on
+// purpose and hands back, so the rollback is exercised. Signed like any image; set in the
+// note before signing (the tests patch the ELF), never by the build.
+constexpr u32 kNoteFlagFailHealthCheck = 1u << 0;
+constexpr u32 kNoteFlagsKnown = kNoteFlagFailHealthCheck;
 static_assert(sizeof(ImageNote) == 64, "docs/handover.md §1: the image note is 64 bytes");
 static_assert(__builtin_offsetof(ImageNote, version) == 24, "docs/handover.md §1");
 

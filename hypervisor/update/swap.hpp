@@ -17,7 +17,11 @@ namespace keel::update {
 enum class HandBackReason : u32 {
     None = 0,             // never entered (the arch could not)
     RecordRefused = 1,    // its parse_handover refused the record: `status` says why
-    AdoptionNotBuilt = 2, // the record checked, but this image cannot adopt yet
+    AdoptionNotBuilt = 2, // the record checked, but this image cannot adopt (an older one)
+    AdoptionRefused = 3,  // the record checked, but adopting an object of it failed
+    HealthCheck = 4,      // adopted, but the image's own health check failed before any
+                          // vCPU ran on it (the test-only failing image, docs/handover.md §4.6)
+    CoresMissing = 5,     // not every core online came over to the image in time
 };
 struct HandBack {
     HandBackReason reason = HandBackReason::None;
@@ -48,13 +52,24 @@ public:
     virtual void image_span(u64* base, u64* span, u64* entry) = 0;
     // The device tree the running Keel booted with (OldImage's dtb), 0 without one.
     virtual u64 device_tree() = 0;
+    // While quiesced: OldImage's arch fields from ABI 4 (cores online, the stage-2 table
+    // region, the quiesce's start tick). The caller fills the rest.
+    virtual void describe_image(OldImageRecord& r) = 0;
     // The run slot an incoming image is placed in (docs/handover.md §1.4), inside the region
     // reserve() took; null and 0 before reserve() or where the arch cannot enter an image.
     virtual void run_slot(u8** slot, u64* size) = 0;
     // Boot core, while quiesced and with the record sealed (`record`, `bytes`): enters the
-    // image placed in the run slot at `entry_offset`, handing it the record, and returns when
-    // it hands control back, with its answer; the outgoing image's state is as it was.
+    // image placed in the run slot at `entry_offset`, handing it the record. An image that
+    // adopts everything stays and this never returns (the incoming image answers the Apply);
+    // otherwise it returns when the image hands control back, with its answer, and the
+    // outgoing image's state is as it was.
     [[nodiscard]] virtual HandBack enter(u64 entry_offset, const u8* record, u64 bytes) = 0;
+
+    // The incoming image that stayed, at its commit (docs/handover.md §4.6): the outgoing
+    // image's span and its update region but the run slot this image runs from go back to
+    // the pool (the record and the doorbell lie there: after their last use). Blocks that
+    // hold the device tree stay. Returns the bytes given back.
+    virtual u64 release_outgoing(const OldImageRecord& old) = 0;
 
 protected:
     ~Swap() = default; // never deleted through the interface

@@ -119,6 +119,15 @@ Result<PhysAddr> pool_reserve_hypervisor(u64 size, const char* what) {
     return r;
 }
 
+Status pool_release_hypervisor(PhysAddr base, u64 size) {
+    LockGuard g(g_pool_lock);
+    mm::FramePool& p = pool();
+    const u64 before = p.free_bytes();
+    KEEL_TRY(p.free(base, size, mm::kOwnerHypervisor));
+    g_baseline += p.free_bytes() - before;
+    return Status::Ok;
+}
+
 u64 pool_release(mm::OwnerId owner) {
     LockGuard g(g_pool_lock);
     (void)pool().free_all(owner);

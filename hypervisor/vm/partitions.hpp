@@ -30,6 +30,10 @@ void pool_release_source(PhysAddr base, u64 size);
 // itself for good (live update's region, docs/handover.md §1.1); the baseline drops by
 // them. Only before any VM owns memory. NoMemory when no run is free.
 Result<PhysAddr> pool_reserve_hypervisor(u64 size, const char* what);
+// Gives hypervisor blocks back (scrubbed) to the pool: a live update's outgoing image at the
+// commit (docs/handover.md §4.6); the baseline rises by as much. BadState, nothing changed,
+// unless every block of the range is the hypervisor's.
+[[nodiscard]] Status pool_release_hypervisor(PhysAddr base, u64 size);
 // Scrubs and frees every block of `owner`; returns the pool's free bytes afterwards.
 u64 pool_release(mm::OwnerId owner);
 // Fills `bases`/`sizes` with the pool's maximal free runs, lowest first (live update's

@@ -68,6 +68,13 @@ void VmManager::init(HostCores cores) {
     cores_ = cores;
 }
 
+void VmManager::set_console(ConsoleSink* sink) {
+    LockGuard g(lock_);
+    console_ = sink;
+    for (Vm& vm : vms_)
+        if (vm.state != VmState::Free) vm.console = sink;
+}
+
 Vm* VmManager::slot(u32 id) { return id == 0 || id > Vm::kMaxVms ? nullptr : &vms_[id - 1]; }
 
 Status VmManager::apply(const Held&, Vm& vm, VmEvent e) {

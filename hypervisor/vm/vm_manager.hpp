@@ -51,7 +51,8 @@ public:
     // cores (vm_def.hpp whole_cores). Set once at boot, before init(); kept by init().
     void set_topology(const Platform& platform);
     void init(HostCores cores);
-    void set_console(ConsoleSink* sink) { console_ = sink; }
+    // Also the console of every VM that exists (a live update's adopted VMs).
+    void set_console(ConsoleSink* sink);
     void set_observer(VmObserver* o) { observer_ = o; }
     // Assignable PCIe functions (SR-IOV VFs); none until set.
     void set_devices(VmDevices* d) { devices_ = d; }

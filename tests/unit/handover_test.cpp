@@ -188,6 +188,9 @@ TEST(Handover, LayoutMatchesDocs) {
     EXPECT_EQ(offsetof(MailboxRecord, audit_head), 88u);
     EXPECT_EQ(offsetof(MailboxRecord, session_keys), 120u);
     EXPECT_EQ(offsetof(OldImageRecord, dtb), 88u);
+    EXPECT_EQ(offsetof(OldImageRecord, cores_online), 96u);
+    EXPECT_EQ(offsetof(OldImageRecord, quiesce_tick), 120u);
+    EXPECT_EQ(offsetof(OldImageRecord, entropy), 128u);
     EXPECT_EQ(offsetof(VmDevicesRecord, uart_rx), 56u);
     EXPECT_EQ(offsetof(VmDevicesRecord, uart_line), 120u);
     EXPECT_EQ(offsetof(VmDevicesRecord, gpio_data), 240u);
@@ -201,11 +204,11 @@ TEST(Handover, LayoutMatchesDocs) {
 TEST(Handover, RoundTrip) {
     Buf b;
     const u64 n = write_sample(b, 7);
-    EXPECT_EQ(n, 80 + 18 * 16 + 96 + 2 * (64 + 32 + 320 + 256 + 5152 + 320) + 3 * 704 + 216 + 8 +
+    EXPECT_EQ(n, 80 + 18 * 16 + 160 + 2 * (64 + 32 + 320 + 256 + 5152 + 320) + 3 * 704 + 216 + 8 +
                      3 * 24);
     HandoverView v;
     ASSERT_EQ(parse(b, n, v), Status::Ok);
-    EXPECT_EQ(v.header.abi_version, 3u);
+    EXPECT_EQ(v.header.abi_version, 4u);
     EXPECT_EQ(v.header.update_counter, 7u);
     EXPECT_EQ(v.header.record_count, 18u);
     EXPECT_EQ(v.header.length, n);
@@ -267,15 +270,15 @@ TEST(Handover, OtherVersionsAreRefused) {
     Buf b;
     const u64 n = write_sample(b);
     HandoverView v;
-    EXPECT_EQ(parse(b, n, v, 4, 5), Status::Unsupported) << "a reader that adopts 4..5 only";
-    EXPECT_EQ(parse(b, n, v, 2, 2), Status::Unsupported)
-        << "a version-2 reader (no VmDevices, MailboxVm records)";
-    u32 version = 4;
+    EXPECT_EQ(parse(b, n, v, 5, 6), Status::Unsupported) << "a reader that adopts 5..6 only";
+    EXPECT_EQ(parse(b, n, v, 3, 3), Status::Unsupported)
+        << "a version-3 reader (OldImage without cores, table region, entropy)";
+    u32 version = 5;
     memcpy(b.data() + 8, &version, 4);
     rehash(b);
     EXPECT_EQ(parse(b, n, v), Status::Unsupported) << "a record from a newer writer";
-    EXPECT_EQ(parse(b, n, v, 3, 4), Status::Ok) << "accepted by a reader that lists it";
-    version = 3;
+    EXPECT_EQ(parse(b, n, v, 4, 5), Status::Ok) << "accepted by a reader that lists it";
+    version = 4;
     memcpy(b.data() + 8, &version, 4);
     u32 rec_version = 2; // the first record's own version
     memcpy(b.data() + 80 + 4, &rec_version, 4);

@@ -122,7 +122,7 @@ TEST(UpdateCheck, IncompatibleHandoverAbi) {
     EXPECT_EQ(o.why, Refusal::HandoverAbi);
     EXPECT_EQ(o.status, Status::Unsupported);
     EXPECT_EQ(std::string(o.message),
-              "incompatible handover ABI (image adopts 4..4, this Keel writes 3)");
+              "incompatible handover ABI (image adopts 5..5, this Keel writes 4)");
     s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
     EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
 }
@@ -200,7 +200,7 @@ TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
          "image is for another architecture"},
         {"truncated", truncated, Status::Truncated, "truncated image"},
         {"handover abi", make_update_image(abi), Status::Unsupported,
-         "incompatible handover ABI (image adopts 7..7, this Keel writes 3)"},
+         "incompatible handover ABI (image adopts 7..7, this Keel writes 4)"},
     };
     const u32 vms_before = b.be.reserves + b.be.starts + b.be.stops + b.be.releases;
     for (const Case& c : cases) {
@@ -301,6 +301,13 @@ struct FakeSwap final : Swap {
         *base = 0x40200000, *span = 8 * MiB, *entry = 0x40200000;
     }
     u64 device_tree() override { return 0x48000000; }
+    u64 release_outgoing(const OldImageRecord&) override { return 0; }
+    void describe_image(OldImageRecord& r) override {
+        r.cores_online = 0xf;
+        r.tables_base = 0x5fe00000;
+        r.tables_size = 2 * MiB;
+        r.quiesce_tick = 1234;
+    }
     std::vector<u8> slot = std::vector<u8>(2 * MiB, 0xee); // the run slot, dirty
     u64 slot_size = 2 * MiB;
     HandBack answer{HandBackReason::AdoptionNotBuilt, Status::Ok};
@@ -353,8 +360,7 @@ TEST_F(MailboxApply, QuiescesWritesACheckedRecordEntersAndResumesEveryVcpu) {
     EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
     const std::string msg = out.message;
     EXPECT_EQ(msg.find("3 vCPUs parked, record "), 0u) << msg;
-    EXPECT_NE(msg.find(" B; entered, handed back (no adoption); resumed in "), std::string::npos)
-        << msg;
+    EXPECT_NE(msg.find(" B; handed back (no adoption); resumed in "), std::string::npos) << msg;
     EXPECT_STREQ(out.version, "9.8.7-next") << "the image that was entered";
     EXPECT_EQ(swap.quiesces, 1u);
     EXPECT_EQ(swap.describes, 1u);
@@ -384,6 +390,36 @@ TEST_F(MailboxApply, QuiescesWritesACheckedRecordEntersAndResumesEveryVcpu) {
         << "the chain position as it stood before Apply's own record";
     EXPECT_STREQ(v.old_image->version, KEEL_VERSION_STRING);
     EXPECT_EQ(last_detail(), "update rolled back: no adoption");
+}
+
+// The rollback a failing image asks for (docs/handover.md §4.6): every vCPU resumes on this
+// image, the answer and the audit record say why, the record carries what the incoming image
+// needs from ABI 4 (cores, table region, quiesce start, the incoming security version, fresh
+// entropy that is not zero).
+TEST_F(MailboxApply, AHealthCheckFailureRollsBackAndSaysWhy) {
+    swap.answer = HandBack{HandBackReason::HealthCheck, Status::Ok};
+    mailbox::UpdateReply out{};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    EXPECT_NE(std::string(out.message).find(" B; handed back (health check failed); resumed in "),
+              std::string::npos)
+        << out.message;
+    EXPECT_EQ(swap.resumes, 1u);
+    EXPECT_EQ(last_detail(), "update rolled back: health check failed");
+    HandoverView v;
+    ASSERT_EQ(parse_handover(swap.seen.data(), swap.seen.size(), kHandoverAbiMin, kHandoverAbi, v),
+              Status::Ok);
+    EXPECT_EQ(v.old_image->cores_online, 0xfu);
+    EXPECT_EQ(v.old_image->tables_base, 0x5fe00000u);
+    EXPECT_EQ(v.old_image->quiesce_tick, 1234u);
+    EXPECT_EQ(v.old_image->incoming_security_version, 2u) << "the image entered (signed 2)";
+    u8 zero[32] = {};
+    EXPECT_NE(memcmp(v.old_image->entropy, zero, sizeof zero), 0);
+    // The verified image stays staged: a controller may apply it again.
+    swap.answer = HandBack{HandBackReason::CoresMissing, Status::Ok};
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    EXPECT_NE(std::string(out.message).find("handed back (cores missing)"), std::string::npos)
+        << out.message;
+    EXPECT_EQ(last_detail(), "update rolled back: cores missing");
 }
 
 // The mailbox session continues on the incoming image (docs/handover.md §2.2 Mailbox): a

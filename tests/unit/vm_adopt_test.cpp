@@ -44,6 +44,15 @@ TEST_F(VmAdopt, TheVmContinuesWithItsStateCoresAndMemory) {
     EXPECT_STREQ(a->label, "adopted-vm-name!");
     EXPECT_EQ(incoming.state(2), VmState::Ready);
     EXPECT_EQ(incoming.cores_owned(), 0xeu);
+    // The mailbox attaches its console after the VMs were adopted: they print into it too.
+    struct Sink final : ConsoleSink {
+        void out(u32, const char*, usize) override {}
+    } sink;
+    EXPECT_EQ(a->console, nullptr);
+    incoming.set_console(&sink);
+    EXPECT_EQ(a->console, &sink);
+    EXPECT_EQ(incoming.find(2)->console, &sink);
+    EXPECT_EQ(incoming.find(3), nullptr) << "a free slot stays as it is";
 }
 
 TEST_F(VmAdopt, EachBrokenRuleIsRefusedAndChangesNothing) {

@@ -1,12 +1,15 @@
 // arm64 CPU control used by the core.
 #pragma once
 
+#include "hypervisor/boot_info.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/types.hpp"
 
 namespace keel::arch {
 
 inline constexpr const char* kArchName = "arm64";
+// The BootArch an image of this arch is signed for (a live update's incoming image too).
+inline constexpr BootArch kBootArch = BootArch::Arm64;
 
 // One round of a polling or spinning loop: YIELD hints that the core waits, and lets an
 // emulator running every core on one thread (QEMU -icount) run the others.
