@@ -2,7 +2,7 @@
 
 #include <arch/vm.hpp>
 
-#include "drivers/sriov/root_port.hpp"
+#include "drivers/sriov/guest_bus.hpp"
 #include "drivers/sriov/vf_assign.hpp"
 #include "drivers/sriov/vf_config.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
@@ -19,6 +19,7 @@ using ull = unsigned long long;
 constexpr u64 kSlot = MiB; // one VF's BARs in the guest window, behind one root port
 static_assert(arch::kGuestPciWindowSize % kSlot == 0);
 constexpr u32 kSlots = static_cast<u32>(arch::kGuestPciWindowSize / kSlot);
+static_assert(kSlots == sriov::GuestBus::kSlots);
 
 pci::Bdf bdf_of(u16 rid) {
     return pci::Bdf{static_cast<u8>(rid >> 8), static_cast<u8>((rid >> 3) & 31),
@@ -53,9 +54,7 @@ public:
     GuestPci* vm_created(Vm& vm) override {
         if (!arch::kAssignsVfs) return nullptr; // no guest PCI view on this arch yet
         LockGuard g(lock_);
-        for (u32 k = 0; k < kSlots; ++k)
-            ports(vm)[k].reset(k + 1, static_cast<u8>(k + 1), static_cast<u32>(slot_ipa(k)),
-                               static_cast<u32>(kSlot), false);
+        bus(vm).reset(static_cast<u32>(arch::kGuestPciWindow.raw()), static_cast<u32>(kSlot));
         return this;
     }
 
@@ -136,21 +135,25 @@ public:
         return s;
     }
 
-    // The guest's ECAM: root port k (window slot k) is 00:(k+1).0, and the VF in its slot,
-    // while the slot reports it present, device 0 function 0 of the port's secondary bus.
+    // The guest's ECAM (sriov::GuestBus): root port k (window slot k) is 00:(k+1).0, and the
+    // VF in its slot, while the slot reports it present, device 0 function 0 of the port's
+    // secondary bus.
     u32 config_read(const Vm& vm, u32 off, u32 size) override {
         LockGuard g(lock_);
         const u32 ones = size >= 4 ? ~0u : (1u << (8 * size)) - 1;
-        if (sriov::RootPortView* port = root_port(vm, off)) return port->read(off & 0xfff, size);
-        const sriov::VfConfigView* view = guest_function(vm, off);
+        const sriov::GuestBus::Target t = bus(vm).route(off);
+        if (t.kind == sriov::GuestBus::Target::Kind::Port)
+            return bus(vm).port(t.slot).read(off & 0xfff, size);
+        const sriov::VfConfigView* view = card(vm, t);
         return view != nullptr ? view->read(off & 0xfff, size) : ones;
     }
     void config_write(Vm& vm, u32 off, u32 size, u32 value) override {
         LockGuard g(lock_);
         sriov::MsiMessage msg;
-        if (sriov::RootPortView* port = root_port(vm, off)) {
-            if (port->write(off & 0xfff, size, value, &msg)) send(vm, msg);
-        } else if (sriov::VfConfigView* view = guest_function(vm, off)) {
+        const sriov::GuestBus::Target t = bus(vm).route(off);
+        if (t.kind == sriov::GuestBus::Target::Kind::Port) {
+            if (bus(vm).port(t.slot).write(off & 0xfff, size, value, &msg)) send(vm, msg);
+        } else if (sriov::VfConfigView* view = card(vm, t)) {
             view->write(off & 0xfff, size, value);
         }
     }
@@ -294,31 +297,20 @@ private:
             return;
         }
     }
-    sriov::RootPortView* ports(const Vm& vm) { return ports_[(vm.id - 1) % Vm::kMaxVms]; }
+    sriov::GuestBus& bus(const Vm& vm) { return buses_[(vm.id - 1) % Vm::kMaxVms]; }
     static u64 slot_ipa(u32 k) { return arch::kGuestPciWindow.raw() + k * kSlot; }
-    // Bus 0, devices 1..kSlots, function 0: the root ports.
-    sriov::RootPortView* root_port(const Vm& vm, u32 off) {
-        const u32 bus = off >> 20, dev = (off >> 15) & 31, fn = (off >> 12) & 7;
-        if (bus != 0 || fn != 0 || dev == 0 || dev > kSlots) return nullptr;
-        return &ports(vm)[dev - 1];
-    }
     // The slot's card arrives (present) or leaves: a running guest is told through its root
     // port's MSI (Presence Detect Changed, Data Link Layer State Changed); a guest that has
     // not started finds it there (or not) from reset.
     void plug(Vm& vm, u64 bar_ipa, bool present) {
         LockGuard g(lock_);
         const u32 k = static_cast<u32>((bar_ipa - arch::kGuestPciWindow.raw()) / kSlot);
-        sriov::RootPortView& port = ports(vm)[k];
+        const bool running = vm.state == VmState::Running;
         sriov::MsiMessage msg;
-        if (vm.state != VmState::Running) {
-            port.reset(k + 1, port.secondary_bus(), static_cast<u32>(slot_ipa(k)),
-                       static_cast<u32>(kSlot), present);
-        } else if (port.set_present(present, &msg)) {
-            send(vm, msg);
-        }
+        if (bus(vm).plug(k, present, running, &msg)) send(vm, msg);
         kprint("vm %u: slot %u (root port 00:%02x.0, bus %u): card %s%s\n", vm.id, k + 1, k + 1,
-               port.secondary_bus(), present ? "present" : "removed",
-               vm.state == VmState::Running ? ", hot-plug event" : "");
+               bus(vm).port(k).secondary_bus(), present ? "present" : "removed",
+               running ? ", hot-plug event" : "");
     }
     // A root port's MSI: only to the guest's MSI frame, and only SPIs of its range.
     static void send(Vm& vm, const sriov::MsiMessage& msg) {
@@ -329,17 +321,12 @@ private:
             if (&vfs_.at(i) == &v) return i;
         return 0;
     }
-    // Device 0 function 0 of a bus behind a root port whose slot holds a card.
-    sriov::VfConfigView* guest_function(const Vm& vm, u32 off) {
-        const u32 bus = off >> 20, dev = (off >> 15) & 31, fn = (off >> 12) & 7;
-        if (bus == 0 || dev != 0 || fn != 0) return nullptr;
-        for (u32 k = 0; k < kSlots; ++k) {
-            const sriov::RootPortView& port = ports(vm)[k];
-            if (!port.present() || port.secondary_bus() != bus) continue;
-            for (u32 i = 0; i < vfs_.count(); ++i)
-                if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == slot_ipa(k))
-                    return &views_[i];
-        }
+    // The view of the VF in the slot a config request reached (a card there, the VM's VF).
+    sriov::VfConfigView* card(const Vm& vm, const sriov::GuestBus::Target& t) {
+        if (t.kind != sriov::GuestBus::Target::Kind::Card) return nullptr;
+        for (u32 i = 0; i < vfs_.count(); ++i)
+            if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == slot_ipa(t.slot))
+                return &views_[i];
         return nullptr;
     }
     // BAR0 into the guest's stage 2 but for the pages holding the MSI-X table and PBA,
@@ -437,7 +424,7 @@ private:
     sriov::VfAssigner assigner_;
     SpinLock lock_; // the views: the owners' vCPUs write them while their VMs run
     sriov::VfConfigView views_[sriov::VfTable::kMax];
-    sriov::RootPortView ports_[Vm::kMaxVms][kSlots]; // per VM slot (id - 1), reset at create
+    sriov::GuestBus buses_[Vm::kMaxVms]; // per VM slot (id - 1), reset at create
 };
 
 } // namespace
