@@ -71,7 +71,8 @@ set_tests_properties(arm64.mailbox_vfassign PROPERTIES LABELS qemu-arm64 TIMEOUT
 # driver binds and writes/reads the namespace (checked in the file afterwards); ownership holds
 # while it runs; detach-vf is a surprise removal (pciehp removes the device, Keel resets and
 # quarantines the VF without waiting for the guest) and the guest keeps echoing; a second
-# hot-add with I/O and a second removal into the same guest; the VF then goes to another VM.
+# hot-add with I/O and a second removal while the guest reads the disk in a loop; a running
+# test guest that ignores the slot gets the same; the VF then goes to another VM.
 # The test appends this tree's tests/guest/linux/init to the initramfs. About 60-120 s.
 keel_mailbox_linux_test(arm64.mailbox_hotplug hotplug --timeout 400
   --log ${CMAKE_BINARY_DIR}/logs/arm64.mailbox_hotplug.log)
