@@ -55,6 +55,7 @@ public:
         if (!arch::kAssignsVfs) return nullptr; // no guest PCI view on this arch yet
         LockGuard g(lock_);
         bus(vm).reset(static_cast<u32>(arch::kGuestPciWindow.raw()), static_cast<u32>(kSlot));
+        empty_told_[(vm.id - 1) % Vm::kMaxVms] = false;
         return this;
     }
 
@@ -173,6 +174,12 @@ public:
         // Nothing answers here (no function, or one the slot just lost): all ones, as a
         // root port completes an Unsupported Request, so a guest survives a surprise removal.
         if (!write) *value = ~0ull;
+        bool& told = empty_told_[(vm.id - 1) % Vm::kMaxVms];
+        if (!told)
+            kprint("vm %u: %s at ipa %#llx: no function there (first such access; reads all "
+                   "ones, writes dropped)\n",
+                   vm.id, write ? "write" : "read", static_cast<ull>(ipa));
+        told = true;
         return true;
     }
 
@@ -425,6 +432,7 @@ private:
     SpinLock lock_; // the views: the owners' vCPUs write them while their VMs run
     sriov::VfConfigView views_[sriov::VfTable::kMax];
     sriov::GuestBus buses_[Vm::kMaxVms]; // per VM slot (id - 1), reset at create
+    bool empty_told_[Vm::kMaxVms] = {};  // an access where no function answers was reported
 };
 
 } // namespace

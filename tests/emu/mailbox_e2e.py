@@ -725,6 +725,12 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     time.sleep(2)
     ok &= "detached (reset, DMA quarantined)" in run("detach-vf", "hp", "00:02.1")
     ok &= wait_ring(1, mark, "KEEL-GUEST: nvme: reads stopped after", 90)
+    # The BAR's pages are gone from stage 2: a read of BAR0 + 8 (NVMe's Version register)
+    # traps and finds nothing: all ones, as from a root port with nothing behind it, not an
+    # abort that would kill the guest. (While the driver holds the BAR, /dev/mem refuses it.)
+    run("console", "hp", "--write", "peek 0x10000008")
+    ok &= wait_ring(1, mark, "KEEL-GUEST: peek 0x10000008: 0xFFFFFFFF", 30)
+    ok &= wait_serial("no function there (first such access; reads all ones, writes dropped)")
     run("console", "hp", "--write", "still here 2")
     ok &= wait_ring(1, mark, "echo: still here 2", 60)
     since = len(serial())
