@@ -81,6 +81,8 @@ public:
         u64 record_size = 0;
         update::Expect expect{};
         update::Swap* swap = nullptr; // the arch's swap (null: Apply answers Unsupported)
+        // Why Apply is refused on this machine although the arch can swap (null: it is not).
+        const char* no_swap = nullptr;
     };
     void set_update(const UpdateSetup& setup);
     // Guest serial output for the VM's console-out ring (console.hpp: any core, never

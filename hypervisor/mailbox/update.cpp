@@ -106,6 +106,10 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
                 s = Status::Unsupported;
                 format(out.message, sizeof out.message,
                        "this arch has no live swap yet: nothing changed");
+            } else if (update_.setup.no_swap != nullptr) {
+                s = Status::Unsupported;
+                format(out.message, sizeof out.message, "%s: nothing changed",
+                       update_.setup.no_swap);
             } else {
                 s = update_apply(out);
             }

@@ -410,6 +410,19 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
             ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
+    # The guests' own view across all five swaps: their 8 MiB of random bytes unchanged, and
+    # the longest gap their clock loop saw (TCG on a shared host: a loose bound; a vCPU left
+    # parked or a lost timer interrupt would show as seconds).
+    for vm in (1, 2):
+        mark = ring(vm)[0]
+        run("console", ["one", "two"][vm - 1], "--write", "check")
+        ok &= wait_ring(vm, mark, " ms", 60)  # the check line, whole
+        m = re.search(r"KEEL-GUEST: check: memory (\S+), longest clock gap (\d+) ms", ring(vm)[1])
+        if not m or m.group(1) != "same" or int(m.group(2)) > 5000:
+            print(f"FAIL: vm {vm}'s own check after the updates: {m and m.group(0)}")
+            ok = False
+        else:
+            print(f"  vm {vm}: memory checksum unchanged, longest clock gap {m.group(2)} ms (TCG)")
     out = run("list")
     ok &= "one\trunning" in out and "two\trunning" in out
     ok &= "destroyed" not in serial() and "unhandled" not in serial()

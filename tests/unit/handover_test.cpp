@@ -544,3 +544,21 @@ TEST(Handover, TheWriterNeverSealsARecordThatDidNotFit) {
 
 } // namespace
 } // namespace keel::update
+
+namespace keel::update {
+// The writer's own check of what seal() just hashed (Digest::Trusted) skips the SHA-256 and
+// nothing else: a wrong seal passes it, and every other rule still refuses.
+TEST(Handover, ATrustedDigestSkipsOnlyTheHash) {
+    Buf b;
+    const u64 n = write_sample(b);
+    HandoverView v;
+    b.data()[40] ^= 1; // the seal itself
+    EXPECT_EQ(parse(b, n, v), Status::Corrupt);
+    EXPECT_EQ(parse_handover(b.data(), n, kHandoverAbiMin, kHandoverAbi, v, Digest::Trusted),
+              Status::Ok);
+    u32 flags = 1; // a header rule
+    memcpy(b.data() + 36, &flags, 4);
+    EXPECT_EQ(parse_handover(b.data(), n, kHandoverAbiMin, kHandoverAbi, v, Digest::Trusted),
+              Status::Corrupt);
+}
+} // namespace keel::update

@@ -1,3 +1,5 @@
+#include <algorithm>
+#include <vector>
 // The generic page-table engine against a reference model (a plain map from page to
 // translation), for every format: stage-2, EPT, NPT, EL2 stage-1, x86 paging; and the
 // descriptor bits of the two host formats against the manuals' tables.
@@ -389,5 +391,12 @@ TEST(HostTables, AdoptReadsAnExistingTreeInPlace) {
     EXPECT_FALSE(adopted.translate(In(0x40203000)).ok());
     EXPECT_EQ(mem.tables_in_use(), tables) << "nothing allocated or rebuilt";
     EXPECT_EQ(adopted.adopt(live.root()), Status::BadState) << "one root per engine";
+    // Every table page of the tree, the root first, each once: what an adopting image claims.
+    std::vector<u64> pages;
+    adopted.for_each_table([&](PhysAddr p) { pages.push_back(p.raw()); });
+    ASSERT_EQ(pages.size(), tables) << "48-bit EL2 map of 3 pages: root, L1, L2, L3";
+    EXPECT_EQ(pages[0], live.root().raw());
+    std::sort(pages.begin(), pages.end());
+    EXPECT_EQ(std::unique(pages.begin(), pages.end()), pages.end());
     live.destroy();
 }

@@ -56,3 +56,38 @@ TEST(TablePool, ExhaustionAndForeignFreesChangeNothing) {
     t.free_table(got[0]); // double free: ignored
     EXPECT_EQ(t.tables_in_use(), 0u);
 }
+
+// Live update (docs/handover.md §2.2 OldImage, §4 step 4): the stage-2 pool moves onto a run
+// of the partition pool while no page is in use, and the incoming image claims the pages of
+// an adopted tree where they are, without zeroing them, each exactly once.
+TEST(TablePool, MovesOntoARegionAndAdoptsATreesPagesInPlace) {
+    TableStorage<2> own;
+    TablePool pool{own};
+    PoolTables t;
+    t.attach(pool);
+    PhysAddr busy;
+    ASSERT_NE(t.alloc_table(&busy), nullptr);
+    alignas(kPageSize) static u64 region[8][kEntriesPerTable];
+    bool used[8] = {true, true, true, true, true, true, true, true};
+    EXPECT_EQ(pool.use_storage(region, used, 8), Status::BadState) << "a page is in use";
+    EXPECT_EQ(pool.capacity(), 2u);
+    t.free_table(busy);
+    ASSERT_EQ(pool.use_storage(region, used, 8), Status::Ok);
+    EXPECT_EQ(pool.capacity(), 8u);
+    EXPECT_EQ(pool.in_use(), 0u) << "the flags are cleared";
+    region[3][5] = 0x1234; // a table of the outgoing image's tree
+    const PhysAddr page3(reinterpret_cast<u64>(region[3]));
+    EXPECT_TRUE(pool.adopt(page3));
+    EXPECT_FALSE(pool.adopt(page3)) << "claimed twice";
+    EXPECT_FALSE(pool.adopt(PhysAddr(page3.raw() + 8))) << "not a page boundary";
+    EXPECT_FALSE(pool.adopt(PhysAddr(reinterpret_cast<u64>(own.pages[0])))) << "not in the region";
+    EXPECT_EQ(region[3][5], 0x1234u) << "adopted as it is, not zeroed";
+    EXPECT_EQ(pool.in_use(), 1u);
+    PhysAddr p;
+    for (int i = 0; i < 7; ++i) {
+        ASSERT_NE(t.alloc_table(&p), nullptr);
+        EXPECT_NE(p, page3) << "never handed out while adopted";
+    }
+    EXPECT_EQ(t.alloc_table(&p), nullptr);
+    EXPECT_TRUE(pool.free(page3));
+}

@@ -334,9 +334,7 @@ struct FakeSwap final : Swap {
 struct MailboxApply : MailboxUpdate {
     FakeSwap swap;
     std::vector<u64> record = std::vector<u64>(16 * 1024, 0);
-    void SetUp() override {
-        MailboxUpdate::SetUp();
-        swap.be = &b.be;
+    mailbox::Service::UpdateSetup setup() {
         mailbox::Service::UpdateSetup up;
         up.region = region.data();
         up.region_size = region.size();
@@ -344,7 +342,12 @@ struct MailboxApply : MailboxUpdate {
         up.record_size = record.size() * 8;
         up.expect = arm64_expect();
         up.swap = &swap;
-        b.svc->set_update(up);
+        return up;
+    }
+    void SetUp() override {
+        MailboxUpdate::SetUp();
+        swap.be = &b.be;
+        b.svc->set_update(setup());
         const u8 kernel[64] = {1, 2, 3};
         for (const char* name : {"one", "two"}) {
             mailbox::CreateVmPayload p = mailbox::test::create_payload(name, sizeof kernel, kernel);
@@ -420,6 +423,22 @@ TEST_F(MailboxApply, AHealthCheckFailureRollsBackAndSaysWhy) {
     EXPECT_NE(std::string(out.message).find("handed back (cores missing)"), std::string::npos)
         << out.message;
     EXPECT_EQ(last_detail(), "update rolled back: cores missing");
+}
+
+// A machine whose IOMMU tables live in the image (docs/handover.md §5): Apply is refused
+// before anything is placed or parked, with the reason.
+TEST_F(MailboxApply, AnIommuInUseRefusesTheSwapBeforeAnythingChanges) {
+    mailbox::Service::UpdateSetup up = setup();
+    up.no_swap = "an IOMMU is in use and its tables live in this image";
+    b.svc->set_update(up);
+    mailbox::UpdateReply out{};
+    ASSERT_EQ(send(make_update_image(), &out), Status::Ok) << out.message;
+    EXPECT_EQ(step(mailbox::UpdateStep::Apply, 0, 0, 0, &out), Status::Unsupported);
+    EXPECT_STREQ(out.message,
+                 "an IOMMU is in use and its tables live in this image: nothing changed");
+    EXPECT_EQ(swap.quiesces, 0u);
+    EXPECT_EQ(swap.enters, 0u);
+    EXPECT_EQ(swap.slot[0], 0xee) << "nothing placed";
 }
 
 // The mailbox session continues on the incoming image (docs/handover.md §2.2 Mailbox): a
