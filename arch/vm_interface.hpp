@@ -64,7 +64,8 @@ void vm_destroy(Vm& vm);
 // [kGuestPciWindow, +kGuestPciWindowSize): device memory, read/write, never executable.
 // Unsupported where the arch assigns no devices yet (x86_64).
 [[nodiscard]] Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size);
-// Removes such a mapping (the VM is not running) and drops every TLB entry for it.
+// Removes such a mapping and drops every TLB entry for it, on every core (its vCPUs may run:
+// hot-plug removal).
 void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size);
 // MSIs of assigned devices (docs/sriov.md "MSI-X"). The host side: device `device_id`'s
 // (the platform's MSI device ID, Platform::pci_route) events 0..vectors-1 become interrupts

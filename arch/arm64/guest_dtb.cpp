@@ -2,7 +2,7 @@
 // describes exactly the machine Keel emulates (vm-definitions.md "Guest-visible
 // machine"): RAM, vCPUs with PSCI (HVC), the virtual GICv3, the architected timer,
 // the PL011, the PL061 GPIO with its power button (a gpio-keys KEY_POWER key, as QEMU
-// virt describes it), a PCIe host bridge when the VM has assigned VFs, and the command
+// virt describes it), a PCIe host bridge when VFs can be assigned to it, and the command
 // line / initramfs.
 extern "C" {
 #include <libfdt.h>
@@ -169,14 +169,16 @@ Status build_guest_dtb(const GuestDtbInfo& in, void* buf, u32 size) {
     w.end();
     w.end();
     if (in.pci) {
-        // Generic ECAM host bridge (Linux: pci-host-generic), bus 0 only, one 32-bit memory
-        // window where Keel maps the VFs' BARs; no INTx (a VF has none). BARs stay where
-        // Keel put them: linux,pci-probe-only in /chosen.
+        // Generic ECAM host bridge (Linux: pci-host-generic): bus 0 with a hot-plug root port
+        // per slot (buses 1..kGuestPciSlots behind them), one 32-bit memory window where Keel
+        // maps the VFs' BARs; no INTx (the ports and VFs signal MSIs). BARs and bridge windows
+        // stay where Keel put them: linux,pci-probe-only in /chosen.
+        static_assert(kGuestPciSlots * MiB == arch::kGuestPciWindowSize);
         w.begin("pcie@3f000000");
         w.str("compatible", "pci-host-ecam-generic");
         w.str("device_type", "pci");
         w.cells("reg", {0, lo(kGuestEcamIpa), 0, lo(kGuestEcamSize)});
-        w.cells("bus-range", {0, 0});
+        w.cells("bus-range", {0, kGuestPciSlots});
         w.u32p("#address-cells", 3);
         w.u32p("#size-cells", 2);
         const u64 win = arch::kGuestPciWindow.raw();

@@ -118,9 +118,7 @@ bool mmio(Vcpu& v, const DataAbort& da) {
         pci_config(v, static_cast<u32>(ipa - kGuestEcamIpa), da, &value);
     else if (ipa - arch::kGuestPciWindow.raw() < arch::kGuestPciWindowSize &&
              v.vm->pci != nullptr) {
-        u32 word = static_cast<u32>(value);
-        if (da.size != 4 || !v.vm->pci->bar_access(*v.vm, ipa, 4, da.write, &word)) return false;
-        value = word;
+        if (!v.vm->pci->bar_access(*v.vm, ipa, da.size, da.write, &value)) return false;
     } else if (!vgic_mmio(v, ipa, da.write, da.size, &value))
         return false;
     if (!da.write) {

@@ -248,7 +248,8 @@ void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size) {
         LockGuard g(a.stage2_lock);
         (void)a.stage2.unmap(ipa, size);
     }
-    arm64::flush_vmid(vm.id); // no vCPU runs: drop what any TLB still holds
+    // Its vCPUs may run (hot-plug removal): the broadcast invalidation reaches their cores.
+    arm64::flush_vmid(vm.id);
 }
 
 Status vm_power_button(Vm& vm) {

@@ -4,6 +4,8 @@ list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_table.cpp
   ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_assign.cpp
   ${CMAKE_SOURCE_DIR}/drivers/sriov/vf_config.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/sriov/root_port.cpp
+  ${CMAKE_SOURCE_DIR}/drivers/sriov/guest_bus.cpp
 )
 list(APPEND KEEL_CORE_SOURCES
   ${CMAKE_SOURCE_DIR}/drivers/sriov/nvme_cmd.cpp

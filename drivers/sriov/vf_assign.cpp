@@ -33,7 +33,7 @@ const char* vf_error_text(VfError e) {
     case VfError::OwnedByOther: return "VF owned by another VM";
     case VfError::AlreadyOwned: return "VF already owned by this VM";
     case VfError::NotOwned: return "VF not owned by this VM";
-    case VfError::VmState: return "VM not created or already started";
+    case VfError::VmState: return "VM not created, or stopping or stopped";
     case VfError::NoIommu: return "no IOMMU translates the VF";
     case VfError::NoRoom: return "no room for another assigned VF";
     case VfError::Hardware: return "the IOMMU did not complete";

@@ -2,6 +2,7 @@
 
 #include <arch/vm.hpp>
 
+#include "drivers/sriov/guest_bus.hpp"
 #include "drivers/sriov/vf_assign.hpp"
 #include "drivers/sriov/vf_config.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
@@ -15,8 +16,10 @@ namespace keel {
 namespace {
 
 using ull = unsigned long long;
-constexpr u64 kSlot = MiB; // one VF's BARs in the guest window
+constexpr u64 kSlot = MiB; // one VF's BARs in the guest window, behind one root port
 static_assert(arch::kGuestPciWindowSize % kSlot == 0);
+constexpr u32 kSlots = static_cast<u32>(arch::kGuestPciWindowSize / kSlot);
+static_assert(kSlots == sriov::GuestBus::kSlots);
 
 pci::Bdf bdf_of(u16 rid) {
     return pci::Bdf{static_cast<u8>(rid >> 8), static_cast<u8>((rid >> 3) & 31),
@@ -47,6 +50,14 @@ public:
     VmVfs(const Platform& p, sriov::VfTable& vfs)
         : vfs_(vfs), ecam_(p.ecam_base, p.pci_bus_start, 1), dma_(p), p_(p),
           assigner_(vfs, ecam_, dma_, waiter_) {}
+
+    GuestPci* vm_created(Vm& vm) override {
+        if (!arch::kAssignsVfs) return nullptr; // no guest PCI view on this arch yet
+        LockGuard g(lock_);
+        bus(vm).reset(static_cast<u32>(arch::kGuestPciWindow.raw()), static_cast<u32>(kSlot));
+        empty_told_[(vm.id - 1) % Vm::kMaxVms] = false;
+        return this;
+    }
 
     Status attach(Vm& vm, u16 rid, u32* why) override {
         const pci::Bdf f = bdf_of(rid);
@@ -84,8 +95,8 @@ public:
                 e = sriov::VfError::NoRoom;
             } else {
                 v->guest_bar0 = ipa;
-                vm.pci = this;
                 arm_msix(*v, id, msi);
+                plug(vm, ipa, true);
             }
         }
         if (s != Status::Ok && msi.vectors != 0) arch::msi_unmap(msi.device);
@@ -107,6 +118,9 @@ public:
         const pci::Bdf f = bdf_of(rid);
         sriov::Vf* v = vfs_.find(f);
         const u64 bar_ipa = v != nullptr && v->owner == vm.id ? v->guest_bar0 : 0;
+        // Surprise removal: the slot says the card is gone before anything else happens; the
+        // reset and quarantine below do not wait for the guest.
+        if (bar_ipa != 0) plug(vm, bar_ipa, false);
         if (bar_ipa != 0) device_msix(vm.id, *v);
         sriov::VfError e = sriov::VfError::None;
         const Status s = assigner_.detach(vm.id, f, &e);
@@ -122,28 +136,51 @@ public:
         return s;
     }
 
-    // Bus 0 of the guest's ECAM: its VF in window slot k is device k + 1, function 0.
+    // The guest's ECAM (sriov::GuestBus): root port k (window slot k) is 00:(k+1).0, and the
+    // VF in its slot, while the slot reports it present, device 0 function 0 of the port's
+    // secondary bus.
     u32 config_read(const Vm& vm, u32 off, u32 size) override {
         LockGuard g(lock_);
-        const sriov::VfConfigView* view = guest_function(vm, off);
         const u32 ones = size >= 4 ? ~0u : (1u << (8 * size)) - 1;
+        const sriov::GuestBus::Target t = bus(vm).route(off);
+        if (t.kind == sriov::GuestBus::Target::Kind::Port)
+            return bus(vm).port(t.slot).read(off & 0xfff, size);
+        const sriov::VfConfigView* view = card(vm, t);
         return view != nullptr ? view->read(off & 0xfff, size) : ones;
     }
-    void config_write(const Vm& vm, u32 off, u32 size, u32 value) override {
+    void config_write(Vm& vm, u32 off, u32 size, u32 value) override {
         LockGuard g(lock_);
-        if (sriov::VfConfigView* view = guest_function(vm, off))
+        sriov::MsiMessage msg;
+        const sriov::GuestBus::Target t = bus(vm).route(off);
+        if (t.kind == sriov::GuestBus::Target::Kind::Port) {
+            if (bus(vm).port(t.slot).write(off & 0xfff, size, value, &msg)) send(vm, msg);
+        } else if (sriov::VfConfigView* view = card(vm, t)) {
             view->write(off & 0xfff, size, value);
+        }
     }
 
-    bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u32* value) override {
+    bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u64* value) override {
         LockGuard g(lock_);
         const u64 slot = align_down(ipa, kSlot);
         for (u32 i = 0; i < vfs_.count(); ++i) {
             const sriov::Vf& v = vfs_.at(i);
             if (v.owner != vm.id || v.guest_bar0 != slot || ipa - slot >= v.bar_size[0]) continue;
-            return views_[i].bar0_access(static_cast<u32>(ipa - slot), size, write, value);
+            u32 word = static_cast<u32>(*value);
+            if (!views_[i].bar0_access(static_cast<u32>(ipa - slot), size, write, &word))
+                break; // not the MSI-X table or PBA: mapped, or emptied by a removal
+            *value = word;
+            return true;
         }
-        return false;
+        // Nothing answers here (no function, or one the slot just lost): all ones, as a
+        // root port completes an Unsupported Request, so a guest survives a surprise removal.
+        if (!write) *value = ~0ull;
+        bool& told = empty_told_[(vm.id - 1) % Vm::kMaxVms];
+        if (!told)
+            kprint("vm %u: %s at ipa %#llx: no function there (first such access; reads all "
+                   "ones, writes dropped)\n",
+                   vm.id, write ? "write" : "read", static_cast<ull>(ipa));
+        told = true;
+        return true;
     }
 
     void vm_ending(Vm& vm) override {
@@ -267,17 +304,36 @@ private:
             return;
         }
     }
+    sriov::GuestBus& bus(const Vm& vm) { return buses_[(vm.id - 1) % Vm::kMaxVms]; }
+    static u64 slot_ipa(u32 k) { return arch::kGuestPciWindow.raw() + k * kSlot; }
+    // The slot's card arrives (present) or leaves: a running guest is told through its root
+    // port's MSI (Presence Detect Changed, Data Link Layer State Changed); a guest that has
+    // not started finds it there (or not) from reset.
+    void plug(Vm& vm, u64 bar_ipa, bool present) {
+        LockGuard g(lock_);
+        const u32 k = static_cast<u32>((bar_ipa - arch::kGuestPciWindow.raw()) / kSlot);
+        const bool running = vm.state == VmState::Running;
+        sriov::MsiMessage msg;
+        if (bus(vm).plug(k, present, running, &msg)) send(vm, msg);
+        kprint("vm %u: slot %u (root port 00:%02x.0, bus %u): card %s%s\n", vm.id, k + 1, k + 1,
+               bus(vm).port(k).secondary_bus(), present ? "present" : "removed",
+               running ? ", hot-plug event" : "");
+    }
+    // A root port's MSI: only to the guest's MSI frame, and only SPIs of its range.
+    static void send(Vm& vm, const sriov::MsiMessage& msg) {
+        if (msg.address == arch::kGuestMsiDoorbell) arch::vm_raise_msi(vm, msg.data);
+    }
     u32 index_of(const sriov::Vf& v) const {
         for (u32 i = 0; i < vfs_.count(); ++i)
             if (&vfs_.at(i) == &v) return i;
         return 0;
     }
-    sriov::VfConfigView* guest_function(const Vm& vm, u32 off) {
-        const u32 dev = (off >> 15) & 31, fn = (off >> 12) & 7;
-        if (dev == 0 || fn != 0 || off >= (32u << 15)) return nullptr;
-        const u64 ipa = arch::kGuestPciWindow.raw() + (dev - 1) * kSlot;
+    // The view of the VF in the slot a config request reached (a card there, the VM's VF).
+    sriov::VfConfigView* card(const Vm& vm, const sriov::GuestBus::Target& t) {
+        if (t.kind != sriov::GuestBus::Target::Kind::Card) return nullptr;
         for (u32 i = 0; i < vfs_.count(); ++i)
-            if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == ipa) return &views_[i];
+            if (vfs_.at(i).owner == vm.id && vfs_.at(i).guest_bar0 == slot_ipa(t.slot))
+                return &views_[i];
         return nullptr;
     }
     // BAR0 into the guest's stage 2 but for the pages holding the MSI-X table and PBA,
@@ -354,10 +410,6 @@ private:
             arch::vm_unmap_device(vm, GuestPhys(bar_ipa), v.bar_size[0]);
             v.guest_bar0 = 0;
         }
-        bool any = false;
-        for (u32 i = 0; i < vfs_.count(); ++i)
-            any |= vfs_.at(i).owner == vm.id;
-        if (!any) vm.pci = nullptr;
     }
     void report(u32 vm, const sriov::Vf& v, Status s) {
         if (v.owner == sriov::kNoOwner)
@@ -379,6 +431,8 @@ private:
     sriov::VfAssigner assigner_;
     SpinLock lock_; // the views: the owners' vCPUs write them while their VMs run
     sriov::VfConfigView views_[sriov::VfTable::kMax];
+    sriov::GuestBus buses_[Vm::kMaxVms]; // per VM slot (id - 1), reset at create
+    bool empty_told_[Vm::kMaxVms] = {};  // an access where no function answers was reported
 };
 
 } // namespace

@@ -10,19 +10,21 @@ namespace keel {
 
 struct Vm;
 
-// The guest's PCI configuration space for its assigned functions (bus 0, ECAM layout: offset =
-// device << 15 | function << 12 | register). Called on the VM's own vCPUs, for each trapped
-// access to the ECAM window the arch gives the guest, while the VM runs (the set of functions
-// does not change then: attach and detach need it not running). Functions the VM does not
-// have read all ones.
+// The guest's PCI configuration space (ECAM layout: offset = bus << 20 | device << 15 |
+// function << 12 | register): its hot-plug root ports on bus 0 and the functions assigned
+// to it behind them. Called on the VM's own vCPUs, for each trapped access to the ECAM window
+// the arch gives the guest, while the VM runs; functions come and go meanwhile (hot-plug:
+// attach and detach of a running VM). Functions the VM does not have read all ones.
 class GuestPci {
 public:
     virtual u32 config_read(const Vm& vm, u32 offset, u32 size) = 0;
-    virtual void config_write(const Vm& vm, u32 offset, u32 size, u32 value) = 0;
-    // A trapped access to the guest's PCI memory window (`ipa`): the parts of a function's
-    // BARs Keel does not map (the MSI-X table and PBA). False: nothing there (the guest
-    // gets the abort a bare machine would give).
-    virtual bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u32* value) = 0;
+    virtual void config_write(Vm& vm, u32 offset, u32 size, u32 value) = 0;
+    // A trapped access of `size` bytes to the guest's PCI memory window (`ipa`): the parts
+    // of a function's BARs Keel does not map (the MSI-X table and PBA), and the rest of the
+    // window, where no function answers (a removed one's BAR included): reads all ones,
+    // writes dropped, as a root port answers an Unsupported Request. False: an access the
+    // view cannot take (the guest gets an abort).
+    virtual bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u64* value) = 0;
 
 protected:
     ~GuestPci() = default;
@@ -30,9 +32,14 @@ protected:
 
 class VmDevices {
 public:
-    // Function `rid` (PCIe routing ID) to VM `vm`, created and not running, its RAM
+    // A VM was created: its PCI view (hot-plug slots, all empty), or nullptr for none.
+    virtual GuestPci* vm_created(Vm& vm) = 0;
+    // Function `rid` (PCIe routing ID) to VM `vm`, created (Loading or Ready: present when
+    // the guest boots) or Running (hot-plugged: the guest's slot reports a card), its RAM
     // ready for DMA. On a refusal `why` is a sriov::VfError value; nothing changes.
     virtual Status attach(Vm& vm, u16 rid, u32* why) = 0;
+    // Takes it back; from a running VM as a surprise removal: the slot reports the card
+    // gone, then the function is reset and quarantined whatever the guest does.
     virtual Status detach(Vm& vm, u16 rid, u32* why) = 0;
     // No vCPU of `vm` runs and it still owns its memory: every function it holds is
     // reset and cut off from memory (quarantined) before the manager frees that memory.

@@ -146,6 +146,7 @@ Status VmManager::create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why) {
         return s;
     }
     cores_owned_ |= whole_cores(cpu_mask, siblings_);
+    vm->pci = devices_ != nullptr ? devices_->vm_created(*vm) : nullptr;
     return apply(h, *vm, VmEvent::Create);
 }
 
@@ -360,7 +361,10 @@ Status VmManager::device_op(u32 id, u16 rid, u32* why, bool attach) {
     if (devices_ == nullptr) return Status::NotFound;
     // A stopped VM's devices were taken back at its end: none of them is its own any more.
     if (!attach && vm != nullptr && vm->state == VmState::Stopped) *why = kWhyNotOwned;
-    if (vm == nullptr || (vm->state != VmState::Loading && vm->state != VmState::Ready))
+    // Running: hot-plug (the guest's slot reports the card arriving or gone). A VM that is
+    // stopping keeps what it has until its end takes it all back.
+    if (vm == nullptr || (vm->state != VmState::Loading && vm->state != VmState::Ready &&
+                          (vm->state != VmState::Running || vm->end_reported())))
         return Status::BadState;
     *why = 0;
     if (!attach) return devices_->detach(*vm, rid, why);

@@ -76,9 +76,9 @@ public:
     // Then its arch state from the whole record (arch::vm_adopt). On a refusal the VM is
     // forgotten again (slot free, cores unowned; its memory stays the pool's as adopted).
     [[nodiscard]] Status adopt_arch(u32 id, const update::HandoverView& r);
-    // Gives / takes back PCIe function `rid` while the VM is created and not running
-    // (Loading or Ready); `why` (required) a sriov::VfError value on a refusal (7: the
-    // VM's state).
+    // Gives / takes back PCIe function `rid` while the VM is created (Loading or Ready) or
+    // running (hot-plug, docs/sriov.md "Hot-plug"; not once its end is reported); `why`
+    // (required) a sriov::VfError value on a refusal (7: the VM's state).
     // A VM's functions are also taken back, reset and quarantined, when it ends or is
     // destroyed, before its memory returns to the pool.
     [[nodiscard]] Status attach_device(u32 id, u16 rid, u32* why) {
@@ -125,7 +125,7 @@ private:
     };
     [[nodiscard]] Vm* slot(u32 id);
     [[nodiscard]] Status apply(const Held&, Vm& vm, VmEvent e);
-    // attach_device / detach_device: only while the VM is Loading or Ready.
+    // attach_device / detach_device: only while the VM is Loading, Ready or Running.
     [[nodiscard]] Status device_op(u32 id, u16 rid, u32* why, bool attach);
     // The VM `id` if it may take `len` bytes at `offset` now (Loading, inside its RAM).
     [[nodiscard]] Result<Vm*> loadable(const Held&, u32 id, u64 offset, u64 len);

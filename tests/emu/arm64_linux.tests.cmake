@@ -87,9 +87,11 @@ keel_emu_test(NAME arm64.linux_smp_reboots LABEL long TIMEOUT 240 ARGS
   --expect "keel: all VMs ended, pool 2008 MiB, baseline 2008 MiB"
   ${_load})
 
-# A Linux VM with an SR-IOV VF (issue 13; docs/sriov.md "Guest view"): unmodified Linux
-# finds the generic ECAM host bridge in its device tree and enumerates the VM's one function,
-# the VF, at 00:01.0 with the PF's vendor and the VF's device id, class 010802h (NVMe) and
+# A Linux VM with an SR-IOV VF (issue 13; docs/sriov.md "Guest view", "Hot-plug"): unmodified
+# Linux finds the generic ECAM host bridge in its device tree (buses 0-4), the four hot-plug
+# root ports at 00:01.0-00:04.0 (pciehp takes each slot: hot-plug capable, surprise, no command
+# completed, DLL link active reporting) and the VM's one function behind slot 1's port,
+# the VF, at 01:00.0 with the PF's vendor and the VF's device id, class 010802h (NVMe) and
 # BAR0 where Keel mapped it, kept in probe-only mode; its GICv3 driver takes the virtual
 # GICv2m frame as the MSI controller (GICD_TYPER.LPIS is 0). (Debian builds the nvme driver
 # as a module the shared initramfs does not carry: no driver binds here.)
@@ -102,9 +104,12 @@ keel_emu_test(NAME arm64.linux_sriov_pci_view LABEL qemu-arm64 TIMEOUT 150 ARGS
   --expect "GICv2m: range[mem 0x08020000-0x08020fff], SPI[48:63]"
   --expect "pci-host-generic 3f000000.pcie:      MEM 0x0010000000..0x00103fffff -> 0x0010000000"
   --expect "PCI: OF: PROBE_ONLY enabled"
-  --expect "pci-host-generic 3f000000.pcie: ECAM at [mem 0x3f000000-0x3f0fffff] for [bus 00]"
-  --expect "pci 0000:00:01.0: [1b36:0010] type 00 class 0x010802"
-  --expect "pci 0000:00:01.0: BAR 0 [mem 0x10000000-0x10003fff]"
+  --expect "pci-host-generic 3f000000.pcie: ECAM at [mem 0x3f000000-0x3f4fffff] for [bus 00-04]"
+  --expect "pci 0000:00:01.0: [1b36:000c] type 01 class 0x060400"
+  --expect "pci 0000:01:00.0: [1b36:0010] type 00 class 0x010802"
+  --expect "pci 0000:01:00.0: BAR 0 [mem 0x10000000-0x10003fff]"
+  --expect "pcieport 0000:00:01.0: pciehp: Slot #1 AttnBtn- PwrCtrl- MRL- AttnInd- PwrInd- HotPlug+ Surprise+"
+  --expect "NoCompl+ IbPresDis- LLActRep+"
   --expect "[vm 1] KEEL-GUEST: init up"
   --expect "vm 1: VF 00:01.1 detached: FLR done, stream 0x9 quarantined"
   --expect "keel: all VMs ended"
@@ -116,15 +121,15 @@ keel_emu_test(NAME arm64.linux_sriov_pci_view LABEL qemu-arm64 TIMEOUT 150 ARGS
 
 # Unmodified Linux on its VF (issue 13; docs/sriov.md): two Linux VMs, each with its own VF
 # and namespace (a file each, tests/emu/sriov_disks.py). The initramfs's nvme mode
-# (tests/guest/linux/init) loads Debian's nvme driver, which binds the VF at 00:01.0, gets
+# (tests/guest/linux/init) loads Debian's nvme driver, which binds the VF at 01:00.0, gets
 # MSI-X through the virtual GICv2m frame (VF -> SMMU -> ITS -> LPI -> Keel -> SPI), and
 # writes a 4 KiB pattern naming its VM to the namespace and reads it back; afterwards each
 # file holds its own VM's pattern.
 add_test(NAME arm64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
   --timeout 200 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000"
-  --times "2:nvme nvme0: pci function 0000:00:01.0" --times "2:KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
+  --times "2:nvme nvme0: pci function 0000:01:00.0" --times "2:KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
   --times "2:KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
-  --times "2:MSI 16384 Edge      nvme0q0, nvme0q1" --
+  --times "2:MSI 524288 Edge      nvme0q0, nvme0q1" --
   --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --smp 3 --mem 1G
   --wait-exit --exit-code 0 ${_lfail} --fail "nvme: read back DIFFERS" --fail "did not load"
   --fail "no /dev/nvme0n1" --log ${CMAKE_BINARY_DIR}/logs/arm64.linux_sriov_nvme.log

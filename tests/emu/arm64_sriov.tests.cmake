@@ -116,7 +116,8 @@ set(_vf_run --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --
   --wait-exit --exit-code 0 --fail "guest: ERROR" --fail "refused" --fail "FAILED")
 
 # Isolation and reuse. VM 1 owns VF 00:01.1. Its PCI view through the guest ECAM: nothing
-# at 00:00.0 or 00:02.0, the VF at 00:01.0 with the PF's vendor (1b36h) and the VF device id
+# at 00:00.0 or 00:05.0, slot 1's root port at 00:01.0 (class 060400h, secondary bus 1), the
+# VF behind it at 01:00.0 with the PF's vendor (1b36h) and the VF device id
 # (0010h), class 010802h, BAR0 at 0x10000000 sizing to 16 KiB, the MSI-X capability; its
 # MSI-X table (BAR0 + 2000h) is the guest's own trapped copy: what it writes there reads back,
 # while the device's entry, read by Keel before the reset, holds what Keel put there (the
@@ -142,8 +143,8 @@ add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests
   --expect "vm 1: VF 00:01.1 MSI-X: 1 vector -> ITS device 0x9, LPIs from 8192, guest frame SPIs 48..63"
   --expect "vm 1: VF 00:01.1 attached: stream 0x9 iova 0x40000000 -> "
   --expect "(64 MiB), BAR0 at ipa 0x10000000"
-  --expect "[vm 1] guest: pci: 00:00.0 0xffffffff, 00:02.0 0xffffffff, 00:01.0 id 0x101b36 class 0x10802"
-  --expect "[vm 1] guest: pci: 00:01.0 BAR0 0x10000000 size 0x4000 cap 0x40 msix 0x11 command 0x6"
+  --expect "[vm 1] guest: pci: 00:00.0 0xffffffff, 00:05.0 0xffffffff, 00:01.0 class 0x60400 bus 0x1, 01:00.0 id 0x101b36 class 0x10802"
+  --expect "[vm 1] guest: pci: 01:00.0 BAR0 0x10000000 size 0x4000 cap 0x40 msix 0x11 command 0x6"
   --expect "[vm 1] guest: pci: msi-x table at BAR0+0x2000 vector control 0x1 -> 0x0, address 0x8020040, data 0x30, pba 0x0"
   --expect "[vm 1] guest: nvme: BAR0 at 0x10000000, version 1.4"
   --expect "[vm 1] guest: nvme: identify into its RAM: status 0x0, controller id 1, model \"QEMU\""

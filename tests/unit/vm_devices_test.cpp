@@ -14,6 +14,10 @@ public:
     u64 pool_free_at_end = 0;
     bool ram_ready_at_attach = false;
     u32 polls = 0;
+    GuestPci* vm_created(Vm& vm) override {
+        calls.push_back("created " + std::to_string(vm.id));
+        return nullptr;
+    }
     Status attach(Vm& vm, u16 rid, u32* why) override {
         ram_ready_at_attach = vm.arch.ram_for_dma;
         calls.push_back("attach " + std::to_string(vm.id) + " " + std::to_string(rid));
@@ -45,7 +49,7 @@ protected:
     }
 };
 
-TEST_F(VmDevicesTest, AttachOnlyWhileCreatedAndNotRunningWithItsRamReady) {
+TEST_F(VmDevicesTest, AttachWhileCreatedOrRunningWithItsRamReady) {
     u32 why = 99;
     EXPECT_EQ(m.attach_device(1, 0x9, &why), Status::BadState) << "no such VM";
     EXPECT_EQ(why, 7u);
@@ -53,13 +57,20 @@ TEST_F(VmDevicesTest, AttachOnlyWhileCreatedAndNotRunningWithItsRamReady) {
     ASSERT_EQ(m.attach_device(1, 0x9, &why), Status::Ok);
     EXPECT_EQ(why, 0u);
     EXPECT_TRUE(dev.ram_ready_at_attach) << "every block zeroed and mapped before a device DMAs";
+    // Running: hot-plug (docs/sriov.md "Hot-plug"), the RAM made ready the same way.
     drive(2, 0x4, VmState::Running);
-    EXPECT_EQ(m.attach_device(2, 0xa, &why), Status::BadState);
+    ASSERT_EQ(m.attach_device(2, 0xa, &why), Status::Ok);
+    EXPECT_EQ(m.detach_device(2, 0xa, &why), Status::Ok);
+    // Stopping: it keeps what it has until its end takes everything back.
+    drive(3, 0x8, VmState::Running);
+    fake::guest_end(const_cast<Vm&>(*m.find(3)), VmEnd::GuestPowerOff);
+    EXPECT_EQ(m.attach_device(3, 0xb, &why), Status::BadState);
     EXPECT_EQ(why, 7u);
-    EXPECT_EQ(m.detach_device(2, 0xa, &why), Status::BadState);
     ASSERT_EQ(m.detach_device(1, 0x9, &why), Status::Ok);
-    const std::vector<std::string> want = {"attach 1 9", "detach 1 9"};
+    const std::vector<std::string> want = {"created 1",   "attach 1 9", "created 2", "attach 2 10",
+                                           "detach 2 10", "created 3",  "detach 1 9"};
     EXPECT_EQ(dev.calls, want);
+    EXPECT_EQ(m.poll(), 1u);
 }
 
 TEST_F(VmDevicesTest, TheDevicesLeaveBeforeTheMemoryAtEveryEnd) {
@@ -67,8 +78,9 @@ TEST_F(VmDevicesTest, TheDevicesLeaveBeforeTheMemoryAtEveryEnd) {
     const u64 free_while_running = pool_free_bytes();
     fake::guest_end(const_cast<Vm&>(*m.find(1)), VmEnd::GuestPowerOff);
     EXPECT_EQ(m.poll(), 1u);
-    ASSERT_EQ(dev.calls.size(), 1u);
-    EXPECT_EQ(dev.calls[0], "ending 1 mapped") << "before the second stage goes";
+    ASSERT_EQ(dev.calls.size(), 2u);
+    EXPECT_EQ(dev.calls[0], "created 1") << "its PCI view made at create";
+    EXPECT_EQ(dev.calls[1], "ending 1 mapped") << "before the second stage goes";
     EXPECT_EQ(dev.pool_free_at_end, free_while_running) << "before the memory goes back";
     EXPECT_GT(pool_free_bytes(), free_while_running);
     EXPECT_GE(dev.polls, 1u) << "device faults are reported from the manager's poll";
@@ -85,7 +97,7 @@ TEST_F(VmDevicesTest, TheDevicesLeaveBeforeTheMemoryAtEveryEnd) {
     EXPECT_EQ(m.attach_device(1, 0x9, &why), Status::BadState);
     EXPECT_EQ(why, 7u) << "its memory is gone";
     ASSERT_EQ(m.destroy(1), Status::Ok);
-    EXPECT_EQ(dev.calls.size(), 2u);
+    EXPECT_EQ(dev.calls.size(), 4u) << "created 1, ending 1, created 2, ending 2";
 }
 
 // Bench mode (`keel.bench`): the boot core runs a vCPU itself and hands the MSIs it took to

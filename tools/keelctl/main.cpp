@@ -22,7 +22,7 @@ int usage() {
             "  info | list | describe VM | metrics [VM] | vfs\n"
             "  create NAME --cpus LIST --mem SIZE --kernel FILE [--initrd FILE] [--cmdline TEXT]\n"
             "         [--vf BB:DD.F]   (give it an SR-IOV VF; refused: the VM is destroyed again)\n"
-            "  attach-vf VM BB:DD.F | detach-vf VM BB:DD.F   (created, not started VMs)\n"
+            "  attach-vf VM BB:DD.F | detach-vf VM BB:DD.F   (created or running VMs: hot-plug)\n"
             "  start VM | stop VM [--timeout MS | --force] | destroy VM\n"
             "  console VM [--read | --write TEXT | --follow SECS [--until TEXT]]   (interactive: "
             "detach with Ctrl-])\n"

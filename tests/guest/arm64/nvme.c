@@ -27,33 +27,42 @@ struct cqe {
 };
 
 #define BAR0 0x10000000ull // arch::kGuestPciWindow, slot 0
-#define ECAM 0x3f000000ull // Keel's guest ECAM, bus 0 (arch/arm64/guest_map.hpp)
-static volatile uint32_t* cfg32(uint32_t dev, uint32_t off) {
-    return (volatile uint32_t*)(ECAM + (dev << 15) + off);
+#define ECAM 0x3f000000ull // Keel's guest ECAM (arch/arm64/guest_map.hpp)
+// Functions by bus << 8 | device << 3 | function: the VF sits behind root port 00:01.0.
+#define VF 0x100u
+#define PORT 0x08u
+static volatile uint32_t* cfg32(uint32_t bdf, uint32_t off) {
+    return (volatile uint32_t*)(ECAM + ((uint64_t)bdf << 12) + off);
 }
 
 static uint32_t g_cap, g_table; // its MSI-X capability offset, table offset|BIR (check_pci)
 
 // Its PCI view through the ECAM (PCI Local Bus 3.0 §6.1, §6.2.5.1, §6.8.2): nothing at
-// device 0 or 2, the VF at 00:01.0 with its class, BAR0 where Keel mapped it and its size.
+// 00:00.0 or 00:05.0, a bridge (the slot's root port) at 00:01.0 with bus 1 behind it, the
+// VF at 01:00.0 with its class, BAR0 where Keel mapped it and its size.
 static void check_pci(void) {
-    const uint32_t none0 = *cfg32(0, 0), none2 = *cfg32(2, 0), id = *cfg32(1, 0);
-    const uint32_t cls = *cfg32(1, 8) >> 8, bar = *cfg32(1, 0x10);
-    *cfg32(1, 0x10) = 0xffffffffu;
-    const uint32_t size = ~(*cfg32(1, 0x10) & ~0xfu) + 1;
-    *cfg32(1, 0x10) = bar;
-    const uint32_t cap = *cfg32(1, 0x34) & 0xff;
-    const uint32_t msix = cap ? *cfg32(1, cap) : 0;
-    *cfg32(1, 4) = 0x6; // memory + bus master, as a driver would
+    const uint32_t none0 = *cfg32(0, 0), none5 = *cfg32(0x28, 0), id = *cfg32(VF, 0);
+    const uint32_t port = *cfg32(PORT, 8) >> 8, bus = (*cfg32(PORT, 0x18) >> 8) & 0xff;
+    const uint32_t cls = *cfg32(VF, 8) >> 8, bar = *cfg32(VF, 0x10);
+    *cfg32(VF, 0x10) = 0xffffffffu;
+    const uint32_t size = ~(*cfg32(VF, 0x10) & ~0xfu) + 1;
+    *cfg32(VF, 0x10) = bar;
+    const uint32_t cap = *cfg32(VF, 0x34) & 0xff;
+    const uint32_t msix = cap ? *cfg32(VF, cap) : 0;
+    *cfg32(VF, 4) = 0x6; // memory + bus master, as a driver would
     puts_("guest: pci: 00:00.0 ");
     puthex(none0);
-    puts_(", 00:02.0 ");
-    puthex(none2);
-    puts_(", 00:01.0 id ");
+    puts_(", 00:05.0 ");
+    puthex(none5);
+    puts_(", 00:01.0 class ");
+    puthex(port);
+    puts_(" bus ");
+    puthex(bus);
+    puts_(", 01:00.0 id ");
     puthex(id);
     puts_(" class ");
     puthex(cls);
-    puts_("\nguest: pci: 00:01.0 BAR0 ");
+    puts_("\nguest: pci: 01:00.0 BAR0 ");
     puthex(bar);
     puts_(" size ");
     puthex(size);
@@ -62,11 +71,11 @@ static void check_pci(void) {
     puts_(" msix ");
     puthex(msix & 0x7ff00ff);
     puts_(" command ");
-    puthex(*cfg32(1, 4) & 0xffff);
+    puthex(*cfg32(VF, 4) & 0xffff);
     puts_("\n");
     // The MSI-X table and PBA (§6.8.2.6-6.8.2.10) where the capability says, in BAR0: entry
     // 0 starts masked, what the guest writes reads back, the PBA shows nothing pending.
-    const uint32_t table = *cfg32(1, cap + 4), pba = *cfg32(1, cap + 8);
+    const uint32_t table = *cfg32(VF, cap + 4), pba = *cfg32(VF, cap + 8);
     g_cap = cap;
     g_table = table;
     if (cap == 0 || (table & 7) != 0 || (pba & 7) != 0) {
@@ -297,7 +306,7 @@ void check_nvme(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size) {
     entry[1] = 0;
     entry[2] = spi;
     entry[3] = 0;
-    *cfg32(1, g_cap) = *cfg32(1, g_cap) | (0x8000u << 16); // MSI-X Enable
+    *cfg32(VF, g_cap) = *cfg32(VF, g_cap) | (0x8000u << 16); // MSI-X Enable
     __asm__ volatile("msr vbar_el1, %0; isb" : : "r"(guest_vectors));
     g_irq_hook = msi_irq;
     gic_enable_spi(spi);
