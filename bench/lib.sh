@@ -104,18 +104,18 @@ line() {
 # bench_initramfs GUEST_CPIO_GZ INIT OUT TOOL...: the guest initramfs repacked with INIT (a
 # file) as /init and each TOOL as /bin/NAME.
 bench_initramfs() {
-    rd=$bench_tmp/initramfs.$$
-    mkdir "$rd"
-    (cd "$rd" && gzip -dc "$1" | cpio -id --quiet)
-    cp "$2" "$rd/init"
-    chmod 755 "$rd/init"
+    bi_rd=$bench_tmp/initramfs.$$
+    mkdir "$bi_rd"
+    (cd "$bi_rd" && gzip -dc "$1" | cpio -id --quiet)
+    cp "$2" "$bi_rd/init"
+    chmod 755 "$bi_rd/init"
     bi_out=$3
     shift 3
-    for tool in "$@"; do
-        cp "$tool" "$rd/bin/$(basename "$tool")"
+    for bi_tool in "$@"; do # sh has no local variables: names of their own, prefixed
+        cp "$bi_tool" "$bi_rd/bin/$(basename "$bi_tool")"
     done
-    (cd "$rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$bi_out"
-    rm -rf "$rd"
+    (cd "$bi_rd" && find . | LC_ALL=C sort | cpio -o -H newc --quiet -R 0:0 | gzip -9n) >"$bi_out"
+    rm -rf "$bi_rd"
 }
 
 # bench_marker_initramfs GUEST_CPIO_GZ TOOL OUT: the guest initramfs repacked with an /init
