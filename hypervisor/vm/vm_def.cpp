@@ -114,8 +114,8 @@ bool is(const char* s, usize len, const char* word) {
 
 bool parse_guest_mode(const char* s, usize len, GuestMode* out) {
     static constexpr const char* kNames[] = {
-        "basic",  "wild", "bench", "regfill", "regcheck", "fetch",  "ptimer", "debug",
-        "button", "deaf", "scan",  "mmio",    "vmrun",    "triple", "reset",  "nvme", "gaps"};
+        "basic", "wild", "bench", "regfill", "regcheck", "fetch", "ptimer", "debug", "button",
+        "deaf",  "scan", "mmio",  "vmrun",   "triple",   "reset", "nvme",   "gaps"};
     for (u32 i = 0; i < sizeof kNames / sizeof kNames[0]; ++i) {
         if (!is(s, len, kNames[i])) continue;
         *out = static_cast<GuestMode>(i);
