@@ -29,9 +29,11 @@ constinit iommu::Vtd g_vtd(g_vtd_mem, g_tables);
 constexpr u64 kVtdRegs = 4096; // the legacy register set (DRHD size 0: one page)
 
 // One console line per run of records that `Same` puts together (a blocked transfer
-// faults once per access: a 4 KiB write is hundreds of records), the first one printed by
-// `Print`, then how many more there were.
-template <typename Rec, bool (*Same)(const Rec&, const Rec&), void (*Print)(const Rec&)>
+// faults once per access: a 4 KiB write is hundreds of records), the first one formatted by
+// `Describe`, then how many more there were. The line goes out in one kprint, so another
+// core's console output cannot land in the middle of it.
+template <typename Rec, bool (*Same)(const Rec&, const Rec&),
+          usize (*Describe)(char*, usize, const Rec&)>
 class Runs {
 public:
     void add(const Rec& r) {
@@ -45,9 +47,11 @@ public:
     }
     void flush() {
         if (count_ == 0) return;
-        Print(first_);
-        if (count_ > 1) kprint(" (%u like it)", count_ - 1);
-        kprint("\n");
+        char line[160];
+        const usize n = Describe(line, sizeof line, first_);
+        if (count_ > 1 && n < sizeof line)
+            (void)format(line + n, sizeof line - n, " (%u like it)", count_ - 1);
+        kprint("%s\n", line);
         if (on_run != nullptr) on_run(ctx, first_, count_);
         count_ = 0;
     }
@@ -64,10 +68,12 @@ private:
 bool same_event(const iommu::Event& a, const iommu::Event& b) {
     return a.type == b.type && a.sid == b.sid;
 }
-void print_event(const iommu::Event& e) {
-    kprint("smmu: event %s (%#x) stream %#x", iommu::event_name(e.type), e.type, e.sid);
-    if (e.type >= iommu::kEvtTranslation && e.type <= iommu::kEvtPermission)
-        kprint(" iova %#llx %s", static_cast<ull>(e.address), e.read ? "read" : "write");
+usize describe_event(char* buf, usize size, const iommu::Event& e) {
+    const usize n =
+        format(buf, size, "smmu: event %s (%#x) stream %#x", iommu::event_name(e.type), e.type, e.sid);
+    if (n >= size || e.type < iommu::kEvtTranslation || e.type > iommu::kEvtPermission) return n;
+    return n + format(buf + n, size - n, " iova %#llx %s", static_cast<ull>(e.address),
+                      e.read ? "read" : "write");
 }
 class ConsoleEvents final : public iommu::EventSink {
 public:
@@ -79,23 +85,23 @@ public:
         };
     }
     void event(const iommu::Event& e) override { runs.add(e); }
-    Runs<iommu::Event, same_event, print_event> runs;
+    Runs<iommu::Event, same_event, describe_event> runs;
 };
 
 // VT-d faults: a run is the same function with the same reason.
 bool same_fault(const iommu::vtd::Fault& a, const iommu::vtd::Fault& b) {
     return a.sid == b.sid && a.reason == b.reason;
 }
-void print_fault(const iommu::vtd::Fault& f) {
+usize describe_fault(char* buf, usize size, const iommu::vtd::Fault& f) {
     const pci::Bdf b = pci::bdf_of(f.sid);
-    kprint("vt-d: fault %s (%#x) source %02x:%02x.%x iova %#llx %s",
+    return format(buf, size, "vt-d: fault %s (%#x) source %02x:%02x.%x iova %#llx %s",
            iommu::vtd::fault_reason_name(f.reason), f.reason, b.bus, b.dev, b.fn,
            static_cast<ull>(f.address), f.read ? "read" : "write");
 }
 class ConsoleFaults final : public iommu::FaultSink {
 public:
     void fault(const iommu::vtd::Fault& f) override { runs.add(f); }
-    Runs<iommu::vtd::Fault, same_fault, print_fault> runs;
+    Runs<iommu::vtd::Fault, same_fault, describe_fault> runs;
 };
 
 // The VT-d unit Keel drives covers the function: the DMAR names it (or includes all), or
