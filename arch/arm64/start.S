@@ -41,6 +41,20 @@ primary_entry:
     msr     vbar_el2, x1
     isb
 
+    // The pristine copy (docs/handover.md §2.2 OldImage, restore_*): the loaded bytes from
+    // .rodata to .bss, before relocation or any store changes them, into .pristine. An image
+    // that replaced this one by a live update puts them back to roll back to it (§4.7);
+    // .text never changes, and .bss and .noinit are set up at every entry.
+    adr_l   x9, __text_end
+    adr_l   x10, __bss_start
+    adr_l   x11, __pristine_copy
+7:  cmp     x9, x10
+    b.hs    8f
+    ldp     x12, x13, [x9], #16
+    stp     x12, x13, [x11], #16
+    b       7b
+8:
+
     // Self-relocation. The code is PC-relative (small code model: adrp/adr), so only
     // the absolute pointers in data (vtables, tables of pointers, .init_array) depend on
     // the load address; lld lists each as R_AARCH64_RELATIVE in .rela.dyn and, with
@@ -57,12 +71,20 @@ primary_entry:
     cbz     x3, 6f
     adr_l   x4, __rela_start
     adr_l   x5, __rela_end
+    adr_l   x9, __text_end                  // every place inside the pristine copy's span
+    sub     x9, x9, x3                      //   (linked addresses)
+    adr_l   x10, __bss_start
+    sub     x10, x10, x3
 5:  cmp     x4, x5
     b.hs    6f
     ldp     x6, x7, [x4], #16               // Elf64_Rela: r_offset, r_info
     ldr     x8, [x4], #8                    //             r_addend
     cmp     x7, #1027                       // R_AARCH64_RELATIVE, no symbol
     b.ne    bad_reloc
+    cmp     x6, x9
+    b.lo    bad_reloc
+    cmp     x6, x10
+    b.hs    bad_reloc
     add     x8, x8, x3                      // S + A at the new address
     str     x8, [x6, x3]                    // into the place's new address
     add     x21, x21, #1
@@ -127,7 +149,7 @@ wrong_el_msg:
 misaligned_msg:
     .asciz  "KEEL PANIC: image loaded at an address that is not 4 KiB aligned\n"
 bad_reloc_msg:
-    .asciz  "KEEL PANIC: image relocation other than R_AARCH64_RELATIVE\n"
+    .asciz  "KEEL PANIC: image relocation other than R_AARCH64_RELATIVE, or outside .rodata-.data\n"
 
     // The linked address of _head: lld writes it here (--apply-dynamic-relocs) and lists
     // the word as one more relocation, so after relocating it reads the running address.
