@@ -69,8 +69,8 @@ bool same_event(const iommu::Event& a, const iommu::Event& b) {
     return a.type == b.type && a.sid == b.sid;
 }
 usize describe_event(char* buf, usize size, const iommu::Event& e) {
-    const usize n =
-        format(buf, size, "smmu: event %s (%#x) stream %#x", iommu::event_name(e.type), e.type, e.sid);
+    const usize n = format(buf, size, "smmu: event %s (%#x) stream %#x", iommu::event_name(e.type),
+                           e.type, e.sid);
     if (n >= size || e.type < iommu::kEvtTranslation || e.type > iommu::kEvtPermission) return n;
     return n + format(buf + n, size - n, " iova %#llx %s", static_cast<ull>(e.address),
                       e.read ? "read" : "write");
@@ -95,8 +95,8 @@ bool same_fault(const iommu::vtd::Fault& a, const iommu::vtd::Fault& b) {
 usize describe_fault(char* buf, usize size, const iommu::vtd::Fault& f) {
     const pci::Bdf b = pci::bdf_of(f.sid);
     return format(buf, size, "vt-d: fault %s (%#x) source %02x:%02x.%x iova %#llx %s",
-           iommu::vtd::fault_reason_name(f.reason), f.reason, b.bus, b.dev, b.fn,
-           static_cast<ull>(f.address), f.read ? "read" : "write");
+                  iommu::vtd::fault_reason_name(f.reason), f.reason, b.bus, b.dev, b.fn,
+                  static_cast<ull>(f.address), f.read ? "read" : "write");
 }
 class ConsoleFaults final : public iommu::FaultSink {
 public:
