@@ -23,7 +23,8 @@
 #include "vm_arch.hpp"
 #include "vm_context.hpp"
 
-extern "C" char __image_start[], __image_end[], _head[];
+extern "C" char __image_start[], __image_end[], _head[], __text_end[], __bss_start[],
+    __pristine_copy[];
 extern "C" {
 #include <libfdt.h>
 }
@@ -49,6 +50,9 @@ u64 g_record = 0;       // the record the parked cores hand the incoming image
 u32 g_visiting = 0;     // parked cores inside the incoming image or about to enter it
 u32 g_quiesces = 0;     // quiesces so far: an idle core visits the incoming image once per one
 u64 g_quiesce_tick = 0; // when the current quiesce was asked for (the blackout's start)
+// The trial (docs/handover.md §4.7): the outgoing image this one replaced, not committed yet
+// (base 0: none). g_reserved is then the outgoing image's update region, taken over.
+update::OldImageRecord g_outgoing{};
 
 Doorbell& doorbell() { return *reinterpret_cast<Doorbell*>(g_reserved + kDoorbellOffset); }
 u64 fdt_size(u64 dtb) { return fdt_totalsize(reinterpret_cast<const void*>(dtb)); }
@@ -162,13 +166,20 @@ public:
         // Pool ownership: the hypervisor's own span, the update region, each VM's RAM and
         // every free run, so the incoming image's pool is exactly this (what no run names,
         // device tree or firmware memory, is not pool memory).
-        static update::PoolRun runs[2 + Vm::kMaxVms + kMaxFreeRuns]; // off the stack
+        static update::PoolRun runs[3 + Vm::kMaxVms + kMaxFreeRuns]; // off the stack
         u32 n = 0;
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
-        runs[n++] = update::PoolRun{base, span, update::kOwnerHypervisor, 0};
+        // Not committed yet (§4.7): this image runs in the update region it took over, and
+        // the outgoing image's blocks are still the hypervisor's.
+        const bool in_region =
+            g_reserved != 0 && base >= g_reserved && base + span <= g_reserved + kReserveBytes;
+        if (!in_region) runs[n++] = update::PoolRun{base, span, update::kOwnerHypervisor, 0};
         if (g_reserved != 0)
             runs[n++] = update::PoolRun{g_reserved, kReserveBytes, update::kOwnerHypervisor, 0};
+        if (g_outgoing.base != 0)
+            runs[n++] =
+                update::PoolRun{g_outgoing.base, g_outgoing.span, update::kOwnerHypervisor, 0};
         for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
             const Vm* vm = vm_manager().find(id);
             if (vm != nullptr && vm->mem_size != 0)
@@ -208,11 +219,17 @@ public:
         r.tables_base = vm_tables_region();
         r.tables_size = r.tables_base != 0 ? kTableRegionBytes : 0;
         r.quiesce_tick = g_quiesce_tick;
+        // What start.S copied at entry (linker.ld .pristine): a rollback to this image.
+        r.restore_offset = static_cast<u64>(__text_end - __image_start);
+        r.restore_size = static_cast<u64>(__bss_start - __text_end);
+        r.restore_copy = static_cast<u64>(__pristine_copy - __image_start);
     }
 
     void run_slot(u8** slot, u64* size) override {
-        *slot = g_reserved != 0 ? reinterpret_cast<u8*>(g_reserved) : nullptr;
-        *size = g_reserved != 0 ? kSlotBytes : 0;
+        // None during the trial: the slot of the region taken over is where this image runs.
+        const bool ok = g_reserved != 0 && g_outgoing.base == 0;
+        *slot = ok ? reinterpret_cast<u8*>(g_reserved) : nullptr;
+        *size = ok ? kSlotBytes : 0;
     }
 
     u64 release_outgoing(const update::OldImageRecord& record) override {
@@ -237,23 +254,80 @@ public:
         if (!keep(tail, tail + tail_size) &&
             pool_release_hypervisor(PhysAddr(tail), tail_size) == Status::Ok)
             freed += tail_size;
+        // The region taken over for the trial is gone with it: reserve() takes a new one.
+        if (g_outgoing.base != 0) {
+            g_reserved = 0;
+            g_outgoing = update::OldImageRecord{};
+        }
         return freed;
     }
 
+    Status take_outgoing(const update::OldImageRecord& old, u8** record,
+                         u64* record_size) override {
+        const u64 region = old.update_region - kSlotBytes;
+        const u64 self = reinterpret_cast<uptr>(__image_start);
+        // The outgoing image's region laid out as this image's (§1.1: its run slot is where
+        // this image runs), and a pristine copy to go back to.
+        if (g_reserved != 0 || old.update_region < kSlotBytes || self != region ||
+            old.update_region_size != kDoorbellOffset - kSlotBytes || old.restore_size == 0 ||
+            old.base == 0 || old.span == 0)
+            return Status::Unsupported;
+        // The staged file, the doorbell and the record (read only so far) writable.
+        el2_unmap(old.update_region, kReserveBytes - kSlotBytes);
+        KEEL_TRY(el2_map(old.update_region, kReserveBytes - kSlotBytes, MapKind::ReadWrite));
+        g_reserved = region;
+        // The doorbell still says what the update that brought this image said (its entry,
+        // "stay"): every core is done with it (handover_stay.cpp waited for them), and an
+        // idle core must not find it at the next quiesce.
+        doorbell() = Doorbell{};
+        dcache_clean_inval_poc(reinterpret_cast<uptr>(&doorbell()), sizeof(Doorbell));
+        g_outgoing = old;
+        memset(g_outgoing.entropy, 0, sizeof g_outgoing.entropy);
+        *record = reinterpret_cast<u8*>(g_reserved + kReserveBytes - kRecordBytes);
+        *record_size = kRecordBytes;
+        return Status::Ok;
+    }
+
+    Status restore_outgoing() override {
+        const update::OldImageRecord& o = g_outgoing;
+        if (o.base == 0 || o.restore_size == 0) return Status::BadState;
+        KEEL_TRY(el2_map(o.base, o.span, MapKind::ReadWrite));
+        u8* at = reinterpret_cast<u8*>(o.base);
+        memcpy(at + o.restore_offset, at + o.restore_copy, static_cast<usize>(o.restore_size));
+        // As place_image leaves an image: what follows its loaded bytes zero, but the copy.
+        const u64 loaded_end = o.restore_offset + o.restore_size;
+        const u64 copy_end = o.restore_copy + o.restore_size;
+        if (o.restore_copy > loaded_end)
+            memset(at + loaded_end, 0, static_cast<usize>(o.restore_copy - loaded_end));
+        if (o.span > copy_end) memset(at + copy_end, 0, static_cast<usize>(o.span - copy_end));
+        dcache_clean_inval_poc(o.base, o.span); // read with the MMU off at its entry
+        return Status::Ok;
+    }
+
+    update::HandBack enter_outgoing(const u8* record, u64 bytes) override {
+        if (g_outgoing.base == 0 || g_reserved == 0) return update::HandBack{};
+        return enter_at(g_outgoing.entry, record, bytes);
+    }
+
     update::HandBack enter(u64 entry_offset, const u8* record, u64 bytes) override {
-        if (g_reserved == 0 || entry_offset >= kSlotBytes) return update::HandBack{};
+        if (g_reserved == 0 || entry_offset >= kSlotBytes || g_outgoing.base != 0)
+            return update::HandBack{};
         // What the incoming image reads with its MMU off (itself, placed as data, and the
         // record) to the point of coherency, and out of the data cache.
         dcache_clean_inval_poc(g_reserved, kSlotBytes);
+        return enter_at(g_reserved + entry_offset, record, bytes);
+    }
+
+private:
+    update::HandBack enter_at(u64 entry, const u8* record, u64 bytes) {
         dcache_clean_inval_poc(reinterpret_cast<uptr>(record), bytes);
         // The parked cores wait in park_until_resumed(), where the doorbell brings them into
         // the incoming image and back (§4.5); this core comes back here (handover_jump.S).
         Doorbell& d = doorbell();
         d = Doorbell{};
         g_record = reinterpret_cast<uptr>(record);
-        const u64 answer =
-            keel_handover_call(g_reserved + entry_offset, g_record, arch::console_base(),
-                               g_save[this_cpu().index], reinterpret_cast<uptr>(&d));
+        const u64 answer = keel_handover_call(entry, g_record, arch::console_base(),
+                                              g_save[this_cpu().index], reinterpret_cast<uptr>(&d));
         // No parked core enters any more; wait for those inside to be home.
         __atomic_store_n(&d.secondary_entry, 0ull, __ATOMIC_SEQ_CST);
         while (__atomic_load_n(&g_visiting, __ATOMIC_SEQ_CST) != 0)

@@ -171,7 +171,9 @@ static_assert(sizeof(VfReply) == 64, "docs/mailbox.md §3.11");
 
 // §3.10 UPDATE: a new keel.img through the bulk window into the update region, then
 // verified as the boot stage verifies (docs/handover.md §1), then applied.
-enum class UpdateStep : u32 { Begin = 1, Chunk = 2, Verify = 3, Apply = 4 };
+// Commit: the controller's acknowledgement of the image an Apply left running, within its
+// deadline; without it that image rolls back to the one it replaced (docs/handover.md §4.7).
+enum class UpdateStep : u32 { Begin = 1, Chunk = 2, Verify = 3, Apply = 4, Commit = 5 };
 struct UpdatePayload {
     u32 step; // UpdateStep
     u32 reserved;

@@ -49,7 +49,7 @@ void Service::adopt_vm_record(const update::MailboxVmRecord& r) {
 Status Service::adopt(SharedRegion region, VmBackend& backend,
                       const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
                       SessionLimits limits, const update::HandoverView& record, const char* version,
-                      u64 blackout_ns) {
+                      u64 blackout_ns, u64 commit_ms) {
     if (record.mailbox == nullptr) return Status::InvalidArgument;
     const update::MailboxRecord& m = *record.mailbox;
     if (region.size() < kMinRegionSize || m.region_size != region.size() ||
@@ -76,7 +76,8 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
     backend_ = &backend;
     bulk_ = SharedRegion(nullptr, 0);
     burst_ = Burst{};
-    cmd_cons_ = m.cmd_cons; // the Apply's own slot: consumed once it is answered, below
+    // The Apply's own slot, consumed once it is answered below; a rollback's next command.
+    cmd_cons_ = m.cmd_cons;
     resp_prod_ = m.resp_prod;
     for (u32 i = 0; i < record.vm_count; ++i) {
         (void)console_.adopt(*record.console[i]); // checked above
@@ -86,6 +87,8 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
     audit_.set_mac_key(sessions_.log_key());
     update_.counter = record.header.update_counter;
     sessions_.publish(region_); // the new offer; the session and floor as they were
+    // A rollback (§4.7): nothing waits for an answer; its record is in the chain already.
+    if ((record.old_image->flags & update::kOldImageRollback) != 0) return Status::Ok;
 
     // The Apply the outgoing image was answering when it entered this one.
     format(detail_, sizeof detail_, "update adopted: %s", version);
@@ -93,10 +96,14 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
                   static_cast<u32>(Opcode::Update), Status::Ok, 0, detail_);
     UpdateReply out{};
     format(out.version, sizeof out.version, "%s", version);
-    format(out.message, sizeof out.message,
-           "adopted: %u VMs, %u vCPUs, update %llu; vCPUs back in %llu ns", record.vm_count,
-           record.vcpu_count, static_cast<unsigned long long>(record.header.update_counter),
-           static_cast<unsigned long long>(blackout_ns));
+    const usize n =
+        format(out.message, sizeof out.message,
+               "adopted: %u VMs, %u vCPUs, update %llu; vCPUs back in %llu ns", record.vm_count,
+               record.vcpu_count, static_cast<unsigned long long>(record.header.update_counter),
+               static_cast<unsigned long long>(blackout_ns));
+    if (commit_ms != 0 && n < sizeof out.message)
+        format(out.message + n, sizeof out.message - n, "; commit within %llu ms",
+               static_cast<unsigned long long>(commit_ms));
     u8 reply[kRespPayloadMax] = {};
     static_assert(sizeof out <= sizeof reply);
     memcpy(reply, &out, sizeof out);

@@ -79,6 +79,7 @@ Status check_update(const UpdatePayload& u, const DecodeLimits& limits) {
         return check_chunk(u.image_offset, u.bulk_offset, u.length, limits);
     case UpdateStep::Verify:
     case UpdateStep::Apply:
+    case UpdateStep::Commit:
         return (u.image_size | u.image_offset | u.bulk_offset | u.length) == 0
                    ? Status::Ok
                    : Status::InvalidArgument;

@@ -5,6 +5,7 @@
 #include <arch/mailbox.hpp>
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
+#include <string.h>
 
 #include "crypto/selftest.hpp"
 #include "drivers/pci/bar_place.hpp"
@@ -191,11 +192,16 @@ void copy_key(const u8 (&from)[crypto::kP384PublicKeySize], u8 (&to)[crypto::kP3
 
 // What an incoming keel.img must satisfy (docs/handover.md §1.2), the live-update region
 // taken from the pool (§1.1), into the service. False (said) when there is none.
-bool set_up_update(u32 floor) {
+update::Expect update_expect(u32 floor) {
     update::Expect expect;
     copy_key(keel_image_trust_key, expect.anchor.public_key);
     expect.policy.arch = static_cast<image::Arch>(g_boot_arch);
     expect.policy.security_floor = floor;
+    return expect;
+}
+
+bool set_up_update(u32 floor) {
+    const update::Expect expect = update_expect(floor);
     mailbox::Service::UpdateSetup up;
     up.expect = expect;
     up.swap = arch::live_update();
@@ -217,6 +223,47 @@ bool set_up_update(u32 floor) {
     else
         kprint("mailbox: no live update on this arch (UPDATE answers Unsupported)\n");
     return up.region != nullptr;
+}
+
+// The image a live update replaced (docs/handover.md §4.7), until the commit.
+update::OldImageRecord g_outgoing{};
+
+// The commit (§4.6): every vCPU back in its guest, the mailbox answering from this image and,
+// after an Apply, the controller's Commit (§4.7). The floor rises to the image's security
+// version, the outgoing image's memory goes back to the pool, a new update region comes
+// from it. A rollback commits the same way, the floor as it was.
+Status commit_update(char* what, usize size) {
+    const update::OldImageRecord& old = g_outgoing;
+    const bool rollback = (old.flags & update::kOldImageRollback) != 0;
+    const u32 floor = old.incoming_security_version > old.security_floor
+                          ? old.incoming_security_version
+                          : old.security_floor;
+    const u64 freed = arch::live_update()->release_outgoing(old);
+    (void)set_up_update(floor > KEEL_SECURITY_FLOOR ? floor : KEEL_SECURITY_FLOOR);
+    char detail[40];
+    format(detail, sizeof detail, "%s committed: floor %u, %llu MiB back",
+           rollback ? "rollback" : "update", floor, static_cast<ull>(freed / MiB));
+    service().update_committed(detail);
+    kprint("update: committed: Keel %s%s, security floor %u, %llu MiB of the outgoing image back "
+           "in the pool (%llu MiB free)\n",
+           update::keel_image_note.version, rollback ? " again" : "", floor,
+           static_cast<ull>(freed / MiB), static_cast<ull>(pool_free_bytes() / MiB));
+    format(what, size, "Keel %s, floor %u, %llu MiB of Keel %s back",
+           update::keel_image_note.version, floor, static_cast<ull>(freed / MiB), old.version);
+    g_outgoing = update::OldImageRecord{};
+    return Status::Ok;
+}
+
+// keel.update_commit_ms=N: how long an updated image waits for the controller's Commit
+// before it rolls back (docs/handover.md §4.7); 10 s unless given (1..3600000).
+u64 update_commit_ms(const Cmdline& cmdline) {
+    char v[16];
+    u64 n = 0;
+    usize i = 0;
+    if (cmdline.value("keel.update_commit_ms", v, sizeof v))
+        for (; v[i] >= '0' && v[i] <= '9' && n <= 3600000; ++i)
+            n = n * 10 + static_cast<u64>(v[i] - '0');
+    return i > 0 && v[i] == '\0' && n >= 1 && n <= 3600000 ? n : 10000;
 }
 
 [[noreturn]] void serve_forever(VmManager& m, bool yield_between_polls) {
@@ -265,10 +312,13 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
                       u64 cores_online, u32 boot_cpu, const char* cmdline_text, bool healthy,
                       u64 blackout_ns) {
     const update::OldImageRecord& old = *record.old_image;
-    kprint("\nKeel hypervisor %s (%s), live update %llu from Keel %s: every VM adopted\n",
+    const bool rollback = (old.flags & update::kOldImageRollback) != 0;
+    kprint("\nKeel hypervisor %s (%s), %s %llu from Keel %s: every VM adopted\n",
            update::keel_image_note.version, arch::kArchName,
+           rollback ? "rolled back by live update" : "live update",
            static_cast<ull>(record.header.update_counter), old.version);
     const Cmdline cmdline(cmdline_text);
+    const u64 commit_ms = rollback ? 0 : update_commit_ms(cmdline);
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);
@@ -304,7 +354,7 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
         static AuditVfEvents vf_events;
         set_vf_event_sink(&vf_events);
         s = service().adopt(region, control, key, g_seed, mailbox_session_limits(cmdline), record,
-                            update::keel_image_note.version, blackout_ns);
+                            update::keel_image_note.version, blackout_ns, commit_ms);
     }
     if (s != Status::Ok) {
         // Past the point of no return (§4.6): the guests run on this image; without a
@@ -318,23 +368,36 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
         }
     }
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
-    // The commit (§4.6): every vCPU back in its guest and the mailbox answering from this
-    // image. The floor rises to the image's security version, the outgoing image's memory
-    // goes back to the pool, a new update region comes from it.
-    const u32 floor = old.incoming_security_version > old.security_floor
-                          ? old.incoming_security_version
-                          : old.security_floor;
-    const u64 freed = arch::live_update()->release_outgoing(old);
-    (void)set_up_update(floor > KEEL_SECURITY_FLOOR ? floor : KEEL_SECURITY_FLOOR);
-    char detail[40];
-    format(detail, sizeof detail, "update committed: floor %u, %llu MiB back", floor,
-           static_cast<ull>(freed / MiB));
-    service().update_committed(detail);
-    kprint("update: committed: Keel %s, security floor %u, %llu MiB of the outgoing image back in "
-           "the pool (%llu MiB free)\n",
-           update::keel_image_note.version, floor, static_cast<ull>(freed / MiB),
-           static_cast<ull>(pool_free_bytes() / MiB));
-    serve_forever(m, cmdline.has("keel.bench"));
+    g_outgoing = old; // the record's buffer is written again by a rollback
+    memset(g_outgoing.entropy, 0, sizeof g_outgoing.entropy);
+    const bool bench = cmdline.has("keel.bench");
+    if (rollback) { // back on the image the controller had: committed at once
+        char what[64];
+        (void)commit_update(what, sizeof what);
+        serve_forever(m, bench);
+    }
+    // The trial (§4.7): the outgoing image stays in memory, its update region this image's,
+    // until the controller's Commit; without it, the service rolls back to it.
+    update::Swap* swap = arch::live_update();
+    mailbox::Service::UpdateSetup up;
+    up.expect = update_expect(old.security_floor);
+    up.swap = swap;
+    up.region = reinterpret_cast<u8*>(old.update_region);
+    up.region_size = old.update_region_size;
+    up.outgoing = &g_outgoing;
+    const Status taken = swap->take_outgoing(g_outgoing, &up.record, &up.record_size);
+    if (taken != Status::Ok) {
+        kprint("update: no way back to Keel %s (%s): committed at once\n", old.version,
+               status_name(taken));
+        char what[64];
+        (void)commit_update(what, sizeof what);
+        serve_forever(m, bench);
+    }
+    service().set_update(up);
+    service().begin_trial(commit_ms, commit_update);
+    kprint("update: Keel %s not committed: UPDATE Commit within %llu ms, or Keel %s comes back\n",
+           update::keel_image_note.version, static_cast<ull>(commit_ms), old.version);
+    serve_forever(m, bench);
 }
 
 } // namespace keel

@@ -66,6 +66,9 @@ Status Service::attach(SharedRegion region, VmBackend& backend,
 
 u32 Service::poll() {
     ++polls_;
+    // Not committed in time (docs/handover.md §4.7): back to the image this one replaced.
+    // Returns only when that image could not be entered; the trial then has no deadline.
+    if (trial_.commit != nullptr && backend_->now_ms() >= trial_.deadline_ms) roll_back_update();
     vm_events();
     u32 done = 0;
     while (done < kMaxPerPoll) {

@@ -59,13 +59,26 @@ public:
     // image was answering (the session's last sequence number): its audit record, next in the
     // chain, reads `update adopted: <version>` and its answer (Ok, MACed) carries `version`.
     // InvalidArgument, nothing written, when the record does not fit this region or service.
+    // A rollback record (OldImage flag kOldImageRollback, §4.7) has no Apply waiting: nothing
+    // is answered and the chain goes on from the rollback's own record. `commit_ms`: the
+    // trial the Apply's answer announces (0: none).
     Status adopt(SharedRegion region, VmBackend& backend,
                  const u8 (&pubkey)[crypto::kP384PublicKeySize], const entropy::Seed& seed,
                  SessionLimits limits, const update::HandoverView& record, const char* version,
-                 u64 blackout_ns = 0);
+                 u64 blackout_ns = 0, u64 commit_ms = 0);
     // Live update's commit (docs/handover.md §4.6), after adopt(): the floor this image now
     // enforces and what went back to the pool, one audit record (Boot: this image's start).
     void update_committed(const char* detail);
+    // The trial (docs/handover.md §4.7), after adopt() and set_update() with the outgoing
+    // image's region (UpdateSetup.outgoing): this image is not committed until UPDATE Commit
+    // arrives within `ms`. Commit calls `commit` (the floor, the outgoing image's memory back,
+    // a new update region: it calls set_update() and update_committed()), which says what it
+    // did in `detail`. Without it, poll() rolls back: the outgoing image restored, every vCPU
+    // parked, a rollback record, the outgoing image entered, which stays. Until one of the
+    // two, UPDATE Begin, Chunk, Verify and Apply answer BadState.
+    using CommitFn = Status (*)(char* detail, usize size);
+    void begin_trial(u64 ms, CommitFn commit);
+    [[nodiscard]] bool in_trial() const { return trial_.commit != nullptr; }
     // The update count this service carries (adopt() takes it from the record).
     [[nodiscard]] u64 update_count() const { return update_.counter; }
     // One round: VM events, stop deadlines, up to kMaxPerPoll commands, metrics.
@@ -83,6 +96,9 @@ public:
         update::Swap* swap = nullptr; // the arch's swap (null: Apply answers Unsupported)
         // Why Apply is refused on this machine although the arch can swap (null: it is not).
         const char* no_swap = nullptr;
+        // The trial's (§4.7): the image this one replaced, which a rollback enters (its
+        // security version goes into the rollback record). Null otherwise.
+        const update::OldImageRecord* outgoing = nullptr;
     };
     void set_update(const UpdateSetup& setup);
     // Guest serial output for the VM's console-out ring (console.hpp: any core, never
@@ -135,7 +151,9 @@ private:
     [[nodiscard]] const sriov::Vf* find_vf(u16 rid) const;
     void update_reset();
     Status update_apply(UpdateReply& out);
-    Status write_handover(u64* bytes);
+    Status update_commit(UpdateReply& out);
+    void roll_back_update(); // the trial's deadline passed (§4.7)
+    Status write_handover(u64* bytes, bool rollback = false);
     // VM `id`'s VmRecord for the handover record, and back (adopt.cpp).
     [[nodiscard]] update::MailboxVmRecord mailbox_vm_record(u32 id) const;
     void adopt_vm_record(const update::MailboxVmRecord& r);
@@ -184,6 +202,12 @@ private:
         u64 counter = 0;          // updates applied (the handover record's update_counter)
     } update_;
     char detail_[40] = {}; // the audit record's detail for this command ("": the opcode's name)
+    // The trial (§4.7): commit null when none; `ms` (the deadline's length) for the messages.
+    struct Trial {
+        CommitFn commit = nullptr;
+        u64 deadline_ms = 0;
+        u64 ms = 0;
+    } trial_;
 };
 
 } // namespace keel::mailbox

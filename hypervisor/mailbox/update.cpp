@@ -38,6 +38,15 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
     if (update_.setup.region == nullptr) {
         s = Status::Unsupported;
         format(out.message, sizeof out.message, "this Keel has no update region");
+    } else if (trial_.commit != nullptr && u.step != static_cast<u32>(UpdateStep::Commit)) {
+        // §4.7: nothing new is staged before this image is committed or rolled back.
+        s = Status::BadState;
+        const u64 now = backend_->now_ms();
+        format(out.message, sizeof out.message,
+               "update %llu is not committed: Commit it, or it rolls back in %llu ms",
+               static_cast<unsigned long long>(update_.counter),
+               static_cast<unsigned long long>(trial_.deadline_ms > now ? trial_.deadline_ms - now
+                                                                        : 0));
     } else {
         switch (static_cast<UpdateStep>(u.step)) {
         case UpdateStep::Begin:
@@ -114,6 +123,10 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
                 s = update_apply(out);
             }
             break;
+        case UpdateStep::Commit:
+            step = "commit";
+            s = update_commit(out);
+            break;
         }
     }
     if (s != Status::Ok && out.message[0] == '\0')
@@ -126,15 +139,19 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
 
 // Every vCPU parked: the record of what the incoming image would adopt (docs/handover.md
 // §2), written and then checked with the parser the incoming image runs.
-Status Service::write_handover(u64* bytes) {
+Status Service::write_handover(u64* bytes, bool rollback) {
     const UpdateSetup& u = update_.setup;
+    if (rollback && u.outgoing == nullptr) return Status::BadState;
     update::HandoverWriter w(u.record, static_cast<usize>(u.record_size), update_.counter + 1);
     update::OldImageRecord img{};
     u.swap->image_span(&img.base, &img.span, &img.entry);
     img.update_region = reinterpret_cast<uptr>(u.region);
     img.update_region_size = u.region_size;
     img.security_floor = u.expect.policy.security_floor;
-    img.incoming_security_version = update_.security_version;
+    // A rollback (§4.7) enters the image this one replaced: its own version, no floor raised.
+    img.incoming_security_version =
+        rollback ? u.outgoing->security_version : update_.security_version;
+    img.flags = rollback ? update::kOldImageRollback : 0;
     memcpy(img.version, update::keel_image_note.version, sizeof img.version);
     img.dtb = u.swap->device_tree();
     u.swap->describe_image(img);
@@ -265,6 +282,70 @@ Status Service::update_apply(UpdateReply& out) {
            parked, static_cast<unsigned long long>(bytes), what, blackout_ns);
     kprint("update: apply: %s\n", out.message);
     return Status::Unsupported;
+}
+
+void Service::begin_trial(u64 ms, CommitFn commit) {
+    trial_.commit = commit;
+    trial_.ms = ms;
+    trial_.deadline_ms = backend_ != nullptr ? backend_->now_ms() + ms : 0;
+}
+
+// UPDATE Commit (§4.7): the controller's word that the image an Apply left running stays.
+Status Service::update_commit(UpdateReply& out) {
+    if (trial_.commit == nullptr) {
+        format(out.message, sizeof out.message, "no update awaits a commit");
+        return Status::BadState;
+    }
+    const CommitFn commit = trial_.commit;
+    trial_ = Trial{};
+    char what[64] = {};
+    const Status s = commit(what, sizeof what);
+    format(out.message, sizeof out.message, "%s", what);
+    return s;
+}
+
+// The trial's deadline passed without a Commit (§4.7): the outgoing image, put back as it
+// was loaded, is entered with a record of everything as it is now, and stays. Returns only
+// when it could not be: this image runs on, not committed, and Commit is still accepted.
+void Service::roll_back_update() {
+    update::Swap* swap = update_.setup.swap;
+    const update::OldImageRecord* old = update_.setup.outgoing;
+    trial_.deadline_ms = ~0ull; // once, whatever happens below
+    Status s = swap == nullptr || old == nullptr || update_.setup.record == nullptr
+                   ? Status::BadState
+                   : swap->restore_outgoing();
+    u32 parked = 0;
+    const Ticks t0 = ticks_now();
+    if (s == Status::Ok && swap->quiesce(kQuiesceMs, &parked) != Status::Ok) {
+        trial_.deadline_ms = backend_->now_ms() + 1000; // a vCPU did not park: again later
+        kprint("update: rollback: not every vCPU parked within %u ms; again in 1 s\n", kQuiesceMs);
+        return;
+    }
+    char line[40];
+    if (s == Status::Ok) {
+        // In the chain before the record is written: the image entered goes on after it.
+        format(line, sizeof line, "update rolled back: no commit in time");
+        audit_.append(AuditKind::Boot, backend_->now_ms(), 0, static_cast<u32>(Opcode::Update),
+                      Status::Timeout, 0, line);
+        kprint("update: no Commit within %llu ms: rolling back to Keel %s (%u vCPUs parked)\n",
+               static_cast<unsigned long long>(trial_.ms), old->version, parked);
+        u64 bytes = 0;
+        s = write_handover(&bytes, true);
+        update::HandBack hb;
+        if (s == Status::Ok) hb = swap->enter_outgoing(update_.setup.record, bytes);
+        swap->resume();
+        memset(update_.setup.record, 0, static_cast<usize>(update_.setup.record_size));
+        if (s == Status::Ok)
+            s = hb.reason == update::HandBackReason::RecordRefused ? hb.status
+                                                                   : Status::Unsupported;
+        kprint("update: rollback: %s (%s), resumed in %u ns\n",
+               hb.reason == update::HandBackReason::None ? "not entered" : "handed back",
+               hand_back_why(hb.reason), ticks_ns(t0, ticks_now()));
+    }
+    format(line, sizeof line, "update not rolled back: %s", status_name(s));
+    audit_.append(AuditKind::Boot, backend_->now_ms(), 0, static_cast<u32>(Opcode::Update), s, 0,
+                  line);
+    kprint("update: %s: this image runs on, not committed (Commit is still accepted)\n", line);
 }
 
 } // namespace keel::mailbox

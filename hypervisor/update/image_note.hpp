@@ -19,9 +19,11 @@ constexpr u64 kNoteOffset = 0x40;
 // registers), MailboxVm (the controller's name, command line and times of each VM) and
 // OldImage's device-tree address, without which an adopting image cannot go on. 4: OldImage
 // names the cores online, the stage-2 table region, the quiesce's start and entropy for the
-// incoming image, which stays (it no longer hands back after adopting).
-constexpr u32 kHandoverAbi = 4;
-constexpr u32 kHandoverAbiMin = 4;
+// incoming image, which stays (it no longer hands back after adopting). 5: OldImage names
+// the outgoing image's pristine copy and a rollback flag: an incoming image commits only on
+// the controller's word and rolls back to the outgoing image without it (§4.7).
+constexpr u32 kHandoverAbi = 5;
+constexpr u32 kHandoverAbiMin = 5;
 
 struct ImageNote {
     u64 magic;            // kNoteMagic

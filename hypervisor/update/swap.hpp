@@ -71,6 +71,19 @@ public:
     // hold the device tree stay. Returns the bytes given back.
     virtual u64 release_outgoing(const OldImageRecord& old) = 0;
 
+    // The trial (docs/handover.md §4.7), in the incoming image that stayed and is not
+    // committed: it takes the outgoing image's update region (its doorbell and its record
+    // buffer, returned in `record`) and remembers the outgoing image, which stays reserved
+    // until the commit. Unsupported when the outgoing image left no pristine copy.
+    [[nodiscard]] virtual Status take_outgoing(const OldImageRecord& old, u8** record,
+                                               u64* record_size) = 0;
+    // Outside the blackout: the outgoing image's bytes put back as they were loaded (its
+    // pristine copy; .bss, .noinit and gaps zero), so it can be entered again.
+    [[nodiscard]] virtual Status restore_outgoing() = 0;
+    // Boot core, while quiesced and with the rollback record sealed: enters the restored
+    // outgoing image at its entry, where it ran. Like enter(): never returns when it stays.
+    [[nodiscard]] virtual HandBack enter_outgoing(const u8* record, u64 bytes) = 0;
+
 protected:
     ~Swap() = default; // never deleted through the interface
 };

@@ -4,20 +4,29 @@
 # incompatible-handover-ABI keel.img (signed at test time with the key the image trusts):
 # each is refused with its own error, audited, and both guests keep running; a good image
 # verifies.
-add_test(NAME arm64.update_refusals
-  COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args}
-          --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
-          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem
-          --log ${CMAKE_BINARY_DIR}/logs/arm64.update_refusals.log update_refusals)
-set_tests_properties(arm64.update_refusals PROPERTIES LABELS qemu-arm64 TIMEOUT 300 RUN_SERIAL TRUE)
-# update_linux: two Linux VMs (1 and 2 vCPUs, console echo) while UPDATE Apply runs five
-# times with a visibly newer image (its note says 0.2.0-next): every vCPU parks at EL2 (state
-# into its VM's context, stage 2 untouched), the handover record is written and checked, the
-# boot core turns its MMU off and enters the new image, which runs relocated from the run
-# slot, prints its version, checks the record and hands back (adoption is not built yet,
-# docs/handover.md §4); every vCPU resumes; after each Apply both guests still echo a line
-# typed into them. So this covers quiesce, record, the jump there and back and resume, not
-# an adoption.
+# keel_update_test(NAME SCENARIO LABEL TIMEOUT [extra mailbox_e2e.py args]): one
+# mailbox_e2e.py live-update scenario with the images signed at test time.
+function(keel_update_test name scenario label timeout)
+  add_test(NAME ${name}
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args}
+            --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
+            --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem ${ARGN}
+            --log ${CMAKE_BINARY_DIR}/logs/${name}.log ${scenario})
+  set_tests_properties(${name} PROPERTIES LABELS ${label} TIMEOUT ${timeout} RUN_SERIAL TRUE)
+endfunction()
+keel_update_test(arm64.update_refusals update_refusals qemu-arm64 300)
+# update_rollback (docs/handover.md §4.7): an Apply the controller does not commit
+# (keelctl update --no-commit, keel.update_commit_ms=3000): the new image runs the guests,
+# refuses another update meanwhile, then at its deadline rolls back by itself to the old
+# image, restored as loaded where it first ran, which adopts the guests as they are and
+# stays; no memory lost, the session and audit chain continue, a later update commits.
+keel_update_test(arm64.update_rollback update_rollback qemu-arm64 300)
+# update_linux: two Linux VMs (1 and 2 vCPUs, console echo) while five live updates
+# alternate a visibly newer image (its note says 0.2.0-next) and 0.1.0: every vCPU parks at
+# EL2, the handover record is written and checked, the new image runs relocated from the
+# run slot, adopts every VM, takes every core over and resumes every vCPU, and keelctl
+# commits it; after each both guests still echo a line typed into them, and at the end each
+# guest's own check finds its memory unchanged (md5 of 8 MiB) and its longest clock gap.
 keel_mailbox_linux_test(arm64.update_linux update_linux --timeout 360
   --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
   --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem --log ${CMAKE_BINARY_DIR}/logs/arm64.update_linux.log)
@@ -43,12 +52,8 @@ keel_emu_test(NAME arm64.update_relocated_boot LABEL qemu-arm64 TIMEOUT 60 ARGS
   --expect "vm 2: summary: guest power-off"
   --expect "keel: all VMs ended"
   --expect "keel: power off")
-# 20 consecutive Applies alternating two versions (0.1.0 and 0.2.0-next) with two test guests
-# running: each version is entered in the run slot and hands back; the guests are alive at
-# the end, one keelctl session served all of it, the audit chain verifies.
-add_test(NAME arm64.update_many
-  COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_mbox_args}
-          --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_arm64}
-          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem --rounds 20 --timeout 300
-          --log ${CMAKE_BINARY_DIR}/logs/arm64.update_many.log update_many)
-set_tests_properties(arm64.update_many PROPERTIES LABELS long TIMEOUT 420 RUN_SERIAL TRUE)
+# 20 consecutive live updates alternating two versions (0.1.0 and 0.2.0-next) with two test
+# guests running: each new image adopts everything, stays and is committed; the pool's free
+# memory is the same after every commit, the guests are alive at the end, one keelctl
+# session served all of it, the audit chain verifies.
+keel_update_test(arm64.update_many update_many long 420 --rounds 20 --timeout 300)

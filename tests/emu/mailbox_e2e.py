@@ -33,7 +33,7 @@ def main():
     p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
                                         "flood", "expiry", "topology", "vfs", "vfassign", "hotplug", "update_refusals", "update_linux",
-                                        "update_bench", "update_many"])
+                                        "update_bench", "update_many", "update_rollback"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -162,6 +162,16 @@ ROLLED_BACK_RE = (r"update refused: (\d+) vCPUs parked, record (\d+) B; handed b
                   r"\(([^)]*)\); resumed in (\d+) ns")
 
 
+def apply_update_args(run, image, *args, expect_rc=0):
+    """keelctl update IMAGE ARGS..., retried like apply_update."""
+    for _ in range(3):
+        out = run("update", image, *args, expect_rc=expect_rc, both=True)
+        if "not every vCPU parked within" not in out:
+            return out
+        print("  (a vCPU did not park within 100 ms under TCG: Apply refused, nothing changed; retried)")
+    return out
+
+
 def apply_update(run, image, expect_rc=0):
     """keelctl update IMAGE; an Apply refused because a vCPU did not park within Keel's
     100 ms (Timeout: all resumed, nothing changed, docs/handover.md §4 step 1) is what a
@@ -202,7 +212,7 @@ def check_swap(serial, n, version, old_version, vms, vcpus, slot):
               f"{slot and hex(slot)}: {entered[-1:]}")
         ok = False
     checks = [
-        rf"handover: record checked: abi 4, update {n + 1}, \d+ B, {vms} VMs, {vcpus} vCPUs, pool \d+ runs, "
+        rf"handover: record checked: abi 5, update {n + 1}, \d+ B, {vms} VMs, {vcpus} vCPUs, pool \d+ runs, "
         rf"\d+ MiB free, outgoing Keel {re.escape(old_version)}\n",
         rf"handover: {vms} VMs adopted, 3 cores came over: staying\n",
         rf"handover: {vcpus} of {vcpus} vCPUs re-entered their guests, \d+ ns after the quiesce began \(counter \d+\)\n",
@@ -221,6 +231,16 @@ def check_swap(serial, n, version, old_version, vms, vcpus, slot):
             print(f"FAIL: update {n + 1}: vm {vm}'s arch state adopted as recorded {len(seen)} times: {seen[-1:]}")
             ok = False
     return ok
+
+
+def start_polite_and_deaf(a, run, wait_serial):
+    """The live-update tests' two test guests, one vCPU each: vm 1 (core 1) waits for the
+    power button, vm 2 (core 2) ignores everything. True once both say so."""
+    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "polite"); run("start", "deaf")
+    return wait_serial("[vm 1] guest: button: waiting for the power button") and \
+        wait_serial("[vm 2] guest: deaf: ignoring everything")
 
 
 def update_images(a, s):
@@ -269,7 +289,7 @@ def update_images(a, s):
         ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
-         "incompatible handover ABI (image adopts 99..99, this Keel writes 4)"),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 5)"),
     ]
 
 
@@ -278,11 +298,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     verifies; both guests are still alive afterwards (one answers the power button)."""
     ok = True
     good, bad = update_images(a, s)
-    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
-    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
-    run("start", "polite"); run("start", "deaf")
-    ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
-    ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+    ok &= start_polite_and_deaf(a, run, wait_serial)
     for name, path, message in bad:
         out = run("update", path, expect_rc=1, both=True)
         if f"keelctl: update refused: {message}\n" not in out:
@@ -294,7 +310,7 @@ def update_refusals(a, s, run, wait_serial, serial):
             print(f"FAIL: {name}: a VM stopped running")
             ok = False
     out = run("update", good, "--verify-only")
-    ok &= "update: verified: 0.1.0, security version 1, handover 4..4" in out
+    ok &= "update: verified: 0.1.0, security version 1, handover 5..5" in out
     out = run("update", a.failing, "--verify-only")
     ok &= "(test image: fails its health check)" in out
     # The rollback (docs/handover.md §4.6): the test image adopts everything, fails its health
@@ -324,7 +340,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     for vm in (1, 2):
         ok &= re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 2 "
                         r"blocks mapped, each to its own RAM", serial()) is not None
-    seen = re.findall(r"handover: record checked: abi 4, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+    seen = re.findall(r"handover: record checked: abi 5, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
                       r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
     if not seen or int(seen[-1]) != base - 8:
         print(f"FAIL: the record's free pool runs: {seen}, baseline {base}")
@@ -441,11 +457,7 @@ def update_many(a, s, run, wait_serial, serial):
     the audit chain verifies across all of it."""
     ok = True
     good, _ = update_images(a, s)
-    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
-    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
-    run("start", "polite"); run("start", "deaf")
-    ok &= wait_serial("[vm 1] guest: button: waiting for the power button")
-    ok &= wait_serial("[vm 2] guest: deaf: ignoring everything")
+    ok &= start_polite_and_deaf(a, run, wait_serial)
     log_out = ""
     version = "0.1.0"
     free = []
@@ -837,6 +849,83 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     return ok
 
 
+def update_rollback(a, s, run, wait_serial, serial):
+    """The trial (docs/handover.md §4.7) with keel.update_commit_ms=3000: an Apply of
+    0.2.0-next that the controller does not commit. The new image adopts everything and the
+    guests run on it; until its deadline it refuses a new update; then it rolls back by
+    itself: the old image, put back as it was loaded where it first ran, adopts the record the
+    new image wrote (the guests as they are now) and stays, committed at once, the floor
+    unchanged and no memory lost. The guests never notice (the button guest still powers off
+    on a polite STOP), the session and the audit chain go on, and a later update commits."""
+    ok = True
+    good, _ = update_images(a, s)
+    ok &= start_polite_and_deaf(a, run, wait_serial)
+    base = [int(b) for b in re.findall(r"baseline now (\d+) MiB", serial())][-1]
+    first = re.search(r"boot: source arm64 Image \(direct\), image (0x[0-9a-f]+) ", serial())
+    out = apply_update_args(run, a.newer, "--no-commit")
+    m = re.search(APPLIED_RE, out)
+    if not m or m.groups()[:3] != ("2", "2", "1") or "; commit within 3000 ms" not in out or \
+            "update: not committed: the new image rolls back at its deadline" not in out:
+        print(f"FAIL: the uncommitted Apply: {out.strip()}")
+        ok = False
+    ok &= wait_serial(f"update: Keel {NEWER_VERSION} not committed: UPDATE Commit within 3000 ms, or Keel 0.1.0 "
+                      "comes back", 10)
+    # Not committed: nothing new is staged, the guests run on the new image.
+    out = run("update", good, expect_rc=1, both=True)
+    if "update 1 is not committed: Commit it, or it rolls back in " not in out:
+        print(f"FAIL: an update during the trial was not refused: {out.strip()}")
+        ok = False
+    listing = run("list")
+    ok &= "polite\trunning" in listing and "deaf\trunning" in listing
+    # The deadline: back to 0.1.0, which adopts the guests as they are now.
+    ok &= wait_serial("update: no Commit within 3000 ms: rolling back to Keel 0.1.0 (2 vCPUs parked)", 30)
+    ok &= wait_serial("Keel hypervisor 0.1.0 (arm64), rolled back by live update 2 from Keel "
+                      f"{NEWER_VERSION}: every VM adopted", 30)
+    ok &= wait_serial("update: committed: Keel 0.1.0 again, security floor 1, ", 10)
+    text = serial()
+    back = re.findall(r"handover: Keel 0\.1\.0 \(incoming image\) running at (0x[0-9a-f]+), linked at "
+                      r"0x40200000 \((\d+) relocations\)", text)
+    if not first or not back or back[-1][0] != first.group(1):
+        print(f"FAIL: the old image did not run again where it first ran ({first and first.group(1)}): {back}")
+        ok = False
+    checks = [r"handover: record checked: abi 5, update 2, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, \d+ MiB free, "
+              rf"outgoing Keel {re.escape(NEWER_VERSION)}\n",
+              r"handover: 2 VMs adopted, 3 cores came over: staying\n",
+              r"handover: 2 of 2 vCPUs re-entered their guests, \d+ ns after the quiesce began"]
+    for c in checks:
+        if not re.search(c, text):
+            print(f"FAIL: rollback: serial line not seen: {c}")
+            ok = False
+    free = re.findall(r"update: committed: Keel 0\.1\.0 again, security floor 1, \d+ MiB of the outgoing image "
+                      r"back in the pool \((\d+) MiB free\)", text)
+    if not free or int(free[-1]) != base - 8:
+        print(f"FAIL: after the rollback the pool has {free[-1:]} MiB free, not the baseline {base} less 8")
+        ok = False
+    listing = run("list")
+    ok &= "polite\trunning" in listing and "deaf\trunning" in listing
+    # The image that came back updates like any: this time committed.
+    slot = run_slot(serial)
+    out = apply_update(run, a.newer)
+    ok &= re.search(APPLIED_RE, out) is not None and f"update: committed: Keel {NEWER_VERSION}, floor 1" in out
+    ok &= check_swap(serial, 2, NEWER_VERSION, "0.1.0", 2, 2, slot)
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    ok &= "destroyed" not in text
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    for want in ["update adopted: 0.2.0-next", "update rolled back: no commit in time",
+                 "rollback committed: floor 1, 4 MiB back", "update commit: ok", "update committed: floor 1"]:
+        if want not in log_out:
+            print(f"FAIL: no audit record '{want}'")
+            ok = False
+    if len(re.findall(r"session \d+ established", log_out)) != 1:
+        print("FAIL: the session did not continue across the rollback")
+        ok = False
+    return ok
+
+
 def drive(a, s):
     """Boots Keel with the mailbox in the scratch s, runs a.scenario; returns the exit status."""
     # Linux: a 16 MiB window (the most Keel uses) takes a 32 MiB Image in 3 chunks.
@@ -867,6 +956,8 @@ def drive(a, s):
         cmd += ["-icount", "shift=0,align=off,sleep=off", "-append", "keel.bench"]
     elif a.scenario == "expiry":
         cmd += ["-append", "keel.session_commands=5"]
+    elif a.scenario == "update_rollback":  # the trial's deadline (docs/handover.md §4.7)
+        cmd += ["-append", "keel.update_commit_ms=3000"]
     disk = os.path.join(s.workdir, "ns1.img")
     if a.scenario in ("vfassign", "hotplug"):  # the VFs behind the SMMU, namespace 1 in a file (docs/sriov.md)
         with open(disk, "wb") as f:
@@ -1110,6 +1201,8 @@ def drive(a, s):
             ok &= update_linux(a, s, run, wait_serial, serial, ring, wait_ring)
         elif a.scenario == "update_refusals":
             ok &= update_refusals(a, s, run, wait_serial, serial)
+        elif a.scenario == "update_rollback":
+            ok &= update_rollback(a, s, run, wait_serial, serial)
         elif a.scenario == "logstate":
             st = os.path.join(s.workdir, "audit.state")
             run("info")  # the session handshake (its own record) before the first pull

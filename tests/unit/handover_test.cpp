@@ -191,6 +191,10 @@ TEST(Handover, LayoutMatchesDocs) {
     EXPECT_EQ(offsetof(OldImageRecord, cores_online), 96u);
     EXPECT_EQ(offsetof(OldImageRecord, quiesce_tick), 120u);
     EXPECT_EQ(offsetof(OldImageRecord, entropy), 128u);
+    EXPECT_EQ(offsetof(OldImageRecord, restore_offset), 160u);
+    EXPECT_EQ(offsetof(OldImageRecord, restore_copy), 176u);
+    EXPECT_EQ(offsetof(OldImageRecord, flags), 184u);
+    EXPECT_EQ(sizeof(OldImageRecord), 192u);
     EXPECT_EQ(offsetof(VmDevicesRecord, uart_rx), 56u);
     EXPECT_EQ(offsetof(VmDevicesRecord, uart_line), 120u);
     EXPECT_EQ(offsetof(VmDevicesRecord, gpio_data), 240u);
@@ -204,11 +208,11 @@ TEST(Handover, LayoutMatchesDocs) {
 TEST(Handover, RoundTrip) {
     Buf b;
     const u64 n = write_sample(b, 7);
-    EXPECT_EQ(n, 80 + 18 * 16 + 160 + 2 * (64 + 32 + 320 + 256 + 5152 + 320) + 3 * 704 + 216 + 8 +
+    EXPECT_EQ(n, 80 + 18 * 16 + 192 + 2 * (64 + 32 + 320 + 256 + 5152 + 320) + 3 * 704 + 216 + 8 +
                      3 * 24);
     HandoverView v;
     ASSERT_EQ(parse(b, n, v), Status::Ok);
-    EXPECT_EQ(v.header.abi_version, 4u);
+    EXPECT_EQ(v.header.abi_version, 5u);
     EXPECT_EQ(v.header.update_counter, 7u);
     EXPECT_EQ(v.header.record_count, 18u);
     EXPECT_EQ(v.header.length, n);
@@ -270,15 +274,15 @@ TEST(Handover, OtherVersionsAreRefused) {
     Buf b;
     const u64 n = write_sample(b);
     HandoverView v;
-    EXPECT_EQ(parse(b, n, v, 5, 6), Status::Unsupported) << "a reader that adopts 5..6 only";
-    EXPECT_EQ(parse(b, n, v, 3, 3), Status::Unsupported)
-        << "a version-3 reader (OldImage without cores, table region, entropy)";
-    u32 version = 5;
+    EXPECT_EQ(parse(b, n, v, 6, 7), Status::Unsupported) << "a reader that adopts 6..7 only";
+    EXPECT_EQ(parse(b, n, v, 4, 4), Status::Unsupported)
+        << "a version-4 reader (OldImage without the pristine copy and the rollback flag)";
+    u32 version = 6;
     memcpy(b.data() + 8, &version, 4);
     rehash(b);
     EXPECT_EQ(parse(b, n, v), Status::Unsupported) << "a record from a newer writer";
-    EXPECT_EQ(parse(b, n, v, 4, 5), Status::Ok) << "accepted by a reader that lists it";
-    version = 4;
+    EXPECT_EQ(parse(b, n, v, 5, 6), Status::Ok) << "accepted by a reader that lists it";
+    version = 5;
     memcpy(b.data() + 8, &version, 4);
     u32 rec_version = 2; // the first record's own version
     memcpy(b.data() + 80 + 4, &rec_version, 4);
@@ -526,6 +530,56 @@ TEST(Handover, StructureErrorsWithAGoodHashAreRefused) {
     // Misaligned buffer.
     write_sample(b);
     EXPECT_EQ(parse_handover(b.data() + 4, n, 1, 1, v), Status::InvalidArgument);
+}
+
+// §2.3 OldImage (ABI 5): the pristine copy and the bytes it restores inside the image's span
+// and apart from each other (a rollback writes the one from the other), known flags only.
+TEST(Handover, OldImageRestoreSpansAndFlagsAreChecked) {
+    struct Case {
+        const char* name;
+        u64 offset, size, copy;
+        u32 flags, reserved;
+        Status want;
+    };
+    const u64 span = 6 * MiB; // old_image()'s
+    const Case cases[] = {
+        {"none", 0, 0, 0, 0, 0, Status::Ok},
+        {"a rollback without a copy", 0, 0, 0, kOldImageRollback, 0, Status::Ok},
+        {"copy after the bytes", 0x3f000, 0xc000, 0x1e0000, 0, 0, Status::Ok},
+        {"copy right behind them", 0x3f000, 0xc000, 0x4b000, 0, 0, Status::Ok},
+        {"copy before them", 0x100000, 0x1000, 0x2000, 0, 0, Status::Ok},
+        {"ending at the span's end", 0x1000, 0x1000, span - 0x1000, 0, 0, Status::Ok},
+        {"offsets without a size", 0x3f000, 0, 0x1e0000, 0, 0, Status::Corrupt},
+        {"overlapping", 0x3f000, 0xc000, 0x40000, 0, 0, Status::Corrupt},
+        {"copy past the span", 0x1000, 0x1000, span - 0xfff, 0, 0, Status::Corrupt},
+        {"bytes past the span", span, 0x1000, 0x1000, 0, 0, Status::Corrupt},
+        {"wrapping", 0x1000, ~0ull - 0x800, 0x2000, 0, 0, Status::Corrupt},
+        {"an unknown flag", 0, 0, 0, 2, 0, Status::Corrupt},
+        {"reserved", 0, 0, 0, 0, 1, Status::Corrupt},
+    };
+    for (const Case& c : cases) {
+        Buf b;
+        HandoverWriter w(b.data(), b.size(), 1);
+        OldImageRecord o = old_image();
+        o.restore_offset = c.offset;
+        o.restore_size = c.size;
+        o.restore_copy = c.copy;
+        o.flags = c.flags;
+        o.reserved = c.reserved;
+        (void)w.add(RecordType::OldImage, o);
+        (void)w.add(RecordType::Vm, vm(1, 1));
+        (void)w.add(RecordType::Stage2, stage2(1));
+        (void)w.add(RecordType::VgicDist, dist(1));
+        (void)w.add(RecordType::VmDevices, devices(1));
+        (void)w.add(RecordType::Console, console(1));
+        (void)w.add(RecordType::MailboxVm, mailbox_vm(1));
+        (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+        tail(w);
+        Result<u64> n = w.seal();
+        ASSERT_TRUE(n.ok()) << c.name;
+        HandoverView v;
+        EXPECT_EQ(parse(b, n.value(), v), c.want) << c.name;
+    }
 }
 
 TEST(Handover, TheWriterNeverSealsARecordThatDidNotFit) {

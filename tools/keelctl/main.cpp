@@ -28,7 +28,8 @@ int usage() {
             "detach with Ctrl-])\n"
             "  log [--follow] [--state FILE]\n"
             "  session        (a fresh handshake now; prints the session)\n"
-            "  update keel.img [--verify-only]   (live update: stage, verify, apply)\n"
+            "  update keel.img [--verify-only | --no-commit]  (live update: stage, verify, apply, "
+            "commit)\n"
             "  ping [--count N]  (N authenticated PINGs in this process; prints the wall time)\n"
             "  hostile CASE   (test inputs: bad-mac replay wrong-session garbage bad-index "
             "past-window bad-hello flood)\n");

@@ -1,6 +1,8 @@
 // keelctl update keel.img: live update (docs/mailbox.md §3.10, docs/handover.md). The image
 // goes through the bulk window into Keel's update region, Keel verifies it as the boot
-// stage would, then (unless --verify-only) applies it. Every refusal prints Keel's reason.
+// stage would, then (unless --verify-only) applies it and, once the new image answers,
+// commits it (unless --no-commit: the new image then rolls back at its deadline,
+// docs/handover.md §4.7). Every refusal prints Keel's reason.
 #include <stdio.h>
 #include <string.h>
 
@@ -36,6 +38,8 @@ int cmd_update(Session& s, const Args& a) {
     if (!sign::read_file(a[0], img) || img.empty())
         return fprintf(stderr, "keelctl: cannot read %s\n", a[0].c_str()), kExitUsage;
     const bool verify_only = a.size() > 1 && a[1] == "--verify-only";
+    const bool no_commit = a.size() > 1 && a[1] == "--no-commit";
+    if (a.size() > 2 || (a.size() == 2 && !verify_only && !no_commit)) return kExitUsage;
     UpdateReply out{};
     UpdatePayload begin = payload(UpdateStep::Begin);
     begin.image_size = img.size();
@@ -54,6 +58,13 @@ int cmd_update(Session& s, const Args& a) {
     if (verify_only) return kExitOk;
     if (step(s, payload(UpdateStep::Apply), out) != Status::Ok) return kExitRefused;
     printf("update: applied: %s\n", out.message);
+    if (no_commit) {
+        printf("update: not committed: the new image rolls back at its deadline\n");
+        return kExitOk;
+    }
+    // Answered by the new image under the same session: it runs. Its commit (§4.7).
+    if (step(s, payload(UpdateStep::Commit), out) != Status::Ok) return kExitRefused;
+    printf("update: committed: %s\n", out.message);
     return kExitOk;
 }
 
