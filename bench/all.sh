@@ -123,6 +123,8 @@ table=$bench_tmp/table.md
     echo "| live update Apply: quiesce request -> every vCPU back in its guest under the new image (record written and checked, the jump, adoption, every core moved over; two test guests), median (range) of 5 | $(range "$(res update.quiesce_to_resume)") | <= 3 M guest-visible blackout |"
     echo "| &nbsp; as the guests saw it: the longer of two guests' virtual-counter gaps spanning the quiesce (keel.guest=gaps), median (range) of 5 | $(range "$(res update.guest_gap)") | <= 3 M |"
     echo "| &nbsp; handover record bytes (two VMs) | $(n "$(res update.record_bytes)") | |"
+    echo "| &nbsp; total update time: Keel's work for one update (the chunks' copies, Verify, placing, the blackout, the commit; other cores' turns included, -icount round robin), median (range) of 5 | $(range "$(res update.total)") | |"
+    echo "| &nbsp; of which Verify (signature, segment hashes, note) | $(range "$(res update.verify)") | |"
     if [ -n "$(res mailbox.start_to_output)" ]; then
         echo "| mailbox VM START -> first guest console output (virtual ns = instructions) | $(n "$(res mailbox.start_to_output)") | |"
     else

@@ -6,7 +6,9 @@
 # to the last vCPU back in its guest under the new image (the record written and checked, the
 # jump, adoption, every core moved over: docs/handover.md §4), as the new image measures it
 # and as the guests saw it (keel.guest=gaps: the gap of each guest's virtual counter that
-# spans the quiesce), and the record's size. Prints a markdown table, then bench-result lines.
+# spans the quiesce), the record's size, and Keel's own work for a whole update step by step
+# (the chunks' copies, Verify, placing, the blackout, the commit: its "update: timing:"
+# lines) and their total. Prints a markdown table, then bench-result lines.
 #   bench/update_bench.sh BUILD_DIR [ROUNDS]
 set -eu
 here=$(cd "$(dirname "$0")" && pwd)
@@ -29,4 +31,8 @@ bench_result update.record_bytes "$(row "handover record bytes" | awk '{print $1
 seen=$(row "guest-observed blackout")
 bench_need "$seen" "'guest-observed blackout' row" "$out"
 bench_result update.guest_gap "$seen"
+total=$(row "total: Keel's work for one update")
+bench_need "$total" "'total' row" "$out"
+bench_result update.total "$total"
+bench_result update.verify "$(row "Verify: signature")"
 [ "$rc" -eq 0 ] || bench_fail "mailbox_e2e.py update_bench ended with status $rc"

@@ -1,12 +1,13 @@
-// The incoming image at a live update (docs/handover.md §4.3-4.4). The outgoing image's boot
+// The incoming image at a live update (docs/handover.md §4.3-4.6). The outgoing image's boot
 // core enters it with the EL2 MMU off, x0 = the handover record, x1 = where to hand back,
-// x2 = the console UART; start.S has relocated it into the run slot and zeroed its own .bss.
-// It writes nothing outside its own span but the doorbell: its own EL2 tables (from its
-// .noinit), the record mapped read-only, the UART, the doorbell line (§4.5). No GIC, pool, timer,
-// mailbox or secondary-core set-up: what the outgoing image runs stays as it is. It checks the
-// record as an adopting image must (magic, ABI version, length, SHA-256, every rule of §2.3), says
-// what it found, and, since adoption is not built, hands control back with its answer
-// (update::encode_hand_back).
+// x2 = the console UART; start.S has relocated it (into the run slot, or, for a rollback,
+// where it first ran: §4.7) and zeroed its own .bss. Until it stays it changes nothing the
+// outgoing image runs: its own EL2 tables (from its .noinit), the record mapped read-only,
+// the UART, the doorbell (§4.5). It checks the record as an adopting image must (magic, ABI
+// version, length, SHA-256, every rule of §2.3), reads the platform from the recorded device
+// tree, adopts the pool, the stage-2 trees in place and every VM, takes every other core
+// over, and then stays (handover_stay.cpp) or, on any refusal, sends every core back and
+// hands control back with its answer (update::encode_hand_back).
 #include "handover_entry.hpp"
 
 #include <arch/console.hpp>

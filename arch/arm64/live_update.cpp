@@ -1,7 +1,10 @@
 // arm64 live update's swap mechanics (arch/update_interface.hpp, docs/handover.md §4): park
 // every running vCPU at EL2 between two exits, describe the VMs for the handover record,
-// enter the incoming image placed in the run slot (handover_jump.S) and take it back, let the
-// vCPUs run again. Stage-2 tables and VTTBR_EL2 are left as they are throughout.
+// enter the incoming image placed in the run slot (handover_jump.S), which stays or hands
+// back, and let the vCPUs run again after a hand back. On the incoming image that stayed:
+// give the outgoing image's memory back at the commit, or, in the trial before it, take the
+// outgoing image's region over and roll back into the outgoing image restored from its
+// pristine copy (§4.7). Stage-2 tables and VTTBR_EL2 are left as they are throughout.
 #include "live_update.hpp"
 
 #include <arch/console.hpp>

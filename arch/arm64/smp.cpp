@@ -103,13 +103,19 @@ u32 smp_adopt(const Platform& platform, u64 online) {
     return g_boot_cpu;
 }
 
-void smp_adopt_boot_core() {
+// The boot core as this image's: its PerCpu, the guest vectors, the EL2 guest configuration
+// and what a vCPU reset needs to know of the core (at boot and after a live update alike).
+static void set_up_boot_core() {
     PerCpu& boot = g_cpus[g_boot_cpu];
     boot.online = 1;
     KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&boot));
     KEEL_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(el2_guest_vectors));
     el2_setup_for_guests();
     core_reset_probe();
+}
+
+void smp_adopt_boot_core() {
+    set_up_boot_core();
     gic_adopt_this_cpu();
 }
 
@@ -172,11 +178,7 @@ u64 smp_start(const Platform& platform) {
     PerCpu& boot = g_cpus[g_boot_cpu];
     boot.index = g_boot_cpu;
     boot.mpidr = self;
-    boot.online = 1;
-    KEEL_WRITE_SYSREG(tpidr_el2, reinterpret_cast<u64>(&boot));
-    KEEL_WRITE_SYSREG(vbar_el2, reinterpret_cast<u64>(el2_guest_vectors));
-    el2_setup_for_guests();
-    core_reset_probe();
+    set_up_boot_core();
     gic_init_boot(platform);
     gic_init_this_cpu();
     kprint("cpu %u online (mpidr %#llx), boot core: hypervisor and console only\n", g_boot_cpu,

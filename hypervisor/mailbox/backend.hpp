@@ -43,8 +43,9 @@ public:
     // service retries next poll), or Unsupported where the arch has no receive path.
     virtual Status console_input(u32 id, u8 byte) = 0;
     virtual void metrics(u32 id, VmMetrics& out) = 0;
-    // Gives VM `id` (created, not started) the VF at routing ID `rid`, or takes it back
-    // (FLR, stream quarantined). `why`: a sriov::VfError value on a refusal.
+    // Gives VM `id` (created, or running: a hot-add its guest sees) the VF at routing ID
+    // `rid`, or takes it back (FLR, stream quarantined; from a running guest a surprise
+    // removal). `why`: a sriov::VfError value on a refusal.
     virtual Status attach_vf(u32 id, u16 rid, u32* why) = 0;
     virtual Status detach_vf(u32 id, u16 rid, u32* why) = 0;
     // IOMMU faults of VM `id`'s VFs so far.

@@ -153,8 +153,9 @@ Status Service::do_create(const Command& c, u8 (&reply)[kRespPayloadMax], u32* v
     return Status::Ok;
 }
 
-// §3.11: the VM exists and is created, not started (the manager checks its state again);
-// every refusal has its reason in the reply and the audit record's detail.
+// §3.11: the VM exists and is created or running (a running VM's guest sees a hot-plug; the
+// manager checks its state again); every refusal has its reason in the reply and the audit
+// record's detail.
 Status Service::do_vf(const Command& c, u8 (&reply)[kRespPayloadMax]) {
     const bool attach = c.op == Opcode::AttachVf;
     const u16 rid = static_cast<u16>((c.vf.bus << 8) | (c.vf.dev << 3) | c.vf.fn);

@@ -233,6 +233,7 @@ update::OldImageRecord g_outgoing{};
 // version, the outgoing image's memory goes back to the pool, a new update region comes
 // from it. A rollback commits the same way, the floor as it was.
 Status commit_update(char* what, usize size) {
+    const arch::TickCount t0 = arch::ticks();
     const update::OldImageRecord& old = g_outgoing;
     const bool rollback = (old.flags & update::kOldImageRollback) != 0;
     const u32 floor = old.incoming_security_version > old.security_floor
@@ -251,6 +252,9 @@ Status commit_update(char* what, usize size) {
     format(what, size, "Keel %s, floor %u, %llu MiB of Keel %s back",
            update::keel_image_note.version, floor, static_cast<ull>(freed / MiB), old.version);
     g_outgoing = update::OldImageRecord{};
+    const arch::TickCount t1 = arch::ticks();
+    kprint("update: timing: committed in %llu ns\n",
+           t1.hz != 0 ? static_cast<ull>((t1.count - t0.count) * 1000000000ull / t1.hz) : 0ull);
     return Status::Ok;
 }
 

@@ -200,6 +200,8 @@ private:
         char version[32] = {};    // the verified image's (its note)
         u32 security_version = 0; // the verified image's
         u64 counter = 0;          // updates applied (the handover record's update_counter)
+        u64 copy_ns = 0;          // the chunks' copies into the region, all of them
+        u32 chunks = 0;
     } update_;
     char detail_[40] = {}; // the audit record's detail for this command ("": the opcode's name)
     // The trial (§4.7): commit null when none; `ms` (the deadline's length) for the messages.

@@ -532,15 +532,33 @@ def update_bench(a, s, run, wait_serial, serial):
         return out
 
     ns, seen_by_guest, vcpus = [], [], None
+    steps = {"copies": [], "checked": [], "placed": [], "committed": [], "total": []}
     for _ in range(a.rounds):
         gaps()  # afresh: what the console round trips cost is not the update's
         out = run("update", good, both=True)
         m = re.search(APPLIED_RE, out)
-        if not m:
-            print(f"FAIL: an Apply did not adopt and stay: {out.strip()}")
+        if not m or "update: committed: " not in out:
+            print(f"FAIL: an Apply did not adopt, stay and commit: {out.strip()}")
             return False
         vcpus = int(m.group(2))
         ns.append(int(m.group(4)))
+        # Keel's own work for this update, step by step (its "update: timing:" lines; the
+        # commit's comes from the new image once Commit arrived).
+        deadline = time.time() + 15
+        while len(re.findall(r"update: timing: committed in", serial())) < len(ns) and time.time() < deadline:
+            time.sleep(0.1)
+        text = serial()
+        staged = re.findall(r"update: timing: \d+ B staged in \d+ chunks \(copies (\d+) ns\), checked in (\d+) ns", text)
+        placed = re.findall(r"update: timing: placed in (\d+) ns", text)
+        committed = re.findall(r"update: timing: committed in (\d+) ns", text)
+        if not staged or not placed or len(committed) < len(ns):
+            print("FAIL: Keel's update timing lines are missing")
+            return False
+        one = {"copies": int(staged[-1][0]), "checked": int(staged[-1][1]), "placed": int(placed[-1]),
+               "committed": int(committed[-1])}
+        for k, val in one.items():
+            steps[k].append(val)
+        steps["total"].append(sum(one.values()) + ns[-1])
         g = gaps()
         # The gap of each guest that spans the quiesce (the counter value the new image
         # printed): its park and resume. Under -icount its other long gaps are the boot
@@ -568,6 +586,16 @@ def update_bench(a, s, run, wait_serial, serial):
     print(f"| guest-observed blackout: the longer of the two guests' counter gaps spanning the quiesce | "
           f"{seen_by_guest[len(seen_by_guest) // 2]} | {seen_by_guest[0]} | {seen_by_guest[-1]} |")
     print(f"| handover record bytes (2 VMs) | {size} | {size} | {size} |")
+    for k in steps:
+        steps[k].sort()
+    labels = [("copies", "staging: the chunks' copies from the bulk window into the update region"),
+              ("checked", "Verify: signature, segment hashes, note (the boot stage's checks)"),
+              ("placed", "Apply before the quiesce: the image laid out in the run slot and hashed again"),
+              ("committed", "Commit: the outgoing image's memory back, a new update region"),
+              ("total", "total: Keel's work for one update (the rows above and the blackout)")]
+    for k, label in labels:
+        v = steps[k]
+        print(f"| {label} | {v[len(v) // 2]} | {v[0]} | {v[-1]} |")
     return ok
 
 
