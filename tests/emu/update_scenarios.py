@@ -1,0 +1,529 @@
+"""The live-update scenarios of mailbox_e2e.py (docs/handover.md, issue 14): keel.img
+variants signed at test time, the checks of a swap in the serial log, and the scenarios
+update_refusals, update_rollback, update_linux, update_many and update_bench. Each scenario
+takes the driver's argparse namespace, its Scratch and its keelctl/serial helpers."""
+import os, re, struct, subprocess, time
+
+NEWER_VERSION = "0.2.0-next"
+# Apply's answer when the incoming image adopted everything and stayed (docs/handover.md §4):
+# it answers the Apply itself, under the same session, once every vCPU is back in its guest.
+APPLIED_RE = (r"update: applied: adopted: (\d+) VMs, (\d+) vCPUs, update (\d+); "
+              r"vCPUs back in (\d+) ns")
+# Apply's answer when the incoming image handed back (the rollback: every vCPU resumed on the
+# outgoing image, nothing changed).
+ROLLED_BACK_RE = (r"update refused: (\d+) vCPUs parked, record (\d+) B; handed back "
+                  r"\(([^)]*)\); resumed in (\d+) ns")
+
+
+def apply_update_args(run, image, *args, expect_rc=0):
+    """keelctl update IMAGE ARGS..., retried like apply_update."""
+    for _ in range(3):
+        out = run("update", image, *args, expect_rc=expect_rc, both=True)
+        if "not every vCPU parked within" not in out:
+            return out
+        print("  (a vCPU did not park within 100 ms under TCG: Apply refused, nothing changed; retried)")
+    return out
+
+
+def apply_update(run, image, expect_rc=0):
+    """keelctl update IMAGE; an Apply refused because a vCPU did not park within Keel's
+    100 ms (Timeout: all resumed, nothing changed, docs/handover.md §4 step 1) is what a
+    controller retries, and under TCG on a loaded host it happens: up to three tries."""
+    for _ in range(3):
+        out = run("update", image, expect_rc=expect_rc, both=True)
+        if "not every vCPU parked within" not in out:
+            return out
+        print("  (a vCPU did not park within 100 ms under TCG: Apply refused, nothing changed; retried)")
+    return out
+
+
+def run_slot(serial):
+    """The run slot an incoming image is placed in: the first 2 MiB of the running Keel's
+    update region (the last one it announced), the staged file after it."""
+    regions = re.findall(r"mailbox: update region \d+ KiB at (0x[0-9a-f]+)", serial())
+    return int(regions[-1], 16) - 0x200000 if regions else None
+
+
+def check_swap(serial, n, version, old_version, vms, vcpus, slot):
+    """What the serial log must show after the (n+1)th Apply that stayed: the new image ran
+    from the run slot, relocated unless the slot is its link address (a region the pool gave
+    back at an earlier commit), checked a record of update n+1, adopted every VM, took every
+    other core over, every vCPU re-entered its guest, then Keel <version> carried on and
+    committed (docs/handover.md §4 steps 3-6)."""
+    ok = True
+    # The commit comes after the Apply's answer: its line may still be on its way.
+    committed = rf"update: committed: Keel {re.escape(version)}, security floor 1, 4 MiB of the outgoing image back in the pool"
+    deadline = time.time() + 15
+    while len(re.findall(r"update: committed: ", serial())) < n + 1 and time.time() < deadline:
+        time.sleep(0.1)
+    text = serial()
+    entered = re.findall(r"handover: Keel (\S+) \(incoming image\) running at (0x[0-9a-f]+), "
+                         r"linked at 0x40200000 \((\d+) relocations\)", text)
+    if len(entered) < n + 1 or entered[-1][0] != version or slot is None or \
+            int(entered[-1][1], 16) != slot or (int(entered[-1][2]) == 0) != (slot == 0x40200000):
+        print(f"FAIL: update {n + 1}: the new image did not run relocated at the run slot "
+              f"{slot and hex(slot)}: {entered[-1:]}")
+        ok = False
+    checks = [
+        rf"handover: record checked: abi 5, update {n + 1}, \d+ B, {vms} VMs, {vcpus} vCPUs, pool \d+ runs, "
+        rf"\d+ MiB free, outgoing Keel {re.escape(old_version)}\n",
+        rf"handover: {vms} VMs adopted, 3 cores came over: staying\n",
+        rf"handover: {vcpus} of {vcpus} vCPUs re-entered their guests, \d+ ns after the quiesce began \(counter \d+\)\n",
+        rf"Keel hypervisor {re.escape(version)} \(arm64\), live update {n + 1} from Keel "
+        rf"{re.escape(old_version)}: every VM adopted\n",
+        committed,
+    ]
+    for c in checks:
+        if len(re.findall(c, text)) < 1 or (n == 0 and "live update 1 " in c and len(re.findall(c, text)) != 1):
+            print(f"FAIL: update {n + 1}: serial line not seen: {c}")
+            ok = False
+    for vm in range(1, vms + 1):
+        seen = re.findall(rf"handover: vm {vm} arch state adopted: stage-2 root 0x[0-9a-f]+ kept, [1-9]\d* RAM "
+                          r"blocks ready, (\d+) vCPUs, (\d+) running; (\d+) of (\d+) records described again identical\n", text)
+        if len(seen) < n + 1 or seen[-1][2] != seen[-1][3] or seen[-1][0] != seen[-1][1]:
+            print(f"FAIL: update {n + 1}: vm {vm}'s arch state adopted as recorded {len(seen)} times: {seen[-1:]}")
+            ok = False
+    return ok
+
+
+def start_polite_and_deaf(a, run, wait_serial):
+    """The live-update tests' two test guests, one vCPU each: vm 1 (core 1) waits for the
+    power button, vm 2 (core 2) ignores everything. True once both say so."""
+    run("create", "polite", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+    run("create", "deaf", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
+    run("start", "polite"); run("start", "deaf")
+    return wait_serial("[vm 1] guest: button: waiting for the power button") and \
+        wait_serial("[vm 2] guest: deaf: ignoring everything")
+
+
+def update_images(a, s):
+    """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
+    one and one per refusal, each with the message Keel must answer."""
+    def sign(out, elf=None, sv="1", arch="arm64"):
+        subprocess.run([a.keel_sign, "sign", "--elf", elf or a.elf, "--arch", arch, "--key", a.sign_key,
+                        "--security-version", sv, "--hv-version", "0.1.0", "--out", out], check=True,
+                       stdout=subprocess.DEVNULL)
+        return out
+    d = s.workdir
+    good = sign(os.path.join(d, "good.img"))
+    data = open(good, "rb").read()
+    bad_sig = os.path.join(d, "bad-signature.img")
+    flipped = bytearray(data)
+    flipped[16] ^= 1  # hv_version, inside the signed header
+    open(bad_sig, "wb").write(bytes(flipped))
+    truncated = os.path.join(d, "truncated.img")
+    open(truncated, "wb").write(data[:-512])
+    # The note (KEELNOTE at 0x40 of the image) says it adopts handover records 99..99 only.
+    elf = bytearray(open(a.elf, "rb").read())
+    at = elf.find(b"KEELNOTE")
+    if at < 0 or elf.find(b"KEELNOTE", at + 1) >= 0:
+        raise SystemExit("update_refusals: the ELF has no single image note")
+    elf[at + 12:at + 20] = struct.pack("<II", 99, 99)
+    abi_elf = os.path.join(d, "abi99.elf")
+    open(abi_elf, "wb").write(bytes(elf))
+    # A visibly newer image: the same code whose note says 0.2.0-next (the incoming image
+    # prints its note's version when it is entered, docs/handover.md §4.3).
+    elf = bytearray(open(a.elf, "rb").read())
+    elf[at + 24:at + 56] = NEWER_VERSION.encode().ljust(32, b"\0")
+    newer_elf = os.path.join(d, "newer.elf")
+    open(newer_elf, "wb").write(bytes(elf))
+    a.newer = sign(os.path.join(d, "newer.img"), elf=newer_elf)
+    # A test image that adopts everything and then fails its health check on purpose (note
+    # flag bit 0 at 56, docs/handover.md §4.6): the rollback path.
+    elf = bytearray(open(a.elf, "rb").read())
+    elf[at + 56:at + 60] = struct.pack("<I", 1)
+    failing_elf = os.path.join(d, "failing.elf")
+    open(failing_elf, "wb").write(bytes(elf))
+    a.failing = sign(os.path.join(d, "failing.img"), elf=failing_elf)
+    return good, [
+        ("bad signature", bad_sig, "bad signature"),
+        ("older security version", sign(os.path.join(d, "older.img"), sv="0"),
+         "security version below the floor (rollback) (image 0, floor 1)"),
+        ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
+        ("truncated", truncated, "truncated image"),
+        ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 5)"),
+    ]
+
+
+def update_refusals(a, s, run, wait_serial, serial):
+    """Two test guests run; every bad image is refused with its own error, the good one
+    verifies; both guests are still alive afterwards (one answers the power button)."""
+    ok = True
+    good, bad = update_images(a, s)
+    ok &= start_polite_and_deaf(a, run, wait_serial)
+    for name, path, message in bad:
+        out = run("update", path, expect_rc=1, both=True)
+        if f"keelctl: update refused: {message}\n" not in out:
+            print(f"FAIL: {name}: expected the refusal '{message}'")
+            ok = False
+        ok &= wait_serial(f"update: refused: {message}", 10)
+        listing = run("list")
+        if "polite\trunning" not in listing or "deaf\trunning" not in listing:
+            print(f"FAIL: {name}: a VM stopped running")
+            ok = False
+    out = run("update", good, "--verify-only")
+    ok &= "update: verified: 0.1.0, security version 1, handover 5..5" in out
+    out = run("update", a.failing, "--verify-only")
+    ok &= "(test image: fails its health check)" in out
+    # The rollback (docs/handover.md §4.6): the test image adopts everything, fails its health
+    # check before any vCPU ran on it and hands back; every core goes back, both guests
+    # resume on the outgoing image, the answer says why.
+    out = apply_update(run, a.failing, expect_rc=1)
+    m = re.search(ROLLED_BACK_RE, out)
+    if not m or m.group(1) != "2" or m.group(3) != "health check failed":
+        print(f"FAIL: the failing image was not rolled back: {out.strip()}")
+        ok = False
+    ok &= wait_serial("handover: 3 of 3 cores went back; health check failed (this image fails it on "
+                      "purpose: a test image): handing back to the outgoing image", 5)
+    listing = run("list")
+    if "polite\trunning" not in listing or "deaf\trunning" not in listing:
+        print("FAIL: a VM stopped running after the rollback")
+        ok = False
+    # Apply of the good image: every vCPU parks, the record is written and checked, the new
+    # image adopts every object of it, takes every core over, resumes both vCPUs, continues
+    # the mailbox session and answers this Apply itself.
+    base = [int(b) for b in re.findall(r"baseline now (\d+) MiB", serial())][-1]
+    slot = run_slot(serial)
+    out = apply_update(run, good)
+    m = re.search(APPLIED_RE, out)
+    ok &= m is not None and m.group(1) == "2" and m.group(2) == "2" and m.group(3) == "1"
+    ok &= check_swap(serial, 0, "0.1.0", "0.1.0", 2, 2, slot)
+    # The new image's page-table engine read both stage-2 roots in place (§4 step 4).
+    for vm in (1, 2):
+        ok &= re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 2 "
+                        r"blocks mapped, each to its own RAM", serial()) is not None
+    seen = re.findall(r"handover: record checked: abi 5, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+                      r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
+    if not seen or int(seen[-1]) != base - 8:
+        print(f"FAIL: the record's free pool runs: {seen}, baseline {base}")
+        ok = False
+    # The incoming image's own pool built from those runs (§4 step 4): the same free MiB, the
+    # two guests' 4 MiB each as VM RAM, the old image's block, the 4 MiB update region (which
+    # holds the incoming image) and the 2 MiB of stage-2 tables as the hypervisor's.
+    adopted = re.findall(r"handover: pool adopted from the record: \d+ runs in \d+ regions, (\d+) MiB free, "
+                         r"(\d+) MiB of VM RAM, (\d+) MiB hypervisor \(this image inside it\)", serial())
+    if not adopted or int(adopted[-1][0]) != base - 8 or int(adopted[-1][1]) != 8 or int(adopted[-1][2]) < 2 + 4:
+        print(f"FAIL: the incoming image's adopted pool: {adopted[-1:]}, baseline {base}")
+        ok = False
+    # Each VM in the incoming image's own manager, from its Vm record over the adopted pool:
+    # the cores and RAM keelctl asked for above, vCPU 0 on the core the old image ran it on.
+    for vm, cpus in ((1, "0x2"), (2, "0x4")):
+        ran = re.search(rf"vm {vm}: vcpu 0 running on cpu (\d+)", serial())
+        if not ran or not re.search(rf"handover: vm {vm} adopted: running, cores {cpus}, 4 MiB at "
+                                    rf"0x[0-9a-f]+, vCPU 0 on cpu {ran.group(1)}\n", serial()):
+            print(f"FAIL: vm {vm} not adopted by the incoming image's manager as created")
+            ok = False
+    # The device tree the old image booted with, from the record: the 2 MiB block the old
+    # image's pool left out between two of its free runs at boot (pool_init reserves it).
+    dt = re.search(r"handover: device tree at (0x[0-9a-f]+), \d+ B, header checked, platform read\n", serial())
+    runs = [(int(b, 16), int(e, 16)) for b, e in re.findall(r"pool: free (0x[0-9a-f]+)-(0x[0-9a-f]+)", serial())]
+    if not dt or not any(e + 1 == int(dt.group(1), 16) for _, e in runs) or \
+            not any(b == int(dt.group(1), 16) + 0x200000 for b, _ in runs):
+        print(f"FAIL: the record's device tree {dt and dt.group(0)} is not the block the boot pool left out: {runs}")
+        ok = False
+    ok &= "destroyed" not in serial()
+    # Alive and managed by the new image: the button guest answers a polite STOP, the deaf
+    # one is forced; their memory goes back to the new image's pool.
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    for want in ["update rolled back: health check failed", "update adopted: 0.1.0",
+                 "update committed: floor 1, 4 MiB back"]:
+        if want not in log_out:
+            print(f"FAIL: no audit record '{want}'")
+            ok = False
+    for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
+        if f"update verify: {status}" not in log_out:
+            print(f"FAIL: no audit record 'update verify: {status}'")
+            ok = False
+    return ok
+
+
+def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
+    """Two Linux VMs (1 and 2 vCPUs) that echo console lines; five live updates alternating a
+    visibly newer image (0.2.0-next) and 0.1.0: each time every vCPU parks, the record is
+    written and checked, the new image adopts the VMs and stays, both guests run on under it
+    (Linux uses FP/SIMD: a clobbered register would show) and still echo; the mailbox session
+    and the audit chain continue across every swap."""
+    ok = True
+    good, _ = update_images(a, s)
+    lx = ["--kernel", a.linux, "--initrd", a.initrd]
+    marks = {i: ring(i)[0] for i in (1, 2)}
+    run("create", "one", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("create", "two", "--cpus", "2-3", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("start", "one"); run("start", "two")
+    ok &= wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 150)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: echo ready", 150)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 5)
+    version = "0.1.0"
+    for n in range(5):
+        image, new = (a.newer, NEWER_VERSION) if n % 2 == 0 else (good, "0.1.0")
+        slot = run_slot(serial)
+        out = apply_update(run, image)
+        m = re.search(APPLIED_RE, out)
+        if not m or m.groups()[:3] != ("2", "3", str(n + 1)):
+            print(f"FAIL: update {n + 1}: not applied with 2 VMs and 3 vCPUs: {out.strip()}")
+            ok = False
+        else:
+            print(f"  update {n + 1}: Keel {new}; vCPUs back {m.group(4)} ns after the quiesce (TCG: not a performance figure)")
+        ok &= check_swap(serial, n, new, version, 2, 3, slot)
+        version = new
+        if re.search(rf"handover: vm [12] stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 128 blocks mapped, "
+                     r"each to its own RAM", serial()) is None:
+            print(f"FAIL: update {n + 1}: the stage-2 roots were not read in place as recorded")
+            ok = False
+        for vm in (1, 2):
+            run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
+            ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
+    # The guests' own view across all five swaps: their 8 MiB of random bytes unchanged, and
+    # the longest gap their clock loop saw (TCG on a shared host: a loose bound; a vCPU left
+    # parked or a lost timer interrupt would show as seconds).
+    for vm in (1, 2):
+        mark = ring(vm)[0]
+        run("console", ["one", "two"][vm - 1], "--write", "check")
+        ok &= wait_ring(vm, mark, " ms", 60)  # the check line, whole
+        m = re.search(r"KEEL-GUEST: check: memory (\S+), longest clock gap (\d+) ms", ring(vm)[1])
+        if not m or m.group(1) != "same" or int(m.group(2)) > 5000:
+            print(f"FAIL: vm {vm}'s own check after the updates: {m and m.group(0)}")
+            ok = False
+        else:
+            print(f"  vm {vm}: memory checksum unchanged, longest clock gap {m.group(2)} ms (TCG)")
+    out = run("list")
+    ok &= "one\trunning" in out and "two\trunning" in out
+    ok &= "destroyed" not in serial() and "unhandled" not in serial()
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    if log_out.count("update committed: floor 1") != 5 or len(re.findall(r"session \d+ established", log_out)) != 1:
+        print("FAIL: expected five committed updates in one session in the audit log")
+        ok = False
+    return ok
+
+
+def update_many(a, s, run, wait_serial, serial):
+    """Two test guests run while a.rounds live updates alternate between two versions
+    (0.2.0-next and 0.1.0): each new image adopts the VMs and stays; the guests are alive at the
+    end (one answers the power button), the keelctl session is the one it started with, and
+    the audit chain verifies across all of it."""
+    ok = True
+    good, _ = update_images(a, s)
+    ok &= start_polite_and_deaf(a, run, wait_serial)
+    log_out = ""
+    version = "0.1.0"
+    free = []
+    for n in range(a.rounds):
+        image, new = (a.newer, NEWER_VERSION) if n % 2 == 0 else (good, "0.1.0")
+        slot = run_slot(serial)
+        out = apply_update(run, image)
+        m = re.search(APPLIED_RE, out)
+        if not m or m.groups()[:3] != ("2", "2", str(n + 1)) or \
+                not check_swap(serial, n, new, version, 2, 2, slot):
+            print(f"FAIL: update {n + 1}: expected Keel {new} to adopt and stay: {out.strip()}")
+            return False
+        version = new
+        free.append(re.findall(r"update: committed: .* \((\d+) MiB free\)", serial())[-1])
+        if n % 5 == 4:
+            # Pulled and verified as the chain grows (the audit ring holds 256 records and
+            # each update writes one per chunk besides Begin, Verify and Apply).
+            pulled = run("log")
+            ok &= "audit chain verified" in pulled
+            log_out += pulled
+    print(f"  {a.rounds} live updates, versions alternating; pool free after each: {' '.join(free)} MiB")
+    if len(set(free)) != 1:
+        print("FAIL: the pool's free memory changed across updates (an image's memory not given back)")
+        ok = False
+    listing = run("list")
+    ok &= "polite\trunning" in listing and "deaf\trunning" in listing
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    pulled = run("log")
+    ok &= "audit chain verified" in pulled
+    log_out += pulled
+    commits = log_out.count("update committed: floor 1")
+    sessions = re.findall(r"session \d+ established", log_out)
+    if commits != a.rounds or len(sessions) != 1:
+        print(f"FAIL: {commits} audit records of a committed update (expected {a.rounds}), sessions {sessions} "
+              "(expected one throughout)")
+        ok = False
+    return ok
+
+
+def update_bench(a, s, run, wait_serial, serial):
+    """Under -icount (bench/update_bench.sh): two test guests watch their virtual counter
+    (keel.guest=gaps); a.rounds live updates (the same image each time), each answered by the
+    new image with its figure from the quiesce request to the last vCPU back in its guest
+    under it (record written and checked, the jump, adoption, every core moved over); around
+    each, each guest's longest counter gap (the blackout as the guest saw it). Prints a table."""
+    ok = True
+    good, _ = update_images(a, s)
+    run("create", "a", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+    run("create", "b", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+    run("start", "a"); run("start", "b")
+    ok &= wait_serial("[vm 1] guest: gaps: watching the counter", 120)
+    ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 120)
+    gap_re = r"\[vm (\d)\] guest: gaps at (\d+) Hz, part 3:((?: \d+@\d+){4})"
+
+    def gaps():
+        """Asks both guests for their longest gaps since the last ask: {vm: (hz, [(len, end)])}
+        from the four lines each prints (part 0..3)."""
+        seen = len(re.findall(gap_re, serial()))
+        for name in ("a", "b"):
+            run("console", name, "--write", "g")
+        deadline = time.time() + 60
+        while len(re.findall(gap_re, serial())) < seen + 2 and time.time() < deadline:
+            time.sleep(0.1)
+        out = {}
+        for vm in (1, 2):
+            parts = re.findall(rf"\[vm {vm}\] guest: gaps at (\d+) Hz, part \d:((?: \d+@\d+){{4}})", serial())[-4:]
+            if len(parts) == 4:
+                out[vm] = (int(parts[0][0]), [tuple(map(int, g.split("@"))) for _, gs in parts for g in gs.split()])
+        return out
+
+    ns, seen_by_guest, vcpus = [], [], None
+    steps = {"copies": [], "checked": [], "placed": [], "committed": [], "total": []}
+    for _ in range(a.rounds):
+        gaps()  # afresh: what the console round trips cost is not the update's
+        out = run("update", good, both=True)
+        m = re.search(APPLIED_RE, out)
+        if not m or "update: committed: " not in out:
+            print(f"FAIL: an Apply did not adopt, stay and commit: {out.strip()}")
+            return False
+        vcpus = int(m.group(2))
+        ns.append(int(m.group(4)))
+        # Keel's own work for this update, step by step (its "update: timing:" lines; the
+        # commit's comes from the new image once Commit arrived).
+        deadline = time.time() + 15
+        while len(re.findall(r"update: timing: committed in", serial())) < len(ns) and time.time() < deadline:
+            time.sleep(0.1)
+        text = serial()
+        staged = re.findall(r"update: timing: \d+ B staged in \d+ chunks \(copies (\d+) ns\), checked in (\d+) ns", text)
+        placed = re.findall(r"update: timing: placed in (\d+) ns", text)
+        committed = re.findall(r"update: timing: committed in (\d+) ns", text)
+        if not staged or not placed or len(committed) < len(ns):
+            print("FAIL: Keel's update timing lines are missing")
+            return False
+        one = {"copies": int(staged[-1][0]), "checked": int(staged[-1][1]), "placed": int(placed[-1]),
+               "committed": int(committed[-1])}
+        for k, val in one.items():
+            steps[k].append(val)
+        steps["total"].append(sum(one.values()) + ns[-1])
+        g = gaps()
+        # The gap of each guest that spans the quiesce (the counter value the new image
+        # printed): its park and resume. Under -icount its other long gaps are the boot
+        # core's long computations (verification, the crypto self-check) holding the one
+        # emulation thread, which cores running side by side on hardware do not see.
+        quiesce = re.findall(r"vCPUs re-entered their guests, (\d+) ns after the quiesce began \(counter (\d+)\)", serial())
+        if len(g) != 2 or not quiesce:
+            print(f"FAIL: the guests did not report their counter gaps: {g}")
+            return False
+        q = int(quiesce[-1][1])
+        spans = [length * 10**9 // hz for hz, kept in g.values() for length, end in kept
+                 if end - length <= q <= end]
+        if len(spans) != 2:
+            print(f"FAIL: not both guests saw a gap spanning the quiesce at counter {q}: {g}")
+            return False
+        seen_by_guest.append(max(spans))
+    sizes = re.findall(r"handover: record checked: abi \d+, update \d+, (\d+) B", serial())
+    ok &= "a\trunning" in run("list") and "b\trunning" in run("list")
+    ns.sort()
+    seen_by_guest.sort()
+    size = int(sizes[-1]) if sizes else 0
+    print("| figure (virtual ns = instructions under -icount shift=0) | median | min | max |")
+    print("|---|---|---|---|")
+    print(f"| Apply: quiesce request -> every vCPU back in its guest under the new image ({vcpus} vCPUs) | {ns[len(ns) // 2]} | {ns[0]} | {ns[-1]} |")
+    print(f"| guest-observed blackout: the longer of the two guests' counter gaps spanning the quiesce | "
+          f"{seen_by_guest[len(seen_by_guest) // 2]} | {seen_by_guest[0]} | {seen_by_guest[-1]} |")
+    print(f"| handover record bytes (2 VMs) | {size} | {size} | {size} |")
+    for k in steps:
+        steps[k].sort()
+    labels = [("copies", "staging: the chunks' copies from the bulk window into the update region"),
+              ("checked", "Verify: signature, segment hashes, note (the boot stage's checks)"),
+              ("placed", "Apply before the quiesce: the image laid out in the run slot and hashed again"),
+              ("committed", "Commit: the outgoing image's memory back, a new update region"),
+              ("total", "total: Keel's work for one update (the rows above and the blackout)")]
+    for k, label in labels:
+        v = steps[k]
+        print(f"| {label} | {v[len(v) // 2]} | {v[0]} | {v[-1]} |")
+    return ok
+
+
+def update_rollback(a, s, run, wait_serial, serial):
+    """The trial (docs/handover.md §4.7) with keel.update_commit_ms=3000: an Apply of
+    0.2.0-next that the controller does not commit. The new image adopts everything and the
+    guests run on it; until its deadline it refuses a new update; then it rolls back by
+    itself: the old image, put back as it was loaded where it first ran, adopts the record the
+    new image wrote (the guests as they are now) and stays, committed at once, the floor
+    unchanged and no memory lost. The guests never notice (the button guest still powers off
+    on a polite STOP), the session and the audit chain go on, and a later update commits."""
+    ok = True
+    good, _ = update_images(a, s)
+    ok &= start_polite_and_deaf(a, run, wait_serial)
+    base = [int(b) for b in re.findall(r"baseline now (\d+) MiB", serial())][-1]
+    first = re.search(r"boot: source arm64 Image \(direct\), image (0x[0-9a-f]+) ", serial())
+    out = apply_update_args(run, a.newer, "--no-commit")
+    m = re.search(APPLIED_RE, out)
+    if not m or m.groups()[:3] != ("2", "2", "1") or "; commit within 3000 ms" not in out or \
+            "update: not committed: the new image rolls back at its deadline" not in out:
+        print(f"FAIL: the uncommitted Apply: {out.strip()}")
+        ok = False
+    ok &= wait_serial(f"update: Keel {NEWER_VERSION} not committed: UPDATE Commit within 3000 ms, or Keel 0.1.0 "
+                      "comes back", 10)
+    # Not committed: nothing new is staged, the guests run on the new image.
+    out = run("update", good, expect_rc=1, both=True)
+    if "update 1 is not committed: Commit it, or it rolls back in " not in out:
+        print(f"FAIL: an update during the trial was not refused: {out.strip()}")
+        ok = False
+    listing = run("list")
+    ok &= "polite\trunning" in listing and "deaf\trunning" in listing
+    # The deadline: back to 0.1.0, which adopts the guests as they are now.
+    ok &= wait_serial("update: no Commit within 3000 ms: rolling back to Keel 0.1.0 (2 vCPUs parked)", 30)
+    ok &= wait_serial("Keel hypervisor 0.1.0 (arm64), rolled back by live update 2 from Keel "
+                      f"{NEWER_VERSION}: every VM adopted", 30)
+    ok &= wait_serial("update: committed: Keel 0.1.0 again, security floor 1, ", 10)
+    text = serial()
+    back = re.findall(r"handover: Keel 0\.1\.0 \(incoming image\) running at (0x[0-9a-f]+), linked at "
+                      r"0x40200000 \((\d+) relocations\)", text)
+    if not first or not back or back[-1][0] != first.group(1):
+        print(f"FAIL: the old image did not run again where it first ran ({first and first.group(1)}): {back}")
+        ok = False
+    checks = [r"handover: record checked: abi 5, update 2, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, \d+ MiB free, "
+              rf"outgoing Keel {re.escape(NEWER_VERSION)}\n",
+              r"handover: 2 VMs adopted, 3 cores came over: staying\n",
+              r"handover: 2 of 2 vCPUs re-entered their guests, \d+ ns after the quiesce began"]
+    for c in checks:
+        if not re.search(c, text):
+            print(f"FAIL: rollback: serial line not seen: {c}")
+            ok = False
+    free = re.findall(r"update: committed: Keel 0\.1\.0 again, security floor 1, \d+ MiB of the outgoing image "
+                      r"back in the pool \((\d+) MiB free\)", text)
+    if not free or int(free[-1]) != base - 8:
+        print(f"FAIL: after the rollback the pool has {free[-1:]} MiB free, not the baseline {base} less 8")
+        ok = False
+    listing = run("list")
+    ok &= "polite\trunning" in listing and "deaf\trunning" in listing
+    # The image that came back updates like any: this time committed.
+    slot = run_slot(serial)
+    out = apply_update(run, a.newer)
+    ok &= re.search(APPLIED_RE, out) is not None and f"update: committed: Keel {NEWER_VERSION}, floor 1" in out
+    ok &= check_swap(serial, 2, NEWER_VERSION, "0.1.0", 2, 2, slot)
+    run("stop", "polite", "--timeout", "30000")
+    ok &= wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    ok &= "destroyed" not in text
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    for want in ["update adopted: 0.2.0-next", "update rolled back: no commit in time",
+                 "rollback committed: floor 1, 4 MiB back", "update commit: ok", "update committed: floor 1"]:
+        if want not in log_out:
+            print(f"FAIL: no audit record '{want}'")
+            ok = False
+    if len(re.findall(r"session \d+ established", log_out)) != 1:
+        print("FAIL: the session did not continue across the rollback")
+        ok = False
+    return ok
