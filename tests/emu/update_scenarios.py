@@ -96,6 +96,15 @@ def start_polite_and_deaf(a, run, wait_serial):
         wait_serial("[vm 2] guest: deaf: ignoring everything")
 
 
+def stop_polite_and_deaf(run, wait_serial):
+    """Both alive and managed by the image running now: the button guest answers a polite
+    STOP (it powers off), the deaf one is forced; their memory goes back to the pool."""
+    run("stop", "polite", "--timeout", "30000")
+    ok = wait_serial("vm 1: destroyed (guest power-off)")
+    run("stop", "deaf", "--force")
+    return wait_serial("vm 2: destroyed (stopped by the controller)") and ok
+
+
 def update_images(a, s):
     """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
     one and one per refusal, each with the message Keel must answer."""
@@ -225,10 +234,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     ok &= "destroyed" not in serial()
     # Alive and managed by the new image: the button guest answers a polite STOP, the deaf
     # one is forced; their memory goes back to the new image's pool.
-    run("stop", "polite", "--timeout", "30000")
-    ok &= wait_serial("vm 1: destroyed (guest power-off)")
-    run("stop", "deaf", "--force")
-    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    ok &= stop_polite_and_deaf(run, wait_serial)
     log_out = run("log")
     ok &= "audit chain verified" in log_out
     for want in ["update rolled back: health check failed", "update adopted: 0.1.0",
@@ -337,10 +343,7 @@ def update_many(a, s, run, wait_serial, serial):
         ok = False
     listing = run("list")
     ok &= "polite\trunning" in listing and "deaf\trunning" in listing
-    run("stop", "polite", "--timeout", "30000")
-    ok &= wait_serial("vm 1: destroyed (guest power-off)")
-    run("stop", "deaf", "--force")
-    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    ok &= stop_polite_and_deaf(run, wait_serial)
     pulled = run("log")
     ok &= "audit chain verified" in pulled
     log_out += pulled
@@ -511,10 +514,7 @@ def update_rollback(a, s, run, wait_serial, serial):
     out = apply_update(run, a.newer)
     ok &= re.search(APPLIED_RE, out) is not None and f"update: committed: Keel {NEWER_VERSION}, floor 1" in out
     ok &= check_swap(serial, 2, NEWER_VERSION, "0.1.0", 2, 2, slot)
-    run("stop", "polite", "--timeout", "30000")
-    ok &= wait_serial("vm 1: destroyed (guest power-off)")
-    run("stop", "deaf", "--force")
-    ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    ok &= stop_polite_and_deaf(run, wait_serial)
     ok &= "destroyed" not in text
     log_out = run("log")
     ok &= "audit chain verified" in log_out
