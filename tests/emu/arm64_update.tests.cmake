@@ -16,7 +16,7 @@ function(keel_update_test name scenario label timeout)
 endfunction()
 keel_update_test(arm64.update_refusals update_refusals qemu-arm64 300)
 # update_rollback (docs/handover.md §4.7): an Apply the controller does not commit
-# (keelctl update --no-commit, keel.update_commit_ms=3000): the new image runs the guests,
+# (keelctl update --no-commit, keel.update_commit_ms=8000): the new image runs the guests,
 # refuses another update meanwhile, then at its deadline rolls back by itself to the old
 # image, restored as loaded where it first ran, which adopts the guests as they are and
 # stays; no memory lost, the session and audit chain continue, a later update commits.

@@ -462,7 +462,7 @@ def drive(a, s):
     elif a.scenario == "expiry":
         cmd += ["-append", "keel.session_commands=5"]
     elif a.scenario == "update_rollback":  # the trial's deadline (docs/handover.md §4.7)
-        cmd += ["-append", "keel.update_commit_ms=3000"]
+        cmd += ["-append", "keel.update_commit_ms=8000"]
     disk = os.path.join(s.workdir, "ns1.img")
     if a.scenario in ("vfassign", "hotplug"):  # the VFs behind the SMMU, namespace 1 in a file (docs/sriov.md)
         with open(disk, "wb") as f:
