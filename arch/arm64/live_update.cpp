@@ -17,6 +17,7 @@
 #include "gic_phys.hpp"
 #include "handover_entry.hpp"
 #include "handover_records.hpp"
+#include "hypervisor/update/place.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -26,7 +27,7 @@
 #include "vm_arch.hpp"
 #include "vm_context.hpp"
 
-extern "C" char __image_start[], __image_end[], _head[], __text_end[], __bss_start[],
+extern "C" char __image_start[], __image_end[], _head[], __rodata_end[], __bss_start[],
     __pristine_copy[];
 extern "C" {
 #include <libfdt.h>
@@ -223,8 +224,8 @@ public:
         r.tables_size = r.tables_base != 0 ? kTableRegionBytes : 0;
         r.quiesce_tick = g_quiesce_tick;
         // What start.S copied at entry (linker.ld .pristine): a rollback to this image.
-        r.restore_offset = static_cast<u64>(__text_end - __image_start);
-        r.restore_size = static_cast<u64>(__bss_start - __text_end);
+        r.restore_offset = static_cast<u64>(__rodata_end - __image_start);
+        r.restore_size = static_cast<u64>(__bss_start - __rodata_end);
         r.restore_copy = static_cast<u64>(__pristine_copy - __image_start);
     }
 
@@ -295,14 +296,7 @@ public:
         const update::OldImageRecord& o = g_outgoing;
         if (o.base == 0 || o.restore_size == 0) return Status::BadState;
         KEEL_TRY(el2_map(o.base, o.span, MapKind::ReadWrite));
-        u8* at = reinterpret_cast<u8*>(o.base);
-        memcpy(at + o.restore_offset, at + o.restore_copy, static_cast<usize>(o.restore_size));
-        // As place_image leaves an image: what follows its loaded bytes zero, but the copy.
-        const u64 loaded_end = o.restore_offset + o.restore_size;
-        const u64 copy_end = o.restore_copy + o.restore_size;
-        if (o.restore_copy > loaded_end)
-            memset(at + loaded_end, 0, static_cast<usize>(o.restore_copy - loaded_end));
-        if (o.span > copy_end) memset(at + copy_end, 0, static_cast<usize>(o.span - copy_end));
+        KEEL_TRY(update::restore_image(reinterpret_cast<u8*>(o.base), o));
         dcache_clean_inval_poc(o.base, o.span); // read with the MMU off at its entry
         return Status::Ok;
     }

@@ -42,18 +42,34 @@ primary_entry:
     isb
 
     // The pristine copy (docs/handover.md §2.2 OldImage, restore_*): the loaded bytes from
-    // .rodata to .bss, before relocation or any store changes them, into .pristine. An image
-    // that replaced this one by a live update puts them back to roll back to it (§4.7);
-    // .text never changes, and .bss and .noinit are set up at every entry.
-    adr_l   x9, __text_end
+    // .dynamic to .bss (.data, .got), before relocation or any store changes them, into
+    // .pristine. An image that replaced this one by a live update puts them back to roll back
+    // to it (§4.7). .text and .rodata never change but by relocation, which every entry
+    // redoes from the addends (each relocated word written afresh, never read), and .bss and
+    // .noinit are set up at every entry. 64 bytes a round: this is on the boot path.
+    adr_l   x9, __rodata_end
     adr_l   x10, __bss_start
     adr_l   x11, __pristine_copy
-7:  cmp     x9, x10
-    b.hs    8f
-    ldp     x12, x13, [x9], #16
-    stp     x12, x13, [x11], #16
+    sub     x12, x10, #64
+7:  cmp     x9, x12
+    b.hi    8f                              // under 64 bytes left
+    ldp     x5, x6, [x9]
+    ldp     x7, x8, [x9, #16]
+    ldp     x13, x14, [x9, #32]
+    ldp     x15, x16, [x9, #48]
+    stp     x5, x6, [x11]
+    stp     x7, x8, [x11, #16]
+    stp     x13, x14, [x11, #32]
+    stp     x15, x16, [x11, #48]
+    add     x9, x9, #64
+    add     x11, x11, #64
     b       7b
-8:
+8:  cmp     x9, x10
+    b.hs    9f
+    ldp     x5, x6, [x9], #16
+    stp     x5, x6, [x11], #16
+    b       8b
+9:
 
     // Self-relocation. The code is PC-relative (small code model: adrp/adr), so only
     // the absolute pointers in data (vtables, tables of pointers, .init_array) depend on

@@ -11,13 +11,14 @@ namespace {
 using ull = unsigned long long;
 
 // The SMMU's structures and its page tables: inside the image (identity mapped), never
-// the partition pool. 16 table pages: a VM's IOVA space in 2 MiB blocks takes 2-3, and
-// every page here is .bss the boot zeroes (docs/performance.md "Boot").
-// Not zeroed at boot (KEEL_NOINIT: no cost without an SMMU): Smmu::init writes the stream
-// table, both queues and every CD the SMMU can reach before it enables anything.
+// the partition pool. 16 table pages: a VM's IOVA space in 2 MiB blocks takes 2-3.
+// Not zeroed at boot (KEEL_NOINIT: no cost without an SMMU, docs/performance.md "Boot"):
+// Smmu::init writes the stream table, both queues and every CD the SMMU can reach before it
+// enables anything, and the table pool zeroes each page as it hands it out.
 KEEL_NOINIT iommu::SmmuMemory g_mem;
-mm::TableStorage<16> g_table_storage;
-constinit mm::TablePool g_tables(g_table_storage);
+KEEL_NOINIT alignas(mm::kPageSize) u64 g_table_pages[16][mm::kEntriesPerTable];
+bool g_table_used[16];
+constinit mm::TablePool g_tables(g_table_pages, g_table_used);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
 constinit iommu::DirectMmio g_regs(0);
 // Or a VT-d unit (never both: one platform IOMMU kind per machine), sharing the pages.

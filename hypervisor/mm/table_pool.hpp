@@ -26,6 +26,11 @@ public:
     template <u32 N>
     constexpr explicit TablePool(TableStorage<N>& storage)
         : pages_(storage.pages), used_(storage.used), count_(N) {}
+    // Pages and flags apart: the pages may be memory nobody zeroes (alloc() zeroes each page
+    // it hands out), the flags must start false.
+    template <u32 N>
+    constexpr TablePool(u64 (&pages)[N][kEntriesPerTable], bool (&used)[N])
+        : pages_(pages), used_(used), count_(N) {}
     TablePool(const TablePool&) = delete;
     TablePool& operator=(const TablePool&) = delete;
 

@@ -39,26 +39,13 @@ Status once(const T*& slot, const RecordRef& r) {
     return Status::Ok;
 }
 
-// §2.3: the version string ends inside its field; the pristine copy and what it restores
-// lie inside the span, apart; only known flags.
-bool old_image_ok(const OldImageRecord& o) {
-    if (o.version[sizeof o.version - 1] != '\0' || (o.flags & ~kOldImageRollback) != 0 ||
-        o.reserved != 0)
-        return false;
-    if (o.restore_size == 0) return o.restore_offset == 0 && o.restore_copy == 0;
-    auto within = [&](u64 off) { return off <= o.span && o.span - off >= o.restore_size; };
-    return within(o.restore_offset) && within(o.restore_copy) &&
-           (o.restore_offset + o.restore_size <= o.restore_copy ||
-            o.restore_copy + o.restore_size <= o.restore_offset);
-}
-
 // One record into the view, with the rules of §2.3 that can be checked as records arrive.
 Status take(HandoverView& v, const RecordRef& r, bool first) {
     if ((r.type == RecordType::OldImage) != first) return Status::Corrupt; // exactly once, first
     switch (r.type) {
     case RecordType::OldImage:
         v.old_image = reinterpret_cast<const OldImageRecord*>(r.payload);
-        return old_image_ok(*v.old_image) ? Status::Ok : Status::Corrupt;
+        return old_image_consistent(*v.old_image) ? Status::Ok : Status::Corrupt;
     case RecordType::Mailbox:
         if (v.mailbox != nullptr) return Status::Corrupt;
         v.mailbox = reinterpret_cast<const MailboxRecord*>(r.payload);
@@ -224,6 +211,19 @@ Result<u64> HandoverWriter::seal() {
     record_hash(buf_, used_, h.sha256);
     memcpy(buf_ + __builtin_offsetof(HandoverHeader, sha256), h.sha256, sizeof h.sha256);
     return used_;
+}
+
+// §2.3: the version string ends inside its field; the pristine copy and what it restores
+// lie inside the span, apart; only known flags.
+bool old_image_consistent(const OldImageRecord& o) {
+    if (o.version[sizeof o.version - 1] != '\0' || (o.flags & ~kOldImageRollback) != 0 ||
+        o.reserved != 0)
+        return false;
+    if (o.restore_size == 0) return o.restore_offset == 0 && o.restore_copy == 0;
+    auto within = [&](u64 off) { return off <= o.span && o.span - off >= o.restore_size; };
+    return within(o.restore_offset) && within(o.restore_copy) &&
+           (o.restore_offset + o.restore_size <= o.restore_copy ||
+            o.restore_copy + o.restore_size <= o.restore_offset);
 }
 
 Status parse_handover(const u8* buf, usize len, u32 abi_min, u32 abi_max, HandoverView& out,

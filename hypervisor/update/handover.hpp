@@ -71,9 +71,9 @@ struct OldImageRecord {
     u64 tables_base, tables_size;
     u64 quiesce_tick;
     u8 entropy[32];
-    // From ABI 5 (§4.7): the running image's bytes that change after it is loaded (from
-    // .rodata to .bss: relocations, data), at base + restore_offset, and their copy as
-    // loaded at base + restore_copy (start.S makes it at entry), restore_size bytes each;
+    // From ABI 5 (§4.7): the running image's bytes that change after it is loaded other
+    // than by relocation (.dynamic, .data, .got), at base + restore_offset, and their copy
+    // as loaded at base + restore_copy (start.S makes it at entry), restore_size bytes each;
     // 0: none. An incoming image that is not committed puts them back to roll back.
     u64 restore_offset, restore_size, restore_copy;
     u32 flags; // kOldImageRollback; other bits zero
@@ -84,6 +84,8 @@ static_assert(sizeof(OldImageRecord) == 192, "docs/handover.md §2.2 OldImage");
 // and the image it enters is the one it replaced. No Apply awaits an answer; the image
 // entered commits at once.
 constexpr u32 kOldImageRollback = 1u << 0;
+// §2.3's rules for one OldImage record on its own (parse_handover applies them).
+[[nodiscard]] bool old_image_consistent(const OldImageRecord& o);
 
 struct VmRecord {
     u32 id, state;

@@ -51,4 +51,21 @@ Status place_image(const u8* file, u64 len, u8* slot, u64 slot_size, Placement& 
     return Status::Ok;
 }
 
+Status restore_image(u8* image, const OldImageRecord& o) {
+    if (image == nullptr || !old_image_consistent(o)) return Status::InvalidArgument;
+    if (o.restore_size == 0) return Status::BadState;
+    memcpy(image + o.restore_offset, image + o.restore_copy, static_cast<usize>(o.restore_size));
+    const u64 loaded_end = o.restore_offset + o.restore_size;
+    const u64 copy_end = o.restore_copy + o.restore_size;
+    // The rest of the span after the loaded bytes: zero but for the copy (§2.3: the copy lies
+    // after them or before them, never across).
+    if (o.restore_copy >= loaded_end) {
+        memset(image + loaded_end, 0, static_cast<usize>(o.restore_copy - loaded_end));
+        memset(image + copy_end, 0, static_cast<usize>(o.span - copy_end));
+    } else {
+        memset(image + loaded_end, 0, static_cast<usize>(o.span - loaded_end));
+    }
+    return Status::Ok;
+}
+
 } // namespace keel::update

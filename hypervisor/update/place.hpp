@@ -7,6 +7,7 @@
 
 #include "hypervisor/status.hpp"
 #include "hypervisor/types.hpp"
+#include "hypervisor/update/handover.hpp"
 
 namespace keel::update {
 
@@ -21,5 +22,12 @@ struct Placement {
 // image's span does not fit, Corrupt when a placed segment does not hash to its header's
 // value (the message says which); on a refusal the slot holds nothing runnable (zeroed).
 [[nodiscard]] Status place_image(const u8* file, u64 len, u8* slot, u64 slot_size, Placement& out);
+
+// A rollback (docs/handover.md §4.7): the image `o` describes, at `image` (its base, `o.span`
+// bytes), put back as it was loaded: its pristine copy over the bytes that changed since
+// (restore_*), and what follows them zero as place_image() leaves an image, the copy itself
+// excepted; what precedes them (.text) is not touched. InvalidArgument, nothing written, when
+// `o` breaks §2.3's rules; BadState when it names no copy.
+[[nodiscard]] Status restore_image(u8* image, const OldImageRecord& o);
 
 } // namespace keel::update
