@@ -46,6 +46,21 @@ bool Cmdline::value(const char* key, char* out, usize out_size) const {
     return true;
 }
 
+bool Cmdline::number(const char* key, u64 min, u64 max, u64* out) const {
+    usize len;
+    const char* at = find(key, &len);
+    if (!at || *at != '=' || len == 0 || len > 15) return false;
+    u64 n = 0; // 15 digits never overflow
+    for (usize i = 0; i < len; ++i) {
+        const char c = at[1 + i];
+        if (c < '0' || c > '9') return false;
+        n = n * 10 + static_cast<u64>(c - '0');
+    }
+    if (n < min || n > max) return false;
+    *out = n;
+    return true;
+}
+
 bool Cmdline::value_is(const char* key, const char* expected) const {
     usize len;
     const char* at = find(key, &len);

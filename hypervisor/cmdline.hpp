@@ -14,6 +14,9 @@ public:
     // Copies the value of `key=value` into out (NUL-terminated); false if absent or too long.
     bool value(const char* key, char* out, usize out_size) const;
     [[nodiscard]] bool value_is(const char* key, const char* expected) const;
+    // The decimal value of `key=N` (1 to 15 digits, nothing else) into out when it lies in
+    // [min, max]; false, out untouched, otherwise.
+    bool number(const char* key, u64 min, u64 max, u64* out) const;
 
 private:
     const char* find(const char* key, usize* value_len) const;

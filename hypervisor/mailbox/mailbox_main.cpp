@@ -160,17 +160,10 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
 
 mailbox::SessionLimits mailbox_session_limits(const Cmdline& cmdline) {
     mailbox::SessionLimits l;
-    auto number = [&](const char* key, u32& out) {
-        char v[16];
-        if (!cmdline.value(key, v, sizeof v)) return;
-        u64 n = 0;
-        usize i = 0;
-        for (; v[i] >= '0' && v[i] <= '9' && n < 0xffffffffu; ++i)
-            n = n * 10 + static_cast<u64>(v[i] - '0');
-        if (v[i] == '\0' && i > 0 && n > 0 && n <= 0xffffffffu) out = static_cast<u32>(n);
-    };
-    number("keel.session_commands", l.max_commands);
-    number("keel.session_ms", l.max_age_ms);
+    u64 n = 0;
+    if (cmdline.number("keel.session_commands", 1, 0xffffffffu, &n))
+        l.max_commands = static_cast<u32>(n);
+    if (cmdline.number("keel.session_ms", 1, 0xffffffffu, &n)) l.max_age_ms = static_cast<u32>(n);
     return l;
 }
 
@@ -261,13 +254,9 @@ Status commit_update(char* what, usize size) {
 // keel.update_commit_ms=N: how long an updated image waits for the controller's Commit
 // before it rolls back (docs/handover.md §4.7); 10 s unless given (1..3600000).
 u64 update_commit_ms(const Cmdline& cmdline) {
-    char v[16];
-    u64 n = 0;
-    usize i = 0;
-    if (cmdline.value("keel.update_commit_ms", v, sizeof v))
-        for (; v[i] >= '0' && v[i] <= '9' && n <= 3600000; ++i)
-            n = n * 10 + static_cast<u64>(v[i] - '0');
-    return i > 0 && v[i] == '\0' && n >= 1 && n <= 3600000 ? n : 10000;
+    u64 ms = 10000;
+    (void)cmdline.number("keel.update_commit_ms", 1, 3600000, &ms);
+    return ms;
 }
 
 [[noreturn]] void serve_forever(VmManager& m, bool yield_between_polls) {
