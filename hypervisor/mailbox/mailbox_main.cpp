@@ -364,32 +364,32 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
     g_outgoing = old; // the record's buffer is written again by a rollback
     memset(g_outgoing.entropy, 0, sizeof g_outgoing.entropy);
     const bool bench = cmdline.has("keel.bench");
-    if (rollback) { // back on the image the controller had: committed at once
-        char what[64];
-        (void)commit_update(what, sizeof what);
-        serve_forever(m, bench);
-    }
     // The trial (§4.7): the outgoing image stays in memory, its update region this image's,
-    // until the controller's Commit; without it, the service rolls back to it.
-    update::Swap* swap = arch::live_update();
-    mailbox::Service::UpdateSetup up;
-    up.expect = update_expect(old.security_floor);
-    up.swap = swap;
-    up.region = reinterpret_cast<u8*>(old.update_region);
-    up.region_size = old.update_region_size;
-    up.outgoing = &g_outgoing;
-    const Status taken = swap->take_outgoing(g_outgoing, &up.record, &up.record_size);
-    if (taken != Status::Ok) {
+    // until the controller's Commit; without it, the service rolls back to it. A rollback
+    // (back on the image the controller had) or an outgoing image with no way back to it is
+    // committed at once.
+    if (!rollback) {
+        update::Swap* swap = arch::live_update();
+        mailbox::Service::UpdateSetup up;
+        up.expect = update_expect(old.security_floor);
+        up.swap = swap;
+        up.region = reinterpret_cast<u8*>(old.update_region);
+        up.region_size = old.update_region_size;
+        up.outgoing = &g_outgoing;
+        const Status taken = swap->take_outgoing(g_outgoing, &up.record, &up.record_size);
+        if (taken == Status::Ok) {
+            service().set_update(up);
+            service().begin_trial(commit_ms, commit_update);
+            kprint("update: Keel %s not committed: UPDATE Commit within %llu ms, or Keel %s "
+                   "comes back\n",
+                   update::keel_image_note.version, static_cast<ull>(commit_ms), old.version);
+            serve_forever(m, bench);
+        }
         kprint("update: no way back to Keel %s (%s): committed at once\n", old.version,
                status_name(taken));
-        char what[64];
-        (void)commit_update(what, sizeof what);
-        serve_forever(m, bench);
     }
-    service().set_update(up);
-    service().begin_trial(commit_ms, commit_update);
-    kprint("update: Keel %s not committed: UPDATE Commit within %llu ms, or Keel %s comes back\n",
-           update::keel_image_note.version, static_cast<ull>(commit_ms), old.version);
+    char what[64];
+    (void)commit_update(what, sizeof what);
     serve_forever(m, bench);
 }
 
