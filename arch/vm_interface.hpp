@@ -76,6 +76,15 @@ void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size);
 void msi_unmap(u32 device_id);
 // The next MSI token that arrived (acknowledged), 0 if none. Boot core only.
 u32 msi_next();
+// Where the MSI controller keeps its tables (kMsiMemoryBytes at kMsiMemoryAlign, memory the
+// hypervisor owns, identity mapped; a live update's I/O region, docs/handover.md §1.1, so they
+// outlive the image): before the first msi_map. Without it the image's own memory is used.
+void msi_use_memory(u8* at);
+// A live update (docs/handover.md §2.2 Io): the MSI controller's state into the record (its
+// msi_* fields), and, in the incoming image, taken from it with the tables where they are
+// (nothing written to the controller). Corrupt when the controller does not match the record.
+void msi_describe(update::IoRecord& r);
+[[nodiscard]] Status msi_adopt(const update::IoRecord& r);
 // The guest side: an edge on virtual interrupt `intid` of the VM (an MSI the guest asked for
 // through its MSI frame, kGuestMsiDoorbell; the intid is in [kGuestMsiFirst, +kGuestMsiCount)).
 void vm_raise_msi(Vm& vm, u32 intid);

@@ -99,9 +99,11 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
     vm_manager().set_topology(g_platform);
     kprint("keel: first light complete\n");
     // SR-IOV PFs: VFs enabled and provisioned before anything else places a BAR (issue 13).
-    if (partitions) (void)sriov_bring_up(*info, g_platform, cmdline); // failures are printed
+    // Served by the mailbox (no boot-time VMs), so live-updatable: the I/O region is taken.
+    const bool boot_vms = vm_definition_count(info->cmdline) != 0;
+    if (partitions) (void)sriov_bring_up(*info, g_platform, cmdline, !boot_vms); // says why
     // Boot-time VMs come from keel.vm= words.
-    if (partitions && vm_definition_count(info->cmdline) != 0) {
+    if (partitions && boot_vms) {
         run_boot_vms(info->cmdline, cores, arch::boot_cpu_index(), crypto_self_check_when_idle);
     } else if (partitions && mailbox_discover(*info, g_platform)) {
         // The controller mailbox (docs/mailbox.md): every command is verified with the

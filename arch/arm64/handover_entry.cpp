@@ -25,11 +25,13 @@ extern "C" {
 #include "dtb_platform.hpp"
 #include "handover_stay.hpp"
 #include "hypervisor/boot_info.hpp"
+#include "hypervisor/io/io_handover.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/update/handover.hpp"
 #include "hypervisor/update/swap.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
+#include "its.hpp"
 #include "mmu.hpp"
 #include "percpu.hpp"
 #include "stage2_format.hpp"
@@ -209,6 +211,20 @@ bool take_vms(const update::HandoverView& v, bool arch) {
     return all;
 }
 
+// The I/O region mapped where the record says, then the SMMU, the ITS, the VF table and
+// the VMs' PCI views taken over from it (hypervisor/io/io_handover.hpp). Says what it found.
+bool take_io(const update::HandoverView& v, const Platform& p) {
+    if (v.io == nullptr) return true;
+    its_found(p.its_base); // as gic_init does at boot; the GIC itself is adopted on staying
+    const char* why = "";
+    Status s = v.io->region_size % mm::kPageSize != 0
+                   ? Status::InvalidArgument
+                   : el2_map(v.io->region_base, v.io->region_size, MapKind::ReadWrite);
+    if (s == Status::Ok) s = io_adopt(v, p, &why);
+    if (s != Status::Ok) kprint("handover: I/O NOT adopted: %s (%s)\n", why, status_name(s));
+    return s == Status::Ok;
+}
+
 // The parked cores (docs/handover.md §4.5): each vCPU that was on waits on its own core.
 u32 parked_cores(const update::HandoverView& v) {
     u32 n = 0;
@@ -310,11 +326,13 @@ bool is_handover_record(u64 x0) {
         vm_tables_use_region(view.old_image->tables_base, kTableRegionBytes) == Status::Ok;
     const bool in_place = tables && check_stage2_in_place(view);
     const bool vms = pool && take_vms(view, in_place);
+    // The assigned VFs' I/O state, where the I/O region keeps it (docs/handover.md §2.2 Io).
+    const bool io = vms && take_io(view, platform);
     // Every core the outgoing image has online but this one comes over (§4.5).
     const u32 cores = static_cast<u32>(__builtin_popcountll(view.old_image->cores_online)) - 1;
     auto& d = *reinterpret_cast<Doorbell*>(doorbell);
     const u32 arrived = take_in_secondaries(d, cores);
-    if (!described || !tables || !vms)
+    if (!described || !tables || !vms || !io)
         send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionRefused,
                   !described ? "no platform description" : "adoption refused");
     if (arrived != cores)

@@ -1,6 +1,7 @@
 #include "its.hpp"
 
 #include <arch/sections.hpp>
+#include <arch/vm.hpp>
 
 #include "gic_regs.hpp"
 #include "hypervisor/print.hpp"
@@ -38,8 +39,16 @@ struct alignas(4096) Tables {
     u8 config[(1u << (kIdBits + 1)) - kLpiBase];
     alignas(256) u8 itt[kMaxDevices][kIttBytes];
 };
-KEEL_NOINIT Pending g_pending;
-KEEL_NOINIT Tables g_tab;
+// What the ITS and the redistributor read: the image's own unless msi_use_memory gave
+// memory that outlives it (a live update's I/O region, docs/handover.md §1.1).
+struct Memory {
+    Pending pending;
+    Tables tab;
+};
+static_assert(sizeof(Memory) <= arch::kMsiMemoryBytes && alignof(Memory) <= arch::kMsiMemoryAlign);
+static_assert(kMaxDevices == update::kHandoverMaxMsiDevices);
+KEEL_NOINIT Memory g_own;
+Memory* g_mem = &g_own;
 
 u64 g_its_found = 0;
 u64 g_its = 0;
@@ -61,18 +70,15 @@ volatile u32& r32(u64 a) { return *reinterpret_cast<volatile u32*>(a); }
 volatile u64& r64(u64 a) { return *reinterpret_cast<volatile u64*>(a); }
 u64 pa(const void* p) { return reinterpret_cast<u64>(p); } // identity-mapped image
 
-void zero(u8* p, usize n) {
-    for (usize i = 0; i < n; ++i)
-        p[i] = 0;
-}
+void zero(u8* p, usize n) { __builtin_memset(p, 0, n); }
 
 Status command(u64 dw0, u64 dw1, u64 dw2) {
-    auto* slot = reinterpret_cast<volatile u64*>(g_tab.cmdq + g_cwriter);
+    auto* slot = reinterpret_cast<volatile u64*>(g_mem->tab.cmdq + g_cwriter);
     slot[0] = dw0;
     slot[1] = dw1;
     slot[2] = dw2;
     slot[3] = 0;
-    g_cwriter = (g_cwriter + 32) % sizeof g_tab.cmdq;
+    g_cwriter = (g_cwriter + 32) % sizeof g_mem->tab.cmdq;
     dsb_ish();
     r64(g_its + kGitsCwriter) = g_cwriter;
     for (u32 i = 0; i < (1u << 22); ++i) {
@@ -106,26 +112,26 @@ Status its_init() {
     r32(g_its + kGitsCtlr) = 0;
     for (u32 i = 0; i < (1u << 20) && !(r32(g_its + kGitsCtlr) & (1u << 31)); ++i) {
     }
-    zero(g_tab.cmdq, sizeof g_tab.cmdq);
+    zero(g_mem->tab.cmdq, sizeof g_mem->tab.cmdq);
     u32 baser_devices = 0;
     for (u32 n = 0; n < 8; ++n) {
         const u32 type = static_cast<u32>((r64(g_its + kGitsBaser + 8 * n) >> 56) & 7);
-        KEEL_TRY(program_baser(n, type == 1 ? g_tab.devices : g_tab.collections));
+        KEEL_TRY(program_baser(n, type == 1 ? g_mem->tab.devices : g_mem->tab.collections));
         baser_devices += type == 1;
     }
     if (baser_devices == 0) return Status::Unsupported;
-    r64(g_its + kGitsCbaser) = kValid | kWbInner | kShInner | pa(g_tab.cmdq); // one 4 KiB page
+    r64(g_its + kGitsCbaser) = kValid | kWbInner | kShInner | pa(g_mem->tab.cmdq); // one 4 KiB page
     g_cwriter = 0;
     r64(g_its + kGitsCwriter) = 0;
     r32(g_its + kGitsCtlr) = 1; // Enabled
     // LPIs on this core's redistributor: priority 0xa0, disabled until mapped.
     const u64 rd = this_cpu().gicr;
-    for (u8& b : g_tab.config)
+    for (u8& b : g_mem->tab.config)
         b = 0xa0;
-    zero(g_pending.bits, sizeof g_pending.bits);
+    zero(g_mem->pending.bits, sizeof g_mem->pending.bits);
     dsb_ish();
-    r64(rd + kGicrPropbaser) = pa(g_tab.config) | kGicrWbInner | kShInner | kIdBits;
-    r64(rd + kGicrPendbaser) = pa(g_pending.bits) | kGicrWbInner | kShInner | (1ull << 62);
+    r64(rd + kGicrPropbaser) = pa(g_mem->tab.config) | kGicrWbInner | kShInner | kIdBits;
+    r64(rd + kGicrPendbaser) = pa(g_mem->pending.bits) | kGicrWbInner | kShInner | (1ull << 62);
     r32(rd + gic::kGicrCtlr) = r32(rd + gic::kGicrCtlr) | 1u; // EnableLPIs
     const bool pta = (typer >> 19) & 1;
     g_rdbase = pta ? (rd & 0xffffffff0000ull)
@@ -153,13 +159,13 @@ Status its_map_device(u32 device_id, u32 events, u32* first) {
     while (at + events <= kLpiCount && ((g_lpi_used >> at) & ((1ull << events) - 1)) != 0)
         ++at;
     if (slot == nullptr || at + events > kLpiCount) return Status::NoMemory;
-    u8* itt = g_tab.itt[slot - g_devices];
+    u8* itt = g_mem->tab.itt[slot - g_devices];
     zero(itt, kIttBytes);
     // MAPD: events as ID bits - 1 (8 events: 3 bits), ITT address [51:8], valid.
     KEEL_TRY(command(0x08 | (static_cast<u64>(device_id) << 32), 2, kValid | pa(itt)));
     for (u32 e = 0; e < events; ++e) {
         const u32 lpi = kLpiBase + at + e;
-        g_tab.config[lpi - kLpiBase] = 0xa0 | 1; // enabled
+        g_mem->tab.config[lpi - kLpiBase] = 0xa0 | 1; // enabled
         // MAPTI DeviceID, EventID -> pINTID, ICID 0.
         KEEL_TRY(command(0x0a | (static_cast<u64>(device_id) << 32),
                          e | (static_cast<u64>(lpi) << 32), 0));
@@ -178,7 +184,7 @@ void its_unmap_device(u32 device_id) {
         (void)command(0x08 | (static_cast<u64>(device_id) << 32), 0, 0); // MAPD V=0
         (void)sync();
         for (u32 e = 0; e < d.events; ++e)
-            g_tab.config[d.first + e - kLpiBase] = 0xa0;
+            g_mem->tab.config[d.first + e - kLpiBase] = 0xa0;
         g_lpi_used &= ~(((1ull << d.events) - 1) << (d.first - kLpiBase));
         d = DeviceSlot{};
     }
@@ -214,3 +220,61 @@ u32 its_next() {
 }
 
 } // namespace keel::arm64
+
+namespace keel::arch {
+
+void msi_use_memory(u8* at) {
+    if (!arm64::g_ready && at != nullptr) arm64::g_mem = reinterpret_cast<arm64::Memory*>(at);
+}
+
+void msi_describe(update::IoRecord& r) {
+    using namespace arm64;
+    r.msi_ready = g_ready ? 1 : 0;
+    r.msi_base = g_ready ? g_its : 0;
+    r.msi_target = g_ready ? g_rdbase : 0;
+    r.msi_cwriter = g_ready ? g_cwriter : 0;
+    r.msi_devices = kMaxDevices;
+    for (u32 i = 0; i < kMaxDevices; ++i) {
+        const DeviceSlot& d = g_devices[i];
+        r.msi_map[i] =
+            d.used ? update::IoMsiDevice{d.id, d.first, d.events, 0} : update::IoMsiDevice{};
+    }
+}
+
+Status msi_adopt(const update::IoRecord& r) {
+    using namespace arm64;
+    if (r.msi_ready == 0) return Status::Ok; // brought up on first use, as at boot
+    if (g_ready || r.msi_base != g_its_found || r.msi_devices != kMaxDevices ||
+        r.msi_cwriter >= sizeof g_mem->tab.cmdq || r.msi_cwriter % 32 != 0)
+        return Status::Corrupt;
+    KEEL_TRY(el2_map(r.msi_base, kItsSize, MapKind::Device));
+    // The ITS as the record says: enabled, its command queue the region's, every command
+    // consumed up to the recorded write offset. Nothing is written to it.
+    const u64 cbaser = r64(r.msi_base + kGitsCbaser);
+    if ((r32(r.msi_base + kGitsCtlr) & 1u) == 0 || (cbaser & kValid) == 0 ||
+        (cbaser & 0xffffffffff000ull) != pa(g_mem->tab.cmdq) ||
+        r64(r.msi_base + kGitsCwriter) != r.msi_cwriter ||
+        (r64(r.msi_base + kGitsCreadr) & 0xfffe0) != r.msi_cwriter)
+        return Status::Corrupt;
+    u64 used = 0;
+    DeviceSlot devices[kMaxDevices];
+    for (u32 i = 0; i < kMaxDevices; ++i) {
+        const update::IoMsiDevice& d = r.msi_map[i];
+        if (d.events == 0) continue;
+        if (d.first < kLpiBase || d.first - kLpiBase + d.events > kLpiCount) return Status::Corrupt;
+        const u64 bits = ((1ull << d.events) - 1) << (d.first - kLpiBase);
+        if ((used & bits) != 0) return Status::Corrupt; // two devices on one LPI
+        used |= bits;
+        devices[i] = DeviceSlot{d.device_id, d.first, d.events, true};
+    }
+    g_its = r.msi_base;
+    g_cwriter = r.msi_cwriter;
+    g_rdbase = r.msi_target;
+    for (u32 i = 0; i < kMaxDevices; ++i)
+        g_devices[i] = devices[i];
+    g_lpi_used = used;
+    g_ready = true;
+    return Status::Ok;
+}
+
+} // namespace keel::arch

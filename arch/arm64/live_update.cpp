@@ -17,6 +17,7 @@
 #include "gic_phys.hpp"
 #include "handover_entry.hpp"
 #include "handover_records.hpp"
+#include "hypervisor/io/io_handover.hpp"
 #include "hypervisor/update/place.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
@@ -112,6 +113,14 @@ public:
         return Status::Ok;
     }
 
+    Result<u64> reserve_io(u64 bytes) override {
+        const u64 size = align_up(bytes, 2 * MiB);
+        Result<PhysAddr> r = pool_reserve_hypervisor(size, "the I/O region");
+        if (!r.ok()) return r.status();
+        KEEL_TRY(el2_map(r.value().raw(), size, MapKind::ReadWrite));
+        return r.value().raw();
+    }
+
     Status quiesce(u64 timeout_ms, u32* parked) override {
         // The other cores' turn first where one thread runs them all in turn (QEMU -icount:
         // the image was just laid out and hashed on this core without a pause), so the
@@ -142,9 +151,11 @@ public:
 
     Status describe(update::HandoverWriter& w) override {
         const u64 vtcr = KEEL_READ_SYSREG(vtcr_el2);
+        u32 described = 0; // bit id: a VM with records
         for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
             const Vm* vm = vm_manager().find(id);
             if (vm == nullptr || vm->arch.nvcpus == 0) continue;
+            described |= 1u << id;
             const VmContext& a = vm->arch;
             update::VmRecord r{};
             r.id = id;
@@ -167,6 +178,9 @@ public:
                 KEEL_TRY(w.add(update::RecordType::Vcpu, vcpu_record(id, v, on, cntvoff)));
             }
         }
+        // The assigned VFs' state: the I/O region, the SMMU, the ITS, the VF table, each VM's
+        // PCI view (hypervisor/io/io_handover.hpp).
+        KEEL_TRY(io_describe(w, described));
         // Pool ownership: the hypervisor's own span, the update region, each VM's RAM and
         // every free run, so the incoming image's pool is exactly this (what no run names,
         // device tree or firmware memory, is not pool memory).

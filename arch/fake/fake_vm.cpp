@@ -254,6 +254,11 @@ void vm_unmap_device(Vm& vm, GuestPhys, u64) {
 Status msi_map(u32, u32, u64*, u32*) { return Status::Unsupported; }
 void msi_unmap(u32) {}
 u32 msi_next() { return 0; }
+void msi_use_memory(u8*) {}
+void msi_describe(update::IoRecord&) {}
+Status msi_adopt(const update::IoRecord& r) {
+    return r.msi_ready != 0 ? Status::Unsupported : Status::Ok;
+}
 void vm_raise_msi(Vm&, u32) {}
 
 Status vm_power_button(Vm& vm) {

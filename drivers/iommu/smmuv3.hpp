@@ -26,6 +26,7 @@ public:
         write32(off, static_cast<u32>(v));
         write32(off + 4, static_cast<u32>(v >> 32));
     }
+    u64 read64(u32 off) { return read32(off) | static_cast<u64>(read32(off + 4)) << 32; }
 
 protected:
     ~Mmio() = default;
@@ -71,7 +72,7 @@ protected:
 
 class Smmu {
 public:
-    constexpr Smmu(SmmuMemory& mem, mm::TablePool& pool) : mem_(mem), pool_(pool) {}
+    constexpr Smmu(SmmuMemory& mem, mm::TablePool& pool) : mem_(&mem), pool_(pool) {}
     Smmu(const Smmu&) = delete;
     Smmu& operator=(const Smmu&) = delete;
 
@@ -81,6 +82,20 @@ public:
     // Timeout when an enable is never acknowledged or a CMD_SYNC never completes.
     Status init(Mmio& regs);
     [[nodiscard]] bool ready() const { return regs_ != nullptr; }
+    // Other memory for the structures (a live update's I/O region, docs/handover.md §1.1),
+    // before init or adopt; BadState once the SMMU is in use.
+    Status use_memory(SmmuMemory& mem);
+    [[nodiscard]] const SmmuMemory& memory() const { return *mem_; }
+
+    // A live update's incoming image (docs/handover.md §4 step 4): takes over an SMMU an
+    // earlier image set up on this memory, changing nothing: its registers must name this
+    // memory's stream table and queues, with translation and both queues on and the command
+    // queue idle; each valid STE's CD must be one of this memory's with its table tree in the
+    // pool, whose pages are claimed (TablePool::adopt). Unsupported as init; Corrupt on any
+    // mismatch (nothing kept).
+    Status adopt(Mmio& regs);
+    // Streams with a translation now.
+    [[nodiscard]] u32 streams() const;
     [[nodiscard]] u32 idr0() const { return idr0_; }
 
     // Gives `sid` a stage-1 translation of exactly these ranges (nothing else reaches
@@ -102,11 +117,12 @@ private:
         mm::PoolTables tables;
         mm::PageTable<SmmuS1Format> pt{tables};
     };
+    bool probe(Mmio& regs);                    // IDR0/IDR1/IDR5: usable, idr0_ and ips_ read
     Status submit(const Cmd* cmds, u32 count); // then CMD_SYNC, waits for completion
     Status enable(u32 bits);
     Domain* find(u32 sid);
 
-    SmmuMemory& mem_;
+    SmmuMemory* mem_;
     mm::TablePool& pool_;
     Mmio* regs_ = nullptr;
     u32 idr0_ = 0;

@@ -30,6 +30,16 @@ public:
     // slot events (true when it sends its MSI now: *msg); otherwise the port comes out of
     // reset with the card there or not, no events.
     bool plug(u32 slot, bool present, bool event, MsiMessage* msg);
+    // What a live update carries (docs/handover.md §2.2 VmPci): the window, each slot's size
+    // and every port's state, taken back as they were.
+    [[nodiscard]] u32 window() const { return window_; }
+    [[nodiscard]] u32 slot_size() const { return slot_size_; }
+    void restore(u32 window, u32 slot_size, const RootPortState (&ports)[kSlots]) {
+        window_ = window;
+        slot_size_ = slot_size;
+        for (u32 k = 0; k < kSlots; ++k)
+            ports_[k].restore(ports[k]);
+    }
 
 private:
     RootPortView ports_[kSlots];

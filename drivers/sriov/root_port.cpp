@@ -26,42 +26,42 @@ constexpr u16 kMsi64 = 1u << 7;       // 64-bit address capable, one vector
 
 void RootPortView::reset(u32 slot, u8 bus, u32 mem_base, u32 mem_size, bool present) {
     *this = RootPortView{};
-    slot_ = slot;
-    secondary_ = subordinate_ = bus;
-    mem_base_ = static_cast<u16>((mem_base >> 16) & 0xfff0);
-    mem_limit_ = static_cast<u16>(((mem_base + mem_size - 1) >> 16) & 0xfff0);
-    if (present) slot_status_ = kPds;
+    s_.slot = slot;
+    s_.secondary = s_.subordinate = bus;
+    s_.mem_base = static_cast<u16>((mem_base >> 16) & 0xfff0);
+    s_.mem_limit = static_cast<u16>(((mem_base + mem_size - 1) >> 16) & 0xfff0);
+    if (present) s_.slot_status = kPds;
 }
 
 u32 RootPortView::dword(u32 off) const {
     const u32 link_status = present() ? (kLinkUp | kDllla) : 0;
     switch (off) {
     case 0x00: return kIds;
-    case 0x04: return command_ | (static_cast<u32>(kStatusCapList) << 16);
+    case 0x04: return s_.command | (static_cast<u32>(kStatusCapList) << 16);
     case 0x08: return kClass;
-    case 0x0c: return cache_line_ | (1u << 16); // header type 1, one function
+    case 0x0c: return s_.cache_line | (1u << 16); // header type 1, one function
     case 0x18:
-        return primary_ | (static_cast<u32>(secondary_) << 8) |
-               (static_cast<u32>(subordinate_) << 16) | (static_cast<u32>(latency_) << 24);
-    case 0x1c: return io_base_ | (static_cast<u32>(io_limit_) << 8); // secondary status 0
-    case 0x20: return mem_base_ | (static_cast<u32>(mem_limit_) << 16);
-    case 0x24: return pref_base_ | (static_cast<u32>(pref_limit_) << 16);
+        return s_.primary | (static_cast<u32>(s_.secondary) << 8) |
+               (static_cast<u32>(s_.subordinate) << 16) | (static_cast<u32>(s_.latency) << 24);
+    case 0x1c: return s_.io_base | (static_cast<u32>(s_.io_limit) << 8); // secondary status 0
+    case 0x20: return s_.mem_base | (static_cast<u32>(s_.mem_limit) << 16);
+    case 0x24: return s_.pref_base | (static_cast<u32>(s_.pref_limit) << 16);
     case 0x34: return kPcieAt;
-    case 0x3c: return line_ | (static_cast<u32>(bridge_control_) << 16); // no INTx pin
+    case 0x3c: return s_.line | (static_cast<u32>(s_.bridge_control) << 16); // no INTx pin
     case kPcieAt: return 0x10 | (kMsiAt << 8) | (static_cast<u32>(kPcieCaps) << 16);
     case kPcieAt + 0x04: return kDevCaps;
-    case kPcieAt + 0x08: return dev_control_;
-    case kPcieAt + 0x0c: return kLinkCaps | (slot_ << 24);
-    case kPcieAt + 0x10: return link_control_ | (link_status << 16);
-    case kPcieAt + 0x14: return kSlotCaps | ((slot_ & 0x1fff) << 19);
-    case kPcieAt + 0x18: return slot_control_ | (static_cast<u32>(slot_status_) << 16);
-    case kPcieAt + 0x1c: return root_control_;
+    case kPcieAt + 0x08: return s_.dev_control;
+    case kPcieAt + 0x0c: return kLinkCaps | (s_.slot << 24);
+    case kPcieAt + 0x10: return s_.link_control | (link_status << 16);
+    case kPcieAt + 0x14: return kSlotCaps | ((s_.slot & 0x1fff) << 19);
+    case kPcieAt + 0x18: return s_.slot_control | (static_cast<u32>(s_.slot_status) << 16);
+    case kPcieAt + 0x1c: return s_.root_control;
     case kPcieAt + 0x2c: return 1u << 1; // Supported Link Speeds: 2.5 GT/s
     case kPcieAt + 0x30: return 1;       // Target Link Speed 2.5 GT/s
-    case kMsiAt: return 0x05 | (static_cast<u32>(msi_control_ | kMsi64) << 16);
-    case kMsiAt + 0x4: return msi_lo_;
-    case kMsiAt + 0x8: return msi_hi_;
-    case kMsiAt + 0xc: return msi_data_;
+    case kMsiAt: return 0x05 | (static_cast<u32>(s_.msi_control | kMsi64) << 16);
+    case kMsiAt + 0x4: return s_.msi_lo;
+    case kMsiAt + 0x8: return s_.msi_hi;
+    case kMsiAt + 0xc: return s_.msi_data;
     default: return 0;
     }
 }
@@ -78,42 +78,43 @@ void RootPortView::store(u32 at, u32 v, u32 mask) {
     };
     auto keep8 = [](u8& reg, u32 bits, u32 m) { reg = static_cast<u8>((reg & ~m) | (bits & m)); };
     switch (at) {
-    case 0x04: keep16(command_, v, mask, kCommandRw); break; // Status: nothing to clear
-    case 0x0c: keep8(cache_line_, v, mask & 0xff); break;
+    case 0x04: keep16(s_.command, v, mask, kCommandRw); break; // Status: nothing to clear
+    case 0x0c: keep8(s_.cache_line, v, mask & 0xff); break;
     case 0x18:
-        keep8(primary_, v, mask & 0xff);
-        keep8(secondary_, v >> 8, (mask >> 8) & 0xff);
-        keep8(subordinate_, v >> 16, (mask >> 16) & 0xff);
-        keep8(latency_, v >> 24, (mask >> 24) & 0xff);
+        keep8(s_.primary, v, mask & 0xff);
+        keep8(s_.secondary, v >> 8, (mask >> 8) & 0xff);
+        keep8(s_.subordinate, v >> 16, (mask >> 16) & 0xff);
+        keep8(s_.latency, v >> 24, (mask >> 24) & 0xff);
         break;
     case 0x1c:
-        keep8(io_base_, v & 0xf0, mask & 0xf0);
-        keep8(io_limit_, (v >> 8) & 0xf0, (mask >> 8) & 0xf0);
+        keep8(s_.io_base, v & 0xf0, mask & 0xf0);
+        keep8(s_.io_limit, (v >> 8) & 0xf0, (mask >> 8) & 0xf0);
         break;
     case 0x20:
-        keep16(mem_base_, v, mask, 0xfff0);
-        keep16(mem_limit_, v >> 16, mask >> 16, 0xfff0);
+        keep16(s_.mem_base, v, mask, 0xfff0);
+        keep16(s_.mem_limit, v >> 16, mask >> 16, 0xfff0);
         break;
     case 0x24:
-        keep16(pref_base_, v, mask, 0xfff0);
-        keep16(pref_limit_, v >> 16, mask >> 16, 0xfff0);
+        keep16(s_.pref_base, v, mask, 0xfff0);
+        keep16(s_.pref_limit, v >> 16, mask >> 16, 0xfff0);
         break;
     case 0x3c:
-        keep8(line_, v, mask & 0xff);
-        keep16(bridge_control_, v >> 16, mask >> 16, kBridgeControlRw);
+        keep8(s_.line, v, mask & 0xff);
+        keep16(s_.bridge_control, v >> 16, mask >> 16, kBridgeControlRw);
         break;
-    case kPcieAt + 0x08: keep16(dev_control_, v, mask, kDevControlRw); break;
-    case kPcieAt + 0x10: keep16(link_control_, v, mask, kLinkControlRw); break;
+    case kPcieAt + 0x08: keep16(s_.dev_control, v, mask, kDevControlRw); break;
+    case kPcieAt + 0x10: keep16(s_.link_control, v, mask, kLinkControlRw); break;
     case kPcieAt + 0x18:
-        keep16(slot_control_, v, mask, kSlotControlRw);
+        keep16(s_.slot_control, v, mask, kSlotControlRw);
         // RW1C: a 1 clears the event, a 0 leaves it; state bits (PDS) are read-only.
-        slot_status_ = static_cast<u16>(slot_status_ & ~((v >> 16) & (mask >> 16) & kSlotEvents));
+        s_.slot_status =
+            static_cast<u16>(s_.slot_status & ~((v >> 16) & (mask >> 16) & kSlotEvents));
         break;
-    case kPcieAt + 0x1c: keep16(root_control_, v, mask, kRootControlRw); break;
-    case kMsiAt: keep16(msi_control_, v >> 16, mask >> 16, kMsiControlRw); break;
-    case kMsiAt + 0x4: msi_lo_ = (msi_lo_ & ~mask) | (v & mask & ~3u); break;
-    case kMsiAt + 0x8: msi_hi_ = (msi_hi_ & ~mask) | (v & mask); break;
-    case kMsiAt + 0xc: keep16(msi_data_, v, mask, 0xffff); break;
+    case kPcieAt + 0x1c: keep16(s_.root_control, v, mask, kRootControlRw); break;
+    case kMsiAt: keep16(s_.msi_control, v >> 16, mask >> 16, kMsiControlRw); break;
+    case kMsiAt + 0x4: s_.msi_lo = (s_.msi_lo & ~mask) | (v & mask & ~3u); break;
+    case kMsiAt + 0x8: s_.msi_hi = (s_.msi_hi & ~mask) | (v & mask); break;
+    case kMsiAt + 0xc: keep16(s_.msi_data, v, mask, 0xffff); break;
     default: break; // read-only or reserved
     }
 }
@@ -128,23 +129,23 @@ bool RootPortView::write(u32 off, u32 size, u32 value, MsiMessage* msg) {
 
 bool RootPortView::set_present(bool present, MsiMessage* msg) {
     if (present == this->present()) return false;
-    slot_status_ =
-        static_cast<u16>((present ? slot_status_ | kPds : slot_status_ & ~kPds) | kPdc | kDllsc);
+    s_.slot_status = static_cast<u16>((present ? s_.slot_status | kPds : s_.slot_status & ~kPds) |
+                                      kPdc | kDllsc);
     return edge(msg);
 }
 
 bool RootPortView::interrupt_line() const {
     const u16 enabled =
-        static_cast<u16>((slot_control_ & 0x1f) | ((slot_control_ & kDllsce) ? kDllsc : 0));
-    return (msi_control_ & 1u) != 0 && (slot_control_ & kHpie) != 0 &&
-           (slot_status_ & kSlotEvents & enabled) != 0;
+        static_cast<u16>((s_.slot_control & 0x1f) | ((s_.slot_control & kDllsce) ? kDllsc : 0));
+    return (s_.msi_control & 1u) != 0 && (s_.slot_control & kHpie) != 0 &&
+           (s_.slot_status & kSlotEvents & enabled) != 0;
 }
 
 bool RootPortView::edge(MsiMessage* msg) {
     const bool line = interrupt_line();
-    const bool fire = line && !line_was_;
-    line_was_ = line;
-    if (fire) *msg = MsiMessage{static_cast<u64>(msi_hi_) << 32 | msi_lo_, msi_data_};
+    const bool fire = line && !s_.line_was;
+    s_.line_was = line;
+    if (fire) *msg = MsiMessage{static_cast<u64>(s_.msi_hi) << 32 | s_.msi_lo, s_.msi_data};
     return fire;
 }
 

@@ -22,6 +22,24 @@ struct MsiMessage {
     u32 data = 0;
 };
 
+// Everything a RootPortView holds, fixed-width (a live update carries it: docs/handover.md
+// §2.2 VmPci).
+struct RootPortState {
+    u32 slot = 0;
+    u16 command = 0, bridge_control = 0;
+    u8 primary = 0, secondary = 0, subordinate = 0, latency = 0, cache_line = 0, line = 0;
+    u8 io_base = 0xf0, io_limit = 0;        // [7:4] = address [15:12]: closed
+    u16 mem_base = 0, mem_limit = 0;        // [15:4] = address [31:20]
+    u16 pref_base = 0xfff0, pref_limit = 0; // [15:4] = address [31:20]: closed
+    u16 dev_control = 0, link_control = 0, slot_control = 0, slot_status = 0;
+    u16 root_control = 0;
+    u16 msi_control = 0; // Enable [0], Multiple Message Enable [6:4]
+    u32 msi_lo = 0, msi_hi = 0;
+    u16 msi_data = 0;
+    u8 line_was = 0, reserved = 0;
+};
+static_assert(sizeof(RootPortState) == 48, "docs/handover.md §2.2 VmPci");
+
 class RootPortView {
 public:
     static constexpr u32 kPcieAt = 0x40, kMsiAt = 0x80; // where the guest finds them
@@ -45,11 +63,14 @@ public:
     // Layer State Changed are set. True when the port sends its MSI now (*msg filled).
     bool set_present(bool present, MsiMessage* msg);
 
-    [[nodiscard]] bool present() const { return (slot_status_ & kPds) != 0; }
-    [[nodiscard]] u8 secondary_bus() const { return secondary_; }
-    [[nodiscard]] u8 subordinate_bus() const { return subordinate_; }
-    [[nodiscard]] u16 slot_status() const { return slot_status_; }
-    [[nodiscard]] u16 slot_control() const { return slot_control_; }
+    [[nodiscard]] bool present() const { return (s_.slot_status & kPds) != 0; }
+    [[nodiscard]] u8 secondary_bus() const { return s_.secondary; }
+    [[nodiscard]] u8 subordinate_bus() const { return s_.subordinate; }
+    [[nodiscard]] u16 slot_status() const { return s_.slot_status; }
+    [[nodiscard]] u16 slot_control() const { return s_.slot_control; }
+
+    [[nodiscard]] const RootPortState& state() const { return s_; }
+    void restore(const RootPortState& s) { s_ = s; }
 
 private:
     [[nodiscard]] u32 dword(u32 off) const;
@@ -59,18 +80,7 @@ private:
     [[nodiscard]] bool interrupt_line() const;
     bool edge(MsiMessage* msg);
 
-    u32 slot_ = 0;
-    u16 command_ = 0, bridge_control_ = 0;
-    u8 primary_ = 0, secondary_ = 0, subordinate_ = 0, latency_ = 0, cache_line_ = 0, line_ = 0;
-    u16 mem_base_ = 0, mem_limit_ = 0;        // [15:4] = address [31:20]
-    u8 io_base_ = 0xf0, io_limit_ = 0;        // [7:4] = address [15:12]: closed
-    u16 pref_base_ = 0xfff0, pref_limit_ = 0; // [15:4] = address [31:20]: closed
-    u16 dev_control_ = 0, link_control_ = 0, slot_control_ = 0, slot_status_ = 0;
-    u16 root_control_ = 0;
-    u16 msi_control_ = 0; // Enable [0], Multiple Message Enable [6:4]
-    u32 msi_lo_ = 0, msi_hi_ = 0;
-    u16 msi_data_ = 0;
-    bool line_was_ = false;
+    RootPortState s_;
 };
 
 } // namespace keel::sriov

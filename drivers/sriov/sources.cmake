@@ -18,6 +18,8 @@ list(APPEND KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/io/iommu_boot.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/io/vf_dma_check.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/io/vm_vfs.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/io/io_region.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/io/io_handover.cpp
 )
 # drivers/iommu: the SMMUv3 driver (pure logic over Mmio), both images and host tests.
 list(APPEND KEEL_CORE_SOURCES

@@ -8,33 +8,33 @@ constexpr u16 kMsixGuestBits = 0xc000; // Enable, Function Mask
 } // namespace
 
 void VfConfigView::reset(const VfIdentity& id, u32 bar0, u32 bar0_size) {
-    id_ = id;
-    bar0_ = bar0;
-    bar0_size_ = bar0_size;
-    sizing_ = false;
-    command_ = 0;
-    msix_control_ = 0;
-    for (MsixEntryView& e : msix_)
+    s_.id = id;
+    s_.bar0 = bar0;
+    s_.bar0_size = bar0_size;
+    s_.sizing = false;
+    s_.command = 0;
+    s_.msix_control = 0;
+    for (MsixEntryView& e : s_.msix)
         e = MsixEntryView{};
 }
 
 void VfConfigView::msix_ranges(u32 (&start)[2], u32 (&size)[2], u32* count) const {
     *count = 0;
-    if (!id_.msix) return;
-    const u32 entries = (id_.msix_control & 0x7ffu) + 1;
-    if ((id_.msix_table & 7u) == 0) {
-        start[*count] = id_.msix_table & ~7u;
+    if (!s_.id.msix) return;
+    const u32 entries = (s_.id.msix_control & 0x7ffu) + 1;
+    if ((s_.id.msix_table & 7u) == 0) {
+        start[*count] = s_.id.msix_table & ~7u;
         size[(*count)++] = 16 * entries;
     }
-    if ((id_.msix_pba & 7u) == 0) {
-        start[*count] = id_.msix_pba & ~7u;
+    if ((s_.id.msix_pba & 7u) == 0) {
+        start[*count] = s_.id.msix_pba & ~7u;
         size[(*count)++] = 8 * ((entries + 63) / 64);
     }
 }
 
 bool VfConfigView::msi_target(u32 i, u64 doorbell, u32* data) const {
     if (i >= kMsixEntries || !msix_enabled() || msix_function_masked()) return false;
-    const MsixEntryView& e = msix_[i];
+    const MsixEntryView& e = s_.msix[i];
     if ((e.control & 1u) != 0 || (static_cast<u64>(e.addr_hi) << 32 | e.addr_lo) != doorbell)
         return false;
     *data = e.data;
@@ -48,7 +48,7 @@ bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
     for (u32 r = 0; r < n; ++r) {
         if (off < start[r] || off - start[r] >= len[r]) continue;
         const u32 rel = off - start[r];
-        const bool table = start[r] == (id_.msix_table & ~7u) && (id_.msix_table & 7u) == 0;
+        const bool table = start[r] == (s_.id.msix_table & ~7u) && (s_.id.msix_table & 7u) == 0;
         if (!table) { // the PBA: read-only, nothing pending the guest could see
             if (!write) *value = 0;
             return true;
@@ -58,7 +58,8 @@ bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
             if (!write) *value = word == 3 ? 1u : 0u;
             return true;
         }
-        u32* w[4] = {&msix_[i].addr_lo, &msix_[i].addr_hi, &msix_[i].data, &msix_[i].control};
+        u32* w[4] = {&s_.msix[i].addr_lo, &s_.msix[i].addr_hi, &s_.msix[i].data,
+                     &s_.msix[i].control};
         if (!write)
             *value = *w[word];
         else
@@ -70,21 +71,21 @@ bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
 
 u32 VfConfigView::dword(u32 off) const {
     switch (off) {
-    case 0x00: return id_.vendor | (static_cast<u32>(id_.device) << 16);
-    case 0x04: return command_ | (id_.msix ? (kStatusCapList << 16) : 0);
-    case 0x08: return id_.class_rev;
-    case 0x0c: return 0;                                   // header type 0, single function
-    case 0x10: return sizing_ ? ~(bar0_size_ - 1) : bar0_; // memory, 32-bit, not prefetchable
-    case 0x2c: return id_.subsystem;
-    case 0x34: return id_.msix ? kMsixAt : 0;
+    case 0x00: return s_.id.vendor | (static_cast<u32>(s_.id.device) << 16);
+    case 0x04: return s_.command | (s_.id.msix ? (kStatusCapList << 16) : 0);
+    case 0x08: return s_.id.class_rev;
+    case 0x0c: return 0;                                         // header type 0, single function
+    case 0x10: return s_.sizing ? ~(s_.bar0_size - 1) : s_.bar0; // memory, 32-bit, not prefetchable
+    case 0x2c: return s_.id.subsystem;
+    case 0x34: return s_.id.msix ? kMsixAt : 0;
     default: break;
     }
-    if (!id_.msix) return 0;
+    if (!s_.id.msix) return 0;
     if (off == kMsixAt)
         return 0x11u |
-               (static_cast<u32>((id_.msix_control & ~kMsixGuestBits) | msix_control_) << 16);
-    if (off == kMsixAt + 4) return id_.msix_table;
-    if (off == kMsixAt + 8) return id_.msix_pba;
+               (static_cast<u32>((s_.id.msix_control & ~kMsixGuestBits) | s_.msix_control) << 16);
+    if (off == kMsixAt + 4) return s_.id.msix_table;
+    if (off == kMsixAt + 8) return s_.id.msix_pba;
     return 0;
 }
 
@@ -100,15 +101,15 @@ void VfConfigView::write(u32 off, u32 size, u32 value) {
     const u32 mask = (size == 4 ? ~0u : ((1u << (8 * size)) - 1)) << shift;
     const u32 v = (value << shift) & mask;
     if (at == 0x04 && (mask & 0xffff)) {
-        command_ = (command_ & ~(mask & kCommandGuest)) | (v & kCommandGuest);
+        s_.command = (s_.command & ~(mask & kCommandGuest)) | (v & kCommandGuest);
     } else if (at == 0x10 && mask == ~0u) {
         // All ones asks the size; the address Keel mapped is the only other value kept.
-        sizing_ = (v & ~0xfu) == (~0u & ~0xfu);
-    } else if (id_.msix && at == kMsixAt && (mask >> 16) != 0) {
+        s_.sizing = (v & ~0xfu) == (~0u & ~0xfu);
+    } else if (s_.id.msix && at == kMsixAt && (mask >> 16) != 0) {
         const u16 ctl = static_cast<u16>((v & mask) >> 16);
         const u16 m = static_cast<u16>(mask >> 16);
-        msix_control_ =
-            static_cast<u16>((msix_control_ & ~(m & kMsixGuestBits)) | (ctl & m & kMsixGuestBits));
+        s_.msix_control = static_cast<u16>((s_.msix_control & ~(m & kMsixGuestBits)) |
+                                           (ctl & m & kMsixGuestBits));
     }
 }
 

@@ -14,14 +14,18 @@
 
 namespace keel::sriov {
 
+// Fixed-width, no implicit padding: it is part of the handover record (docs/handover.md §2.2
+// Vf), like VfViewState and MsixEntryView below.
 struct VfIdentity {
     u16 vendor = 0, device = 0;
-    u32 class_rev = 0;                // config 08h: revision [7:0], class [31:8]
-    u32 subsystem = 0;                // config 2Ch
-    bool msix = false;                // the VF has an MSI-X capability:
-    u16 msix_control = 0;             // its Message Control (table size in [10:0])
+    u32 class_rev = 0;    // config 08h: revision [7:0], class [31:8]
+    u32 subsystem = 0;    // config 2Ch
+    u16 msix_control = 0; // its Message Control (table size in [10:0])
+    u8 msix = 0;          // the VF has an MSI-X capability (1) or not (0)
+    u8 reserved = 0;
     u32 msix_table = 0, msix_pba = 0; // offset | BIR, as in the capability
 };
+static_assert(sizeof(VfIdentity) == 24, "docs/handover.md §2.2 Vf");
 
 // The guest's MSI-X table and PBA (PCI Local Bus 3.0 §6.8.2.6-6.8.2.10): Keel never maps
 // them to the guest, so a guest never programs the VF's real message addresses. Each entry
@@ -32,6 +36,19 @@ struct MsixEntryView {
     u32 addr_lo = 0, addr_hi = 0, data = 0, control = 1; // control bit 0: masked
 };
 
+// Everything a VfConfigView holds (a live update carries it: docs/handover.md §2.2 Vf).
+struct VfViewState {
+    VfIdentity id;
+    u32 bar0 = 0, bar0_size = 0;
+    u8 sizing = 0, reserved[3] = {};
+    u32 command = 0;
+    u16 msix_control = 0; // the guest's Enable [15] and Function Mask [14]
+    u16 reserved2 = 0;
+    u32 reserved3 = 0;
+    MsixEntryView msix[8];
+};
+static_assert(sizeof(VfViewState) == 176, "docs/handover.md §2.2 Vf");
+
 class VfConfigView {
 public:
     static constexpr u32 kMsixAt = 0x40; // where the guest finds the MSI-X capability
@@ -41,9 +58,9 @@ public:
     // One aligned access of `size` bytes (1, 2 or 4) at `off` (< 4096).
     [[nodiscard]] u32 read(u32 off, u32 size) const;
     void write(u32 off, u32 size, u32 value);
-    [[nodiscard]] u32 command() const { return command_; }
-    [[nodiscard]] bool msix_enabled() const { return (msix_control_ & 0x8000u) != 0; }
-    [[nodiscard]] bool msix_function_masked() const { return (msix_control_ & 0x4000u) != 0; }
+    [[nodiscard]] u32 command() const { return s_.command; }
+    [[nodiscard]] bool msix_enabled() const { return (s_.msix_control & 0x8000u) != 0; }
+    [[nodiscard]] bool msix_function_masked() const { return (s_.msix_control & 0x4000u) != 0; }
     // BAR0 ranges the guest must not reach directly: [table, +16 x entries) and [pba, +8 x
     // ceil(entries / 64)), as offsets into BAR0 (only a BIR of 0 is handled: others are
     // reported as empty). `*count` ranges are written (0 without MSI-X).
@@ -51,20 +68,20 @@ public:
     // A trapped access at `off` into BAR0: true if it lies in the table or PBA (a read
     // fills *value), false for any other offset (not emulated).
     bool bar0_access(u32 off, u32 size, bool write, u32* value);
-    [[nodiscard]] const MsixEntryView& msix_entry(u32 i) const { return msix_[i]; }
+    [[nodiscard]] const MsixEntryView& msix_entry(u32 i) const { return s_.msix[i]; }
     // Where the guest wants vector `i`'s message now: true with *data when MSI-X is enabled,
     // the function and the vector are unmasked, and the entry's address is `doorbell` (the
     // guest's MSI frame); false otherwise (the message is dropped: nothing is pending).
     [[nodiscard]] bool msi_target(u32 i, u64 doorbell, u32* data) const;
 
+    // The whole view, as a live update hands it over and takes it back.
+    [[nodiscard]] const VfViewState& state() const { return s_; }
+    void restore(const VfViewState& s) { s_ = s; }
+
 private:
     [[nodiscard]] u32 dword(u32 off) const;
-    VfIdentity id_;
-    u32 bar0_ = 0, bar0_size_ = 0;
-    bool sizing_ = false;
-    u32 command_ = 0;
-    u16 msix_control_ = 0; // the guest's Enable [15] and Function Mask [14]
-    MsixEntryView msix_[kMsixEntries];
+    VfViewState s_;
 };
+static_assert(VfConfigView::kMsixEntries == sizeof VfViewState{}.msix / sizeof(MsixEntryView));
 
 } // namespace keel::sriov

@@ -25,6 +25,13 @@ Status VfTable::add_pf(pci::Bdf pf, const Capability& cap, const pci::Bar (&bars
     return Status::Ok;
 }
 
+Status VfTable::adopt(const Vf& v) {
+    if (count_ == kMax) return Status::NoMemory;
+    if (find(v.bdf) != nullptr) return Status::AlreadyExists;
+    vfs_[count_++] = v;
+    return Status::Ok;
+}
+
 Vf* VfTable::find(pci::Bdf f) {
     for (u32 i = 0; i < count_; ++i)
         if (same(vfs_[i].bdf, f)) return &vfs_[i];

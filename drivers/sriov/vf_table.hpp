@@ -35,6 +35,9 @@ public:
     // recorded), OutOfRange when a VF's routing ID passes `last_bus`.
     Status add_pf(pci::Bdf pf, const Capability& cap, const pci::Bar (&bars)[6], u32 last_bus);
     [[nodiscard]] u32 count() const { return count_; }
+    // A live update's incoming image: one VF as the outgoing image recorded it, appended.
+    // NoMemory past kMax, AlreadyExists for a BDF already in the table.
+    Status adopt(const Vf& v);
     [[nodiscard]] const Vf& at(u32 i) const { return vfs_[i]; }
     Vf* find(pci::Bdf f);
     Vf* by_index(pci::Bdf pf, u16 index);

@@ -16,11 +16,12 @@ using ull = unsigned long long;
 // Smmu::init writes the stream table, both queues and every CD the SMMU can reach before it
 // enables anything, and the table pool zeroes each page as it hands it out.
 KEEL_NOINIT iommu::SmmuMemory g_mem;
-KEEL_NOINIT alignas(mm::kPageSize) u64 g_table_pages[16][mm::kEntriesPerTable];
-bool g_table_used[16];
+KEEL_NOINIT alignas(mm::kPageSize) u64 g_table_pages[kIoTablePages][mm::kEntriesPerTable];
+bool g_table_used[kIoTablePages];
 constinit mm::TablePool g_tables(g_table_pages, g_table_used);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
 constinit iommu::DirectMmio g_regs(0);
+u64 g_smmu_base = 0;
 // Or a VT-d unit (never both: one platform IOMMU kind per machine), sharing the pages.
 // Not zeroed at boot (.noinit, 28 KiB the boot would otherwise clear on every machine):
 // Vtd::init clears the root table, queue and remapping table, a context table is
@@ -149,6 +150,7 @@ Status iommu_bring_up(const Platform& p) {
     const u64 base = p.smmus[0].base;
     KEEL_TRY(arch::mailbox_map_device(base, iommu::kRegionSize));
     g_regs = iommu::DirectMmio(base);
+    g_smmu_base = base;
     const Status s = g_smmu.init(g_regs);
     if (s != Status::Ok) {
         kprint("smmu: SMMUv3 at %#llx not used: %s\n", static_cast<ull>(base), status_name(s));
@@ -162,6 +164,23 @@ Status iommu_bring_up(const Platform& p) {
 }
 
 bool iommu_ready() { return g_smmu.ready() || g_vtd.ready(); }
+
+Status iommu_use_memory(iommu::SmmuMemory& mem, u64 (&pages)[kIoTablePages][mm::kEntriesPerTable]) {
+    if (iommu_ready()) return Status::BadState;
+    KEEL_TRY(g_tables.use_storage(pages, g_table_used, kIoTablePages));
+    return g_smmu.use_memory(mem);
+}
+
+Status iommu_adopt(const Platform& p, u64 base) {
+    if (p.smmu_count == 0 || p.smmus[0].base != base) return Status::NotFound;
+    KEEL_TRY(arch::mailbox_map_device(base, iommu::kRegionSize));
+    g_regs = iommu::DirectMmio(base);
+    g_smmu_base = base;
+    return g_smmu.adopt(g_regs);
+}
+
+u64 iommu_smmu_base() { return g_smmu.ready() ? g_smmu_base : 0; }
+u32 iommu_streams() { return g_smmu.ready() ? g_smmu.streams() : 0; }
 const char* iommu_prefix() { return g_vtd.ready() ? "vt-d" : "smmu"; }
 const char* iommu_label() { return g_vtd.ready() ? "VT-d unit" : "SMMU"; }
 

@@ -9,6 +9,7 @@
 #include "drivers/iommu/smmuv3.hpp"
 #include "drivers/iommu/vtd.hpp"
 #include "drivers/pci/ecam.hpp"
+#include "hypervisor/io/io_region.hpp"
 #include "hypervisor/platform.hpp"
 
 namespace keel {
@@ -17,6 +18,17 @@ namespace keel {
 // what it found. Every function's DMA is blocked until attached.
 Status iommu_bring_up(const Platform& p);
 [[nodiscard]] bool iommu_ready();
+// Before bring-up: the SMMU's structures and every IOMMU table page on other memory (the
+// I/O region, hypervisor/io/io_region.hpp) instead of the image's. BadState once in use.
+Status iommu_use_memory(iommu::SmmuMemory& mem, u64 (&pages)[kIoTablePages][mm::kEntriesPerTable]);
+// A live update's incoming image: the platform's first SMMU, at `base` (the record's), taken
+// over as the outgoing image left it on the I/O region (iommu::Smmu::adopt): nothing is
+// written to it. NotFound when the platform has no SMMU there.
+Status iommu_adopt(const Platform& p, u64 base);
+// The register frame of the SMMU in use (0: none, or a VT-d unit) and how many streams it
+// translates (the handover record's Io).
+[[nodiscard]] u64 iommu_smmu_base();
+[[nodiscard]] u32 iommu_streams();
 // What the console calls the IOMMU in use: "smmu" / "SMMU", "vt-d" / "VT-d unit".
 [[nodiscard]] const char* iommu_prefix();
 [[nodiscard]] const char* iommu_label();

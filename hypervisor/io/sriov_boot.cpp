@@ -1,5 +1,6 @@
 #include "hypervisor/io/sriov_boot.hpp"
 
+#include "hypervisor/io/io_region.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
 #include "hypervisor/io/vf_dma_check.hpp"
 #include "hypervisor/io/vm_vfs.hpp"
@@ -20,14 +21,10 @@ constexpr u32 kClassNvme = 0x010802; // class 01 (storage), subclass 08 (NVM), p
 constexpr u32 kCfgClass = 0x08;      // revision [7:0], class code [31:8]
 constexpr u32 kMaxPfs = 4;
 
-// The PF admin queues' memory: inside the image (identity mapped, so the address the
-// device is given is the physical one). Never the partition pool.
-struct alignas(4096) DmaPages {
-    u8 sq[4096];
-    u8 cq[4096];
-    u8 scratch[4096];
-};
-DmaPages g_pf_dma;
+// The PF admin queues' memory: the I/O region's (io_region.hpp) when there is one, else
+// inside the image; identity mapped either way, so the address the device is given is the
+// physical one. Never the partition pool.
+alignas(mm::kPageSize) PfQueuePages g_own_pf_dma;
 sriov::VfTable g_vfs;
 
 nvme::DmaBuffer buffer(u8* page) {
@@ -93,23 +90,24 @@ Status bring_up_pf(const BootInfo& info, const Platform& p, pci::ConfigAccess& c
     // The PF's admin queue: registers mapped for Keel, bus mastering on for its DMA, and
     // behind an IOMMU the PF's stream reaches its three queue pages and nothing else.
     KEEL_TRY(arch::mailbox_map_device(pf_bars[0].addr, pf_bars[0].size));
+    PfQueuePages& dma = io_region() != nullptr ? io_region()->pf : g_own_pf_dma;
     if (iommu_ready()) {
-        const u64 at = reinterpret_cast<u64>(&g_pf_dma);
-        const iommu::DmaMap pf_map{IoVirt(at), PhysAddr(at), sizeof g_pf_dma, true};
+        const u64 at = reinterpret_cast<u64>(&dma);
+        const iommu::DmaMap pf_map{IoVirt(at), PhysAddr(at), sizeof dma, true};
         const Status a = iommu_attach(p, pf, &pf_map, 1);
         if (a != Status::Ok && a != Status::AlreadyExists) return a;
         kprint("%s: PF %02x:%02x.%x stream %#x: its admin queue pages only (%#llx, %llu KiB)\n",
                iommu_prefix(), pf.bus, pf.dev, pf.fn, iommu_stream(p, pf).value_or(0),
-               static_cast<ull>(at), static_cast<ull>(sizeof g_pf_dma / KiB));
+               static_cast<ull>(at), static_cast<ull>(sizeof dma / KiB));
     }
     cfg.write32(pf, pci::kCfgCommand,
                 (cfg.read32(pf, pci::kCfgCommand) & 0xffff) | pci::kCmdMemory | pci::kCmdBusMaster);
     TickClock clock;
     nvme::AdminQueue q;
-    Status s = q.enable(reinterpret_cast<volatile u8*>(pf_bars[0].addr), buffer(g_pf_dma.sq),
-                        buffer(g_pf_dma.cq), clock);
+    Status s = q.enable(reinterpret_cast<volatile u8*>(pf_bars[0].addr), buffer(dma.sq),
+                        buffer(dma.cq), clock);
     if (s == Status::Ok)
-        s = nvme::provision_pf(q, buffer(g_pf_dma.scratch), pf, g_vfs, nvme::ProvisionPlan{});
+        s = nvme::provision_pf(q, buffer(dma.scratch), pf, g_vfs, nvme::ProvisionPlan{});
     else
         kprint("nvme: PF %02x:%02x.%x admin queue: %s\n", pf.bus, pf.dev, pf.fn, status_name(s));
     // The PF stays enabled: its secondaries go offline with it (NVMe §8.26.3).
@@ -148,11 +146,15 @@ u16 wanted_vfs(const Cmdline& cmdline) {
 
 sriov::VfTable& vf_table() { return g_vfs; }
 
-u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdline) {
+u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdline,
+                   bool outlive_image) {
     if (p.ecam_base == 0 || p.ecam_size < MiB) return 0;
     if (arch::mailbox_map_device(p.ecam_base, MiB) != Status::Ok) return 0;
     // The IOMMU first: from here on no PCIe function reaches memory unless attached.
-    if (p.smmu_count != 0 || p.vtd_count != 0) (void)iommu_bring_up(p); // says why if unused
+    if (p.smmu_count != 0 || p.vtd_count != 0) {
+        if (outlive_image) (void)io_region_reserve(); // says why if none
+        (void)iommu_bring_up(p);                      // says why if unused
+    }
     pci::EcamAccess ecam(p.ecam_base, p.pci_bus_start, 1); // the root bus, as the mailbox
     // What firmware placed stays where it is: Keel's placements keep clear of it.
     const Result<u32> fw =

@@ -12,7 +12,10 @@
 namespace keel {
 
 // Returns the number of VFs recorded (0: no SR-IOV PF, or it failed; why is on the console).
-u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdline);
+// `outlive_image`: the machine may be live-updated (the mailbox serves it), so the IOMMU's
+// and MSI controller's tables and the PF queues go into the I/O region (io_region.hpp).
+u32 sriov_bring_up(const BootInfo& info, const Platform& p, const Cmdline& cmdline,
+                   bool outlive_image);
 sriov::VfTable& vf_table();
 
 } // namespace keel

@@ -51,6 +51,33 @@ public:
         : vfs_(vfs), ecam_(p.ecam_base, p.pci_bus_start, 1), dma_(p), p_(p),
           assigner_(vfs, ecam_, dma_, waiter_) {}
 
+    GuestPci* vm_adopted(Vm&) override { return arch::kAssignsVfs ? this : nullptr; }
+    [[nodiscard]] sriov::VfViewState view(u32 i) const { return views_[i].state(); }
+    void bus_record(u32 vm_id, update::VmPciRecord& r) {
+        LockGuard g(lock_);
+        const sriov::GuestBus& b = buses_[(vm_id - 1) % Vm::kMaxVms];
+        r = update::VmPciRecord{};
+        r.vm_id = vm_id;
+        r.flags = empty_told_[(vm_id - 1) % Vm::kMaxVms] ? 1 : 0;
+        r.window = b.window();
+        r.slot_size = b.slot_size();
+        for (u32 k = 0; k < sriov::GuestBus::kSlots; ++k)
+            r.ports[k] = b.port(k).state();
+    }
+    // The views (the table adopted in record order) and each VM's hierarchy, as recorded.
+    void adopt(const update::HandoverView& v) {
+        LockGuard g(lock_);
+        for (u32 i = 0; i < v.vf_count && i < sriov::VfTable::kMax; ++i)
+            views_[i].restore(v.vfs[i]->view);
+        for (u32 i = 0; i < v.vm_count; ++i) {
+            const update::VmPciRecord* r = v.vm_pci[i];
+            if (r == nullptr) continue;
+            const u32 slot = (r->vm_id - 1) % Vm::kMaxVms;
+            buses_[slot].restore(r->window, r->slot_size, r->ports);
+            empty_told_[slot] = (r->flags & 1) != 0;
+        }
+    }
+
     GuestPci* vm_created(Vm& vm) override {
         if (!arch::kAssignsVfs) return nullptr; // no guest PCI view on this arch yet
         LockGuard g(lock_);
@@ -439,10 +466,38 @@ private:
 
 void set_vf_event_sink(VfEventSink* sink) { g_events = sink; }
 
+namespace {
+
+VmVfs* g_devices = nullptr;
+
+VmVfs& devices(const Platform& p, sriov::VfTable& vfs) {
+    static VmVfs d(p, vfs);
+    g_devices = &d;
+    return d;
+}
+
+} // namespace
+
 VmDevices* vm_vfs(const Platform& p, sriov::VfTable& vfs) {
     if (!iommu_ready() || vfs.count() == 0) return nullptr;
-    static VmVfs devices(p, vfs);
-    return &devices;
+    return &devices(p, vfs);
+}
+
+sriov::VfViewState vm_vfs_view(u32 i) {
+    return g_devices != nullptr ? g_devices->view(i) : sriov::VfViewState{};
+}
+
+bool vm_vfs_bus(u32 vm_id, update::VmPciRecord& r) {
+    if (g_devices == nullptr) return false;
+    g_devices->bus_record(vm_id, r);
+    return true;
+}
+
+VmDevices* vm_vfs_adopt(const Platform& p, sriov::VfTable& vfs, const update::HandoverView& v) {
+    if (!iommu_ready() || vfs.count() == 0) return nullptr;
+    VmVfs& d = devices(p, vfs);
+    d.adopt(v);
+    return &d;
 }
 
 } // namespace keel

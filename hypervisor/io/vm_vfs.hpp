@@ -7,6 +7,7 @@
 
 #include "drivers/sriov/vf_table.hpp"
 #include "hypervisor/platform.hpp"
+#include "hypervisor/update/handover.hpp"
 #include "hypervisor/vm/vm_devices.hpp"
 
 namespace keel {
@@ -27,5 +28,13 @@ void set_vf_event_sink(VfEventSink* sink);
 // The VM manager's devices when the platform has an SMMU Keel drives and VFs were
 // enabled; nullptr otherwise (every attach then answers "no VF at that address").
 VmDevices* vm_vfs(const Platform& p, sriov::VfTable& vfs);
+
+// A live update (docs/handover.md §2.2 Vf, VmPci). The outgoing image: the guest view of the
+// table's VF `i`, and VM `vm_id`'s PCI hierarchy (false: no devices). The incoming image,
+// with the table adopted: the devices with every view and every recorded VM's hierarchy as
+// recorded (nullptr when there are none to adopt).
+[[nodiscard]] sriov::VfViewState vm_vfs_view(u32 i);
+[[nodiscard]] bool vm_vfs_bus(u32 vm_id, update::VmPciRecord& r);
+VmDevices* vm_vfs_adopt(const Platform& p, sriov::VfTable& vfs, const update::HandoverView& v);
 
 } // namespace keel

@@ -11,6 +11,7 @@
 #include "drivers/pci/bar_place.hpp"
 #include "drivers/pci/claims.hpp"
 #include "hypervisor/entropy/seed.hpp"
+#include "hypervisor/io/io_region.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
 #include "hypervisor/io/sriov_boot.hpp"
 #include "hypervisor/io/vm_vfs.hpp"
@@ -203,9 +204,10 @@ bool set_up_update(u32 floor) {
         kprint("mailbox: no live-update region (pool exhausted): UPDATE will answer Unsupported\n");
         up = mailbox::Service::UpdateSetup{};
     }
-    // The IOMMU's stream table, queues and per-VF tables (and the ITS's) live in this image
-    // (docs/handover.md §5): an incoming image would free them at its commit.
-    if (iommu_ready()) up.no_swap = "an IOMMU is in use and its tables live in this image";
+    // Without the I/O region the IOMMU's stream table, queues and per-VF tables (and the
+    // ITS's) live in this image (docs/handover.md §1.1): an incoming image would free them.
+    if (iommu_ready() && io_region() == nullptr)
+        up.no_swap = "an IOMMU is in use and its tables live in this image";
     service().set_update(up);
     if (up.region != nullptr)
         kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u, swap: quiesce "

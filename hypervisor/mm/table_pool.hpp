@@ -42,6 +42,8 @@ public:
     // adopted). False if it is not a page of this pool or already in use.
     bool adopt(PhysAddr phys);
     [[nodiscard]] u32 in_use() const;
+    // Whether `phys` is one of this pool's pages (in use or not).
+    [[nodiscard]] bool holds(PhysAddr phys) const { return index_of(phys) >= 0; }
 
     // A zeroed page, or nullptr when the pool is exhausted.
     u64* alloc(PhysAddr* phys);

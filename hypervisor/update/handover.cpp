@@ -73,6 +73,30 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
         v.vms[v.vm_count++] = vm;
         return Status::Ok;
     }
+    case RecordType::Io: {
+        const auto* io = reinterpret_cast<const IoRecord*>(r.payload);
+        if (v.io != nullptr || io->vf_count > kHandoverMaxVfs ||
+            io->msi_devices > kHandoverMaxMsiDevices || io->layout_bytes == 0 ||
+            io->region_size < io->layout_bytes || io->region_base % 4096 != 0)
+            return Status::Corrupt;
+        for (const IoMsiDevice& d : io->msi_map) // a slot unused: all zero
+            if (d.events > 8 || d.reserved != 0 || (d.events == 0 && (d.device_id | d.first) != 0))
+                return Status::Corrupt;
+        v.io = io;
+        return Status::Ok;
+    }
+    case RecordType::Vf: {
+        const auto* f = reinterpret_cast<const VfRecord*>(r.payload);
+        // After the Io record that counts it; its owner 0 or a VM recorded before it.
+        if (v.io == nullptr || v.vf_count == v.io->vf_count || (f->flags & ~kVfProvisioned) != 0 ||
+            (f->owner != 0 && vm_slot(v, f->owner) < 0))
+            return Status::Corrupt;
+        for (u32 i = 0; i < v.vf_count; ++i)
+            if (v.vfs[i]->rid == f->rid) return Status::Corrupt;
+        v.vfs[v.vf_count++] = f;
+        return Status::Ok;
+    }
+    case RecordType::VmPci:
     case RecordType::Stage2:
     case RecordType::VgicDist:
     case RecordType::VmDevices:
@@ -86,6 +110,8 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
         const u32 i = static_cast<u32>(slot);
         if (r.type == RecordType::Stage2) return once(v.stage2[i], r);
         if (r.type == RecordType::VgicDist) return once(v.vgic_dist[i], r);
+        if (r.type == RecordType::VmPci)
+            return v.io == nullptr ? Status::Corrupt : once(v.vm_pci[i], r);
         if (r.type == RecordType::VmDevices) {
             const auto* d = reinterpret_cast<const VmDevicesRecord*>(r.payload);
             if (d->uart_rx_count > sizeof d->uart_rx || d->uart_line_len > sizeof d->uart_line)
@@ -120,10 +146,13 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
 
 // The rules of §2.3 that need the whole set.
 Status complete(const HandoverView& v) {
-    if (v.old_image == nullptr || v.mailbox == nullptr || v.pool == nullptr) return Status::Corrupt;
+    if (v.old_image == nullptr || v.mailbox == nullptr || v.pool == nullptr ||
+        (v.io != nullptr && v.vf_count != v.io->vf_count))
+        return Status::Corrupt;
     for (u32 i = 0; i < v.vm_count; ++i) {
         if (v.stage2[i] == nullptr || v.console[i] == nullptr || v.vgic_dist[i] == nullptr ||
-            v.vm_devices[i] == nullptr || v.mailbox_vm[i] == nullptr)
+            v.vm_devices[i] == nullptr || v.mailbox_vm[i] == nullptr ||
+            (v.io != nullptr) != (v.vm_pci[i] != nullptr))
             return Status::Corrupt;
         u32 n = 0;
         for (u32 c = 0; c < v.vcpu_count; ++c)

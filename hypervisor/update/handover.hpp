@@ -6,6 +6,8 @@
 #pragma once
 
 #include "crypto/sha2.hpp"
+#include "drivers/sriov/root_port.hpp"
+#include "drivers/sriov/vf_config.hpp"
 #include "hypervisor/status.hpp"
 #include "hypervisor/types.hpp"
 #include "hypervisor/update/image_note.hpp"
@@ -16,6 +18,8 @@ constexpr u64 kHandoverMagic = 0x31444e484c45454bull; // "KEELHND1"
 constexpr u32 kMaxRecordBytes = 64 * 1024;
 constexpr u32 kHandoverMaxVms = 8;
 constexpr u32 kHandoverMaxVcpus = 64;
+constexpr u32 kHandoverMaxVfs = 32;
+constexpr u32 kHandoverMaxMsiDevices = 8;
 
 // §2.1
 struct HandoverHeader {
@@ -52,8 +56,11 @@ enum class RecordType : u32 {
     VgicDist = 8,   // from ABI 2
     VmDevices = 9,  // from ABI 3
     MailboxVm = 10, // from ABI 3
+    Io = 11,        // from ABI 6
+    Vf = 12,        // from ABI 6
+    VmPci = 13,     // from ABI 6
 };
-constexpr u32 kRecordTypeMax = 10;
+constexpr u32 kRecordTypeMax = 13;
 constexpr u32 kRecordVersion = 1;
 
 struct OldImageRecord {
@@ -193,6 +200,46 @@ struct MailboxRecord {
 };
 static_assert(sizeof(MailboxRecord) == 216, "docs/handover.md §2.2 Mailbox");
 
+// The I/O state that outlives an image (docs/handover.md §1.1 "I/O region", §2.2 Io): the
+// region holding the IOMMU's structures and tables, the MSI controller's tables and the PFs'
+// admin queue pages (a hypervisor pool run), the IOMMU's registers, the MSI controller's
+// state (arm64: the ITS, its command queue's write offset, the collection's target, each
+// device's LPIs) and how many Vf records follow.
+struct IoMsiDevice {
+    u32 device_id, first, events, reserved;
+};
+struct IoRecord {
+    u64 region_base, region_size;
+    u32 layout_bytes, vf_count;
+    u64 iommu_base;
+    u32 iommu_streams, msi_ready;
+    u64 msi_base, msi_target;
+    u32 msi_cwriter, msi_devices;
+    IoMsiDevice msi_map[kHandoverMaxMsiDevices];
+};
+static_assert(sizeof(IoRecord) == 192, "docs/handover.md §2.2 Io");
+// One VF Keel enabled (drivers/sriov/vf_table.hpp Vf) and its guest view.
+struct VfRecord {
+    u16 rid, pf_rid;
+    u16 index, controller;
+    u32 owner, flags; // kVfProvisioned
+    u64 bar[6], bar_size[6];
+    u64 guest_bar0;
+    u32 dma_faults, msi_first, msi_vectors, msi_delivered;
+    u32 msi_dropped, reserved;
+    sriov::VfViewState view;
+};
+static_assert(sizeof(VfRecord) == 320, "docs/handover.md §2.2 Vf");
+constexpr u32 kVfProvisioned = 1u << 0;
+// A VM's PCI hierarchy (drivers/sriov/guest_bus.hpp): its hot-plug root ports.
+struct VmPciRecord {
+    u32 vm_id, flags; // bit 0: an access where no function answers was reported
+    u32 window, slot_size;
+    sriov::RootPortState ports[4];
+};
+static_assert(sizeof(VmPciRecord) == 208, "docs/handover.md §2.2 VmPci");
+static_assert(__builtin_offsetof(VmPciRecord, vm_id) == 0, "docs/handover.md §2.2");
+
 // The payload size of a fixed-size type; 0 for PoolRuns (variable) and unknown types.
 constexpr u32 record_size(RecordType t) {
     switch (t) {
@@ -205,6 +252,9 @@ constexpr u32 record_size(RecordType t) {
     case RecordType::VgicDist: return sizeof(VgicDistRecord);
     case RecordType::VmDevices: return sizeof(VmDevicesRecord);
     case RecordType::MailboxVm: return sizeof(MailboxVmRecord);
+    case RecordType::Io: return sizeof(IoRecord);
+    case RecordType::Vf: return sizeof(VfRecord);
+    case RecordType::VmPci: return sizeof(VmPciRecord);
     case RecordType::PoolRuns: return 0;
     }
     return 0;
@@ -253,6 +303,10 @@ struct HandoverView {
     const VgicDistRecord* vgic_dist[kHandoverMaxVms] = {};   // same index as vms
     const VmDevicesRecord* vm_devices[kHandoverMaxVms] = {}; // same index as vms
     const MailboxVmRecord* mailbox_vm[kHandoverMaxVms] = {}; // same index as vms
+    const VmPciRecord* vm_pci[kHandoverMaxVms] = {};         // same index as vms (with io)
+    const IoRecord* io = nullptr;                            // none: no I/O state
+    u32 vf_count = 0;
+    const VfRecord* vfs[kHandoverMaxVfs] = {};
     u32 vcpu_count = 0;
     const VcpuRecord* vcpus[kHandoverMaxVcpus] = {};
 };

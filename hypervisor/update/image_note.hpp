@@ -21,9 +21,11 @@ constexpr u64 kNoteOffset = 0x40;
 // names the cores online, the stage-2 table region, the quiesce's start and entropy for the
 // incoming image, which stays (it no longer hands back after adopting). 5: OldImage names
 // the outgoing image's pristine copy and a rollback flag: an incoming image commits only on
-// the controller's word and rolls back to the outgoing image without it (§4.7).
-constexpr u32 kHandoverAbi = 5;
-constexpr u32 kHandoverAbiMin = 5;
+// the controller's word and rolls back to the outgoing image without it (§4.7). 6: the I/O
+// state (Io, Vf, VmPci): assigned VFs keep their DMA and MSIs across the swap, which an image
+// that cannot adopt them would cut off.
+constexpr u32 kHandoverAbi = 6;
+constexpr u32 kHandoverAbiMin = 6;
 
 struct ImageNote {
     u64 magic;            // kNoteMagic

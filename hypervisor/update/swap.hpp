@@ -41,6 +41,14 @@ public:
     // buffer out of the pool and maps them for the hypervisor (docs/handover.md §1.1).
     [[nodiscard]] virtual Status reserve(u8** region, u64* region_size, u8** record,
                                          u64* record_size) = 0;
+    // Boot core, at boot before the IOMMU is brought up: `bytes` (rounded up to the pool's
+    // blocks) taken out of the pool for good and mapped for the hypervisor, outside every
+    // image: the I/O region (docs/handover.md §1.1). Its address; Unsupported where the arch
+    // keeps none.
+    [[nodiscard]] virtual Result<u64> reserve_io(u64 bytes) {
+        (void)bytes;
+        return Status::Unsupported;
+    }
     // Boot core. Ok: every vCPU that was running is parked (`parked` says how many);
     // Timeout: some did not park within `timeout_ms`, and every one was let go again.
     [[nodiscard]] virtual Status quiesce(u64 timeout_ms, u32* parked) = 0;

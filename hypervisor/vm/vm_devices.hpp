@@ -34,6 +34,9 @@ class VmDevices {
 public:
     // A VM was created: its PCI view (hot-plug slots, all empty), or nullptr for none.
     virtual GuestPci* vm_created(Vm& vm) = 0;
+    // A VM a live update's incoming image adopted: its PCI view as the devices took it from
+    // the handover record (nothing reset), or nullptr.
+    virtual GuestPci* vm_adopted(Vm& vm) = 0;
     // Function `rid` (PCIe routing ID) to VM `vm`, created (Loading or Ready: present when
     // the guest boots) or Running (hot-plugged: the guest's slot reports a card), its RAM
     // ready for DMA. On a refusal `why` is a sriov::VfError value; nothing changes.

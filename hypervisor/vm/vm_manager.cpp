@@ -185,6 +185,14 @@ Status VmManager::adopt(const update::VmRecord& rec) {
     return Status::Ok;
 }
 
+void VmManager::adopt_devices(VmDevices* d) {
+    LockGuard g(lock_);
+    devices_ = d;
+    for (u32 id = 1; id <= Vm::kMaxVms; ++id)
+        if (Vm* vm = slot(id); vm != nullptr && vm->state != VmState::Free)
+            vm->pci = d != nullptr ? d->vm_adopted(*vm) : nullptr;
+}
+
 Status VmManager::adopt_arch(u32 id, const update::HandoverView& r) {
     LockGuard g(lock_);
     Vm* vm = slot(id);

@@ -56,6 +56,9 @@ public:
     void set_observer(VmObserver* o) { observer_ = o; }
     // Assignable PCIe functions (SR-IOV VFs); none until set.
     void set_devices(VmDevices* d) { devices_ = d; }
+    // A live update's incoming image: the devices it adopted, and each adopted VM's PCI view
+    // from them (VmDevices::vm_adopted).
+    void adopt_devices(VmDevices* d);
 
     // Free -> Loading. On a refusal `why` (if given) says which admission rule failed.
     [[nodiscard]] Status create(u32 id, u64 cpu_mask, u64 mem_bytes, VmDefError* why = nullptr);

@@ -7,6 +7,7 @@ removes the /dev/shm file and its work folder (serial log, audit state): tools/k
   mailbox_e2e.py --image keel-arm64.bin --keelctl keelctl --guest guest.bin SCENARIO
   mailbox_e2e.py ... --linux Image --initrd initramfs.cpio.gz linux
   mailbox_e2e.py ... --keel-sign keel-sign --elf keel-arm64.elf --sign-key dev-signing.pem update_refusals
+  mailbox_e2e.py ... --linux Image --initrd initramfs.cpio.gz --keel-sign ... update_vf
 Exit status: 0 pass, 1 fail.
 """
 import argparse, json, os, re, shutil, signal, socket, struct, subprocess, sys, time
@@ -15,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from keel_scratch import Interrupted, Scratch  # noqa: E402
 from sriov_scenarios import hotplug, vfassign  # noqa: E402
 from update_scenarios import (update_bench, update_linux, update_many,  # noqa: E402
-                              update_refusals, update_rollback)
+                              update_refusals, update_rollback, update_vf)
 
 
 def main():
@@ -31,12 +32,12 @@ def main():
     p.add_argument("--log", help="keep a copy of the serial log here")
     p.add_argument("--linux", help="Linux kernel: arm64 Image or amd64 bzImage (scenario linux)")
     p.add_argument("--initrd", help="its initramfs (tests/guest/linux/init)")
-    p.add_argument("--keel-sign", help="keel-sign (scenario update_refusals)")
-    p.add_argument("--elf", help="the product image's ELF, signed into keel.img here (update_refusals)")
-    p.add_argument("--sign-key", help="the key the image trusts (update_refusals)")
+    p.add_argument("--keel-sign", help="keel-sign (the update_* scenarios)")
+    p.add_argument("--elf", help="the product image's ELF, signed into keel.img here (update_*)")
+    p.add_argument("--sign-key", help="the key the image trusts (update_*)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
                                         "flood", "expiry", "topology", "vfs", "vfassign", "hotplug", "update_refusals", "update_linux",
-                                        "update_bench", "update_many", "update_rollback"])
+                                        "update_bench", "update_many", "update_rollback", "update_vf"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -193,7 +194,7 @@ def linux_x86(a, run, wait_serial, ring, wait_ring, wait_state):
 def drive(a, s):
     """Boots Keel with the mailbox in the scratch s, runs a.scenario; returns the exit status."""
     # Linux: a 16 MiB window (the most Keel uses) takes a 32 MiB Image in 3 chunks.
-    linux = a.scenario in ("linux", "update_linux", "hotplug")
+    linux = a.scenario in ("linux", "update_linux", "hotplug", "update_vf")
     shm_mib = 16 if linux else 4
     shm = s.shm_file("keel-mbox", shm_mib * 1024 * 1024)
     log = os.path.join(s.workdir, "serial.log")
@@ -223,12 +224,13 @@ def drive(a, s):
     elif a.scenario == "update_rollback":  # the trial's deadline (docs/handover.md §4.7)
         cmd += ["-append", "keel.update_commit_ms=8000"]
     disk = os.path.join(s.workdir, "ns1.img")
-    if a.scenario in ("vfassign", "hotplug"):  # the VFs behind the SMMU, namespace 1 in a file (docs/sriov.md)
+    assigns = a.scenario in ("vfassign", "hotplug", "update_vf")
+    if assigns:  # the VFs behind the SMMU, namespace 1 in a file (docs/sriov.md)
         with open(disk, "wb") as f:
             f.truncate(1024 * 1024)
         cmd[cmd.index("-M") + 1] += ",iommu=smmuv3"
         cmd += ["-drive", f"file={disk},if=none,id=nvm1,format=raw"]
-    if a.scenario in ("vfs", "vfassign", "hotplug"):  # an SR-IOV NVMe PF with two VFs, provisioned at boot (docs/sriov.md)
+    if assigns or a.scenario == "vfs":  # an SR-IOV NVMe PF with two VFs, provisioned at boot (docs/sriov.md)
         cmd += ["-drive", "file=null-co://,if=none,id=nvm1,format=raw"] if a.scenario == "vfs" else []
         cmd += [
                 "-drive", "file=null-co://,if=none,id=nvm2,format=raw",
@@ -463,6 +465,8 @@ def drive(a, s):
             ok &= update_bench(a, s, run, wait_serial, serial)
         elif a.scenario == "update_linux":
             ok &= update_linux(a, s, run, wait_serial, serial, ring, wait_ring)
+        elif a.scenario == "update_vf":
+            ok &= update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
         elif a.scenario == "update_refusals":
             ok &= update_refusals(a, s, run, wait_serial, serial)
         elif a.scenario == "update_rollback":

@@ -46,7 +46,7 @@ TEST(Handover, RoundTrip) {
                      3 * 24);
     HandoverView v;
     ASSERT_EQ(parse(b, n, v), Status::Ok);
-    EXPECT_EQ(v.header.abi_version, 5u);
+    EXPECT_EQ(v.header.abi_version, 6u);
     EXPECT_EQ(v.header.update_counter, 7u);
     EXPECT_EQ(v.header.record_count, 18u);
     EXPECT_EQ(v.header.length, n);
@@ -108,15 +108,15 @@ TEST(Handover, OtherVersionsAreRefused) {
     Buf b;
     const u64 n = write_sample(b);
     HandoverView v;
-    EXPECT_EQ(parse(b, n, v, 6, 7), Status::Unsupported) << "a reader that adopts 6..7 only";
-    EXPECT_EQ(parse(b, n, v, 4, 4), Status::Unsupported)
-        << "a version-4 reader (OldImage without the pristine copy and the rollback flag)";
-    u32 version = 6;
+    EXPECT_EQ(parse(b, n, v, 7, 8), Status::Unsupported) << "a reader that adopts 7..8 only";
+    EXPECT_EQ(parse(b, n, v, 5, 5), Status::Unsupported)
+        << "a version-5 reader (no I/O records: it would cut an assigned VF off)";
+    u32 version = 7;
     memcpy(b.data() + 8, &version, 4);
     rehash(b);
     EXPECT_EQ(parse(b, n, v), Status::Unsupported) << "a record from a newer writer";
-    EXPECT_EQ(parse(b, n, v, 5, 6), Status::Ok) << "accepted by a reader that lists it";
-    version = 5;
+    EXPECT_EQ(parse(b, n, v, 6, 7), Status::Ok) << "accepted by a reader that lists it";
+    version = 6;
     memcpy(b.data() + 8, &version, 4);
     u32 rec_version = 2; // the first record's own version
     memcpy(b.data() + 80 + 4, &rec_version, 4);

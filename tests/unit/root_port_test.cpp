@@ -188,5 +188,25 @@ TEST(RootPort, BadAccesses) {
     EXPECT_EQ(p.read(kMsi + 4, 4), 0x08020040u) << "address [1:0] read-only 0";
 }
 
+// A live update carries a port as its state (docs/handover.md §2.2 VmPci): a port restored
+// from it reads every register the same and raises its next event as the original would.
+TEST(RootPort, RestoredFromItsStateItIsTheSamePort) {
+    RootPortView p = port();
+    arm(p, RootPortView::kHpie | RootPortView::kPdce);
+    MsiMessage m;
+    (void)p.set_present(true, &m);
+    p.write(kSlotStatus, 2, RootPortView::kPdc, &m); // the guest acknowledged one event
+    RootPortView q;
+    q.restore(p.state());
+    for (u32 off = 0; off < 0x100; off += 4)
+        EXPECT_EQ(q.read(off, 4), p.read(off, 4)) << "register " << off;
+    MsiMessage mp, mq;
+    const bool fp = p.set_present(false, &mp), fq = q.set_present(false, &mq);
+    EXPECT_EQ(fq, fp) << "the removal interrupts both or neither";
+    EXPECT_TRUE(fq) << "PDC's enable and the port's MSI came over";
+    EXPECT_EQ(mq.address, mp.address);
+    EXPECT_EQ(mq.data, mp.data);
+}
+
 } // namespace
 } // namespace keel::sriov

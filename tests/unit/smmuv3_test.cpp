@@ -261,6 +261,82 @@ TEST_F(SmmuFixture, DetachAbortsAgainAndFreesTables) {
     }
 }
 
+// A live update's incoming image (docs/handover.md §2.2 Io): its own Smmu object and pool
+// flags over the same structures and table pages, which it takes over without writing a
+// register or issuing a command; then it drives the streams as the one that built them.
+TEST_F(SmmuFixture, AnIncomingImageAdoptsTheStreamsWhereTheyAre) {
+    ASSERT_EQ(smmu.init(hw), Status::Ok);
+    const DmaMap a{IoVirt(0x40000000), PhysAddr(0x48000000), 4 * MiB, true};
+    const DmaMap b{IoVirt(0x40000000), PhysAddr(0x50000000), 2 * MiB, true};
+    ASSERT_EQ(smmu.attach(9, &a, 1), Status::Ok);
+    ASSERT_EQ(smmu.attach(17, &b, 1), Status::Ok);
+    const u32 pages = pool.in_use();
+    bool used[64] = {};
+    mm::TablePool next_pool(storage->pages, used);
+    Smmu next(*mem, next_pool);
+    hw.seen.clear();
+    const std::vector<u32> regs = hw.regs;
+    ASSERT_EQ(next.adopt(hw), Status::Ok);
+    EXPECT_TRUE(next.ready());
+    EXPECT_EQ(hw.regs, regs) << "no register written";
+    EXPECT_TRUE(hw.seen.empty()) << "no command issued";
+    EXPECT_EQ(next.streams(), 2u);
+    EXPECT_EQ(next_pool.in_use(), pages) << "every table page of both trees claimed";
+    EXPECT_EQ(next.attach(9, &a, 1), Status::AlreadyExists) << "stream 9 is its own now";
+    ASSERT_EQ(next.detach(9), Status::Ok);
+    EXPECT_EQ(hw.ste(9).dw[0], 0u);
+    ASSERT_EQ(hw.seen.size(), 3u);
+    EXPECT_EQ(hw.seen[0].dw[0], 0x0000000900000003ull) << "CFGI_STE 9";
+    EXPECT_EQ(hw.seen[1].dw[0], 0x0001000000000011ull) << "TLBI_NH_ASID of the CD it used";
+    EXPECT_LT(next_pool.in_use(), pages) << "its tables back in the pool";
+    // A new stream gets fresh pages: stream 17's translation is untouched.
+    const DmaMap c{IoVirt(0x40000000), PhysAddr(0x60000000), 2 * MiB, true};
+    ASSERT_EQ(next.attach(10, &c, 1), Status::Ok);
+    u64 pa = 0, leaf = 0;
+    const auto* cd = reinterpret_cast<const Cd*>(hw.ste(17).dw[0] & 0x000fffffffffffc0ull);
+    ASSERT_TRUE(walk(cd->dw[1] & 0x000ffffffffffff0ull, 0x40001000, &pa, &leaf));
+    EXPECT_EQ(pa, 0x50001000u);
+    cd = reinterpret_cast<const Cd*>(hw.ste(10).dw[0] & 0x000fffffffffffc0ull);
+    ASSERT_TRUE(walk(cd->dw[1] & 0x000ffffffffffff0ull, 0x40001000, &pa, &leaf));
+    EXPECT_EQ(pa, 0x60001000u);
+}
+
+TEST_F(SmmuFixture, AdoptionRefusesWhatTheSmmuDoesNotMatch) {
+    ASSERT_EQ(smmu.init(hw), Status::Ok);
+    const DmaMap a{IoVirt(0x40000000), PhysAddr(0x48000000), 4 * MiB, true};
+    ASSERT_EQ(smmu.attach(9, &a, 1), Status::Ok);
+    {
+        auto other = std::make_unique<SmmuMemory>();
+        bool used[64] = {};
+        mm::TablePool p(storage->pages, used);
+        Smmu s(*other, p);
+        EXPECT_EQ(s.adopt(hw), Status::Corrupt) << "the registers name other structures";
+        EXPECT_FALSE(s.ready());
+    }
+    {
+        auto elsewhere = std::make_unique<mm::TableStorage<64>>();
+        mm::TablePool p(*elsewhere);
+        Smmu s(*mem, p);
+        EXPECT_EQ(s.adopt(hw), Status::Corrupt) << "a stream's tables outside the pool";
+    }
+    {
+        bool used[64] = {};
+        mm::TablePool p(storage->pages, used);
+        Smmu s(*mem, p);
+        const u32 prod = hw.reg(kCmdqProd);
+        hw.reg(kCmdqProd) = queue_next(prod, kCmdqLog2);
+        EXPECT_EQ(s.adopt(hw), Status::Corrupt) << "a command not consumed";
+        hw.reg(kCmdqProd) = prod;
+        hw.reg(kCr0) = 0;
+        EXPECT_EQ(s.adopt(hw), Status::Corrupt) << "translation off";
+        hw.reg(kCr0) = 0xd;
+        mem->cds[0].dw[0] ^= 1ull << 48; // another ASID than its slot's
+        EXPECT_EQ(s.adopt(hw), Status::Corrupt) << "a CD this driver would not have written";
+        mem->cds[0].dw[0] ^= 1ull << 48;
+        EXPECT_EQ(s.adopt(hw), Status::Ok) << "and as it was, it is taken";
+    }
+}
+
 class Collect final : public EventSink {
 public:
     std::vector<Event> got;

@@ -161,5 +161,32 @@ TEST(VfConfigMsix, OnlyAnEnabledUnmaskedVectorAimedAtTheFrameIsDelivered) {
     EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "vector masked again";
 }
 
+// A live update carries the view as its state (docs/handover.md §2.2 Vf): restored, it answers
+// every config read and the guest's MSI-X table as before.
+TEST(VfConfigMsix, RestoredFromItsStateItIsTheSameView) {
+    VfConfigView v = view();
+    v.write(0x04, 2, 0x0006);                      // memory, bus master
+    v.write(VfConfigView::kMsixAt + 2, 2, 0x8000); // MSI-X Enable
+    u32 word = 0x08020040;
+    ASSERT_TRUE(v.bar0_access(0x2000, 4, true, &word));
+    word = 48;
+    ASSERT_TRUE(v.bar0_access(0x2008, 4, true, &word));
+    word = 0;
+    ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &word)); // unmasked
+    VfConfigView w;
+    w.restore(v.state());
+    for (u32 off = 0; off < 0x100; off += 4)
+        EXPECT_EQ(w.read(off, 4), v.read(off, 4)) << "config " << off;
+    u32 data = 0;
+    ASSERT_TRUE(w.msi_target(0, 0x08020040, &data)) << "vector 0 still aimed at the frame";
+    EXPECT_EQ(data, 48u);
+    for (u32 off = 0x2000; off < 0x2020; off += 4) {
+        u32 a = 0, b = 0;
+        ASSERT_TRUE(v.bar0_access(off, 4, false, &a));
+        ASSERT_TRUE(w.bar0_access(off, 4, false, &b));
+        EXPECT_EQ(b, a) << "table word " << off;
+    }
+}
+
 } // namespace
 } // namespace keel::sriov

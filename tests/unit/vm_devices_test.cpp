@@ -18,6 +18,10 @@ public:
         calls.push_back("created " + std::to_string(vm.id));
         return nullptr;
     }
+    GuestPci* vm_adopted(Vm& vm) override {
+        calls.push_back("adopted " + std::to_string(vm.id));
+        return nullptr;
+    }
     Status attach(Vm& vm, u16 rid, u32* why) override {
         ram_ready_at_attach = vm.arch.ram_for_dma;
         calls.push_back("attach " + std::to_string(vm.id) + " " + std::to_string(rid));

@@ -220,6 +220,11 @@ Status vm_map_device(Vm&, GuestPhys, PhysAddr, u64) { return Status::Unsupported
 void vm_unmap_device(Vm&, GuestPhys, u64) {}
 Status msi_map(u32, u32, u64*, u32*) { return Status::Unsupported; }
 void msi_unmap(u32) {}
+void msi_use_memory(u8*) {}
+void msi_describe(update::IoRecord&) {}
+Status msi_adopt(const update::IoRecord& r) {
+    return r.msi_ready != 0 ? Status::Unsupported : Status::Ok;
+}
 u32 msi_next() { return 0; }
 void vm_raise_msi(Vm&, u32) {}
 

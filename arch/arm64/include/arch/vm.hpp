@@ -20,6 +20,10 @@ inline constexpr bool kAssignsVfs = true;
 inline constexpr u64 kGuestMsiDoorbell = 0x08020040;
 inline constexpr u32 kGuestMsiFirst = 48;
 inline constexpr u32 kGuestMsiCount = 16;
+// The ITS's tables and the LPI configuration and pending tables (its.cpp), in memory the
+// caller gives (msi_use_memory): 64 KiB aligned for the pending table.
+inline constexpr u64 kMsiMemoryBytes = 128 * KiB;
+inline constexpr u64 kMsiMemoryAlign = 64 * KiB;
 // The emulated PL011 has a receive side.
 inline constexpr bool kConsoleInput = true;
 

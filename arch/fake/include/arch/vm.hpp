@@ -37,6 +37,8 @@ inline constexpr bool kAssignsVfs = true;
 inline constexpr u64 kGuestMsiDoorbell = 0x08020040;
 inline constexpr u32 kGuestMsiFirst = 48;
 inline constexpr u32 kGuestMsiCount = 16;
+inline constexpr u64 kMsiMemoryBytes = 0;
+inline constexpr u64 kMsiMemoryAlign = 8;
 inline constexpr bool kConsoleInput = true;
 
 } // namespace keel::arch

@@ -21,6 +21,8 @@ inline constexpr bool kAssignsVfs = false;
 inline constexpr u64 kGuestMsiDoorbell = 0xfee00000; // unused until x86 routes MSIs
 inline constexpr u32 kGuestMsiFirst = 0;
 inline constexpr u32 kGuestMsiCount = 0;
+inline constexpr u64 kMsiMemoryBytes = 0; // no MSI controller tables yet
+inline constexpr u64 kMsiMemoryAlign = 8;
 // COM1's receive side takes console input (virt/devices.cpp).
 inline constexpr bool kConsoleInput = true;
 

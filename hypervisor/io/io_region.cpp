@@ -1,0 +1,49 @@
+#include "hypervisor/io/io_region.hpp"
+
+#include <arch/update.hpp>
+
+#include "hypervisor/io/iommu_boot.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/partitions.hpp"
+
+namespace keel {
+namespace {
+
+IoRegion* g_region = nullptr;
+
+void point_users(IoRegion& r) {
+    (void)iommu_use_memory(r.smmu, r.tables);
+    arch::msi_use_memory(r.msi);
+    g_region = &r;
+}
+
+} // namespace
+
+bool io_region_reserve() {
+    update::Swap* swap = arch::live_update();
+    if (swap == nullptr) return false;
+    const Result<u64> at = swap->reserve_io(sizeof(IoRegion));
+    if (!at.ok()) {
+        kprint("io: no I/O region (%s): the IOMMU's tables stay in the image, no live update "
+               "while it is in use\n",
+               status_name(at.status()));
+        return false;
+    }
+    point_users(*reinterpret_cast<IoRegion*>(at.value()));
+    kprint("io: I/O region %#llx, %llu KiB: the IOMMU's and MSI controller's tables and the PF "
+           "queues outlive a live update\n",
+           static_cast<unsigned long long>(at.value()),
+           static_cast<unsigned long long>(sizeof(IoRegion) / KiB));
+    return true;
+}
+
+Status io_region_take(u64 base, u64 size) {
+    if (g_region != nullptr) return Status::BadState;
+    if (base % alignof(IoRegion) != 0 || size < sizeof(IoRegion)) return Status::InvalidArgument;
+    point_users(*reinterpret_cast<IoRegion*>(base));
+    return Status::Ok;
+}
+
+IoRegion* io_region() { return g_region; }
+
+} // namespace keel
