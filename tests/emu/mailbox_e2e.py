@@ -221,7 +221,7 @@ def drive(a, s):
         cmd += ["-icount", "shift=0,align=off,sleep=off", "-append", "keel.bench"]
     elif a.scenario == "expiry":
         cmd += ["-append", "keel.session_commands=5"]
-    elif a.scenario == "update_rollback":  # the trial's deadline (docs/handover.md §4.7)
+    elif a.scenario in ("update_rollback", "update_vf"):  # the trial's deadline (docs/handover.md §4.7)
         cmd += ["-append", "keel.update_commit_ms=8000"]
     disk = os.path.join(s.workdir, "ns1.img")
     assigns = a.scenario in ("vfassign", "hotplug", "update_vf")

@@ -155,7 +155,7 @@ def update_images(a, s):
         ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
-         "incompatible handover ABI (image adopts 99..99, this Keel writes 5)"),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 6)"),
     ]
 
 
@@ -337,7 +337,9 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     and 0.1.0, a test guest beside it. Each new image adopts the I/O state with the VMs (the
     VF's stream still translating, its ITS mapping, the VF still vm 1's); the loop goes on
     under it with no error and no round near the nvme driver's 30 s timeout (what a lost MSI
-    or a lost DMA would be). Under the last image the VF is detached (FLR, the adopted stream
+    or a lost DMA would be). A fourth update is not committed: at its deadline it rolls back,
+    the I/O state going back with the VMs, and the loop goes on through that too (keel.
+    update_commit_ms=8000). Under the last image the VF is detached (FLR, the adopted stream
     quarantined) and hot-plugged again with I/O, and at the VM's end it is reset before the
     memory goes back; every write of the loop is on the disk."""
     ok = True
@@ -404,6 +406,32 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
                   f"after {now}, 3 s later {later}")
             ok = False
         last = later or last
+    # A fourth update the controller does not commit: at its deadline the new image rolls
+    # back to the one before it, which adopts the I/O state the new image recorded (its
+    # own, handed back) and stays; the loop goes on through both swaps.
+    rollbacks_before = serial().count("rolled back by live update")
+    out = apply_update_args(run, good, "--no-commit")
+    m = re.search(APPLIED_RE, out)
+    if not m or m.groups()[:3] != ("2", "2", "4") or "; commit within 8000 ms" not in out:
+        print(f"FAIL: the uncommitted update 4: {out.strip()}")
+        ok = False
+    ok &= wait_serial(f"update: no Commit within 8000 ms: rolling back to Keel {NEWER_VERSION}", 30)
+    ok &= wait_serial(f"Keel hypervisor {NEWER_VERSION} (arm64), rolled back by live update 5 from Keel 0.1.0: "
+                      "every VM adopted", 30)
+    ok &= wait_serial(f"update: committed: Keel {NEWER_VERSION} again, security floor 1, ", 10)
+    text = serial()
+    adopted = re.findall(re.escape(IO_ADOPTED) + r"[^\n]*\(1 owned\)", text)
+    if text.count("rolled back by live update") != rollbacks_before + 1 or len(adopted) != 5 or \
+            "I/O NOT adopted" in text:
+        print(f"FAIL: the rollback did not carry the I/O state back: {len(adopted)} adoptions of 5")
+        ok = False
+    now = io("iostat")
+    time.sleep(3)
+    later = io("iostat")
+    if not now or not later or not last[0] <= now[0] < later[0] or later[1] != 0:
+        print(f"FAIL: the I/O loop across the rollback: before {last}, after {now}, 3 s later {later}")
+        ok = False
+    last = later or last
     time.sleep(5)
     final = io("iostat")
     stopped = io("iostop", "stopped: ")
@@ -475,7 +503,8 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     if commits != 3 or len(re.findall(r"session \d+ established", log_out)) != 1:
         print(f"FAIL: expected three committed updates in one session in the audit log, not {commits}")
         ok = False
-    for want in ["detach-vf 00:02.1: ok", "attach-vf 00:02.1: ok"]:
+    for want in ["detach-vf 00:02.1: ok", "attach-vf 00:02.1: ok", "update rolled back: no commit in time",
+                 "rollback committed: floor 1"]:
         if want not in log_out:
             print(f"FAIL: audit log lacks '{want}'")
             ok = False
