@@ -133,13 +133,11 @@ Status bring_up_pf(const BootInfo& info, const Platform& p, pci::ConfigAccess& c
     return s;
 }
 
+// keel.sriov_vfs=N (1..65535, decimal only): at most N VFs per PF; 0 (every VF the PF has)
+// when absent or malformed, which the console's NumVFs line then shows.
 u16 wanted_vfs(const Cmdline& cmdline) {
-    char v[8];
-    if (!cmdline.value("keel.sriov_vfs", v, sizeof v)) return 0;
-    u32 n = 0;
-    for (usize i = 0; v[i] >= '0' && v[i] <= '9' && n < 0x10000; ++i)
-        n = n * 10 + static_cast<u32>(v[i] - '0');
-    return n < 0x10000 ? static_cast<u16>(n) : 0;
+    u64 n = 0;
+    return cmdline.number("keel.sriov_vfs", 1, 0xffff, &n) ? static_cast<u16>(n) : 0;
 }
 
 } // namespace
