@@ -83,7 +83,10 @@ void msi_use_memory(u8* at);
 // A live update (docs/handover.md §2.2 Io): the MSI controller's state into the record (its
 // msi_* fields), and, in the incoming image, taken from it with the tables where they are
 // (nothing written to the controller). Corrupt when the controller does not match the record.
-void msi_describe(update::IoRecord& r);
+// Busy (the Apply is refused, every vCPU resumes) while messages the controller delivered are
+// still waiting to be handed to their VMs (arm64 bench mode: LPIs the boot core's vCPU loop
+// took), which the record does not carry.
+[[nodiscard]] Status msi_describe(update::IoRecord& r);
 [[nodiscard]] Status msi_adopt(const update::IoRecord& r);
 // The guest side: an edge on virtual interrupt `intid` of the VM (an MSI the guest asked for
 // through its MSI frame, kGuestMsiDoorbell; the intid is in [kGuestMsiFirst, +kGuestMsiCount)).

@@ -227,8 +227,9 @@ void msi_use_memory(u8* at) {
     if (!arm64::g_ready && at != nullptr) arm64::g_mem = reinterpret_cast<arm64::Memory*>(at);
 }
 
-void msi_describe(update::IoRecord& r) {
+Status msi_describe(update::IoRecord& r) {
     using namespace arm64;
+    if (g_deferred_count != 0) return Status::Busy;
     r.msi_ready = g_ready ? 1 : 0;
     r.msi_base = g_ready ? g_its : 0;
     r.msi_target = g_ready ? g_rdbase : 0;
@@ -239,6 +240,7 @@ void msi_describe(update::IoRecord& r) {
         r.msi_map[i] =
             d.used ? update::IoMsiDevice{d.id, d.first, d.events, 0} : update::IoMsiDevice{};
     }
+    return Status::Ok;
 }
 
 Status msi_adopt(const update::IoRecord& r) {

@@ -255,7 +255,7 @@ Status msi_map(u32, u32, u64*, u32*) { return Status::Unsupported; }
 void msi_unmap(u32) {}
 u32 msi_next() { return 0; }
 void msi_use_memory(u8*) {}
-void msi_describe(update::IoRecord&) {}
+Status msi_describe(update::IoRecord&) { return Status::Ok; }
 Status msi_adopt(const update::IoRecord& r) {
     return r.msi_ready != 0 ? Status::Unsupported : Status::Ok;
 }

@@ -74,7 +74,7 @@ Status io_describe(update::HandoverWriter& w, u32 vm_mask) {
     io.vf_count = vfs.count();
     io.iommu_base = iommu_smmu_base();
     io.iommu_streams = iommu_streams();
-    arch::msi_describe(io);
+    KEEL_TRY(arch::msi_describe(io));
     KEEL_TRY(w.add(update::RecordType::Io, io));
     for (u32 i = 0; i < vfs.count(); ++i) {
         static update::VfRecord r; // off the boot core's stack

@@ -32,6 +32,8 @@ struct alignas(64 * KiB) IoRegion {
     alignas(mm::kPageSize) PfQueuePages pf;
 };
 
+static_assert(sizeof(IoRegion) <= 2 * MiB, "one pool block (docs/handover.md §1.1)");
+
 // Boot core, before iommu_bring_up: the region out of the pool and mapped, each user pointed
 // at its part. False (said on the console) where the arch has no live update or the pool
 // has no room: then every user keeps the image's storage.
