@@ -41,6 +41,25 @@ bool VfConfigView::msi_target(u32 i, u64 doorbell, u32* data) const {
     return true;
 }
 
+VfConfigView::Arrival VfConfigView::msi_arrived(u32 i, u64 doorbell, u32* data) {
+    if (msi_target(i, doorbell, data)) return Arrival::Deliver;
+    if (i >= kMsixEntries || !msix_enabled()) return Arrival::Dropped;
+    const MsixEntryView& e = s_.msix[i];
+    if ((static_cast<u64>(e.addr_hi) << 32 | e.addr_lo) != doorbell) return Arrival::Dropped;
+    s_.pending |= 1u << i; // masked (the vector or the function): held for the unmask
+    return Arrival::Pending;
+}
+
+u32 VfConfigView::take_unmasked(u64 doorbell, u32 (&data)[8]) {
+    u32 n = 0;
+    for (u32 i = 0; i < kMsixEntries; ++i)
+        if ((s_.pending >> i & 1) != 0 && msi_target(i, doorbell, &data[n])) {
+            s_.pending &= ~(1u << i);
+            ++n;
+        }
+    return n;
+}
+
 bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
     u32 start[2], len[2], n = 0;
     msix_ranges(start, len, &n);
@@ -49,8 +68,8 @@ bool VfConfigView::bar0_access(u32 off, u32 size, bool write, u32* value) {
         if (off < start[r] || off - start[r] >= len[r]) continue;
         const u32 rel = off - start[r];
         const bool table = start[r] == (s_.id.msix_table & ~7u) && (s_.id.msix_table & 7u) == 0;
-        if (!table) { // the PBA: read-only, nothing pending the guest could see
-            if (!write) *value = 0;
+        if (!table) { // the PBA: read-only, bit i of its first qword vector i's Pending Bit
+            if (!write) *value = rel == 0 ? s_.pending : 0;
             return true;
         }
         const u32 i = rel / 16, word = (rel % 16) / 4;

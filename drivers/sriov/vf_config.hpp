@@ -30,8 +30,10 @@ static_assert(sizeof(VfIdentity) == 24, "docs/handover.md §2.2 Vf");
 // The guest's MSI-X table and PBA (PCI Local Bus 3.0 §6.8.2.6-6.8.2.10): Keel never maps
 // them to the guest, so a guest never programs the VF's real message addresses. Each entry
 // the guest writes is kept here (address low/high, data, vector control; entries start
-// masked, as after reset); the PBA reads as nothing pending. At most kMsixEntries entries
-// are kept (more read as masked and ignore writes).
+// masked, as after reset). A message that arrives for a vector the guest masks (the vector
+// or the whole function) sets the vector's Pending Bit, which the PBA shows, and is sent when
+// the guest unmasks it, as the spec asks of a function (§6.8.3.4). At most kMsixEntries
+// entries are kept (more read as masked and ignore writes).
 struct MsixEntryView {
     u32 addr_lo = 0, addr_hi = 0, data = 0, control = 1; // control bit 0: masked
 };
@@ -44,7 +46,7 @@ struct VfViewState {
     u32 command = 0;
     u16 msix_control = 0; // the guest's Enable [15] and Function Mask [14]
     u16 reserved2 = 0;
-    u32 reserved3 = 0;
+    u32 pending = 0; // bit i: vector i's Pending Bit
     MsixEntryView msix[8];
 };
 static_assert(sizeof(VfViewState) == 176, "docs/handover.md §2.2 Vf");
@@ -71,8 +73,16 @@ public:
     [[nodiscard]] const MsixEntryView& msix_entry(u32 i) const { return s_.msix[i]; }
     // Where the guest wants vector `i`'s message now: true with *data when MSI-X is enabled,
     // the function and the vector are unmasked, and the entry's address is `doorbell` (the
-    // guest's MSI frame); false otherwise (the message is dropped: nothing is pending).
+    // guest's MSI frame); false otherwise.
     [[nodiscard]] bool msi_target(u32 i, u64 doorbell, u32* data) const;
+    // A message of vector `i` arrived from the device. Deliver (*data: what to send), Pending
+    // (masked: its Pending Bit set, sent when unmasked) or Dropped (MSI-X off, a vector past
+    // those kept, or an address other than `doorbell`: the guest asked for nothing Keel sends).
+    enum class Arrival : u8 { Deliver, Pending, Dropped };
+    Arrival msi_arrived(u32 i, u64 doorbell, u32* data);
+    // After a guest write that may have unmasked vectors: each pending one that can be sent
+    // now, its bit cleared and its data in `data`; returns how many.
+    u32 take_unmasked(u64 doorbell, u32 (&data)[8]);
 
     // The whole view, as a live update hands it over and takes it back.
     [[nodiscard]] const VfViewState& state() const { return s_; }

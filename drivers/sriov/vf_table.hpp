@@ -24,7 +24,8 @@ struct Vf {
     u32 dma_faults = 0; // IOMMU faults on its stream since boot
     u32 msi_first = 0;  // the arch's MSI token of MSI-X vector 0 while owned (0: no MSIs)
     u32 msi_vectors = 0;
-    u32 msi_delivered = 0, msi_dropped = 0; // to the guest / masked or not aimed at its frame
+    u32 msi_delivered = 0,
+        msi_dropped = 0; // to the guest (now or on unmask) / not aimed at its frame
 };
 
 class VfTable {

@@ -182,20 +182,22 @@ public:
         if (t.kind == sriov::GuestBus::Target::Kind::Port) {
             if (bus(vm).port(t.slot).write(off & 0xfff, size, value, &msg)) send(vm, msg);
         } else if (sriov::VfConfigView* view = card(vm, t)) {
-            view->write(off & 0xfff, size, value);
+            view->write(off & 0xfff, size, value); // MSI-X Enable or Function Mask, perhaps
+            send_unmasked(vm, *vfs_.find(vfs_.at(static_cast<u32>(view - views_)).bdf), *view);
         }
     }
 
-    bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u64* value) override {
+    bool bar_access(Vm& vm, u64 ipa, u32 size, bool write, u64* value) override {
         LockGuard g(lock_);
         const u64 slot = align_down(ipa, kSlot);
         for (u32 i = 0; i < vfs_.count(); ++i) {
-            const sriov::Vf& v = vfs_.at(i);
+            sriov::Vf& v = *vfs_.find(vfs_.at(i).bdf);
             if (v.owner != vm.id || v.guest_bar0 != slot || ipa - slot >= v.bar_size[0]) continue;
             u32 word = static_cast<u32>(*value);
             if (!views_[i].bar0_access(static_cast<u32>(ipa - slot), size, write, &word))
                 break; // not the MSI-X table or PBA: mapped, or emptied by a removal
             *value = word;
+            if (write) send_unmasked(vm, v, views_[i]);
             return true;
         }
         // Nothing answers here (no function, or one the slot just lost): all ones, as a
@@ -320,14 +322,18 @@ private:
             sriov::Vf& v = *vfs_.find(vfs_.at(i).bdf);
             if (v.msi_vectors == 0 || token < v.msi_first || token - v.msi_first >= v.msi_vectors)
                 continue;
-            u32 spi = 0;
-            if (views_[i].msi_target(token - v.msi_first, arch::kGuestMsiDoorbell, &spi) &&
-                v.owner != sriov::kNoOwner) {
-                ++v.msi_delivered;
-                vm_manager().raise_msi(v.owner, spi);
-            } else {
-                ++v.msi_dropped;
-            }
+            u32 spi = 0, owner = 0;
+            using Arrival = sriov::VfConfigView::Arrival;
+            Arrival a = Arrival::Dropped;
+            { // the view, as its guest's vCPUs change it (bar_access, config_write)
+                LockGuard g(lock_);
+                owner = v.owner;
+                if (owner != sriov::kNoOwner)
+                    a = views_[i].msi_arrived(token - v.msi_first, arch::kGuestMsiDoorbell, &spi);
+                v.msi_delivered += a == Arrival::Deliver;
+                v.msi_dropped += a == Arrival::Dropped;
+            } // Pending: sent when the guest unmasks the vector (send_unmasked)
+            if (a == Arrival::Deliver) vm_manager().raise_msi(owner, spi);
             return;
         }
     }
@@ -345,6 +351,15 @@ private:
         kprint("vm %u: slot %u (root port 00:%02x.0, bus %u): card %s%s\n", vm.id, k + 1, k + 1,
                bus(vm).port(k).secondary_bus(), present ? "present" : "removed",
                running ? ", hot-plug event" : "");
+    }
+    // The messages a guest write unmasked (held while masked: the Pending Bits), to its frame.
+    // Under lock_, on the VM's own vCPU: straight to its vGIC, not through the VM manager.
+    static void send_unmasked(Vm& vm, sriov::Vf& v, sriov::VfConfigView& view) {
+        u32 spis[8];
+        const u32 n = view.take_unmasked(arch::kGuestMsiDoorbell, spis);
+        for (u32 k = 0; k < n; ++k)
+            arch::vm_raise_msi(vm, spis[k]);
+        v.msi_delivered += n;
     }
     // A root port's MSI: only to the guest's MSI frame, and only SPIs of its range.
     static void send(Vm& vm, const sriov::MsiMessage& msg) {

@@ -24,7 +24,8 @@ public:
     // window, where no function answers (a removed one's BAR included): reads all ones,
     // writes dropped, as a root port answers an Unsupported Request. False: an access the
     // view cannot take (the guest gets an abort).
-    virtual bool bar_access(const Vm& vm, u64 ipa, u32 size, bool write, u64* value) = 0;
+    // A write may unmask MSI-X vectors whose messages were held: they are sent to `vm` then.
+    virtual bool bar_access(Vm& vm, u64 ipa, u32 size, bool write, u64* value) = 0;
 
 protected:
     ~GuestPci() = default;

@@ -134,7 +134,8 @@ set(_vf_run --machine qemu-arm64 --image ${_img} --machine-opts ,iommu=smmuv3 --
 # MSI-X end to end (docs/sriov.md "MSI-X"): the guest aims vector 0 at its GICv2m frame
 # (first SPI from MSI_TYPER), enables MSI-X and that SPI, and one read's completion arrives
 # as SPI 48: VF MSI write -> SMMU (the doorbell page) -> physical ITS -> LPI 8192 on the
-# boot core -> the guest's table entry -> its vGIC.
+# boot core -> the guest's table entry -> its vGIC. With the vector masked the message is held:
+# the PBA shows its Pending Bit, and unmasking sends it (PCI Local Bus 3.0 §6.8.3.4).
 add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
   --timeout 150 --holds "1:KEEL-VF-PATTERN vm 3" --zero 1:8 --
   ${_vf_run} --log ${CMAKE_BINARY_DIR}/logs/arm64.sriov_vm_isolation.log
@@ -153,6 +154,7 @@ add_test(NAME arm64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests
   --expect "smmu: stream 0x9 is VF 00:01.1, owned by vm 1"
   --expect "[vm 1] guest: nvme: msi frame SPIs 48+16; read status 0x0"
   --expect "[vm 1] guest: nvme: MSI-X vector 0 arrived as SPI 48"
+  --expect "[vm 1] guest: nvme: masked vector 0: read status 0x0, no interrupt, PBA 0x1; unmasked: intid 48, PBA 0x0"
   --expect "vm 1: VF 00:01.1 MSI-X entry 0 in the device: address 0x8090040, data 0x0, unmasked"
   --expect "vm 1: VF 00:01.1 detached: FLR done, stream 0x9 quarantined (abort, CFGI_STE + TLBI + SYNC)"
   --expect "vm 1: destroyed (guest power-off)"

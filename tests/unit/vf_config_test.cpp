@@ -188,5 +188,44 @@ TEST(VfConfigMsix, RestoredFromItsStateItIsTheSameView) {
     }
 }
 
+// A message for a masked vector (PCI Local Bus 3.0 §6.8.3.4): its Pending Bit is set (the PBA
+// shows it) and it is sent when the guest unmasks, once; the vector's own mask and the
+// function's both hold it; with MSI-X off or aimed elsewhere nothing is kept.
+TEST(VfConfigMsix, AMaskedVectorsMessageIsPendingUntilUnmasked) {
+    constexpr u64 kFrame = 0x08020040;
+    VfConfigView v = view();
+    u32 data = 0, w = 0;
+    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Dropped) << "MSI-X off";
+    v.write(VfConfigView::kMsixAt + 2, 2, 0x8000); // MSI-X Enable; vector 0 masked from reset
+    w = static_cast<u32>(kFrame);
+    ASSERT_TRUE(v.bar0_access(0x2000, 4, true, &w));
+    w = 48;
+    ASSERT_TRUE(v.bar0_access(0x2008, 4, true, &w));
+    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Pending);
+    u32 pba = 0;
+    ASSERT_TRUE(v.bar0_access(0x3000, 4, false, &pba));
+    EXPECT_EQ(pba, 1u) << "vector 0's Pending Bit";
+    u32 out[8];
+    EXPECT_EQ(v.take_unmasked(kFrame, out), 0u) << "still masked";
+    w = 0;
+    ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &w)); // unmask vector 0
+    ASSERT_EQ(v.take_unmasked(kFrame, out), 1u);
+    EXPECT_EQ(out[0], 48u);
+    EXPECT_EQ(v.take_unmasked(kFrame, out), 0u) << "sent once";
+    ASSERT_TRUE(v.bar0_access(0x3000, 4, false, &pba));
+    EXPECT_EQ(pba, 0u);
+    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Deliver);
+    EXPECT_EQ(data, 48u);
+    // The function's mask holds it the same way.
+    v.write(VfConfigView::kMsixAt + 2, 2, 0xc000);
+    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Pending);
+    v.write(VfConfigView::kMsixAt + 2, 2, 0x8000);
+    EXPECT_EQ(v.take_unmasked(kFrame, out), 1u);
+    // Aimed elsewhere, or past the vectors kept: nothing to hold.
+    EXPECT_EQ(v.msi_arrived(0, kFrame + 4, &data), VfConfigView::Arrival::Dropped);
+    EXPECT_EQ(v.msi_arrived(VfConfigView::kMsixEntries, kFrame, &data),
+              VfConfigView::Arrival::Dropped);
+}
+
 } // namespace
 } // namespace keel::sriov

@@ -35,7 +35,8 @@ static volatile uint32_t* cfg32(uint32_t bdf, uint32_t off) {
     return (volatile uint32_t*)(ECAM + ((uint64_t)bdf << 12) + off);
 }
 
-static uint32_t g_cap, g_table; // its MSI-X capability offset, table offset|BIR (check_pci)
+// Its MSI-X capability offset, table and PBA offset|BIR (check_pci).
+static uint32_t g_cap, g_table, g_pba;
 
 // Its PCI view through the ECAM (PCI Local Bus 3.0 §6.1, §6.2.5.1, §6.8.2): nothing at
 // 00:00.0 or 00:05.0, a bridge (the slot's root port) at 00:01.0 with bus 1 behind it, the
@@ -78,6 +79,7 @@ static void check_pci(void) {
     const uint32_t table = *cfg32(VF, cap + 4), pba = *cfg32(VF, cap + 8);
     g_cap = cap;
     g_table = table;
+    g_pba = pba;
     if (cap == 0 || (table & 7) != 0 || (pba & 7) != 0) {
         puts_("guest: ERROR pci: no MSI-X table in BAR0\n");
         return;
@@ -327,6 +329,35 @@ void check_nvme(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size) {
     puts_(g_msi_intid == spi ? "guest: nvme: MSI-X vector 0 arrived as SPI "
                              : "guest: ERROR nvme: no MSI, intid ");
     putdec(g_msi_intid);
+    puts_("\n");
+
+    // 5. Vector 0 masked (§6.8.3.4): a read's message is held, its Pending Bit set in the
+    // PBA, and sent when the vector is unmasked, not lost.
+    volatile uint32_t* pba = (volatile uint32_t*)(BAR0 + (g_pba & ~7u));
+    entry[3] = 1;
+    g_msi_intid = 0;
+    __asm__ volatile("msr daifclr, #2" ::: "memory");
+    st = run(&io, rd);
+    uint64_t t1 = cntvct();
+    while (g_msi_intid == 0 && (*pba & 1) == 0 && cntvct() - t1 < 2 * freq) {
+    }
+    const uint32_t masked_intid = g_msi_intid, pending = *pba;
+    entry[3] = 0;
+    t1 = cntvct();
+    while (g_msi_intid == 0 && cntvct() - t1 < 2 * freq) {
+    }
+    __asm__ volatile("msr daifset, #2" ::: "memory");
+    const int held = masked_intid == 0 && (pending & 1) != 0 && g_msi_intid == spi;
+    puts_(held ? "guest: nvme: masked vector 0: read status "
+               : "guest: ERROR nvme: masked vector 0: read status ");
+    puthex(st);
+    puts_(masked_intid == 0 ? ", no interrupt" : ", an interrupt while masked");
+    puts_(", PBA ");
+    puthex(pending);
+    puts_("; unmasked: intid ");
+    putdec(g_msi_intid);
+    puts_(", PBA ");
+    puthex(*pba);
     puts_("\n");
     g_irq_hook = 0;
 
