@@ -110,7 +110,7 @@ extern "C" [[noreturn]] void keel_main(BootInfo* info) {
         // crypto, so it is checked first; the boot core then serves the controller forever.
         if (!crypto_self_check()) panic("mailbox: not attaching with failed crypto");
         mailbox_run(g_platform, cores, arch::boot_cpu_index(), cmdline.has("keel.bench"),
-                    mailbox_session_limits(cmdline));
+                    mailbox_session_limits(cmdline), info->cmdline);
     } else {
         (void)crypto_self_check();
     }

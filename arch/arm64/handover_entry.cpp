@@ -24,6 +24,7 @@ extern "C" {
 #include "asm_offsets.h"
 #include "dtb_platform.hpp"
 #include "handover_stay.hpp"
+#include "hypervisor/acpi/platform_acpi.hpp"
 #include "hypervisor/boot_info.hpp"
 #include "hypervisor/io/io_handover.hpp"
 #include "hypervisor/print.hpp"
@@ -132,7 +133,37 @@ bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
 // The device tree the outgoing image booted with (OldImage's dtb): mapped read only, checked
 // and read as at boot (dtb_platform.cpp), the platform this image runs with. False (said)
 // when there is none (an ACPI-only boot) or it does not read.
+// ACPI tables read where they are, each mapped read-only for this image first.
+const u8* map_read_only(void*, u64 pa, u64 size) {
+    const u64 page = align_down(pa, mm::kPageSize);
+    const u64 end = align_up(pa + size, mm::kPageSize);
+    return size != 0 && pa + size > pa && el2_map(page, end - page, MapKind::ReadOnly) == Status::Ok
+               ? reinterpret_cast<const u8*>(pa)
+               : nullptr;
+}
+
+// The platform from the ACPI tables the outgoing image booted with (OldImage acpi_rsdp: a UEFI
+// boot without a device tree), read as at boot (acpi::read_platform).
+bool take_acpi_platform(const update::OldImageRecord& old, Platform& p) {
+    const char* where = "";
+    const Status s = acpi::read_platform(old.acpi_rsdp, acpi::PhysReader{map_read_only, nullptr},
+                                         acpi::Flavor::Arm64, p, &where);
+    if (s == Status::Ok)
+        kprint("handover: ACPI tables from RSDP %#llx, platform read\n",
+               static_cast<unsigned long long>(old.acpi_rsdp));
+    else
+        kprint("handover: ACPI tables from RSDP %#llx NOT usable: %s (%s)\n",
+               static_cast<unsigned long long>(old.acpi_rsdp), where, status_name(s));
+    return s == Status::Ok;
+}
+
 bool take_platform(const update::OldImageRecord& old, Platform& p, char* cmdline, usize size) {
+    // The running Keel's command line, whatever /chosen says (a UEFI boot's is keel.cfg's).
+    usize n = 0;
+    for (; n + 1 < size && n < sizeof old.cmdline && old.cmdline[n] != '\0'; ++n)
+        cmdline[n] = old.cmdline[n];
+    cmdline[n] = '\0';
+    if (old.dtb == 0 && old.acpi_rsdp != 0) return take_acpi_platform(old, p);
     const u64 page = align_down(old.dtb, mm::kPageSize);
     bool ok = old.dtb != 0 && (old.dtb & 7) == 0 &&
               el2_map(page, mm::kPageSize, MapKind::ReadOnly) == Status::Ok;
@@ -142,7 +173,7 @@ bool take_platform(const update::OldImageRecord& old, Platform& p, char* cmdline
          el2_map(page, align_up(old.dtb + fdt_totalsize(fdt), mm::kPageSize) - page,
                  MapKind::ReadOnly) == Status::Ok;
     DtbChosen chosen;
-    const Status s = ok ? dtb_read_platform(fdt, p, cmdline, size, &chosen) : Status::NotFound;
+    const Status s = ok ? dtb_read_platform(fdt, p, nullptr, size, &chosen) : Status::NotFound;
     kprint("handover: device tree at %#llx, %llu B, %s\n", static_cast<unsigned long long>(old.dtb),
            static_cast<unsigned long long>(ok ? fdt_totalsize(fdt) : 0),
            s == Status::Ok ? "header checked, platform read" : "NOT a usable device tree");

@@ -34,6 +34,7 @@ void vcpu_reentered() { __atomic_add_fetch(&g_reentered, 1u, __ATOMIC_ACQ_REL); 
     const u32 arrived = __atomic_load_n(&d.arrived, __ATOMIC_ACQUIRE);
     (void)wait_count(d.left, arrived, kReenterMs);
     g_adopted_dtb = v.old_image->dtb;
+    g_adopted_rsdp = v.old_image->dtb == 0 ? v.old_image->acpi_rsdp : 0;
     const u64 ticks = now.count - v.old_image->quiesce_tick;
     const u64 ns = now.hz != 0 ? ticks * 1000000000ull / now.hz : 0;
     kprint("handover: %u of %u vCPUs re-entered their guests, %llu ns after the quiesce began "

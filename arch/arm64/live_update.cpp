@@ -237,6 +237,10 @@ public:
         r.tables_base = vm_tables_region();
         r.tables_size = r.tables_base != 0 ? kTableRegionBytes : 0;
         r.quiesce_tick = g_quiesce_tick;
+        // No device tree (an ACPI boot): the tables the platform was read from.
+        r.acpi_rsdp = device_tree() != 0    ? 0
+                      : g_adopted_rsdp != 0 ? g_adopted_rsdp
+                                            : boot_dtb_scan().rsdp;
         // What start.S copied at entry (linker.ld .pristine): a rollback to this image.
         r.restore_offset = static_cast<u64>(__rodata_end - __image_start);
         r.restore_size = static_cast<u64>(__bss_start - __rodata_end);

@@ -20,5 +20,7 @@ void visit_while_idle(u32* seen);
 void vcpu_reentered();
 // The device tree an incoming image that stayed took from the record (0 on a first boot).
 inline u64 g_adopted_dtb = 0;
+// The ACPI RSDP it took from the record instead (an ACPI boot; 0 otherwise).
+inline u64 g_adopted_rsdp = 0;
 
 } // namespace keel::arm64

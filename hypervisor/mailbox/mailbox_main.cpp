@@ -38,6 +38,7 @@ constexpr u32 kShmBar = 2; // ivshmem: BAR0 registers, BAR2 shared memory
 constexpr u64 kMaxRegion = 16 * MiB;
 
 u64 g_region_base = 0;
+const char* g_cmdline = nullptr; // the running Keel's command line (OldImage cmdline)
 u64 g_region_size = 0;
 entropy::Seed g_seed; // this boot's seed (hypervisor/entropy/seed.hpp)
 u32 g_boot_arch = 0;  // BootArch: the arch an incoming image must be for
@@ -199,6 +200,7 @@ bool set_up_update(u32 floor) {
     mailbox::Service::UpdateSetup up;
     up.expect = expect;
     up.swap = arch::live_update();
+    up.cmdline = g_cmdline;
     if (up.swap != nullptr &&
         up.swap->reserve(&up.region, &up.region_size, &up.record, &up.record_size) != Status::Ok) {
         kprint("mailbox: no live-update region (pool exhausted): UPDATE will answer Unsupported\n");
@@ -276,7 +278,8 @@ u64 update_commit_ms(const Cmdline& cmdline) {
 } // namespace
 
 void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool yield_between_polls,
-                 mailbox::SessionLimits limits) {
+                 mailbox::SessionLimits limits, const char* cmdline) {
+    g_cmdline = cmdline;
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);
@@ -313,6 +316,7 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
            rollback ? "rolled back by live update" : "live update",
            static_cast<ull>(record.header.update_counter), old.version);
     const Cmdline cmdline(cmdline_text);
+    g_cmdline = cmdline_text;
     const u64 commit_ms = rollback ? 0 : update_commit_ms(cmdline);
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
@@ -378,6 +382,7 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
         up.region = reinterpret_cast<u8*>(old.update_region);
         up.region_size = old.update_region_size;
         up.outgoing = &g_outgoing;
+        up.cmdline = g_cmdline;
         const Status taken = swap->take_outgoing(g_outgoing, &up.record, &up.record_size);
         if (taken == Status::Ok) {
             service().set_update(up);

@@ -18,9 +18,11 @@ bool mailbox_discover(const BootInfo& info, const Platform& platform);
 // `yield_between_polls` (bench mode, `keel.bench`): the boot core yields after each poll, so
 // an emulator that runs every core on one thread (QEMU -icount) runs the others.
 // `limits`: how long a session lasts (docs/mailbox.md §4.2). `platform` is what PLATFORM
-// describes (kept: it must outlive the loop).
+// describes (kept: it must outlive the loop); `cmdline` Keel's command line (kept too: a live
+// update hands it to the incoming image).
 [[noreturn]] void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu,
-                              bool yield_between_polls, mailbox::SessionLimits limits);
+                              bool yield_between_polls, mailbox::SessionLimits limits,
+                              const char* cmdline);
 // A live update's incoming image once every vCPU is back in its guest (docs/handover.md §4
 // steps 4-6): the mailbox continued from the record instead of attached (the session, the
 // consoles, the audit chain), the Apply answered, the update committed (the floor raised,

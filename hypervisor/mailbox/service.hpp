@@ -99,6 +99,9 @@ public:
         // The trial's (§4.7): the image this one replaced, which a rollback enters (its
         // security version goes into the rollback record). Null otherwise.
         const update::OldImageRecord* outgoing = nullptr;
+        // The running Keel's command line, which an incoming image runs with (OldImage
+        // cmdline, docs/handover.md §2.2). Null: none.
+        const char* cmdline = nullptr;
     };
     void set_update(const UpdateSetup& setup);
     // Guest serial output for the VM's console-out ring (console.hpp: any core, never

@@ -167,6 +167,9 @@ Status Service::write_handover(u64* bytes, bool rollback) {
     img.flags = rollback ? update::kOldImageRollback : 0;
     memcpy(img.version, update::keel_image_note.version, sizeof img.version);
     img.dtb = u.swap->device_tree();
+    if (u.cmdline != nullptr) // cut to the field, NUL-terminated (img is zeroed)
+        for (usize i = 0; i + 1 < sizeof img.cmdline && u.cmdline[i] != '\0'; ++i)
+            img.cmdline[i] = u.cmdline[i];
     u.swap->describe_image(img);
     // The incoming image's entropy comes from this one's seed besides its own sources
     // (docs/handover.md §2.2 OldImage): its nonces and offers never repeat this image's.

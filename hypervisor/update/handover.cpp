@@ -246,7 +246,7 @@ Result<u64> HandoverWriter::seal() {
 // lie inside the span, apart; only known flags.
 bool old_image_consistent(const OldImageRecord& o) {
     if (o.version[sizeof o.version - 1] != '\0' || (o.flags & ~kOldImageRollback) != 0 ||
-        o.reserved != 0)
+        o.reserved != 0 || o.cmdline[sizeof o.cmdline - 1] != '\0')
         return false;
     if (o.restore_size == 0) return o.restore_offset == 0 && o.restore_copy == 0;
     auto within = [&](u64 off) { return off <= o.span && o.span - off >= o.restore_size; };

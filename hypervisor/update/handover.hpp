@@ -85,8 +85,14 @@ struct OldImageRecord {
     u64 restore_offset, restore_size, restore_copy;
     u32 flags; // kOldImageRollback; other bits zero
     u32 reserved;
+    // From ABI 6: the ACPI RSDP the running Keel read its platform from (a UEFI boot without
+    // a device tree; 0 otherwise), and its command line (NUL-terminated): what the incoming
+    // image runs with, whatever the device tree's /chosen says (a UEFI boot's came from
+    // keel.cfg, not from there).
+    u64 acpi_rsdp;
+    char cmdline[256];
 };
-static_assert(sizeof(OldImageRecord) == 192, "docs/handover.md §2.2 OldImage");
+static_assert(sizeof(OldImageRecord) == 456, "docs/handover.md §2.2 OldImage");
 // The record is a rollback (§4.7): its writer is an incoming image that was not committed,
 // and the image it enters is the one it replaced. No Apply awaits an answer; the image
 // entered commits at once.

@@ -23,7 +23,7 @@ constexpr u64 kNoteOffset = 0x40;
 // the outgoing image's pristine copy and a rollback flag: an incoming image commits only on
 // the controller's word and rolls back to the outgoing image without it (§4.7). 6: the I/O
 // state (Io, Vf, VmPci): assigned VFs keep their DMA and MSIs across the swap, which an image
-// that cannot adopt them would cut off.
+// that cannot adopt them would cut off; and OldImage's RSDP and command line (UEFI boots).
 constexpr u32 kHandoverAbi = 6;
 constexpr u32 kHandoverAbiMin = 6;
 

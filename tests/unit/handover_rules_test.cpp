@@ -39,6 +39,18 @@ void tail(HandoverWriter& w) {
     EXPECT_EQ(w.add_pool(kRuns, 3), Status::Ok);
 }
 
+// VM 1 (one vCPU) with all its records, then the mailbox and the pool: after an OldImage.
+void vm1_and_tail(HandoverWriter& w) {
+    (void)w.add(RecordType::Vm, vm(1, 1));
+    (void)w.add(RecordType::Stage2, stage2(1));
+    (void)w.add(RecordType::VgicDist, dist(1));
+    (void)w.add(RecordType::VmDevices, devices(1));
+    (void)w.add(RecordType::Console, console(1));
+    (void)w.add(RecordType::MailboxVm, mailbox_vm(1));
+    (void)w.add(RecordType::Vcpu, vcpu(1, 0));
+    tail(w);
+}
+
 const Rule kRules[] = {
     {"the valid base set",
      [](HandoverWriter& w) {
@@ -246,18 +258,29 @@ TEST(Handover, OldImageRestoreSpansAndFlagsAreChecked) {
         o.flags = c.flags;
         o.reserved = c.reserved;
         (void)w.add(RecordType::OldImage, o);
-        (void)w.add(RecordType::Vm, vm(1, 1));
-        (void)w.add(RecordType::Stage2, stage2(1));
-        (void)w.add(RecordType::VgicDist, dist(1));
-        (void)w.add(RecordType::VmDevices, devices(1));
-        (void)w.add(RecordType::Console, console(1));
-        (void)w.add(RecordType::MailboxVm, mailbox_vm(1));
-        (void)w.add(RecordType::Vcpu, vcpu(1, 0));
-        tail(w);
+        vm1_and_tail(w);
         Result<u64> n = w.seal();
         ASSERT_TRUE(n.ok()) << c.name;
         HandoverView v;
         EXPECT_EQ(parse(b, n.value(), v), c.want) << c.name;
+    }
+}
+
+// §2.3 OldImage (ABI 6): the command line the incoming image runs with ends inside its field.
+TEST(Handover, OldImageCommandLineMustBeTerminated) {
+    for (const bool terminated : {true, false}) {
+        Buf b;
+        HandoverWriter w(b.data(), b.size(), 1);
+        OldImageRecord o = old_image();
+        memset(o.cmdline, 'k', sizeof o.cmdline);
+        if (terminated) o.cmdline[sizeof o.cmdline - 1] = '\0';
+        (void)w.add(RecordType::OldImage, o);
+        vm1_and_tail(w);
+        Result<u64> n = w.seal();
+        ASSERT_TRUE(n.ok());
+        HandoverView v;
+        EXPECT_EQ(parse(b, n.value(), v), terminated ? Status::Ok : Status::Corrupt);
+        if (terminated) EXPECT_EQ(strlen(v.old_image->cmdline), sizeof o.cmdline - 1);
     }
 }
 

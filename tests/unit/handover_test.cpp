@@ -28,7 +28,9 @@ TEST(Handover, LayoutMatchesDocs) {
     EXPECT_EQ(offsetof(OldImageRecord, restore_offset), 160u);
     EXPECT_EQ(offsetof(OldImageRecord, restore_copy), 176u);
     EXPECT_EQ(offsetof(OldImageRecord, flags), 184u);
-    EXPECT_EQ(sizeof(OldImageRecord), 192u);
+    EXPECT_EQ(offsetof(OldImageRecord, acpi_rsdp), 192u);
+    EXPECT_EQ(offsetof(OldImageRecord, cmdline), 200u);
+    EXPECT_EQ(sizeof(OldImageRecord), 456u);
     EXPECT_EQ(offsetof(VmDevicesRecord, uart_rx), 56u);
     EXPECT_EQ(offsetof(VmDevicesRecord, uart_line), 120u);
     EXPECT_EQ(offsetof(VmDevicesRecord, gpio_data), 240u);
@@ -42,7 +44,7 @@ TEST(Handover, LayoutMatchesDocs) {
 TEST(Handover, RoundTrip) {
     Buf b;
     const u64 n = write_sample(b, 7);
-    EXPECT_EQ(n, 80 + 18 * 16 + 192 + 2 * (64 + 32 + 320 + 256 + 5152 + 320) + 3 * 704 + 216 + 8 +
+    EXPECT_EQ(n, 80 + 18 * 16 + 456 + 2 * (64 + 32 + 320 + 256 + 5152 + 320) + 3 * 704 + 216 + 8 +
                      3 * 24);
     HandoverView v;
     ASSERT_EQ(parse(b, n, v), Status::Ok);
@@ -165,7 +167,7 @@ TEST(Handover, StructureErrorsWithAGoodHashAreRefused) {
 // §2.3 OldImage (ABI 5): the pristine copy and the bytes it restores inside the image's span
 TEST(Handover, TheWriterNeverSealsARecordThatDidNotFit) {
     Buf b;
-    HandoverWriter w(b.data(), 80 + 16 + 96 + 16 + 100, 1);
+    HandoverWriter w(b.data(), 80 + 16 + 456 + 100, 1); // OldImage fits, Mailbox does not
     EXPECT_EQ(w.add(RecordType::OldImage, old_image()), Status::Ok);
     EXPECT_EQ(w.add(RecordType::Mailbox, mailbox()), Status::NoMemory);
     EXPECT_EQ(w.add_pool(kRuns, 0), Status::NoMemory) << "sticky";
