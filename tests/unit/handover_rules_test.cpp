@@ -280,7 +280,9 @@ TEST(Handover, OldImageCommandLineMustBeTerminated) {
         ASSERT_TRUE(n.ok());
         HandoverView v;
         EXPECT_EQ(parse(b, n.value(), v), terminated ? Status::Ok : Status::Corrupt);
-        if (terminated) EXPECT_EQ(strlen(v.old_image->cmdline), sizeof o.cmdline - 1);
+        if (terminated) {
+            EXPECT_EQ(strlen(v.old_image->cmdline), sizeof o.cmdline - 1);
+        }
     }
 }
 
