@@ -377,6 +377,20 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
         ok = False
         return None
 
+    def goes_on(what, last):
+        """Right after a swap and again 3 s later: rounds completed under the image now running
+        (a round stuck on a lost completion would hold the count still), no error. Returns the
+        later reading (or `last` without one)."""
+        nonlocal ok
+        now = io("iostat")
+        time.sleep(3)
+        later = io("iostat")
+        if not now or not later or not last[0] <= now[0] < later[0] or later[1] != 0:
+            print(f"FAIL: the I/O loop {what} did not go on without errors: before {last}, "
+                  f"after {now}, 3 s later {later}")
+            ok = False
+        return later or last
+
     run("console", "io", "--write", "ioloop")
     ok &= wait_ring(1, mark, "KEEL-GUEST: io: looping on", 30)
     time.sleep(3)
@@ -396,16 +410,7 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
         if "I/O NOT adopted" in text:
             print(f"FAIL: update {n + 1}: 'I/O NOT adopted' in the serial log")
             ok = False
-        # Right after the Apply and again 3 s later: rounds completed under the new image (a
-        # round stuck on a lost completion would hold the count still).
-        now = io("iostat")
-        time.sleep(3)
-        later = io("iostat")
-        if not now or not later or not last[0] <= now[0] < later[0] or later[1] != 0:
-            print(f"FAIL: update {n + 1}: the I/O loop did not go on without errors: before {last}, "
-                  f"after {now}, 3 s later {later}")
-            ok = False
-        last = later or last
+        last = goes_on(f"after update {n + 1}", last)
     # A fourth update the controller does not commit: at its deadline the new image rolls
     # back to the one before it, which adopts the I/O state the new image recorded (its
     # own, handed back) and stays; the loop goes on through both swaps.
@@ -425,13 +430,7 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
             "I/O NOT adopted" in text:
         print(f"FAIL: the rollback did not carry the I/O state back: {len(adopted)} adoptions of 5")
         ok = False
-    now = io("iostat")
-    time.sleep(3)
-    later = io("iostat")
-    if not now or not later or not last[0] <= now[0] < later[0] or later[1] != 0:
-        print(f"FAIL: the I/O loop across the rollback: before {last}, after {now}, 3 s later {later}")
-        ok = False
-    last = later or last
+    last = goes_on("across the rollback", last)
     time.sleep(5)
     final = io("iostat")
     stopped = io("iostop", "stopped: ")
