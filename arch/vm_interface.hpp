@@ -65,10 +65,11 @@ void vm_destroy(Vm& vm);
 // Unsupported where the arch assigns no devices yet (x86_64).
 [[nodiscard]] Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size);
 // Removes such a mapping and drops every TLB entry for it, on every core (its vCPUs may run:
-// hot-plug removal).
+// hot-plug removal, only where kUnmapsDeviceLive; elsewhere the VM's vCPUs do not run).
 void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size);
 // MSIs of assigned devices (docs/sriov.md "MSI-X"). The host side: device `device_id`'s
-// (the platform's MSI device ID, Platform::pci_route) events 0..vectors-1 become interrupts
+// (the platform's MSI device ID, Platform::pci_route; where kMsiDeviceIsRequesterId, the
+// function's requester ID) events 0..vectors-1 become interrupts
 // Keel owns; *doorbell is the physical address the device writes event IDs to, *first the
 // token of event 0 (the rest follow). Unsupported where the arch has no MSI controller
 // Keel drives. Boot core only.
@@ -88,8 +89,13 @@ void msi_use_memory(u8* at);
 // took), which the record does not carry.
 [[nodiscard]] Status msi_describe(update::IoRecord& r);
 [[nodiscard]] Status msi_adopt(const update::IoRecord& r);
-// The guest side: an edge on virtual interrupt `intid` of the VM (an MSI the guest asked for
-// through its MSI frame, kGuestMsiDoorbell; the intid is in [kGuestMsiFirst, +kGuestMsiCount)).
+// The guest side. Whether a message the guest programmed (address, data) reaches its
+// interrupt controller: true with *intid, what vm_raise_msi raises for it (arm64: a write
+// of an SPI in [kGuestMsiFirst, +kGuestMsiCount) to its MSI frame, kGuestMsiDoorbell;
+// x86_64: a fixed or lowest-priority message to the local APICs' range 0xfeexxxxx, with a
+// vector from 16: the vector, mode and destination packed, virt/vm_msi.cpp).
+[[nodiscard]] bool guest_msi(u64 address, u32 data, u32* intid);
+// Raises what guest_msi accepted, on the VM's virtual interrupt controller.
 void vm_raise_msi(Vm& vm, u32 intid);
 // Presses the VM's power button (the polite phase of a controller STOP): the guest may
 // power itself off. Unsupported where the arch emulates none yet (x86_64: needs ACPI).

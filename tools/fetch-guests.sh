@@ -2,8 +2,9 @@
 # Fetches the guest Linux the tests, benchmarks and demo boot: for each architecture,
 # Debian 12's kernel (arm64: an uncompressed Image; amd64: a bzImage, for the x86 Linux
 # work of issue 12) and busybox-static, and packs an initramfs with busybox and
-# tests/guest/linux/init (arm64 adds the kernel's gpio_keys and evdev modules: the power
-# button, and nvme-core and nvme: an assigned SR-IOV VF, which Debian builds as modules). Idempotent, one stamp per architecture; output
+# tests/guest/linux/init, with the kernel's nvme-core and nvme modules (an assigned SR-IOV
+# VF; Debian builds them as modules) and on arm64 gpio_keys and evdev (the power button).
+# Idempotent, one stamp per architecture; output
 # in ${KEEL_CACHE}/guests:
 #   Image-arm64, initramfs-arm64.cpio.gz, kernel-version.txt
 #   bzImage-amd64, initramfs-amd64.cpio.gz, kernel-version-amd64.txt
@@ -44,16 +45,16 @@ fetch() {
   kimg=$(ls "$work"/x/boot/vmlinuz-* 2>/dev/null | head -1)
   [[ -n $kimg ]] || die "package $kpkg: no /boot/vmlinuz-*"
   kver=$(basename "$kimg" | sed 's/^vmlinuz-//')
-  local mods=()
+  # nvme with what nvme-core needs (t10-pi and its CRCs, in load order; the init loads
+  # them): a VF Keel assigns (docs/sriov.md); Debian builds them as modules on both.
+  local mods=(crypto/crct10dif_common.ko crypto/crct10dif_generic.ko lib/crc-t10dif.ko lib/crc64.ko
+              crypto/crc64_rocksoft_generic.ko lib/crc64-rocksoft.ko block/t10-pi.ko
+              drivers/nvme/host/nvme-core.ko drivers/nvme/host/nvme.ko)
   if [[ $arch == arm64 ]]; then
     [[ $(dd if="$kimg" bs=1 skip=56 count=4 2>/dev/null | od -An -c | tr -d ' \n') == 'ARMd' ]] \
       || die "package $kpkg: vmlinuz is not an uncompressed arm64 Image"
-    # gpio-keys + evdev: the power button; nvme with what nvme-core needs (t10-pi and its
-    # CRCs, in load order; the init loads them): a VF Keel assigns (docs/sriov.md).
-    mods=(drivers/input/keyboard/gpio_keys.ko drivers/input/evdev.ko
-          crypto/crct10dif_common.ko crypto/crct10dif_generic.ko lib/crc-t10dif.ko lib/crc64.ko
-          crypto/crc64_rocksoft_generic.ko lib/crc64-rocksoft.ko block/t10-pi.ko
-          drivers/nvme/host/nvme-core.ko drivers/nvme/host/nvme.ko)
+    # gpio-keys + evdev: the power button.
+    mods=(drivers/input/keyboard/gpio_keys.ko drivers/input/evdev.ko "${mods[@]}")
   else # boot.rst: "HdrS" at 0x202 marks a bzImage's setup header
     [[ $(dd if="$kimg" bs=1 skip=514 count=4 2>/dev/null) == HdrS ]] || die "package $kpkg: vmlinuz is not a bzImage"
   fi

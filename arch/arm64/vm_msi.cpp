@@ -53,6 +53,14 @@ void msi_unmap(u32 device_id) {
 
 u32 msi_next() { return arm64::its_ready() ? arm64::its_next() : 0; }
 
+bool guest_msi(u64 address, u32 data, u32* intid) {
+    if (address != kGuestMsiDoorbell || data < kGuestMsiFirst ||
+        data >= kGuestMsiFirst + kGuestMsiCount)
+        return false;
+    *intid = data;
+    return true;
+}
+
 void vm_raise_msi(Vm& vm, u32 intid) {
     if (intid >= kGuestMsiFirst && intid < kGuestMsiFirst + kGuestMsiCount)
         arm64::vgic_spi_edge(vm, intid);

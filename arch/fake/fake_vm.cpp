@@ -259,6 +259,13 @@ Status msi_describe(update::IoRecord&) { return Status::Ok; }
 Status msi_adopt(const update::IoRecord& r) {
     return r.msi_ready != 0 ? Status::Unsupported : Status::Ok;
 }
+bool guest_msi(u64 address, u32 data, u32* intid) { // as arm64's frame
+    if (address != kGuestMsiDoorbell || data < kGuestMsiFirst ||
+        data >= kGuestMsiFirst + kGuestMsiCount)
+        return false;
+    *intid = data;
+    return true;
+}
 void vm_raise_msi(Vm&, u32) {}
 
 Status vm_power_button(Vm& vm) {

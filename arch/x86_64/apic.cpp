@@ -17,7 +17,7 @@ constexpr u32 kCpuid1EcxX2apic = 1u << 21;
 // xAPIC register offsets (table 11-1) and x2APIC MSRs (table 11-6: 0x800 + offset/16).
 constexpr u32 kRegId = 0x20, kRegSvr = 0xf0, kRegIcrLow = 0x300, kRegIcrHigh = 0x310;
 constexpr u32 kMsrX2apicBase = 0x800;
-constexpr u32 kSvrEnable = 1u << 8, kSpuriousVector = 0xff;
+constexpr u32 kSvrEnable = 1u << 8, kSpuriousVector = KEEL_X86_SPURIOUS_VECTOR; // vectors.S
 // ICR low (figure 11-12): delivery mode 10:8, level 14, delivery status 12.
 constexpr u32 kIcrInit = 5u << 8, kIcrStartup = 6u << 8, kIcrAssert = 1u << 14;
 constexpr u32 kIcrPending = 1u << 12;

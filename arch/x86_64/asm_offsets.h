@@ -26,5 +26,10 @@
 /* The one interrupt vector the hypervisor takes: its local APIC timer ("kick", apic.hpp),
  * which ends a guest's run so that Keel can deliver the guest's own timer. */
 #define KEEL_X86_KICK_VECTOR 32
-#define KEEL_X86_IDT_VECTORS 33
+#define KEEL_X86_IDT_VECTORS 256
+/* Host vectors of assigned devices' MSIs (virt/vm_msi.cpp, vectors.S) and the local
+   APIC's spurious vector (apic.cpp's SVR). */
+#define KEEL_X86_MSI_VECTOR_FIRST 0x40
+#define KEEL_X86_MSI_VECTORS 64
+#define KEEL_X86_SPURIOUS_VECTOR 0xff
 #define KEEL_X86_STUB_SIZE 16 /* each vector stub is padded to 16 bytes */

@@ -9,6 +9,8 @@
 
 extern "C" char x86_exception_stubs[];
 extern "C" char x86_kick_stub[];
+extern "C" char x86_msi_stubs[];
+extern "C" char x86_spurious_stub[];
 extern "C" char df_stack_top[];
 
 namespace keel::x86 {
@@ -135,6 +137,10 @@ void descriptors_init(u32 slot) {
     for (unsigned v = 0; v < KEEL_X86_EXCEPTION_VECTORS; ++v)
         idt[v] = make_gate(stubs + v * KEEL_X86_STUB_SIZE, v == kDoubleFault ? kDfIst : 0);
     idt[KEEL_X86_KICK_VECTOR] = make_gate(reinterpret_cast<u64>(x86_kick_stub), 0);
+    const u64 msi = reinterpret_cast<u64>(x86_msi_stubs);
+    for (unsigned k = 0; k < KEEL_X86_MSI_VECTORS; ++k)
+        idt[KEEL_X86_MSI_VECTOR_FIRST + k] = make_gate(msi + k * KEEL_X86_STUB_SIZE, 0);
+    idt[KEEL_X86_SPURIOUS_VECTOR] = make_gate(reinterpret_cast<u64>(x86_spurious_stub), 0);
     DescriptorPointer idtr{sizeof(IdtGate) * KEEL_X86_IDT_VECTORS - 1, reinterpret_cast<u64>(idt)};
     asm volatile("lidt %0" ::"m"(idtr) : "memory");
 }

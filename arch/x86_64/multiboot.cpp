@@ -65,12 +65,21 @@ void add_mem(BootInfo& bi, u64 base, u64 len, u32 type) {
     bi.mem[bi.mem_count++] = MemRange{base, len, mem_type(type), 0};
 }
 
-// Copies at most `max` bytes of a string, stopping at NUL; always terminates.
+// Copies at most `max` bytes of a string, stopping at NUL; always terminates. A line that
+// does not fit loses its last, cut word whole (a VM definition cut short could otherwise
+// still parse, as another VM: "mem:256M" cut to "mem:25"), and the console says so.
 void copy_cmdline(BootInfo& bi, const char* s, usize max) {
     usize n = 0;
     while (n < max && n + 1 < BootInfo::kCmdlineMax && s[n] != '\0') {
         bi.cmdline[n] = s[n];
         ++n;
+    }
+    const bool cut = n + 1 == BootInfo::kCmdlineMax && n < max && s[n] != '\0';
+    if (cut) {
+        while (n != 0 && bi.cmdline[n - 1] != ' ')
+            --n;
+        kprint("boot: command line over %u bytes: its last word, from byte %u, ignored\n",
+               BootInfo::kCmdlineMax - 1, static_cast<unsigned>(n));
     }
     bi.cmdline[n] = '\0';
 }

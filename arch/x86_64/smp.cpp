@@ -122,7 +122,9 @@ u32 boot_cpu_index() { return x86::g_boot_cpu; }
 void wait_for_event() {
     static u64 seen = 0;
     u64 now;
-    while ((now = __atomic_load_n(&x86::g_event_seq, __ATOMIC_ACQUIRE)) == seen)
+    // Assigned devices' MSIs wake the boot core too (virt/vm_msi.cpp: taken here).
+    while ((now = __atomic_load_n(&x86::g_event_seq, __ATOMIC_ACQUIRE)) == seen &&
+           !x86::msi_arrived())
         asm volatile("pause");
     seen = now;
     x86::tlb_catch_up(); // the boot core's host code resumes here (paging.hpp)

@@ -7,7 +7,7 @@ set(KEEL_ARCH_SOURCES
   ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
   ${_a}/virt/vm_arch.cpp ${_a}/virt/vcpu_run.cpp ${_a}/virt/cpuid_policy.cpp
   ${_a}/virt/msr_policy.cpp ${_a}/virt/devices.cpp ${_a}/virt/mmio.cpp ${_a}/virt/mmio_decode.cpp
-  ${_a}/virt/guest_mem.cpp ${_a}/virt/vapic.cpp ${_a}/virt/linux_vm.cpp
+  ${_a}/virt/guest_mem.cpp ${_a}/virt/vapic.cpp ${_a}/virt/vm_msi.cpp ${_a}/virt/linux_vm.cpp
   ${_a}/virt/lapic.cpp ${_a}/virt/ioapic.cpp ${_a}/virt/uart.cpp ${_a}/virt/pit.cpp ${_a}/virt/rtc.cpp ${_a}/virt/core_reset.cpp ${_a}/virt/fp_reset.S
   ${_a}/vmx/enable.cpp ${_a}/vmx/vmcs_setup.cpp ${_a}/vmx/vm_exit.cpp
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S

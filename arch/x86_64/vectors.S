@@ -33,6 +33,7 @@ x86_exception_stubs:
     .globl x86_kick_stub
 x86_kick_stub:
     push    %rax
+eoi_and_return:                     // %rax saved by the caller's stub
     push    %rcx
     push    %rdx
     mov     x86_apic_eoi_mmio(%rip), %rax
@@ -47,6 +48,31 @@ x86_kick_stub:
 2:  pop     %rdx
     pop     %rcx
     pop     %rax
+    iretq
+
+// Assigned devices' MSIs (KEEL_X86_MSI_VECTORS from KEEL_X86_MSI_VECTOR_FIRST,
+// virt/vm_msi.cpp): taken only in the moment the boot core opens for them (msi_next). Each
+// stub puts its index in %eax; the common part sets that bit of x86_msi_arrived, ends the
+// interrupt at the local APIC as the kick stub does, and returns.
+    .balign KEEL_X86_STUB_SIZE
+    .globl x86_msi_stubs
+x86_msi_stubs:
+    .set    vec, 0
+    .rept   KEEL_X86_MSI_VECTORS
+    .balign KEEL_X86_STUB_SIZE
+    push    %rax
+    mov     $vec, %eax
+    jmp     msi_common
+    .set    vec, vec + 1
+    .endr
+
+msi_common:
+    lock btsq %rax, x86_msi_arrived(%rip)
+    jmp     eoi_and_return
+
+// The spurious vector (SDM Vol. 3A 11.9): no EOI.
+    .globl x86_spurious_stub
+x86_spurious_stub:
     iretq
 
 exception_common:

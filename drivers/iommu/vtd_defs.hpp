@@ -137,6 +137,16 @@ constexpr u32 remappable_msi_address(u16 handle) {
     return 0xfee00000u | (u32{handle & 0x7fffu} << 5) | (1u << 4) |
            (static_cast<u32>(handle >> 15) << 2);
 }
+// The same with SHV (bit 3) set: the device sends a subhandle in data[15:0] and the entry
+// used is handle + subhandle (5.1.2.2), so one address serves a run of entries and each
+// vector's data is its index in the run.
+constexpr u32 remappable_msi_address_shv(u16 handle) {
+    return remappable_msi_address(handle) | (1u << 3);
+}
+static_assert(remappable_msi_address(0x21) == 0xfee00430u &&
+                  remappable_msi_address_shv(0x21) == 0xfee00438u &&
+                  remappable_msi_address(0x8001) == 0xfee00034u,
+              "handle 0x21: 0x21 << 5 | format bit 4 (| SHV bit 3); handle bit 15 in bit 2");
 
 static_assert(make_context(0x12345000, 7, kAw48).lo == 0x12345001ull &&
                   make_context(0x12345000, 7, kAw48).hi == 0x702ull,

@@ -32,28 +32,28 @@ void VfConfigView::msix_ranges(u32 (&start)[2], u32 (&size)[2], u32* count) cons
     }
 }
 
-bool VfConfigView::msi_target(u32 i, u64 doorbell, u32* data) const {
+bool VfConfigView::msi_target(u32 i, GuestMsiFilter accept, u32* out) const {
     if (i >= kMsixEntries || !msix_enabled() || msix_function_masked()) return false;
     const MsixEntryView& e = s_.msix[i];
-    if ((e.control & 1u) != 0 || (static_cast<u64>(e.addr_hi) << 32 | e.addr_lo) != doorbell)
-        return false;
-    *data = e.data;
-    return true;
+    return (e.control & 1u) == 0 &&
+           accept(static_cast<u64>(e.addr_hi) << 32 | e.addr_lo, e.data, out);
 }
 
-VfConfigView::Arrival VfConfigView::msi_arrived(u32 i, u64 doorbell, u32* data) {
-    if (msi_target(i, doorbell, data)) return Arrival::Deliver;
+VfConfigView::Arrival VfConfigView::msi_arrived(u32 i, GuestMsiFilter accept, u32* out) {
+    if (msi_target(i, accept, out)) return Arrival::Deliver;
     if (i >= kMsixEntries || !msix_enabled()) return Arrival::Dropped;
     const MsixEntryView& e = s_.msix[i];
-    if ((static_cast<u64>(e.addr_hi) << 32 | e.addr_lo) != doorbell) return Arrival::Dropped;
+    u32 unused = 0;
+    if (!accept(static_cast<u64>(e.addr_hi) << 32 | e.addr_lo, e.data, &unused))
+        return Arrival::Dropped;
     s_.pending |= 1u << i; // masked (the vector or the function): held for the unmask
     return Arrival::Pending;
 }
 
-u32 VfConfigView::take_unmasked(u64 doorbell, u32 (&data)[8]) {
+u32 VfConfigView::take_unmasked(GuestMsiFilter accept, u32 (&out)[8]) {
     u32 n = 0;
     for (u32 i = 0; i < kMsixEntries; ++i)
-        if ((s_.pending >> i & 1) != 0 && msi_target(i, doorbell, &data[n])) {
+        if ((s_.pending >> i & 1) != 0 && msi_target(i, accept, &out[n])) {
             s_.pending &= ~(1u << i);
             ++n;
         }

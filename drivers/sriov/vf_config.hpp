@@ -51,6 +51,10 @@ struct VfViewState {
 };
 static_assert(sizeof(VfViewState) == 176, "docs/handover.md §2.2 Vf");
 
+// Whether a guest's MSI (address, data) reaches its interrupt controller, and what it raises
+// there (*out; arch::guest_msi).
+using GuestMsiFilter = bool (*)(u64 address, u32 data, u32* out);
+
 class VfConfigView {
 public:
     static constexpr u32 kMsixAt = 0x40; // where the guest finds the MSI-X capability
@@ -71,18 +75,19 @@ public:
     // fills *value), false for any other offset (not emulated).
     bool bar0_access(u32 off, u32 size, bool write, u32* value);
     [[nodiscard]] const MsixEntryView& msix_entry(u32 i) const { return s_.msix[i]; }
-    // Where the guest wants vector `i`'s message now: true with *data when MSI-X is enabled,
-    // the function and the vector are unmasked, and the entry's address is `doorbell` (the
-    // guest's MSI frame); false otherwise.
-    [[nodiscard]] bool msi_target(u32 i, u64 doorbell, u32* data) const;
-    // A message of vector `i` arrived from the device. Deliver (*data: what to send), Pending
+    // Where the guest wants vector `i`'s message now: true with *out when MSI-X is enabled,
+    // the function and the vector are unmasked, and `accept` takes the entry's address and
+    // data (a message the guest's interrupt controller receives; *out: what to raise there,
+    // arch::guest_msi); false otherwise.
+    [[nodiscard]] bool msi_target(u32 i, GuestMsiFilter accept, u32* out) const;
+    // A message of vector `i` arrived from the device. Deliver (*out: what to raise), Pending
     // (masked: its Pending Bit set, sent when unmasked) or Dropped (MSI-X off, a vector past
-    // those kept, or an address other than `doorbell`: the guest asked for nothing Keel sends).
+    // those kept, or a message `accept` refuses: the guest asked for nothing Keel sends).
     enum class Arrival : u8 { Deliver, Pending, Dropped };
-    Arrival msi_arrived(u32 i, u64 doorbell, u32* data);
+    Arrival msi_arrived(u32 i, GuestMsiFilter accept, u32* out);
     // After a guest write that may have unmasked vectors: each pending one that can be sent
-    // now, its bit cleared and its data in `data`; returns how many.
-    u32 take_unmasked(u64 doorbell, u32 (&data)[8]);
+    // now, its bit cleared and what to raise in `out`; returns how many.
+    u32 take_unmasked(GuestMsiFilter accept, u32 (&out)[8]);
 
     // The whole view, as a live update hands it over and takes it back.
     [[nodiscard]] const VfViewState& state() const { return s_; }

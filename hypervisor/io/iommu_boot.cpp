@@ -183,6 +183,10 @@ u64 iommu_smmu_base() { return g_smmu.ready() ? g_smmu_base : 0; }
 u32 iommu_streams() { return g_smmu.ready() ? g_smmu.streams() : 0; }
 const char* iommu_prefix() { return g_vtd.ready() ? "vt-d" : "smmu"; }
 const char* iommu_label() { return g_vtd.ready() ? "VT-d unit" : "SMMU"; }
+const char* iommu_quarantine_steps() {
+    return g_vtd.ready() ? "context entry cleared, context cache + IOTLB invalidated"
+                         : "abort, CFGI_STE + TLBI + SYNC";
+}
 
 Result<u32> iommu_stream(const Platform& p, pci::Bdf f) {
     const u32 rid = pci::routing_id(f);
@@ -205,6 +209,14 @@ Status iommu_detach(const Platform& p, pci::Bdf f) {
     if (!sid.ok()) return sid.status();
     if (g_vtd.ready()) return g_vtd.detach(static_cast<u16>(sid.value()));
     return g_smmu.detach(sid.value());
+}
+
+bool iommu_remaps_msis() { return g_vtd.ready() && g_vtd.remapping(); }
+Status iommu_route_msi(u16 handle, u8 vector, u32 apic_id, u16 sid) {
+    return g_vtd.ready() ? g_vtd.route_msi(handle, vector, apic_id, sid) : Status::BadState;
+}
+Status iommu_unroute_msi(u16 handle) {
+    return g_vtd.ready() ? g_vtd.unroute_msi(handle) : Status::BadState;
 }
 
 u32 iommu_report_events(IommuEventRuns* also) {

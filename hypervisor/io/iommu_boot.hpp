@@ -32,12 +32,20 @@ Status iommu_adopt(const Platform& p, u64 base);
 // What the console calls the IOMMU in use: "smmu" / "SMMU", "vt-d" / "VT-d unit".
 [[nodiscard]] const char* iommu_prefix();
 [[nodiscard]] const char* iommu_label();
+// What a detach did to the function's stream, as the console says it.
+[[nodiscard]] const char* iommu_quarantine_steps();
 // The stream ID of a PCIe function under the platform's iommu-map (VT-d: its requester
 // ID when the unit Keel drives covers it); NotFound outside it.
 [[nodiscard]] Result<u32> iommu_stream(const Platform& p, pci::Bdf f);
 // Gives the function's stream exactly these IOVA ranges (a VM's: IOVA = its IPA).
 Status iommu_attach(const Platform& p, pci::Bdf f, const iommu::DmaMap* maps, u32 count);
 Status iommu_detach(const Platform& p, pci::Bdf f);
+// Interrupt remapping (VT-d units that have it; nothing else): whether MSIs can be routed,
+// and IRTE `handle` delivering `vector` to local APIC `apic_id` for requester ID `sid` only
+// (iommu::Vtd::route_msi), or not present again. BadState without remapping.
+[[nodiscard]] bool iommu_remaps_msis();
+Status iommu_route_msi(u16 handle, u8 vector, u32 apic_id, u16 sid);
+Status iommu_unroute_msi(u16 handle);
 // Told about each run of SMMU events printed (same type, same stream): the first and how
 // many (VT-d faults are printed only).
 class IommuEventRuns {

@@ -108,7 +108,8 @@ public:
             const sriov::VmMemory mem{vm.ram_ipa().raw(), vm.mem_base, vm.mem_size};
             const iommu::DmaMap bell{IoVirt(align_down(msi.doorbell, 4096)),
                                      PhysAddr(align_down(msi.doorbell, 4096)), 4096, true};
-            s = assigner_.attach(vm.id, mem, f, &e, msi.vectors != 0 ? &bell : nullptr);
+            const bool bell_mapped = msi.vectors != 0 && arch::kMsiDoorbellInDmaMap;
+            s = assigner_.attach(vm.id, mem, f, &e, bell_mapped ? &bell : nullptr);
         } else {
             e = refusal_before_slot(f, vm.id);
         }
@@ -144,6 +145,13 @@ public:
     Status detach(Vm& vm, u16 rid, u32* why) override {
         const pci::Bdf f = bdf_of(rid);
         sriov::Vf* v = vfs_.find(f);
+        if (!arch::kUnmapsDeviceLive && vm.state == VmState::Running && v != nullptr &&
+            v->owner == vm.id) { // its vCPUs may hold the BAR's translations
+            *why = static_cast<u32>(sriov::VfError::NotWhileRunning);
+            kprint("vm %u: VF %02x:%02x.%x detach refused: %s\n", vm.id, f.bus, f.dev, f.fn,
+                   sriov::vf_error_text(sriov::VfError::NotWhileRunning));
+            return Status::BadState;
+        }
         const u64 bar_ipa = v != nullptr && v->owner == vm.id ? v->guest_bar0 : 0;
         // Surprise removal: the slot says the card is gone before anything else happens; the
         // reset and quarantine below do not wait for the guest.
@@ -271,9 +279,13 @@ private:
     Msi map_msi(u32 vm, pci::Bdf f, const sriov::VfIdentity& id) {
         Msi m;
         const u32 rid = pci::routing_id(f);
-        const PciIdRange* r = p_.pci_route(rid);
-        if (r == nullptr || !r->its_mapped) return m;
-        m.device = r->its_device_base + (rid - r->rid_base);
+        if (arch::kMsiDeviceIsRequesterId) {
+            m.device = rid;
+        } else {
+            const PciIdRange* r = p_.pci_route(rid);
+            if (r == nullptr || !r->its_mapped) return m;
+            m.device = r->its_device_base + (rid - r->rid_base);
+        }
         const u32 want = (id.msix_control & 0x7ffu) + 1;
         m.vectors =
             want < sriov::VfConfigView::kMsixEntries ? want : sriov::VfConfigView::kMsixEntries;
@@ -302,16 +314,16 @@ private:
         if (cap.ok())
             ecam_.write32(v.bdf, cap.value(),
                           (ecam_.read32(v.bdf, cap.value()) & ~(0x4000u << 16)) | (0x8000u << 16));
-        kprint("vm %u: VF %02x:%02x.%x MSI-X: %u vector%s -> ITS device %#x, LPIs from %u, guest "
-               "frame SPIs %u..%u\n",
-               v.owner, v.bdf.bus, v.bdf.dev, v.bdf.fn, m.vectors, m.vectors == 1 ? "" : "s",
-               m.device, m.first, arch::kGuestMsiFirst,
-               arch::kGuestMsiFirst + arch::kGuestMsiCount - 1);
+        kprint("vm %u: VF %02x:%02x.%x MSI-X: %u vector%s -> %s %#x, %s from %u, %s\n", v.owner,
+               v.bdf.bus, v.bdf.dev, v.bdf.fn, m.vectors, m.vectors == 1 ? "" : "s",
+               arch::kMsiDeviceName, m.device, arch::kMsiTokenName, m.first, arch::kGuestMsiTarget);
     }
     void release_msi(sriov::Vf& v) {
         if (v.msi_vectors == 0 || v.owner != sriov::kNoOwner) return;
         const u32 rid = pci::routing_id(v.bdf);
-        if (const PciIdRange* r = p_.pci_route(rid))
+        if (arch::kMsiDeviceIsRequesterId)
+            arch::msi_unmap(rid);
+        else if (const PciIdRange* r = p_.pci_route(rid))
             arch::msi_unmap(r->its_device_base + (rid - r->rid_base));
         v.msi_first = v.msi_vectors = 0;
     }
@@ -329,7 +341,7 @@ private:
                 LockGuard g(lock_);
                 owner = v.owner;
                 if (owner != sriov::kNoOwner)
-                    a = views_[i].msi_arrived(token - v.msi_first, arch::kGuestMsiDoorbell, &spi);
+                    a = views_[i].msi_arrived(token - v.msi_first, arch::guest_msi, &spi);
                 v.msi_delivered += a == Arrival::Deliver;
                 v.msi_dropped += a == Arrival::Dropped;
             } // Pending: sent when the guest unmasks the vector (send_unmasked)
@@ -356,14 +368,15 @@ private:
     // Under lock_, on the VM's own vCPU: straight to its vGIC, not through the VM manager.
     static void send_unmasked(Vm& vm, sriov::Vf& v, sriov::VfConfigView& view) {
         u32 spis[8];
-        const u32 n = view.take_unmasked(arch::kGuestMsiDoorbell, spis);
+        const u32 n = view.take_unmasked(arch::guest_msi, spis);
         for (u32 k = 0; k < n; ++k)
             arch::vm_raise_msi(vm, spis[k]);
         v.msi_delivered += n;
     }
-    // A root port's MSI: only to the guest's MSI frame, and only SPIs of its range.
+    // A root port's MSI: only what the guest's interrupt controller takes (arch::guest_msi).
     static void send(Vm& vm, const sriov::MsiMessage& msg) {
-        if (msg.address == arch::kGuestMsiDoorbell) arch::vm_raise_msi(vm, msg.data);
+        u32 intid = 0;
+        if (arch::guest_msi(msg.address, msg.data, &intid)) arch::vm_raise_msi(vm, intid);
     }
     u32 index_of(const sriov::Vf& v) const {
         for (u32 i = 0; i < vfs_.count(); ++i)
@@ -455,11 +468,9 @@ private:
     }
     void report(u32 vm, const sriov::Vf& v, Status s) {
         if (v.owner == sriov::kNoOwner)
-            kprint("vm %u: VF %02x:%02x.%x detached: FLR %s, stream %#x quarantined (abort, "
-                   "CFGI_STE + TLBI + SYNC)\n",
-                   vm, v.bdf.bus, v.bdf.dev, v.bdf.fn,
-                   v.provisioned ? "done" : "FAILED: VF retired",
-                   iommu_stream(p_, v.bdf).value_or(0));
+            kprint("vm %u: VF %02x:%02x.%x detached: FLR %s, stream %#x quarantined (%s)\n", vm,
+                   v.bdf.bus, v.bdf.dev, v.bdf.fn, v.provisioned ? "done" : "FAILED: VF retired",
+                   iommu_stream(p_, v.bdf).value_or(0), iommu_quarantine_steps());
         else
             kprint("vm %u: VF %02x:%02x.%x: quarantine FAILED (%s): VF kept out of use\n", vm,
                    v.bdf.bus, v.bdf.dev, v.bdf.fn, status_name(s));

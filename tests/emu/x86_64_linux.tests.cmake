@@ -122,3 +122,45 @@ keel_emu_test(NAME x86_64.linux_refusals_size LABEL qemu-x86_64 TIMEOUT 60 ARGS 
   --expect "keel: all VMs ended, pool "
   -- -device loader,file=${_xk},addr=0x30000000,force-raw=on
      -device loader,file=${_big},addr=0x40000000,force-raw=on)
+
+# Unmodified Linux on its own NVMe VF (issue 13; docs/sriov.md "x86"): q35 with QEMU's
+# intel-iommu and the SR-IOV NVMe PF at 00:03.0, two Linux VMs, each with its VF and namespace
+# (a file each, tests/emu/sriov_disks.py). Each guest finds the ACPI PCI Express root bridge
+# (PNP0A08, buses 0-4) with its MMCONFIG reserved by a PNP0C02 device, the four hot-plug
+# root ports (pciehp granted by _OSC) and its VF at 01:00.0 with BAR0 where Keel mapped it;
+# Debian's nvme driver binds, gets MSI-X (VF -> VT-d IRTE checked against the VF's source
+# id -> host vector on the boot core -> the vector the guest programmed, on its virtual
+# APIC), writes a 4 KiB pattern naming its VM and reads it back; afterwards each file
+# holds its own VM's pattern. Each VF leaves with an FLR when its VM ends.
+add_test(NAME x86_64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
+  --timeout 240 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000"
+  --times "1:[vm 1] KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
+  --times "1:[vm 2] KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
+  --times "2:PCI: MMCONFIG at [mem 0xb0000000-0xb04fffff] reserved in ACPI motherboard resources"
+  --times "2:ACPI: PCI Root Bridge [PCI0] (domain 0000 [bus 00-04])"
+  --times "2:_OSC: OS now controls [PCIeHotplug SHPCHotplug PME AER PCIeCapability LTR]"
+  --times "2:pci 0000:01:00.0: [1b36:0010] type 00 class 0x010802"
+  --times "2:pci 0000:01:00.0: BAR 0 [mem 0xc0000000-0xc0003fff]"
+  --times "2:pciehp: Slot #1 AttnBtn- PwrCtrl- MRL- AttnInd- PwrInd- HotPlug+ Surprise+"
+  --times "2:nvme nvme0: pci function 0000:01:00.0"
+  --times "2:KEEL-GUEST: nvme: /dev/nvme0n1, 2048 sectors"
+  --times "2:PCI-MSI 524288-edge      nvme0q0, nvme0q1" --
+  ${_xbase} --machine-type q35 --smp 4 --mem 1G --fail "nvme: read back DIFFERS" --fail "did not load"
+  --fail "no /dev/nvme0n1" --fail "timeout, completion polled" --fail "vt-d: fault"
+  --log ${CMAKE_BINARY_DIR}/logs/x86_64.linux_sriov_nvme.log
+  --append "keel.vm=cpus:1,mem:256M,vf:00:03.1,${_src},args:keel.guest=nvme+keel.tag=vm1 keel.vm=cpus:2-3,mem:256M,vf:00:03.2,${_src},args:keel.guest=nvme+keel.tag=vm2"
+  --expect "vt-d: interrupt remapping on: 256 entries, none present, compatibility-format interrupts blocked"
+  --expect "vm 1: VF 00:03.1 MSI-X: 1 vector -> VT-d IRTEs for source 0x19, host vectors from 64, guest local APICs"
+  --expect "vm 1: VF 00:03.1 attached: stream 0x19 iova 0x0 -> "
+  --expect "vm 2: VF 00:03.2 MSI-X: 1 vector -> VT-d IRTEs for source 0x1a, host vectors from 65, guest local APICs"
+  --expect "vm 2: VF 00:03.2 attached: stream 0x1a iova 0x0 -> "
+  --expect "vm 1: VF 00:03.1 detached: FLR done, stream 0x19 quarantined (context entry cleared, context cache + IOTLB invalidated)"
+  --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended, pool "
+  ${_load}
+  -device intel-iommu
+  -drive file=@NS1@,if=none,id=nvm1,format=raw -drive file=@NS2@,if=none,id=nvm2,format=raw
+  -device nvme-subsys,id=s0
+  -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,addr=0x3
+  -device nvme-ns,drive=nvm1,nsid=1,detached=on -device nvme-ns,drive=nvm2,nsid=2,detached=on)
+set_tests_properties(x86_64.linux_sriov_nvme PROPERTIES LABELS qemu-x86_64 TIMEOUT 330)

@@ -136,6 +136,14 @@ TEST(VfConfigMsix, TableAndPbaAreTheGuestsOwnCopy) {
 namespace keel::sriov {
 namespace {
 
+// A guest MSI frame at doorbell B (as arm64's GICv2m frame): a message to B raises its data.
+template <u64 B>
+bool at(u64 address, u32 data, u32* out) {
+    if (address != B) return false;
+    *out = data;
+    return true;
+}
+
 // Which MSIs reach the guest (§6.8.2.3 Message Control: Enable [15], Function Mask [14];
 // §6.8.2.9 Vector Control: Mask [0]): only an enabled, unmasked vector aimed at the doorbell.
 TEST(VfConfigMsix, OnlyAnEnabledUnmaskedVectorAimedAtTheFrameIsDelivered) {
@@ -145,20 +153,20 @@ TEST(VfConfigMsix, OnlyAnEnabledUnmaskedVectorAimedAtTheFrameIsDelivered) {
     ASSERT_TRUE(v.bar0_access(0x2000, 4, true, &addr));
     ASSERT_TRUE(v.bar0_access(0x2008, 4, true, &data));
     u32 spi = 0;
-    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "masked after reset, MSI-X off";
+    EXPECT_FALSE(v.msi_target(0, at<kBell>, &spi)) << "masked after reset, MSI-X off";
     ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &ctl));
-    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "MSI-X Enable clear";
+    EXPECT_FALSE(v.msi_target(0, at<kBell>, &spi)) << "MSI-X Enable clear";
     v.write(0x42, 2, 0xc000); // Enable + Function Mask
-    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "function masked";
+    EXPECT_FALSE(v.msi_target(0, at<kBell>, &spi)) << "function masked";
     v.write(0x42, 2, 0x8000);
-    ASSERT_TRUE(v.msi_target(0, kBell, &spi));
+    ASSERT_TRUE(v.msi_target(0, at<kBell>, &spi));
     EXPECT_EQ(spi, 48u);
-    EXPECT_FALSE(v.msi_target(0, kBell + 4, &spi)) << "aimed elsewhere";
-    EXPECT_FALSE(v.msi_target(1, kBell, &spi)) << "vector 1 still masked";
-    EXPECT_FALSE(v.msi_target(VfConfigView::kMsixEntries, kBell, &spi));
+    EXPECT_FALSE(v.msi_target(0, at<kBell + 4>, &spi)) << "aimed elsewhere";
+    EXPECT_FALSE(v.msi_target(1, at<kBell>, &spi)) << "vector 1 still masked";
+    EXPECT_FALSE(v.msi_target(VfConfigView::kMsixEntries, at<kBell>, &spi));
     ctl = 1;
     ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &ctl));
-    EXPECT_FALSE(v.msi_target(0, kBell, &spi)) << "vector masked again";
+    EXPECT_FALSE(v.msi_target(0, at<kBell>, &spi)) << "vector masked again";
 }
 
 // A live update carries the view as its state (docs/handover.md §2.2 Vf): restored, it answers
@@ -178,7 +186,7 @@ TEST(VfConfigMsix, RestoredFromItsStateItIsTheSameView) {
     for (u32 off = 0; off < 0x100; off += 4)
         EXPECT_EQ(w.read(off, 4), v.read(off, 4)) << "config " << off;
     u32 data = 0;
-    ASSERT_TRUE(w.msi_target(0, 0x08020040, &data)) << "vector 0 still aimed at the frame";
+    ASSERT_TRUE(w.msi_target(0, at<0x08020040>, &data)) << "vector 0 still aimed at the frame";
     EXPECT_EQ(data, 48u);
     for (u32 off = 0x2000; off < 0x2020; off += 4) {
         u32 a = 0, b = 0;
@@ -195,35 +203,35 @@ TEST(VfConfigMsix, AMaskedVectorsMessageIsPendingUntilUnmasked) {
     constexpr u64 kFrame = 0x08020040;
     VfConfigView v = view();
     u32 data = 0, w = 0;
-    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Dropped) << "MSI-X off";
+    EXPECT_EQ(v.msi_arrived(0, at<kFrame>, &data), VfConfigView::Arrival::Dropped) << "MSI-X off";
     v.write(VfConfigView::kMsixAt + 2, 2, 0x8000); // MSI-X Enable; vector 0 masked from reset
     w = static_cast<u32>(kFrame);
     ASSERT_TRUE(v.bar0_access(0x2000, 4, true, &w));
     w = 48;
     ASSERT_TRUE(v.bar0_access(0x2008, 4, true, &w));
-    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Pending);
+    EXPECT_EQ(v.msi_arrived(0, at<kFrame>, &data), VfConfigView::Arrival::Pending);
     u32 pba = 0;
     ASSERT_TRUE(v.bar0_access(0x3000, 4, false, &pba));
     EXPECT_EQ(pba, 1u) << "vector 0's Pending Bit";
     u32 out[8];
-    EXPECT_EQ(v.take_unmasked(kFrame, out), 0u) << "still masked";
+    EXPECT_EQ(v.take_unmasked(at<kFrame>, out), 0u) << "still masked";
     w = 0;
     ASSERT_TRUE(v.bar0_access(0x200c, 4, true, &w)); // unmask vector 0
-    ASSERT_EQ(v.take_unmasked(kFrame, out), 1u);
+    ASSERT_EQ(v.take_unmasked(at<kFrame>, out), 1u);
     EXPECT_EQ(out[0], 48u);
-    EXPECT_EQ(v.take_unmasked(kFrame, out), 0u) << "sent once";
+    EXPECT_EQ(v.take_unmasked(at<kFrame>, out), 0u) << "sent once";
     ASSERT_TRUE(v.bar0_access(0x3000, 4, false, &pba));
     EXPECT_EQ(pba, 0u);
-    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Deliver);
+    EXPECT_EQ(v.msi_arrived(0, at<kFrame>, &data), VfConfigView::Arrival::Deliver);
     EXPECT_EQ(data, 48u);
     // The function's mask holds it the same way.
     v.write(VfConfigView::kMsixAt + 2, 2, 0xc000);
-    EXPECT_EQ(v.msi_arrived(0, kFrame, &data), VfConfigView::Arrival::Pending);
+    EXPECT_EQ(v.msi_arrived(0, at<kFrame>, &data), VfConfigView::Arrival::Pending);
     v.write(VfConfigView::kMsixAt + 2, 2, 0x8000);
-    EXPECT_EQ(v.take_unmasked(kFrame, out), 1u);
+    EXPECT_EQ(v.take_unmasked(at<kFrame>, out), 1u);
     // Aimed elsewhere, or past the vectors kept: nothing to hold.
-    EXPECT_EQ(v.msi_arrived(0, kFrame + 4, &data), VfConfigView::Arrival::Dropped);
-    EXPECT_EQ(v.msi_arrived(VfConfigView::kMsixEntries, kFrame, &data),
+    EXPECT_EQ(v.msi_arrived(0, at<kFrame + 4>, &data), VfConfigView::Arrival::Dropped);
+    EXPECT_EQ(v.msi_arrived(VfConfigView::kMsixEntries, at<kFrame>, &data),
               VfConfigView::Arrival::Dropped);
 }
 

@@ -164,7 +164,8 @@ public:
             if ((irta_latched & kIrtaEime) || !(gsts & kCfi)) return irq_fail(sid, 0x25);
             return std::pair<u8, u32>{static_cast<u8>(data), (addr >> 12) & 0xff};
         }
-        const u32 handle = ((addr >> 5) & 0x7fff) | (((addr >> 2) & 1) << 15);
+        u32 handle = ((addr >> 5) & 0x7fff) | (((addr >> 2) & 1) << 15);
+        if (addr & (1u << 3)) handle += data & 0xffff; // SHV: handle + subhandle (5.1.2.2)
         if (handle >= (2u << (irta_latched & 0xf))) return irq_fail(sid, 0x21);
         Entry128 e{};
         if (auto k = iec.find(static_cast<u16>(handle)); k != iec.end())
@@ -388,6 +389,24 @@ TEST(Vtd, RemappingBlocksEveryInterruptUntilRouted) {
     EXPECT_EQ(r.vtd.unroute_msi(7), Status::NotFound);
     EXPECT_EQ(r.vtd.route_msi(256, 0x41, 2, 0x0119), Status::OutOfRange);
     EXPECT_EQ(r.vtd.route_msi(7, 0x41, 300, 0x0119), Status::Unsupported) << "no EIM";
+}
+
+// One address with SHV set serves a run of entries: a VF's MSI-X vector k sends data k and
+// reaches entry handle + k (VT-d 5.1.2.2), each with its own vector, only from that function.
+TEST(Vtd, ASubhandleSelectsTheEntryAfterTheHandle) {
+    Rig r;
+    ASSERT_EQ(r.vtd.init(queued_unit(r.unit), nullptr), Status::Ok);
+    ASSERT_EQ(r.vtd.route_msi(4, 0x44, 0, 0x0119), Status::Ok);
+    ASSERT_EQ(r.vtd.route_msi(5, 0x45, 0, 0x0119), Status::Ok);
+    const u32 run = remappable_msi_address_shv(4);
+    EXPECT_EQ(run, 0xfee00000u | (4u << 5) | (1u << 4) | (1u << 3));
+    const auto v0 = r.unit.msi(0x0119, run, 0), v1 = r.unit.msi(0x0119, run, 1);
+    ASSERT_TRUE(v0);
+    ASSERT_TRUE(v1);
+    EXPECT_EQ(v0->first, 0x44);
+    EXPECT_EQ(v1->first, 0x45);
+    EXPECT_FALSE(r.unit.msi(0x0119, run, 2)) << "entry 6 not present";
+    EXPECT_FALSE(r.unit.msi(0x011a, run, 1)) << "another function";
 }
 
 TEST(Vtd, X2apicHostsGetThirtyTwoBitDestinationsWhereTheUnitHasEim) {

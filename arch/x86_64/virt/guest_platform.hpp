@@ -20,6 +20,13 @@ inline constexpr u64 kIoapicBase = 0xfec00000, kIoapicWindow = 0x1000, kLapicBas
 inline constexpr u16 kSleepControlPort = 0x600, kSleepStatusPort = 0x601, kResetPort = 0xcf9,
                      kPmTimerPort = 0x608;
 inline constexpr u8 kResetValue = 0x06;
+// A VM with assigned VFs (docs/sriov.md "Guest view", x86): its PCIe hierarchy's ECAM
+// (buses 0..kGuestEcamLastBus: the root ports, and one bus behind each), trapped and
+// emulated (mmio.cpp), where q35 has its MMCONFIG; the VFs' BARs in arch::kGuestPciWindow.
+// The VM's RAM must end below it.
+inline constexpr u64 kGuestEcamBase = 0xb0000000;
+inline constexpr u8 kGuestEcamLastBus = 4;
+inline constexpr u64 kGuestEcamSize = (kGuestEcamLastBus + 1ull) << 20;
 
 // The ACPI configuration of a Linux VM with `cpus` vCPUs whose APIC ids are `ids`.
 constexpr x86::GuestAcpiConfig linux_acpi_config(u32 cpus, const u32* ids) {

@@ -15,6 +15,7 @@
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "vm_context.hpp"
+#include <arch/vm.hpp>
 
 namespace keel::virt {
 namespace {
@@ -73,38 +74,57 @@ Status write_tables(const Vm& vm) {
 }
 
 Status write_acpi(const Vm& vm, u64 gpa) {
-    static u8 buf[2048]; // boot core only
+    static u8 buf[4096]; // boot core only
     u32 ids[kMaxVcpus];
     for (u32 i = 0; i < kMaxVcpus; ++i)
         ids[i] = i;
-    const x86::GuestAcpiConfig c = linux_acpi_config(vm.arch.vcpus, ids);
+    x86::GuestAcpiConfig c = linux_acpi_config(vm.arch.vcpus, ids);
+    if (vm.pci != nullptr) { // its PCIe hierarchy for assigned VFs (mmio.cpp emulates it)
+        c.ecam_base = kGuestEcamBase;
+        c.ecam_last_bus = kGuestEcamLastBus;
+        c.pci_window = static_cast<u32>(arch::kGuestPciWindow.raw());
+        c.pci_window_size = static_cast<u32>(arch::kGuestPciWindowSize);
+    }
     const usize n = x86::build_guest_acpi(buf, sizeof buf, gpa, c);
     if (n == 0) return Status::InvalidArgument;
     return guest_write(vm, gpa, buf, n);
 }
 
-// The command line, and the TSC's rate as `tsc_early_khz=` unless the line names one:
-// Linux takes the rate from CPUID 0x15 on Intel CPUs only, and on AMD calibrates against
-// the PIT or the PM timer, whose sampling windows (tens of microseconds) a trapped port
-// read under an emulator does not meet (docs/x86-linux.md). The length, without the NUL.
-usize with_tsc_rate(char* out, usize cap, const char* in, usize len) {
+bool names(const char* line, usize len, const char* key, usize key_len) {
+    for (usize i = 0; i + key_len <= len; ++i)
+        if (memcmp(line + i, key, key_len) == 0 && (i == 0 || line[i - 1] == ' ')) return true;
+    return false;
+}
+
+void append(char* out, usize cap, usize* n, const char* word) {
+    if (*n != 0 && *n < cap - 1) out[(*n)++] = ' ';
+    for (; *word != '\0' && *n < cap - 1; ++word)
+        out[(*n)++] = *word;
+}
+
+// The command line, plus what a Linux VM needs unless the line names it (docs/x86-linux.md):
+//   console=ttyS0      COM1 is the VM's only console (the serial lines Keel prints)
+//   tsc_early_khz=     Linux takes the TSC's rate from CPUID 0x15 on Intel CPUs only, and on
+//                      AMD calibrates against the PIT or the PM timer, whose sampling windows
+//                      (tens of microseconds) a trapped port read under an emulator does not
+//                      meet.
+// The length, without the NUL.
+usize with_defaults(char* out, usize cap, const char* in, usize len) {
     memcpy(out, in, len);
-    const char kKey[] = "tsc_early_khz=";
-    bool named = false;
-    for (usize i = 0; i + sizeof kKey - 1 <= len; ++i)
-        named = named || memcmp(in + i, kKey, sizeof kKey - 1) == 0;
-    const u64 khz = x86::tsc_hz() / 1000;
-    if (named || khz == 0) return len;
-    char digits[24];
-    usize d = 0;
-    for (u64 k = khz; k != 0; k /= 10)
-        digits[d++] = static_cast<char>('0' + k % 10);
     usize n = len;
-    if (n != 0) out[n++] = ' ';
-    for (const char c : "tsc_early_khz=")
-        if (c) out[n++] = c;
-    while (d != 0 && n < cap - 1)
-        out[n++] = digits[--d];
+    if (!names(in, len, "console=", 8)) append(out, cap, &n, "console=ttyS0");
+    const u64 khz = x86::tsc_hz() / 1000;
+    if (!names(in, len, "tsc_early_khz=", 14) && khz != 0) {
+        char word[40] = "tsc_early_khz=";
+        char digits[24];
+        usize d = 0, w = 14;
+        for (u64 k = khz; k != 0; k /= 10)
+            digits[d++] = static_cast<char>('0' + k % 10);
+        while (d != 0)
+            word[w++] = digits[--d];
+        word[w] = '\0';
+        append(out, cap, &n, word);
+    }
     out[n] = '\0';
     return n;
 }
@@ -125,13 +145,13 @@ Status prepare_linux(Vm& vm) {
         kprint("vm %u: bzImage refused: %s\n", vm.id, x86::bz_refusal_text(r));
         return status_of(r);
     }
-    KEEL_TRY(move_ram_to_zero(vm));
+    if (vm.arch.ram_base != 0) KEEL_TRY(move_ram_to_zero(vm)); // else moved for its devices
     KEEL_TRY(move_down_to_up(vm, bz.setup_bytes, l.kernel, bz.kernel_bytes));
     static u8 zp[4096]; // boot core only
     x86::write_zero_page(zp, vm.kernel_head, bz, l, 0, vm.mem_size);
     KEEL_TRY(guest_write(vm, l.zero_page, zp, sizeof zp));
-    char line[GuestImage::kCmdlineMax + 32] = {};
-    const usize n = with_tsc_rate(line, sizeof line, img.cmdline, cmdline_len);
+    char line[GuestImage::kCmdlineMax + 64] = {};
+    const usize n = with_defaults(line, sizeof line, img.cmdline, cmdline_len);
     if (n > bz.cmdline_max) {
         kprint("vm %u: bzImage refused: %s\n", vm.id,
                x86::bz_refusal_text(x86::BzRefusal::CmdlineTooLong));

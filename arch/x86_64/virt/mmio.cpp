@@ -13,6 +13,9 @@
 #include "exit_policy.hpp"
 #include "guest_mem.hpp"
 #include "hypervisor/print.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_devices.hpp"
+#include <arch/vm.hpp>
 
 namespace keel::virt {
 namespace {
@@ -86,9 +89,18 @@ Result<usize> fetch_insn(const Vm& vm, const GuestView& g, u8* out) {
 
 namespace {
 
-enum class Device : u8 { None, Scratch, Ioapic, Lapic };
+enum class Device : u8 { None, Scratch, Ioapic, Lapic, Ecam, PciWindow };
 
-Device device_at(u64 gpa, usize* size, u64* base) {
+Device device_at(const Vm& vm, u64 gpa, usize* size, u64* base) {
+    if (vm.pci != nullptr && gpa >= kGuestEcamBase && gpa - kGuestEcamBase < kGuestEcamSize) {
+        *size = kGuestEcamSize, *base = kGuestEcamBase;
+        return Device::Ecam;
+    }
+    const u64 win = arch::kGuestPciWindow.raw();
+    if (vm.pci != nullptr && gpa >= win && gpa - win < arch::kGuestPciWindowSize) {
+        *size = arch::kGuestPciWindowSize, *base = win;
+        return Device::PciWindow;
+    }
     if (gpa >= kScratchBase && gpa < kScratchBase + kScratchSize) {
         *size = kScratchSize, *base = kScratchBase;
         return Device::Scratch;
@@ -118,6 +130,28 @@ u64 ioapic_access(Vm& vm, bool write, u64 off, u64 value) {
     return 0;
 }
 
+// The VM's PCIe functions (hypervisor/io/vm_vfs.cpp, GuestPci): config space through the
+// ECAM, and the trapped pages of the VFs' BARs (MSI-X table and PBA, or a slot whose card is
+// gone). False: an access the view does not emulate.
+bool pci_access(Vm& vm, Device dev, u64 gpa, u64 off, u32 width, bool write, u64* value) {
+    if (dev == Device::PciWindow) return vm.pci->bar_access(vm, gpa, width, write, value);
+    const u32 o = static_cast<u32>(off);
+    if (width == 8) { // two dwords, low first
+        if (write) {
+            vm.pci->config_write(vm, o, 4, static_cast<u32>(*value));
+            vm.pci->config_write(vm, o + 4, 4, static_cast<u32>(*value >> 32));
+        } else {
+            *value = vm.pci->config_read(vm, o, 4) |
+                     static_cast<u64>(vm.pci->config_read(vm, o + 4, 4)) << 32;
+        }
+    } else if (write) {
+        vm.pci->config_write(vm, o, width, static_cast<u32>(*value));
+    } else {
+        *value = vm.pci->config_read(vm, o, width);
+    }
+    return true;
+}
+
 } // namespace
 
 ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
@@ -125,7 +159,7 @@ ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
     const u64 gpa = f.gpa;
     usize dev_size = 0;
     u64 dev_base = 0;
-    Device dev = device_at(gpa, &dev_size, &dev_base);
+    Device dev = device_at(vm, gpa, &dev_size, &dev_base);
     u32 probe = 0;
     if (dev == Device::Lapic && !xapic_access(vm, v, false, 0x20, &probe)) dev = Device::None;
     if (dev == Device::None || f.fetch) {
@@ -148,6 +182,19 @@ ExitAction mmio_exit(Vm& vm, Vcpu& v, GuestView& g, const SecondStageFault& f,
     }
     const MmioInsn& m = d.value();
     GuestRegs& r = v.regs;
+    if (dev == Device::Ecam || dev == Device::PciWindow) {
+        const bool load = m.op == MmioOp::Load;
+        u64 value =
+            load ? 0 : mmio_store_value(m, read_gpr(r, g, m.reg == kNoRegister ? 0 : m.reg));
+        if (m.string || (m.width & (m.width - 1)) != 0 || off % m.width != 0 ||
+            !pci_access(vm, dev, gpa, off, m.width, !load, &value)) {
+            report(vm, v, "PCI access not emulated");
+            return ExitAction::Fault;
+        }
+        if (load) write_gpr(r, g, m.reg, mmio_load_result(m, read_gpr(r, g, m.reg), value));
+        g.rip += m.length;
+        return ExitAction::Resume;
+    }
     if (m.op == MmioOp::Load) {
         u64 value = 0;
         if (dev == Device::Scratch) {

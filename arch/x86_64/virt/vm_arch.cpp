@@ -31,8 +31,9 @@ void hand_vm(u32 core, Vm& vm); // smp.cpp
 namespace keel::virt {
 namespace {
 
-// A VM with 2 MiB-aligned RAM below 512 GiB needs 3 EPT or NPT tables; 32 serve every VM.
-mm::TableStorage<32> g_table_pages;
+// A VM with 2 MiB-aligned RAM below 512 GiB needs 3 EPT or NPT tables, 2 more with
+// assigned VFs (their BARs in 4 KiB pages at GiB 3); 48 serve every VM.
+mm::TableStorage<48> g_table_pages;
 constinit mm::TablePool g_tables{g_table_pages};
 
 // Zeroes pool memory through a transient mapping, 2 MiB at a time.
@@ -187,6 +188,10 @@ Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
 Status vm_prepare(Vm& vm) {
     virt::devices_reset(vm);
     if (vm.image.kind == GuestKind::Linux) return virt::prepare_linux(vm);
+    if (vm.arch.ram_base != virt::kRawRamBase) { // moved to 0 for assigned devices
+        kprint("vm %u: a VM with assigned devices runs a Linux kernel only\n", vm.id);
+        return Status::Unsupported;
+    }
     // The raw guest's image sits at the start of RAM; its page tables take the top 4 pages.
     if (vm.image.kernel_bytes + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
     virt::BootState& b = vm.arch.boot;
@@ -214,19 +219,44 @@ Status vm_adopt(Vm&, const update::HandoverView&) { return Status::Unsupported; 
 // No power button: the guest's ACPI is hardware-reduced without a power button device.
 Status vm_power_button(Vm&) { return Status::Unsupported; }
 
-// No IOMMU driver on x86 yet (VT-d: issue 13): nothing is ever assigned.
-Status vm_ram_for_dma(Vm&) { return Status::Ok; } // the pool zeroed it all at allocation
-Status vm_map_device(Vm&, GuestPhys, PhysAddr, u64) { return Status::Unsupported; }
-void vm_unmap_device(Vm&, GuestPhys, u64) {}
-Status msi_map(u32, u32, u64*, u32*) { return Status::Unsupported; }
-void msi_unmap(u32) {}
-void msi_use_memory(u8*) {}
-Status msi_describe(update::IoRecord&) { return Status::Ok; }
-Status msi_adopt(const update::IoRecord& r) {
-    return r.msi_ready != 0 ? Status::Unsupported : Status::Ok;
+// Assigned VFs (docs/sriov.md, x86). A device DMAs with IOVA = guest-physical address, and
+// a Linux VM's RAM is at 0 once it runs (vm_prepare): the RAM moves there now, before the
+// first domain and BAR mapping are made (they are never rebuilt), so such a VM runs Linux
+// only (vm_prepare refuses a raw guest on it). A running VM's RAM stays where it is.
+Status vm_ram_for_dma(Vm& vm) { // the pool zeroed all of it at allocation
+    if (vm.arch.ram_base == 0) return Status::Ok;
+    if (vm.state == VmState::Running) return Status::Unsupported;
+    return virt::move_ram_to_zero(vm);
 }
-u32 msi_next() { return 0; }
-void vm_raise_msi(Vm&, u32) {}
+
+// Invalid -> valid entries only (nothing to invalidate on any core); uncached (EPT memory
+// type UC; NPT PCD), never executable. The guest's ECAM and whatever of the window this
+// leaves unmapped trap (mmio.cpp).
+Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size) {
+    const u64 lo = kGuestPciWindow.raw();
+    if (ipa.raw() < lo || size == 0 || size > kGuestPciWindowSize ||
+        ipa.raw() - lo > kGuestPciWindowSize - size || (ipa.raw() | pa.raw() | size) % 4096 != 0)
+        return Status::OutOfRange;
+    if (vm.arch.ram_base + vm.mem_size > virt::kGuestEcamBase) return Status::OutOfRange;
+    const mm::Attrs dev{true, true, false, true};
+    virt::VmContext& c = vm.arch;
+    const Status s = virt::backend() == virt::Backend::Svm
+                         ? c.npt.map(ipa, pa, size, dev, mm::Leaves::PagesOnly)
+                         : c.ept.map(ipa, pa, size, dev, mm::Leaves::PagesOnly);
+    vm.stage2_tables = static_cast<u32>(c.tables.tables_in_use());
+    return s;
+}
+
+// Only while no vCPU of the VM runs (kUnmapsDeviceLive is false: a detach of a running VM
+// is refused): before its first entry, or once it has ended (its second stage is then
+// destroyed, and a core's next VM starts with that core's tag flushed).
+void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size) {
+    virt::VmContext& c = vm.arch;
+    if (virt::backend() == virt::Backend::Svm)
+        (void)c.npt.unmap(ipa, size);
+    else
+        (void)c.ept.unmap(ipa, size);
+}
 
 usize vm_console_input(Vm& vm, const char* data, usize len) {
     return virt::console_push(vm, data, len);

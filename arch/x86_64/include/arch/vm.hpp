@@ -11,17 +11,25 @@ using VmContext = virt::VmContext;
 // alias); a Linux VM's RAM starts at 0 (vm_prepare moves it there: linux_vm.cpp).
 inline constexpr GuestPhys kGuestRamBase{virt::kRawRamBase};
 inline GuestPhys guest_ram_base(const VmContext& c) { return GuestPhys(c.ram_base); }
-// Assigned devices' BARs (unused until x86 assigns VFs: vm_map_device refuses).
+// Assigned VFs' BARs (docs/sriov.md "Guest view", x86): one 1 MiB slot per VF, above the
+// guest's ECAM (virt/guest_platform.hpp) in the 32-bit hole; the ACPI host bridge's _CRS
+// names this window (guest_acpi.hpp).
 inline constexpr GuestPhys kGuestPciWindow{0xc0000000};
 inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
-// Not yet: no guest PCI view, MSI remapping into the virtual APIC or device mapping in
-// EPT/NPT (vm_arch.cpp's vm_map_device). ATTACH_VF and `vf:` are refused up front, before
-// any IOMMU domain is touched (docs/sriov.md).
-inline constexpr bool kAssignsVfs = false;
-inline constexpr u64 kGuestMsiDoorbell = 0xfee00000; // unused until x86 routes MSIs
-inline constexpr u32 kGuestMsiFirst = 0;
-inline constexpr u32 kGuestMsiCount = 0;
-inline constexpr u64 kMsiMemoryBytes = 0; // no MSI controller tables yet
+// VFs are assigned to Linux VMs (hypervisor/io/vm_vfs.cpp; MSIs through VT-d interrupt
+// remapping into the virtual APICs, virt/vm_msi.cpp). A VF leaves a VM only while none of
+// its vCPUs runs: removing a BAR mapping from a running VM would need every core of the VM
+// to drop its EPT/NPT translations first, which x86 does not do yet (DETACH_VF reason 12).
+inline constexpr bool kAssignsVfs = true;
+inline constexpr bool kUnmapsDeviceLive = false;
+// The MSI controller is the VT-d unit's remapping table: entries checked against the VF's
+// requester ID; an MSI is an interrupt request, not a DMA write (no doorbell page mapped).
+inline constexpr bool kMsiDeviceIsRequesterId = true;
+inline constexpr bool kMsiDoorbellInDmaMap = false;
+inline constexpr const char* kMsiDeviceName = "VT-d IRTEs for source";
+inline constexpr const char* kMsiTokenName = "host vectors";
+inline constexpr const char* kGuestMsiTarget = "guest local APICs";
+inline constexpr u64 kMsiMemoryBytes = 0; // the remapping table is the VT-d driver's
 inline constexpr u64 kMsiMemoryAlign = 8;
 // COM1's receive side takes console input (virt/devices.cpp).
 inline constexpr bool kConsoleInput = true;

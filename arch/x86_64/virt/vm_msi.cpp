@@ -1,0 +1,123 @@
+// MSIs of assigned VFs on x86_64 (docs/sriov.md "MSI-X", x86). The host side: each VF
+// vector is an interrupt remapping table entry of the VT-d unit (drivers/iommu/vtd.hpp)
+// that only the VF's requester ID may use, delivering a host vector in
+// [kFirstVector, +kVectors) to the boot core; the VF's own MSI-X table holds one
+// remappable-format address with SHV set for the run (data = the vector's index), so no
+// device message is ever delivered as the device wrote it. The boot core takes its
+// vectors in msi_next (vectors.S's stubs set a bit and end the interrupt). Without
+// interrupt remapping no MSI is routed (Unsupported): a device could otherwise send any
+// vector to any core.
+//
+// The guest side: what the guest programmed into its view of the table (guest_msi.hpp) is
+// raised on the VM's virtual local APICs as the I/O APIC's routes are (vapic.cpp); the
+// vCPU takes it at its next exit or while it waits in HLT.
+#include <arch/vm.hpp>
+
+#include "../apic.hpp"
+#include "../asm_offsets.h"
+#include "../percpu.hpp"
+#include "exit_policy.hpp"
+#include "guest_msi.hpp"
+#include "hypervisor/io/iommu_boot.hpp"
+#include "hypervisor/print.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include <arch/smp.hpp>
+
+extern "C" {
+// vectors.S: bit k set by the stub of vector kFirstVector + k.
+keel::u64 x86_msi_arrived = 0;
+}
+
+namespace keel::arch {
+namespace {
+
+constexpr u32 kFirstVector = KEEL_X86_MSI_VECTOR_FIRST, kVectors = KEEL_X86_MSI_VECTORS;
+static_assert(kVectors == 64, "one bit each in x86_msi_arrived");
+static_assert(kFirstVector > KEEL_X86_KICK_VECTOR && kFirstVector + kVectors <= 0xff);
+// Which requester ID (+ 1) holds each vector and its IRTE (handle = vector - kFirstVector).
+u32 g_owner[kVectors] = {};
+bool g_routed = false; // an MSI was ever routed (the legacy PIC is masked from then on)
+
+} // namespace
+} // namespace keel::arch
+
+namespace keel::x86 {
+
+bool msi_arrived() {
+    if (!arch::g_routed) return false; // nothing routed yet
+    apic_take_kick();
+    return __atomic_load_n(&x86_msi_arrived, __ATOMIC_ACQUIRE) != 0;
+}
+
+} // namespace keel::x86
+
+namespace keel::arch {
+
+bool guest_msi(u64 address, u32 data, u32* intid) {
+    return virt::pack_guest_msi(address, data, intid);
+}
+
+void vm_raise_msi(Vm& vm, u32 intid) {
+    const virt::GuestMsi m = virt::unpack_guest_msi(intid);
+    virt::deliver_route(vm, virt::IoapicRoute{true, m.vector, m.mode, m.logical, m.dest});
+}
+
+Status msi_map(u32 device_id, u32 vectors, u64* doorbell, u32* first) {
+    if (!iommu_remaps_msis()) return Status::Unsupported;
+    if (vectors == 0 || vectors > kVectors || device_id > 0xffff) return Status::InvalidArgument;
+    u32 at = kVectors;
+    for (u32 s = 0; s + vectors <= kVectors && at == kVectors; ++s) {
+        bool free = true;
+        for (u32 k = 0; k < vectors; ++k)
+            free = free && g_owner[s + k] == 0;
+        if (free) at = s;
+    }
+    if (at == kVectors) return Status::NoMemory;
+    if (!g_routed) { // the boot core opens for interrupts in msi_next: no 8259 IRQ in it
+        x86::legacy_pic_mask_all();
+        g_routed = true;
+    }
+    const u32 boot = x86::cpu(boot_cpu_index()).apic_id;
+    for (u32 k = 0; k < vectors; ++k) {
+        const Status s =
+            iommu_route_msi(static_cast<u16>(at + k), static_cast<u8>(kFirstVector + at + k), boot,
+                            static_cast<u16>(device_id));
+        if (s != Status::Ok) {
+            for (u32 j = 0; j < k; ++j) {
+                (void)iommu_unroute_msi(static_cast<u16>(at + j));
+                g_owner[at + j] = 0;
+            }
+            return s;
+        }
+        g_owner[at + k] = device_id + 1;
+    }
+    *doorbell = iommu::vtd::remappable_msi_address_shv(static_cast<u16>(at));
+    *first = kFirstVector + at;
+    return Status::Ok;
+}
+
+void msi_unmap(u32 device_id) {
+    for (u32 k = 0; k < kVectors; ++k)
+        if (g_owner[k] == device_id + 1) {
+            (void)iommu_unroute_msi(static_cast<u16>(k));
+            g_owner[k] = 0;
+            __atomic_fetch_and(&x86_msi_arrived, ~(1ull << k), __ATOMIC_ACQ_REL);
+        }
+}
+
+u32 msi_next() {
+    if (!x86::msi_arrived()) return 0;
+    const u64 bits = __atomic_load_n(&x86_msi_arrived, __ATOMIC_ACQUIRE);
+    const u32 k = static_cast<u32>(__builtin_ctzll(bits));
+    __atomic_fetch_and(&x86_msi_arrived, ~(1ull << k), __ATOMIC_ACQ_REL);
+    return kFirstVector + k;
+}
+
+// No live update on x86 yet: the remapping table stays in the image.
+void msi_use_memory(u8*) {}
+Status msi_describe(update::IoRecord&) { return Status::Ok; }
+Status msi_adopt(const update::IoRecord& r) {
+    return r.msi_ready != 0 ? Status::Unsupported : Status::Ok;
+}
+
+} // namespace keel::arch
