@@ -65,7 +65,7 @@ void vm_destroy(Vm& vm);
 // Unsupported where the arch assigns no devices yet (x86_64).
 [[nodiscard]] Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size);
 // Removes such a mapping and drops every TLB entry for it, on every core (its vCPUs may run:
-// hot-plug removal, only where kUnmapsDeviceLive; elsewhere the VM's vCPUs do not run).
+// hot-plug removal): when it returns, no vCPU of the VM reaches the range any more.
 void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size);
 // MSIs of assigned devices (docs/sriov.md "MSI-X"). The host side: device `device_id`'s
 // (the platform's MSI device ID, Platform::pci_route; where kMsiDeviceIsRequesterId, the

@@ -38,7 +38,6 @@ const char* vf_error_text(VfError e) {
     case VfError::NoRoom: return "no room for another assigned VF";
     case VfError::Hardware: return "the IOMMU did not complete";
     case VfError::Unsupported: return "VF assignment not built on this arch";
-    case VfError::NotWhileRunning: return "removal from a running VM not built on this arch";
     }
     return "?";
 }

@@ -17,18 +17,17 @@ namespace keel::sriov {
 // docs/mailbox.md §3.11).
 enum class VfError : u32 {
     None = 0,
-    UnknownBdf = 1,       // no VF Keel enabled there (and not a PF either)
-    IsPf = 2,             // a physical function: never assignable
-    NotProvisioned = 3,   // a VF whose provisioning failed
-    OwnedByOther = 4,     // another VM owns it
-    AlreadyOwned = 5,     // this VM owns it already
-    NotOwned = 6,         // detach: this VM does not own it
-    VmState = 7,          // the VM is not created-and-not-running (or does not exist)
-    NoIommu = 8,          // no IOMMU translates the VF's stream: it is never assigned
-    NoRoom = 9,           // out of IOMMU contexts, tables or guest BAR slots
-    Hardware = 10,        // the IOMMU did not complete a command
-    Unsupported = 11,     // this architecture does not give VFs to VMs (arch::kAssignsVfs)
-    NotWhileRunning = 12, // detach: this arch cannot take a VF from a running VM yet
+    UnknownBdf = 1,     // no VF Keel enabled there (and not a PF either)
+    IsPf = 2,           // a physical function: never assignable
+    NotProvisioned = 3, // a VF whose provisioning failed
+    OwnedByOther = 4,   // another VM owns it
+    AlreadyOwned = 5,   // this VM owns it already
+    NotOwned = 6,       // detach: this VM does not own it
+    VmState = 7,        // the VM is not created-and-not-running (or does not exist)
+    NoIommu = 8,        // no IOMMU translates the VF's stream: it is never assigned
+    NoRoom = 9,         // out of IOMMU contexts, tables or guest BAR slots
+    Hardware = 10,      // the IOMMU did not complete a command
+    Unsupported = 11,   // this architecture does not give VFs to VMs (arch::kAssignsVfs)
 };
 const char* vf_error_text(VfError e);
 

@@ -145,13 +145,6 @@ public:
     Status detach(Vm& vm, u16 rid, u32* why) override {
         const pci::Bdf f = bdf_of(rid);
         sriov::Vf* v = vfs_.find(f);
-        if (!arch::kUnmapsDeviceLive && vm.state == VmState::Running && v != nullptr &&
-            v->owner == vm.id) { // its vCPUs may hold the BAR's translations
-            *why = static_cast<u32>(sriov::VfError::NotWhileRunning);
-            kprint("vm %u: VF %02x:%02x.%x detach refused: %s\n", vm.id, f.bus, f.dev, f.fn,
-                   sriov::vf_error_text(sriov::VfError::NotWhileRunning));
-            return Status::BadState;
-        }
         const u64 bar_ipa = v != nullptr && v->owner == vm.id ? v->guest_bar0 : 0;
         // Surprise removal: the slot says the card is gone before anything else happens; the
         // reset and quarantine below do not wait for the guest.

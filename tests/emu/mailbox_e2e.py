@@ -14,7 +14,7 @@ import argparse, json, os, re, shutil, signal, socket, struct, subprocess, sys, 
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from keel_scratch import Interrupted, Scratch  # noqa: E402
-from sriov_scenarios import hotplug, vfassign  # noqa: E402
+from sriov_scenarios import hotplug, hotplug_x86, vfassign  # noqa: E402
 from update_scenarios import (update_bench, update_linux, update_many,  # noqa: E402
                               update_refusals, update_rollback, update_vf)
 
@@ -228,14 +228,18 @@ def drive(a, s):
     if assigns:  # the VFs behind the SMMU, namespace 1 in a file (docs/sriov.md)
         with open(disk, "wb") as f:
             f.truncate(1024 * 1024)
-        cmd[cmd.index("-M") + 1] += ",iommu=smmuv3"
+        if a.arch == "x86_64":  # VT-d, before the PCI devices it translates
+            cmd[cmd.index("-cpu") + 2:cmd.index("-cpu") + 2] = ["-device", "intel-iommu"]
+        else:
+            cmd[cmd.index("-M") + 1] += ",iommu=smmuv3"
         cmd += ["-drive", f"file={disk},if=none,id=nvm1,format=raw"]
     if assigns or a.scenario == "vfs":  # an SR-IOV NVMe PF with two VFs, provisioned at boot (docs/sriov.md)
         cmd += ["-drive", "file=null-co://,if=none,id=nvm1,format=raw"] if a.scenario == "vfs" else []
         cmd += [
                 "-drive", "file=null-co://,if=none,id=nvm2,format=raw",
                 "-device", "nvme-subsys,id=s0",
-                "-device", "nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2",
+                "-device", "nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2"
+                + (",addr=0x3" if a.arch == "x86_64" else ""),
                 "-device", "nvme-ns,drive=nvm1,nsid=1,detached=on"]
     s.spawn(cmd, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
     # keelctl's session and audit state live in the scratch folder (removed at the end).
@@ -435,6 +439,8 @@ def drive(a, s):
             ok &= "audit chain verified" in run("log")
         elif a.scenario == "vfassign":
             ok &= vfassign(a, run, serial, wait_serial, wait_state, disk)
+        elif a.scenario == "hotplug" and a.arch == "x86_64":
+            ok &= hotplug_x86(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk)
         elif a.scenario == "hotplug":
             ok &= hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk)
         elif a.scenario == "hostile":

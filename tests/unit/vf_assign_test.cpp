@@ -157,6 +157,19 @@ TEST_F(VfAssignTest, EachRefusalHasItsOwnReasonAndChangesNothing) {
     EXPECT_STRNE(vf_error_text(VfError::NotProvisioned), vf_error_text(VfError::UnknownBdf));
 }
 
+// Each reason's text reaches keelctl whole: the reply's message field holds 47 characters and
+// a NUL (docs/mailbox.md §3.11), and no two reasons read the same.
+TEST(VfErrorText, EveryReasonFitsTheReplyAndIsItsOwn) {
+    constexpr u32 kLast = static_cast<u32>(VfError::Unsupported);
+    for (u32 a = 0; a <= kLast; ++a) {
+        const char* t = vf_error_text(static_cast<VfError>(a));
+        EXPECT_LE(strlen(t), 47u) << t;
+        EXPECT_STRNE(t, "?") << "reason " << a;
+        for (u32 b = a + 1; b <= kLast; ++b)
+            EXPECT_STRNE(t, vf_error_text(static_cast<VfError>(b)));
+    }
+}
+
 TEST_F(VfAssignTest, NoIommuMeansNoAssignmentAndTheVfStaysFree) {
     iommu.attach_result = Status::NotFound; // the VF's stream is behind no SMMU Keel drives
     VfError why = VfError::None;

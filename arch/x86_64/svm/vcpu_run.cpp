@@ -165,8 +165,10 @@ ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     for (;;) {
         inject_pending(vm, v, c);
         arm_kick(v);
+        if (enter_guest(s, v)) c.tlb_control = kTlbFlushAsid; // a mapping went meanwhile
         c.rax = v.regs.rax;
         svm_run(&v.regs, reinterpret_cast<u64>(&c), host_state);
+        left_guest(v);
         v.regs.rax = c.rax;
         c.tlb_control = kTlbNothing; // the flush asked for has been done
         __atomic_fetch_add(&vm.stats.exits, 1u, __ATOMIC_RELAXED);

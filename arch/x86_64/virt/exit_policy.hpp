@@ -118,6 +118,12 @@ Injection next_injection(Vm& vm, Vcpu& v, bool interruptible, bool nmi_ok);
 // timer, IPIs and console input, and sees a stop. Both backends, every entry.
 inline constexpr u64 kKickPeriodMs = 2;
 void arm_kick(const Vcpu& v);
+// Just before an entry: marks the vCPU in the guest and says whether a second-stage mapping
+// went since its last entry, so that this entry must flush the VM's cached translations
+// (SVM: TLB_CONTROL for its ASID; VMX: INVEPT). left_guest, just after the exit
+// (vm_arch.cpp's vm_unmap_device waits on both).
+[[nodiscard]] bool enter_guest(VmContext& s, Vcpu& v);
+void left_guest(Vcpu& v);
 // Up to 15 instruction bytes at CS base + g.rip through the guest's paging; the count.
 Result<usize> fetch_insn(const Vm& vm, const GuestView& g, u8* out);
 

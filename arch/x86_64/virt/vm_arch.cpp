@@ -14,6 +14,7 @@
 #include "../apic.hpp"
 #include "../paging.hpp"
 #include "../percpu.hpp"
+#include "../tsc.hpp"
 #include "backend.hpp"
 #include "exit_policy.hpp"
 #include "guest_mem.hpp"
@@ -119,6 +120,16 @@ void destroy_stage2(Vm& vm) {
 
 } // namespace
 
+bool enter_guest(VmContext& s, Vcpu& v) {
+    __atomic_store_n(&v.in_guest, 1u, __ATOMIC_SEQ_CST); // before the generation is read
+    const u32 gen = __atomic_load_n(&s.stage2_gen, __ATOMIC_SEQ_CST);
+    if (__atomic_load_n(&v.stage2_seen, __ATOMIC_RELAXED) == gen) return false;
+    __atomic_store_n(&v.stage2_seen, gen, __ATOMIC_RELEASE);
+    return true;
+}
+
+void left_guest(Vcpu& v) { __atomic_store_n(&v.in_guest, 0u, __ATOMIC_RELEASE); }
+
 // No vCPU has run yet: the old tables are dropped whole and new ones built.
 Status move_ram_to_zero(Vm& vm) {
     destroy_stage2(vm);
@@ -159,7 +170,7 @@ Status vm_create(Vm& vm) {
     slot.vcpu[0].run = static_cast<u32>(VcpuRun::Running);
     slot.vcpus = slot.cores_active = vcpus;
     slot.live = 1;
-    slot.stop = slot.faulted = slot.forced = slot.reset = 0;
+    slot.stop = slot.faulted = slot.forced = slot.reset = slot.stage2_gen = 0;
     return Status::Ok;
 }
 
@@ -247,15 +258,33 @@ Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size) {
     return s;
 }
 
-// Only while no vCPU of the VM runs (kUnmapsDeviceLive is false: a detach of a running VM
-// is refused): before its first entry, or once it has ended (its second stage is then
-// destroyed, and a core's next VM starts with that core's tag flushed).
+// The entries go, then the VM's running vCPUs drop what they cached (hot-plug removal):
+// the generation is bumped, and each vCPU that is in the guest leaves it within its kick
+// period (arm_kick: at most kKickPeriodMs) and flushes on its next entry (enter_guest); one
+// that is outside the guest checks before it enters. Returns once every vCPU either has
+// seen the new generation or is outside the guest, so nothing translates the range after.
 void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size) {
     virt::VmContext& c = vm.arch;
     if (virt::backend() == virt::Backend::Svm)
         (void)c.npt.unmap(ipa, size);
     else
         (void)c.ept.unmap(ipa, size);
+    const u32 gen = __atomic_add_fetch(&c.stage2_gen, 1u, __ATOMIC_SEQ_CST);
+    const u64 hz = x86::tsc_hz(), t0 = __builtin_ia32_rdtsc();
+    for (u32 i = 0; i < c.vcpus; ++i) {
+        const virt::Vcpu& v = c.vcpu[i];
+        while (__atomic_load_n(&v.in_guest, __ATOMIC_SEQ_CST) != 0 &&
+               __atomic_load_n(&v.stage2_seen, __ATOMIC_ACQUIRE) != gen) {
+            if (hz != 0 && __builtin_ia32_rdtsc() - t0 > hz) { // a second: the core is stuck
+                kprint("vm %u: vcpu %u did not leave the guest within 1 s of an unmap: VM "
+                       "stopped\n",
+                       vm.id, i);
+                vm_request_stop(vm, VmEnd::Fault);
+                return;
+            }
+            asm volatile("pause");
+        }
+    }
 }
 
 usize vm_console_input(Vm& vm, const char* data, usize len) {

@@ -71,6 +71,11 @@ struct Vcpu {
     bool apic_off;           // IA32_APIC_BASE.EN clear
     u32 external_interrupts; // physical interrupts that exited the guest (SVM: the kick)
     u64 first_entry_tsc;     // the core's TSC just before the first VM entry (boot benchmark)
+    // Second-stage shootdown (vm_unmap_device): in_guest is set before the entry's check of
+    // VmContext::stage2_gen and cleared after the exit; stage2_seen is the generation this
+    // vCPU's next entry has flushed for (atomics).
+    u32 in_guest;
+    u32 stage2_seen;
     GuestConsole console;
 };
 
@@ -106,6 +111,7 @@ struct VmContext {
     u32 faulted = 0;      // atomic: some vCPU stopped with a fault
     u32 forced = 0;       // atomic: the controller forced the stop
     u32 reset = 0;        // atomic: the guest asked for a reset (the VM ends as GuestReset)
+    u32 stage2_gen = 0;   // atomic: bumped when a second-stage mapping goes (vm_unmap_device)
     // The emulated platform devices, shared by the VM's vCPUs under dev_lock (devices.cpp):
     // COM1 with its console input queue, the I/O APIC, the PIT's channel 2.
     SpinLock dev_lock;

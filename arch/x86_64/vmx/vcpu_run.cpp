@@ -150,11 +150,20 @@ void redeliver_vectoring() {
         vmwrite(VmcsField32::EntryInstructionLength, vmread(VmcsField32::ExitInstructionLength));
 }
 
+// Every guest-physical and combined mapping of every EPTP (INVEPT type 2, all-context;
+// SDM Vol. 3C 29.4.3.1): a second-stage mapping of this core's VM went.
+void invept_all() {
+    const struct { u64 eptp, reserved; } desc{0, 0};
+    asm volatile("invept %0, %1" ::"m"(desc), "r"(u64{2}) : "memory", "cc");
+}
+
 ExitAction run_loop(Vm& vm, VmContext& s, Vcpu& v) {
     for (u32 launched = 0;; launched = 1) {
         inject_pending(vm, v);
         arm_kick(v);
+        if (enter_guest(s, v)) invept_all(); // a mapping went meanwhile
         const auto rr = static_cast<RunResult>(vmx_run(&v.regs, launched));
+        left_guest(v);
         if (rr != RunResult::Exited) {
             const u32 e = rr == RunResult::FailValid ? vmread(VmcsField32::VmInstructionError) : 0;
             kprint("vm %u: %s failed: %s, VM-instruction error %u (%s)\n", vm.id,

@@ -15,8 +15,6 @@ inline constexpr GuestPhys kGuestPciWindow{0x10000000};
 inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
 // VFs are assigned to VMs (hypervisor/io/vm_vfs.cpp, docs/sriov.md "Assignment").
 inline constexpr bool kAssignsVfs = true;
-// A VF can leave a running VM (the stage-2 TLB entries are broadcast-invalidated).
-inline constexpr bool kUnmapsDeviceLive = true;
 // The MSI controller names a device by the platform's ITS device ID (Platform::pci_route);
 // the MSI doorbell is a page the device writes, so its DMA map must include it.
 inline constexpr bool kMsiDeviceIsRequesterId = false;

@@ -17,11 +17,9 @@ inline GuestPhys guest_ram_base(const VmContext& c) { return GuestPhys(c.ram_bas
 inline constexpr GuestPhys kGuestPciWindow{0xc0000000};
 inline constexpr u64 kGuestPciWindowSize = 4 * MiB;
 // VFs are assigned to Linux VMs (hypervisor/io/vm_vfs.cpp; MSIs through VT-d interrupt
-// remapping into the virtual APICs, virt/vm_msi.cpp). A VF leaves a VM only while none of
-// its vCPUs runs: removing a BAR mapping from a running VM would need every core of the VM
-// to drop its EPT/NPT translations first, which x86 does not do yet (DETACH_VF reason 12).
+// remapping into the virtual APICs, virt/vm_msi.cpp). A VF can leave a running VM: its
+// cores drop their EPT/NPT translations before the unmap returns (vm_arch.cpp).
 inline constexpr bool kAssignsVfs = true;
-inline constexpr bool kUnmapsDeviceLive = false;
 // The MSI controller is the VT-d unit's remapping table: entries checked against the VF's
 // requester ID; an MSI is an interrupt request, not a DMA write (no doorbell page mapped).
 inline constexpr bool kMsiDeviceIsRequesterId = true;
