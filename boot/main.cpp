@@ -345,8 +345,10 @@ extern "C" efi::Status efi_main(efi::Handle image_handle, efi::SystemTable* st) 
     bi->event_log = reinterpret_cast<u64>(log.base);
     bi->event_log_size = log.used;
     memcpy(bi->image_digest, image_digest, sizeof(image_digest));
-    bi->flags =
-        BootInfo::kFlagVerified | BootInfo::kFlagMeasured | (have_tpm ? BootInfo::kFlagTpm : 0);
+    bi->flags = BootInfo::kFlagVerified | BootInfo::kFlagMeasured |
+                (have_tpm ? BootInfo::kFlagTpm : 0) | BootInfo::kFlagSecurityFloor;
+    // What a newer image raised it to (raise_floor), or what it was: what the next boot enforces.
+    bi->security_floor = h.security_version > floor ? h.security_version : floor;
     arch_fill_platform(st, *bi);
     stage_entropy(st, *bi);
     const u64 entry = h.entry;

@@ -73,13 +73,15 @@ struct BootInfo {
     u32 entropy_len;         // bytes valid in entropy[]
     u32 entropy_source;      // EntropySource
     u64 boot_counter;        // kFlagBootCounter: persistent, incremented every boot
-    u8 reserved1[16];
+    u32 security_floor;      // kFlagSecurityFloor: the boot stage's floor after this boot
+    u8 reserved1[12];
 
-    static constexpr u32 kFlagVerified = 1u << 0;    // signature checked by the boot stage
-    static constexpr u32 kFlagMeasured = 1u << 1;    // digest valid, event log present
-    static constexpr u32 kFlagTpm = 1u << 2;         // PCRs extended through a TPM
-    static constexpr u32 kFlagEntropy = 1u << 3;     // entropy[] holds boot-stage randomness
-    static constexpr u32 kFlagBootCounter = 1u << 4; // boot_counter is persistent
+    static constexpr u32 kFlagVerified = 1u << 0;      // signature checked by the boot stage
+    static constexpr u32 kFlagMeasured = 1u << 1;      // digest valid, event log present
+    static constexpr u32 kFlagTpm = 1u << 2;           // PCRs extended through a TPM
+    static constexpr u32 kFlagEntropy = 1u << 3;       // entropy[] holds boot-stage randomness
+    static constexpr u32 kFlagBootCounter = 1u << 4;   // boot_counter is persistent
+    static constexpr u32 kFlagSecurityFloor = 1u << 5; // security_floor is the stage's
 
     [[nodiscard]] bool valid() const {
         return magic == kMagic && version == kVersion && size == sizeof(BootInfo) &&
@@ -89,5 +91,14 @@ struct BootInfo {
 static_assert(sizeof(BootInfo) == 128 + 64 * 24 + 256 + 64, "docs/boot-info.md: BootInfo size");
 static_assert(__builtin_offsetof(BootInfo, entropy) == 1920, "docs/boot-info.md: entropy");
 static_assert(__builtin_offsetof(BootInfo, boot_counter) == 1960, "docs/boot-info.md: counter");
+static_assert(__builtin_offsetof(BootInfo, security_floor) == 1968, "docs/boot-info.md: floor");
+
+// The floor a live update's image must meet (docs/handover.md §1.2): the image's built-in
+// one, raised to the boot stage's (what it keeps in its NV variable or TPM index and
+// enforces at the next boot) when the stage passed it.
+constexpr u32 update_floor(const BootInfo& bi, u32 built_in) {
+    const bool stage = (bi.flags & BootInfo::kFlagSecurityFloor) != 0;
+    return stage && bi.security_floor > built_in ? bi.security_floor : built_in;
+}
 
 } // namespace keel

@@ -40,9 +40,12 @@ void print_measurements(const BootInfo& info) {
         kprint(", event log %#llx size %llu\n", static_cast<unsigned long long>(info.event_log),
                static_cast<unsigned long long>(info.event_log_size));
     }
-    if (info.flags & BootInfo::kFlagVerified)
-        kprint("boot: verified by boot stage, tpm %s\n",
-               (info.flags & BootInfo::kFlagTpm) ? "yes" : "no");
+    if (!(info.flags & BootInfo::kFlagVerified)) return;
+    kprint("boot: verified by boot stage, tpm %s",
+           (info.flags & BootInfo::kFlagTpm) ? "yes" : "no");
+    if (info.flags & BootInfo::kFlagSecurityFloor)
+        kprint(", security floor %u", info.security_floor); // what an update must meet
+    kprint("\n");
 }
 
 // The known-answer self-check of the crypto Keel uses. It runs before the first use of

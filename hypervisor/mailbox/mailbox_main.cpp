@@ -40,8 +40,9 @@ constexpr u64 kMaxRegion = 16 * MiB;
 u64 g_region_base = 0;
 const char* g_cmdline = nullptr; // the running Keel's command line (OldImage cmdline)
 u64 g_region_size = 0;
-entropy::Seed g_seed; // this boot's seed (hypervisor/entropy/seed.hpp)
-u32 g_boot_arch = 0;  // BootArch: the arch an incoming image must be for
+entropy::Seed g_seed;                   // this boot's seed (hypervisor/entropy/seed.hpp)
+u32 g_boot_arch = 0;                    // BootArch: the arch an incoming image must be for
+u32 g_boot_floor = KEEL_SECURITY_FLOOR; // the first update's floor (update_floor)
 
 // The seed every mailbox secret comes from, or false (and why on the console): with no
 // entropy source at all the mailbox does not attach, rather than publish a nonce an
@@ -152,6 +153,10 @@ bool mailbox_discover(const BootInfo& info, const Platform& p) {
     }
     if (!gather_entropy(info)) return false;
     g_boot_arch = static_cast<u32>(info.arch);
+    g_boot_floor = update_floor(info, KEEL_SECURITY_FLOOR);
+    if (g_boot_floor != KEEL_SECURITY_FLOOR)
+        kprint("mailbox: security floor %u from the boot stage (built-in %u)\n", g_boot_floor,
+               KEEL_SECURITY_FLOOR);
     g_region_base = shm.addr;
     g_region_size = used;
     kprint("mailbox: ivshmem %02x:%02x.%x, BAR2 %llu MiB at %#llx (using %llu MiB)\n",
@@ -293,7 +298,7 @@ void mailbox_run(const Platform& platform, u64 cores_online, u32 boot_cpu, bool 
     Status s = service().attach(region, control, key, g_seed, limits);
     if (s != Status::Ok)
         panic("mailbox: attach failed: %s", status_name(s)); // size was checked at discovery
-    (void)set_up_update(KEEL_SECURITY_FLOOR);
+    (void)set_up_update(g_boot_floor);
     __atomic_store_n(&g_attached, true, __ATOMIC_RELEASE);
     kprint("mailbox: nonce ");
     mailbox::Header h;
