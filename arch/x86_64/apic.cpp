@@ -100,6 +100,11 @@ void apic_kick_at(u64 deadline) {
     reg_write(kRegInitialCount, static_cast<u32>(count));
 }
 
+void apic_mask_lint0() {
+    constexpr u32 kRegLvtLint0 = 0x350, kLvtMasked = 1u << 16;
+    reg_write(kRegLvtLint0, reg_read(kRegLvtLint0) | kLvtMasked);
+}
+
 void apic_take_kick() { asm volatile("sti; nop; cli" ::: "memory"); }
 
 Result<ApicMode> apic_init_boot() {

@@ -29,6 +29,8 @@ void apic_take_kick();
 // Whether an assigned device's MSI has arrived at this (the boot) core: opens for
 // interrupts a moment so that its stub records it (virt/vm_msi.cpp).
 bool msi_arrived();
+// Masks this core's LINT0 (an 8259's ExtINT path; SDM Vol. 3A 11.5.1).
+void apic_mask_lint0();
 // About `us` microseconds (port 0x80 writes take ~1 us on PC hardware).
 void io_delay_us(u32 us);
 // Masks every line of both 8259 PICs (OCW1 to ports 0x21 and 0xa1). Firmware leaves the

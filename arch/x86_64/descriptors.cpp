@@ -11,6 +11,7 @@ extern "C" char x86_exception_stubs[];
 extern "C" char x86_kick_stub[];
 extern "C" char x86_msi_stubs[];
 extern "C" char x86_spurious_stub[];
+extern "C" char x86_stray_stub[];
 extern "C" char df_stack_top[];
 
 namespace keel::x86 {
@@ -136,6 +137,8 @@ void descriptors_init(u32 slot) {
     const u64 stubs = reinterpret_cast<u64>(x86_exception_stubs);
     for (unsigned v = 0; v < KEEL_X86_EXCEPTION_VECTORS; ++v)
         idt[v] = make_gate(stubs + v * KEEL_X86_STUB_SIZE, v == kDoubleFault ? kDfIst : 0);
+    for (unsigned v = KEEL_X86_KICK_VECTOR + 1; v < KEEL_X86_IDT_VECTORS; ++v)
+        idt[v] = make_gate(reinterpret_cast<u64>(x86_stray_stub), 0); // replaced below where used
     idt[KEEL_X86_KICK_VECTOR] = make_gate(reinterpret_cast<u64>(x86_kick_stub), 0);
     const u64 msi = reinterpret_cast<u64>(x86_msi_stubs);
     for (unsigned k = 0; k < KEEL_X86_MSI_VECTORS; ++k)

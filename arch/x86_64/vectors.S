@@ -75,6 +75,16 @@ msi_common:
 x86_spurious_stub:
     iretq
 
+// Any other vector from 33 on: an interrupt nothing of Keel's asked for (an I/O APIC pin
+// firmware left unmasked, say) in the moment the boot core opens for MSIs. Counted in
+// x86_stray_interrupts and ended at the local APIC (EOI ends the highest in service: this
+// one), instead of stopping the machine.
+    .globl x86_stray_stub
+x86_stray_stub:
+    push    %rax
+    lock incl x86_stray_interrupts(%rip)
+    jmp     eoi_and_return
+
 exception_common:
     push    %rax
     push    %rbx

@@ -26,6 +26,7 @@
 extern "C" {
 // vectors.S: bit k set by the stub of vector kFirstVector + k.
 keel::u64 x86_msi_arrived = 0;
+keel::u32 x86_stray_interrupts = 0; // vectors.S: interrupts no one routed (x86_stray_stub)
 }
 
 namespace keel::arch {
@@ -46,6 +47,13 @@ namespace keel::x86 {
 bool msi_arrived() {
     if (!arch::g_routed) return false; // nothing routed yet
     apic_take_kick();
+    static u32 told = 0;
+    const u32 stray = __atomic_load_n(&x86_stray_interrupts, __ATOMIC_RELAXED);
+    if (stray != told) {
+        kprint("x86: %u interrupt%s no one routed arrived at the boot core (ended, ignored)\n",
+               stray - told, stray - told == 1 ? "" : "s");
+        told = stray;
+    }
     return __atomic_load_n(&x86_msi_arrived, __ATOMIC_ACQUIRE) != 0;
 }
 
@@ -75,6 +83,7 @@ Status msi_map(u32 device_id, u32 vectors, u64* doorbell, u32* first) {
     if (at == kVectors) return Status::NoMemory;
     if (!g_routed) { // the boot core opens for interrupts in msi_next: no 8259 IRQ in it
         x86::legacy_pic_mask_all();
+        x86::apic_mask_lint0(); // nor an ExtINT through LINT0 (its vector would be the PIC's)
         g_routed = true;
     }
     const u32 boot = x86::cpu(boot_cpu_index()).apic_id;
