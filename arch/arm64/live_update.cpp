@@ -113,12 +113,14 @@ public:
         return Status::Ok;
     }
 
-    Result<u64> reserve_io(u64 bytes) override {
-        const u64 size = align_up(bytes, 2 * MiB);
-        Result<PhysAddr> r = pool_reserve_hypervisor(size, "the I/O region");
+    Status reserve_io(u64 bytes, u64* base, u64* size) override {
+        const u64 want = align_up(bytes, 2 * MiB);
+        Result<PhysAddr> r = pool_reserve_hypervisor(want, "the I/O region");
         if (!r.ok()) return r.status();
-        KEEL_TRY(el2_map(r.value().raw(), size, MapKind::ReadWrite));
-        return r.value().raw();
+        KEEL_TRY(el2_map(r.value().raw(), want, MapKind::ReadWrite));
+        *base = r.value().raw();
+        *size = want;
+        return Status::Ok;
     }
 
     Status quiesce(u64 timeout_ms, u32* parked) override {

@@ -69,7 +69,7 @@ Status io_describe(update::HandoverWriter& w, u32 vm_mask) {
     const sriov::VfTable& vfs = vf_table();
     update::IoRecord io{};
     io.region_base = reinterpret_cast<uptr>(region);
-    io.region_size = align_up(sizeof(IoRegion), 2 * MiB);
+    io.region_size = io_region_size();
     io.layout_bytes = sizeof(IoRegion);
     io.vf_count = vfs.count();
     io.iommu_base = iommu_smmu_base();

@@ -42,7 +42,8 @@ bool io_region_reserve();
 // record names, each user pointed at it before it adopts what is there. InvalidArgument
 // when it cannot hold this image's layout.
 Status io_region_take(u64 base, u64 size);
-// The region in use, or null.
+// The region in use, or null, and the memory taken for it (0 without one).
 [[nodiscard]] IoRegion* io_region();
+[[nodiscard]] u64 io_region_size();
 
 } // namespace keel

@@ -43,10 +43,10 @@ public:
                                          u64* record_size) = 0;
     // Boot core, at boot before the IOMMU is brought up: `bytes` (rounded up to the pool's
     // blocks) taken out of the pool for good and mapped for the hypervisor, outside every
-    // image: the I/O region (docs/handover.md §1.1). Its address; Unsupported where the arch
-    // keeps none.
-    [[nodiscard]] virtual Result<u64> reserve_io(u64 bytes) {
-        (void)bytes;
+    // image: the I/O region (docs/handover.md §1.1). Its address and the size taken;
+    // Unsupported where the arch keeps none.
+    [[nodiscard]] virtual Status reserve_io(u64 bytes, u64* base, u64* size) {
+        (void)bytes, (void)base, (void)size;
         return Status::Unsupported;
     }
     // Boot core. Ok: every vCPU that was running is parked (`parked` says how many);
