@@ -232,6 +232,25 @@ public:
         }
     }
 
+    Status vm_moved(Vm& vm) override {
+        LockGuard g(lock_);
+        for (u32 i = 0; i < vfs_.count(); ++i) {
+            sriov::Vf& v = *vfs_.find(vfs_.at(i).bdf);
+            if (v.owner != vm.id) continue;
+            // Only RAM (no doorbell page: where the MSI doorbell is DMA, RAM never moves).
+            if (arch::kMsiDoorbellInDmaMap && v.msi_vectors != 0) return Status::Unsupported;
+            const iommu::DmaMap ram{IoVirt(vm.ram_ipa().raw()), vm.mem_base, vm.mem_size, true};
+            KEEL_TRY(dma_.quarantine(v.bdf)); // the old translation gone, then the new one
+            KEEL_TRY(dma_.attach(v.bdf, &ram, 1));
+            KEEL_TRY(map_bar0(vm, v, views_[i], v.guest_bar0));
+            kprint("vm %u: VF %02x:%02x.%x follows its RAM: iova %#llx -> %#llx, BAR0 at ipa "
+                   "%#llx again\n",
+                   vm.id, v.bdf.bus, v.bdf.dev, v.bdf.fn, static_cast<ull>(vm.ram_ipa().raw()),
+                   static_cast<ull>(vm.mem_base.raw()), static_cast<ull>(v.guest_bar0));
+        }
+        return Status::Ok;
+    }
+
     void poll() override {
         (void)iommu_report_events(this);
         // MSIs that arrived: to the owner's guest, if its view of that vector asks for it.

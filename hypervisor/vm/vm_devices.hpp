@@ -48,6 +48,13 @@ public:
     // No vCPU of `vm` runs and it still owns its memory: every function it holds is
     // reset and cut off from memory (quarantined) before the manager frees that memory.
     virtual void vm_ending(Vm& vm) = 0;
+    // Its RAM moved in its guest-physical space before it first ran (x86: a Linux VM's RAM
+    // goes to GPA 0 at start): each function it holds gets its translation (IOVA = the new
+    // guest-physical addresses) and its BAR mapping again. Nothing to do where RAM never moves.
+    virtual Status vm_moved(Vm& vm) {
+        (void)vm;
+        return Status::Ok;
+    }
     // Reports what the devices raised since the last call (IOMMU faults: console, the
     // owner's VmStats::dma_faults, the audit log). Boot core, outside the manager's lock.
     virtual void poll() = 0;

@@ -263,7 +263,9 @@ Status VmManager::start(u32 id, const GuestImage& image) {
         return Status::OutOfRange;
     vm->image = image;
     vm->image.cmdline[sizeof vm->image.cmdline - 1] = '\0';
+    const u64 ram_was = vm->ram_ipa().raw();
     KEEL_TRY(arch::vm_prepare(*vm));
+    if (devices_ != nullptr && vm->ram_ipa().raw() != ram_was) KEEL_TRY(devices_->vm_moved(*vm));
     KEEL_TRY(arch::vm_start(*vm));
     return apply(h, *vm, VmEvent::Start);
 }

@@ -125,7 +125,8 @@ keel_emu_test(NAME x86_64.linux_refusals_size LABEL qemu-x86_64 TIMEOUT 60 ARGS 
 
 # Unmodified Linux on its own NVMe VF (issue 13; docs/sriov.md "x86"): q35 with QEMU's
 # intel-iommu and the SR-IOV NVMe PF at 00:03.0, two Linux VMs, each with its VF and namespace
-# (a file each, tests/emu/sriov_disks.py). Each guest finds the ACPI PCI Express root bridge
+# (a file each, tests/emu/sriov_disks.py). Each VF's VT-d domain and BAR mapping follow
+# its VM's RAM to GPA 0 when the Linux VM starts (VmDevices::vm_moved). Each guest finds the ACPI PCI Express root bridge
 # (PNP0A08, buses 0-4) with its MMCONFIG reserved by a PNP0C02 device, the four hot-plug
 # root ports (pciehp granted by _OSC) and its VF at 01:00.0 with BAR0 where Keel mapped it;
 # Debian's nvme driver binds, gets MSI-X (VF -> VT-d IRTE checked against the VF's source
@@ -136,7 +137,7 @@ add_test(NAME x86_64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/
   --timeout 240 --starts "1:KEEL-LINUX-NVME vm1 1000" --starts "2:KEEL-LINUX-NVME vm2 1000"
   --times "1:[vm 1] KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
   --times "1:[vm 2] KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match"
-  --times "2:PCI: MMCONFIG at [mem 0xb0000000-0xb04fffff] reserved in ACPI motherboard resources"
+  --times "2:PCI: MMCONFIG at [mem 0xe0000000-0xe04fffff] reserved in ACPI motherboard resources"
   --times "2:ACPI: PCI Root Bridge [PCI0] (domain 0000 [bus 00-04])"
   --times "2:_OSC: OS now controls [PCIeHotplug SHPCHotplug PME AER PCIeCapability LTR]"
   --times "2:pci 0000:01:00.0: [1b36:0010] type 00 class 0x010802"
@@ -151,9 +152,11 @@ add_test(NAME x86_64.linux_sriov_nvme COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/
   --append "keel.vm=cpus:1,mem:256M,vf:00:03.1,${_src},args:keel.guest=nvme+keel.tag=vm1 keel.vm=cpus:2-3,mem:256M,vf:00:03.2,${_src},args:keel.guest=nvme+keel.tag=vm2"
   --expect "vt-d: interrupt remapping on: 256 entries, none present, compatibility-format interrupts blocked"
   --expect "vm 1: VF 00:03.1 MSI-X: 1 vector -> VT-d IRTEs for source 0x19, host vectors from 64, guest local APICs"
-  --expect "vm 1: VF 00:03.1 attached: stream 0x19 iova 0x0 -> "
+  --expect "vm 1: VF 00:03.1 attached: stream 0x19 iova 0x40000000 -> "
   --expect "vm 2: VF 00:03.2 MSI-X: 1 vector -> VT-d IRTEs for source 0x1a, host vectors from 65, guest local APICs"
-  --expect "vm 2: VF 00:03.2 attached: stream 0x1a iova 0x0 -> "
+  --expect "vm 2: VF 00:03.2 attached: stream 0x1a iova 0x40000000 -> "
+  --expect "vm 1: VF 00:03.1 follows its RAM: iova 0x0 -> "
+  --expect "vm 2: VF 00:03.2 follows its RAM: iova 0x0 -> "
   --expect "vm 1: VF 00:03.1 detached: FLR done, stream 0x19 quarantined (context entry cleared, context cache + IOTLB invalidated)"
   --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
   --expect "keel: all VMs ended, pool "

@@ -23,14 +23,13 @@ set(_x86_sriov_args --machine qemu-x86_64 --machine-type q35 --cpu max --smp 2 -
 # faults at the unit with the VF's requester ID and that address and the canary stays
 # unchanged; VF 00:03.2, never attached, faults on its first fetch (no context entry).
 # VF 00:03.1 leaves with an FLR and its context entry cleared. Then a VM asking for VF
-# 00:03.1 (`vf:`) gets it (its MSI-X vector an IRTE for the VF's source id; its RAM moved
-# to GPA 0, where a device's IOVAs land), but its raw test guest is refused at start (a VM
-# with assigned devices runs Linux only: docs/sriov.md "x86: a VF in a Linux VM"); the VF
-# leaves with an FLR and the next VM, on another core, runs and ends: the hypervisor kept
-# serving.
+# 00:03.1 (`vf:`) gets it (its MSI-X vector an IRTE for the VF's source id, its domain IOVA =
+# the VM's guest-physical addresses from 1 GiB, BAR0 at 0xc0000000); its raw test guest runs
+# its checks and powers off, the VF leaves with an FLR, and the next VM, on another core,
+# runs after it and ends: the hypervisor kept serving.
 keel_emu_test(NAME x86_64.sriov_vtd_fault LABEL qemu-x86_64 TIMEOUT 90 ARGS ${_x86_sriov_args}
   --smp 3 --image ${KEEL_IMAGE_x86_64} --wait-exit --exit-code 1
-  --append "keel.test=vf_dma keel.vm=cpus:1,mem:4M,vf:00:03.1 keel.vm=cpus:2,mem:4M"
+  --append "keel.test=vf_dma keel.vm=cpus:1,mem:4M,vf:00:03.1 keel.vm=cpus:2,mem:4M,after:1"
   --expect "platform: vt-d 0 base 0xfed90000 segment 0, 6 functions listed"
   --expect "platform: dmar: 39-bit DMA addresses, interrupt remapping supported, 0 RMRRs"
   --expect "vt-d: unit at 0xfed90000 enabled: CAP 0x"
@@ -50,8 +49,8 @@ keel_emu_test(NAME x86_64.sriov_vtd_fault LABEL qemu-x86_64 TIMEOUT 90 ARGS ${_x
   --expect "vf-dma: VF 00:03.1 FLR: ok, command 0x6 -> 0x0, controller CSTS.RDY 1 -> 0"
   --expect "vf-dma: VF 00:03.1 detached: ok, the hypervisor continues"
   --expect "vm 1: VF 00:03.1 MSI-X: 1 vector -> VT-d IRTEs for source 0x19, host vectors from 64"
-  --expect "vm 1: VF 00:03.1 attached: stream 0x19 iova 0x0 -> "
-  --expect "vm 1: a VM with assigned devices runs a Linux kernel only"
+  --expect "vm 1: VF 00:03.1 attached: stream 0x19 iova 0x40000000 -> "
+  --expect "[vm 1] hello from a 64-bit guest under SVM: vm 1"
   --expect "vm 1: VF 00:03.1 detached: FLR done, stream 0x19 quarantined (context entry cleared, context cache + IOTLB invalidated)"
   --expect "[vm 2] hello from a 64-bit guest under SVM: vm 2"
   --expect "vm 2: summary: guest power-off"

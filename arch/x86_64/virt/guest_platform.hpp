@@ -22,9 +22,9 @@ inline constexpr u16 kSleepControlPort = 0x600, kSleepStatusPort = 0x601, kReset
 inline constexpr u8 kResetValue = 0x06;
 // A VM with assigned VFs (docs/sriov.md "Guest view", x86): its PCIe hierarchy's ECAM
 // (buses 0..kGuestEcamLastBus: the root ports, and one bus behind each), trapped and
-// emulated (mmio.cpp), where q35 has its MMCONFIG; the VFs' BARs in arch::kGuestPciWindow.
-// The VM's RAM must end below it.
-inline constexpr u64 kGuestEcamBase = 0xb0000000;
+// emulated (mmio.cpp), in GiB 3 as the VFs' BARs (arch::kGuestPciWindow): what a raw test
+// guest's page tables map uncached. The VM's RAM must end below it.
+inline constexpr u64 kGuestEcamBase = 0xe0000000;
 inline constexpr u8 kGuestEcamLastBus = 4;
 inline constexpr u64 kGuestEcamSize = (kGuestEcamLastBus + 1ull) << 20;
 

@@ -145,7 +145,7 @@ Status prepare_linux(Vm& vm) {
         kprint("vm %u: bzImage refused: %s\n", vm.id, x86::bz_refusal_text(r));
         return status_of(r);
     }
-    if (vm.arch.ram_base != 0) KEEL_TRY(move_ram_to_zero(vm)); // else moved for its devices
+    KEEL_TRY(move_ram_to_zero(vm)); // its devices follow (VmDevices::vm_moved)
     KEEL_TRY(move_down_to_up(vm, bz.setup_bytes, l.kernel, bz.kernel_bytes));
     static u8 zp[4096]; // boot core only
     x86::write_zero_page(zp, vm.kernel_head, bz, l, 0, vm.mem_size);

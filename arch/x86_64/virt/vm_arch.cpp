@@ -199,10 +199,6 @@ Status vm_copy_host(Vm& vm, u64 offset, PhysAddr src, u64 len) {
 Status vm_prepare(Vm& vm) {
     virt::devices_reset(vm);
     if (vm.image.kind == GuestKind::Linux) return virt::prepare_linux(vm);
-    if (vm.arch.ram_base != virt::kRawRamBase) { // moved to 0 for assigned devices
-        kprint("vm %u: a VM with assigned devices runs a Linux kernel only\n", vm.id);
-        return Status::Unsupported;
-    }
     // The raw guest's image sits at the start of RAM; its page tables take the top 4 pages.
     if (vm.image.kernel_bytes + 5 * 4096 > vm.mem_size) return Status::OutOfRange;
     virt::BootState& b = vm.arch.boot;
@@ -230,15 +226,10 @@ Status vm_adopt(Vm&, const update::HandoverView&) { return Status::Unsupported; 
 // No power button: the guest's ACPI is hardware-reduced without a power button device.
 Status vm_power_button(Vm&) { return Status::Unsupported; }
 
-// Assigned VFs (docs/sriov.md, x86). A device DMAs with IOVA = guest-physical address, and
-// a Linux VM's RAM is at 0 once it runs (vm_prepare): the RAM moves there now, before the
-// first domain and BAR mapping are made (they are never rebuilt), so such a VM runs Linux
-// only (vm_prepare refuses a raw guest on it). A running VM's RAM stays where it is.
-Status vm_ram_for_dma(Vm& vm) { // the pool zeroed all of it at allocation
-    if (vm.arch.ram_base == 0) return Status::Ok;
-    if (vm.state == VmState::Running) return Status::Unsupported;
-    return virt::move_ram_to_zero(vm);
-}
+// Assigned VFs (docs/sriov.md, x86). A device DMAs with IOVA = guest-physical address; a
+// Linux VM's RAM moves to GPA 0 at start (vm_prepare), and the VM manager then has the
+// devices follow it (VmDevices::vm_moved).
+Status vm_ram_for_dma(Vm&) { return Status::Ok; } // the pool zeroed it all at allocation
 
 // Invalid -> valid entries only (nothing to invalidate on any core); uncached (EPT memory
 // type UC; NPT PCD), never executable. The guest's ECAM and whatever of the window this
