@@ -83,7 +83,8 @@ public:
         if (also == nullptr) return;
         runs.ctx = also;
         runs.on_run = [](void* c, const iommu::Event& first, u32 n) {
-            static_cast<IommuEventRuns*>(c)->run(first, n);
+            static_cast<IommuEventRuns*>(c)->run(first.sid, first.address,
+                                                 iommu::event_name(first.type), n);
         };
     }
     void event(const iommu::Event& e) override { runs.add(e); }
@@ -102,6 +103,15 @@ usize describe_fault(char* buf, usize size, const iommu::vtd::Fault& f) {
 }
 class ConsoleFaults final : public iommu::FaultSink {
 public:
+    explicit ConsoleFaults(IommuEventRuns* also) {
+        if (also == nullptr) return;
+        runs.ctx = also;
+        runs.on_run = [](void* c, const iommu::vtd::Fault& first, u32 n) {
+            char what[12];
+            format(what, sizeof what, "vt-d %#x", first.reason);
+            static_cast<IommuEventRuns*>(c)->run(first.sid, first.address, what, n);
+        };
+    }
     void fault(const iommu::vtd::Fault& f) override { runs.add(f); }
     Runs<iommu::vtd::Fault, same_fault, describe_fault> runs;
 };
@@ -221,7 +231,7 @@ Status iommu_unroute_msi(u16 handle) {
 
 u32 iommu_report_events(IommuEventRuns* also) {
     if (g_vtd.ready()) {
-        ConsoleFaults faults;
+        ConsoleFaults faults(also);
         bool lost = false;
         const u32 n = g_vtd.drain_faults(faults, &lost);
         faults.runs.flush();

@@ -46,11 +46,12 @@ Status iommu_detach(const Platform& p, pci::Bdf f);
 [[nodiscard]] bool iommu_remaps_msis();
 Status iommu_route_msi(u16 handle, u8 vector, u32 apic_id, u16 sid);
 Status iommu_unroute_msi(u16 handle);
-// Told about each run of SMMU events printed (same type, same stream): the first and how
-// many (VT-d faults are printed only).
+// Told about each run of faults printed (same kind, same stream): the stream (VT-d: the
+// requester ID), the first fault's address, what it was ("F_TRANSLATION"; VT-d "vt-d 0x5",
+// its fault reason) and how many.
 class IommuEventRuns {
 public:
-    virtual void run(const iommu::Event& first, u32 count) = 0;
+    virtual void run(u32 stream, u64 address, const char* what, u32 count) = 0;
 
 protected:
     ~IommuEventRuns() = default;

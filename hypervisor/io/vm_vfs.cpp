@@ -262,22 +262,22 @@ public:
     }
 
     // One run of events from one stream: whose VF it is, charged to its owner.
-    void run(const iommu::Event& e, u32 count) override {
+    void run(u32 stream, u64 address, const char* what, u32 count) override {
         sriov::Vf* v = nullptr;
         for (u32 i = 0; i < vfs_.count() && v == nullptr; ++i)
-            if (iommu_stream(p_, vfs_.at(i).bdf).value_or(~0u) == e.sid)
+            if (iommu_stream(p_, vfs_.at(i).bdf).value_or(~0u) == stream)
                 v = vfs_.find(vfs_.at(i).bdf);
         if (v == nullptr) return; // the PF's stream or none of Keel's VFs: printed only
         v->dma_faults += count;
         const u32 owner = v->owner;
-        kprint("smmu: stream %#x is VF %02x:%02x.%x, %s %u: %u fault%s\n", e.sid, v->bdf.bus,
-               v->bdf.dev, v->bdf.fn, owner != 0 ? "owned by vm" : "owner", owner, count,
-               count == 1 ? "" : "s");
+        kprint("%s: stream %#x is VF %02x:%02x.%x, %s %u: %u fault%s\n", iommu_prefix(), stream,
+               v->bdf.bus, v->bdf.dev, v->bdf.fn, owner != 0 ? "owned by vm" : "owner", owner,
+               count, count == 1 ? "" : "s");
         if (owner != 0) vm_manager().count_dma_fault(owner, count);
         if (g_events != nullptr) {
             char detail[40];
-            format(detail, sizeof detail, "%s %02x:%02x.%x iova %#llx", iommu::event_name(e.type),
-                   v->bdf.bus, v->bdf.dev, v->bdf.fn, static_cast<ull>(e.address));
+            format(detail, sizeof detail, "%s %02x:%02x.%x iova %#llx", what, v->bdf.bus,
+                   v->bdf.dev, v->bdf.fn, static_cast<ull>(address));
             g_events->dma_fault(owner, detail);
         }
     }

@@ -72,3 +72,47 @@ keel_emu_test(NAME x86_64.sriov_provision LABEL qemu-x86_64 TIMEOUT 90 ARGS ${_x
   --expect "mailbox: ivshmem 00:04.0, BAR2 4 MiB at"
   --expect "mailbox: ready, waiting for the controller"
   -- ${_x86_nvme} -object memory-backend-ram,id=mbox,size=4M -device ivshmem-plain,memdev=mbox,addr=0x4)
+
+# DMA isolation driven by a guest (issue 13; docs/sriov.md "x86: a VF in a Linux VM"): the
+# x86 test guest's nvme mode (tests/guest/x86_64/vm/nvme.c, raw PRPs, polled) finds its VF at
+# 01:00.0 through Keel's guest ECAM, Identifies into its RAM, writes a pattern naming it to
+# LBA 0 and reads it back, then makes its VF write (Identify) into and read (a Write's data)
+# from an address past its RAM: the VT-d unit refuses both with the VF's source id, Keel
+# charges them to the owner, LBA 8 stays zero. VM 2 runs its whole check suite beside it
+# (its memory is its own). VM 1's end resets the VF and clears its context entry; VM 3 then
+# gets the same VF, with its own memory (the next owner sees no stale mapping: its pattern
+# is what the namespace holds, its faults are its own addresses).
+add_test(NAME x86_64.sriov_vm_isolation COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/sriov_disks.py
+  --timeout 90 --holds "1:KEEL-VF-PATTERN vm 3" --zero 1:8
+  --times "1:vt-d: fault write not allowed (0x5) source 00:03.1 iova 0x44200000 write"
+  --times "1:vt-d: stream 0x19 is VF 00:03.1, owned by vm 1"
+  --times "1:vt-d: fault write not allowed (0x5) source 00:03.1 iova 0x48200000 write"
+  --times "1:vt-d: stream 0x19 is VF 00:03.1, owned by vm 3"
+  --times "1:[vm 2] all checks passed" --
+  --machine qemu-x86_64 --machine-type q35 --cpu max --smp 3 --mem 512M --image ${KEEL_IMAGE_x86_64}
+  --wait-exit --exit-code 1 --fail "FAILED" --fail "NOT provisioned" --fail "ERROR" --fail "FAIL:"
+  --log ${CMAKE_BINARY_DIR}/logs/x86_64.sriov_vm_isolation.log
+  --append "keel.vm=cpus:1,mem:64M,guest:nvme,vf:00:03.1 keel.vm=cpus:2,mem:64M keel.vm=cpus:1,mem:128M,guest:nvme,vf:00:03.1,after:1"
+  --expect "vm 1: VF 00:03.1 attached: stream 0x19 iova 0x40000000 -> "
+  --expect "(64 MiB), BAR0 at ipa 0xc0000000"
+  --expect "[vm 1] guest: pci: 01:00.0 id 0x101b36 class 0x10802 BAR0 0xc0000000"
+  --expect "[vm 1] guest: nvme: BAR0 at 0xc0000000, version 1.4"
+  --expect "[vm 1] guest: nvme: identify into its RAM: status 0x0, controller id 1"
+  --expect "[vm 1] guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches"
+  --expect "[vm 1] guest: nvme: LBA 8 read back, status 0x0: no bytes from outside its RAM"
+  --expect "vm 1: VF 00:03.1 detached: FLR done, stream 0x19 quarantined (context entry cleared"
+  --expect "vm 1: destroyed (guest power-off)"
+  --expect "vm 3: VF 00:03.1 attached: stream 0x19 iova 0x40000000 -> "
+  --expect "(128 MiB), BAR0 at ipa 0xc0000000"
+  --expect "[vm 3] guest: nvme: wrote 4 KiB to LBA 0, status 0x0; read back, status 0x0: pattern matches"
+  --expect "[vm 3] guest: nvme: LBA 8 read back, status 0x0: no bytes from outside its RAM"
+  --expect "vm 3: VF 00:03.1 detached: FLR done, stream 0x19 quarantined"
+  --expect "vm 1: summary: guest power-off" --expect "vm 2: summary: guest power-off"
+  --expect "vm 3: summary: guest power-off"
+  --expect "keel: all VMs ended, pool "
+  --expect "keel: power off (status 0)"
+  -- -device intel-iommu -drive file=@NS1@,if=none,id=nvm1,format=raw
+     -drive file=null-co://,if=none,id=nvm2,format=raw -device nvme-subsys,id=s0
+     -device nvme,serial=pf0,subsys=s0,sriov_max_vfs=2,sriov_vq_flexible=4,sriov_vi_flexible=2,addr=0x3
+     -device nvme-ns,drive=nvm1,nsid=1,detached=on -device nvme-ns,drive=nvm2,nsid=2,detached=on)
+set_tests_properties(x86_64.sriov_vm_isolation PROPERTIES LABELS qemu-x86_64 TIMEOUT 180)

@@ -19,6 +19,6 @@ enum {
     MODE_VMRUN = 12,  // x86_64: execute VMRUN (a hostile exit)
     MODE_TRIPLE = 13, // x86_64: triple fault (no usable IDT)
     MODE_RESET = 14,  // x86_64: a wrong-type S5 write (ignored), then reset through 0xcf9
-    MODE_NVME = 15,   // arm64: its assigned NVMe VF (docs/sriov.md), then a DMA outside its RAM
+    MODE_NVME = 15,   // its assigned NVMe VF (docs/sriov.md), then a DMA outside its RAM
     MODE_GAPS = 16,   // arm64: the longest gap of its virtual counter, on request (live update)
 };

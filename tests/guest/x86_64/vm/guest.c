@@ -245,6 +245,10 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
         hostile(mode);
         return;
     }
+    if (mode == MODE_NVME) {
+        check_nvme(id, base, size);
+        return;
+    }
     if (mode == MODE_RESET) {
         // The FADT's sleep control register (ACPI 6.5 4.8.3.7): SLP_EN with SLP_TYP 3 is no
         // \_S5 and must not power off; then the reset register (0xcf9, value 6).

@@ -74,3 +74,4 @@ void run_apic_smp_checks(void);
 void bench_report(const char* what, uint64_t ticks, uint64_t rounds);
 void run_timer_bench(unsigned rounds);
 void guest_power_off(void);
+void check_nvme(uint64_t vm_id, uint64_t ram_base, uint64_t ram_size);
