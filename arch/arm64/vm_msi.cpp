@@ -16,6 +16,8 @@ namespace keel::arm64 {
 namespace {
 constexpr u64 kTyper = 0x008, kSetSpi = 0x040, kIidr = 0xfcc;
 static_assert(arch::kGuestMsiDoorbell == kGuestMsiFrameIpa + kSetSpi);
+static_assert(arch::kGuestMsiFirst == 48 && arch::kGuestMsiCount == 16,
+              "arch::kGuestMsiTarget names SPIs 48..63");
 static_assert(arch::kGuestMsiFirst > kGpioSpi && arch::kGuestMsiFirst > kVuartSpi &&
               arch::kGuestMsiFirst + arch::kGuestMsiCount <= gic::kSpiBase + kVgicSpis);
 } // namespace
