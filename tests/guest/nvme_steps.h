@@ -67,7 +67,10 @@ static void nvme_zero(volatile uint8_t* p, uint64_t n) {
 }
 
 // Submits one command and polls its completion; returns the status field (0 = success),
-// 0xffff when nothing completed, 0xfffe for a completion of another command.
+// 0xffff when nothing completed, 0xfffe for a completion of another command. The device runs
+// in the emulator's own thread, which a loaded host may starve for seconds: the wait reads
+// CSTS (a device register: the emulator's device side runs for it) every 4096 polls and
+// gives up only after 2^31 polls.
 static uint32_t nvme_run(struct nvme_queue* q, struct nvme_cmd c) {
     static uint16_t cid = 1;
     volatile uint32_t* e = (volatile uint32_t*)&q->sq[q->tail];
@@ -83,9 +86,12 @@ static uint32_t nvme_run(struct nvme_queue* q, struct nvme_cmd c) {
     q->tail = (q->tail + 1) % q->depth;
     NVME_WMB();
     *nvme_reg(0x1000 + (2 * q->qid) * q->stride) = q->tail;
-    for (uint64_t i = 0; i < 50000000ull; ++i) {
+    for (uint64_t i = 0; i < (1ull << 31); ++i) {
         volatile struct nvme_cqe* r = &q->cq[q->head];
-        if ((r->status & 1u) != q->phase) continue;
+        if ((r->status & 1u) != q->phase) {
+            if ((i & 4095) == 0) (void)*nvme_reg(NVME_CSTS);
+            continue;
+        }
         const uint32_t st = r->status >> 1;
         const uint16_t got = r->cid;
         q->head = (q->head + 1) % q->depth;
