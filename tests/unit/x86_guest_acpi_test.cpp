@@ -13,7 +13,7 @@
 
 #include "arch/x86_64/guest_acpi.hpp"
 #include "hypervisor/acpi/platform_acpi.hpp"
-#include "x86_guest_acpi.hpp"
+#include "tests/unit/x86_guest_acpi.hpp"
 
 using namespace keel;
 using namespace keel::x86;
