@@ -287,17 +287,21 @@ private:
         u32 device = 0, vectors = 0, first = 0;
         u64 doorbell = 0;
     };
+    // How the arch's MSI controller names the function (arch::msi_map): its requester ID, or
+    // the ITS device ID the platform's route gives it; NotFound where it has none.
+    Result<u32> msi_device(pci::Bdf f) const {
+        const u32 rid = pci::routing_id(f);
+        if (arch::kMsiDeviceIsRequesterId) return rid;
+        const PciIdRange* r = p_.pci_route(rid);
+        if (r == nullptr || !r->its_mapped) return Status::NotFound;
+        return r->its_device_base + (rid - r->rid_base);
+    }
     // The VF's MSI-X vectors (at most the view keeps) to the arch's MSI controller.
     Msi map_msi(u32 vm, pci::Bdf f, const sriov::VfIdentity& id) {
         Msi m;
-        const u32 rid = pci::routing_id(f);
-        if (arch::kMsiDeviceIsRequesterId) {
-            m.device = rid;
-        } else {
-            const PciIdRange* r = p_.pci_route(rid);
-            if (r == nullptr || !r->its_mapped) return m;
-            m.device = r->its_device_base + (rid - r->rid_base);
-        }
+        const Result<u32> device = msi_device(f);
+        if (!device.ok()) return m;
+        m.device = device.value();
         const u32 want = (id.msix_control & 0x7ffu) + 1;
         m.vectors =
             want < sriov::VfConfigView::kMsixEntries ? want : sriov::VfConfigView::kMsixEntries;
@@ -332,11 +336,8 @@ private:
     }
     void release_msi(sriov::Vf& v) {
         if (v.msi_vectors == 0 || v.owner != sriov::kNoOwner) return;
-        const u32 rid = pci::routing_id(v.bdf);
-        if (arch::kMsiDeviceIsRequesterId)
-            arch::msi_unmap(rid);
-        else if (const PciIdRange* r = p_.pci_route(rid))
-            arch::msi_unmap(r->its_device_base + (rid - r->rid_base));
+        if (const Result<u32> device = msi_device(v.bdf); device.ok())
+            arch::msi_unmap(device.value());
         v.msi_first = v.msi_vectors = 0;
     }
     // One MSI of a VF: the guest's own table entry decides (its Enable and Function Mask,

@@ -90,7 +90,9 @@ Status write_acpi(const Vm& vm, u64 gpa) {
     return guest_write(vm, gpa, buf, n);
 }
 
-bool names(const char* line, usize len, const char* key, usize key_len) {
+// Whether a word of the line starts with `key`.
+bool names(const char* line, usize len, const char* key) {
+    const usize key_len = strlen(key);
     for (usize i = 0; i + key_len <= len; ++i)
         if (memcmp(line + i, key, key_len) == 0 && (i == 0 || line[i - 1] == ' ')) return true;
     return false;
@@ -112,12 +114,14 @@ void append(char* out, usize cap, usize* n, const char* word) {
 usize with_defaults(char* out, usize cap, const char* in, usize len) {
     memcpy(out, in, len);
     usize n = len;
-    if (!names(in, len, "console=", 8)) append(out, cap, &n, "console=ttyS0");
+    if (!names(in, len, "console=")) append(out, cap, &n, "console=ttyS0");
     const u64 khz = x86::tsc_hz() / 1000;
-    if (!names(in, len, "tsc_early_khz=", 14) && khz != 0) {
-        char word[40] = "tsc_early_khz=";
+    constexpr char kTsc[] = "tsc_early_khz=";
+    if (!names(in, len, kTsc) && khz != 0) {
+        char word[40];
+        memcpy(word, kTsc, sizeof kTsc - 1);
         char digits[24];
-        usize d = 0, w = 14;
+        usize d = 0, w = sizeof kTsc - 1;
         for (u64 k = khz; k != 0; k /= 10)
             digits[d++] = static_cast<char>('0' + k % 10);
         while (d != 0)

@@ -98,10 +98,15 @@ void destroy_second_stage(const Vm& vm, Table& t) {
     t.destroy();
 }
 
+// `f` on the VM's second stage, the NPT under SVM or the EPT under VMX.
+template <typename F>
+auto on_stage2(VmContext& c, F f) {
+    return backend() == Backend::Svm ? f(c.npt) : f(c.ept);
+}
+
 Status build_stage2(Vm& vm) {
     VmContext& slot = vm.arch;
-    const Status s = backend() == Backend::Svm ? build_second_stage(vm, slot.npt)
-                                               : build_second_stage(vm, slot.ept);
+    const Status s = on_stage2(slot, [&](auto& t) { return build_second_stage(vm, t); });
     if (s != Status::Ok) return s;
     // VMX: the EPTP (SDM Vol. 3C 25.6.11): WB (6), page-walk length - 1 = 3, A/D flags off.
     // SVM: the nested CR3 (APM Vol. 2 15.25.4): the NPT's PML4, write-back (PWT = PCD = 0).
@@ -112,10 +117,7 @@ Status build_stage2(Vm& vm) {
 }
 
 void destroy_stage2(Vm& vm) {
-    if (backend() == Backend::Svm)
-        destroy_second_stage(vm, vm.arch.npt);
-    else
-        destroy_second_stage(vm, vm.arch.ept);
+    on_stage2(vm.arch, [&](auto& t) { destroy_second_stage(vm, t); });
 }
 
 } // namespace
@@ -242,9 +244,8 @@ Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size) {
     if (vm.arch.ram_base + vm.mem_size > virt::kGuestEcamBase) return Status::OutOfRange;
     const mm::Attrs dev{true, true, false, true};
     virt::VmContext& c = vm.arch;
-    const Status s = virt::backend() == virt::Backend::Svm
-                         ? c.npt.map(ipa, pa, size, dev, mm::Leaves::PagesOnly)
-                         : c.ept.map(ipa, pa, size, dev, mm::Leaves::PagesOnly);
+    const Status s = virt::on_stage2(
+        c, [&](auto& t) { return t.map(ipa, pa, size, dev, mm::Leaves::PagesOnly); });
     vm.stage2_tables = static_cast<u32>(c.tables.tables_in_use());
     return s;
 }
@@ -256,10 +257,7 @@ Status vm_map_device(Vm& vm, GuestPhys ipa, PhysAddr pa, u64 size) {
 // seen the new generation or is outside the guest, so nothing translates the range after.
 void vm_unmap_device(Vm& vm, GuestPhys ipa, u64 size) {
     virt::VmContext& c = vm.arch;
-    if (virt::backend() == virt::Backend::Svm)
-        (void)c.npt.unmap(ipa, size);
-    else
-        (void)c.ept.unmap(ipa, size);
+    (void)virt::on_stage2(c, [&](auto& t) { return t.unmap(ipa, size); });
     const u32 gen = __atomic_add_fetch(&c.stage2_gen, 1u, __ATOMIC_SEQ_CST);
     const u64 hz = x86::tsc_hz(), t0 = __builtin_ia32_rdtsc();
     for (u32 i = 0; i < c.vcpus; ++i) {
