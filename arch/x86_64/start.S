@@ -46,8 +46,11 @@ mb1_header:
     .long   __image_end             // bss_end_addr: the loader keeps its info out of .bss
     .long   _start                  // entry_addr
 
+    // The image note (docs/handover.md §1.3) follows at 0x40 (linker.ld), then the rest.
+    .section .text.boot, "ax"
     // --- Multiboot2 header (first 32 KiB, 8-byte aligned; tags 8-byte aligned) ---
     .balign 8
+    .globl mb2_header
 mb2_header:
     .long   MB2_MAGIC
     .long   MB2_ARCH_I386

@@ -16,7 +16,7 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from keel_scratch import Interrupted, Scratch  # noqa: E402
 from sriov_scenarios import hotplug, hotplug_x86, vfassign  # noqa: E402
 from update_scenarios import (update_bench, update_linux, update_many,  # noqa: E402
-                              update_refusals, update_rollback, update_vf)
+                              update_refusals, update_refusals_x86, update_rollback, update_vf)
 
 
 def main():
@@ -473,6 +473,8 @@ def drive(a, s):
             ok &= update_linux(a, s, run, wait_serial, serial, ring, wait_ring)
         elif a.scenario == "update_vf":
             ok &= update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
+        elif a.scenario == "update_refusals" and a.arch == "x86_64":
+            ok &= update_refusals_x86(a, s, run, wait_serial, serial)
         elif a.scenario == "update_refusals":
             ok &= update_refusals(a, s, run, wait_serial, serial)
         elif a.scenario == "update_rollback":

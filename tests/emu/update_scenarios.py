@@ -113,7 +113,7 @@ def stop_polite_and_deaf(run, wait_serial):
 def update_images(a, s):
     """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
     one and one per refusal, each with the message Keel must answer."""
-    def sign(out, elf=None, sv="1", arch="arm64"):
+    def sign(out, elf=None, sv="1", arch=a.arch):
         subprocess.run([a.keel_sign, "sign", "--elf", elf or a.elf, "--arch", arch, "--key", a.sign_key,
                         "--security-version", sv, "--hv-version", "0.1.0", "--out", out], check=True,
                        stdout=subprocess.DEVNULL)
@@ -127,10 +127,12 @@ def update_images(a, s):
     open(bad_sig, "wb").write(bytes(flipped))
     truncated = os.path.join(d, "truncated.img")
     open(truncated, "wb").write(data[:-512])
-    # The note (KEELNOTE at 0x40 of the image) says it adopts handover records 99..99 only.
+    # The note (KEELNOTE, note version 1, at 0x40 of the image) says it adopts handover
+    # records 99..99 only. (x86 code holds the magic too, as an immediate: not followed by 1.)
     elf = bytearray(open(a.elf, "rb").read())
-    at = elf.find(b"KEELNOTE")
-    if at < 0 or elf.find(b"KEELNOTE", at + 1) >= 0:
+    note = b"KEELNOTE" + struct.pack("<I", 1)
+    at = elf.find(note)
+    if at < 0 or elf.find(note, at + 1) >= 0:
         raise SystemExit("update_refusals: the ELF has no single image note")
     elf[at + 12:at + 20] = struct.pack("<II", 99, 99)
     abi_elf = os.path.join(d, "abi99.elf")
@@ -153,11 +155,29 @@ def update_images(a, s):
         ("bad signature", bad_sig, "bad signature"),
         ("older security version", sign(os.path.join(d, "older.img"), sv="0"),
          "security version below the floor (rollback) (image 0, floor 1)"),
-        ("other arch", sign(os.path.join(d, "x86.img"), arch="x86_64"), "image is for another architecture"),
+        ("other arch", sign(os.path.join(d, "other-arch.img"), arch="arm64" if a.arch == "x86_64" else "x86_64"),
+         "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
          "incompatible handover ABI (image adopts 99..99, this Keel writes 6)"),
     ]
+
+
+def refuse_each(bad, run, wait_serial, vms):
+    """keelctl update of each bad image: refused with its own message, on keelctl's output
+    and Keel's console; after each, every VM of `vms` is still running."""
+    ok = True
+    for name, path, message in bad:
+        out = run("update", path, expect_rc=1, both=True)
+        if f"keelctl: update refused: {message}\n" not in out:
+            print(f"FAIL: {name}: expected the refusal '{message}'")
+            ok = False
+        ok &= wait_serial(f"update: refused: {message}", 10)
+        listing = run("list")
+        if not all(f"{vm}\trunning" in listing for vm in vms):
+            print(f"FAIL: {name}: a VM stopped running")
+            ok = False
+    return ok
 
 
 def update_refusals(a, s, run, wait_serial, serial):
@@ -166,16 +186,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     ok = True
     good, bad = update_images(a, s)
     ok &= start_polite_and_deaf(a, run, wait_serial)
-    for name, path, message in bad:
-        out = run("update", path, expect_rc=1, both=True)
-        if f"keelctl: update refused: {message}\n" not in out:
-            print(f"FAIL: {name}: expected the refusal '{message}'")
-            ok = False
-        ok &= wait_serial(f"update: refused: {message}", 10)
-        listing = run("list")
-        if "polite\trunning" not in listing or "deaf\trunning" not in listing:
-            print(f"FAIL: {name}: a VM stopped running")
-            ok = False
+    ok &= refuse_each(bad, run, wait_serial, ("polite", "deaf"))
     out = run("update", good, "--verify-only")
     ok &= "update: verified: 0.1.0, security version 1, handover 6..6" in out
     out = run("update", a.failing, "--verify-only")
@@ -251,6 +262,73 @@ def update_refusals(a, s, run, wait_serial, serial):
         if f"update verify: {status}" not in log_out:
             print(f"FAIL: no audit record 'update verify: {status}'")
             ok = False
+    return ok
+
+
+def update_refusals_x86(a, s, run, wait_serial, serial):
+    """x86_64 (docs/handover.md §5): UPDATE stages and verifies an incoming keel.img as on
+    arm64, each bad one refused with its own error and audited, while two test guests watch
+    their TSC; the good one verifies; Apply is refused (no swap on x86 yet) with nothing
+    changed; both guests still answer on their consoles afterwards."""
+    ok = True
+    good, bad = update_images(a, s)
+    region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 6, "
+                       r"swap: x86_64 cannot enter an incoming image yet\n", serial())
+    if not region:
+        print("FAIL: no update region announced")
+        return False
+    base = run("--json", "info")
+    run("create", "a", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+    run("create", "b", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+    run("start", "a"); run("start", "b")
+    ok &= wait_serial("[vm 1] guest: gaps: watching the counter", 60)
+    ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 60)
+
+    def answers(round_):
+        """Both guests answer a 'g' typed into their consoles: they are running."""
+        seen = len(re.findall(r"guest: gaps: longest \d+ TSC ticks", serial()))
+        for name in ("a", "b"):
+            run("console", name, "--write", "g")
+        end = time.time() + 60
+        while time.time() < end:
+            got = re.findall(r"\[vm (\d)\] guest: gaps: longest \d+ TSC ticks", serial())
+            if len(got) >= seen + 2 and {"1", "2"} <= set(got[seen:]):
+                return True
+            time.sleep(0.2)
+        print(f"FAIL: the guests did not answer ({round_})")
+        return False
+
+    ok &= answers("before")
+    ok &= refuse_each(bad, run, wait_serial, ("a", "b"))
+    # An image larger than the region is refused at Begin, before any chunk.
+    big = os.path.join(s.workdir, "big.img")
+    with open(big, "wb") as f:
+        f.write(open(good, "rb").read())
+        f.truncate(int(region.group(1)) * 1024 + 4096)
+    out = run("update", big, expect_rc=1, both=True)
+    ok &= all_in(out, ["does not fit the update region"], "the oversized image")
+    out = run("update", good, "--verify-only")
+    ok &= all_in(out, ["update: verified: 0.1.0, security version 1, handover 6..6"], "the good image")
+    out = run("update", good, expect_rc=1, both=True)
+    ok &= all_in(out, ["x86_64 cannot enter an incoming image yet: nothing changed"], "Apply")
+    listing = run("list")
+    ok &= all_in(listing, ["a\trunning", "b\trunning"], "the VMs after the refusals")
+    ok &= answers("after")
+    ok &= "destroyed" not in serial()
+    run("stop", "a", "--force"); run("stop", "b", "--force")
+    ok &= wait_serial("vm 1: destroyed (stopped by the controller)") and \
+        wait_serial("vm 2: destroyed (stopped by the controller)")
+    run("destroy", "a"); run("destroy", "b")
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
+        if f"update verify: {status}" not in log_out:
+            print(f"FAIL: no audit record 'update verify: {status}'")
+            ok = False
+    # Nothing of the refused updates stayed taken: pool and cores as before the guests.
+    if run("--json", "info") != base:
+        print("FAIL: the pool or the cores did not come back to the baseline")
+        ok = False
     return ok
 
 

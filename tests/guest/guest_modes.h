@@ -13,12 +13,12 @@ enum {
     MODE_PTIMER = 6,  // arm64: EL1 physical timer through the vGIC
     MODE_DEBUG = 7,   // arm64: hardware breakpoint and watchpoint
     MODE_BUTTON = 8,  // arm64: wait for the power button, then power off
-    MODE_DEAF = 9,    // arm64: ignore everything, the power button included
+    MODE_DEAF = 9,    // ignore everything (arm64: the power button included)
     MODE_SCAN = 10,   // arm64: every word of RAM outside the image
     MODE_MMIO = 11,   // x86_64: every vCPU hammers the scratch MMIO page
     MODE_VMRUN = 12,  // x86_64: execute VMRUN (a hostile exit)
     MODE_TRIPLE = 13, // x86_64: triple fault (no usable IDT)
     MODE_RESET = 14,  // x86_64: a wrong-type S5 write (ignored), then reset through 0xcf9
     MODE_NVME = 15,   // its assigned NVMe VF (docs/sriov.md), then a DMA outside its RAM
-    MODE_GAPS = 16,   // arm64: the longest gap of its virtual counter, on request (live update)
+    MODE_GAPS = 16,   // the longest gap of its counter (x86_64: TSC), on request (live update)
 };

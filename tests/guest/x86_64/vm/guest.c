@@ -245,6 +245,7 @@ void guest_main(uint64_t id, uint64_t base, uint64_t size, uint64_t mode) {
         hostile(mode);
         return;
     }
+    if (mode == MODE_DEAF || mode == MODE_GAPS) run_until_stopped(mode);
     if (mode == MODE_NVME) {
         check_nvme(id, base, size);
         return;

@@ -4,7 +4,7 @@
 include(${CMAKE_SOURCE_DIR}/cmake/test_guest.cmake)
 set(_g ${CMAKE_SOURCE_DIR}/tests/guest/x86_64/vm)
 keel_test_guest(NAME keel-x86-guest
-  SOURCES ${_g}/start.S ${_g}/guest.c ${_g}/checks.c ${_g}/mmio.c ${_g}/bench.c ${_g}/smp.c ${_g}/apic.c ${_g}/nvme.c ${_g}/regs.S
+  SOURCES ${_g}/start.S ${_g}/guest.c ${_g}/checks.c ${_g}/mmio.c ${_g}/bench.c ${_g}/smp.c ${_g}/apic.c ${_g}/nvme.c ${_g}/gaps.c ${_g}/regs.S
   LINKER_SCRIPT ${_g}/guest.ld)
 
 function(keel_embed_x86_guest image)

@@ -65,6 +65,8 @@ void check_control_registers(void);
 void check_rtc(void);
 void check_mmio(void);
 void run_bench(void);
+// deaf, gaps (gaps.c): never returns.
+__attribute__((noreturn)) void run_until_stopped(uint64_t mode);
 void run_smp(unsigned cpus, uint64_t base);
 void run_mmio_smp(unsigned cpus, uint64_t base);
 void idt_load(void);

@@ -1,0 +1,41 @@
+// Modes that keep running until the controller stops them (the live-update tests' guests):
+// "deaf" ignores everything; "gaps" watches its time stamp counter and, for each 'g' typed
+// into its console, prints the longest gap between two of its readings since the last 'g'.
+// A guest that answers after an update has kept running through it.
+#include "../../guest_modes.h"
+#include "guest.h"
+
+// COM1's receiver opened as a driver opens it (Keel's uart.cpp uart_rx_enabled): receive
+// interrupts enabled in IER and IIR read once; MCR.OUT2 stays clear, so no IRQ is raised
+// and the line status register is polled.
+static void rx_open(void) {
+    outb_(0x3f9, 0x01);
+    (void)inb_(0x3fa);
+}
+
+static void watch_gaps(void) {
+    rx_open();
+    puts_("guest: gaps: watching the counter\n");
+    uint64_t longest = 0, last = rdtsc_();
+    for (uint32_t n = 0;; ++n) {
+        __asm__ volatile("pause");
+        const uint64_t now = rdtsc_(), gap = now - last;
+        last = now;
+        if (gap > longest) longest = gap;
+        // Each line status read is an exit: one every 4096 readings.
+        if ((n & 4095) != 0 || !(inb_(0x3fd) & 0x01)) continue;
+        if (inb_(0x3f8) != 'g') continue;
+        puts_("guest: gaps: longest ");
+        putdec(longest);
+        puts_(" TSC ticks\n");
+        longest = 0;
+        last = rdtsc_(); // the printing is not a gap
+    }
+}
+
+void run_until_stopped(uint64_t mode) {
+    if (mode == MODE_GAPS) watch_gaps();
+    puts_("guest: deaf: ignoring everything\n");
+    for (;;)
+        __asm__ volatile("hlt");
+}
