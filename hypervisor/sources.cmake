@@ -62,6 +62,8 @@ list(APPEND KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/mailbox_main.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/mailbox/controller_key.S
   ${CMAKE_SOURCE_DIR}/hypervisor/update/trust_key.S
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/describe_pool.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/report.cpp
 )
 # The public keys come from the host build next to this sub-build (<build>/keys/, written
 # before the images build): the controller's (`keelctl keygen`, tools/tools.cmake) and the

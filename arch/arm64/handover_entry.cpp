@@ -29,6 +29,7 @@ extern "C" {
 #include "hypervisor/io/io_handover.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/update/handover.hpp"
+#include "hypervisor/update/report.hpp"
 #include "hypervisor/update/swap.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -337,14 +338,7 @@ bool is_handover_record(u64 x0) {
         kprint("handover: record refused: %s; handing back\n", status_name(s));
         hand_back(back, cookie, update::HandBackReason::RecordRefused, s);
     }
-    u64 free = 0; // what the pool would have free after adopting the record's runs
-    for (u32 i = 0; i < view.pool->count; ++i)
-        if (view.pool_runs[i].owner == update::kOwnerFree) free += view.pool_runs[i].size;
-    kprint("handover: record checked: abi %u, update %llu, %llu B, %u VMs, %u vCPUs, pool %u "
-           "runs, %llu MiB free, outgoing Keel %s\n",
-           view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
-           static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
-           view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
+    update::report_record_checked(view);
     static Platform platform;
     static char cmdline[BootInfo::kCmdlineMax];
     const bool described = take_platform(*view.old_image, platform, cmdline, sizeof cmdline);

@@ -18,6 +18,7 @@
 #include "handover_entry.hpp"
 #include "handover_records.hpp"
 #include "hypervisor/io/io_handover.hpp"
+#include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/update/place.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
@@ -61,9 +62,6 @@ update::OldImageRecord g_outgoing{};
 
 Doorbell& doorbell() { return *reinterpret_cast<Doorbell*>(g_reserved + kDoorbellOffset); }
 u64 fdt_size(u64 dtb) { return fdt_totalsize(reinterpret_cast<const void*>(dtb)); }
-
-// Free pool runs a record lists at most (a pool fragmented further refuses the update).
-constexpr u32 kMaxFreeRuns = 64;
 
 // vCPUs inside a guest now (on: from CPU_ON or start until they stop).
 u32 vcpus_on() {
@@ -185,32 +183,13 @@ public:
         KEEL_TRY(io_describe(w, described));
         // Pool ownership: the hypervisor's own span, the update region, each VM's RAM and
         // every free run, so the incoming image's pool is exactly this (what no run names,
-        // device tree or firmware memory, is not pool memory).
-        static update::PoolRun runs[3 + Vm::kMaxVms + kMaxFreeRuns]; // off the stack
-        u32 n = 0;
+        // device tree or firmware memory, is not pool memory). Not committed yet (§4.7):
+        // this image runs in the update region it took over, and the outgoing image's blocks
+        // are still the hypervisor's.
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
-        // Not committed yet (§4.7): this image runs in the update region it took over, and
-        // the outgoing image's blocks are still the hypervisor's.
-        const bool in_region =
-            g_reserved != 0 && base >= g_reserved && base + span <= g_reserved + kReserveBytes;
-        if (!in_region) runs[n++] = update::PoolRun{base, span, update::kOwnerHypervisor, 0};
-        if (g_reserved != 0)
-            runs[n++] = update::PoolRun{g_reserved, kReserveBytes, update::kOwnerHypervisor, 0};
-        if (g_outgoing.base != 0)
-            runs[n++] =
-                update::PoolRun{g_outgoing.base, g_outgoing.span, update::kOwnerHypervisor, 0};
-        for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
-            const Vm* vm = vm_manager().find(id);
-            if (vm != nullptr && vm->mem_size != 0)
-                runs[n++] = update::PoolRun{vm->mem_base.raw(), vm->mem_size, id, 0};
-        }
-        static u64 bases[kMaxFreeRuns], sizes[kMaxFreeRuns];
-        const u32 free = pool_free_runs(bases, sizes, kMaxFreeRuns);
-        if (free > kMaxFreeRuns) return Status::NoMemory; // the record would be incomplete
-        for (u32 i = 0; i < free; ++i)
-            runs[n++] = update::PoolRun{bases[i], sizes[i], update::kOwnerFree, 0};
-        return w.add_pool(runs, n);
+        return update::describe_pool(w, base, span, g_reserved, g_reserved != 0 ? kReserveBytes : 0,
+                                     g_outgoing.base, g_outgoing.span);
     }
 
     void resume() override {

@@ -7,6 +7,10 @@
 #define KEEL_X86_STACK_SIZE 16384 /* boot CPU stack */
 #define KEEL_X86_IST_SIZE 8192    /* #DF stack (IST1): a stack overflow still reports */
 
+/* Where smp.cpp copies the AP trampoline (ap_boot.S): below 1 MiB, page aligned, the page
+ * SIPI vector 0x08 names. */
+#define KEEL_X86_AP_TRAMPOLINE 0x8000
+
 /* GDT selectors, the same in the early (start.S) and the final (descriptors.cpp) GDT. */
 #define KEEL_X86_SEL_CODE64 0x08
 #define KEEL_X86_SEL_DATA 0x10

@@ -18,6 +18,7 @@
 #include "tsc.hpp"
 
 extern "C" char __image_start[], __image_end[];
+extern "C" keel::u64 keel_relocations, keel_image_linked_at; // relocate.S
 extern "C" [[noreturn]] void keel_main(keel::BootInfo* info);
 
 namespace keel::x86 {
@@ -45,6 +46,11 @@ const char* uefi_boot_info_problem(const BootInfo* bi) {
     Status s = paging_init();
     if (s != Status::Ok) panic("hypervisor page tables: %s", status_name(s));
     kprint("x86_64: own page tables on (text RX, rodata R+NX, data RW+NX, CR0.WP, EFER.NXE)\n");
+    // A static PIE (docs/handover.md §1.4): where it runs, where it is linked.
+    kprint("x86_64: running at %#llx, linked at %#llx: %llu relocations applied\n",
+           static_cast<unsigned long long>(reinterpret_cast<uptr>(__image_start)),
+           static_cast<unsigned long long>(keel_image_linked_at),
+           static_cast<unsigned long long>(keel_relocations));
     const TscRate tsc = tsc_calibrate();
     kprint("x86_64: TSC %llu kHz (%s)\n", static_cast<unsigned long long>(tsc.hz / 1000),
            tsc.source == TscSource::Cpuid15 ? "CPUID 0x15"

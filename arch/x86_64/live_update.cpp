@@ -1,25 +1,56 @@
-// x86_64 live update (arch/update_interface.hpp, docs/handover.md §1, §5): the update region
-// is reserved at boot as on arm64, so UPDATE Begin, Chunk and Verify stage an incoming
-// keel.img and run the boot stage's checks and the handover-ABI check on it. The swap itself
-// (parking the vCPUs, the x86 records, entering the incoming image) is not built yet:
-// swap_missing() says so and the mailbox answers Apply Unsupported, nothing changed, before
-// it would call any of the swap's steps, which refuse the same way if reached.
+// x86_64 live update (arch/update_interface.hpp, docs/handover.md §1, §5.1). The update
+// region is reserved at boot as on arm64, so UPDATE Begin, Chunk and Verify stage an
+// incoming keel.img and run the boot stage's checks and the handover-ABI check on it. Apply
+// places the image in the run slot, writes the record and enters the image (handover_jump.S)
+// on a flat identity map built in the region; the image relocates itself, checks the record
+// and hands back, since adopting is not built on x86 yet. Nothing can be parked yet either:
+// with a VM present Apply is refused before anything changes (swap_missing).
+#include <arch/ticks.hpp>
 #include <arch/update.hpp>
+#include <string.h>
 
+#include "descriptors.hpp"
+#include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/vm/partitions.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
 #include "paging.hpp"
+#include "percpu.hpp"
+#include "virt/vm_tables.hpp"
 
-extern "C" char __image_start[], __image_end[], _start[];
+extern "C" char __image_start[], __image_end[], keel_uefi_entry[];
+extern "C" keel::u64 keel_x86_handover_call(keel::u64 entry, keel::u64 record, keel::u64 flat_cr3,
+                                            keel::u64* save);
 
 namespace keel::x86 {
 namespace {
 
-// The update region (docs/handover.md §1.1): the run slot an incoming image will be placed
-// in (its first 2 MiB), then the staged file, and the handover record's buffer at its end.
-constexpr u64 kReserveBytes = 4 * MiB;
-constexpr u64 kSlotBytes = 2 * MiB;
+// The update region (docs/handover.md §1.1): the run slot the incoming image is placed in
+// and runs from (its first 4 MiB: the x86 image spans 2.3 MiB with its .bss), then the staged
+// file, the flat map's tables, a spare page, and the handover record's buffer at its end.
+constexpr u64 kReserveBytes = 8 * MiB;
+constexpr u64 kSlotBytes = 4 * MiB;
 constexpr u64 kRecordBytes = 128 * KiB;
-constexpr u64 kStagedEnd = kReserveBytes - kRecordBytes - 4 * KiB; // as arm64: a page spare
+constexpr u64 kFlatPages = 2 + 4; // PML4, PDPT, 4 PDs of 2 MiB pages: the low 4 GiB
+constexpr u64 kFlatOffset = kReserveBytes - kRecordBytes - 4 * KiB - kFlatPages * 4 * KiB;
+constexpr u64 kStagedEnd = kFlatOffset;
+
+// The flat identity map of the low 4 GiB the incoming image runs on (handover_jump.S):
+// present, writable, executable 2 MiB pages (SDM Vol. 3A 4.5), in the region at `at`.
+u64 build_flat_map(u64 at) {
+    auto* pml4 = reinterpret_cast<u64*>(at);
+    auto* pdpt = reinterpret_cast<u64*>(at + 4 * KiB);
+    memset(pml4, 0, kFlatPages * 4 * KiB);
+    constexpr u64 kPresentWritable = 0x3, kLarge = 0x80;
+    pml4[0] = reinterpret_cast<uptr>(pdpt) | kPresentWritable;
+    for (u64 g = 0; g < 4; ++g) {
+        auto* pd = reinterpret_cast<u64*>(at + (2 + g) * 4 * KiB);
+        pdpt[g] = reinterpret_cast<uptr>(pd) | kPresentWritable;
+        for (u64 i = 0; i < 512; ++i)
+            pd[i] = (g << 30 | i << 21) | kPresentWritable | kLarge;
+    }
+    return at;
+}
 
 class X86Swap final : public update::Swap {
 public:
@@ -31,6 +62,14 @@ public:
             KEEL_TRY(map_phys(r.value().raw(), kReserveBytes, MapKind::ReadWrite));
             reserved_ = r.value().raw();
         }
+        if (virt::vm_tables_region() == 0) {
+            // The VMs' second-stage tables outlive this image (docs/handover.md §5.1): taken
+            // now, before any VM has a table.
+            Result<PhysAddr> t = pool_reserve_hypervisor(virt::kTableRegionBytes, "EPT/NPT tables");
+            if (!t.ok()) return t.status();
+            KEEL_TRY(map_phys(t.value().raw(), virt::kTableRegionBytes, MapKind::ReadWrite));
+            KEEL_TRY(virt::vm_tables_use_region(t.value().raw(), virt::kTableRegionBytes));
+        }
         *region = reinterpret_cast<u8*>(reserved_ + kSlotBytes);
         *region_size = kStagedEnd - kSlotBytes;
         *record = reinterpret_cast<u8*>(reserved_ + kReserveBytes - kRecordBytes);
@@ -38,27 +77,61 @@ public:
         return Status::Ok;
     }
 
-    const char* swap_missing() override { return "x86_64 cannot enter an incoming image yet"; }
-
-    // Not reached while swap_missing() answers (update.cpp checks it first).
-    Status quiesce(u64, u32* parked) override {
-        *parked = 0;
-        return Status::Unsupported;
+    // Asked at each Apply: the flat map reaches the low 4 GiB only, and no vCPU can park yet.
+    const char* swap_missing() override {
+        if (reserved_ + kReserveBytes > 4 * GiB) return "the update region lies above 4 GiB";
+        for (u32 id = 1; id <= Vm::kMaxVms; ++id)
+            if (vm_manager().find(id) != nullptr)
+                return "x86_64 cannot hand VMs over yet: destroy every VM first";
+        return nullptr;
     }
-    Status describe(update::HandoverWriter&) override { return Status::Unsupported; }
+
+    const char* swap_summary() override {
+        return "record, enter the new image, which checks it and hands back (no VM is handed "
+               "over on x86_64 yet)";
+    }
+
+    // No VM exists (swap_missing): nothing to park.
+    Status quiesce(u64, u32* parked) override {
+        quiesce_tick_ = arch::ticks().count;
+        *parked = 0;
+        return Status::Ok;
+    }
+    Status describe(update::HandoverWriter& w) override {
+        u64 base = 0, span = 0, entry = 0;
+        image_span(&base, &span, &entry);
+        return update::describe_pool(w, base, span, reserved_, kReserveBytes, 0, 0);
+    }
     void resume() override {}
     void image_span(u64* base, u64* span, u64* entry) override {
         *base = reinterpret_cast<uptr>(__image_start);
         *span = static_cast<u64>(__image_end - __image_start);
-        *entry = reinterpret_cast<uptr>(_start);
+        *entry = reinterpret_cast<uptr>(keel_uefi_entry);
     }
     u64 device_tree() override { return 0; }
-    void describe_image(update::OldImageRecord&) override {}
-    void run_slot(u8** slot, u64* size) override {
-        *slot = nullptr; // no image is entered here yet
-        *size = 0;
+    void describe_image(update::OldImageRecord& r) override {
+        u64 online = 0;
+        for (u32 i = 0; i < kMaxCpus; ++i)
+            online |= u64{__atomic_load_n(&cpu(i).online, __ATOMIC_ACQUIRE) != 0} << i;
+        r.cores_online = online;
+        r.tables_base = virt::vm_tables_region();
+        r.tables_size = r.tables_base != 0 ? virt::kTableRegionBytes : 0;
+        r.quiesce_tick = quiesce_tick_;
     }
-    update::HandBack enter(u64, const u8*, u64) override { return {}; }
+    void run_slot(u8** slot, u64* size) override {
+        *slot = reserved_ != 0 ? reinterpret_cast<u8*>(reserved_) : nullptr;
+        *size = reserved_ != 0 ? kSlotBytes : 0;
+    }
+    // Boot core, interrupts masked from the jump until the image hands back.
+    update::HandBack enter(u64 entry_offset, const u8* record, u64) override {
+        alignas(16) static u64 save[13];
+        const u64 flat = build_flat_map(reserved_ + kFlatOffset);
+        const u64 code = keel_x86_handover_call(reserved_ + entry_offset,
+                                                reinterpret_cast<uptr>(record), flat, save);
+        tlb_catch_up(); // the flat map's translations are gone with the CR3 reload
+        return update::decode_hand_back(code);
+    }
+    // No incoming image stays on x86 yet, so none of these is reached.
     u64 release_outgoing(const update::OldImageRecord&) override { return 0; }
     Status take_outgoing(const update::OldImageRecord&, u8**, u64*) override {
         return Status::Unsupported;
@@ -68,6 +141,7 @@ public:
 
 private:
     u64 reserved_ = 0; // the region's physical (= virtual: identity) address
+    u64 quiesce_tick_ = 0;
 };
 
 constinit X86Swap g_swap;

@@ -3,14 +3,16 @@
 // stack, and each core's work loop; arch/smp_interface.hpp for x86_64.
 //
 //   boot CPU                                  AP n
-//   trampoline -> 0x8000 (mapped, copied, unmapped)
-//   ap_boot_{cr3,stack,cpu} = ...
+//   trampoline -> 0x8000 (copied, CR3 and ap_entry64 written in; mapped RX until every
+//   AP is up)
+//   ap_boot_{stack,cpu} = ...
 //   INIT, 10 ms, SIPI(0x08), 200 us, SIPI ──> ap_boot.S -> x86_ap_main(n): descriptors,
 //   wait for online (bounded)                 GS base, VMXON or EFER.SVME, "cpu n online"
 //   ... later: cpu(n).work = vm  ───────────> runs its vCPU of the VM until the VM ends; idle again
 #include <string.h>
 
 #include "apic.hpp"
+#include "asm_offsets.h"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
@@ -21,14 +23,15 @@
 #include <arch/smp.hpp>
 #include <arch/vm.hpp>
 
-extern "C" char ap_trampoline_start[], ap_trampoline_end[];
-extern "C" keel::u64 ap_boot_cr3, ap_boot_stack, ap_boot_cpu;
+extern "C" char ap_trampoline_start[], ap_trampoline_end[], ap_tramp_cr3[], ap_tramp_entry64[];
+extern "C" void ap_entry64();
+extern "C" keel::u64 ap_boot_stack, ap_boot_cpu;
 
 namespace keel::x86 {
 namespace {
 
 using ull = unsigned long long;
-constexpr u64 kTrampoline = 0x8000; // below 1 MiB, page aligned: SIPI vector 0x08
+constexpr u64 kTrampoline = KEEL_X86_AP_TRAMPOLINE; // below 1 MiB, page aligned: SIPI 0x08
 constexpr u64 kStackSize = 16 * KiB;
 
 alignas(16) u8 g_stacks[kMaxCpus][kStackSize];
@@ -57,11 +60,22 @@ void set_gs_base(PerCpu& c) { wrmsr(kMsrIa32GsBase, reinterpret_cast<u64>(&c)); 
     }
 }
 
+// The copy names only itself and what is written into it here: the hypervisor's page tables
+// and where ap_entry64 runs (the image's own address, relocated or not; below 4 GiB).
 Status copy_trampoline() {
     const u64 size = static_cast<u64>(ap_trampoline_end - ap_trampoline_start);
+    const u64 entry = reinterpret_cast<uptr>(ap_entry64);
+    if (entry >> 32 != 0 || read_cr3() >> 32 != 0) return Status::OutOfRange;
     KEEL_TRY(map_phys(kTrampoline, 4096, MapKind::ReadWrite));
-    memcpy(reinterpret_cast<void*>(kTrampoline), ap_trampoline_start, size);
-    return unmap_phys(kTrampoline, 4096); // the AP runs it with paging off
+    u8* page = reinterpret_cast<u8*>(kTrampoline);
+    memcpy(page, ap_trampoline_start, size);
+    const u32 cr3 = static_cast<u32>(read_cr3()), at = static_cast<u32>(entry);
+    memcpy(page + (ap_tramp_cr3 - ap_trampoline_start), &cr3, sizeof cr3);
+    memcpy(page + (ap_tramp_entry64 - ap_trampoline_start), &at, sizeof at);
+    KEEL_TRY(unmap_phys(kTrampoline, 4096));
+    // The AP turns paging on from the copy (on the hypervisor's tables), so its next fetch
+    // and the far pointer it reads must be mapped there: text until every AP is up.
+    return map_phys(kTrampoline, 4096, MapKind::Text);
 }
 
 bool start_ap(u32 i, u32 apic) {
@@ -69,7 +83,6 @@ bool start_ap(u32 i, u32 apic) {
     c.index = i;
     c.slot = slot_for(i);
     c.apic_id = apic;
-    ap_boot_cr3 = read_cr3();
     ap_boot_stack = reinterpret_cast<u64>(g_stacks[c.slot] + kStackSize);
     ap_boot_cpu = i;
     asm volatile("mfence" ::
@@ -174,6 +187,7 @@ u64 smp_start(const Platform& platform) {
             kprint("smp: cpu %u (apic id %llu) did not come online\n", i,
                    static_cast<ull>(platform.cpus[i].hw_id));
     }
+    if (n > 1) (void)unmap_phys(kTrampoline, 4096); // never mapped again (nothing starts later)
     kprint("smp: %u of %u cpus online\n", static_cast<u32>(__builtin_popcountll(g_online)), n);
     return g_online;
 }

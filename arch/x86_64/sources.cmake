@@ -1,7 +1,7 @@
 # x86_64 image sources (the core's arch half for x86_64).
 set(_a ${CMAKE_SOURCE_DIR}/arch/x86_64)
 set(KEEL_ARCH_SOURCES
-  ${_a}/start.S ${_a}/vectors.S ${_a}/uefi_entry.S
+  ${_a}/start.S ${_a}/relocate.S ${_a}/vectors.S ${_a}/uefi_entry.S
   ${_a}/boot.cpp ${_a}/uart16550.cpp ${_a}/descriptors.cpp ${_a}/paging.cpp ${_a}/exception.cpp
   ${_a}/multiboot.cpp ${_a}/boot_modules.cpp ${_a}/platform.cpp ${_a}/topology.cpp ${_a}/cpu.cpp ${_a}/features.cpp
   ${_a}/zydis_check.cpp ${_a}/apic.cpp ${_a}/smp.cpp ${_a}/ap_boot.S
@@ -14,7 +14,7 @@ set(KEEL_ARCH_SOURCES
   ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
   ${_a}/svm/enable.cpp ${_a}/svm/entry.S ${_a}/svm/vcpu_run.cpp ${_a}/svm/exits.cpp
   ${_a}/svm/insn_length.cpp
-  ${_a}/live_update.cpp ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/tsc.cpp ${_a}/cmos_clock.cpp
+  ${_a}/live_update.cpp ${_a}/handover_entry.cpp ${_a}/handover_jump.S ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/tsc.cpp ${_a}/cmos_clock.cpp
 )
 # Linux's x86 boot protocol (bzImage header, layout, zero page) and the per-VM ACPI tables.
 list(APPEND KEEL_ARCH_SOURCES ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
@@ -24,6 +24,12 @@ list(APPEND KEEL_TEST_IMAGE_SOURCES ${_a}/vmx/test_vm.cpp ${CMAKE_SOURCE_DIR}/te
 list(APPEND KEEL_PRODUCT_ONLY_SOURCES ${_a}/vmx/test_vm_none.cpp)
 set(KEEL_ARCH_LIBS tp_zydis)
 set(KEEL_ARCH_LINKER_SCRIPT ${_a}/linker.ld)
+# A static PIE still linked at 2 MiB (docs/handover.md §1.4): the Multiboot and UEFI boots
+# load it there and relocate nothing; relocate.S applies .rela.dyn where it runs elsewhere.
+# notext: vtables and tables of pointers in .rodata are patched before paging protects it.
+set(KEEL_ARCH_LINK_OPTIONS -Wl,--pie -Wl,--no-dynamic-linker -Wl,--apply-dynamic-relocs
+    -Wl,-z,notext -Wl,-z,norelro -Wl,--hash-style=sysv)
+set(KEEL_ARCH_POST_LINK_CHECK python3 ${CMAKE_SOURCE_DIR}/tools/check-pie-relocs)
 # Files that are pure logic and also run in the host unit tests.
 set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/boot_modules.cpp ${_a}/vmx/decode.cpp ${_a}/virt/mmio_decode.cpp
   ${_a}/svm/insn_length.cpp ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp ${_a}/virt/lapic.cpp

@@ -7,6 +7,12 @@
 // early identity page tables, enter long mode and call x86_boot_main(magic, info).
 
 #include "asm_offsets.h"
+#include "early_stop.h"
+
+// The 32-bit code and the headers run or are read only where the image is linked (a
+// Multiboot loader loads it at the headers' address): their addresses are the link-time
+// constants linker.ld defines (keel_abs_*), which a PIE link accepts in 32-bit fields.
+#define ABS(sym) keel_abs_##sym
 
 // Multiboot 0.6.96 section 3.1.1: flags bit 1 = give memory info (incl. mmap),
 // bit 16 = the header's address fields are valid (a.out kludge).
@@ -36,15 +42,16 @@
 _head:
     // --- Multiboot1 header (first 8 KiB, 4-byte aligned) ---
     .balign 4
+    .globl mb1_header
 mb1_header:
     .long   MB1_MAGIC
     .long   MB1_FLAGS
     .long   0x100000000 - (MB1_MAGIC + MB1_FLAGS)
-    .long   mb1_header              // header_addr
-    .long   __image_start           // load_addr: the file's first byte
+    .long   ABS(mb1_header)         // header_addr
+    .long   ABS(image_start)        // load_addr: the file's first byte
     .long   0                       // load_end_addr: 0 = the whole file
-    .long   __image_end             // bss_end_addr: the loader keeps its info out of .bss
-    .long   _start                  // entry_addr
+    .long   ABS(image_end)          // bss_end_addr: the loader keeps its info out of .bss
+    .long   ABS(start)              // entry_addr
 
     // The image note (docs/handover.md §1.3) follows at 0x40 (linker.ld), then the rest.
     .section .text.boot, "ax"
@@ -59,14 +66,14 @@ mb2_header:
     .balign 8
     .short  MB2_TAG_ADDRESS, 0
     .long   24
-    .long   mb2_header              // header_addr
-    .long   __image_start           // load_addr
+    .long   ABS(mb2_header)         // header_addr
+    .long   ABS(image_start)        // load_addr
     .long   0                       // load_end_addr: the whole file
-    .long   __image_end             // bss_end_addr
+    .long   ABS(image_end)          // bss_end_addr
     .balign 8
     .short  MB2_TAG_ENTRY, 0
     .long   12
-    .long   _start
+    .long   ABS(start)
     .balign 8
     .short  MB2_TAG_END, 0
     .long   8
@@ -78,7 +85,32 @@ _start:
     cld
     mov     %eax, %ebp              // loader magic
     mov     %ebx, %esi              // loader info (physical)
-    mov     $boot_stack_top, %esp
+
+    // Where the loader put us: where the headers ask, which is where the image is linked
+    // unless they were changed (a test loads a patched copy elsewhere: the image is a
+    // static PIE, docs/handover.md §1.4). One call finds out; with no stack yet, the
+    // loader's info (writable RAM the spec hands us) lends its first word for the
+    // return address, given back at once. EDI = the load offset from here to the far jump.
+    mov     (%esi), %edx
+    lea     4(%esi), %esp
+    call    1f
+    .globl keel_start_pc
+keel_start_pc:
+1:  pop     %edi
+    mov     %edx, (%esi)
+    sub     $ABS(start_pc), %edi
+
+    // Zero .bss: the early page tables and the stack live there. Multiboot loaders
+    // place their info outside [load_addr, bss_end_addr), so it survives.
+    lea     ABS(bss_start)(%edi), %edx
+    mov     $ABS(bss_end), %ecx
+    sub     $ABS(bss_start), %ecx
+    shr     $2, %ecx
+    xor     %eax, %eax
+    xchg    %edx, %edi
+    rep stosl
+    mov     %edx, %edi
+    lea     ABS(boot_stack_top)(%edi), %esp
 
     // Long mode is required (CPUID 0x80000001:EDX[29], SDM Vol. 2A CPUID).
     mov     $0x80000000, %eax
@@ -91,23 +123,14 @@ _start:
     jnc     no_long_mode
     mov     %edx, %ebx              // keep EDX[20] (NX) for EFER below
 
-    // Zero .bss: the early page tables and the stack live there. Multiboot loaders
-    // place their info outside [load_addr, bss_end_addr), so it survives.
-    mov     $__bss_start, %edi
-    mov     $__bss_end, %ecx
-    sub     %edi, %ecx
-    shr     $2, %ecx
-    xor     %eax, %eax
-    rep stosl
-
     // Early tables: PML4[0] -> PDPT, PDPT[0..3] -> 4 PDs of 2 MiB pages (0-4 GiB).
-    mov     $early_pdpt + PTE_P_RW, %eax
-    mov     %eax, early_pml4
+    lea     ABS(early_pdpt) + PTE_P_RW(%edi), %eax
+    mov     %eax, ABS(early_pml4)(%edi)
     xor     %ecx, %ecx
 1:  mov     %ecx, %eax
     shl     $12, %eax
-    add     $early_pd + PTE_P_RW, %eax
-    mov     %eax, early_pdpt(, %ecx, 8)
+    lea     ABS(early_pd) + PTE_P_RW(%edi, %eax), %eax
+    mov     %eax, ABS(early_pdpt)(%edi, %ecx, 8)
     inc     %ecx
     cmp     $EARLY_MAP_GIB, %ecx
     jb      1b
@@ -115,16 +138,16 @@ _start:
 2:  mov     %ecx, %eax
     shl     $21, %eax               // low 32 bits of the 2 MiB page address
     or      $PDE_2M_P_RW, %eax
-    mov     %eax, early_pd(, %ecx, 8)
+    mov     %eax, ABS(early_pd)(%edi, %ecx, 8)
     mov     %ecx, %eax
     shr     $11, %eax               // bits 32+ of the page address (i >> 11)
-    mov     %eax, early_pd + 4(, %ecx, 8)
+    mov     %eax, ABS(early_pd) + 4(%edi, %ecx, 8)
     inc     %ecx
     cmp     $EARLY_MAP_GIB * 512, %ecx
     jb      2b
 
     // PAE, then EFER.LME (+NXE when the CPU has NX), then paging (SDM Vol. 3A 10.8.5).
-    mov     $early_pml4, %eax
+    lea     ABS(early_pml4)(%edi), %eax
     mov     %eax, %cr3
     mov     %cr4, %eax
     or      $CR4_PAE, %eax
@@ -139,22 +162,23 @@ _start:
     mov     %cr0, %eax
     or      $(CR0_PG | CR0_WP), %eax
     mov     %eax, %cr0
-    lgdt    early_gdt_ptr
-    ljmp    $KEEL_X86_SEL_CODE64, $long_mode_entry
+    // The GDT pointer names the GDT where it runs (the image's data is ours to write
+    // until paging.cpp protects it); then a far return into the 64-bit code segment.
+    lea     ABS(early_gdt)(%edi), %eax
+    mov     %eax, ABS(early_gdt_ptr) + 2(%edi)
+    lgdt    ABS(early_gdt_ptr)(%edi)
+    lea     ABS(long_mode_entry)(%edi), %eax
+    push    $KEEL_X86_SEL_CODE64
+    push    %eax
+    lret
 
 no_long_mode:
     // Nothing to run on: say so on COM1 (no init needed to be seen in QEMU/Bochs).
-    mov     $no_lm_msg, %esi
-4:  lodsb
-    test    %al, %al
-    jz      5f
-    mov     $0x3f8, %dx
-    outb    %al, %dx
-    jmp     4b
-5:  hlt
-    jmp     5b
+    lea     ABS(no_lm_msg)(%edi), %esi
+    keel_early_stop
 
     .code64
+    .globl long_mode_entry
 long_mode_entry:
     mov     $KEEL_X86_SEL_DATA, %eax
     mov     %eax, %ds
@@ -163,7 +187,10 @@ long_mode_entry:
     xor     %eax, %eax
     mov     %eax, %fs
     mov     %eax, %gs
-    mov     $boot_stack_top, %rsp   // upper halves of registers are undefined here
+    lea     boot_stack_top(%rip), %rsp // upper halves of registers are undefined here
+    push    %rsi                    // the loader's info (the relocation uses RSI)
+    call    keel_self_relocate      // loaded where linked: nothing to do (relocate.S)
+    pop     %rsi
     mov     %ebp, %edi              // x86_boot_main(u32 magic, u32 info)
     mov     %esi, %esi
     xor     %ebp, %ebp              // end of frame-pointer chain
@@ -174,6 +201,7 @@ long_mode_entry:
 
     .section .rodata
     .balign 8
+    .globl early_gdt, early_gdt_ptr, no_lm_msg
 early_gdt:
     .quad   0                       // null
     .quad   0x00af9b000000ffff      // 0x08: 64-bit code, DPL 0 (L=1, D=0), accessed
@@ -181,12 +209,13 @@ early_gdt:
 early_gdt_end:
 early_gdt_ptr:
     .short  early_gdt_end - early_gdt - 1
-    .long   early_gdt
+    .long   ABS(early_gdt)
 no_lm_msg:
     .asciz  "KEEL PANIC: this CPU has no long mode (x86_64)\r\n"
 
     .section .bss.early_tables, "aw", @nobits
     .balign 4096
+    .globl early_pml4, early_pdpt, early_pd
 early_pml4:
     .space  4096
 early_pdpt:

@@ -10,6 +10,8 @@
 #define MSR_EFER 0xc0000080
 #define EFER_NXE_BIT 11
 #define CPUID_NX_BIT 20
+// "KEELHND1": docs/handover.md §2.1 (update::kHandoverMagic).
+#define HANDOVER_MAGIC 0x31444e484c45454b
 
     // Kept by linker.ld: nothing in the image references this entry (--gc-sections).
     .section .text.uefi_entry, "ax"
@@ -21,7 +23,21 @@ keel_uefi_entry:
     cli
     cld
     mov     %rdi, %r12              // BootInfo* (cpuid/rdmsr/stos clobber the rest)
-    lea     boot_stack_top(%rip), %rsp
+    // Or a live update's handover record (docs/handover.md §5.1, handover_jump.S): it starts
+    // with its magic, a BootInfo with another. RSI, RDX, RCX (where to hand back, the cookie,
+    // the flat map) are kept for x86_handover_main.
+    xor     %r15d, %r15d            // 0: a boot
+    test    $7, %dil
+    jnz     0f
+    test    %rdi, %rdi
+    jz      0f
+    movabs  $HANDOVER_MAGIC, %rax
+    cmp     %rax, (%rdi)
+    jne     0f
+    mov     %rsi, %r13
+    mov     %rdx, %r14
+    mov     %rcx, %r15
+0:  lea     boot_stack_top(%rip), %rsp
 
     // Zero .bss (our stack, page tables and the BootInfo copy live there).
     lea     __bss_start(%rip), %rdi
@@ -29,6 +45,7 @@ keel_uefi_entry:
     sub     %rdi, %rcx
     xor     %eax, %eax
     rep stosb
+    call    keel_self_relocate      // loaded where linked: nothing to do (relocate.S)
 
     // EFER.NXE when the CPU has NX (firmware usually set it already).
     mov     $0x80000000, %eax
@@ -44,9 +61,15 @@ keel_uefi_entry:
     bts     $EFER_NXE_BIT, %eax
     wrmsr
 1:
-    mov     %r12, %rdi              // x86_uefi_boot_main(BootInfo*)
     xor     %ebp, %ebp              // end of frame-pointer chain
-    call    x86_uefi_boot_main
+    mov     %r12, %rdi
+    test    %r15, %r15
+    jz      3f
+    mov     %r13, %rsi              // x86_handover_main(record, back, cookie, flat_cr3)
+    mov     %r14, %rdx
+    mov     %r15, %rcx
+    call    x86_handover_main
+3:  call    x86_uefi_boot_main      // x86_uefi_boot_main(BootInfo*)
 2:  cli
     hlt
     jmp     2b

@@ -215,17 +215,13 @@ bool set_up_update(u32 floor) {
     // ITS's) live in this image (docs/handover.md §1.1): an incoming image would free them.
     if (iommu_ready() && io_region() == nullptr)
         up.no_swap = "an IOMMU is in use and its tables live in this image";
-    if (up.swap != nullptr && up.swap->swap_missing() != nullptr)
-        up.no_swap = up.swap->swap_missing();
     service().set_update(up);
     if (up.region != nullptr)
         kprint("mailbox: update region %llu KiB at %#llx, floor %u, handover abi %u, swap: %s\n",
                static_cast<ull>(up.region_size / KiB),
                static_cast<ull>(reinterpret_cast<uptr>(up.region)), expect.policy.security_floor,
                expect.handover_written,
-               up.no_swap != nullptr ? up.no_swap
-                                     : "quiesce and record, enter the new image, which adopts "
-                                       "and stays");
+               up.no_swap != nullptr ? up.no_swap : up.swap->swap_summary());
     else
         kprint("mailbox: no live update on this arch (UPDATE answers Unsupported)\n");
     return up.region != nullptr;

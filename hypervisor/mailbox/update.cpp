@@ -128,10 +128,11 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
                 s = Status::Unsupported;
                 format(out.message, sizeof out.message,
                        "this arch has no live swap yet: nothing changed");
-            } else if (update_.setup.no_swap != nullptr) {
+            } else if (const char* why = update_.setup.no_swap != nullptr
+                                             ? update_.setup.no_swap
+                                             : update_.setup.swap->swap_missing()) {
                 s = Status::Unsupported;
-                format(out.message, sizeof out.message, "%s: nothing changed",
-                       update_.setup.no_swap);
+                format(out.message, sizeof out.message, "%s: nothing changed", why);
             } else {
                 s = update_apply(out);
             }

@@ -49,9 +49,14 @@ public:
         (void)bytes, (void)base, (void)size;
         return Status::Unsupported;
     }
-    // Why UPDATE Apply cannot swap on this arch yet (the mailbox answers it, Unsupported,
-    // nothing changed), or null when it can. Begin, Chunk and Verify work either way.
+    // Asked at each Apply, before anything changes: why it cannot swap now (the mailbox
+    // answers it, Unsupported, nothing changed), or null when it can. Begin, Chunk and
+    // Verify work either way.
     [[nodiscard]] virtual const char* swap_missing() { return nullptr; }
+    // What an Apply does on this arch, for the console line at boot.
+    [[nodiscard]] virtual const char* swap_summary() {
+        return "quiesce and record, enter the new image, which adopts and stays";
+    }
     // Boot core. Ok: every vCPU that was running is parked (`parked` says how many);
     // Timeout: some did not park within `timeout_ms`, and every one was let go again.
     [[nodiscard]] virtual Status quiesce(u64 timeout_ms, u32* parked) = 0;

@@ -2,7 +2,7 @@
 variants signed at test time, the checks of a swap in the serial log, and the scenarios
 update_refusals, update_rollback, update_linux, update_vf, update_many and update_bench. Each
 scenario takes the driver's argparse namespace, its Scratch and its keelctl/serial helpers."""
-import os, re, struct, subprocess, time
+import json, os, re, struct, subprocess, time
 
 from scenario_checks import all_in, kernel_alive
 from sriov_scenarios import initrd_with_current_init
@@ -114,8 +114,10 @@ def update_images(a, s):
     """keel.img variants signed here with the key Keel trusts (docs/handover.md §1): a good
     one and one per refusal, each with the message Keel must answer."""
     def sign(out, elf=None, sv="1", arch=a.arch):
+        # An x86_64 ELF: the 64-bit entry the UEFI stage and a handover enter (boot/boot.cmake).
+        entry = ["--entry-symbol", "keel_uefi_entry"] if a.arch == "x86_64" else []
         subprocess.run([a.keel_sign, "sign", "--elf", elf or a.elf, "--arch", arch, "--key", a.sign_key,
-                        "--security-version", sv, "--hv-version", "0.1.0", "--out", out], check=True,
+                        "--security-version", sv, "--hv-version", "0.1.0", "--out", out, *entry], check=True,
                        stdout=subprocess.DEVNULL)
         return out
     d = s.workdir
@@ -266,38 +268,50 @@ def update_refusals(a, s, run, wait_serial, serial):
 
 
 def update_refusals_x86(a, s, run, wait_serial, serial):
-    """x86_64 (docs/handover.md §5): UPDATE stages and verifies an incoming keel.img as on
+    """x86_64 (docs/handover.md §5.1): UPDATE stages and verifies an incoming keel.img as on
     arm64, each bad one refused with its own error and audited, while two test guests watch
-    their TSC; the good one verifies; Apply is refused (no swap on x86 yet) with nothing
-    changed; both guests still answer on their consoles afterwards."""
+    their TSC; the good one verifies; Apply with VMs present is refused, nothing changed, and
+    both guests still answer on their consoles. With no VM, Apply enters the newer image,
+    which runs relocated from the run slot, checks the record and hands back; the mailbox,
+    its session and the audit chain go on, and a VM runs afterwards."""
     ok = True
     good, bad = update_images(a, s)
     region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 6, "
-                       r"swap: x86_64 cannot enter an incoming image yet\n", serial())
+                       r"swap: record, enter the new image, which checks it and hands back", serial())
     if not region:
         print("FAIL: no update region announced")
         return False
+    slot = int(region.group(2), 16) - 0x400000  # the 4 MiB run slot precedes the staged file
     base = run("--json", "info")
-    run("create", "a", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
-    run("create", "b", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
-    run("start", "a"); run("start", "b")
-    ok &= wait_serial("[vm 1] guest: gaps: watching the counter", 60)
-    ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 60)
 
-    def answers(round_):
-        """Both guests answer a 'g' typed into their consoles: they are running."""
+    def start_two():
+        run("create", "a", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+        run("create", "b", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+        run("start", "a"); run("start", "b")
+
+    def answers(round_, vms=("1", "2")):
+        """Guests a and b (VM ids `vms`) answer a 'g' typed into their consoles: they run."""
         seen = len(re.findall(r"guest: gaps: longest \d+ TSC ticks", serial()))
         for name in ("a", "b"):
             run("console", name, "--write", "g")
         end = time.time() + 60
         while time.time() < end:
             got = re.findall(r"\[vm (\d)\] guest: gaps: longest \d+ TSC ticks", serial())
-            if len(got) >= seen + 2 and {"1", "2"} <= set(got[seen:]):
+            if len(got) >= seen + len(vms) and set(vms) <= set(got[seen:]):
                 return True
             time.sleep(0.2)
         print(f"FAIL: the guests did not answer ({round_})")
         return False
 
+    def stop_all():
+        for name in ("a", "b"):
+            run("stop", name, "--force")
+        for name in ("a", "b"):
+            run("destroy", name)
+
+    start_two()
+    ok &= wait_serial("[vm 1] guest: gaps: watching the counter", 60)
+    ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 60)
     ok &= answers("before")
     ok &= refuse_each(bad, run, wait_serial, ("a", "b"))
     # An image larger than the region is refused at Begin, before any chunk.
@@ -310,25 +324,58 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     out = run("update", good, "--verify-only")
     ok &= all_in(out, ["update: verified: 0.1.0, security version 1, handover 6..6"], "the good image")
     out = run("update", good, expect_rc=1, both=True)
-    ok &= all_in(out, ["x86_64 cannot enter an incoming image yet: nothing changed"], "Apply")
+    ok &= all_in(out, ["x86_64 cannot hand VMs over yet: destroy every VM first: nothing changed"], "Apply")
     listing = run("list")
     ok &= all_in(listing, ["a\trunning", "b\trunning"], "the VMs after the refusals")
     ok &= answers("after")
     ok &= "destroyed" not in serial()
-    run("stop", "a", "--force"); run("stop", "b", "--force")
+    stop_all()
     ok &= wait_serial("vm 1: destroyed (stopped by the controller)") and \
         wait_serial("vm 2: destroyed (stopped by the controller)")
-    run("destroy", "a"); run("destroy", "b")
+    # No VM: the newer image is placed in the run slot and entered. It relocates itself
+    # there, checks the record (no VM, the pool's runs, the session) and hands back, since
+    # x86 adoption is not built; the outgoing image goes on as it was.
+    free = json.loads(run("--json", "info"))["pool_free_mib"]
+    out = run("update", a.newer, expect_rc=1, both=True)
+    m = re.search(ROLLED_BACK_RE, out)
+    if not m or m.group(1) != "0" or m.group(3) != "no adoption":
+        print(f"FAIL: the newer image was not entered and handed back: {out.strip()}")
+        ok = False
+    entered = re.search(rf"handover: Keel {re.escape(NEWER_VERSION)} \(incoming image\) running at (0x[0-9a-f]+), "
+                        r"linked at 0x200000 \((\d+) relocations\), record at (0x[0-9a-f]+)\n", serial())
+    if not entered or int(entered.group(1), 16) != slot or int(entered.group(2)) == 0:
+        print(f"FAIL: the incoming image did not run relocated at the run slot {slot:#x}: "
+              f"{entered and entered.group(0)}")
+        ok = False
+    # The record's free pool runs are exactly the pool's free memory (nothing in use listed).
+    seen = re.search(r"handover: record checked: abi 6, update 1, \d+ B, 0 VMs, 0 vCPUs, pool \d+ runs, "
+                     r"(\d+) MiB free, outgoing Keel 0.1.0\n", serial())
+    if not seen or int(seen.group(1)) != free:
+        print(f"FAIL: the record checked: {seen and seen.group(0)}, the pool has {free} MiB free")
+        ok = False
+    ok &= wait_serial("handover: adoption is not built on x86_64 yet: handing back to the outgoing image", 5)
+    # The outgoing image goes on: the same session, new VMs, the pool as before.
+    since = len(serial())
+    start_two()
+    end = time.time() + 60
+    while time.time() < end and len(re.findall(r"\[vm \d\] guest: gaps: watching", serial()[since:])) < 2:
+        time.sleep(0.2)
+    ids = tuple(re.findall(r"\[vm (\d)\] guest: gaps: watching", serial()[since:]))
+    if len(ids) != 2:
+        print(f"FAIL: the VMs created after the hand-back did not start: {ids}")
+        ok = False
+    ok &= answers("after the hand-back", ids)
+    stop_all()
+    if run("--json", "info") != base:
+        print("FAIL: the pool or the cores did not come back to the baseline")
+        ok = False
     log_out = run("log")
     ok &= "audit chain verified" in log_out
+    ok &= all_in(log_out, ["update rolled back: no adoption"], "the audit log")
     for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
         if f"update verify: {status}" not in log_out:
             print(f"FAIL: no audit record 'update verify: {status}'")
             ok = False
-    # Nothing of the refused updates stayed taken: pool and cores as before the guests.
-    if run("--json", "info") != base:
-        print("FAIL: the pool or the cores did not come back to the baseline")
-        ok = False
     return ok
 
 

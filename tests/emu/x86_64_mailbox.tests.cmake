@@ -45,5 +45,6 @@ set_tests_properties(x86_64.mailbox_hotplug PROPERTIES LABELS qemu-x86_64 TIMEOU
 add_test(NAME x86_64.update_refusals
   COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_x86_mbox_args}
           --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_x86_64}
-          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem update_refusals)
+          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem
+          --log ${CMAKE_BINARY_DIR}/logs/x86_64.update_refusals.log update_refusals)
 set_tests_properties(x86_64.update_refusals PROPERTIES LABELS qemu-x86_64 TIMEOUT 300 RUN_SERIAL TRUE)

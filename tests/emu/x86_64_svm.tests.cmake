@@ -97,3 +97,35 @@ keel_emu_test(NAME x86_64.svm_reset LABEL qemu-x86_64 TIMEOUT 60 ARGS ${_svm_arg
   --expect "vm 2: summary: guest reset"
   --expect "keel: all VMs ended, pool " --fail "pool leaked" --fail "vm 2: guest power-off"
   --expect "keel: power off (status 0)")
+
+# The image is a static PIE (docs/handover.md §1.4), the first step of an x86 live update:
+# a copy whose Multiboot header asks to be loaded 64 MiB higher (keel-run --load-offset) runs
+# at 0x4200000 instead of its linked 0x200000: the 32-bit entry finds where it runs, the
+# 64-bit entry applies every R_X86_64_RELATIVE (vtables, handler tables, the GOT), and the
+# AP trampoline, which names only itself and what smp.cpp writes into it, starts every core.
+# The pool gives the 2 MiB block at 0x200000, where the image is linked, to VM 1, which
+# runs the whole guest suite over it (its RAM zeroed, a pattern written through all of it);
+# then VM 2, with two vCPUs on cores 2-3, starts its AP by INIT/SIPI. Both power off, the
+# pool comes back.
+keel_emu_test(NAME x86_64.update_relocated_boot LABEL qemu-x86_64 TIMEOUT 60 ARGS ${_svm_args}
+  --load-offset 0x4000000 --smp 4
+  --append "keel.vm=cpus:1,mem:4M keel.vm=cpus:2-3,mem:4M,after:1"
+  --expect "x86_64: running at 0x4200000, linked at 0x200000: "
+  --fail "running at 0x4200000, linked at 0x200000: 0 relocations"
+  --expect "cpu 3 online (apic id 3, SVM on)"
+  --expect "pool: free 0x200000-0x41fffff (64 MiB)"
+  --expect "vm 1: created: cpus 0x2, 4 MiB at pa 0x200000 (ipa 0x40000000)"
+  --expect "[vm 1] hello from a 64-bit guest under SVM: vm 1"
+  --expect "[vm 1] memory: RAM is zeroed at start ok"
+  --expect "[vm 1] apic: NMI taken with RFLAGS.IF clear ok"
+  --expect "[vm 1] vmcall: echo 0x41 -> 0x42 ok"
+  --expect "[vm 1] all checks passed"
+  --expect "vm 1: destroyed (guest power-off), pool back to"
+  --expect "vm 2: created: cpus 0xc, 4 MiB at pa 0x200000"
+  --expect "[vm 2] memory: RAM is zeroed at start ok"
+  --expect "[vm 2] smp: every AP started by INIT/SIPI counted itself ok"
+  --expect "[vm 2] smp: 2 cpus ran"
+  --expect "vm 1: summary: guest power-off"
+  --expect "vm 2: summary: guest power-off"
+  --expect "keel: all VMs ended, pool " --fail "pool leaked"
+  --expect "keel: power off (status 0)")

@@ -23,6 +23,8 @@
 #include "hypervisor/vm/vm.hpp"
 #include "linux_vm.hpp"
 #include "vm_context.hpp"
+#include "vm_tables.hpp"
+#include <arch/sections.hpp>
 #include <arch/smp.hpp>
 
 namespace keel::x86 {
@@ -33,9 +35,13 @@ namespace keel::virt {
 namespace {
 
 // A VM with 2 MiB-aligned RAM below 512 GiB needs 3 EPT or NPT tables, 2 more with
-// assigned VFs (their BARs in 4 KiB pages at GiB 3); 48 serve every VM.
-mm::TableStorage<48> g_table_pages;
+// assigned VFs (their BARs in 4 KiB pages at GiB 3); 48 serve every VM. Under the mailbox
+// the pool moves to a region of its own before any VM exists (vm_tables.hpp).
+KEEL_NOINIT mm::TableStorage<48> g_table_pages; // TablePool zeroes each page it hands out
 constinit mm::TablePool g_tables{g_table_pages};
+constexpr u32 kRegionPages = static_cast<u32>(kTableRegionBytes / mm::kPageSize);
+bool g_region_used[kRegionPages];
+u64 g_region = 0;
 
 // Zeroes pool memory through a transient mapping, 2 MiB at a time.
 class TransientScrubber final : public mm::Scrubber {
@@ -121,6 +127,17 @@ void destroy_stage2(Vm& vm) {
 }
 
 } // namespace
+
+Status vm_tables_use_region(u64 base, u64 size) {
+    if (g_region != 0 || size != kTableRegionBytes || (base & (mm::kPageSize - 1)) != 0)
+        return Status::InvalidArgument;
+    KEEL_TRY(g_tables.use_storage(reinterpret_cast<u64(*)[mm::kEntriesPerTable]>(base),
+                                  g_region_used, kRegionPages));
+    g_region = base;
+    return Status::Ok;
+}
+
+u64 vm_tables_region() { return g_region; }
 
 bool enter_guest(VmContext& s, Vcpu& v) {
     __atomic_store_n(&v.in_guest, 1u, __ATOMIC_SEQ_CST); // before the generation is read
