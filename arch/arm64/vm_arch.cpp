@@ -43,21 +43,12 @@ namespace {
 // come from a run of the partition pool reserved before any VM exists, not from the image,
 // so they outlive it: the incoming image adopts the trees where they are and the outgoing
 // image's span can be freed at the commit.
-constexpr u32 kRegionPages = static_cast<u32>(kTableRegionBytes / mm::kPageSize);
-bool g_region_used[kRegionPages];
-u64 g_region = 0;
+mm::TableRegion<kTableRegionBytes / mm::kPageSize> g_region;
 } // namespace
 
-Status vm_tables_use_region(u64 base, u64 size) {
-    if (g_region != 0 || size != kTableRegionBytes || (base & (mm::kPageSize - 1)) != 0)
-        return Status::InvalidArgument;
-    KEEL_TRY(g_tables.use_storage(reinterpret_cast<u64(*)[mm::kEntriesPerTable]>(base),
-                                  g_region_used, kRegionPages));
-    g_region = base;
-    return Status::Ok;
-}
+Status vm_tables_use_region(u64 base, u64 size) { return g_region.use(g_tables, base, size); }
 
-u64 vm_tables_region() { return g_region; }
+u64 vm_tables_region() { return g_region.base(); }
 
 Status ram_block_ready(Vm& vm, u64 ipa) {
     VmContext& a = vm.arch;

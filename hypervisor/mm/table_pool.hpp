@@ -63,6 +63,27 @@ private:
     SpinLock lock_;
 };
 
+// A pool moved once onto a region of N pages outside the image (a live update's table
+// region, docs/handover.md §2.2 OldImage tables_base): the region's page flags and where it
+// is. InvalidArgument for another size, a misaligned base or a second region; BadState
+// (use_storage) while a page of the pool is in use.
+template <u32 N>
+class TableRegion {
+public:
+    Status use(TablePool& pool, u64 base, u64 size) {
+        if (base_ != 0 || size != u64{N} * kPageSize || (base & (kPageSize - 1)) != 0)
+            return Status::InvalidArgument;
+        KEEL_TRY(pool.use_storage(reinterpret_cast<u64(*)[kEntriesPerTable]>(base), used_, N));
+        base_ = base;
+        return Status::Ok;
+    }
+    [[nodiscard]] u64 base() const { return base_; } // 0: not moved
+
+private:
+    bool used_[N] = {};
+    u64 base_ = 0;
+};
+
 class PoolTables final : public TableMemory {
 public:
     constexpr PoolTables() = default;

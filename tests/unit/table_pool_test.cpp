@@ -91,3 +91,25 @@ TEST(TablePool, MovesOntoARegionAndAdoptsATreesPagesInPlace) {
     EXPECT_EQ(t.alloc_table(&p), nullptr);
     EXPECT_TRUE(pool.free(page3));
 }
+
+// TableRegion (live update's table region, docs/handover.md §2.2 OldImage tables_base): one
+// region of exactly N pages, page-aligned, once; the pool allocates from it afterwards.
+TEST(TablePool, ARegionIsTakenOnceWholeAndAligned) {
+    TableStorage<1> own{};
+    TablePool pool{own};
+    alignas(kPageSize) static u64 region[4][kEntriesPerTable];
+    const u64 base = reinterpret_cast<u64>(region);
+    TableRegion<4> r;
+    EXPECT_EQ(r.base(), 0u);
+    EXPECT_EQ(r.use(pool, base, 3 * kPageSize), Status::InvalidArgument) << "not N pages";
+    EXPECT_EQ(r.use(pool, base + 8, 4 * kPageSize), Status::InvalidArgument) << "misaligned";
+    EXPECT_EQ(pool.capacity(), 1u) << "nothing changed";
+    ASSERT_EQ(r.use(pool, base, 4 * kPageSize), Status::Ok);
+    EXPECT_EQ(r.base(), base);
+    EXPECT_EQ(pool.capacity(), 4u);
+    EXPECT_EQ(r.use(pool, base, 4 * kPageSize), Status::InvalidArgument) << "a second region";
+    PhysAddr p;
+    ASSERT_NE(pool.alloc(&p), nullptr);
+    EXPECT_GE(p.raw(), base);
+    EXPECT_LT(p.raw(), base + 4 * kPageSize) << "allocated from the region";
+}

@@ -39,9 +39,7 @@ namespace {
 // the pool moves to a region of its own before any VM exists (vm_tables.hpp).
 KEEL_NOINIT mm::TableStorage<48> g_table_pages; // TablePool zeroes each page it hands out
 constinit mm::TablePool g_tables{g_table_pages};
-constexpr u32 kRegionPages = static_cast<u32>(kTableRegionBytes / mm::kPageSize);
-bool g_region_used[kRegionPages];
-u64 g_region = 0;
+mm::TableRegion<kTableRegionBytes / mm::kPageSize> g_region;
 
 // Zeroes pool memory through a transient mapping, 2 MiB at a time.
 class TransientScrubber final : public mm::Scrubber {
@@ -128,16 +126,9 @@ void destroy_stage2(Vm& vm) {
 
 } // namespace
 
-Status vm_tables_use_region(u64 base, u64 size) {
-    if (g_region != 0 || size != kTableRegionBytes || (base & (mm::kPageSize - 1)) != 0)
-        return Status::InvalidArgument;
-    KEEL_TRY(g_tables.use_storage(reinterpret_cast<u64(*)[mm::kEntriesPerTable]>(base),
-                                  g_region_used, kRegionPages));
-    g_region = base;
-    return Status::Ok;
-}
+Status vm_tables_use_region(u64 base, u64 size) { return g_region.use(g_tables, base, size); }
 
-u64 vm_tables_region() { return g_region; }
+u64 vm_tables_region() { return g_region.base(); }
 
 bool enter_guest(VmContext& s, Vcpu& v) {
     __atomic_store_n(&v.in_guest, 1u, __ATOMIC_SEQ_CST); // before the generation is read
