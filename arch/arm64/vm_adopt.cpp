@@ -19,6 +19,8 @@ Status vm_adopt(Vm& vm, const update::HandoverView& r) {
     for (u32 i = 0; i < r.vm_count; ++i)
         if (r.vms[i]->id == vm.id) at = i;
     if (at == r.vm_count) return Status::NotFound;
+    // An x86 VM's records (ABI 7) are not this arch's: nothing of it is taken.
+    if (r.vgic_dist[at] == nullptr || r.vm_devices[at] == nullptr) return Status::Unsupported;
     const update::VmRecord& rec = *r.vms[at];
     const update::Stage2Record& s2 = *r.stage2[at];
     if (rec.vcpu_count > VmContext::kMaxVcpus ||

@@ -1,10 +1,12 @@
 // x86_64 live update (arch/update_interface.hpp, docs/handover.md §1, §5.1). The update
 // region is reserved at boot as on arm64, so UPDATE Begin, Chunk and Verify stage an
 // incoming keel.img and run the boot stage's checks and the handover-ABI check on it. Apply
-// places the image in the run slot, writes the record and enters the image (handover_jump.S)
-// on a flat identity map built in the region; the image relocates itself, checks the record
-// and hands back, since adopting is not built on x86 yet. Nothing can be parked yet either:
-// with a VM present Apply is refused before anything changes (swap_missing).
+// places the image in the run slot, parks every running vCPU (virt/quiesce.hpp), writes the
+// record (the VMs through virt/handover_vm.cpp) and enters the image (handover_jump.S) on a
+// flat identity map built in the region; the image relocates itself, checks the record and
+// hands back, since adopting is not built on x86 yet, and every vCPU resumes as it parked.
+// Under VT-x, whose VMCS the boot core cannot read, Apply with a VM present is refused
+// before anything changes (swap_missing).
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 #include <string.h>
@@ -16,6 +18,9 @@
 #include "hypervisor/vm/vm_manager.hpp"
 #include "paging.hpp"
 #include "percpu.hpp"
+#include "virt/backend.hpp"
+#include "virt/handover_vm.hpp"
+#include "virt/quiesce.hpp"
 #include "virt/vm_tables.hpp"
 
 extern "C" char __image_start[], __image_end[], keel_uefi_entry[];
@@ -52,6 +57,19 @@ u64 build_flat_map(u64 at) {
     return at;
 }
 
+// vCPUs running in a guest now (each parks at its next entry or HLT wait).
+u32 vcpus_on() {
+    u32 n = 0;
+    for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+        const Vm* vm = vm_manager().find(id);
+        if (vm == nullptr) continue;
+        for (u32 i = 0; i < vm->arch.vcpus; ++i)
+            n += __atomic_load_n(&vm->arch.vcpu[i].run, __ATOMIC_ACQUIRE) ==
+                 static_cast<u32>(virt::VcpuRun::Running);
+    }
+    return n;
+}
+
 class X86Swap final : public update::Swap {
 public:
     Status reserve(u8** region, u64* region_size, u8** record, u64* record_size) override {
@@ -77,32 +95,55 @@ public:
         return Status::Ok;
     }
 
-    // Asked at each Apply: the flat map reaches the low 4 GiB only, and no vCPU can park yet.
+    // Asked at each Apply: the flat map reaches the low 4 GiB only, and a VMCS cannot be
+    // described from the boot core yet.
     const char* swap_missing() override {
         if (reserved_ + kReserveBytes > 4 * GiB) return "the update region lies above 4 GiB";
-        for (u32 id = 1; id <= Vm::kMaxVms; ++id)
-            if (vm_manager().find(id) != nullptr)
-                return "x86_64 cannot hand VMs over yet: destroy every VM first";
+        if (virt::backend() == virt::Backend::Vmx)
+            for (u32 id = 1; id <= Vm::kMaxVms; ++id)
+                if (vm_manager().find(id) != nullptr)
+                    return "VT-x vCPUs cannot be handed over yet: destroy every VM first";
         return nullptr;
     }
 
     const char* swap_summary() override {
-        return "record, enter the new image, which checks it and hands back (no VM is handed "
-               "over on x86_64 yet)";
+        return "quiesce and record, enter the new image, which checks the record and hands "
+               "back (adopting is not built on x86_64 yet)";
     }
 
-    // No VM exists (swap_missing): nothing to park.
-    Status quiesce(u64, u32* parked) override {
-        quiesce_tick_ = arch::ticks().count;
+    // Every running vCPU parks at its next entry or in its HLT wait (virt/quiesce.hpp).
+    Status quiesce(u64 timeout_ms, u32* parked) override {
+        const arch::TickCount t0 = arch::ticks();
+        quiesce_tick_ = t0.count;
+        __atomic_store_n(&virt::g_quiesce_request, 1u, __ATOMIC_RELEASE);
+        const u64 limit = t0.hz != 0 ? t0.hz / 1000 * timeout_ms : ~0ull;
+        for (;;) {
+            const u32 on = vcpus_on();
+            if (__atomic_load_n(&virt::g_parked, __ATOMIC_ACQUIRE) >= on) {
+                *parked = on;
+                return Status::Ok;
+            }
+            if (arch::ticks().count - t0.count > limit) break;
+            asm volatile("pause" ::: "memory");
+        }
+        resume();
         *parked = 0;
-        return Status::Ok;
+        return Status::Timeout;
     }
     Status describe(update::HandoverWriter& w) override {
+        for (u32 id = 1; id <= Vm::kMaxVms; ++id)
+            if (const Vm* vm = vm_manager().find(id); vm != nullptr && vm->arch.vcpus != 0)
+                KEEL_TRY(virt::describe_vm(*vm, w));
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
         return update::describe_pool(w, base, span, reserved_, kReserveBytes, 0, 0);
     }
-    void resume() override {}
+    void resume() override {
+        __atomic_store_n(&virt::g_quiesce_request, 0u, __ATOMIC_RELEASE);
+        // Until every parked vCPU has seen it, so the next quiesce counts afresh.
+        while (__atomic_load_n(&virt::g_parked, __ATOMIC_ACQUIRE) != 0)
+            asm volatile("pause" ::: "memory");
+    }
     void image_span(u64* base, u64* span, u64* entry) override {
         *base = reinterpret_cast<uptr>(__image_start);
         *span = static_cast<u64>(__image_end - __image_start);

@@ -39,6 +39,19 @@ Status once(const T*& slot, const RecordRef& r) {
     return Status::Ok;
 }
 
+// A vCPU record of either arch into `list`: after its Vm record, an index below the VM's
+// vcpu_count and not seen before for that VM, at most kHandoverMaxVcpus of them.
+template <class R>
+Status add_vcpu(const HandoverView& v, const R* c, const R* (&list)[kHandoverMaxVcpus], u32& n) {
+    const int slot = vm_slot(v, c->vm_id);
+    if (slot < 0 || c->index >= v.vms[slot]->vcpu_count || n == kHandoverMaxVcpus)
+        return Status::Corrupt;
+    for (u32 i = 0; i < n; ++i)
+        if (list[i]->vm_id == c->vm_id && list[i]->index == c->index) return Status::Corrupt;
+    list[n++] = c;
+    return Status::Ok;
+}
+
 // One record into the view, with the rules of §2.3 that can be checked as records arrive.
 Status take(HandoverView& v, const RecordRef& r, bool first) {
     if ((r.type == RecordType::OldImage) != first) return Status::Corrupt; // exactly once, first
@@ -96,6 +109,21 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
         v.vfs[v.vf_count++] = f;
         return Status::Ok;
     }
+    case RecordType::X86Devices: {
+        const auto* d = reinterpret_cast<const X86DevicesRecord*>(r.payload);
+        const int slot = vm_slot(v, d->vm_id);
+        if (slot < 0 || d->reserved != 0 || d->uart_bytes > sizeof d->uart ||
+            d->ioapic_bytes > sizeof d->ioapic || d->pit_bytes > sizeof d->pit ||
+            d->rtc_bytes > sizeof d->rtc || d->rx_head >= sizeof d->rx_queue ||
+            d->rx_count > sizeof d->rx_queue)
+            return Status::Corrupt;
+        return once(v.x86_devices[slot], r);
+    }
+    case RecordType::VcpuX86: {
+        const auto* c = reinterpret_cast<const VcpuX86Record*>(r.payload);
+        if (c->lapic_bytes > sizeof c->lapic) return Status::Corrupt;
+        return add_vcpu(v, c, v.x86_vcpus, v.x86_vcpu_count);
+    }
     case RecordType::VmPci:
     case RecordType::Stage2:
     case RecordType::VgicDist:
@@ -130,15 +158,8 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
     }
     case RecordType::Vcpu: {
         const auto* c = reinterpret_cast<const VcpuRecord*>(r.payload);
-        const int slot = vm_slot(v, c->vm_id);
-        if (slot < 0 || c->index >= v.vms[slot]->vcpu_count || v.vcpu_count == kHandoverMaxVcpus ||
-            c->lr_count > 16)
-            return Status::Corrupt;
-        for (u32 i = 0; i < v.vcpu_count; ++i)
-            if (v.vcpus[i]->vm_id == c->vm_id && v.vcpus[i]->index == c->index)
-                return Status::Corrupt;
-        v.vcpus[v.vcpu_count++] = c;
-        return Status::Ok;
+        if (c->lr_count > 16) return Status::Corrupt;
+        return add_vcpu(v, c, v.vcpus, v.vcpu_count);
     }
     }
     return Status::Corrupt;
@@ -150,14 +171,22 @@ Status complete(const HandoverView& v) {
         (v.io != nullptr && v.vf_count != v.io->vf_count))
         return Status::Corrupt;
     for (u32 i = 0; i < v.vm_count; ++i) {
-        if (v.stage2[i] == nullptr || v.console[i] == nullptr || v.vgic_dist[i] == nullptr ||
-            v.vm_devices[i] == nullptr || v.mailbox_vm[i] == nullptr ||
+        if (v.stage2[i] == nullptr || v.console[i] == nullptr || v.mailbox_vm[i] == nullptr ||
             (v.io != nullptr) != (v.vm_pci[i] != nullptr))
             return Status::Corrupt;
-        u32 n = 0;
+        // Either arch's set, never a mix: arm64 VgicDist, VmDevices and Vcpu records, or
+        // x86_64 X86Devices and VcpuX86 records (ABI 7).
+        const u32 id = v.vms[i]->id;
+        u32 n = 0, x = 0;
         for (u32 c = 0; c < v.vcpu_count; ++c)
-            n += v.vcpus[c]->vm_id == v.vms[i]->id;
-        if (n != v.vms[i]->vcpu_count) return Status::Corrupt;
+            n += v.vcpus[c]->vm_id == id;
+        for (u32 c = 0; c < v.x86_vcpu_count; ++c)
+            x += v.x86_vcpus[c]->vm_id == id;
+        const bool arm64 = v.vgic_dist[i] != nullptr && v.vm_devices[i] != nullptr &&
+                           v.x86_devices[i] == nullptr && n == v.vms[i]->vcpu_count && x == 0;
+        const bool x86 = v.x86_devices[i] != nullptr && v.vgic_dist[i] == nullptr &&
+                         v.vm_devices[i] == nullptr && x == v.vms[i]->vcpu_count && n == 0;
+        if (!arm64 && !x86) return Status::Corrupt;
     }
     return Status::Ok;
 }

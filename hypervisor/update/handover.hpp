@@ -53,14 +53,16 @@ enum class RecordType : u32 {
     PoolRuns = 5,
     Console = 6,
     Mailbox = 7,
-    VgicDist = 8,   // from ABI 2
-    VmDevices = 9,  // from ABI 3
-    MailboxVm = 10, // from ABI 3
-    Io = 11,        // from ABI 6
-    Vf = 12,        // from ABI 6
-    VmPci = 13,     // from ABI 6
+    VgicDist = 8,    // from ABI 2
+    VmDevices = 9,   // from ABI 3
+    MailboxVm = 10,  // from ABI 3
+    Io = 11,         // from ABI 6
+    Vf = 12,         // from ABI 6
+    VmPci = 13,      // from ABI 6
+    VcpuX86 = 14,    // from ABI 7
+    X86Devices = 15, // from ABI 7
 };
-constexpr u32 kRecordTypeMax = 13;
+constexpr u32 kRecordTypeMax = 15;
 constexpr u32 kRecordVersion = 1;
 
 struct OldImageRecord {
@@ -246,6 +248,44 @@ struct VmPciRecord {
 static_assert(sizeof(VmPciRecord) == 208, "docs/handover.md §2.2 VmPci");
 static_assert(__builtin_offsetof(VmPciRecord, vm_id) == 0, "docs/handover.md §2.2");
 
+// x86_64 (from ABI 7). A segment register or descriptor-table register as the VMCB keeps it
+// (AMD APM Vol. 2 15.5.1, Appendix B): selector, attributes (the descriptor's type, S, DPL,
+// P, AVL, L, D/B, G bits packed into 12), limit, base.
+struct X86Segment {
+    u16 selector, attrib;
+    u32 limit;
+    u64 base;
+};
+static_assert(sizeof(X86Segment) == 16, "docs/handover.md §2.2 VcpuX86");
+// An x86 vCPU: its architectural state, the event its next entry delivers, its interrupt
+// state, its one-shot test timer and its local APIC (virt/lapic.hpp, this ABI's layout:
+// lapic_bytes must be the reader's own size).
+struct VcpuX86Record {
+    u32 vm_id, index, core, run; // run: virt::VcpuRun
+    u64 rax, rbx, rcx, rdx, rsi, rdi, rbp, rsp, r8, r9, r10, r11, r12, r13, r14, r15;
+    u64 rip, rflags, cr0, cr2, cr3, cr4, efer, dr6, dr7;
+    X86Segment es, cs, ss, ds, fs, gs, ldtr, tr, gdtr, idtr;
+    u64 star, lstar, cstar, sfmask, kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
+    u64 pat, xcr0, tsc_offset;
+    u64 event_inject; // EVENTINJ's layout (APM Vol. 2 15.20): bit 31 valid; 0 none
+    u64 int_control;  // a virtual interrupt request waiting for its window (15.21.4)
+    u32 int_shadow, nmi_blocked, nmi_iret, nmi_pending;
+    u64 timer_deadline; // TSC, while timer_armed
+    u32 timer_armed, sipi_vector, apic_off, lapic_bytes;
+    u8 lapic[256];
+};
+static_assert(sizeof(VcpuX86Record) == 776, "docs/handover.md §2.2 VcpuX86");
+// An x86 VM's emulated platform devices (virt/uart.hpp, ioapic.hpp, pit.hpp, rtc.hpp, in
+// this ABI's layouts: each *_bytes must be the reader's own size) and COM1's input queue.
+struct X86DevicesRecord {
+    u32 vm_id, reserved;
+    u32 uart_bytes, ioapic_bytes, pit_bytes, rtc_bytes;
+    u32 rx_head, rx_count; // the queue from rx_head, rx_count bytes (at most 256)
+    u8 uart[16], ioapic[256], pit[64], rtc[64];
+    char rx_queue[256];
+};
+static_assert(sizeof(X86DevicesRecord) == 688, "docs/handover.md §2.2 X86Devices");
+
 // The payload size of a fixed-size type; 0 for PoolRuns (variable) and unknown types.
 constexpr u32 record_size(RecordType t) {
     switch (t) {
@@ -261,6 +301,8 @@ constexpr u32 record_size(RecordType t) {
     case RecordType::Io: return sizeof(IoRecord);
     case RecordType::Vf: return sizeof(VfRecord);
     case RecordType::VmPci: return sizeof(VmPciRecord);
+    case RecordType::VcpuX86: return sizeof(VcpuX86Record);
+    case RecordType::X86Devices: return sizeof(X86DevicesRecord);
     case RecordType::PoolRuns: return 0;
     }
     return 0;
@@ -313,8 +355,12 @@ struct HandoverView {
     const IoRecord* io = nullptr;                            // none: no I/O state
     u32 vf_count = 0;
     const VfRecord* vfs[kHandoverMaxVfs] = {};
-    u32 vcpu_count = 0;
+    u32 vcpu_count = 0; // arm64 Vcpu records
     const VcpuRecord* vcpus[kHandoverMaxVcpus] = {};
+    // x86_64 (ABI 7): per VM its X86Devices (same index as vms), and the VcpuX86 records.
+    const X86DevicesRecord* x86_devices[kHandoverMaxVms] = {};
+    u32 x86_vcpu_count = 0;
+    const VcpuX86Record* x86_vcpus[kHandoverMaxVcpus] = {};
 };
 
 // `buf` must be 8-byte aligned. Ok: `out` describes the whole record. Truncated (shorter

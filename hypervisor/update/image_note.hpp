@@ -24,7 +24,9 @@ constexpr u64 kNoteOffset = 0x40;
 // the controller's word and rolls back to the outgoing image without it (§4.7). 6: the I/O
 // state (Io, Vf, VmPci): assigned VFs keep their DMA and MSIs across the swap, which an image
 // that cannot adopt them would cut off; and OldImage's RSDP and command line (UEFI boots).
-constexpr u32 kHandoverAbi = 6;
+// 7: x86_64's VMs (VcpuX86, X86Devices); an arm64 record of 6 is one of 7 without them, so
+// the range starts at 6.
+constexpr u32 kHandoverAbi = 7;
 constexpr u32 kHandoverAbiMin = 6;
 
 struct ImageNote {

@@ -12,8 +12,9 @@ void report_record_checked(const HandoverView& view) {
     kprint("handover: record checked: abi %u, update %llu, %llu B, %u VMs, %u vCPUs, pool %u "
            "runs, %llu MiB free, outgoing Keel %s\n",
            view.header.abi_version, static_cast<unsigned long long>(view.header.update_counter),
-           static_cast<unsigned long long>(view.header.length), view.vm_count, view.vcpu_count,
-           view.pool->count, static_cast<unsigned long long>(free / MiB), view.old_image->version);
+           static_cast<unsigned long long>(view.header.length), view.vm_count,
+           view.vcpu_count + view.x86_vcpu_count, view.pool->count,
+           static_cast<unsigned long long>(free / MiB), view.old_image->version);
 }
 
 } // namespace keel::update

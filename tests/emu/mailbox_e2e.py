@@ -15,7 +15,7 @@ import argparse, json, os, re, shutil, signal, socket, struct, subprocess, sys, 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "tools"))
 from keel_scratch import Interrupted, Scratch  # noqa: E402
 from sriov_scenarios import hotplug, hotplug_x86, vfassign  # noqa: E402
-from update_scenarios import (update_bench, update_linux, update_many,  # noqa: E402
+from update_scenarios import (update_bench, update_linux, update_linux_x86, update_many,  # noqa: E402
                               update_refusals, update_refusals_x86, update_rollback, update_vf)
 
 
@@ -469,6 +469,8 @@ def drive(a, s):
             ok &= update_many(a, s, run, wait_serial, serial)
         elif a.scenario == "update_bench":
             ok &= update_bench(a, s, run, wait_serial, serial)
+        elif a.scenario == "update_linux" and a.arch == "x86_64":
+            ok &= update_linux_x86(a, s, run, wait_serial, serial, ring, wait_ring)
         elif a.scenario == "update_linux":
             ok &= update_linux(a, s, run, wait_serial, serial, ring, wait_ring)
         elif a.scenario == "update_vf":

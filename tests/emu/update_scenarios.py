@@ -70,7 +70,7 @@ def check_swap(serial, n, version, old_version, vms, vcpus, slot, late=0, uncomm
               f"{slot and hex(slot)}: {entered[-1:]}")
         ok = False
     checks = [
-        rf"handover: record checked: abi 6, update {n + 1}, \d+ B, {vms} VMs, {vcpus} vCPUs, pool \d+ runs, "
+        rf"handover: record checked: abi 7, update {n + 1}, \d+ B, {vms} VMs, {vcpus} vCPUs, pool \d+ runs, "
         rf"\d+ MiB free, outgoing Keel {re.escape(old_version)}\n",
         rf"handover: {vms} VMs adopted, 3 cores came over: staying\n",
         rf"handover: {vcpus} of {vcpus} vCPUs re-entered their guests, \d+ ns after the quiesce began \(counter \d+\)\n",
@@ -161,7 +161,7 @@ def update_images(a, s):
          "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
-         "incompatible handover ABI (image adopts 99..99, this Keel writes 6)"),
+         "incompatible handover ABI (image adopts 99..99, this Keel writes 7)"),
     ]
 
 
@@ -190,7 +190,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     ok &= start_polite_and_deaf(a, run, wait_serial)
     ok &= refuse_each(bad, run, wait_serial, ("polite", "deaf"))
     out = run("update", good, "--verify-only")
-    ok &= "update: verified: 0.1.0, security version 1, handover 6..6" in out
+    ok &= "update: verified: 0.1.0, security version 1, handover 6..7" in out
     out = run("update", a.failing, "--verify-only")
     ok &= "(test image: fails its health check)" in out
     # The rollback (docs/handover.md §4.6): the test image adopts everything, fails its health
@@ -220,7 +220,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     for vm in (1, 2):
         ok &= re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 2 "
                         r"blocks mapped, each to its own RAM", serial()) is not None
-    seen = re.findall(r"handover: record checked: abi 6, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+    seen = re.findall(r"handover: record checked: abi 7, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
                       r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
     if not seen or int(seen[-1]) != base - 8:
         print(f"FAIL: the record's free pool runs: {seen}, baseline {base}")
@@ -270,14 +270,16 @@ def update_refusals(a, s, run, wait_serial, serial):
 def update_refusals_x86(a, s, run, wait_serial, serial):
     """x86_64 (docs/handover.md §5.1): UPDATE stages and verifies an incoming keel.img as on
     arm64, each bad one refused with its own error and audited, while two test guests watch
-    their TSC; the good one verifies; Apply with VMs present is refused, nothing changed, and
-    both guests still answer on their consoles. With no VM, Apply enters the newer image,
-    which runs relocated from the run slot, checks the record and hands back; the mailbox,
-    its session and the audit chain go on, and a VM runs afterwards."""
+    their TSC; the good one verifies. Apply of the newer image parks both vCPUs, writes the
+    record with both VMs and enters the image, which runs relocated from the run slot,
+    checks the record and hands back; both vCPUs resume and the guests answer on their
+    consoles, their longest TSC gap printed. With no VM the same Apply hands back too; the
+    mailbox, its session and the audit chain go on, and VMs run afterwards."""
     ok = True
     good, bad = update_images(a, s)
-    region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 6, "
-                       r"swap: record, enter the new image, which checks it and hands back", serial())
+    region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 7, "
+                       r"swap: quiesce and record, enter the new image, which checks the record and hands "
+                       r"back", serial())
     if not region:
         print("FAIL: no update region announced")
         return False
@@ -322,38 +324,47 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     out = run("update", big, expect_rc=1, both=True)
     ok &= all_in(out, ["does not fit the update region"], "the oversized image")
     out = run("update", good, "--verify-only")
-    ok &= all_in(out, ["update: verified: 0.1.0, security version 1, handover 6..6"], "the good image")
-    out = run("update", good, expect_rc=1, both=True)
-    ok &= all_in(out, ["x86_64 cannot hand VMs over yet: destroy every VM first: nothing changed"], "Apply")
+    ok &= all_in(out, ["update: verified: 0.1.0, security version 1, handover 6..7"], "the good image")
+    def enter_and_back(vms, parked):
+        """Apply of the newer image: every running vCPU parks, the record is written, the
+        image runs relocated from the run slot, checks the record (its free pool runs
+        exactly the pool's free memory) and hands back; the answer says so."""
+        fine = True
+        free = json.loads(run("--json", "info"))["pool_free_mib"]
+        since = len(serial())
+        out = apply_update(run, a.newer, expect_rc=1)
+        m = re.search(ROLLED_BACK_RE, out)
+        if not m or m.group(1) != str(parked) or m.group(3) != "no adoption":
+            print(f"FAIL: the newer image was not entered and handed back ({vms} VMs): {out.strip()}")
+            fine = False
+        text = serial()[since:]
+        entered = re.search(rf"handover: Keel {re.escape(NEWER_VERSION)} \(incoming image\) running at "
+                            r"(0x[0-9a-f]+), linked at 0x200000 \((\d+) relocations\), record at 0x[0-9a-f]+\n", text)
+        if not entered or int(entered.group(1), 16) != slot or int(entered.group(2)) == 0:
+            print(f"FAIL: the incoming image did not run relocated at the run slot {slot:#x}: "
+                  f"{entered and entered.group(0)}")
+            fine = False
+        seen = re.search(rf"handover: record checked: abi 7, update 1, \d+ B, {vms} VMs, {parked} vCPUs, "
+                         r"pool \d+ runs, (\d+) MiB free, outgoing Keel 0.1.0\n", text)
+        if not seen or int(seen.group(1)) != free:
+            print(f"FAIL: the record checked: {seen and seen.group(0)}, the pool has {free} MiB free")
+            fine = False
+        fine &= "handover: adoption is not built on x86_64 yet: handing back to the outgoing image" in text
+        return fine
+
+    # Both guests running: each vCPU parks, then resumes as it parked after the hand-back.
+    ok &= enter_and_back(2, 2)
     listing = run("list")
-    ok &= all_in(listing, ["a\trunning", "b\trunning"], "the VMs after the refusals")
-    ok &= answers("after")
+    ok &= all_in(listing, ["a\trunning", "b\trunning"], "the VMs after the hand-back")
+    ok &= answers("after the hand-back")
+    print("  longest TSC gaps since the last ask (the park and the swap's round trip): " +
+          ", ".join(re.findall(r"\[vm \d\] guest: gaps: longest \d+ TSC ticks", serial())[-2:]))
     ok &= "destroyed" not in serial()
     stop_all()
     ok &= wait_serial("vm 1: destroyed (stopped by the controller)") and \
         wait_serial("vm 2: destroyed (stopped by the controller)")
-    # No VM: the newer image is placed in the run slot and entered. It relocates itself
-    # there, checks the record (no VM, the pool's runs, the session) and hands back, since
-    # x86 adoption is not built; the outgoing image goes on as it was.
-    free = json.loads(run("--json", "info"))["pool_free_mib"]
-    out = run("update", a.newer, expect_rc=1, both=True)
-    m = re.search(ROLLED_BACK_RE, out)
-    if not m or m.group(1) != "0" or m.group(3) != "no adoption":
-        print(f"FAIL: the newer image was not entered and handed back: {out.strip()}")
-        ok = False
-    entered = re.search(rf"handover: Keel {re.escape(NEWER_VERSION)} \(incoming image\) running at (0x[0-9a-f]+), "
-                        r"linked at 0x200000 \((\d+) relocations\), record at (0x[0-9a-f]+)\n", serial())
-    if not entered or int(entered.group(1), 16) != slot or int(entered.group(2)) == 0:
-        print(f"FAIL: the incoming image did not run relocated at the run slot {slot:#x}: "
-              f"{entered and entered.group(0)}")
-        ok = False
-    # The record's free pool runs are exactly the pool's free memory (nothing in use listed).
-    seen = re.search(r"handover: record checked: abi 6, update 1, \d+ B, 0 VMs, 0 vCPUs, pool \d+ runs, "
-                     r"(\d+) MiB free, outgoing Keel 0.1.0\n", serial())
-    if not seen or int(seen.group(1)) != free:
-        print(f"FAIL: the record checked: {seen and seen.group(0)}, the pool has {free} MiB free")
-        ok = False
-    ok &= wait_serial("handover: adoption is not built on x86_64 yet: handing back to the outgoing image", 5)
+    # No VM: nothing to park; the image is entered and hands back all the same.
+    ok &= enter_and_back(0, 0)
     # The outgoing image goes on: the same session, new VMs, the pool as before.
     since = len(serial())
     start_two()
@@ -364,14 +375,16 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     if len(ids) != 2:
         print(f"FAIL: the VMs created after the hand-back did not start: {ids}")
         ok = False
-    ok &= answers("after the hand-back", ids)
+    ok &= answers("after the second hand-back", ids)
     stop_all()
     if run("--json", "info") != base:
         print("FAIL: the pool or the cores did not come back to the baseline")
         ok = False
     log_out = run("log")
     ok &= "audit chain verified" in log_out
-    ok &= all_in(log_out, ["update rolled back: no adoption"], "the audit log")
+    if log_out.count("update rolled back: no adoption") < 2:
+        print("FAIL: the audit log lacks the two hand-backs ('update rolled back: no adoption')")
+        ok = False
     for status in ["bad signature", "rollback", "wrong arch", "truncated", "unsupported"]:
         if f"update verify: {status}" not in log_out:
             print(f"FAIL: no audit record 'update verify: {status}'")
@@ -403,6 +416,77 @@ def alternating_update(a, good, run, serial, n, vms, vcpus):
     return ok
 
 
+def guests_checked(run, ring, wait_ring, names=("one", "two")):
+    """The Linux guests' own view across the swaps (tests/guest/linux/init `check`): their
+    8 MiB of random bytes unchanged, and the longest gap their clock loop saw (TCG on a
+    shared host: a loose bound; a vCPU left parked or a lost timer interrupt would show as
+    seconds)."""
+    ok = True
+    for vm, name in enumerate(names, 1):
+        mark = ring(vm)[0]
+        run("console", name, "--write", "check")
+        ok &= wait_ring(vm, mark, " ms", 60)  # the check line, whole
+        m = re.search(r"KEEL-GUEST: check: memory (\S+), longest clock gap (\d+) ms", ring(vm)[1])
+        if not m or m.group(1) != "same" or int(m.group(2)) > 5000:
+            print(f"FAIL: vm {vm}'s own check after the updates: {m and m.group(0)}")
+            ok = False
+        else:
+            print(f"  vm {vm}: memory checksum unchanged, longest clock gap {m.group(2)} ms (TCG)")
+    return ok
+
+
+def start_two_linux(run, ring, wait_ring, initrd, kernel, t):
+    """Linux VMs "one" (1 vCPU, core 1) and "two" (2 vCPUs, cores 2-3) that echo console
+    lines: the console rings' marks at their start, and whether both came up."""
+    lx = ["--kernel", kernel, "--initrd", initrd]
+    marks = {i: ring(i)[0] for i in (1, 2)}
+    run("create", "one", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("create", "two", "--cpus", "2-3", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
+    run("start", "one"); run("start", "two")
+    ok = wait_ring(1, marks[1], "KEEL-GUEST: echo ready", t)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: echo ready", t)
+    ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 5)
+    return marks, ok
+
+
+def update_linux_x86(a, s, run, wait_serial, serial, ring, wait_ring):
+    """x86_64 (docs/handover.md §5.1): two Debian amd64 Linux VMs (1 and 2 vCPUs) echo
+    console lines while three Applies of the newer image each park all three vCPUs (in the
+    guest or in Linux's idle HLT), write the record with both VMs, enter the image, which
+    checks it and hands back; every vCPU resumes where it parked and both guests echo after
+    each; at the end each guest's own check finds its memory unchanged and reports its
+    longest clock gap, and no kernel died."""
+    ok = True
+    update_images(a, s)
+    marks, started = start_two_linux(run, ring, wait_ring, initrd_with_current_init(a, s), a.linux, 240)
+    ok &= started
+    for n in range(3):
+        since = len(serial())
+        out = apply_update(run, a.newer, expect_rc=1)
+        m = re.search(ROLLED_BACK_RE, out)
+        if not m or m.group(1) != "3" or m.group(3) != "no adoption":
+            print(f"FAIL: Apply {n + 1}: not parked, entered and handed back: {out.strip()}")
+            ok = False
+        elif re.search(r"handover: record checked: abi 7, update 1, \d+ B, 2 VMs, 3 vCPUs, ",
+                       serial()[since:]) is None:
+            print(f"FAIL: Apply {n + 1}: the incoming image did not check a record of 2 VMs, 3 vCPUs")
+            ok = False
+        else:
+            print(f"  Apply {n + 1}: 3 vCPUs parked, record {m.group(2)} B, resumed in {m.group(4)} ns")
+        for vm in (1, 2):
+            run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
+            ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 60)
+    ok &= guests_checked(run, ring, wait_ring)
+    ok &= all_in(run("list"), ["one\trunning", "two\trunning"], "the VMs after the Applies")
+    ok &= kernel_alive(serial()) and "destroyed" not in serial()
+    log_out = run("log")
+    ok &= "audit chain verified" in log_out
+    if log_out.count("update rolled back: no adoption") != 3:
+        print("FAIL: expected three hand-backs ('update rolled back: no adoption') in the audit log")
+        ok = False
+    return ok
+
+
 def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
     """Two Linux VMs (1 and 2 vCPUs) that echo console lines; five live updates alternating a
     visibly newer image (0.2.0-next) and 0.1.0: each time every vCPU parks, the record is
@@ -411,32 +495,14 @@ def update_linux(a, s, run, wait_serial, serial, ring, wait_ring):
     and the audit chain continue across every swap."""
     ok = True
     good, _ = update_images(a, s)
-    lx = ["--kernel", a.linux, "--initrd", a.initrd]
-    marks = {i: ring(i)[0] for i in (1, 2)}
-    run("create", "one", "--cpus", "1", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
-    run("create", "two", "--cpus", "2-3", "--mem", "256M", *lx, "--cmdline", "quiet keel.guest=echo")
-    run("start", "one"); run("start", "two")
-    ok &= wait_ring(1, marks[1], "KEEL-GUEST: echo ready", 150)
-    ok &= wait_ring(2, marks[2], "KEEL-GUEST: echo ready", 150)
-    ok &= wait_ring(2, marks[2], "KEEL-GUEST: nproc 2", 5)
+    marks, started = start_two_linux(run, ring, wait_ring, a.initrd, a.linux, 150)
+    ok &= started
     for n in range(5):
         ok &= alternating_update(a, good, run, serial, n, 2, 3)
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
             ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 30)
-    # The guests' own view across all five swaps: their 8 MiB of random bytes unchanged, and
-    # the longest gap their clock loop saw (TCG on a shared host: a loose bound; a vCPU left
-    # parked or a lost timer interrupt would show as seconds).
-    for vm in (1, 2):
-        mark = ring(vm)[0]
-        run("console", ["one", "two"][vm - 1], "--write", "check")
-        ok &= wait_ring(vm, mark, " ms", 60)  # the check line, whole
-        m = re.search(r"KEEL-GUEST: check: memory (\S+), longest clock gap (\d+) ms", ring(vm)[1])
-        if not m or m.group(1) != "same" or int(m.group(2)) > 5000:
-            print(f"FAIL: vm {vm}'s own check after the updates: {m and m.group(0)}")
-            ok = False
-        else:
-            print(f"  vm {vm}: memory checksum unchanged, longest clock gap {m.group(2)} ms (TCG)")
+    ok &= guests_checked(run, ring, wait_ring)
     out = run("list")
     ok &= "one\trunning" in out and "two\trunning" in out
     ok &= "destroyed" not in serial() and "unhandled" not in serial()
@@ -838,7 +904,7 @@ def update_rollback(a, s, run, wait_serial, serial):
     if not first or not back or back[-1][0] != first.group(1):
         print(f"FAIL: the old image did not run again where it first ran ({first and first.group(1)}): {back}")
         ok = False
-    checks = [r"handover: record checked: abi 6, update 2, \d+ B, 3 VMs, 3 vCPUs, pool \d+ runs, \d+ MiB free, "
+    checks = [r"handover: record checked: abi 7, update 2, \d+ B, 3 VMs, 3 vCPUs, pool \d+ runs, \d+ MiB free, "
               rf"outgoing Keel {re.escape(NEWER_VERSION)}\n",
               r"handover: vm 3 adopted: running, cores 0x8, 4 MiB at 0x[0-9a-f]+, vCPU 0 on cpu 3\n",
               r"handover: 3 VMs adopted, 3 cores came over: staying\n",

@@ -120,7 +120,7 @@ TEST(UpdateCheck, IncompatibleHandoverAbi) {
     EXPECT_EQ(o.why, Refusal::HandoverAbi);
     EXPECT_EQ(o.status, Status::Unsupported);
     EXPECT_EQ(std::string(o.message),
-              "incompatible handover ABI (image adopts 7..7, this Keel writes 6)");
+              "incompatible handover ABI (image adopts 8..8, this Keel writes 7)");
     s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
     EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
 }

@@ -204,6 +204,7 @@ u32 tag_of(const Vm& vm, const Vcpu&) { return asid_of(vm); }
 
 } // namespace
 
-const virt::BackendOps kBackend{"nCR3", "ASID", enable, tag_of, run_vcpu, vcpu_teardown};
+const virt::BackendOps kBackend{"nCR3",   "ASID",        enable,       tag_of,
+                                run_vcpu, vcpu_teardown, describe_vcpu};
 
 } // namespace keel::svm

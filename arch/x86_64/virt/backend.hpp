@@ -4,6 +4,7 @@
 #pragma once
 
 #include "hypervisor/status.hpp"
+#include "hypervisor/update/handover.hpp"
 #include "vm_context.hpp"
 
 namespace keel::virt {
@@ -27,7 +28,13 @@ struct BackendOps {
     u32 (*tag)(const Vm& vm, const Vcpu& v);
     ExitAction (*run)(Vm& vm, Vcpu& v);
     void (*teardown)(const Vm& vm, Vcpu& v);
+    // Live update (docs/handover.md §5.1): a parked vCPU's architectural state from its
+    // control page into `r`, on the boot core. Unsupported where the control page is not
+    // readable there (a VMCS is current on its own core only).
+    Status (*describe_vcpu)(const Vm& vm, const Vcpu& v, update::VcpuX86Record& r);
 };
+// The backend chosen at boot (vcpu_run.cpp).
+const BackendOps& backend_ops();
 
 } // namespace keel::virt
 

@@ -16,6 +16,7 @@
 #include "../tsc.hpp"
 #include "exit_policy.hpp"
 #include "hypervisor/print.hpp"
+#include "quiesce.hpp"
 
 namespace keel::virt {
 namespace {
@@ -207,6 +208,7 @@ ExitAction hlt_exit(Vm& vm, Vcpu& v, bool interrupts) {
     // once (issue 10 item 12).
     for (;;) {
         if (__atomic_load_n(&vm.arch.stop, __ATOMIC_ACQUIRE)) return ExitAction::VcpuOff;
+        park_if_requested(); // RIP still at the HLT: resumed, it halts again
         if (v.timer_armed) {
             if (static_cast<i64>(now() - v.timer_deadline) >= 0) {
                 v.timer_armed = false;

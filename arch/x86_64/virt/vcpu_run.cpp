@@ -63,6 +63,8 @@ void announce(const Vm& vm, const Vcpu& v, u32 core) {
 
 } // namespace
 
+const BackendOps& backend_ops() { return *ops(); }
+
 Status enable_cpu(u32 slot, bool report) {
     return g_backend == Backend::None ? Status::Unsupported : ops()->enable(slot, report);
 }

@@ -22,6 +22,7 @@
 #include "hypervisor/spinlock.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "linux_vm.hpp"
+#include "quiesce.hpp"
 #include "vm_context.hpp"
 #include "vm_tables.hpp"
 #include <arch/sections.hpp>
@@ -131,6 +132,7 @@ Status vm_tables_use_region(u64 base, u64 size) { return g_region.use(g_tables, 
 u64 vm_tables_region() { return g_region.base(); }
 
 bool enter_guest(VmContext& s, Vcpu& v) {
+    park_if_requested(); // a live update's quiesce (quiesce.hpp): parked here, state whole
     __atomic_store_n(&v.in_guest, 1u, __ATOMIC_SEQ_CST); // before the generation is read
     const u32 gen = __atomic_load_n(&s.stage2_gen, __ATOMIC_SEQ_CST);
     if (__atomic_load_n(&v.stage2_seen, __ATOMIC_RELAXED) == gen) return false;

@@ -209,8 +209,12 @@ void vcpu_teardown(const Vm& vm, Vcpu& v) {
 
 u32 tag_of(const Vm& vm, const Vcpu& v) { return vpid_of(vm, v); }
 
+// A VMCS is readable only on the core it is current on: not described yet.
+Status describe_vcpu(const Vm&, const Vcpu&, update::VcpuX86Record&) { return Status::Unsupported; }
+
 } // namespace
 
-const virt::BackendOps kBackend{"EPTP", "VPID", enable, tag_of, run_vcpu, vcpu_teardown};
+const virt::BackendOps kBackend{"EPTP",   "VPID",        enable,       tag_of,
+                                run_vcpu, vcpu_teardown, describe_vcpu};
 
 } // namespace keel::vmx

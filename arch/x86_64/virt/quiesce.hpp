@@ -1,0 +1,24 @@
+// A live update's quiesce, the vCPU loops' side (docs/handover.md §4 step 1, §5.1): the boot
+// core asks every running vCPU to park; each parks where both backends' loops pass before
+// every entry (enter_guest) or while it waits in HLT (hlt_exit), its state whole in its
+// control page and Vcpu, and waits there with interrupts masked until the boot core lets
+// it go. The kick timer exits a running guest within its period, so no IPI is needed.
+#pragma once
+
+#include "hypervisor/types.hpp"
+
+namespace keel::virt {
+
+inline u32 g_quiesce_request = 0; // atomic: set by the boot core while it quiesces
+inline u32 g_parked = 0;          // atomic: vCPUs parked now
+
+// Called by a vCPU's core at a park point: returns at once unless a quiesce is asked for.
+inline void park_if_requested() {
+    if (__atomic_load_n(&g_quiesce_request, __ATOMIC_ACQUIRE) == 0) return;
+    __atomic_add_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&g_quiesce_request, __ATOMIC_ACQUIRE) != 0)
+        asm volatile("pause" ::: "memory");
+    __atomic_sub_fetch(&g_parked, 1u, __ATOMIC_ACQ_REL);
+}
+
+} // namespace keel::virt
