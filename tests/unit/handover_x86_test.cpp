@@ -133,7 +133,9 @@ Status parse_bent(Bend bend) {
     const u64 n = write_x86(b, bend);
     HandoverView v;
     const Status s = sample::parse(b, n, v);
-    if (s != Status::Ok) EXPECT_EQ(v.vm_count, 0u) << "a refusal leaves the view empty";
+    if (s != Status::Ok) {
+        EXPECT_EQ(v.vm_count, 0u) << "a refusal leaves the view empty";
+    }
     return s;
 }
 
