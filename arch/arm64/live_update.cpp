@@ -157,16 +157,7 @@ public:
             if (vm == nullptr || vm->arch.nvcpus == 0) continue;
             described |= 1u << id;
             const VmContext& a = vm->arch;
-            update::VmRecord r{};
-            r.id = id;
-            r.state = static_cast<u32>(vm->state);
-            r.cpu_mask = vm->cpu_mask;
-            r.mem_base = vm->mem_base.raw();
-            r.mem_size = vm->mem_size;
-            r.first_cpu = vm->first_cpu;
-            r.vcpu_count = a.nvcpus;
-            memcpy(r.name, vm->label, sizeof r.name - 1); // NUL-terminated: r is zeroed
-            KEEL_TRY(w.add(update::RecordType::Vm, r));
+            KEEL_TRY(update::describe_vm_record(w, *vm, a.nvcpus));
             const update::Stage2Record s2{id, id, a.stage2.root().raw(), vtcr, vm->ram_ipa().raw()};
             KEEL_TRY(w.add(update::RecordType::Stage2, s2));
             KEEL_TRY(w.add(update::RecordType::VgicDist, dist_record(id, a.dist)));

@@ -1,4 +1,5 @@
-// clang-format off: assembly, included by start.S and relocate.S.
+// Assembly, included by start.S and relocate.S.
+// clang-format off
 /* The early entries' last words: before any console exists, write the NUL-terminated
  * message at (E/R)SI to COM1 byte by byte (QEMU and Bochs show it without initialisation)
  * and halt for good. The same text assembles in 32- and 64-bit code. */

@@ -1,5 +1,7 @@
-// PoolRuns for the handover record (describe_pool.hpp).
+// Vm and PoolRuns records for the handover record (describe_pool.hpp).
 #include "hypervisor/update/describe_pool.hpp"
+
+#include <string.h>
 
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
@@ -10,6 +12,19 @@ namespace {
 // Free pool runs a record lists at most (a pool fragmented further refuses the update).
 constexpr u32 kMaxFreeRuns = 64;
 } // namespace
+
+Status describe_vm_record(HandoverWriter& w, const Vm& vm, u32 vcpus) {
+    VmRecord r{};
+    r.id = vm.id;
+    r.state = static_cast<u32>(vm.state);
+    r.cpu_mask = vm.cpu_mask;
+    r.mem_base = vm.mem_base.raw();
+    r.mem_size = vm.mem_size;
+    r.first_cpu = vm.first_cpu;
+    r.vcpu_count = vcpus;
+    memcpy(r.name, vm.label, sizeof r.name - 1); // NUL-terminated: r is zeroed
+    return w.add(RecordType::Vm, r);
+}
 
 Status describe_pool(HandoverWriter& w, u64 image_base, u64 image_span, u64 region_base,
                      u64 region_size, u64 outgoing_base, u64 outgoing_span) {

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "backend.hpp"
+#include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/vm/vm.hpp"
 
 namespace keel::virt {
@@ -72,16 +73,7 @@ Status describe_devices(const Vm& vm, update::HandoverWriter& w) {
 
 Status describe_vm(const Vm& vm, update::HandoverWriter& w) {
     const VmContext& s = vm.arch;
-    update::VmRecord r{};
-    r.id = vm.id;
-    r.state = static_cast<u32>(vm.state);
-    r.cpu_mask = vm.cpu_mask;
-    r.mem_base = vm.mem_base.raw();
-    r.mem_size = vm.mem_size;
-    r.first_cpu = vm.first_cpu;
-    r.vcpu_count = s.vcpus;
-    memcpy(r.name, vm.label, sizeof r.name - 1); // NUL-terminated: r is zeroed
-    KEEL_TRY(w.add(update::RecordType::Vm, r));
+    KEEL_TRY(update::describe_vm_record(w, vm, s.vcpus));
     // The second stage as the hardware walks it: the EPTP (VMX) or nested CR3 (SVM), the
     // tag (VPID or ASID) of vCPU 0, the guest-physical base of its RAM.
     const update::Stage2Record s2{vm.id, backend_ops().tag(vm, s.vcpu[0]), s.stage2, 0,
