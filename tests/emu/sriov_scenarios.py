@@ -183,7 +183,7 @@ def hotplug(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, disk):
     # traps and finds nothing: all ones, as from a root port with nothing behind it, not an
     # abort that would kill the guest. (While the driver holds the BAR, /dev/mem refuses it.)
     run("console", "hp", "--write", "peek 0x10000008")
-    ok &= wait_ring(1, mark, "KEEL-GUEST: peek 0x10000008: 0xFFFFFFFF", 30)
+    ok &= wait_ring(1, mark, "KEEL-GUEST: peek 0x10000008: 0xFFFFFFFF", 90)
     ok &= wait_serial("no function there (first such access; reads all ones, writes dropped)")
     run("console", "hp", "--write", "still here 2")
     ok &= wait_ring(1, mark, "echo: still here 2", 60)
@@ -271,7 +271,7 @@ def hotplug_x86(a, s, run, serial, wait_serial, wait_state, ring, wait_ring, dis
     ok &= wait_ring(1, mark, "KEEL-GUEST: nvme: reads stopped after", 90)
     ok &= "owner 0" in run("vfs")
     run("console", "hp", "--write", "peek 0xc0000008")
-    ok &= wait_ring(1, mark, "KEEL-GUEST: peek 0xc0000008: 0xFFFFFFFF", 30)
+    ok &= wait_ring(1, mark, "KEEL-GUEST: peek 0xc0000008: 0xFFFFFFFF", 90)
     ok &= wait_serial("no function there (first such access; reads all ones, writes dropped)")
     run("console", "hp", "--write", "still here")
     ok &= wait_ring(1, mark, "echo: still here", 60)
