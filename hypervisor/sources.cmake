@@ -64,6 +64,7 @@ list(APPEND KEEL_CORE_IMAGE_SOURCES
   ${CMAKE_SOURCE_DIR}/hypervisor/update/trust_key.S
   ${CMAKE_SOURCE_DIR}/hypervisor/update/describe_pool.cpp
   ${CMAKE_SOURCE_DIR}/hypervisor/update/report.cpp
+  ${CMAKE_SOURCE_DIR}/hypervisor/update/take_over.cpp
 )
 # The public keys come from the host build next to this sub-build (<build>/keys/, written
 # before the images build): the controller's (`keelctl keygen`, tools/tools.cmake) and the

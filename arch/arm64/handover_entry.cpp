@@ -31,6 +31,7 @@ extern "C" {
 #include "hypervisor/update/handover.hpp"
 #include "hypervisor/update/report.hpp"
 #include "hypervisor/update/swap.hpp"
+#include "hypervisor/update/take_over.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
 #include "its.hpp"
@@ -59,76 +60,6 @@ constexpr u64 kSecondaryWaitMs = 1000;
 
 [[noreturn]] void hand_back(u64 back, u64 cookie, update::HandBackReason why, Status s) {
     keel_handover_back(back, update::encode_hand_back(why, s), cookie);
-}
-
-// The VMs' stage-2 table pages, read where they are (the record's table region, a run of the
-// pool: vm_arch.cpp). A table outside it reads as empty and is counted.
-class InPlaceTables final : public mm::TableMemory {
-public:
-    InPlaceTables(u64 base, u64 span) : base_(base), span_(span) {}
-    u64* alloc_table(PhysAddr*) override { return nullptr; } // read only
-    void free_table(PhysAddr) override {}
-    u64* table_ptr(PhysAddr phys) override {
-        if (phys.raw() - base_ < span_ && span_ - (phys.raw() - base_) >= mm::kPageSize)
-            return reinterpret_cast<u64*>(phys.raw());
-        ++outside;
-        return g_empty;
-    }
-    [[nodiscard]] usize tables_in_use() const override { return 0; }
-    u32 outside = 0;
-
-private:
-    alignas(mm::kPageSize) static inline u64 g_empty[mm::kEntriesPerTable] = {};
-    u64 base_, span_;
-};
-
-// Each VM's stage-2 root taken over in place with this image's page-table engine (the
-// adoption's way of keeping them, docs/handover.md §4 step 4): every table page in the
-// record's table region, every 2 MiB of its RAM that is mapped mapped to its RAM at the same
-// offset. Says what it found; false on a mismatch.
-bool check_stage2_in_place(const update::HandoverView& v) {
-    bool all = true;
-    for (u32 i = 0; i < v.vm_count; ++i) {
-        const update::VmRecord& vm = *v.vms[i];
-        const update::Stage2Record& s2 = *v.stage2[i];
-        InPlaceTables mem(v.old_image->tables_base, v.old_image->tables_size);
-        mm::PageTable<Stage2Format> pt{mem};
-        u32 mapped = 0, wrong = 0;
-        if (pt.adopt(PhysAddr(s2.root)) == Status::Ok) {
-            for (u64 off = 0; off < vm.mem_size; off += 2 * MiB) {
-                using Ipa = mm::PageTable<Stage2Format>::Input;
-                const Result<mm::Translation> t = pt.translate(Ipa(s2.ipa_base + off));
-                if (!t.ok()) continue;
-                ++mapped;
-                wrong += t.value().pa.raw() != vm.mem_base + off;
-            }
-        }
-        const bool ok = wrong == 0 && mem.outside == 0 && mapped != 0;
-        all &= ok;
-        kprint("handover: vm %u stage-2 root %#llx read in place: %u of %llu blocks mapped, %s\n",
-               vm.id, static_cast<unsigned long long>(s2.root), mapped,
-               static_cast<unsigned long long>(vm.mem_size / (2 * MiB)),
-               ok ? "each to its own RAM" : "NOT as recorded");
-    }
-    return all;
-}
-
-// This image's partition pool, from the record's PoolRuns instead of a memory map (docs/
-// handover.md §4 step 4): its own object, so nothing the outgoing image runs changes.
-bool take_pool(const update::HandoverView& v, u64 base, u64 span) {
-    update::PoolAdoption a;
-    const char* why = "";
-    const Status s = pool_adopt(v, mm::Span{base, span}, a, &why);
-    if (s != Status::Ok) {
-        kprint("handover: pool NOT adopted: %s (%s)\n", why, status_name(s));
-        return false;
-    }
-    kprint("handover: pool adopted from the record: %u runs in %u regions, %llu MiB free, %llu "
-           "MiB of VM RAM, %llu MiB hypervisor (this image inside it)\n",
-           a.runs, a.regions, static_cast<unsigned long long>(a.free_bytes / MiB),
-           static_cast<unsigned long long>(a.vm_bytes / MiB),
-           static_cast<unsigned long long>(a.hypervisor_bytes / MiB));
-    return true;
 }
 
 // The device tree the outgoing image booted with (OldImage's dtb): mapped read only, checked
@@ -204,32 +135,16 @@ u32 same_records(const update::HandoverView& v, const Vm& vm, u32* total) {
     return same;
 }
 
-// Each VM into this image's manager from its Vm record, over the adopted pool (its state,
-// cores and RAM), then, where its stage-2 tree checked (`arch`), its arch state (vm_adopt.cpp;
-// docs/handover.md §4 step 4).
+// Each VM taken (update::take_vm; its arch state only where its stage-2 tree checked:
+// `arch`), then said: its RAM blocks ready, its vCPUs, and whether its records describe
+// again identical (docs/handover.md §4 step 4).
 bool take_vms(const update::HandoverView& v, bool arch) {
     using ull = unsigned long long;
     bool all = arch;
     for (u32 i = 0; i < v.vm_count; ++i) {
+        const Vm* vm = update::take_vm(v, i, arch, &all);
+        if (vm == nullptr) continue;
         const update::VmRecord& r = *v.vms[i];
-        Status s = vm_manager().adopt(r);
-        const Vm* vm = vm_manager().find(r.id);
-        if (s != Status::Ok || vm == nullptr) {
-            kprint("handover: vm %u NOT adopted: %s\n", r.id, status_name(s));
-            all = false;
-            continue;
-        }
-        kprint("handover: vm %u adopted: %s, cores %#llx, %llu MiB at %#llx, vCPU 0 on cpu %u\n",
-               r.id, vm_state_name(vm->state), static_cast<ull>(vm->cpu_mask),
-               static_cast<ull>(vm->mem_size / MiB), static_cast<ull>(vm->mem_base.raw()),
-               vm->first_cpu);
-        if (!arch) continue;
-        s = vm_manager().adopt_arch(r.id, v);
-        if (s != Status::Ok) {
-            kprint("handover: vm %u arch state NOT adopted: %s\n", r.id, status_name(s));
-            all = false;
-            continue;
-        }
         u32 ready = 0, total = 0;
         for (u32 b = 0; b < vm->arch.ram.blocks(); ++b)
             ready += vm->arch.ram.ready(b);
@@ -343,13 +258,13 @@ bool is_handover_record(u64 x0) {
     static char cmdline[BootInfo::kCmdlineMax];
     const bool described = take_platform(*view.old_image, platform, cmdline, sizeof cmdline);
     if (described) vm_manager().set_topology(platform);
-    const bool pool = take_pool(view, base, span);
+    const bool pool = update::take_pool(view, base, span);
     // The VMs' stage-2 tables, where the record says they are: this image's own from now.
     const bool tables =
         view.old_image->tables_size == kTableRegionBytes &&
         el2_map(view.old_image->tables_base, kTableRegionBytes, MapKind::ReadWrite) == Status::Ok &&
         vm_tables_use_region(view.old_image->tables_base, kTableRegionBytes) == Status::Ok;
-    const bool in_place = tables && check_stage2_in_place(view);
+    const bool in_place = tables && update::check_stage2_in_place<Stage2Format>(view);
     const bool vms = pool && take_vms(view, in_place);
     // The assigned VFs' I/O state, where the I/O region keeps it (docs/handover.md §2.2 Io).
     const bool io = vms && take_io(view, platform);

@@ -11,6 +11,11 @@
  * SIPI vector 0x08 names. */
 #define KEEL_X86_AP_TRAMPOLINE 0x8000
 
+/* CPUs Keel brings up (descriptors.hpp kMaxCpus), and the stack each core of the outgoing
+ * image gets when it visits the incoming one at a live update (handover_secondary.S). */
+#define KEEL_X86_MAX_CPUS 8
+#define KEEL_X86_HANDOVER_STACK_SHIFT 13 /* 8 KiB */
+
 /* GDT selectors, the same in the early (start.S) and the final (descriptors.cpp) GDT. */
 #define KEEL_X86_SEL_CODE64 0x08
 #define KEEL_X86_SEL_DATA 0x10

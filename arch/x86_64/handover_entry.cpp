@@ -1,20 +1,45 @@
 // The incoming image's side of an x86 live update (docs/handover.md §5.1): keel_uefi_entry
 // found a handover record instead of a BootInfo, zeroed this image's .bss and relocated it
 // into the run slot (relocate.S). It runs on the outgoing image's flat map, GDT and IDT and
-// changes none of them: it checks the record with the parser every image runs and says what
-// it holds, then hands back, since adopting VMs is not built on x86 yet. Until then nothing
-// outside this image's own span is written.
+// changes none of them. It checks the record with the parser every image runs, then adopts
+// into its own memory what the record hands over: the partition pool, the NPT trees read in
+// place in the table region (their pages claimed, not written), and every VM with its
+// devices and vCPUs (virt/vm_adopt.cpp, a VMCB built from each record), each described again
+// and compared with its record byte for byte. Taking the cores over and staying are not
+// built on x86 yet, so it then hands back, and nothing outside its own span was written.
+#include <string.h>
+
+#include "asm_offsets.h"
+#include "descriptors.hpp"
+#include "ept_format.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/status.hpp"
+#include "hypervisor/update/doorbell.hpp"
 #include "hypervisor/update/handover.hpp"
 #include "hypervisor/update/image_note.hpp"
 #include "hypervisor/update/report.hpp"
 #include "hypervisor/update/swap.hpp"
+#include "hypervisor/update/take_over.hpp"
+#include "hypervisor/vm/vm.hpp"
+#include "hypervisor/vm/vm_manager.hpp"
+#include "tsc.hpp"
+#include "virt/backend.hpp"
+#include "virt/handover_vm.hpp"
+#include "virt/vm_tables.hpp"
+#include "x86.hpp"
 
-extern "C" char __image_start[];
+extern "C" char __image_start[], __image_end[];
 extern "C" keel::u64 keel_relocations, keel_image_linked_at; // relocate.S
 extern "C" [[noreturn]] void keel_x86_handover_back(keel::u64 code, keel::u64 back,
                                                     keel::u64 cookie);
+extern "C" char keel_x86_handover_secondary[]; // handover_secondary.S
+
+// The visiting cores' stacks and how many took one (handover_secondary.S).
+extern "C" {
+alignas(16) keel::u8
+    keel_x86_handover_stacks[KEEL_X86_MAX_CPUS][1u << KEEL_X86_HANDOVER_STACK_SHIFT];
+keel::u32 keel_x86_handover_arrivals = 0;
+}
 
 namespace keel::x86 {
 namespace {
@@ -26,17 +51,146 @@ constexpr u64 kRecordMax = 128 * KiB;
     keel_x86_handover_back(update::encode_hand_back(why, s), back, cookie);
 }
 
+using ull = unsigned long long;
+
+// The backend by the outgoing image's rule (features.cpp): VT-x where the CPU has it, else SVM.
+virt::Backend backend_from_cpuid() {
+    if ((cpuid(1).ecx >> 5 & 1) != 0) return virt::Backend::Vmx;
+    if (cpuid(0x80000000).eax >= 0x80000001 && (cpuid(0x80000001).ecx >> 2 & 1) != 0)
+        return virt::Backend::Svm;
+    return virt::Backend::None;
+}
+
+// The VMs' EPT/NPT table region, where the record says it is, as this image's table pool.
+// It must lie on the flat map this image runs on (the low 4 GiB).
+bool take_tables(const update::OldImageRecord& o) {
+    const bool ok = o.tables_size == virt::kTableRegionBytes && o.tables_base != 0 &&
+                    o.tables_base + o.tables_size <= 4 * GiB &&
+                    virt::vm_tables_use_region(o.tables_base, o.tables_size) == Status::Ok;
+    if (!ok)
+        kprint("handover: EPT/NPT table region %#llx (%llu B) NOT usable\n",
+               static_cast<ull>(o.tables_base), static_cast<ull>(o.tables_size));
+    return ok;
+}
+
+// The adopted VM's vCPUs and devices described again as the outgoing image describes them:
+// how many of its records come out byte for byte as they went in.
+u32 same_records(const update::HandoverView& v, u32 at, const Vm& vm, u32* total) {
+    static update::VcpuX86Record again; // off the stack
+    static update::X86DevicesRecord devices;
+    u32 same = 0;
+    for (u32 i = 0; i < v.x86_vcpu_count; ++i) {
+        const update::VcpuX86Record& r = *v.x86_vcpus[i];
+        if (r.vm_id != vm.id || r.index >= virt::kMaxVcpus) continue;
+        ++*total;
+        same += virt::vcpu_x86_record(vm, vm.arch.vcpu[r.index], again) == Status::Ok &&
+                memcmp(&again, &r, sizeof r) == 0;
+    }
+    ++*total;
+    virt::devices_x86_record(vm, devices);
+    same += memcmp(&devices, v.x86_devices[at], sizeof devices) == 0;
+    return same;
+}
+
+// Each VM taken (update::take_vm; its x86 state, virt/vm_adopt.cpp, only where its tree
+// checked: `arch`), then said, with whether its records describe again identical.
+bool take_vms(const update::HandoverView& v, bool arch) {
+    bool all = arch;
+    for (u32 i = 0; i < v.vm_count; ++i) {
+        const Vm* vm = update::take_vm(v, i, arch, &all);
+        if (vm == nullptr) continue;
+        const update::VmRecord& r = *v.vms[i];
+        u32 total = 0;
+        const u32 same = same_records(v, i, *vm, &total);
+        all &= same == total;
+        kprint("handover: vm %u arch state adopted: %s %#llx kept, %u table pages claimed, %u "
+               "vCPUs, %u live; %u of %u records described again identical\n",
+               r.id, virt::backend_ops().stage2_name, static_cast<ull>(vm->arch.stage2),
+               vm->stage2_tables, vm->arch.vcpus, vm->arch.live, same, total);
+    }
+    return all;
+}
+
+static_assert(KEEL_X86_MAX_CPUS == kMaxCpus);
+
+// How long the boot core waits for the outgoing image's other cores to come and to go. Each
+// comes from its park point or idle loop within microseconds on hardware; under TCG on a
+// loaded host a core's turn can take over 100 ms.
+constexpr u64 kSecondaryWaitMs = 1000;
+
+// Waits until `counter` (atomic) reaches `n` or `ms` milliseconds pass (this image's TSC rate;
+// a spin bound where it has none); returns its value.
+u32 wait_count(const u32& counter, u32 n, u64 ms) {
+    const u64 hz = tsc_hz(), t0 = __builtin_ia32_rdtsc();
+    const u64 limit = hz != 0 ? hz / 1000 * ms : ms * 1000000;
+    for (u64 spins = 0; __atomic_load_n(&counter, __ATOMIC_ACQUIRE) < n; ++spins) {
+        if ((hz != 0 ? __builtin_ia32_rdtsc() - t0 : spins) > limit) break;
+        asm volatile("pause" ::: "memory");
+    }
+    return __atomic_load_n(&counter, __ATOMIC_ACQUIRE);
+}
+
+// The doorbell the outgoing image passed: one line in the flat map's reach, or none.
+update::Doorbell* doorbell_at(u64 at) {
+    if (at == 0 || at % 64 != 0 || at + sizeof(update::Doorbell) > 4 * GiB) return nullptr;
+    return reinterpret_cast<update::Doorbell*>(at);
+}
+
+// Names this image's secondary entry in the doorbell and waits until `cores` cores of the
+// outgoing image arrived (or the wait ends). Returns how many arrived.
+u32 take_in_secondaries(update::Doorbell& d, u32 cores) {
+    __atomic_store_n(&d.secondary_entry, reinterpret_cast<u64>(keel_x86_handover_secondary),
+                     __ATOMIC_RELEASE);
+    const u32 arrived = wait_count(d.arrived, cores, kSecondaryWaitMs);
+    kprint("handover: %u of %u cores came over (each on its own stack here, on the flat map)\n",
+           arrived, cores);
+    return arrived;
+}
+
+// Every core that arrived told to hand back (`why`), and waited for; then this one too.
+[[noreturn]] void send_back(update::Doorbell* d, u32 arrived, u64 back, u64 cookie,
+                            update::HandBackReason why, Status s, const char* text) {
+    if (d != nullptr) {
+        __atomic_store_n(&d->reason, static_cast<u32>(why), __ATOMIC_RELAXED);
+        __atomic_store_n(&d->go, update::kGoBack, __ATOMIC_RELEASE);
+        const u32 left = wait_count(d->left, arrived, kSecondaryWaitMs);
+        kprint("handover: %u of %u cores went back; %s: handing back to the outgoing image\n", left,
+               arrived, text);
+    } else {
+        kprint("handover: no doorbell; %s: handing back to the outgoing image\n", text);
+    }
+    hand_back(back, cookie, why, s);
+}
+
 } // namespace
 } // namespace keel::x86
 
-extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back, keel::u64 cookie,
-                                               keel::u64 flat_cr3) {
+// A visiting core of the outgoing image (handover_secondary.S, on its own stack here, on the
+// flat map, on its own GDT and IDT): says it is here, waits for the boot core's word and goes
+// back with it. It touches nothing of its guest's or its core's state.
+extern "C" [[noreturn]] void x86_handover_secondary_main(keel::u64 doorbell, keel::u64 back,
+                                                         keel::u64 cookie) {
     using namespace keel;
-    using ull = unsigned long long;
-    (void)flat_cr3; // the map this image runs on: its own tables come with adoption
+    auto& d = *reinterpret_cast<update::Doorbell*>(doorbell);
+    __atomic_add_fetch(&d.arrived, 1u, __ATOMIC_ACQ_REL);
+    while (__atomic_load_n(&d.go, __ATOMIC_ACQUIRE) == update::kGoWait)
+        asm volatile("pause" ::: "memory");
+    const auto why =
+        static_cast<update::HandBackReason>(__atomic_load_n(&d.reason, __ATOMIC_RELAXED));
+    __atomic_add_fetch(&d.left, 1u, __ATOMIC_ACQ_REL); // the doorbell is not read again
+    keel_x86_handover_back(update::encode_hand_back(why, Status::Ok), back, cookie);
+}
+
+extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back, keel::u64 cookie,
+                                               keel::u64 flat_cr3, keel::u64 doorbell) {
+    using namespace keel;
+    using x86::ull;
+    (void)flat_cr3; // the map this image runs on: its own tables come with staying
+    const u64 base = reinterpret_cast<uptr>(__image_start);
+    const u64 span = static_cast<u64>(__image_end - __image_start);
     kprint("handover: Keel %s (incoming image) running at %#llx, linked at %#llx (%llu "
            "relocations), record at %#llx\n",
-           update::keel_image_note.version, static_cast<ull>(reinterpret_cast<uptr>(__image_start)),
+           update::keel_image_note.version, static_cast<ull>(base),
            static_cast<ull>(keel_image_linked_at), static_cast<ull>(keel_relocations),
            static_cast<ull>(record));
     const u64 length = reinterpret_cast<const volatile update::HandoverHeader*>(record)->length;
@@ -50,6 +204,34 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
         x86::hand_back(back, cookie, update::HandBackReason::RecordRefused, s);
     }
     update::report_record_checked(view);
-    kprint("handover: adoption is not built on x86_64 yet: handing back to the outgoing image\n");
-    x86::hand_back(back, cookie, update::HandBackReason::AdoptionNotBuilt, Status::Unsupported);
+    // The TSC's rate, as at boot: the bounded waits below, and the vCPUs' timers once it stays.
+    const x86::TscRate tsc = x86::tsc_calibrate();
+    kprint("handover: TSC %llu kHz (%s)\n", static_cast<ull>(tsc.hz / 1000),
+           tsc.source == x86::TscSource::Cpuid15 ? "CPUID 0x15"
+           : tsc.source == x86::TscSource::Pit   ? "measured against the PIT"
+                                                 : "unknown");
+    virt::set_backend(x86::backend_from_cpuid());
+    const bool pool = update::take_pool(view, base, span);
+    const bool tables = x86::take_tables(*view.old_image);
+    const bool in_place = tables && update::check_stage2_in_place<x86::NptFormat>(view);
+    const bool vms = pool && x86::take_vms(view, in_place);
+    // VT-d's tables are still the outgoing image's own (docs/handover.md §5.1).
+    const bool io = view.io == nullptr;
+    if (!io)
+        kprint("handover: the record holds VT-d state: taking it over is not built on x86_64\n");
+    // Every core the outgoing image has online but this one comes over (§4.5).
+    update::Doorbell* d = x86::doorbell_at(doorbell);
+    const u32 cores = static_cast<u32>(__builtin_popcountll(view.old_image->cores_online)) - 1;
+    const u32 arrived = d != nullptr ? x86::take_in_secondaries(*d, cores) : 0;
+    if (!pool || !tables || !vms || !io)
+        x86::send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionRefused,
+                       Status::Ok, "adoption refused");
+    if (arrived != cores)
+        x86::send_back(d, arrived, back, cookie, update::HandBackReason::CoresMissing, Status::Ok,
+                       "not every core came over");
+    kprint("handover: %u VMs adopted into this image's memory; staying is not built on x86_64 "
+           "yet\n",
+           view.vm_count);
+    x86::send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionNotBuilt,
+                   Status::Unsupported, "no adoption");
 }

@@ -1,12 +1,13 @@
 // Entering the incoming image and coming back from it (docs/handover.md §4 step 3, §5.1).
 //
-// keel_x86_handover_call(entry, record, flat_cr3, save) -> u64, on the boot core with every
-// vCPU parked: saves what the outgoing image needs to go on (callee-saved registers, RFLAGS,
+// keel_x86_handover_call(entry, record, flat_cr3, save, doorbell) -> u64, on the boot core
+// with every vCPU parked, and on each other core as it visits (docs/handover.md §4.5): saves what the outgoing image needs to go on (callee-saved registers, RFLAGS,
 // CR3, GDTR, IDTR, RSP) in `save` (13 words), masks interrupts, switches to `flat_cr3` (an
 // identity map of the low 4 GiB, writable and executable, built in the update region: the
 // outgoing image's own tables map the run slot NX) and jumps to the placed image's entry with
-//   RDI = the record, RSI = where to hand back (keel_x86_handover_return),
-//   RDX = `save` (a cookie the image hands back), RCX = flat_cr3.
+//   RDI = the record (a visiting core: the doorbell), RSI = where to hand back
+//   (keel_x86_handover_return), RDX = `save` (a cookie the image hands back), RCX = flat_cr3,
+//   R8 = the doorbell (passed through untouched).
 // The incoming image runs on that map and on the outgoing image's GDT and IDT, which it does
 // not change before it stays. It hands back with keel_x86_handover_back: RDI = the hand-back
 // code (update::encode_hand_back), RSI = the cookie; this entry restores everything saved and

@@ -3,8 +3,11 @@
 // incoming keel.img and run the boot stage's checks and the handover-ABI check on it. Apply
 // places the image in the run slot, parks every running vCPU (virt/quiesce.hpp), writes the
 // record (the VMs through virt/handover_vm.cpp) and enters the image (handover_jump.S) on a
-// flat identity map built in the region; the image relocates itself, checks the record and
-// hands back, since adopting is not built on x86 yet, and every vCPU resumes as it parked.
+// flat identity map built in the region; the image relocates itself, checks the record,
+// adopts the pool, the NPT trees and the VMs into its own memory and names its secondary
+// entry in the doorbell, where every other core visits it (visit_incoming_image); it sends
+// them back and hands back, since staying is not built on x86 yet, and every vCPU resumes as
+// it parked.
 // Under VT-x, whose VMCS the boot core cannot read, Apply with a VM present is refused
 // before anything changes (swap_missing).
 #include <arch/ticks.hpp>
@@ -13,6 +16,7 @@
 
 #include "descriptors.hpp"
 #include "hypervisor/update/describe_pool.hpp"
+#include "hypervisor/update/doorbell.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -25,7 +29,7 @@
 
 extern "C" char __image_start[], __image_end[], keel_uefi_entry[];
 extern "C" keel::u64 keel_x86_handover_call(keel::u64 entry, keel::u64 record, keel::u64 flat_cr3,
-                                            keel::u64* save);
+                                            keel::u64* save, keel::u64 doorbell);
 
 namespace keel::x86 {
 namespace {
@@ -37,8 +41,21 @@ constexpr u64 kReserveBytes = 8 * MiB;
 constexpr u64 kSlotBytes = 4 * MiB;
 constexpr u64 kRecordBytes = 128 * KiB;
 constexpr u64 kFlatPages = 2 + 4; // PML4, PDPT, 4 PDs of 2 MiB pages: the low 4 GiB
-constexpr u64 kFlatOffset = kReserveBytes - kRecordBytes - 4 * KiB - kFlatPages * 4 * KiB;
+constexpr u64 kDoorbellOffset = kReserveBytes - kRecordBytes - 4 * KiB; // its own page
+constexpr u64 kFlatOffset = kDoorbellOffset - kFlatPages * 4 * KiB;
 constexpr u64 kStagedEnd = kFlatOffset;
+
+// What the other cores need to visit the incoming image (docs/handover.md §4.5): the doorbell
+// (0 until the region is reserved), the flat map and the record of the jump in progress, how
+// many cores are inside it or on their way, how many quiesces began (an idle core visits once
+// in each), and each core's save area for keel_x86_handover_call.
+u64 g_doorbell = 0;
+u64 g_flat = 0;
+u32 g_visiting = 0;
+u32 g_quiesces = 0;
+alignas(16) u64 g_save[kMaxCpus][16];
+
+update::Doorbell& doorbell() { return *reinterpret_cast<update::Doorbell*>(g_doorbell); }
 
 // The flat identity map of the low 4 GiB the incoming image runs on (handover_jump.S):
 // present, writable, executable 2 MiB pages (SDM Vol. 3A 4.5), in the region at `at`.
@@ -79,6 +96,7 @@ public:
             // Out of the pool for good: hypervisor memory now, identity-mapped like its data.
             KEEL_TRY(map_phys(r.value().raw(), kReserveBytes, MapKind::ReadWrite));
             reserved_ = r.value().raw();
+            g_doorbell = reserved_ + kDoorbellOffset;
         }
         if (virt::vm_tables_region() == 0) {
             // The VMs' second-stage tables outlive this image (docs/handover.md §5.1): taken
@@ -107,14 +125,16 @@ public:
     }
 
     const char* swap_summary() override {
-        return "quiesce and record, enter the new image, which checks the record and hands "
-               "back (adopting is not built on x86_64 yet)";
+        return "quiesce and record, enter the new image, which adopts the VMs into its own "
+               "memory, takes every core over and hands back (staying is not built on x86_64 "
+               "yet)";
     }
 
     // Every running vCPU parks at its next entry or in its HLT wait (virt/quiesce.hpp).
     Status quiesce(u64 timeout_ms, u32* parked) override {
         const arch::TickCount t0 = arch::ticks();
         quiesce_tick_ = t0.count;
+        __atomic_add_fetch(&g_quiesces, 1u, __ATOMIC_ACQ_REL);
         __atomic_store_n(&virt::g_quiesce_request, 1u, __ATOMIC_RELEASE);
         const u64 limit = t0.hz != 0 ? t0.hz / 1000 * timeout_ms : ~0ull;
         for (;;) {
@@ -164,12 +184,18 @@ public:
         *size = reserved_ != 0 ? kSlotBytes : 0;
     }
     // Boot core, interrupts masked from the jump until the image hands back.
+    // The other cores visit it through the doorbell while it runs (visit_incoming_image).
     update::HandBack enter(u64 entry_offset, const u8* record, u64) override {
-        alignas(16) static u64 save[13];
-        const u64 flat = build_flat_map(reserved_ + kFlatOffset);
-        const u64 code = keel_x86_handover_call(reserved_ + entry_offset,
-                                                reinterpret_cast<uptr>(record), flat, save);
+        doorbell() = update::Doorbell{};
+        g_flat = build_flat_map(reserved_ + kFlatOffset);
+        const u64 code =
+            keel_x86_handover_call(reserved_ + entry_offset, reinterpret_cast<uptr>(record), g_flat,
+                                   g_save[this_cpu().index], g_doorbell);
         tlb_catch_up(); // the flat map's translations are gone with the CR3 reload
+        // No core enters any more; those inside or on their way are waited for.
+        __atomic_store_n(&doorbell().secondary_entry, 0ull, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&g_visiting, __ATOMIC_SEQ_CST) != 0)
+            asm volatile("pause" ::: "memory");
         return update::decode_hand_back(code);
     }
     // No incoming image stays on x86 yet, so none of these is reached.
@@ -189,6 +215,34 @@ constinit X86Swap g_swap;
 
 } // namespace
 } // namespace keel::x86
+
+namespace keel::virt {
+
+// Counted in g_visiting before the entry is read, so that the boot core, which clears the
+// entry and then waits for g_visiting to drain, never resumes with a core still inside.
+bool visit_incoming_image() {
+    using namespace x86;
+    if (g_doorbell == 0) return false;
+    __atomic_add_fetch(&g_visiting, 1u, __ATOMIC_SEQ_CST);
+    const u64 entry = __atomic_load_n(&doorbell().secondary_entry, __ATOMIC_SEQ_CST);
+    if (entry != 0) {
+        // The incoming image's secondary entry: RDI = the doorbell, on the flat map.
+        (void)keel_x86_handover_call(entry, g_doorbell, g_flat, g_save[this_cpu().index],
+                                     g_doorbell);
+        tlb_catch_up();
+        __atomic_add_fetch(&doorbell().back, 1u, __ATOMIC_ACQ_REL);
+    }
+    __atomic_sub_fetch(&g_visiting, 1u, __ATOMIC_SEQ_CST);
+    return entry != 0;
+}
+
+void visit_while_idle(u32* seen) {
+    if (__atomic_load_n(&g_quiesce_request, __ATOMIC_ACQUIRE) == 0) return;
+    const u32 q = __atomic_load_n(&x86::g_quiesces, __ATOMIC_ACQUIRE);
+    if (*seen != q && visit_incoming_image()) *seen = q; // not named yet: later
+}
+
+} // namespace keel::virt
 
 namespace keel::arch {
 

@@ -19,6 +19,7 @@
 #include "percpu.hpp"
 #include "virt/backend.hpp"
 #include "virt/core_reset.hpp"
+#include "virt/quiesce.hpp"
 #include "x86.hpp"
 #include <arch/smp.hpp>
 #include <arch/vm.hpp>
@@ -46,9 +47,11 @@ u32 slot_for(u32 index) { return index == g_boot_cpu ? 0 : index == 0 ? g_boot_c
 void set_gs_base(PerCpu& c) { wrmsr(kMsrIa32GsBase, reinterpret_cast<u64>(&c)); }
 
 [[noreturn]] void work_loop(PerCpu& me) {
+    u32 seen = 0; // the last live-update quiesce this idle core visited the incoming image in
     for (;;) {
         Vm* vm = __atomic_load_n(&me.work, __ATOMIC_ACQUIRE);
         if (vm == nullptr) {
+            virt::visit_while_idle(&seen);
             asm volatile("pause");
             continue;
         }

@@ -13,8 +13,8 @@ set(KEEL_ARCH_SOURCES
   ${_a}/vmx/decode.cpp ${_a}/vmx/entry.S
   ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
   ${_a}/svm/enable.cpp ${_a}/svm/entry.S ${_a}/svm/vcpu_run.cpp ${_a}/svm/exits.cpp
-  ${_a}/svm/insn_length.cpp ${_a}/svm/handover.cpp ${_a}/virt/handover_vm.cpp
-  ${_a}/live_update.cpp ${_a}/handover_entry.cpp ${_a}/handover_jump.S ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/tsc.cpp ${_a}/cmos_clock.cpp
+  ${_a}/svm/insn_length.cpp ${_a}/svm/handover.cpp ${_a}/svm/vmcb_state.cpp ${_a}/virt/handover_vm.cpp ${_a}/virt/vm_adopt.cpp
+  ${_a}/live_update.cpp ${_a}/handover_entry.cpp ${_a}/handover_jump.S ${_a}/handover_secondary.S ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/tsc.cpp ${_a}/cmos_clock.cpp
 )
 # Linux's x86 boot protocol (bzImage header, layout, zero page) and the per-VM ACPI tables.
 list(APPEND KEEL_ARCH_SOURCES ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)
@@ -33,7 +33,7 @@ set(KEEL_ARCH_POST_LINK_CHECK python3 ${CMAKE_SOURCE_DIR}/tools/check-pie-relocs
 # Files that are pure logic and also run in the host unit tests.
 set(KEEL_ARCH_HOST_TESTABLE ${_a}/topology.cpp ${_a}/boot_modules.cpp ${_a}/vmx/decode.cpp ${_a}/virt/mmio_decode.cpp
   ${_a}/svm/insn_length.cpp ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp ${_a}/virt/lapic.cpp
-  ${_a}/virt/ioapic.cpp ${_a}/virt/uart.cpp ${_a}/virt/pit.cpp ${_a}/virt/rtc.cpp)
+  ${_a}/virt/ioapic.cpp ${_a}/virt/uart.cpp ${_a}/virt/pit.cpp ${_a}/virt/rtc.cpp ${_a}/svm/vmcb_state.cpp)
 
 # GRUB rescue ISOs for Bochs (BIOS + cdrom), from the test image: keel-x86_64.iso boots it with
 # multiboot2; the -fault, -vmx and -vmx-bad-control ISOs add keel.test=<variant>

@@ -24,8 +24,9 @@ keel_uefi_entry:
     cld
     mov     %rdi, %r12              // BootInfo* (cpuid/rdmsr/stos clobber the rest)
     // Or a live update's handover record (docs/handover.md §5.1, handover_jump.S): it starts
-    // with its magic, a BootInfo with another. RSI, RDX, RCX (where to hand back, the cookie,
-    // the flat map) are kept for x86_handover_main.
+    // with its magic, a BootInfo with another. RSI, RDX, RCX, R8 (where to hand back, the
+    // cookie, the flat map, the doorbell) are kept for x86_handover_main; R11 survives every
+    // instruction below and keel_self_relocate.
     xor     %r15d, %r15d            // 0: a boot
     test    $7, %dil
     jnz     0f
@@ -37,6 +38,7 @@ keel_uefi_entry:
     mov     %rsi, %r13
     mov     %rdx, %r14
     mov     %rcx, %r15
+    mov     %r8, %r11
 0:  lea     boot_stack_top(%rip), %rsp
 
     // Zero .bss (our stack, page tables and the BootInfo copy live there).
@@ -65,9 +67,10 @@ keel_uefi_entry:
     mov     %r12, %rdi
     test    %r15, %r15
     jz      3f
-    mov     %r13, %rsi              // x86_handover_main(record, back, cookie, flat_cr3)
+    mov     %r13, %rsi              // x86_handover_main(record, back, cookie, flat, doorbell)
     mov     %r14, %rdx
     mov     %r15, %rcx
+    mov     %r11, %r8
     call    x86_handover_main
 3:  call    x86_uefi_boot_main      // x86_uefi_boot_main(BootInfo*)
 2:  cli

@@ -282,8 +282,8 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     ok = True
     good, bad = update_images(a, s)
     region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 7, "
-                       r"swap: quiesce and record, enter the new image, which checks the record and hands "
-                       r"back", serial())
+                       r"swap: quiesce and record, enter the new image, which adopts the VMs into its own "
+                       r"memory, takes every core over and hands back", serial())
     if not region:
         print("FAIL: no update region announced")
         return False
@@ -353,7 +353,7 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
         if not seen or int(seen.group(1)) != free:
             print(f"FAIL: the record checked: {seen and seen.group(0)}, the pool has {free} MiB free")
             fine = False
-        fine &= "handover: adoption is not built on x86_64 yet: handing back to the outgoing image" in text
+        fine &= adopted_in_memory_x86(text, {1: 1, 2: 1} if vms else {})
         return fine
 
     # Both guests running: each vCPU parks, then resumes as it parked after the hand-back.
@@ -450,6 +450,44 @@ def start_two_linux(run, ring, wait_ring, initrd, kernel, t):
     return marks, ok
 
 
+def adopted_in_memory_x86(text, vcpus):
+    """The x86 incoming image's adoption in its own memory (docs/handover.md §5.1), from its
+    lines in `text`: the pool taken from the record, and for each VM id in `vcpus` (its vCPU
+    count) its NPT read in place with every block mapped to its own RAM, the VM adopted, its
+    VMCBs, devices and local APICs taken, and every one of its records (vCPUs + devices)
+    described again byte for byte identical; every other core of the machine (3: two or three
+    with a parked vCPU, the rest idle) coming over through the doorbell and going back; then
+    the hand-back because staying is not built. True if all of it holds."""
+    ok = True
+    if not re.search(r"handover: pool adopted from the record: \d+ runs in \d+ regions, \d+ MiB free, "
+                     r"\d+ MiB of VM RAM, \d+ MiB hypervisor \(this image inside it\)\n", text):
+        print("FAIL: the incoming x86 image did not adopt the pool from the record")
+        ok = False
+    for vm, n in vcpus.items():
+        tree = re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: (\d+) of (\d+) "
+                         r"blocks mapped, each to its own RAM\n", text)
+        if not tree or tree.group(1) != tree.group(2) or tree.group(1) == "0":
+            print(f"FAIL: vm {vm}'s NPT was not read in place whole: {tree and tree.group(0)}")
+            ok = False
+        took = re.search(rf"handover: vm {vm} arch state adopted: nCR3 0x[0-9a-f]+ kept, ([1-9]\d*) table "
+                         rf"pages claimed, {n} vCPUs, {n} live; (\d+) of (\d+) records described again "
+                         r"identical\n", text)
+        if not took or took.group(2) != took.group(3) or int(took.group(3)) != n + 1:
+            print(f"FAIL: vm {vm} ({n} vCPUs) was not adopted and described again identical: "
+                  f"{took and took.group(0)}")
+            ok = False
+    if "NOT" in "".join(re.findall(r"handover: .*\n", text)):
+        print("FAIL: the incoming image refused part of the record: " +
+              " | ".join(l for l in re.findall(r"handover: .*", text) if "NOT" in l))
+        ok = False
+    ok &= all_in(text, ["handover: 3 of 3 cores came over (each on its own stack here, on the flat map)\n",
+                        f"handover: {len(vcpus)} VMs adopted into this image's memory; staying is not "
+                        "built on x86_64 yet\n",
+                        "handover: 3 of 3 cores went back; no adoption: handing back to the outgoing image\n"],
+                 "the incoming image's lines")
+    return ok
+
+
 def update_linux_x86(a, s, run, wait_serial, serial, ring, wait_ring):
     """x86_64 (docs/handover.md §5.1): two Debian amd64 Linux VMs (1 and 2 vCPUs) echo
     console lines while three Applies of the newer image each park all three vCPUs (in the
@@ -472,8 +510,11 @@ def update_linux_x86(a, s, run, wait_serial, serial, ring, wait_ring):
                        serial()[since:]) is None:
             print(f"FAIL: Apply {n + 1}: the incoming image did not check a record of 2 VMs, 3 vCPUs")
             ok = False
+        elif not adopted_in_memory_x86(serial()[since:], {1: 1, 2: 2}):
+            ok = False
         else:
-            print(f"  Apply {n + 1}: 3 vCPUs parked, record {m.group(2)} B, resumed in {m.group(4)} ns")
+            print(f"  Apply {n + 1}: 3 vCPUs parked, record {m.group(2)} B, both VMs adopted into the "
+                  f"new image's memory and described again identical, resumed in {m.group(4)} ns")
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
             ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 60)

@@ -21,8 +21,12 @@ inline const Vmcb& vmcb_of(const VmContext& s, const Vcpu& v) {
 }
 // One exit (exits.cpp), with the vCPU's VMCB as the CPU left it.
 ExitAction handle_exit(Vm& vm, Vcpu& v, Vmcb& c);
-// A parked vCPU's state from its VMCB into the handover record (handover.cpp).
+// The VMCB zeroed, then Keel's intercepts, maps, ASID and nested paging (vcpu_run.cpp).
+void setup_controls(const Vm& vm, const VmContext& s, Vmcb& c);
+// A parked vCPU's state from its VMCB into the handover record, and an adopting image's
+// VMCB from such a record (handover.cpp).
 Status describe_vcpu(const Vm& vm, const Vcpu& v, update::VcpuX86Record& r);
+Status adopt_vcpu(Vm& vm, Vcpu& v, const update::VcpuX86Record& r);
 // Prints the guest state for a VM that is stopped because of `what`.
 void report_guest_state(const Vm& vm, const Vcpu& v, const char* what);
 

@@ -70,11 +70,11 @@ struct DataSegments {
 };
 DataSegments data_segments(Vmcb& c) { return DataSegments{{&c.es, &c.ss, &c.ds, &c.fs, &c.gs}}; }
 
-// vCPU 0 enters in 64-bit mode with the state vm_prepare chose (VmContext::boot); a vCPU
-// started by SIPI in real mode at vector:0000 (SDM Vol. 3A 9.4.4.1), which nested paging
-// allows (15.25.3: the guest may run with paging off).
-void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
-    Vmcb& c = vmcb_of(s, v);
+} // namespace
+
+// The VMCB zeroed, then what Keel controls: intercepts, permission maps, ASID and a flush of
+// its TLB entries on the first VMRUN, nested paging; the guest state is the caller's.
+void setup_controls(const Vm& vm, const VmContext& s, Vmcb& c) {
     memset(&c, 0, sizeof c);
     c.intercept_cr = kInterceptCr4Write;
     // PAUSE exits so that a guest spinning on a lock or a deadline lets Keel deliver its
@@ -94,6 +94,16 @@ void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
     c.int_control = kIntControlVIntrMasking;
     c.nested_control = kNestedEnable;
     c.nested_cr3 = s.stage2;
+}
+
+namespace {
+
+// vCPU 0 enters in 64-bit mode with the state vm_prepare chose (VmContext::boot); a vCPU
+// started by SIPI in real mode at vector:0000 (SDM Vol. 3A 9.4.4.1), which nested paging
+// allows (15.25.3: the guest may run with paging off).
+void setup_vmcb(Vm& vm, VmContext& s, Vcpu& v) {
+    Vmcb& c = vmcb_of(s, v);
+    setup_controls(vm, s, c);
     c.g_pat = kPatPowerOn;
     c.dr7 = 0x400;
     c.dr6 = 0xffff0ff0;
@@ -204,7 +214,7 @@ u32 tag_of(const Vm& vm, const Vcpu&) { return asid_of(vm); }
 
 } // namespace
 
-const virt::BackendOps kBackend{"nCR3",   "ASID",        enable,       tag_of,
-                                run_vcpu, vcpu_teardown, describe_vcpu};
+const virt::BackendOps kBackend{"nCR3",   "ASID",        enable,        tag_of,
+                                run_vcpu, vcpu_teardown, describe_vcpu, adopt_vcpu};
 
 } // namespace keel::svm

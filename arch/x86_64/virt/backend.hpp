@@ -32,6 +32,10 @@ struct BackendOps {
     // control page into `r`, on the boot core. Unsupported where the control page is not
     // readable there (a VMCS is current on its own core only).
     Status (*describe_vcpu)(const Vm& vm, const Vcpu& v, update::VcpuX86Record& r);
+    // An adopting image's control page for a vCPU that ran, from its record (the guest
+    // state as recorded, this image's own controls). Corrupt for a state Keel never leaves
+    // there; Unsupported as above.
+    Status (*adopt_vcpu)(Vm& vm, Vcpu& v, const update::VcpuX86Record& r);
 };
 // The backend chosen at boot (vcpu_run.cpp).
 const BackendOps& backend_ops();

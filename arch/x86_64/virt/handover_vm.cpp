@@ -28,8 +28,9 @@ u32 core_of(u64 mask, u32 n) {
     return 0;
 }
 
-Status describe_vcpu(const Vm& vm, const Vcpu& v, update::HandoverWriter& w) {
-    static update::VcpuX86Record r; // off the boot core's stack
+} // namespace
+
+Status vcpu_x86_record(const Vm& vm, const Vcpu& v, update::VcpuX86Record& r) {
     r = update::VcpuX86Record{};
     r.vm_id = vm.id;
     r.index = v.index;
@@ -51,11 +52,10 @@ Status describe_vcpu(const Vm& vm, const Vcpu& v, update::HandoverWriter& w) {
     r.sipi_vector = v.sipi_vector;
     r.apic_off = v.apic_off;
     r.lapic_bytes = copy_state(r.lapic, sizeof r.lapic, v.apic);
-    return w.add(update::RecordType::VcpuX86, r);
+    return Status::Ok;
 }
 
-Status describe_devices(const Vm& vm, update::HandoverWriter& w) {
-    static update::X86DevicesRecord d; // off the boot core's stack
+void devices_x86_record(const Vm& vm, update::X86DevicesRecord& d) {
     d = update::X86DevicesRecord{};
     const VmContext& s = vm.arch;
     d.vm_id = vm.id;
@@ -66,10 +66,7 @@ Status describe_devices(const Vm& vm, update::HandoverWriter& w) {
     static_assert(sizeof s.rx_queue == sizeof d.rx_queue, "docs/handover.md §2.2 X86Devices");
     memcpy(d.rx_queue, s.rx_queue, sizeof d.rx_queue);
     d.rx_head = s.rx_head, d.rx_count = s.rx_count;
-    return w.add(update::RecordType::X86Devices, d);
 }
-
-} // namespace
 
 Status describe_vm(const Vm& vm, update::HandoverWriter& w) {
     const VmContext& s = vm.arch;
@@ -79,9 +76,14 @@ Status describe_vm(const Vm& vm, update::HandoverWriter& w) {
     const update::Stage2Record s2{vm.id, backend_ops().tag(vm, s.vcpu[0]), s.stage2, 0,
                                   vm.ram_ipa().raw()};
     KEEL_TRY(w.add(update::RecordType::Stage2, s2));
-    KEEL_TRY(describe_devices(vm, w));
-    for (u32 i = 0; i < s.vcpus; ++i)
-        KEEL_TRY(describe_vcpu(vm, s.vcpu[i], w));
+    static update::X86DevicesRecord d; // off the boot core's stack
+    devices_x86_record(vm, d);
+    KEEL_TRY(w.add(update::RecordType::X86Devices, d));
+    static update::VcpuX86Record r;
+    for (u32 i = 0; i < s.vcpus; ++i) {
+        KEEL_TRY(vcpu_x86_record(vm, s.vcpu[i], r));
+        KEEL_TRY(w.add(update::RecordType::VcpuX86, r));
+    }
     return Status::Ok;
 }
 

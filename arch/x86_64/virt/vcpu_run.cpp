@@ -10,6 +10,7 @@
 #include "core_reset.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/vm/vm.hpp"
+#include "quiesce.hpp"
 #include <arch/smp.hpp>
 
 namespace keel::virt {
@@ -17,9 +18,12 @@ namespace {
 
 Backend g_backend = Backend::None;
 
-// An AP's core waits here for its SIPI (or for the VM to end without one).
+// An AP's core waits here for its SIPI (or for the VM to end without one), and visits a
+// live update's incoming image as an idle core does (quiesce.hpp).
 bool wait_for_sipi(const VmContext& s, Vcpu& v) {
+    u32 seen = 0;
     for (;;) {
+        visit_while_idle(&seen);
         if (__atomic_load_n(&v.run, __ATOMIC_ACQUIRE) == static_cast<u32>(VcpuRun::Starting))
             return true;
         if (__atomic_load_n(&s.stop, __ATOMIC_ACQUIRE)) return false;

@@ -131,6 +131,8 @@ Status vm_tables_use_region(u64 base, u64 size) { return g_region.use(g_tables, 
 
 u64 vm_tables_region() { return g_region.base(); }
 
+mm::TablePool& vm_table_pool() { return g_tables; }
+
 bool enter_guest(VmContext& s, Vcpu& v) {
     park_if_requested(); // a live update's quiesce (quiesce.hpp): parked here, state whole
     __atomic_store_n(&v.in_guest, 1u, __ATOMIC_SEQ_CST); // before the generation is read
@@ -232,8 +234,6 @@ void vm_request_stop(Vm& vm, VmEnd) {
 }
 
 void vm_destroy(Vm& vm) { virt::destroy_stage2(vm); }
-
-Status vm_adopt(Vm&, const update::HandoverView&) { return Status::Unsupported; } // no swap yet
 
 // No power button: the guest's ACPI is hardware-reduced without a power button device.
 Status vm_power_button(Vm&) { return Status::Unsupported; }

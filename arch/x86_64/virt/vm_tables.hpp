@@ -4,6 +4,7 @@
 // image can adopt them in place (docs/handover.md §2.2 OldImage tables_base, §5.1).
 #pragma once
 
+#include "hypervisor/mm/table_pool.hpp"
 #include "hypervisor/status.hpp"
 
 namespace keel::virt {
@@ -16,5 +17,7 @@ constexpr u64 kTableRegionBytes = 2 * MiB;
 [[nodiscard]] Status vm_tables_use_region(u64 base, u64 size);
 // The region in use, 0 while the tables come from the image.
 u64 vm_tables_region();
+// The pool every VM's tables come from (an adopting image claims an adopted tree's pages).
+mm::TablePool& vm_table_pool();
 
 } // namespace keel::virt

@@ -209,12 +209,14 @@ void vcpu_teardown(const Vm& vm, Vcpu& v) {
 
 u32 tag_of(const Vm& vm, const Vcpu& v) { return vpid_of(vm, v); }
 
-// A VMCS is readable only on the core it is current on: not described yet.
+// A VMCS is readable only on the core it is current on: not described yet, nor built from a
+// record (docs/handover.md §5.1).
 Status describe_vcpu(const Vm&, const Vcpu&, update::VcpuX86Record&) { return Status::Unsupported; }
+Status adopt_vcpu(Vm&, Vcpu&, const update::VcpuX86Record&) { return Status::Unsupported; }
 
 } // namespace
 
-const virt::BackendOps kBackend{"EPTP",   "VPID",        enable,       tag_of,
-                                run_vcpu, vcpu_teardown, describe_vcpu};
+const virt::BackendOps kBackend{"EPTP",   "VPID",        enable,        tag_of,
+                                run_vcpu, vcpu_teardown, describe_vcpu, adopt_vcpu};
 
 } // namespace keel::vmx
