@@ -9,9 +9,11 @@
 // built on x86 yet, so it then hands back, and nothing outside its own span was written.
 #include <string.h>
 
+#include "acpi_platform.hpp"
 #include "asm_offsets.h"
 #include "descriptors.hpp"
 #include "ept_format.hpp"
+#include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/status.hpp"
 #include "hypervisor/update/doorbell.hpp"
@@ -59,6 +61,37 @@ virt::Backend backend_from_cpuid() {
     if (cpuid(0x80000000).eax >= 0x80000001 && (cpuid(0x80000001).ecx >> 2 & 1) != 0)
         return virt::Backend::Svm;
     return virt::Backend::None;
+}
+
+// ACPI tables read where they are: the flat map covers the low 4 GiB.
+const u8* flat_reader(void*, u64 pa, u64 size) {
+    return size != 0 && pa + size > pa && pa + size <= 4 * GiB ? reinterpret_cast<const u8*>(pa)
+                                                               : nullptr;
+}
+
+// The platform from the ACPI tables the outgoing image read its own from (OldImage acpi_rsdp),
+// read as at boot (read_acpi_platform), and each core the outgoing image has online one of its
+// enabled CPUs. Says what it found.
+bool take_platform(const update::OldImageRecord& old, Platform& p) {
+    const char* where = "";
+    const Status s =
+        old.acpi_rsdp != 0
+            ? read_acpi_platform(old.acpi_rsdp, acpi::PhysReader{flat_reader, nullptr}, p, &where)
+            : Status::NotFound;
+    u32 known = 0;
+    for (u32 i = 0; i < p.cpu_count && i < 64; ++i)
+        known += (old.cores_online >> i & 1) != 0 && p.cpus[i].enabled;
+    const u32 online = static_cast<u32>(__builtin_popcountll(old.cores_online));
+    const bool ok = s == Status::Ok && known == online;
+    if (ok)
+        kprint("handover: ACPI tables from RSDP %#llx, platform read: %u cpus, the %u online "
+               "among them\n",
+               static_cast<ull>(old.acpi_rsdp), p.cpu_count, online);
+    else
+        kprint("handover: ACPI tables from RSDP %#llx NOT usable: %s (%s), %u of %u online cores "
+               "found\n",
+               static_cast<ull>(old.acpi_rsdp), where, status_name(s), known, online);
+    return ok;
 }
 
 // The VMs' EPT/NPT table region, where the record says it is, as this image's table pool.
@@ -211,6 +244,9 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
            : tsc.source == x86::TscSource::Pit   ? "measured against the PIT"
                                                  : "unknown");
     virt::set_backend(x86::backend_from_cpuid());
+    static Platform platform;
+    const bool described = x86::take_platform(*view.old_image, platform);
+    if (described) vm_manager().set_topology(platform);
     const bool pool = update::take_pool(view, base, span);
     const bool tables = x86::take_tables(*view.old_image);
     const bool in_place = tables && update::check_stage2_in_place<x86::NptFormat>(view);
@@ -223,6 +259,9 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     update::Doorbell* d = x86::doorbell_at(doorbell);
     const u32 cores = static_cast<u32>(__builtin_popcountll(view.old_image->cores_online)) - 1;
     const u32 arrived = d != nullptr ? x86::take_in_secondaries(*d, cores) : 0;
+    if (!described)
+        x86::send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionRefused,
+                       Status::Ok, "no platform description");
     if (!pool || !tables || !vms || !io)
         x86::send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionRefused,
                        Status::Ok, "adoption refused");

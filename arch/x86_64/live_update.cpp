@@ -26,6 +26,7 @@
 #include "virt/handover_vm.hpp"
 #include "virt/quiesce.hpp"
 #include "virt/vm_tables.hpp"
+#include "vmx/vmx.hpp"
 
 extern "C" char __image_start[], __image_end[], keel_uefi_entry[];
 extern "C" keel::u64 keel_x86_handover_call(keel::u64 entry, keel::u64 record, keel::u64 flat_cr3,
@@ -178,6 +179,8 @@ public:
         r.tables_base = virt::vm_tables_region();
         r.tables_size = r.tables_base != 0 ? virt::kTableRegionBytes : 0;
         r.quiesce_tick = quiesce_tick_;
+        // The tables the platform was read from, for the incoming image's own reading.
+        r.acpi_rsdp = boot_info().rsdp;
     }
     void run_slot(u8** slot, u64* size) override {
         *slot = reserved_ != 0 ? reinterpret_cast<u8*>(reserved_) : nullptr;

@@ -2,6 +2,7 @@
 // tables are mapped read-only on demand (they lie outside the image).
 #include <arch/platform.hpp>
 
+#include "acpi_platform.hpp"
 #include "hypervisor/acpi/platform_acpi.hpp"
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
@@ -44,16 +45,22 @@ Status discover_platform(const BootInfo& info, Platform& out) {
     if (info.rsdp == 0) return Status::NotFound; // no ACPI: no way to find the CPUs
     ImageRange image{info.image_base, info.image_size};
     const char* where = nullptr;
-    const Status s = acpi::read_platform(info.rsdp, acpi::PhysReader{map_acpi, &image},
-                                         acpi::Flavor::X86, out, &where);
-    if (s != Status::Ok) {
-        kprint("platform: ACPI %s refused: %s\n", where, status_name(s));
-        return s;
-    }
-    // SMT siblings from the APIC ids (ACPI on x86 has no PPTT).
-    const Result<x86::ApicIdLayout> layout = x86::read_apic_id_layout(cpuid_leaf);
-    if (layout.ok()) x86::apply_apic_id_layout(out, layout.value());
-    return Status::Ok;
+    const Status s =
+        x86::read_acpi_platform(info.rsdp, acpi::PhysReader{map_acpi, &image}, out, &where);
+    if (s != Status::Ok) kprint("platform: ACPI %s refused: %s\n", where, status_name(s));
+    return s;
 }
 
 } // namespace keel::arch
+
+namespace keel::x86 {
+
+Status read_acpi_platform(u64 rsdp, const acpi::PhysReader& reader, Platform& out,
+                          const char** where) {
+    KEEL_TRY(acpi::read_platform(rsdp, reader, acpi::Flavor::X86, out, where));
+    const Result<ApicIdLayout> layout = read_apic_id_layout(arch::cpuid_leaf);
+    if (layout.ok()) apply_apic_id_layout(out, layout.value());
+    return Status::Ok;
+}
+
+} // namespace keel::x86

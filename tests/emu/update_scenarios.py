@@ -452,13 +452,18 @@ def start_two_linux(run, ring, wait_ring, initrd, kernel, t):
 
 def adopted_in_memory_x86(text, vcpus):
     """The x86 incoming image's adoption in its own memory (docs/handover.md §5.1), from its
-    lines in `text`: the pool taken from the record, and for each VM id in `vcpus` (its vCPU
+    lines in `text`: the platform read from the ACPI tables the record names (all 4 CPUs, each
+    online one among them), the pool taken from the record, and for each VM id in `vcpus` (its vCPU
     count) its NPT read in place with every block mapped to its own RAM, the VM adopted, its
     VMCBs, devices and local APICs taken, and every one of its records (vCPUs + devices)
     described again byte for byte identical; every other core of the machine (3: two or three
     with a parked vCPU, the rest idle) coming over through the doorbell and going back; then
     the hand-back because staying is not built. True if all of it holds."""
     ok = True
+    if not re.search(r"handover: ACPI tables from RSDP 0x[0-9a-f]+, platform read: 4 cpus, the 4 online "
+                     r"among them\n", text):
+        print("FAIL: the incoming x86 image did not read the platform from the recorded RSDP")
+        ok = False
     if not re.search(r"handover: pool adopted from the record: \d+ runs in \d+ regions, \d+ MiB free, "
                      r"\d+ MiB of VM RAM, \d+ MiB hypervisor \(this image inside it\)\n", text):
         print("FAIL: the incoming x86 image did not adopt the pool from the record")
