@@ -1,18 +1,23 @@
 // The incoming image's side of an x86 live update (docs/handover.md §5.1): keel_uefi_entry
 // found a handover record instead of a BootInfo, zeroed this image's .bss and relocated it
 // into the run slot (relocate.S). It runs on the outgoing image's flat map, GDT and IDT and
-// changes none of them. It checks the record with the parser every image runs, then adopts
-// into its own memory what the record hands over: the partition pool, the NPT trees read in
-// place in the table region (their pages claimed, not written), and every VM with its
-// devices and vCPUs (virt/vm_adopt.cpp, a VMCB built from each record), each described again
-// and compared with its record byte for byte. Taking the cores over and staying are not
-// built on x86 yet, so it then hands back, and nothing outside its own span was written.
+// changes none of them until it stays. It checks the record with the parser every image
+// runs, reads the platform from the recorded RSDP, then adopts into its own memory what the
+// record hands over: the partition pool, the NPT trees read in place in the table region
+// (their pages claimed, not written), and every VM with its devices and vCPUs
+// (virt/vm_adopt.cpp, a VMCB built from each record), each described again and compared with
+// its record byte for byte. Every other core comes over through the doorbell
+// (handover_secondary.S). With everything in hand and its own page tables built, it stays
+// (handover_stay.cpp); on any refusal it sends every core back and hands back, having
+// written nothing outside its own span.
 #include <string.h>
 
 #include "acpi_platform.hpp"
+#include "apic.hpp"
 #include "asm_offsets.h"
 #include "descriptors.hpp"
 #include "ept_format.hpp"
+#include "handover_stay.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/status.hpp"
@@ -24,6 +29,7 @@
 #include "hypervisor/update/take_over.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
+#include "paging.hpp"
 #include "tsc.hpp"
 #include "virt/backend.hpp"
 #include "virt/handover_vm.hpp"
@@ -195,12 +201,28 @@ u32 take_in_secondaries(update::Doorbell& d, u32 cores) {
     hand_back(back, cookie, why, s);
 }
 
+// This image's page tables built, not yet switched to (paging_build): the image, and what the
+// boot core reads after the switch: the record (read only), the doorbell's page, the VMs'
+// table region; then the local APIC's mode (its page mapped where xAPIC). False (said) on a
+// failure; nothing the outgoing image runs has changed.
+bool prepare_own_tables(u64 record, u64 bytes, u64 doorbell, const update::OldImageRecord& o) {
+    const u64 page = align_down(doorbell, u64{4096});
+    Status s = map_phys(record, bytes, MapKind::ReadOnly);
+    if (s == Status::Ok) s = map_phys(page, 4096, MapKind::ReadWrite);
+    if (s == Status::Ok) s = map_phys(o.tables_base, o.tables_size, MapKind::ReadWrite);
+    if (s == Status::Ok) s = paging_build();
+    if (s == Status::Ok) s = apic_init_boot().status();
+    if (s != Status::Ok) kprint("handover: own page tables NOT built: %s\n", status_name(s));
+    return s == Status::Ok;
+}
+
 } // namespace
 } // namespace keel::x86
 
 // A visiting core of the outgoing image (handover_secondary.S, on its own stack here, on the
-// flat map, on its own GDT and IDT): says it is here, waits for the boot core's word and goes
-// back with it. It touches nothing of its guest's or its core's state.
+// flat map, on its own GDT and IDT): says it is here and waits for the boot core's word. Sent
+// back, it goes back with its reason, having touched nothing of its guest's or its core's
+// state; told to stay, it becomes one of this image's cores (smp.cpp adopted_ap_main).
 extern "C" [[noreturn]] void x86_handover_secondary_main(keel::u64 doorbell, keel::u64 back,
                                                          keel::u64 cookie) {
     using namespace keel;
@@ -208,9 +230,11 @@ extern "C" [[noreturn]] void x86_handover_secondary_main(keel::u64 doorbell, kee
     __atomic_add_fetch(&d.arrived, 1u, __ATOMIC_ACQ_REL);
     while (__atomic_load_n(&d.go, __ATOMIC_ACQUIRE) == update::kGoWait)
         asm volatile("pause" ::: "memory");
+    const u32 go = __atomic_load_n(&d.go, __ATOMIC_ACQUIRE);
     const auto why =
         static_cast<update::HandBackReason>(__atomic_load_n(&d.reason, __ATOMIC_RELAXED));
     __atomic_add_fetch(&d.left, 1u, __ATOMIC_ACQ_REL); // the doorbell is not read again
+    if (go == update::kGoStay) x86::adopted_ap_main();
     keel_x86_handover_back(update::encode_hand_back(why, Status::Ok), back, cookie);
 }
 
@@ -268,9 +292,23 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     if (arrived != cores)
         x86::send_back(d, arrived, back, cookie, update::HandBackReason::CoresMissing, Status::Ok,
                        "not every core came over");
-    kprint("handover: %u VMs adopted into this image's memory; staying is not built on x86_64 "
-           "yet\n",
-           view.vm_count);
-    x86::send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionNotBuilt,
-                   Status::Unsupported, "no adoption");
+    // What staying needs that can still fail, before the point of no return: this image's
+    // own tables (the image, the record, the doorbell, the table region), its local APIC
+    // mode, its per-CPU slots.
+    const bool own =
+        d != nullptr && x86::prepare_own_tables(record, bytes, doorbell, *view.old_image);
+    if (!own)
+        x86::send_back(d, arrived, back, cookie, update::HandBackReason::AdoptionRefused,
+                       Status::Ok, "this image's own page tables NOT built");
+    const u32 boot = x86::smp_adopt(platform, view.old_image->cores_online);
+    // Read as memory: a test patches the note in the ELF before signing (image_note.hpp).
+    if ((*reinterpret_cast<const volatile u32*>(&update::keel_image_note.flags) &
+         update::kNoteFlagFailHealthCheck) != 0)
+        x86::send_back(d, arrived, back, cookie, update::HandBackReason::HealthCheck, Status::Ok,
+                       "health check failed (this image fails it on purpose: a test image)");
+    u32 parked = 0;
+    for (u32 i = 0; i < view.x86_vcpu_count; ++i)
+        parked += view.x86_vcpus[i]->run == static_cast<u32>(virt::VcpuRun::Running);
+    kprint("handover: %u VMs adopted, %u cores came over: staying\n", view.vm_count, arrived);
+    x86::stay(view, *d, platform, boot, arrived, parked);
 }

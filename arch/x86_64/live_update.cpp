@@ -3,18 +3,18 @@
 // incoming keel.img and run the boot stage's checks and the handover-ABI check on it. Apply
 // places the image in the run slot, parks every running vCPU (virt/quiesce.hpp), writes the
 // record (the VMs through virt/handover_vm.cpp) and enters the image (handover_jump.S) on a
-// flat identity map built in the region; the image relocates itself, checks the record,
-// adopts the pool, the NPT trees and the VMs into its own memory and names its secondary
-// entry in the doorbell, where every other core visits it (visit_incoming_image); it sends
-// them back and hands back, since staying is not built on x86 yet, and every vCPU resumes as
-// it parked.
-// Under VT-x, whose VMCS the boot core cannot read, Apply with a VM present is refused
-// before anything changes (swap_missing).
+// flat identity map built in the region; the other cores visit it through the doorbell
+// (visit_incoming_image). The image adopts every VM and core and stays (handover_stay.cpp),
+// or sends every core back and hands back, and every vCPU resumes as it parked. An image that
+// stayed commits at once (release_outgoing): x86 keeps no pristine copy to roll back to yet.
+// Under VT-x (its VMXON regions and VMCSs are not handed over) and with a VM that has a PCIe
+// view, Apply is refused before anything changes (swap_missing).
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 #include <string.h>
 
 #include "descriptors.hpp"
+#include "handover_stay.hpp"
 #include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/update/doorbell.hpp"
 #include "hypervisor/vm/partitions.hpp"
@@ -118,17 +118,23 @@ public:
     // described from the boot core yet.
     const char* swap_missing() override {
         if (reserved_ + kReserveBytes > 4 * GiB) return "the update region lies above 4 GiB";
+        // Each core is in VMX operation with its VMXON region in this image, and a VMCS is
+        // readable only on its own core: neither is handed over yet (§5.1).
         if (virt::backend() == virt::Backend::Vmx)
-            for (u32 id = 1; id <= Vm::kMaxVms; ++id)
-                if (vm_manager().find(id) != nullptr)
-                    return "VT-x vCPUs cannot be handed over yet: destroy every VM first";
+            return "VT-x cores and vCPUs cannot be handed over yet";
+        for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+            const Vm* vm = vm_manager().find(id);
+            if (vm == nullptr) continue;
+            // Its guest PCIe hierarchy (SR-IOV) is not in the x86 record yet (§5.1).
+            if (vm->pci != nullptr)
+                return "a VM with a PCIe view (SR-IOV) cannot be handed over on x86_64 yet";
+        }
         return nullptr;
     }
 
     const char* swap_summary() override {
-        return "quiesce and record, enter the new image, which adopts the VMs into its own "
-               "memory, takes every core over and hands back (staying is not built on x86_64 "
-               "yet)";
+        return "quiesce and record, enter the new image, which adopts every VM and core and "
+               "stays (committed at once: no rollback on x86_64 yet)";
     }
 
     // Every running vCPU parks at its next entry or in its HLT wait (virt/quiesce.hpp).
@@ -180,7 +186,7 @@ public:
         r.tables_size = r.tables_base != 0 ? virt::kTableRegionBytes : 0;
         r.quiesce_tick = quiesce_tick_;
         // The tables the platform was read from, for the incoming image's own reading.
-        r.acpi_rsdp = boot_info().rsdp;
+        r.acpi_rsdp = adopted_rsdp() != 0 ? adopted_rsdp() : boot_info().rsdp;
     }
     void run_slot(u8** slot, u64* size) override {
         *slot = reserved_ != 0 ? reinterpret_cast<u8*>(reserved_) : nullptr;
@@ -201,8 +207,29 @@ public:
             asm volatile("pause" ::: "memory");
         return update::decode_hand_back(code);
     }
-    // No incoming image stays on x86 yet, so none of these is reached.
-    u64 release_outgoing(const update::OldImageRecord&) override { return 0; }
+    // The commit (docs/handover.md §4.6): the outgoing image's blocks and its update region
+    // after the run slot (the staged file, the flat map, the doorbell, the record) back in the
+    // pool. The run slot is where this image runs: it stays the hypervisor's.
+    u64 release_outgoing(const update::OldImageRecord& record) override {
+        const update::OldImageRecord old = record; // the record lies in what is freed below
+        constexpr u64 kBlock = 2 * MiB;
+        const u64 self = reinterpret_cast<uptr>(__image_start);
+        const u64 self_end = reinterpret_cast<uptr>(__image_end);
+        auto mine = [&](u64 b, u64 e) { return b < self_end && self < e; };
+        u64 freed = 0;
+        for (u64 b = align_down(old.base, kBlock); b < align_up(old.base + old.span, kBlock);
+             b += kBlock)
+            if (!mine(b, b + kBlock) && pool_release_hypervisor(PhysAddr(b), kBlock) == Status::Ok)
+                freed += kBlock;
+        const u64 tail = old.update_region, tail_size = kReserveBytes - kSlotBytes;
+        (void)unmap_phys(tail, tail_size);
+        if (!mine(tail, tail + tail_size) &&
+            pool_release_hypervisor(PhysAddr(tail), tail_size) == Status::Ok)
+            freed += tail_size;
+        return freed;
+    }
+    // No way back to the outgoing image yet on x86 (its pristine copy, §4.7): the mailbox
+    // commits at once.
     Status take_outgoing(const update::OldImageRecord&, u8**, u64*) override {
         return Status::Unsupported;
     }

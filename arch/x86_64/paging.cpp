@@ -146,6 +146,12 @@ bool is_mapped(u64 va) {
 }
 
 Status paging_init() {
+    KEEL_TRY(paging_build());
+    paging_switch();
+    return Status::Ok;
+}
+
+Status paging_build() {
     KEEL_TRY(ready());
     auto map = [](u64 start, u64 end, MapKind kind) {
         return end > start ? mm::map_host(g_paging, start, end - start, kind) : Status::Ok;
@@ -157,11 +163,13 @@ Status paging_init() {
     KEEL_TRY(map(guard + kPage, align_up(addr(__image_end), kPage), MapKind::ReadWrite));
 
     // start.S set EFER.NXE when CPUID said NX exists; W^X needs it.
-    if (!(rdmsr(kMsrEfer) & kEferNxe)) return Status::Unsupported;
+    return (rdmsr(kMsrEfer) & kEferNxe) != 0 ? Status::Ok : Status::Unsupported;
+}
+
+void paging_switch() {
     write_cr0(read_cr0() | kCr0Wp); // supervisor writes honour read-only pages
     write_cr3(g_paging.root().raw());
-    g_live = true;
-    return Status::Ok;
+    __atomic_store_n(&g_live, true, __ATOMIC_RELEASE);
 }
 
 } // namespace keel::x86

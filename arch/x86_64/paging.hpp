@@ -14,6 +14,11 @@ using MapKind = mm::HostMap;
 // Builds the tables for the running image (text RX, rodata R, data/bss RW, the stack
 // guard page left out) and switches CR3 to them with CR0.WP and EFER.NXE on.
 Status paging_init();
+// paging_init in two halves, for a live update's incoming image (docs/handover.md §5.1): the
+// tables built (nothing switched), then, once it stays, switched to on each CPU: CR0.WP and
+// the root in CR3 (the first call also marks them live).
+Status paging_build();
+void paging_switch();
 // Identity-maps [pa, pa+size) rounded out to pages. Safe on any CPU (one lock). Mapping a page
 // again with the same kind is a no-op; with a different kind it fails (AlreadyExists).
 Status map_phys(u64 pa, u64 size, MapKind kind);

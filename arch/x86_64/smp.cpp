@@ -13,6 +13,7 @@
 
 #include "apic.hpp"
 #include "asm_offsets.h"
+#include "handover_stay.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
 #include "paging.hpp"
@@ -126,7 +127,78 @@ extern "C" [[noreturn]] void x86_ap_main(u32 index) {
 
 void hand_vm(u32 core, Vm& vm) { __atomic_store_n(&g_cpus[core].work, &vm, __ATOMIC_RELEASE); }
 
+namespace {
+
+// This CPU's initial APIC id (SDM Vol. 2A CPUID leaf 0x0B EDX, else leaf 1 EBX[31:24]): what
+// the MADT lists, readable before the local APIC is mapped.
+u32 initial_apic_id() {
+    if (cpuid(0).eax >= 0x0b && cpuid(0x0b, 0).ebx != 0) return cpuid(0x0b, 0).edx;
+    return cpuid(1).ebx >> 24;
+}
+
+[[noreturn]] void run_on(u64 stack_top, PerCpu& me) {
+    asm volatile("mov %0, %%rsp\n\t"
+                 "xor %%ebp, %%ebp\n\t"
+                 "mov %1, %%rdi\n\t"
+                 "call x86_adopted_work_loop\n\t"
+                 "ud2" ::"r"(stack_top),
+                 "r"(&me)
+                 : "memory");
+    __builtin_unreachable();
+}
+
+} // namespace
+
+u32 smp_adopt(const Platform& platform, u64 online) {
+    const u32 self = initial_apic_id();
+    const u32 n = platform.cpu_count < kMaxCpus ? platform.cpu_count : kMaxCpus;
+    for (u32 i = 0; i < n; ++i)
+        if (platform.cpus[i].hw_id == self) g_boot_cpu = i;
+    for (u32 i = 0; i < n; ++i) {
+        if ((online >> i & 1) == 0) continue;
+        PerCpu& c = g_cpus[i];
+        c.index = i;
+        c.slot = slot_for(i);
+        c.apic_id = static_cast<u32>(platform.cpus[i].hw_id);
+    }
+    g_cpus[g_boot_cpu].online = 1;
+    g_online = online & ((n < 64 ? 1ull << n : 0ull) - 1);
+    g_started = true;
+    return g_boot_cpu;
+}
+
+void smp_adopt_boot_core() { set_gs_base(g_cpus[g_boot_cpu]); }
+
+[[noreturn]] void adopted_ap_main() {
+    paging_switch(); // the tables the boot core built
+    const u32 self = initial_apic_id();
+    PerCpu* me = nullptr;
+    for (u32 i = 0; i < kMaxCpus; ++i)
+        if ((g_online >> i & 1) != 0 && i != g_boot_cpu && g_cpus[i].apic_id == self)
+            me = &g_cpus[i];
+    if (me == nullptr) {
+        kprint("handover: a core with APIC id %u is not one this image adopted: idle for good\n",
+               self);
+        for (;;)
+            asm volatile("cli; hlt");
+    }
+    descriptors_init(me->slot); // this image's GDT, TSS and IDT from here on
+    set_gs_base(*me);
+    apic_init_ap();
+    me->virt_on = virt::enable_cpu(me->slot, false) == Status::Ok; // its own VM_HSAVE_PA
+    __atomic_store_n(&me->online, 1u, __ATOMIC_RELEASE);
+    run_on(reinterpret_cast<u64>(g_stacks[me->slot] + kStackSize), *me);
+}
+
 } // namespace keel::x86
+
+// The adopted core's work loop on its own stack (run_on): its vCPU first (vm_adopt.cpp left
+// the VM in its work slot), then whatever it is handed, as every core.
+extern "C" [[noreturn]] void x86_adopted_work_loop(keel::x86::PerCpu* me) {
+    keel::x86::work_loop(*me);
+}
+
+namespace keel::x86 {} // namespace keel::x86
 
 namespace keel::arch {
 

@@ -14,7 +14,7 @@ set(KEEL_ARCH_SOURCES
   ${_a}/vmx/vcpu_run.cpp ${_a}/vmx/exits.cpp ${_a}/vmx/exit_common.cpp
   ${_a}/svm/enable.cpp ${_a}/svm/entry.S ${_a}/svm/vcpu_run.cpp ${_a}/svm/exits.cpp
   ${_a}/svm/insn_length.cpp ${_a}/svm/handover.cpp ${_a}/svm/vmcb_state.cpp ${_a}/virt/handover_vm.cpp ${_a}/virt/vm_adopt.cpp
-  ${_a}/live_update.cpp ${_a}/handover_entry.cpp ${_a}/handover_jump.S ${_a}/handover_secondary.S ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/tsc.cpp ${_a}/cmos_clock.cpp
+  ${_a}/live_update.cpp ${_a}/handover_entry.cpp ${_a}/handover_jump.S ${_a}/handover_secondary.S ${_a}/handover_stay.cpp ${_a}/mailbox_transport.cpp ${_a}/entropy.cpp ${_a}/tsc.cpp ${_a}/cmos_clock.cpp
 )
 # Linux's x86 boot protocol (bzImage header, layout, zero page) and the per-VM ACPI tables.
 list(APPEND KEEL_ARCH_SOURCES ${_a}/linux_boot.cpp ${_a}/guest_acpi.cpp)

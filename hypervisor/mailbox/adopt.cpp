@@ -96,11 +96,11 @@ Status Service::adopt(SharedRegion region, VmBackend& backend,
                   static_cast<u32>(Opcode::Update), Status::Ok, 0, detail_);
     UpdateReply out{};
     format(out.version, sizeof out.version, "%s", version);
-    const usize n =
-        format(out.message, sizeof out.message,
-               "adopted: %u VMs, %u vCPUs, update %llu; vCPUs back in %llu ns", record.vm_count,
-               record.vcpu_count, static_cast<unsigned long long>(record.header.update_counter),
-               static_cast<unsigned long long>(blackout_ns));
+    const usize n = format(out.message, sizeof out.message,
+                           "adopted: %u VMs, %u vCPUs, update %llu; vCPUs back in %llu ns",
+                           record.vm_count, record.vcpu_count + record.x86_vcpu_count,
+                           static_cast<unsigned long long>(record.header.update_counter),
+                           static_cast<unsigned long long>(blackout_ns));
     if (commit_ms != 0 && n < sizeof out.message)
         format(out.message + n, sizeof out.message - n, "; commit within %llu ms",
                static_cast<unsigned long long>(commit_ms));

@@ -322,7 +322,9 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
            static_cast<ull>(record.header.update_counter), old.version);
     const Cmdline cmdline(cmdline_text);
     g_cmdline = cmdline_text;
-    const u64 commit_ms = rollback ? 0 : update_commit_ms(cmdline);
+    // No trial for a rollback, nor where the outgoing image left no pristine copy to go back
+    // to (x86_64 so far, docs/handover.md §5.1): the Apply's answer names no deadline then.
+    const u64 commit_ms = rollback || old.restore_size == 0 ? 0 : update_commit_ms(cmdline);
     VmManager& m = vm_manager();
     m.init(HostCores{cores_online, 1ull << boot_cpu});
     m.set_console(&g_sink);

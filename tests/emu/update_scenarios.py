@@ -282,8 +282,8 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     ok = True
     good, bad = update_images(a, s)
     region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 7, "
-                       r"swap: quiesce and record, enter the new image, which adopts the VMs into its own "
-                       r"memory, takes every core over and hands back", serial())
+                       r"swap: quiesce and record, enter the new image, which adopts every VM and core and "
+                       r"stays \(committed at once: no rollback on x86_64 yet\)", serial())
     if not region:
         print("FAIL: no update region announced")
         return False
@@ -330,19 +330,20 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     out = run("update", good, "--verify-only")
     ok &= all_in(out, ["update: verified: 0.1.0, security version 1, handover 6..7"], "the good image")
     def enter_and_back(vms, parked):
-        """Apply of the newer image: every running vCPU parks, the record is written, the
-        image runs relocated from the run slot, checks the record (its free pool runs
-        exactly the pool's free memory) and hands back; the answer says so."""
+        """Apply of the test image that fails its health check: every running vCPU parks, the
+        record is written, the image runs relocated from the run slot, checks the record (its
+        free pool runs exactly the pool's free memory), adopts everything into its own memory,
+        takes every core over, sends them back and hands back; the answer says why."""
         fine = True
         free = json.loads(run("--json", "info"))["pool_free_mib"]
         since = len(serial())
-        out = apply_update(run, a.newer, expect_rc=1)
+        out = apply_update(run, a.failing, expect_rc=1)
         m = re.search(ROLLED_BACK_RE, out)
-        if not m or m.group(1) != str(parked) or m.group(3) != "no adoption":
-            print(f"FAIL: the newer image was not entered and handed back ({vms} VMs): {out.strip()}")
+        if not m or m.group(1) != str(parked) or m.group(3) != "health check failed":
+            print(f"FAIL: the failing image was not entered and handed back ({vms} VMs): {out.strip()}")
             fine = False
         text = serial()[since:]
-        entered = re.search(rf"handover: Keel {re.escape(NEWER_VERSION)} \(incoming image\) running at "
+        entered = re.search(r"handover: Keel 0\.1\.0 \(incoming image\) running at "
                             r"(0x[0-9a-f]+), linked at 0x200000 \((\d+) relocations\), record at 0x[0-9a-f]+\n", text)
         if not entered or int(entered.group(1), 16) != slot or int(entered.group(2)) == 0:
             print(f"FAIL: the incoming image did not run relocated at the run slot {slot:#x}: "
@@ -353,7 +354,8 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
         if not seen or int(seen.group(1)) != free:
             print(f"FAIL: the record checked: {seen and seen.group(0)}, the pool has {free} MiB free")
             fine = False
-        fine &= adopted_in_memory_x86(text, {1: 1, 2: 1} if vms else {})
+        fine &= adopted_in_memory_x86(text, {1: 1, 2: 1} if vms else {},
+                                      "health check failed (this image fails it on purpose: a test image)")
         return fine
 
     # Both guests running: each vCPU parks, then resumes as it parked after the hand-back.
@@ -363,13 +365,32 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     ok &= answers("after the hand-back")
     print("  longest TSC gaps since the last ask (the park and the swap's round trip): " +
           ", ".join(re.findall(r"\[vm \d\] guest: gaps: longest \d+ TSC ticks", serial())[-2:]))
+    # The newer image stays: it answers this Apply itself, both guests run on under it.
+    since = len(serial())
+    out = apply_update(run, a.newer)
+    m = re.search(APPLIED_RE, out)
+    if not m or m.groups()[:3] != ("2", "2", "1"):
+        print(f"FAIL: the newer image did not stay with 2 VMs and 2 vCPUs: {out.strip()}")
+        ok = False
+    ok &= check_swap_x86(serial, since, 0, NEWER_VERSION, "0.1.0", {1: 1, 2: 1}, slot)
+    ok &= all_in(run("list"), ["a\trunning", "b\trunning"], "the VMs under the new image")
+    ok &= answers("under the new image")
+    print("  longest TSC gaps since the last ask (the swap that stayed): " +
+          ", ".join(re.findall(r"\[vm \d\] guest: gaps: longest \d+ TSC ticks", serial())[-2:]))
     ok &= "destroyed" not in serial()
     stop_all()
     ok &= wait_serial("vm 1: destroyed (stopped by the controller)") and \
         wait_serial("vm 2: destroyed (stopped by the controller)")
-    # No VM: nothing to park; the image is entered and hands back all the same.
-    ok &= enter_and_back(0, 0)
-    # The outgoing image goes on: the same session, new VMs, the pool as before.
+    # No VM: nothing to park; 0.1.0 comes back in and stays all the same.
+    slot2 = run_slot_x86(serial)
+    since = len(serial())
+    out = apply_update(run, good)
+    m = re.search(APPLIED_RE, out)
+    if not m or m.groups()[:3] != ("0", "0", "2"):
+        print(f"FAIL: 0.1.0 did not stay with no VM: {out.strip()}")
+        ok = False
+    ok &= check_swap_x86(serial, since, 1, "0.1.0", NEWER_VERSION, {}, slot2)
+    # The image that stayed goes on: the same session, new VMs.
     since = len(serial())
     start_two()
     end = time.time() + 60
@@ -377,17 +398,23 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
         time.sleep(0.2)
     ids = tuple(re.findall(r"\[vm (\d)\] guest: gaps: watching", serial()[since:]))
     if len(ids) != 2:
-        print(f"FAIL: the VMs created after the hand-back did not start: {ids}")
+        print(f"FAIL: the VMs created after the updates did not start: {ids}")
         ok = False
-    ok &= answers("after the second hand-back", ids)
+    ok &= answers("after the second update", ids)
     stop_all()
-    if run("--json", "info") != base:
-        print("FAIL: the pool or the cores did not come back to the baseline")
+    info = json.loads(run("--json", "info"))
+    if info["pool_free_mib"] < json.loads(base)["pool_free_mib"]:
+        print(f"FAIL: the pool has less free than at the baseline: {info} vs {base}")
         ok = False
     log_out = run("log")
     ok &= "audit chain verified" in log_out
-    if log_out.count("update rolled back: no adoption") < 2:
-        print("FAIL: the audit log lacks the two hand-backs ('update rolled back: no adoption')")
+    for want in ["update rolled back: health check failed", f"update adopted: {NEWER_VERSION}",
+                 "update adopted: 0.1.0"]:
+        if want not in log_out:
+            print(f"FAIL: no audit record '{want}'")
+            ok = False
+    if log_out.count("update committed: floor 1") != 2:
+        print("FAIL: expected two commits ('update committed: floor 1') in the audit log")
         ok = False
     ok &= refusals_audited(log_out)
     return ok
@@ -450,15 +477,16 @@ def start_two_linux(run, ring, wait_ring, initrd, kernel, t):
     return marks, ok
 
 
-def adopted_in_memory_x86(text, vcpus):
+def adopted_in_memory_x86(text, vcpus, hand_back=None):
     """The x86 incoming image's adoption in its own memory (docs/handover.md §5.1), from its
     lines in `text`: the platform read from the ACPI tables the record names (all 4 CPUs, each
     online one among them), the pool taken from the record, and for each VM id in `vcpus` (its vCPU
     count) its NPT read in place with every block mapped to its own RAM, the VM adopted, its
     VMCBs, devices and local APICs taken, and every one of its records (vCPUs + devices)
     described again byte for byte identical; every other core of the machine (3: two or three
-    with a parked vCPU, the rest idle) coming over through the doorbell and going back; then
-    the hand-back because staying is not built. True if all of it holds."""
+    with a parked vCPU, the rest idle) coming over through the doorbell; then either all of
+    them going back with `hand_back` (the reason's words) or the image staying. True if all of
+    it holds."""
     ok = True
     if not re.search(r"handover: ACPI tables from RSDP 0x[0-9a-f]+, platform read: 4 cpus, the 4 online "
                      r"among them\n", text):
@@ -485,51 +513,90 @@ def adopted_in_memory_x86(text, vcpus):
         print("FAIL: the incoming image refused part of the record: " +
               " | ".join(l for l in re.findall(r"handover: .*", text) if "NOT" in l))
         ok = False
+    last = (f"handover: 3 of 3 cores went back; {hand_back}: handing back to the outgoing image\n"
+            if hand_back else f"handover: {len(vcpus)} VMs adopted, 3 cores came over: staying\n")
     ok &= all_in(text, ["handover: 3 of 3 cores came over (each on its own stack here, on the flat map)\n",
-                        f"handover: {len(vcpus)} VMs adopted into this image's memory; staying is not "
-                        "built on x86_64 yet\n",
-                        "handover: 3 of 3 cores went back; no adoption: handing back to the outgoing image\n"],
-                 "the incoming image's lines")
+                        last], "the incoming image's lines")
+    return ok
+
+
+def run_slot_x86(serial):
+    """x86_64's run slot: the first 4 MiB of the running Keel's update region (the last one it
+    announced), the staged file after it."""
+    regions = re.findall(r"mailbox: update region \d+ KiB at (0x[0-9a-f]+)", serial())
+    return int(regions[-1], 16) - 0x400000 if regions else None
+
+
+def check_swap_x86(serial, since, n, version, old_version, vcpus, slot):
+    """The serial log from `since` after x86's (n+1)th Apply that stayed (docs/handover.md
+    §5.1): the new image ran from the run slot (relocated unless the slot is its link
+    address), checked a record of update n+1 with the VMs of `vcpus` (VM id: vCPUs), adopted
+    them into its own memory (adopted_in_memory_x86), took every core over and stayed; every
+    parked vCPU re-entered its guest; Keel <version> carried on, had no way back yet and
+    committed at once, the outgoing image's memory back in the pool."""
+    ok = True
+    deadline = time.time() + 15  # the commit comes after the Apply's answer
+    committed = rf"update: committed: Keel {re.escape(version)}, security floor 1, ([1-9]\d*) MiB of the outgoing image back in the pool"
+    while not re.search(committed, serial()[since:]) and time.time() < deadline:
+        time.sleep(0.1)
+    text = serial()[since:]
+    entered = re.search(rf"handover: Keel {re.escape(version)} \(incoming image\) running at (0x[0-9a-f]+), "
+                        r"linked at 0x200000 \((\d+) relocations\)", text)
+    if not entered or slot is None or int(entered.group(1), 16) != slot or \
+            (int(entered.group(2)) == 0) != (slot == 0x200000):
+        print(f"FAIL: update {n + 1}: the new image did not run relocated at the run slot "
+              f"{slot and hex(slot)}: {entered and entered.group(0)}")
+        ok = False
+    vms, total = len(vcpus), sum(vcpus.values())
+    for c in [rf"handover: record checked: abi 7, update {n + 1}, \d+ B, {vms} VMs, {total} vCPUs, pool \d+ runs, "
+              rf"\d+ MiB free, outgoing Keel {re.escape(old_version)}\n",
+              rf"handover: {total} of {total} vCPUs re-entered their guests, \d+ ns after the quiesce began \(counter \d+\)\n",
+              rf"Keel hypervisor {re.escape(version)} \(x86_64\), live update {n + 1} from Keel "
+              rf"{re.escape(old_version)}: every VM adopted\n",
+              rf"update: no way back to Keel {re.escape(old_version)} \(unsupported\): committed at once\n",
+              committed]:
+        if not re.search(c, text):
+            print(f"FAIL: update {n + 1}: serial line not seen: {c}")
+            ok = False
+    ok &= adopted_in_memory_x86(text, vcpus)
     return ok
 
 
 def update_linux_x86(a, s, run, wait_serial, serial, ring, wait_ring):
     """x86_64 (docs/handover.md §5.1): two Debian amd64 Linux VMs (1 and 2 vCPUs) echo
-    console lines while three Applies of the newer image each park all three vCPUs (in the
-    guest or in Linux's idle HLT), write the record with both VMs, enter the image, which
-    checks it and hands back; every vCPU resumes where it parked and both guests echo after
-    each; at the end each guest's own check finds its memory unchanged and reports its
-    longest clock gap, and no kernel died."""
+    console lines while three live updates alternate a visibly newer image (0.2.0-next) and
+    0.1.0: each parks all three vCPUs (in the guest or in Linux's idle HLT), writes the
+    record, enters the new image, which adopts both VMs, takes every core over, stays,
+    answers the Apply and commits; every vCPU re-enters its guest under it and both guests
+    echo after each; at the end each guest's own check finds its memory unchanged and reports
+    its longest clock gap, and no kernel died."""
     ok = True
-    update_images(a, s)
+    good, _ = update_images(a, s)
     marks, started = start_two_linux(run, ring, wait_ring, initrd_with_current_init(a, s), a.linux, 240)
     ok &= started
+    versions = ["0.1.0", NEWER_VERSION, "0.1.0", NEWER_VERSION]
     for n in range(3):
+        slot = run_slot_x86(serial)
         since = len(serial())
-        out = apply_update(run, a.newer, expect_rc=1)
-        m = re.search(ROLLED_BACK_RE, out)
-        if not m or m.group(1) != "3" or m.group(3) != "no adoption":
-            print(f"FAIL: Apply {n + 1}: not parked, entered and handed back: {out.strip()}")
-            ok = False
-        elif re.search(r"handover: record checked: abi 7, update 1, \d+ B, 2 VMs, 3 vCPUs, ",
-                       serial()[since:]) is None:
-            print(f"FAIL: Apply {n + 1}: the incoming image did not check a record of 2 VMs, 3 vCPUs")
-            ok = False
-        elif not adopted_in_memory_x86(serial()[since:], {1: 1, 2: 2}):
+        out = apply_update(run, a.newer if n % 2 == 0 else good)
+        m = re.search(APPLIED_RE, out)
+        if not m or m.groups()[:3] != ("2", "3", str(n + 1)):
+            print(f"FAIL: update {n + 1}: not applied with 2 VMs and 3 vCPUs: {out.strip()}")
             ok = False
         else:
-            print(f"  Apply {n + 1}: 3 vCPUs parked, record {m.group(2)} B, both VMs adopted into the "
-                  f"new image's memory and described again identical, resumed in {m.group(4)} ns")
+            print(f"  update {n + 1}: Keel {versions[n + 1]}, both VMs adopted; vCPUs back {m.group(4)} ns "
+                  "after the quiesce (TCG: not a performance figure)")
+        ok &= check_swap_x86(serial, since, n, versions[n + 1], versions[n], {1: 1, 2: 2}, slot)
         for vm in (1, 2):
             run("console", ["one", "two"][vm - 1], "--write", f"alive {n}")
             ok &= wait_ring(vm, marks[vm], f"echo: alive {n}", 60)
     ok &= guests_checked(run, ring, wait_ring)
-    ok &= all_in(run("list"), ["one\trunning", "two\trunning"], "the VMs after the Applies")
+    ok &= all_in(run("list"), ["one\trunning", "two\trunning"], "the VMs after the updates")
     ok &= kernel_alive(serial()) and "destroyed" not in serial()
     log_out = run("log")
     ok &= "audit chain verified" in log_out
-    if log_out.count("update rolled back: no adoption") != 3:
-        print("FAIL: expected three hand-backs ('update rolled back: no adoption') in the audit log")
+    if log_out.count("update committed: floor 1") != 3:
+        print("FAIL: expected three commits ('update committed: floor 1') in the audit log")
         ok = False
     return ok
 

@@ -4,6 +4,7 @@
 //   run (control page, second stage, loop of entries and exits) -> the backend's core
 //   teardown -> the last core out reports the end (the VM manager then destroys the
 //   second stage and scrubs the memory)
+#include "../handover_stay.hpp"
 #include "../paging.hpp"
 #include "../percpu.hpp"
 #include "backend.hpp"
@@ -79,13 +80,19 @@ void vcpu_run_until_stopped(Vm& vm) {
     const u32 core = x86::this_cpu().index;
     Vcpu& v = s.vcpu[vcpu_index_on(vm.cpu_mask, core)];
     const BackendOps& b = *ops();
-    if (v.index == 0) announce(vm, v, core);
-    if (v.index == 0 || wait_for_sipi(s, v)) {
-        if (v.index != 0) {
+    // A vCPU a live update's incoming image adopted goes on as it parked (vm_adopt.cpp): its
+    // core still holds its FP/SIMD state and XCR0, so no core reset.
+    const bool adopted = v.adopted;
+    if (v.index == 0 && !adopted) announce(vm, v, core);
+    if (adopted || v.index == 0 || wait_for_sipi(s, v)) {
+        if (v.index != 0 && !adopted) {
             announce(vm, v, core);
             __atomic_store_n(&v.run, static_cast<u32>(VcpuRun::Running), __ATOMIC_RELEASE);
         }
-        core_reset_for_vcpu(vm.id); // nothing of the core's previous VM stays readable
+        if (adopted)
+            x86::vcpu_resumed(vm.id);
+        else
+            core_reset_for_vcpu(vm.id); // nothing of the core's previous VM stays readable
         const ExitAction a = b.run(vm, v);
         vcpu_ended(s, v, a);
         b.teardown(vm, v);

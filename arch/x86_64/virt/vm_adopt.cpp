@@ -132,7 +132,7 @@ Status vm_adopt(Vm& vm, const update::HandoverView& r) {
     memset(c.scratch, 0, sizeof c.scratch);
     devices_from_record(c, *r.x86_devices[at]);
     memset(c.vcpu, 0, sizeof c.vcpu);
-    u32 live = 0;
+    u32 live = 0, inside = 0;
     for (u32 i = 0; i < kMaxVcpus; ++i) {
         Vcpu& v = c.vcpu[i];
         v.index = i;
@@ -145,8 +145,16 @@ Status vm_adopt(Vm& vm, const update::HandoverView& r) {
         // from its SIPI as before (setup at its first entry).
         if (run == VcpuRun::Running || run == VcpuRun::Stopped)
             KEEL_TRY(backend_ops().adopt_vcpu(vm, v, *by[i]));
+        v.adopted = run == VcpuRun::Running;
+        // Its core is inside the VM's run (vcpu_run.cpp) unless the vCPU stopped: where that
+        // core finds it again if this image stays (smp.cpp x86_adopted_ap_main).
+        if (run != VcpuRun::Stopped) {
+            ++inside;
+            __atomic_store_n(&x86::cpu(by[i]->core).work, &vm, __ATOMIC_RELEASE);
+        }
     }
-    c.vcpus = c.cores_active = vcpus;
+    c.vcpus = vcpus;
+    c.cores_active = inside;
     c.live = live;
     c.stop = c.faulted = c.forced = c.reset = c.stage2_gen = 0;
     vm.stage2_tables = static_cast<u32>(c.tables.tables_in_use());

@@ -77,6 +77,9 @@ struct Vcpu {
     u32 in_guest;
     u32 stage2_seen;
     GuestConsole console;
+    // Taken over from a live update's record while it ran (vm_adopt.cpp): its next run goes on
+    // from its control page as built from the record, without a new set-up or core reset.
+    bool adopted;
 };
 
 // The vCPU a core runs: vCPU n on the n-th lowest core of the VM's `cpus:` mask.
