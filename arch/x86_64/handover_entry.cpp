@@ -157,18 +157,6 @@ static_assert(KEEL_X86_MAX_CPUS == kMaxCpus);
 // loaded host a core's turn can take over 100 ms.
 constexpr u64 kSecondaryWaitMs = 1000;
 
-// Waits until `counter` (atomic) reaches `n` or `ms` milliseconds pass (this image's TSC rate;
-// a spin bound where it has none); returns its value.
-u32 wait_count(const u32& counter, u32 n, u64 ms) {
-    const u64 hz = tsc_hz(), t0 = __builtin_ia32_rdtsc();
-    const u64 limit = hz != 0 ? hz / 1000 * ms : ms * 1000000;
-    for (u64 spins = 0; __atomic_load_n(&counter, __ATOMIC_ACQUIRE) < n; ++spins) {
-        if ((hz != 0 ? __builtin_ia32_rdtsc() - t0 : spins) > limit) break;
-        asm volatile("pause" ::: "memory");
-    }
-    return __atomic_load_n(&counter, __ATOMIC_ACQUIRE);
-}
-
 // The doorbell the outgoing image passed: one line in the flat map's reach, or none.
 update::Doorbell* doorbell_at(u64 at) {
     if (at == 0 || at % 64 != 0 || at + sizeof(update::Doorbell) > 4 * GiB) return nullptr;

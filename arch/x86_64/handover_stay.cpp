@@ -25,14 +25,6 @@ constexpr u64 kReenterMs = 1000;
 alignas(16) u8 g_rsdp[36]; // an ACPI 2.0+ RSDP (ACPI 6.5 5.2.5.3), copied
 u64 g_rsdp_at = 0;
 
-u32 wait_for(const u32& counter, u32 n, u64 ms) {
-    const u64 hz = tsc_hz(), t0 = __builtin_ia32_rdtsc();
-    while (__atomic_load_n(&counter, __ATOMIC_ACQUIRE) < n &&
-           (hz == 0 || __builtin_ia32_rdtsc() - t0 <= hz / 1000 * ms))
-        asm volatile("pause" ::: "memory");
-    return __atomic_load_n(&counter, __ATOMIC_ACQUIRE);
-}
-
 // The RSDP where the next image can find it: kept where it is unless it lies inside the
 // outgoing image, whose memory the commit frees (a Multiboot2 boot's copy).
 void keep_rsdp(const update::OldImageRecord& old) {
@@ -52,6 +44,16 @@ void vcpu_resumed(u16 vm_id) {
 
 u64 adopted_rsdp() { return g_rsdp_at; }
 
+u32 wait_count(const u32& counter, u32 n, u64 ms) {
+    const u64 hz = tsc_hz(), t0 = __builtin_ia32_rdtsc();
+    const u64 limit = hz != 0 ? hz / 1000 * ms : ms * 1000000;
+    for (u64 spins = 0; __atomic_load_n(&counter, __ATOMIC_ACQUIRE) < n; ++spins) {
+        if ((hz != 0 ? __builtin_ia32_rdtsc() - t0 : spins) > limit) break;
+        asm volatile("pause" ::: "memory");
+    }
+    return __atomic_load_n(&counter, __ATOMIC_ACQUIRE);
+}
+
 [[noreturn]] void stay(const update::HandoverView& v, update::Doorbell& d, const Platform& platform,
                        u32 boot, u32 arrived, u32 parked) {
     const update::OldImageRecord& old = *v.old_image;
@@ -64,10 +66,10 @@ u64 adopted_rsdp() { return g_rsdp_at; }
     cmos_clock_init();
     virt::core_reset_probe();
     // The health check's first half (§4.6): every parked vCPU back in its guest.
-    const u32 back = wait_for(g_reentered, parked, kReenterMs);
+    const u32 back = wait_count(g_reentered, parked, kReenterMs);
     const arch::TickCount now = arch::ticks();
     // The last core done with the doorbell (the update region it lies in is freed soon).
-    (void)wait_for(d.left, arrived, kReenterMs);
+    (void)wait_count(d.left, arrived, kReenterMs);
     const u64 ticks = now.count - old.quiesce_tick;
     const u64 ns = now.hz != 0 ? ticks * 1000000000ull / now.hz : 0;
     kprint("handover: %u of %u vCPUs re-entered their guests, %llu ns after the quiesce began "

@@ -23,6 +23,10 @@ void smp_adopt_boot_core();
 // health check, and the core's last VM noted (virt/core_reset.cpp).
 void vcpu_resumed(u16 vm_id);
 
+// Waits until `counter` (atomic) reaches `n` or `ms` milliseconds pass (this image's TSC rate;
+// a spin bound where it has none); returns its value. Both halves of the handover wait so.
+u32 wait_count(const u32& counter, u32 n, u64 ms);
+
 // The ACPI RSDP this image describes to the next update (OldImage acpi_rsdp): the adopted one,
 // copied into this image where it lay inside the outgoing image (a Multiboot2 copy).
 u64 adopted_rsdp();

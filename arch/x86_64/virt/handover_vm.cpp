@@ -21,20 +21,13 @@ u32 copy_state(u8* to, usize room, const T& from) {
     return static_cast<u32>(sizeof(T));
 }
 
-// The n-th lowest core of the mask (vCPU n's, vcpu_index_on).
-u32 core_of(u64 mask, u32 n) {
-    for (u32 core = 0; core < 64; ++core)
-        if ((mask >> core & 1) != 0 && n-- == 0) return core;
-    return 0;
-}
-
 } // namespace
 
 Status vcpu_x86_record(const Vm& vm, const Vcpu& v, update::VcpuX86Record& r) {
     r = update::VcpuX86Record{};
     r.vm_id = vm.id;
     r.index = v.index;
-    r.core = core_of(vm.cpu_mask, v.index);
+    r.core = core_of_vcpu(vm.cpu_mask, v.index);
     r.run = __atomic_load_n(&v.run, __ATOMIC_ACQUIRE);
     // A vCPU that never ran has no control page state yet: its run state says so.
     if (r.run == static_cast<u32>(VcpuRun::Running) || r.run == static_cast<u32>(VcpuRun::Stopped))

@@ -17,13 +17,6 @@
 namespace keel::virt {
 namespace {
 
-// The n-th lowest core of the mask (vCPU n's, vcpu_index_on).
-u32 core_of(u64 mask, u32 n) {
-    for (u32 core = 0; core < 64; ++core)
-        if ((mask >> core & 1) != 0 && n-- == 0) return core;
-    return 64;
-}
-
 // The record's devices in this image's layouts, and its console queue whole.
 bool devices_fit(const update::X86DevicesRecord& d) {
     return d.uart_bytes == sizeof(Uart) && d.ioapic_bytes == sizeof(Ioapic) &&
@@ -71,7 +64,8 @@ Status vcpus_by_index(const Vm& vm, const update::HandoverView& r, u32 vcpus,
     for (u32 i = 0; i < r.x86_vcpu_count; ++i) {
         const update::VcpuX86Record& v = *r.x86_vcpus[i];
         if (v.vm_id != vm.id) continue;
-        if (v.index >= vcpus || by[v.index] != nullptr || v.core != core_of(vm.cpu_mask, v.index))
+        if (v.index >= vcpus || by[v.index] != nullptr ||
+            v.core != core_of_vcpu(vm.cpu_mask, v.index))
             return Status::InvalidArgument;
         if (!vcpu_fits(v)) return Status::Unsupported; // another layout
         by[v.index] = &v;

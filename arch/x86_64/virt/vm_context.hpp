@@ -86,6 +86,12 @@ struct Vcpu {
 constexpr u32 vcpu_index_on(u64 cpu_mask, u32 core) {
     return static_cast<u32>(__builtin_popcountll(cpu_mask & ((1ull << core) - 1)));
 }
+// Its inverse: the core vCPU n runs on (64 when the mask has fewer than n + 1 cores).
+constexpr u32 core_of_vcpu(u64 cpu_mask, u32 n) {
+    for (u32 core = 0; core < 64; ++core)
+        if ((cpu_mask >> core & 1) != 0 && n-- == 0) return core;
+    return 64;
+}
 
 // vCPU 0's first state (vm_prepare): 64-bit mode, flat segments from the GDT at gdt_base
 // (selectors cs and ds), paging from cr3, and the four argument registers (raw guests:
