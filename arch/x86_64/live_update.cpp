@@ -6,9 +6,11 @@
 // flat identity map built in the region; the other cores visit it through the doorbell
 // (visit_incoming_image). The image adopts every VM and core and stays (handover_stay.cpp),
 // or sends every core back and hands back, and every vCPU resumes as it parked. An image that
-// stayed commits at once (release_outgoing): x86 keeps no pristine copy to roll back to yet.
-// Under VT-x (its VMXON regions and VMCSs are not handed over) and with a VM that has a PCIe
-// view, Apply is refused before anything changes (swap_missing).
+// stayed is on trial (docs/handover.md §4.7): it takes the outgoing image's update region over
+// (take_outgoing) and commits on the controller's word (release_outgoing), or puts the
+// outgoing image back from its pristine copy (restore_outgoing) and enters it with a rollback
+// record (enter_outgoing). Under VT-x (its VMXON regions and VMCSs are not handed over) and
+// with a VM that has a PCIe view, Apply is refused before anything changes (swap_missing).
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 #include <string.h>
@@ -17,6 +19,7 @@
 #include "handover_stay.hpp"
 #include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/update/doorbell.hpp"
+#include "hypervisor/update/place.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -28,7 +31,8 @@
 #include "virt/vm_tables.hpp"
 #include "vmx/vmx.hpp"
 
-extern "C" char __image_start[], __image_end[], keel_uefi_entry[];
+extern "C" char __image_start[], __image_end[], __rodata_end[], __bss_start[], __pristine_copy[],
+    keel_uefi_entry[];
 extern "C" keel::u64 keel_x86_handover_call(keel::u64 entry, keel::u64 record, keel::u64 flat_cr3,
                                             keel::u64* save, keel::u64 doorbell);
 
@@ -134,7 +138,7 @@ public:
 
     const char* swap_summary() override {
         return "quiesce and record, enter the new image, which adopts every VM and core and "
-               "stays (committed at once: no rollback on x86_64 yet)";
+               "stays until the controller's Commit, or rolls back";
     }
 
     // Every running vCPU parks at its next entry or in its HLT wait (virt/quiesce.hpp).
@@ -163,7 +167,10 @@ public:
                 KEEL_TRY(virt::describe_vm(*vm, w));
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
-        return update::describe_pool(w, base, span, reserved_, kReserveBytes, 0, 0);
+        // In the trial (§4.7) this image runs in the update region it took over, and the
+        // outgoing image's blocks are still the hypervisor's.
+        return update::describe_pool(w, base, span, reserved_, reserved_ != 0 ? kReserveBytes : 0,
+                                     outgoing_.base, outgoing_.span);
     }
     void resume() override {
         __atomic_store_n(&virt::g_quiesce_request, 0u, __ATOMIC_RELEASE);
@@ -187,25 +194,21 @@ public:
         r.quiesce_tick = quiesce_tick_;
         // The tables the platform was read from, for the incoming image's own reading.
         r.acpi_rsdp = adopted_rsdp() != 0 ? adopted_rsdp() : boot_info().rsdp;
+        // What both entries copied before anything wrote it (linker.ld .pristine): a rollback
+        // to this image puts it back (§4.7).
+        r.restore_offset = static_cast<u64>(__rodata_end - __image_start);
+        r.restore_size = static_cast<u64>(__bss_start - __rodata_end);
+        r.restore_copy = static_cast<u64>(__pristine_copy - __image_start);
     }
     void run_slot(u8** slot, u64* size) override {
-        *slot = reserved_ != 0 ? reinterpret_cast<u8*>(reserved_) : nullptr;
-        *size = reserved_ != 0 ? kSlotBytes : 0;
+        // None in the trial: the slot of the region taken over is where this image runs.
+        const bool ok = reserved_ != 0 && outgoing_.base == 0;
+        *slot = ok ? reinterpret_cast<u8*>(reserved_) : nullptr;
+        *size = ok ? kSlotBytes : 0;
     }
-    // Boot core, interrupts masked from the jump until the image hands back.
-    // The other cores visit it through the doorbell while it runs (visit_incoming_image).
     update::HandBack enter(u64 entry_offset, const u8* record, u64) override {
-        doorbell() = update::Doorbell{};
-        g_flat = build_flat_map(reserved_ + kFlatOffset);
-        const u64 code =
-            keel_x86_handover_call(reserved_ + entry_offset, reinterpret_cast<uptr>(record), g_flat,
-                                   g_save[this_cpu().index], g_doorbell);
-        tlb_catch_up(); // the flat map's translations are gone with the CR3 reload
-        // No core enters any more; those inside or on their way are waited for.
-        __atomic_store_n(&doorbell().secondary_entry, 0ull, __ATOMIC_SEQ_CST);
-        while (__atomic_load_n(&g_visiting, __ATOMIC_SEQ_CST) != 0)
-            asm volatile("pause" ::: "memory");
-        return update::decode_hand_back(code);
+        if (reserved_ == 0 || entry_offset >= kSlotBytes || outgoing_.base != 0) return {};
+        return enter_at(reserved_ + entry_offset, record);
     }
     // The commit (docs/handover.md §4.6): the outgoing image's blocks and its update region
     // after the run slot (the staged file, the flat map, the doorbell, the record) back in the
@@ -226,19 +229,85 @@ public:
         if (!mine(tail, tail + tail_size) &&
             pool_release_hypervisor(PhysAddr(tail), tail_size) == Status::Ok)
             freed += tail_size;
+        // The region taken over for the trial is gone with it: reserve() takes a new one.
+        if (outgoing_.base != 0) {
+            reserved_ = 0;
+            g_doorbell = 0;
+            outgoing_ = update::OldImageRecord{};
+        }
         return freed;
     }
-    // No way back to the outgoing image yet on x86 (its pristine copy, §4.7): the mailbox
-    // commits at once.
-    Status take_outgoing(const update::OldImageRecord&, u8**, u64*) override {
-        return Status::Unsupported;
+
+    // The trial (§4.7): the outgoing image's update region becomes this image's (its run slot
+    // is where this image runs; the staged file, the flat map's pages, the doorbell and the
+    // record buffer are taken over, writable), and the outgoing image stays reserved.
+    Status take_outgoing(const update::OldImageRecord& old, u8** record,
+                         u64* record_size) override {
+        const u64 region = old.update_region - kSlotBytes;
+        const u64 self = reinterpret_cast<uptr>(__image_start);
+        // Laid out as this image's region, below 4 GiB as the flat map needs (both the
+        // region and the outgoing image, entered on it), with a pristine copy to go back to.
+        if (reserved_ != 0 || old.update_region < kSlotBytes || self != region ||
+            old.update_region_size != kStagedEnd - kSlotBytes || old.restore_size == 0 ||
+            old.base == 0 || old.span == 0 || old.base + old.span > 4 * GiB ||
+            region + kReserveBytes > 4 * GiB || old.restore_offset + old.restore_size > old.span ||
+            old.restore_copy + old.restore_size > old.span)
+            return Status::Unsupported;
+        // So far the record read only and the doorbell's page (handover_entry.cpp).
+        KEEL_TRY(unmap_phys(old.update_region, kReserveBytes - kSlotBytes));
+        KEEL_TRY(map_phys(old.update_region, kReserveBytes - kSlotBytes, MapKind::ReadWrite));
+        reserved_ = region;
+        g_doorbell = reserved_ + kDoorbellOffset;
+        // It still says what brought this image in (its entry, "stay"): every core is done
+        // with it (handover_stay.cpp waited for them), and none may find it at a quiesce.
+        doorbell() = update::Doorbell{};
+        outgoing_ = old;
+        memset(outgoing_.entropy, 0, sizeof outgoing_.entropy);
+        *record = reinterpret_cast<u8*>(reserved_ + kReserveBytes - kRecordBytes);
+        *record_size = kRecordBytes;
+        return Status::Ok;
     }
-    Status restore_outgoing() override { return Status::Unsupported; }
-    update::HandBack enter_outgoing(const u8*, u64) override { return {}; }
+
+    // Outside the blackout: the outgoing image's .dynamic and .data as loaded, from its
+    // pristine copy, the rest after the loaded bytes zero (update::restore_image). Mapped
+    // writable only meanwhile: this image never touches it otherwise.
+    Status restore_outgoing() override {
+        const update::OldImageRecord& o = outgoing_;
+        if (o.base == 0 || o.restore_size == 0) return Status::BadState;
+        KEEL_TRY(unmap_phys(o.base, o.span));
+        KEEL_TRY(map_phys(o.base, o.span, MapKind::ReadWrite));
+        const Status s = update::restore_image(reinterpret_cast<u8*>(o.base), o);
+        (void)unmap_phys(o.base, o.span);
+        return s;
+    }
+
+    // The outgoing image at its own 64-bit entry, where it ran, as any incoming image.
+    update::HandBack enter_outgoing(const u8* record, u64) override {
+        if (outgoing_.base == 0 || reserved_ == 0) return {};
+        return enter_at(outgoing_.entry, record);
+    }
 
 private:
+    // Boot core, interrupts masked from the jump until the image hands back. The other cores
+    // visit it through the doorbell while it runs (visit_incoming_image).
+    update::HandBack enter_at(u64 entry, const u8* record) {
+        doorbell() = update::Doorbell{};
+        g_flat = build_flat_map(reserved_ + kFlatOffset);
+        const u64 code = keel_x86_handover_call(entry, reinterpret_cast<uptr>(record), g_flat,
+                                                g_save[this_cpu().index], g_doorbell);
+        tlb_catch_up(); // the flat map's translations are gone with the CR3 reload
+        // No core enters any more; those inside or on their way are waited for.
+        __atomic_store_n(&doorbell().secondary_entry, 0ull, __ATOMIC_SEQ_CST);
+        while (__atomic_load_n(&g_visiting, __ATOMIC_SEQ_CST) != 0)
+            asm volatile("pause" ::: "memory");
+        return update::decode_hand_back(code);
+    }
+
     u64 reserved_ = 0; // the region's physical (= virtual: identity) address
     u64 quiesce_tick_ = 0;
+    // The trial (§4.7): the outgoing image this one replaced, not committed yet (base 0: none).
+    // reserved_ is then the outgoing image's update region, taken over.
+    update::OldImageRecord outgoing_{};
 };
 
 constinit X86Swap g_swap;

@@ -112,6 +112,21 @@ keel_start_pc:
     mov     %edx, %edi
     lea     ABS(boot_stack_top)(%edi), %esp
 
+    // The pristine copy (docs/handover.md §2.2 OldImage restore_*, §4.7): the loaded bytes
+    // from .dynamic to .bss (.data, .got) into .pristine before anything writes them, so an
+    // image that replaced this one can put them back and roll back to it. .text and .rodata
+    // change only by relocation, which every entry redoes from the addends.
+    mov     %esi, %ebx
+    mov     %edi, %edx
+    lea     ABS(rodata_end)(%edx), %esi
+    lea     ABS(pristine_copy)(%edx), %edi
+    mov     $ABS(bss_start), %ecx
+    sub     $ABS(rodata_end), %ecx
+    shr     $2, %ecx
+    rep movsl
+    mov     %edx, %edi
+    mov     %ebx, %esi
+
     // Long mode is required (CPUID 0x80000001:EDX[29], SDM Vol. 2A CPUID).
     mov     $0x80000000, %eax
     cpuid

@@ -47,6 +47,14 @@ keel_uefi_entry:
     sub     %rdi, %rcx
     xor     %eax, %eax
     rep stosb
+    // The pristine copy, as start.S makes it (docs/handover.md §4.7): .dynamic to .bss as
+    // loaded (or as a rollback put them back), before relocation writes any of it.
+    lea     __rodata_end(%rip), %rsi
+    lea     __pristine_copy(%rip), %rdi
+    lea     __bss_start(%rip), %rcx
+    sub     %rsi, %rcx
+    shr     $3, %rcx
+    rep movsq
     call    keel_self_relocate      // loaded where linked: nothing to do (relocate.S)
 
     // EFER.NXE when the CPU has NX (firmware usually set it already).

@@ -16,7 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from keel_scratch import Interrupted, Scratch  # noqa: E402
 from sriov_scenarios import hotplug, hotplug_x86, vfassign  # noqa: E402
 from update_scenarios import (update_bench, update_linux, update_linux_x86, update_many,  # noqa: E402
-                              update_refusals, update_refusals_x86, update_rollback, update_vf)
+                              update_refusals, update_refusals_x86, update_rollback, update_rollback_x86,
+                              update_vf)
 
 
 def main():
@@ -479,6 +480,8 @@ def drive(a, s):
             ok &= update_refusals_x86(a, s, run, wait_serial, serial)
         elif a.scenario == "update_refusals":
             ok &= update_refusals(a, s, run, wait_serial, serial)
+        elif a.scenario == "update_rollback" and a.arch == "x86_64":
+            ok &= update_rollback_x86(a, s, run, wait_serial, serial)
         elif a.scenario == "update_rollback":
             ok &= update_rollback(a, s, run, wait_serial, serial)
         elif a.scenario == "logstate":

@@ -271,6 +271,22 @@ def update_refusals(a, s, run, wait_serial, serial):
     return ok
 
 
+def gaps_answer(run, serial, round_, names, vms):
+    """The x86 test guests `names` (keel.guest=gaps; VM ids `vms`) answer a 'g' typed into
+    their consoles with their longest TSC gap so far: they run."""
+    seen = len(re.findall(r"guest: gaps: longest \d+ TSC ticks", serial()))
+    for name in names:
+        run("console", name, "--write", "g")
+    end = time.time() + 60
+    while time.time() < end:
+        got = re.findall(r"\[vm (\d)\] guest: gaps: longest \d+ TSC ticks", serial())
+        if len(got) >= seen + len(vms) and set(vms) <= set(got[seen:]):
+            return True
+        time.sleep(0.2)
+    print(f"FAIL: the guests did not answer ({round_})")
+    return False
+
+
 def update_refusals_x86(a, s, run, wait_serial, serial):
     """x86_64 (docs/handover.md §5.1): UPDATE stages and verifies an incoming keel.img as on
     arm64, each bad one refused with its own error and audited, while two test guests watch
@@ -283,7 +299,7 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     good, bad = update_images(a, s)
     region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 7, "
                        r"swap: quiesce and record, enter the new image, which adopts every VM and core and "
-                       r"stays \(committed at once: no rollback on x86_64 yet\)", serial())
+                       r"stays until the controller's Commit, or rolls back", serial())
     if not region:
         print("FAIL: no update region announced")
         return False
@@ -296,18 +312,7 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
         run("start", "a"); run("start", "b")
 
     def answers(round_, vms=("1", "2")):
-        """Guests a and b (VM ids `vms`) answer a 'g' typed into their consoles: they run."""
-        seen = len(re.findall(r"guest: gaps: longest \d+ TSC ticks", serial()))
-        for name in ("a", "b"):
-            run("console", name, "--write", "g")
-        end = time.time() + 60
-        while time.time() < end:
-            got = re.findall(r"\[vm (\d)\] guest: gaps: longest \d+ TSC ticks", serial())
-            if len(got) >= seen + len(vms) and set(vms) <= set(got[seen:]):
-                return True
-            time.sleep(0.2)
-        print(f"FAIL: the guests did not answer ({round_})")
-        return False
+        return gaps_answer(run, serial, round_, ("a", "b"), vms)
 
     def stop_all():
         for name in ("a", "b"):
@@ -527,13 +532,14 @@ def run_slot_x86(serial):
     return int(regions[-1], 16) - 0x400000 if regions else None
 
 
-def check_swap_x86(serial, since, n, version, old_version, vcpus, slot):
+def check_swap_x86(serial, since, n, version, old_version, vcpus, slot, commit_ms=10000):
     """The serial log from `since` after x86's (n+1)th Apply that stayed (docs/handover.md
     §5.1): the new image ran from the run slot (relocated unless the slot is its link
     address), checked a record of update n+1 with the VMs of `vcpus` (VM id: vCPUs), adopted
     them into its own memory (adopted_in_memory_x86), took every core over and stayed; every
-    parked vCPU re-entered its guest; Keel <version> carried on, had no way back yet and
-    committed at once, the outgoing image's memory back in the pool."""
+    parked vCPU re-entered its guest; Keel <version> carried on, on trial until keelctl's
+    Commit (docs/handover.md §4.7), then committed, the outgoing image's memory back in the
+    pool."""
     ok = True
     deadline = time.time() + 15  # the commit comes after the Apply's answer
     committed = rf"update: committed: Keel {re.escape(version)}, security floor 1, ([1-9]\d*) MiB of the outgoing image back in the pool"
@@ -553,7 +559,8 @@ def check_swap_x86(serial, since, n, version, old_version, vcpus, slot):
               rf"handover: {total} of {total} vCPUs re-entered their guests, \d+ ns after the quiesce began \(counter \d+\)\n",
               rf"Keel hypervisor {re.escape(version)} \(x86_64\), live update {n + 1} from Keel "
               rf"{re.escape(old_version)}: every VM adopted\n",
-              rf"update: no way back to Keel {re.escape(old_version)} \(unsupported\): committed at once\n",
+              rf"update: Keel {re.escape(version)} not committed: UPDATE Commit within {commit_ms} ms, or Keel "
+              rf"{re.escape(old_version)} comes back\n",
               committed]:
         if not re.search(c, text):
             print(f"FAIL: update {n + 1}: serial line not seen: {c}")
@@ -974,6 +981,47 @@ def update_bench(a, s, run, wait_serial, serial):
     return ok
 
 
+def apply_uncommitted(run, wait_serial, image):
+    """keelctl update --no-commit IMAGE with two running vCPUs in two VMs
+    (keel.update_commit_ms=8000): the new image adopts them and stays on trial, and says so."""
+    ok = True
+    out = apply_update_args(run, image, "--no-commit")
+    m = re.search(APPLIED_RE, out)
+    if not m or m.groups()[:3] != ("2", "2", "1") or "; commit within 8000 ms" not in out or \
+            "update: not committed: the new image rolls back at its deadline" not in out:
+        print(f"FAIL: the uncommitted Apply: {out.strip()}")
+        ok = False
+    ok &= wait_serial(f"update: Keel {NEWER_VERSION} not committed: UPDATE Commit within 8000 ms, or Keel 0.1.0 "
+                      "comes back", 10)
+    return ok
+
+
+def refused_in_trial(run, image):
+    """During the trial nothing new is staged: an update is refused with the time left."""
+    out = run("update", image, expect_rc=1, both=True)
+    if "update 1 is not committed: Commit it, or it rolls back in " not in out:
+        print(f"FAIL: an update during the trial was not refused: {out.strip()}")
+        return False
+    return True
+
+
+def rollback_audited(log_out, freed_mib):
+    """keelctl log after a rollback and a later committed update: the chain verifies, one
+    session throughout, with the adoption, the rollback, its commit (`freed_mib` back), the
+    controller's Commit and the update's commit in it."""
+    ok = "audit chain verified" in log_out
+    for want in [f"update adopted: {NEWER_VERSION}", "update rolled back: no commit in time",
+                 f"rollback committed: floor 1, {freed_mib} MiB back", "update commit: ok",
+                 "update committed: floor 1"]:
+        if want not in log_out:
+            print(f"FAIL: no audit record '{want}'")
+            ok = False
+    if len(re.findall(r"session \d+ established", log_out)) != 1:
+        print("FAIL: the session did not continue across the rollback")
+        ok = False
+    return ok
+
+
 def update_rollback(a, s, run, wait_serial, serial):
     """The trial (docs/handover.md §4.7) with keel.update_commit_ms=8000: an Apply of
     0.2.0-next that the controller does not commit. The new image adopts everything and the
@@ -988,19 +1036,8 @@ def update_rollback(a, s, run, wait_serial, serial):
     ok &= start_polite_and_deaf(a, run, wait_serial)
     base = [int(b) for b in re.findall(r"baseline now (\d+) MiB", serial())][-1]
     first = re.search(r"boot: source arm64 Image \(direct\), image (0x[0-9a-f]+) ", serial())
-    out = apply_update_args(run, a.newer, "--no-commit")
-    m = re.search(APPLIED_RE, out)
-    if not m or m.groups()[:3] != ("2", "2", "1") or "; commit within 8000 ms" not in out or \
-            "update: not committed: the new image rolls back at its deadline" not in out:
-        print(f"FAIL: the uncommitted Apply: {out.strip()}")
-        ok = False
-    ok &= wait_serial(f"update: Keel {NEWER_VERSION} not committed: UPDATE Commit within 8000 ms, or Keel 0.1.0 "
-                      "comes back", 10)
-    # Not committed: nothing new is staged, the guests run on the new image.
-    out = run("update", good, expect_rc=1, both=True)
-    if "update 1 is not committed: Commit it, or it rolls back in " not in out:
-        print(f"FAIL: an update during the trial was not refused: {out.strip()}")
-        ok = False
+    ok &= apply_uncommitted(run, wait_serial, a.newer)
+    ok &= refused_in_trial(run, good)
     # A VM the new image creates and starts: the rollback carries it back too.
     run("create", "late", "--cpus", "3", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=deaf")
     run("start", "late")
@@ -1043,14 +1080,85 @@ def update_rollback(a, s, run, wait_serial, serial):
     ok &= wait_serial("vm 3: destroyed (stopped by the controller)")
     ok &= stop_polite_and_deaf(run, wait_serial)
     ok &= "destroyed" not in text
-    log_out = run("log")
-    ok &= "audit chain verified" in log_out
-    for want in ["update adopted: 0.2.0-next", "update rolled back: no commit in time",
-                 "rollback committed: floor 1, 4 MiB back", "update commit: ok", "update committed: floor 1"]:
-        if want not in log_out:
-            print(f"FAIL: no audit record '{want}'")
-            ok = False
-    if len(re.findall(r"session \d+ established", log_out)) != 1:
-        print("FAIL: the session did not continue across the rollback")
+    ok &= rollback_audited(run("log"), 4)
+    return ok
+
+
+def update_rollback_x86(a, s, run, wait_serial, serial):
+    """x86_64's trial and rollback (docs/handover.md §4.7, §5.1) with
+    keel.update_commit_ms=8000: two test guests watch their TSC (VMs a and b, one vCPU each)
+    while an Apply of 0.2.0-next is not committed. The new image adopts both and stays; until
+    its deadline it refuses another update but serves the rest (a third VM is created and
+    started on it); then it puts 0.1.0 back from its pristine copy and enters it where it first
+    ran (0x200000, no relocation), with a record of the three guests as they are now. 0.1.0
+    adopts them in its own memory, takes every core over, stays and commits at once, the floor
+    unchanged and the pool as before the Apply. The guests answer throughout, the session and
+    the audit chain go on, and a later update (committed by keelctl) adopts all three."""
+    ok = True
+    good, _ = update_images(a, s)
+    first = re.search(r"mailbox: update region \d+ KiB at (0x[0-9a-f]+), floor 1, handover abi 7, swap: .* "
+                      r"stays until the controller's Commit, or rolls back", serial())
+    if not first:
+        print("FAIL: no update region announced with the trial")
+        return False
+    for name, core in (("a", "1"), ("b", "2")):
+        run("create", name, "--cpus", core, "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+        run("start", name)
+    ok &= wait_serial("[vm 1] guest: gaps: watching the counter", 60)
+    ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 60)
+    ok &= gaps_answer(run, serial, "before", ("a", "b"), ("1", "2"))
+    free_before = json.loads(run("--json", "info"))["pool_free_mib"]
+    since = len(serial())
+    ok &= apply_uncommitted(run, wait_serial, a.newer)
+    ok &= adopted_in_memory_x86(serial()[since:], {1: 1, 2: 1})
+    ok &= refused_in_trial(run, good)
+    # A VM the new image creates and starts: the rollback carries it back too.
+    run("create", "late", "--cpus", "3", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+    run("start", "late")
+    ok &= wait_serial("[vm 3] guest: gaps: watching the counter", 30)
+    ok &= gaps_answer(run, serial, "on the new image", ("a", "b", "late"), ("1", "2", "3"))
+    # The deadline: back to 0.1.0, which adopts the guests as they are now.
+    since = len(serial())
+    ok &= wait_serial("update: no Commit within 8000 ms: rolling back to Keel 0.1.0 (3 vCPUs parked)", 30)
+    ok &= wait_serial("Keel hypervisor 0.1.0 (x86_64), rolled back by live update 2 from Keel "
+                      f"{NEWER_VERSION}: every VM adopted", 30)
+    ok &= wait_serial("update: committed: Keel 0.1.0 again, security floor 1, ", 10)
+    text = serial()[since:]
+    back = re.search(r"handover: Keel 0\.1\.0 \(incoming image\) running at (0x[0-9a-f]+), linked at "
+                     r"0x200000 \((\d+) relocations\)", text)
+    if not back or back.groups() != ("0x200000", "0"):
+        print(f"FAIL: 0.1.0 did not run again where it first ran, unrelocated: {back and back.group(0)}")
         ok = False
+    for c in [r"handover: record checked: abi 7, update 2, \d+ B, 3 VMs, 3 vCPUs, pool \d+ runs, \d+ MiB free, "
+              rf"outgoing Keel {re.escape(NEWER_VERSION)}\n",
+              r"handover: 3 of 3 vCPUs re-entered their guests, \d+ ns after the quiesce began"]:
+        if not re.search(c, text):
+            print(f"FAIL: rollback: serial line not seen: {c}")
+            ok = False
+    ok &= adopted_in_memory_x86(text, {1: 1, 2: 1, 3: 1})
+    info = json.loads(run("--json", "info"))
+    if info["pool_free_mib"] != free_before - 4:
+        print(f"FAIL: after the rollback the pool has {info['pool_free_mib']} MiB free, not {free_before} "
+              "less the late VM's 4")
+        ok = False
+    listing = run("list")
+    ok &= all_in(listing, ["a\trunning", "b\trunning", "late\trunning"], "the VMs after the rollback")
+    ok &= gaps_answer(run, serial, "after the rollback", ("a", "b", "late"), ("1", "2", "3"))
+    print("  longest TSC gaps across the trial and the rollback: " +
+          ", ".join(re.findall(r"\[vm \d\] guest: gaps: longest \d+ TSC ticks", serial())[-3:]))
+    # The image that came back updates like any: this time committed.
+    slot = run_slot_x86(serial)
+    since = len(serial())
+    out = apply_update(run, a.newer)
+    m = re.search(APPLIED_RE, out)
+    if not m or m.groups()[:3] != ("3", "3", "3") or f"update: committed: Keel {NEWER_VERSION}, floor 1" not in out:
+        print(f"FAIL: the update after the rollback was not applied and committed: {out.strip()}")
+        ok = False
+    ok &= check_swap_x86(serial, since, 2, NEWER_VERSION, "0.1.0", {1: 1, 2: 1, 3: 1}, slot, 8000)
+    ok &= gaps_answer(run, serial, "after the committed update", ("a", "b", "late"), ("1", "2", "3"))
+    for name in ("a", "b", "late"):
+        run("stop", name, "--force")
+    for vm in (1, 2, 3):
+        ok &= wait_serial(f"vm {vm}: destroyed (stopped by the controller)")
+    ok &= rollback_audited(run("log"), 8)
     return ok

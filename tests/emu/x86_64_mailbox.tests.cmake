@@ -52,11 +52,23 @@ set_tests_properties(x86_64.update_linux PROPERTIES LABELS qemu-x86_64 TIMEOUT 7
 # time, tests/emu/update_scenarios.py update_refusals_x86): a bad signature, an older
 # security version, the other arch, a truncated image, an incompatible handover ABI and an
 # image larger than the region are each refused with its own error and audited while two
-# test guests watch their TSC; the good image verifies; Apply is refused (no swap on x86
-# yet), nothing changed; both guests still answer on their consoles, pool back at baseline.
-add_test(NAME x86_64.update_refusals
-  COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_x86_mbox_args}
-          --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_x86_64}
-          --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem
-          --log ${CMAKE_BINARY_DIR}/logs/x86_64.update_refusals.log update_refusals)
-set_tests_properties(x86_64.update_refusals PROPERTIES LABELS qemu-x86_64 TIMEOUT 300 RUN_SERIAL TRUE)
+# test guests watch their TSC; the good image verifies; a failing image hands back, a newer
+# one stays (committed by keelctl), both guests answer on their consoles throughout.
+# keel_x86_update_test(SCENARIO): x86_64.SCENARIO, one update scenario with the test guest and
+# the images signed at test time.
+function(keel_x86_update_test scenario)
+  add_test(NAME x86_64.${scenario}
+    COMMAND python3 ${CMAKE_SOURCE_DIR}/tests/emu/mailbox_e2e.py ${_x86_mbox_args}
+            --keel-sign $<TARGET_FILE:keel-sign> --elf ${KEEL_ELF_x86_64}
+            --sign-key ${CMAKE_BINARY_DIR}/keys/dev-signing.pem
+            --log ${CMAKE_BINARY_DIR}/logs/x86_64.${scenario}.log ${scenario})
+  set_tests_properties(x86_64.${scenario} PROPERTIES LABELS qemu-x86_64 TIMEOUT 300 RUN_SERIAL TRUE)
+endfunction()
+keel_x86_update_test(update_refusals)
+# The trial and the rollback on x86 (docs/handover.md §4.7, update_scenarios.py
+# update_rollback_x86; keel.update_commit_ms=8000): an Apply keelctl does not commit; the new
+# image runs the guests and a VM created meanwhile, refuses another update, then at its
+# deadline puts 0.1.0 back from its pristine copy and enters it where it first ran, which
+# adopts all three guests and stays; the pool as before, the session and chain go on, and a
+# later update commits.
+keel_x86_update_test(update_rollback)
