@@ -9,7 +9,8 @@
 #   bench/x86_linux_boot.sh    x86 Linux boot, Keel/SVM vs bare QEMU with Keel's boot_params
 #   bench/x86_svm_bench.sh     x86 VMMCALL/CPUID on QEMU's SVM (-icount)
 #   bench/mailbox_bench.sh     authenticated mailbox command round trip, session handshake
-#   bench/update_bench.sh      live update: quiesce -> resume, handover record size
+#   bench/update_bench.sh      live update: quiesce -> resume, handover record size (arm64;
+#                              x86_64 writes its own table, between the bench:update-x86_64 markers)
 #   bench/sriov_io.sh          NVMe SR-IOV VF I/O, Keel vs bare QEMU (its own table, written
 #                              between the bench:sriov markers)
 # A goal figure that is missing fails the run (exit 1) and leaves the docs as they were;
@@ -49,6 +50,12 @@ one x86 "$here/x86_vmx_bench.sh" "$build/x86_64/keel-x86_64-vm-bench.iso"
 one svm "$here/x86_svm_bench.sh" "$build/x86_64/keel-x86_64-test.bin"
 one mailbox "$here/mailbox_bench.sh" "$build" 10
 one update "$here/update_bench.sh" "$build" 5
+# x86_64's live update writes its own table (between the bench:update-x86_64 markers).
+if [ "$write" = 1 ]; then
+    one update_x86 "$here/update_bench.sh" --doc "$build" 5 x86_64
+else
+    one update_x86 "$here/update_bench.sh" "$build" 5 x86_64
+fi
 # Its own table, written below between the bench:sriov markers.
 one sriov "$here/sriov_io.sh" --table "$bench_tmp/sriov-table.md" "$build"
 cat "$bench_tmp"/*.out | sed -n 's/^bench-result //p' >"$bench_tmp/results"
@@ -125,6 +132,8 @@ table=$bench_tmp/table.md
     echo "| &nbsp; handover record bytes (two VMs) | $(n "$(res update.record_bytes)") | |"
     echo "| &nbsp; total update time: Keel's work for one update (the chunks' copies, Verify, placing, the blackout, the commit; other cores' turns included, -icount round robin), median (range) of 5 | $(range "$(res update.total)") | |"
     echo "| &nbsp; of which Verify (signature, segment hashes, note) | $(range "$(res update.verify)") | |"
+    echo "| x86_64 live update (SVM, QEMU -icount): quiesce request -> every vCPU back in its guest under the new image, median (range) of 5 (steps: its own table below) | $(range "$(res update_x86.quiesce_to_resume)") | <= 3 M guest-visible blackout |"
+    echo "| &nbsp; as the guests saw it: the longer of two guests' TSC gaps spanning the quiesce | $(range "$(res update_x86.guest_gap)") | <= 3 M |"
     if [ -n "$(res mailbox.start_to_output)" ]; then
         echo "| mailbox VM START -> first guest console output (virtual ns = instructions) | $(n "$(res mailbox.start_to_output)") | |"
     else

@@ -69,17 +69,22 @@ bench_doc_write() {
 }
 
 # bench_mailbox_e2e BUILD OUT ROUNDS TIMEOUT ARGS...: tests/emu/mailbox_e2e.py under -icount
-# with BUILD's arm64 product image, keelctl and test guest (fails when one is missing), its
-# output into OUT; ARGS end with the scenario. Returns the driver's status.
+# with BUILD's product image, keelctl and test guest for $e2e_arch (arm64 unless set; x86_64:
+# q35 with SVM) (fails when one is missing), its output into OUT; ARGS end with the
+# scenario. Returns the driver's status.
 bench_mailbox_e2e() {
     e2e_b=$1 e2e_out=$2 e2e_rounds=$3 e2e_timeout=$4
     shift 4
-    for f in "$e2e_b/arm64/keel-arm64.bin" "$e2e_b/keelctl" "$e2e_b/arm64/keel-test-guest.bin"; do
+    e2e_image=$e2e_b/arm64/keel-arm64.bin e2e_guest=$e2e_b/arm64/keel-test-guest.bin
+    if [ "${e2e_arch:-arm64}" = x86_64 ]; then
+        e2e_image=$e2e_b/x86_64/keel-x86_64.bin e2e_guest=$e2e_b/x86_64/keel-x86-guest.bin
+    fi
+    for f in "$e2e_image" "$e2e_b/keelctl" "$e2e_guest"; do
         [ -f "$f" ] || bench_fail "missing $f (build: cmake --build --preset default)"
     done
-    bench_run python3 "$here/../tests/emu/mailbox_e2e.py" --icount --rounds "$e2e_rounds" \
-        --timeout "$e2e_timeout" --image "$e2e_b/arm64/keel-arm64.bin" --keelctl "$e2e_b/keelctl" \
-        --guest "$e2e_b/arm64/keel-test-guest.bin" "$@" >"$e2e_out" 2>&1
+    bench_run python3 "$here/../tests/emu/mailbox_e2e.py" --arch "${e2e_arch:-arm64}" --icount \
+        --rounds "$e2e_rounds" --timeout "$e2e_timeout" --image "$e2e_image" \
+        --keelctl "$e2e_b/keelctl" --guest "$e2e_guest" "$@" >"$e2e_out" 2>&1
 }
 
 # Run statistics for the boot benchmarks (lists of counts, one per run):

@@ -231,6 +231,7 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     using namespace keel;
     using x86::ull;
     (void)flat_cr3; // the map this image runs on: its own tables come with staying
+    x86::mark_step("entered");
     const u64 base = reinterpret_cast<uptr>(__image_start);
     const u64 span = static_cast<u64>(__image_end - __image_start);
     kprint("handover: Keel %s (incoming image) running at %#llx, linked at %#llx (%llu "
@@ -250,7 +251,9 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     }
     update::report_record_checked(view);
     // The TSC's rate, as at boot: the bounded waits below, and the vCPUs' timers once it stays.
+    x86::mark_step("checked");
     const x86::TscRate tsc = x86::tsc_calibrate();
+    x86::mark_step("TSC");
     kprint("handover: TSC %llu kHz (%s)\n", static_cast<ull>(tsc.hz / 1000),
            tsc.source == x86::TscSource::Cpuid15 ? "CPUID 0x15"
            : tsc.source == x86::TscSource::Pit   ? "measured against the PIT"
@@ -264,6 +267,7 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     const bool in_place = tables && update::check_stage2_in_place<x86::NptFormat>(view);
     const bool vms = pool && x86::take_vms(view, in_place);
     // VT-d's tables are still the outgoing image's own (docs/handover.md §5.1).
+    x86::mark_step("adopted");
     const bool io = view.io == nullptr;
     if (!io)
         kprint("handover: the record holds VT-d state: taking it over is not built on x86_64\n");

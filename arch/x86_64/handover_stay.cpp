@@ -21,6 +21,11 @@ namespace keel::x86 {
 namespace {
 
 u32 g_reentered = 0; // adopted vCPUs about to re-enter their guests (atomic)
+u64 g_last_back = 0; // the TSC when the last of them was (atomic: the largest reading)
+constexpr u32 kMaxSteps = 8;
+u64 g_step_at[kMaxSteps];
+const char* g_step_name[kMaxSteps];
+u32 g_steps = 0;
 constexpr u64 kReenterMs = 1000;
 alignas(16) u8 g_rsdp[36]; // an ACPI 2.0+ RSDP (ACPI 6.5 5.2.5.3), copied
 u64 g_rsdp_at = 0;
@@ -39,7 +44,18 @@ void keep_rsdp(const update::OldImageRecord& old) {
 
 void vcpu_resumed(u16 vm_id) {
     this_cpu().last_vm = vm_id; // its core ran this VM last (core_reset.cpp)
+    const u64 now = __builtin_ia32_rdtsc();
+    u64 seen = __atomic_load_n(&g_last_back, __ATOMIC_RELAXED);
+    while (seen < now && !__atomic_compare_exchange_n(&g_last_back, &seen, now, true,
+                                                      __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+    }
     __atomic_add_fetch(&g_reentered, 1u, __ATOMIC_ACQ_REL);
+}
+
+void mark_step(const char* name) {
+    if (g_steps == kMaxSteps) return;
+    g_step_at[g_steps] = __builtin_ia32_rdtsc();
+    g_step_name[g_steps++] = name;
 }
 
 u64 adopted_rsdp() { return g_rsdp_at; }
@@ -59,19 +75,34 @@ u32 wait_count(const u32& counter, u32 n, u64 ms) {
     const update::OldImageRecord& old = *v.old_image;
     keep_rsdp(old); // while the flat map still reaches the outgoing image
     __atomic_store_n(&d.go, update::kGoStay, __ATOMIC_RELEASE);
+    mark_step("stay");
     paging_switch();
     descriptors_init(0); // the boot core's slot
     smp_adopt_boot_core();
+    mark_step("own tables");
     apic_timer_calibrate(); // the kick timers' rate (the APs' timers run at the same rate)
+    mark_step("LAPIC timer");
     cmos_clock_init();
     virt::core_reset_probe();
-    // The health check's first half (§4.6): every parked vCPU back in its guest.
+    mark_step("clock");
+    // The health check's first half (§4.6): every parked vCPU back in its guest. The blackout
+    // ends when the last of them re-entered, which the boot core's own steps may outlast.
     const u32 back = wait_count(g_reentered, parked, kReenterMs);
     const arch::TickCount now = arch::ticks();
     // The last core done with the doorbell (the update region it lies in is freed soon).
     (void)wait_count(d.left, arrived, kReenterMs);
-    const u64 ticks = now.count - old.quiesce_tick;
-    const u64 ns = now.hz != 0 ? ticks * 1000000000ull / now.hz : 0;
+    const u64 last =
+        back == parked && parked != 0 ? __atomic_load_n(&g_last_back, __ATOMIC_ACQUIRE) : now.count;
+    auto ns_after = [&](u64 t) {
+        return now.hz != 0 ? (t - old.quiesce_tick) * 1000000000ull / now.hz : 0;
+    };
+    const u64 ns = ns_after(last);
+    char steps[160];
+    usize at = 0;
+    for (u32 i = 0; i < g_steps && at < sizeof steps; ++i)
+        at += format(steps + at, sizeof steps - at, "%s%s %llu", i != 0 ? ", " : "", g_step_name[i],
+                     static_cast<unsigned long long>(ns_after(g_step_at[i])));
+    kprint("handover: timing: ns after the quiesce began: %s\n", steps);
     kprint("handover: %u of %u vCPUs re-entered their guests, %llu ns after the quiesce began "
            "(counter %llu)\n",
            back, parked, static_cast<unsigned long long>(ns),

@@ -31,6 +31,11 @@ u32 wait_count(const u32& counter, u32 n, u64 ms);
 // copied into this image where it lay inside the outgoing image (a Multiboot2 copy).
 u64 adopted_rsdp();
 
+// The incoming boot core's steps in the blackout (docs/handover.md §5.1, bench/update_bench.sh):
+// each a TSC reading with its name (a string literal), printed by stay() in ns after the
+// quiesce began once every vCPU is back. At most eight; more are dropped.
+void mark_step(const char* name);
+
 // Never returns: the point of no return is its first store (the doorbell's kGoStay).
 [[noreturn]] void stay(const update::HandoverView& record, update::Doorbell& d,
                        const Platform& platform, u32 boot, u32 arrived, u32 parked);

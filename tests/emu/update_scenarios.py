@@ -887,7 +887,9 @@ def update_bench(a, s, run, wait_serial, serial):
     (keel.guest=gaps); a.rounds live updates (the same image each time), each answered by the
     new image with its figure from the quiesce request to the last vCPU back in its guest
     under it (record written and checked, the jump, adoption, every core moved over); around
-    each, each guest's longest counter gap (the blackout as the guest saw it). Prints a table."""
+    each, each guest's longest counter gap (the blackout as the guest saw it). Prints a table.
+    arm64: the guests read CNTVCT and give its rate; x86_64: they read the TSC (offset 0
+    under Keel), whose rate is Keel's own measurement (`TSC N kHz`, the last one printed)."""
     ok = True
     good, _ = update_images(a, s)
     run("create", "a", "--cpus", "1", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
@@ -895,7 +897,9 @@ def update_bench(a, s, run, wait_serial, serial):
     run("start", "a"); run("start", "b")
     ok &= wait_serial("[vm 1] guest: gaps: watching the counter", 120)
     ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 120)
-    gap_re = r"\[vm (\d)\] guest: gaps at (\d+) Hz, part 3:((?: \d+@\d+){4})"
+    x86 = a.arch == "x86_64"
+    gap_re = (r"\[vm (\d)\] guest: gaps in TSC ticks, part 7:((?: \d+@\d+){2})" if x86 else
+              r"\[vm (\d)\] guest: gaps at (\d+) Hz, part 3:((?: \d+@\d+){4})")
 
     def gaps():
         """Asks both guests for their longest gaps since the last ask: {vm: (hz, [(len, end)])}
@@ -908,8 +912,13 @@ def update_bench(a, s, run, wait_serial, serial):
             time.sleep(0.1)
         out = {}
         for vm in (1, 2):
-            parts = re.findall(rf"\[vm {vm}\] guest: gaps at (\d+) Hz, part \d:((?: \d+@\d+){{4}})", serial())[-4:]
-            if len(parts) == 4:
+            if x86:
+                khz = re.findall(r"TSC (\d+) kHz", serial())
+                parts = [(int(khz[-1]) * 1000 if khz else 0, gs) for gs in
+                         re.findall(rf"\[vm {vm}\] guest: gaps in TSC ticks, part \d:((?: \d+@\d+){{2}})", serial())[-8:]]
+            else:
+                parts = re.findall(rf"\[vm {vm}\] guest: gaps at (\d+) Hz, part \d:((?: \d+@\d+){{4}})", serial())[-4:]
+            if len(parts) == (8 if x86 else 4) and int(parts[0][0]) != 0:
                 out[vm] = (int(parts[0][0]), [tuple(map(int, g.split("@"))) for _, gs in parts for g in gs.split()])
         return out
 
@@ -978,6 +987,13 @@ def update_bench(a, s, run, wait_serial, serial):
     for k, label in labels:
         v = steps[k]
         print(f"| {label} | {v[len(v) // 2]} | {v[0]} | {v[-1]} |")
+    # x86_64: the incoming boot core's own steps, each when it ended after the quiesce began
+    # (its "handover: timing:" line: arch/x86_64/handover_stay.hpp mark_step).
+    marks = [dict((k, int(v)) for k, v in re.findall(r"([A-Za-z][A-Za-z ]*?) (\d+)", line))
+             for line in re.findall(r"handover: timing: ns after the quiesce began: (.*)", serial())]
+    for k in (marks[-1] if marks else {}):
+        v = sorted(m[k] for m in marks if k in m)
+        print(f"| the incoming image's step '{k}' done, after the quiesce began | {v[len(v) // 2]} | {v[0]} | {v[-1]} |")
     return ok
 
 

@@ -4,6 +4,8 @@
 // SYSTEM_OFF. Every line it prints is a marker the emulator tests look for.
 #include "guest.h"
 
+#include "../gaps_list.h" // after guest.h: it prints with puts_ and putdec
+
 void regs_fill(uint64_t pattern);
 void regs_read(uint64_t out[76]);
 
@@ -185,34 +187,10 @@ static void watch_gaps(void) {
         __asm__ volatile("yield");
         const uint64_t now = cntvct(), gap = now - last;
         last = now;
-        if (gap > len[GAPS_KEPT - 1]) { // into the sorted list, longest first
-            int k = GAPS_KEPT - 1;
-            for (; k > 0 && len[k - 1] < gap; --k) {
-                len[k] = len[k - 1];
-                end[k] = end[k - 1];
-            }
-            len[k] = gap;
-            end[k] = now;
-        }
+        gaps_note(len, end, GAPS_KEPT, gap, now);
         if ((n & 4095) != 0 || (*UART_FR & FR_RXFE) != 0) continue;
         if ((*UART_DR & 0xff) != 'g') continue;
-        // Four to a line (the hypervisor's console cuts lines at 120 characters).
-        for (int k = 0; k < GAPS_KEPT; ++k) {
-            if (k % 4 == 0) {
-                puts_("guest: gaps at ");
-                putdec(freq);
-                puts_(" Hz, part ");
-                putdec((uint64_t)(k / 4));
-                puts_(":");
-            }
-            puts_(" ");
-            putdec(len[k]);
-            puts_("@");
-            putdec(end[k]);
-            if (k % 4 == 3) puts_("\n");
-            len[k] = end[k] = 0;
-            __asm__ volatile("" ::: "memory");
-        }
+        gaps_print(len, end, GAPS_KEPT, 4, "guest: gaps at ", freq);
         last = cntvct();
     }
 }
