@@ -20,6 +20,7 @@
 #include "hypervisor/io/io_handover.hpp"
 #include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/update/place.hpp"
+#include "hypervisor/update/take_over.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -229,25 +230,13 @@ public:
     u64 release_outgoing(const update::OldImageRecord& record) override {
         // A copy: the record lies in what is unmapped and given back below.
         const update::OldImageRecord old = record;
-        constexpr u64 kBlock = 2 * MiB;
-        const u64 self = reinterpret_cast<uptr>(__image_start);
-        const u64 self_end = reinterpret_cast<uptr>(__image_end);
-        const u64 dtb_end = old.dtb + (old.dtb != 0 ? fdt_size(old.dtb) : 0);
-        auto keep = [&](u64 b, u64 e) { // this image, or the device tree this image reads
-            return (b < self_end && self < e) || (old.dtb != 0 && b < dtb_end && old.dtb < e);
-        };
-        u64 freed = 0;
-        // The outgoing image: every block its span touches (the pool reserved them whole).
-        for (u64 b = align_down(old.base, kBlock); b < align_up(old.base + old.span, kBlock);
-             b += kBlock)
-            if (!keep(b, b + kBlock) && pool_release_hypervisor(PhysAddr(b), kBlock) == Status::Ok)
-                freed += kBlock;
+        // This image, and the device tree it reads (none: an empty span).
+        const update::KeptSpan keep[2] = {
+            {reinterpret_cast<uptr>(__image_start), reinterpret_cast<uptr>(__image_end)},
+            {old.dtb, old.dtb + (old.dtb != 0 ? fdt_size(old.dtb) : 0)}};
         // Its update region after the run slot: the staged file, the doorbell, the record.
-        const u64 tail = old.update_region, tail_size = kReserveBytes - kSlotBytes;
-        el2_unmap(tail, tail_size);
-        if (!keep(tail, tail + tail_size) &&
-            pool_release_hypervisor(PhysAddr(tail), tail_size) == Status::Ok)
-            freed += tail_size;
+        el2_unmap(old.update_region, kReserveBytes - kSlotBytes);
+        const u64 freed = update::release_outgoing_memory(old, kReserveBytes - kSlotBytes, keep, 2);
         // The region taken over for the trial is gone with it: reserve() takes a new one.
         if (g_outgoing.base != 0) {
             g_reserved = 0;

@@ -20,6 +20,7 @@
 #include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/update/doorbell.hpp"
 #include "hypervisor/update/place.hpp"
+#include "hypervisor/update/take_over.hpp"
 #include "hypervisor/vm/partitions.hpp"
 #include "hypervisor/vm/vm.hpp"
 #include "hypervisor/vm/vm_manager.hpp"
@@ -215,20 +216,11 @@ public:
     // pool. The run slot is where this image runs: it stays the hypervisor's.
     u64 release_outgoing(const update::OldImageRecord& record) override {
         const update::OldImageRecord old = record; // the record lies in what is freed below
-        constexpr u64 kBlock = 2 * MiB;
-        const u64 self = reinterpret_cast<uptr>(__image_start);
-        const u64 self_end = reinterpret_cast<uptr>(__image_end);
-        auto mine = [&](u64 b, u64 e) { return b < self_end && self < e; };
-        u64 freed = 0;
-        for (u64 b = align_down(old.base, kBlock); b < align_up(old.base + old.span, kBlock);
-             b += kBlock)
-            if (!mine(b, b + kBlock) && pool_release_hypervisor(PhysAddr(b), kBlock) == Status::Ok)
-                freed += kBlock;
-        const u64 tail = old.update_region, tail_size = kReserveBytes - kSlotBytes;
-        (void)unmap_phys(tail, tail_size);
-        if (!mine(tail, tail + tail_size) &&
-            pool_release_hypervisor(PhysAddr(tail), tail_size) == Status::Ok)
-            freed += tail_size;
+        const update::KeptSpan self{reinterpret_cast<uptr>(__image_start),
+                                    reinterpret_cast<uptr>(__image_end)};
+        (void)unmap_phys(old.update_region, kReserveBytes - kSlotBytes);
+        const u64 freed =
+            update::release_outgoing_memory(old, kReserveBytes - kSlotBytes, &self, 1);
         // The region taken over for the trial is gone with it: reserve() takes a new one.
         if (outgoing_.base != 0) {
             reserved_ = 0;
@@ -246,12 +238,12 @@ public:
         const u64 region = old.update_region - kSlotBytes;
         const u64 self = reinterpret_cast<uptr>(__image_start);
         // Laid out as this image's region, below 4 GiB as the flat map needs (both the
-        // region and the outgoing image, entered on it), with a pristine copy to go back to.
+        // region and the outgoing image, entered on it), with a pristine copy to go back to
+        // (its spans checked with the record: update::old_image_consistent).
         if (reserved_ != 0 || old.update_region < kSlotBytes || self != region ||
             old.update_region_size != kStagedEnd - kSlotBytes || old.restore_size == 0 ||
             old.base == 0 || old.span == 0 || old.base + old.span > 4 * GiB ||
-            region + kReserveBytes > 4 * GiB || old.restore_offset + old.restore_size > old.span ||
-            old.restore_copy + old.restore_size > old.span)
+            region + kReserveBytes > 4 * GiB)
             return Status::Unsupported;
         // So far the record read only and the doorbell's page (handover_entry.cpp).
         KEEL_TRY(unmap_phys(old.update_region, kReserveBytes - kSlotBytes));

@@ -50,4 +50,23 @@ const Vm* take_vm(const HandoverView& v, u32 i, bool arch, bool* all) {
     return vm;
 }
 
+u64 release_outgoing_memory(const OldImageRecord& old, u64 tail_size, const KeptSpan* keep, u32 n) {
+    auto kept = [&](u64 b, u64 e) {
+        for (u32 i = 0; i < n; ++i)
+            if (b < keep[i].end && keep[i].base < e) return true;
+        return false;
+    };
+    constexpr u64 kBlock = 2 * MiB;
+    u64 freed = 0;
+    for (u64 b = align_down(old.base, kBlock); b < align_up(old.base + old.span, kBlock);
+         b += kBlock)
+        if (!kept(b, b + kBlock) && pool_release_hypervisor(PhysAddr(b), kBlock) == Status::Ok)
+            freed += kBlock;
+    const u64 tail = old.update_region;
+    if (!kept(tail, tail + tail_size) &&
+        pool_release_hypervisor(PhysAddr(tail), tail_size) == Status::Ok)
+        freed += tail_size;
+    return freed;
+}
+
 } // namespace keel::update

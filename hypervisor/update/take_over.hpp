@@ -1,7 +1,7 @@
 // What an incoming image does alike on both arches when it takes over from the record
 // (docs/handover.md §4 step 4): its partition pool from PoolRuns, each VM's second-stage
 // tree read in place (every RAM block it maps mapped to that VM's RAM at the same offset),
-// and each VM into the VM manager.
+// and each VM into the VM manager; at the commit, the outgoing image's memory back in the pool.
 // Each says what it found on the console. Image only (the pool, the page-table engine).
 #pragma once
 
@@ -25,6 +25,18 @@ namespace keel::update {
 // are adopted; nullptr (said) on a refusal, or after the first half without `arch`. `*all`
 // becomes false on any refusal and without `arch`.
 const Vm* take_vm(const HandoverView& v, u32 i, bool arch, bool* all);
+
+// A span of memory an incoming image keeps at its commit: [base, end).
+struct KeptSpan {
+    u64 base, end;
+};
+
+// The commit (docs/handover.md §4.6), alike on both arches: every 2 MiB block the outgoing
+// image's span touches (the pool reserved them whole), then its update region after the run
+// slot ([old.update_region, + tail_size)), back in the pool, but any block or tail that
+// overlaps one of the `n` spans of `keep` (this image; the device tree it reads). The caller
+// has unmapped the tail. Returns the bytes given back.
+u64 release_outgoing_memory(const OldImageRecord& old, u64 tail_size, const KeptSpan* keep, u32 n);
 
 // The table pages of the record's table region, read where they are. A table outside it
 // reads as empty and is counted: an adopting image never follows a pointer out of it.
