@@ -246,9 +246,9 @@ bool is_handover_record(u64 x0) {
            static_cast<unsigned long long>(link_base), static_cast<unsigned long long>(relocs),
            static_cast<unsigned long long>(record));
     static update::HandoverView view;
-    const Status s =
-        update::parse_handover(reinterpret_cast<const u8*>(record), static_cast<usize>(map),
-                               update::kHandoverAbiMin, update::kHandoverAbi, view);
+    const update::HandoverRange reads = update::own_handover_range();
+    const Status s = update::parse_handover(reinterpret_cast<const u8*>(record),
+                                            static_cast<usize>(map), reads.min, reads.max, view);
     if (s != Status::Ok) {
         kprint("handover: record refused: %s; handing back\n", status_name(s));
         hand_back(back, cookie, update::HandBackReason::RecordRefused, s);

@@ -68,8 +68,15 @@ void apic_init_ap() {
     reg_write(kRegSvr, kSvrEnable | kSpuriousVector);
 }
 
-void apic_timer_calibrate() {
+void apic_timer_adopt(u64 per_tsc_q32) {
     x86_apic_eoi_mmio = g_mode == ApicMode::XApic ? g_xapic_base + 0xb0 : 0;
+    g_timer_per_tsc_q32 = per_tsc_q32;
+}
+
+u64 apic_timer_rate() { return g_timer_per_tsc_q32; }
+
+void apic_timer_calibrate() {
+    apic_timer_adopt(0);
     const u64 hz = tsc_hz();
     if (hz == 0) return;
     reg_write(kRegDivide, 0xb);                                 // divide by 1
@@ -81,7 +88,7 @@ void apic_timer_calibrate() {
     const u64 ticks = 0xffffffffull - reg_read(kRegCurrentCount);
     const u64 took = __builtin_ia32_rdtsc() - t0;
     reg_write(kRegInitialCount, 0);
-    g_timer_per_tsc_q32 = took == 0 ? 0 : (ticks << 32) / took;
+    apic_timer_adopt(took == 0 ? 0 : (ticks << 32) / took);
 }
 
 void apic_kick_at(u64 deadline) {
@@ -129,6 +136,8 @@ u32 apic_id() {
     if (g_mode == ApicMode::X2Apic) return static_cast<u32>(rdmsr(x2_msr(kRegId)));
     return *xreg(kRegId) >> 24;
 }
+
+void apic_send_kick(u32 dest) { write_icr(dest, KEEL_X86_KICK_VECTOR); } // fixed, edge
 
 void apic_send_init(u32 dest) { write_icr(dest, kIcrInit | kIcrAssert); }
 void apic_send_startup(u32 dest, u8 vector) { write_icr(dest, kIcrStartup | kIcrAssert | vector); }

@@ -24,7 +24,15 @@ void apic_init_ap();
 // core, an interrupt at TSC `deadline` (0: none), and the moment that takes a pending
 // one (interrupts on for one instruction: the stub ends it at the APIC).
 void apic_timer_calibrate();
+// The timer's rate in its ticks per TSC tick (32.32, divide by 1; 0 not known), and a live
+// update's incoming image taking the outgoing image's instead of measuring (docs/handover.md
+// §2.2 X86Clock): every core's timer runs at the boot core's rate.
+u64 apic_timer_rate();
+void apic_timer_adopt(u64 per_tsc_q32);
 void apic_kick_at(u64 tsc_deadline);
+// The kick sent now to another core (a fixed IPI with the kick timer's vector): a guest it
+// runs exits as at its kick timer; a core waiting in HLT wakes.
+void apic_send_kick(u32 dest);
 void apic_take_kick();
 // Whether an assigned device's MSI has arrived at this (the boot) core: opens for
 // interrupts a moment so that its stub records it (virt/vm_msi.cpp).

@@ -242,22 +242,31 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     const u64 length = reinterpret_cast<const volatile update::HandoverHeader*>(record)->length;
     const u64 bytes = length < x86::kRecordMax ? length : x86::kRecordMax;
     static update::HandoverView view;
-    const Status s =
-        update::parse_handover(reinterpret_cast<const u8*>(record), static_cast<usize>(bytes),
-                               update::kHandoverAbiMin, update::kHandoverAbi, view);
+    const update::HandoverRange reads = update::own_handover_range();
+    const Status s = update::parse_handover(reinterpret_cast<const u8*>(record),
+                                            static_cast<usize>(bytes), reads.min, reads.max, view);
     if (s != Status::Ok) {
         kprint("handover: record refused: %s; handing back\n", status_name(s));
         x86::hand_back(back, cookie, update::HandBackReason::RecordRefused, s);
     }
+    x86::mark_step("parsed"); // its SHA-256 most of it
     update::report_record_checked(view);
-    // The TSC's rate, as at boot: the bounded waits below, and the vCPUs' timers once it stays.
+    // The TSC's rate (the bounded waits below, and the vCPUs' timers once it stays): the
+    // outgoing image's from the record (ABI 8), else measured as at boot.
     x86::mark_step("checked");
-    const x86::TscRate tsc = x86::tsc_calibrate();
+    const update::X86ClockRecord* clock = view.x86_clock;
+    const bool carried = clock != nullptr && clock->tsc_hz != 0;
+    if (carried) x86::tsc_adopt({clock->tsc_hz, static_cast<x86::TscSource>(clock->tsc_source)});
+    const x86::TscRate tsc = carried ? x86::tsc_rate() : x86::tsc_calibrate();
     x86::mark_step("TSC");
-    kprint("handover: TSC %llu kHz (%s)\n", static_cast<ull>(tsc.hz / 1000),
+    kprint("handover: TSC %llu kHz (%s, %s), local APIC timer rate %s\n",
+           static_cast<ull>(tsc.hz / 1000),
            tsc.source == x86::TscSource::Cpuid15 ? "CPUID 0x15"
            : tsc.source == x86::TscSource::Pit   ? "measured against the PIT"
-                                                 : "unknown");
+                                                 : "unknown",
+           carried ? "carried in the record" : "measured again",
+           carried && clock->timer_per_tsc_q32 != 0 ? "carried in the record"
+                                                    : "measured once staying");
     virt::set_backend(x86::backend_from_cpuid());
     static Platform platform;
     const bool described = x86::take_platform(*view.old_image, platform);
@@ -302,5 +311,5 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     for (u32 i = 0; i < view.x86_vcpu_count; ++i)
         parked += view.x86_vcpus[i]->run == static_cast<u32>(virt::VcpuRun::Running);
     kprint("handover: %u VMs adopted, %u cores came over: staying\n", view.vm_count, arrived);
-    x86::stay(view, *d, platform, boot, arrived, parked);
+    x86::stay(view, *d, platform, boot, arrived, parked, carried ? clock->timer_per_tsc_q32 : 0);
 }

@@ -22,7 +22,7 @@ namespace {
 
 u32 g_reentered = 0; // adopted vCPUs about to re-enter their guests (atomic)
 u64 g_last_back = 0; // the TSC when the last of them was (atomic: the largest reading)
-constexpr u32 kMaxSteps = 8;
+constexpr u32 kMaxSteps = 12;
 u64 g_step_at[kMaxSteps];
 const char* g_step_name[kMaxSteps];
 u32 g_steps = 0;
@@ -71,17 +71,23 @@ u32 wait_count(const u32& counter, u32 n, u64 ms) {
 }
 
 [[noreturn]] void stay(const update::HandoverView& v, update::Doorbell& d, const Platform& platform,
-                       u32 boot, u32 arrived, u32 parked) {
+                       u32 boot, u32 arrived, u32 parked, u64 timer_per_tsc_q32) {
     const update::OldImageRecord& old = *v.old_image;
     keep_rsdp(old); // while the flat map still reaches the outgoing image
-    __atomic_store_n(&d.go, update::kGoStay, __ATOMIC_RELEASE);
     mark_step("stay");
     paging_switch();
     descriptors_init(0); // the boot core's slot
     smp_adopt_boot_core();
     mark_step("own tables");
-    apic_timer_calibrate(); // the kick timers' rate (the APs' timers run at the same rate)
+    // The kick timers' rate (every core's timer runs at the boot core's), before any core
+    // enters a guest: a guest entered without its kick timer would run on past its virtual
+    // timers' deadlines until something else made it exit.
+    if (timer_per_tsc_q32 != 0)
+        apic_timer_adopt(timer_per_tsc_q32);
+    else
+        apic_timer_calibrate();
     mark_step("LAPIC timer");
+    __atomic_store_n(&d.go, update::kGoStay, __ATOMIC_RELEASE);
     cmos_clock_init();
     virt::core_reset_probe();
     mark_step("clock");
@@ -97,7 +103,7 @@ u32 wait_count(const u32& counter, u32 n, u64 ms) {
         return now.hz != 0 ? (t - old.quiesce_tick) * 1000000000ull / now.hz : 0;
     };
     const u64 ns = ns_after(last);
-    char steps[160];
+    char steps[300];
     usize at = 0;
     for (u32 i = 0; i < g_steps && at < sizeof steps; ++i)
         at += format(steps + at, sizeof steps - at, "%s%s %llu", i != 0 ? ", " : "", g_step_name[i],

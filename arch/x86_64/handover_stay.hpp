@@ -1,7 +1,7 @@
 // A live update's incoming x86 image staying (docs/handover.md §4 steps 4-6, §5.1): after
 // every object of the record was adopted and every other core came over, the boot core tells
-// them to stay, takes its own page tables and descriptors, waits until every parked vCPU has
-// re-entered its guest, and carries on as Keel (mailbox_continue).
+// them to stay, takes its own page tables, descriptors and timer rate, waits until every parked
+// vCPU has re-entered its guest, and carries on as Keel (mailbox_continue).
 #pragma once
 
 #include "hypervisor/platform.hpp"
@@ -33,11 +33,15 @@ u64 adopted_rsdp();
 
 // The incoming boot core's steps in the blackout (docs/handover.md §5.1, bench/update_bench.sh):
 // each a TSC reading with its name (a string literal), printed by stay() in ns after the
-// quiesce began once every vCPU is back. At most eight; more are dropped.
+// quiesce began once every vCPU is back. At most twelve; more are dropped.
 void mark_step(const char* name);
 
-// Never returns: the point of no return is its first store (the doorbell's kGoStay).
+// Never returns: the point of no return is its first step (this image's own tables). The
+// other cores are told to stay (the doorbell's kGoStay) once the local APIC timer's rate is
+// known, `timer_per_tsc_q32` from the record or measured here when 0: each arms its kick
+// timer before it enters its guest.
 [[noreturn]] void stay(const update::HandoverView& record, update::Doorbell& d,
-                       const Platform& platform, u32 boot, u32 arrived, u32 parked);
+                       const Platform& platform, u32 boot, u32 arrived, u32 parked,
+                       u64 timer_per_tsc_q32);
 
 } // namespace keel::x86

@@ -15,6 +15,7 @@
 #include <arch/update.hpp>
 #include <string.h>
 
+#include "apic.hpp"
 #include "descriptors.hpp"
 #include "handover_stay.hpp"
 #include "hypervisor/update/describe_pool.hpp"
@@ -26,6 +27,7 @@
 #include "hypervisor/vm/vm_manager.hpp"
 #include "paging.hpp"
 #include "percpu.hpp"
+#include "tsc.hpp"
 #include "virt/backend.hpp"
 #include "virt/handover_vm.hpp"
 #include "virt/quiesce.hpp"
@@ -93,6 +95,21 @@ u32 vcpus_on() {
     return n;
 }
 
+// Each core that runs a vCPU kicked (apic_send_kick): its guest exits now, not at its kick
+// timer, and the vCPU parks (virt/quiesce.hpp).
+void kick_running() {
+    for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
+        const Vm* vm = vm_manager().find(id);
+        if (vm == nullptr) continue;
+        for (u32 i = 0; i < vm->arch.vcpus; ++i) {
+            const u32 core = virt::core_of_vcpu(vm->cpu_mask, i);
+            if (core < kMaxCpus && __atomic_load_n(&vm->arch.vcpu[i].run, __ATOMIC_ACQUIRE) ==
+                                       static_cast<u32>(virt::VcpuRun::Running))
+                apic_send_kick(cpu(core).apic_id);
+        }
+    }
+}
+
 class X86Swap final : public update::Swap {
 public:
     Status reserve(u8** region, u64* region_size, u8** record, u64* record_size) override {
@@ -144,10 +161,15 @@ public:
 
     // Every running vCPU parks at its next entry or in its HLT wait (virt/quiesce.hpp).
     Status quiesce(u64 timeout_ms, u32* parked) override {
+        // The other cores' turn first where one thread runs them all in turn (QEMU -icount:
+        // the image was just laid out and hashed on this core), so the blackout a guest sees
+        // starts here; a spin-wait hint, nothing more, on hardware.
+        asm volatile("pause" ::: "memory");
         const arch::TickCount t0 = arch::ticks();
         quiesce_tick_ = t0.count;
         __atomic_add_fetch(&g_quiesces, 1u, __ATOMIC_ACQ_REL);
         __atomic_store_n(&virt::g_quiesce_request, 1u, __ATOMIC_RELEASE);
+        kick_running();
         const u64 limit = t0.hz != 0 ? t0.hz / 1000 * timeout_ms : ~0ull;
         for (;;) {
             const u32 on = vcpus_on();
@@ -163,6 +185,18 @@ public:
         return Status::Timeout;
     }
     Status describe(update::HandoverWriter& w) override {
+        // The clock rates every core shares (ABI 8; a reader of 7 measures them itself).
+        if (w.abi() >= update::record_since(update::RecordType::X86Clock)) {
+            static_assert(static_cast<u32>(TscSource::Cpuid15) == 1 &&
+                              static_cast<u32>(TscSource::Pit) == update::kX86TscSourceMax,
+                          "docs/handover.md §2.2 X86Clock tsc_source");
+            const TscRate t = tsc_rate();
+            update::X86ClockRecord c{};
+            c.tsc_hz = t.hz;
+            c.tsc_source = t.hz != 0 ? static_cast<u32>(t.source) : 0;
+            c.timer_per_tsc_q32 = t.hz != 0 ? apic_timer_rate() : 0;
+            KEEL_TRY(w.add(update::RecordType::X86Clock, c));
+        }
         for (u32 id = 1; id <= Vm::kMaxVms; ++id)
             if (const Vm* vm = vm_manager().find(id); vm != nullptr && vm->arch.vcpus != 0)
                 KEEL_TRY(virt::describe_vm(*vm, w));

@@ -6,6 +6,7 @@ namespace keel::x86 {
 namespace {
 
 u64 g_tsc_hz = 0;
+TscSource g_tsc_source = TscSource::None;
 
 constexpr u32 kPitHz = 1193182;
 constexpr u16 kPitCh2 = 0x42, kPitMode = 0x43, kNmiSc = 0x61; // NMI status/control (port B)
@@ -50,10 +51,16 @@ TscRate tsc_calibrate() {
         r.hz = pit_measure();
         if (r.hz != 0) r.source = TscSource::Pit;
     }
-    g_tsc_hz = r.hz;
+    tsc_adopt(r);
     return r;
 }
 
+void tsc_adopt(TscRate r) {
+    g_tsc_hz = r.hz;
+    g_tsc_source = r.source;
+}
+
 u64 tsc_hz() { return g_tsc_hz; }
+TscRate tsc_rate() { return {g_tsc_hz, g_tsc_source}; }
 
 } // namespace keel::x86

@@ -15,8 +15,12 @@ struct TscRate {
 };
 
 TscRate tsc_calibrate();
+// A live update's incoming image (docs/handover.md §2.2 X86Clock): the rate the outgoing
+// image measured, taken instead of measuring again.
+void tsc_adopt(TscRate r);
 // The result of the boot CPU's calibration (0 before it).
 u64 tsc_hz();
+TscRate tsc_rate();
 // Pure: the rate CPUID 0x15's registers give (eax denominator, ebx numerator, ecx the
 // crystal in Hz), 0 when any is 0.
 constexpr u64 tsc_hz_from_leaf15(u32 eax, u32 ebx, u32 ecx) {

@@ -41,12 +41,15 @@ keel_uefi_entry:
     mov     %r8, %r11
 0:  lea     boot_stack_top(%rip), %rsp
 
-    // Zero .bss (our stack, page tables and the BootInfo copy live there).
+    // Zero .bss (our stack, page tables and the BootInfo copy live there), in 8-byte words
+    // (linker.ld aligns both ends): a live update's incoming image does this inside the
+    // blackout, and an emulator counts each repetition as an instruction.
     lea     __bss_start(%rip), %rdi
     lea     __bss_end(%rip), %rcx
     sub     %rdi, %rcx
+    shr     $3, %rcx
     xor     %eax, %eax
-    rep stosb
+    rep stosq
     // The pristine copy, as start.S makes it (docs/handover.md §4.7): .dynamic to .bss as
     // loaded (or as a rollback put them back), before relocation writes any of it.
     lea     __rodata_end(%rip), %rsi

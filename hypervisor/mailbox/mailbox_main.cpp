@@ -197,6 +197,7 @@ update::Expect update_expect(u32 floor) {
     copy_key(keel_image_trust_key, expect.anchor.public_key);
     expect.policy.arch = static_cast<image::Arch>(g_boot_arch);
     expect.policy.security_floor = floor;
+    expect.handover_written = update::own_handover_range().written;
     return expect;
 }
 
@@ -389,6 +390,7 @@ void mailbox_continue(const update::HandoverView& record, const Platform& platfo
         up.region = reinterpret_cast<u8*>(old.update_region);
         up.region_size = old.update_region_size;
         up.outgoing = &g_outgoing;
+        up.outgoing_abi = record.header.abi_version; // what it wrote, it reads (§4.7)
         up.cmdline = g_cmdline;
         const Status taken = swap->take_outgoing(g_outgoing, &up.record, &up.record_size);
         if (taken == Status::Ok) {

@@ -99,6 +99,9 @@ public:
         // The trial's (§4.7): the image this one replaced, which a rollback enters (its
         // security version goes into the rollback record). Null otherwise.
         const update::OldImageRecord* outgoing = nullptr;
+        // The version of the record the outgoing image wrote: the one its rollback record is
+        // written in, an older image reading nothing newer (docs/handover.md §2.1).
+        u32 outgoing_abi = 0;
         // The running Keel's command line, which an incoming image runs with (OldImage
         // cmdline, docs/handover.md §2.2). Null: none.
         const char* cmdline = nullptr;

@@ -156,7 +156,10 @@ Status Service::do_update(const Command& c, u8 (&reply)[kRespPayloadMax]) {
 Status Service::write_handover(u64* bytes, bool rollback) {
     const UpdateSetup& u = update_.setup;
     if (rollback && u.outgoing == nullptr) return Status::BadState;
-    update::HandoverWriter w(u.record, static_cast<usize>(u.record_size), update_.counter + 1);
+    // Forward, the version this image writes (the incoming image's note was checked to read
+    // it: Expect::handover_written); a rollback, the version the image it enters wrote itself.
+    update::HandoverWriter w(u.record, static_cast<usize>(u.record_size), update_.counter + 1,
+                             rollback ? u.outgoing_abi : u.expect.handover_written);
     update::OldImageRecord img{};
     u.swap->image_span(&img.base, &img.span, &img.entry);
     img.update_region = reinterpret_cast<uptr>(u.region);
@@ -212,8 +215,7 @@ Status Service::write_handover(u64* bytes, bool rollback) {
     // The parse the incoming image makes, every rule of §2.3, but not the SHA-256 seal()
     // just computed over these bytes: hashing inside the blackout once here, once there.
     static update::HandoverView view;
-    KEEL_TRY(update::parse_handover(u.record, static_cast<usize>(n.value()),
-                                    update::kHandoverAbiMin, update::kHandoverAbi, view,
+    KEEL_TRY(update::parse_handover(u.record, static_cast<usize>(n.value()), w.abi(), w.abi(), view,
                                     update::Digest::Trusted));
     *bytes = n.value();
     return Status::Ok;

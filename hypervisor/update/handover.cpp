@@ -124,6 +124,13 @@ Status take(HandoverView& v, const RecordRef& r, bool first) {
         if (c->lapic_bytes > sizeof c->lapic) return Status::Corrupt;
         return add_vcpu(v, c, v.x86_vcpus, v.x86_vcpu_count);
     }
+    case RecordType::X86Clock: {
+        const auto* c = reinterpret_cast<const X86ClockRecord*>(r.payload);
+        if (c->reserved != 0 || c->tsc_source > kX86TscSourceMax ||
+            (c->tsc_hz == 0 && (c->tsc_source != 0 || c->timer_per_tsc_q32 != 0)))
+            return Status::Corrupt;
+        return once(v.x86_clock, r);
+    }
     case RecordType::VmPci:
     case RecordType::Stage2:
     case RecordType::VgicDist:
@@ -187,6 +194,7 @@ Status complete(const HandoverView& v) {
         const bool x86 = v.x86_devices[i] != nullptr && v.vgic_dist[i] == nullptr &&
                          v.vm_devices[i] == nullptr && x == v.vms[i]->vcpu_count && n == 0;
         if (!arm64 && !x86) return Status::Corrupt;
+        if (arm64 && v.x86_clock != nullptr) return Status::Corrupt; // x86_64's alone
     }
     return Status::Ok;
 }
@@ -203,7 +211,8 @@ Status walk(const u8* buf, const HandoverHeader& h, HandoverView& v) {
             rh.length > h.length - off)
             return Status::Corrupt;
         const RecordType t = static_cast<RecordType>(rh.type);
-        if (record_size(t) != 0 && rh.length != record_size(t)) return Status::Corrupt;
+        if ((record_size(t) != 0 && rh.length != record_size(t)) || record_since(t) > h.abi_version)
+            return Status::Corrupt;
         KEEL_TRY(take(v, RecordRef{t, buf + off, rh.length}, i == 0));
         off += rh.length;
     }
@@ -212,15 +221,16 @@ Status walk(const u8* buf, const HandoverHeader& h, HandoverView& v) {
 
 } // namespace
 
-HandoverWriter::HandoverWriter(u8* buf, usize size, u64 update_counter)
-    : buf_(buf), size_(size), used_(sizeof(HandoverHeader)) {
-    if (buf_ == nullptr || size_ < sizeof(HandoverHeader) || (reinterpret_cast<uptr>(buf) & 7)) {
+HandoverWriter::HandoverWriter(u8* buf, usize size, u64 update_counter, u32 abi)
+    : buf_(buf), size_(size), used_(sizeof(HandoverHeader)), abi_(abi) {
+    if (buf_ == nullptr || size_ < sizeof(HandoverHeader) || (reinterpret_cast<uptr>(buf) & 7) ||
+        abi < kHandoverAbiMin || abi > kHandoverAbi) {
         error_ = Status::InvalidArgument;
         return;
     }
     HandoverHeader h{};
     h.magic = kHandoverMagic;
-    h.abi_version = kHandoverAbi;
+    h.abi_version = abi;
     h.header_size = sizeof h;
     h.update_counter = update_counter;
     memcpy(buf_, &h, sizeof h);
@@ -230,7 +240,7 @@ Status HandoverWriter::add(RecordType type, const void* payload, u32 len) {
     if (error_ != Status::Ok) return error_;
     const u32 fixed = record_size(type);
     if (len % 8 != 0 || len > kMaxRecordBytes || (fixed != 0 && len != fixed) ||
-        (payload == nullptr && len != 0))
+        (payload == nullptr && len != 0) || record_since(type) > abi_)
         return Status::InvalidArgument;
     if (size_ - used_ < sizeof(RecordHeader) + u64{len}) return error_ = Status::NoMemory;
     const RecordHeader rh{static_cast<u32>(type), kRecordVersion, len, 0};

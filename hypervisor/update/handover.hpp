@@ -61,8 +61,25 @@ enum class RecordType : u32 {
     VmPci = 13,      // from ABI 6
     VcpuX86 = 14,    // from ABI 7
     X86Devices = 15, // from ABI 7
+    X86Clock = 16,   // from ABI 8
 };
-constexpr u32 kRecordTypeMax = 15;
+constexpr u32 kRecordTypeMax = 16;
+// The ABI version that brought each type in: a record set of an older version holds none
+// of it (docs/handover.md §2.2).
+constexpr u32 record_since(RecordType t) {
+    switch (t) {
+    case RecordType::VgicDist: return 2;
+    case RecordType::VmDevices:
+    case RecordType::MailboxVm: return 3;
+    case RecordType::Io:
+    case RecordType::Vf:
+    case RecordType::VmPci: return 6;
+    case RecordType::VcpuX86:
+    case RecordType::X86Devices: return 7;
+    case RecordType::X86Clock: return 8;
+    default: return 1;
+    }
+}
 constexpr u32 kRecordVersion = 1;
 
 struct OldImageRecord {
@@ -285,6 +302,17 @@ struct X86DevicesRecord {
     char rx_queue[256];
 };
 static_assert(sizeof(X86DevicesRecord) == 688, "docs/handover.md §2.2 X86Devices");
+// x86_64 (from ABI 8, at most one): the outgoing image's clock rates, which every core of the
+// machine shares: the TSC's (tsc_source: 1 CPUID 0x15, 2 measured against the PIT) and the
+// local APIC timer's, in its ticks per TSC tick (32.32 fixed point, divide-by-1). 0: not
+// known, and the incoming image measures it itself.
+struct X86ClockRecord {
+    u64 tsc_hz;
+    u64 timer_per_tsc_q32;
+    u32 tsc_source, reserved;
+};
+static_assert(sizeof(X86ClockRecord) == 24, "docs/handover.md §2.2 X86Clock");
+constexpr u32 kX86TscSourceMax = 2;
 
 // The payload size of a fixed-size type; 0 for PoolRuns (variable) and unknown types.
 constexpr u32 record_size(RecordType t) {
@@ -303,15 +331,19 @@ constexpr u32 record_size(RecordType t) {
     case RecordType::VmPci: return sizeof(VmPciRecord);
     case RecordType::VcpuX86: return sizeof(VcpuX86Record);
     case RecordType::X86Devices: return sizeof(X86DevicesRecord);
+    case RecordType::X86Clock: return sizeof(X86ClockRecord);
     case RecordType::PoolRuns: return 0;
     }
     return 0;
 }
 
 // Builds a record in `buf` (8-byte aligned). Records are appended whole or not at all.
+// `abi`: the version written, [kHandoverAbiMin, kHandoverAbi]; a type newer than it is
+// refused (InvalidArgument), so a record for an older reader holds only what it reads.
 class HandoverWriter {
 public:
-    HandoverWriter(u8* buf, usize size, u64 update_counter);
+    HandoverWriter(u8* buf, usize size, u64 update_counter, u32 abi = kHandoverAbi);
+    [[nodiscard]] u32 abi() const { return abi_; }
     [[nodiscard]] Status add(RecordType type, const void* payload, u32 len);
     template <class T>
     [[nodiscard]] Status add(RecordType type, const T& rec) {
@@ -327,6 +359,7 @@ private:
     usize size_;
     u64 used_;
     u32 count_ = 0;
+    u32 abi_;
     Status error_ = Status::Ok; // sticky: a record that did not fit fails seal()
 };
 
@@ -361,6 +394,7 @@ struct HandoverView {
     const X86DevicesRecord* x86_devices[kHandoverMaxVms] = {};
     u32 x86_vcpu_count = 0;
     const VcpuX86Record* x86_vcpus[kHandoverMaxVcpus] = {};
+    const X86ClockRecord* x86_clock = nullptr; // ABI 8; none: the reader measures the rates
 };
 
 // `buf` must be 8-byte aligned. Ok: `out` describes the whole record. Truncated (shorter

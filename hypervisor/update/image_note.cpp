@@ -21,4 +21,15 @@ constexpr ImageNote make_note() {
 extern "C" [[gnu::used, gnu::section(".rodata.keel_note")]] const ImageNote keel_image_note =
     make_note();
 
+HandoverRange handover_range(u32 min, u32 max, u32 written) {
+    if (min < kHandoverAbiMin || max > kHandoverAbi || written < min || written > max)
+        return {kHandoverAbiMin, kHandoverAbi, kHandoverAbi};
+    return {min, max, written};
+}
+
+HandoverRange own_handover_range() {
+    const volatile ImageNote& n = keel_image_note;
+    return handover_range(n.handover_min, n.handover_max, n.handover_written);
+}
+
 } // namespace keel::update

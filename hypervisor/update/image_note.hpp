@@ -25,8 +25,10 @@ constexpr u64 kNoteOffset = 0x40;
 // state (Io, Vf, VmPci): assigned VFs keep their DMA and MSIs across the swap, which an image
 // that cannot adopt them would cut off; and OldImage's RSDP and command line (UEFI boots).
 // 7: x86_64's VMs (VcpuX86, X86Devices); an arm64 record of 6 is one of 7 without them, so
-// the range starts at 6.
-constexpr u32 kHandoverAbi = 7;
+// the range starts at 6. 8: x86_64's X86Clock (the TSC's and the local APIC timer's rates,
+// so the incoming image measures neither inside the blackout); a record of 7 is one of 8
+// without it, and a writer writes 7 for a reader that reads no newer (a rollback, §4.7).
+constexpr u32 kHandoverAbi = 8;
 constexpr u32 kHandoverAbiMin = 6;
 
 struct ImageNote {
@@ -50,5 +52,17 @@ static_assert(__builtin_offsetof(ImageNote, version) == 24, "docs/handover.md §
 // This image's own note (hypervisor/update/image_note.cpp; arm64 linker.ld places it at
 // kNoteOffset).
 extern "C" [[gnu::section(".rodata.keel_note")]] const ImageNote keel_image_note;
+
+// The record versions this image reads and the one it writes, as its note says: read as
+// memory, so that a test can patch the note of an image it boots to make it read and write
+// an older version (docs/handover.md §5.1, an image of ABI 7). A note outside what this code
+// can read and write (kHandoverAbiMin..kHandoverAbi, written inside its range) counts as the
+// build's own.
+struct HandoverRange {
+    u32 min, max, written;
+};
+[[nodiscard]] HandoverRange own_handover_range();
+// Pure: a note's three fields kept as they are, or this build's range.
+[[nodiscard]] HandoverRange handover_range(u32 min, u32 max, u32 written);
 
 } // namespace keel::update

@@ -16,8 +16,8 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from keel_scratch import Interrupted, Scratch  # noqa: E402
 from sriov_scenarios import hotplug, hotplug_x86, vfassign  # noqa: E402
 from update_scenarios import (update_bench, update_linux, update_linux_x86, update_many,  # noqa: E402
-                              update_refusals, update_refusals_x86, update_rollback, update_rollback_x86,
-                              update_vf)
+                              update_refusals, update_refusals_x86, update_rollback, update_rollback_abi7_x86,
+                              update_rollback_x86, update_vf, older_abi_image)
 
 
 def main():
@@ -38,7 +38,7 @@ def main():
     p.add_argument("--sign-key", help="the key the image trusts (update_*)")
     p.add_argument("scenario", choices=["lifecycle", "hostile", "logstate", "bench", "linux", "button", "forge",
                                         "flood", "expiry", "topology", "vfs", "vfassign", "hotplug", "update_refusals", "update_linux",
-                                        "update_bench", "update_many", "update_rollback", "update_vf"])
+                                        "update_bench", "update_many", "update_rollback", "update_rollback_abi7", "update_vf"])
     a = p.parse_args()
     try:
         with Scratch("keel-mbox-") as s:
@@ -204,7 +204,8 @@ def drive(a, s):
                ["qemu-system-aarch64", "-M", "virt,virtualization=on,gic-version=3", "-cpu", "max,pauth=off"])
     cmd = machine + [
         "-smp", "4", "-m", "2G" if linux else "1G", "-display", "none", "-monitor", "none", "-nic", "none", "-no-reboot",
-        "-serial", "file:" + log, "-kernel", a.image,
+        "-serial", "file:" + log, "-kernel",
+        older_abi_image(a.image, s.workdir, 7) if a.scenario == "update_rollback_abi7" else a.image,
         "-object", f"memory-backend-file,id=mbox,share=on,mem-path={shm},size={shm_mib}M",
         "-device", "ivshmem-plain,memdev=mbox"]
     qmp = os.path.join(s.workdir, "qmp.sock")
@@ -222,7 +223,7 @@ def drive(a, s):
         cmd += ["-icount", "shift=0,align=off,sleep=off", "-append", "keel.bench"]
     elif a.scenario == "expiry":
         cmd += ["-append", "keel.session_commands=5"]
-    elif a.scenario in ("update_rollback", "update_vf"):  # the trial's deadline (docs/handover.md §4.7)
+    elif a.scenario in ("update_rollback", "update_rollback_abi7", "update_vf"):  # the trial's deadline (§4.7)
         cmd += ["-append", "keel.update_commit_ms=8000"]
     disk = os.path.join(s.workdir, "ns1.img")
     assigns = a.scenario in ("vfassign", "hotplug", "update_vf")
@@ -480,6 +481,8 @@ def drive(a, s):
             ok &= update_refusals_x86(a, s, run, wait_serial, serial)
         elif a.scenario == "update_refusals":
             ok &= update_refusals(a, s, run, wait_serial, serial)
+        elif a.scenario == "update_rollback_abi7" and a.arch == "x86_64":
+            ok &= update_rollback_abi7_x86(a, s, run, wait_serial, serial)
         elif a.scenario == "update_rollback" and a.arch == "x86_64":
             ok &= update_rollback_x86(a, s, run, wait_serial, serial)
         elif a.scenario == "update_rollback":

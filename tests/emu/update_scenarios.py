@@ -8,6 +8,8 @@ from scenario_checks import all_in, kernel_alive
 from sriov_scenarios import initrd_with_current_init
 
 NEWER_VERSION = "0.2.0-next"
+# The handover record version this build writes (docs/handover.md §2.1, kHandoverAbi).
+ABI = 8
 # Apply's answer when the incoming image adopted everything and stayed (docs/handover.md §4):
 # it answers the Apply itself, under the same session, once every vCPU is back in its guest.
 APPLIED_RE = (r"update: applied: adopted: (\d+) VMs, (\d+) vCPUs, update (\d+); "
@@ -70,7 +72,7 @@ def check_swap(serial, n, version, old_version, vms, vcpus, slot, late=0, uncomm
               f"{slot and hex(slot)}: {entered[-1:]}")
         ok = False
     checks = [
-        rf"handover: record checked: abi 7, update {n + 1}, \d+ B, {vms} VMs, {vcpus} vCPUs, pool \d+ runs, "
+        rf"handover: record checked: abi {ABI}, update {n + 1}, \d+ B, {vms} VMs, {vcpus} vCPUs, pool \d+ runs, "
         rf"\d+ MiB free, outgoing Keel {re.escape(old_version)}\n",
         rf"handover: {vms} VMs adopted, 3 cores came over: staying\n",
         rf"handover: {vcpus} of {vcpus} vCPUs re-entered their guests, \d+ ns after the quiesce began \(counter \d+\)\n",
@@ -161,7 +163,7 @@ def update_images(a, s):
          "image is for another architecture"),
         ("truncated", truncated, "truncated image"),
         ("incompatible handover ABI", sign(os.path.join(d, "abi99.img"), elf=abi_elf),
-         "incompatible handover ABI (image adopts 99..99, this Keel writes 7)"),
+         f"incompatible handover ABI (image adopts 99..99, this Keel writes {ABI})"),
     ]
 
 
@@ -197,7 +199,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     ok &= start_polite_and_deaf(a, run, wait_serial)
     ok &= refuse_each(bad, run, wait_serial, ("polite", "deaf"))
     out = run("update", good, "--verify-only")
-    ok &= "update: verified: 0.1.0, security version 1, handover 6..7" in out
+    ok &= f"update: verified: 0.1.0, security version 1, handover 6..{ABI}" in out
     out = run("update", a.failing, "--verify-only")
     ok &= "(test image: fails its health check)" in out
     # The rollback (docs/handover.md §4.6): the test image adopts everything, fails its health
@@ -227,7 +229,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     for vm in (1, 2):
         ok &= re.search(rf"handover: vm {vm} stage-2 root 0x[0-9a-f]+ read in place: [1-9]\d* of 2 "
                         r"blocks mapped, each to its own RAM", serial()) is not None
-    seen = re.findall(r"handover: record checked: abi 7, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
+    seen = re.findall(rf"handover: record checked: abi {ABI}, update 1, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, "
                       r"(\d+) MiB free, outgoing Keel 0.1.0", serial())
     if not seen or int(seen[-1]) != base - 8:
         print(f"FAIL: the record's free pool runs: {seen}, baseline {base}")
@@ -297,7 +299,7 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     mailbox, its session and the audit chain go on, and VMs run afterwards."""
     ok = True
     good, bad = update_images(a, s)
-    region = re.search(r"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi 7, "
+    region = re.search(rf"mailbox: update region (\d+) KiB at (0x[0-9a-f]+), floor 1, handover abi {ABI}, "
                        r"swap: quiesce and record, enter the new image, which adopts every VM and core and "
                        r"stays until the controller's Commit, or rolls back", serial())
     if not region:
@@ -333,7 +335,7 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
     out = run("update", big, expect_rc=1, both=True)
     ok &= all_in(out, ["does not fit the update region"], "the oversized image")
     out = run("update", good, "--verify-only")
-    ok &= all_in(out, ["update: verified: 0.1.0, security version 1, handover 6..7"], "the good image")
+    ok &= all_in(out, [f"update: verified: 0.1.0, security version 1, handover 6..{ABI}"], "the good image")
     def enter_and_back(vms, parked):
         """Apply of the test image that fails its health check: every running vCPU parks, the
         record is written, the image runs relocated from the run slot, checks the record (its
@@ -354,7 +356,7 @@ def update_refusals_x86(a, s, run, wait_serial, serial):
             print(f"FAIL: the incoming image did not run relocated at the run slot {slot:#x}: "
                   f"{entered and entered.group(0)}")
             fine = False
-        seen = re.search(rf"handover: record checked: abi 7, update 1, \d+ B, {vms} VMs, {parked} vCPUs, "
+        seen = re.search(rf"handover: record checked: abi {ABI}, update 1, \d+ B, {vms} VMs, {parked} vCPUs, "
                          r"pool \d+ runs, (\d+) MiB free, outgoing Keel 0.1.0\n", text)
         if not seen or int(seen.group(1)) != free:
             print(f"FAIL: the record checked: {seen and seen.group(0)}, the pool has {free} MiB free")
@@ -532,14 +534,15 @@ def run_slot_x86(serial):
     return int(regions[-1], 16) - 0x400000 if regions else None
 
 
-def check_swap_x86(serial, since, n, version, old_version, vcpus, slot, commit_ms=10000):
+def check_swap_x86(serial, since, n, version, old_version, vcpus, slot, commit_ms=10000, abi=ABI):
     """The serial log from `since` after x86's (n+1)th Apply that stayed (docs/handover.md
     §5.1): the new image ran from the run slot (relocated unless the slot is its link
     address), checked a record of update n+1 with the VMs of `vcpus` (VM id: vCPUs), adopted
     them into its own memory (adopted_in_memory_x86), took every core over and stayed; every
     parked vCPU re-entered its guest; Keel <version> carried on, on trial until keelctl's
     Commit (docs/handover.md §4.7), then committed, the outgoing image's memory back in the
-    pool."""
+    pool. The record was of version `abi`: from 8 it carries the clock rates (X86Clock), which
+    the new image then takes instead of measuring them; with 7 it measures both."""
     ok = True
     deadline = time.time() + 15  # the commit comes after the Apply's answer
     committed = rf"update: committed: Keel {re.escape(version)}, security floor 1, ([1-9]\d*) MiB of the outgoing image back in the pool"
@@ -554,7 +557,7 @@ def check_swap_x86(serial, since, n, version, old_version, vcpus, slot, commit_m
               f"{slot and hex(slot)}: {entered and entered.group(0)}")
         ok = False
     vms, total = len(vcpus), sum(vcpus.values())
-    for c in [rf"handover: record checked: abi 7, update {n + 1}, \d+ B, {vms} VMs, {total} vCPUs, pool \d+ runs, "
+    for c in [rf"handover: record checked: abi {abi}, update {n + 1}, \d+ B, {vms} VMs, {total} vCPUs, pool \d+ runs, "
               rf"\d+ MiB free, outgoing Keel {re.escape(old_version)}\n",
               rf"handover: {total} of {total} vCPUs re-entered their guests, \d+ ns after the quiesce began \(counter \d+\)\n",
               rf"Keel hypervisor {re.escape(version)} \(x86_64\), live update {n + 1} from Keel "
@@ -565,6 +568,20 @@ def check_swap_x86(serial, since, n, version, old_version, vcpus, slot, commit_m
         if not re.search(c, text):
             print(f"FAIL: update {n + 1}: serial line not seen: {c}")
             ok = False
+    # The clock rates came in the record (ABI 8, X86Clock): the TSC's is the one the first
+    # boot measured, and neither is measured again inside the blackout.
+    booted = re.search(r"x86_64: TSC (\d+) kHz \(([^)]*)\)", serial())
+    clock = re.search(r"handover: TSC (\d+) kHz \(([^,]*), carried in the record\), local APIC timer rate "
+                      r"carried in the record\n" if abi >= 8 else
+                      r"handover: TSC (\d+) kHz \(([^,]*), measured again\), local APIC timer rate "
+                      r"measured once staying\n", text)
+    # Measured again against the PIT, the rate may differ from the boot's in its last digits.
+    if not booted or not clock or clock.group(2) != booted.group(2) or \
+            (abi >= 8 and clock.group(1) != booted.group(1)) or \
+            abs(int(clock.group(1)) - int(booted.group(1))) > int(booted.group(1)) // 100:
+        print(f"FAIL: update {n + 1}: the clock rates were not {'carried over' if abi >= 8 else 'measured again'}: boot "
+              f"{booted and booted.group(0)}, incoming {clock and clock.group(0)}")
+        ok = False
     ok &= adopted_in_memory_x86(text, vcpus)
     return ok
 
@@ -922,7 +939,7 @@ def update_bench(a, s, run, wait_serial, serial):
                 out[vm] = (int(parts[0][0]), [tuple(map(int, g.split("@"))) for _, gs in parts for g in gs.split()])
         return out
 
-    ns, seen_by_guest, vcpus = [], [], None
+    ns, seen_by_guest, after_request, shorter, other_gap, vcpus = [], [], [], [], [], None
     steps = {"copies": [], "checked": [], "placed": [], "committed": [], "total": []}
     for _ in range(a.rounds):
         gaps()  # afresh: what the console round trips cost is not the update's
@@ -959,23 +976,43 @@ def update_bench(a, s, run, wait_serial, serial):
         if len(g) != 2 or not quiesce:
             print(f"FAIL: the guests did not report their counter gaps: {g}")
             return False
+        # Its part from the quiesce request on is what the swap itself cost the guest: before
+        # it, under one emulation thread, the guest waited for the boot core's turn (the
+        # image laid out and hashed), which a core of its own does not on hardware.
+        # Like with like: the same guest's longest other gap in the same window, while no
+        # quiesce was asked (the boot core verifying and placing the image).
         q = int(quiesce[-1][1])
-        spans = [length * 10**9 // hz for hz, kept in g.values() for length, end in kept
-                 if end - length <= q <= end]
+        spans = []
+        for hz, kept in g.values():
+            span = [(length, end) for length, end in kept if end - length <= q <= end]
+            other = [length for length, end in kept if not end - length <= q <= end]
+            if span:
+                length, end = span[0]
+                spans.append((length * 10**9 // hz, (end - q) * 10**9 // hz, max(other, default=0) * 10**9 // hz))
         if len(spans) != 2:
             print(f"FAIL: not both guests saw a gap spanning the quiesce at counter {q}: {g}")
             return False
-        seen_by_guest.append(max(spans))
+        spans.sort()
+        seen_by_guest.append(spans[-1][0])
+        after_request.append(spans[-1][1])
+        shorter.append(spans[0][0])
+        other_gap.append(spans[-1][2])
     sizes = re.findall(r"handover: record checked: abi \d+, update \d+, (\d+) B", serial())
     ok &= "a\trunning" in run("list") and "b\trunning" in run("list")
     ns.sort()
-    seen_by_guest.sort()
+    for figures in (seen_by_guest, after_request, shorter, other_gap):
+        figures.sort()
     size = int(sizes[-1]) if sizes else 0
     print("| figure (virtual ns = instructions under -icount shift=0) | median | min | max |")
     print("|---|---|---|---|")
     print(f"| Apply: quiesce request -> every vCPU back in its guest under the new image ({vcpus} vCPUs) | {ns[len(ns) // 2]} | {ns[0]} | {ns[-1]} |")
     print(f"| guest-observed blackout: the longer of the two guests' counter gaps spanning the quiesce | "
           f"{seen_by_guest[len(seen_by_guest) // 2]} | {seen_by_guest[0]} | {seen_by_guest[-1]} |")
+    rows = [("guest-observed blackout: the shorter of the two guests' gaps spanning the quiesce", shorter),
+            ("the longer one's part after the quiesce request", after_request),
+            ("the longer one's guest: its longest other gap in the same window (no quiesce asked)", other_gap)]
+    for label, v in rows:
+        print(f"| {label} | {v[len(v) // 2]} | {v[0]} | {v[-1]} |")
     print(f"| handover record bytes (2 VMs) | {size} | {size} | {size} |")
     for k in steps:
         steps[k].sort()
@@ -1071,7 +1108,7 @@ def update_rollback(a, s, run, wait_serial, serial):
     if not first or not back or back[-1][0] != first.group(1):
         print(f"FAIL: the old image did not run again where it first ran ({first and first.group(1)}): {back}")
         ok = False
-    checks = [r"handover: record checked: abi 7, update 2, \d+ B, 3 VMs, 3 vCPUs, pool \d+ runs, \d+ MiB free, "
+    checks = [rf"handover: record checked: abi {ABI}, update 2, \d+ B, 3 VMs, 3 vCPUs, pool \d+ runs, \d+ MiB free, "
               rf"outgoing Keel {re.escape(NEWER_VERSION)}\n",
               r"handover: vm 3 adopted: running, cores 0x8, 4 MiB at 0x[0-9a-f]+, vCPU 0 on cpu 3\n",
               r"handover: 3 VMs adopted, 3 cores came over: staying\n",
@@ -1112,17 +1149,12 @@ def update_rollback_x86(a, s, run, wait_serial, serial):
     the audit chain go on, and a later update (committed by keelctl) adopts all three."""
     ok = True
     good, _ = update_images(a, s)
-    first = re.search(r"mailbox: update region \d+ KiB at (0x[0-9a-f]+), floor 1, handover abi 7, swap: .* "
+    first = re.search(rf"mailbox: update region \d+ KiB at (0x[0-9a-f]+), floor 1, handover abi {ABI}, swap: .* "
                       r"stays until the controller's Commit, or rolls back", serial())
     if not first:
         print("FAIL: no update region announced with the trial")
         return False
-    for name, core in (("a", "1"), ("b", "2")):
-        run("create", name, "--cpus", core, "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
-        run("start", name)
-    ok &= wait_serial("[vm 1] guest: gaps: watching the counter", 60)
-    ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 60)
-    ok &= gaps_answer(run, serial, "before", ("a", "b"), ("1", "2"))
+    ok &= two_gaps_guests(a, run, wait_serial, serial)
     free_before = json.loads(run("--json", "info"))["pool_free_mib"]
     since = len(serial())
     ok &= apply_uncommitted(run, wait_serial, a.newer)
@@ -1145,7 +1177,7 @@ def update_rollback_x86(a, s, run, wait_serial, serial):
     if not back or back.groups() != ("0x200000", "0"):
         print(f"FAIL: 0.1.0 did not run again where it first ran, unrelocated: {back and back.group(0)}")
         ok = False
-    for c in [r"handover: record checked: abi 7, update 2, \d+ B, 3 VMs, 3 vCPUs, pool \d+ runs, \d+ MiB free, "
+    for c in [rf"handover: record checked: abi {ABI}, update 2, \d+ B, 3 VMs, 3 vCPUs, pool \d+ runs, \d+ MiB free, "
               rf"outgoing Keel {re.escape(NEWER_VERSION)}\n",
               r"handover: 3 of 3 vCPUs re-entered their guests, \d+ ns after the quiesce began"]:
         if not re.search(c, text):
@@ -1163,18 +1195,105 @@ def update_rollback_x86(a, s, run, wait_serial, serial):
     print("  longest TSC gaps across the trial and the rollback: " +
           ", ".join(re.findall(r"\[vm \d\] guest: gaps: longest \d+ TSC ticks", serial())[-3:]))
     # The image that came back updates like any: this time committed.
-    slot = run_slot_x86(serial)
-    since = len(serial())
-    out = apply_update(run, a.newer)
-    m = re.search(APPLIED_RE, out)
-    if not m or m.groups()[:3] != ("3", "3", "3") or f"update: committed: Keel {NEWER_VERSION}, floor 1" not in out:
-        print(f"FAIL: the update after the rollback was not applied and committed: {out.strip()}")
-        ok = False
-    ok &= check_swap_x86(serial, since, 2, NEWER_VERSION, "0.1.0", {1: 1, 2: 1, 3: 1}, slot, 8000)
+    ok &= committed_after_rollback(a, run, serial, {1: 1, 2: 1, 3: 1}, ABI)
     ok &= gaps_answer(run, serial, "after the committed update", ("a", "b", "late"), ("1", "2", "3"))
     for name in ("a", "b", "late"):
         run("stop", name, "--force")
     for vm in (1, 2, 3):
+        ok &= wait_serial(f"vm {vm}: destroyed (stopped by the controller)")
+    ok &= rollback_audited(run("log"), 8)
+    return ok
+
+
+def older_abi_image(path, workdir, abi):
+    """A copy of the boot image `path` whose note says it reads handover records up to `abi`
+    and writes `abi` (docs/handover.md §5.1): Keel honours its note (own_handover_range), so
+    it acts, for the record, as an image of that older ABI."""
+    data = bytearray(open(path, "rb").read())
+    note = b"KEELNOTE" + struct.pack("<I", 1)
+    at = data.find(note)
+    if at < 0 or data.find(note, at + 1) >= 0:
+        raise SystemExit(f"{path}: no single image note")
+    data[at + 16:at + 24] = struct.pack("<II", abi, abi)  # handover_max, handover_written
+    out = os.path.join(workdir, f"keel-abi{abi}.bin")
+    open(out, "wb").write(bytes(data))
+    return out
+
+
+def committed_after_rollback(a, run, serial, vcpus, abi):
+    """After a rollback to 0.1.0 (update 2), update 3 to 0.2.0-next, committed by keelctl, with
+    the VMs of `vcpus` (VM id: vCPUs) adopted from a record of version `abi`."""
+    slot = run_slot_x86(serial)
+    since = len(serial())
+    out = apply_update(run, a.newer)
+    m = re.search(APPLIED_RE, out)
+    n = str(len(vcpus))
+    ok = bool(m) and m.groups()[:3] == (n, str(sum(vcpus.values())), "3") and \
+        f"update: committed: Keel {NEWER_VERSION}, floor 1" in out
+    if not ok:
+        print(f"FAIL: the update after the rollback was not applied and committed: {out.strip()}")
+    return check_swap_x86(serial, since, 2, NEWER_VERSION, "0.1.0", vcpus, slot, 8000, abi=abi) and ok
+
+
+def two_gaps_guests(a, run, wait_serial, serial):
+    """VMs a (core 1) and b (core 2), one vCPU each, running the x86 test guest's keel.guest=gaps,
+    both watching their TSC and answering."""
+    for name, core in (("a", "1"), ("b", "2")):
+        run("create", name, "--cpus", core, "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=gaps")
+        run("start", name)
+    ok = wait_serial("[vm 1] guest: gaps: watching the counter", 60)
+    ok &= wait_serial("[vm 2] guest: gaps: watching the counter", 60)
+    return gaps_answer(run, serial, "before", ("a", "b"), ("1", "2")) and ok
+
+
+def abi7_swap_seen(text, n, old_version, what):
+    """A swap with a record of version 7 (two VMs of one vCPU each, update n): checked, the
+    clock rates measured again by the image entered, every vCPU back."""
+    ok = True
+    for c in [rf"handover: record checked: abi 7, update {n}, \d+ B, 2 VMs, 2 vCPUs, pool \d+ runs, \d+ MiB free, "
+              rf"outgoing Keel {re.escape(old_version)}\n",
+              r"handover: TSC \d+ kHz \(measured against the PIT, measured again\), local APIC timer rate "
+              r"measured once staying\n",
+              r"handover: 2 of 2 vCPUs re-entered their guests, \d+ ns after the quiesce began"]:
+        if not re.search(c, text):
+            print(f"FAIL: {what}: serial line not seen: {c}")
+            ok = False
+    return ok
+
+
+def update_rollback_abi7_x86(a, s, run, wait_serial, serial):
+    """An update from an image of the previous handover ABI (7: no clock rates in the record)
+    and the rollback to it (docs/handover.md §2.1, §4.7), with keel.update_commit_ms=8000.
+    The booted image's note says it reads 6..7 and writes 7 (older_abi_image). Two test guests
+    run; an Apply of 0.2.0-next (ABI 8) is not committed: the new image adopts a record of 7,
+    measures the TSC and the local APIC timer itself, and stays. At its deadline it writes
+    the rollback record in 7, the version the old image wrote, which that image adopts and
+    commits. The guests answer throughout, and a later committed update works the same way."""
+    ok = True
+    update_images(a, s)
+    if not re.search(r"mailbox: update region \d+ KiB at 0x[0-9a-f]+, floor 1, handover abi 7, ", serial()):
+        print("FAIL: the booted image does not say it writes handover records of version 7")
+        return False
+    ok &= two_gaps_guests(a, run, wait_serial, serial)
+    since = len(serial())
+    ok &= apply_uncommitted(run, wait_serial, a.newer)
+    text = serial()[since:]
+    ok &= abi7_swap_seen(text, 1, "0.1.0", "the update from ABI 7")
+    ok &= adopted_in_memory_x86(text, {1: 1, 2: 1})
+    ok &= gaps_answer(run, serial, "on the new image", ("a", "b"), ("1", "2"))
+    since = len(serial())
+    ok &= wait_serial("update: no Commit within 8000 ms: rolling back to Keel 0.1.0 (2 vCPUs parked)", 30)
+    ok &= wait_serial("Keel hypervisor 0.1.0 (x86_64), rolled back by live update 2 from Keel "
+                      f"{NEWER_VERSION}: every VM adopted", 30)
+    ok &= wait_serial("update: committed: Keel 0.1.0 again, security floor 1, ", 10)
+    ok &= abi7_swap_seen(serial()[since:], 2, NEWER_VERSION, "the rollback to ABI 7")
+    ok &= gaps_answer(run, serial, "after the rollback", ("a", "b"), ("1", "2"))
+    # The image of ABI 7 that came back updates like any: this time committed.
+    ok &= committed_after_rollback(a, run, serial, {1: 1, 2: 1}, 7)
+    ok &= gaps_answer(run, serial, "after the committed update", ("a", "b"), ("1", "2"))
+    for name in ("a", "b"):
+        run("stop", name, "--force")
+    for vm in (1, 2):
         ok &= wait_serial(f"vm {vm}: destroyed (stopped by the controller)")
     ok &= rollback_audited(run("log"), 8)
     return ok

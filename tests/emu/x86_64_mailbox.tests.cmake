@@ -72,3 +72,8 @@ keel_x86_update_test(update_refusals)
 # adopts all three guests and stays; the pool as before, the session and chain go on, and a
 # later update commits.
 keel_x86_update_test(update_rollback)
+# An image of the previous handover ABI (7: no clock rates in the record; its note patched
+# before boot, update_scenarios.py older_abi_image): an update from it to this build's image
+# (8), which measures the TSC and LAPIC timer itself, the rollback to it in a record of 7, and
+# a later committed update (docs/handover.md §2.1, §4.7).
+keel_x86_update_test(update_rollback_abi7)

@@ -48,7 +48,7 @@ TEST(Handover, RoundTrip) {
                      3 * 24);
     HandoverView v;
     ASSERT_EQ(parse(b, n, v), Status::Ok);
-    EXPECT_EQ(v.header.abi_version, 7u);
+    EXPECT_EQ(v.header.abi_version, 8u);
     EXPECT_EQ(v.header.update_counter, 7u);
     EXPECT_EQ(v.header.record_count, 18u);
     EXPECT_EQ(v.header.length, n);
@@ -110,19 +110,22 @@ TEST(Handover, OtherVersionsAreRefused) {
     Buf b;
     const u64 n = write_sample(b);
     HandoverView v;
-    EXPECT_EQ(parse(b, n, v, 8, 9), Status::Unsupported) << "a reader that adopts 8..9 only";
+    EXPECT_EQ(parse(b, n, v, 9, 10), Status::Unsupported) << "a reader that adopts 9..10 only";
     EXPECT_EQ(parse(b, n, v, 5, 6), Status::Unsupported)
         << "a version-6 reader (no x86 records: an x86 VM's state would be lost)";
-    u32 version = 8;
+    u32 version = 9;
     memcpy(b.data() + 8, &version, 4);
     rehash(b);
     EXPECT_EQ(parse(b, n, v), Status::Unsupported) << "a record from a newer writer";
-    EXPECT_EQ(parse(b, n, v, 7, 8), Status::Ok) << "accepted by a reader that lists it";
-    version = 6;
-    memcpy(b.data() + 8, &version, 4);
-    rehash(b);
-    EXPECT_EQ(parse(b, n, v), Status::Ok) << "an arm64 record of ABI 6 is one of 7 (6..7)";
-    version = 7;
+    EXPECT_EQ(parse(b, n, v, 8, 9), Status::Ok) << "accepted by a reader that lists it";
+    for (u32 older : {6u, 7u}) {
+        version = older;
+        memcpy(b.data() + 8, &version, 4);
+        rehash(b);
+        EXPECT_EQ(parse(b, n, v), Status::Ok)
+            << "an arm64 record of ABI " << older << " is one of 8 (6..8)";
+    }
+    version = 8;
     memcpy(b.data() + 8, &version, 4);
     u32 rec_version = 2; // the first record's own version
     memcpy(b.data() + 80 + 4, &rec_version, 4);

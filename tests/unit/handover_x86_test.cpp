@@ -1,6 +1,6 @@
 // The x86_64 records of the handover record (docs/handover.md §2.2 VcpuX86, X86Devices,
-// §2.3; ABI 7): their layout against the page's offsets, a set of x86 VMs round trip, and
-// each rule about them refused with a correct hash. The reference is the page, not the
+// X86Clock, §2.3; ABI 7 and 8): their layout against the page's offsets, a set of x86 VMs round
+// trip, and each rule about them refused with a correct hash. The reference is the page, not the
 // writer: offsets are the page's numbers, records are built field by field here.
 #include <gtest/gtest.h>
 
@@ -48,8 +48,8 @@ X86DevicesRecord x86_devices(u32 vm_id) {
 // Image, then VMs 1 (one vCPU) and 2 (two) with the x86 set, the mailbox, the pool.
 // `bend` may change the record set: it gets the writer after each VM's records.
 template <class Bend>
-u64 write_x86(Buf& b, Bend bend) {
-    HandoverWriter w(b.data(), b.size(), 3);
+u64 write_x86(Buf& b, Bend bend, u32 abi = kHandoverAbi) {
+    HandoverWriter w(b.data(), b.size(), 3, abi);
     EXPECT_EQ(w.add(RecordType::OldImage, sample::old_image()), Status::Ok);
     for (u32 id = 1; id <= 2; ++id) {
         EXPECT_EQ(w.add(RecordType::Vm, sample::vm(id, id)), Status::Ok);
@@ -98,7 +98,11 @@ TEST(HandoverX86, LayoutMatchesDocs) {
     EXPECT_EQ(offsetof(X86DevicesRecord, rx_queue), 432u);
     EXPECT_EQ(static_cast<u32>(RecordType::VcpuX86), 14u);
     EXPECT_EQ(static_cast<u32>(RecordType::X86Devices), 15u);
-    EXPECT_EQ(kHandoverAbi, 7u);
+    EXPECT_EQ(sizeof(X86ClockRecord), 24u);
+    EXPECT_EQ(offsetof(X86ClockRecord, timer_per_tsc_q32), 8u);
+    EXPECT_EQ(offsetof(X86ClockRecord, tsc_source), 16u);
+    EXPECT_EQ(static_cast<u32>(RecordType::X86Clock), 16u);
+    EXPECT_EQ(kHandoverAbi, 8u);
 }
 
 TEST(HandoverX86, RoundTrip) {
@@ -109,7 +113,8 @@ TEST(HandoverX86, RoundTrip) {
     EXPECT_EQ(n, 80 + 16 * 16 + 456 + 2 * (64 + 32 + 688 + 5152 + 320) + 3 * 776 + 216 + 8 + 72);
     HandoverView v;
     ASSERT_EQ(sample::parse(b, n, v), Status::Ok);
-    EXPECT_EQ(v.header.abi_version, 7u);
+    EXPECT_EQ(v.header.abi_version, 8u);
+    EXPECT_EQ(v.x86_clock, nullptr) << "none written";
     EXPECT_EQ(v.vm_count, 2u);
     EXPECT_EQ(v.vcpu_count, 0u) << "no arm64 vCPU";
     ASSERT_EQ(v.x86_vcpu_count, 3u);
@@ -230,7 +235,102 @@ TEST(HandoverX86, AnAbi6ReaderRefusesTheNewTypes) {
     Buf b;
     const u64 n = write_x86(b);
     HandoverView v;
-    EXPECT_EQ(sample::parse(b, n, v, 6, 6), Status::Unsupported) << "written as ABI 7";
+    EXPECT_EQ(sample::parse(b, n, v, 6, 6), Status::Unsupported) << "written as ABI 8";
+}
+
+// A 2 GHz TSC measured against the PIT; a 1 GHz local APIC timer: half a tick per TSC tick.
+X86ClockRecord clock() {
+    X86ClockRecord c{};
+    c.tsc_hz = 2000000000;
+    c.timer_per_tsc_q32 = 1ull << 31;
+    c.tsc_source = 2;
+    return c;
+}
+
+template <class Change>
+Status parse_clock(Change change) {
+    return parse_bent([&](HandoverWriter& w, u32 id) {
+        X86ClockRecord c = clock();
+        change(c);
+        if (id == 1) EXPECT_EQ(w.add(RecordType::X86Clock, c), Status::Ok);
+    });
+}
+
+TEST(HandoverX86, TheClockRatesRoundTrip) {
+    Buf b;
+    const u64 n = write_x86(b, [](HandoverWriter& w, u32 id) {
+        if (id == 2) EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::Ok);
+    });
+    HandoverView v;
+    ASSERT_EQ(sample::parse(b, n, v), Status::Ok);
+    ASSERT_NE(v.x86_clock, nullptr);
+    EXPECT_EQ(v.x86_clock->tsc_hz, 2000000000u);
+    EXPECT_EQ(v.x86_clock->timer_per_tsc_q32, 0x80000000u);
+    EXPECT_EQ(v.x86_clock->tsc_source, 2u);
+    // Rates not known: all zero is a record the reader measures after.
+    EXPECT_EQ(parse_clock([](X86ClockRecord& c) { c = X86ClockRecord{}; }), Status::Ok);
+}
+
+TEST(HandoverX86, TheClockRecordsRulesAreKept) {
+    EXPECT_EQ(
+        parse_bent([](HandoverWriter& w, u32) { (void)w.add(RecordType::X86Clock, clock()); }),
+        Status::Corrupt)
+        << "twice";
+    EXPECT_EQ(parse_clock([](X86ClockRecord& c) { c.reserved = 1; }), Status::Corrupt);
+    EXPECT_EQ(parse_clock([](X86ClockRecord& c) { c.tsc_source = 3; }), Status::Corrupt);
+    EXPECT_EQ(parse_clock([](X86ClockRecord& c) { c.tsc_hz = 0; }), Status::Corrupt)
+        << "a source or a timer rate without a TSC rate";
+    EXPECT_EQ(parse_clock([](X86ClockRecord& c) { c.tsc_hz = 0, c.tsc_source = 0; }),
+              Status::Corrupt);
+    // Beside an arm64 VM: x86_64's alone.
+    Buf b;
+    const u64 n = sample::write_sample(b);
+    HandoverView v;
+    ASSERT_EQ(sample::parse(b, n, v), Status::Ok);
+    Buf c;
+    HandoverWriter w(c.data(), c.size(), 3);
+    ASSERT_EQ(w.add(RecordType::X86Clock, clock()), Status::Ok);
+    (void)w.seal();
+    // The arm64 set with the clock record spliced in after its records (count and length
+    // grown, hash made again).
+    const usize rec = sizeof(RecordHeader) + sizeof(X86ClockRecord);
+    memcpy(b.data() + n, c.data() + sizeof(HandoverHeader), rec);
+    HandoverHeader h;
+    memcpy(&h, b.data(), sizeof h);
+    h.length += rec;
+    h.record_count += 1;
+    memcpy(b.data(), &h, sizeof h);
+    sample::rehash(b);
+    EXPECT_EQ(sample::parse(b, n + rec, v), Status::Corrupt);
+}
+
+// A record for a reader of ABI 7 (a rollback to an older image): the writer refuses the
+// clock record, the rest is as before, and a header of 7 holding one is refused.
+TEST(HandoverX86, AnAbi7RecordHasNoClock) {
+    Buf b;
+    const u64 n = write_x86(
+        b,
+        [](HandoverWriter& w, u32 id) {
+            if (id == 1) EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::InvalidArgument);
+        },
+        7);
+    HandoverView v;
+    ASSERT_EQ(sample::parse(b, n, v, 7, 7), Status::Ok) << "an ABI 7 reader takes it";
+    EXPECT_EQ(v.header.abi_version, 7u);
+    EXPECT_EQ(v.x86_clock, nullptr);
+    Buf c;
+    const u64 m = write_x86(c, [](HandoverWriter& w, u32 id) {
+        if (id == 1) EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::Ok);
+    });
+    c.data()[8] = 7; // abi_version
+    sample::rehash(c);
+    EXPECT_EQ(sample::parse(c, m, v), Status::Corrupt) << "a type newer than the header's ABI";
+    // No writer writes a version outside this build's range.
+    for (u32 abi : {kHandoverAbiMin - 1, kHandoverAbi + 1}) {
+        HandoverWriter w(c.data(), c.size(), 3, abi);
+        EXPECT_EQ(w.add(RecordType::OldImage, sample::old_image()), Status::InvalidArgument);
+        EXPECT_EQ(w.seal().status(), Status::InvalidArgument) << abi;
+    }
 }
 
 } // namespace

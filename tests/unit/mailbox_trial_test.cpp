@@ -40,6 +40,7 @@ struct MailboxTrial : MailboxAdopt {
         up.expect = arm64_expect();
         up.swap = &swap;
         up.outgoing = &outgoing;
+        up.outgoing_abi = v.header.abi_version;
         incoming->set_update(up);
         incoming->begin_trial(kCommitMs, fake_commit);
         swap.seen.clear();

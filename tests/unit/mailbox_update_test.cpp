@@ -29,7 +29,7 @@ TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
     ImageSpec old_sv, x86, abi;
     old_sv.security_version = 0;
     x86.arch = image::Arch::X86_64;
-    abi.handover_min = abi.handover_max = 8;
+    abi.handover_min = abi.handover_max = kHandoverAbi + 1;
     std::vector<u8> bad_sig = make_update_image(), truncated = make_update_image();
     bad_sig[20] ^= 1;
     truncated.resize(truncated.size() - 512);
@@ -41,7 +41,7 @@ TEST_F(MailboxUpdate, EachRefusalHasItsOwnErrorAndDropsTheStagedImage) {
          "image is for another architecture"},
         {"truncated", truncated, Status::Truncated, "truncated image"},
         {"handover abi", make_update_image(abi), Status::Unsupported,
-         "incompatible handover ABI (image adopts 8..8, this Keel writes 7)"},
+         "incompatible handover ABI (image adopts 9..9, this Keel writes 8)"},
     };
     const u32 vms_before = b.be.reserves + b.be.starts + b.be.stops + b.be.releases;
     for (const Case& c : cases) {

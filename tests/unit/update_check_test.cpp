@@ -3,6 +3,8 @@
 // refusal has its own status and message (through the mailbox: mailbox_update_test.cpp).
 #include <gtest/gtest.h>
 
+#include <array>
+
 #include <cstring>
 #include <string>
 
@@ -113,6 +115,25 @@ TEST(UpdateCheck, NoNoteMeansNoLiveUpdate) {
     EXPECT_EQ(o.status, Status::Corrupt);
 }
 
+// The range an image reads and writes is its note's (a test patches an image's note to make
+// one of an older ABI), unless the note names what this code cannot read or write.
+TEST(UpdateCheck, TheHandoverRangeIsTheNotesWithinTheBuilds) {
+    const HandoverRange own = own_handover_range();
+    EXPECT_EQ(own.min, kHandoverAbiMin);
+    EXPECT_EQ(own.max, kHandoverAbi);
+    EXPECT_EQ(own.written, kHandoverAbi);
+    auto same = [](HandoverRange r, u32 min, u32 max, u32 written) {
+        return r.min == min && r.max == max && r.written == written;
+    };
+    EXPECT_TRUE(same(handover_range(6, 7, 7), 6, 7, 7)) << "an image of ABI 7, as a test makes one";
+    EXPECT_TRUE(same(handover_range(8, 8, 8), 8, 8, 8));
+    const u32 build[3] = {kHandoverAbiMin, kHandoverAbi, kHandoverAbi};
+    for (const auto& [min, max, written] :
+         {std::array<u32, 3>{5, 8, 8}, {6, 9, 8}, {6, 7, 8}, {7, 8, 6}, {8, 7, 8}})
+        EXPECT_TRUE(same(handover_range(min, max, written), build[0], build[1], build[2]))
+            << min << ".." << max << " writing " << written;
+}
+
 TEST(UpdateCheck, IncompatibleHandoverAbi) {
     ImageSpec s;
     s.handover_min = s.handover_max = kHandoverAbi + 1;
@@ -120,7 +141,7 @@ TEST(UpdateCheck, IncompatibleHandoverAbi) {
     EXPECT_EQ(o.why, Refusal::HandoverAbi);
     EXPECT_EQ(o.status, Status::Unsupported);
     EXPECT_EQ(std::string(o.message),
-              "incompatible handover ABI (image adopts 8..8, this Keel writes 7)");
+              "incompatible handover ABI (image adopts 9..9, this Keel writes 8)");
     s.handover_min = 0, s.handover_max = kHandoverAbi + 3;
     EXPECT_EQ(check(make_update_image(s)).status, Status::Ok) << "a range that holds it";
 }

@@ -2,8 +2,9 @@
 // core asks every running vCPU to park; each parks where both backends' loops pass before
 // every entry (enter_guest) or while it waits in HLT (hlt_exit), its state whole in its
 // control page and Vcpu, and waits there with interrupts masked until the boot core lets
-// it go. The kick timer exits a running guest within its period, so no IPI is needed. While
-// parked it goes into the incoming image and back when the doorbell says so.
+// it go. The boot core sends each core that runs a vCPU a kick (an IPI with the kick timer's
+// vector), so none waits out its kick timer's period. While parked it goes into the incoming image
+// and back when the doorbell says so.
 #pragma once
 
 #include "hypervisor/types.hpp"

@@ -19,4 +19,11 @@ char* strrchr(const char* s, int c);
 #ifdef __cplusplus
 }
 #endif
+/* Images build -ffreestanding, which keeps every memcpy and memset an out-of-line call: a
+   4-byte unaligned load in mbedTLS's SHA-256 was a call and a byte loop. Through the
+   builtins a copy of a known small size is a move or two (general registers only: the
+   images build without SSE, and with -mstrict-align on arm64), anything else still calls
+   string.cpp. */
+#define memcpy(d, s, n) __builtin_memcpy((d), (s), (n))
+#define memset(d, c, n) __builtin_memset((d), (c), (n))
 #endif
