@@ -252,14 +252,18 @@ Status parse_clock(Change change) {
     return parse_bent([&](HandoverWriter& w, u32 id) {
         X86ClockRecord c = clock();
         change(c);
-        if (id == 1) EXPECT_EQ(w.add(RecordType::X86Clock, c), Status::Ok);
+        if (id == 1) {
+            EXPECT_EQ(w.add(RecordType::X86Clock, c), Status::Ok);
+        }
     });
 }
 
 TEST(HandoverX86, TheClockRatesRoundTrip) {
     Buf b;
     const u64 n = write_x86(b, [](HandoverWriter& w, u32 id) {
-        if (id == 2) EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::Ok);
+        if (id == 2) {
+            EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::Ok);
+        }
     });
     HandoverView v;
     ASSERT_EQ(sample::parse(b, n, v), Status::Ok);
@@ -311,7 +315,9 @@ TEST(HandoverX86, AnAbi7RecordHasNoClock) {
     const u64 n = write_x86(
         b,
         [](HandoverWriter& w, u32 id) {
-            if (id == 1) EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::InvalidArgument);
+            if (id == 1) {
+                EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::InvalidArgument);
+            }
         },
         7);
     HandoverView v;
@@ -320,7 +326,9 @@ TEST(HandoverX86, AnAbi7RecordHasNoClock) {
     EXPECT_EQ(v.x86_clock, nullptr);
     Buf c;
     const u64 m = write_x86(c, [](HandoverWriter& w, u32 id) {
-        if (id == 1) EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::Ok);
+        if (id == 1) {
+            EXPECT_EQ(w.add(RecordType::X86Clock, clock()), Status::Ok);
+        }
     });
     c.data()[8] = 7; // abi_version
     sample::rehash(c);
