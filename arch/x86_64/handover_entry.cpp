@@ -6,8 +6,9 @@
 // record hands over: the partition pool, the NPT trees read in place in the table region
 // (their pages claimed, not written), and every VM with its devices and vCPUs
 // (virt/vm_adopt.cpp, a VMCB built from each record), each described again and compared with
-// its record byte for byte. Every other core comes over through the doorbell
-// (handover_secondary.S). With everything in hand and its own page tables built, it stays
+// its record byte for byte, and the I/O state of assigned VFs (the VT-d unit on the I/O
+// region, its routes, the VF table, each VM's PCIe view). Every other core comes over through the
+// doorbell (handover_secondary.S). With everything in hand and its own page tables built, it stays
 // (handover_stay.cpp); on any refusal it sends every core back and hands back, having
 // written nothing outside its own span.
 #include <string.h>
@@ -18,6 +19,7 @@
 #include "descriptors.hpp"
 #include "ept_format.hpp"
 #include "handover_stay.hpp"
+#include "hypervisor/io/io_handover.hpp"
 #include "hypervisor/platform.hpp"
 #include "hypervisor/print.hpp"
 #include "hypervisor/status.hpp"
@@ -150,6 +152,21 @@ bool take_vms(const update::HandoverView& v, bool arch) {
     return all;
 }
 
+// The I/O region mapped where the record says (for this image's own tables: the flat map
+// reaches it already), then the VT-d unit, its interrupt routes, the VF table and the VMs' PCIe
+// views taken over from it (hypervisor/io/io_handover.hpp). Says what it found.
+bool take_io(const update::HandoverView& v, const Platform& p) {
+    if (v.io == nullptr) return true;
+    const char* why = "the I/O region";
+    const update::IoRecord& io = *v.io;
+    Status s = io.region_size % 4096 != 0 || io.region_base + io.region_size > 4 * GiB
+                   ? Status::InvalidArgument
+                   : map_phys(io.region_base, io.region_size, MapKind::ReadWrite);
+    if (s == Status::Ok) s = io_adopt(v, p, &why);
+    if (s != Status::Ok) kprint("handover: I/O NOT adopted: %s (%s)\n", why, status_name(s));
+    return s == Status::Ok;
+}
+
 static_assert(KEEL_X86_MAX_CPUS == kMaxCpus);
 
 // How long the boot core waits for the outgoing image's other cores to come and to go. Each
@@ -275,11 +292,9 @@ extern "C" [[noreturn]] void x86_handover_main(keel::u64 record, keel::u64 back,
     const bool tables = x86::take_tables(*view.old_image);
     const bool in_place = tables && update::check_stage2_in_place<x86::NptFormat>(view);
     const bool vms = pool && x86::take_vms(view, in_place);
-    // VT-d's tables are still the outgoing image's own (docs/handover.md §5.1).
+    // The assigned VFs' I/O state, where the I/O region keeps it (docs/handover.md §2.2 Io).
+    const bool io = vms && x86::take_io(view, platform);
     x86::mark_step("adopted");
-    const bool io = view.io == nullptr;
-    if (!io)
-        kprint("handover: the record holds VT-d state: taking it over is not built on x86_64\n");
     // Every core the outgoing image has online but this one comes over (§4.5).
     update::Doorbell* d = x86::doorbell_at(doorbell);
     const u32 cores = static_cast<u32>(__builtin_popcountll(view.old_image->cores_online)) - 1;

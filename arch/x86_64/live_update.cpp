@@ -9,8 +9,10 @@
 // stayed is on trial (docs/handover.md §4.7): it takes the outgoing image's update region over
 // (take_outgoing) and commits on the controller's word (release_outgoing), or puts the
 // outgoing image back from its pristine copy (restore_outgoing) and enters it with a rollback
-// record (enter_outgoing). Under VT-x (its VMXON regions and VMCSs are not handed over) and
-// with a VM that has a PCIe view, Apply is refused before anything changes (swap_missing).
+// record (enter_outgoing). An assigned VF keeps its DMA and MSIs: VT-d's tables live in the
+// I/O region (reserve_io), which the record names with the VFs and each VM's PCIe view
+// (io_describe). Under VT-x (its VMXON regions and VMCSs are not handed over) Apply is
+// refused before anything changes (swap_missing).
 #include <arch/ticks.hpp>
 #include <arch/update.hpp>
 #include <string.h>
@@ -18,6 +20,8 @@
 #include "apic.hpp"
 #include "descriptors.hpp"
 #include "handover_stay.hpp"
+#include "hypervisor/io/io_handover.hpp"
+#include "hypervisor/io/io_region.hpp"
 #include "hypervisor/update/describe_pool.hpp"
 #include "hypervisor/update/doorbell.hpp"
 #include "hypervisor/update/place.hpp"
@@ -136,6 +140,18 @@ public:
         return Status::Ok;
     }
 
+    // The I/O region (hypervisor/io/io_region.hpp), taken at boot before VT-d comes up: whole
+    // 2 MiB blocks of the pool, identity-mapped like the hypervisor's data.
+    Status reserve_io(u64 bytes, u64* base, u64* size) override {
+        const u64 want = align_up(bytes, 2 * MiB);
+        Result<PhysAddr> r = pool_reserve_hypervisor(want, "the I/O region");
+        if (!r.ok()) return r.status();
+        KEEL_TRY(map_phys(r.value().raw(), want, MapKind::ReadWrite));
+        *base = r.value().raw();
+        *size = want;
+        return Status::Ok;
+    }
+
     // Asked at each Apply: the flat map reaches the low 4 GiB only, and a VMCS cannot be
     // described from the boot core yet.
     const char* swap_missing() override {
@@ -144,13 +160,9 @@ public:
         // readable only on its own core: neither is handed over yet (§5.1).
         if (virt::backend() == virt::Backend::Vmx)
             return "VT-x cores and vCPUs cannot be handed over yet";
-        for (u32 id = 1; id <= Vm::kMaxVms; ++id) {
-            const Vm* vm = vm_manager().find(id);
-            if (vm == nullptr) continue;
-            // Its guest PCIe hierarchy (SR-IOV) is not in the x86 record yet (§5.1).
-            if (vm->pci != nullptr)
-                return "a VM with a PCIe view (SR-IOV) cannot be handed over on x86_64 yet";
-        }
+        // The incoming image reads the I/O region on the flat map too.
+        if (const u64 io = reinterpret_cast<uptr>(io_region()); io + io_region_size() > 4 * GiB)
+            return "the I/O region lies above 4 GiB";
         return nullptr;
     }
 
@@ -197,9 +209,14 @@ public:
             c.timer_per_tsc_q32 = t.hz != 0 ? apic_timer_rate() : 0;
             KEEL_TRY(w.add(update::RecordType::X86Clock, c));
         }
+        u32 described = 0; // bit id
         for (u32 id = 1; id <= Vm::kMaxVms; ++id)
-            if (const Vm* vm = vm_manager().find(id); vm != nullptr && vm->arch.vcpus != 0)
+            if (const Vm* vm = vm_manager().find(id); vm != nullptr && vm->arch.vcpus != 0) {
                 KEEL_TRY(virt::describe_vm(*vm, w));
+                described |= 1u << id;
+            }
+        // The VT-d unit, its routes, the VFs and each VM's PCIe view (with an I/O region).
+        KEEL_TRY(io_describe(w, described));
         u64 base = 0, span = 0, entry = 0;
         image_span(&base, &span, &entry);
         // In the trial (§4.7) this image runs in the update region it took over, and the

@@ -10,21 +10,6 @@ constexpr u32 kPollLimit = 1u << 22;
 void fence() { __atomic_thread_fence(__ATOMIC_SEQ_CST); }
 u64 addr_of(const void* p) { return reinterpret_cast<u64>(p); }
 
-// A pool's pages as a tree is walked at adoption: a table outside the pool is not read.
-class InPool final : public mm::TableMemory {
-public:
-    explicit InPool(mm::TablePool& pool) : pool_(pool) {}
-    u64* alloc_table(PhysAddr*) override { return nullptr; }
-    void free_table(PhysAddr) override {}
-    u64* table_ptr(PhysAddr phys) override {
-        return pool_.holds(phys) ? reinterpret_cast<u64*>(phys.raw()) : nullptr;
-    }
-    [[nodiscard]] usize tables_in_use() const override { return 0; }
-
-private:
-    mm::TablePool& pool_;
-};
-
 } // namespace
 
 Status Smmu::enable(u32 bits) {
@@ -72,46 +57,22 @@ Status Smmu::adopt(Mmio& regs) {
     // Each valid STE: stage 1 through one of this memory's CDs (each CD one stream's), whose
     // ASID is its slot + 1 and whose TTB0 tree lies in the pool, every page claimed once. A
     // refusal leaves pages claimed: the image that refuses hands back and never runs on.
-    struct Found {
-        bool used = false;
-        u32 sid = 0, pages = 0;
-        u64 root = 0;
-    } found[kMaxDomains];
-    InPool view(pool_);
     for (u32 sid = 0; sid < (1u << kStreamLog2); ++sid) {
         const Ste& s = mem_->strtab[sid];
         if ((s.dw[0] & 1) == 0) continue;
         const u64 cd = s.dw[0] & kAddr;
         const u64 slot = (cd - addr_of(mem_->cds)) / sizeof(Cd);
         if (s.dw[0] != make_ste_stage1(cd).dw[0] || cd < addr_of(mem_->cds) ||
-            slot >= kMaxDomains || cd != addr_of(&mem_->cds[slot]) || found[slot].used)
+            slot >= kMaxDomains || cd != addr_of(&mem_->cds[slot]) || domains_[slot].used)
             return Status::Corrupt;
         const Cd& c = mem_->cds[slot];
         const u64 root = c.dw[1] & 0x000ffffffffff000ull;
-        if (c.dw[0] != make_cd(root, static_cast<u16>(slot + 1), ips_, SmmuS1Format::kMair).dw[0] ||
-            !pool_.holds(PhysAddr(root)))
+        if (c.dw[0] != make_cd(root, static_cast<u16>(slot + 1), ips_, SmmuS1Format::kMair).dw[0])
             return Status::Corrupt;
-        mm::PageTable<SmmuS1Format> walk{view};
-        if (walk.adopt(PhysAddr(root)) != Status::Ok) return Status::Corrupt;
-        bool ok = true;
-        u32 pages = 0;
-        walk.for_each_table([&](PhysAddr page) {
-            const bool mine = pool_.adopt(page);
-            pages += mine;
-            ok &= mine;
-        });
-        if (!ok) return Status::Corrupt;
-        found[slot] = Found{true, sid, pages, root};
-    }
-    for (u32 i = 0; i < kMaxDomains; ++i) {
-        if (!found[i].used) continue;
-        Domain& d = domains_[i];
+        Domain& d = domains_[slot];
+        KEEL_TRY(mm::adopt_tree(pool_, PhysAddr(root), d.tables, d.pt));
         d.used = true;
-        d.sid = found[i].sid;
-        d.tables.attach(pool_);
-        (void)d.pt.adopt(PhysAddr(found[i].root));
-        for (u32 n = 0; n < found[i].pages; ++n)
-            d.tables.count_adopted();
+        d.sid = sid;
     }
     cmd_prod_ = prod;
     regs_ = &regs;

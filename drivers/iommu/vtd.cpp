@@ -57,17 +57,17 @@ Status Vtd::queue(const vtd::Entry128* descs, u32 count) {
     // One batch at a time: the queue is empty on entry (the last batch ended with a wait
     // that completed), so count + 1 descriptors always fit.
     ++wait_seq_;
-    mem_.wait_status = 0;
+    mem_->wait_status = 0;
     for (u32 i = 0; i <= count; ++i) {
-        mem_.queue[tail_] =
-            i < count ? descs[i] : vtd::qi_wait(addr_of(&mem_.wait_status), wait_seq_);
+        mem_->queue[tail_] =
+            i < count ? descs[i] : vtd::qi_wait(addr_of(&mem_->wait_status), wait_seq_);
         tail_ = (tail_ + 1) % kVtdQueue;
     }
-    publish(mem_.queue, sizeof mem_.queue);
-    publish(&mem_.wait_status, sizeof mem_.wait_status);
+    publish(mem_->queue, sizeof mem_->queue);
+    publish(&mem_->wait_status, sizeof mem_->wait_status);
     regs_->write64(vtd::kIqt, u64{tail_} << 4);
     for (u32 i = 0; i < kPollLimit; ++i) {
-        if (__atomic_load_n(&mem_.wait_status, __ATOMIC_ACQUIRE) == wait_seq_) return Status::Ok;
+        if (__atomic_load_n(&mem_->wait_status, __ATOMIC_ACQUIRE) == wait_seq_) return Status::Ok;
         if (regs_->read32(vtd::kFsts) & vtd::kFstsIqe) return Status::HardwareFault;
     }
     return Status::Timeout;
@@ -121,11 +121,11 @@ Status Vtd::stop_firmware_state(u32 gsts) {
 }
 
 Status Vtd::start_queue() {
-    for (vtd::Entry128& e : mem_.queue)
+    for (vtd::Entry128& e : mem_->queue)
         e = vtd::Entry128{};
     tail_ = 0;
     regs_->write64(vtd::kIqt, 0);
-    regs_->write64(vtd::kIqa, addr_of(mem_.queue)); // DW 0 (128-bit), QS 0 (one page)
+    regs_->write64(vtd::kIqa, addr_of(mem_->queue)); // DW 0 (128-bit), QS 0 (one page)
     KEEL_TRY(command(vtd::kQie, true));
     queued_ = true;
     return Status::Ok;
@@ -133,11 +133,11 @@ Status Vtd::start_queue() {
 
 Status Vtd::start_remapping(bool x2apic) {
     x2apic_dest_ = x2apic && vtd::ecap_eim(ecap_);
-    for (vtd::Entry128& e : mem_.irt)
+    for (vtd::Entry128& e : mem_->irt)
         e = vtd::Entry128{};
-    publish(mem_.irt, sizeof mem_.irt);
+    publish(mem_->irt, sizeof mem_->irt);
     regs_->write64(vtd::kIrta,
-                   addr_of(mem_.irt) | (x2apic_dest_ ? vtd::kIrtaEime : 0) | (kVtdIrtLog2 - 1));
+                   addr_of(mem_->irt) | (x2apic_dest_ ? vtd::kIrtaEime : 0) | (kVtdIrtLog2 - 1));
     KEEL_TRY(command(vtd::kSirtp, true)); // GSTS.IRTPS (the same bit) when latched
     const vtd::Entry128 iec = vtd::qi_iec_global();
     KEEL_TRY(queue(&iec, 1));
@@ -147,31 +147,131 @@ Status Vtd::start_remapping(bool x2apic) {
     return Status::Ok;
 }
 
-Status Vtd::init(Mmio& regs, CacheClean clean, bool x2apic) {
+bool Vtd::probe(Mmio& regs) {
     const u64 cap = read64(regs, vtd::kCap), ecap = read64(regs, vtd::kEcap);
     const u32 sagaw = vtd::cap_sagaw(cap);
     if (cap == ~0ull || (sagaw & (vtd::kSagaw39 | vtd::kSagaw48)) == 0 ||
         (vtd::cap_sllps(cap) & 1) == 0 || vtd::cap_domains_log2(cap) < 5 ||
         (!vtd::ecap_queued_inval(ecap) && vtd::ecap_iotlb_offset(ecap) == 0))
-        return Status::Unsupported;
-    regs_ = &regs;
-    clean_ = clean;
+        return false;
     cap_ = cap, ecap_ = ecap;
     levels_ = (sagaw & vtd::kSagaw48) != 0 ? 4 : 3;
+    return true;
+}
+
+Status Vtd::use_memory(VtdMemory& mem) {
+    if (regs_ != nullptr) return Status::BadState;
+    mem_ = &mem;
+    return Status::Ok;
+}
+
+u32 Vtd::domains() const {
+    u32 n = 0;
+    for (const Domain& d : domains_)
+        n += d.used;
+    return n;
+}
+
+bool Vtd::routed(u16 handle, u8 vector, u32 apic_id, u16 sid) const {
+    if (regs_ == nullptr || !remapping_ || handle >= (1u << kVtdIrtLog2)) return false;
+    const vtd::Entry128 want = vtd::make_irte(vector, apic_id, x2apic_dest_, sid);
+    return mem_->irt[handle].lo == want.lo && mem_->irt[handle].hi == want.hi;
+}
+
+bool Vtd::route_present(u16 handle) const {
+    return regs_ != nullptr && remapping_ && handle < (1u << kVtdIrtLog2) &&
+           (mem_->irt[handle].lo & 1) != 0;
+}
+
+// One bus's context table: each present entry exactly what attach writes, its domain id one
+// of Keel's and unused so far, its tree in the pool.
+Status Vtd::adopt_context(vtd::Entry128* table, u8 bus) {
+    const u32 aw = levels_ == 4 ? vtd::kAw48 : vtd::kAw39;
+    for (u32 devfn = 0; devfn < 256; ++devfn) {
+        const vtd::Entry128 e = table[devfn];
+        if ((e.lo & 1) == 0) {
+            if (e.lo != 0 || e.hi != 0) return Status::Corrupt;
+            continue;
+        }
+        const u64 root = e.lo & ~0xfffull;
+        const u16 did = static_cast<u16>(e.hi >> 8);
+        const vtd::Entry128 want = vtd::make_context(root, did, aw);
+        if (e.lo != want.lo || e.hi != want.hi || did == 0 || did > kVtdDomains ||
+            domains_[did - 1].used)
+            return Status::Corrupt;
+        Domain& d = domains_[did - 1];
+        KEEL_TRY(levels_ == 4 ? mm::adopt_tree(pool_, PhysAddr(root), d.tables, d.pt4)
+                              : mm::adopt_tree(pool_, PhysAddr(root), d.tables, d.pt3));
+        d.used = true;
+        d.rid = static_cast<u16>(u32{bus} << 8 | devfn);
+    }
+    return Status::Ok;
+}
+
+Status Vtd::adopt(Mmio& regs, CacheClean clean) {
+    if (regs_ != nullptr) return Status::BadState;
+    if (!probe(regs)) return Status::Unsupported;
+    const u32 gsts = regs.read32(vtd::kGsts);
+    const bool queued = vtd::ecap_queued_inval(ecap_);
+    const bool remapping = queued && vtd::ecap_intr_remap(ecap_);
+    const u64 irta = read64(regs, vtd::kIrta), iqt = read64(regs, vtd::kIqt);
+    const u64 irt_want = addr_of(mem_->irt) | (kVtdIrtLog2 - 1);
+    // What init leaves on: translation through this root table (legacy mode), the queue
+    // on this memory with nothing left in it, remapping on this table without CFI.
+    if ((gsts & vtd::kTe) == 0 || read64(regs, vtd::kRtaddr) != addr_of(mem_->root) ||
+        ((gsts & vtd::kQie) != 0) != queued || ((gsts & vtd::kIre) != 0) != remapping ||
+        (gsts & vtd::kCfi) != 0)
+        return Status::Corrupt;
+    if (queued && (read64(regs, vtd::kIqa) != addr_of(mem_->queue) ||
+                   read64(regs, vtd::kIqh) != iqt || iqt % 16 != 0 || iqt >= kVtdQueue * 16))
+        return Status::Corrupt;
+    if (remapping && (irta & ~vtd::kIrtaEime) != irt_want) return Status::Corrupt;
+    // Each present root entry names one of this memory's context tables, each table once.
+    for (u32 bus = 0; bus < 256; ++bus) {
+        const vtd::Entry128 r = mem_->root[bus];
+        if ((r.lo & 1) == 0) {
+            if (r.lo != 0 || r.hi != 0) return Status::Corrupt;
+            continue;
+        }
+        const u64 table = r.lo & ~0xfffull;
+        const u64 slot = (table - addr_of(mem_->context)) / sizeof mem_->context[0];
+        if (table < addr_of(mem_->context) || slot >= kVtdContextTables ||
+            table != addr_of(mem_->context[slot]) || table_used_[slot] ||
+            r.lo != vtd::make_root(table).lo || r.hi != 0)
+            return Status::Corrupt;
+        table_used_[slot] = true;
+        bus_of_table_[slot] = static_cast<u8>(bus);
+        KEEL_TRY(adopt_context(mem_->context[slot], static_cast<u8>(bus)));
+    }
+    clean_ = clean;
+    queued_ = queued;
+    remapping_ = remapping;
+    x2apic_dest_ = remapping && (irta & vtd::kIrtaEime) != 0;
+    tail_ = queued ? static_cast<u32>(iqt >> 4) : 0;
+    // The last wait's number is what its status word holds; the next one follows it.
+    wait_seq_ = __atomic_load_n(&mem_->wait_status, __ATOMIC_ACQUIRE);
+    regs_ = &regs;
+    return Status::Ok;
+}
+
+Status Vtd::init(Mmio& regs, CacheClean clean, bool x2apic) {
+    if (!probe(regs)) return Status::Unsupported;
+    regs_ = &regs;
+    clean_ = clean;
     queued_ = remapping_ = false;
     Status s = stop_firmware_state(regs.read32(vtd::kGsts));
-    for (vtd::Entry128& e : mem_.root)
+    for (vtd::Entry128& e : mem_->root)
         e = vtd::Entry128{};
     for (bool& u : table_used_)
         u = false;
-    publish(mem_.root, sizeof mem_.root);
+    publish(mem_->root, sizeof mem_->root);
     if (s == Status::Ok) {
-        regs.write64(vtd::kRtaddr, addr_of(mem_.root)); // TTM 00: legacy root table
+        regs.write64(vtd::kRtaddr, addr_of(mem_->root)); // TTM 00: legacy root table
         s = command(vtd::kSrtp, true);
     }
-    if (s == Status::Ok && vtd::ecap_queued_inval(ecap)) s = start_queue();
+    if (s == Status::Ok && vtd::ecap_queued_inval(ecap_)) s = start_queue();
     if (s == Status::Ok) s = invalidate();
-    if (s == Status::Ok && queued_ && vtd::ecap_intr_remap(ecap)) s = start_remapping(x2apic);
+    if (s == Status::Ok && queued_ && vtd::ecap_intr_remap(ecap_)) s = start_remapping(x2apic);
     if (s == Status::Ok) {
         bool overflowed = false;
         struct Drop final : FaultSink {
@@ -189,8 +289,8 @@ Status Vtd::route_msi(u16 handle, u8 vector, u32 apic_id, u16 sid) {
     if (regs_ == nullptr || !remapping_) return Status::BadState;
     if (handle >= (1u << kVtdIrtLog2)) return Status::OutOfRange;
     if (apic_id > 0xff && !x2apic_dest_) return Status::Unsupported;
-    mem_.irt[handle] = vtd::make_irte(vector, apic_id, x2apic_dest_, sid);
-    publish(&mem_.irt[handle], sizeof mem_.irt[handle]);
+    mem_->irt[handle] = vtd::make_irte(vector, apic_id, x2apic_dest_, sid);
+    publish(&mem_->irt[handle], sizeof mem_->irt[handle]);
     const vtd::Entry128 iec = vtd::qi_iec_global();
     return queue(&iec, 1);
 }
@@ -198,27 +298,27 @@ Status Vtd::route_msi(u16 handle, u8 vector, u32 apic_id, u16 sid) {
 Status Vtd::unroute_msi(u16 handle) {
     if (regs_ == nullptr || !remapping_) return Status::BadState;
     if (handle >= (1u << kVtdIrtLog2)) return Status::OutOfRange;
-    if ((mem_.irt[handle].lo & 1) == 0) return Status::NotFound;
-    mem_.irt[handle] = vtd::Entry128{};
-    publish(&mem_.irt[handle], sizeof mem_.irt[handle]);
+    if ((mem_->irt[handle].lo & 1) == 0) return Status::NotFound;
+    mem_->irt[handle] = vtd::Entry128{};
+    publish(&mem_->irt[handle], sizeof mem_->irt[handle]);
     const vtd::Entry128 iec = vtd::qi_iec_global();
     return queue(&iec, 1);
 }
 
 vtd::Entry128* Vtd::context_table(u8 bus, bool create) {
     for (u32 i = 0; i < kVtdContextTables; ++i)
-        if (table_used_[i] && bus_of_table_[i] == bus) return mem_.context[i];
+        if (table_used_[i] && bus_of_table_[i] == bus) return mem_->context[i];
     if (!create) return nullptr;
     for (u32 i = 0; i < kVtdContextTables; ++i) {
         if (table_used_[i]) continue;
-        for (vtd::Entry128& e : mem_.context[i])
+        for (vtd::Entry128& e : mem_->context[i])
             e = vtd::Entry128{};
-        publish(mem_.context[i], sizeof mem_.context[i]);
+        publish(mem_->context[i], sizeof mem_->context[i]);
         table_used_[i] = true;
         bus_of_table_[i] = bus;
-        mem_.root[bus] = vtd::make_root(addr_of(mem_.context[i]));
-        publish(&mem_.root[bus], sizeof mem_.root[bus]);
-        return mem_.context[i];
+        mem_->root[bus] = vtd::make_root(addr_of(mem_->context[i]));
+        publish(&mem_->root[bus], sizeof mem_->root[bus]);
+        return mem_->context[i];
     }
     return nullptr;
 }
@@ -252,8 +352,8 @@ Status Vtd::attach(u16 rid, const DmaMap* maps, u32 count) {
         if (!had_table) { // back as it was: the bus's root entry not present
             for (u32 i = 0; i < kVtdContextTables; ++i)
                 if (table_used_[i] && bus_of_table_[i] == bus) table_used_[i] = false;
-            mem_.root[bus] = vtd::Entry128{};
-            publish(&mem_.root[bus], sizeof mem_.root[bus]);
+            mem_->root[bus] = vtd::Entry128{};
+            publish(&mem_->root[bus], sizeof mem_->root[bus]);
         }
         return s;
     }

@@ -51,7 +51,7 @@ using CacheClean = void (*)(const void* p, usize n);
 
 class Vtd {
 public:
-    constexpr Vtd(VtdMemory& mem, mm::TablePool& pool) : mem_(mem), pool_(pool) {}
+    constexpr Vtd(VtdMemory& mem, mm::TablePool& pool) : mem_(&mem), pool_(pool) {}
     Vtd(const Vtd&) = delete;
     Vtd& operator=(const Vtd&) = delete;
 
@@ -67,6 +67,25 @@ public:
     // every table write when the unit's walks do not snoop; `x2apic`: the host's local
     // APICs are in x2APIC mode (routed destinations are then 32-bit, which needs EIM).
     Status init(Mmio& regs, CacheClean clean, bool x2apic = false);
+    // Before init or adopt: the structures on other memory (a live update's I/O region,
+    // hypervisor/io/io_region.hpp). BadState once the unit is driven.
+    Status use_memory(VtdMemory& mem);
+    // Instead of init, in a live update's incoming image (docs/handover.md §4 step 4): the
+    // unit taken over as the outgoing image left it on this memory, nothing written to it.
+    // The unit must translate through this memory's root table, its invalidation queue (where
+    // it has one) be this memory's and drained, and its interrupt remapping (where the unit
+    // has it) run on this memory's table with compatibility format blocked; each present root
+    // entry must name one of this memory's context tables, each present context entry a
+    // domain 1..kVtdDomains of its own whose second-level tree lies in the pool (every page
+    // claimed). Unsupported: a unit init would refuse; Corrupt: anything else found.
+    Status adopt(Mmio& regs, CacheClean clean);
+    // How many functions have a translation (the handover record's Io iommu_streams).
+    [[nodiscard]] u32 domains() const;
+    // Whether remapping entry `handle` is exactly what route_msi(handle, vector, apic_id,
+    // sid) writes (a live update's incoming image checking the routes it is told of).
+    [[nodiscard]] bool routed(u16 handle, u8 vector, u32 apic_id, u16 sid) const;
+    // Whether entry `handle` is present.
+    [[nodiscard]] bool route_present(u16 handle) const;
     [[nodiscard]] bool ready() const { return regs_ != nullptr; }
     [[nodiscard]] u64 cap() const { return cap_; }
     [[nodiscard]] u64 ecap() const { return ecap_; }
@@ -103,6 +122,7 @@ private:
         mm::PageTable<VtdSl3> pt3{tables};
         mm::PageTable<VtdSl4> pt4{tables};
     };
+    bool probe(Mmio& regs);           // CAP/ECAP: usable, cap_, ecap_ and levels_ read
     Status command(u32 bit, bool on); // GCMD, waits for GSTS to follow
     Status invalidate();              // context cache, then IOTLB (and IEC), all global
     Status queue(const vtd::Entry128* descs, u32 count); // then a wait descriptor
@@ -110,10 +130,11 @@ private:
     Status start_remapping(bool x2apic);
     Status stop_firmware_state(u32 gsts);
     Status map_domain(Domain& d, const DmaMap* maps, u32 count);
+    Status adopt_context(vtd::Entry128* table, u8 bus);
     vtd::Entry128* context_table(u8 bus, bool create);
     Domain* find(u16 rid);
 
-    VtdMemory& mem_;
+    VtdMemory* mem_;
     mm::TablePool& pool_;
     void publish(const void* p, usize n) const; // cache clean when not coherent, then a fence
     Mmio* regs_ = nullptr;

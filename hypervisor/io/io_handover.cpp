@@ -72,7 +72,7 @@ Status io_describe(update::HandoverWriter& w, u32 vm_mask) {
     io.region_size = io_region_size();
     io.layout_bytes = sizeof(IoRegion);
     io.vf_count = vfs.count();
-    io.iommu_base = iommu_smmu_base();
+    io.iommu_base = iommu_base();
     io.iommu_streams = iommu_streams();
     KEEL_TRY(arch::msi_describe(io));
     KEEL_TRY(w.add(update::RecordType::Io, io));
@@ -101,9 +101,9 @@ Status io_adopt(const update::HandoverView& v, const Platform& p, const char** w
     *why = "the I/O region";
     KEEL_TRY(io_region_take(io.region_base, io.region_size));
     if (io.iommu_base != 0) {
-        *why = "the SMMU";
+        *why = "the IOMMU";
         KEEL_TRY(iommu_adopt(p, io.iommu_base));
-        *why = "the SMMU's streams";
+        *why = "the IOMMU's streams";
         if (iommu_streams() != io.iommu_streams) return Status::Corrupt;
     }
     *why = "the MSI controller";
@@ -122,10 +122,10 @@ Status io_adopt(const update::HandoverView& v, const Platform& p, const char** w
     u32 devices = 0;
     for (const update::IoMsiDevice& d : io.msi_map)
         devices += d.events != 0;
-    kprint("handover: I/O adopted: region %#llx, SMMU at %#llx with %u streams translating, ITS "
+    kprint("handover: I/O adopted: region %#llx, %s at %#llx with %u streams translating, %s "
            "with %u devices mapped, %u VFs (%u owned)\n",
-           static_cast<ull>(io.region_base), static_cast<ull>(io.iommu_base), io.iommu_streams,
-           devices, io.vf_count, owned);
+           static_cast<ull>(io.region_base), iommu_label(), static_cast<ull>(io.iommu_base),
+           io.iommu_streams, arch::kMsiControllerName, devices, io.vf_count, owned);
     *why = "";
     return Status::Ok;
 }

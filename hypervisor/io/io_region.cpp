@@ -13,7 +13,7 @@ IoRegion* g_region = nullptr;
 u64 g_size = 0; // what was taken for it (the pool's blocks), as the record says
 
 void point_users(IoRegion& r, u64 size) {
-    (void)iommu_use_memory(r.smmu, r.tables);
+    (void)iommu_use_memory(r.smmu, r.vtd, r.tables);
     arch::msi_use_memory(r.msi);
     g_region = &r;
     g_size = size;

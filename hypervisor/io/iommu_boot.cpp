@@ -29,6 +29,7 @@ u64 g_smmu_base = 0;
 KEEL_NOINIT iommu::VtdMemory g_vtd_mem;
 constinit iommu::Vtd g_vtd(g_vtd_mem, g_tables);
 constexpr u64 kVtdRegs = 4096; // the legacy register set (DRHD size 0: one page)
+u64 g_vtd_base = 0;
 
 // One console line per run of records that `Same` puts together (a blocked transfer
 // faults once per access: a 4 KiB write is hundreds of records), the first one formatted by
@@ -129,6 +130,7 @@ Status vtd_bring_up(const Platform& p) {
     const u64 base = p.vtd[0].base;
     KEEL_TRY(arch::mailbox_map_device(base, kVtdRegs));
     g_regs = iommu::DirectMmio(base);
+    g_vtd_base = base;
     // Destinations in xAPIC format: nothing is routed at boot, and the first routes (a VF's
     // MSI to its VM's core) will say which host APIC mode they target.
     const Status s = g_vtd.init(g_regs, arch::dma_clean, false);
@@ -175,13 +177,23 @@ Status iommu_bring_up(const Platform& p) {
 
 bool iommu_ready() { return g_smmu.ready() || g_vtd.ready(); }
 
-Status iommu_use_memory(iommu::SmmuMemory& mem, u64 (&pages)[kIoTablePages][mm::kEntriesPerTable]) {
+Status iommu_use_memory(iommu::SmmuMemory& smmu, iommu::VtdMemory& vtd,
+                        u64 (&pages)[kIoTablePages][mm::kEntriesPerTable]) {
     if (iommu_ready()) return Status::BadState;
     KEEL_TRY(g_tables.use_storage(pages, g_table_used, kIoTablePages));
-    return g_smmu.use_memory(mem);
+    KEEL_TRY(g_vtd.use_memory(vtd));
+    return g_smmu.use_memory(smmu);
 }
 
 Status iommu_adopt(const Platform& p, u64 base) {
+    // The kind bring-up would choose on this platform, at the base the record names.
+    if (p.smmu_count == 0 && p.vtd_count != 0) {
+        if (p.vtd[0].base != base) return Status::NotFound;
+        KEEL_TRY(arch::mailbox_map_device(base, kVtdRegs));
+        g_regs = iommu::DirectMmio(base);
+        g_vtd_base = base;
+        return g_vtd.adopt(g_regs, arch::dma_clean);
+    }
     if (p.smmu_count == 0 || p.smmus[0].base != base) return Status::NotFound;
     KEEL_TRY(arch::mailbox_map_device(base, iommu::kRegionSize));
     g_regs = iommu::DirectMmio(base);
@@ -189,8 +201,14 @@ Status iommu_adopt(const Platform& p, u64 base) {
     return g_smmu.adopt(g_regs);
 }
 
-u64 iommu_smmu_base() { return g_smmu.ready() ? g_smmu_base : 0; }
-u32 iommu_streams() { return g_smmu.ready() ? g_smmu.streams() : 0; }
+u64 iommu_base() { return g_smmu.ready() ? g_smmu_base : g_vtd.ready() ? g_vtd_base : 0; }
+u32 iommu_streams() {
+    return g_smmu.ready() ? g_smmu.streams() : g_vtd.ready() ? g_vtd.domains() : 0;
+}
+bool iommu_msi_routed(u16 handle, u8 vector, u32 apic_id, u16 sid) {
+    return g_vtd.ready() && g_vtd.routed(handle, vector, apic_id, sid);
+}
+bool iommu_msi_route_present(u16 handle) { return g_vtd.ready() && g_vtd.route_present(handle); }
 const char* iommu_prefix() { return g_vtd.ready() ? "vt-d" : "smmu"; }
 const char* iommu_label() { return g_vtd.ready() ? "VT-d unit" : "SMMU"; }
 const char* iommu_quarantine_steps() {

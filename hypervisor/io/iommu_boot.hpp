@@ -18,16 +18,19 @@ namespace keel {
 // what it found. Every function's DMA is blocked until attached.
 Status iommu_bring_up(const Platform& p);
 [[nodiscard]] bool iommu_ready();
-// Before bring-up: the SMMU's structures and every IOMMU table page on other memory (the
-// I/O region, hypervisor/io/io_region.hpp) instead of the image's. BadState once in use.
-Status iommu_use_memory(iommu::SmmuMemory& mem, u64 (&pages)[kIoTablePages][mm::kEntriesPerTable]);
-// A live update's incoming image: the platform's first SMMU, at `base` (the record's), taken
-// over as the outgoing image left it on the I/O region (iommu::Smmu::adopt): nothing is
-// written to it. NotFound when the platform has no SMMU there.
+// Before bring-up: the SMMU's or VT-d unit's structures and every IOMMU table page on other
+// memory (the I/O region, hypervisor/io/io_region.hpp) instead of the image's. BadState once
+// in use.
+Status iommu_use_memory(iommu::SmmuMemory& smmu, iommu::VtdMemory& vtd,
+                        u64 (&pages)[kIoTablePages][mm::kEntriesPerTable]);
+// A live update's incoming image: the IOMMU bring-up would choose on this platform (its first
+// SMMU, else its first VT-d unit), at `base` (the record's), taken over as the outgoing image
+// left it on the I/O region (iommu::Smmu::adopt, iommu::Vtd::adopt): nothing is written to
+// it. NotFound when the platform has no such IOMMU there.
 Status iommu_adopt(const Platform& p, u64 base);
-// The register frame of the SMMU in use (0: none, or a VT-d unit) and how many streams it
-// translates (the handover record's Io).
-[[nodiscard]] u64 iommu_smmu_base();
+// The register frame of the IOMMU in use (0: none) and how many streams (VT-d: functions)
+// it translates (the handover record's Io).
+[[nodiscard]] u64 iommu_base();
 [[nodiscard]] u32 iommu_streams();
 // What the console calls the IOMMU in use: "smmu" / "SMMU", "vt-d" / "VT-d unit".
 [[nodiscard]] const char* iommu_prefix();
@@ -46,6 +49,11 @@ Status iommu_detach(const Platform& p, pci::Bdf f);
 [[nodiscard]] bool iommu_remaps_msis();
 Status iommu_route_msi(u16 handle, u8 vector, u32 apic_id, u16 sid);
 Status iommu_unroute_msi(u16 handle);
+// Whether IRTE `handle` is exactly what iommu_route_msi(handle, vector, apic_id, sid) wrote,
+// and whether it is present at all (a live update's incoming image checking the routes the
+// record names).
+[[nodiscard]] bool iommu_msi_routed(u16 handle, u8 vector, u32 apic_id, u16 sid);
+[[nodiscard]] bool iommu_msi_route_present(u16 handle);
 // Told about each run of faults printed (same kind, same stream): the stream (VT-d: the
 // requester ID), the first fault's address, what it was ("F_TRANSLATION"; VT-d "vt-d 0x5",
 // its fault reason) and how many.

@@ -100,4 +100,45 @@ private:
     usize in_use_ = 0;
 };
 
+// A pool's pages as a tree is walked at adoption: a table outside the pool is not read.
+class PoolView final : public TableMemory {
+public:
+    explicit PoolView(TablePool& pool) : pool_(pool) {}
+    u64* alloc_table(PhysAddr*) override { return nullptr; }
+    void free_table(PhysAddr) override {}
+    u64* table_ptr(PhysAddr phys) override {
+        return pool_.holds(phys) ? reinterpret_cast<u64*>(phys.raw()) : nullptr;
+    }
+    [[nodiscard]] usize tables_in_use() const override { return 0; }
+
+private:
+    TablePool& pool_;
+};
+
+// Takes over the tree at `root` that an outgoing image left in the pool's memory (a live
+// update's IOMMU tables, docs/handover.md §4 step 4): every table page claimed in the pool,
+// each once, then `pt` adopts the root with `tables` counting those pages. Corrupt when the
+// root or a table lies outside the pool or a page is already claimed; the pages claimed so
+// far stay claimed (an image that refuses hands back and never runs on).
+template <typename Format>
+Status adopt_tree(TablePool& pool, PhysAddr root, PoolTables& tables, PageTable<Format>& pt) {
+    if (!pool.holds(root)) return Status::Corrupt;
+    PoolView view(pool);
+    PageTable<Format> walk{view};
+    if (walk.adopt(root) != Status::Ok) return Status::Corrupt;
+    bool ok = true;
+    u32 pages = 0;
+    walk.for_each_table([&](PhysAddr page) {
+        const bool mine = pool.adopt(page);
+        pages += mine;
+        ok &= mine;
+    });
+    if (!ok) return Status::Corrupt;
+    tables.attach(pool);
+    KEEL_TRY(pt.adopt(root));
+    for (u32 n = 0; n < pages; ++n)
+        tables.count_adopted();
+    return Status::Ok;
+}
+
 } // namespace keel::mm

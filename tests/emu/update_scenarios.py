@@ -657,12 +657,63 @@ IO_RE = r"(\d+) rounds, (\d+) errors, longest round (\d+) ms"
 # The incoming image's account of the I/O state it took over (SMMU streams, ITS mappings,
 # VFs); "(1 owned)": the VF still belongs to its VM.
 IO_ADOPTED = "handover: I/O adopted: "
-VF_QUARANTINED = "vm 1: VF 00:02.1 detached: FLR done, stream 0x11 quarantined"
+
+
+class VfMachine:
+    """What update_vf's machine is on each arch (mailbox_e2e.py's hotplug machines): the VF the
+    Linux VM owns, its IOMMU and MSI controller as the adoption line names them, the
+    quarantine line, the test guest beside it (its start line, and how it ends)."""
+
+    def __init__(self, arch):
+        x86 = arch == "x86_64"
+        self.arch = arch
+        self.vf = "00:03.1" if x86 else "00:02.1"
+        # Two functions translating (the PF's admin queue pages and the VF), one device's
+        # MSI routes (the VF's), both VFs known, one of them still vm 1's.
+        self.adopted = (r"VT-d unit at 0x[0-9a-f]+ with 2 streams translating, interrupt remapping with 1 "
+                        r"devices mapped, 2 VFs \(1 owned\)" if x86 else
+                        r"SMMU at 0x[0-9a-f]+ with 2 streams translating, ITS with 1 devices mapped, "
+                        r"2 VFs \(1 owned\)")
+        self.quarantined = (f"vm 1: VF {self.vf} detached: FLR done, stream " +
+                            ("0x19 quarantined (context entry cleared" if x86 else "0x11 quarantined"))
+        self.polite = ["keel.guest=gaps"] if x86 else ["keel.guest=button"]
+        self.polite_up = "[vm 2] guest: gaps: watching the counter" if x86 else \
+            "[vm 2] guest: button: waiting for the power button"
+
+
+def vf_update(a, good, run, serial, n, mach):
+    """Update n + 1 of update_vf's series (0.2.0-next first): applied with both VMs (one vCPU
+    each), the swap's lines (check_swap / check_swap_x86), and the I/O state adopted as `m`
+    says. True if all of it holds."""
+    if mach.arch != "x86_64":
+        ok = alternating_update(a, good, run, serial, n, 2, 2)
+    else:
+        image, new = (a.newer, NEWER_VERSION) if n % 2 == 0 else (good, "0.1.0")
+        old = "0.1.0" if n % 2 == 0 else NEWER_VERSION
+        slot = run_slot_x86(serial)
+        since = len(serial())
+        out = apply_update(run, image)
+        got = re.search(APPLIED_RE, out)
+        ok = bool(got) and got.groups()[:3] == ("2", "2", str(n + 1))
+        if not ok:
+            print(f"FAIL: update {n + 1}: not applied with 2 VMs and 2 vCPUs: {out.strip()}")
+        ok &= check_swap_x86(serial, since, n, new, old, {1: 1, 2: 1}, slot, 8000)
+    adopted = re.findall(re.escape(IO_ADOPTED) + r"[^\n]*", serial())
+    if not adopted or not re.search(mach.adopted, adopted[-1]):
+        print(f"FAIL: update {n + 1}: the new image's I/O line is not '{mach.adopted}': {adopted[-1:]}")
+        ok = False
+    else:
+        print(f"  update {n + 1}: {adopted[-1].strip()}")
+    if "I/O NOT adopted" in serial():
+        print(f"FAIL: update {n + 1}: 'I/O NOT adopted' in the serial log")
+        ok = False
+    return ok
 
 
 def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk):
     """An update while a VF does DMA loses no I/O (issue 14): a Linux VM owns VF 00:02.1
-    (behind the SMMUv3, its MSIs through the ITS) and writes, reads back and compares 4 KiB
+    (arm64: behind the SMMUv3, its MSIs through the ITS; x86_64: VF 00:03.1 behind the VT-d
+    unit, its MSIs through interrupt remapping, VfMachine) and writes, reads back and compares 4 KiB
     blocks of its namespace in a loop while three committed live updates alternate 0.2.0-next
     and 0.1.0, a test guest beside it. Each new image adopts the I/O state with the VMs (the
     VF's stream still translating, its ITS mapping, the VF still vm 1's); the loop goes on
@@ -673,18 +724,19 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     quarantined) and hot-plugged again with I/O, and at the VM's end it is reset before the
     memory goes back; every write of the loop is on the disk."""
     ok = True
+    mach = VfMachine(a.arch)
     good, _ = update_images(a, s)
     lx = ["--kernel", a.linux, "--initrd", initrd_with_current_init(a, s)]
     mark = ring(1)[0]
     # The disk is there at boot: nvme_io finds it at once, then the guest echoes.
     out = run("create", "io", "--cpus", "1", "--mem", "256M", *lx,
-              "--cmdline", "quiet keel.guest=nvme-hotplug keel.tag=upd", "--vf", "00:02.1")
-    ok &= "VF 00:02.1 attached" in out
-    run("create", "polite", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", "keel.guest=button")
+              "--cmdline", "quiet keel.guest=nvme-hotplug keel.tag=upd", "--vf", mach.vf)
+    ok &= f"VF {mach.vf} attached" in out
+    run("create", "polite", "--cpus", "2", "--mem", "4M", "--kernel", a.guest, "--cmdline", *mach.polite)
     run("start", "io"); run("start", "polite")
     ok &= wait_ring(1, mark, "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match", 240)
     ok &= wait_ring(1, mark, "KEEL-GUEST: echo ready", 60)
-    ok &= wait_serial("[vm 2] guest: button: waiting for the power button")
+    ok &= wait_serial(mach.polite_up)
     if not ok:
         return False  # without the guest's disk nothing below means anything
 
@@ -729,16 +781,9 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
         print(f"FAIL: the I/O loop before any update: {last}")
         return False
     for n in range(3):
-        ok &= alternating_update(a, good, run, serial, n, 2, 2)
-        text = serial()
-        adopted = re.findall(re.escape(IO_ADOPTED) + r"[^\n]*", text)
-        if len(adopted) < n + 1 or "(1 owned)" not in adopted[-1]:
-            print(f"FAIL: update {n + 1}: no '{IO_ADOPTED}... (1 owned)' from the new image: {adopted[-1:]}")
-            ok = False
-        else:
-            print(f"  update {n + 1}: {adopted[-1].strip()}")
-        if "I/O NOT adopted" in text:
-            print(f"FAIL: update {n + 1}: 'I/O NOT adopted' in the serial log")
+        ok &= vf_update(a, good, run, serial, n, mach)
+        if len(re.findall(re.escape(IO_ADOPTED), serial())) != n + 1:
+            print(f"FAIL: update {n + 1}: not one I/O adoption per update")
             ok = False
         last = goes_on(f"after update {n + 1}", last)
     # A fourth update the controller does not commit: at its deadline the new image rolls
@@ -751,11 +796,11 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
         print(f"FAIL: the uncommitted update 4: {out.strip()}")
         ok = False
     ok &= wait_serial(f"update: no Commit within 8000 ms: rolling back to Keel {NEWER_VERSION}", 30)
-    ok &= wait_serial(f"Keel hypervisor {NEWER_VERSION} (arm64), rolled back by live update 5 from Keel 0.1.0: "
+    ok &= wait_serial(f"Keel hypervisor {NEWER_VERSION} ({a.arch}), rolled back by live update 5 from Keel 0.1.0: "
                       "every VM adopted", 30)
     ok &= wait_serial(f"update: committed: Keel {NEWER_VERSION} again, security floor 1, ", 10)
     text = serial()
-    adopted = re.findall(re.escape(IO_ADOPTED) + r"[^\n]*\(1 owned\)", text)
+    adopted = [line for line in re.findall(re.escape(IO_ADOPTED) + r"[^\n]*", text) if re.search(mach.adopted, line)]
     if text.count("rolled back by live update") != rollbacks_before + 1 or len(adopted) != 5 or \
             "I/O NOT adopted" in text:
         print(f"FAIL: the rollback did not carry the I/O state back: {len(adopted)} adoptions of 5")
@@ -795,9 +840,9 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     # through, then a hot-add with I/O.
     ok &= "owner vm 1" in run("vfs")
     mark = ring(1)[0]
-    ok &= "detached (reset, DMA quarantined)" in run("detach-vf", "io", "00:02.1")
+    ok &= "detached (reset, DMA quarantined)" in run("detach-vf", "io", mach.vf)
     ok &= wait_serial("vm 1: slot 1 (root port 00:01.0, bus 1): card removed, hot-plug event")
-    ok &= wait_serial(VF_QUARANTINED)
+    ok &= wait_serial(mach.quarantined)
     ok &= "owner 0" in run("vfs")
     time.sleep(5)  # pciehp's removal runs in the guest meanwhile
     run("console", "io", "--write", "pci")
@@ -805,24 +850,28 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     run("console", "io", "--write", "still here")
     ok &= wait_ring(1, mark, "echo: still here", 60)
     mark = ring(1)[0]
-    ok &= "VF 00:02.1 attached" in run("attach-vf", "io", "00:02.1")
+    ok &= f"VF {mach.vf} attached" in run("attach-vf", "io", mach.vf)
     run("console", "io", "--write", "io upd2")
     ok &= wait_ring(1, mark, "KEEL-GUEST: nvme: wrote 4096 bytes, read them back: match", 120)
     ok &= "owner vm 1" in run("vfs")
 
     # The end: the VF is reset and quarantined before the Linux VM's memory goes back; the
-    # test guest answers a polite STOP.
+    # test guest answers a polite STOP (arm64's button guest) or is stopped (x86's gaps guest).
     run("console", "io", "--write", "bye")
     ok &= wait_ring(1, mark, "KEEL-GUEST: power off", 60)
     ok &= wait_state("io", "stopped", 60)
     ok &= wait_serial("vm 1: destroyed (guest power-off)")
     text = serial()
-    if text.count(VF_QUARANTINED) != 2 or text.rfind(VF_QUARANTINED) > text.find("vm 1: destroyed (guest power-off)"):
+    if text.count(mach.quarantined) != 2 or text.rfind(mach.quarantined) > text.find("vm 1: destroyed (guest power-off)"):
         print(f"FAIL: at vm 1's end its VF must be quarantined before its memory goes back "
-              f"({text.count(VF_QUARANTINED)} quarantines in all)")
+              f"({text.count(mach.quarantined)} quarantines in all)")
         ok = False
-    run("stop", "polite", "--timeout", "30000")
-    ok &= wait_serial("vm 2: destroyed (guest power-off)")
+    if a.arch == "x86_64":
+        run("stop", "polite", "--force")
+        ok &= wait_serial("vm 2: destroyed (stopped by the controller)")
+    else:
+        run("stop", "polite", "--timeout", "30000")
+        ok &= wait_serial("vm 2: destroyed (guest power-off)")
     run("destroy", "io"); run("destroy", "polite")
     ok &= "owner 0" in run("vfs")
     pulled = run("log")
@@ -832,7 +881,7 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     if commits != 3 or len(re.findall(r"session \d+ established", log_out)) != 1:
         print(f"FAIL: expected three committed updates in one session in the audit log, not {commits}")
         ok = False
-    ok &= all_in(log_out, ["detach-vf 00:02.1: ok", "attach-vf 00:02.1: ok", "update rolled back: no commit in time",
+    ok &= all_in(log_out, [f"detach-vf {mach.vf}: ok", f"attach-vf {mach.vf}: ok", "update rolled back: no commit in time",
                            "rollback committed: floor 1"], "audit log")
     ok &= kernel_alive(serial())
     # The disk: the hot-plug's pattern at block 0, and every block of the loop (64 + n % 64)

@@ -16,6 +16,7 @@
 #include "../apic.hpp"
 #include "../asm_offsets.h"
 #include "../percpu.hpp"
+#include "../x86.hpp"
 #include "exit_policy.hpp"
 #include "guest_msi.hpp"
 #include "hypervisor/io/iommu_boot.hpp"
@@ -122,11 +123,77 @@ u32 msi_next() {
     return kFirstVector + k;
 }
 
-// No live update on x86 yet: the remapping table stays in the image.
+// The remapping table is the VT-d driver's, in the I/O region with its other tables
+// (hypervisor/io/io_region.hpp): nothing of its own to place.
 void msi_use_memory(u8*) {}
-Status msi_describe(update::IoRecord&) { return Status::Ok; }
+
+// The routes as the Io record's MSI map (docs/handover.md §2.2 Io, x86_64): one slot per run
+// of entries a requester ID holds, `first` its first host vector; the target is the boot
+// core's APIC ID, where every route delivers.
+Status msi_describe(update::IoRecord& r) {
+    // The boot core's loop delivers every MSI it takes before it answers a command, and takes
+    // none while it does (msi_arrived): one left here would be lost with this image.
+    if (__atomic_load_n(&x86_msi_arrived, __ATOMIC_ACQUIRE) != 0) return Status::Busy;
+    r.msi_ready = g_routed ? 1 : 0;
+    r.msi_base = 0;
+    r.msi_target = g_routed ? x86::cpu(boot_cpu_index()).apic_id : 0;
+    r.msi_cwriter = 0;
+    r.msi_devices = update::kHandoverMaxMsiDevices;
+    u32 slots = 0;
+    for (u32 k = 0; k < kVectors; ++k) {
+        if (g_owner[k] == 0) continue;
+        if (k != 0 && g_owner[k - 1] == g_owner[k] && r.msi_map[slots - 1].events < 8) {
+            ++r.msi_map[slots - 1].events;
+            continue;
+        }
+        if (slots == update::kHandoverMaxMsiDevices) return Status::NoMemory;
+        r.msi_map[slots++] = update::IoMsiDevice{g_owner[k] - 1, kFirstVector + k, 1, 0};
+    }
+    return Status::Ok;
+}
+
+// The incoming image: the routes the record names, each checked against the remapping table
+// the VT-d unit was adopted with (iommu_adopt, before this), and no other entry of Keel's
+// vector range present. Nothing is written to the unit.
 Status msi_adopt(const update::IoRecord& r) {
-    return r.msi_ready != 0 ? Status::Unsupported : Status::Ok;
+    if (r.msi_ready == 0) {
+        for (u32 k = 0; k < kVectors; ++k)
+            if (iommu_msi_route_present(static_cast<u16>(k))) return Status::Corrupt;
+        return Status::Ok;
+    }
+    // The routes deliver to the core they were made on, which is this one (the outgoing
+    // image's boot core jumped here): its APIC ID as CPUID gives it (leaf 0xB where there
+    // is one, SDM Vol. 3A 10.4.6), since this image's own local APIC view is not set yet.
+    const bool leaf_b = x86::cpuid(0).eax >= 0xb && x86::cpuid(0xb).ebx != 0;
+    const u32 here = leaf_b ? x86::cpuid(0xb).edx : x86::cpuid(1).ebx >> 24;
+    if (!iommu_remaps_msis() || r.msi_base != 0 || r.msi_cwriter != 0 || r.msi_target != here ||
+        r.msi_devices != update::kHandoverMaxMsiDevices)
+        return Status::Corrupt;
+    u32 owner[kVectors] = {};
+    for (const update::IoMsiDevice& d : r.msi_map) {
+        if (d.events == 0) continue;
+        if (d.device_id > 0xffff || d.first < kFirstVector ||
+            d.first - kFirstVector + d.events > kVectors)
+            return Status::Corrupt;
+        for (u32 e = 0; e < d.events; ++e) {
+            const u32 k = d.first - kFirstVector + e;
+            if (owner[k] != 0 ||
+                !iommu_msi_routed(static_cast<u16>(k), static_cast<u8>(d.first + e), here,
+                                  static_cast<u16>(d.device_id)))
+                return Status::Corrupt; // two devices on one vector, or a route not as told
+            owner[k] = d.device_id + 1;
+        }
+    }
+    for (u32 k = 0; k < kVectors; ++k)
+        if (owner[k] == 0 && iommu_msi_route_present(static_cast<u16>(k))) return Status::Corrupt;
+    for (u32 k = 0; k < kVectors; ++k)
+        g_owner[k] = owner[k];
+    // As msi_map does at the first route: the boot core opens for interrupts in msi_next, so
+    // no 8259 IRQ may reach it (the outgoing image masked the PIC, and LINT0 in this core's
+    // local APIC, which stays masked: nothing here writes the LVT).
+    x86::legacy_pic_mask_all();
+    g_routed = true;
+    return Status::Ok;
 }
 
 } // namespace keel::arch

@@ -40,6 +40,8 @@ inline constexpr bool kMsiDeviceIsRequesterId = false;
 inline constexpr bool kMsiDoorbellInDmaMap = true;
 // How the console names an assigned VF's MSI route (hypervisor/io/vm_vfs.cpp).
 inline constexpr const char* kMsiDeviceName = "ITS device";
+// What the console calls the MSI controller (a live update's "I/O adopted" line).
+inline constexpr const char* kMsiControllerName = "ITS";
 inline constexpr const char* kMsiTokenName = "LPIs";
 inline constexpr const char* kGuestMsiTarget = "guest frame SPIs 48..63";
 inline constexpr u64 kGuestMsiDoorbell = 0x08020040;

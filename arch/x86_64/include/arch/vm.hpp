@@ -25,6 +25,8 @@ inline constexpr bool kAssignsVfs = true;
 inline constexpr bool kMsiDeviceIsRequesterId = true;
 inline constexpr bool kMsiDoorbellInDmaMap = false;
 inline constexpr const char* kMsiDeviceName = "VT-d IRTEs for source";
+// What the console calls the MSI controller (a live update's "I/O adopted" line).
+inline constexpr const char* kMsiControllerName = "interrupt remapping";
 inline constexpr const char* kMsiTokenName = "host vectors";
 inline constexpr const char* kGuestMsiTarget = "guest local APICs";
 inline constexpr u64 kMsiMemoryBytes = 0; // the remapping table is the VT-d driver's
