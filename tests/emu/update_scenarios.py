@@ -713,16 +713,18 @@ def vf_update(a, good, run, serial, n, mach):
 def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk):
     """An update while a VF does DMA loses no I/O (issue 14): a Linux VM owns VF 00:02.1
     (arm64: behind the SMMUv3, its MSIs through the ITS; x86_64: VF 00:03.1 behind the VT-d
-    unit, its MSIs through interrupt remapping, VfMachine) and writes, reads back and compares 4 KiB
-    blocks of its namespace in a loop while three committed live updates alternate 0.2.0-next
-    and 0.1.0, a test guest beside it. Each new image adopts the I/O state with the VMs (the
-    VF's stream still translating, its ITS mapping, the VF still vm 1's); the loop goes on
-    under it with no error and no round near the nvme driver's 30 s timeout (what a lost MSI
-    or a lost DMA would be). A fourth update is not committed: at its deadline it rolls back,
-    the I/O state going back with the VMs, and the loop goes on through that too (keel.
-    update_commit_ms=8000). Under the last image the VF is detached (FLR, the adopted stream
-    quarantined) and hot-plugged again with I/O, and at the VM's end it is reset before the
-    memory goes back; every write of the loop is on the disk."""
+    unit, its MSIs through interrupt remapping, VfMachine) and writes, reads back and
+    compares 4 KiB blocks of its namespace in a loop while three committed live updates
+    alternate 0.2.0-next and 0.1.0, a test guest beside it. Each new image adopts the I/O
+    state with the VMs (the VF's stream still translating, its MSI routes, the VF still vm
+    1's); the loop goes on under it with no error and no round near the nvme driver's 30 s
+    timeout (what a lost MSI or a lost DMA would be). The test image that fails its health
+    check adopts all of it too and hands back: the running image goes on with the VF as it
+    was. A fourth update is not committed: at its deadline it rolls back, the I/O state going
+    back with the VMs, and the loop goes on through that too (keel.update_commit_ms=8000).
+    Under the last image the VF is detached (FLR, the adopted stream quarantined) and
+    hot-plugged again with I/O, and at the VM's end it is reset before the memory goes back;
+    every write of the loop is on the disk."""
     ok = True
     mach = VfMachine(a.arch)
     good, _ = update_images(a, s)
@@ -786,6 +788,22 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
             print(f"FAIL: update {n + 1}: not one I/O adoption per update")
             ok = False
         last = goes_on(f"after update {n + 1}", last)
+    # The test image that adopts everything, the I/O state with it, then fails its health
+    # check and hands back (docs/handover.md §4.6): it wrote nothing of the IOMMU's or the
+    # MSI controller's, so the running image resumes with its VF translating and its MSIs
+    # routed as they were, and the loop goes on. The update counter does not move.
+    out = apply_update(run, a.failing, expect_rc=1)
+    back = re.search(ROLLED_BACK_RE, out)
+    if not back or back.group(1) != "2" or back.group(3) != "health check failed":
+        print(f"FAIL: the failing image was not entered and handed back: {out.strip()}")
+        ok = False
+    ok &= wait_serial("handover: 3 of 3 cores went back; health check failed (this image fails it on "
+                      "purpose: a test image): handing back to the outgoing image", 10)
+    adopted = [line for line in re.findall(re.escape(IO_ADOPTED) + r"[^\n]*", serial()) if re.search(mach.adopted, line)]
+    if len(adopted) != 4:
+        print(f"FAIL: the failing image did not adopt the I/O state before it handed back ({len(adopted)} of 4)")
+        ok = False
+    last = goes_on("across the hand-back", last)
     # A fourth update the controller does not commit: at its deadline the new image rolls
     # back to the one before it, which adopts the I/O state the new image recorded (its
     # own, handed back) and stays; the loop goes on through both swaps.
@@ -801,9 +819,9 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     ok &= wait_serial(f"update: committed: Keel {NEWER_VERSION} again, security floor 1, ", 10)
     text = serial()
     adopted = [line for line in re.findall(re.escape(IO_ADOPTED) + r"[^\n]*", text) if re.search(mach.adopted, line)]
-    if text.count("rolled back by live update") != rollbacks_before + 1 or len(adopted) != 5 or \
+    if text.count("rolled back by live update") != rollbacks_before + 1 or len(adopted) != 6 or \
             "I/O NOT adopted" in text:
-        print(f"FAIL: the rollback did not carry the I/O state back: {len(adopted)} adoptions of 5")
+        print(f"FAIL: the rollback did not carry the I/O state back: {len(adopted)} adoptions of 6")
         ok = False
     last = goes_on("across the rollback", last)
     time.sleep(5)
