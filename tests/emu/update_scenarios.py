@@ -167,6 +167,19 @@ def update_images(a, s):
     ]
 
 
+def failing_handed_back(a, run, wait_serial):
+    """Apply of the test image that fails its health check (update_images' a.failing) with two
+    vCPUs running: both park, the image adopts everything, the three other cores come over and
+    go back, and it hands back; the answer says why. True if so."""
+    out = apply_update(run, a.failing, expect_rc=1)
+    m = re.search(ROLLED_BACK_RE, out)
+    ok = bool(m) and m.group(1) == "2" and m.group(3) == "health check failed"
+    if not ok:
+        print(f"FAIL: the failing image was not entered and handed back: {out.strip()}")
+    return wait_serial("handover: 3 of 3 cores went back; health check failed (this image fails it on "
+                       "purpose: a test image): handing back to the outgoing image", 10) and ok
+
+
 def refuse_each(bad, run, wait_serial, vms):
     """keelctl update of each bad image: refused with its own message, on keelctl's output
     and Keel's console; after each, every VM of `vms` is still running."""
@@ -205,13 +218,7 @@ def update_refusals(a, s, run, wait_serial, serial):
     # The rollback (docs/handover.md §4.6): the test image adopts everything, fails its health
     # check before any vCPU ran on it and hands back; every core goes back, both guests
     # resume on the outgoing image, the answer says why.
-    out = apply_update(run, a.failing, expect_rc=1)
-    m = re.search(ROLLED_BACK_RE, out)
-    if not m or m.group(1) != "2" or m.group(3) != "health check failed":
-        print(f"FAIL: the failing image was not rolled back: {out.strip()}")
-        ok = False
-    ok &= wait_serial("handover: 3 of 3 cores went back; health check failed (this image fails it on "
-                      "purpose: a test image): handing back to the outgoing image", 5)
+    ok &= failing_handed_back(a, run, wait_serial)
     listing = run("list")
     if "polite\trunning" not in listing or "deaf\trunning" not in listing:
         print("FAIL: a VM stopped running after the rollback")
@@ -792,13 +799,7 @@ def update_vf(a, s, run, wait_serial, serial, ring, wait_ring, wait_state, disk)
     # check and hands back (docs/handover.md §4.6): it wrote nothing of the IOMMU's or the
     # MSI controller's, so the running image resumes with its VF translating and its MSIs
     # routed as they were, and the loop goes on. The update counter does not move.
-    out = apply_update(run, a.failing, expect_rc=1)
-    back = re.search(ROLLED_BACK_RE, out)
-    if not back or back.group(1) != "2" or back.group(3) != "health check failed":
-        print(f"FAIL: the failing image was not entered and handed back: {out.strip()}")
-        ok = False
-    ok &= wait_serial("handover: 3 of 3 cores went back; health check failed (this image fails it on "
-                      "purpose: a test image): handing back to the outgoing image", 10)
+    ok &= failing_handed_back(a, run, wait_serial)
     adopted = [line for line in re.findall(re.escape(IO_ADOPTED) + r"[^\n]*", serial()) if re.search(mach.adopted, line)]
     if len(adopted) != 4:
         print(f"FAIL: the failing image did not adopt the I/O state before it handed back ({len(adopted)} of 4)")
