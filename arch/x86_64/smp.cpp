@@ -129,13 +129,6 @@ void hand_vm(u32 core, Vm& vm) { __atomic_store_n(&g_cpus[core].work, &vm, __ATO
 
 namespace {
 
-// This CPU's initial APIC id (SDM Vol. 2A CPUID leaf 0x0B EDX, else leaf 1 EBX[31:24]): what
-// the MADT lists, readable before the local APIC is mapped.
-u32 initial_apic_id() {
-    if (cpuid(0).eax >= 0x0b && cpuid(0x0b, 0).ebx != 0) return cpuid(0x0b, 0).edx;
-    return cpuid(1).ebx >> 24;
-}
-
 [[noreturn]] void run_on(u64 stack_top, PerCpu& me) {
     asm volatile("mov %0, %%rsp\n\t"
                  "xor %%ebp, %%ebp\n\t"

@@ -49,6 +49,13 @@ inline CpuidRegs cpuid(u32 leaf, u32 subleaf = 0) {
     return r;
 }
 
+// This CPU's initial APIC id (SDM Vol. 2A CPUID leaf 0x0B EDX, else leaf 1 EBX[31:24]): what
+// the MADT lists, readable before the local APIC is mapped.
+inline u32 initial_apic_id() {
+    if (cpuid(0).eax >= 0x0b && cpuid(0x0b, 0).ebx != 0) return cpuid(0x0b, 0).edx;
+    return cpuid(1).ebx >> 24;
+}
+
 inline u64 read_cr0() {
     u64 v;
     asm volatile("mov %%cr0, %0" : "=r"(v));

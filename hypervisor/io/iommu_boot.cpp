@@ -21,7 +21,7 @@ bool g_table_used[kIoTablePages];
 constinit mm::TablePool g_tables(g_table_pages, g_table_used);
 constinit iommu::Smmu g_smmu(g_mem, g_tables);
 constinit iommu::DirectMmio g_regs(0);
-u64 g_smmu_base = 0;
+u64 g_base = 0; // the register frame of the IOMMU in use (whichever kind)
 // Or a VT-d unit (never both: one platform IOMMU kind per machine), sharing the pages.
 // Not zeroed at boot (.noinit, 28 KiB the boot would otherwise clear on every machine):
 // Vtd::init clears the root table, queue and remapping table, a context table is
@@ -29,7 +29,14 @@ u64 g_smmu_base = 0;
 KEEL_NOINIT iommu::VtdMemory g_vtd_mem;
 constinit iommu::Vtd g_vtd(g_vtd_mem, g_tables);
 constexpr u64 kVtdRegs = 4096; // the legacy register set (DRHD size 0: one page)
-u64 g_vtd_base = 0;
+
+// The IOMMU's register frame at `base` mapped for the hypervisor and made the one driven.
+Status use_registers(u64 base, u64 size) {
+    KEEL_TRY(arch::mailbox_map_device(base, size));
+    g_regs = iommu::DirectMmio(base);
+    g_base = base;
+    return Status::Ok;
+}
 
 // One console line per run of records that `Same` puts together (a blocked transfer
 // faults once per access: a 4 KiB write is hundreds of records), the first one formatted by
@@ -128,9 +135,7 @@ bool vtd_covers(const Platform& p, pci::Bdf f) {
 
 Status vtd_bring_up(const Platform& p) {
     const u64 base = p.vtd[0].base;
-    KEEL_TRY(arch::mailbox_map_device(base, kVtdRegs));
-    g_regs = iommu::DirectMmio(base);
-    g_vtd_base = base;
+    KEEL_TRY(use_registers(base, kVtdRegs));
     // Destinations in xAPIC format: nothing is routed at boot, and the first routes (a VF's
     // MSI to its VM's core) will say which host APIC mode they target.
     const Status s = g_vtd.init(g_regs, arch::dma_clean, false);
@@ -160,9 +165,7 @@ Status iommu_bring_up(const Platform& p) {
     // the architecture's 128 KiB (pages 0 and 1).
     if (p.smmu_count == 0) return Status::NotFound;
     const u64 base = p.smmus[0].base;
-    KEEL_TRY(arch::mailbox_map_device(base, iommu::kRegionSize));
-    g_regs = iommu::DirectMmio(base);
-    g_smmu_base = base;
+    KEEL_TRY(use_registers(base, iommu::kRegionSize));
     const Status s = g_smmu.init(g_regs);
     if (s != Status::Ok) {
         kprint("smmu: SMMUv3 at %#llx not used: %s\n", static_cast<ull>(base), status_name(s));
@@ -189,19 +192,15 @@ Status iommu_adopt(const Platform& p, u64 base) {
     // The kind bring-up would choose on this platform, at the base the record names.
     if (p.smmu_count == 0 && p.vtd_count != 0) {
         if (p.vtd[0].base != base) return Status::NotFound;
-        KEEL_TRY(arch::mailbox_map_device(base, kVtdRegs));
-        g_regs = iommu::DirectMmio(base);
-        g_vtd_base = base;
+        KEEL_TRY(use_registers(base, kVtdRegs));
         return g_vtd.adopt(g_regs, arch::dma_clean);
     }
     if (p.smmu_count == 0 || p.smmus[0].base != base) return Status::NotFound;
-    KEEL_TRY(arch::mailbox_map_device(base, iommu::kRegionSize));
-    g_regs = iommu::DirectMmio(base);
-    g_smmu_base = base;
+    KEEL_TRY(use_registers(base, iommu::kRegionSize));
     return g_smmu.adopt(g_regs);
 }
 
-u64 iommu_base() { return g_smmu.ready() ? g_smmu_base : g_vtd.ready() ? g_vtd_base : 0; }
+u64 iommu_base() { return iommu_ready() ? g_base : 0; }
 u32 iommu_streams() {
     return g_smmu.ready() ? g_smmu.streams() : g_vtd.ready() ? g_vtd.domains() : 0;
 }

@@ -162,10 +162,9 @@ Status msi_adopt(const update::IoRecord& r) {
         return Status::Ok;
     }
     // The routes deliver to the core they were made on, which is this one (the outgoing
-    // image's boot core jumped here): its APIC ID as CPUID gives it (leaf 0xB where there
-    // is one, SDM Vol. 3A 10.4.6), since this image's own local APIC view is not set yet.
-    const bool leaf_b = x86::cpuid(0).eax >= 0xb && x86::cpuid(0xb).ebx != 0;
-    const u32 here = leaf_b ? x86::cpuid(0xb).edx : x86::cpuid(1).ebx >> 24;
+    // image's boot core jumped here): its APIC ID as CPUID gives it, since this image's own
+    // local APIC view is not set yet.
+    const u32 here = x86::initial_apic_id();
     if (!iommu_remaps_msis() || r.msi_base != 0 || r.msi_cwriter != 0 || r.msi_target != here ||
         r.msi_devices != update::kHandoverMaxMsiDevices)
         return Status::Corrupt;
